@@ -1,0 +1,454 @@
+/* value: typed value trees shared by TOML, JSON, front matter and
+ * templates (see value.h). Tables keep keys in insertion order and are
+ * searched linearly: the tables gen handles (configuration, front matter,
+ * template data) are small, and order matters more than lookup speed. */
+#include "value.h"
+
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "xalloc.h"
+
+struct entry {
+	char *key;
+	size_t klen;
+	value *val;
+};
+
+struct value {
+	value_type type;
+	int line, col;
+	unsigned flags;
+	union {
+		struct {
+			char *s;
+			size_t len;
+		} str;
+		int64_t i;
+		double f;
+		bool b;
+		struct {
+			value **items;
+			size_t n, cap;
+		} arr;
+		struct {
+			struct entry *e;
+			size_t n, cap;
+		} tab;
+	} u;
+};
+
+value *value_new(value_type type)
+{
+	value *v = xcalloc(1, sizeof *v);
+	v->type = type;
+	if (type == VALUE_STRING || (type >= VALUE_DATETIME && type <= VALUE_TIME_LOCAL))
+		v->u.str.s = xstrdup("");
+	return v;
+}
+
+value *value_new_table(void) { return value_new(VALUE_TABLE); }
+value *value_new_array(void) { return value_new(VALUE_ARRAY); }
+
+value *value_new_string(const char *s, size_t len)
+{
+	value *v = xcalloc(1, sizeof *v);
+	v->type = VALUE_STRING;
+	v->u.str.s = xstrndup(s, len);
+	v->u.str.len = len;
+	return v;
+}
+
+value *value_new_cstring(const char *s)
+{
+	return value_new_string(s, strlen(s));
+}
+
+value *value_new_integer(int64_t i)
+{
+	value *v = value_new(VALUE_INTEGER);
+	v->u.i = i;
+	return v;
+}
+
+value *value_new_float(double f)
+{
+	value *v = value_new(VALUE_FLOAT);
+	v->u.f = f;
+	return v;
+}
+
+value *value_new_bool(bool b)
+{
+	value *v = value_new(VALUE_BOOL);
+	v->u.b = b;
+	return v;
+}
+
+value *value_new_datetime(value_type type, const char *text, size_t len)
+{
+	value *v = value_new_string(text, len);
+	v->type = type;
+	return v;
+}
+
+value *value_copy(const value *v)
+{
+	if (!v)
+		return NULL;
+	value *c;
+	switch (v->type) {
+	case VALUE_TABLE:
+		c = value_new_table();
+		for (size_t i = 0; i < v->u.tab.n; i++)
+			value_set(c, v->u.tab.e[i].key, v->u.tab.e[i].klen,
+				  value_copy(v->u.tab.e[i].val));
+		break;
+	case VALUE_ARRAY:
+		c = value_new_array();
+		for (size_t i = 0; i < v->u.arr.n; i++)
+			value_push(c, value_copy(v->u.arr.items[i]));
+		break;
+	case VALUE_STRING:
+	case VALUE_DATETIME:
+	case VALUE_DATETIME_LOCAL:
+	case VALUE_DATE_LOCAL:
+	case VALUE_TIME_LOCAL:
+		c = value_new_string(v->u.str.s, v->u.str.len);
+		c->type = v->type;
+		break;
+	default:
+		c = xmalloc(sizeof *c);
+		*c = *v;
+		break;
+	}
+	c->line = v->line;
+	c->col = v->col;
+	c->flags = v->flags;
+	return c;
+}
+
+void value_free(value *v)
+{
+	if (!v)
+		return;
+	switch (v->type) {
+	case VALUE_TABLE:
+		for (size_t i = 0; i < v->u.tab.n; i++) {
+			free(v->u.tab.e[i].key);
+			value_free(v->u.tab.e[i].val);
+		}
+		free(v->u.tab.e);
+		break;
+	case VALUE_ARRAY:
+		for (size_t i = 0; i < v->u.arr.n; i++)
+			value_free(v->u.arr.items[i]);
+		free(v->u.arr.items);
+		break;
+	case VALUE_STRING:
+	case VALUE_DATETIME:
+	case VALUE_DATETIME_LOCAL:
+	case VALUE_DATE_LOCAL:
+	case VALUE_TIME_LOCAL:
+		free(v->u.str.s);
+		break;
+	default:
+		break;
+	}
+	free(v);
+}
+
+value_type value_type_of(const value *v)
+{
+	return v ? v->type : VALUE_NULL;
+}
+
+const char *value_type_name(value_type t)
+{
+	switch (t) {
+	case VALUE_NULL: return "null";
+	case VALUE_TABLE: return "table";
+	case VALUE_ARRAY: return "array";
+	case VALUE_STRING: return "string";
+	case VALUE_INTEGER: return "integer";
+	case VALUE_FLOAT: return "float";
+	case VALUE_BOOL: return "bool";
+	case VALUE_DATETIME: return "datetime";
+	case VALUE_DATETIME_LOCAL: return "datetime-local";
+	case VALUE_DATE_LOCAL: return "date-local";
+	case VALUE_TIME_LOCAL: return "time-local";
+	}
+	return "unknown";
+}
+
+bool value_is_datetime(const value *v)
+{
+	return v && v->type >= VALUE_DATETIME && v->type <= VALUE_TIME_LOCAL;
+}
+
+int value_line(const value *v) { return v ? v->line : 0; }
+int value_col(const value *v) { return v ? v->col : 0; }
+
+void value_set_pos(value *v, int line, int col)
+{
+	v->line = line;
+	v->col = col;
+}
+
+unsigned value_flags(const value *v) { return v ? v->flags : 0; }
+void value_set_flags(value *v, unsigned flags) { v->flags = flags; }
+
+const char *value_string(const value *v, size_t *len)
+{
+	if (v && (v->type == VALUE_STRING || value_is_datetime(v))) {
+		if (len)
+			*len = v->u.str.len;
+		return v->u.str.s;
+	}
+	if (len)
+		*len = 0;
+	return "";
+}
+
+int64_t value_integer(const value *v)
+{
+	if (!v)
+		return 0;
+	if (v->type == VALUE_INTEGER)
+		return v->u.i;
+	if (v->type == VALUE_FLOAT)
+		return (int64_t)v->u.f;
+	return 0;
+}
+
+double value_float(const value *v)
+{
+	if (!v)
+		return 0;
+	if (v->type == VALUE_FLOAT)
+		return v->u.f;
+	if (v->type == VALUE_INTEGER)
+		return (double)v->u.i;
+	return 0;
+}
+
+bool value_bool(const value *v)
+{
+	return v && v->type == VALUE_BOOL && v->u.b;
+}
+
+size_t value_count(const value *v)
+{
+	if (!v)
+		return 0;
+	if (v->type == VALUE_TABLE)
+		return v->u.tab.n;
+	if (v->type == VALUE_ARRAY)
+		return v->u.arr.n;
+	return 0;
+}
+
+value *value_at(const value *v, size_t i)
+{
+	if (!v)
+		return NULL;
+	if (v->type == VALUE_ARRAY)
+		return i < v->u.arr.n ? v->u.arr.items[i] : NULL;
+	if (v->type == VALUE_TABLE)
+		return i < v->u.tab.n ? v->u.tab.e[i].val : NULL;
+	return NULL;
+}
+
+const char *value_key_at(const value *v, size_t i, size_t *klen)
+{
+	if (!v || v->type != VALUE_TABLE || i >= v->u.tab.n)
+		return NULL;
+	if (klen)
+		*klen = v->u.tab.e[i].klen;
+	return v->u.tab.e[i].key;
+}
+
+static struct entry *find(const value *v, const char *key, size_t klen)
+{
+	if (!v || v->type != VALUE_TABLE)
+		return NULL;
+	for (size_t i = 0; i < v->u.tab.n; i++) {
+		struct entry *e = &v->u.tab.e[i];
+		if (e->klen == klen && memcmp(e->key, key, klen) == 0)
+			return e;
+	}
+	return NULL;
+}
+
+value *value_getn(const value *v, const char *key, size_t klen)
+{
+	struct entry *e = find(v, key, klen);
+	return e ? e->val : NULL;
+}
+
+value *value_get(const value *v, const char *key)
+{
+	return value_getn(v, key, strlen(key));
+}
+
+value *value_get_path(const value *root, const char *path)
+{
+	const char *p = path;
+	value *v = (value *)root; /* the tree is the caller's; we only walk it */
+	while (v) {
+		const char *dot = strchr(p, '.');
+		size_t n = dot ? (size_t)(dot - p) : strlen(p);
+		v = value_getn(v, p, n);
+		if (!dot)
+			return v;
+		p = dot + 1;
+	}
+	return NULL;
+}
+
+void value_set(value *t, const char *key, size_t klen, value *child)
+{
+	struct entry *e = find(t, key, klen);
+	if (e) {
+		value_free(e->val);
+		e->val = child;
+		return;
+	}
+	if (t->u.tab.n == t->u.tab.cap) {
+		t->u.tab.cap = t->u.tab.cap ? t->u.tab.cap * 2 : 4;
+		t->u.tab.e = xrealloc(t->u.tab.e, t->u.tab.cap * sizeof *t->u.tab.e);
+	}
+	e = &t->u.tab.e[t->u.tab.n++];
+	e->key = xstrndup(key, klen);
+	e->klen = klen;
+	e->val = child;
+}
+
+void value_set_cstr(value *t, const char *key, value *child)
+{
+	value_set(t, key, strlen(key), child);
+}
+
+bool value_remove(value *t, const char *key)
+{
+	struct entry *e = find(t, key, strlen(key));
+	if (!e)
+		return false;
+	free(e->key);
+	value_free(e->val);
+	size_t i = (size_t)(e - t->u.tab.e);
+	memmove(e, e + 1, (t->u.tab.n - i - 1) * sizeof *e);
+	t->u.tab.n--;
+	return true;
+}
+
+void value_push(value *a, value *child)
+{
+	if (a->u.arr.n == a->u.arr.cap) {
+		a->u.arr.cap = a->u.arr.cap ? a->u.arr.cap * 2 : 4;
+		a->u.arr.items = xrealloc(a->u.arr.items,
+					  a->u.arr.cap * sizeof *a->u.arr.items);
+	}
+	a->u.arr.items[a->u.arr.n++] = child;
+}
+
+const char *value_get_string(const value *t, const char *key, const char *dflt)
+{
+	const value *v = value_get(t, key);
+	if (!v || v->type != VALUE_STRING)
+		return dflt;
+	return v->u.str.s;
+}
+
+static int digits(const char *s, size_t len, size_t at, size_t n, int *out)
+{
+	if (at + n > len)
+		return -1;
+	int x = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (!isdigit((unsigned char)s[at + i]))
+			return -1;
+		x = x * 10 + (s[at + i] - '0');
+	}
+	*out = x;
+	return 0;
+}
+
+int value_datetime_parse(const char *s, size_t len, value_datetime *dt)
+{
+	memset(dt, 0, sizeof *dt);
+	size_t p = 0;
+	if (len >= 10 && s[4] == '-' && s[7] == '-') {
+		if (digits(s, len, 0, 4, &dt->year) || digits(s, len, 5, 2, &dt->month) ||
+		    digits(s, len, 8, 2, &dt->day))
+			return -1;
+		if (dt->month < 1 || dt->month > 12 || dt->day < 1 || dt->day > 31)
+			return -1;
+		dt->has_date = true;
+		p = 10;
+		if (p == len)
+			return 0;
+		if (s[p] != 'T' && s[p] != 't' && s[p] != ' ')
+			return -1;
+		p++;
+	}
+	if (digits(s, len, p, 2, &dt->hour) || p + 2 >= len || s[p + 2] != ':' ||
+	    digits(s, len, p + 3, 2, &dt->minute))
+		return -1;
+	p += 5;
+	if (p < len && s[p] == ':') {
+		if (digits(s, len, p + 1, 2, &dt->second))
+			return -1;
+		p += 3;
+	}
+	if (p < len && s[p] == '.') {
+		p++;
+		long scale = 100000000;
+		size_t start = p;
+		while (p < len && isdigit((unsigned char)s[p])) {
+			dt->nanosecond += (s[p] - '0') * scale;
+			scale /= 10;
+			p++;
+		}
+		if (p == start)
+			return -1;
+	}
+	if (dt->hour > 23 || dt->minute > 59 || dt->second > 60)
+		return -1;
+	dt->has_time = true;
+	if (p == len)
+		return 0;
+	if (s[p] == 'Z' || s[p] == 'z') {
+		dt->has_offset = true;
+		return p + 1 == len ? 0 : -1;
+	}
+	if (s[p] == '+' || s[p] == '-') {
+		int oh, om;
+		if (digits(s, len, p + 1, 2, &oh) || p + 3 >= len || s[p + 3] != ':' ||
+		    digits(s, len, p + 4, 2, &om) || p + 6 != len)
+			return -1;
+		dt->offset_min = (oh * 60 + om) * (s[p] == '-' ? -1 : 1);
+		dt->has_offset = true;
+		return 0;
+	}
+	return -1;
+}
+
+/* Days since 1970-01-01 of a proleptic Gregorian date. */
+static int64_t days_from_civil(int64_t y, int m, int d)
+{
+	y -= m <= 2;
+	int64_t era = (y >= 0 ? y : y - 399) / 400;
+	int64_t yoe = y - era * 400;
+	int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + doe - 719468;
+}
+
+int64_t value_datetime_epoch(const value_datetime *dt)
+{
+	int64_t days = dt->has_date ? days_from_civil(dt->year, dt->month, dt->day) : 0;
+	return days * 86400 + dt->hour * 3600 + dt->minute * 60 + dt->second -
+	       (int64_t)dt->offset_min * 60;
+}

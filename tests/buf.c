@@ -1,0 +1,104 @@
+/* Unit tests for buf, err and value: the types every module shares. */
+#include <stdlib.h>
+
+#include "buf.h"
+#include "err.h"
+#include "tap.h"
+#include "value.h"
+
+static void test_buf(void)
+{
+	buf b = BUF_INIT;
+	ok(b.ptr != NULL && b.ptr[0] == '\0', "empty buf is an empty string");
+	buf_puts(&b, "klant");
+	buf_putc(&b, '-');
+	buf_printf(&b, "%d", 42);
+	is_str(b.ptr, "klant-42", "puts, putc and printf append");
+	is(b.len, 8, "length is tracked");
+	for (int i = 0; i < 1000; i++)
+		buf_putc(&b, 'x');
+	is(b.len, 1008, "grows past its first allocation");
+	buf_truncate(&b, 5);
+	is_str(b.ptr, "klant", "truncate");
+	buf_clear(&b);
+	buf_put_html(&b, "<a href=\"x\">&'", 14);
+	is_str(b.ptr, "&lt;a href=&quot;x&quot;&gt;&amp;&#39;", "html escaping");
+	char *s = buf_detach(&b);
+	is_str(s, "&lt;a href=&quot;x&quot;&gt;&amp;&#39;", "detach hands over the bytes");
+	ok(b.len == 0 && b.ptr[0] == '\0', "buf is empty after detach");
+	free(s);
+	s = buf_detach(&b);
+	is_str(s, "", "detaching an empty buf gives a heap empty string");
+	free(s);
+	buf_release(&b);
+}
+
+static void test_err(void)
+{
+	gen_err e;
+	err_clear(&e);
+	int rc = err_set(&e, GEN_EPARSE, "site.toml", 3, 7, "unknown key '%s'", "x");
+	is(rc, GEN_EPARSE, "err_set returns the code");
+	char line[256];
+	err_format(&e, line, sizeof line);
+	is_str(line, "site.toml:3:7: unknown key 'x'", "file:line:col: message");
+	err_set(&e, GEN_EIO, "", 0, 0, "no such file");
+	err_format(&e, line, sizeof line);
+	is_str(line, "no such file", "no place when unknown");
+
+	diag_list l = DIAG_LIST_INIT, m = DIAG_LIST_INIT;
+	diag_add(&l, DIAG_ERROR, "b.md", 2, 1, "two");
+	diag_add(&m, DIAG_WARNING, "a.md", 9, 1, "one");
+	diag_merge(&l, &m);
+	diag_sort(&l);
+	is(l.n, 2, "merge moves the items");
+	is_str(l.items[0].file, "a.md", "sort orders by file");
+	is(l.errors, 1, "errors counted");
+	is(l.warnings, 1, "warnings counted");
+	diag_release(&l);
+	diag_release(&m);
+}
+
+static void test_value(void)
+{
+	value *t = value_new_table();
+	value_set_cstr(t, "title", value_new_cstring("De garage"));
+	value_set_cstr(t, "weight", value_new_integer(3));
+	value *themes = value_new_array();
+	value_push(themes, value_new_cstring("snifo-gedrag"));
+	value_set_cstr(t, "themes", themes);
+	value_set_cstr(t, "weight", value_new_integer(4));
+	is(value_count(t), 3, "replacing a key keeps one entry");
+	is(value_integer(value_get(t, "weight")), 4, "replaced value is read back");
+	is_str(value_key_at(t, 2, NULL), "themes", "insertion order kept");
+	value *sub = value_new_table();
+	value_set_cstr(sub, "x", value_new_bool(true));
+	value_set_cstr(t, "nested", sub);
+	ok(value_bool(value_get_path(t, "nested.x")), "dotted path lookup");
+	value *c = value_copy(t);
+	ok(value_remove(t, "title"), "remove an existing key");
+	ok(!value_remove(t, "title"), "remove a missing key");
+	is_str(value_string(value_get(c, "title"), NULL), "De garage", "copy is deep");
+	value_free(c);
+	value_free(t);
+	value_free(NULL);
+
+	value_datetime dt;
+	ok(value_datetime_parse("2015-10-27", 10, &dt) == 0 && dt.has_date &&
+		   !dt.has_time && dt.day == 27,
+	   "local date parses");
+	ok(value_datetime_parse("1979-05-27T07:32:00-07:00", 25, &dt) == 0 &&
+		   dt.offset_min == -420,
+	   "offset date-time parses");
+	is(value_datetime_epoch(&dt), 296663520, "epoch honours the offset");
+	ok(value_datetime_parse("2015-13-01", 10, &dt) < 0, "month 13 is rejected");
+	ok(value_datetime_parse("gisteren", 8, &dt) < 0, "words are rejected");
+}
+
+int main(void)
+{
+	test_buf();
+	test_err();
+	test_value();
+	return done_testing();
+}

@@ -31,7 +31,7 @@ endif
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKG_MODULES))
 PKG_LIBS   = $(shell pkg-config --libs $(PKG_MODULES)) -lcmark-gfm-extensions -lstemmer -lpthread -lm
 
-CPPFLAGS += -D_POSIX_C_SOURCE=200809L -DGEN_VERSION='"$(VERSION)"' -Igen
+CPPFLAGS += -D_POSIX_C_SOURCE=200809L -DGEN_VERSION='"$(VERSION)"' -DGEN_DATADIR='"$(PREFIX)/share/gen"' -Igen
 CFLAGS   += -std=c11 $(OPT) $(WARN) $(SANFLAGS) -MMD -MP
 LDFLAGS  += $(SANFLAGS)
 

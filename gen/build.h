@@ -1,0 +1,32 @@
+/* build: the commands that run the pipeline: build, check and list.
+ *
+ * Runs the stages in their one direction (source, site, links, render,
+ * output) and decides what reaches the user: diagnostics sorted by file
+ * and line, a summary line, the exit status. */
+#ifndef GEN_BUILD_H
+#define GEN_BUILD_H
+
+#include <stdbool.h>
+
+#include "err.h"
+#include "site.h"
+#include "source.h"
+
+typedef struct build_options {
+	source_options src;
+	site_options site;
+	const char *output;   /* -o DIR, overrides site.toml's output_dir */
+	bool write;           /* false for `gen check` */
+	bool quiet;
+	bool json;            /* `gen check --format json`, `gen list --json` */
+	const char *exe;      /* argv[0], to find the installed themes */
+} build_options;
+
+/* `gen build` and `gen check`. Diagnostics are printed to stderr (or, for
+ * check --format json, as JSON to stdout). Returns 0 when the build
+ * succeeded, 1 when the content has errors, 2 for usage errors. */
+int build_run(const build_options *opt);
+/* `gen list [--json]`: one record per page, drafts included. */
+int build_list(const build_options *opt);
+
+#endif

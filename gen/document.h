@@ -1,0 +1,41 @@
+/* document: one article, parsed on its own.
+ *
+ * Everything a single Markdown file yields without looking at any other
+ * file: front matter, the Markdown tree, its URL and output path. This is
+ * the per-document stage of the pipeline, so it may run on any thread;
+ * cross-document work (sections, links, themes) happens in site. */
+#ifndef GEN_DOCUMENT_H
+#define GEN_DOCUMENT_H
+
+#include <stdbool.h>
+
+#include "config.h"
+#include "err.h"
+#include "frontmatter.h"
+#include "markdown.h"
+#include "source.h"
+
+typedef struct document {
+	char *path;      /* project-relative: "content/verhalen/de-garage.md" */
+	char *rel;       /* content-relative: "verhalen/de-garage.md" */
+	char *dir;       /* content-relative directory: "verhalen" or "" */
+	char *url;       /* site-relative: "verhalen/de-garage/"; "" for the home page */
+	char *out_path;  /* "verhalen/de-garage/index.html" */
+	char id[41];     /* content hash (git blob id) */
+	bool is_index;   /* an _index.md: a section's (or the home page's) intro */
+	frontmatter fm;
+	markdown_doc *md;
+} document;
+
+/* Parses file f (a .md below cfg->content_dir) into *out. Warnings go to
+ * diags. Returns 0, or a negative code with err set (file:line:col). */
+int document_parse(document *out, const source_file *f, const config *cfg,
+		   diag_list *diags, gen_err *err);
+void document_release(document *d);
+
+/* Turns a content-relative path of a Markdown file into its URL:
+ * "verhalen/x.md" -> "verhalen/x/", "verhalen/_index.md" -> "verhalen/",
+ * "_index.md" -> "". Caller frees. */
+char *document_url_for(const char *rel);
+
+#endif

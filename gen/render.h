@@ -1,0 +1,33 @@
+/* render: pages from templates.
+ *
+ * Loads the theme (Mustache layouts, UI strings for the site's language,
+ * static files), builds each page's template data from the site, renders
+ * the Markdown bodies with links rewritten, and hands every file of the
+ * site to output: article pages, section pages, the home page, theme
+ * pages, redirects for aliases, the 404 page, sitemap.xml and robots.txt,
+ * the theme's static files and the content's own files (images, PDFs). */
+#ifndef GEN_RENDER_H
+#define GEN_RENDER_H
+
+#include "err.h"
+#include "output.h"
+#include "site.h"
+
+typedef struct renderer renderer;
+
+/* Loads the theme named in site.toml: from the project's themes/ folder
+ * in the snapshot, else from the installed themes (next to exe, or
+ * $GEN_THEMES). Returns 0 and *out (caller frees), or a negative code with
+ * err naming the template file, line and column. */
+int render_new(renderer **out, const site *s, const char *exe, diag_list *diags,
+	       gen_err *err);
+void render_free(renderer *r);
+
+/* Renders every page and file. With o NULL nothing is written (gen check
+ * still renders, to find template errors). Returns 0 or a negative code. */
+int render_site(renderer *r, output *o, gen_err *err);
+
+/* Number of pages rendered by the last render_site. */
+size_t render_page_count(const renderer *r);
+
+#endif

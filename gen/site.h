@@ -1,0 +1,65 @@
+/* site: the handbook as a whole.
+ *
+ * The cross-document stage: reads site.toml and every article of the
+ * snapshot, leaves out drafts and future articles, groups articles into
+ * sections (folders with an _index.md), and answers the questions that
+ * need all documents at once (which page does this path name, which
+ * section is this page in). Per-document parsing is in document. */
+#ifndef GEN_SITE_H
+#define GEN_SITE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "document.h"
+#include "err.h"
+#include "source.h"
+
+typedef struct site_section {
+	char *dir;          /* content-relative folder: "verhalen" */
+	document *index;    /* its _index.md */
+	document **pages;   /* articles directly in the folder, in order */
+	size_t npages;
+} site_section;
+
+typedef struct site_options {
+	bool drafts;        /* --drafts: include draft = true */
+	bool future;        /* --future: include dates after now */
+	bool all;           /* keep drafts and future articles (gen list) */
+	int64_t now;        /* seconds since the epoch, for --future */
+} site_options;
+
+typedef struct site {
+	config cfg;
+	const source *src;     /* borrowed */
+	document *docs;        /* published documents, sorted by path */
+	size_t ndocs;
+	document *home;        /* content/_index.md, or NULL */
+	site_section *sections;/* ordered by weight, then title */
+	size_t nsections;
+	source_file *assets;   /* files under content/ that are not Markdown */
+	size_t nassets;
+	char **skipped;        /* content-relative paths of drafts/future left out */
+	size_t nskipped;
+} site;
+
+/* Loads the site from src. Problems in articles are collected in diags
+ * (all of them, not only the first); returns 0, GEN_ECONTENT when any
+ * article had an error, or another negative code (site.toml, reading the
+ * repository) with err set. On failure s holds nothing. */
+int site_load(site *s, const source *src, const site_options *opt,
+	      diag_list *diags, gen_err *err);
+void site_release(site *s);
+
+/* The document at a content-relative path ("tips/x.md"), or NULL. */
+document *site_find(const site *s, const char *rel);
+/* Whether rel names an article left out of this build (draft, future). */
+bool site_is_skipped(const site *s, const char *rel);
+/* Whether rel names a non-Markdown file under content/. */
+bool site_has_asset(const site *s, const char *rel);
+/* The section whose folder holds d (its own section for an _index.md),
+ * or NULL for pages at the top. */
+const site_section *site_section_of(const site *s, const document *d);
+
+#endif

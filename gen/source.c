@@ -1,0 +1,486 @@
+/* source: a snapshot of the project's files from git or from disk
+ * (see source.h).
+ *
+ * Reading content from a revision rather than from the work tree is what
+ * makes builds reproducible ("the site of tag v1") and lets editors build
+ * a branch without checking it out. libgit2 reads blobs straight from the
+ * object database; nothing on disk is touched. */
+#define _DEFAULT_SOURCE /* realpath */
+#include "source.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <git2.h>
+
+#include "buf.h"
+#include "xalloc.h"
+
+struct source {
+	char *root;         /* project root on disk; NULL when bare */
+	char *prefix;       /* project root inside the repository: "" or "sub/" */
+	git_repository *repo;
+	git_tree *tree;     /* NULL in work-tree mode */
+	char commit[41];
+	char describe[256];
+	bool worktree;
+};
+
+static int git_fail(gen_err *err, const char *what)
+{
+	const git_error *e = git_error_last();
+	return err_set(err, GEN_EGIT, "", 0, 0, "%s: %s", what,
+		       e && e->message ? e->message : "unknown error");
+}
+
+static bool is_file(const char *path)
+{
+	struct stat st;
+	return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+/* Walks up from start until a directory with site.toml is found. */
+int source_find_root(char **out, const char *start, gen_err *err)
+{
+	char dir[PATH_MAX];
+	if (!realpath(start, dir))
+		return err_set(err, GEN_EIO, start, 0, 0, "cannot open directory: %s",
+			       strerror(errno));
+	buf path = BUF_INIT;
+	for (;;) {
+		buf_clear(&path);
+		buf_printf(&path, "%s/site.toml", strcmp(dir, "/") ? dir : "");
+		if (is_file(path.ptr)) {
+			buf_release(&path);
+			*out = xstrdup(dir);
+			return 0;
+		}
+		char *slash = strrchr(dir, '/');
+		if (!slash || slash == dir) {
+			if (strcmp(dir, "/") == 0)
+				break;
+			strcpy(dir, "/");
+			continue;
+		}
+		*slash = '\0';
+	}
+	buf_release(&path);
+	return err_set(err, GEN_EUSAGE, "", 0, 0,
+		       "no 'site.toml' in '%s' or any directory above it", start);
+}
+
+int source_open(source **out, const source_options *opt, diag_list *diags,
+		gen_err *err)
+{
+	int rc = 0;
+	git_object *obj = NULL;
+	git_commit *commit = NULL;
+	source *s = xcalloc(1, sizeof *s);
+	*out = NULL;
+	git_libgit2_init();
+	s->worktree = opt->worktree;
+	const char *rev = opt->rev ? opt->rev : "HEAD";
+
+	if (opt->repo) {
+		if (git_repository_open_ext(&s->repo, opt->repo,
+					    GIT_REPOSITORY_OPEN_NO_SEARCH, NULL) < 0) {
+			rc = git_fail(err, "cannot open repository");
+			goto out;
+		}
+		const char *wd = git_repository_workdir(s->repo);
+		if (wd) {
+			s->root = xstrdup(wd);
+			size_t l = strlen(s->root);
+			if (l > 1 && s->root[l - 1] == '/')
+				s->root[l - 1] = '\0';
+		} else if (s->worktree) {
+			rc = err_set(err, GEN_EUSAGE, "", 0, 0,
+				     "'%s' is a bare repository: it has no work tree",
+				     opt->repo);
+			goto out;
+		}
+		s->prefix = xstrdup("");
+	} else {
+		if ((rc = source_find_root(&s->root, opt->dir ? opt->dir : ".", err)) < 0)
+			goto out;
+		if (git_repository_open_ext(&s->repo, s->root, 0, NULL) < 0) {
+			s->repo = NULL;
+			s->prefix = xstrdup("");
+			if (diags)
+				diag_add(diags, DIAG_NOTICE, "", 0, 0,
+					 "'%s' is not in a git repository: building "
+					 "from the files on disk, history features are off",
+					 s->root);
+			s->worktree = true;
+		} else {
+			const char *wd = git_repository_workdir(s->repo);
+			char real_wd[PATH_MAX];
+			if (!wd || !realpath(wd, real_wd)) {
+				s->prefix = xstrdup("");
+			} else {
+				size_t l = strlen(real_wd);
+				const char *rest = s->root + l;
+				if (strncmp(s->root, real_wd, l) == 0 && *rest == '/') {
+					buf p = BUF_INIT;
+					buf_printf(&p, "%s/", rest + 1);
+					s->prefix = buf_detach(&p);
+				} else {
+					s->prefix = xstrdup("");
+				}
+			}
+		}
+	}
+
+	if (s->worktree) {
+		snprintf(s->describe, sizeof s->describe, "work tree");
+	} else {
+		if (git_revparse_single(&obj, s->repo, rev) < 0) {
+			if (git_repository_head_unborn(s->repo) == 1)
+				rc = err_set(err, GEN_EGIT, "", 0, 0,
+					     "the repository has no commits yet: "
+					     "commit the content or build with --worktree");
+			else
+				rc = err_set(err, GEN_EGIT, "", 0, 0,
+					     "unknown revision '%s'", rev);
+			goto out;
+		}
+		if (git_object_peel((git_object **)&commit, obj, GIT_OBJECT_COMMIT) < 0) {
+			rc = err_set(err, GEN_EGIT, "", 0, 0,
+				     "revision '%s' does not name a commit", rev);
+			goto out;
+		}
+		if (git_commit_tree(&s->tree, commit) < 0) {
+			rc = git_fail(err, "cannot read the commit's tree");
+			goto out;
+		}
+		git_oid_tostr(s->commit, sizeof s->commit, git_commit_id(commit));
+		snprintf(s->describe, sizeof s->describe, "revision '%s' (%.7s)", rev,
+			 s->commit);
+	}
+	*out = s;
+	s = NULL;
+out:
+	git_commit_free(commit);
+	git_object_free(obj);
+	source_free(s);
+	return rc;
+}
+
+int source_open_plain(source **out, const char *dir, gen_err *err)
+{
+	char real[PATH_MAX];
+	*out = NULL;
+	if (!realpath(dir, real))
+		return err_set(err, GEN_EIO, dir, 0, 0, "cannot open directory: %s",
+			       strerror(errno));
+	source *s = xcalloc(1, sizeof *s);
+	git_libgit2_init();
+	s->root = xstrdup(real);
+	s->prefix = xstrdup("");
+	s->worktree = true;
+	snprintf(s->describe, sizeof s->describe, "directory '%s'", real);
+	*out = s;
+	return 0;
+}
+
+void source_free(source *s)
+{
+	if (!s)
+		return;
+	git_tree_free(s->tree);
+	git_repository_free(s->repo);
+	free(s->root);
+	free(s->prefix);
+	free(s);
+	git_libgit2_shutdown();
+}
+
+const char *source_root(const source *s) { return s->root; }
+bool source_has_git(const source *s) { return s->repo != NULL; }
+const char *source_commit(const source *s) { return s->commit; }
+const char *source_describe(const source *s) { return s->describe; }
+
+void source_file_release(source_file *f)
+{
+	free(f->path);
+	free(f->data);
+	memset(f, 0, sizeof *f);
+}
+
+void source_files_free(source_file *files, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		source_file_release(&files[i]);
+	free(files);
+}
+
+static void hash_bytes(char out[41], const char *data, size_t len)
+{
+	git_oid oid;
+	if (git_odb_hash(&oid, data, len, GIT_OBJECT_BLOB) < 0)
+		memset(&oid, 0, sizeof oid);
+	git_oid_tostr(out, 41, &oid);
+}
+
+static int read_disk(const char *full, source_file *f, gen_err *err)
+{
+	FILE *fp = fopen(full, "rb");
+	if (!fp) {
+		if (errno == ENOENT || errno == ENOTDIR)
+			return 1;
+		return err_set(err, GEN_EIO, full, 0, 0, "cannot read: %s",
+			       strerror(errno));
+	}
+	buf b = BUF_INIT;
+	char chunk[65536];
+	size_t n;
+	while ((n = fread(chunk, 1, sizeof chunk, fp)) > 0)
+		buf_put(&b, chunk, n);
+	int bad = ferror(fp);
+	fclose(fp);
+	if (bad) {
+		buf_release(&b);
+		return err_set(err, GEN_EIO, full, 0, 0, "cannot read: %s",
+			       strerror(errno));
+	}
+	f->len = b.len;
+	f->data = buf_detach(&b);
+	hash_bytes(f->id, f->data, f->len);
+	return 0;
+}
+
+static int read_blob(const source *s, const git_oid *oid, source_file *f,
+		     gen_err *err)
+{
+	git_blob *blob = NULL;
+	if (git_blob_lookup(&blob, s->repo, oid) < 0)
+		return git_fail(err, "cannot read blob");
+	size_t len = (size_t)git_blob_rawsize(blob);
+	f->data = xstrndup(git_blob_rawcontent(blob), len);
+	f->len = len;
+	git_oid_tostr(f->id, sizeof f->id, oid);
+	git_blob_free(blob);
+	return 0;
+}
+
+int source_read(const source *s, const char *path, source_file *out,
+		gen_err *err)
+{
+	memset(out, 0, sizeof *out);
+	int rc;
+	if (s->worktree) {
+		buf full = BUF_INIT;
+		buf_printf(&full, "%s/%s", s->root, path);
+		rc = read_disk(full.ptr, out, err);
+		buf_release(&full);
+	} else {
+		git_tree_entry *e = NULL;
+		buf full = BUF_INIT;
+		buf_printf(&full, "%s%s", s->prefix, path);
+		if (git_tree_entry_bypath(&e, s->tree, full.ptr) < 0 ||
+		    git_tree_entry_type(e) != GIT_OBJECT_BLOB) {
+			rc = 1;
+		} else {
+			rc = read_blob(s, git_tree_entry_id(e), out, err);
+		}
+		git_tree_entry_free(e);
+		buf_release(&full);
+	}
+	if (rc == 0)
+		out->path = xstrdup(path);
+	else
+		source_file_release(out);
+	return rc;
+}
+
+typedef struct list {
+	source_file *items;
+	size_t n, cap;
+} list;
+
+static source_file *list_add(list *l)
+{
+	if (l->n == l->cap) {
+		l->cap = l->cap ? l->cap * 2 : 64;
+		l->items = xrealloc(l->items, l->cap * sizeof *l->items);
+	}
+	source_file *f = &l->items[l->n++];
+	memset(f, 0, sizeof *f);
+	return f;
+}
+
+static int list_disk(list *l, const char *root, const char *rel, gen_err *err)
+{
+	buf full = BUF_INIT;
+	buf_printf(&full, "%s/%s", root, rel);
+	DIR *d = opendir(full.ptr);
+	int rc = 0;
+	if (!d) {
+		rc = (errno == ENOENT || errno == ENOTDIR)
+			     ? 0
+			     : err_set(err, GEN_EIO, full.ptr, 0, 0,
+				       "cannot list directory: %s", strerror(errno));
+		goto out;
+	}
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		/* Dotfiles (.git, editor swap files, .DS_Store) are never content. */
+		if (de->d_name[0] == '.')
+			continue;
+		buf child = BUF_INIT;
+		buf_printf(&child, "%s%s%s", rel, *rel ? "/" : "", de->d_name);
+		buf childfull = BUF_INIT;
+		buf_printf(&childfull, "%s/%s", root, child.ptr);
+		struct stat st;
+		if (stat(childfull.ptr, &st) == 0) {
+			if (S_ISDIR(st.st_mode)) {
+				rc = list_disk(l, root, child.ptr, err);
+			} else if (S_ISREG(st.st_mode)) {
+				source_file *f = list_add(l);
+				rc = read_disk(childfull.ptr, f, err);
+				if (rc == 0)
+					f->path = buf_detach(&child);
+				else
+					l->n--;
+				if (rc > 0)
+					rc = 0;
+			}
+		}
+		buf_release(&child);
+		buf_release(&childfull);
+		if (rc < 0)
+			break;
+	}
+	closedir(d);
+out:
+	buf_release(&full);
+	return rc;
+}
+
+typedef struct walk_ctx {
+	const source *s;
+	list *l;
+	const char *dir; /* relative to project root, "" or "content" */
+	gen_err *err;
+	int rc;
+} walk_ctx;
+
+static int walk_cb(const char *root, const git_tree_entry *e, void *payload)
+{
+	walk_ctx *w = payload;
+	if (git_tree_entry_type(e) == GIT_OBJECT_TREE)
+		return git_tree_entry_name(e)[0] == '.' ? 1 : 0;
+	if (git_tree_entry_type(e) != GIT_OBJECT_BLOB ||
+	    git_tree_entry_filemode(e) == GIT_FILEMODE_LINK ||
+	    git_tree_entry_name(e)[0] == '.')
+		return 0;
+	source_file *f = list_add(w->l);
+	int rc = read_blob(w->s, git_tree_entry_id(e), f, w->err);
+	if (rc < 0) {
+		w->l->n--;
+		w->rc = rc;
+		return -1;
+	}
+	buf p = BUF_INIT;
+	buf_printf(&p, "%s%s%s%s", w->dir, *w->dir ? "/" : "", root,
+		   git_tree_entry_name(e));
+	f->path = buf_detach(&p);
+	return 0;
+}
+
+static int path_cmp(const void *a, const void *b)
+{
+	return strcmp(((const source_file *)a)->path, ((const source_file *)b)->path);
+}
+
+int source_list(const source *s, const char *dir, source_file **out, size_t *n,
+		gen_err *err)
+{
+	list l = { 0 };
+	int rc = 0;
+	*out = NULL;
+	*n = 0;
+	if (s->worktree) {
+		rc = list_disk(&l, s->root, dir, err);
+	} else {
+		git_tree *sub = NULL;
+		git_tree_entry *e = NULL;
+		buf full = BUF_INIT;
+		buf_printf(&full, "%s%s", s->prefix, dir);
+		if (full.len && full.ptr[full.len - 1] == '/')
+			buf_truncate(&full, full.len - 1);
+		if (!full.len) {
+			rc = git_tree_dup(&sub, s->tree);
+		} else if (git_tree_entry_bypath(&e, s->tree, full.ptr) == 0 &&
+			   git_tree_entry_type(e) == GIT_OBJECT_TREE) {
+			rc = git_tree_lookup(&sub, s->repo, git_tree_entry_id(e));
+		}
+		if (rc < 0) {
+			rc = git_fail(err, "cannot read tree");
+		} else if (sub) {
+			walk_ctx w = { s, &l, dir, err, 0 };
+			if (git_tree_walk(sub, GIT_TREEWALK_PRE, walk_cb, &w) < 0)
+				rc = w.rc ? w.rc : git_fail(err, "cannot walk tree");
+		}
+		git_tree_entry_free(e);
+		git_tree_free(sub);
+		buf_release(&full);
+	}
+	if (rc < 0) {
+		source_files_free(l.items, l.n);
+		return rc;
+	}
+	if (l.n > 1)
+		qsort(l.items, l.n, sizeof *l.items, path_cmp);
+	*out = l.items;
+	*n = l.n;
+	return 0;
+}
+
+int source_count_changes(const source *s, const char *dir)
+{
+	if (!s->repo || s->worktree || !s->root)
+		return 0;
+	git_status_options so;
+	git_status_options_init(&so, GIT_STATUS_OPTIONS_VERSION);
+	so.show = GIT_STATUS_SHOW_INDEX_AND_WORKDIR;
+	so.flags = GIT_STATUS_OPT_INCLUDE_UNTRACKED | GIT_STATUS_OPT_RECURSE_UNTRACKED_DIRS;
+	buf spec = BUF_INIT;
+	buf_printf(&spec, "%s%s", s->prefix, dir);
+	char *specs[1] = { spec.ptr };
+	so.pathspec.strings = specs;
+	so.pathspec.count = 1;
+	git_status_list *st = NULL;
+	int n = 0;
+	if (git_status_list_new(&st, s->repo, &so) == 0)
+		n = (int)git_status_list_entrycount(st);
+	git_status_list_free(st);
+	buf_release(&spec);
+	return n;
+}
+
+char *source_git_config(const char *dir, const char *key)
+{
+	git_repository *repo = NULL;
+	git_config *cfg = NULL;
+	git_buf out = { 0 };
+	char *res = NULL;
+	git_libgit2_init();
+	if (git_repository_open_ext(&repo, dir, 0, NULL) == 0)
+		git_repository_config_snapshot(&cfg, repo);
+	else
+		git_config_open_default(&cfg);
+	if (cfg && git_config_get_string_buf(&out, cfg, key) == 0)
+		res = xstrdup(out.ptr);
+	git_buf_dispose(&out);
+	git_config_free(cfg);
+	git_repository_free(repo);
+	git_libgit2_shutdown();
+	return res;
+}

@@ -1,0 +1,79 @@
+/* source: where the handbook's files come from.
+ *
+ * A build reads a consistent snapshot of the project: the tree of a git
+ * revision (through libgit2, without checking anything out; bare
+ * repositories work), or the files on disk (--worktree, or a directory
+ * that is not a git repository). Every file is named by its path relative
+ * to the project root (the directory holding site.toml) and carries an id
+ * that changes when its bytes change: the git blob id, or a hash of the
+ * file on disk. This module and history are the only ones that include
+ * git2.h. */
+#ifndef GEN_SOURCE_H
+#define GEN_SOURCE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "err.h"
+
+typedef struct source source;
+
+typedef struct source_options {
+	const char *dir;   /* -C DIR: where to start looking for site.toml; NULL = "." */
+	const char *repo;  /* --repo PATH: a repository (bare or not); NULL = discover */
+	const char *rev;   /* --rev REV; NULL = "HEAD" */
+	bool worktree;     /* --worktree: read files on disk */
+} source_options;
+
+typedef struct source_file {
+	char *path;   /* relative to the project root: "content/tips/x.md" */
+	char id[41];  /* blob id (hex) or a content hash */
+	char *data;   /* the bytes, NUL-terminated for convenience */
+	size_t len;
+} source_file;
+
+/* Finds the project and opens the snapshot. Notices (not a git
+ * repository; uncommitted changes not included) go to diags. Returns 0 and
+ * *out (caller frees with source_free) or a negative code with err set. */
+int source_open(source **out, const source_options *opt, diag_list *diags,
+		gen_err *err);
+/* Opens a plain directory (an installed theme, say) with the same reading
+ * functions; no site.toml or git involved. */
+int source_open_plain(source **out, const char *dir, gen_err *err);
+void source_free(source *s);
+
+/* The project root on disk, or NULL for a bare repository. */
+const char *source_root(const source *s);
+/* Whether history is available (a git repository that was opened). */
+bool source_has_git(const source *s);
+/* The commit id the snapshot was taken from ("" in work-tree mode). */
+const char *source_commit(const source *s);
+/* "git revision 'HEAD' (abc1234)" or "work tree": for messages. */
+const char *source_describe(const source *s);
+
+/* Reads one file. Returns 0 and fills *out (release with
+ * source_file_release), 1 when the file does not exist, or a negative
+ * code with err set. */
+int source_read(const source *s, const char *path, source_file *out,
+		gen_err *err);
+/* Lists every regular file below dir (recursively; "" for the root), sorted
+ * by path, with their bytes. Returns 0 and an array the caller frees with
+ * source_files_free, or a negative code. A missing dir gives 0 files. */
+int source_list(const source *s, const char *dir, source_file **out, size_t *n,
+		gen_err *err);
+void source_file_release(source_file *f);
+void source_files_free(source_file *files, size_t n);
+
+/* Number of files under dir (relative to the project root) that differ
+ * from the index or HEAD, untracked ones included; 0 in work-tree mode. */
+int source_count_changes(const source *s, const char *dir);
+
+/* Finds the project root: start or the nearest directory above it that
+ * holds site.toml. Returns 0 and *out (absolute; caller frees), or
+ * GEN_EUSAGE with err set. */
+int source_find_root(char **out, const char *start, gen_err *err);
+
+/* The value of a git config key (user.name), or NULL; caller frees. */
+char *source_git_config(const char *dir, const char *key);
+
+#endif

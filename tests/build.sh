@@ -1,0 +1,132 @@
+#!/bin/sh
+# End-to-end: `gen build` from a revision, a bare repository, the work
+# tree and a plain directory; drafts and future dates; the pages produced;
+# a failed build leaving the previous output in place.
+. "$(dirname "$0")/lib.sh"
+
+P=$WORK/project
+make_project "$P"
+git_init "$P"
+git -C "$P" tag v1
+
+# --- from HEAD ------------------------------------------------------------
+"$GEN" build -C "$P" > "$WORK/out" 2> "$WORK/err"
+ok $? "build from HEAD succeeds"
+O=$P/public
+ok "$([ -f "$O/index.html" ] && echo 0 || echo 1)" "home page written"
+ok "$([ -f "$O/verhalen/de-garage/index.html" ] && echo 0 || echo 1)" "story at a pretty URL"
+ok "$([ -f "$O/tips/snifo/index.html" ] && echo 0 || echo 1)" "tip list from YAML front matter"
+ok "$([ -f "$O/verhalen/index.html" ] && echo 0 || echo 1)" "section page"
+ok "$([ -f "$O/404.html" ] && echo 0 || echo 1)" "404 page"
+ok "$([ -f "$O/themas/snifo-gedrag/index.html" ] && echo 0 || echo 1)" "theme page"
+is "$(cat "$O/verhalen/balie.png")" "PNG-bytes" "non-Markdown content copied unchanged"
+contains "$O/sitemap.xml" "<loc>https://example.org/handboek/verhalen/de-garage/</loc>" "sitemap lists pages with the base URL"
+contains "$O/robots.txt" "Sitemap: https://example.org/handboek/sitemap.xml" "robots.txt points at the sitemap"
+G=$O/verhalen/de-garage/index.html
+contains "$G" '<html lang="nl"' "language from site.toml"
+contains "$G" 'href="../../tips/snifo/#tip-2"' "link to a tip rewritten to a relative page URL"
+contains "$G" 'href="../../tips/snifo/"' "link to an article rewritten"
+contains "$G" 'src="../../verhalen/balie.png"' "image path relative to the page"
+contains "$G" '<h2 id="wat-er-gebeurde"' "heading has a stable id"
+contains "$G" '<meta property="og:title"' "Open Graph tags"
+contains "$G" 'Een klant bij de balie.' "summary used as description"
+contains "$G" '12 maart 2015' "date shown in Dutch"
+contains "$G" 'Adviseur' "author shown"
+contains "$G" '“Ja meneer, ik kan er ook niets aan doen.”' "smart quotes"
+T=$O/tips/snifo/index.html
+contains "$T" 'id="tip-1"' "tip 1 anchor"
+contains "$T" 'id="tip-3"' "tip 3 anchor"
+contains "$T" 'href="#tip-2"' "tip permalink"
+contains "$O/index.html" 'href="./verhalen/' "home links relative to the site root"
+lacks "$G" 'https://example.org/handboek/css' "stylesheets are not absolute"
+ok "$(grep -l 'http[s]*://[^"]*\.\(css\|js\)' "$G" >/dev/null && echo 1 || echo 0)" "no external scripts or styles"
+
+# --- reads git, not the work tree ------------------------------------------
+printf '\nNIEUWE ZIN IN DE WERKMAP\n' >> "$P/content/verhalen/de-garage.md"
+"$GEN" build -C "$P" 2> "$WORK/err"
+ok $? "build with uncommitted changes succeeds"
+lacks "$G" "NIEUWE ZIN" "uncommitted edit is not in a build from HEAD"
+contains "$WORK/err" "1 file in 'content' differs" "notice counts the uncommitted files"
+contains "$WORK/err" "--worktree" "notice names --worktree"
+"$GEN" build -C "$P" --worktree 2> "$WORK/err"
+ok $? "build --worktree succeeds"
+contains "$G" "NIEUWE ZIN" "--worktree includes the uncommitted edit"
+git -C "$P" checkout -q -- content
+
+# --- another revision, from a subdirectory ---------------------------------
+sed -i 's/title = "De garage"/title = "De garage, herzien"/' "$P/content/verhalen/de-garage.md"
+git -C "$P" commit -qam "titel aangepast"
+(cd "$P/content/verhalen" && "$GEN" build --rev v1 2> "$WORK/err")
+ok $? "build --rev v1 from a subdirectory finds site.toml above"
+contains "$G" "<title>De garage ·" "page of v1 has the old title"
+"$GEN" build -C "$P" -q
+contains "$G" "De garage, herzien" "HEAD has the new title"
+"$GEN" build -C "$P" --rev nosuchrev 2> "$WORK/err"
+is $? 1 "unknown revision exits 1"
+contains "$WORK/err" "unknown revision 'nosuchrev'" "unknown revision is named"
+
+# --- a bare repository -----------------------------------------------------
+git clone -q --bare "$P" "$WORK/bare.git"
+"$GEN" build --repo "$WORK/bare.git" --rev v1 -o "$WORK/bare-out" 2> "$WORK/err"
+ok $? "build from a bare repository"
+contains "$WORK/bare-out/verhalen/de-garage/index.html" "<title>De garage ·" "bare repository at v1"
+
+# --- not a git repository -------------------------------------------------
+make_project "$WORK/plain"
+"$GEN" build -C "$WORK/plain" 2> "$WORK/err"
+ok $? "a plain directory builds"
+contains "$WORK/err" "not in a git repository" "notice says history is off"
+ok "$([ -f "$WORK/plain/public/verhalen/de-garage/index.html" ] && echo 0 || echo 1)" "plain directory output"
+
+# --- drafts and future dates -----------------------------------------------
+D=$WORK/drafts
+make_project "$D"
+cat > "$D/content/verhalen/concept.md" <<'MD'
++++
+title = "Concept"
+kind = "story"
+draft = true
++++
+Nog niet af.
+MD
+cat > "$D/content/verhalen/later.md" <<'MD'
++++
+title = "Later"
+kind = "story"
+date = 2999-01-01
++++
+Uit de toekomst.
+MD
+git_init "$D"
+"$GEN" build -C "$D" -q
+ok "$([ ! -e "$D/public/verhalen/concept" ] && echo 0 || echo 1)" "drafts are left out"
+ok "$([ ! -e "$D/public/verhalen/later" ] && echo 0 || echo 1)" "future articles are left out"
+"$GEN" build -C "$D" -q --drafts --future
+ok "$([ -f "$D/public/verhalen/concept/index.html" ] && echo 0 || echo 1)" "--drafts includes drafts"
+ok "$([ -f "$D/public/verhalen/later/index.html" ] && echo 0 || echo 1)" "--future includes future articles"
+
+# --- unchanged files keep their mtime; failed builds change nothing ----------
+"$GEN" build -C "$P" -q
+before=$(stat -c %Y.%i "$P/public/tips/snifo/index.html")
+sleep 1
+"$GEN" build -C "$P" -q
+after=$(stat -c %Y.%i "$P/public/tips/snifo/index.html")
+is "$after" "$before" "an unchanged page is not rewritten"
+
+snapshot() { (cd "$P/public" && find . -type f | sort | xargs sha1sum); }
+snapshot > "$WORK/before.sum"
+cat > "$P/content/verhalen/kapot.md" <<'MD'
++++
+kind = "story"
++++
+Geen titel.
+MD
+git -C "$P" add -A && git -C "$P" commit -qm "kapot artikel"
+"$GEN" build -C "$P" 2> "$WORK/err"
+is $? 1 "a content error exits 1"
+contains "$WORK/err" "content/verhalen/kapot.md:1:1: error: missing 'title' in front matter" "missing title named with file:line:col"
+snapshot > "$WORK/after.sum"
+ok "$(cmp -s "$WORK/before.sum" "$WORK/after.sum" && echo 0 || echo 1)" "a failed build leaves the previous output untouched"
+ok "$(ls -d "$P"/public.tmp-* >/dev/null 2>&1 && echo 1 || echo 0)" "no temporary directory left behind"
+
+done_testing

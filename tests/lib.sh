@@ -1,0 +1,126 @@
+# TAP helpers for gen's end-to-end tests, sourced by tests/*.sh.
+# GEN (the binary), SRCDIR (the repository) and TOOLS (the build directory)
+# come from `make check`; the defaults let a test run by hand.
+: "${SRCDIR:=$(cd "$(dirname "$0")/.." && pwd)}"
+: "${GEN:=$SRCDIR/build/gen}"
+: "${TOOLS:=$SRCDIR/build}"
+export LC_ALL=C.UTF-8 TZ=UTC
+export GIT_AUTHOR_NAME="Test Auteur" GIT_AUTHOR_EMAIL=test@example.org
+export GIT_COMMITTER_NAME="Test Auteur" GIT_COMMITTER_EMAIL=test@example.org
+export GIT_CONFIG_NOSYSTEM=1 HOME="${TMPDIR:-/tmp}"
+unset NO_COLOR
+
+TAP_N=0
+TAP_FAILED=0
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/gen-test.XXXXXX")
+trap 'rm -rf "$WORK"' EXIT
+
+ok() { # ok CONDITION-EXIT-STATUS NAME
+	TAP_N=$((TAP_N + 1))
+	if [ "$1" -eq 0 ]; then
+		echo "ok $TAP_N - $2"
+	else
+		echo "not ok $TAP_N - $2"
+		TAP_FAILED=$((TAP_FAILED + 1))
+	fi
+}
+
+is() { # is GOT EXPECTED NAME
+	if [ "$1" = "$2" ]; then ok 0 "$3"; else
+		ok 1 "$3"
+		printf '#      got: %s\n# expected: %s\n' "$1" "$2"
+	fi
+}
+
+contains() { # contains FILE TEXT NAME
+	if grep -qF -- "$2" "$1" 2>/dev/null; then ok 0 "$3"; else
+		ok 1 "$3"
+		echo "# '$2' not found in $1:"
+		head -c 2000 "$1" 2>/dev/null | sed 's/^/#   /'
+	fi
+}
+
+lacks() { # lacks FILE TEXT NAME
+	if grep -qF -- "$2" "$1" 2>/dev/null; then
+		ok 1 "$3"
+		echo "# '$2' unexpectedly found in $1"
+	else ok 0 "$3"; fi
+}
+
+done_testing() {
+	echo "1..$TAP_N"
+	[ "$TAP_FAILED" -eq 0 ]
+}
+
+# A minimal project: site.toml and a content folder with a section.
+make_project() { # make_project DIR
+	mkdir -p "$1/content/verhalen" "$1/content/tips"
+	cat > "$1/site.toml" <<'TOML'
+title = "Testhandboek"
+language = "nl"
+base_url = "https://example.org/handboek/"
+
+[themes.snifo-gedrag]
+title = "Snifo-gedrag"
+description = "Niet mijn taak."
+TOML
+	cat > "$1/content/_index.md" <<'MD'
++++
+title = "Welkom"
++++
+Dit is het testhandboek.
+MD
+	cat > "$1/content/verhalen/_index.md" <<'MD'
++++
+title = "Verhalen"
+weight = 1
++++
+Verhalen uit de praktijk.
+MD
+	cat > "$1/content/tips/_index.md" <<'MD'
++++
+title = "Tips"
+weight = 2
++++
+Alle tips.
+MD
+	cat > "$1/content/verhalen/de-garage.md" <<'MD'
++++
+title = "De garage"
+kind = "story"
+date = 2015-03-12
+author = "Adviseur"
+summary = "Een klant bij de balie."
+themes = ["snifo-gedrag"]
++++
+## Wat er gebeurde
+
+De baliemedewerker zei: "Ja meneer, ik kan er ook niets aan doen."
+Lees [de tweede tip](../tips/snifo.md#tip-2) en [alle tips](../tips/snifo.md).
+
+![Foto](balie.png)
+MD
+	printf 'PNG-bytes' > "$1/content/verhalen/balie.png"
+	cat > "$1/content/tips/snifo.md" <<'MD'
+---
+title: Snifo voorkomen
+kind: tips
+date: 2015-03-13
+author: Adviseur
+---
+Wat leidinggevenden kunnen doen.
+
+1. **Geef het goede voorbeeld.** Dat werkt.
+2. **Voer de dialoog.** Over waarden.
+3. **Denk vanuit de klant.** Altijd.
+
+Zie [De garage](../verhalen/de-garage.md).
+MD
+}
+
+# Turns DIR into a git repository with everything committed.
+git_init() { # git_init DIR
+	git -C "$1" init -q -b main
+	git -C "$1" add -A
+	git -C "$1" commit -q -m "eerste versie"
+}

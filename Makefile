@@ -41,7 +41,7 @@ TOOL_SRC  = $(wildcard tools/*.c)
 TOOLS     = $(TOOL_SRC:tools/%.c=$(BUILD)/%)
 UNIT_SRC  = $(wildcard tests/*.c)
 UNITS     = $(UNIT_SRC:tests/%.c=$(BUILD)/tests/%)
-SCRIPTS   = $(sort $(wildcard tests/*.sh))
+SCRIPTS   = $(sort $(filter-out tests/lib.sh,$(wildcard tests/*.sh)))
 DEPS_OK   = build/.deps-ok
 
 .SECONDARY:

@@ -28,7 +28,7 @@ struct source {
 	git_repository *repo;
 	git_tree *tree;     /* NULL in work-tree mode */
 	char commit[41];
-	char describe[256];
+	char describe[PATH_MAX + 64];
 	bool worktree;
 };
 

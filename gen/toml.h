@@ -1,7 +1,7 @@
 /* toml: a TOML 1.0 parser producing a value tree.
  *
  * The whole TOML 1.0 specification is implemented and held to the
- * toml-test suite (tests/toml-conformance.sh). Every value in the tree
+ * toml-test suite (tests/toml-conformance.c). Every value in the tree
  * keeps the line and column where it was written, so configuration and
  * front matter errors can point at the user's text. */
 #ifndef GEN_TOML_H

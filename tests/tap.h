@@ -12,7 +12,7 @@
 
 static int tap_run, tap_failed;
 
-__attribute__((format(printf, 2, 3))) static int ok(int cond, const char *fmt, ...)
+__attribute__((format(printf, 2, 3), unused)) static int ok(int cond, const char *fmt, ...)
 {
 	va_list ap;
 	tap_run++;
@@ -27,7 +27,7 @@ __attribute__((format(printf, 2, 3))) static int ok(int cond, const char *fmt, .
 	return cond;
 }
 
-__attribute__((format(printf, 1, 2))) static void diag(const char *fmt, ...)
+__attribute__((format(printf, 1, 2), unused)) static void diag(const char *fmt, ...)
 {
 	va_list ap;
 	char line[4096];
@@ -45,7 +45,7 @@ __attribute__((format(printf, 1, 2))) static void diag(const char *fmt, ...)
 	fflush(stdout);
 }
 
-static int tap_is(long long got, long long want, const char *name)
+__attribute__((unused)) static int tap_is(long long got, long long want, const char *name)
 {
 	int r = ok(got == want, "%s", name);
 	if (!r)
@@ -54,7 +54,7 @@ static int tap_is(long long got, long long want, const char *name)
 }
 #define is(got, want, name) tap_is((long long)(got), (long long)(want), (name))
 
-static int is_str(const char *got, const char *want, const char *name)
+__attribute__((unused)) static int is_str(const char *got, const char *want, const char *name)
 {
 	int same = (got && want) ? strcmp(got, want) == 0 : got == want;
 	int r = ok(same, "%s", name);

@@ -1,0 +1,242 @@
+/* build: running the pipeline for build, check and list (see build.h). */
+#include "build.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "buf.h"
+#include "json.h"
+#include "links.h"
+#include "output.h"
+#include "render.h"
+#include "xalloc.h"
+
+static double now_seconds(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void print_diags_json(const diag_list *l)
+{
+	value *a = value_new_array();
+	for (size_t i = 0; i < l->n; i++) {
+		const gen_diag *d = &l->items[i];
+		value *o = value_new_table();
+		value_set_cstr(o, "file", value_new_cstring(d->file ? d->file : ""));
+		value_set_cstr(o, "line", value_new_integer(d->line));
+		value_set_cstr(o, "column", value_new_integer(d->col));
+		value_set_cstr(o, "severity", value_new_cstring(
+			d->severity == DIAG_ERROR ? "error"
+			: d->severity == DIAG_WARNING ? "warning" : "notice"));
+		value_set_cstr(o, "message", value_new_cstring(d->msg));
+		value_push(a, o);
+	}
+	buf b = BUF_INIT;
+	json_write(&b, a, true);
+	printf("%s\n", b.ptr);
+	buf_release(&b);
+	value_free(a);
+}
+
+/* Prints what was collected; returns whether there were errors. */
+static bool report(const build_options *opt, diag_list *diags)
+{
+	diag_sort(diags);
+	if (opt->json && !opt->write)
+		print_diags_json(diags);
+	else if (!opt->quiet)
+		diag_print(diags, stderr);
+	else {
+		/* --quiet still shows every problem, only notices are dropped. */
+		diag_list problems = DIAG_LIST_INIT;
+		for (size_t i = 0; i < diags->n; i++)
+			if (diags->items[i].severity != DIAG_NOTICE) {
+				const gen_diag *d = &diags->items[i];
+				diag_add(&problems, d->severity, d->file, d->line, d->col,
+					 "%s", d->msg);
+			}
+		diag_print(&problems, stderr);
+		diag_release(&problems);
+	}
+	return diags->errors > 0;
+}
+
+static char *output_dir(const build_options *opt, const site *s)
+{
+	buf p = BUF_INIT;
+	if (opt->output)
+		buf_puts(&p, opt->output);
+	else if (s->cfg.output_dir[0] == '/' || !source_root(s->src))
+		buf_puts(&p, s->cfg.output_dir);
+	else
+		buf_printf(&p, "%s/%s", source_root(s->src), s->cfg.output_dir);
+	return buf_detach(&p);
+}
+
+static int fail(gen_err *err, diag_list *diags, const build_options *opt)
+{
+	diag_add_err(diags, err);
+	report(opt, diags);
+	return err->code == GEN_EUSAGE ? 2 : 1;
+}
+
+int build_run(const build_options *opt)
+{
+	double t0 = now_seconds();
+	diag_list diags = DIAG_LIST_INIT;
+	gen_err err;
+	err_clear(&err);
+	source *src = NULL;
+	site s;
+	memset(&s, 0, sizeof s);
+	renderer *r = NULL;
+	output *o = NULL;
+	char *dir = NULL;
+	int status = 1;
+
+	if (source_open(&src, &opt->src, &diags, &err) < 0) {
+		status = fail(&err, &diags, opt);
+		goto out;
+	}
+	if (site_load(&s, src, &opt->site, &diags, &err) < 0) {
+		if (err.code != GEN_ECONTENT)
+			diag_add_err(&diags, &err);
+		report(opt, &diags);
+		status = err.code == GEN_EUSAGE ? 2 : 1;
+		goto out;
+	}
+	int changed = source_count_changes(src, s.cfg.content_dir);
+	if (changed > 0)
+		diag_add(&diags, DIAG_NOTICE, "", 0, 0,
+			 "%d file%s in '%s' differ%s from %s; they are not in this build "
+			 "(use --worktree to include them)",
+			 changed, changed == 1 ? "" : "s", s.cfg.content_dir,
+			 changed == 1 ? "s" : "", source_describe(src));
+	links_check(&s, &diags);
+	if (diags.errors) {
+		report(opt, &diags);
+		goto out;
+	}
+	if (render_new(&r, &s, opt->exe, &diags, &err) < 0) {
+		status = fail(&err, &diags, opt);
+		goto out;
+	}
+	if (opt->write) {
+		dir = output_dir(opt, &s);
+		if (output_begin(&o, dir, &err) < 0) {
+			status = fail(&err, &diags, opt);
+			goto out;
+		}
+	}
+	if (render_site(r, o, &err) < 0) {
+		output_abort(o);
+		o = NULL;
+		status = fail(&err, &diags, opt);
+		goto out;
+	}
+	size_t changed_files = o ? output_changed(o) : 0;
+	size_t kept = o ? output_unchanged(o) : 0;
+	if (o) {
+		int rc = output_commit(o, &err);
+		o = NULL;
+		if (rc < 0) {
+			status = fail(&err, &diags, opt);
+			goto out;
+		}
+	}
+	if (report(opt, &diags))
+		goto out;
+	status = 0;
+	if (opt->json)
+		goto out;
+	if (opt->write && !opt->quiet)
+		fprintf(stderr, "built %zu pages from %s into %s (%zu files written, "
+				"%zu unchanged) in %.2f s\n",
+			render_page_count(r), source_describe(src), dir, changed_files,
+			kept, now_seconds() - t0);
+	else if (!opt->write && !opt->quiet)
+		fprintf(stderr, "checked %zu articles from %s: no problems\n", s.ndocs,
+			source_describe(src));
+out:
+	output_abort(o);
+	render_free(r);
+	site_release(&s);
+	source_free(src);
+	diag_release(&diags);
+	free(dir);
+	return status;
+}
+
+static value *list_record(const site *s, const document *d)
+{
+	(void)s;
+	value *o = value_new_table();
+	value_set_cstr(o, "path", value_new_cstring(d->path));
+	value_set_cstr(o, "url", value_new_cstring(d->url));
+	value_set_cstr(o, "title", value_new_cstring(d->fm.title));
+	value_set_cstr(o, "kind", value_new_cstring(frontmatter_kind_name(d->fm.kind)));
+	value_set_cstr(o, "date", d->fm.date ? value_new_cstring(d->fm.date)
+					     : value_new(VALUE_NULL));
+	value_set_cstr(o, "author", d->fm.author ? value_new_cstring(d->fm.author)
+						 : value_new(VALUE_NULL));
+	value *themes = value_new_array();
+	for (size_t i = 0; i < d->fm.nthemes; i++)
+		value_push(themes, value_new_cstring(d->fm.themes[i]));
+	value_set_cstr(o, "themes", themes);
+	value_set_cstr(o, "draft", value_new_bool(d->fm.draft));
+	return o;
+}
+
+int build_list(const build_options *opt)
+{
+	diag_list diags = DIAG_LIST_INIT;
+	gen_err err;
+	err_clear(&err);
+	source *src = NULL;
+	site s;
+	memset(&s, 0, sizeof s);
+	int status = 1;
+	if (source_open(&src, &opt->src, &diags, &err) < 0) {
+		status = fail(&err, &diags, opt);
+		goto out;
+	}
+	if (site_load(&s, src, &opt->site, &diags, &err) < 0) {
+		if (err.code != GEN_ECONTENT)
+			diag_add_err(&diags, &err);
+		report(opt, &diags);
+		status = err.code == GEN_EUSAGE ? 2 : 1;
+		goto out;
+	}
+	if (!opt->quiet) {
+		/* Notices (not a repository) still go to stderr; stdout stays data. */
+		diag_sort(&diags);
+		diag_print(&diags, stderr);
+	}
+	if (opt->json) {
+		value *a = value_new_array();
+		for (size_t i = 0; i < s.ndocs; i++)
+			value_push(a, list_record(&s, &s.docs[i]));
+		buf b = BUF_INIT;
+		json_write(&b, a, true);
+		printf("%s\n", b.ptr);
+		buf_release(&b);
+		value_free(a);
+	} else {
+		for (size_t i = 0; i < s.ndocs; i++) {
+			const document *d = &s.docs[i];
+			printf("%-5s  %-10.10s  %s%s  %s\n", frontmatter_kind_name(d->fm.kind),
+			       d->fm.date ? d->fm.date : "-", d->path,
+			       d->fm.draft ? " (draft)" : "", d->fm.title);
+		}
+	}
+	status = 0;
+out:
+	site_release(&s);
+	source_free(src);
+	diag_release(&diags);
+	return status;
+}

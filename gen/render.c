@@ -1,0 +1,676 @@
+/* render: template data and page rendering (see render.h).
+ *
+ * Every page gets the same shape of data (documented in
+ * themes/default/README.md): site, i18n, root, nav, page, and for list
+ * pages section, chapters or latest. URLs in the data are relative to the
+ * site root and templates prefix them with root, which is relative to the
+ * page ("../../"), so the output works at any base path and from disk. */
+#include "render.h"
+
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "links.h"
+#include "source.h"
+#include "template.h"
+#include "toml.h"
+#include "xalloc.h"
+
+typedef struct static_file {
+	char *rel;     /* path in the output: "css/gen.css" */
+	char *data;
+	size_t len;
+} static_file;
+
+struct renderer {
+	const site *s;
+	template_partials *layouts;   /* every layout and partial of the theme */
+	value *i18n;             /* UI strings of the site's language */
+	static_file *statics;
+	size_t nstatics;
+	size_t pages;
+};
+
+static const char *const months_nl[] = { "januari", "februari", "maart", "april",
+	"mei", "juni", "juli", "augustus", "september", "oktober", "november", "december" };
+static const char *const months_en[] = { "January", "February", "March", "April",
+	"May", "June", "July", "August", "September", "October", "November", "December" };
+
+/* Reads the theme's files from src under prefix ("themes/default/"). */
+static int load_theme_files(renderer *r, const source *src, const char *prefix,
+			    diag_list *diags, gen_err *err)
+{
+	source_file *files = NULL;
+	size_t n = 0;
+	int rc = source_list(src, prefix, &files, &n, err);
+	if (rc < 0)
+		return rc;
+	size_t pl = strlen(prefix) + 1;
+	char i18n_name[64];
+	snprintf(i18n_name, sizeof i18n_name, "i18n/%s.toml", r->s->cfg.language);
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		source_file *f = &files[i];
+		const char *rel = f->path + pl;
+		if (strncmp(rel, "layouts/", 8) == 0) {
+			size_t l = strlen(rel + 8);
+			if (l > 9 && strcmp(rel + 8 + l - 9, ".mustache") == 0) {
+				char *name = xstrndup(rel + 8, l - 9);
+				template *t = NULL;
+				rc = template_compile(&t, f->data, f->len, f->path, err);
+				if (rc == 0)
+					template_partials_put(r->layouts, name, t);
+				free(name);
+			}
+		} else if (strcmp(rel, i18n_name) == 0) {
+			rc = toml_parse(&r->i18n, f->data, f->len, f->path, 0, err);
+		} else if (strncmp(rel, "static/", 7) == 0) {
+			r->statics = xrealloc(r->statics, (r->nstatics + 1) * sizeof *r->statics);
+			static_file *sf = &r->statics[r->nstatics++];
+			sf->rel = xstrdup(rel + 7);
+			sf->data = f->data;
+			sf->len = f->len;
+			f->data = NULL;
+		}
+	}
+	source_files_free(files, n);
+	if (rc == 0 && !r->i18n) {
+		if (diags)
+			diag_add(diags, DIAG_WARNING, prefix, 0, 0,
+				 "theme has no '%s': UI strings will be empty", i18n_name);
+		r->i18n = value_new_table();
+	}
+	return rc;
+}
+
+/* Directories that may hold installed themes, best first. */
+static void theme_dirs(const char *exe, const char *theme, buf *dirs, size_t *n)
+{
+	(void)theme;
+	*n = 0;
+	const char *env = getenv("GEN_THEMES");
+	if (env && *env) {
+		buf_puts(&dirs[(*n)++], env);
+	}
+	char self[PATH_MAX];
+	ssize_t l = readlink("/proc/self/exe", self, sizeof self - 1);
+	if (l > 0) {
+		self[l] = '\0';
+		char *slash = strrchr(self, '/');
+		if (slash) {
+			*slash = '\0';
+			/* build/gen -> ./themes; PREFIX/bin/gen -> PREFIX/share/gen/themes */
+			buf_printf(&dirs[(*n)++], "%s/../themes", self);
+			buf_printf(&dirs[(*n)++], "%s/../../themes", self);
+			buf_printf(&dirs[(*n)++], "%s/../share/gen/themes", self);
+		}
+	}
+	(void)exe;
+	buf_puts(&dirs[(*n)++], GEN_DATADIR "/themes");
+}
+
+int render_new(renderer **out, const site *s, const char *exe, diag_list *diags,
+	       gen_err *err)
+{
+	int rc = 0;
+	renderer *r = xcalloc(1, sizeof *r);
+	r->s = s;
+	*out = NULL;
+	r->layouts = template_partials_new();
+
+	buf prefix = BUF_INIT;
+	buf_printf(&prefix, "themes/%s", s->cfg.theme);
+	source_file probe;
+	buf probe_path = BUF_INIT;
+	buf_printf(&probe_path, "%s/layouts/baseof.mustache", prefix.ptr);
+	int found = source_read(s->src, probe_path.ptr, &probe, err);
+	buf_release(&probe_path);
+	if (found == 0) {
+		source_file_release(&probe);
+		rc = load_theme_files(r, s->src, prefix.ptr, diags, err);
+	} else if (found > 0) {
+		buf dirs[6];
+		for (size_t i = 0; i < 6; i++)
+			buf_init(&dirs[i]);
+		size_t nd;
+		theme_dirs(exe, s->cfg.theme, dirs, &nd);
+		rc = err_set(err, GEN_EUSAGE, "site.toml", 0, 0,
+			     "theme '%s' not found in themes/ nor in the installed themes",
+			     s->cfg.theme);
+		for (size_t i = 0; i < nd; i++) {
+			buf p = BUF_INIT;
+			buf_printf(&p, "%s/%s/layouts/baseof.mustache", dirs[i].ptr, s->cfg.theme);
+			bool there = access(p.ptr, R_OK) == 0;
+			buf_release(&p);
+			if (!there)
+				continue;
+			source *plain = NULL;
+			if ((rc = source_open_plain(&plain, dirs[i].ptr, err)) == 0) {
+				rc = load_theme_files(r, plain, s->cfg.theme, diags, err);
+				source_free(plain);
+			}
+			break;
+		}
+		for (size_t i = 0; i < 6; i++)
+			buf_release(&dirs[i]);
+	} else {
+		rc = found;
+	}
+	buf_release(&prefix);
+	if (rc < 0)
+		goto out;
+	*out = r;
+	r = NULL;
+out:
+	render_free(r);
+	return rc;
+}
+
+void render_free(renderer *r)
+{
+	if (!r)
+		return;
+	template_partials_free(r->layouts);
+	value_free(r->i18n);
+	for (size_t i = 0; i < r->nstatics; i++) {
+		free(r->statics[i].rel);
+		free(r->statics[i].data);
+	}
+	free(r->statics);
+	free(r);
+}
+
+size_t render_page_count(const renderer *r) { return r->pages; }
+
+/* ---- template data ---------------------------------------------------- */
+
+static void set_str(value *t, const char *key, const char *s)
+{
+	value_set_cstr(t, key, value_new_cstring(s ? s : ""));
+}
+
+static const char *i18n(const renderer *r, const char *key, const char *dflt)
+{
+	return value_get_string(r->i18n, key, dflt);
+}
+
+static void date_display(const renderer *r, const char *date, buf *out)
+{
+	value_datetime dt;
+	if (!date || value_datetime_parse(date, strlen(date), &dt) < 0 || !dt.has_date)
+		return;
+	const char *const *m = strcmp(r->s->cfg.language, "en") == 0 ? months_en : months_nl;
+	buf_printf(out, "%d %s %d", dt.day, m[dt.month - 1], dt.year);
+}
+
+static const char *kind_label(const renderer *r, article_kind k)
+{
+	switch (k) {
+	case KIND_STORY: return i18n(r, "story", "Verhaal");
+	case KIND_TIPS: return i18n(r, "tips", "Tips");
+	default: return i18n(r, "page", "Pagina");
+	}
+}
+
+static const char *doc_summary(const document *d)
+{
+	if (d->fm.summary && *d->fm.summary)
+		return d->fm.summary;
+	return markdown_first_paragraph(d->md);
+}
+
+/* A small record for lists of pages (cards, prev/next, breadcrumbs). */
+static value *page_card(const renderer *r, const document *d)
+{
+	value *c = value_new_table();
+	set_str(c, "title", d->fm.title);
+	set_str(c, "url", d->url);
+	set_str(c, "kind", frontmatter_kind_name(d->fm.kind));
+	set_str(c, "kind_label", kind_label(r, d->fm.kind));
+	buf dd = BUF_INIT;
+	date_display(r, d->fm.date, &dd);
+	if (d->fm.date) {
+		set_str(c, "date", d->fm.date);
+		set_str(c, "date_display", dd.ptr);
+	}
+	buf_release(&dd);
+	if (d->fm.author)
+		set_str(c, "author", d->fm.author);
+	set_str(c, "summary", doc_summary(d));
+	return c;
+}
+
+static value *theme_list(const renderer *r, const document *d)
+{
+	value *a = value_new_array();
+	for (size_t i = 0; i < d->fm.nthemes; i++) {
+		const config_theme *t = config_theme_find(&r->s->cfg, d->fm.themes[i]);
+		value *o = value_new_table();
+		set_str(o, "id", d->fm.themes[i]);
+		set_str(o, "title", t ? t->title : d->fm.themes[i]);
+		buf u = BUF_INIT;
+		buf_printf(&u, "themas/%s/", d->fm.themes[i]);
+		set_str(o, "url", u.ptr);
+		buf_release(&u);
+		value_push(a, o);
+	}
+	return a;
+}
+
+typedef struct rewrite_ctx {
+	const site *s;
+	const document *d;
+} rewrite_ctx;
+
+static char *rewrite(void *ctx, const char *url, bool image)
+{
+	rewrite_ctx *c = ctx;
+	return links_rewrite(c->s, c->d, url, image);
+}
+
+/* The data every page shares; page_url decides root and the active nav item. */
+static value *base_data(const renderer *r, const char *page_url)
+{
+	const config *cfg = &r->s->cfg;
+	value *root = value_new_table();
+	value *sv = value_new_table();
+	set_str(sv, "title", cfg->title);
+	set_str(sv, "language", cfg->language);
+	set_str(sv, "base_url", cfg->base_url);
+	set_str(sv, "description", cfg->description);
+	const value *params = value_get(cfg->table, "params");
+	if (params)
+		value_set_cstr(sv, "params", value_copy(params));
+	value_set_cstr(root, "site", sv);
+	value_set_cstr(root, "i18n", value_copy(r->i18n));
+	char *rp = links_root(page_url);
+	set_str(root, "root", rp);
+	free(rp);
+	value *nav = value_new_array();
+	for (size_t i = 0; i < r->s->nsections; i++) {
+		const site_section *sec = &r->s->sections[i];
+		if (strchr(sec->dir, '/'))
+			continue; /* only top-level chapters in the menu */
+		value *n = value_new_table();
+		set_str(n, "title", sec->index->fm.title);
+		set_str(n, "url", sec->index->url);
+		size_t ul = strlen(sec->index->url);
+		value_set_cstr(n, "active", value_new_bool(
+			*page_url && strncmp(page_url, sec->index->url, ul) == 0));
+		value_push(nav, n);
+	}
+	value_set_cstr(root, "nav", nav);
+	return root;
+}
+
+static value *page_data(const renderer *r, const document *d, const char *html)
+{
+	value *p = page_card(r, d);
+	set_str(p, "content", html);
+	value_set_cstr(p, "is_story", value_new_bool(d->fm.kind == KIND_STORY));
+	value_set_cstr(p, "is_tips", value_new_bool(d->fm.kind == KIND_TIPS));
+	value_set_cstr(p, "is_page", value_new_bool(d->fm.kind == KIND_PAGE));
+	value_set_cstr(p, "is_home", value_new_bool(d == r->s->home));
+	size_t words = markdown_word_count(d->md);
+	value_set_cstr(p, "reading_minutes", value_new_integer((int64_t)((words + 199) / 200)));
+	value_set_cstr(p, "themes", theme_list(r, d));
+	if (d->fm.meta)
+		value_set_cstr(p, "params", value_copy(d->fm.meta));
+
+	/* A table of contents helps on long articles only. */
+	value *toc = value_new_array();
+	size_t nh = markdown_heading_count(d->md);
+	if (nh >= 3 && words >= 300) {
+		for (size_t i = 0; i < nh; i++) {
+			const markdown_heading *h = markdown_heading_at(d->md, i);
+			if (h->level < 2 || h->level > 3)
+				continue;
+			value *e = value_new_table();
+			value_set_cstr(e, "level", value_new_integer(h->level));
+			set_str(e, "id", h->id);
+			set_str(e, "text", h->text);
+			value_push(toc, e);
+		}
+	}
+	value_set_cstr(p, "toc", toc);
+
+	value *tips = value_new_array();
+	for (size_t i = 0; i < markdown_tip_count(d->md); i++) {
+		const markdown_tip *t = markdown_tip_at(d->md, i);
+		value *e = value_new_table();
+		value_set_cstr(e, "n", value_new_integer(t->n));
+		set_str(e, "id", t->id);
+		set_str(e, "title", t->title);
+		set_str(e, "text", t->text);
+		value_push(tips, e);
+	}
+	value_set_cstr(p, "tips", tips);
+
+	value *crumbs = value_new_array();
+	if (d != r->s->home) {
+		value *home = value_new_table();
+		set_str(home, "title", i18n(r, "home", "Home"));
+		set_str(home, "url", "");
+		value_push(crumbs, home);
+		const site_section *sec = site_section_of(r->s, d);
+		if (sec && !d->is_index) {
+			value *c = value_new_table();
+			set_str(c, "title", sec->index->fm.title);
+			set_str(c, "url", sec->index->url);
+			value_push(crumbs, c);
+		}
+	}
+	value_set_cstr(p, "breadcrumbs", crumbs);
+
+	const site_section *sec = d->is_index ? NULL : site_section_of(r->s, d);
+	for (size_t i = 0; sec && i < sec->npages; i++) {
+		if (sec->pages[i] != d)
+			continue;
+		if (i > 0)
+			value_set_cstr(p, "prev", page_card(r, sec->pages[i - 1]));
+		if (i + 1 < sec->npages)
+			value_set_cstr(p, "next", page_card(r, sec->pages[i + 1]));
+	}
+	return p;
+}
+
+static int date_desc(const void *a, const void *b)
+{
+	const document *x = *(document *const *)a, *y = *(document *const *)b;
+	if (x->fm.date_epoch != y->fm.date_epoch)
+		return x->fm.date_epoch > y->fm.date_epoch ? -1 : 1;
+	return strcmp(x->rel, y->rel);
+}
+
+static void add_home_lists(const renderer *r, value *data)
+{
+	value *chapters = value_new_array();
+	for (size_t i = 0; i < r->s->nsections; i++) {
+		const site_section *sec = &r->s->sections[i];
+		value *c = page_card(r, sec->index);
+		value_set_cstr(c, "count", value_new_integer((int64_t)sec->npages));
+		value *pages = value_new_array();
+		for (size_t j = 0; j < sec->npages; j++)
+			value_push(pages, page_card(r, sec->pages[j]));
+		value_set_cstr(c, "pages", pages);
+		value_push(chapters, c);
+	}
+	value_set_cstr(data, "chapters", chapters);
+
+	const document **dated = xcalloc(r->s->ndocs + 1, sizeof *dated);
+	size_t n = 0;
+	for (size_t i = 0; i < r->s->ndocs; i++)
+		if (!r->s->docs[i].is_index && r->s->docs[i].fm.date &&
+		    r->s->docs[i].fm.kind != KIND_PAGE)
+			dated[n++] = &r->s->docs[i];
+	qsort(dated, n, sizeof *dated, date_desc);
+	value *latest = value_new_array();
+	for (size_t i = 0; i < n && i < 6; i++)
+		value_push(latest, page_card(r, dated[i]));
+	free(dated);
+	value_set_cstr(data, "latest", latest);
+}
+
+static value *section_data(const renderer *r, const site_section *sec, const char *html)
+{
+	value *s = page_card(r, sec->index);
+	set_str(s, "content", html);
+	value *pages = value_new_array();
+	for (size_t j = 0; j < sec->npages; j++)
+		value_push(pages, page_card(r, sec->pages[j]));
+	value_set_cstr(s, "pages", pages);
+	return s;
+}
+
+static int emit(renderer *r, output *o, const char *layout, const char *rel,
+		const value *data, gen_err *err)
+{
+	buf html = BUF_INIT;
+	const template *t = template_partials_get(r->layouts, layout, strlen(layout));
+	int rc = t ? template_render(&html, t, data, r->layouts, err)
+		   : err_set(err, GEN_EUSAGE, "", 0, 0, "the theme has no layout '%s'", layout);
+	if (rc == 0 && o)
+		rc = output_write(o, rel, html.ptr, html.len, err);
+	buf_release(&html);
+	r->pages++;
+	return rc;
+}
+
+static int render_document(renderer *r, output *o, const document *d, gen_err *err)
+{
+	buf body = BUF_INIT;
+	rewrite_ctx rc_ctx = { r->s, d };
+	markdown_render_html(&body, d->md, rewrite, &rc_ctx);
+	value *data = base_data(r, d->url);
+	value_set_cstr(data, "page", page_data(r, d, body.ptr));
+	const char *layout = "page";
+	const site_section *sec = d->is_index ? site_section_of(r->s, d) : NULL;
+	if (d == r->s->home) {
+		layout = "home";
+		add_home_lists(r, data);
+	} else if (sec) {
+		layout = "section";
+		value_set_cstr(data, "section", section_data(r, sec, body.ptr));
+	}
+	int rc = emit(r, o, layout, d->out_path, data, err);
+	value_free(data);
+	buf_release(&body);
+	return rc;
+}
+
+/* Theme pages: /themas/ lists every theme, /themas/ID/ its articles. */
+static int render_themes(renderer *r, output *o, gen_err *err)
+{
+	const config *cfg = &r->s->cfg;
+	if (!cfg->nthemes)
+		return 0;
+	value *all = value_new_array();
+	int rc = 0;
+	for (size_t i = 0; i < cfg->nthemes && rc == 0; i++) {
+		const config_theme *t = &cfg->themes[i];
+		buf url = BUF_INIT, rel = BUF_INIT, html = BUF_INIT;
+		buf_printf(&url, "themas/%s/", t->id);
+		buf_printf(&rel, "%sindex.html", url.ptr);
+		buf_puts(&html, "<p>");
+		buf_put_html(&html, t->description, strlen(t->description));
+		buf_puts(&html, "</p>");
+		value *pages = value_new_array();
+		for (size_t j = 0; j < r->s->ndocs; j++) {
+			const document *d = &r->s->docs[j];
+			for (size_t k = 0; k < d->fm.nthemes; k++)
+				if (strcmp(d->fm.themes[k], t->id) == 0 && !d->is_index) {
+					value_push(pages, page_card(r, d));
+					break;
+				}
+		}
+		value *card = value_new_table();
+		set_str(card, "title", t->title);
+		set_str(card, "url", url.ptr);
+		set_str(card, "summary", t->description);
+		set_str(card, "kind_label", i18n(r, "theme", "Thema"));
+		value_set_cstr(card, "count", value_new_integer((int64_t)value_count(pages)));
+		value_push(all, card);
+
+		value *data = base_data(r, url.ptr);
+		value *page = value_new_table();
+		set_str(page, "title", t->title);
+		set_str(page, "url", url.ptr);
+		set_str(page, "summary", t->description);
+		value_set_cstr(data, "page", page);
+		value *sec = value_new_table();
+		set_str(sec, "title", t->title);
+		set_str(sec, "url", url.ptr);
+		set_str(sec, "summary", t->description);
+		set_str(sec, "content", html.ptr);
+		value_set_cstr(sec, "pages", pages);
+		value_set_cstr(data, "section", sec);
+		rc = emit(r, o, "section", rel.ptr, data, err);
+		value_free(data);
+		buf_release(&url);
+		buf_release(&rel);
+		buf_release(&html);
+	}
+	if (rc == 0) {
+		value *data = base_data(r, "themas/");
+		value *page = value_new_table();
+		const char *title = i18n(r, "themes", "Thema's");
+		set_str(page, "title", title);
+		set_str(page, "url", "themas/");
+		value_set_cstr(data, "page", page);
+		value *sec = value_new_table();
+		set_str(sec, "title", title);
+		set_str(sec, "url", "themas/");
+		set_str(sec, "content", "");
+		value_set_cstr(sec, "pages", all);
+		all = NULL;
+		value_set_cstr(data, "section", sec);
+		rc = emit(r, o, "section", "themas/index.html", data, err);
+		value_free(data);
+	}
+	value_free(all);
+	return rc;
+}
+
+static int render_aliases(renderer *r, output *o, gen_err *err)
+{
+	int rc = 0;
+	for (size_t i = 0; i < r->s->ndocs && rc == 0; i++) {
+		const document *d = &r->s->docs[i];
+		for (size_t j = 0; j < d->fm.naliases && rc == 0; j++) {
+			const char *a = d->fm.aliases[j];
+			while (*a == '/')
+				a++;
+			buf rel = BUF_INIT, page = BUF_INIT;
+			buf_puts(&rel, a);
+			if (rel.len && rel.ptr[rel.len - 1] != '/' && !strstr(a, ".html"))
+				buf_putc(&rel, '/');
+			if (!rel.len || rel.ptr[rel.len - 1] == '/')
+				buf_puts(&rel, "index.html");
+			/* The alias page sits at rel; the target is relative to it. */
+			char *root = links_root(rel.ptr);
+			char *slash = strrchr(rel.ptr, '/');
+			size_t depth_url_len = slash ? (size_t)(slash - rel.ptr) + 1 : 0;
+			char *dir_url = xstrndup(rel.ptr, depth_url_len);
+			free(root);
+			root = links_root(dir_url);
+			free(dir_url);
+			buf target = BUF_INIT;
+			buf_printf(&target, "%s%sindex.html", strcmp(root, "./") ? root : "", d->url);
+			buf_puts(&page, "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">"
+					"<meta name=\"robots\" content=\"noindex\"><title>");
+			buf_put_html(&page, d->fm.title, strlen(d->fm.title));
+			buf_puts(&page, "</title><link rel=\"canonical\" href=\"");
+			buf_put_html(&page, target.ptr, target.len);
+			buf_puts(&page, "\"><meta http-equiv=\"refresh\" content=\"0; url=");
+			buf_put_html(&page, target.ptr, target.len);
+			buf_puts(&page, "\"></head><body><a href=\"");
+			buf_put_html(&page, target.ptr, target.len);
+			buf_puts(&page, "\">");
+			buf_put_html(&page, d->fm.title, strlen(d->fm.title));
+			buf_puts(&page, "</a></body></html>\n");
+			if (o)
+				rc = output_write(o, rel.ptr, page.ptr, page.len, err);
+			free(root);
+			buf_release(&target);
+			buf_release(&rel);
+			buf_release(&page);
+		}
+	}
+	return rc;
+}
+
+static int render_sitemap(renderer *r, output *o, gen_err *err)
+{
+	const char *base = r->s->cfg.base_url;
+	buf x = BUF_INIT;
+	buf_puts(&x, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+		     "<urlset xmlns=\"http://www.sitemaps.org/schemas/sitemap/0.9\">\n");
+	for (size_t i = 0; i < r->s->ndocs; i++) {
+		const document *d = &r->s->docs[i];
+		buf loc = BUF_INIT;
+		buf_printf(&loc, "%s%s", base, d->url);
+		buf_puts(&x, "  <url><loc>");
+		buf_put_html(&x, loc.ptr, loc.len);
+		buf_puts(&x, "</loc>");
+		if (d->fm.date && strlen(d->fm.date) >= 10)
+			buf_printf(&x, "<lastmod>%.10s</lastmod>", d->fm.date);
+		buf_puts(&x, "</url>\n");
+		buf_release(&loc);
+	}
+	buf_puts(&x, "</urlset>\n");
+	int rc = o ? output_write(o, "sitemap.xml", x.ptr, x.len, err) : 0;
+	buf_clear(&x);
+	buf_puts(&x, "User-agent: *\nAllow: /\n");
+	if (*base)
+		buf_printf(&x, "Sitemap: %ssitemap.xml\n", base);
+	if (rc == 0 && o)
+		rc = output_write(o, "robots.txt", x.ptr, x.len, err);
+	buf_release(&x);
+	return rc;
+}
+
+static int render_404(renderer *r, output *o, gen_err *err)
+{
+	/* Servers show 404.html at any path, so its links cannot be relative
+	 * to where it sits: they start at the site's base path. */
+	value *data = base_data(r, "");
+	const char *base = r->s->cfg.base_url;
+	const char *path = "/";
+	const char *scheme = strstr(base, "://");
+	if (scheme) {
+		const char *p = strchr(scheme + 3, '/');
+		if (p)
+			path = p;
+	}
+	set_str(data, "root", path);
+	value *page = value_new_table();
+	set_str(page, "title", i18n(r, "not_found_title", "Pagina niet gevonden"));
+	set_str(page, "url", "404.html");
+	value_set_cstr(data, "page", page);
+	int rc = emit(r, o, "404", "404.html", data, err);
+	value_free(data);
+	return rc;
+}
+
+int render_site(renderer *r, output *o, gen_err *err)
+{
+	int rc = 0;
+	const site *s = r->s;
+	r->pages = 0;
+	for (size_t i = 0; i < s->ndocs && rc == 0; i++)
+		rc = render_document(r, o, &s->docs[i], err);
+	if (rc == 0 && !s->home) {
+		/* No content/_index.md: the home page still lists the chapters. */
+		value *data = base_data(r, "");
+		value *page = value_new_table();
+		set_str(page, "title", s->cfg.title);
+		set_str(page, "url", "");
+		set_str(page, "summary", s->cfg.description);
+		set_str(page, "content", "");
+		value_set_cstr(page, "is_home", value_new_bool(true));
+		value_set_cstr(data, "page", page);
+		add_home_lists(r, data);
+		rc = emit(r, o, "home", "index.html", data, err);
+		value_free(data);
+	}
+	if (rc == 0)
+		rc = render_themes(r, o, err);
+	if (rc == 0)
+		rc = render_aliases(r, o, err);
+	if (rc == 0)
+		rc = render_404(r, o, err);
+	if (rc == 0)
+		rc = render_sitemap(r, o, err);
+	for (size_t i = 0; i < r->nstatics && rc == 0 && o; i++)
+		rc = output_write(o, r->statics[i].rel, r->statics[i].data,
+				  r->statics[i].len, err);
+	size_t cl = strlen(s->cfg.content_dir);
+	for (size_t i = 0; i < s->nassets && rc == 0 && o; i++) {
+		const source_file *f = &s->assets[i];
+		rc = output_write(o, f->path + cl + 1, f->data, f->len, err);
+	}
+	return rc;
+}

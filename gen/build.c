@@ -103,7 +103,8 @@ int build_run(const build_options *opt)
 		goto out;
 	}
 	if (site_load(&s, src, &opt->site, &diags, &err) < 0) {
-		if (err.code != GEN_ECONTENT)
+		/* Article errors are in diags already; err then only sums them up. */
+		if (err.file[0] || err.code != GEN_ECONTENT)
 			diag_add_err(&diags, &err);
 		report(opt, &diags);
 		status = err.code == GEN_EUSAGE ? 2 : 1;
@@ -205,7 +206,8 @@ int build_list(const build_options *opt)
 		goto out;
 	}
 	if (site_load(&s, src, &opt->site, &diags, &err) < 0) {
-		if (err.code != GEN_ECONTENT)
+		/* Article errors are in diags already; err then only sums them up. */
+		if (err.file[0] || err.code != GEN_ECONTENT)
 			diag_add_err(&diags, &err);
 		report(opt, &diags);
 		status = err.code == GEN_EUSAGE ? 2 : 1;

@@ -1,2 +1,202 @@
+/* main: gen's command line. Parses arguments and hands over to the
+ * module that does the work; nothing else lives here. */
 #include <stdio.h>
-int main(void) { puts("gen"); return 0; }
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "build.h"
+#include "new.h"
+
+#define EXIT_USAGE 2
+
+static const char usage_main[] =
+	"usage: gen [--version] [--help] COMMAND [OPTIONS]\n"
+	"\n"
+	"gen turns a git repository of Markdown stories and tip lists into a\n"
+	"cross-linked HTML handbook.\n"
+	"\n"
+	"commands:\n"
+	"  build   build the handbook into the output directory (public/)\n"
+	"  check   run the whole build without writing and report every problem\n"
+	"  list    list the pages, one line each (--json for scripts)\n"
+	"  new     start a new article: gen new story|tips \"Titel\"\n"
+	"\n"
+	"Run 'gen COMMAND --help' for a command's options.\n";
+
+static const char usage_source[] =
+	"  -C DIR        start looking for site.toml in DIR (default: .)\n"
+	"  --repo PATH   read from this repository (bare repositories work)\n"
+	"  --rev REV     build the content of revision REV (default: HEAD)\n"
+	"  --worktree    read the files on disk, uncommitted edits included\n"
+	"  --drafts      include articles with draft = true\n"
+	"  --future      include articles dated in the future\n";
+
+static void usage_for(const char *cmd, FILE *fp)
+{
+	if (strcmp(cmd, "build") == 0) {
+		fprintf(fp, "usage: gen build [OPTIONS]\n\nBuilds the handbook. The "
+			    "previous output stays untouched if the build fails.\n\n%s"
+			    "  -o DIR        write to DIR instead of site.toml's output_dir\n"
+			    "  -q, --quiet   print only problems\n",
+			usage_source);
+	} else if (strcmp(cmd, "check") == 0) {
+		fprintf(fp, "usage: gen check [OPTIONS]\n\nRuns the whole build without "
+			    "writing output and reports every problem as\nfile:line:col: "
+			    "message. Exit 0 when clean, 1 otherwise.\n\n%s"
+			    "  --format FMT  'text' (default) or 'json'\n",
+			usage_source);
+	} else if (strcmp(cmd, "list") == 0) {
+		fprintf(fp, "usage: gen list [OPTIONS]\n\nLists every page (drafts "
+			    "included) for editors and scripts.\n\n%s"
+			    "  --json        an array of objects: path, url, title, kind,\n"
+			    "                date, author, themes, draft\n",
+			usage_source);
+	} else if (strcmp(cmd, "new") == 0) {
+		fprintf(fp, "usage: gen new story|tips|page \"Titel\" [-C DIR]\n\n"
+			    "Creates the article in the right folder with its front matter\n"
+			    "filled in (author from git's user.name, today's date, draft =\n"
+			    "true), never overwriting a file, and prints its path.\n");
+	} else {
+		fputs(usage_main, fp);
+	}
+}
+
+static int bad_usage(const char *cmd, const char *fmt, const char *arg)
+{
+	fprintf(stderr, "gen: ");
+	fprintf(stderr, fmt, arg);
+	fprintf(stderr, "\n\n");
+	usage_for(cmd, stderr);
+	return EXIT_USAGE;
+}
+
+/* Parses the options shared by build, check and list. Returns 0, or the
+ * exit status for a usage error. */
+static int parse_options(const char *cmd, int argc, char **argv, build_options *o,
+			 int *help)
+{
+	for (int i = 0; i < argc; i++) {
+		const char *a = argv[i];
+		const char *next = i + 1 < argc ? argv[i + 1] : NULL;
+#define NEED_ARG()                                                              \
+	do {                                                                    \
+		if (!next)                                                      \
+			return bad_usage(cmd, "option '%s' needs a value", a); \
+		i++;                                                            \
+	} while (0)
+		if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+			*help = 1;
+		} else if (strcmp(a, "-C") == 0) {
+			NEED_ARG();
+			o->src.dir = next;
+		} else if (strcmp(a, "--repo") == 0) {
+			NEED_ARG();
+			o->src.repo = next;
+		} else if (strcmp(a, "--rev") == 0) {
+			NEED_ARG();
+			o->src.rev = next;
+		} else if (strcmp(a, "--worktree") == 0) {
+			o->src.worktree = true;
+		} else if (strcmp(a, "--drafts") == 0) {
+			o->site.drafts = true;
+		} else if (strcmp(a, "--future") == 0) {
+			o->site.future = true;
+		} else if ((strcmp(a, "-o") == 0 || strcmp(a, "--output") == 0) &&
+			   strcmp(cmd, "build") == 0) {
+			NEED_ARG();
+			o->output = next;
+		} else if ((strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0)) {
+			o->quiet = true;
+		} else if (strcmp(a, "--json") == 0 && strcmp(cmd, "list") == 0) {
+			o->json = true;
+		} else if (strcmp(a, "--format") == 0 && strcmp(cmd, "check") == 0) {
+			NEED_ARG();
+			if (strcmp(next, "json") == 0)
+				o->json = true;
+			else if (strcmp(next, "text") != 0)
+				return bad_usage(cmd, "unknown format '%s'", next);
+		} else {
+			return bad_usage(cmd, "unknown option '%s'", a);
+		}
+#undef NEED_ARG
+	}
+	if (o->src.repo && o->src.dir)
+		return bad_usage(cmd, "%s", "-C and --repo cannot be used together");
+	if (o->src.worktree && o->src.rev)
+		return bad_usage(cmd, "%s", "--worktree and --rev cannot be used together");
+	return 0;
+}
+
+static int cmd_new(int argc, char **argv)
+{
+	const char *kind = NULL, *title = NULL, *dir = NULL;
+	for (int i = 0; i < argc; i++) {
+		if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
+			usage_for("new", stdout);
+			return 0;
+		} else if (strcmp(argv[i], "-C") == 0 && i + 1 < argc) {
+			dir = argv[++i];
+		} else if (argv[i][0] == '-') {
+			return bad_usage("new", "unknown option '%s'", argv[i]);
+		} else if (!kind) {
+			kind = argv[i];
+		} else if (!title) {
+			title = argv[i];
+		} else {
+			return bad_usage("new", "unexpected argument '%s'", argv[i]);
+		}
+	}
+	if (!kind || !title)
+		return bad_usage("new", "%s", "'gen new' needs a kind and a title");
+	if (strcmp(kind, "story") && strcmp(kind, "tips") && strcmp(kind, "page"))
+		return bad_usage("new", "unknown kind '%s' (expected story, tips or page)", kind);
+	return new_article(dir ? dir : ".", kind, title, time(NULL));
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage_for("", stderr);
+		return EXIT_USAGE;
+	}
+	const char *cmd = argv[1];
+	if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 ||
+	    strcmp(cmd, "help") == 0) {
+		if (argc > 2)
+			usage_for(argv[2], stdout);
+		else
+			usage_for("", stdout);
+		return 0;
+	}
+	if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "version") == 0) {
+		printf("gen %s\n", GEN_VERSION);
+		return 0;
+	}
+	if (strcmp(cmd, "new") == 0)
+		return cmd_new(argc - 2, argv + 2);
+	if (strcmp(cmd, "build") && strcmp(cmd, "check") && strcmp(cmd, "list")) {
+		fprintf(stderr, "gen: unknown command '%s'\n\n", cmd);
+		usage_for("", stderr);
+		return EXIT_USAGE;
+	}
+
+	build_options o;
+	memset(&o, 0, sizeof o);
+	o.exe = argv[0];
+	o.site.now = (int64_t)time(NULL);
+	int help = 0;
+	int rc = parse_options(cmd, argc - 2, argv + 2, &o, &help);
+	if (rc)
+		return rc;
+	if (help) {
+		usage_for(cmd, stdout);
+		return 0;
+	}
+	if (strcmp(cmd, "list") == 0) {
+		o.site.all = true;
+		return build_list(&o);
+	}
+	o.write = strcmp(cmd, "build") == 0;
+	return build_run(&o);
+}

@@ -192,7 +192,7 @@ static void set_str(value *t, const char *key, const char *s)
 	value_set_cstr(t, key, value_new_cstring(s ? s : ""));
 }
 
-static const char *i18n(const renderer *r, const char *key, const char *dflt)
+const char *render_i18n(const renderer *r, const char *key, const char *dflt)
 {
 	return value_get_string(r->i18n, key, dflt);
 }
@@ -209,9 +209,9 @@ static void date_display(const renderer *r, const char *date, buf *out)
 static const char *kind_label(const renderer *r, article_kind k)
 {
 	switch (k) {
-	case KIND_STORY: return i18n(r, "story", "Verhaal");
-	case KIND_TIPS: return i18n(r, "tips", "Tips");
-	default: return i18n(r, "page", "Pagina");
+	case KIND_STORY: return render_i18n(r, "story", "Verhaal");
+	case KIND_TIPS: return render_i18n(r, "tips", "Tips");
+	default: return render_i18n(r, "page", "Pagina");
 	}
 }
 
@@ -223,7 +223,7 @@ static const char *doc_summary(const document *d)
 }
 
 /* A small record for lists of pages (cards, prev/next, breadcrumbs). */
-static value *page_card(const renderer *r, const document *d)
+value *render_page_card(const renderer *r, const document *d)
 {
 	value *c = value_new_table();
 	set_str(c, "title", d->fm.title);
@@ -272,7 +272,7 @@ static char *rewrite(void *ctx, const char *url, bool image)
 }
 
 /* The data every page shares; page_url decides root and the active nav item. */
-static value *base_data(const renderer *r, const char *page_url)
+value *render_base_data(const renderer *r, const char *page_url)
 {
 	const config *cfg = &r->s->cfg;
 	value *root = value_new_table();
@@ -308,7 +308,7 @@ static value *base_data(const renderer *r, const char *page_url)
 
 static value *page_data(const renderer *r, const document *d, const char *html)
 {
-	value *p = page_card(r, d);
+	value *p = render_page_card(r, d);
 	set_str(p, "content", html);
 	value_set_cstr(p, "is_story", value_new_bool(d->fm.kind == KIND_STORY));
 	value_set_cstr(p, "is_tips", value_new_bool(d->fm.kind == KIND_TIPS));
@@ -335,6 +335,7 @@ static value *page_data(const renderer *r, const document *d, const char *html)
 			value_push(toc, e);
 		}
 	}
+	value_set_cstr(p, "has_toc", value_new_bool(value_count(toc) > 0));
 	value_set_cstr(p, "toc", toc);
 
 	value *tips = value_new_array();
@@ -352,7 +353,7 @@ static value *page_data(const renderer *r, const document *d, const char *html)
 	value *crumbs = value_new_array();
 	if (d != r->s->home) {
 		value *home = value_new_table();
-		set_str(home, "title", i18n(r, "home", "Home"));
+		set_str(home, "title", render_i18n(r, "home", "Home"));
 		set_str(home, "url", "");
 		value_push(crumbs, home);
 		const site_section *sec = site_section_of(r->s, d);
@@ -370,9 +371,9 @@ static value *page_data(const renderer *r, const document *d, const char *html)
 		if (sec->pages[i] != d)
 			continue;
 		if (i > 0)
-			value_set_cstr(p, "prev", page_card(r, sec->pages[i - 1]));
+			value_set_cstr(p, "prev", render_page_card(r, sec->pages[i - 1]));
 		if (i + 1 < sec->npages)
-			value_set_cstr(p, "next", page_card(r, sec->pages[i + 1]));
+			value_set_cstr(p, "next", render_page_card(r, sec->pages[i + 1]));
 	}
 	return p;
 }
@@ -390,11 +391,11 @@ static void add_home_lists(const renderer *r, value *data)
 	value *chapters = value_new_array();
 	for (size_t i = 0; i < r->s->nsections; i++) {
 		const site_section *sec = &r->s->sections[i];
-		value *c = page_card(r, sec->index);
+		value *c = render_page_card(r, sec->index);
 		value_set_cstr(c, "count", value_new_integer((int64_t)sec->npages));
 		value *pages = value_new_array();
 		for (size_t j = 0; j < sec->npages; j++)
-			value_push(pages, page_card(r, sec->pages[j]));
+			value_push(pages, render_page_card(r, sec->pages[j]));
 		value_set_cstr(c, "pages", pages);
 		value_push(chapters, c);
 	}
@@ -409,23 +410,23 @@ static void add_home_lists(const renderer *r, value *data)
 	qsort(dated, n, sizeof *dated, date_desc);
 	value *latest = value_new_array();
 	for (size_t i = 0; i < n && i < 6; i++)
-		value_push(latest, page_card(r, dated[i]));
+		value_push(latest, render_page_card(r, dated[i]));
 	free(dated);
 	value_set_cstr(data, "latest", latest);
 }
 
 static value *section_data(const renderer *r, const site_section *sec, const char *html)
 {
-	value *s = page_card(r, sec->index);
+	value *s = render_page_card(r, sec->index);
 	set_str(s, "content", html);
 	value *pages = value_new_array();
 	for (size_t j = 0; j < sec->npages; j++)
-		value_push(pages, page_card(r, sec->pages[j]));
+		value_push(pages, render_page_card(r, sec->pages[j]));
 	value_set_cstr(s, "pages", pages);
 	return s;
 }
 
-static int emit(renderer *r, output *o, const char *layout, const char *rel,
+int render_page(renderer *r, output *o, const char *layout, const char *rel,
 		const value *data, gen_err *err)
 {
 	buf html = BUF_INIT;
@@ -444,7 +445,7 @@ static int render_document(renderer *r, output *o, const document *d, gen_err *e
 	buf body = BUF_INIT;
 	rewrite_ctx rc_ctx = { r->s, d };
 	markdown_render_html(&body, d->md, rewrite, &rc_ctx);
-	value *data = base_data(r, d->url);
+	value *data = render_base_data(r, d->url);
 	value_set_cstr(data, "page", page_data(r, d, body.ptr));
 	const char *layout = "page";
 	const site_section *sec = d->is_index ? site_section_of(r->s, d) : NULL;
@@ -455,7 +456,7 @@ static int render_document(renderer *r, output *o, const document *d, gen_err *e
 		layout = "section";
 		value_set_cstr(data, "section", section_data(r, sec, body.ptr));
 	}
-	int rc = emit(r, o, layout, d->out_path, data, err);
+	int rc = render_page(r, o, layout, d->out_path, data, err);
 	value_free(data);
 	buf_release(&body);
 	return rc;
@@ -482,7 +483,7 @@ static int render_themes(renderer *r, output *o, gen_err *err)
 			const document *d = &r->s->docs[j];
 			for (size_t k = 0; k < d->fm.nthemes; k++)
 				if (strcmp(d->fm.themes[k], t->id) == 0 && !d->is_index) {
-					value_push(pages, page_card(r, d));
+					value_push(pages, render_page_card(r, d));
 					break;
 				}
 		}
@@ -490,11 +491,11 @@ static int render_themes(renderer *r, output *o, gen_err *err)
 		set_str(card, "title", t->title);
 		set_str(card, "url", url.ptr);
 		set_str(card, "summary", t->description);
-		set_str(card, "kind_label", i18n(r, "theme", "Thema"));
+		set_str(card, "kind_label", render_i18n(r, "theme", "Thema"));
 		value_set_cstr(card, "count", value_new_integer((int64_t)value_count(pages)));
 		value_push(all, card);
 
-		value *data = base_data(r, url.ptr);
+		value *data = render_base_data(r, url.ptr);
 		value *page = value_new_table();
 		set_str(page, "title", t->title);
 		set_str(page, "url", url.ptr);
@@ -507,16 +508,16 @@ static int render_themes(renderer *r, output *o, gen_err *err)
 		set_str(sec, "content", html.ptr);
 		value_set_cstr(sec, "pages", pages);
 		value_set_cstr(data, "section", sec);
-		rc = emit(r, o, "section", rel.ptr, data, err);
+		rc = render_page(r, o, "section", rel.ptr, data, err);
 		value_free(data);
 		buf_release(&url);
 		buf_release(&rel);
 		buf_release(&html);
 	}
 	if (rc == 0) {
-		value *data = base_data(r, "themas/");
+		value *data = render_base_data(r, "themas/");
 		value *page = value_new_table();
-		const char *title = i18n(r, "themes", "Thema's");
+		const char *title = render_i18n(r, "themes", "Thema's");
 		set_str(page, "title", title);
 		set_str(page, "url", "themas/");
 		value_set_cstr(data, "page", page);
@@ -527,7 +528,7 @@ static int render_themes(renderer *r, output *o, gen_err *err)
 		value_set_cstr(sec, "pages", all);
 		all = NULL;
 		value_set_cstr(data, "section", sec);
-		rc = emit(r, o, "section", "themas/index.html", data, err);
+		rc = render_page(r, o, "section", "themas/index.html", data, err);
 		value_free(data);
 	}
 	value_free(all);
@@ -616,7 +617,7 @@ static int render_404(renderer *r, output *o, gen_err *err)
 {
 	/* Servers show 404.html at any path, so its links cannot be relative
 	 * to where it sits: they start at the site's base path. */
-	value *data = base_data(r, "");
+	value *data = render_base_data(r, "");
 	const char *base = r->s->cfg.base_url;
 	const char *path = "/";
 	const char *scheme = strstr(base, "://");
@@ -627,10 +628,10 @@ static int render_404(renderer *r, output *o, gen_err *err)
 	}
 	set_str(data, "root", path);
 	value *page = value_new_table();
-	set_str(page, "title", i18n(r, "not_found_title", "Pagina niet gevonden"));
+	set_str(page, "title", render_i18n(r, "not_found_title", "Pagina niet gevonden"));
 	set_str(page, "url", "404.html");
 	value_set_cstr(data, "page", page);
-	int rc = emit(r, o, "404", "404.html", data, err);
+	int rc = render_page(r, o, "404", "404.html", data, err);
 	value_free(data);
 	return rc;
 }
@@ -644,7 +645,7 @@ int render_site(renderer *r, output *o, gen_err *err)
 		rc = render_document(r, o, &s->docs[i], err);
 	if (rc == 0 && !s->home) {
 		/* No content/_index.md: the home page still lists the chapters. */
-		value *data = base_data(r, "");
+		value *data = render_base_data(r, "");
 		value *page = value_new_table();
 		set_str(page, "title", s->cfg.title);
 		set_str(page, "url", "");
@@ -653,7 +654,7 @@ int render_site(renderer *r, output *o, gen_err *err)
 		value_set_cstr(page, "is_home", value_new_bool(true));
 		value_set_cstr(data, "page", page);
 		add_home_lists(r, data);
-		rc = emit(r, o, "home", "index.html", data, err);
+		rc = render_page(r, o, "home", "index.html", data, err);
 		value_free(data);
 	}
 	if (rc == 0)

@@ -12,6 +12,7 @@
 #include "err.h"
 #include "output.h"
 #include "site.h"
+#include "value.h"
 
 typedef struct renderer renderer;
 
@@ -26,6 +27,22 @@ void render_free(renderer *r);
 /* Renders every page and file. With o NULL nothing is written (gen check
  * still renders, to find template errors). Returns 0 or a negative code. */
 int render_site(renderer *r, output *o, gen_err *err);
+
+/* Building blocks for stages that add pages of their own (history,
+ * search, theme pages). */
+
+/* The data every page shares (site, i18n, root, nav) for a page at
+ * page_url ("a/b/"); the caller adds "page" and frees the table. */
+value *render_base_data(const renderer *r, const char *page_url);
+/* The card record of a document (title, url, kind, kind_label, date,
+ * date_display, author, summary); caller frees. */
+value *render_page_card(const renderer *r, const document *d);
+/* A UI string of the site's language, or dflt. Borrowed. */
+const char *render_i18n(const renderer *r, const char *key, const char *dflt);
+/* Renders layout with data and writes it to rel (o may be NULL: render
+ * only). Returns 0 or a negative code with err naming the template. */
+int render_page(renderer *r, output *o, const char *layout, const char *rel,
+		const value *data, gen_err *err);
 
 /* Number of pages rendered by the last render_site. */
 size_t render_page_count(const renderer *r);

@@ -23,5 +23,8 @@ void text_fold(buf *out, const char *s, size_t len);
  * anything else turned into one '-', no leading or trailing '-'.
  * "Wat hier misging?" -> "wat-hier-misging"; "Ideeën" -> "ideeen". */
 void text_slug(buf *out, const char *s, size_t len);
+/* Number of words in s: runs of non-space characters with at least one
+ * letter or digit in them ("klant-centraal" is one word, "–" none). */
+size_t text_word_count(const char *s, size_t len);
 
 #endif

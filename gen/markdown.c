@@ -1,0 +1,1499 @@
+/* markdown: the Markdown body of an article, through cmark-gfm (see
+ * markdown.h).
+ *
+ * The only file that includes cmark-gfm. markdown_parse runs the parser,
+ * then walks the tree once to collect what the later stages need (plain
+ * text of every top-level block, headings, tip items, links with their
+ * file positions, footnote labels) and to give headings unique ids.
+ * markdown_render_html walks the tree again and writes the same HTML as
+ * cmark-gfm's own renderer, plus heading ids and permalinks, tip anchors
+ * and link destinations passed through the caller's rewrite function.
+ * It renders by itself rather than through cmark_render_html because
+ * those additions need attributes cmark cannot add and because the
+ * destinations differ per call while the tree must stay untouched.
+ *
+ * Threads. A parsed document is only read afterwards, so documents can be
+ * rendered on any thread, even the same one on several. Three things in
+ * cmark-gfm 0.29 need care for that:
+ *  - Extension registration writes global lists: done once, pthread_once.
+ *  - The inline parser keeps the extensions' special characters ('~' for
+ *    strikethrough, ':' and 'w' for autolinks) in a global table that every
+ *    parse switches on at its start and off at its end, so two parses at
+ *    once miss strikethroughs and autolinks in each other's text (seen in
+ *    1 of 4 parses with 8 threads; github/cmark-gfm#176). The lists that
+ *    switch them also map delimiters to extensions, so they cannot simply
+ *    be emptied (the parser then loops for ever). Parsing therefore holds
+ *    parse_lock; everything around it (UTF-8 repair, the walk, ids) runs
+ *    in parallel.
+ *  - cmark hands out node strings (literal, url, title, info) by turning
+ *    them into C strings on the first get, which writes to the node. The
+ *    walk calls every getter the renderer uses, so later gets only read.
+ *
+ * Positions. cmark-gfm's inline source positions are wrong on the later
+ * lines of a paragraph inside a container, for links whose text spans
+ * lines, and for autolinks, so a link's position is cmark's when the
+ * source there really opens that link, and otherwise found by scanning the
+ * enclosing block's source forward from the previous link. Columns count
+ * bytes, as cmark's do. */
+#include "markdown.h"
+
+#include <limits.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <cmark-gfm.h>
+#include <cmark-gfm-core-extensions.h>
+
+#include "text.h"
+#include "xalloc.h"
+
+/* Beyond this cmark's int offsets are not safe; no article comes close. */
+#define MAX_BODY (1u << 30)
+
+enum { EXT_TABLE, EXT_STRIKETHROUGH, EXT_AUTOLINK, EXT_TASKLIST,
+       EXT_TAGFILTER, EXT_COUNT };
+
+static const char *const ext_names[EXT_COUNT] = {
+	"table", "strikethrough", "autolink", "tasklist", "tagfilter",
+};
+
+/* Written once under init_once, read-only afterwards. */
+static pthread_once_t init_once = PTHREAD_ONCE_INIT;
+static cmark_syntax_extension *exts[EXT_COUNT];
+static const char *init_missing;
+/* Serialises cmark_parser_feed/finish; see the top of the file. */
+static pthread_mutex_t parse_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void init(void)
+{
+	cmark_gfm_core_extensions_ensure_registered();
+	for (int i = 0; i < EXT_COUNT; i++) {
+		exts[i] = cmark_find_syntax_extension(ext_names[i]);
+		if (!exts[i] && !init_missing)
+			init_missing = ext_names[i];
+	}
+}
+
+/* ---- per-document storage ---- */
+
+/* Strings of one document live in a chain of blocks freed at once. */
+typedef struct arena_block {
+	struct arena_block *next;
+	size_t used, cap;
+	char data[];
+} arena_block;
+
+typedef struct anchor_slot {
+	const char *key; /* NULL when empty */
+	int next;        /* next suffix to try for a repeated heading slug */
+} anchor_slot;
+
+struct markdown_doc {
+	cmark_node *root;
+	bool unsafe_html, tips_on;
+	arena_block *arena;
+
+	markdown_heading *headings;
+	size_t nheadings, cap_headings;
+	markdown_tip *tips;
+	size_t ntips, cap_tips;
+	markdown_link *links;
+	size_t nlinks, cap_links;
+	const char **blocks;
+	size_t nblocks, cap_blocks;
+
+	/* Footnotes, in the order cmark numbers and renders them. */
+	const char **fn_labels; /* raw label of definition i */
+	int *fn_refs;           /* references to definition i */
+	size_t nfn, cap_fn;
+	/* Per footnote reference, in tree order: definition and occurrence. */
+	int *ref_def, *ref_ix;
+	size_t nrefs, cap_refs;
+
+	const char *first_paragraph;
+	size_t words;
+
+	anchor_slot *anchors; /* open addressing, power-of-two size */
+	size_t nanchors, cap_anchors;
+};
+
+static char *arena_alloc(markdown_doc *doc, size_t n)
+{
+	arena_block *b = doc->arena;
+	if (!b || b->cap - b->used < n) {
+		size_t cap = n > 8192 ? n : 8192;
+		b = xmalloc(sizeof *b + cap);
+		b->next = doc->arena;
+		b->used = 0;
+		b->cap = cap;
+		doc->arena = b;
+	}
+	char *p = b->data + b->used;
+	b->used += n;
+	return p;
+}
+
+static const char *arena_strndup(markdown_doc *doc, const char *s, size_t n)
+{
+	if (!n)
+		return "";
+	char *p = arena_alloc(doc, n + 1);
+	memcpy(p, s, n);
+	p[n] = '\0';
+	return p;
+}
+
+/* Makes room for one more element in a growable array. */
+static void *grow(void *items, size_t *cap, size_t n, size_t size)
+{
+	if (n < *cap)
+		return items;
+	*cap = *cap ? *cap * 2 : 16;
+	return xrealloc(items, *cap * size);
+}
+
+static uint64_t hash(const char *s)
+{
+	uint64_t h = 1469598103934665603u;
+	while (*s)
+		h = (h ^ (unsigned char)*s++) * 1099511628211u;
+	return h;
+}
+
+static anchor_slot *anchor_find(const markdown_doc *doc, const char *key)
+{
+	if (!doc->cap_anchors)
+		return NULL;
+	size_t mask = doc->cap_anchors - 1;
+	for (size_t i = hash(key) & mask;; i = (i + 1) & mask) {
+		anchor_slot *s = &doc->anchors[i];
+		if (!s->key || strcmp(s->key, key) == 0)
+			return s;
+	}
+}
+
+/* Adds key (an arena string); returns its slot, old or new. */
+static anchor_slot *anchor_add(markdown_doc *doc, const char *key)
+{
+	if (2 * (doc->nanchors + 1) > doc->cap_anchors) {
+		anchor_slot *old = doc->anchors;
+		size_t oldcap = doc->cap_anchors;
+		doc->cap_anchors = oldcap ? oldcap * 2 : 64;
+		doc->anchors = xcalloc(doc->cap_anchors, sizeof *doc->anchors);
+		for (size_t i = 0; i < oldcap; i++)
+			if (old[i].key)
+				*anchor_find(doc, old[i].key) = old[i];
+		free(old);
+	}
+	anchor_slot *s = anchor_find(doc, key);
+	if (!s->key) {
+		s->key = key;
+		s->next = 1;
+		doc->nanchors++;
+	}
+	return s;
+}
+
+/* ---- escaping, as cmark-gfm's houdini does it ---- */
+
+static void put_escaped(buf *out, const char *s, size_t n)
+{
+	size_t start = 0;
+	for (size_t i = 0; i < n; i++) {
+		const char *rep;
+		switch (s[i]) {
+		case '"': rep = "&quot;"; break;
+		case '&': rep = "&amp;"; break;
+		case '<': rep = "&lt;"; break;
+		case '>': rep = "&gt;"; break;
+		default: continue;
+		}
+		buf_put(out, s + start, i - start);
+		buf_puts(out, rep);
+		start = i + 1;
+	}
+	buf_put(out, s + start, n - start);
+}
+
+static void put_escaped_str(buf *out, const char *s)
+{
+	put_escaped(out, s, strlen(s));
+}
+
+/* Characters a URL keeps as they are; the rest is percent-encoded. '&'
+ * and '\'' are kept too but need an entity inside an attribute. */
+static bool url_safe(unsigned char c)
+{
+	if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	    (c >= '0' && c <= '9'))
+		return true;
+	return c && strchr("-_.+!*(),%#@?=;:/$~&'", c) != NULL;
+}
+
+/* Appends a URL for an href or src attribute. With html false it appends
+ * the attribute's value as a browser reads it (for the anchor table). */
+static void put_url(buf *out, const char *s, size_t n, bool html)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (html && c == '&') {
+			buf_puts(out, "&amp;");
+		} else if (html && c == '\'') {
+			buf_puts(out, "&#x27;");
+		} else if (url_safe(c)) {
+			buf_putc(out, c);
+		} else {
+			buf_putc(out, '%');
+			buf_putc(out, hex[c >> 4]);
+			buf_putc(out, hex[c & 15]);
+		}
+	}
+}
+
+static bool prefix_nocase(const char *s, const char *prefix)
+{
+	return strncasecmp(s, prefix, strlen(prefix)) == 0;
+}
+
+/* The schemes safe mode blanks out, as cmark does; plain images stay. */
+static bool dangerous_url(const char *url)
+{
+	if (prefix_nocase(url, "data:image/png") ||
+	    prefix_nocase(url, "data:image/gif") ||
+	    prefix_nocase(url, "data:image/jpeg") ||
+	    prefix_nocase(url, "data:image/webp"))
+		return false;
+	return prefix_nocase(url, "javascript:") ||
+	       prefix_nocase(url, "vbscript:") || prefix_nocase(url, "file:") ||
+	       prefix_nocase(url, "data:");
+}
+
+/* The tagfilter extension: raw HTML starting with one of these tags has
+ * its '<' escaped even when raw HTML is allowed. */
+static bool filtered_tag(const char *p, size_t n)
+{
+	static const char *const tags[] = {
+		"title", "textarea", "style", "xmp", "iframe",
+		"noembed", "noframes", "script", "plaintext",
+	};
+	if (n < 3 || p[0] != '<')
+		return false;
+	size_t i = p[1] == '/' ? 2 : 1;
+	for (size_t t = 0; t < sizeof tags / sizeof *tags; t++) {
+		size_t k = strlen(tags[t]);
+		if (i + k >= n || strncasecmp(p + i, tags[t], k) != 0)
+			continue;
+		char c = p[i + k];
+		if (c == '>' || c == ' ' || (c >= '\t' && c <= '\r'))
+			return true;
+		if (c == '/' && i + k + 1 < n && p[i + k + 1] == '>')
+			return true;
+	}
+	return false;
+}
+
+/* ---- node helpers ---- */
+
+static const char *literal(cmark_node *n)
+{
+	const char *s = cmark_node_get_literal(n);
+	return s ? s : "";
+}
+
+static bool is_inline(cmark_node *n)
+{
+	return (cmark_node_get_type(n) & CMARK_NODE_TYPE_MASK) ==
+	       CMARK_NODE_TYPE_INLINE;
+}
+
+/* Whether an item gets a tip anchor: any item of a top-level ordered
+ * list, when the document is a tip list. */
+static bool is_tip(const markdown_doc *doc, cmark_node *item)
+{
+	cmark_node *list = cmark_node_parent(item);
+	return doc->tips_on && list &&
+	       cmark_node_get_list_type(list) == CMARK_ORDERED_LIST &&
+	       cmark_node_parent(list) == doc->root;
+}
+
+static bool is_tasklist(cmark_node *item)
+{
+	return exts[EXT_TASKLIST] &&
+	       cmark_node_get_syntax_extension(item) == exts[EXT_TASKLIST];
+}
+
+/* Calls every string getter the renderer uses, so that cmark makes its
+ * C strings now, while the document still has one owner. */
+static void materialize(cmark_node *n)
+{
+	switch (cmark_node_get_type(n)) {
+	case CMARK_NODE_CODE_BLOCK:
+		cmark_node_get_fence_info(n);
+		cmark_node_get_literal(n);
+		break;
+	case CMARK_NODE_TEXT:
+	case CMARK_NODE_CODE:
+	case CMARK_NODE_HTML_INLINE:
+	case CMARK_NODE_HTML_BLOCK:
+	case CMARK_NODE_FOOTNOTE_REFERENCE:
+		cmark_node_get_literal(n);
+		break;
+	case CMARK_NODE_LINK:
+	case CMARK_NODE_IMAGE:
+		cmark_node_get_url(n);
+		cmark_node_get_title(n);
+		break;
+	case CMARK_NODE_CUSTOM_BLOCK:
+	case CMARK_NODE_CUSTOM_INLINE:
+		cmark_node_get_on_enter(n);
+		cmark_node_get_on_exit(n);
+		break;
+	default:
+		break;
+	}
+}
+
+/* ---- the collecting walk ---- */
+
+typedef struct open_link {
+	size_t index; /* in doc->links */
+	size_t start; /* text offset in the block's plain text */
+} open_link;
+
+typedef struct walk {
+	markdown_doc *doc;
+	const char *src; /* the (repaired) body */
+	size_t len;
+	size_t *lines; /* offset where each body line starts */
+	size_t nlines;
+	int line_offset;
+
+	buf text;        /* plain text of the current top-level block */
+	int block;       /* its index, -1 before the first */
+	int first_para;  /* block index of the first top-level paragraph */
+	size_t heading_start, tip_start, title_start;
+	cmark_node *tip_item, *title_node;
+
+	open_link *open;
+	size_t nopen, cap_open;
+
+	/* Link positions: the block whose source holds the current inlines,
+	 * and where the next link can start (1-based line, 0-based byte). */
+	int leaf_first, leaf_last;
+	int cur_line;
+	size_t cur_off;
+	bool leaf_scan; /* false once a scan failed, to stay linear */
+
+	/* Footnote references, to number their repeats in source order. */
+	struct fnref {
+		int line, seq, def;
+	} *refs;
+	size_t nrefs, cap_refs;
+} walk;
+
+/* Appends s to the block text with every run of white space as one space,
+ * so that nested texts are substrings of it and need no copy of their own. */
+static void put_plain(buf *b, const char *s, size_t n)
+{
+	size_t i = 0;
+	while (i < n) {
+		size_t start = i;
+		while (i < n && s[i] != ' ' && (s[i] < '\t' || s[i] > '\r'))
+			i++;
+		buf_put(b, s + start, i - start);
+		if (i < n) {
+			if (b->len && b->ptr[b->len - 1] != ' ')
+				buf_putc(b, ' ');
+			while (i < n && (s[i] == ' ' || (s[i] >= '\t' && s[i] <= '\r')))
+				i++;
+		}
+	}
+}
+
+static void put_space(buf *b)
+{
+	if (b->len && b->ptr[b->len - 1] != ' ')
+		buf_putc(b, ' ');
+}
+
+/* The trimmed text from start to the end of the block text, copied. */
+static const char *plain_since(walk *w, size_t start)
+{
+	const char *s = w->text.ptr + start;
+	size_t n = w->text.len - start;
+	while (n && *s == ' ')
+		s++, n--;
+	while (n && s[n - 1] == ' ')
+		n--;
+	return arena_strndup(w->doc, s, n);
+}
+
+static void end_block(walk *w)
+{
+	markdown_doc *doc = w->doc;
+	if (w->block < 0)
+		return;
+	const char *t = plain_since(w, 0);
+	doc->blocks[w->block] = t;
+	doc->words += text_word_count(t, strlen(t));
+	if (w->block == w->first_para)
+		doc->first_paragraph = t;
+}
+
+static size_t line_len(const walk *w, int line)
+{
+	size_t start = w->lines[line - 1], end = start;
+	while (end < w->len && w->src[end] != '\n' && w->src[end] != '\r')
+		end++;
+	return end - start;
+}
+
+static bool alnum(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	       (c >= '0' && c <= '9');
+}
+
+/* Whether the source at p (n bytes left on the line) can be where the
+ * text of link starts: letters and digits must agree until either side
+ * has something else (an escape, an entity, smart punctuation). */
+static bool text_fits(cmark_node *link, const char *p, size_t n)
+{
+	cmark_node *first = cmark_node_first_child(link);
+	if (!first || cmark_node_get_type(first) != CMARK_NODE_TEXT)
+		return true;
+	const char *s = literal(first);
+	for (size_t i = 0; i < 16 && i < n && s[i]; i++) {
+		if (!alnum((unsigned char)s[i]) || !alnum((unsigned char)p[i]))
+			break;
+		if (s[i] != p[i])
+			return false;
+	}
+	return true;
+}
+
+/* Whether a link node looks like an autolink: one text child that is the
+ * destination, maybe without the scheme cmark added. */
+static bool autolink_like(cmark_node *link, const char *url)
+{
+	cmark_node *c = cmark_node_first_child(link);
+	if (!c || cmark_node_next(c) || cmark_node_get_type(c) != CMARK_NODE_TEXT)
+		return false;
+	const char *t = literal(c);
+	size_t tl = strlen(t), ul = strlen(url);
+	if (!tl || tl > ul || strcmp(url + ul - tl, t) != 0)
+		return false;
+	ul -= tl;
+	return ul == 0 || (ul == 7 && (!strncmp(url, "http://", 7) ||
+				       !strncmp(url, "mailto:", 7)));
+}
+
+/* Whether the byte at off of line is escaped by a backslash. */
+static bool escaped(const char *line, size_t off)
+{
+	size_t k = 0;
+	while (k < off && line[off - 1 - k] == '\\')
+		k++;
+	return k % 2 == 1;
+}
+
+static bool opens_link(const walk *w, cmark_node *link, bool image,
+		       bool autolink, int line, size_t off)
+{
+	const char *l = w->src + w->lines[line - 1];
+	size_t n = line_len(w, line);
+	if (off >= n)
+		return false;
+	const char *p = l + off;
+	n -= off;
+	if (image)
+		return n >= 2 && p[0] == '!' && p[1] == '[' && !escaped(l, off) &&
+		       text_fits(link, p + 2, n - 2);
+	if (p[0] == '[')
+		return !escaped(l, off) &&
+		       !(off && l[off - 1] == '!' && !escaped(l, off - 1)) &&
+		       text_fits(link, p + 1, n - 1);
+	if (!autolink)
+		return false;
+	if (p[0] == '<')
+		return text_fits(link, p + 1, n - 1);
+	const char *t = literal(cmark_node_first_child(link));
+	return p[0] == t[0] && !(off && alnum((unsigned char)l[off - 1])) &&
+	       text_fits(link, p, n);
+}
+
+/* Finds where link opens in the source of the current block: cmark's
+ * position when it holds up, else the first opening after the previous
+ * link. Returns the 1-based body line and column. */
+static void locate_link(walk *w, cmark_node *link, bool image, const char *url,
+			int *line, int *col)
+{
+	bool autolink = !image && autolink_like(link, url);
+	int cl = cmark_node_get_start_line(link);
+	int cc = cmark_node_get_start_column(link);
+	int found_line = 0;
+	size_t found_off = 0;
+
+	if (cl >= w->leaf_first && cl <= w->leaf_last && cc >= 1 &&
+	    (cl > w->cur_line ||
+	     (cl == w->cur_line && (size_t)(cc - 1) >= w->cur_off)) &&
+	    opens_link(w, link, image, autolink, cl, (size_t)(cc - 1))) {
+		found_line = cl;
+		found_off = (size_t)(cc - 1);
+	} else if (w->leaf_scan) {
+		for (int l = w->cur_line; l <= w->leaf_last && !found_line; l++) {
+			size_t n = line_len(w, l);
+			for (size_t o = l == w->cur_line ? w->cur_off : 0; o < n; o++) {
+				if (opens_link(w, link, image, autolink, l, o)) {
+					found_line = l;
+					found_off = o;
+					break;
+				}
+			}
+		}
+		if (!found_line)
+			w->leaf_scan = false;
+	}
+	if (!found_line) {
+		/* Nothing fits (an odd construct): cmark's guess, kept in
+		 * the block, is better than nothing. */
+		*line = cl >= w->leaf_first && cl <= w->leaf_last ? cl : w->leaf_first;
+		*col = cc >= 1 ? cc : 1;
+		return;
+	}
+	w->cur_line = found_line;
+	w->cur_off = found_off + 1;
+	*line = found_line;
+	*col = (int)found_off + 1;
+}
+
+/* The label of a footnote definition, from the source just before where
+ * cmark says its content starts: "[^label]:" and spaces. */
+static const char *footnote_label(walk *w, cmark_node *def, size_t number)
+{
+	int line = cmark_node_get_start_line(def);
+	int col = cmark_node_get_start_column(def);
+	char tmp[32];
+
+	if (line >= 1 && (size_t)line <= w->nlines && col >= 1) {
+		const char *l = w->src + w->lines[line - 1];
+		size_t i = (size_t)col - 1, n = line_len(w, line);
+		if (i > n)
+			i = n;
+		while (i && (l[i - 1] == ' ' || l[i - 1] == '\t'))
+			i--;
+		if (i >= 4 && l[i - 1] == ':' && l[i - 2] == ']') {
+			size_t end = i - 2, start = end;
+			while (start && l[start - 1] != ']' && l[start - 1] != ' ' &&
+			       l[start - 1] != '\t')
+				start--;
+			/* The marker opens the run of non-space bytes, after
+			 * any '>' of block quotes written without a space. */
+			while (start < end && l[start] == '>')
+				start++;
+			if (end - start >= 3 && l[start] == '[' && l[start + 1] == '^')
+				return arena_strndup(w->doc, l + start + 2,
+						     end - start - 2);
+		}
+	}
+	/* Not where cmark put it: fall back to the number, still unique. */
+	snprintf(tmp, sizeof tmp, "%zu", number);
+	return arena_strndup(w->doc, tmp, strlen(tmp));
+}
+
+static void enter_leaf(walk *w, cmark_node *n)
+{
+	w->leaf_first = cmark_node_get_start_line(n);
+	w->leaf_last = cmark_node_get_end_line(n);
+	if (w->leaf_first < 1)
+		w->leaf_first = 1;
+	if ((size_t)w->leaf_first > w->nlines)
+		w->leaf_first = (int)w->nlines;
+	if (w->leaf_last < w->leaf_first)
+		w->leaf_last = w->leaf_first;
+	if ((size_t)w->leaf_last > w->nlines)
+		w->leaf_last = (int)w->nlines;
+	int col = cmark_node_get_start_column(n);
+	w->cur_line = w->leaf_first;
+	w->cur_off = col > 1 ? (size_t)col - 1 : 0;
+	w->leaf_scan = true;
+}
+
+static void enter_link(walk *w, cmark_node *n, bool image)
+{
+	markdown_doc *doc = w->doc;
+	const char *url = cmark_node_get_url(n);
+	int line, col;
+
+	if (!url)
+		url = "";
+	locate_link(w, n, image, url, &line, &col);
+	doc->links = grow(doc->links, &doc->cap_links, doc->nlinks,
+			  sizeof *doc->links);
+	markdown_link *l = &doc->links[doc->nlinks];
+	l->url = arena_strndup(doc, url, strlen(url));
+	l->text = "";
+	l->line = line + w->line_offset;
+	l->col = col;
+	l->image = image;
+	l->block_index = w->block;
+	w->open = grow(w->open, &w->cap_open, w->nopen, sizeof *w->open);
+	w->open[w->nopen].index = doc->nlinks++;
+	w->open[w->nopen++].start = w->text.len;
+}
+
+static void visit(walk *w, cmark_node *n, cmark_event_type ev)
+{
+	markdown_doc *doc = w->doc;
+	bool entering = ev == CMARK_EVENT_ENTER;
+	cmark_node_type type = cmark_node_get_type(n);
+
+	if (entering) {
+		materialize(n);
+		if (cmark_node_parent(n) == doc->root) {
+			end_block(w);
+			w->block = (int)doc->nblocks;
+			doc->blocks = grow(doc->blocks, &doc->cap_blocks,
+					   doc->nblocks, sizeof *doc->blocks);
+			doc->blocks[doc->nblocks++] = "";
+			buf_clear(&w->text);
+			if (type == CMARK_NODE_PARAGRAPH && w->first_para < 0)
+				w->first_para = w->block;
+		} else if (!is_inline(n)) {
+			put_space(&w->text);
+		}
+	}
+
+	switch (type) {
+	case CMARK_NODE_TEXT:
+	case CMARK_NODE_CODE:
+	case CMARK_NODE_CODE_BLOCK: {
+		const char *s = literal(n);
+		put_plain(&w->text, s, strlen(s));
+		break;
+	}
+	case CMARK_NODE_SOFTBREAK:
+	case CMARK_NODE_LINEBREAK:
+		put_space(&w->text);
+		break;
+	case CMARK_NODE_PARAGRAPH:
+		if (entering)
+			enter_leaf(w, n);
+		break;
+	case CMARK_NODE_HEADING:
+		if (entering) {
+			enter_leaf(w, n);
+			w->heading_start = w->text.len;
+		} else {
+			doc->headings = grow(doc->headings, &doc->cap_headings,
+					     doc->nheadings, sizeof *doc->headings);
+			markdown_heading *h = &doc->headings[doc->nheadings++];
+			h->level = cmark_node_get_heading_level(n);
+			h->text = plain_since(w, w->heading_start);
+			h->id = "";
+			h->line = cmark_node_get_start_line(n) + w->line_offset;
+		}
+		break;
+	case CMARK_NODE_ITEM:
+		if (!is_tip(doc, n))
+			break;
+		if (entering) {
+			doc->tips = grow(doc->tips, &doc->cap_tips, doc->ntips,
+					 sizeof *doc->tips);
+			markdown_tip *t = &doc->tips[doc->ntips++];
+			char id[32];
+			t->n = (int)doc->ntips;
+			snprintf(id, sizeof id, "tip-%d", t->n);
+			t->id = arena_strndup(doc, id, strlen(id));
+			t->text = t->title = "";
+			t->line = cmark_node_get_start_line(n) + w->line_offset;
+			w->tip_item = n;
+			w->tip_start = w->text.len;
+		} else {
+			doc->tips[doc->ntips - 1].text = plain_since(w, w->tip_start);
+			w->tip_item = NULL;
+		}
+		break;
+	case CMARK_NODE_STRONG:
+		if (entering && w->tip_item) {
+			/* A title is a bold run that opens the item's first
+			 * paragraph. */
+			cmark_node *para = cmark_node_parent(n);
+			if (cmark_node_first_child(para) == n &&
+			    cmark_node_get_type(para) == CMARK_NODE_PARAGRAPH &&
+			    cmark_node_parent(para) == w->tip_item &&
+			    cmark_node_first_child(w->tip_item) == para) {
+				w->title_node = n;
+				w->title_start = w->text.len;
+			}
+		} else if (!entering && n == w->title_node) {
+			doc->tips[doc->ntips - 1].title = plain_since(w, w->title_start);
+			w->title_node = NULL;
+		}
+		break;
+	case CMARK_NODE_LINK:
+	case CMARK_NODE_IMAGE:
+		if (entering) {
+			enter_link(w, n, type == CMARK_NODE_IMAGE);
+		} else {
+			open_link *o = &w->open[--w->nopen];
+			doc->links[o->index].text = plain_since(w, o->start);
+		}
+		break;
+	case CMARK_NODE_FOOTNOTE_DEFINITION:
+		if (entering) {
+			doc->fn_labels = grow(doc->fn_labels, &doc->cap_fn, doc->nfn,
+					      sizeof *doc->fn_labels);
+			doc->fn_labels[doc->nfn] = footnote_label(w, n, doc->nfn + 1);
+			doc->nfn++;
+		}
+		break;
+	case CMARK_NODE_FOOTNOTE_REFERENCE:
+		if (entering) {
+			w->refs = grow(w->refs, &w->cap_refs, w->nrefs, sizeof *w->refs);
+			w->refs[w->nrefs].line = w->leaf_first;
+			w->refs[w->nrefs].seq = (int)w->nrefs;
+			w->refs[w->nrefs].def = atoi(literal(n));
+			w->nrefs++;
+		}
+		break;
+	default:
+		/* Table cells hold inlines too; their type comes from the
+		 * table extension, so ask for its name. */
+		if (entering && cmark_node_get_syntax_extension(n) == exts[EXT_TABLE] &&
+		    strcmp(cmark_node_get_type_string(n), "table_cell") == 0)
+			enter_leaf(w, n);
+		break;
+	}
+}
+
+static int ref_cmp(const void *a, const void *b)
+{
+	const struct fnref *x = a, *y = b;
+	if (x->line != y->line)
+		return x->line < y->line ? -1 : 1;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/* Numbers repeated references to a footnote the way cmark does (in source
+ * order, which the tree no longer has once the definitions moved to the
+ * end) and records the footnote ids for markdown_has_anchor. */
+static void number_footnotes(walk *w)
+{
+	markdown_doc *doc = w->doc;
+	struct fnref *sorted = xmalloc((w->nrefs + 1) * sizeof *sorted);
+	buf id = BUF_INIT;
+
+	doc->fn_refs = xcalloc(doc->nfn + 1, sizeof *doc->fn_refs);
+	doc->nrefs = w->nrefs;
+	doc->ref_def = xcalloc(w->nrefs + 1, sizeof *doc->ref_def);
+	doc->ref_ix = xcalloc(w->nrefs + 1, sizeof *doc->ref_ix);
+	if (w->nrefs)
+		memcpy(sorted, w->refs, w->nrefs * sizeof *sorted);
+	qsort(sorted, w->nrefs, sizeof *sorted, ref_cmp);
+	for (size_t i = 0; i < w->nrefs; i++) {
+		int def = sorted[i].def, seq = sorted[i].seq;
+		if (def < 1 || (size_t)def > doc->nfn)
+			continue;
+		doc->ref_def[seq] = def;
+		doc->ref_ix[seq] = ++doc->fn_refs[def - 1];
+	}
+	for (size_t d = 0; d < doc->nfn; d++) {
+		const char *label = doc->fn_labels[d];
+		for (int k = 0; k <= doc->fn_refs[d]; k++) {
+			buf_clear(&id);
+			buf_puts(&id, k ? "fnref-" : "fn-");
+			put_url(&id, label, strlen(label), false);
+			if (k > 1)
+				buf_printf(&id, "-%d", k);
+			anchor_add(doc, arena_strndup(doc, id.ptr, id.len));
+		}
+	}
+	buf_release(&id);
+	free(sorted);
+}
+
+/* Gives every heading an id: its slug ("kop" when empty), and on repeats
+ * the first free of slug-1, slug-2, ... Tip and footnote ids are taken
+ * first so that no heading can shadow them. */
+static void assign_ids(markdown_doc *doc)
+{
+	buf slug = BUF_INIT, cand = BUF_INIT;
+
+	for (size_t i = 0; i < doc->ntips; i++)
+		anchor_add(doc, doc->tips[i].id);
+	for (size_t i = 0; i < doc->nheadings; i++) {
+		markdown_heading *h = &doc->headings[i];
+		buf_clear(&slug);
+		text_slug(&slug, h->text, strlen(h->text));
+		if (!slug.len)
+			buf_puts(&slug, "kop");
+		anchor_slot *s = anchor_find(doc, slug.ptr);
+		if (!s || !s->key) {
+			h->id = arena_strndup(doc, slug.ptr, slug.len);
+			anchor_add(doc, h->id);
+			continue;
+		}
+		int k = s->next;
+		for (;; k++) {
+			buf_clear(&cand);
+			buf_printf(&cand, "%s-%d", slug.ptr, k);
+			anchor_slot *c = anchor_find(doc, cand.ptr);
+			if (!c || !c->key)
+				break;
+		}
+		h->id = arena_strndup(doc, cand.ptr, cand.len);
+		/* s may move when the table grows: look the base up again. */
+		anchor_add(doc, h->id);
+		anchor_find(doc, slug.ptr)->next = k + 1;
+	}
+	buf_release(&slug);
+	buf_release(&cand);
+}
+
+/* Splits the body into lines as cmark does (LF, CRLF or a lone CR). */
+static size_t *index_lines(const char *s, size_t len, size_t *count)
+{
+	size_t n = 1, cap = 64;
+	size_t *lines = xmalloc(cap * sizeof *lines);
+
+	lines[0] = 0;
+	for (size_t i = 0; i < len; i++) {
+		if (s[i] != '\n' && s[i] != '\r')
+			continue;
+		if (s[i] == '\r' && i + 1 < len && s[i + 1] == '\n')
+			i++;
+		if (n == cap) {
+			cap *= 2;
+			lines = xrealloc(lines, cap * sizeof *lines);
+		}
+		lines[n++] = i + 1;
+	}
+	*count = n;
+	return lines;
+}
+
+/* Reports each line with invalid UTF-8 once, at its first bad byte. */
+static void warn_invalid(const char *path, const char *s, size_t len,
+			 int line_offset, diag_list *diags)
+{
+	size_t pos = 0, line_start = 0, bad;
+	int line = 1;
+
+	while (pos < len && !text_utf8_valid(s + pos, len - pos, &bad)) {
+		bad += pos;
+		for (size_t i = pos; i < bad; i++) {
+			if (s[i] == '\n' || (s[i] == '\r' && (i + 1 >= len || s[i + 1] != '\n'))) {
+				line++;
+				line_start = i + 1;
+			}
+		}
+		if (diags)
+			diag_add(diags, DIAG_WARNING, path, line + line_offset,
+				 (int)(bad - line_start) + 1,
+				 "invalid UTF-8 replaced by U+FFFD");
+		/* Go on from the next line. */
+		pos = bad;
+		while (pos < len && s[pos] != '\n' && s[pos] != '\r')
+			pos++;
+		if (pos < len && s[pos] == '\r' && pos + 1 < len && s[pos + 1] == '\n')
+			pos++;
+		if (pos < len) {
+			pos++;
+			line++;
+			line_start = pos;
+		}
+	}
+}
+
+int markdown_parse(markdown_doc **out, const char *path, const char *text,
+		   size_t len, const markdown_options *opt, diag_list *diags,
+		   gen_err *err)
+{
+	static const markdown_options defaults = { 0 };
+	markdown_doc *doc = NULL;
+	buf repaired = BUF_INIT;
+	walk w = { 0 };
+	cmark_parser *parser = NULL;
+	cmark_node *root = NULL;
+	cmark_iter *iter = NULL;
+	cmark_event_type ev;
+	int options, rc = 0;
+
+	*out = NULL;
+	if (!opt)
+		opt = &defaults;
+	if (!text)
+		text = "";
+	pthread_once(&init_once, init);
+	if (init_missing) {
+		rc = err_set(err, GEN_EPARSE, path, 0, 0,
+			     "cmark-gfm extension '%s' is not available",
+			     init_missing);
+		goto out;
+	}
+	if (len > MAX_BODY) {
+		rc = err_set(err, GEN_EPARSE, path, 0, 0,
+			     "body of '%s' is too large (%zu bytes)", path, len);
+		goto out;
+	}
+	if (!text_utf8_valid(text, len, NULL)) {
+		warn_invalid(path, text, len, opt->line_offset, diags);
+		text_utf8_repair(&repaired, text, len);
+		text = repaired.ptr;
+		len = repaired.len;
+	}
+
+	options = CMARK_OPT_SMART | CMARK_OPT_FOOTNOTES | CMARK_OPT_SOURCEPOS |
+		  (opt->unsafe_html ? CMARK_OPT_UNSAFE : 0);
+	parser = cmark_parser_new(options);
+	for (int i = 0; i < EXT_COUNT; i++)
+		cmark_parser_attach_syntax_extension(parser, exts[i]);
+	pthread_mutex_lock(&parse_lock);
+	cmark_parser_feed(parser, text, len);
+	root = cmark_parser_finish(parser);
+	pthread_mutex_unlock(&parse_lock);
+	cmark_parser_free(parser);
+
+	doc = xcalloc(1, sizeof *doc);
+	doc->root = root;
+	doc->unsafe_html = opt->unsafe_html;
+	doc->tips_on = opt->tips;
+	doc->first_paragraph = "";
+
+	w.doc = doc;
+	w.src = text;
+	w.len = len;
+	w.lines = index_lines(text, len, &w.nlines);
+	w.line_offset = opt->line_offset;
+	w.block = w.first_para = -1;
+	w.leaf_first = w.leaf_last = w.cur_line = 1;
+	buf_init(&w.text);
+
+	iter = cmark_iter_new(root);
+	while ((ev = cmark_iter_next(iter)) != CMARK_EVENT_DONE)
+		visit(&w, cmark_iter_get_node(iter), ev);
+	end_block(&w);
+	number_footnotes(&w);
+	assign_ids(doc);
+	*out = doc;
+	doc = NULL;
+out:
+	if (iter)
+		cmark_iter_free(iter);
+	buf_release(&w.text);
+	free(w.lines);
+	free(w.open);
+	free(w.refs);
+	buf_release(&repaired);
+	markdown_free(doc);
+	return rc;
+}
+
+void markdown_free(markdown_doc *doc)
+{
+	if (!doc)
+		return;
+	if (doc->root)
+		cmark_node_free(doc->root);
+	while (doc->arena) {
+		arena_block *next = doc->arena->next;
+		free(doc->arena);
+		doc->arena = next;
+	}
+	free(doc->headings);
+	free(doc->tips);
+	free(doc->links);
+	free(doc->blocks);
+	free(doc->fn_labels);
+	free(doc->fn_refs);
+	free(doc->ref_def);
+	free(doc->ref_ix);
+	free(doc->anchors);
+	free(doc);
+}
+
+size_t markdown_heading_count(const markdown_doc *doc)
+{
+	return doc->nheadings;
+}
+
+const markdown_heading *markdown_heading_at(const markdown_doc *doc, size_t i)
+{
+	return i < doc->nheadings ? &doc->headings[i] : NULL;
+}
+
+size_t markdown_tip_count(const markdown_doc *doc)
+{
+	return doc->ntips;
+}
+
+const markdown_tip *markdown_tip_at(const markdown_doc *doc, size_t i)
+{
+	return i < doc->ntips ? &doc->tips[i] : NULL;
+}
+
+size_t markdown_link_count(const markdown_doc *doc)
+{
+	return doc->nlinks;
+}
+
+const markdown_link *markdown_link_at(const markdown_doc *doc, size_t i)
+{
+	return i < doc->nlinks ? &doc->links[i] : NULL;
+}
+
+bool markdown_has_anchor(const markdown_doc *doc, const char *id)
+{
+	const anchor_slot *s = anchor_find(doc, id);
+	return s && s->key;
+}
+
+const char *markdown_block_text(const markdown_doc *doc, int block_index)
+{
+	if (block_index < 0 || (size_t)block_index >= doc->nblocks)
+		return "";
+	return doc->blocks[block_index];
+}
+
+const char *markdown_first_paragraph(const markdown_doc *doc)
+{
+	return doc->first_paragraph;
+}
+
+size_t markdown_word_count(const markdown_doc *doc)
+{
+	return doc->words;
+}
+
+/* ---- rendering ---- */
+
+typedef struct render {
+	buf *out;
+	size_t start; /* where this body's HTML begins in out */
+	const markdown_doc *doc;
+	markdown_rewrite_fn rewrite;
+	void *ctx;
+	size_t heading, tip, ref, def;
+	cmark_node *plain; /* inside this image: only its text, for alt */
+	bool in_thead, in_tbody;
+	bool backref_done;  /* for the current footnote definition */
+} render;
+
+/* Starts a new line unless the output is at the start of one. */
+static void cr(render *r)
+{
+	if (r->out->len > r->start && r->out->ptr[r->out->len - 1] != '\n')
+		buf_putc(r->out, '\n');
+}
+
+static void put_destination(render *r, cmark_node *n, bool image)
+{
+	const char *url = cmark_node_get_url(n);
+	if (!url)
+		url = "";
+	if (!r->doc->unsafe_html && dangerous_url(url))
+		return;
+	char *alt = r->rewrite ? r->rewrite(r->ctx, url, image) : NULL;
+	const char *u = alt ? alt : url;
+	put_url(r->out, u, strlen(u), true);
+	free(alt);
+}
+
+static void put_raw_html(render *r, const char *s, bool block)
+{
+	size_t n = strlen(s);
+	if (!r->doc->unsafe_html) {
+		buf_puts(r->out, "<!-- raw HTML omitted -->");
+		return;
+	}
+	if (!block) {
+		if (filtered_tag(s, n)) {
+			buf_puts(r->out, "&lt;");
+			buf_put(r->out, s + 1, n - 1);
+		} else {
+			buf_put(r->out, s, n);
+		}
+		return;
+	}
+	const char *p = s, *end = s + n;
+	while (p < end) {
+		const char *lt = memchr(p, '<', (size_t)(end - p));
+		if (!lt)
+			break;
+		buf_put(r->out, p, (size_t)(lt - p));
+		if (filtered_tag(lt, (size_t)(end - lt)))
+			buf_puts(r->out, "&lt;");
+		else
+			buf_putc(r->out, '<');
+		p = lt + 1;
+	}
+	buf_put(r->out, p, (size_t)(end - p));
+}
+
+/* Whether the current footnote definition still needs its links back to
+ * the references. cmark also counts references inside definitions that
+ * nothing refers to, which it then drops; those would be links to nowhere,
+ * so they are left out here (the one place the output differs). */
+static bool has_backrefs(const render *r)
+{
+	return !r->backref_done && r->def >= 1 && r->def <= r->doc->nfn &&
+	       r->doc->fn_refs[r->def - 1] > 0;
+}
+
+static void put_backrefs(render *r)
+{
+	const char *label = r->doc->fn_labels[r->def - 1];
+	int count = r->doc->fn_refs[r->def - 1];
+	size_t ln = strlen(label);
+
+	r->backref_done = true;
+	for (int k = 1; k <= count; k++) {
+		buf_puts(r->out, k > 1 ? " <a href=\"#fnref-" : "<a href=\"#fnref-");
+		put_url(r->out, label, ln, true);
+		if (k > 1)
+			buf_printf(r->out, "-%d", k);
+		buf_puts(r->out, "\" class=\"footnote-backref\" data-footnote-backref "
+				 "aria-label=\"Back to content\">\xE2\x86\xA9");
+		if (k > 1)
+			buf_printf(r->out, "<sup class=\"footnote-ref\">%d</sup>", k);
+		buf_puts(r->out, "</a>");
+	}
+}
+
+static void render_table(render *r, cmark_node *n, bool entering)
+{
+	const char *kind = cmark_node_get_type_string(n);
+
+	if (strcmp(kind, "table") == 0) {
+		if (entering) {
+			cr(r);
+			buf_puts(r->out, "<table>");
+			r->in_tbody = false;
+		} else {
+			if (r->in_tbody) {
+				cr(r);
+				buf_puts(r->out, "</tbody>");
+				cr(r);
+			}
+			r->in_tbody = false;
+			cr(r);
+			buf_puts(r->out, "</table>");
+			cr(r);
+		}
+	} else if (strcmp(kind, "table_header") == 0 ||
+		   strcmp(kind, "table_row") == 0) {
+		bool header = cmark_gfm_extensions_get_table_row_is_header(n);
+		if (entering) {
+			cr(r);
+			if (header) {
+				r->in_thead = true;
+				buf_puts(r->out, "<thead>");
+				cr(r);
+			} else if (!r->in_tbody) {
+				buf_puts(r->out, "<tbody>");
+				cr(r);
+				r->in_tbody = true;
+			}
+			buf_puts(r->out, "<tr>");
+		} else {
+			cr(r);
+			buf_puts(r->out, "</tr>");
+			if (header) {
+				cr(r);
+				buf_puts(r->out, "</thead>");
+				r->in_thead = false;
+			}
+		}
+	} else if (strcmp(kind, "table_cell") == 0) {
+		if (!entering) {
+			buf_puts(r->out, r->in_thead ? "</th>" : "</td>");
+			return;
+		}
+		cmark_node *row = cmark_node_parent(n);
+		cmark_node *table = cmark_node_parent(row);
+		uint16_t cols = cmark_gfm_extensions_get_table_columns(table);
+		uint8_t *align = cmark_gfm_extensions_get_table_alignments(table);
+		size_t i = 0;
+		for (cmark_node *c = cmark_node_first_child(row); c && c != n;
+		     c = cmark_node_next(c))
+			i++;
+		cr(r);
+		buf_puts(r->out, r->in_thead ? "<th" : "<td");
+		if (align && i < cols) {
+			switch (align[i]) {
+			case 'l': buf_puts(r->out, " align=\"left\""); break;
+			case 'c': buf_puts(r->out, " align=\"center\""); break;
+			case 'r': buf_puts(r->out, " align=\"right\""); break;
+			default: break;
+			}
+		}
+		buf_putc(r->out, '>');
+	}
+}
+
+static void render_node(render *r, cmark_node *n, cmark_event_type ev)
+{
+	bool entering = ev == CMARK_EVENT_ENTER;
+	cmark_node_type type = cmark_node_get_type(n);
+	buf *out = r->out;
+
+	if (r->plain == n)
+		r->plain = NULL;
+	if (r->plain) {
+		/* Image descriptions are text only. */
+		switch (type) {
+		case CMARK_NODE_TEXT:
+		case CMARK_NODE_CODE:
+		case CMARK_NODE_HTML_INLINE:
+			put_escaped_str(out, literal(n));
+			break;
+		case CMARK_NODE_SOFTBREAK:
+		case CMARK_NODE_LINEBREAK:
+			buf_putc(out, ' ');
+			break;
+		default:
+			break;
+		}
+		return;
+	}
+
+	switch (type) {
+	case CMARK_NODE_DOCUMENT:
+		break;
+	case CMARK_NODE_BLOCK_QUOTE:
+		cr(r);
+		buf_puts(out, entering ? "<blockquote>\n" : "</blockquote>\n");
+		break;
+	case CMARK_NODE_LIST: {
+		bool bullet = cmark_node_get_list_type(n) == CMARK_BULLET_LIST;
+		int start = cmark_node_get_list_start(n);
+		if (!entering) {
+			buf_puts(out, bullet ? "</ul>\n" : "</ol>\n");
+			break;
+		}
+		cr(r);
+		if (bullet)
+			buf_puts(out, "<ul>\n");
+		else if (start == 1)
+			buf_puts(out, "<ol>\n");
+		else
+			buf_printf(out, "<ol start=\"%d\">\n", start);
+		break;
+	}
+	case CMARK_NODE_ITEM:
+		if (!entering) {
+			buf_puts(out, "</li>\n");
+			break;
+		}
+		cr(r);
+		if (is_tip(r->doc, n)) {
+			size_t t = ++r->tip;
+			buf_printf(out, "<li id=\"tip-%zu\" class=\"tip\"><a class=\"tip-link\" "
+					"href=\"#tip-%zu\" aria-label=\"Permalink tip %zu\">#</a>",
+				   t, t, t);
+		} else {
+			buf_puts(out, "<li>");
+		}
+		if (is_tasklist(n))
+			buf_puts(out, cmark_gfm_extensions_get_tasklist_item_checked(n)
+					      ? "<input type=\"checkbox\" checked=\"\" disabled=\"\" /> "
+					      : "<input type=\"checkbox\" disabled=\"\" /> ");
+		break;
+	case CMARK_NODE_HEADING: {
+		int level = cmark_node_get_heading_level(n);
+		if (entering) {
+			const markdown_heading *h = markdown_heading_at(r->doc, r->heading++);
+			cr(r);
+			buf_printf(out, "<h%d id=\"", level);
+			put_escaped_str(out, h ? h->id : "");
+			buf_puts(out, "\">");
+		} else {
+			const markdown_heading *h = markdown_heading_at(r->doc, r->heading - 1);
+			buf_puts(out, " <a class=\"anchor\" href=\"#");
+			put_escaped_str(out, h ? h->id : "");
+			buf_printf(out, "\" aria-hidden=\"true\" tabindex=\"-1\">#</a></h%d>\n",
+				   level);
+		}
+		break;
+	}
+	case CMARK_NODE_CODE_BLOCK: {
+		const char *info = cmark_node_get_fence_info(n);
+		cr(r);
+		if (!info || !*info) {
+			buf_puts(out, "<pre><code>");
+		} else {
+			size_t k = 0;
+			while (info[k] && info[k] != ' ' && (info[k] < '\t' || info[k] > '\r'))
+				k++;
+			buf_puts(out, "<pre><code class=\"language-");
+			put_escaped(out, info, k);
+			buf_puts(out, "\">");
+		}
+		put_escaped_str(out, literal(n));
+		buf_puts(out, "</code></pre>\n");
+		break;
+	}
+	case CMARK_NODE_HTML_BLOCK:
+		cr(r);
+		put_raw_html(r, literal(n), true);
+		cr(r);
+		break;
+	case CMARK_NODE_CUSTOM_BLOCK: {
+		const char *s = entering ? cmark_node_get_on_enter(n)
+					 : cmark_node_get_on_exit(n);
+		cr(r);
+		buf_puts(out, s ? s : "");
+		cr(r);
+		break;
+	}
+	case CMARK_NODE_THEMATIC_BREAK:
+		cr(r);
+		buf_puts(out, "<hr />\n");
+		break;
+	case CMARK_NODE_PARAGRAPH: {
+		cmark_node *parent = cmark_node_parent(n);
+		cmark_node *grand = parent ? cmark_node_parent(parent) : NULL;
+		if (grand && cmark_node_get_type(grand) == CMARK_NODE_LIST &&
+		    cmark_node_get_list_tight(grand))
+			break;
+		if (entering) {
+			cr(r);
+			buf_puts(out, "<p>");
+			break;
+		}
+		if (cmark_node_get_type(parent) == CMARK_NODE_FOOTNOTE_DEFINITION &&
+		    !cmark_node_next(n) && has_backrefs(r)) {
+			buf_putc(out, ' ');
+			put_backrefs(r);
+		}
+		buf_puts(out, "</p>\n");
+		break;
+	}
+	case CMARK_NODE_TEXT:
+		put_escaped_str(out, literal(n));
+		break;
+	case CMARK_NODE_LINEBREAK:
+		buf_puts(out, "<br />\n");
+		break;
+	case CMARK_NODE_SOFTBREAK:
+		buf_putc(out, '\n');
+		break;
+	case CMARK_NODE_CODE:
+		buf_puts(out, "<code>");
+		put_escaped_str(out, literal(n));
+		buf_puts(out, "</code>");
+		break;
+	case CMARK_NODE_HTML_INLINE:
+		put_raw_html(r, literal(n), false);
+		break;
+	case CMARK_NODE_CUSTOM_INLINE: {
+		const char *s = entering ? cmark_node_get_on_enter(n)
+					 : cmark_node_get_on_exit(n);
+		buf_puts(out, s ? s : "");
+		break;
+	}
+	case CMARK_NODE_STRONG:
+		buf_puts(out, entering ? "<strong>" : "</strong>");
+		break;
+	case CMARK_NODE_EMPH:
+		buf_puts(out, entering ? "<em>" : "</em>");
+		break;
+	case CMARK_NODE_LINK:
+		if (entering) {
+			const char *title = cmark_node_get_title(n);
+			buf_puts(out, "<a href=\"");
+			put_destination(r, n, false);
+			if (title && *title) {
+				buf_puts(out, "\" title=\"");
+				put_escaped_str(out, title);
+			}
+			buf_puts(out, "\">");
+		} else {
+			buf_puts(out, "</a>");
+		}
+		break;
+	case CMARK_NODE_IMAGE:
+		if (entering) {
+			buf_puts(out, "<img src=\"");
+			put_destination(r, n, true);
+			buf_puts(out, "\" alt=\"");
+			r->plain = n;
+		} else {
+			const char *title = cmark_node_get_title(n);
+			if (title && *title) {
+				buf_puts(out, "\" title=\"");
+				put_escaped_str(out, title);
+			}
+			buf_puts(out, "\" />");
+		}
+		break;
+	case CMARK_NODE_FOOTNOTE_DEFINITION:
+		if (entering) {
+			if (r->def++ == 0)
+				buf_puts(out, "<section class=\"footnotes\" data-footnotes>\n<ol>\n");
+			r->backref_done = false;
+			buf_puts(out, "<li id=\"fn-");
+			if (r->def <= r->doc->nfn) {
+				const char *label = r->doc->fn_labels[r->def - 1];
+				put_url(out, label, strlen(label), true);
+			}
+			buf_puts(out, "\">\n");
+		} else {
+			if (has_backrefs(r)) {
+				put_backrefs(r);
+				buf_putc(out, '\n');
+			}
+			buf_puts(out, "</li>\n");
+		}
+		break;
+	case CMARK_NODE_FOOTNOTE_REFERENCE:
+		if (entering) {
+			size_t k = r->ref++;
+			int def = k < r->doc->nrefs ? r->doc->ref_def[k] : 0;
+			const char *label = def ? r->doc->fn_labels[def - 1] : "";
+			size_t ln = strlen(label);
+			buf_puts(out, "<sup class=\"footnote-ref\"><a href=\"#fn-");
+			put_url(out, label, ln, true);
+			buf_puts(out, "\" id=\"fnref-");
+			put_url(out, label, ln, true);
+			if (def && r->doc->ref_ix[k] > 1)
+				buf_printf(out, "-%d", r->doc->ref_ix[k]);
+			buf_puts(out, "\" data-footnote-ref>");
+			put_escaped_str(out, literal(n));
+			buf_puts(out, "</a></sup>");
+		}
+		break;
+	default:
+		if (cmark_node_get_syntax_extension(n) == exts[EXT_TABLE])
+			render_table(r, n, entering);
+		else if (cmark_node_get_syntax_extension(n) == exts[EXT_STRIKETHROUGH])
+			buf_puts(out, entering ? "<del>" : "</del>");
+		/* Anything else unknown: its children, without tags. */
+		break;
+	}
+}
+
+void markdown_render_html(buf *out, const markdown_doc *doc,
+			  markdown_rewrite_fn rewrite, void *ctx)
+{
+	render r = { 0 };
+	cmark_event_type ev;
+
+	r.out = out;
+	r.start = out->len;
+	r.doc = doc;
+	r.rewrite = rewrite;
+	r.ctx = ctx;
+	cmark_iter *iter = cmark_iter_new(doc->root);
+	while ((ev = cmark_iter_next(iter)) != CMARK_EVENT_DONE)
+		render_node(&r, cmark_iter_get_node(iter), ev);
+	cmark_iter_free(iter);
+	if (r.def)
+		buf_puts(out, "</ol>\n</section>\n");
+}

@@ -82,7 +82,7 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(BUILD)/libgen.a
 # The handbook itself, built from the committed content.
 site: $(BUILD)/gen
 	./$(BUILD)/gen build
-	@echo "the handbook is in public/: open public/index.html in a browser"
+	@echo "the handbook is built: open file://$(CURDIR)/public/index.html in a browser"
 
 # Every test under prove: C unit tests, then end-to-end scripts that run
 # the gen binary. GEN and TOOLS tell the scripts which build to use.

@@ -129,4 +129,32 @@ snapshot > "$WORK/after.sum"
 ok "$(cmp -s "$WORK/before.sum" "$WORK/after.sum" && echo 0 || echo 1)" "a failed build leaves the previous output untouched"
 ok "$(ls -d "$P"/public.tmp-* >/dev/null 2>&1 && echo 1 || echo 0)" "no temporary directory left behind"
 
+# --- English UI --------------------------------------------------------------
+E=$WORK/english
+make_project "$E"
+sed -i 's/language = "nl"/language = "en"/' "$E/site.toml"
+"$GEN" build -C "$E" -q 2> "$WORK/err"
+ok $? "an English site builds"
+contains "$E/public/verhalen/de-garage/index.html" '<html lang="en"' "lang is en"
+contains "$E/public/verhalen/de-garage/index.html" '12 March 2015' "dates in English"
+contains "$E/public/verhalen/de-garage/index.html" 'Skip to content' "UI strings in English"
+
+# --- a template error names the template file, line and column ----------------
+M=$WORK/theme
+make_project "$M"
+mkdir -p "$M/themes"
+cp -R "$SRCDIR/themes/default" "$M/themes/default"
+printf '{{#page}}\n<p>{{title}}</p>\n' > "$M/themes/default/layouts/page.mustache"
+git_init "$M"
+"$GEN" build -C "$M" 2> "$WORK/err"
+is $? 1 "a broken template fails the build"
+contains "$WORK/err" "themes/default/layouts/page.mustache:1:1: error: unclosed section 'page'" "template error with file:line:col"
+ok "$([ ! -e "$M/public" ] && echo 0 || echo 1)" "nothing written"
+
+# --- a project-local theme overrides the installed one -------------------------
+printf '{{<baseof}}{{$main}}<p class="eigen">{{page.title}}</p>{{/main}}{{/baseof}}\n' > "$M/themes/default/layouts/page.mustache"
+git -C "$M" commit -qam "eigen layout"
+"$GEN" build -C "$M" -q
+contains "$M/public/verhalen/de-garage/index.html" '<p class="eigen">De garage</p>' "the project's own theme is used"
+
 done_testing

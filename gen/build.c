@@ -84,9 +84,28 @@ static int fail(gen_err *err, diag_list *diags, const build_options *opt)
 	return err->code == GEN_EUSAGE ? 2 : 1;
 }
 
+/* Wall time per stage for --stats; stages that have not run stay 0. */
+typedef struct stage_times {
+	double source, documents, site, render, output;
+} stage_times;
+
+static void print_stats(const stage_times *t, double total)
+{
+	fprintf(stderr,
+		"stage       seconds\n"
+		"source      %7.3f\n"
+		"documents   %7.3f  (front matter, Markdown, filters)\n"
+		"site        %7.3f  (sections, links)\n"
+		"render      %7.3f  (pages, search, history)\n"
+		"output      %7.3f\n"
+		"total       %7.3f\n",
+		t->source, t->documents, t->site, t->render, t->output, total);
+}
+
 int build_run(const build_options *opt)
 {
-	double t0 = now_seconds();
+	double t0 = now_seconds(), t = t0;
+	stage_times st = { 0 };
 	diag_list diags = DIAG_LIST_INIT;
 	gen_err err;
 	err_clear(&err);
@@ -102,6 +121,8 @@ int build_run(const build_options *opt)
 		status = fail(&err, &diags, opt);
 		goto out;
 	}
+	st.source = now_seconds() - t;
+	t = now_seconds();
 	if (site_load(&s, src, &opt->site, &diags, &err) < 0) {
 		/* Article errors are in diags already; err then only sums them up. */
 		if (err.file[0] || err.code != GEN_ECONTENT)
@@ -117,7 +138,11 @@ int build_run(const build_options *opt)
 			 "(use --worktree to include them)",
 			 changed, changed == 1 ? "" : "s", s.cfg.content_dir,
 			 changed == 1 ? "s" : "", source_describe(src));
+	st.documents = now_seconds() - t;
+	t = now_seconds();
 	links_check(&s, &diags);
+	st.site = now_seconds() - t;
+	t = now_seconds();
 	if (diags.errors) {
 		report(opt, &diags);
 		goto out;
@@ -139,6 +164,8 @@ int build_run(const build_options *opt)
 		status = fail(&err, &diags, opt);
 		goto out;
 	}
+	st.render = now_seconds() - t;
+	t = now_seconds();
 	size_t changed_files = o ? output_changed(o) : 0;
 	size_t kept = o ? output_unchanged(o) : 0;
 	if (o) {
@@ -149,9 +176,12 @@ int build_run(const build_options *opt)
 			goto out;
 		}
 	}
+	st.output = now_seconds() - t;
 	if (report(opt, &diags))
 		goto out;
 	status = 0;
+	if (opt->stats)
+		print_stats(&st, now_seconds() - t0);
 	if (opt->json)
 		goto out;
 	if (opt->write && !opt->quiet)

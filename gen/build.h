@@ -18,6 +18,7 @@ typedef struct build_options {
 	const char *output;   /* -o DIR, overrides site.toml's output_dir */
 	bool write;           /* false for `gen check` */
 	bool quiet;
+	bool stats;           /* --stats: time per stage on stderr */
 	bool json;            /* `gen check --format json`, `gen list --json` */
 	const char *exe;      /* argv[0], to find the installed themes */
 } build_options;

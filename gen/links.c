@@ -1,17 +1,25 @@
-/* links: resolving, checking and rewriting article links (see links.h). */
+/* links: resolving, checking and rewriting article links, and the link
+ * graph with backlinks (see links.h).
+ *
+ * Everything starts at links_resolve, so the checker, the rewriter and the
+ * graph agree on what a destination names. The graph is built once per
+ * site in one pass over the documents; backlinks are the same edges
+ * sorted by target with a counting sort, which keeps them in site order
+ * without comparing anything. */
 #include "links.h"
 
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
-#include "buf.h"
+#include "text.h"
 #include "xalloc.h"
 
 /* A destination with a scheme ("https:", "mailto:") or starting with "//"
  * or "/" points outside the handbook's sources. */
 static bool is_external(const char *url)
 {
-	if (url[0] == '/' )
+	if (url[0] == '/')
 		return true;
 	for (const char *p = url; *p && *p != '/' && *p != '#' && *p != '?'; p++)
 		if (*p == ':')
@@ -19,8 +27,42 @@ static bool is_external(const char *url)
 	return false;
 }
 
+static bool ends_with(const char *s, const char *suffix)
+{
+	size_t a = strlen(s), b = strlen(suffix);
+	return a >= b && strcmp(s + a - b, suffix) == 0;
+}
+
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* Appends s[0..n) with %XX escapes decoded: editors write "mijn%20foto.png"
+ * for a file with a space. */
+static void put_decoded(buf *out, const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		int hi, lo;
+		if (s[i] == '%' && i + 2 < n && (hi = hexval(s[i + 1])) >= 0 &&
+		    (lo = hexval(s[i + 2])) >= 0 && (hi || lo)) {
+			buf_putc(out, hi * 16 + lo);
+			i += 2;
+		} else {
+			buf_putc(out, s[i]);
+		}
+	}
+}
+
 /* Joins dir and a relative path, folding "." and ".." segments. Returns
- * NULL when the path climbs above the content root. Caller frees. */
+ * NULL when the path climbs above the content root. Keeps a trailing '/'
+ * (a folder). Caller frees. */
 static char *join_path(const char *dir, const char *path, size_t plen)
 {
 	buf in = BUF_INIT;
@@ -74,117 +116,600 @@ char *links_root(const char *page_url)
 	return buf_detach(&r);
 }
 
-typedef struct target {
-	char *rel;          /* content-relative path, NULL when unresolvable */
-	const char *frag;   /* points into the url, after '#', or NULL */
-	size_t pathlen;
-} target;
-
-static void split(const char *url, target *t, const document *from)
+void links_target_release(links_target *t)
 {
-	size_t plen = strcspn(url, "#?");
-	const char *hash = strchr(url, '#');
-	t->frag = hash ? hash + 1 : NULL;
-	t->pathlen = plen;
-	t->rel = plen ? join_path(from->dir, url, plen) : NULL;
+	free(t->rel);
+	memset(t, 0, sizeof *t);
 }
 
-static bool ends_md(const char *s)
+/* The page of folder dir ("" for the content root): its _index.md or
+ * index.md. Sets *skipped when that page exists but is left out. */
+static const document *folder_page(const site *s, const char *dir, bool *skipped)
 {
-	size_t n = strlen(s);
-	return n > 3 && strcmp(s + n - 3, ".md") == 0;
+	static const char *const names[] = { "_index.md", "index.md" };
+	const document *d = NULL;
+	buf p = BUF_INIT;
+	for (size_t i = 0; i < 2 && !d; i++) {
+		buf_clear(&p);
+		if (*dir)
+			buf_printf(&p, "%s/", dir);
+		buf_puts(&p, names[i]);
+		d = site_find(s, p.ptr);
+		if (!d && site_is_skipped(s, p.ptr))
+			*skipped = true;
+	}
+	buf_release(&p);
+	return d;
+}
+
+void links_resolve(const site *s, const document *from, const char *url,
+		   links_target *t)
+{
+	memset(t, 0, sizeof *t);
+	const char *hash = strchr(url, '#');
+	t->anchor = hash ? hash + 1 : NULL;
+	if (!*url || url[0] == '#') {
+		t->kind = LINKS_LOCAL;
+		return;
+	}
+	if (is_external(url)) {
+		t->kind = LINKS_EXTERNAL;
+		t->anchor = NULL;
+		return;
+	}
+	size_t plen = strcspn(url, "#?");
+	if (plen == 0) {
+		/* "?x#y": a query on this very page. */
+		t->kind = LINKS_LOCAL;
+		return;
+	}
+	buf path = BUF_INIT;
+	put_decoded(&path, url, plen);
+	t->rel = join_path(from->dir, path.ptr, path.len);
+	buf_release(&path);
+	if (!t->rel) {
+		t->kind = LINKS_OUTSIDE;
+		return;
+	}
+
+	bool skipped = false;
+	size_t rl = strlen(t->rel);
+	if (ends_with(t->rel, ".md")) {
+		t->doc = site_find(s, t->rel);
+		skipped = !t->doc && site_is_skipped(s, t->rel);
+	} else if (rl == 0 || t->rel[rl - 1] == '/') {
+		/* A folder, "../tips/": its _index.md is the section page. */
+		if (rl)
+			t->rel[rl - 1] = '\0';
+		t->doc = folder_page(s, t->rel, &skipped);
+		if (rl)
+			t->rel[rl - 1] = '/';
+	} else if (site_has_asset(s, t->rel)) {
+		t->kind = LINKS_ASSET;
+		return;
+	} else {
+		t->doc = folder_page(s, t->rel, &skipped);
+	}
+	t->kind = t->doc ? LINKS_PAGE : skipped ? LINKS_SKIPPED : LINKS_MISSING;
+}
+
+/* ---- rewriting ---------------------------------------------------------- */
+
+char *links_rewrite_on(const site *s, const document *from, const char *page_url,
+		       const char *url, bool image)
+{
+	(void)image;
+	links_target t;
+	links_resolve(s, from, url, &t);
+	if (t.kind != LINKS_PAGE && t.kind != LINKS_ASSET) {
+		links_target_release(&t);
+		return NULL;
+	}
+	buf out = BUF_INIT;
+	char *root = links_root(page_url);
+	bool at_root = strcmp(root, "./") == 0;
+	if (t.kind == LINKS_PAGE) {
+		/* "./" only matters when nothing follows. */
+		if (!at_root || !*t.doc->url)
+			buf_puts(&out, root);
+		buf_puts(&out, t.doc->url);
+		if (t.anchor && *t.anchor) {
+			buf_putc(&out, '#');
+			buf_puts(&out, t.anchor);
+		}
+	} else {
+		if (!at_root)
+			buf_puts(&out, root);
+		buf_puts(&out, t.rel);
+		/* A query or fragment means something to the file (pdf#page=2). */
+		buf_puts(&out, url + strcspn(url, "#?"));
+	}
+	free(root);
+	links_target_release(&t);
+	return buf_detach(&out);
 }
 
 char *links_rewrite(const site *s, const document *from, const char *url,
 		    bool image)
 {
-	(void)image;
-	if (!*url || is_external(url) || url[0] == '#')
-		return NULL;
-	target t;
-	split(url, &t, from);
-	if (!t.rel)
-		return NULL;
-	buf out = BUF_INIT;
-	char *root = links_root(from->url);
-	if (ends_md(t.rel)) {
-		const document *d = site_find(s, t.rel);
-		if (d) {
-			/* "./" only matters when nothing follows. */
-			if (strcmp(root, "./") != 0 || !*d->url)
-				buf_puts(&out, root);
-			buf_puts(&out, d->url);
+	return links_rewrite_on(s, from, from->url, url, image);
+}
+
+/* ---- sentences ---------------------------------------------------------- */
+
+/* Length of the closing quote or bracket that ends at i (exclusive), or 0. */
+static size_t closer_before(const char *t, size_t i)
+{
+	if (i >= 1 && strchr("\"')]", t[i - 1]))
+		return 1;
+	if (i >= 3 && (unsigned char)t[i - 3] == 0xE2 && (unsigned char)t[i - 2] == 0x80 &&
+	    ((unsigned char)t[i - 1] == 0x9D || (unsigned char)t[i - 1] == 0x99))
+		return 3; /* ” ’ */
+	if (i >= 2 && (unsigned char)t[i - 2] == 0xC2 && (unsigned char)t[i - 1] == 0xBB)
+		return 2; /* » */
+	return 0;
+}
+
+/* Length of the opening quote or bracket at i, or 0. */
+static size_t opener_at(const char *t, size_t i, size_t len)
+{
+	if (i < len && strchr("\"'([", t[i]))
+		return 1;
+	if (i + 3 <= len && (unsigned char)t[i] == 0xE2 && (unsigned char)t[i + 1] == 0x80 &&
+	    ((unsigned char)t[i + 2] == 0x9C || (unsigned char)t[i + 2] == 0x98 ||
+	     (unsigned char)t[i + 2] == 0x9E))
+		return 3; /* “ ‘ „ */
+	if (i + 2 <= len && (unsigned char)t[i] == 0xC2 && (unsigned char)t[i + 1] == 0xAB)
+		return 2; /* « */
+	return 0;
+}
+
+/* Whether the word ending at the '.' at dot is an abbreviation, after
+ * which a sentence goes on. */
+static bool abbreviation(const char *t, size_t dot)
+{
+	static const char *const words[] = {
+		"bijv", "bv", "ca", "nr", "blz", "dhr", "mevr", "mr", "dr", "drs",
+		"ir", "ing", "prof", "resp", "evt", "zgn", "incl", "excl", "vgl",
+		"jl", "e.g", "i.e", "vs", "mrs", "ms", "st", "no",
+	};
+	size_t w = dot;
+	while (w && t[w - 1] != ' ' && !opener_at(t, w - 1, dot))
+		w--;
+	size_t n = dot - w;
+	if (n == 1 && ((t[w] | 0x20) >= 'a' && (t[w] | 0x20) <= 'z'))
+		return true; /* an initial: "J. de Vries" */
+	if (memchr(t + w, '.', n))
+		return true; /* "o.a.", "d.w.z." */
+	for (size_t i = 0; i < sizeof words / sizeof *words; i++)
+		if (strlen(words[i]) == n && strncasecmp(t + w, words[i], n) == 0)
+			return true;
+	return false;
+}
+
+/* Whether a new sentence starts at i: t[i - 1] is a space that follows
+ * the end of a sentence, and what comes next can start one. */
+static bool starts_sentence(const char *t, size_t i, size_t len)
+{
+	if (i < 2 || i >= len || t[i - 1] != ' ')
+		return false;
+	size_t j = i - 1;
+	size_t c;
+	while ((c = closer_before(t, j)) != 0)
+		j -= c;
+	bool end;
+	if (j >= 1 && (t[j - 1] == '!' || t[j - 1] == '?'))
+		end = true;
+	else if (j >= 1 && t[j - 1] == '.')
+		end = !abbreviation(t, j - 1);
+	else
+		end = j >= 3 && (unsigned char)t[j - 3] == 0xE2 &&
+		      (unsigned char)t[j - 2] == 0x80 && (unsigned char)t[j - 1] == 0xA6;
+	if (!end)
+		return false;
+	size_t k = i;
+	while ((c = opener_at(t, k, len)) != 0)
+		k += c;
+	if (k >= len)
+		return false;
+	unsigned char ch = (unsigned char)t[k];
+	/* A non-ASCII letter may well be a capital (É, Ö): take it as one. */
+	return (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch >= 0x80;
+}
+
+void links_sentence(const char *text, size_t start, size_t end,
+		    size_t *s_start, size_t *s_end)
+{
+	size_t len = strlen(text);
+	if (start > len)
+		start = len;
+	if (end < start)
+		end = start;
+	if (end > len)
+		end = len;
+	size_t a = start;
+	while (a > 0 && !starts_sentence(text, a, len))
+		a--;
+	size_t b = end;
+	while (b < len && !(text[b] == ' ' && starts_sentence(text, b + 1, len)))
+		b++;
+	while (a < b && text[a] == ' ')
+		a++;
+	while (b > a && text[b - 1] == ' ')
+		b--;
+	*s_start = a;
+	*s_end = b;
+}
+
+static bool utf8_cont(char c)
+{
+	return ((unsigned char)c & 0xC0) == 0x80;
+}
+
+void links_context(const links_edge *e, size_t max, buf *before, buf *text,
+		   buf *after)
+{
+	const char *t = e->block ? e->block : "";
+	size_t ss = e->sentence_start, se = e->sentence_end;
+	size_t ts = e->text_start, te = e->text_end;
+	if (ts < ss || te > se || ts > te) {
+		/* No position for the text: the sentence alone. */
+		buf_put(before, t + ss, se - ss);
+		return;
+	}
+	size_t tl = te - ts;
+	size_t room = max > tl ? max - tl : 0;
+	size_t a = ss, b = se;
+	if (se - ss > max) {
+		/* Give each side half the room, or what the other side leaves. */
+		size_t left = ts - ss, right = se - te;
+		size_t lroom = room / 2, rroom = room - lroom;
+		if (left < lroom)
+			rroom += lroom - left;
+		if (right < rroom)
+			lroom += rroom - right;
+		if (left > lroom) {
+			a = ts - lroom;
+			while (a < ts && t[a] != ' ')
+				a++;
+			while (a < ts && utf8_cont(t[a]))
+				a++;
 		}
+		if (right > rroom) {
+			b = te + rroom;
+			while (b > te && t[b] != ' ')
+				b--;
+			while (b > te && utf8_cont(t[b]))
+				b--;
+		}
+	}
+	if (a > ss) {
+		buf_puts(before, "\xE2\x80\xA6");
+		while (a < ts && t[a] == ' ')
+			a++;
+	}
+	buf_put(before, t + a, ts - a);
+	buf_put(text, t + ts, tl);
+	buf_put(after, t + te, b - te);
+	if (b < se) {
+		while (after->len && after->ptr[after->len - 1] == ' ')
+			buf_truncate(after, after->len - 1);
+		buf_puts(after, "\xE2\x80\xA6");
+	}
+}
+
+/* ---- the graph ---------------------------------------------------------- */
+
+struct links_graph {
+	const site *s;
+	links_edge *edges;     /* by source document, then source order */
+	size_t nedges, cap;
+	size_t *out_start;     /* ndocs + 1: edges[out_start[d] .. out_start[d + 1]) */
+	size_t *in_start;      /* ndocs + 1: in_edges[in_start[d] .. in_start[d + 1]) */
+	size_t *in_edges;      /* edge indexes by target */
+	size_t errors;
+};
+
+/* Where the next link's text is looked for in its block's plain text. */
+typedef struct cursor {
+	int block;
+	size_t off;
+} cursor;
+
+static void add_edge(links_graph *g, size_t from, const document *fd,
+		     const markdown_link *l, const links_target *t, cursor *c)
+{
+	const site *s = g->s;
+	size_t to = (size_t)(t->doc - s->docs);
+	if (g->nedges == g->cap) {
+		g->cap = g->cap ? g->cap * 2 : 64;
+		g->edges = xrealloc(g->edges, g->cap * sizeof *g->edges);
+	}
+	links_edge *e = &g->edges[g->nedges++];
+	memset(e, 0, sizeof *e);
+	e->from = from;
+	e->to = to;
+	e->link = l;
+	e->anchor = t->anchor ? t->anchor : "";
+	if (strncmp(e->anchor, "tip-", 4) == 0) {
+		int n = atoi(e->anchor + 4);
+		const markdown_tip *tip = n > 0 ? markdown_tip_at(t->doc->md, (size_t)n - 1) : NULL;
+		if (tip && strcmp(tip->id, e->anchor) == 0)
+			e->tip = n;
+	}
+
+	/* The link's text in the block: links come in source order, so each
+	 * is looked for after the one before in the same block. */
+	e->block = markdown_block_text(fd->md, l->block_index);
+	if (c->block != l->block_index) {
+		c->block = l->block_index;
+		c->off = 0;
+	}
+	size_t blen = strlen(e->block);
+	const char *hit = c->off <= blen ? strstr(e->block + c->off, l->text) : NULL;
+	if (!hit && c->off)
+		hit = strstr(e->block, l->text);
+	if (hit) {
+		e->text_start = (size_t)(hit - e->block);
+		e->text_end = e->text_start + strlen(l->text);
+		c->off = e->text_end;
 	} else {
-		if (strcmp(root, "./") != 0)
-			buf_puts(&out, root);
-		buf_puts(&out, t.rel);
+		e->text_start = e->text_end = 0;
 	}
-	if (out.len && t.frag) {
-		buf_putc(&out, '#');
-		buf_puts(&out, t.frag);
+	links_sentence(e->block, e->text_start, e->text_end, &e->sentence_start,
+		       &e->sentence_end);
+	if (!hit) {
+		e->sentence_start = 0;
+		e->sentence_end = blen;
+		e->text_start = e->text_end = blen + 1; /* none: see links_context */
 	}
-	free(root);
-	free(t.rel);
-	if (!out.len) {
-		buf_release(&out);
+}
+
+/* The path from folder dir to content-relative rel ("../tips/x.md"). */
+static void relative_path(buf *out, const char *dir, const char *rel)
+{
+	/* Whole folders the two share; their bytes are the same in both. */
+	size_t shared = 0, i = 0;
+	while (dir[i]) {
+		size_t j = i;
+		while (dir[j] && dir[j] != '/')
+			j++;
+		if (strncmp(dir + i, rel + i, j - i) != 0 || rel[j] != '/')
+			break;
+		shared = j + 1;
+		if (!dir[j])
+			break;
+		i = j + 1;
+	}
+	if (shared <= strlen(dir) && dir[shared]) {
+		buf_puts(out, "../");
+		for (const char *p = dir + shared; *p; p++)
+			if (*p == '/')
+				buf_puts(out, "../");
+	}
+	buf_puts(out, rel + shared);
+}
+
+/* A likely meant destination for a missing one, or "" when none: the
+ * Markdown file of a page URL ("x/" for "x.md"), or a document with the
+ * same file name in another folder. */
+static void suggest(const site *s, const document *from, const links_target *t,
+		    buf *out)
+{
+	if (!t->rel)
+		return;
+	size_t rl = strlen(t->rel);
+	buf cand = BUF_INIT;
+	const document *hit = NULL;
+	if (rl && t->rel[rl - 1] == '/') {
+		buf_put(&cand, t->rel, rl - 1);
+		buf_puts(&cand, ".md");
+		hit = site_find(s, cand.ptr);
+	}
+	if (!hit && ends_with(t->rel, ".md")) {
+		const char *base = strrchr(t->rel, '/');
+		base = base ? base + 1 : t->rel;
+		for (size_t i = 0; i < s->ndocs && !hit; i++) {
+			const char *b = strrchr(s->docs[i].rel, '/');
+			if (strcmp(b ? b + 1 : s->docs[i].rel, base) == 0)
+				hit = &s->docs[i];
+		}
+	}
+	if (hit)
+		relative_path(out, from->dir, hit->rel);
+	buf_release(&cand);
+}
+
+/* What to add to "has no anchor '#x'": the tips there are, or the id of
+ * a heading the anchor was probably meant for. */
+static void anchor_hint(const document *to, const char *anchor, buf *out)
+{
+	size_t ntips = markdown_tip_count(to->md);
+	if (strncmp(anchor, "tip-", 4) == 0) {
+		if (ntips == 1)
+			buf_puts(out, " (it has one tip, #tip-1)");
+		else if (ntips)
+			buf_printf(out, " (its tips are #tip-1 to #tip-%zu)", ntips);
+		else
+			buf_puts(out, " (it has no numbered tips)");
+		return;
+	}
+	buf dec = BUF_INIT, slug = BUF_INIT;
+	put_decoded(&dec, anchor, strlen(anchor));
+	text_slug(&slug, dec.ptr, dec.len);
+	if (slug.len && strcmp(slug.ptr, anchor) != 0 &&
+	    markdown_has_anchor(to->md, slug.ptr))
+		buf_printf(out, " (did you mean '#%s'?)", slug.ptr);
+	buf_release(&dec);
+	buf_release(&slug);
+}
+
+static bool has_anchor(const markdown_doc *md, const char *anchor)
+{
+	if (!*anchor || markdown_has_anchor(md, anchor))
+		return true;
+	buf dec = BUF_INIT;
+	put_decoded(&dec, anchor, strlen(anchor));
+	bool found = markdown_has_anchor(md, dec.ptr);
+	buf_release(&dec);
+	return found;
+}
+
+/* Checks the links of document i, reporting into diags (may be NULL) and
+ * adding its edges to g. */
+static void check_document(links_graph *g, size_t i, diag_list *diags)
+{
+	const site *s = g->s;
+	const document *d = &s->docs[i];
+	diag_severity sev = s->cfg.links == LINKS_WARN ? DIAG_WARNING : DIAG_ERROR;
+	cursor c = { -1, 0 };
+	buf hint = BUF_INIT;
+	for (size_t j = 0; j < markdown_link_count(d->md); j++) {
+		const markdown_link *l = markdown_link_at(d->md, j);
+		diag_severity ls = l->image ? DIAG_ERROR : sev;
+		const char *what = l->image ? "image" : "link target";
+		links_target t;
+		links_resolve(s, d, l->url, &t);
+		buf_clear(&hint);
+		bool bad = true;
+		switch (t.kind) {
+		case LINKS_EXTERNAL:
+		case LINKS_ASSET:
+			bad = false;
+			break;
+		case LINKS_LOCAL:
+			bad = t.anchor && !has_anchor(d->md, t.anchor);
+			if (bad) {
+				anchor_hint(d, t.anchor, &hint);
+				if (diags)
+					diag_add(diags, ls, d->path, l->line, l->col,
+						 "%s '%s' does not exist%s", what, l->url,
+						 hint.ptr);
+			}
+			break;
+		case LINKS_PAGE:
+			if (l->image) {
+				if (diags)
+					diag_add(diags, ls, d->path, l->line, l->col,
+						 "image '%s' is a page, not an image", l->url);
+				break;
+			}
+			if (t.anchor && !has_anchor(t.doc->md, t.anchor)) {
+				anchor_hint(t.doc, t.anchor, &hint);
+				if (diags)
+					diag_add(diags, ls, d->path, l->line, l->col,
+						 "link target '%s' does not exist: '%s' has no "
+						 "anchor '#%s'%s",
+						 l->url, t.doc->path, t.anchor, hint.ptr);
+				break;
+			}
+			bad = false;
+			if (t.doc != d)
+				add_edge(g, i, d, l, &t, &c);
+			break;
+		case LINKS_OUTSIDE:
+			if (diags)
+				diag_add(diags, ls, d->path, l->line, l->col,
+					 "%s '%s' does not exist: it points outside '%s'",
+					 what, l->url, s->cfg.content_dir);
+			break;
+		case LINKS_SKIPPED:
+			if (diags)
+				diag_add(diags, ls, d->path, l->line, l->col,
+					 "%s '%s' does not exist in this build: '%s/%s' is a "
+					 "draft or dated in the future",
+					 what, l->url, s->cfg.content_dir, t.rel);
+			break;
+		case LINKS_MISSING:
+			suggest(s, d, &t, &hint);
+			if (diags && hint.len)
+				diag_add(diags, ls, d->path, l->line, l->col,
+					 "%s '%s' does not exist (did you mean '%s'?)", what,
+					 l->url, hint.ptr);
+			else if (diags)
+				diag_add(diags, ls, d->path, l->line, l->col,
+					 "%s '%s' does not exist", what, l->url);
+			break;
+		}
+		if (bad && diags && ls == DIAG_ERROR)
+			g->errors++;
+		links_target_release(&t);
+	}
+	buf_release(&hint);
+}
+
+links_graph *links_graph_new(const site *s, diag_list *diags)
+{
+	links_graph *g = xcalloc(1, sizeof *g);
+	size_t n = s->ndocs;
+	g->s = s;
+	g->out_start = xcalloc(n + 1, sizeof *g->out_start);
+	g->in_start = xcalloc(n + 2, sizeof *g->in_start);
+	for (size_t i = 0; i < n; i++) {
+		g->out_start[i] = g->nedges;
+		check_document(g, i, diags);
+	}
+	g->out_start[n] = g->nedges;
+
+	/* Counting sort by target; stable, so sources stay in site order. */
+	g->in_edges = xcalloc(g->nedges + 1, sizeof *g->in_edges);
+	for (size_t e = 0; e < g->nedges; e++)
+		g->in_start[g->edges[e].to + 1]++;
+	for (size_t i = 0; i < n; i++)
+		g->in_start[i + 1] += g->in_start[i];
+	size_t *fill = xcalloc(n + 1, sizeof *fill);
+	for (size_t e = 0; e < g->nedges; e++) {
+		size_t to = g->edges[e].to;
+		g->in_edges[g->in_start[to] + fill[to]++] = e;
+	}
+	free(fill);
+	return g;
+}
+
+void links_graph_free(links_graph *g)
+{
+	if (!g)
+		return;
+	free(g->edges);
+	free(g->out_start);
+	free(g->in_start);
+	free(g->in_edges);
+	free(g);
+}
+
+size_t links_graph_errors(const links_graph *g)
+{
+	return g->errors;
+}
+
+size_t links_out_count(const links_graph *g, size_t doc)
+{
+	return doc < g->s->ndocs ? g->out_start[doc + 1] - g->out_start[doc] : 0;
+}
+
+const links_edge *links_out_at(const links_graph *g, size_t doc, size_t i)
+{
+	if (i >= links_out_count(g, doc))
 		return NULL;
-	}
-	return buf_detach(&out);
+	return &g->edges[g->out_start[doc] + i];
+}
+
+size_t links_in_count(const links_graph *g, size_t doc)
+{
+	return doc < g->s->ndocs ? g->in_start[doc + 1] - g->in_start[doc] : 0;
+}
+
+const links_edge *links_in_at(const links_graph *g, size_t doc, size_t i)
+{
+	if (i >= links_in_count(g, doc))
+		return NULL;
+	return &g->edges[g->in_edges[g->in_start[doc] + i]];
 }
 
 size_t links_check(const site *s, diag_list *diags)
 {
-	size_t errors = 0;
-	diag_severity sev = s->cfg.links == LINKS_WARN ? DIAG_WARNING : DIAG_ERROR;
-	for (size_t i = 0; i < s->ndocs; i++) {
-		const document *d = &s->docs[i];
-		for (size_t j = 0; j < markdown_link_count(d->md); j++) {
-			const markdown_link *l = markdown_link_at(d->md, j);
-			const char *url = l->url;
-			if (!*url || is_external(url))
-				continue;
-			if (url[0] == '#') {
-				if (url[1] && !markdown_has_anchor(d->md, url + 1)) {
-					diag_add(diags, sev, d->path, l->line, l->col,
-						 "link target '%s' does not exist", url);
-					errors += sev == DIAG_ERROR;
-				}
-				continue;
-			}
-			target t;
-			split(url, &t, d);
-			if (!t.rel) {
-				diag_add(diags, sev, d->path, l->line, l->col,
-					 "link target '%s' is outside the content", url);
-				errors += sev == DIAG_ERROR;
-				continue;
-			}
-			if (ends_md(t.rel)) {
-				const document *to = site_find(s, t.rel);
-				if (!to) {
-					if (site_is_skipped(s, t.rel))
-						diag_add(diags, sev, d->path, l->line, l->col,
-							 "link target '%s' is a draft or dated in the future "
-							 "and left out of this build", url);
-					else
-						diag_add(diags, sev, d->path, l->line, l->col,
-							 "link target '%s' does not exist", url);
-					errors += sev == DIAG_ERROR;
-				} else if (t.frag && *t.frag && !markdown_has_anchor(to->md, t.frag)) {
-					diag_add(diags, sev, d->path, l->line, l->col,
-						 "link target '%s' does not exist: no anchor '#%s' in '%s'",
-						 url, t.frag, to->path);
-					errors += sev == DIAG_ERROR;
-				}
-			} else if (!site_has_asset(s, t.rel)) {
-				diag_add(diags, sev, d->path, l->line, l->col,
-					 "%s '%s' does not exist", l->image ? "image" : "link target",
-					 url);
-				errors += sev == DIAG_ERROR;
-			}
-			free(t.rel);
-		}
-	}
+	links_graph *g = links_graph_new(s, diags);
+	size_t errors = g->errors;
+	links_graph_free(g);
 	return errors;
 }

@@ -30,7 +30,8 @@ static const char usage_source[] =
 	"  --rev REV     build the content of revision REV (default: HEAD)\n"
 	"  --worktree    read the files on disk, uncommitted edits included\n"
 	"  --drafts      include articles with draft = true\n"
-	"  --future      include articles dated in the future\n";
+	"  --future      include articles dated in the future\n"
+	"  -j N          use N worker threads (default: the number of cores)\n";
 
 static void usage_for(const char *cmd, FILE *fp)
 {
@@ -38,7 +39,8 @@ static void usage_for(const char *cmd, FILE *fp)
 		fprintf(fp, "usage: gen build [OPTIONS]\n\nBuilds the handbook. The "
 			    "previous output stays untouched if the build fails.\n\n%s"
 			    "  -o DIR        write to DIR instead of site.toml's output_dir\n"
-			    "  -q, --quiet   print only problems\n",
+			    "  -q, --quiet   print only problems\n"
+			    "  --stats       print the time spent in each stage\n",
 			usage_source);
 	} else if (strcmp(cmd, "check") == 0) {
 		fprintf(fp, "usage: gen check [OPTIONS]\n\nRuns the whole build without "
@@ -106,6 +108,18 @@ static int parse_options(const char *cmd, int argc, char **argv, build_options *
 			   strcmp(cmd, "build") == 0) {
 			NEED_ARG();
 			o->output = next;
+		} else if (strcmp(a, "-j") == 0 || strncmp(a, "-j", 2) == 0 ||
+			   strcmp(a, "--jobs") == 0) {
+			const char *num = a[2] && a[1] == 'j' ? a + 2 : next;
+			if (num == next)
+				NEED_ARG();
+			char *end;
+			long j = strtol(num, &end, 10);
+			if (*end || j < 1 || j > 256)
+				return bad_usage(cmd, "'-j' needs a number from 1 to 256, not '%s'", num);
+			o->site.jobs = (int)j;
+		} else if (strcmp(a, "--stats") == 0 && strcmp(cmd, "build") == 0) {
+			o->stats = true;
 		} else if ((strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0)) {
 			o->quiet = true;
 		} else if (strcmp(a, "--json") == 0 && strcmp(cmd, "list") == 0) {

@@ -369,7 +369,9 @@ typedef struct walk {
 	markdown_doc *doc;
 	const char *src; /* the (repaired) body */
 	size_t len;
-	size_t *lines; /* offset where each body line starts */
+	struct line {
+		size_t start, end; /* offsets of the line, without its end */
+	} *lines;
 	size_t nlines;
 	int line_offset;
 
@@ -447,10 +449,7 @@ static void end_block(walk *w)
 
 static size_t line_len(const walk *w, int line)
 {
-	size_t start = w->lines[line - 1], end = start;
-	while (end < w->len && w->src[end] != '\n' && w->src[end] != '\r')
-		end++;
-	return end - start;
+	return w->lines[line - 1].end - w->lines[line - 1].start;
 }
 
 static bool alnum(unsigned char c)
@@ -460,18 +459,52 @@ static bool alnum(unsigned char c)
 }
 
 /* Whether the source at p (n bytes left on the line) can be where the
- * text of link starts: letters and digits must agree until either side
- * has something else (an escape, an entity, smart punctuation). */
+ * text of link starts: the first character must fit the first child, and
+ * for text, letters and digits must agree until either side has something
+ * else (an escape, an entity, smart punctuation). */
 static bool text_fits(cmark_node *link, const char *p, size_t n)
 {
 	cmark_node *first = cmark_node_first_child(link);
-	if (!first || cmark_node_get_type(first) != CMARK_NODE_TEXT)
+	if (!first)
+		return n && p[0] == ']';
+	switch (cmark_node_get_type(first)) {
+	case CMARK_NODE_TEXT:
+		break;
+	case CMARK_NODE_IMAGE:
+		return n >= 2 && p[0] == '!' && p[1] == '[';
+	case CMARK_NODE_EMPH:
+	case CMARK_NODE_STRONG:
+		return n && (p[0] == '*' || p[0] == '_');
+	case CMARK_NODE_CODE:
+		return n && p[0] == '`';
+	case CMARK_NODE_HTML_INLINE:
+		return n && p[0] == '<';
+	default:
+		if (cmark_node_get_syntax_extension(first) == exts[EXT_STRIKETHROUGH])
+			return n && p[0] == '~';
 		return true;
+	}
 	const char *s = literal(first);
 	for (size_t i = 0; i < 16 && i < n && s[i]; i++) {
 		if (!alnum((unsigned char)s[i]) || !alnum((unsigned char)p[i]))
 			break;
 		if (s[i] != p[i])
+			return false;
+	}
+	return true;
+}
+
+/* Whether the source at p (n bytes left on the line) is the text t of an
+ * autolink, which is written out in full on one line; an entity or escape
+ * in the source ends the comparison, as the text has it decoded. */
+static bool same_text(const char *t, const char *p, size_t n)
+{
+	for (size_t i = 0; t[i]; i++) {
+		if (i >= n)
+			return false;
+		if (i && (p[i] == '&' || p[i] == '\\'))
+			return true;
+		if (p[i] != t[i])
 			return false;
 	}
 	return true;
@@ -505,7 +538,7 @@ static bool escaped(const char *line, size_t off)
 static bool opens_link(const walk *w, cmark_node *link, bool image,
 		       bool autolink, int line, size_t off)
 {
-	const char *l = w->src + w->lines[line - 1];
+	const char *l = w->src + w->lines[line - 1].start;
 	size_t n = line_len(w, line);
 	if (off >= n)
 		return false;
@@ -520,11 +553,12 @@ static bool opens_link(const walk *w, cmark_node *link, bool image,
 		       text_fits(link, p + 1, n - 1);
 	if (!autolink)
 		return false;
-	if (p[0] == '<')
-		return text_fits(link, p + 1, n - 1);
 	const char *t = literal(cmark_node_first_child(link));
-	return p[0] == t[0] && !(off && alnum((unsigned char)l[off - 1])) &&
-	       text_fits(link, p, n);
+	if (p[0] == '<')
+		return same_text(t, p + 1, n - 1);
+	if (off && (alnum((unsigned char)l[off - 1]) || l[off - 1] == '<'))
+		return false;
+	return same_text(t, p, n);
 }
 
 /* Finds where link opens in the source of the current block: cmark's
@@ -581,7 +615,7 @@ static const char *footnote_label(walk *w, cmark_node *def, size_t number)
 	char tmp[32];
 
 	if (line >= 1 && (size_t)line <= w->nlines && col >= 1) {
-		const char *l = w->src + w->lines[line - 1];
+		const char *l = w->src + w->lines[line - 1].start;
 		size_t i = (size_t)col - 1, n = line_len(w, line);
 		if (i > n)
 			i = n;
@@ -857,24 +891,26 @@ static void assign_ids(markdown_doc *doc)
 }
 
 /* Splits the body into lines as cmark does (LF, CRLF or a lone CR). */
-static size_t *index_lines(const char *s, size_t len, size_t *count)
+static struct line *index_lines(const char *s, size_t len, size_t *count)
 {
-	size_t n = 1, cap = 64;
-	size_t *lines = xmalloc(cap * sizeof *lines);
+	size_t n = 0, cap = 64;
+	struct line *lines = xmalloc(cap * sizeof *lines);
 
-	lines[0] = 0;
+	lines[0].start = 0;
 	for (size_t i = 0; i < len; i++) {
 		if (s[i] != '\n' && s[i] != '\r')
 			continue;
+		lines[n].end = i;
 		if (s[i] == '\r' && i + 1 < len && s[i + 1] == '\n')
 			i++;
-		if (n == cap) {
+		if (++n == cap) {
 			cap *= 2;
 			lines = xrealloc(lines, cap * sizeof *lines);
 		}
-		lines[n++] = i + 1;
+		lines[n].start = i + 1;
 	}
-	*count = n;
+	lines[n].end = len;
+	*count = n + 1;
 	return lines;
 }
 
@@ -1256,6 +1292,12 @@ static void render_node(render *r, cmark_node *n, cmark_event_type ev)
 		case CMARK_NODE_SOFTBREAK:
 		case CMARK_NODE_LINEBREAK:
 			buf_putc(out, ' ');
+			break;
+		case CMARK_NODE_FOOTNOTE_REFERENCE:
+			/* Not shown, but counted: the numbering is by tree
+			 * order. */
+			if (entering)
+				r->ref++;
 			break;
 		default:
 			break;

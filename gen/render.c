@@ -8,6 +8,9 @@
 #include "render.h"
 
 #include <limits.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +18,7 @@
 
 #include "buf.h"
 #include "links.h"
+#include "search.h"
 #include "source.h"
 #include "template.h"
 #include "toml.h"
@@ -32,7 +36,8 @@ struct renderer {
 	value *i18n;             /* UI strings of the site's language */
 	static_file *statics;
 	size_t nstatics;
-	size_t pages;
+	atomic_size_t pages;
+	int jobs;                /* worker threads for article pages */
 };
 
 static const char *const months_nl[] = { "januari", "februari", "maart", "april",
@@ -118,6 +123,7 @@ int render_new(renderer **out, const site *s, const char *exe, diag_list *diags,
 	int rc = 0;
 	renderer *r = xcalloc(1, sizeof *r);
 	r->s = s;
+	r->jobs = site_jobs(s->opt_jobs);
 	*out = NULL;
 	r->layouts = template_partials_new();
 
@@ -183,7 +189,7 @@ void render_free(renderer *r)
 	free(r);
 }
 
-size_t render_page_count(const renderer *r) { return r->pages; }
+size_t render_page_count(const renderer *r) { return atomic_load(&r->pages); }
 
 /* ---- template data ---------------------------------------------------- */
 
@@ -436,7 +442,7 @@ int render_page(renderer *r, output *o, const char *layout, const char *rel,
 	if (rc == 0 && o)
 		rc = output_write(o, rel, html.ptr, html.len, err);
 	buf_release(&html);
-	r->pages++;
+	atomic_fetch_add(&r->pages, 1);
 	return rc;
 }
 
@@ -636,13 +642,78 @@ static int render_404(renderer *r, output *o, gen_err *err)
 	return rc;
 }
 
+/* Article pages are independent of each other, so they are rendered by a
+ * pool of workers taking the next document in turn. When several fail, the
+ * error of the first document in path order is the one reported, so the
+ * message does not depend on thread timing. */
+typedef struct render_work {
+	renderer *r;
+	output *o;
+	atomic_size_t next;
+	pthread_mutex_t lock;
+	size_t failed_at;  /* index of the first failed document, or ndocs */
+	gen_err err;
+} render_work;
+
+static void *render_run(void *arg)
+{
+	render_work *w = arg;
+	const site *s = w->r->s;
+	for (;;) {
+		size_t i = atomic_fetch_add(&w->next, 1);
+		if (i >= s->ndocs)
+			break;
+		gen_err e;
+		err_clear(&e);
+		if (render_document(w->r, w->o, &s->docs[i], &e) < 0) {
+			pthread_mutex_lock(&w->lock);
+			if (i < w->failed_at) {
+				w->failed_at = i;
+				w->err = e;
+			}
+			pthread_mutex_unlock(&w->lock);
+		}
+	}
+	return NULL;
+}
+
+static int render_documents(renderer *r, output *o, gen_err *err)
+{
+	render_work w;
+	memset(&w, 0, sizeof w);
+	w.r = r;
+	w.o = o;
+	atomic_init(&w.next, 0);
+	pthread_mutex_init(&w.lock, NULL);
+	w.failed_at = r->s->ndocs;
+	size_t nw = (size_t)r->jobs;
+	if (nw > r->s->ndocs)
+		nw = r->s->ndocs ? r->s->ndocs : 1;
+	pthread_t *threads = xcalloc(nw, sizeof *threads);
+	bool *started = xcalloc(nw, sizeof *started);
+	for (size_t i = 1; i < nw; i++)
+		started[i] = pthread_create(&threads[i], NULL, render_run, &w) == 0;
+	render_run(&w);
+	for (size_t i = 1; i < nw; i++)
+		if (started[i])
+			pthread_join(threads[i], NULL);
+	free(threads);
+	free(started);
+	pthread_mutex_destroy(&w.lock);
+	if (w.failed_at < r->s->ndocs) {
+		if (err)
+			*err = w.err;
+		return w.err.code ? w.err.code : GEN_ECONTENT;
+	}
+	return 0;
+}
+
 int render_site(renderer *r, output *o, gen_err *err)
 {
 	int rc = 0;
 	const site *s = r->s;
-	r->pages = 0;
-	for (size_t i = 0; i < s->ndocs && rc == 0; i++)
-		rc = render_document(r, o, &s->docs[i], err);
+	atomic_store(&r->pages, 0);
+	rc = render_documents(r, o, err);
 	if (rc == 0 && !s->home) {
 		/* No content/_index.md: the home page still lists the chapters. */
 		value *data = render_base_data(r, "");
@@ -665,6 +736,8 @@ int render_site(renderer *r, output *o, gen_err *err)
 		rc = render_404(r, o, err);
 	if (rc == 0)
 		rc = render_sitemap(r, o, err);
+	if (rc == 0)
+		rc = search_render(r, s, o, err);
 	for (size_t i = 0; i < r->nstatics && rc == 0 && o; i++)
 		rc = output_write(o, r->statics[i].rel, r->statics[i].data,
 				  r->statics[i].len, err);

@@ -1,8 +1,11 @@
 /* site: loading every document and grouping them (see site.h). */
 #include "site.h"
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "buf.h"
 #include "xalloc.h"
@@ -85,41 +88,82 @@ static void build_sections(site *s)
 		qsort(s->sections, s->nsections, sizeof *s->sections, section_cmp);
 }
 
-int site_load(site *s, const source *src, const site_options *opt,
-	      diag_list *diags, gen_err *err)
+int site_jobs(int jobs)
 {
-	source_file *files = NULL;
-	size_t nfiles = 0;
-	int rc;
-	memset(s, 0, sizeof *s);
-	s->src = src;
-	if ((rc = read_config(s, diags, err)) < 0)
-		goto out;
-	if ((rc = source_list(src, s->cfg.content_dir, &files, &nfiles, err)) < 0)
-		goto out;
-	if (nfiles == 0 && diags)
-		diag_add(diags, DIAG_WARNING, s->cfg.content_dir, 0, 0,
-			 "no content in '%s'", s->cfg.content_dir);
+	if (jobs > 0)
+		return jobs;
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+	return n > 0 ? (int)(n > 64 ? 64 : n) : 1;
+}
 
-	s->docs = xcalloc(nfiles ? nfiles : 1, sizeof *s->docs);
-	s->assets = xcalloc(nfiles ? nfiles : 1, sizeof *s->assets);
-	size_t errors = 0;
-	for (size_t i = 0; i < nfiles; i++) {
-		source_file *f = &files[i];
-		if (!ends_with(f->path, ".md")) {
-			s->assets[s->nassets] = *f;
-			memset(f, 0, sizeof *f);
-			s->nassets++;
-			continue;
-		}
-		document *d = &s->docs[s->ndocs];
+/* Parsing documents is the per-document stage: each worker takes the next
+ * file, parses it into its own slot and reports into its own diag list,
+ * so the result does not depend on how many workers there are. */
+typedef struct parse_work {
+	const site *s;
+	source_file **files;
+	size_t n;
+	document *slots;
+	int *status;
+	atomic_size_t next;
+} parse_work;
+
+typedef struct parse_worker {
+	parse_work *w;
+	diag_list diags;
+	pthread_t thread;
+} parse_worker;
+
+static void *parse_run(void *arg)
+{
+	parse_worker *pw = arg;
+	parse_work *w = pw->w;
+	for (;;) {
+		size_t i = atomic_fetch_add(&w->next, 1);
+		if (i >= w->n)
+			break;
 		gen_err e;
 		err_clear(&e);
-		if (document_parse(d, f, &s->cfg, diags, &e) < 0) {
-			if (diags)
-				diag_add_err(diags, &e);
-			else
-				*err = e;
+		w->status[i] = document_parse(&w->slots[i], w->files[i], &w->s->cfg,
+					      &pw->diags, &e);
+		if (w->status[i] < 0)
+			diag_add_err(&pw->diags, &e);
+	}
+	return NULL;
+}
+
+static size_t parse_all(site *s, source_file **files, size_t n,
+			const site_options *opt, diag_list *diags, gen_err *err)
+{
+	parse_work w = { s, files, n, xcalloc(n ? n : 1, sizeof(document)),
+			 xcalloc(n ? n : 1, sizeof(int)), 0 };
+	size_t nw = (size_t)site_jobs(opt->jobs);
+	if (nw > n)
+		nw = n ? n : 1;
+	parse_worker *pw = xcalloc(nw, sizeof *pw);
+	for (size_t i = 0; i < nw; i++) {
+		pw[i].w = &w;
+		if (i > 0 && pthread_create(&pw[i].thread, NULL, parse_run, &pw[i]) != 0)
+			pw[i].w = NULL; /* no thread: the others share its part */
+	}
+	parse_run(&pw[0]);
+	for (size_t i = 1; i < nw; i++)
+		if (pw[i].w)
+			pthread_join(pw[i].thread, NULL);
+	size_t errors = 0;
+	for (size_t i = 0; i < nw; i++) {
+		if (diags)
+			diag_merge(diags, &pw[i].diags);
+		else if (pw[i].diags.errors && !errors && pw[i].diags.n) {
+			const gen_diag *d = &pw[i].diags.items[0];
+			err_set(err, GEN_ECONTENT, d->file, d->line, d->col, "%s", d->msg);
+		}
+		diag_release(&pw[i].diags);
+	}
+	free(pw);
+	for (size_t i = 0; i < n; i++) {
+		document *d = &w.slots[i];
+		if (w.status[i] < 0) {
 			errors++;
 			continue;
 		}
@@ -130,11 +174,51 @@ int site_load(site *s, const source *src, const site_options *opt,
 			document_release(d);
 			continue;
 		}
-		s->ndocs++;
+		s->docs[s->ndocs++] = *d;
 	}
+	free(w.slots);
+	free(w.status);
+	return errors;
+}
+
+int site_load(site *s, const source *src, const site_options *opt,
+	      diag_list *diags, gen_err *err)
+{
+	source_file *files = NULL;
+	size_t nfiles = 0;
+	int rc;
+	memset(s, 0, sizeof *s);
+	s->src = src;
+	s->opt_jobs = opt->jobs;
+	if ((rc = read_config(s, diags, err)) < 0)
+		goto out;
+	if ((rc = source_list(src, s->cfg.content_dir, &files, &nfiles, err)) < 0)
+		goto out;
+	if (nfiles == 0 && diags)
+		diag_add(diags, DIAG_WARNING, s->cfg.content_dir, 0, 0,
+			 "no content in '%s'", s->cfg.content_dir);
+
+	s->docs = xcalloc(nfiles ? nfiles : 1, sizeof *s->docs);
+	s->assets = xcalloc(nfiles ? nfiles : 1, sizeof *s->assets);
+	source_file **md = xcalloc(nfiles ? nfiles : 1, sizeof *md);
+	size_t nmd = 0;
+	for (size_t i = 0; i < nfiles; i++) {
+		source_file *f = &files[i];
+		if (ends_with(f->path, ".md")) {
+			md[nmd++] = f;
+		} else {
+			s->assets[s->nassets++] = *f;
+			memset(f, 0, sizeof *f);
+		}
+	}
+	size_t errors = parse_all(s, md, nmd, opt, diags, err);
+	free(md);
 	if (errors) {
-		rc = err_set(err, GEN_ECONTENT, "", 0, 0, "%zu article%s could not be read",
-			     errors, errors == 1 ? "" : "s");
+		/* Without a diag list, err already holds the first problem. */
+		rc = diags ? err_set(err, GEN_ECONTENT, "", 0, 0,
+				     "%zu article%s could not be read", errors,
+				     errors == 1 ? "" : "s")
+			   : GEN_ECONTENT;
 		goto out;
 	}
 	if (s->ndocs > 1)
@@ -192,12 +276,23 @@ bool site_is_skipped(const site *s, const char *rel)
 
 bool site_has_asset(const site *s, const char *rel)
 {
+	/* Assets keep source_list's order (sorted by path) and all start
+	 * with "content/", so a binary search on the rest finds them; the
+	 * link checker asks once per image. */
 	size_t cl = strlen(s->cfg.content_dir);
-	for (size_t i = 0; i < s->nassets; i++) {
-		const char *p = s->assets[i].path;
-		if (strncmp(p, s->cfg.content_dir, cl) == 0 && p[cl] == '/' &&
-		    strcmp(p + cl + 1, rel) == 0)
+	size_t lo = 0, hi = s->nassets;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		const char *p = s->assets[mid].path;
+		int c = strncmp(p, s->cfg.content_dir, cl);
+		if (c == 0)
+			c = p[cl] == '/' ? strcmp(p + cl + 1, rel) : (unsigned char)p[cl] - '/';
+		if (c == 0)
 			return true;
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
 	}
 	return false;
 }

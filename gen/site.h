@@ -28,7 +28,11 @@ typedef struct site_options {
 	bool future;        /* --future: include dates after now */
 	bool all;           /* keep drafts and future articles (gen list) */
 	int64_t now;        /* seconds since the epoch, for --future */
+	int jobs;           /* worker threads for per-document work; 0 = cores */
 } site_options;
+
+/* The number of worker threads to use for jobs (0 = the number of cores). */
+int site_jobs(int jobs);
 
 typedef struct site {
 	config cfg;
@@ -40,6 +44,7 @@ typedef struct site {
 	size_t nsections;
 	source_file *assets;   /* files under content/ that are not Markdown */
 	size_t nassets;
+	int opt_jobs;          /* site_options.jobs, for later stages */
 	char **skipped;        /* content-relative paths of drafts/future left out */
 	size_t nskipped;
 } site;

@@ -1,0 +1,1481 @@
+/* history: one walk over the first-parent chain (see history.h).
+ *
+ * Why not git_revwalk and git_diff_tree_to_tree for every commit: on a
+ * shallow clone libgit2 1.5's revwalk fails outright at the boundary, and
+ * its tree diff re-reads and compares every entry of both trees, several
+ * milliseconds per commit on a folder of a thousand articles. Instead the
+ * walk follows first parents by hand (a missing parent is the shallow
+ * boundary) and diffs the raw tree objects itself: both are sorted, so a
+ * merge of the two entry lists finds the changes, subtrees with the same
+ * id are skipped, and the tree a folder had at the previous commit is
+ * still in memory, so each tree version is read once. Hash verification
+ * of objects read from the pack is switched off: gen only reads, and it
+ * halves the time. libgit2's own diff and git_diff_find_similar are still
+ * used for what they are good at, inexact rename detection, on the few
+ * commits that both add and delete files, restricted to those paths.
+ *
+ * The walk runs oldest to newest and keeps the state a build needs to
+ * continue: every file alive at the commit (path -> page), with the list
+ * of its changes. That state is what the cache file holds, so a cached
+ * commit plus the diffs of the commits after it gives the same result as
+ * a full walk. */
+#define _DEFAULT_SOURCE /* realpath */
+#include "history.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <git2.h>
+
+#include "json.h"
+#include "value.h"
+#include "xalloc.h"
+
+#define CACHE_FORMAT 1
+#define CACHE_KEEP 4        /* history-*.json files kept in the cache dir */
+#define DEFAULT_RENAME_LIMIT 1000
+
+/* ---- a string -> index hash map ------------------------------------------ */
+
+/* Keys are borrowed; they must outlive their entry. */
+typedef struct strmap {
+	const char **keys;   /* NULL: empty; &tombstone: deleted */
+	uint32_t *vals;
+	size_t cap, used, live;
+} strmap;
+
+static const char tombstone[1];
+
+static uint64_t hash_str(const char *s)
+{
+	uint64_t h = 1469598103934665603ull;
+	for (; *s; s++) {
+		h ^= (unsigned char)*s;
+		h *= 1099511628211ull;
+	}
+	return h;
+}
+
+static void strmap_put(strmap *m, const char *key, uint32_t v);
+
+static void strmap_rehash(strmap *m, size_t cap)
+{
+	strmap old = *m;
+	m->keys = xcalloc(cap, sizeof *m->keys);
+	m->vals = xcalloc(cap, sizeof *m->vals);
+	m->cap = cap;
+	m->used = m->live = 0;
+	for (size_t i = 0; i < old.cap; i++)
+		if (old.keys[i] && old.keys[i] != tombstone)
+			strmap_put(m, old.keys[i], old.vals[i]);
+	free(old.keys);
+	free(old.vals);
+}
+
+static size_t strmap_slot(const strmap *m, const char *key, bool *found)
+{
+	size_t mask = m->cap - 1, i = hash_str(key) & mask, free_slot = SIZE_MAX;
+	for (;;) {
+		const char *k = m->keys[i];
+		if (!k) {
+			*found = false;
+			return free_slot != SIZE_MAX ? free_slot : i;
+		}
+		if (k == tombstone) {
+			if (free_slot == SIZE_MAX)
+				free_slot = i;
+		} else if (strcmp(k, key) == 0) {
+			*found = true;
+			return i;
+		}
+		i = (i + 1) & mask;
+	}
+}
+
+static void strmap_put(strmap *m, const char *key, uint32_t v)
+{
+	if ((m->used + 1) * 2 > m->cap)
+		strmap_rehash(m, m->live * 4 > 64 ? m->live * 4 : 64);
+	bool found;
+	size_t i = strmap_slot(m, key, &found);
+	if (!found) {
+		if (!m->keys[i])
+			m->used++;
+		m->live++;
+	}
+	m->keys[i] = key;
+	m->vals[i] = v;
+}
+
+static bool strmap_get(const strmap *m, const char *key, uint32_t *v)
+{
+	if (!m->cap)
+		return false;
+	bool found;
+	size_t i = strmap_slot(m, key, &found);
+	if (found)
+		*v = m->vals[i];
+	return found;
+}
+
+static void strmap_del(strmap *m, const char *key)
+{
+	if (!m->cap)
+		return;
+	bool found;
+	size_t i = strmap_slot(m, key, &found);
+	if (found) {
+		m->keys[i] = tombstone;
+		m->live--;
+	}
+}
+
+static void strmap_release(strmap *m)
+{
+	free(m->keys);
+	free(m->vals);
+	memset(m, 0, sizeof *m);
+}
+
+/* ---- the state ------------------------------------------------------------ */
+
+typedef struct icommit {
+	git_oid id;
+	int64_t time;
+	int offset;
+	char *name, *email;    /* as recorded; .mailmap is applied when finishing */
+	char *message;
+	bool boundary;
+	uint32_t first, n;     /* its changes */
+} icommit;
+
+typedef struct ichange {
+	uint32_t commit, page;
+	history_kind kind;
+	char *path, *old_path;
+	git_oid blob;
+} ichange;
+
+typedef struct ipage {
+	char *path;            /* NULL once deleted */
+	uint32_t *ch;          /* change indices, oldest first */
+	size_t n, cap;
+} ipage;
+
+typedef struct dircache {
+	char *path;            /* repository path of a folder */
+	git_oid id;
+	git_odb_object *obj;   /* the tree it had when last seen */
+} dircache;
+
+struct history {
+	git_repository *repo;
+	git_odb *odb;
+	git_mailmap *mailmap;
+	char *prefix;          /* project root inside the repository: "" or "sub/" */
+	char *content;         /* repository path of the content folder */
+	int rename_limit;
+	char head[41];
+	size_t walked;
+
+	icommit *commits;      /* oldest first; only commits that changed content */
+	size_t ncommits, ccap;
+	ichange *changes;
+	size_t nchanges, chcap;
+	ipage *pages;
+	size_t npages, pcap;
+	strmap alive;          /* project path -> page */
+	git_oid content_tree;  /* the content folder at the last commit walked */
+
+	dircache *dirs;
+	size_t ndirs, dcap;
+	strmap dirmap;         /* repository path -> dirs index */
+
+	/* Public views, built once the walk is done. */
+	history_commit *pcommits;
+	history_change *pchanges;
+	history_page *ppages;
+	const history_change **revs;
+	const char **names;
+	bool shallow;
+	bool inited;           /* git_libgit2_init was called */
+};
+
+static int git_fail(gen_err *err, const char *what)
+{
+	const git_error *e = git_error_last();
+	return err_set(err, GEN_EGIT, "", 0, 0, "%s: %s", what,
+		       e && e->message ? e->message : "unknown error");
+}
+
+static bool ends_with(const char *s, size_t len, const char *suffix)
+{
+	size_t l = strlen(suffix);
+	return len >= l && memcmp(s + len - l, suffix, l) == 0;
+}
+
+static uint32_t add_page(history *h, const char *path)
+{
+	if (h->npages == h->pcap) {
+		h->pcap = h->pcap ? h->pcap * 2 : 256;
+		h->pages = xrealloc(h->pages, h->pcap * sizeof *h->pages);
+	}
+	ipage *p = &h->pages[h->npages];
+	memset(p, 0, sizeof *p);
+	p->path = xstrdup(path);
+	strmap_put(&h->alive, p->path, (uint32_t)h->npages);
+	return (uint32_t)h->npages++;
+}
+
+static void page_push(ipage *p, uint32_t change)
+{
+	if (p->n == p->cap) {
+		p->cap = p->cap ? p->cap * 2 : 4;
+		p->ch = xrealloc(p->ch, p->cap * sizeof *p->ch);
+	}
+	p->ch[p->n++] = change;
+}
+
+static void kill_page(history *h, uint32_t page)
+{
+	ipage *p = &h->pages[page];
+	strmap_del(&h->alive, p->path);
+	free(p->path);
+	p->path = NULL;
+}
+
+static void move_page(history *h, uint32_t page, const char *path)
+{
+	ipage *p = &h->pages[page];
+	if (p->path) {
+		uint32_t cur;
+		if (strmap_get(&h->alive, p->path, &cur) && cur == page)
+			strmap_del(&h->alive, p->path);
+		free(p->path);
+	}
+	p->path = xstrdup(path);
+	strmap_put(&h->alive, p->path, page);
+}
+
+static icommit *add_commit(history *h)
+{
+	if (h->ncommits == h->ccap) {
+		h->ccap = h->ccap ? h->ccap * 2 : 256;
+		h->commits = xrealloc(h->commits, h->ccap * sizeof *h->commits);
+	}
+	icommit *c = &h->commits[h->ncommits++];
+	memset(c, 0, sizeof *c);
+	c->first = (uint32_t)h->nchanges;
+	return c;
+}
+
+static ichange *add_change(history *h)
+{
+	if (h->nchanges == h->chcap) {
+		h->chcap = h->chcap ? h->chcap * 2 : 1024;
+		h->changes = xrealloc(h->changes, h->chcap * sizeof *h->changes);
+	}
+	ichange *c = &h->changes[h->nchanges++];
+	memset(c, 0, sizeof *c);
+	return c;
+}
+
+/* ---- opening the repository ---------------------------------------------- */
+
+/* Finds the repository and where the project root sits inside it, the
+ * way source does: a project in a subfolder has its content there. */
+static int open_repo(history *h, const history_options *opt, gen_err *err)
+{
+	git_libgit2_init();
+	h->inited = true;
+	/* gen only reads; verifying every object's hash doubles the walk. */
+	git_libgit2_opts(GIT_OPT_ENABLE_STRICT_HASH_VERIFICATION, 0);
+	const char *where = opt->repo ? opt->repo : opt->root;
+	if (!where)
+		return err_set(err, GEN_EGIT, "", 0, 0, "no repository to read history from");
+	unsigned flags = opt->repo ? GIT_REPOSITORY_OPEN_NO_SEARCH : 0;
+	if (git_repository_open_ext(&h->repo, where, flags, NULL) < 0)
+		return git_fail(err, "cannot open repository");
+	if (git_repository_odb(&h->odb, h->repo) < 0)
+		return git_fail(err, "cannot open the object database");
+	if (git_mailmap_from_repository(&h->mailmap, h->repo) < 0)
+		h->mailmap = NULL; /* a broken .mailmap only costs the aliases */
+
+	h->prefix = xstrdup("");
+	const char *wd = git_repository_workdir(h->repo);
+	char real_wd[PATH_MAX], real_root[PATH_MAX];
+	if (!opt->repo && wd && opt->root && realpath(wd, real_wd) &&
+	    realpath(opt->root, real_root)) {
+		size_t l = strlen(real_wd);
+		if (strncmp(real_root, real_wd, l) == 0 && real_root[l] == '/') {
+			free(h->prefix);
+			buf p = BUF_INIT;
+			buf_printf(&p, "%s/", real_root + l + 1);
+			h->prefix = buf_detach(&p);
+		}
+	}
+	buf c = BUF_INIT;
+	buf_printf(&c, "%s%s", h->prefix, opt->content_dir ? opt->content_dir : "content");
+	while (c.len && c.ptr[c.len - 1] == '/')
+		buf_truncate(&c, c.len - 1);
+	h->content = buf_detach(&c);
+	h->rename_limit = opt->rename_limit > 0 ? opt->rename_limit : DEFAULT_RENAME_LIMIT;
+	return 0;
+}
+
+/* ---- raw tree diff -------------------------------------------------------- */
+
+typedef struct rawent {
+	const char *name;
+	size_t nlen;
+	unsigned mode;
+	const unsigned char *oid;
+} rawent;
+
+typedef struct rawtree {
+	const unsigned char *p, *end;
+} rawtree;
+
+static bool is_tree_mode(unsigned mode) { return (mode & 0170000) == 0040000; }
+static bool is_file_mode(unsigned mode) { return (mode & 0170000) == 0100000; }
+
+/* Reads the next entry ("mode name\0<20-byte id>"); returns 1, 0 at the
+ * end, -1 when the tree is malformed. */
+static int next_entry(rawtree *t, rawent *e)
+{
+	const unsigned char *q = t->p;
+	if (q >= t->end)
+		return 0;
+	unsigned mode = 0;
+	while (q < t->end && *q != ' ') {
+		if (*q < '0' || *q > '7')
+			return -1;
+		mode = mode * 8 + (unsigned)(*q - '0');
+		q++;
+	}
+	if (q >= t->end)
+		return -1;
+	q++;
+	const unsigned char *nul = memchr(q, 0, (size_t)(t->end - q));
+	if (!nul || t->end - nul < 21)
+		return -1;
+	e->name = (const char *)q;
+	e->nlen = (size_t)(nul - q);
+	e->mode = mode;
+	e->oid = nul + 1;
+	t->p = nul + 21;
+	return 1;
+}
+
+/* Git's tree order: names compared bytewise, a folder as if it ended in '/'. */
+static int entry_cmp(const rawent *a, const rawent *b)
+{
+	size_t l = a->nlen < b->nlen ? a->nlen : b->nlen;
+	int c = memcmp(a->name, b->name, l);
+	if (c)
+		return c;
+	unsigned ca = a->nlen > l ? (unsigned char)a->name[l] : is_tree_mode(a->mode) ? '/' : 0;
+	unsigned cb = b->nlen > l ? (unsigned char)b->name[l] : is_tree_mode(b->mode) ? '/' : 0;
+	return (ca > cb) - (ca < cb);
+}
+
+/* One file that changed in a commit, before renames are paired. */
+typedef struct rawdelta {
+	history_kind kind;     /* ADDED, DELETED or MODIFIED */
+	char *path;            /* project path */
+	git_oid old_id, new_id;
+	int pair;              /* index of its rename partner, -1 */
+} rawdelta;
+
+typedef struct deltas {
+	rawdelta *v;
+	size_t n, cap;
+} deltas;
+
+static void deltas_release(deltas *d)
+{
+	for (size_t i = 0; i < d->n; i++)
+		free(d->v[i].path);
+	free(d->v);
+	memset(d, 0, sizeof *d);
+}
+
+/* A tree version, from the folder cache or the object database. The
+ * caller frees *out. */
+static int tree_read(history *h, const char *path, const git_oid *id,
+		     git_odb_object **out, gen_err *err)
+{
+	uint32_t i;
+	if (strmap_get(&h->dirmap, path, &i) && git_oid_equal(&h->dirs[i].id, id))
+		return git_odb_object_dup(out, h->dirs[i].obj) < 0
+			       ? git_fail(err, "cannot read tree") : 0;
+	if (git_odb_read(out, h->odb, id) < 0)
+		return git_fail(err, "cannot read tree");
+	if (git_odb_object_type(*out) != GIT_OBJECT_TREE) {
+		git_odb_object_free(*out);
+		*out = NULL;
+		return err_set(err, GEN_EGIT, "", 0, 0, "object %s is not a tree",
+			       git_oid_tostr_s(id));
+	}
+	return 0;
+}
+
+/* Remembers the tree a folder has now: the next commit's old side. */
+static void tree_keep(history *h, const char *path, const git_oid *id,
+		      git_odb_object *obj)
+{
+	uint32_t i;
+	if (!strmap_get(&h->dirmap, path, &i)) {
+		if (h->ndirs == h->dcap) {
+			h->dcap = h->dcap ? h->dcap * 2 : 64;
+			h->dirs = xrealloc(h->dirs, h->dcap * sizeof *h->dirs);
+		}
+		i = (uint32_t)h->ndirs++;
+		h->dirs[i].path = xstrdup(path);
+		h->dirs[i].obj = NULL;
+		strmap_put(&h->dirmap, h->dirs[i].path, i);
+	}
+	git_odb_object *dup = NULL;
+	if (git_odb_object_dup(&dup, obj) < 0)
+		return;
+	git_odb_object_free(h->dirs[i].obj);
+	h->dirs[i].obj = dup;
+	h->dirs[i].id = *id;
+}
+
+static void delta_add(history *h, deltas *d, history_kind kind, const char *path,
+		      const unsigned char *old_id, const unsigned char *new_id)
+{
+	if (d->n == d->cap) {
+		d->cap = d->cap ? d->cap * 2 : 16;
+		d->v = xrealloc(d->v, d->cap * sizeof *d->v);
+	}
+	rawdelta *r = &d->v[d->n++];
+	memset(r, 0, sizeof *r);
+	r->kind = kind;
+	r->path = xstrdup(path + strlen(h->prefix));
+	if (old_id)
+		git_oid_fromraw(&r->old_id, old_id);
+	if (new_id)
+		git_oid_fromraw(&r->new_id, new_id);
+	r->pair = -1;
+}
+
+static bool followed(const rawent *e)
+{
+	return e->nlen && e->name[0] != '.' && is_file_mode(e->mode) &&
+	       ends_with(e->name, e->nlen, ".md");
+}
+
+static bool descend(const rawent *e)
+{
+	return e->nlen && e->name[0] != '.' && is_tree_mode(e->mode);
+}
+
+static int diff_dirs(history *h, buf *path, const git_oid *old_id,
+		     const git_oid *new_id, deltas *d, gen_err *err);
+
+/* Recurses into child name of the folder in path. */
+static int diff_child(history *h, buf *path, const rawent *e,
+		      const unsigned char *old_raw, const unsigned char *new_raw,
+		      deltas *d, gen_err *err)
+{
+	size_t len = path->len;
+	buf_putc(path, '/');
+	buf_put(path, e->name, e->nlen);
+	git_oid o, n;
+	if (old_raw)
+		git_oid_fromraw(&o, old_raw);
+	if (new_raw)
+		git_oid_fromraw(&n, new_raw);
+	int rc = diff_dirs(h, path, old_raw ? &o : NULL, new_raw ? &n : NULL, d, err);
+	buf_truncate(path, len);
+	return rc;
+}
+
+static void file_delta(history *h, buf *path, const rawent *e, history_kind kind,
+		       const unsigned char *old_raw, const unsigned char *new_raw,
+		       deltas *d)
+{
+	size_t len = path->len;
+	buf_putc(path, '/');
+	buf_put(path, e->name, e->nlen);
+	delta_add(h, d, kind, path->ptr, old_raw, new_raw);
+	buf_truncate(path, len);
+}
+
+/* The changed Markdown files below the folder at path, between its trees
+ * old_id and new_id (either may be NULL: the folder was added or removed). */
+static int diff_dirs(history *h, buf *path, const git_oid *old_id,
+		     const git_oid *new_id, deltas *d, gen_err *err)
+{
+	git_odb_object *oo = NULL, *no = NULL;
+	int rc = 0;
+	if (old_id && new_id && git_oid_equal(old_id, new_id))
+		return 0;
+	if (old_id && (rc = tree_read(h, path->ptr, old_id, &oo, err)) < 0)
+		goto out;
+	if (new_id && (rc = tree_read(h, path->ptr, new_id, &no, err)) < 0)
+		goto out;
+	rawtree a = { NULL, NULL }, b = { NULL, NULL };
+	if (oo) {
+		a.p = git_odb_object_data(oo);
+		a.end = a.p + git_odb_object_size(oo);
+	}
+	if (no) {
+		b.p = git_odb_object_data(no);
+		b.end = b.p + git_odb_object_size(no);
+	}
+	rawent x, y;
+	int hx = next_entry(&a, &x), hy = next_entry(&b, &y);
+	while ((hx > 0 || hy > 0) && rc == 0) {
+		int c = hx <= 0 ? 1 : hy <= 0 ? -1 : entry_cmp(&x, &y);
+		if (c == 0) {
+			if (memcmp(x.oid, y.oid, GIT_OID_RAWSZ) != 0) {
+				bool fx = followed(&x), fy = followed(&y);
+				if (descend(&x) && descend(&y))
+					rc = diff_child(h, path, &x, x.oid, y.oid, d, err);
+				else if (fx && fy)
+					file_delta(h, path, &y, HISTORY_MODIFIED, x.oid, y.oid, d);
+				else if (fx)
+					file_delta(h, path, &x, HISTORY_DELETED, x.oid, NULL, d);
+				else if (fy)
+					file_delta(h, path, &y, HISTORY_ADDED, NULL, y.oid, d);
+			}
+			hx = next_entry(&a, &x);
+			hy = next_entry(&b, &y);
+		} else if (c < 0) {
+			if (descend(&x))
+				rc = diff_child(h, path, &x, x.oid, NULL, d, err);
+			else if (followed(&x))
+				file_delta(h, path, &x, HISTORY_DELETED, x.oid, NULL, d);
+			hx = next_entry(&a, &x);
+		} else {
+			if (descend(&y))
+				rc = diff_child(h, path, &y, NULL, y.oid, d, err);
+			else if (followed(&y))
+				file_delta(h, path, &y, HISTORY_ADDED, NULL, y.oid, d);
+			hy = next_entry(&b, &y);
+		}
+	}
+	if (rc == 0 && (hx < 0 || hy < 0))
+		rc = err_set(err, GEN_EGIT, "", 0, 0, "malformed tree at '%s'", path->ptr);
+	if (rc == 0 && no)
+		tree_keep(h, path->ptr, new_id, no);
+out:
+	git_odb_object_free(oo);
+	git_odb_object_free(no);
+	return rc;
+}
+
+/* The id of the content folder's tree in root, or false when it has none. */
+static bool content_id(const history *h, git_tree *root, git_oid *out)
+{
+	git_tree_entry *e = NULL;
+	bool ok = false;
+	if (root && git_tree_entry_bypath(&e, root, h->content) == 0 &&
+	    git_tree_entry_type(e) == GIT_OBJECT_TREE) {
+		*out = *git_tree_entry_id(e);
+		ok = true;
+	}
+	git_tree_entry_free(e);
+	return ok;
+}
+
+static int diff_trees(history *h, git_tree *old_root, git_tree *new_root,
+		      deltas *d, gen_err *err)
+{
+	git_oid o, n;
+	bool ho = content_id(h, old_root, &o), hn = content_id(h, new_root, &n);
+	buf path = BUF_INIT;
+	buf_puts(&path, h->content);
+	int rc = diff_dirs(h, &path, ho ? &o : NULL, hn ? &n : NULL, d, err);
+	buf_release(&path);
+	if (hn)
+		h->content_tree = n;
+	else
+		memset(&h->content_tree, 0, sizeof h->content_tree);
+	return rc;
+}
+
+/* ---- renames -------------------------------------------------------------- */
+
+/* A deletion keyed by the blob it removed, for exact rename matching. */
+typedef struct del_key {
+	git_oid id;
+	const char *path;
+	size_t idx;
+} del_key;
+
+static int del_key_cmp(const void *a, const void *b)
+{
+	const del_key *x = a, *y = b;
+	int c = git_oid_cmp(&x->id, &y->id);
+	return c ? c : strcmp(x->path, y->path);
+}
+
+static void pair_up(rawdelta *v, size_t del, size_t add)
+{
+	v[del].pair = (int)add;
+	v[add].pair = (int)del;
+}
+
+/* Pairs additions with deletions of the same commit: identical contents
+ * first (cheap, any number), then similar ones through libgit2, unless
+ * there are so many that comparing every pair would take too long. */
+static int find_renames(history *h, git_tree *old_root, git_tree *new_root,
+			deltas *d, gen_err *err)
+{
+	del_key *dels = NULL;
+	size_t *adds = NULL, nd = 0, na = 0;
+	git_diff *diff = NULL;
+	char **specs = NULL;
+	int rc = 0;
+	for (size_t i = 0; i < d->n; i++) {
+		if (d->v[i].kind == HISTORY_DELETED)
+			nd++;
+		else if (d->v[i].kind == HISTORY_ADDED)
+			na++;
+	}
+	if (!nd || !na || !old_root)
+		return 0;
+	dels = xmalloc(nd * sizeof *dels);
+	adds = xmalloc(na * sizeof *adds);
+	nd = na = 0;
+	for (size_t i = 0; i < d->n; i++) {
+		if (d->v[i].kind == HISTORY_DELETED) {
+			dels[nd].id = d->v[i].old_id;
+			dels[nd].path = d->v[i].path;
+			dels[nd++].idx = i;
+		} else if (d->v[i].kind == HISTORY_ADDED) {
+			adds[na++] = i;
+		}
+	}
+
+	/* Exact: binary search among the deletions sorted by blob id. */
+	qsort(dels, nd, sizeof *dels, del_key_cmp);
+	for (size_t j = 0; j < na; j++) {
+		rawdelta *a = &d->v[adds[j]];
+		size_t lo = 0, hi = nd;
+		while (lo < hi) {
+			size_t mid = (lo + hi) / 2;
+			if (git_oid_cmp(&dels[mid].id, &a->new_id) < 0)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		for (; lo < nd && git_oid_equal(&dels[lo].id, &a->new_id); lo++)
+			if (d->v[dels[lo].idx].pair < 0) {
+				pair_up(d->v, dels[lo].idx, adds[j]);
+				break;
+			}
+	}
+
+	/* Similar: what is left, through git_diff_find_similar. */
+	size_t rd = 0, ra = 0;
+	for (size_t i = 0; i < nd; i++)
+		rd += d->v[dels[i].idx].pair < 0;
+	for (size_t j = 0; j < na; j++)
+		ra += d->v[adds[j]].pair < 0;
+	if (!rd || !ra)
+		goto out;
+	if ((double)rd * (double)ra > (double)h->rename_limit * (double)h->rename_limit)
+		goto out;
+
+	size_t ns = 0;
+	specs = xcalloc(rd + ra, sizeof *specs);
+	strmap byrepo = { 0 };
+	for (size_t i = 0; i < d->n; i++) {
+		rawdelta *r = &d->v[i];
+		if (r->pair >= 0 || (r->kind != HISTORY_ADDED && r->kind != HISTORY_DELETED))
+			continue;
+		buf p = BUF_INIT;
+		buf_printf(&p, "%s%s", h->prefix, r->path);
+		specs[ns] = buf_detach(&p);
+		strmap_put(&byrepo, specs[ns], (uint32_t)i);
+		ns++;
+	}
+	git_diff_options dopt;
+	git_diff_options_init(&dopt, GIT_DIFF_OPTIONS_VERSION);
+	dopt.flags = GIT_DIFF_SKIP_BINARY_CHECK | GIT_DIFF_DISABLE_PATHSPEC_MATCH;
+	dopt.pathspec.strings = specs;
+	dopt.pathspec.count = ns;
+	if (git_diff_tree_to_tree(&diff, h->repo, old_root, new_root, &dopt) < 0) {
+		rc = git_fail(err, "cannot diff trees");
+		strmap_release(&byrepo);
+		goto out;
+	}
+	git_diff_find_options fopt;
+	git_diff_find_options_init(&fopt, GIT_DIFF_FIND_OPTIONS_VERSION);
+	fopt.flags = GIT_DIFF_FIND_RENAMES;
+	fopt.rename_limit = (size_t)h->rename_limit;
+	if (git_diff_find_similar(diff, &fopt) < 0) {
+		rc = git_fail(err, "cannot find renames");
+		strmap_release(&byrepo);
+		goto out;
+	}
+	for (size_t i = 0; i < git_diff_num_deltas(diff); i++) {
+		const git_diff_delta *dd = git_diff_get_delta(diff, i);
+		uint32_t di, ai;
+		if (dd->status != GIT_DELTA_RENAMED ||
+		    !strmap_get(&byrepo, dd->old_file.path, &di) ||
+		    !strmap_get(&byrepo, dd->new_file.path, &ai))
+			continue;
+		if (d->v[di].kind == HISTORY_DELETED && d->v[ai].kind == HISTORY_ADDED &&
+		    d->v[di].pair < 0 && d->v[ai].pair < 0)
+			pair_up(d->v, di, ai);
+	}
+	strmap_release(&byrepo);
+out:
+	if (specs)
+		for (size_t i = 0; i < rd + ra; i++)
+			free(specs[i]);
+	free(specs);
+	git_diff_free(diff);
+	free(dels);
+	free(adds);
+	return rc;
+}
+
+/* ---- applying a commit ---------------------------------------------------- */
+
+static int change_path_cmp(const void *a, const void *b)
+{
+	const ichange *x = a, *y = b;
+	return strcmp(x->path, y->path);
+}
+
+/* Records the commit's changes and moves the pages along. */
+static void apply(history *h, git_commit *c, bool boundary, deltas *d)
+{
+	if (!d->n)
+		return;
+	uint32_t ci = (uint32_t)h->ncommits;
+	/* The commit's changes go to a scratch list first: they are sorted
+	 * by path before they get their final indices. */
+	ichange *tmp = xcalloc(d->n, sizeof *tmp);
+	size_t nt = 0;
+	uint32_t page;
+	/* Deletions and rename sources leave the map before anything moves
+	 * in: a commit may rename a to b and add a new a. */
+	uint32_t *src_page = xcalloc(d->n, sizeof *src_page);
+	bool *src_known = xcalloc(d->n, sizeof *src_known);
+	for (size_t i = 0; i < d->n; i++) {
+		rawdelta *r = &d->v[i];
+		if (r->kind != HISTORY_DELETED || !strmap_get(&h->alive, r->path, &page))
+			continue;
+		src_page[i] = page;
+		src_known[i] = true;
+		if (r->pair >= 0) {
+			strmap_del(&h->alive, h->pages[page].path);
+			continue;
+		}
+		ichange *t = &tmp[nt++];
+		t->kind = HISTORY_DELETED;
+		t->page = page;
+		t->path = xstrdup(r->path);
+		t->blob = r->old_id;
+		kill_page(h, page);
+	}
+	for (size_t i = 0; i < d->n; i++) {
+		rawdelta *r = &d->v[i];
+		if (r->kind == HISTORY_DELETED)
+			continue;
+		ichange *t = &tmp[nt++];
+		t->path = xstrdup(r->path);
+		t->blob = r->new_id;
+		if (r->kind == HISTORY_ADDED && r->pair >= 0 && src_known[r->pair]) {
+			page = src_page[r->pair];
+			t->kind = HISTORY_RENAMED;
+			t->old_path = xstrdup(d->v[r->pair].path);
+			move_page(h, page, r->path);
+		} else if (strmap_get(&h->alive, r->path, &page)) {
+			t->kind = HISTORY_MODIFIED;
+		} else {
+			/* Added, or changed but never seen before (a file that
+			 * was not followed until now): it starts here. */
+			t->kind = HISTORY_ADDED;
+			page = add_page(h, r->path);
+		}
+		t->page = page;
+	}
+	free(src_page);
+	free(src_known);
+	if (nt) {
+		icommit *ic = add_commit(h);
+		ic->id = *git_commit_id(c);
+		const git_signature *a = git_commit_author(c);
+		ic->time = a->when.time;
+		ic->offset = a->when.offset;
+		ic->name = xstrdup(a->name ? a->name : "");
+		ic->email = xstrdup(a->email ? a->email : "");
+		const char *summary = git_commit_summary(c);
+		ic->message = xstrdup(summary ? summary : "");
+		ic->boundary = boundary;
+		qsort(tmp, nt, sizeof *tmp, change_path_cmp);
+		for (size_t i = 0; i < nt; i++) {
+			ichange *t = add_change(h);
+			*t = tmp[i];
+			t->commit = ci;
+			page_push(&h->pages[t->page], (uint32_t)(h->nchanges - 1));
+		}
+		ic->n = (uint32_t)nt;
+	}
+	free(tmp);
+}
+
+/* ---- the cache ---------------------------------------------------------- */
+
+static void cache_path(buf *out, const char *dir, const char *commit)
+{
+	buf_printf(out, "%s/history-%s.json", dir, commit);
+}
+
+static bool cache_exists(const char *dir, const git_oid *id)
+{
+	char hex[41];
+	git_oid_tostr(hex, sizeof hex, id);
+	buf p = BUF_INIT;
+	cache_path(&p, dir, hex);
+	bool there = access(p.ptr, R_OK) == 0;
+	buf_release(&p);
+	return there;
+}
+
+static bool read_file(const char *path, buf *out)
+{
+	FILE *fp = fopen(path, "rb");
+	if (!fp)
+		return false;
+	char chunk[65536];
+	size_t n;
+	while ((n = fread(chunk, 1, sizeof chunk, fp)) > 0)
+		buf_put(out, chunk, n);
+	bool ok = !ferror(fp);
+	fclose(fp);
+	return ok;
+}
+
+static const char *str_at(const value *a, size_t i)
+{
+	const value *v = value_at(a, i);
+	return v && value_type_of(v) == VALUE_STRING ? value_string(v, NULL) : NULL;
+}
+
+static bool int_at(const value *a, size_t i, int64_t *out)
+{
+	const value *v = value_at(a, i);
+	if (!v || value_type_of(v) != VALUE_INTEGER)
+		return false;
+	*out = value_integer(v);
+	return true;
+}
+
+static bool oid_from(git_oid *out, const char *hex)
+{
+	return hex && strlen(hex) == GIT_OID_HEXSZ && git_oid_fromstr(out, hex) == 0;
+}
+
+static void reset_state(history *h)
+{
+	for (size_t i = 0; i < h->ncommits; i++) {
+		free(h->commits[i].name);
+		free(h->commits[i].email);
+		free(h->commits[i].message);
+	}
+	for (size_t i = 0; i < h->nchanges; i++) {
+		free(h->changes[i].path);
+		free(h->changes[i].old_path);
+	}
+	for (size_t i = 0; i < h->npages; i++) {
+		free(h->pages[i].path);
+		free(h->pages[i].ch);
+	}
+	h->ncommits = h->nchanges = h->npages = 0;
+	strmap_release(&h->alive);
+	memset(&h->content_tree, 0, sizeof h->content_tree);
+}
+
+/* Loads the state at commit id from the cache. Anything unexpected (a
+ * different format or setting, a truncated file, an index out of range)
+ * makes it return false with the state empty: the walk starts over. */
+static bool cache_load(history *h, const char *dir, const git_oid *id)
+{
+	char hex[41];
+	git_oid_tostr(hex, sizeof hex, id);
+	buf path = BUF_INIT, text = BUF_INIT;
+	value *root = NULL;
+	bool ok = false;
+	cache_path(&path, dir, hex);
+	if (!read_file(path.ptr, &text))
+		goto out;
+	gen_err e;
+	if (json_parse(&root, text.ptr, text.len, path.ptr, &e) < 0)
+		goto out;
+	const value *fmt = value_get(root, "format");
+	const value *commits = value_get(root, "commits");
+	const value *changes = value_get(root, "changes");
+	const value *pages = value_get(root, "pages");
+	const value *limit = value_get(root, "rename_limit");
+	if (!fmt || value_type_of(fmt) != VALUE_INTEGER || value_integer(fmt) != CACHE_FORMAT ||
+	    strcmp(value_get_string(root, "commit", ""), hex) != 0 ||
+	    strcmp(value_get_string(root, "prefix", "\x01"), h->prefix) != 0 ||
+	    strcmp(value_get_string(root, "content", "\x01"), h->content) != 0 ||
+	    !limit || value_type_of(limit) != VALUE_INTEGER ||
+	    value_integer(limit) != h->rename_limit ||
+	    !commits || value_type_of(commits) != VALUE_ARRAY ||
+	    !changes || value_type_of(changes) != VALUE_ARRAY ||
+	    !pages || value_type_of(pages) != VALUE_ARRAY)
+		goto out;
+	const char *ct = value_get_string(root, "content_tree", NULL);
+	if (!ct || (*ct && !oid_from(&h->content_tree, ct)))
+		goto out;
+
+	for (size_t i = 0; i < value_count(pages); i++) {
+		const value *p = value_at(pages, i);
+		if (h->npages == h->pcap) {
+			h->pcap = h->pcap ? h->pcap * 2 : 256;
+			h->pages = xrealloc(h->pages, h->pcap * sizeof *h->pages);
+		}
+		ipage *ip = &h->pages[h->npages++];
+		memset(ip, 0, sizeof *ip);
+		if (value_type_of(p) == VALUE_STRING) {
+			ip->path = xstrdup(value_string(p, NULL));
+			uint32_t dup;
+			if (strmap_get(&h->alive, ip->path, &dup))
+				goto out;
+			strmap_put(&h->alive, ip->path, (uint32_t)(h->npages - 1));
+		} else if (value_type_of(p) != VALUE_NULL) {
+			goto out;
+		}
+	}
+	bool boundary = false;
+	for (size_t i = 0; i < value_count(commits); i++) {
+		const value *c = value_at(commits, i);
+		int64_t t, off, b;
+		const char *cid = str_at(c, 0), *name = str_at(c, 3), *email = str_at(c, 4),
+			   *msg = str_at(c, 5);
+		icommit *ic = add_commit(h);
+		if (!cid || !name || !email || !msg || !int_at(c, 1, &t) || !int_at(c, 2, &off) ||
+		    !int_at(c, 6, &b) || !oid_from(&ic->id, cid))
+			goto out;
+		ic->time = t;
+		ic->offset = (int)off;
+		ic->name = xstrdup(name);
+		ic->email = xstrdup(email);
+		ic->message = xstrdup(msg);
+		ic->boundary = b != 0;
+		boundary |= ic->boundary;
+	}
+	/* A cache made in a shallow clone that has been deepened since would
+	 * keep the unknown dates forever. */
+	if (boundary && git_repository_is_shallow(h->repo) != 1)
+		goto out;
+	for (size_t i = 0; i < value_count(changes); i++) {
+		const value *c = value_at(changes, i);
+		int64_t ci, kind, page;
+		const char *p = str_at(c, 2), *blob = str_at(c, 4);
+		const value *old = value_at(c, 3);
+		ichange *ch = add_change(h);
+		if (!int_at(c, 0, &ci) || !int_at(c, 1, &kind) || !int_at(c, 5, &page) || !p ||
+		    !oid_from(&ch->blob, blob) || !old ||
+		    (value_type_of(old) != VALUE_STRING && value_type_of(old) != VALUE_NULL) ||
+		    ci < 0 || (size_t)ci >= h->ncommits || kind < HISTORY_ADDED ||
+		    kind > HISTORY_DELETED || page < 0 || (size_t)page >= h->npages)
+			goto out;
+		/* Changes come in commit order; a commit's are contiguous. */
+		if (i > 0 && (uint32_t)ci < h->changes[i - 1].commit)
+			goto out;
+		ch->commit = (uint32_t)ci;
+		ch->kind = (history_kind)kind;
+		ch->page = (uint32_t)page;
+		ch->path = xstrdup(p);
+		ch->old_path = value_type_of(old) == VALUE_STRING ? xstrdup(value_string(old, NULL)) : NULL;
+		page_push(&h->pages[page], (uint32_t)i);
+	}
+	for (size_t i = 0; i < h->ncommits; i++) {
+		h->commits[i].first = (uint32_t)h->nchanges;
+		h->commits[i].n = 0;
+	}
+	for (size_t i = h->nchanges; i-- > 0;) {
+		icommit *ic = &h->commits[h->changes[i].commit];
+		ic->first = (uint32_t)i;
+		ic->n++;
+	}
+	ok = true;
+out:
+	if (!ok)
+		reset_state(h);
+	value_free(root);
+	buf_release(&path);
+	buf_release(&text);
+	return ok;
+}
+
+static void put_str(buf *b, const char *s)
+{
+	if (s)
+		json_put_string(b, s, strlen(s));
+	else
+		buf_puts(b, "null");
+}
+
+/* Keeps the newest CACHE_KEEP history files: builds of a few branches
+ * in turn each find theirs, and the folder does not grow forever. */
+static void cache_prune(const char *dir)
+{
+	DIR *d = opendir(dir);
+	if (!d)
+		return;
+	typedef struct { char *path; time_t mtime; } ent;
+	ent *v = NULL;
+	size_t n = 0, cap = 0;
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		size_t l = strlen(de->d_name);
+		if (strncmp(de->d_name, "history-", 8) != 0 || !ends_with(de->d_name, l, ".json"))
+			continue;
+		buf p = BUF_INIT;
+		buf_printf(&p, "%s/%s", dir, de->d_name);
+		struct stat st;
+		if (stat(p.ptr, &st) < 0) {
+			buf_release(&p);
+			continue;
+		}
+		if (n == cap) {
+			cap = cap ? cap * 2 : 8;
+			v = xrealloc(v, cap * sizeof *v);
+		}
+		v[n].path = buf_detach(&p);
+		v[n].mtime = st.st_mtime;
+		n++;
+	}
+	closedir(d);
+	/* Selection of the oldest: n is small. */
+	while (n > CACHE_KEEP) {
+		size_t old = 0;
+		for (size_t i = 1; i < n; i++)
+			if (v[i].mtime < v[old].mtime)
+				old = i;
+		unlink(v[old].path);
+		free(v[old].path);
+		v[old] = v[--n];
+	}
+	for (size_t i = 0; i < n; i++)
+		free(v[i].path);
+	free(v);
+}
+
+/* Writes the state at the build's commit; a failure only costs speed. */
+static void cache_save(const history *h, const char *dir)
+{
+	buf b = BUF_INIT, path = BUF_INIT, tmp = BUF_INIT;
+	char hex[41];
+	buf_printf(&b, "{\"format\":%d,\"commit\":\"%s\",\"prefix\":", CACHE_FORMAT, h->head);
+	put_str(&b, h->prefix);
+	buf_puts(&b, ",\"content\":");
+	put_str(&b, h->content);
+	buf_printf(&b, ",\"rename_limit\":%d,\"content_tree\":\"", h->rename_limit);
+	if (!git_oid_is_zero(&h->content_tree))
+		buf_puts(&b, git_oid_tostr(hex, sizeof hex, &h->content_tree));
+	buf_puts(&b, "\",\n\"commits\":[");
+	for (size_t i = 0; i < h->ncommits; i++) {
+		const icommit *c = &h->commits[i];
+		buf_printf(&b, "%s\n[\"%s\",%lld,%d,", i ? "," : "",
+			   git_oid_tostr(hex, sizeof hex, &c->id), (long long)c->time, c->offset);
+		put_str(&b, c->name);
+		buf_putc(&b, ',');
+		put_str(&b, c->email);
+		buf_putc(&b, ',');
+		put_str(&b, c->message);
+		buf_printf(&b, ",%d]", c->boundary ? 1 : 0);
+	}
+	buf_puts(&b, "],\n\"changes\":[");
+	for (size_t i = 0; i < h->nchanges; i++) {
+		const ichange *c = &h->changes[i];
+		buf_printf(&b, "%s\n[%u,%d,", i ? "," : "", c->commit, (int)c->kind);
+		put_str(&b, c->path);
+		buf_putc(&b, ',');
+		put_str(&b, c->old_path);
+		buf_printf(&b, ",\"%s\",%u]", git_oid_tostr(hex, sizeof hex, &c->blob), c->page);
+	}
+	buf_puts(&b, "],\n\"pages\":[");
+	for (size_t i = 0; i < h->npages; i++) {
+		if (i)
+			buf_puts(&b, ",\n");
+		put_str(&b, h->pages[i].path);
+	}
+	buf_puts(&b, "]}\n");
+
+	mkdir(dir, 0777);
+	cache_path(&path, dir, h->head);
+	buf_printf(&tmp, "%s.tmp%ld", path.ptr, (long)getpid());
+	FILE *fp = fopen(tmp.ptr, "wb");
+	if (fp) {
+		bool ok = fwrite(b.ptr, 1, b.len, fp) == b.len;
+		ok = (fclose(fp) == 0) && ok;
+		if (ok && rename(tmp.ptr, path.ptr) == 0)
+			cache_prune(dir);
+		else
+			unlink(tmp.ptr);
+	}
+	buf_release(&b);
+	buf_release(&path);
+	buf_release(&tmp);
+}
+
+/* ---- the public view ------------------------------------------------------ */
+
+static void finish(history *h)
+{
+	h->pcommits = xcalloc(h->ncommits + 1, sizeof *h->pcommits);
+	h->pchanges = xcalloc(h->nchanges + 1, sizeof *h->pchanges);
+	h->ppages = xcalloc(h->npages + 1, sizeof *h->ppages);
+	h->revs = xcalloc(h->nchanges + 1, sizeof *h->revs);
+	h->names = xcalloc(h->nchanges + 1, sizeof *h->names);
+
+	for (size_t i = 0; i < h->ncommits; i++) {
+		const icommit *ic = &h->commits[i];
+		history_commit *c = &h->pcommits[i];
+		git_oid_tostr(c->id, sizeof c->id, &ic->id);
+		c->time = ic->time;
+		c->offset = ic->offset;
+		const char *name = ic->name, *email = ic->email;
+		if (h->mailmap)
+			git_mailmap_resolve(&name, &email, h->mailmap, ic->name, ic->email);
+		c->author = name;
+		c->email = email;
+		c->message = ic->message;
+		c->boundary = ic->boundary;
+		c->changes = &h->pchanges[ic->first];
+		c->nchanges = ic->n;
+		h->shallow |= ic->boundary;
+	}
+	for (size_t i = 0; i < h->nchanges; i++) {
+		const ichange *ic = &h->changes[i];
+		history_change *c = &h->pchanges[i];
+		c->commit = &h->pcommits[ic->commit];
+		c->kind = ic->kind;
+		c->path = ic->path;
+		c->old_path = ic->old_path;
+		git_oid_tostr(c->blob, sizeof c->blob, &ic->blob);
+		c->page = h->pages[ic->page].path ? &h->ppages[ic->page] : NULL;
+	}
+	size_t nrev = 0, nname = 0;
+	for (size_t i = 0; i < h->npages; i++) {
+		const ipage *ip = &h->pages[i];
+		history_page *p = &h->ppages[i];
+		p->path = ip->path;
+		p->revs = &h->revs[nrev];
+		p->nrevs = ip->n;
+		p->contributors = &h->names[nname];
+		p->complete = true;
+		for (size_t j = 0; j < ip->n; j++) {
+			const history_change *c = &h->pchanges[ip->ch[j]];
+			h->revs[nrev++] = c;
+			if (c->commit->boundary) {
+				p->complete = false;
+				continue;
+			}
+			p->revisions++;
+			p->modified = c;
+			size_t k = 0;
+			while (k < p->ncontributors && strcmp(p->contributors[k], c->commit->author))
+				k++;
+			if (k == p->ncontributors) {
+				h->names[nname++] = c->commit->author;
+				p->ncontributors++;
+			}
+		}
+		if (p->complete && p->nrevs)
+			p->created = p->revs[0];
+	}
+}
+
+/* ---- loading -------------------------------------------------------------- */
+
+static void release(history *h)
+{
+	reset_state(h);
+	free(h->commits);
+	free(h->changes);
+	free(h->pages);
+	for (size_t i = 0; i < h->ndirs; i++) {
+		free(h->dirs[i].path);
+		git_odb_object_free(h->dirs[i].obj);
+	}
+	free(h->dirs);
+	strmap_release(&h->dirmap);
+	free(h->pcommits);
+	free(h->pchanges);
+	free(h->ppages);
+	free(h->revs);
+	free(h->names);
+	free(h->prefix);
+	free(h->content);
+	git_mailmap_free(h->mailmap);
+	git_odb_free(h->odb);
+	git_repository_free(h->repo);
+}
+
+void history_free(history *h)
+{
+	if (!h)
+		return;
+	bool inited = h->inited;
+	release(h);
+	free(h);
+	if (inited)
+		git_libgit2_shutdown();
+}
+
+static void shallow_warning(const history *h, diag_list *diags)
+{
+	size_t unknown = 0;
+	const history_commit *b = NULL;
+	for (size_t i = 0; i < h->ncommits; i++)
+		if (h->pcommits[i].boundary)
+			b = &h->pcommits[i];
+	for (size_t i = 0; i < h->npages; i++)
+		if (h->ppages[i].path && !h->ppages[i].complete)
+			unknown++;
+	if (!b || !unknown || !diags)
+		return;
+	char date[26];
+	history_format_date(date, b->time, b->offset);
+	diag_add(diags, DIAG_WARNING, "", 0, 0,
+		 "shallow clone: history before commit %.7s (%.10s) is not in the "
+		 "repository, so %zu page%s show%s no creation date and fewer "
+		 "revisions; 'git fetch --unshallow' gets the full history",
+		 b->id, date, unknown, unknown == 1 ? "" : "s", unknown == 1 ? "s" : "");
+}
+
+int history_load(history **out, const history_options *opt, diag_list *diags,
+		 gen_err *err)
+{
+	history *h = xcalloc(1, sizeof *h);
+	git_commit **chain = NULL;
+	size_t n = 0, cap = 0;
+	git_commit *resume = NULL;
+	git_tree *old_root = NULL;
+	deltas d = { 0 };
+	bool boundary = false;
+	int rc;
+	*out = NULL;
+
+	if ((rc = open_repo(h, opt, err)) < 0)
+		goto out;
+	git_oid id;
+	if (!oid_from(&id, opt->commit)) {
+		rc = err_set(err, GEN_EGIT, "", 0, 0, "'%s' is not a commit id",
+			     opt->commit ? opt->commit : "");
+		goto out;
+	}
+	git_oid_tostr(h->head, sizeof h->head, &id);
+
+	/* Back along first parents until the root, the shallow boundary, or
+	 * a commit whose state is cached. */
+	for (;;) {
+		if (opt->cache_dir && cache_exists(opt->cache_dir, &id) &&
+		    cache_load(h, opt->cache_dir, &id)) {
+			/* The cached state must describe the tree it names. */
+			git_oid ct;
+			if (git_commit_lookup(&resume, h->repo, &id) == 0 &&
+			    git_commit_tree(&old_root, resume) == 0 &&
+			    (content_id(h, old_root, &ct) ? git_oid_equal(&ct, &h->content_tree)
+							  : git_oid_is_zero(&h->content_tree)))
+				break;
+			reset_state(h);
+			git_tree_free(old_root);
+			old_root = NULL;
+			git_commit_free(resume);
+			resume = NULL;
+		}
+		git_commit *c = NULL;
+		if (git_commit_lookup(&c, h->repo, &id) < 0) {
+			rc = git_fail(err, "cannot read commit");
+			goto out;
+		}
+		if (n == cap) {
+			cap = cap ? cap * 2 : 256;
+			chain = xrealloc(chain, cap * sizeof *chain);
+		}
+		chain[n++] = c;
+		if (git_commit_parentcount(c) == 0)
+			break;
+		const git_oid *parent = git_commit_parent_id(c, 0);
+		if (!git_odb_exists(h->odb, parent)) {
+			/* The edge of a shallow clone (or a damaged repository:
+			 * either way, nothing before this commit can be known). */
+			boundary = true;
+			break;
+		}
+		id = *parent;
+	}
+
+	for (size_t i = n; i-- > 0;) {
+		git_tree *new_root = NULL;
+		if (git_commit_tree(&new_root, chain[i]) < 0) {
+			rc = git_fail(err, "cannot read the commit's tree");
+			goto out;
+		}
+		rc = diff_trees(h, old_root, new_root, &d, err);
+		if (rc == 0)
+			rc = find_renames(h, old_root, new_root, &d, err);
+		if (rc == 0)
+			apply(h, chain[i], boundary && i == n - 1, &d);
+		deltas_release(&d);
+		git_tree_free(old_root);
+		old_root = new_root;
+		h->walked++;
+		if (rc < 0)
+			goto out;
+	}
+	finish(h);
+	shallow_warning(h, diags);
+	if (opt->cache_dir && n > 0)
+		cache_save(h, opt->cache_dir);
+	*out = h;
+	h = NULL;
+	rc = 0;
+out:
+	deltas_release(&d);
+	git_tree_free(old_root);
+	git_commit_free(resume);
+	for (size_t i = 0; i < n; i++)
+		git_commit_free(chain[i]);
+	free(chain);
+	history_free(h);
+	return rc;
+}
+
+/* ---- queries -------------------------------------------------------------- */
+
+const history_page *history_find(const history *h, const char *path)
+{
+	uint32_t i;
+	return strmap_get(&h->alive, path, &i) ? &h->ppages[i] : NULL;
+}
+
+size_t history_commit_count(const history *h) { return h->ncommits; }
+
+const history_commit *history_commit_at(const history *h, size_t i)
+{
+	return i < h->ncommits ? &h->pcommits[h->ncommits - 1 - i] : NULL;
+}
+
+bool history_shallow(const history *h) { return h->shallow; }
+size_t history_walked(const history *h) { return h->walked; }
+
+int history_read_blob(const history *h, const char *blob, buf *out, gen_err *err)
+{
+	git_oid id;
+	git_blob *b = NULL;
+	if (!oid_from(&id, blob))
+		return err_set(err, GEN_EGIT, "", 0, 0, "'%s' is not a blob id", blob);
+	if (git_blob_lookup(&b, h->repo, &id) < 0)
+		return git_fail(err, "cannot read blob");
+	buf_put(out, git_blob_rawcontent(b), (size_t)git_blob_rawsize(b));
+	git_blob_free(b);
+	return 0;
+}
+
+void history_format_date(char out[26], int64_t t, int offset)
+{
+	time_t local = (time_t)(t + (int64_t)offset * 60);
+	struct tm tm;
+	gmtime_r(&local, &tm);
+	int a = offset < 0 ? -offset : offset;
+	char tmp[96];
+	snprintf(tmp, sizeof tmp, "%04d-%02d-%02dT%02d:%02d:%02d%c%02d:%02d",
+		 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+		 tm.tm_sec, offset < 0 ? '-' : '+', (a / 60) % 100, a % 60);
+	snprintf(out, 26, "%.25s", tmp);
+}
+
+/* ---- comparing two revisions ----------------------------------------------- */
+
+static int delta_path_cmp(const void *a, const void *b)
+{
+	const history_delta *x = a, *y = b;
+	return strcmp(x->path, y->path);
+}
+
+static int rev_tree(history *h, const char *rev, git_tree **out, gen_err *err)
+{
+	git_object *obj = NULL;
+	int rc = 0;
+	if (git_revparse_single(&obj, h->repo, rev) < 0)
+		return err_set(err, GEN_EGIT, "", 0, 0, "unknown revision '%s'", rev);
+	if (git_object_peel((git_object **)out, obj, GIT_OBJECT_TREE) < 0)
+		rc = err_set(err, GEN_EGIT, "", 0, 0, "revision '%s' does not name a commit", rev);
+	git_object_free(obj);
+	return rc;
+}
+
+int history_compare(history_delta **out, size_t *n, const history_options *opt,
+		    const char *a, const char *b, gen_err *err)
+{
+	history *h = xcalloc(1, sizeof *h);
+	git_tree *ta = NULL, *tb = NULL;
+	deltas d = { 0 };
+	history_delta *res = NULL;
+	size_t nres = 0;
+	int rc;
+	*out = NULL;
+	*n = 0;
+	if ((rc = open_repo(h, opt, err)) < 0 || (rc = rev_tree(h, a, &ta, err)) < 0 ||
+	    (rc = rev_tree(h, b, &tb, err)) < 0)
+		goto out;
+	if ((rc = diff_trees(h, ta, tb, &d, err)) < 0 ||
+	    (rc = find_renames(h, ta, tb, &d, err)) < 0)
+		goto out;
+	res = xcalloc(d.n + 1, sizeof *res);
+	for (size_t i = 0; i < d.n; i++) {
+		const rawdelta *r = &d.v[i];
+		if (r->kind == HISTORY_DELETED && r->pair >= 0)
+			continue; /* reported with its addition, as a rename */
+		history_delta *x = &res[nres++];
+		x->kind = r->kind;
+		x->path = xstrdup(r->path);
+		if (r->kind != HISTORY_ADDED)
+			git_oid_tostr(x->old_blob, sizeof x->old_blob, &r->old_id);
+		if (r->kind != HISTORY_DELETED)
+			git_oid_tostr(x->new_blob, sizeof x->new_blob, &r->new_id);
+		if (r->kind == HISTORY_ADDED && r->pair >= 0) {
+			const rawdelta *o = &d.v[r->pair];
+			x->kind = HISTORY_RENAMED;
+			x->old_path = xstrdup(o->path);
+			git_oid_tostr(x->old_blob, sizeof x->old_blob, &o->old_id);
+		}
+	}
+	qsort(res, nres, sizeof *res, delta_path_cmp);
+	*out = res;
+	*n = nres;
+	res = NULL;
+out:
+	history_deltas_free(res, nres);
+	deltas_release(&d);
+	git_tree_free(ta);
+	git_tree_free(tb);
+	history_free(h);
+	return rc;
+}
+
+void history_deltas_free(history_delta *d, size_t n)
+{
+	if (!d)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		free(d[i].path);
+		free(d[i].old_path);
+	}
+	free(d);
+}

@@ -1,0 +1,1596 @@
+/* search: building the browser's full-text index (see search.h).
+ *
+ * Two passes. While documents come in, each is tokenised on its own: its
+ * words (folded surface forms, not yet stemmed) are counted with field
+ * weights into a per-document list, and its text is written out at once
+ * as the document's snippet file, so no document's text is held longer
+ * than it takes to add it. Stemming and compound splitting need the whole
+ * vocabulary (a compound splits only into words the handbook uses), so
+ * they run once per distinct word in search_write, which then turns the
+ * per-document lists into postings, scores them with BM25, and writes the
+ * shards. Distinct words are few (tens of thousands for 10,000 articles),
+ * so Snowball runs on each once instead of on every occurrence.
+ *
+ * Scores are stored per (term, document) as one character, on a
+ * geometric scale (each step IMPACT_RATIO larger than the one below) from
+ * the largest score down: ranking needs relative precision, and one
+ * character keeps the shards a query loads small. Terms found in more
+ * than TIER documents keep exact scores only for their best TIER; the
+ * rest share one average score and are stored as a bitmap or a list of
+ * gaps, so a word in every article costs about one byte per six
+ * documents, yet result counts and facets stay exact. */
+#include "search.h"
+
+#include <libstemmer.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "json.h"
+#include "stopwords.h"
+#include "text.h"
+#include "xalloc.h"
+
+#define MAX_WORD_CPS 40      /* longer runs are codes or URLs, not words */
+#define MIN_COMPOUND 8       /* bytes; shorter words are not split */
+#define MIN_PART 3           /* bytes of a compound part ("ijs") */
+#define PART_WEIGHT 0.7      /* a part counts a bit less than the word itself */
+#define TIER 128             /* exact scores for the best TIER documents of a term */
+#define IMPACT_LEVELS 63     /* score characters 1..63 */
+#define IMPACT_RATIO 1.12    /* 63 steps cover three decades */
+#define SHARD_BYTES 4000     /* target size of a term shard */
+#define SNIPPET_MAX 16000    /* text bytes kept per document for snippets */
+#define BM25_K1 1.2
+#define BM25_B 0.75
+
+/* Field weights in half units: body and tip text count 1 (2 halves). */
+static const uint32_t field_weight[] = {
+	[SEARCH_TITLE] = 12,
+	[SEARCH_HEADING] = 6,
+	[SEARCH_SUMMARY] = 4,
+	[SEARCH_TIP] = 3,
+	[SEARCH_BODY] = 2,
+};
+
+static const char digits64[] =
+	"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz-_";
+
+static const char *const kind_names[] = { "story", "tips", "page" };
+#define NKINDS 3
+
+/* ---- strings: a pool and a hash table of ids -------------------------- */
+
+typedef struct pool {
+	char **blocks;
+	size_t nblocks;
+	char *cur;
+	size_t left;
+} pool;
+
+static const char *pool_strndup(pool *p, const char *s, size_t len)
+{
+	if (len + 1 > p->left) {
+		size_t size = len + 1 > 65536 ? len + 1 : 65536;
+		p->blocks = xrealloc(p->blocks, (p->nblocks + 1) * sizeof *p->blocks);
+		p->cur = p->blocks[p->nblocks++] = xmalloc(size);
+		p->left = size;
+	}
+	char *r = p->cur;
+	memcpy(r, s, len);
+	r[len] = '\0';
+	p->cur += len + 1;
+	p->left -= len + 1;
+	return r;
+}
+
+static void pool_release(pool *p)
+{
+	for (size_t i = 0; i < p->nblocks; i++)
+		free(p->blocks[i]);
+	free(p->blocks);
+	memset(p, 0, sizeof *p);
+}
+
+typedef struct strtab {
+	uint32_t *slots;   /* id + 1; 0 is empty */
+	size_t nslots;     /* a power of two */
+	const char **str;
+	uint32_t *len;
+	uint32_t *hash;
+	size_t n, cap;
+} strtab;
+
+static uint32_t hash_bytes(const char *s, size_t len)
+{
+	uint32_t h = 2166136261u; /* FNV-1a */
+	for (size_t i = 0; i < len; i++) {
+		h ^= (unsigned char)s[i];
+		h *= 16777619u;
+	}
+	return h;
+}
+
+/* The id of s, or -1. */
+static long strtab_find(const strtab *t, const char *s, size_t len)
+{
+	if (!t->nslots)
+		return -1;
+	uint32_t h = hash_bytes(s, len);
+	for (size_t i = h & (t->nslots - 1);; i = (i + 1) & (t->nslots - 1)) {
+		uint32_t id = t->slots[i];
+		if (!id)
+			return -1;
+		id--;
+		if (t->hash[id] == h && t->len[id] == len && memcmp(t->str[id], s, len) == 0)
+			return id;
+	}
+}
+
+static void strtab_rehash(strtab *t)
+{
+	size_t n = t->nslots ? t->nslots * 2 : 1024;
+	free(t->slots);
+	t->slots = xcalloc(n, sizeof *t->slots);
+	t->nslots = n;
+	for (size_t id = 0; id < t->n; id++) {
+		size_t i = t->hash[id] & (n - 1);
+		while (t->slots[i])
+			i = (i + 1) & (n - 1);
+		t->slots[i] = (uint32_t)id + 1;
+	}
+}
+
+/* The id of s, added (copied into p) when new; *added tells which. */
+static uint32_t strtab_add(strtab *t, pool *p, const char *s, size_t len, bool *added)
+{
+	long found = strtab_find(t, s, len);
+	if (added)
+		*added = found < 0;
+	if (found >= 0)
+		return (uint32_t)found;
+	if (t->n == t->cap) {
+		t->cap = t->cap ? t->cap * 2 : 1024;
+		t->str = xrealloc(t->str, t->cap * sizeof *t->str);
+		t->len = xrealloc(t->len, t->cap * sizeof *t->len);
+		t->hash = xrealloc(t->hash, t->cap * sizeof *t->hash);
+	}
+	uint32_t id = (uint32_t)t->n++;
+	t->str[id] = pool_strndup(p, s, len);
+	t->len[id] = (uint32_t)len;
+	t->hash[id] = hash_bytes(s, len);
+	if (t->n * 2 > t->nslots) {
+		strtab_rehash(t);
+	} else {
+		size_t i = t->hash[id] & (t->nslots - 1);
+		while (t->slots[i])
+			i = (i + 1) & (t->nslots - 1);
+		t->slots[i] = id + 1;
+	}
+	return id;
+}
+
+static void strtab_release(strtab *t)
+{
+	free(t->slots);
+	free(t->str);
+	free(t->len);
+	free(t->hash);
+	memset(t, 0, sizeof *t);
+}
+
+/* ---- the index -------------------------------------------------------- */
+
+typedef struct sdoc {
+	char *url, *title, *date;
+	int kind;            /* index into kind_names; NKINDS for others */
+	uint32_t *themes;    /* theme indexes, ascending */
+	size_t nthemes;
+	size_t words, nwords;/* range in dw_word/dw_tf */
+	uint32_t len;        /* index words */
+} sdoc;
+
+typedef struct vec32 {
+	uint32_t *v;
+	size_t n, cap;
+} vec32;
+
+static void vec_push(vec32 *a, uint32_t x)
+{
+	if (a->n == a->cap) {
+		a->cap = a->cap ? a->cap * 2 : 256;
+		a->v = xrealloc(a->v, a->cap * sizeof *a->v);
+	}
+	a->v[a->n++] = x;
+}
+
+struct search_index {
+	char *language;
+	struct sb_stemmer *stemmer;   /* NULL: no stemming */
+	pool strings;
+
+	strtab words;        /* folded surface words */
+	uint32_t *word_freq; /* occurrences in the whole corpus */
+	uint32_t *word_term; /* term of each word (after search_write) */
+	uint32_t *word_split;/* offset into parts, or UINT32_MAX */
+	vec32 parts;         /* per split word: count, then word ids */
+	size_t word_cap;
+
+	strtab themes;
+	char **theme_titles;
+	const char *kind_labels[NKINDS];
+	char **ui_keys, **ui_texts;
+	size_t nui;
+
+	sdoc *docs;
+	size_t ndocs, docs_cap;
+	vec32 dw_word, dw_tf;  /* per document: its words and weighted counts */
+	uint64_t total_len;
+
+	/* the document being added */
+	bool open;
+	uint32_t *acc;       /* weighted count per word id; 0 when untouched */
+	vec32 touched;
+	buf section_anchor, section_heading, snippet, fold, prev;
+	size_t snippet_text;
+	bool section_open;
+
+	/* built by search_write */
+	bool written;
+	strtab terms;
+	bool *term_surface;
+	uint32_t *post_off, *post_n; /* per term: range in pdoc/pq */
+	uint32_t *pdoc;      /* document numbers in index order */
+	uint8_t *pq;         /* impact levels as the browser sees them */
+	uint32_t *order;     /* index order -> order added */
+	double max_impact;
+};
+
+int search_new(search_index **out, const char *language, gen_err *err)
+{
+	static const struct { const char *iso, *snowball; } names[] = {
+		{ "nl", "dutch" }, { "en", "english" }, { "de", "german" },
+		{ "fr", "french" }, { "es", "spanish" }, { "it", "italian" },
+		{ "pt", "portuguese" }, { "sv", "swedish" }, { "da", "danish" },
+		{ "no", "norwegian" }, { "fi", "finnish" },
+	};
+	*out = NULL;
+	search_index *ix = xcalloc(1, sizeof *ix);
+	ix->language = xstrdup(language ? language : "");
+	buf_init(&ix->section_anchor);
+	buf_init(&ix->section_heading);
+	buf_init(&ix->snippet);
+	buf_init(&ix->fold);
+	buf_init(&ix->prev);
+	for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
+		if (strcmp(ix->language, names[i].iso) != 0)
+			continue;
+		ix->stemmer = sb_stemmer_new(names[i].snowball, "UTF_8");
+		if (!ix->stemmer) {
+			search_free(ix);
+			return err_set(err, GEN_EUSAGE, "site.toml", 0, 0,
+				       "no Snowball stemmer for language '%s'", language);
+		}
+	}
+	for (size_t i = 0; i < NKINDS; i++)
+		ix->kind_labels[i] = kind_names[i];
+	*out = ix;
+	return 0;
+}
+
+void search_free(search_index *ix)
+{
+	if (!ix)
+		return;
+	if (ix->stemmer)
+		sb_stemmer_delete(ix->stemmer);
+	free(ix->language);
+	pool_release(&ix->strings);
+	strtab_release(&ix->words);
+	free(ix->word_freq);
+	free(ix->word_term);
+	free(ix->word_split);
+	free(ix->parts.v);
+	for (size_t i = 0; i < ix->themes.n; i++)
+		free(ix->theme_titles[i]);
+	free(ix->theme_titles);
+	strtab_release(&ix->themes);
+	for (size_t i = 0; i < ix->nui; i++) {
+		free(ix->ui_keys[i]);
+		free(ix->ui_texts[i]);
+	}
+	free(ix->ui_keys);
+	free(ix->ui_texts);
+	for (size_t i = 0; i < ix->ndocs; i++) {
+		free(ix->docs[i].url);
+		free(ix->docs[i].title);
+		free(ix->docs[i].date);
+		free(ix->docs[i].themes);
+	}
+	free(ix->docs);
+	free(ix->dw_word.v);
+	free(ix->dw_tf.v);
+	free(ix->acc);
+	free(ix->touched.v);
+	buf_release(&ix->section_anchor);
+	buf_release(&ix->section_heading);
+	buf_release(&ix->snippet);
+	buf_release(&ix->fold);
+	buf_release(&ix->prev);
+	strtab_release(&ix->terms);
+	free(ix->term_surface);
+	free(ix->post_off);
+	free(ix->post_n);
+	free(ix->pdoc);
+	free(ix->pq);
+	free(ix->order);
+	free(ix);
+}
+
+static uint32_t theme_index(search_index *ix, const char *id)
+{
+	bool added;
+	uint32_t t = strtab_add(&ix->themes, &ix->strings, id, strlen(id), &added);
+	if (added) {
+		ix->theme_titles = xrealloc(ix->theme_titles,
+					    ix->themes.n * sizeof *ix->theme_titles);
+		ix->theme_titles[t] = xstrdup(id);
+	}
+	return t;
+}
+
+void search_set_theme(search_index *ix, const char *id, const char *title)
+{
+	uint32_t t = theme_index(ix, id);
+	free(ix->theme_titles[t]);
+	ix->theme_titles[t] = xstrdup(title && *title ? title : id);
+}
+
+void search_set_kind(search_index *ix, const char *kind, const char *label)
+{
+	for (size_t i = 0; i < NKINDS; i++)
+		if (strcmp(kind, kind_names[i]) == 0)
+			ix->kind_labels[i] = pool_strndup(&ix->strings, label, strlen(label));
+}
+
+void search_set_string(search_index *ix, const char *key, const char *text)
+{
+	for (size_t i = 0; i < ix->nui; i++)
+		if (strcmp(ix->ui_keys[i], key) == 0) {
+			free(ix->ui_texts[i]);
+			ix->ui_texts[i] = xstrdup(text);
+			return;
+		}
+	ix->ui_keys = xrealloc(ix->ui_keys, (ix->nui + 1) * sizeof *ix->ui_keys);
+	ix->ui_texts = xrealloc(ix->ui_texts, (ix->nui + 1) * sizeof *ix->ui_texts);
+	ix->ui_keys[ix->nui] = xstrdup(key);
+	ix->ui_texts[ix->nui++] = xstrdup(text);
+}
+
+/* ---- tokenising --------------------------------------------------------
+ *
+ * The browser splits queries with the same rules (search.js, wordChar and
+ * fold), so these two must change together. A word is a run of letters
+ * and digits; without a Unicode database here, "letter" is everything
+ * outside ASCII except the blocks of punctuation, symbols and the like.
+ * Default-ignorable characters (soft hyphen, zero-width joiner) stay
+ * inside a word, and folding removes them. */
+
+static size_t decode_cp(const unsigned char *s, size_t len, int32_t *cp)
+{
+	unsigned char c = s[0];
+	size_t n = c < 0x80 ? 1 : c >= 0xF0 && c < 0xF5 ? 4 : c >= 0xE0 ? 3 : c >= 0xC2 ? 2 : 0;
+	if (n == 0 || n > len || (c >= 0xF5)) {
+		*cp = -1;
+		return 1;
+	}
+	int32_t v = n == 1 ? c : c & (0x3F >> (n - 1));
+	for (size_t i = 1; i < n; i++) {
+		if ((s[i] & 0xC0) != 0x80) {
+			*cp = -1;
+			return i;
+		}
+		v = (v << 6) | (s[i] & 0x3F);
+	}
+	*cp = v;
+	return n;
+}
+
+static bool word_cp(int32_t cp)
+{
+	if (cp < 0x80)
+		return (cp >= '0' && cp <= '9') || (cp >= 'a' && cp <= 'z') ||
+		       (cp >= 'A' && cp <= 'Z');
+	if (cp == 0xAD || cp == 0x34F || (cp >= 0x200B && cp <= 0x200F) ||
+	    (cp >= 0x2060 && cp <= 0x206F) || (cp >= 0xFE00 && cp <= 0xFE0F) ||
+	    cp == 0xFEFF)
+		return true;
+	if (cp <= 0xBF || cp == 0xD7 || cp == 0xF7)
+		return false;
+	return !((cp >= 0x2000 && cp <= 0x2BFF) || (cp >= 0x2E00 && cp <= 0x2E7F) ||
+		 (cp >= 0x3000 && cp <= 0x303F) || (cp >= 0xE000 && cp <= 0xF8FF) ||
+		 (cp >= 0xFE30 && cp <= 0xFE6F) || (cp >= 0xFF00 && cp <= 0xFF0F) ||
+		 (cp >= 0xFF1A && cp <= 0xFF20) || (cp >= 0xFF3B && cp <= 0xFF40) ||
+		 (cp >= 0xFF5B && cp <= 0xFF65) || (cp >= 0xFFF0 && cp <= 0xFFFF) ||
+		 (cp >= 0x1F000 && cp <= 0x1FAFF));
+}
+
+static size_t count_cps(const char *s, size_t len)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < len; i++)
+		n += ((unsigned char)s[i] & 0xC0) != 0x80;
+	return n;
+}
+
+/* The length in UTF-16 code units, JavaScript's string length. */
+static size_t count_utf16(const char *s, size_t len)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+		n += (c & 0xC0) != 0x80;
+		n += c >= 0xF0;
+	}
+	return n;
+}
+
+typedef void (*word_fn)(search_index *ix, const char *w, size_t len, void *ctx);
+
+/* Finds the next run of word characters in s[*pos..len); returns false
+ * at the end. */
+static bool next_run(const char *s, size_t len, size_t *pos, size_t *start, size_t *end)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	size_t i = *pos;
+	int32_t cp;
+	while (i < len) {
+		size_t n = decode_cp(u + i, len - i, &cp);
+		if (word_cp(cp))
+			break;
+		i += n;
+	}
+	if (i >= len) {
+		*pos = len;
+		return false;
+	}
+	*start = i;
+	while (i < len) {
+		size_t n = decode_cp(u + i, len - i, &cp);
+		if (!word_cp(cp))
+			break;
+		i += n;
+	}
+	*end = *pos = i;
+	return true;
+}
+
+/* Calls fn for each index word of text: folded, 2 to MAX_WORD_CPS code
+ * points, not a stop word. Two words joined by one hyphen are also given
+ * as one ("e-mail" -> "email", "klant-centraal" -> "klantcentraal"), so
+ * either spelling finds the other; queries (join false) need not, since
+ * the parts find the joined word. */
+static void tokenize(search_index *ix, const char *text, size_t len, bool join,
+		     word_fn fn, void *ctx)
+{
+	size_t pos = 0, start, end, prev_end = 0;
+	bool prev_single = false;
+	while (next_run(text, len, &pos, &start, &end)) {
+		buf *f = &ix->fold;
+		buf_clear(f);
+		text_fold(f, text + start, end - start);
+		/* Folding can turn a character into punctuation ("½" into
+		 * "1⁄2"): split the folded run again. */
+		size_t fpos = 0, fs, fe, nsub = 0, s0 = 0, e0 = 0;
+		while (next_run(f->ptr, f->len, &fpos, &fs, &fe)) {
+			if (nsub++ == 0) {
+				s0 = fs;
+				e0 = fe;
+			}
+			size_t cps = count_cps(f->ptr + fs, fe - fs);
+			if (cps < 2 || cps > MAX_WORD_CPS)
+				continue;
+			if (stopwords_contains(ix->language, f->ptr + fs, fe - fs))
+				continue;
+			fn(ix, f->ptr + fs, fe - fs, ctx);
+		}
+		bool single = nsub == 1;
+		if (join && single && prev_single && start == prev_end + 1 &&
+		    text[prev_end] == '-') {
+			size_t pl = ix->prev.len;
+			buf_put(&ix->prev, f->ptr + s0, e0 - s0);
+			size_t cps = count_cps(ix->prev.ptr, ix->prev.len);
+			if (cps >= 2 && cps <= MAX_WORD_CPS)
+				fn(ix, ix->prev.ptr, ix->prev.len, ctx);
+			buf_truncate(&ix->prev, pl);
+		}
+		buf_clear(&ix->prev);
+		if (single)
+			buf_put(&ix->prev, f->ptr + s0, e0 - s0);
+		prev_single = single;
+		prev_end = end;
+	}
+}
+
+/* Stems w with the index's stemmer into out (replacing its contents). */
+static void stem_word(search_index *ix, const char *w, size_t len, buf *out)
+{
+	buf_clear(out);
+	if (!ix->stemmer) {
+		buf_put(out, w, len);
+		return;
+	}
+	const sb_symbol *s = sb_stemmer_stem(ix->stemmer, (const sb_symbol *)w, (int)len);
+	if (!s) /* out of memory inside Snowball */
+		buf_put(out, w, len);
+	else
+		buf_put(out, s, (size_t)sb_stemmer_length(ix->stemmer));
+}
+
+static void add_term_text(search_index *ix, const char *w, size_t len, void *ctx)
+{
+	buf *out = ctx;
+	buf stem = BUF_INIT;
+	stem_word(ix, w, len, &stem);
+	if (out->len)
+		buf_putc(out, ' ');
+	buf_put(out, stem.ptr, stem.len);
+	buf_release(&stem);
+}
+
+void search_terms(search_index *ix, const char *text, size_t len, buf *out)
+{
+	tokenize(ix, text, len, true, add_term_text, out);
+}
+
+/* ---- adding documents ------------------------------------------------- */
+
+static char *dup_or_null(const char *s)
+{
+	return s ? xstrdup(s) : NULL;
+}
+
+static int compare_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+void search_doc_begin(search_index *ix, const search_doc *doc)
+{
+	if (ix->ndocs == ix->docs_cap) {
+		ix->docs_cap = ix->docs_cap ? ix->docs_cap * 2 : 64;
+		ix->docs = xrealloc(ix->docs, ix->docs_cap * sizeof *ix->docs);
+	}
+	sdoc *d = &ix->docs[ix->ndocs++];
+	memset(d, 0, sizeof *d);
+	d->url = xstrdup(doc->url ? doc->url : "");
+	d->title = xstrdup(doc->title ? doc->title : "");
+	d->date = dup_or_null(doc->date);
+	d->kind = NKINDS;
+	for (int i = 0; i < NKINDS; i++)
+		if (doc->kind && strcmp(doc->kind, kind_names[i]) == 0)
+			d->kind = i;
+	d->themes = xcalloc(doc->nthemes + 1, sizeof *d->themes);
+	for (size_t i = 0; i < doc->nthemes; i++) {
+		uint32_t t = theme_index(ix, doc->themes[i]);
+		bool seen = false;
+		for (size_t j = 0; j < d->nthemes; j++)
+			seen = seen || d->themes[j] == t;
+		if (!seen)
+			d->themes[d->nthemes++] = t;
+	}
+	qsort(d->themes, d->nthemes, sizeof *d->themes, compare_u32);
+	d->words = ix->dw_word.n;
+	ix->open = true;
+	ix->section_open = false;
+	ix->snippet_text = 0;
+	buf_clear(&ix->snippet);
+	buf_putc(&ix->snippet, '[');
+}
+
+typedef struct count_ctx {
+	uint32_t weight;
+} count_ctx;
+
+static void count_word(search_index *ix, const char *w, size_t len, void *ctx)
+{
+	const count_ctx *c = ctx;
+	bool added;
+	uint32_t id = strtab_add(&ix->words, &ix->strings, w, len, &added);
+	if (ix->words.n > ix->word_cap) {
+		size_t cap = ix->words.cap;
+		ix->word_freq = xrealloc(ix->word_freq, cap * sizeof *ix->word_freq);
+		ix->acc = xrealloc(ix->acc, cap * sizeof *ix->acc);
+		memset(ix->word_freq + ix->word_cap, 0, (cap - ix->word_cap) * sizeof *ix->word_freq);
+		memset(ix->acc + ix->word_cap, 0, (cap - ix->word_cap) * sizeof *ix->acc);
+		ix->word_cap = cap;
+	}
+	ix->word_freq[id]++;
+	if (!ix->acc[id])
+		vec_push(&ix->touched, id);
+	ix->acc[id] += c->weight;
+	ix->docs[ix->ndocs - 1].len++;
+}
+
+/* Closes the section being collected for the snippet file. */
+static void end_section(search_index *ix)
+{
+	if (!ix->section_open)
+		return;
+	buf_puts(&ix->snippet, "],");
+	ix->section_open = false;
+}
+
+static void start_section(search_index *ix, const char *anchor, const char *heading,
+			  size_t hlen)
+{
+	end_section(ix);
+	buf_clear(&ix->section_anchor);
+	buf_puts(&ix->section_anchor, anchor);
+	buf_putc(&ix->snippet, '[');
+	json_put_string(&ix->snippet, anchor, strlen(anchor));
+	buf_putc(&ix->snippet, ',');
+	json_put_string(&ix->snippet, heading, hlen);
+	ix->section_open = true;
+}
+
+/* Cuts len so that s[0..len) ends on a whole UTF-8 sequence. */
+static size_t utf8_cut(const char *s, size_t len)
+{
+	while (len && ((unsigned char)s[len] & 0xC0) == 0x80)
+		len--;
+	return len;
+}
+
+void search_doc_text(search_index *ix, search_field field, const char *text,
+		     size_t len, const char *anchor)
+{
+	if (!ix->open)
+		return;
+	if (!anchor)
+		anchor = "";
+	count_ctx c = { field_weight[field] };
+	tokenize(ix, text, len, true, count_word, &c);
+	if (field == SEARCH_TITLE)
+		return; /* the result shows the title already */
+	if (field == SEARCH_HEADING) {
+		start_section(ix, anchor, text, len);
+		return;
+	}
+	if (!ix->section_open || strcmp(ix->section_anchor.ptr, anchor) != 0)
+		start_section(ix, anchor, "", 0);
+	/* Snippets need text around the matches, not the whole of a very
+	 * long article: the first SNIPPET_MAX bytes are kept. */
+	if (ix->snippet_text >= SNIPPET_MAX)
+		return;
+	if (len > SNIPPET_MAX - ix->snippet_text)
+		len = utf8_cut(text, SNIPPET_MAX - ix->snippet_text);
+	ix->snippet_text += len;
+	buf_putc(&ix->snippet, ',');
+	json_put_string(&ix->snippet, text, len);
+}
+
+/* Appends data as the body of a JavaScript '...' literal. */
+static void put_js_literal(buf *out, const char *data, size_t len)
+{
+	buf_grow(out, len + len / 16);
+	for (size_t i = 0; i < len; i++) {
+		char c = data[i];
+		if (c == '\\' || c == '\'')
+			buf_putc(out, '\\');
+		buf_putc(out, c);
+	}
+}
+
+/* Writes a data file: genSearch.FN(ID,JSON.parse('JSON')). */
+static int emit_js(search_emit_fn emit, void *ctx, const char *rel, const char *fn,
+		   long id, const buf *json, gen_err *err)
+{
+	if (!emit)
+		return 0;
+	buf js = BUF_INIT;
+	if (id >= 0)
+		buf_printf(&js, "genSearch.%s(%ld,JSON.parse('", fn, id);
+	else
+		buf_printf(&js, "genSearch.%s(JSON.parse('", fn);
+	put_js_literal(&js, json->ptr, json->len);
+	buf_puts(&js, "'));\n");
+	int rc = emit(ctx, rel, js.ptr, js.len, err);
+	buf_release(&js);
+	return rc;
+}
+
+int search_doc_end(search_index *ix, search_emit_fn emit, void *ctx, gen_err *err)
+{
+	if (!ix->open)
+		return 0;
+	ix->open = false;
+	sdoc *d = &ix->docs[ix->ndocs - 1];
+	for (size_t i = 0; i < ix->touched.n; i++) {
+		uint32_t w = ix->touched.v[i];
+		vec_push(&ix->dw_word, w);
+		vec_push(&ix->dw_tf, ix->acc[w]);
+		ix->acc[w] = 0;
+	}
+	d->nwords = ix->touched.n;
+	ix->touched.n = 0;
+	ix->total_len += d->len;
+
+	end_section(ix);
+	if (ix->snippet.len > 1)
+		buf_truncate(&ix->snippet, ix->snippet.len - 1); /* the last ',' */
+	buf_putc(&ix->snippet, ']');
+	char rel[64];
+	snprintf(rel, sizeof rel, "zoeken/t/%zu.js", ix->ndocs - 1);
+	return emit_js(emit, ctx, rel, "t", (long)(ix->ndocs - 1), &ix->snippet, err);
+}
+
+/* INTERIM until markdown_walk_text lands in markdown.h: headings, tips
+ * and the first paragraph through the existing accessors. */
+static void walk_interim(search_index *ix, const markdown_doc *md)
+{
+	const char *p = markdown_first_paragraph(md);
+	search_doc_text(ix, SEARCH_BODY, p, strlen(p), "");
+	for (size_t i = 0; i < markdown_heading_count(md); i++) {
+		const markdown_heading *h = markdown_heading_at(md, i);
+		search_doc_text(ix, SEARCH_HEADING, h->text, strlen(h->text), h->id);
+	}
+	for (size_t i = 0; i < markdown_tip_count(md); i++) {
+		const markdown_tip *t = markdown_tip_at(md, i);
+		search_doc_text(ix, SEARCH_TIP, t->text, strlen(t->text), t->id);
+	}
+}
+
+int search_add_document(search_index *ix, const document *d, search_emit_fn emit,
+			void *ctx, gen_err *err)
+{
+	search_doc sd = {
+		.url = d->url,
+		.title = d->fm.title,
+		.kind = frontmatter_kind_name(d->fm.kind),
+		.date = d->fm.date,
+		.themes = (const char *const *)d->fm.themes,
+		.nthemes = d->fm.nthemes,
+	};
+	search_doc_begin(ix, &sd);
+	search_doc_text(ix, SEARCH_TITLE, d->fm.title, strlen(d->fm.title), "");
+	if (d->fm.summary && *d->fm.summary)
+		search_doc_text(ix, SEARCH_SUMMARY, d->fm.summary, strlen(d->fm.summary), "");
+	if (d->md)
+		walk_interim(ix, d->md);
+	return search_doc_end(ix, emit, ctx, err);
+}
+
+/* ---- building: stems and compounds ------------------------------------ */
+
+static void grow_words(search_index *ix)
+{
+	size_t n = ix->words.n ? ix->words.n : 1;
+	ix->word_term = xcalloc(n, sizeof *ix->word_term);
+	ix->word_split = xmalloc(n * sizeof *ix->word_split);
+	for (size_t i = 0; i < n; i++)
+		ix->word_split[i] = UINT32_MAX;
+	if (!ix->word_freq)
+		ix->word_freq = xcalloc(n, sizeof *ix->word_freq);
+}
+
+static void stem_all(search_index *ix)
+{
+	buf stem = BUF_INIT;
+	for (size_t w = 0; w < ix->words.n; w++) {
+		stem_word(ix, ix->words.str[w], ix->words.len[w], &stem);
+		ix->word_term[w] = strtab_add(&ix->terms, &ix->strings, stem.ptr, stem.len, NULL);
+	}
+	ix->term_surface = xcalloc(ix->terms.n + 1, sizeof *ix->term_surface);
+	for (size_t w = 0; w < ix->words.n; w++) {
+		long t = strtab_find(&ix->terms, ix->words.str[w], ix->words.len[w]);
+		if (t >= 0)
+			ix->term_surface[t] = true;
+	}
+	buf_release(&stem);
+}
+
+static bool has_digit(const char *s, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if (s[i] >= '0' && s[i] <= '9')
+			return true;
+	return false;
+}
+
+/* The id of s[0..len) as a word that may be a compound part, or -1. */
+static long part_id(const search_index *ix, const char *s, size_t len)
+{
+	if (len < MIN_PART || (((unsigned char)s[0] & 0xC0) == 0x80))
+		return -1;
+	if (stopwords_contains(ix->language, s, len))
+		return -1;
+	return strtab_find(&ix->words, s, len);
+}
+
+typedef struct split {
+	uint32_t part[3];
+	int n;
+	double score;   /* mean log frequency of the parts */
+} split;
+
+/* Tries every way to cut w[from..len) into one or two parts (with an
+ * optional linking "s" between them, as in "veiligheidsregels"), keeping
+ * the best in *best. prefix holds the parts already chosen. */
+static void try_splits(const search_index *ix, const char *w, size_t len, size_t from,
+		       const split *prefix, split *best)
+{
+	long whole = part_id(ix, w + from, len - from);
+	if (whole >= 0 && prefix->n > 0) {
+		split s = *prefix;
+		s.part[s.n++] = (uint32_t)whole;
+		double sum = 0;
+		for (int i = 0; i < s.n; i++)
+			sum += log((double)ix->word_freq[s.part[i]]);
+		s.score = sum / s.n;
+		if (s.score > best->score + 1e-12 ||
+		    (fabs(s.score - best->score) <= 1e-12 && s.n < best->n))
+			*best = s;
+	}
+	if (prefix->n >= 2)
+		return;
+	for (size_t cut = from + MIN_PART; cut + MIN_PART <= len; cut++) {
+		long head = part_id(ix, w + from, cut - from);
+		if (head < 0)
+			continue;
+		split s = *prefix;
+		s.part[s.n++] = (uint32_t)head;
+		try_splits(ix, w, len, cut, &s, best);
+		if (w[cut] == 's' && cut + 1 + MIN_PART <= len)
+			try_splits(ix, w, len, cut + 1, &s, best);
+	}
+}
+
+/* Splits each long word into words the handbook uses elsewhere, when its
+ * parts are more common than the word itself (the geometric mean of their
+ * frequencies is larger): "klanttevredenheid" splits into "klant" and
+ * "tevredenheid", but "verstand" does not become "vers" + "tand" in a
+ * text that uses "verstand" more than those two. */
+static void split_all(search_index *ix)
+{
+	for (size_t w = 0; w < ix->words.n; w++) {
+		const char *s = ix->words.str[w];
+		size_t len = ix->words.len[w];
+		if (len < MIN_COMPOUND || has_digit(s, len))
+			continue;
+		split none = { { 0 }, 0, 0 };
+		split best = { { 0 }, 0, log((double)ix->word_freq[w]) };
+		try_splits(ix, s, len, 0, &none, &best);
+		if (best.n < 2)
+			continue;
+		ix->word_split[w] = (uint32_t)ix->parts.n;
+		vec_push(&ix->parts, (uint32_t)best.n);
+		for (int i = 0; i < best.n; i++)
+			vec_push(&ix->parts, best.part[i]);
+	}
+}
+
+void search_split(const search_index *ix, const char *word, buf *out)
+{
+	long w = strtab_find(&ix->words, word, strlen(word));
+	if (w < 0 || !ix->word_split || ix->word_split[w] == UINT32_MAX)
+		return;
+	const uint32_t *p = ix->parts.v + ix->word_split[w];
+	for (uint32_t i = 0; i < p[0]; i++) {
+		if (i)
+			buf_putc(out, '+');
+		buf_puts(out, ix->words.str[p[1 + i]]);
+	}
+}
+
+/* ---- building: postings and scores ------------------------------------ */
+
+typedef struct doc_key {
+	const sdoc *d;
+	uint32_t added;
+} doc_key;
+
+/* Documents in index order: by kind, then themes, then as added, so
+ * that the facets of all documents compress to a few runs. */
+static int compare_docs(const void *a, const void *b)
+{
+	const doc_key *x = a, *y = b;
+	const sdoc *p = x->d, *q = y->d;
+	if (p->kind != q->kind)
+		return p->kind < q->kind ? -1 : 1;
+	for (size_t i = 0; i < p->nthemes && i < q->nthemes; i++)
+		if (p->themes[i] != q->themes[i])
+			return p->themes[i] < q->themes[i] ? -1 : 1;
+	if (p->nthemes != q->nthemes)
+		return p->nthemes < q->nthemes ? -1 : 1;
+	return x->added < y->added ? -1 : x->added > y->added;
+}
+
+/* The weighted count of each term in document d, into tacc (indexed by
+ * term, zero outside the terms listed in touched). */
+static void doc_terms(const search_index *ix, const sdoc *d, double *tacc, vec32 *touched)
+{
+	touched->n = 0;
+	for (size_t i = 0; i < d->nwords; i++) {
+		uint32_t w = ix->dw_word.v[d->words + i];
+		double tf = ix->dw_tf.v[d->words + i] / 2.0;
+		uint32_t t = ix->word_term[w];
+		if (tacc[t] == 0)
+			vec_push(touched, t);
+		tacc[t] += tf;
+		if (ix->word_split[w] == UINT32_MAX)
+			continue;
+		const uint32_t *p = ix->parts.v + ix->word_split[w];
+		for (uint32_t k = 0; k < p[0]; k++) {
+			uint32_t pt = ix->word_term[p[1 + k]];
+			if (pt == t)
+				continue;
+			if (tacc[pt] == 0)
+				vec_push(touched, pt);
+			tacc[pt] += tf * PART_WEIGHT;
+		}
+	}
+}
+
+static uint8_t quantize(double impact, double max)
+{
+	if (impact <= 0 || max <= 0)
+		return 1;
+	double q = IMPACT_LEVELS + floor(log(impact / max) / log(IMPACT_RATIO) + 0.5);
+	if (q < 1)
+		q = 1;
+	if (q > IMPACT_LEVELS)
+		q = IMPACT_LEVELS;
+	return (uint8_t)q;
+}
+
+static double dequantize(uint8_t q, double max)
+{
+	return max * pow(IMPACT_RATIO, (double)q - IMPACT_LEVELS);
+}
+
+static void build_postings(search_index *ix)
+{
+	size_t nt = ix->terms.n, nd = ix->ndocs;
+	doc_key *keys = xmalloc((nd + 1) * sizeof *keys);
+	for (size_t i = 0; i < nd; i++)
+		keys[i] = (doc_key){ &ix->docs[i], (uint32_t)i };
+	qsort(keys, nd, sizeof *keys, compare_docs);
+	ix->order = xmalloc((nd + 1) * sizeof *ix->order);
+	for (size_t i = 0; i < nd; i++)
+		ix->order[i] = keys[i].added;
+	free(keys);
+
+	double *tacc = xcalloc(nt + 1, sizeof *tacc);
+	vec32 touched = { NULL, 0, 0 };
+	ix->post_n = xcalloc(nt + 1, sizeof *ix->post_n);
+	ix->post_off = xcalloc(nt + 1, sizeof *ix->post_off);
+	for (size_t k = 0; k < nd; k++) {
+		doc_terms(ix, &ix->docs[ix->order[k]], tacc, &touched);
+		for (size_t i = 0; i < touched.n; i++) {
+			ix->post_n[touched.v[i]]++;
+			tacc[touched.v[i]] = 0;
+		}
+	}
+	size_t total = 0;
+	for (size_t t = 0; t < nt; t++) {
+		ix->post_off[t] = (uint32_t)total;
+		total += ix->post_n[t];
+	}
+	ix->pdoc = xmalloc((total + 1) * sizeof *ix->pdoc);
+	float *impact = xmalloc((total + 1) * sizeof *impact);
+	uint32_t *fill = xcalloc(nt + 1, sizeof *fill);
+	double avgdl = nd ? (double)ix->total_len / (double)nd : 1;
+	if (avgdl <= 0)
+		avgdl = 1;
+	double max = 0;
+	for (size_t k = 0; k < nd; k++) {
+		const sdoc *d = &ix->docs[ix->order[k]];
+		doc_terms(ix, d, tacc, &touched);
+		double norm = BM25_K1 * (1 - BM25_B + BM25_B * (double)d->len / avgdl);
+		for (size_t i = 0; i < touched.n; i++) {
+			uint32_t t = touched.v[i];
+			double df = ix->post_n[t];
+			double idf = log(1 + ((double)nd - df + 0.5) / (df + 0.5));
+			double tf = tacc[t];
+			double s = idf * tf * (BM25_K1 + 1) / (tf + norm);
+			size_t at = ix->post_off[t] + fill[t]++;
+			ix->pdoc[at] = (uint32_t)k;
+			impact[at] = (float)s;
+			if (s > max)
+				max = s;
+			tacc[t] = 0;
+		}
+	}
+	ix->max_impact = max;
+	ix->pq = xmalloc(total + 1);
+	for (size_t i = 0; i < total; i++)
+		ix->pq[i] = quantize(impact[i], max);
+	free(impact);
+	free(fill);
+	free(tacc);
+	free(touched.v);
+	/* The per-document word lists are not needed any more. */
+	free(ix->dw_word.v);
+	free(ix->dw_tf.v);
+	memset(&ix->dw_word, 0, sizeof ix->dw_word);
+	memset(&ix->dw_tf, 0, sizeof ix->dw_tf);
+}
+
+/* ---- writing ------------------------------------------------------------ */
+
+static void put_varint(buf *b, uint32_t v)
+{
+	char tmp[8];
+	int n = 0;
+	tmp[n++] = digits64[v & 31];
+	for (v >>= 5; v; v >>= 5)
+		tmp[n++] = digits64[32 + (v & 31)];
+	while (n)
+		buf_putc(b, tmp[--n]);
+}
+
+typedef struct ranked {
+	uint32_t doc;
+	uint32_t at;   /* position in the term's postings */
+	uint8_t q;
+} ranked;
+
+/* Best first: higher impact, then lower document number. */
+static int compare_impact(const void *a, const void *b)
+{
+	const ranked *x = a, *y = b;
+	if (x->q != y->q)
+		return x->q > y->q ? -1 : 1;
+	return x->doc < y->doc ? -1 : x->doc > y->doc;
+}
+
+/* Encodes the postings of term t (see search.js, decodePostings):
+ *   ['!']                    the term is a stem, not a word (no suggestion)
+ *   (gap score)*             exact: gaps between document numbers as
+ *                            varints, each with a score character
+ *   ['.' score ('~' start bitmap | gap*)]
+ *                            the other documents, all with one score:
+ *                            a bitmap of 6 documents per character from
+ *                            start, or gaps, whichever is shorter
+ * A term in more than TIER documents keeps exact scores for its best TIER
+ * only; their common score is the mean, and pq is set to what the
+ * browser will see, so search_query ranks the same way. */
+static void encode_postings(search_index *ix, uint32_t t, buf *out, ranked *scratch,
+			    bool *tier_a)
+{
+	uint32_t off = ix->post_off[t], n = ix->post_n[t];
+	uint32_t *doc = ix->pdoc + off;
+	uint8_t *pq = ix->pq + off;
+	if (!ix->term_surface[t])
+		buf_putc(out, '!');
+	for (uint32_t i = 0; i < n; i++)
+		tier_a[i] = true;
+	if (n > TIER) {
+		for (uint32_t i = 0; i < n; i++)
+			scratch[i] = (ranked){ doc[i], i, pq[i] };
+		qsort(scratch, n, sizeof *scratch, compare_impact);
+		double sum = 0;
+		for (uint32_t i = TIER; i < n; i++) {
+			tier_a[scratch[i].at] = false;
+			sum += dequantize(scratch[i].q, ix->max_impact);
+		}
+		uint8_t mean = quantize(sum / (n - TIER), ix->max_impact);
+		for (uint32_t i = TIER; i < n; i++)
+			pq[scratch[i].at] = mean;
+	}
+	uint32_t prev = 0;
+	for (uint32_t i = 0; i < n; i++) {
+		if (!tier_a[i])
+			continue;
+		put_varint(out, doc[i] - prev);
+		buf_putc(out, digits64[pq[i]]);
+		prev = doc[i];
+	}
+	if (n <= TIER)
+		return;
+	uint32_t first = UINT32_MAX, last = 0;
+	uint8_t mean = 0;
+	for (uint32_t i = 0; i < n; i++)
+		if (!tier_a[i]) {
+			if (first == UINT32_MAX)
+				first = doc[i];
+			last = doc[i];
+			mean = pq[i];
+		}
+	buf_putc(out, '.');
+	buf_putc(out, digits64[mean]);
+	size_t mark = out->len;
+	prev = 0;
+	for (uint32_t i = 0; i < n; i++)
+		if (!tier_a[i]) {
+			put_varint(out, doc[i] - prev);
+			prev = doc[i];
+		}
+	size_t gaps = out->len - mark;
+	size_t bitmap = 1 + 4 + (last - first) / 6 + 1;
+	if (bitmap >= gaps)
+		return;
+	buf_truncate(out, mark);
+	buf_putc(out, '~');
+	put_varint(out, first);
+	unsigned bits = 0, used = 0;
+	uint32_t next = first;
+	for (uint32_t i = 0; i < n; i++) {
+		if (tier_a[i])
+			continue;
+		while (next + 6 <= doc[i]) {
+			buf_putc(out, digits64[bits]);
+			bits = 0;
+			next += 6;
+			used = 0;
+		}
+		bits |= 1u << (doc[i] - next);
+		used = 1;
+	}
+	if (used)
+		buf_putc(out, digits64[bits]);
+}
+
+/* Compares UTF-8 strings in UTF-16 code unit order, the order of
+ * JavaScript's < on strings, so the browser can binary search the shard
+ * boundaries the way they were cut. */
+static int utf16_cmp(const char *a, const char *b)
+{
+	const unsigned char *p = (const unsigned char *)a, *q = (const unsigned char *)b;
+	while (*p && *q) {
+		if (*p == *q && *p < 0x80) {
+			p++;
+			q++;
+			continue;
+		}
+		int32_t x, y;
+		size_t n = decode_cp(p, strlen((const char *)p), &x);
+		size_t m = decode_cp(q, strlen((const char *)q), &y);
+		if (x != y) {
+			/* Code points past U+FFFF are surrogate pairs in UTF-16,
+			 * sorting between U+D7FF and U+E000. */
+			uint32_t ux = x >= 0x10000 ? 0xD800u + (uint32_t)((x - 0x10000) >> 10) : (uint32_t)x;
+			uint32_t uy = y >= 0x10000 ? 0xD800u + (uint32_t)((y - 0x10000) >> 10) : (uint32_t)y;
+			if (ux != uy)
+				return ux < uy ? -1 : 1;
+			return x < y ? -1 : 1;
+		}
+		p += n;
+		q += m;
+	}
+	return *p ? 1 : *q ? -1 : 0;
+}
+
+typedef struct entry {
+	const char *key;
+	long term;    /* term with this key, or -1 */
+	long alias;   /* term this key's word stems to, when another, or -1 */
+} entry;
+
+static int compare_entries(const void *a, const void *b)
+{
+	return utf16_cmp(((const entry *)a)->key, ((const entry *)b)->key);
+}
+
+/* Appends an entry's JSON value: a postings string, the number of
+ * characters to cut off the key to get its term, "=term", or both as an
+ * array. */
+static void put_entry(search_index *ix, const entry *e, buf *out, buf *tmp,
+		      ranked *scratch, bool *tier_a)
+{
+	buf_clear(tmp);
+	if (e->term >= 0 && e->alias >= 0)
+		buf_putc(out, '[');
+	if (e->term >= 0) {
+		encode_postings(ix, (uint32_t)e->term, tmp, scratch, tier_a);
+		json_put_string(out, tmp->ptr, tmp->len);
+	}
+	if (e->term >= 0 && e->alias >= 0)
+		buf_putc(out, ',');
+	if (e->alias >= 0) {
+		const char *stem = ix->terms.str[e->alias];
+		size_t sl = ix->terms.len[e->alias], kl = strlen(e->key);
+		if (sl < kl && memcmp(stem, e->key, sl) == 0) {
+			buf_printf(out, "%zu", count_utf16(e->key + sl, kl - sl));
+		} else {
+			buf_clear(tmp);
+			buf_putc(tmp, '=');
+			buf_put(tmp, stem, sl);
+			json_put_string(out, tmp->ptr, tmp->len);
+		}
+	}
+	if (e->term >= 0 && e->alias >= 0)
+		buf_putc(out, ']');
+}
+
+/* The shortest prefix (whole code points) of key that still sorts after
+ * prev: the boundary the browser compares with. */
+static void put_boundary(buf *out, const char *prev, const char *key)
+{
+	size_t kl = strlen(key);
+	buf p = BUF_INIT;
+	for (size_t i = 1; i <= kl; i++) {
+		if (i < kl && ((unsigned char)key[i] & 0xC0) == 0x80)
+			continue;
+		buf_clear(&p);
+		buf_put(&p, key, i);
+		if (utf16_cmp(p.ptr, prev) > 0)
+			break;
+	}
+	json_put_string(out, p.ptr, p.len);
+	buf_release(&p);
+}
+
+static int write_shards(search_index *ix, search_emit_fn emit, void *ctx, buf *bounds,
+			gen_err *err)
+{
+	size_t nw = ix->words.n, nt = ix->terms.n;
+	entry *es = xmalloc((nw + nt + 1) * sizeof *es);
+	size_t ne = 0;
+	long *alias_of_term = xmalloc((nt + 1) * sizeof *alias_of_term);
+	for (size_t t = 0; t < nt; t++)
+		alias_of_term[t] = -1;
+	for (size_t w = 0; w < nw; w++) {
+		uint32_t t = ix->word_term[w];
+		long same = strtab_find(&ix->terms, ix->words.str[w], ix->words.len[w]);
+		if (same >= 0) {
+			if ((uint32_t)same != t)
+				alias_of_term[same] = t; /* a word that is also another's stem */
+			continue;
+		}
+		es[ne++] = (entry){ ix->words.str[w], -1, (long)t };
+	}
+	for (size_t t = 0; t < nt; t++)
+		es[ne++] = (entry){ ix->terms.str[t], (long)t, alias_of_term[t] };
+	free(alias_of_term);
+	qsort(es, ne, sizeof *es, compare_entries);
+
+	uint32_t maxn = 0;
+	for (size_t t = 0; t < nt; t++)
+		if (ix->post_n[t] > maxn)
+			maxn = ix->post_n[t];
+	ranked *scratch = xmalloc((maxn + 1) * sizeof *scratch);
+	bool *tier_a = xmalloc(maxn + 1);
+	buf json = BUF_INIT, val = BUF_INIT, tmp = BUF_INIT;
+	int rc = 0;
+	long shard = 0;
+	const char *last_key = NULL;
+	buf_putc(bounds, '[');
+	for (size_t i = 0; i <= ne && rc == 0; i++) {
+		if (i < ne) {
+			buf_clear(&val);
+			json_put_string(&val, es[i].key, strlen(es[i].key));
+			buf_putc(&val, ':');
+			put_entry(ix, &es[i], &val, &tmp, scratch, tier_a);
+		}
+		bool full = json.len > 1 && json.len + val.len > SHARD_BYTES;
+		if ((i == ne || full) && json.len > 1) {
+			buf_putc(&json, '}');
+			char rel[64];
+			snprintf(rel, sizeof rel, "zoeken/w/%ld.js", shard);
+			rc = emit_js(emit, ctx, rel, "w", shard, &json, err);
+			shard++;
+			buf_clear(&json);
+		}
+		if (i == ne)
+			break;
+		if (json.len == 0) {
+			if (shard > 0) {
+				buf_putc(bounds, ',');
+				put_boundary(bounds, last_key, es[i].key);
+			} else {
+				buf_puts(bounds, "\"\"");
+			}
+			buf_putc(&json, '{');
+		} else {
+			buf_putc(&json, ',');
+		}
+		buf_put(&json, val.ptr, val.len);
+		last_key = es[i].key;
+	}
+	if (ne == 0)
+		buf_puts(bounds, "\"\"");
+	buf_putc(bounds, ']');
+	if (ne == 0 && rc == 0) {
+		buf_puts(&json, "{}");
+		rc = emit_js(emit, ctx, "zoeken/w/0.js", "w", 0, &json, err);
+	}
+	buf_release(&json);
+	buf_release(&val);
+	buf_release(&tmp);
+	free(scratch);
+	free(tier_a);
+	free(es);
+	return rc;
+}
+
+static int write_doc_table(search_index *ix, search_emit_fn emit, void *ctx, gen_err *err)
+{
+	int rc = 0;
+	buf json = BUF_INIT;
+	for (size_t k = 0; k < ix->ndocs && rc == 0; k += SEARCH_DOCS_PER_FILE) {
+		buf_clear(&json);
+		buf_putc(&json, '[');
+		for (size_t i = k; i < ix->ndocs && i < k + SEARCH_DOCS_PER_FILE; i++) {
+			const sdoc *d = &ix->docs[ix->order[i]];
+			if (i > k)
+				buf_putc(&json, ',');
+			buf_putc(&json, '[');
+			json_put_string(&json, d->url, strlen(d->url));
+			buf_putc(&json, ',');
+			json_put_string(&json, d->title, strlen(d->title));
+			buf_putc(&json, ',');
+			/* The day is enough to show; time and zone are noise. */
+			const char *date = d->date ? d->date : "";
+			json_put_string(&json, date, strnlen(date, 10));
+			buf_printf(&json, ",%u]", ix->order[i]);
+		}
+		buf_putc(&json, ']');
+		char rel[64];
+		snprintf(rel, sizeof rel, "zoeken/d/%zu.js", k / SEARCH_DOCS_PER_FILE);
+		rc = emit_js(emit, ctx, rel, "d", (long)(k / SEARCH_DOCS_PER_FILE), &json, err);
+	}
+	buf_release(&json);
+	return rc;
+}
+
+/* Facets of every document in index order, as runs of equal kind and
+ * themes: (count kind nthemes theme*)* in varints. */
+static void put_runs(const search_index *ix, buf *out)
+{
+	buf r = BUF_INIT;
+	for (size_t k = 0; k < ix->ndocs;) {
+		const sdoc *d = &ix->docs[ix->order[k]];
+		size_t j = k + 1;
+		while (j < ix->ndocs) {
+			const sdoc *e = &ix->docs[ix->order[j]];
+			if (e->kind != d->kind || e->nthemes != d->nthemes ||
+			    memcmp(e->themes, d->themes, d->nthemes * sizeof *d->themes) != 0)
+				break;
+			j++;
+		}
+		put_varint(&r, (uint32_t)(j - k));
+		put_varint(&r, (uint32_t)d->kind);
+		put_varint(&r, (uint32_t)d->nthemes);
+		for (size_t i = 0; i < d->nthemes; i++)
+			put_varint(&r, d->themes[i]);
+		k = j;
+	}
+	json_put_string(out, r.ptr, r.len);
+	buf_release(&r);
+}
+
+static void put_pair(buf *out, const char *a, const char *b)
+{
+	buf_putc(out, '[');
+	json_put_string(out, a, strlen(a));
+	buf_putc(out, ',');
+	json_put_string(out, b, strlen(b));
+	buf_putc(out, ']');
+}
+
+static int write_meta(search_index *ix, search_emit_fn emit, void *ctx, const buf *bounds,
+		      gen_err *err)
+{
+	buf m = BUF_INIT;
+	buf_printf(&m, "{\"version\":1,\"lang\":");
+	json_put_string(&m, ix->language, strlen(ix->language));
+	buf_printf(&m, ",\"docs\":%zu,\"perFile\":%d,\"max\":%.9g,\"ratio\":%.9g,\"levels\":%d",
+		   ix->ndocs, SEARCH_DOCS_PER_FILE, ix->max_impact, IMPACT_RATIO, IMPACT_LEVELS);
+	buf_puts(&m, ",\"shards\":");
+	buf_put(&m, bounds->ptr, bounds->len);
+	buf_puts(&m, ",\"stop\":[");
+	size_t ns;
+	const char *const *stop = stopwords_list(ix->language, &ns);
+	for (size_t i = 0; i < ns; i++) {
+		if (i)
+			buf_putc(&m, ',');
+		json_put_string(&m, stop[i], strlen(stop[i]));
+	}
+	buf_puts(&m, "],\"kinds\":[");
+	for (size_t i = 0; i < NKINDS; i++) {
+		if (i)
+			buf_putc(&m, ',');
+		put_pair(&m, kind_names[i], ix->kind_labels[i]);
+	}
+	buf_puts(&m, "],\"themes\":[");
+	for (size_t i = 0; i < ix->themes.n; i++) {
+		if (i)
+			buf_putc(&m, ',');
+		put_pair(&m, ix->themes.str[i], ix->theme_titles[i]);
+	}
+	buf_puts(&m, "],\"runs\":");
+	put_runs(ix, &m);
+	buf_puts(&m, ",\"ui\":{");
+	for (size_t i = 0; i < ix->nui; i++) {
+		if (i)
+			buf_putc(&m, ',');
+		json_put_string(&m, ix->ui_keys[i], strlen(ix->ui_keys[i]));
+		buf_putc(&m, ':');
+		json_put_string(&m, ix->ui_texts[i], strlen(ix->ui_texts[i]));
+	}
+	buf_puts(&m, "}}");
+	int rc = emit_js(emit, ctx, "zoeken/meta.js", "meta", -1, &m, err);
+	buf_release(&m);
+	return rc;
+}
+
+int search_write(search_index *ix, search_emit_fn emit, void *ctx, gen_err *err)
+{
+	if (ix->written)
+		return 0;
+	ix->written = true;
+	grow_words(ix);
+	stem_all(ix);
+	split_all(ix);
+	build_postings(ix);
+	buf bounds = BUF_INIT;
+	int rc = write_shards(ix, emit, ctx, &bounds, err);
+	if (rc == 0)
+		rc = write_doc_table(ix, emit, ctx, err);
+	if (rc == 0)
+		rc = write_meta(ix, emit, ctx, &bounds, err);
+	buf_release(&bounds);
+	return rc;
+}
+
+/* ---- querying (the browser's ranking, for tests and tools) ------------- */
+
+typedef struct query_ctx {
+	long terms[32];
+	size_t n;
+} query_ctx;
+
+static void query_word(search_index *ix, const char *w, size_t len, void *ctx)
+{
+	query_ctx *q = ctx;
+	if (q->n == sizeof q->terms / sizeof *q->terms)
+		return;
+	long t = -1;
+	long word = strtab_find(&ix->words, w, len);
+	if (word >= 0)
+		t = (long)ix->word_term[word];
+	else
+		t = strtab_find(&ix->terms, w, len);
+	q->terms[q->n++] = t;
+}
+
+typedef struct hit {
+	uint32_t doc;
+	double score;
+	uint32_t words;
+} hit;
+
+static int compare_hits(const void *a, const void *b)
+{
+	const hit *x = a, *y = b;
+	if (x->score != y->score)
+		return x->score > y->score ? -1 : 1;
+	return x->doc < y->doc ? -1 : x->doc > y->doc;
+}
+
+size_t search_query(const search_index *ix, const char *query, size_t *docs,
+		    double *scores, size_t max)
+{
+	if (!ix->written || !ix->ndocs)
+		return 0;
+	query_ctx q = { { 0 }, 0 };
+	/* tokenize needs scratch buffers of the index; they are not part of
+	 * its observable state. */
+	tokenize((search_index *)ix, query, strlen(query), false, query_word, &q);
+	if (!q.n)
+		return 0;
+	hit *h = xcalloc(ix->ndocs, sizeof *h);
+	for (size_t i = 0; i < q.n; i++) {
+		long t = q.terms[i];
+		if (t < 0)
+			continue;
+		bool dup = false;
+		for (size_t j = 0; j < i; j++)
+			dup = dup || q.terms[j] == t;
+		if (dup)
+			continue;
+		for (uint32_t k = 0; k < ix->post_n[t]; k++) {
+			uint32_t d = ix->pdoc[ix->post_off[t] + k];
+			h[d].score += dequantize(ix->pq[ix->post_off[t] + k], ix->max_impact);
+			h[d].words++;
+		}
+	}
+	size_t distinct = 0;
+	for (size_t i = 0; i < q.n; i++) {
+		bool dup = false;
+		for (size_t j = 0; j < i; j++)
+			dup = dup || q.terms[j] == q.terms[i];
+		distinct += !dup;
+	}
+	/* All words if any document has them all, else any word. */
+	uint32_t need = (uint32_t)distinct;
+	bool all = false;
+	for (size_t d = 0; d < ix->ndocs && !all; d++)
+		all = h[d].words == need;
+	size_t n = 0;
+	for (size_t d = 0; d < ix->ndocs; d++) {
+		if (all ? h[d].words != need : h[d].words == 0)
+			continue;
+		h[n] = h[d];
+		h[n++].doc = (uint32_t)d;
+	}
+	qsort(h, n, sizeof *h, compare_hits);
+	for (size_t i = 0; i < n && i < max; i++) {
+		docs[i] = ix->order[h[i].doc];
+		if (scores)
+			scores[i] = h[i].score;
+	}
+	free(h);
+	return n;
+}
+
+/* ---- the site's search ------------------------------------------------- */
+
+static int emit_output(void *ctx, const char *rel, const char *data, size_t len,
+		       gen_err *err)
+{
+	return output_write(ctx, rel, data, len, err);
+}
+
+/* UI strings the script shows, with their Dutch defaults for themes
+ * whose i18n files predate them. */
+static const char *const ui_strings[][2] = {
+	{ "search_results", "{n} resultaten" },
+	{ "search_result_one", "1 resultaat" },
+	{ "search_none", "Geen resultaten voor ‘{q}’." },
+	{ "search_suggest", "Bedoelde je:" },
+	{ "search_partial", "Geen artikel bevat alle woorden; dit zijn de artikelen met een deel ervan." },
+	{ "search_stopwords", "Typ een woord dat meer zegt dan ‘{q}’." },
+	{ "search_all", "Alle resultaten bekijken" },
+	{ "search_more", "Meer resultaten" },
+	{ "search_kind", "Soort" },
+	{ "search_theme", "Thema" },
+	{ "search_loading", "Zoeken…" },
+	{ "search_error", "Het zoeken lukt nu niet: de zoekindex kon niet worden geladen." },
+	{ "search_filters_clear", "Filters wissen" },
+	{ "search_tip", "Tip" },
+};
+
+int search_render(renderer *r, const site *s, output *o, gen_err *err)
+{
+	search_index *ix = NULL;
+	int rc = 0;
+	value *data = NULL;
+
+	if (o) {
+		rc = search_new(&ix, s->cfg.language, err);
+		if (rc < 0)
+			goto out;
+		for (size_t i = 0; i < s->cfg.nthemes; i++)
+			search_set_theme(ix, s->cfg.themes[i].id, s->cfg.themes[i].title);
+		search_set_kind(ix, "story", render_i18n(r, "story", "Verhaal"));
+		search_set_kind(ix, "tips", render_i18n(r, "tips", "Tips"));
+		search_set_kind(ix, "page", render_i18n(r, "page", "Pagina"));
+		for (size_t i = 0; i < sizeof ui_strings / sizeof *ui_strings; i++)
+			search_set_string(ix, ui_strings[i][0],
+					  render_i18n(r, ui_strings[i][0], ui_strings[i][1]));
+		for (size_t i = 0; i < s->ndocs && rc == 0; i++)
+			rc = search_add_document(ix, &s->docs[i], emit_output, o, err);
+		if (rc == 0)
+			rc = search_write(ix, emit_output, o, err);
+		if (rc < 0)
+			goto out;
+	}
+
+	data = render_base_data(r, "zoeken/");
+	value *page = value_new_table();
+	const char *title = render_i18n(r, "search_title", "Zoeken");
+	value_set_cstr(page, "title", value_new_cstring(title));
+	value_set_cstr(page, "url", value_new_cstring("zoeken/"));
+	value_set_cstr(page, "is_search", value_new_bool(true));
+	value_set_cstr(data, "page", page);
+	rc = render_page(r, o, "search", "zoeken/index.html", data, err);
+out:
+	value_free(data);
+	search_free(ix);
+	return rc;
+}

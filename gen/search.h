@@ -1,0 +1,124 @@
+/* search: the full-text index that the browser searches, built by gen.
+ *
+ * Text comes from the documents themselves (title, summary, headings, tip
+ * items, body: the Markdown tree, not scraped HTML). Each piece is split
+ * into words, folded (case and diacritics: "Ideeën" = "ideeen"), stripped
+ * of stop words and stemmed with Snowball for the site's language
+ * ("klachten" -> "klacht"). Dutch compounds are also indexed under their
+ * parts when these are words of the handbook itself ("klanttevredenheid"
+ * under "klant" and "tevredenheid"). Ranking is BM25 over weighted fields
+ * (title > headings > summary > tips, body); each document's score per
+ * term is computed here, once, and stored quantised, so the browser only
+ * adds numbers.
+ *
+ * The index is written as small JavaScript files under zoeken/ that the
+ * search UI loads with <script> elements on demand (so it works from
+ * file:// too), each calling genSearch.X(..., JSON.parse('...')):
+ *   zoeken/meta.js   shard boundaries, facets (kind and themes of every
+ *                    document, run-length coded), stop words, UI strings
+ *   zoeken/w/N.js    words and terms of one lexicographic range: postings
+ *                    of each term, and each inflected word's term
+ *   zoeken/d/N.js    the document table, SEARCH_DOCS_PER_FILE per file
+ *   zoeken/t/N.js    the text of one document, by section, for snippets
+ * themes/default/static/js/search.js documents the formats it reads.
+ * Output depends only on the documents and their order: byte-identical
+ * across runs. The only module that includes libstemmer.h. */
+#ifndef GEN_SEARCH_H
+#define GEN_SEARCH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "buf.h"
+#include "document.h"
+#include "err.h"
+#include "output.h"
+#include "render.h"
+#include "site.h"
+
+#define SEARCH_DOCS_PER_FILE 8
+
+typedef struct search_index search_index;
+
+/* Where a piece of text stands in its document; decides its weight. */
+typedef enum search_field {
+	SEARCH_TITLE,
+	SEARCH_HEADING,
+	SEARCH_SUMMARY,
+	SEARCH_TIP,
+	SEARCH_BODY,
+} search_field;
+
+/* What the result list shows of a document (all borrowed, copied). */
+typedef struct search_doc {
+	const char *url;     /* site-relative: "verhalen/de-garage/" */
+	const char *title;
+	const char *kind;    /* "story", "tips" or "page" */
+	const char *date;    /* "2015-03-12...", or NULL */
+	const char *const *themes; /* theme ids */
+	size_t nthemes;
+} search_doc;
+
+/* Receives each file of the index: rel is "zoeken/w/3.js" and the like.
+ * Returns 0 or a negative code with err set. */
+typedef int (*search_emit_fn)(void *ctx, const char *rel, const char *data,
+			      size_t len, gen_err *err);
+
+/* A new, empty index for language ("nl", "en"; other Snowball languages
+ * by their ISO code are stemmed without stop words, unknown ones are
+ * neither). Returns 0 and *out (caller frees), or GEN_EUSAGE with err set
+ * when the stemmer cannot be created. */
+int search_new(search_index **out, const char *language, gen_err *err);
+void search_free(search_index *ix);
+
+/* Facet labels: the title of a theme id, and of a kind ("story"). Ids
+ * without one are shown as they are. Themes come in the order set. */
+void search_set_theme(search_index *ix, const char *id, const char *title);
+void search_set_kind(search_index *ix, const char *kind, const char *label);
+/* A string the search UI shows (key as in i18n/LANG.toml). */
+void search_set_string(search_index *ix, const char *key, const char *text);
+
+/* Adds a document: begin, its text in document order, end. anchor is the
+ * id of the heading or tip the text belongs to ("" for the top); a
+ * SEARCH_HEADING text starts that heading's section. search_doc_end
+ * writes the document's text file through emit (NULL: written nowhere)
+ * and returns 0 or emit's error. */
+void search_doc_begin(search_index *ix, const search_doc *doc);
+void search_doc_text(search_index *ix, search_field field, const char *text,
+		     size_t len, const char *anchor);
+int search_doc_end(search_index *ix, search_emit_fn emit, void *ctx,
+		   gen_err *err);
+/* All of the above for a document of the site: front matter (title,
+ * summary, kind, date, themes) and the Markdown text. */
+int search_add_document(search_index *ix, const document *d,
+			search_emit_fn emit, void *ctx, gen_err *err);
+
+/* Builds the index over the documents added and writes meta, term shards
+ * and the document table through emit (NULL: build only). Call once.
+ * Returns 0 or emit's error. */
+int search_write(search_index *ix, search_emit_fn emit, void *ctx,
+		 gen_err *err);
+
+/* Ranks the documents for a query the way the browser does (all words
+ * must match, else any; a word's score is its term's stored impact),
+ * after search_write. Fills up to max document numbers (in the order
+ * they were added) best first and their scores (may be NULL); returns
+ * the number of documents that match. */
+size_t search_query(const search_index *ix, const char *query, size_t *docs,
+		    double *scores, size_t max);
+
+/* Appends the index terms of text, separated by single spaces: split,
+ * folded, stop words dropped, stemmed (no compound parts). */
+void search_terms(search_index *ix, const char *text, size_t len, buf *out);
+/* Appends the parts a folded word was split into, joined by '+'
+ * ("klant+tevredenheid"), or nothing when it was not split; after
+ * search_write. */
+void search_split(const search_index *ix, const char *word, buf *out);
+
+/* The site's search: indexes every published document of s, writes the
+ * index under zoeken/ and the results page zoeken/index.html (layout
+ * "search") into o. With o NULL only the page is rendered (gen check).
+ * Returns 0 or a negative code with err set. */
+int search_render(renderer *r, const site *s, output *o, gen_err *err);
+
+#endif

@@ -1,0 +1,496 @@
+/* Tests for search: tokenising (folding, stemming, stop words), compound
+ * splitting, BM25 ordering, the shard files (layout, postings, facets,
+ * snippets) and their determinism. The index files are read back the way
+ * the browser reads them: the JavaScript literal unescaped, then JSON. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "json.h"
+#include "search.h"
+#include "stopwords.h"
+#include "tap.h"
+#include "xalloc.h"
+
+typedef struct file {
+	char *rel;
+	char *data;
+	size_t len;
+} file;
+
+typedef struct files {
+	file *f;
+	size_t n;
+} files;
+
+static int collect(void *ctx, const char *rel, const char *data, size_t len, gen_err *err)
+{
+	(void)err;
+	files *fs = ctx;
+	fs->f = xrealloc(fs->f, (fs->n + 1) * sizeof *fs->f);
+	fs->f[fs->n].rel = xstrdup(rel);
+	fs->f[fs->n].data = xstrndup(data, len);
+	fs->f[fs->n++].len = len;
+	return 0;
+}
+
+static void files_release(files *fs)
+{
+	for (size_t i = 0; i < fs->n; i++) {
+		free(fs->f[i].rel);
+		free(fs->f[i].data);
+	}
+	free(fs->f);
+	fs->f = NULL;
+	fs->n = 0;
+}
+
+static const file *find_file(const files *fs, const char *rel)
+{
+	for (size_t i = 0; i < fs->n; i++)
+		if (strcmp(fs->f[i].rel, rel) == 0)
+			return &fs->f[i];
+	return NULL;
+}
+
+/* The value a data file registers: JSON.parse('...') undone. */
+static value *file_value(const file *f)
+{
+	if (!f)
+		return NULL;
+	const char *a = strstr(f->data, "JSON.parse('");
+	const char *b = f->data + f->len;
+	if (!a || f->len < 5 || strcmp(b - 5, "'));\n") != 0)
+		return NULL;
+	a += 12;
+	b -= 5;
+	buf json = BUF_INIT;
+	for (const char *p = a; p < b; p++) {
+		if (*p == '\\')
+			p++;
+		buf_putc(&json, *p);
+	}
+	value *v = NULL;
+	gen_err err;
+	if (json_parse(&v, json.ptr, json.len, f->rel, &err) < 0)
+		v = NULL;
+	buf_release(&json);
+	return v;
+}
+
+static const char *terms(search_index *ix, const char *text)
+{
+	static char out[512];
+	buf b = BUF_INIT;
+	search_terms(ix, text, strlen(text), &b);
+	snprintf(out, sizeof out, "%s", b.ptr);
+	buf_release(&b);
+	return out;
+}
+
+static void add(search_index *ix, const char *url, const char *kind, const char *title,
+		const char *body, const char *const *themes, size_t nthemes, files *fs)
+{
+	search_doc d = { url, title, kind, "2015-03-12", themes, nthemes };
+	search_doc_begin(ix, &d);
+	search_doc_text(ix, SEARCH_TITLE, title, strlen(title), "");
+	search_doc_text(ix, SEARCH_BODY, body, strlen(body), "");
+	gen_err err;
+	search_doc_end(ix, fs ? collect : NULL, fs, &err);
+}
+
+/* Decodes a postings string like search.js does; returns the number of
+ * documents and fills docs (ascending) up to max. */
+static int digit(char c)
+{
+	const char *d = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz-_";
+	const char *p = strchr(d, c);
+	return p && c ? (int)(p - d) : -1;
+}
+
+static unsigned varint(const char **s)
+{
+	unsigned x = 0;
+	for (;;) {
+		int c = digit(*(*s)++);
+		if (c < 0)
+			return x;
+		if (c >= 32) {
+			x = x * 32 + (unsigned)(c - 32);
+		} else {
+			return x * 32 + (unsigned)c;
+		}
+	}
+}
+
+static size_t decode(const char *s, unsigned *docs, size_t max, size_t *exact)
+{
+	size_t n = 0;
+	unsigned prev = 0;
+	if (*s == '!')
+		s++;
+	while (*s && *s != '.') {
+		prev += varint(&s);
+		s++; /* score */
+		if (n < max)
+			docs[n] = prev;
+		n++;
+	}
+	*exact = n;
+	if (*s != '.')
+		return n;
+	s += 2;
+	if (*s == '~') {
+		s++;
+		unsigned at = varint(&s);
+		for (; *s; s++, at += 6)
+			for (int b = 0; b < 6; b++)
+				if (digit(*s) & (1 << b)) {
+					if (n < max)
+						docs[n] = at + (unsigned)b;
+					n++;
+				}
+	} else {
+		prev = 0;
+		while (*s) {
+			prev += varint(&s);
+			if (n < max)
+				docs[n] = prev;
+			n++;
+		}
+	}
+	return n;
+}
+
+/* The value of key in the term shards, and which shard holds it. */
+static const value *lookup(value *const *shards, size_t nshards, const value *bounds,
+			   const char *key, size_t *which)
+{
+	size_t at = 0;
+	for (size_t i = 0; i < value_count(bounds); i++)
+		if (strcmp(value_string(value_at(bounds, i), NULL), key) <= 0)
+			at = i;
+	if (which)
+		*which = at;
+	return at < nshards ? value_get(shards[at], key) : NULL;
+}
+
+static void test_stopwords(void)
+{
+	const char *langs[] = { "nl", "en" };
+	for (size_t l = 0; l < 2; l++) {
+		size_t n;
+		const char *const *list = stopwords_list(langs[l], &n);
+		int sorted = n > 50;
+		for (size_t i = 1; i < n; i++)
+			sorted = sorted && strcmp(list[i - 1], list[i]) < 0;
+		ok(sorted, "%s stop words: a sorted list of %zu", langs[l], n);
+	}
+	ok(stopwords_contains("nl", "het", 3), "'het' is a Dutch stop word");
+	ok(!stopwords_contains("nl", "klant", 5), "'klant' is not");
+	ok(!stopwords_contains("nl", "nee", 3), "'nee' (nee zeggen) is not");
+	ok(stopwords_contains("en", "the", 3), "'the' is an English stop word");
+	ok(!stopwords_contains("fr", "le", 2), "no list for French");
+}
+
+static void test_tokenizer(void)
+{
+	search_index *ix = NULL;
+	gen_err err;
+	ok(search_new(&ix, "nl", &err) == 0, "Dutch index created");
+	is_str(terms(ix, "Klachten"), "klacht", "'klachten' stems to 'klacht'");
+	is_str(terms(ix, "klacht klagen"), "klacht klag", "verb and noun");
+	is_str(terms(ix, "Ideeën IDEEEN ideeen"), "ideeen ideeen ideeen",
+	       "case and diacritics folded: 'Ideeën' = 'ideeen'");
+	is_str(terms(ix, "Wat zeg ik als ik een klant niet kan helpen?"), "zeg klant help",
+	       "stop words dropped");
+	is_str(terms(ix, "de tevredenheid van klanten"), "tevred klant", "inflections");
+	is_str(terms(ix, "e-mail, klant-centraal"), "mail email klant central klantcentral",
+	       "hyphenated words also joined");
+	is_str(terms(ix, "‘Staat niet in mijn functieomschrijving’ — snifo!"),
+	       "stat functieomschrijv snifo", "curly quotes and dashes split words");
+	is_str(terms(ix, "ijs\xc2\xad" "salon caf\x65\xcc\x81"), "ijssalon caf",
+	       "soft hyphen and combining accent stay inside the word");
+	is_str(terms(ix, "a b 1 x2 2015"), "x2 2015", "one-character words dropped");
+	is_str(terms(ix, "auto's"), "auto", "apostrophe splits, lone 's' dropped");
+	char longw[64];
+	memset(longw, 'a', 45);
+	longw[45] = '\0';
+	is_str(terms(ix, longw), "", "words of more than 40 characters dropped");
+	search_free(ix);
+
+	ok(search_new(&ix, "en", &err) == 0, "English index created");
+	is_str(terms(ix, "The customers' complaints"), "custom complaint", "English stemming");
+	search_free(ix);
+	ok(search_new(&ix, "xx", &err) == 0, "unknown language: no stemming");
+	is_str(terms(ix, "Klachten de"), "klachten de", "folded, nothing else");
+	search_free(ix);
+}
+
+static void test_compounds(void)
+{
+	search_index *ix = NULL;
+	gen_err err;
+	search_new(&ix, "nl", &err);
+	add(ix, "a/", "story", "Klant", "De klant en de klant. Een klant met tevredenheid.",
+	    NULL, 0, NULL);
+	add(ix, "b/", "story", "Meten", "Wij meten de klanttevredenheid elk jaar.", NULL, 0, NULL);
+	add(ix, "c/", "story", "Regels", "Veiligheidsregels en veiligheid, en regels.", NULL, 0,
+	    NULL);
+	add(ix, "d/", "story", "Verstand", "Gebruik je verstand, verstand, verstand. Vers brood en "
+	    "een tand.", NULL, 0, NULL);
+	ok(search_write(ix, NULL, NULL, &err) == 0, "index written");
+	buf b = BUF_INIT;
+	search_split(ix, "klanttevredenheid", &b);
+	is_str(b.ptr, "klant+tevredenheid", "'klanttevredenheid' split into known words");
+	buf_clear(&b);
+	search_split(ix, "veiligheidsregels", &b);
+	is_str(b.ptr, "veiligheid+regels", "linking 's' between parts");
+	buf_clear(&b);
+	search_split(ix, "verstand", &b);
+	is_str(b.ptr, "", "'verstand' not split: more common than 'vers' and 'tand'");
+	buf_release(&b);
+
+	size_t docs[8];
+	size_t n = search_query(ix, "tevredenheid", docs, NULL, 8);
+	is(n, 2, "'tevredenheid' finds two articles");
+	ok(n == 2 && (docs[0] == 1 || docs[1] == 1), "one of them has only 'klanttevredenheid'");
+	n = search_query(ix, "klanttevredenheid", docs, NULL, 8);
+	ok(n == 1 && docs[0] == 1, "the compound itself finds its article");
+	n = search_query(ix, "regel", docs, NULL, 8);
+	is(n, 1, "a part through a linking 's' is found");
+	search_free(ix);
+}
+
+static void test_ranking(void)
+{
+	search_index *ix = NULL;
+	gen_err err;
+	search_new(&ix, "nl", &err);
+	/* 0: the word in the title; 1: twice in a short text; 2: once in a
+	 * long text; 3: not at all; 4: with a heading. */
+	add(ix, "0/", "story", "Klachten", "Over de balie en de garage.", NULL, 0, NULL);
+	add(ix, "1/", "story", "Balie", "Een klacht en nog een klacht.", NULL, 0,
+	    NULL);
+	add(ix, "2/", "story", "Garage",
+	    "Een lang verhaal over auto's, monteurs, wachtende klanten, koffie, laptops, "
+	    "sleutels, balies, dealers, garanties, reparaties en uiteindelijk één klacht.",
+	    NULL, 0, NULL);
+	add(ix, "3/", "story", "Ijssalon", "Ijs en wachtrijen.", NULL, 0, NULL);
+	search_doc d = { "4/", "Reparatie", "tips", NULL, NULL, 0 };
+	search_doc_begin(ix, &d);
+	search_doc_text(ix, SEARCH_TITLE, "Reparatie", 9, "");
+	search_doc_text(ix, SEARCH_HEADING, "Een klacht", 10, "een-klacht");
+	search_doc_text(ix, SEARCH_BODY, "Over de garage.", 15, "een-klacht");
+	search_doc_end(ix, NULL, NULL, &err);
+	search_write(ix, NULL, NULL, &err);
+
+	size_t docs[8];
+	double sc[8];
+	size_t n = search_query(ix, "klachten", docs, sc, 8);
+	is(n, 4, "four articles mention a complaint");
+	ok(n == 4 && docs[0] == 0, "title match first");
+	ok(n == 4 && docs[1] == 4, "heading match second");
+	ok(n == 4 && docs[2] == 1, "two mentions in a short text third");
+	ok(n == 4 && docs[3] == 2, "one mention in a long text last");
+	ok(n == 4 && sc[0] > sc[1] && sc[1] > sc[2] && sc[2] > sc[3], "scores strictly decrease");
+	n = search_query(ix, "klacht garage", docs, NULL, 8);
+	is(n, 3, "all words: three articles have both");
+	n = search_query(ix, "klacht ijs", docs, NULL, 8);
+	is(n, 5, "no article has both: any word");
+	n = search_query(ix, "de het een", docs, NULL, 8);
+	is(n, 0, "stop words only: nothing");
+	n = search_query(ix, "onbekendwoord", docs, NULL, 8);
+	is(n, 0, "unknown word: nothing");
+	search_free(ix);
+}
+
+static char *build(files *fs, size_t ndocs)
+{
+	search_index *ix = NULL;
+	gen_err err;
+	search_new(&ix, "nl", &err);
+	search_set_theme(ix, "empathie", "Empathie");
+	search_set_theme(ix, "feedback", "Feedbacklus");
+	search_set_string(ix, "search_more", "Meer resultaten");
+	static const char *const th1[] = { "feedback" };
+	static const char *const th2[] = { "feedback", "empathie" };
+	for (size_t i = 0; i < ndocs; i++) {
+		char url[32], title[64], body[512];
+		snprintf(url, sizeof url, "artikel-%zu/", i);
+		snprintf(title, sizeof title, "Artikel %zu over klant%zu", i, i % 7);
+		snprintf(body, sizeof body,
+			 "De klant belt over woord%zu en woordje%zu. Zeldzaam%zu. "
+			 "Een klacht%s over 'aanhalingstekens' en \\backslash\\.",
+			 i, i * 7 % 1000, i % 3, i % 2 ? "en" : "");
+		const char *kind = i % 3 == 0 ? "tips" : "story";
+		search_doc d = { url, title, kind, "2016-01-19T10:00:00+01:00",
+				 i % 2 ? th1 : th2, i % 2 ? 1 : 2 };
+		search_doc_begin(ix, &d);
+		search_doc_text(ix, SEARCH_TITLE, title, strlen(title), "");
+		search_doc_text(ix, SEARCH_BODY, body, strlen(body), "");
+		search_doc_text(ix, SEARCH_HEADING, "Wat hier misging", 16, "wat-hier-misging");
+		search_doc_text(ix, SEARCH_BODY, "Tekst onder de kop.", 19, "wat-hier-misging");
+		search_doc_text(ix, SEARCH_TIP, "Leg uit waarom.", 15, "tip-1");
+		search_doc_end(ix, collect, fs, &err);
+	}
+	search_write(ix, collect, fs, &err);
+	search_free(ix);
+	buf all = BUF_INIT;
+	for (size_t i = 0; i < fs->n; i++)
+		buf_printf(&all, "%s\n%s", fs->f[i].rel, fs->f[i].data);
+	return buf_detach(&all);
+}
+
+static void test_shards(void)
+{
+	files a = { NULL, 0 }, b = { NULL, 0 };
+	char *one = build(&a, 600), *two = build(&b, 600);
+	ok(strcmp(one, two) == 0, "two builds are byte-identical (%zu files)", a.n);
+	free(one);
+	free(two);
+	files_release(&b);
+
+	value *meta = file_value(find_file(&a, "zoeken/meta.js"));
+	ok(meta != NULL, "meta.js registers JSON");
+	ok(find_file(&a, "zoeken/meta.js") &&
+	   strncmp(find_file(&a, "zoeken/meta.js")->data, "genSearch.meta(JSON.parse('", 27) == 0,
+	   "meta.js calls genSearch.meta");
+	is(value_integer(value_get(meta, "docs")), 600, "document count");
+	const value *bounds = value_get(meta, "shards");
+	size_t ns = value_count(bounds);
+	ok(ns > 3, "the terms are split into %zu shards", ns);
+	int sorted = ns > 0 && strcmp(value_string(value_at(bounds, 0), NULL), "") == 0;
+	for (size_t i = 1; i < ns; i++)
+		sorted = sorted && strcmp(value_string(value_at(bounds, i - 1), NULL),
+					  value_string(value_at(bounds, i), NULL)) < 0;
+	ok(sorted, "shard boundaries start at \"\" and ascend");
+
+	value **shards = xcalloc(ns + 1, sizeof *shards);
+	int keys_in_range = 1, sizes_ok = 1;
+	size_t nkeys = 0;
+	for (size_t i = 0; i < ns; i++) {
+		char rel[64];
+		snprintf(rel, sizeof rel, "zoeken/w/%zu.js", i);
+		const file *f = find_file(&a, rel);
+		shards[i] = file_value(f);
+		if (!shards[i]) {
+			keys_in_range = 0;
+			continue;
+		}
+		if (f->len > 8000)
+			sizes_ok = 0;
+		const char *lo = value_string(value_at(bounds, i), NULL);
+		const char *hi = i + 1 < ns ? value_string(value_at(bounds, i + 1), NULL) : NULL;
+		for (size_t k = 0; k < value_count(shards[i]); k++) {
+			const char *key = value_key_at(shards[i], k, NULL);
+			if (strcmp(key, lo) < 0 || (hi && strcmp(key, hi) >= 0))
+				keys_in_range = 0;
+			nkeys++;
+		}
+	}
+	ok(keys_in_range, "every key lies in its shard's range (%zu keys)", nkeys);
+	ok(sizes_ok, "no shard is much larger than the target");
+	char rel[64];
+	snprintf(rel, sizeof rel, "zoeken/w/%zu.js", ns);
+	ok(find_file(&a, rel) == NULL, "no shard beyond the boundaries");
+
+	const value *v = lookup(shards, ns, bounds, "klant", NULL);
+	ok(v && value_type_of(v) == VALUE_STRING, "'klant' is a term with postings");
+	unsigned docs[700];
+	size_t exact = 0;
+	size_t n = v ? decode(value_string(v, NULL), docs, 700, &exact) : 0;
+	is(n, 600, "'klant' postings list every document");
+	is(exact, 128, "exact scores for the best 128 only");
+	const char *ps = v ? value_string(v, NULL) : "";
+	ok(strchr(ps, '~') != NULL, "the rest of a term in every document is a bitmap");
+	ok(strlen(ps) < 128 * 3 + 600 / 6 + 10, "and costs about a character per six documents "
+	   "(%zu bytes)", strlen(ps));
+	int ascending = 1;
+	for (size_t i = 1; i < exact && i < n; i++)
+		ascending = ascending && docs[i] > docs[i - 1];
+	ok(ascending, "exact postings ascend");
+
+	v = lookup(shards, ns, bounds, "klachten", NULL);
+	ok(v && value_type_of(v) == VALUE_INTEGER && value_integer(v) == 2,
+	   "'klachten' points to 'klacht' by cutting 2 characters");
+	v = lookup(shards, ns, bounds, "klacht", NULL);
+	size_t nk = v ? decode(value_string(v, NULL), docs, 700, &exact) : 0;
+	is(nk, 600, "'klacht' has the documents of 'klacht' and 'klachten'");
+	v = lookup(shards, ns, bounds, "zeldzaam1", NULL);
+	n = v ? decode(value_string(v, NULL), docs, 700, &exact) : 0;
+	is(n, 200, "a term in a third of the documents");
+	v = lookup(shards, ns, bounds, "aanhalingsteken", NULL);
+	ok(v && value_string(v, NULL)[0] == '!', "a stem that is not a word is marked '!'");
+
+	/* Facets: documents ordered by kind then themes, as runs. */
+	const char *runs = value_string(value_get(meta, "runs"), NULL);
+	ok(runs && strlen(runs) < 40, "facets of 600 documents in %zu bytes", strlen(runs));
+	const value *themes = value_get(meta, "themes");
+	is_str(value_string(value_at(value_at(themes, 1), 1), NULL), "Feedbacklus",
+	       "theme titles in meta");
+	size_t nstop;
+	stopwords_list("nl", &nstop);
+	is(value_count(value_get(meta, "stop")), nstop, "the stop words go to the browser");
+	is_str(value_string(value_get(value_get(meta, "ui"), "search_more"), NULL),
+	       "Meer resultaten", "UI strings in meta");
+
+	value *d0 = file_value(find_file(&a, "zoeken/d/0.js"));
+	is(value_count(d0), SEARCH_DOCS_PER_FILE, "document table: a few documents per file");
+	const value *r0 = value_at(d0, 0);
+	/* Stories come first; of those, article 2 has the first theme. */
+	is_str(value_string(value_at(r0, 1), NULL), "Artikel 2 over klant2",
+	       "index order: by kind, then themes");
+	is_str(value_string(value_at(r0, 2), NULL), "2016-01-19", "date cut to the day");
+	is(value_integer(value_at(r0, 3)), 2, "with its text file number");
+	snprintf(rel, sizeof rel, "zoeken/d/%d.js", (600 + SEARCH_DOCS_PER_FILE - 1) /
+		 SEARCH_DOCS_PER_FILE - 1);
+	ok(find_file(&a, rel) != NULL, "the last document table file");
+
+	value *t5 = file_value(find_file(&a, "zoeken/t/5.js"));
+	ok(t5 && value_count(t5) == 3, "text of a document: three sections");
+	is_str(value_string(value_at(value_at(t5, 1), 0), NULL), "wat-hier-misging",
+	       "a heading section with its anchor");
+	is_str(value_string(value_at(value_at(t5, 1), 1), NULL), "Wat hier misging",
+	       "and its heading");
+	is_str(value_string(value_at(value_at(t5, 2), 0), NULL), "tip-1", "a tip section");
+	ok(t5 && strstr(value_string(value_at(value_at(t5, 0), 2), NULL),
+			"'aanhalingstekens' en \\backslash\\") != NULL,
+	   "quotes and backslashes survive the JavaScript literal");
+
+	value_free(t5);
+	value_free(d0);
+	for (size_t i = 0; i < ns; i++)
+		value_free(shards[i]);
+	free(shards);
+	value_free(meta);
+	files_release(&a);
+}
+
+static void test_empty(void)
+{
+	search_index *ix = NULL;
+	gen_err err;
+	files fs = { NULL, 0 };
+	search_new(&ix, "nl", &err);
+	ok(search_write(ix, collect, &fs, &err) == 0, "an empty index is written");
+	value *meta = file_value(find_file(&fs, "zoeken/meta.js"));
+	is(value_integer(value_get(meta, "docs")), 0, "with no documents");
+	ok(find_file(&fs, "zoeken/w/0.js") != NULL, "and one empty shard");
+	size_t d[1];
+	is(search_query(ix, "klant", d, NULL, 1), 0, "which finds nothing");
+	value_free(meta);
+	files_release(&fs);
+	search_free(ix);
+}
+
+int main(void)
+{
+	test_stopwords();
+	test_tokenizer();
+	test_compounds();
+	test_ranking();
+	test_shards();
+	test_empty();
+	return done_testing();
+}

@@ -1539,3 +1539,93 @@ void markdown_render_html(buf *out, const markdown_doc *doc,
 	if (r.def)
 		buf_puts(out, "</ol>\n</section>\n");
 }
+
+/* ---- text for the search index ---- */
+
+/* Appends the plain text of n's subtree: literals, with breaks as spaces. */
+static void subtree_text(cmark_node *n, buf *b)
+{
+	for (cmark_node *c = cmark_node_first_child(n); c; c = cmark_node_next(c)) {
+		switch (cmark_node_get_type(c)) {
+		case CMARK_NODE_TEXT:
+		case CMARK_NODE_CODE: {
+			const char *s = literal(c);
+			put_plain(b, s, strlen(s));
+			break;
+		}
+		case CMARK_NODE_SOFTBREAK:
+		case CMARK_NODE_LINEBREAK:
+			put_space(b);
+			break;
+		default:
+			if (!is_inline(c))
+				put_space(b);
+			subtree_text(c, b);
+			break;
+		}
+	}
+}
+
+void markdown_walk_text(const markdown_doc *doc, markdown_text_fn fn, void *ctx)
+{
+	size_t hi = 0, ti = 0;
+	const char *anchor = "";
+	cmark_node *tip_item = NULL;
+	buf b = BUF_INIT;
+	cmark_iter *it = cmark_iter_new(doc->root);
+	cmark_event_type ev;
+	while ((ev = cmark_iter_next(it)) != CMARK_EVENT_DONE) {
+		cmark_node *n = cmark_iter_get_node(it);
+		cmark_node_type type = cmark_node_get_type(n);
+		if (ev == CMARK_EVENT_EXIT) {
+			if (n == tip_item) {
+				tip_item = NULL;
+				/* Text after a tip list belongs to the last heading again. */
+				anchor = hi ? doc->headings[hi - 1].id : "";
+			}
+			continue;
+		}
+		if (type == CMARK_NODE_ITEM && is_tip(doc, n) && ti < doc->ntips) {
+			tip_item = n;
+			anchor = doc->tips[ti++].id;
+			continue;
+		}
+		if (is_inline(n) || type == CMARK_NODE_DOCUMENT)
+			continue;
+		cmark_node *first = cmark_node_first_child(n);
+		const char *tname = cmark_node_get_type_string(n);
+		/* A table row is read whole, its cells separated by spaces. */
+		bool row = strcmp(tname, "table_row") == 0 ||
+			   strcmp(tname, "table_header") == 0;
+		bool leaf = row || type == CMARK_NODE_CODE_BLOCK ||
+			    (first && is_inline(first));
+		if (!leaf)
+			continue;
+		buf_clear(&b);
+		if (type == CMARK_NODE_CODE_BLOCK) {
+			const char *s = literal(n);
+			put_plain(&b, s, strlen(s));
+		} else {
+			subtree_text(n, &b);
+		}
+		size_t start = 0;
+		while (start < b.len && b.ptr[start] == ' ')
+			start++;
+		while (b.len > start && b.ptr[b.len - 1] == ' ')
+			buf_truncate(&b, b.len - 1);
+		markdown_text_kind kind = MARKDOWN_TEXT_BODY;
+		if (type == CMARK_NODE_HEADING) {
+			kind = MARKDOWN_TEXT_HEADING;
+			if (hi < doc->nheadings)
+				anchor = doc->headings[hi++].id;
+		} else if (tip_item) {
+			kind = MARKDOWN_TEXT_TIP;
+		}
+		if (b.len > start)
+			fn(ctx, kind, b.ptr + start, b.len - start, anchor);
+		/* A leaf's inline children were read here: skip them. */
+		cmark_iter_reset(it, n, CMARK_EVENT_EXIT);
+	}
+	cmark_iter_free(it);
+	buf_release(&b);
+}

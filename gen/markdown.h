@@ -72,6 +72,21 @@ const char *markdown_first_paragraph(const markdown_doc *doc);
 /* Number of words of the body (reading time). */
 size_t markdown_word_count(const markdown_doc *doc);
 
+/* Kinds of text a document yields for the search index. */
+typedef enum {
+	MARKDOWN_TEXT_BODY,
+	MARKDOWN_TEXT_HEADING,
+	MARKDOWN_TEXT_TIP
+} markdown_text_kind;
+/* Called once per block of plain text, in document order. anchor is the id
+ * of the nearest heading or tip item at or before this text ("" before
+ * any), so a search result can link to "#tip-3" or "#wat-hier-misging". */
+typedef void (*markdown_text_fn)(void *ctx, markdown_text_kind kind,
+				 const char *text, size_t len, const char *anchor);
+/* Walks the plain text of every leaf block (paragraphs, headings, code
+ * blocks, table rows) in document order. */
+void markdown_walk_text(const markdown_doc *doc, markdown_text_fn fn, void *ctx);
+
 /* Rewrites a link destination while rendering: returns a new URL the
  * renderer takes ownership of (malloc'd), or NULL to keep the original.
  * image tells whether it is an image source. */

@@ -96,6 +96,12 @@ unit: all $(UNITS)
 	GEN=$(CURDIR)/$(BUILD)/gen TOOLS=$(CURDIR)/$(BUILD) SRCDIR=$(CURDIR) \
 	  prove --exec '' $(UNITS)
 
+# gen against Hugo on synthetic handbooks (bench/README.md). Not a test:
+# it times, it does not check. BENCH_SIZES="1000 10000" and friends pass on.
+bench: $(BUILD)/gen
+	@test "$(SANITIZE)" != 1 || { echo "make bench: build without SANITIZE=1"; exit 1; }
+	GEN=$(CURDIR)/$(BUILD)/gen perl bench/run
+
 install: $(BUILD)/gen
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \
 	  $(DESTDIR)$(PREFIX)/share/gen

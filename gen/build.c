@@ -7,6 +7,8 @@
 #include <time.h>
 
 #include "buf.h"
+#include "check.h"
+#include "history.h"
 #include "json.h"
 #include "links.h"
 #include "output.h"
@@ -86,7 +88,7 @@ static int fail(gen_err *err, diag_list *diags, const build_options *opt)
 
 /* Wall time per stage for --stats; stages that have not run stay 0. */
 typedef struct stage_times {
-	double source, documents, site, render, output;
+	double source, documents, site, history, render, output;
 } stage_times;
 
 static void print_stats(const stage_times *t, double total)
@@ -96,10 +98,42 @@ static void print_stats(const stage_times *t, double total)
 		"source      %7.3f\n"
 		"documents   %7.3f  (front matter, Markdown, filters)\n"
 		"site        %7.3f  (sections, links)\n"
-		"render      %7.3f  (pages, search, history)\n"
+		"history     %7.3f  (git history of the content)\n"
+		"render      %7.3f  (pages, search, history pages)\n"
 		"output      %7.3f\n"
 		"total       %7.3f\n",
-		t->source, t->documents, t->site, t->render, t->output, total);
+		t->source, t->documents, t->site, t->history, t->render, t->output, total);
+}
+
+/* The history stage: one walk over the git history of the content,
+ * cached in .gen-cache/ beside the output directory. Off (NULL) for a
+ * work-tree build or a folder that is not a repository; a repository it
+ * cannot read costs the history, not the build (a warning). */
+static struct history *load_history(const build_options *opt, const source *src,
+				    const site *s, diag_list *diags)
+{
+	if (!source_has_git(src) || !*source_commit(src))
+		return NULL;
+	char *out = output_dir(opt, s);
+	buf cache = BUF_INIT;
+	const char *slash = strrchr(out, '/');
+	if (slash)
+		buf_printf(&cache, "%.*s/.gen-cache", (int)(slash - out), out);
+	else
+		buf_puts(&cache, ".gen-cache");
+	history_options ho = { opt->src.repo, source_root(src), source_commit(src),
+			       s->cfg.content_dir, cache.ptr, 0 };
+	history *h = NULL;
+	gen_err e;
+	err_clear(&e);
+	if (history_load(&h, &ho, diags, &e) < 0) {
+		diag_add(diags, DIAG_WARNING, e.file[0] ? e.file : NULL, e.line, e.col,
+			 "history is off: %s", e.msg);
+		h = NULL;
+	}
+	buf_release(&cache);
+	free(out);
+	return h;
 }
 
 int build_run(const build_options *opt)
@@ -113,6 +147,7 @@ int build_run(const build_options *opt)
 	site s;
 	memset(&s, 0, sizeof s);
 	renderer *r = NULL;
+	links_graph *graph = NULL;
 	output *o = NULL;
 	char *dir = NULL;
 	int status = 1;
@@ -123,7 +158,11 @@ int build_run(const build_options *opt)
 	}
 	st.source = now_seconds() - t;
 	t = now_seconds();
-	if (site_load(&s, src, &opt->site, &diags, &err) < 0) {
+	/* Every problem at once: an article that cannot be read does not
+	 * hide the broken links of the others. */
+	site_options so = opt->site;
+	so.keep_going = true;
+	if (site_load(&s, src, &so, &diags, &err) < 0) {
 		/* Article errors are in diags already; err then only sums them up. */
 		if (err.file[0] || err.code != GEN_ECONTENT)
 			diag_add_err(&diags, &err);
@@ -140,10 +179,15 @@ int build_run(const build_options *opt)
 			 changed == 1 ? "s" : "", source_describe(src));
 	st.documents = now_seconds() - t;
 	t = now_seconds();
-	links_check(&s, &diags);
+	graph = links_graph_new(&s, &diags);
+	check_site(&s, &diags);
 	st.site = now_seconds() - t;
 	t = now_seconds();
-	if (diags.errors) {
+	s.history = load_history(opt, src, &s, &diags);
+	st.history = now_seconds() - t;
+	t = now_seconds();
+	/* A build stops here; check goes on to find template errors too. */
+	if (diags.errors && opt->write) {
 		report(opt, &diags);
 		goto out;
 	}
@@ -151,6 +195,7 @@ int build_run(const build_options *opt)
 		status = fail(&err, &diags, opt);
 		goto out;
 	}
+	render_set_links(r, graph);
 	if (opt->write) {
 		dir = output_dir(opt, &s);
 		if (output_begin(&o, dir, &err) < 0) {
@@ -195,6 +240,8 @@ int build_run(const build_options *opt)
 out:
 	output_abort(o);
 	render_free(r);
+	links_graph_free(graph);
+	history_free(s.history);
 	site_release(&s);
 	source_free(src);
 	diag_release(&diags);
@@ -202,9 +249,24 @@ out:
 	return status;
 }
 
+/* { commit, date, author[, message] } of a page's history, or null. */
+static value *list_commit(const history_change *c, bool message)
+{
+	if (!c)
+		return value_new(VALUE_NULL);
+	value *o = value_new_table();
+	char date[26];
+	history_format_date(date, c->commit->time, c->commit->offset);
+	value_set_cstr(o, "commit", value_new_cstring(c->commit->id));
+	value_set_cstr(o, "date", value_new_cstring(date));
+	value_set_cstr(o, "author", value_new_cstring(c->commit->author));
+	if (message)
+		value_set_cstr(o, "message", value_new_cstring(c->commit->message));
+	return o;
+}
+
 static value *list_record(const site *s, const document *d)
 {
-	(void)s;
 	value *o = value_new_table();
 	value_set_cstr(o, "path", value_new_cstring(d->path));
 	value_set_cstr(o, "url", value_new_cstring(d->url));
@@ -219,6 +281,17 @@ static value *list_record(const site *s, const document *d)
 		value_push(themes, value_new_cstring(d->fm.themes[i]));
 	value_set_cstr(o, "themes", themes);
 	value_set_cstr(o, "draft", value_new_bool(d->fm.draft));
+	/* From git: null without history, created null when unknown
+	 * (a shallow clone). */
+	const history_page *hp = s->history ? history_find(s->history, d->path) : NULL;
+	value_set_cstr(o, "created", list_commit(hp ? hp->created : NULL, false));
+	value_set_cstr(o, "modified", list_commit(hp ? hp->modified : NULL, true));
+	value_set_cstr(o, "revisions", hp ? value_new_integer((int64_t)hp->revisions)
+					  : value_new(VALUE_NULL));
+	value *names = hp ? value_new_array() : value_new(VALUE_NULL);
+	for (size_t i = 0; hp && i < hp->ncontributors; i++)
+		value_push(names, value_new_cstring(hp->contributors[i]));
+	value_set_cstr(o, "contributors", names);
 	return o;
 }
 
@@ -243,6 +316,8 @@ int build_list(const build_options *opt)
 		status = err.code == GEN_EUSAGE ? 2 : 1;
 		goto out;
 	}
+	if (opt->json)
+		s.history = load_history(opt, src, &s, &diags);
 	if (!opt->quiet) {
 		/* Notices (not a repository) still go to stderr; stdout stays data. */
 		diag_sort(&diags);
@@ -267,6 +342,7 @@ int build_list(const build_options *opt)
 	}
 	status = 0;
 out:
+	history_free(s.history);
 	site_release(&s);
 	source_free(src);
 	diag_release(&diags);

@@ -68,5 +68,12 @@ void document_release(document *d)
 	free(d->out_path);
 	frontmatter_release(&d->fm);
 	markdown_free(d->md);
+	for (size_t i = 0; i < d->nevidence; i++) {
+		free(d->evidence[i].theme);
+		free(d->evidence[i].excerpt);
+		free(d->evidence[i].anchor);
+		free(d->evidence[i].note);
+	}
+	free(d->evidence);
 	memset(d, 0, sizeof *d);
 }

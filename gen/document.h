@@ -15,6 +15,16 @@
 #include "markdown.h"
 #include "source.h"
 
+/* Why a document has a theme: the passage a filter tagged with
+ * doc:tag (see filter.h). Themes set by hand in front matter have none. */
+typedef struct document_evidence {
+	char *theme;    /* theme id: "snifo-gedrag" */
+	int line;       /* file line of the passage */
+	char *excerpt;  /* plain text: the sentence of the passage that earned it */
+	char *anchor;   /* id of the marked passage: "bewijs-snifo-gedrag-1" */
+	char *note;     /* the filter's note, or NULL */
+} document_evidence;
+
 typedef struct document {
 	char *path;      /* project-relative: "content/verhalen/de-garage.md" */
 	char *rel;       /* content-relative: "verhalen/de-garage.md" */
@@ -25,6 +35,8 @@ typedef struct document {
 	bool is_index;   /* an _index.md: a section's (or the home page's) intro */
 	frontmatter fm;
 	markdown_doc *md;
+	document_evidence *evidence; /* in the order the filters tagged them */
+	size_t nevidence;
 } document;
 
 /* Parses file f (a .md below cfg->content_dir) into *out. Warnings go to

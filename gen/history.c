@@ -101,8 +101,12 @@ static size_t strmap_slot(const strmap *m, const char *key, bool *found)
 
 static void strmap_put(strmap *m, const char *key, uint32_t v)
 {
-	if ((m->used + 1) * 2 > m->cap)
-		strmap_rehash(m, m->live * 4 > 64 ? m->live * 4 : 64);
+	if ((m->used + 1) * 2 > m->cap) {
+		size_t cap = 64; /* a power of two: slots are hash & (cap - 1) */
+		while (cap < m->live * 4)
+			cap *= 2;
+		strmap_rehash(m, cap);
+	}
 	bool found;
 	size_t i = strmap_slot(m, key, &found);
 	if (!found) {
@@ -374,6 +378,29 @@ static int next_entry(rawtree *t, rawent *e)
 	return 1;
 }
 
+/* Moves a and b past the entries they start with in common: two
+ * versions of a folder of a thousand articles usually differ in one or
+ * two entries, and comparing bytes is much cheaper than comparing
+ * entries. Only a's entries are parsed, to stop at an entry boundary. */
+static void skip_same(rawtree *a, rawtree *b)
+{
+	if (!a->p || !b->p)
+		return;
+	size_t la = (size_t)(a->end - a->p), lb = (size_t)(b->end - b->p);
+	size_t n = la < lb ? la : lb, same = 0;
+	while (same + 64 <= n && memcmp(a->p + same, b->p + same, 64) == 0)
+		same += 64;
+	while (same < n && a->p[same] == b->p[same])
+		same++;
+	rawtree t = *a;
+	rawent e;
+	const unsigned char *last = a->p;
+	while (next_entry(&t, &e) > 0 && (size_t)(t.p - a->p) <= same)
+		last = t.p;
+	b->p += last - a->p;
+	a->p = last;
+}
+
 /* Git's tree order: names compared bytewise, a folder as if it ended in '/'. */
 static int entry_cmp(const rawent *a, const rawent *b)
 {
@@ -533,37 +560,53 @@ static int diff_dirs(history *h, buf *path, const git_oid *old_id,
 		b.p = git_odb_object_data(no);
 		b.end = b.p + git_odb_object_size(no);
 	}
+	skip_same(&a, &b);
 	rawent x, y;
+	const unsigned char *xs = a.p, *ys = b.p; /* where x and y start */
 	int hx = next_entry(&a, &x), hy = next_entry(&b, &y);
 	while ((hx > 0 || hy > 0) && rc == 0) {
 		int c = hx <= 0 ? 1 : hy <= 0 ? -1 : entry_cmp(&x, &y);
-		if (c == 0) {
-			if (memcmp(x.oid, y.oid, GIT_OID_RAWSZ) != 0) {
-				bool fx = followed(&x), fy = followed(&y);
-				if (descend(&x) && descend(&y))
-					rc = diff_child(h, path, &x, x.oid, y.oid, d, err);
-				else if (fx && fy)
-					file_delta(h, path, &y, HISTORY_MODIFIED, x.oid, y.oid, d);
-				else if (fx)
-					file_delta(h, path, &x, HISTORY_DELETED, x.oid, NULL, d);
-				else if (fy)
-					file_delta(h, path, &y, HISTORY_ADDED, NULL, y.oid, d);
-			}
+		if (c == 0 && memcmp(x.oid, y.oid, GIT_OID_RAWSZ) == 0) {
+			xs = a.p;
 			hx = next_entry(&a, &x);
+			ys = b.p;
 			hy = next_entry(&b, &y);
+			continue;
+		}
+		if (c == 0) {
+			bool fx = followed(&x), fy = followed(&y);
+			if (descend(&x) && descend(&y))
+				rc = diff_child(h, path, &x, x.oid, y.oid, d, err);
+			else if (fx && fy)
+				file_delta(h, path, &y, HISTORY_MODIFIED, x.oid, y.oid, d);
+			else if (fx)
+				file_delta(h, path, &x, HISTORY_DELETED, x.oid, NULL, d);
+			else if (fy)
+				file_delta(h, path, &y, HISTORY_ADDED, NULL, y.oid, d);
 		} else if (c < 0) {
 			if (descend(&x))
 				rc = diff_child(h, path, &x, x.oid, NULL, d, err);
 			else if (followed(&x))
 				file_delta(h, path, &x, HISTORY_DELETED, x.oid, NULL, d);
-			hx = next_entry(&a, &x);
 		} else {
 			if (descend(&y))
 				rc = diff_child(h, path, &y, NULL, y.oid, d, err);
 			else if (followed(&y))
 				file_delta(h, path, &y, HISTORY_ADDED, NULL, y.oid, d);
+		}
+		if (c <= 0) {
+			xs = a.p;
+			hx = next_entry(&a, &x);
+		}
+		if (c >= 0) {
+			ys = b.p;
 			hy = next_entry(&b, &y);
 		}
+		/* After a change the rest is often the same: one memcmp ends
+		 * the merge. */
+		if (hx > 0 && hy > 0 && a.end - xs == b.end - ys &&
+		    memcmp(xs, ys, (size_t)(a.end - xs)) == 0)
+			break;
 	}
 	if (rc == 0 && (hx < 0 || hy < 0))
 		rc = err_set(err, GEN_EGIT, "", 0, 0, "malformed tree at '%s'", path->ptr);

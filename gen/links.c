@@ -124,7 +124,8 @@ void links_target_release(links_target *t)
 
 /* The page of folder dir ("" for the content root): its _index.md or
  * index.md. Sets *skipped when that page exists but is left out. */
-static const document *folder_page(const site *s, const char *dir, bool *skipped)
+static const document *folder_page(const site *s, const char *dir, bool *skipped,
+				   bool *failed)
 {
 	static const char *const names[] = { "_index.md", "index.md" };
 	const document *d = NULL;
@@ -137,6 +138,8 @@ static const document *folder_page(const site *s, const char *dir, bool *skipped
 		d = site_find(s, p.ptr);
 		if (!d && site_is_skipped(s, p.ptr))
 			*skipped = true;
+		if (!d && site_is_failed(s, p.ptr))
+			*failed = true;
 	}
 	buf_release(&p);
 	return d;
@@ -172,25 +175,28 @@ void links_resolve(const site *s, const document *from, const char *url,
 		return;
 	}
 
-	bool skipped = false;
+	bool skipped = false, failed = false;
 	size_t rl = strlen(t->rel);
 	if (ends_with(t->rel, ".md")) {
 		t->doc = site_find(s, t->rel);
 		skipped = !t->doc && site_is_skipped(s, t->rel);
+		failed = !t->doc && site_is_failed(s, t->rel);
 	} else if (rl == 0 || t->rel[rl - 1] == '/') {
 		/* A folder, "../tips/": its _index.md is the section page. */
 		if (rl)
 			t->rel[rl - 1] = '\0';
-		t->doc = folder_page(s, t->rel, &skipped);
+		t->doc = folder_page(s, t->rel, &skipped, &failed);
 		if (rl)
 			t->rel[rl - 1] = '/';
 	} else if (site_has_asset(s, t->rel)) {
 		t->kind = LINKS_ASSET;
 		return;
 	} else {
-		t->doc = folder_page(s, t->rel, &skipped);
+		t->doc = folder_page(s, t->rel, &skipped, &failed);
 	}
-	t->kind = t->doc ? LINKS_PAGE : skipped ? LINKS_SKIPPED : LINKS_MISSING;
+	t->kind = t->doc ? LINKS_PAGE
+		  : skipped ? LINKS_SKIPPED
+		  : failed ? LINKS_FAILED : LINKS_MISSING;
 }
 
 /* ---- rewriting ---------------------------------------------------------- */
@@ -506,9 +512,11 @@ static void suggest(const site *s, const document *from, const links_target *t,
 		buf_puts(&cand, ".md");
 		hit = site_find(s, cand.ptr);
 	}
-	if (!hit && ends_with(t->rel, ".md")) {
-		const char *base = strrchr(t->rel, '/');
-		base = base ? base + 1 : t->rel;
+	const char *base = strrchr(t->rel, '/');
+	base = base ? base + 1 : t->rel;
+	/* Every folder has an _index.md: its name says nothing. */
+	if (!hit && ends_with(base, ".md") && strcmp(base, "_index.md") != 0 &&
+	    strcmp(base, "index.md") != 0) {
 		for (size_t i = 0; i < s->ndocs && !hit; i++) {
 			const char *b = strrchr(s->docs[i].rel, '/');
 			if (strcmp(b ? b + 1 : s->docs[i].rel, base) == 0)
@@ -575,6 +583,7 @@ static void check_document(links_graph *g, size_t i, diag_list *diags)
 		switch (t.kind) {
 		case LINKS_EXTERNAL:
 		case LINKS_ASSET:
+		case LINKS_FAILED: /* reported where it fails */
 			bad = false;
 			break;
 		case LINKS_LOCAL:

@@ -33,6 +33,7 @@ typedef enum links_kind {
 	LINKS_MISSING,  /* nothing there */
 	LINKS_OUTSIDE,  /* climbs above the content folder */
 	LINKS_SKIPPED,  /* a draft or future article left out of this build */
+	LINKS_FAILED,   /* an article that could not be read (its error is out) */
 } links_kind;
 
 typedef struct links_target {

@@ -7,6 +7,7 @@
 
 #include "build.h"
 #include "new.h"
+#include "review.h"
 
 #define EXIT_USAGE 2
 
@@ -21,6 +22,7 @@ static const char usage_main[] =
 	"  check   run the whole build without writing and report every problem\n"
 	"  list    list the pages, one line each (--json for scripts)\n"
 	"  new     start a new article: gen new story|tips \"Titel\"\n"
+	"  diff    review what changed between two revisions: gen diff A B\n"
 	"\n"
 	"Run 'gen COMMAND --help' for a command's options.\n";
 
@@ -59,6 +61,19 @@ static void usage_for(const char *cmd, FILE *fp)
 			    "Creates the article in the right folder with its front matter\n"
 			    "filled in (author from git's user.name, today's date, draft =\n"
 			    "true), never overwriting a file, and prints its path.\n");
+	} else if (strcmp(cmd, "diff") == 0) {
+		fprintf(fp, "usage: gen diff A [B] [OPTIONS]\n\n"
+			    "Reviews what changes from revision A to revision B (default:\n"
+			    "HEAD), both loaded as a build would: pages added, removed,\n"
+			    "renamed and changed, themes gained and lost per page, links\n"
+			    "broken or fixed, and the word-level diff of each changed page.\n"
+			    "Exit 0 unless a revision cannot be read.\n\n"
+			    "  -C DIR        start looking for site.toml in DIR (default: .)\n"
+			    "  --repo PATH   read from this repository (bare repositories work)\n"
+			    "  --html DIR    also write the report as a page into DIR\n"
+			    "  --drafts      include articles with draft = true\n"
+			    "  --future      include articles dated in the future\n"
+			    "  -q, --quiet   the summary only, without the diffs\n");
 	} else {
 		fputs(usage_main, fp);
 	}
@@ -168,6 +183,54 @@ static int cmd_new(int argc, char **argv)
 	return new_article(dir ? dir : ".", kind, title, time(NULL));
 }
 
+static int cmd_diff(int argc, char **argv, const char *exe)
+{
+	review_options o;
+	memset(&o, 0, sizeof o);
+	o.site.now = (int64_t)time(NULL);
+	o.exe = exe;
+	const char *revs[2] = { NULL, NULL };
+	int nrevs = 0;
+	for (int i = 0; i < argc; i++) {
+		const char *a = argv[i];
+		const char *next = i + 1 < argc ? argv[i + 1] : NULL;
+		if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+			usage_for("diff", stdout);
+			return 0;
+		} else if (strcmp(a, "-C") == 0 || strcmp(a, "--repo") == 0 ||
+			   strcmp(a, "--html") == 0) {
+			if (!next)
+				return bad_usage("diff", "option '%s' needs a value", a);
+			if (a[1] == 'C')
+				o.src.dir = next;
+			else if (a[2] == 'r')
+				o.src.repo = next;
+			else
+				o.html_dir = next;
+			i++;
+		} else if (strcmp(a, "--drafts") == 0) {
+			o.site.drafts = true;
+		} else if (strcmp(a, "--future") == 0) {
+			o.site.future = true;
+		} else if (strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0) {
+			o.quiet = true;
+		} else if (a[0] == '-' && a[1]) {
+			return bad_usage("diff", "unknown option '%s'", a);
+		} else if (nrevs < 2) {
+			revs[nrevs++] = a;
+		} else {
+			return bad_usage("diff", "unexpected argument '%s'", a);
+		}
+	}
+	if (!nrevs)
+		return bad_usage("diff", "%s", "'gen diff' needs the revisions to compare");
+	if (o.src.repo && o.src.dir)
+		return bad_usage("diff", "%s", "-C and --repo cannot be used together");
+	o.a = revs[0];
+	o.b = nrevs > 1 ? revs[1] : "HEAD";
+	return review_run(&o);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2) {
@@ -189,6 +252,8 @@ int main(int argc, char **argv)
 	}
 	if (strcmp(cmd, "new") == 0)
 		return cmd_new(argc - 2, argv + 2);
+	if (strcmp(cmd, "diff") == 0)
+		return cmd_diff(argc - 2, argv + 2, argv[0]);
 	if (strcmp(cmd, "build") && strcmp(cmd, "check") && strcmp(cmd, "list")) {
 		fprintf(stderr, "gen: unknown command '%s'\n\n", cmd);
 		usage_for("", stderr);

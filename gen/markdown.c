@@ -117,6 +117,14 @@ struct markdown_doc {
 	const char *first_paragraph;
 	size_t words;
 
+	/* The (repaired) body and its line offset, kept so that
+	 * markdown_analyze can walk the tree again after filters edited it;
+	 * dirty says they did. */
+	const char *src;
+	size_t src_len;
+	int line_offset;
+	bool dirty;
+
 	anchor_slot *anchors; /* open addressing, power-of-two size */
 	size_t nanchors, cap_anchors;
 };
@@ -460,8 +468,9 @@ static bool alnum(unsigned char c)
 
 /* Whether the source at p (n bytes left on the line) can be where the
  * text of link starts: the first character must fit the first child, and
- * for text, letters and digits must agree until either side has something
- * else (an escape, an entity, smart punctuation). */
+ * text must match up to its first byte that is not a letter or digit (the
+ * source may have written that one as an escape or smart punctuation), or
+ * up to an entity in the source. */
 static bool text_fits(cmark_node *link, const char *p, size_t n)
 {
 	cmark_node *first = cmark_node_first_child(link);
@@ -486,7 +495,7 @@ static bool text_fits(cmark_node *link, const char *p, size_t n)
 	}
 	const char *s = literal(first);
 	for (size_t i = 0; i < 16 && i < n && s[i]; i++) {
-		if (!alnum((unsigned char)s[i]) || !alnum((unsigned char)p[i]))
+		if (!alnum((unsigned char)s[i]) || p[i] == '&')
 			break;
 		if (s[i] != p[i])
 			return false;
@@ -947,6 +956,9 @@ static void warn_invalid(const char *path, const char *s, size_t len,
 	}
 }
 
+static const char *arena_copy(markdown_doc *doc, const char *s, size_t n);
+static void analyze(markdown_doc *doc);
+
 int markdown_parse(markdown_doc **out, const char *path, const char *text,
 		   size_t len, const markdown_options *opt, diag_list *diags,
 		   gen_err *err)
@@ -954,11 +966,8 @@ int markdown_parse(markdown_doc **out, const char *path, const char *text,
 	static const markdown_options defaults = { 0 };
 	markdown_doc *doc = NULL;
 	buf repaired = BUF_INIT;
-	walk w = { 0 };
 	cmark_parser *parser = NULL;
 	cmark_node *root = NULL;
-	cmark_iter *iter = NULL;
-	cmark_event_type ev;
 	int options, rc = 0;
 
 	*out = NULL;
@@ -1001,31 +1010,13 @@ int markdown_parse(markdown_doc **out, const char *path, const char *text,
 	doc->unsafe_html = opt->unsafe_html;
 	doc->tips_on = opt->tips;
 	doc->first_paragraph = "";
-
-	w.doc = doc;
-	w.src = text;
-	w.len = len;
-	w.lines = index_lines(text, len, &w.nlines);
-	w.line_offset = opt->line_offset;
-	w.block = w.first_para = -1;
-	w.leaf_first = w.leaf_last = w.cur_line = 1;
-	buf_init(&w.text);
-
-	iter = cmark_iter_new(root);
-	while ((ev = cmark_iter_next(iter)) != CMARK_EVENT_DONE)
-		visit(&w, cmark_iter_get_node(iter), ev);
-	end_block(&w);
-	number_footnotes(&w);
-	assign_ids(doc);
+	doc->src = arena_copy(doc, text, len);
+	doc->src_len = len;
+	doc->line_offset = opt->line_offset;
+	analyze(doc);
 	*out = doc;
 	doc = NULL;
 out:
-	if (iter)
-		cmark_iter_free(iter);
-	buf_release(&w.text);
-	free(w.lines);
-	free(w.open);
-	free(w.refs);
 	buf_release(&repaired);
 	markdown_free(doc);
 	return rc;
@@ -1105,6 +1096,45 @@ const char *markdown_first_paragraph(const markdown_doc *doc)
 size_t markdown_word_count(const markdown_doc *doc)
 {
 	return doc->words;
+}
+
+/* ---- marks: an id and a class a filter put on a node ----
+ *
+ * Kept in the node's user data (cmark-gfm itself leaves it alone),
+ * allocated in the document's arena. */
+
+typedef struct mark {
+	const char *id;  /* "" when unset */
+	const char *cls;
+} mark;
+
+static const mark *mark_of(cmark_node *n)
+{
+	return cmark_node_get_user_data(n);
+}
+
+static void put_attrs(buf *out, cmark_node *n)
+{
+	const mark *m = mark_of(n);
+	if (m && *m->id) {
+		buf_puts(out, " id=\"");
+		put_escaped_str(out, m->id);
+		buf_putc(out, '"');
+	}
+	if (m && *m->cls) {
+		buf_puts(out, " class=\"");
+		put_escaped_str(out, m->cls);
+		buf_putc(out, '"');
+	}
+}
+
+/* "<tag>", with the node's mark when it has one. */
+static void put_open(buf *out, const char *tag, cmark_node *n)
+{
+	buf_putc(out, '<');
+	buf_puts(out, tag);
+	put_attrs(out, n);
+	buf_putc(out, '>');
 }
 
 /* ---- rendering ---- */
@@ -1209,7 +1239,7 @@ static void render_table(render *r, cmark_node *n, bool entering)
 	if (strcmp(kind, "table") == 0) {
 		if (entering) {
 			cr(r);
-			buf_puts(r->out, "<table>");
+			put_open(r->out, "table", n);
 			r->in_tbody = false;
 		} else {
 			if (r->in_tbody) {
@@ -1236,7 +1266,7 @@ static void render_table(render *r, cmark_node *n, bool entering)
 				cr(r);
 				r->in_tbody = true;
 			}
-			buf_puts(r->out, "<tr>");
+			put_open(r->out, "tr", n);
 		} else {
 			cr(r);
 			buf_puts(r->out, "</tr>");
@@ -1269,6 +1299,7 @@ static void render_table(render *r, cmark_node *n, bool entering)
 			default: break;
 			}
 		}
+		put_attrs(r->out, n);
 		buf_putc(r->out, '>');
 	}
 }
@@ -1310,6 +1341,11 @@ static void render_node(render *r, cmark_node *n, cmark_event_type ev)
 		break;
 	case CMARK_NODE_BLOCK_QUOTE:
 		cr(r);
+		if (entering && mark_of(n)) {
+			put_open(out, "blockquote", n);
+			buf_putc(out, '\n');
+			break;
+		}
 		buf_puts(out, entering ? "<blockquote>\n" : "</blockquote>\n");
 		break;
 	case CMARK_NODE_LIST: {
@@ -1320,6 +1356,14 @@ static void render_node(render *r, cmark_node *n, cmark_event_type ev)
 			break;
 		}
 		cr(r);
+		if (mark_of(n)) {
+			buf_puts(out, bullet ? "<ul" : "<ol");
+			if (!bullet && start != 1)
+				buf_printf(out, " start=\"%d\"", start);
+			put_attrs(out, n);
+			buf_puts(out, ">\n");
+			break;
+		}
 		if (bullet)
 			buf_puts(out, "<ul>\n");
 		else if (start == 1)
@@ -1340,7 +1384,7 @@ static void render_node(render *r, cmark_node *n, cmark_event_type ev)
 					"href=\"#tip-%zu\" aria-label=\"Permalink tip %zu\">#</a>",
 				   t, t, t);
 		} else {
-			buf_puts(out, "<li>");
+			put_open(out, "li", n);
 		}
 		if (is_tasklist(n))
 			buf_puts(out, cmark_gfm_extensions_get_tasklist_item_checked(n)
@@ -1355,8 +1399,12 @@ static void render_node(render *r, cmark_node *n, cmark_event_type ev)
 			buf_printf(out, "<h%d id=\"", level);
 			put_escaped_str(out, h ? h->id : "");
 			buf_puts(out, "\">");
+			if (mark_of(n))
+				put_open(out, "span", n);
 		} else {
 			const markdown_heading *h = markdown_heading_at(r->doc, r->heading - 1);
+			if (mark_of(n))
+				buf_puts(out, "</span>");
 			buf_puts(out, " <a class=\"anchor\" href=\"#");
 			put_escaped_str(out, h ? h->id : "");
 			buf_printf(out, "\" aria-hidden=\"true\" tabindex=\"-1\">#</a></h%d>\n",
@@ -1368,12 +1416,14 @@ static void render_node(render *r, cmark_node *n, cmark_event_type ev)
 		const char *info = cmark_node_get_fence_info(n);
 		cr(r);
 		if (!info || !*info) {
-			buf_puts(out, "<pre><code>");
+			put_open(out, "pre", n);
+			buf_puts(out, "<code>");
 		} else {
 			size_t k = 0;
 			while (info[k] && info[k] != ' ' && (info[k] < '\t' || info[k] > '\r'))
 				k++;
-			buf_puts(out, "<pre><code class=\"language-");
+			put_open(out, "pre", n);
+			buf_puts(out, "<code class=\"language-");
 			put_escaped(out, info, k);
 			buf_puts(out, "\">");
 		}
@@ -1396,17 +1446,29 @@ static void render_node(render *r, cmark_node *n, cmark_event_type ev)
 	}
 	case CMARK_NODE_THEMATIC_BREAK:
 		cr(r);
+		if (mark_of(n)) {
+			buf_puts(out, "<hr");
+			put_attrs(out, n);
+			buf_puts(out, " />\n");
+			break;
+		}
 		buf_puts(out, "<hr />\n");
 		break;
 	case CMARK_NODE_PARAGRAPH: {
 		cmark_node *parent = cmark_node_parent(n);
 		cmark_node *grand = parent ? cmark_node_parent(parent) : NULL;
 		if (grand && cmark_node_get_type(grand) == CMARK_NODE_LIST &&
-		    cmark_node_get_list_tight(grand))
+		    cmark_node_get_list_tight(grand)) {
+			/* No <p> in a tight list: a mark goes on a span. */
+			if (mark_of(n) && entering)
+				put_open(out, "span", n);
+			else if (mark_of(n))
+				buf_puts(out, "</span>");
 			break;
+		}
 		if (entering) {
 			cr(r);
-			buf_puts(out, "<p>");
+			put_open(out, "p", n);
 			break;
 		}
 		if (cmark_node_get_type(parent) == CMARK_NODE_FOOTNOTE_DEFINITION &&
@@ -1418,7 +1480,11 @@ static void render_node(render *r, cmark_node *n, cmark_event_type ev)
 		break;
 	}
 	case CMARK_NODE_TEXT:
+		if (mark_of(n))
+			put_open(out, "span", n);
 		put_escaped_str(out, literal(n));
+		if (mark_of(n))
+			buf_puts(out, "</span>");
 		break;
 	case CMARK_NODE_LINEBREAK:
 		buf_puts(out, "<br />\n");
@@ -1427,7 +1493,7 @@ static void render_node(render *r, cmark_node *n, cmark_event_type ev)
 		buf_putc(out, '\n');
 		break;
 	case CMARK_NODE_CODE:
-		buf_puts(out, "<code>");
+		put_open(out, "code", n);
 		put_escaped_str(out, literal(n));
 		buf_puts(out, "</code>");
 		break;
@@ -1435,16 +1501,31 @@ static void render_node(render *r, cmark_node *n, cmark_event_type ev)
 		put_raw_html(r, literal(n), false);
 		break;
 	case CMARK_NODE_CUSTOM_INLINE: {
-		const char *s = entering ? cmark_node_get_on_enter(n)
-					 : cmark_node_get_on_exit(n);
+		const char *on = cmark_node_get_on_enter(n);
+		const char *off = cmark_node_get_on_exit(n);
+		if ((!on || !*on) && (!off || !*off)) {
+			/* A filter's Span (the parser makes no custom inlines). */
+			if (entering)
+				put_open(out, "span", n);
+			else
+				buf_puts(out, "</span>");
+			break;
+		}
+		const char *s = entering ? on : off;
 		buf_puts(out, s ? s : "");
 		break;
 	}
 	case CMARK_NODE_STRONG:
-		buf_puts(out, entering ? "<strong>" : "</strong>");
+		if (entering)
+			put_open(out, "strong", n);
+		else
+			buf_puts(out, "</strong>");
 		break;
 	case CMARK_NODE_EMPH:
-		buf_puts(out, entering ? "<em>" : "</em>");
+		if (entering)
+			put_open(out, "em", n);
+		else
+			buf_puts(out, "</em>");
 		break;
 	case CMARK_NODE_LINK:
 		if (entering) {
@@ -1455,7 +1536,9 @@ static void render_node(render *r, cmark_node *n, cmark_event_type ev)
 				buf_puts(out, "\" title=\"");
 				put_escaped_str(out, title);
 			}
-			buf_puts(out, "\">");
+			buf_putc(out, '"');
+			put_attrs(out, n);
+			buf_putc(out, '>');
 		} else {
 			buf_puts(out, "</a>");
 		}
@@ -1628,4 +1711,576 @@ void markdown_walk_text(const markdown_doc *doc, markdown_text_fn fn, void *ctx)
 	}
 	cmark_iter_free(it);
 	buf_release(&b);
+}
+
+/* ---- the tree, for filters (see markdown.h) ----
+ *
+ * A markdown_node is a cmark_node under another name, so that no other
+ * module sees cmark-gfm. Edits set doc->dirty; markdown_analyze then
+ * walks the tree again with the same code markdown_parse uses, over the
+ * body kept in doc->src, so what the later stages read cannot differ
+ * between a filtered and an unfiltered document. */
+
+#define CN(n) ((cmark_node *)(n))
+#define MN(n) ((markdown_node *)(n))
+
+static const char *arena_copy(markdown_doc *doc, const char *s, size_t n)
+{
+	char *p = arena_alloc(doc, n + 1);
+	if (n)
+		memcpy(p, s, n);
+	p[n] = '\0';
+	return p;
+}
+
+/* The collecting walk of markdown_parse, on the tree as it is now. */
+static void analyze(markdown_doc *doc)
+{
+	walk w = { 0 };
+	cmark_event_type ev;
+
+	doc->nheadings = doc->ntips = doc->nlinks = doc->nblocks = 0;
+	doc->nfn = doc->nrefs = 0;
+	free(doc->fn_refs);
+	free(doc->ref_def);
+	free(doc->ref_ix);
+	doc->fn_refs = doc->ref_def = doc->ref_ix = NULL;
+	if (doc->anchors)
+		memset(doc->anchors, 0, doc->cap_anchors * sizeof *doc->anchors);
+	doc->nanchors = 0;
+	doc->first_paragraph = "";
+	doc->words = 0;
+
+	w.doc = doc;
+	w.src = doc->src;
+	w.len = doc->src_len;
+	w.lines = index_lines(doc->src, doc->src_len, &w.nlines);
+	w.line_offset = doc->line_offset;
+	w.block = w.first_para = -1;
+	w.leaf_first = w.leaf_last = w.cur_line = 1;
+	buf_init(&w.text);
+
+	cmark_iter *iter = cmark_iter_new(doc->root);
+	while ((ev = cmark_iter_next(iter)) != CMARK_EVENT_DONE)
+		visit(&w, cmark_iter_get_node(iter), ev);
+	end_block(&w);
+	number_footnotes(&w);
+	/* Marked passages are anchors too; taken before the headings so
+	 * that a heading cannot take a filter's id. */
+	cmark_iter_reset(iter, doc->root, CMARK_EVENT_ENTER);
+	while ((ev = cmark_iter_next(iter)) != CMARK_EVENT_DONE) {
+		const mark *m = mark_of(cmark_iter_get_node(iter));
+		if (ev == CMARK_EVENT_ENTER && m && *m->id)
+			anchor_add(doc, m->id);
+	}
+	assign_ids(doc);
+	cmark_iter_free(iter);
+	buf_release(&w.text);
+	free(w.lines);
+	free(w.open);
+	free(w.refs);
+	doc->dirty = false;
+}
+
+void markdown_analyze(markdown_doc *doc, bool tips)
+{
+	if (doc->tips_on != tips) {
+		doc->tips_on = tips;
+		doc->dirty = true;
+	}
+	if (doc->dirty)
+		analyze(doc);
+}
+
+static const char *const type_names[MARKDOWN_NODE_TYPE_COUNT] = {
+	[MARKDOWN_NODE_NONE] = "",
+	[MARKDOWN_NODE_DOCUMENT] = "Document",
+	[MARKDOWN_NODE_BLOCK_QUOTE] = "BlockQuote",
+	[MARKDOWN_NODE_LIST] = "List",
+	[MARKDOWN_NODE_ITEM] = "Item",
+	[MARKDOWN_NODE_CODE_BLOCK] = "CodeBlock",
+	[MARKDOWN_NODE_HTML_BLOCK] = "HtmlBlock",
+	[MARKDOWN_NODE_CUSTOM_BLOCK] = "CustomBlock",
+	[MARKDOWN_NODE_PARAGRAPH] = "Paragraph",
+	[MARKDOWN_NODE_HEADING] = "Heading",
+	[MARKDOWN_NODE_THEMATIC_BREAK] = "ThematicBreak",
+	[MARKDOWN_NODE_FOOTNOTE_DEFINITION] = "FootnoteDefinition",
+	[MARKDOWN_NODE_TABLE] = "Table",
+	[MARKDOWN_NODE_TABLE_ROW] = "TableRow",
+	[MARKDOWN_NODE_TABLE_CELL] = "TableCell",
+	[MARKDOWN_NODE_TEXT] = "Text",
+	[MARKDOWN_NODE_SOFT_BREAK] = "SoftBreak",
+	[MARKDOWN_NODE_LINE_BREAK] = "LineBreak",
+	[MARKDOWN_NODE_CODE] = "Code",
+	[MARKDOWN_NODE_HTML_INLINE] = "HtmlInline",
+	[MARKDOWN_NODE_EMPH] = "Emph",
+	[MARKDOWN_NODE_STRONG] = "Strong",
+	[MARKDOWN_NODE_LINK] = "Link",
+	[MARKDOWN_NODE_IMAGE] = "Image",
+	[MARKDOWN_NODE_FOOTNOTE_REFERENCE] = "FootnoteReference",
+	[MARKDOWN_NODE_STRIKETHROUGH] = "Strikethrough",
+	[MARKDOWN_NODE_SPAN] = "Span",
+};
+
+/* The cmark type of each type that has a fixed one (0 for the others). */
+static const cmark_node_type cmark_types[MARKDOWN_NODE_TYPE_COUNT] = {
+	[MARKDOWN_NODE_DOCUMENT] = CMARK_NODE_DOCUMENT,
+	[MARKDOWN_NODE_BLOCK_QUOTE] = CMARK_NODE_BLOCK_QUOTE,
+	[MARKDOWN_NODE_LIST] = CMARK_NODE_LIST,
+	[MARKDOWN_NODE_ITEM] = CMARK_NODE_ITEM,
+	[MARKDOWN_NODE_CODE_BLOCK] = CMARK_NODE_CODE_BLOCK,
+	[MARKDOWN_NODE_HTML_BLOCK] = CMARK_NODE_HTML_BLOCK,
+	[MARKDOWN_NODE_CUSTOM_BLOCK] = CMARK_NODE_CUSTOM_BLOCK,
+	[MARKDOWN_NODE_PARAGRAPH] = CMARK_NODE_PARAGRAPH,
+	[MARKDOWN_NODE_HEADING] = CMARK_NODE_HEADING,
+	[MARKDOWN_NODE_THEMATIC_BREAK] = CMARK_NODE_THEMATIC_BREAK,
+	[MARKDOWN_NODE_FOOTNOTE_DEFINITION] = CMARK_NODE_FOOTNOTE_DEFINITION,
+	[MARKDOWN_NODE_TEXT] = CMARK_NODE_TEXT,
+	[MARKDOWN_NODE_SOFT_BREAK] = CMARK_NODE_SOFTBREAK,
+	[MARKDOWN_NODE_LINE_BREAK] = CMARK_NODE_LINEBREAK,
+	[MARKDOWN_NODE_CODE] = CMARK_NODE_CODE,
+	[MARKDOWN_NODE_HTML_INLINE] = CMARK_NODE_HTML_INLINE,
+	[MARKDOWN_NODE_EMPH] = CMARK_NODE_EMPH,
+	[MARKDOWN_NODE_STRONG] = CMARK_NODE_STRONG,
+	[MARKDOWN_NODE_LINK] = CMARK_NODE_LINK,
+	[MARKDOWN_NODE_IMAGE] = CMARK_NODE_IMAGE,
+	[MARKDOWN_NODE_FOOTNOTE_REFERENCE] = CMARK_NODE_FOOTNOTE_REFERENCE,
+	[MARKDOWN_NODE_SPAN] = CMARK_NODE_CUSTOM_INLINE,
+};
+
+const char *markdown_node_type_name(markdown_node_type t)
+{
+	return t > MARKDOWN_NODE_NONE && t < MARKDOWN_NODE_TYPE_COUNT ? type_names[t] : "";
+}
+
+markdown_node_type markdown_node_type_from_name(const char *name)
+{
+	for (int t = MARKDOWN_NODE_NONE + 1; t < MARKDOWN_NODE_TYPE_COUNT; t++)
+		if (strcmp(type_names[t], name) == 0)
+			return (markdown_node_type)t;
+	return MARKDOWN_NODE_NONE;
+}
+
+bool markdown_node_type_is_block(markdown_node_type t)
+{
+	return t >= MARKDOWN_NODE_DOCUMENT && t <= MARKDOWN_NODE_TABLE_CELL;
+}
+
+markdown_node *markdown_root(markdown_doc *doc)
+{
+	return MN(doc->root);
+}
+
+markdown_node_type markdown_node_type_of(const markdown_node *n)
+{
+	cmark_node *c = CN(n);
+	cmark_node_type t = cmark_node_get_type(c);
+	for (int i = MARKDOWN_NODE_NONE + 1; i < MARKDOWN_NODE_TYPE_COUNT; i++)
+		if (cmark_types[i] && cmark_types[i] == t)
+			return (markdown_node_type)i;
+	cmark_syntax_extension *ext = cmark_node_get_syntax_extension(c);
+	if (ext && ext == exts[EXT_TABLE]) {
+		const char *s = cmark_node_get_type_string(c);
+		if (strcmp(s, "table") == 0)
+			return MARKDOWN_NODE_TABLE;
+		if (strcmp(s, "table_cell") == 0)
+			return MARKDOWN_NODE_TABLE_CELL;
+		return MARKDOWN_NODE_TABLE_ROW;
+	}
+	if (ext && ext == exts[EXT_STRIKETHROUGH])
+		return MARKDOWN_NODE_STRIKETHROUGH;
+	return MARKDOWN_NODE_NONE;
+}
+
+markdown_node *markdown_node_parent(const markdown_node *n)
+{
+	return MN(cmark_node_parent(CN(n)));
+}
+
+markdown_node *markdown_node_first_child(const markdown_node *n)
+{
+	return MN(cmark_node_first_child(CN(n)));
+}
+
+markdown_node *markdown_node_last_child(const markdown_node *n)
+{
+	return MN(cmark_node_last_child(CN(n)));
+}
+
+markdown_node *markdown_node_next(const markdown_node *n)
+{
+	return MN(cmark_node_next(CN(n)));
+}
+
+markdown_node *markdown_node_prev(const markdown_node *n)
+{
+	return MN(cmark_node_previous(CN(n)));
+}
+
+/* The node itself or its nearest ancestor with a source position. */
+static cmark_node *positioned(const markdown_node *n)
+{
+	cmark_node *c = CN(n);
+	while (c && cmark_node_get_start_line(c) < 1)
+		c = cmark_node_parent(c);
+	return c;
+}
+
+int markdown_node_line(const markdown_doc *doc, const markdown_node *n)
+{
+	cmark_node *c = positioned(n);
+	return c ? cmark_node_get_start_line(c) + doc->line_offset : 0;
+}
+
+int markdown_node_col(const markdown_doc *doc, const markdown_node *n)
+{
+	(void)doc;
+	cmark_node *c = positioned(n);
+	return c ? cmark_node_get_start_column(c) : 0;
+}
+
+int markdown_node_end_line(const markdown_doc *doc, const markdown_node *n)
+{
+	cmark_node *c = positioned(n);
+	return c && cmark_node_get_end_line(c) >= 1
+		       ? cmark_node_get_end_line(c) + doc->line_offset
+		       : 0;
+}
+
+static bool has_literal(cmark_node *c)
+{
+	switch (cmark_node_get_type(c)) {
+	case CMARK_NODE_TEXT:
+	case CMARK_NODE_CODE:
+	case CMARK_NODE_CODE_BLOCK:
+	case CMARK_NODE_HTML_BLOCK:
+	case CMARK_NODE_HTML_INLINE:
+		return true;
+	default:
+		return false;
+	}
+}
+
+const char *markdown_node_literal(const markdown_node *n)
+{
+	return has_literal(CN(n)) ? literal(CN(n)) : NULL;
+}
+
+/* cmark hands strings out by converting them on the first get, which
+ * writes to the node; getting them again right after a set keeps the
+ * rule that a finished document is only read. */
+int markdown_node_set_literal(markdown_doc *doc, markdown_node *n, const char *s)
+{
+	if (!has_literal(CN(n)) || !cmark_node_set_literal(CN(n), s))
+		return -1;
+	materialize(CN(n));
+	doc->dirty = true;
+	return 0;
+}
+
+int markdown_node_heading_level(const markdown_node *n)
+{
+	return cmark_node_get_type(CN(n)) == CMARK_NODE_HEADING
+		       ? cmark_node_get_heading_level(CN(n))
+		       : 0;
+}
+
+int markdown_node_set_heading_level(markdown_doc *doc, markdown_node *n, int level)
+{
+	if (cmark_node_get_type(CN(n)) != CMARK_NODE_HEADING || level < 1 || level > 6 ||
+	    !cmark_node_set_heading_level(CN(n), level))
+		return -1;
+	doc->dirty = true;
+	return 0;
+}
+
+static bool is_link(cmark_node *c)
+{
+	return cmark_node_get_type(c) == CMARK_NODE_LINK ||
+	       cmark_node_get_type(c) == CMARK_NODE_IMAGE;
+}
+
+const char *markdown_node_url(const markdown_node *n)
+{
+	const char *s = is_link(CN(n)) ? cmark_node_get_url(CN(n)) : NULL;
+	return s ? s : is_link(CN(n)) ? "" : NULL;
+}
+
+int markdown_node_set_url(markdown_doc *doc, markdown_node *n, const char *url)
+{
+	if (!is_link(CN(n)) || !cmark_node_set_url(CN(n), url))
+		return -1;
+	materialize(CN(n));
+	doc->dirty = true;
+	return 0;
+}
+
+const char *markdown_node_title(const markdown_node *n)
+{
+	const char *s = is_link(CN(n)) ? cmark_node_get_title(CN(n)) : NULL;
+	return s ? s : is_link(CN(n)) ? "" : NULL;
+}
+
+int markdown_node_set_title(markdown_doc *doc, markdown_node *n, const char *title)
+{
+	if (!is_link(CN(n)) || !cmark_node_set_title(CN(n), title))
+		return -1;
+	materialize(CN(n));
+	doc->dirty = true;
+	return 0;
+}
+
+const char *markdown_node_fence_info(const markdown_node *n)
+{
+	if (cmark_node_get_type(CN(n)) != CMARK_NODE_CODE_BLOCK)
+		return NULL;
+	const char *s = cmark_node_get_fence_info(CN(n));
+	return s ? s : "";
+}
+
+int markdown_node_set_fence_info(markdown_doc *doc, markdown_node *n, const char *info)
+{
+	if (cmark_node_get_type(CN(n)) != CMARK_NODE_CODE_BLOCK ||
+	    !cmark_node_set_fence_info(CN(n), info))
+		return -1;
+	materialize(CN(n));
+	doc->dirty = true;
+	return 0;
+}
+
+static bool is_list(cmark_node *c)
+{
+	return cmark_node_get_type(c) == CMARK_NODE_LIST;
+}
+
+bool markdown_node_list_ordered(const markdown_node *n)
+{
+	return is_list(CN(n)) && cmark_node_get_list_type(CN(n)) == CMARK_ORDERED_LIST;
+}
+
+int markdown_node_set_list_ordered(markdown_doc *doc, markdown_node *n, bool ordered)
+{
+	if (!is_list(CN(n)) ||
+	    !cmark_node_set_list_type(CN(n), ordered ? CMARK_ORDERED_LIST : CMARK_BULLET_LIST))
+		return -1;
+	/* A new list starts at 0, which an ordered list would show. */
+	if (ordered && cmark_node_get_list_start(CN(n)) == 0)
+		cmark_node_set_list_start(CN(n), 1);
+	if (ordered && cmark_node_get_list_delim(CN(n)) == CMARK_NO_DELIM)
+		cmark_node_set_list_delim(CN(n), CMARK_PERIOD_DELIM);
+	doc->dirty = true;
+	return 0;
+}
+
+int markdown_node_list_start(const markdown_node *n)
+{
+	return is_list(CN(n)) ? cmark_node_get_list_start(CN(n)) : 0;
+}
+
+int markdown_node_set_list_start(markdown_doc *doc, markdown_node *n, int start)
+{
+	if (!is_list(CN(n)) || start < 0 || !cmark_node_set_list_start(CN(n), start))
+		return -1;
+	doc->dirty = true;
+	return 0;
+}
+
+bool markdown_node_list_tight(const markdown_node *n)
+{
+	return is_list(CN(n)) && cmark_node_get_list_tight(CN(n));
+}
+
+int markdown_node_set_list_tight(markdown_doc *doc, markdown_node *n, bool tight)
+{
+	if (!is_list(CN(n)) || !cmark_node_set_list_tight(CN(n), tight))
+		return -1;
+	doc->dirty = true;
+	return 0;
+}
+
+bool markdown_node_table_header(const markdown_node *n)
+{
+	return markdown_node_type_of(n) == MARKDOWN_NODE_TABLE_ROW &&
+	       cmark_gfm_extensions_get_table_row_is_header(CN(n));
+}
+
+int markdown_node_task(const markdown_node *n)
+{
+	if (cmark_node_get_type(CN(n)) != CMARK_NODE_ITEM || !is_tasklist(CN(n)))
+		return -1;
+	return cmark_gfm_extensions_get_tasklist_item_checked(CN(n)) ? 1 : 0;
+}
+
+void markdown_node_text(const markdown_node *n, buf *out)
+{
+	size_t start = out->len;
+	cmark_node *c = CN(n);
+	switch (cmark_node_get_type(c)) {
+	case CMARK_NODE_TEXT:
+	case CMARK_NODE_CODE:
+	case CMARK_NODE_CODE_BLOCK: {
+		const char *s = literal(c);
+		put_plain(out, s, strlen(s));
+		break;
+	}
+	case CMARK_NODE_SOFTBREAK:
+	case CMARK_NODE_LINEBREAK:
+		break;
+	default:
+		subtree_text(c, out);
+		break;
+	}
+	/* Trim what this call appended. */
+	size_t lead = start;
+	while (lead < out->len && out->ptr[lead] == ' ')
+		lead++;
+	if (lead > start) {
+		memmove(out->ptr + start, out->ptr + lead, out->len - lead);
+		buf_truncate(out, out->len - (lead - start));
+	}
+	while (out->len > start && out->ptr[out->len - 1] == ' ')
+		buf_truncate(out, out->len - 1);
+}
+
+int markdown_node_set_attr(markdown_doc *doc, markdown_node *n, const char *id,
+			   const char *cls)
+{
+	const mark *old = mark_of(CN(n));
+	/* Arena memory is byte-aligned: round up for the struct. */
+	char *raw = arena_alloc(doc, sizeof(mark) + _Alignof(mark));
+	mark *m = (mark *)(raw + (_Alignof(mark) - (uintptr_t)raw % _Alignof(mark)) %
+				 _Alignof(mark));
+	m->id = id ? arena_copy(doc, id, strlen(id)) : old ? old->id : "";
+	m->cls = cls ? arena_copy(doc, cls, strlen(cls)) : old ? old->cls : "";
+	cmark_node_set_user_data(CN(n), m);
+	doc->dirty = true;
+	return 0;
+}
+
+const char *markdown_node_id(const markdown_node *n)
+{
+	const mark *m = mark_of(CN(n));
+	return m ? m->id : "";
+}
+
+const char *markdown_node_class(const markdown_node *n)
+{
+	const mark *m = mark_of(CN(n));
+	return m ? m->cls : "";
+}
+
+markdown_node *markdown_node_new(markdown_doc *doc, markdown_node_type t)
+{
+	(void)doc;
+	switch (t) {
+	case MARKDOWN_NODE_NONE:
+	case MARKDOWN_NODE_DOCUMENT:
+	case MARKDOWN_NODE_CUSTOM_BLOCK:
+	case MARKDOWN_NODE_FOOTNOTE_DEFINITION:
+	case MARKDOWN_NODE_FOOTNOTE_REFERENCE:
+	case MARKDOWN_NODE_TABLE:
+	case MARKDOWN_NODE_TABLE_ROW:
+	case MARKDOWN_NODE_TABLE_CELL:
+	case MARKDOWN_NODE_STRIKETHROUGH:
+	case MARKDOWN_NODE_TYPE_COUNT:
+		return NULL;
+	default:
+		break;
+	}
+	cmark_node *c = cmark_node_new(cmark_types[t]);
+	materialize(c);
+	return MN(c);
+}
+
+bool markdown_node_can_contain(const markdown_node *parent, markdown_node_type child)
+{
+	markdown_node_type p = markdown_node_type_of(parent);
+	bool inline_child = child > MARKDOWN_NODE_TABLE_CELL && child < MARKDOWN_NODE_TYPE_COUNT;
+	switch (p) {
+	case MARKDOWN_NODE_DOCUMENT:
+	case MARKDOWN_NODE_BLOCK_QUOTE:
+	case MARKDOWN_NODE_FOOTNOTE_DEFINITION:
+	case MARKDOWN_NODE_ITEM:
+		return markdown_node_type_is_block(child) && child != MARKDOWN_NODE_ITEM &&
+		       child != MARKDOWN_NODE_DOCUMENT && child != MARKDOWN_NODE_TABLE_ROW &&
+		       child != MARKDOWN_NODE_TABLE_CELL;
+	case MARKDOWN_NODE_LIST:
+		return child == MARKDOWN_NODE_ITEM;
+	case MARKDOWN_NODE_TABLE:
+		return child == MARKDOWN_NODE_TABLE_ROW;
+	case MARKDOWN_NODE_TABLE_ROW:
+		return child == MARKDOWN_NODE_TABLE_CELL;
+	case MARKDOWN_NODE_PARAGRAPH:
+	case MARKDOWN_NODE_HEADING:
+	case MARKDOWN_NODE_TABLE_CELL:
+	case MARKDOWN_NODE_EMPH:
+	case MARKDOWN_NODE_STRONG:
+	case MARKDOWN_NODE_LINK:
+	case MARKDOWN_NODE_IMAGE:
+	case MARKDOWN_NODE_STRIKETHROUGH:
+	case MARKDOWN_NODE_SPAN:
+		return inline_child;
+	default:
+		return false;
+	}
+}
+
+/* cmark checks containment itself and changes nothing when it refuses;
+ * the check here keeps table rows and cells, which cmark leaves to the
+ * extension, where they belong. */
+static bool fits(cmark_node *parent, cmark_node *child)
+{
+	return parent && markdown_node_can_contain(MN(parent), markdown_node_type_of(MN(child)));
+}
+
+int markdown_node_append_child(markdown_doc *doc, markdown_node *parent,
+			       markdown_node *child)
+{
+	if (!fits(CN(parent), CN(child)) || !cmark_node_append_child(CN(parent), CN(child)))
+		return -1;
+	doc->dirty = true;
+	return 0;
+}
+
+int markdown_node_insert_before(markdown_doc *doc, markdown_node *n,
+				markdown_node *sibling)
+{
+	if (!fits(cmark_node_parent(CN(n)), CN(sibling)) ||
+	    !cmark_node_insert_before(CN(n), CN(sibling)))
+		return -1;
+	doc->dirty = true;
+	return 0;
+}
+
+int markdown_node_insert_after(markdown_doc *doc, markdown_node *n,
+			       markdown_node *sibling)
+{
+	if (!fits(cmark_node_parent(CN(n)), CN(sibling)) ||
+	    !cmark_node_insert_after(CN(n), CN(sibling)))
+		return -1;
+	doc->dirty = true;
+	return 0;
+}
+
+int markdown_node_replace(markdown_doc *doc, markdown_node *old, markdown_node *node)
+{
+	if (old == node)
+		return 0;
+	if (!fits(cmark_node_parent(CN(old)), CN(node)) ||
+	    !cmark_node_replace(CN(old), CN(node)))
+		return -1;
+	doc->dirty = true;
+	return 0;
+}
+
+void markdown_node_unlink(markdown_doc *doc, markdown_node *n)
+{
+	cmark_node_unlink(CN(n));
+	doc->dirty = true;
+}
+
+void markdown_node_free(markdown_node *n)
+{
+	if (n)
+		cmark_node_free(CN(n));
 }

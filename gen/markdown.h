@@ -98,4 +98,151 @@ typedef char *(*markdown_rewrite_fn)(void *ctx, const char *url, bool image);
 void markdown_render_html(buf *out, const markdown_doc *doc,
 			  markdown_rewrite_fn rewrite, void *ctx);
 
+/* ---- the tree, for filters ----
+ *
+ * Lua filters walk and edit the parsed tree through these functions, so
+ * that only this module knows cmark-gfm. A markdown_node is a node of one
+ * document's tree, or a node made for it and not yet attached. Nodes are
+ * borrowed from the document; an unattached node is freed with
+ * markdown_node_free (attaching it hands it to the document). Functions
+ * that change the tree take the document, which then needs
+ * markdown_analyze before its headings, tips, links, blocks and anchors
+ * are read again. Nothing here is thread safe for one document. */
+
+typedef struct markdown_node markdown_node;
+
+typedef enum markdown_node_type {
+	MARKDOWN_NODE_NONE,
+	/* blocks */
+	MARKDOWN_NODE_DOCUMENT,
+	MARKDOWN_NODE_BLOCK_QUOTE,
+	MARKDOWN_NODE_LIST,
+	MARKDOWN_NODE_ITEM,
+	MARKDOWN_NODE_CODE_BLOCK,
+	MARKDOWN_NODE_HTML_BLOCK,
+	MARKDOWN_NODE_CUSTOM_BLOCK,
+	MARKDOWN_NODE_PARAGRAPH,
+	MARKDOWN_NODE_HEADING,
+	MARKDOWN_NODE_THEMATIC_BREAK,
+	MARKDOWN_NODE_FOOTNOTE_DEFINITION,
+	MARKDOWN_NODE_TABLE,
+	MARKDOWN_NODE_TABLE_ROW,  /* the header row too (markdown_node_table_header) */
+	MARKDOWN_NODE_TABLE_CELL,
+	/* inlines */
+	MARKDOWN_NODE_TEXT,
+	MARKDOWN_NODE_SOFT_BREAK,
+	MARKDOWN_NODE_LINE_BREAK,
+	MARKDOWN_NODE_CODE,
+	MARKDOWN_NODE_HTML_INLINE,
+	MARKDOWN_NODE_EMPH,
+	MARKDOWN_NODE_STRONG,
+	MARKDOWN_NODE_LINK,
+	MARKDOWN_NODE_IMAGE,
+	MARKDOWN_NODE_FOOTNOTE_REFERENCE,
+	MARKDOWN_NODE_STRIKETHROUGH,
+	MARKDOWN_NODE_SPAN,       /* made by filters only: <span id class> */
+	MARKDOWN_NODE_TYPE_COUNT
+} markdown_node_type;
+
+/* The filter name of a type: "Paragraph", "BlockQuote", "SoftBreak", ...
+ * ("" for MARKDOWN_NODE_NONE). */
+const char *markdown_node_type_name(markdown_node_type t);
+/* The type with that filter name, or MARKDOWN_NODE_NONE. */
+markdown_node_type markdown_node_type_from_name(const char *name);
+bool markdown_node_type_is_block(markdown_node_type t);
+
+/* The document node. */
+markdown_node *markdown_root(markdown_doc *doc);
+markdown_node_type markdown_node_type_of(const markdown_node *n);
+/* Navigation; NULL at the ends. */
+markdown_node *markdown_node_parent(const markdown_node *n);
+markdown_node *markdown_node_first_child(const markdown_node *n);
+markdown_node *markdown_node_last_child(const markdown_node *n);
+markdown_node *markdown_node_next(const markdown_node *n);
+markdown_node *markdown_node_prev(const markdown_node *n);
+
+/* File line and column (bytes) where n starts, and the line where it
+ * ends. A node without a position of its own (breaks, nodes made by a
+ * filter) reports its nearest ancestor's; 0 when none has one. */
+int markdown_node_line(const markdown_doc *doc, const markdown_node *n);
+int markdown_node_col(const markdown_doc *doc, const markdown_node *n);
+int markdown_node_end_line(const markdown_doc *doc, const markdown_node *n);
+
+/* Fields. Getters return NULL (strings) or 0 when the type has no such
+ * field; setters return 0, or -1 when it has none or the value is out of
+ * range. Strings are copied. */
+const char *markdown_node_literal(const markdown_node *n); /* Text, Code, CodeBlock, Html* */
+int markdown_node_set_literal(markdown_doc *doc, markdown_node *n, const char *s);
+int markdown_node_heading_level(const markdown_node *n);   /* 1..6 */
+int markdown_node_set_heading_level(markdown_doc *doc, markdown_node *n, int level);
+const char *markdown_node_url(const markdown_node *n);     /* Link, Image */
+int markdown_node_set_url(markdown_doc *doc, markdown_node *n, const char *url);
+const char *markdown_node_title(const markdown_node *n);   /* Link, Image */
+int markdown_node_set_title(markdown_doc *doc, markdown_node *n, const char *title);
+const char *markdown_node_fence_info(const markdown_node *n); /* CodeBlock */
+int markdown_node_set_fence_info(markdown_doc *doc, markdown_node *n, const char *info);
+/* List: ordered or bullet, the first number, tight (items without <p>). */
+bool markdown_node_list_ordered(const markdown_node *n);
+int markdown_node_set_list_ordered(markdown_doc *doc, markdown_node *n, bool ordered);
+int markdown_node_list_start(const markdown_node *n);
+int markdown_node_set_list_start(markdown_doc *doc, markdown_node *n, int start);
+bool markdown_node_list_tight(const markdown_node *n);
+int markdown_node_set_list_tight(markdown_doc *doc, markdown_node *n, bool tight);
+/* Whether a TableRow is the header row. */
+bool markdown_node_table_header(const markdown_node *n);
+/* A task list item's box: -1 not a task, 0 open, 1 checked. */
+int markdown_node_task(const markdown_node *n);
+
+/* Appends the plain text of n and everything below it: literals, breaks
+ * and block boundaries as single spaces, trimmed (as in link texts and
+ * markdown_block_text). */
+void markdown_node_text(const markdown_node *n, buf *out);
+
+/* Marks a node for the renderer: an id and a class (either may be NULL
+ * to leave it as it is, "" to clear it). Blocks get them on their element
+ * (<p id="x" class="y">, <blockquote>, <li>, <pre>, <tr>, ...); a heading,
+ * a paragraph of a tight list and a Text node, which have no element of
+ * their own to spare, on a <span> around their content; Span, Emph,
+ * Strong, Link and Code on theirs. Marks on other nodes (tip items,
+ * breaks, images, raw HTML) are kept but not shown. Ids become anchors of
+ * the document (markdown_has_anchor), and headings avoid them. Returns 0. */
+int markdown_node_set_attr(markdown_doc *doc, markdown_node *n, const char *id,
+			   const char *cls);
+/* The mark's id and class, "" when unset. */
+const char *markdown_node_id(const markdown_node *n);
+const char *markdown_node_class(const markdown_node *n);
+
+/* Makes a node of type t for doc, unattached (caller frees it with
+ * markdown_node_free unless it attaches it). Returns NULL for types that
+ * cannot be made on their own: Document, tables, footnotes, custom
+ * blocks, strikethrough. A new List is a bullet list; a new Heading has
+ * level 1. */
+markdown_node *markdown_node_new(markdown_doc *doc, markdown_node_type t);
+/* Tree edits. A node that is elsewhere in a tree is moved. They return
+ * 0, or -1 when the parent cannot hold the node there (a Paragraph in a
+ * Heading, an Item outside a List, an ancestor inside its descendant)
+ * and nothing changed. */
+int markdown_node_append_child(markdown_doc *doc, markdown_node *parent,
+			       markdown_node *child);
+int markdown_node_insert_before(markdown_doc *doc, markdown_node *n,
+				markdown_node *sibling);
+int markdown_node_insert_after(markdown_doc *doc, markdown_node *n,
+			       markdown_node *sibling);
+/* Puts node where old is; old is unlinked (and still the caller's). */
+int markdown_node_replace(markdown_doc *doc, markdown_node *old, markdown_node *node);
+/* Whether a node of type child could go into parent. */
+bool markdown_node_can_contain(const markdown_node *parent, markdown_node_type child);
+/* Takes n out of its tree; the caller then owns it (markdown_node_free). */
+void markdown_node_unlink(markdown_doc *doc, markdown_node *n);
+/* Frees an unattached node and everything below it; accepts NULL. */
+void markdown_node_free(markdown_node *n);
+
+/* Recomputes what markdown_parse collected (headings and their ids,
+ * tips, links, blocks, first paragraph, word count, anchors) after the
+ * tree was edited; tips says whether this is a tip list (the kind may have
+ * changed). Does nothing when nothing changed. Line numbers of links in
+ * text a filter made are those of the enclosing block, or the body's
+ * first line when that is new as well. */
+void markdown_analyze(markdown_doc *doc, bool tips);
+
 #endif

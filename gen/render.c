@@ -17,12 +17,16 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "authors.h"
+#include "changes.h"
 #include "links.h"
+#include "print.h"
 #include "search.h"
 #include "source.h"
 #include "template.h"
 #include "toml.h"
 #include "xalloc.h"
+#include "xref.h"
 
 typedef struct static_file {
 	char *rel;     /* path in the output: "css/gen.css" */
@@ -38,6 +42,8 @@ struct renderer {
 	size_t nstatics;
 	atomic_size_t pages;
 	int jobs;                /* worker threads for article pages */
+	const links_graph *links; /* from render_set_links, or NULL */
+	xref *xref;              /* backlinks, related, leerpad, authors (xref.h) */
 };
 
 static const char *const months_nl[] = { "januari", "februari", "maart", "april",
@@ -186,10 +192,32 @@ void render_free(renderer *r)
 		free(r->statics[i].data);
 	}
 	free(r->statics);
+	xref_free(r->xref);
 	free(r);
 }
 
+void render_set_links(renderer *r, const links_graph *g)
+{
+	r->links = g;
+}
+
+int render_partial(const renderer *r, const char *name, const value *data,
+		   buf *out, gen_err *err)
+{
+	const template *t = template_partials_get(r->layouts, name, strlen(name));
+	return t ? template_render(out, t, data, r->layouts, err) : 0;
+}
+
 size_t render_page_count(const renderer *r) { return atomic_load(&r->pages); }
+
+int render_statics(renderer *r, output *o, gen_err *err)
+{
+	int rc = 0;
+	for (size_t i = 0; i < r->nstatics && rc == 0 && o; i++)
+		rc = output_write(o, r->statics[i].rel, r->statics[i].data,
+				  r->statics[i].len, err);
+	return rc;
+}
 
 /* ---- template data ---------------------------------------------------- */
 
@@ -243,8 +271,16 @@ value *render_page_card(const renderer *r, const document *d)
 		set_str(c, "date_display", dd.ptr);
 	}
 	buf_release(&dd);
-	if (d->fm.author)
+	if (d->fm.author) {
 		set_str(c, "author", d->fm.author);
+		/* Section intros are not on author pages (authors.h); "" still
+		 * hides an enclosing page's author_url from the template. */
+		buf au = BUF_INIT;
+		if (!d->is_index && *d->fm.author)
+			authors_url(&au, d->fm.author);
+		set_str(c, "author_url", au.ptr);
+		buf_release(&au);
+	}
 	set_str(c, "summary", doc_summary(d));
 	return c;
 }
@@ -381,6 +417,8 @@ static value *page_data(const renderer *r, const document *d, const char *html)
 		if (i + 1 < sec->npages)
 			value_set_cstr(p, "next", render_page_card(r, sec->pages[i + 1]));
 	}
+	xref_page_data(r->xref, r, d, p);
+	changes_page_data(r, r->s, d, p);
 	return p;
 }
 
@@ -419,6 +457,7 @@ static void add_home_lists(const renderer *r, value *data)
 		value_push(latest, render_page_card(r, dated[i]));
 	free(dated);
 	value_set_cstr(data, "latest", latest);
+	xref_home_data(r->xref, r, data);
 }
 
 static value *section_data(const renderer *r, const site_section *sec, const char *html)
@@ -451,6 +490,10 @@ static int render_document(renderer *r, output *o, const document *d, gen_err *e
 	buf body = BUF_INIT;
 	rewrite_ctx rc_ctx = { r->s, d };
 	markdown_render_html(&body, d->md, rewrite, &rc_ctx);
+	if (xref_tip_mentions(r->xref, r, d, d->url, &body, err) < 0) {
+		buf_release(&body);
+		return err ? err->code : GEN_ECONTENT;
+	}
 	value *data = render_base_data(r, d->url);
 	value_set_cstr(data, "page", page_data(r, d, body.ptr));
 	const char *layout = "page";
@@ -713,6 +756,9 @@ int render_site(renderer *r, output *o, gen_err *err)
 	int rc = 0;
 	const site *s = r->s;
 	atomic_store(&r->pages, 0);
+	/* Cross references need every document; workers only read them. */
+	if (!r->xref)
+		r->xref = xref_new(s, r->links);
 	rc = render_documents(r, o, err);
 	if (rc == 0 && !s->home) {
 		/* No content/_index.md: the home page still lists the chapters. */
@@ -737,7 +783,13 @@ int render_site(renderer *r, output *o, gen_err *err)
 	if (rc == 0)
 		rc = render_sitemap(r, o, err);
 	if (rc == 0)
+		rc = authors_render(r, s, xref_authors(r->xref), o, err);
+	if (rc == 0)
+		rc = print_render(r, r->xref, o, err);
+	if (rc == 0)
 		rc = search_render(r, s, o, err);
+	if (rc == 0)
+		rc = changes_render(r, s, o, err);
 	for (size_t i = 0; i < r->nstatics && rc == 0 && o; i++)
 		rc = output_write(o, r->statics[i].rel, r->statics[i].data,
 				  r->statics[i].len, err);

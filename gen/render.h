@@ -9,7 +9,9 @@
 #ifndef GEN_RENDER_H
 #define GEN_RENDER_H
 
+#include "buf.h"
 #include "err.h"
+#include "links.h"
 #include "output.h"
 #include "site.h"
 #include "value.h"
@@ -28,6 +30,11 @@ void render_free(renderer *r);
  * still renders, to find template errors). Returns 0 or a negative code. */
 int render_site(renderer *r, output *o, gen_err *err);
 
+/* Hands the renderer the link graph the build made while checking links
+ * (borrowed; it must outlive r), so render_site does not resolve every
+ * link again for backlinks and related articles. Optional. */
+void render_set_links(renderer *r, const links_graph *g);
+
 /* Building blocks for stages that add pages of their own (history,
  * search, theme pages). */
 
@@ -43,6 +50,17 @@ const char *render_i18n(const renderer *r, const char *key, const char *dflt);
  * only). Returns 0 or a negative code with err naming the template. */
 int render_page(renderer *r, output *o, const char *layout, const char *rel,
 		const value *data, gen_err *err);
+
+/* Renders the layout or partial name with data, appending to out; a name
+ * the theme does not have renders nothing. Returns 0 or a negative code
+ * with err naming the template. Safe on several threads. */
+int render_partial(const renderer *r, const char *name, const value *data,
+		   buf *out, gen_err *err);
+
+/* Writes only the theme's static files (stylesheets, scripts) to o: for
+ * pages that stand outside the site, like `gen diff --html`. Returns 0 or
+ * a negative code. */
+int render_statics(renderer *r, output *o, gen_err *err);
 
 /* Number of pages rendered by the last render_site. */
 size_t render_page_count(const renderer *r);

@@ -23,6 +23,7 @@
 
 #include <libstemmer.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -205,12 +206,33 @@ static void vec_push(vec32 *a, uint32_t x)
 	a->v[a->n++] = x;
 }
 
+/* Adds documents: one per thread, each with its own dictionary of words
+ * (merged into the index's afterwards, in document order, so word ids
+ * do not depend on the number of threads) and its own scratch space. */
+typedef struct worker {
+	search_index *ix;
+	pool strings;
+	strtab words;        /* folded words of this worker's documents */
+	uint32_t *freq;      /* occurrences per local word */
+	uint32_t *acc;       /* weighted count in the current document */
+	bool *stop;          /* whether a local word is a stop word */
+	size_t cap;
+	vec32 touched;
+	vec32 dw_word, dw_tf;/* per document: local word ids, weighted counts */
+	uint64_t total_len;
+	size_t doc;          /* index in ix->docs of the document being added */
+	bool open;
+	buf anchor, snippet, fold, prev, js;
+	size_t snippet_text;
+	bool section_open;
+} worker;
+
 struct search_index {
 	char *language;
 	struct sb_stemmer *stemmer;   /* NULL: no stemming */
 	pool strings;
 
-	strtab words;        /* folded surface words */
+	strtab words;        /* folded surface words, stop words left out */
 	uint32_t *word_freq; /* occurrences in the whole corpus */
 	uint32_t *word_term; /* term of each word (after search_write) */
 	uint32_t *word_split;/* offset into parts, or UINT32_MAX */
@@ -228,13 +250,9 @@ struct search_index {
 	vec32 dw_word, dw_tf;  /* per document: its words and weighted counts */
 	uint64_t total_len;
 
-	/* the document being added */
-	bool open;
-	uint32_t *acc;       /* weighted count per word id; 0 when untouched */
-	vec32 touched;
-	buf section_anchor, section_heading, snippet, fold, prev;
-	size_t snippet_text;
-	bool section_open;
+	worker serial;       /* for search_doc_begin and friends */
+	size_t serial_from;  /* its first document not merged yet */
+	buf scratch;         /* for search_terms and search_query */
 
 	/* built by search_write */
 	bool written;
@@ -247,6 +265,35 @@ struct search_index {
 	double max_impact;
 };
 
+static void worker_init(worker *w, search_index *ix)
+{
+	memset(w, 0, sizeof *w);
+	w->ix = ix;
+	buf_init(&w->anchor);
+	buf_init(&w->snippet);
+	buf_init(&w->fold);
+	buf_init(&w->prev);
+	buf_init(&w->js);
+}
+
+static void worker_release(worker *w)
+{
+	pool_release(&w->strings);
+	strtab_release(&w->words);
+	free(w->freq);
+	free(w->acc);
+	free(w->stop);
+	free(w->touched.v);
+	free(w->dw_word.v);
+	free(w->dw_tf.v);
+	buf_release(&w->anchor);
+	buf_release(&w->snippet);
+	buf_release(&w->fold);
+	buf_release(&w->prev);
+	buf_release(&w->js);
+	worker_init(w, w->ix);
+}
+
 int search_new(search_index **out, const char *language, gen_err *err)
 {
 	static const struct { const char *iso, *snowball; } names[] = {
@@ -258,11 +305,8 @@ int search_new(search_index **out, const char *language, gen_err *err)
 	*out = NULL;
 	search_index *ix = xcalloc(1, sizeof *ix);
 	ix->language = xstrdup(language ? language : "");
-	buf_init(&ix->section_anchor);
-	buf_init(&ix->section_heading);
-	buf_init(&ix->snippet);
-	buf_init(&ix->fold);
-	buf_init(&ix->prev);
+	worker_init(&ix->serial, ix);
+	buf_init(&ix->scratch);
 	for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
 		if (strcmp(ix->language, names[i].iso) != 0)
 			continue;
@@ -311,13 +355,8 @@ void search_free(search_index *ix)
 	free(ix->docs);
 	free(ix->dw_word.v);
 	free(ix->dw_tf.v);
-	free(ix->acc);
-	free(ix->touched.v);
-	buf_release(&ix->section_anchor);
-	buf_release(&ix->section_heading);
-	buf_release(&ix->snippet);
-	buf_release(&ix->fold);
-	buf_release(&ix->prev);
+	worker_release(&ix->serial);
+	buf_release(&ix->scratch);
 	strtab_release(&ix->terms);
 	free(ix->term_surface);
 	free(ix->post_off);
@@ -397,11 +436,15 @@ static size_t decode_cp(const unsigned char *s, size_t len, int32_t *cp)
 	return n;
 }
 
+static bool ascii_alnum(unsigned char c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
 static bool word_cp(int32_t cp)
 {
 	if (cp < 0x80)
-		return (cp >= '0' && cp <= '9') || (cp >= 'a' && cp <= 'z') ||
-		       (cp >= 'A' && cp <= 'Z');
+		return cp >= 0 && ascii_alnum((unsigned char)cp);
 	if (cp == 0xAD || cp == 0x34F || (cp >= 0x200B && cp <= 0x200F) ||
 	    (cp >= 0x2060 && cp <= 0x206F) || (cp >= 0xFE00 && cp <= 0xFE0F) ||
 	    cp == 0xFEFF)
@@ -436,16 +479,24 @@ static size_t count_utf16(const char *s, size_t len)
 	return n;
 }
 
-typedef void (*word_fn)(search_index *ix, const char *w, size_t len, void *ctx);
+typedef void (*word_fn)(worker *w, const char *word, size_t len, void *ctx);
 
 /* Finds the next run of word characters in s[*pos..len); returns false
- * at the end. */
-static bool next_run(const char *s, size_t len, size_t *pos, size_t *start, size_t *end)
+ * at the end. *ascii tells whether the run is plain ASCII, which most
+ * of a Dutch text is and which needs no Unicode folding. */
+static bool next_run(const char *s, size_t len, size_t *pos, size_t *start, size_t *end,
+		     bool *ascii)
 {
 	const unsigned char *u = (const unsigned char *)s;
 	size_t i = *pos;
 	int32_t cp;
 	while (i < len) {
+		if (u[i] < 0x80) {
+			if (ascii_alnum(u[i]))
+				break;
+			i++;
+			continue;
+		}
 		size_t n = decode_cp(u + i, len - i, &cp);
 		if (word_cp(cp))
 			break;
@@ -456,58 +507,80 @@ static bool next_run(const char *s, size_t len, size_t *pos, size_t *start, size
 		return false;
 	}
 	*start = i;
+	*ascii = true;
 	while (i < len) {
+		if (u[i] < 0x80) {
+			if (!ascii_alnum(u[i]))
+				break;
+			i++;
+			continue;
+		}
 		size_t n = decode_cp(u + i, len - i, &cp);
 		if (!word_cp(cp))
 			break;
+		*ascii = false;
 		i += n;
 	}
 	*end = *pos = i;
 	return true;
 }
 
-/* Calls fn for each index word of text: folded, 2 to MAX_WORD_CPS code
- * points, not a stop word. Two words joined by one hyphen are also given
- * as one ("e-mail" -> "email", "klant-centraal" -> "klantcentraal"), so
- * either spelling finds the other; queries (join false) need not, since
- * the parts find the joined word. */
-static void tokenize(search_index *ix, const char *text, size_t len, bool join,
-		     word_fn fn, void *ctx)
+/* Calls fn for each word of text: folded, 2 to MAX_WORD_CPS code points
+ * (stop words included: callers drop them). Two words joined by one
+ * hyphen are also given as one ("e-mail" -> "email", "klant-centraal" ->
+ * "klantcentraal"), so either spelling finds the other; queries (join
+ * false) need not, since the parts find the joined word. */
+static void tokenize(worker *w, const char *text, size_t len, bool join, word_fn fn,
+		     void *ctx)
 {
 	size_t pos = 0, start, end, prev_end = 0;
-	bool prev_single = false;
-	while (next_run(text, len, &pos, &start, &end)) {
-		buf *f = &ix->fold;
+	bool prev_single = false, ascii;
+	buf *f = &w->fold;
+	while (next_run(text, len, &pos, &start, &end, &ascii)) {
+		size_t s0 = 0, e0 = 0, nsub = 0;
 		buf_clear(f);
-		text_fold(f, text + start, end - start);
-		/* Folding can turn a character into punctuation ("½" into
-		 * "1⁄2"): split the folded run again. */
-		size_t fpos = 0, fs, fe, nsub = 0, s0 = 0, e0 = 0;
-		while (next_run(f->ptr, f->len, &fpos, &fs, &fe)) {
-			if (nsub++ == 0) {
-				s0 = fs;
-				e0 = fe;
+		if (ascii) {
+			/* Lowercasing is all folding does to ASCII letters. */
+			buf_grow(f, end - start);
+			for (size_t i = start; i < end; i++) {
+				char c = text[i];
+				f->ptr[i - start] = (char)(c >= 'A' && c <= 'Z' ? c + 32 : c);
 			}
-			size_t cps = count_cps(f->ptr + fs, fe - fs);
-			if (cps < 2 || cps > MAX_WORD_CPS)
-				continue;
-			if (stopwords_contains(ix->language, f->ptr + fs, fe - fs))
-				continue;
-			fn(ix, f->ptr + fs, fe - fs, ctx);
+			f->len = end - start;
+			f->ptr[f->len] = '\0';
+			nsub = 1;
+			e0 = f->len;
+			if (f->len >= 2 && f->len <= MAX_WORD_CPS)
+				fn(w, f->ptr, f->len, ctx);
+		} else {
+			text_fold(f, text + start, end - start);
+			/* Folding can turn a character into punctuation ("½"
+			 * into "1⁄2"): split the folded run again. */
+			size_t fpos = 0, fs, fe;
+			bool fa;
+			while (next_run(f->ptr, f->len, &fpos, &fs, &fe, &fa)) {
+				if (nsub++ == 0) {
+					s0 = fs;
+					e0 = fe;
+				}
+				size_t cps = count_cps(f->ptr + fs, fe - fs);
+				if (cps >= 2 && cps <= MAX_WORD_CPS)
+					fn(w, f->ptr + fs, fe - fs, ctx);
+			}
 		}
 		bool single = nsub == 1;
 		if (join && single && prev_single && start == prev_end + 1 &&
 		    text[prev_end] == '-') {
-			size_t pl = ix->prev.len;
-			buf_put(&ix->prev, f->ptr + s0, e0 - s0);
-			size_t cps = count_cps(ix->prev.ptr, ix->prev.len);
+			size_t pl = w->prev.len;
+			buf_put(&w->prev, f->ptr + s0, e0 - s0);
+			size_t cps = count_cps(w->prev.ptr, w->prev.len);
 			if (cps >= 2 && cps <= MAX_WORD_CPS)
-				fn(ix, ix->prev.ptr, ix->prev.len, ctx);
-			buf_truncate(&ix->prev, pl);
+				fn(w, w->prev.ptr, w->prev.len, ctx);
+			buf_truncate(&w->prev, pl);
 		}
-		buf_clear(&ix->prev);
+		buf_clear(&w->prev);
 		if (single)
-			buf_put(&ix->prev, f->ptr + s0, e0 - s0);
+			buf_put(&w->prev, f->ptr + s0, e0 - s0);
 		prev_single = single;
 		prev_end = end;
 	}
@@ -528,20 +601,84 @@ static void stem_word(search_index *ix, const char *w, size_t len, buf *out)
 		buf_put(out, s, (size_t)sb_stemmer_length(ix->stemmer));
 }
 
-static void add_term_text(search_index *ix, const char *w, size_t len, void *ctx)
+static void add_term_text(worker *w, const char *word, size_t len, void *ctx)
 {
 	buf *out = ctx;
-	buf stem = BUF_INIT;
-	stem_word(ix, w, len, &stem);
+	if (stopwords_contains(w->ix->language, word, len))
+		return;
+	stem_word(w->ix, word, len, &w->ix->scratch);
 	if (out->len)
 		buf_putc(out, ' ');
-	buf_put(out, stem.ptr, stem.len);
-	buf_release(&stem);
+	buf_put(out, w->ix->scratch.ptr, w->ix->scratch.len);
 }
 
 void search_terms(search_index *ix, const char *text, size_t len, buf *out)
 {
-	tokenize(ix, text, len, true, add_term_text, out);
+	tokenize(&ix->serial, text, len, true, add_term_text, out);
+}
+
+/* ---- writing JavaScript data ------------------------------------------- */
+
+/* Appends s as a JSON string, escaped once more for the JavaScript '...'
+ * literal the JSON sits in: what JSON.parse gets back is s. Invalid UTF-8
+ * becomes U+FFFD; U+2028 and U+2029 are escaped for older parsers. */
+static void put_str(buf *out, const char *s, size_t len)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	size_t run = 0, i = 0;
+	buf_grow(out, len + 2);
+	buf_putc(out, '"');
+	while (i < len) {
+		unsigned char c = u[i];
+		if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\' && c != '\'') {
+			i++;
+			continue;
+		}
+		int32_t cp = c;
+		size_t n = 1;
+		if (c >= 0x80) {
+			n = decode_cp(u + i, len - i, &cp);
+			if (cp >= 0 && cp != 0x2028 && cp != 0x2029) {
+				i += n;
+				continue;
+			}
+		}
+		buf_put(out, s + run, i - run);
+		switch (c) {
+		case '"': buf_puts(out, "\\\\\""); break;
+		case '\\': buf_puts(out, "\\\\\\\\"); break;
+		case '\'': buf_puts(out, "\\'"); break;
+		case '\n': buf_puts(out, "\\\\n"); break;
+		case '\t': buf_puts(out, "\\\\t"); break;
+		case '\r': buf_puts(out, "\\\\r"); break;
+		default:
+			if (cp < 0)
+				buf_puts(out, "\xef\xbf\xbd");
+			else
+				buf_printf(out, "\\\\u%04x", (unsigned)cp);
+		}
+		i += n;
+		run = i;
+	}
+	buf_put(out, s + run, len - run);
+	buf_putc(out, '"');
+}
+
+/* Writes a data file: genSearch.FN(ID,JSON.parse('BODY')), where body
+ * was written with put_str for its strings. */
+static int emit_js(search_emit_fn emit, void *ctx, buf *js, const char *rel,
+		   const char *fn, long id, const buf *body, gen_err *err)
+{
+	if (!emit)
+		return 0;
+	buf_clear(js);
+	if (id >= 0)
+		buf_printf(js, "genSearch.%s(%ld,JSON.parse('", fn, id);
+	else
+		buf_printf(js, "genSearch.%s(JSON.parse('", fn);
+	buf_put(js, body->ptr, body->len);
+	buf_puts(js, "'));\n");
+	return emit(ctx, rel, js->ptr, js->len, err);
 }
 
 /* ---- adding documents ------------------------------------------------- */
@@ -557,13 +694,12 @@ static int compare_u32(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-void search_doc_begin(search_index *ix, const search_doc *doc)
+/* Fills the slot of a document (themes must be registered already when
+ * workers run in parallel: theme ids are only looked up then). */
+static void doc_begin(worker *w, size_t at, const search_doc *doc, bool lookup_only)
 {
-	if (ix->ndocs == ix->docs_cap) {
-		ix->docs_cap = ix->docs_cap ? ix->docs_cap * 2 : 64;
-		ix->docs = xrealloc(ix->docs, ix->docs_cap * sizeof *ix->docs);
-	}
-	sdoc *d = &ix->docs[ix->ndocs++];
+	search_index *ix = w->ix;
+	sdoc *d = &ix->docs[at];
 	memset(d, 0, sizeof *d);
 	d->url = xstrdup(doc->url ? doc->url : "");
 	d->title = xstrdup(doc->title ? doc->title : "");
@@ -574,66 +710,82 @@ void search_doc_begin(search_index *ix, const search_doc *doc)
 			d->kind = i;
 	d->themes = xcalloc(doc->nthemes + 1, sizeof *d->themes);
 	for (size_t i = 0; i < doc->nthemes; i++) {
-		uint32_t t = theme_index(ix, doc->themes[i]);
-		bool seen = false;
+		long t = lookup_only ? strtab_find(&ix->themes, doc->themes[i], strlen(doc->themes[i]))
+				     : (long)theme_index(ix, doc->themes[i]);
+		bool seen = t < 0;
 		for (size_t j = 0; j < d->nthemes; j++)
-			seen = seen || d->themes[j] == t;
+			seen = seen || d->themes[j] == (uint32_t)t;
 		if (!seen)
-			d->themes[d->nthemes++] = t;
+			d->themes[d->nthemes++] = (uint32_t)t;
 	}
 	qsort(d->themes, d->nthemes, sizeof *d->themes, compare_u32);
-	d->words = ix->dw_word.n;
-	ix->open = true;
-	ix->section_open = false;
-	ix->snippet_text = 0;
-	buf_clear(&ix->snippet);
-	buf_putc(&ix->snippet, '[');
+	d->words = w->dw_word.n;
+	w->doc = at;
+	w->open = true;
+	w->section_open = false;
+	w->snippet_text = 0;
+	buf_clear(&w->snippet);
+	buf_putc(&w->snippet, '[');
+}
+
+void search_doc_begin(search_index *ix, const search_doc *doc)
+{
+	if (ix->ndocs == ix->docs_cap) {
+		ix->docs_cap = ix->docs_cap ? ix->docs_cap * 2 : 64;
+		ix->docs = xrealloc(ix->docs, ix->docs_cap * sizeof *ix->docs);
+	}
+	doc_begin(&ix->serial, ix->ndocs++, doc, false);
 }
 
 typedef struct count_ctx {
 	uint32_t weight;
 } count_ctx;
 
-static void count_word(search_index *ix, const char *w, size_t len, void *ctx)
+static void count_word(worker *w, const char *word, size_t len, void *ctx)
 {
 	const count_ctx *c = ctx;
 	bool added;
-	uint32_t id = strtab_add(&ix->words, &ix->strings, w, len, &added);
-	if (ix->words.n > ix->word_cap) {
-		size_t cap = ix->words.cap;
-		ix->word_freq = xrealloc(ix->word_freq, cap * sizeof *ix->word_freq);
-		ix->acc = xrealloc(ix->acc, cap * sizeof *ix->acc);
-		memset(ix->word_freq + ix->word_cap, 0, (cap - ix->word_cap) * sizeof *ix->word_freq);
-		memset(ix->acc + ix->word_cap, 0, (cap - ix->word_cap) * sizeof *ix->acc);
-		ix->word_cap = cap;
+	uint32_t id = strtab_add(&w->words, &w->strings, word, len, &added);
+	if (w->words.n > w->cap) {
+		size_t cap = w->words.cap;
+		w->freq = xrealloc(w->freq, cap * sizeof *w->freq);
+		w->acc = xrealloc(w->acc, cap * sizeof *w->acc);
+		w->stop = xrealloc(w->stop, cap * sizeof *w->stop);
+		memset(w->freq + w->cap, 0, (cap - w->cap) * sizeof *w->freq);
+		memset(w->acc + w->cap, 0, (cap - w->cap) * sizeof *w->acc);
+		w->cap = cap;
 	}
-	ix->word_freq[id]++;
-	if (!ix->acc[id])
-		vec_push(&ix->touched, id);
-	ix->acc[id] += c->weight;
-	ix->docs[ix->ndocs - 1].len++;
+	/* Each distinct word is looked up in the stop list once. */
+	if (added)
+		w->stop[id] = stopwords_contains(w->ix->language, word, len);
+	if (w->stop[id])
+		return;
+	w->freq[id]++;
+	if (!w->acc[id])
+		vec_push(&w->touched, id);
+	w->acc[id] += c->weight;
+	w->ix->docs[w->doc].len++;
 }
 
 /* Closes the section being collected for the snippet file. */
-static void end_section(search_index *ix)
+static void end_section(worker *w)
 {
-	if (!ix->section_open)
+	if (!w->section_open)
 		return;
-	buf_puts(&ix->snippet, "],");
-	ix->section_open = false;
+	buf_puts(&w->snippet, "],");
+	w->section_open = false;
 }
 
-static void start_section(search_index *ix, const char *anchor, const char *heading,
-			  size_t hlen)
+static void start_section(worker *w, const char *anchor, const char *heading, size_t hlen)
 {
-	end_section(ix);
-	buf_clear(&ix->section_anchor);
-	buf_puts(&ix->section_anchor, anchor);
-	buf_putc(&ix->snippet, '[');
-	json_put_string(&ix->snippet, anchor, strlen(anchor));
-	buf_putc(&ix->snippet, ',');
-	json_put_string(&ix->snippet, heading, hlen);
-	ix->section_open = true;
+	end_section(w);
+	buf_clear(&w->anchor);
+	buf_puts(&w->anchor, anchor);
+	buf_putc(&w->snippet, '[');
+	put_str(&w->snippet, anchor, strlen(anchor));
+	buf_putc(&w->snippet, ',');
+	put_str(&w->snippet, heading, hlen);
+	w->section_open = true;
 }
 
 /* Cuts len so that s[0..len) ends on a whole UTF-8 sequence. */
@@ -644,107 +796,79 @@ static size_t utf8_cut(const char *s, size_t len)
 	return len;
 }
 
-void search_doc_text(search_index *ix, search_field field, const char *text,
-		     size_t len, const char *anchor)
+static void doc_text(worker *w, search_field field, const char *text, size_t len,
+		     const char *anchor)
 {
-	if (!ix->open)
+	if (!w->open)
 		return;
 	if (!anchor)
 		anchor = "";
 	count_ctx c = { field_weight[field] };
-	tokenize(ix, text, len, true, count_word, &c);
+	tokenize(w, text, len, true, count_word, &c);
 	if (field == SEARCH_TITLE)
 		return; /* the result shows the title already */
 	if (field == SEARCH_HEADING) {
-		start_section(ix, anchor, text, len);
+		start_section(w, anchor, text, len);
 		return;
 	}
-	if (!ix->section_open || strcmp(ix->section_anchor.ptr, anchor) != 0)
-		start_section(ix, anchor, "", 0);
+	if (!w->section_open || strcmp(w->anchor.ptr, anchor) != 0)
+		start_section(w, anchor, "", 0);
 	/* Snippets need text around the matches, not the whole of a very
 	 * long article: the first SNIPPET_MAX bytes are kept. */
-	if (ix->snippet_text >= SNIPPET_MAX)
+	if (w->snippet_text >= SNIPPET_MAX)
 		return;
-	if (len > SNIPPET_MAX - ix->snippet_text)
-		len = utf8_cut(text, SNIPPET_MAX - ix->snippet_text);
-	ix->snippet_text += len;
-	buf_putc(&ix->snippet, ',');
-	json_put_string(&ix->snippet, text, len);
+	if (len > SNIPPET_MAX - w->snippet_text)
+		len = utf8_cut(text, SNIPPET_MAX - w->snippet_text);
+	w->snippet_text += len;
+	buf_putc(&w->snippet, ',');
+	put_str(&w->snippet, text, len);
 }
 
-/* Appends data as the body of a JavaScript '...' literal. */
-static void put_js_literal(buf *out, const char *data, size_t len)
+void search_doc_text(search_index *ix, search_field field, const char *text,
+		     size_t len, const char *anchor)
 {
-	buf_grow(out, len + len / 16);
-	for (size_t i = 0; i < len; i++) {
-		char c = data[i];
-		if (c == '\\' || c == '\'')
-			buf_putc(out, '\\');
-		buf_putc(out, c);
-	}
+	doc_text(&ix->serial, field, text, len, anchor);
 }
 
-/* Writes a data file: genSearch.FN(ID,JSON.parse('JSON')). */
-static int emit_js(search_emit_fn emit, void *ctx, const char *rel, const char *fn,
-		   long id, const buf *json, gen_err *err)
+static int doc_end(worker *w, search_emit_fn emit, void *ctx, gen_err *err)
 {
-	if (!emit)
+	if (!w->open)
 		return 0;
-	buf js = BUF_INIT;
-	if (id >= 0)
-		buf_printf(&js, "genSearch.%s(%ld,JSON.parse('", fn, id);
-	else
-		buf_printf(&js, "genSearch.%s(JSON.parse('", fn);
-	put_js_literal(&js, json->ptr, json->len);
-	buf_puts(&js, "'));\n");
-	int rc = emit(ctx, rel, js.ptr, js.len, err);
-	buf_release(&js);
-	return rc;
+	w->open = false;
+	sdoc *d = &w->ix->docs[w->doc];
+	for (size_t i = 0; i < w->touched.n; i++) {
+		uint32_t id = w->touched.v[i];
+		vec_push(&w->dw_word, id);
+		vec_push(&w->dw_tf, w->acc[id]);
+		w->acc[id] = 0;
+	}
+	d->nwords = w->touched.n;
+	w->touched.n = 0;
+	w->total_len += d->len;
+
+	end_section(w);
+	if (w->snippet.len > 1)
+		buf_truncate(&w->snippet, w->snippet.len - 1); /* the last ',' */
+	buf_putc(&w->snippet, ']');
+	char rel[64];
+	snprintf(rel, sizeof rel, "zoeken/t/%zu.js", w->doc);
+	return emit_js(emit, ctx, &w->js, rel, "t", (long)w->doc, &w->snippet, err);
 }
 
 int search_doc_end(search_index *ix, search_emit_fn emit, void *ctx, gen_err *err)
 {
-	if (!ix->open)
-		return 0;
-	ix->open = false;
-	sdoc *d = &ix->docs[ix->ndocs - 1];
-	for (size_t i = 0; i < ix->touched.n; i++) {
-		uint32_t w = ix->touched.v[i];
-		vec_push(&ix->dw_word, w);
-		vec_push(&ix->dw_tf, ix->acc[w]);
-		ix->acc[w] = 0;
-	}
-	d->nwords = ix->touched.n;
-	ix->touched.n = 0;
-	ix->total_len += d->len;
-
-	end_section(ix);
-	if (ix->snippet.len > 1)
-		buf_truncate(&ix->snippet, ix->snippet.len - 1); /* the last ',' */
-	buf_putc(&ix->snippet, ']');
-	char rel[64];
-	snprintf(rel, sizeof rel, "zoeken/t/%zu.js", ix->ndocs - 1);
-	return emit_js(emit, ctx, rel, "t", (long)(ix->ndocs - 1), &ix->snippet, err);
+	return doc_end(&ix->serial, emit, ctx, err);
 }
 
-/* INTERIM until markdown_walk_text lands in markdown.h: headings, tips
- * and the first paragraph through the existing accessors. */
-static void walk_interim(search_index *ix, const markdown_doc *md)
+static void walk_text(void *ctx, markdown_text_kind kind, const char *text, size_t len,
+		      const char *anchor)
 {
-	const char *p = markdown_first_paragraph(md);
-	search_doc_text(ix, SEARCH_BODY, p, strlen(p), "");
-	for (size_t i = 0; i < markdown_heading_count(md); i++) {
-		const markdown_heading *h = markdown_heading_at(md, i);
-		search_doc_text(ix, SEARCH_HEADING, h->text, strlen(h->text), h->id);
-	}
-	for (size_t i = 0; i < markdown_tip_count(md); i++) {
-		const markdown_tip *t = markdown_tip_at(md, i);
-		search_doc_text(ix, SEARCH_TIP, t->text, strlen(t->text), t->id);
-	}
+	search_field f = kind == MARKDOWN_TEXT_HEADING ? SEARCH_HEADING
+		       : kind == MARKDOWN_TEXT_TIP ? SEARCH_TIP : SEARCH_BODY;
+	doc_text(ctx, f, text, len, anchor);
 }
 
-int search_add_document(search_index *ix, const document *d, search_emit_fn emit,
-			void *ctx, gen_err *err)
+static search_doc doc_of(const document *d)
 {
 	search_doc sd = {
 		.url = d->url,
@@ -754,13 +878,152 @@ int search_add_document(search_index *ix, const document *d, search_emit_fn emit
 		.themes = (const char *const *)d->fm.themes,
 		.nthemes = d->fm.nthemes,
 	};
-	search_doc_begin(ix, &sd);
-	search_doc_text(ix, SEARCH_TITLE, d->fm.title, strlen(d->fm.title), "");
+	return sd;
+}
+
+static int add_document(worker *w, size_t at, const document *d, bool lookup_only,
+			search_emit_fn emit, void *ctx, gen_err *err)
+{
+	search_doc sd = doc_of(d);
+	doc_begin(w, at, &sd, lookup_only);
+	doc_text(w, SEARCH_TITLE, d->fm.title, strlen(d->fm.title), "");
 	if (d->fm.summary && *d->fm.summary)
-		search_doc_text(ix, SEARCH_SUMMARY, d->fm.summary, strlen(d->fm.summary), "");
+		doc_text(w, SEARCH_SUMMARY, d->fm.summary, strlen(d->fm.summary), "");
 	if (d->md)
-		walk_interim(ix, d->md);
-	return search_doc_end(ix, emit, ctx, err);
+		markdown_walk_text(d->md, walk_text, w);
+	return doc_end(w, emit, ctx, err);
+}
+
+int search_add_document(search_index *ix, const document *d, search_emit_fn emit,
+			void *ctx, gen_err *err)
+{
+	if (ix->ndocs == ix->docs_cap) {
+		ix->docs_cap = ix->docs_cap ? ix->docs_cap * 2 : 64;
+		ix->docs = xrealloc(ix->docs, ix->docs_cap * sizeof *ix->docs);
+	}
+	return add_document(&ix->serial, ix->ndocs++, d, false, emit, ctx, err);
+}
+
+/* Moves a worker's words into the index's dictionary and its documents'
+ * word lists (documents from..to) into the index's, then empties it. */
+static void merge_worker(search_index *ix, worker *w, size_t from, size_t to)
+{
+	uint32_t *map = xmalloc((w->words.n + 1) * sizeof *map);
+	for (size_t l = 0; l < w->words.n; l++) {
+		if (w->stop[l]) {
+			map[l] = UINT32_MAX;
+			continue;
+		}
+		uint32_t g = strtab_add(&ix->words, &ix->strings, w->words.str[l],
+					w->words.len[l], NULL);
+		if (ix->words.n > ix->word_cap) {
+			size_t cap = ix->words.cap;
+			ix->word_freq = xrealloc(ix->word_freq, cap * sizeof *ix->word_freq);
+			memset(ix->word_freq + ix->word_cap, 0,
+			       (cap - ix->word_cap) * sizeof *ix->word_freq);
+			ix->word_cap = cap;
+		}
+		ix->word_freq[g] += w->freq[l];
+		map[l] = g;
+	}
+	for (size_t i = from; i < to; i++) {
+		sdoc *d = &ix->docs[i];
+		size_t start = ix->dw_word.n;
+		for (size_t k = 0; k < d->nwords; k++) {
+			vec_push(&ix->dw_word, map[w->dw_word.v[d->words + k]]);
+			vec_push(&ix->dw_tf, w->dw_tf.v[d->words + k]);
+		}
+		d->words = start;
+	}
+	ix->total_len += w->total_len;
+	free(map);
+	worker_release(w);
+}
+
+static void merge_serial(search_index *ix)
+{
+	if (ix->serial.open || ix->ndocs == ix->serial_from)
+		return;
+	merge_worker(ix, &ix->serial, ix->serial_from, ix->ndocs);
+	ix->serial_from = ix->ndocs;
+}
+
+typedef struct job {
+	worker w;
+	const document *docs;
+	size_t from, to;     /* documents docs[from..to) */
+	size_t base;         /* index of docs[0] in ix->docs */
+	search_emit_fn emit;
+	void *ctx;
+	gen_err err;
+	int rc;
+} job;
+
+static void *run_job(void *arg)
+{
+	job *j = arg;
+	for (size_t i = j->from; i < j->to && j->rc == 0; i++)
+		j->rc = add_document(&j->w, j->base + i, &j->docs[i], true, j->emit, j->ctx,
+				     &j->err);
+	return NULL;
+}
+
+int search_add_documents(search_index *ix, const document *docs, size_t n, int jobs,
+			 search_emit_fn emit, void *ctx, gen_err *err)
+{
+	merge_serial(ix);
+	/* Themes get their numbers here, in document order, as one by one. */
+	for (size_t i = 0; i < n; i++)
+		for (size_t k = 0; k < docs[i].fm.nthemes; k++)
+			theme_index(ix, docs[i].fm.themes[k]);
+	if (ix->ndocs + n > ix->docs_cap) {
+		ix->docs_cap = ix->ndocs + n;
+		ix->docs = xrealloc(ix->docs, ix->docs_cap * sizeof *ix->docs);
+	}
+	size_t base = ix->ndocs;
+	if (jobs < 1 || n < 64)
+		jobs = 1;
+	if ((size_t)jobs > n)
+		jobs = (int)n;
+	job *js = xcalloc((size_t)jobs + 1, sizeof *js);
+	pthread_t *threads = xcalloc((size_t)jobs + 1, sizeof *threads);
+	bool *started = xcalloc((size_t)jobs + 1, sizeof *started);
+	for (int k = 0; k < jobs; k++) {
+		job *j = &js[k];
+		worker_init(&j->w, ix);
+		j->docs = docs;
+		j->from = n * (size_t)k / (size_t)jobs;
+		j->to = n * (size_t)(k + 1) / (size_t)jobs;
+		j->base = base;
+		j->emit = emit;
+		j->ctx = ctx;
+		err_clear(&j->err);
+	}
+	/* Every slot is filled by a job before anything reads it. */
+	ix->ndocs = base + n;
+	for (int k = 1; k < jobs; k++)
+		started[k] = pthread_create(&threads[k], NULL, run_job, &js[k]) == 0;
+	run_job(&js[0]);
+	for (int k = 1; k < jobs; k++) {
+		if (started[k])
+			pthread_join(threads[k], NULL);
+		else
+			run_job(&js[k]); /* no thread to be had: do it here */
+	}
+	int rc = 0;
+	for (int k = 0; k < jobs; k++) {
+		merge_worker(ix, &js[k].w, base + js[k].from, base + js[k].to);
+		if (rc == 0 && js[k].rc < 0) {
+			rc = js[k].rc;
+			if (err)
+				*err = js[k].err;
+		}
+	}
+	ix->serial_from = ix->ndocs;
+	free(js);
+	free(threads);
+	free(started);
+	return rc;
 }
 
 /* ---- building: stems and compounds ------------------------------------ */
@@ -1186,7 +1449,7 @@ static void put_entry(search_index *ix, const entry *e, buf *out, buf *tmp,
 		buf_putc(out, '[');
 	if (e->term >= 0) {
 		encode_postings(ix, (uint32_t)e->term, tmp, scratch, tier_a);
-		json_put_string(out, tmp->ptr, tmp->len);
+		put_str(out, tmp->ptr, tmp->len);
 	}
 	if (e->term >= 0 && e->alias >= 0)
 		buf_putc(out, ',');
@@ -1199,7 +1462,7 @@ static void put_entry(search_index *ix, const entry *e, buf *out, buf *tmp,
 			buf_clear(tmp);
 			buf_putc(tmp, '=');
 			buf_put(tmp, stem, sl);
-			json_put_string(out, tmp->ptr, tmp->len);
+			put_str(out, tmp->ptr, tmp->len);
 		}
 	}
 	if (e->term >= 0 && e->alias >= 0)
@@ -1220,7 +1483,7 @@ static void put_boundary(buf *out, const char *prev, const char *key)
 		if (utf16_cmp(p.ptr, prev) > 0)
 			break;
 	}
-	json_put_string(out, p.ptr, p.len);
+	put_str(out, p.ptr, p.len);
 	buf_release(&p);
 }
 
@@ -1262,7 +1525,7 @@ static int write_shards(search_index *ix, search_emit_fn emit, void *ctx, buf *b
 	for (size_t i = 0; i <= ne && rc == 0; i++) {
 		if (i < ne) {
 			buf_clear(&val);
-			json_put_string(&val, es[i].key, strlen(es[i].key));
+			put_str(&val, es[i].key, strlen(es[i].key));
 			buf_putc(&val, ':');
 			put_entry(ix, &es[i], &val, &tmp, scratch, tier_a);
 		}
@@ -1271,7 +1534,7 @@ static int write_shards(search_index *ix, search_emit_fn emit, void *ctx, buf *b
 			buf_putc(&json, '}');
 			char rel[64];
 			snprintf(rel, sizeof rel, "zoeken/w/%ld.js", shard);
-			rc = emit_js(emit, ctx, rel, "w", shard, &json, err);
+			rc = emit_js(emit, ctx, &tmp, rel, "w", shard, &json, err);
 			shard++;
 			buf_clear(&json);
 		}
@@ -1296,7 +1559,7 @@ static int write_shards(search_index *ix, search_emit_fn emit, void *ctx, buf *b
 	buf_putc(bounds, ']');
 	if (ne == 0 && rc == 0) {
 		buf_puts(&json, "{}");
-		rc = emit_js(emit, ctx, "zoeken/w/0.js", "w", 0, &json, err);
+		rc = emit_js(emit, ctx, &tmp, "zoeken/w/0.js", "w", 0, &json, err);
 	}
 	buf_release(&json);
 	buf_release(&val);
@@ -1310,7 +1573,7 @@ static int write_shards(search_index *ix, search_emit_fn emit, void *ctx, buf *b
 static int write_doc_table(search_index *ix, search_emit_fn emit, void *ctx, gen_err *err)
 {
 	int rc = 0;
-	buf json = BUF_INIT;
+	buf json = BUF_INIT, js = BUF_INIT;
 	for (size_t k = 0; k < ix->ndocs && rc == 0; k += SEARCH_DOCS_PER_FILE) {
 		buf_clear(&json);
 		buf_putc(&json, '[');
@@ -1319,21 +1582,23 @@ static int write_doc_table(search_index *ix, search_emit_fn emit, void *ctx, gen
 			if (i > k)
 				buf_putc(&json, ',');
 			buf_putc(&json, '[');
-			json_put_string(&json, d->url, strlen(d->url));
+			put_str(&json, d->url, strlen(d->url));
 			buf_putc(&json, ',');
-			json_put_string(&json, d->title, strlen(d->title));
+			put_str(&json, d->title, strlen(d->title));
 			buf_putc(&json, ',');
 			/* The day is enough to show; time and zone are noise. */
 			const char *date = d->date ? d->date : "";
-			json_put_string(&json, date, strnlen(date, 10));
+			put_str(&json, date, strnlen(date, 10));
 			buf_printf(&json, ",%u]", ix->order[i]);
 		}
 		buf_putc(&json, ']');
 		char rel[64];
 		snprintf(rel, sizeof rel, "zoeken/d/%zu.js", k / SEARCH_DOCS_PER_FILE);
-		rc = emit_js(emit, ctx, rel, "d", (long)(k / SEARCH_DOCS_PER_FILE), &json, err);
+		rc = emit_js(emit, ctx, &js, rel, "d", (long)(k / SEARCH_DOCS_PER_FILE), &json,
+			     err);
 	}
 	buf_release(&json);
+	buf_release(&js);
 	return rc;
 }
 
@@ -1359,16 +1624,16 @@ static void put_runs(const search_index *ix, buf *out)
 			put_varint(&r, d->themes[i]);
 		k = j;
 	}
-	json_put_string(out, r.ptr, r.len);
+	put_str(out, r.ptr, r.len);
 	buf_release(&r);
 }
 
 static void put_pair(buf *out, const char *a, const char *b)
 {
 	buf_putc(out, '[');
-	json_put_string(out, a, strlen(a));
+	put_str(out, a, strlen(a));
 	buf_putc(out, ',');
-	json_put_string(out, b, strlen(b));
+	put_str(out, b, strlen(b));
 	buf_putc(out, ']');
 }
 
@@ -1377,9 +1642,15 @@ static int write_meta(search_index *ix, search_emit_fn emit, void *ctx, const bu
 {
 	buf m = BUF_INIT;
 	buf_printf(&m, "{\"version\":1,\"lang\":");
-	json_put_string(&m, ix->language, strlen(ix->language));
+	put_str(&m, ix->language, strlen(ix->language));
 	buf_printf(&m, ",\"docs\":%zu,\"perFile\":%d,\"max\":%.9g,\"ratio\":%.9g,\"levels\":%d",
 		   ix->ndocs, SEARCH_DOCS_PER_FILE, ix->max_impact, IMPACT_RATIO, IMPACT_LEVELS);
+	/* The browser stems queries with its own copy of these two
+	 * (js/stem-LANG.js); other languages match the index's words only. */
+	bool js_stemmer = ix->stemmer && (strcmp(ix->language, "nl") == 0 ||
+					  strcmp(ix->language, "en") == 0);
+	buf_puts(&m, ",\"stemmer\":");
+	put_str(&m, js_stemmer ? ix->language : "", js_stemmer ? strlen(ix->language) : 0);
 	buf_puts(&m, ",\"shards\":");
 	buf_put(&m, bounds->ptr, bounds->len);
 	buf_puts(&m, ",\"stop\":[");
@@ -1388,7 +1659,7 @@ static int write_meta(search_index *ix, search_emit_fn emit, void *ctx, const bu
 	for (size_t i = 0; i < ns; i++) {
 		if (i)
 			buf_putc(&m, ',');
-		json_put_string(&m, stop[i], strlen(stop[i]));
+		put_str(&m, stop[i], strlen(stop[i]));
 	}
 	buf_puts(&m, "],\"kinds\":[");
 	for (size_t i = 0; i < NKINDS; i++) {
@@ -1408,12 +1679,14 @@ static int write_meta(search_index *ix, search_emit_fn emit, void *ctx, const bu
 	for (size_t i = 0; i < ix->nui; i++) {
 		if (i)
 			buf_putc(&m, ',');
-		json_put_string(&m, ix->ui_keys[i], strlen(ix->ui_keys[i]));
+		put_str(&m, ix->ui_keys[i], strlen(ix->ui_keys[i]));
 		buf_putc(&m, ':');
-		json_put_string(&m, ix->ui_texts[i], strlen(ix->ui_texts[i]));
+		put_str(&m, ix->ui_texts[i], strlen(ix->ui_texts[i]));
 	}
 	buf_puts(&m, "}}");
-	int rc = emit_js(emit, ctx, "zoeken/meta.js", "meta", -1, &m, err);
+	buf js = BUF_INIT;
+	int rc = emit_js(emit, ctx, &js, "zoeken/meta.js", "meta", -1, &m, err);
+	buf_release(&js);
 	buf_release(&m);
 	return rc;
 }
@@ -1423,6 +1696,7 @@ int search_write(search_index *ix, search_emit_fn emit, void *ctx, gen_err *err)
 	if (ix->written)
 		return 0;
 	ix->written = true;
+	merge_serial(ix);
 	grow_words(ix);
 	stem_all(ix);
 	split_all(ix);
@@ -1444,17 +1718,19 @@ typedef struct query_ctx {
 	size_t n;
 } query_ctx;
 
-static void query_word(search_index *ix, const char *w, size_t len, void *ctx)
+static void query_word(worker *w, const char *word, size_t len, void *ctx)
 {
 	query_ctx *q = ctx;
-	if (q->n == sizeof q->terms / sizeof *q->terms)
+	search_index *ix = w->ix;
+	if (q->n == sizeof q->terms / sizeof *q->terms ||
+	    stopwords_contains(ix->language, word, len))
 		return;
 	long t = -1;
-	long word = strtab_find(&ix->words, w, len);
-	if (word >= 0)
-		t = (long)ix->word_term[word];
+	long id = strtab_find(&ix->words, word, len);
+	if (id >= 0)
+		t = (long)ix->word_term[id];
 	else
-		t = strtab_find(&ix->terms, w, len);
+		t = strtab_find(&ix->terms, word, len);
 	q->terms[q->n++] = t;
 }
 
@@ -1480,7 +1756,7 @@ size_t search_query(const search_index *ix, const char *query, size_t *docs,
 	query_ctx q = { { 0 }, 0 };
 	/* tokenize needs scratch buffers of the index; they are not part of
 	 * its observable state. */
-	tokenize((search_index *)ix, query, strlen(query), false, query_word, &q);
+	tokenize((worker *)&ix->serial, query, strlen(query), false, query_word, &q);
 	if (!q.n)
 		return 0;
 	hit *h = xcalloc(ix->ndocs, sizeof *h);
@@ -1573,8 +1849,8 @@ int search_render(renderer *r, const site *s, output *o, gen_err *err)
 		for (size_t i = 0; i < sizeof ui_strings / sizeof *ui_strings; i++)
 			search_set_string(ix, ui_strings[i][0],
 					  render_i18n(r, ui_strings[i][0], ui_strings[i][1]));
-		for (size_t i = 0; i < s->ndocs && rc == 0; i++)
-			rc = search_add_document(ix, &s->docs[i], emit_output, o, err);
+		rc = search_add_documents(ix, s->docs, s->ndocs, site_jobs(s->opt_jobs),
+					  emit_output, o, err);
 		if (rc == 0)
 			rc = search_write(ix, emit_output, o, err);
 		if (rc < 0)

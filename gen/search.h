@@ -93,6 +93,13 @@ int search_doc_end(search_index *ix, search_emit_fn emit, void *ctx,
 int search_add_document(search_index *ix, const document *d,
 			search_emit_fn emit, void *ctx, gen_err *err);
 
+/* Adds n documents of the site at once, on up to jobs threads (emit is
+ * then called from several threads: it must be safe for that). The
+ * result is the same as adding them one by one, whatever jobs is.
+ * Returns 0 or the first error of emit, in document order. */
+int search_add_documents(search_index *ix, const document *docs, size_t n, int jobs,
+			 search_emit_fn emit, void *ctx, gen_err *err);
+
 /* Builds the index over the documents added and writes meta, term shards
  * and the document table through emit (NULL: build only). Call once.
  * Returns 0 or emit's error. */

@@ -165,6 +165,14 @@ static size_t parse_all(site *s, source_file **files, size_t n,
 		document *d = &w.slots[i];
 		if (w.status[i] < 0) {
 			errors++;
+			/* Remembered so that links to it are not reported as
+			 * missing on top of its own error. */
+			size_t cl = strlen(s->cfg.content_dir);
+			const char *p = files[i]->path;
+			if (strncmp(p, s->cfg.content_dir, cl) == 0 && p[cl] == '/')
+				p += cl + 1;
+			s->failed = xrealloc(s->failed, (s->nfailed + 1) * sizeof *s->failed);
+			s->failed[s->nfailed++] = xstrdup(p);
 			continue;
 		}
 		bool draft = d->fm.draft && !opt->drafts;
@@ -213,7 +221,7 @@ int site_load(site *s, const source *src, const site_options *opt,
 	}
 	size_t errors = parse_all(s, md, nmd, opt, diags, err);
 	free(md);
-	if (errors) {
+	if (errors && !(opt->keep_going && diags)) {
 		/* Without a diag list, err already holds the first problem. */
 		rc = diags ? err_set(err, GEN_ECONTENT, "", 0, 0,
 				     "%zu article%s could not be read", errors,
@@ -246,6 +254,9 @@ void site_release(site *s)
 	for (size_t i = 0; i < s->nskipped; i++)
 		free(s->skipped[i]);
 	free(s->skipped);
+	for (size_t i = 0; i < s->nfailed; i++)
+		free(s->failed[i]);
+	free(s->failed);
 	config_release(&s->cfg);
 	memset(s, 0, sizeof *s);
 }
@@ -270,6 +281,14 @@ bool site_is_skipped(const site *s, const char *rel)
 {
 	for (size_t i = 0; i < s->nskipped; i++)
 		if (strcmp(s->skipped[i], rel) == 0)
+			return true;
+	return false;
+}
+
+bool site_is_failed(const site *s, const char *rel)
+{
+	for (size_t i = 0; i < s->nfailed; i++)
+		if (strcmp(s->failed[i], rel) == 0)
 			return true;
 	return false;
 }

@@ -29,10 +29,15 @@ typedef struct site_options {
 	bool all;           /* keep drafts and future articles (gen list) */
 	int64_t now;        /* seconds since the epoch, for --future */
 	int jobs;           /* worker threads for per-document work; 0 = cores */
+	bool keep_going;    /* an article that cannot be read is left out (and
+			     * listed in site.failed) instead of failing the
+			     * load, so every other problem is found too */
 } site_options;
 
 /* The number of worker threads to use for jobs (0 = the number of cores). */
 int site_jobs(int jobs);
+
+struct history;
 
 typedef struct site {
 	config cfg;
@@ -47,12 +52,18 @@ typedef struct site {
 	int opt_jobs;          /* site_options.jobs, for later stages */
 	char **skipped;        /* content-relative paths of drafts/future left out */
 	size_t nskipped;
+	char **failed;         /* content-relative paths of articles that could not
+				* be read (keep_going; their errors are in diags) */
+	size_t nfailed;
+	struct history *history; /* git history of the content (history.h), NULL
+				  * when off; set and freed by the build */
 } site;
 
 /* Loads the site from src. Problems in articles are collected in diags
  * (all of them, not only the first); returns 0, GEN_ECONTENT when any
- * article had an error, or another negative code (site.toml, reading the
- * repository) with err set. On failure s holds nothing. */
+ * article had an error (0 with opt->keep_going and a diag list), or
+ * another negative code (site.toml, reading the repository) with err set.
+ * On failure s holds nothing. */
 int site_load(site *s, const source *src, const site_options *opt,
 	      diag_list *diags, gen_err *err);
 void site_release(site *s);
@@ -61,6 +72,8 @@ void site_release(site *s);
 document *site_find(const site *s, const char *rel);
 /* Whether rel names an article left out of this build (draft, future). */
 bool site_is_skipped(const site *s, const char *rel);
+/* Whether rel names an article that could not be read (keep_going). */
+bool site_is_failed(const site *s, const char *rel);
 /* Whether rel names a non-Markdown file under content/. */
 bool site_has_asset(const site *s, const char *rel);
 /* The section whose folder holds d (its own section for an _index.md),

@@ -47,7 +47,7 @@ ok $? "300 articles build with -j4"
 diff -r "$WORK/m1" "$WORK/m4" > "$WORK/diff" 2>&1
 ok $? "-j1 and -j4 give identical output for 300 articles"
 head -20 "$WORK/diff" | sed 's/^/# /'
-is "$(find "$WORK/m4/verhalen" -name index.html | wc -l)" 302 "every article and the section page written"
+is "$(find "$WORK/m4/verhalen" -name index.html -not -path '*/geschiedenis/*' | wc -l)" 302 "every article and the section page written"
 
 # Errors are reported the same way whatever the thread count.
 printf '+++\ntitle = 1\n+++\n' > "$P/content/verhalen/v7.md"

@@ -43,13 +43,14 @@
 	var pending = {}, cache = {};
 
 	function load(kind, id) {
-		var key = kind === 'meta' ? 'meta' : kind + id;
+		var key = kind === 'meta' || kind === 'stem' ? kind : kind + id;
 		if (cache[key])
 			return cache[key];
 		var p = new Promise(function (resolve, reject) {
 			pending[key] = resolve;
 			var s = doc.createElement('script');
-			s.src = base + (kind === 'meta' ? 'meta.js' : kind + '/' + id + '.js');
+			s.src = kind === 'stem' ? root + 'js/stem-' + id + '.js'
+				: base + (kind === 'meta' ? 'meta.js' : kind + '/' + id + '.js');
 			s.async = true;
 			s.onload = s.onerror = function (e) {
 				s.remove();
@@ -78,6 +79,7 @@
 		w: function (id, d) { settle('w' + id, d); },
 		d: function (id, d) { settle('d' + id, d); },
 		t: function (id, d) { settle('t' + id, d); },
+		stemmer: function (lang, fn) { settle('stem', fn); },
 		lastMs: 0
 	};
 
@@ -138,9 +140,17 @@
 	/* ---- the index ---------------------------------------------------- */
 
 	var meta = null, values = null, docRun = null, runs = null, stop = null;
+	var stemWord = null;
 
 	function ready() {
 		return load('meta').then(function (m) {
+			if (m.stemmer && !stemWord)
+				return load('stem', m.stemmer).then(function (fn) {
+					stemWord = fn;
+					return m;
+				});
+			return m;
+		}).then(function (m) {
 			if (meta)
 				return meta;
 			meta = m;
@@ -281,7 +291,12 @@
 		var loads = [];
 		for (var i = first; i <= last; i++)
 			loads.push(shard(i));
+		/* The word's stem, as gen stemmed the index: "klachten" finds
+		 * "klacht" even where the handbook never says "klachten". */
+		var st = stemWord && !w.stop ? stemWord(w.text) : null;
+		loads.push(st !== null ? shard(shardOf(st)) : null);
 		return Promise.all(loads).then(function (shs) {
+			var stemShard = shs.pop();
 			var found = new Map(), forms = new Set();
 			function add(key, e, sh, weight) {
 				entryTerms(key, e, sh).forEach(function (tp) {
@@ -294,6 +309,12 @@
 			var exact = shs[0][w.text];
 			if (exact !== undefined && !w.stop)
 				add(w.text, exact, shs[0], 1);
+			var se = st !== null ? stemShard[st] : undefined;
+			var sp = Array.isArray(se) ? se[0] : se;
+			if (typeof sp === 'string' && sp.charAt(0) !== '=' && !found.has(st)) {
+				found.set(st, { term: st, p: sp, weight: 1 });
+				forms.add(w.text);
+			}
 			if (w.prefix) {
 				var more = [];
 				shs.forEach(function (sh) {
@@ -502,7 +523,20 @@
 			return { anchor: '', heading: '', text: '', marks: [] };
 		var t = best.text, ms = best.marks, from = 0, to = t.length;
 		if (t.length > len) {
-			var at = ms.length ? ms[0][0] : 0;
+			/* Start near the match that brings the most query words
+			 * into view. */
+			var at = ms.length ? ms[0][0] : 0, most = 0;
+			ms.forEach(function (m) {
+				var lo = m[0] - Math.floor(len / 3), seen = new Set();
+				ms.forEach(function (o) {
+					if (o[0] >= lo && o[1] <= lo + len)
+						seen.add(o[2]);
+				});
+				if (seen.size > most) {
+					most = seen.size;
+					at = m[0];
+				}
+			});
 			from = Math.max(0, at - Math.floor(len / 3));
 			if (from > 0) {
 				var sp = t.indexOf(' ', from);
@@ -1062,7 +1096,13 @@
 			ResultsPage(page);
 	}
 
+	/* For scripts and tests: genSearch.query(q) resolves to the ranked
+	 * document numbers; shard(i) to a term shard; stemWord stems. */
 	api.query = search;
+	api.shard = function (i) {
+		return ready().then(function () { return shard(i); });
+	};
+	Object.defineProperty(api, 'stemWord', { get: function () { return stemWord; } });
 	if (doc.readyState === 'loading')
 		doc.addEventListener('DOMContentLoaded', start);
 	else

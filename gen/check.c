@@ -1,0 +1,250 @@
+/* check: whole-site content rules (see check.h).
+ *
+ * Duplicate URLs are found by sorting every output path a build would
+ * write for a page (articles, their aliases, gen's own pages) and looking
+ * at neighbours, so the check costs O(n log n) for any number of pages. */
+#include "check.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "authors.h"
+#include "buf.h"
+#include "leerpad.h"
+#include "print.h"
+#include "value.h"
+#include "xalloc.h"
+
+typedef enum claim_kind { CLAIM_GEN, CLAIM_PAGE, CLAIM_ALIAS } claim_kind;
+
+typedef struct claim {
+	char *out;         /* output path: "verhalen/x/index.html" */
+	claim_kind kind;
+	const char *file;  /* the source; NULL for gen's own pages */
+	int line, col;
+	char *what;        /* gen's page ("the print page") or the alias as written */
+	size_t seq;        /* order of adding, to keep sorting stable */
+} claim;
+
+typedef struct claims {
+	claim *items;
+	size_t n, cap;
+} claims;
+
+/* Takes out and what (may be NULL). */
+static void add_claim(claims *c, char *out, claim_kind kind, const char *file,
+		      int line, int col, char *what)
+{
+	if (c->n == c->cap) {
+		c->cap = c->cap ? c->cap * 2 : 64;
+		c->items = xrealloc(c->items, c->cap * sizeof *c->items);
+	}
+	claim *k = &c->items[c->n];
+	k->out = out;
+	k->kind = kind;
+	k->file = file;
+	k->line = line;
+	k->col = col;
+	k->what = what;
+	k->seq = c->n++;
+}
+
+static int claim_cmp(const void *a, const void *b)
+{
+	const claim *x = a, *y = b;
+	int c = strcmp(x->out, y->out);
+	if (c)
+		return c;
+	/* gen's own pages, then pages, then aliases: the first keeps the URL
+	 * and the others are reported. */
+	if (x->kind != y->kind)
+		return x->kind < y->kind ? -1 : 1;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/* The output path of an alias, as render writes its redirect page:
+ * "/oud/pad" -> "oud/pad/index.html", "oud.html" stays. */
+static char *alias_out(const char *alias)
+{
+	buf rel = BUF_INIT;
+	while (*alias == '/')
+		alias++;
+	buf_puts(&rel, alias);
+	if (rel.len && rel.ptr[rel.len - 1] != '/' && !strstr(alias, ".html"))
+		buf_putc(&rel, '/');
+	if (!rel.len || rel.ptr[rel.len - 1] == '/')
+		buf_puts(&rel, "index.html");
+	return buf_detach(&rel);
+}
+
+static char *printf_dup(const char *fmt, const char *arg)
+{
+	buf b = BUF_INIT;
+	buf_printf(&b, fmt, arg);
+	return buf_detach(&b);
+}
+
+/* The URL shown for an output path: "x/index.html" -> "x/". */
+static void url_of(buf *out, const char *path)
+{
+	size_t n = strlen(path);
+	if (n >= 10 && strcmp(path + n - 10, "index.html") == 0 &&
+	    (n == 10 || path[n - 11] == '/'))
+		n -= 10;
+	buf_put(out, path, n);
+}
+
+/* Reports claim a, which wants the URL that f already has. */
+static void report_clash(diag_list *diags, const claim *a, const claim *f,
+			 const char *url)
+{
+	bool same = f->file && strcmp(f->file, a->file) == 0;
+	buf subject = BUF_INIT, other = BUF_INIT;
+	if (a->kind == CLAIM_ALIAS)
+		buf_printf(&subject, "alias '%s'", a->what);
+	else
+		buf_printf(&subject, "the URL '%s' of this page", url);
+	switch (f->kind) {
+	case CLAIM_GEN:
+		buf_printf(&other, "is where gen puts %s", f->what);
+		break;
+	case CLAIM_PAGE:
+		if (same)
+			buf_puts(&other, "is this page's own URL");
+		else
+			buf_printf(&other, "is the URL of '%s'", f->file);
+		break;
+	case CLAIM_ALIAS:
+		if (same)
+			buf_puts(&other, "is given twice");
+		else
+			buf_printf(&other, "is also an alias of '%s'", f->file);
+		break;
+	}
+	diag_add(diags, DIAG_ERROR, a->file, a->line, a->col, "%s %s", subject.ptr,
+		 other.ptr);
+	buf_release(&subject);
+	buf_release(&other);
+}
+
+static size_t check_urls(const site *s, diag_list *diags)
+{
+	claims c = { 0 };
+	size_t errors = 0;
+	const config *cfg = &s->cfg;
+
+	if (!s->home)
+		add_claim(&c, xstrdup("index.html"), CLAIM_GEN, NULL, 0, 0,
+			  xstrdup("the home page"));
+	add_claim(&c, xstrdup("404.html"), CLAIM_GEN, NULL, 0, 0, xstrdup("the 404 page"));
+	add_claim(&c, xstrdup(PRINT_URL "index.html"), CLAIM_GEN, NULL, 0, 0,
+		  xstrdup("the print page"));
+	add_claim(&c, xstrdup("auteurs/index.html"), CLAIM_GEN, NULL, 0, 0,
+		  xstrdup("the list of authors"));
+	if (cfg->nthemes)
+		add_claim(&c, xstrdup("themas/index.html"), CLAIM_GEN, NULL, 0, 0,
+			  xstrdup("the list of themes"));
+	for (size_t i = 0; i < cfg->nthemes; i++)
+		add_claim(&c, printf_dup("themas/%s/index.html", cfg->themes[i].id),
+			  CLAIM_GEN, NULL, 0, 0,
+			  printf_dup("the page of theme '%s'", cfg->themes[i].id));
+	authors au;
+	authors_collect(&au, s);
+	for (size_t i = 0; i < au.n; i++)
+		add_claim(&c, printf_dup("auteurs/%s/index.html", au.items[i].slug),
+			  CLAIM_GEN, NULL, 0, 0,
+			  printf_dup("the page of author '%s'", au.items[i].name));
+	authors_release(&au);
+
+	for (size_t i = 0; i < s->ndocs; i++) {
+		const document *d = &s->docs[i];
+		add_claim(&c, xstrdup(d->out_path), CLAIM_PAGE, d->path, 1, 1, NULL);
+		const value *al = value_get(d->fm.meta, "aliases");
+		for (size_t j = 0; j < d->fm.naliases; j++) {
+			const value *v = value_type_of(al) == VALUE_ARRAY ? value_at(al, j) : al;
+			add_claim(&c, alias_out(d->fm.aliases[j]), CLAIM_ALIAS, d->path,
+				  v ? value_line(v) : 1, v ? value_col(v) : 1,
+				  xstrdup(d->fm.aliases[j]));
+		}
+	}
+	if (c.n > 1)
+		qsort(c.items, c.n, sizeof *c.items, claim_cmp);
+
+	buf url = BUF_INIT;
+	size_t first = 0;
+	for (size_t i = 1; i < c.n; i++) {
+		if (strcmp(c.items[first].out, c.items[i].out) != 0) {
+			first = i;
+			continue;
+		}
+		buf_clear(&url);
+		url_of(&url, c.items[i].out);
+		report_clash(diags, &c.items[i], &c.items[first], url.ptr);
+		errors++;
+	}
+	buf_release(&url);
+	for (size_t i = 0; i < c.n; i++) {
+		free(c.items[i].out);
+		free(c.items[i].what);
+	}
+	free(c.items);
+	return errors;
+}
+
+static size_t check_themes(const site *s, diag_list *diags)
+{
+	const config *cfg = &s->cfg;
+	size_t errors = 0;
+	buf known = BUF_INIT;
+	for (size_t i = 0; i < cfg->nthemes; i++)
+		buf_printf(&known, "%s'%s'", i ? ", " : "", cfg->themes[i].id);
+	for (size_t i = 0; i < s->ndocs; i++) {
+		const document *d = &s->docs[i];
+		/* The ids as written (the filters may add more, but only
+		 * known ones); meta keeps their positions. */
+		const value *th = value_get(d->fm.meta, "themes");
+		size_t n = value_type_of(th) == VALUE_ARRAY ? value_count(th) : th ? 1 : 0;
+		for (size_t j = 0; j < n; j++) {
+			const value *v = value_type_of(th) == VALUE_ARRAY ? value_at(th, j) : th;
+			const char *id = value_string(v, NULL);
+			if (config_theme_find(cfg, id))
+				continue;
+			if (!cfg->nthemes)
+				diag_add(diags, DIAG_ERROR, d->path, value_line(v), value_col(v),
+					 "unknown theme '%s': site.toml defines no themes", id);
+			else if (cfg->nthemes <= 12)
+				diag_add(diags, DIAG_ERROR, d->path, value_line(v), value_col(v),
+					 "unknown theme '%s' (site.toml defines %s)", id,
+					 known.ptr);
+			else
+				diag_add(diags, DIAG_ERROR, d->path, value_line(v), value_col(v),
+					 "unknown theme '%s': it is not a [themes.ID] in "
+					 "site.toml", id);
+			errors++;
+		}
+	}
+	buf_release(&known);
+	return errors;
+}
+
+static void check_empty(const site *s, diag_list *diags)
+{
+	for (size_t i = 0; i < s->ndocs; i++) {
+		const document *d = &s->docs[i];
+		if (d->is_index || markdown_word_count(d->md) > 0)
+			continue;
+		diag_add(diags, DIAG_WARNING, d->path, d->fm.body_line, 1,
+			 "article '%s' has no text", d->fm.title);
+	}
+}
+
+size_t check_site(const site *s, diag_list *diags)
+{
+	size_t errors = check_themes(s, diags);
+	errors += check_urls(s, diags);
+	check_empty(s, diags);
+	leerpad lp;
+	errors += leerpad_resolve(&lp, s, diags);
+	leerpad_release(&lp);
+	return errors;
+}

@@ -1,0 +1,96 @@
+/* fixture: a project on disk for unit tests that need a whole site.
+ *
+ * fixture_begin makes a fresh directory, fixture_write puts files in it
+ * (folders made as needed), fixture_load reads it as gen does a directory
+ * that is not a git repository, and fixture_end removes it all. Included
+ * by the tests that use it; not a test itself (it is not a .c file). */
+#ifndef GEN_TESTS_FIXTURE_H
+#define GEN_TESTS_FIXTURE_H
+
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "site.h"
+#include "source.h"
+
+static char fixture_dir[512];
+
+__attribute__((unused)) static void fixture_begin(void)
+{
+	const char *tmp = getenv("TMPDIR");
+	snprintf(fixture_dir, sizeof fixture_dir, "%s/gen-unit.XXXXXX",
+		 tmp && *tmp ? tmp : "/tmp");
+	if (!mkdtemp(fixture_dir)) {
+		perror("mkdtemp");
+		exit(2);
+	}
+}
+
+__attribute__((unused)) static void fixture_write(const char *rel, const char *text)
+{
+	char path[1024];
+	snprintf(path, sizeof path, "%s/%s", fixture_dir, rel);
+	for (char *p = path + strlen(fixture_dir) + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		mkdir(path, 0755);
+		*p = '/';
+	}
+	FILE *fp = fopen(path, "w");
+	if (!fp || fputs(text, fp) == EOF || fclose(fp) != 0) {
+		perror(path);
+		exit(2);
+	}
+}
+
+/* Loads the fixture into *s (release with site_release, then
+ * source_free(*src)). Diagnostics go to d. Returns site_load's code. */
+__attribute__((unused)) static int fixture_load(site *s, source **src, diag_list *d)
+{
+	gen_err e;
+	err_clear(&e);
+	site_options opt;
+	memset(&opt, 0, sizeof opt);
+	opt.now = 2000000000; /* 2033: the fixtures' dates are all before */
+	opt.jobs = 2;
+	if (source_open_plain(src, fixture_dir, &e) < 0) {
+		err_print(&e, stdout);
+		return e.code;
+	}
+	int rc = site_load(s, *src, &opt, d, &e);
+	if (rc < 0)
+		printf("# site_load: %s:%d:%d: %s\n", e.file, e.line, e.col, e.msg);
+	return rc;
+}
+
+static void fixture_rm(const char *path)
+{
+	DIR *dir = opendir(path);
+	struct dirent *e;
+	char sub[1024];
+	while (dir && (e = readdir(dir)) != NULL) {
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		snprintf(sub, sizeof sub, "%s/%s", path, e->d_name);
+		struct stat st;
+		if (lstat(sub, &st) == 0 && S_ISDIR(st.st_mode))
+			fixture_rm(sub);
+		else
+			remove(sub);
+	}
+	if (dir)
+		closedir(dir);
+	rmdir(path);
+}
+
+__attribute__((unused)) static void fixture_end(void)
+{
+	fixture_rm(fixture_dir);
+}
+
+#endif

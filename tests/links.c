@@ -1,0 +1,275 @@
+/* Unit tests for links: sentences around a link, context cut to length,
+ * resolving every form of destination, rewriting to page URLs, and the
+ * link graph with its backlinks (per tip, in site order, without links to
+ * oneself). */
+#include "fixture.h"
+
+#include <string.h>
+
+#include "links.h"
+#include "tap.h"
+
+/* The sentence of text that holds needle (its first occurrence). */
+static void sentence_is(const char *text, const char *needle, const char *want,
+			const char *name)
+{
+	const char *p = strstr(text, needle);
+	size_t a = 0, b = 0;
+	if (!p) {
+		ok(0, "%s (needle '%s' not in text)", name, needle);
+		return;
+	}
+	links_sentence(text, (size_t)(p - text), (size_t)(p - text) + strlen(needle), &a, &b);
+	char got[1024];
+	snprintf(got, sizeof got, "%.*s", (int)(b - a), text + a);
+	is_str(got, want, name);
+}
+
+static void test_sentences(void)
+{
+	sentence_is("Eerste zin. Tweede zin met de link erin. Derde zin.", "link",
+		    "Tweede zin met de link erin.", "the sentence between two others");
+	sentence_is("De link staat vooraan. Daarna meer.", "link",
+		    "De link staat vooraan.", "a link in the first sentence");
+	sentence_is("Eerst dit. Dan de link", "link", "Dan de link",
+		    "a last sentence without a full stop");
+	sentence_is("Lees bijv. De garage voor meer. Klaar.", "De garage",
+		    "Lees bijv. De garage voor meer.", "no end after 'bijv.'");
+	sentence_is("Zo doen o.a. De garage en anderen het. Klaar.", "De garage",
+		    "Zo doen o.a. De garage en anderen het.", "no end after 'o.a.'");
+	sentence_is("Voorwoord. J. de Vries schreef De garage. Eind.", "De garage",
+		    "J. de Vries schreef De garage.", "no end after an initial");
+	sentence_is("Hij zei: \"Nee.\" Toen las hij De garage. Eind.", "De garage",
+		    "Toen las hij De garage.", "an end after a closing quote");
+	sentence_is("Hij zei: \xE2\x80\x9CNee.\xE2\x80\x9D Toen las hij De garage.",
+		    "De garage", "Toen las hij De garage.", "an end after a curly quote");
+	sentence_is("Echt? Lees De garage! Nu.", "De garage", "Lees De garage!",
+		    "question and exclamation marks end sentences");
+	sentence_is("Tja\xE2\x80\xA6 Lees De garage.", "De garage", "Lees De garage.",
+		    "an ellipsis ends a sentence");
+	sentence_is("In 2015. Daarna kwam De garage.", "De garage",
+		    "Daarna kwam De garage.", "a year before the full stop");
+	sentence_is("versie 2.0 is uit. lees de garage maar.", "garage",
+		    "versie 2.0 is uit. lees de garage maar.",
+		    "no new sentence without a capital");
+	sentence_is("Eerst. \xE2\x80\x9C" "De garage\xE2\x80\x9D is goed.", "De garage",
+		    "\xE2\x80\x9C" "De garage\xE2\x80\x9D is goed.",
+		    "a sentence that opens with a quote");
+	sentence_is("Klaar. \xC3\x89\xC3\xA9n link hier.", "link", "\xC3\x89\xC3\xA9n link hier.",
+		    "a sentence that opens with an accented capital");
+	size_t a = 9, b = 9;
+	links_sentence("", 0, 0, &a, &b);
+	ok(a == 0 && b == 0, "empty text");
+}
+
+static void context_is(const char *block, const char *text, size_t max,
+		       const char *want, const char *name)
+{
+	links_edge e;
+	memset(&e, 0, sizeof e);
+	e.block = block;
+	const char *p = strstr(block, text);
+	e.text_start = (size_t)(p - block);
+	e.text_end = e.text_start + strlen(text);
+	links_sentence(block, e.text_start, e.text_end, &e.sentence_start, &e.sentence_end);
+	buf before = BUF_INIT, t = BUF_INIT, after = BUF_INIT, all = BUF_INIT;
+	links_context(&e, max, &before, &t, &after);
+	buf_printf(&all, "%s[%s]%s", before.ptr, t.ptr, after.ptr);
+	is_str(all.ptr, want, name);
+	buf_release(&before);
+	buf_release(&t);
+	buf_release(&after);
+	buf_release(&all);
+}
+
+static void test_context(void)
+{
+	context_is("Eerst iets. Lees dan De garage goed. Tot slot.", "De garage", 200,
+		   "Lees dan [De garage] goed.", "context is the sentence, link marked");
+	context_is("Een heel lange zin met veel woorden vooraf en dan De garage en "
+		   "daarna nog veel meer woorden tot het einde van de zin.",
+		   "De garage", 40, "\xE2\x80\xA6vooraf en dan [De garage] en daarna nog\xE2\x80\xA6",
+		   "a long sentence is cut at words, with an ellipsis on both sides");
+	context_is("De garage staat vooraan in een zin die nog heel lang doorgaat "
+		   "met woorden.",
+		   "De garage", 30, "[De garage] staat vooraan in een\xE2\x80\xA6",
+		   "room not needed before goes to after");
+	context_is("Vooraf g\xC3\xA9\xC3\xA9n spatie hier: \xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9"
+		   "\xC3\xA9\xC3\xA9 De garage.", "De garage", 14,
+		   "\xE2\x80\xA6[De garage].", "cut text stays valid UTF-8");
+	links_edge e;
+	memset(&e, 0, sizeof e);
+	e.block = "Een blok.";
+	e.sentence_end = 9;
+	e.text_start = e.text_end = 10; /* no position for the text */
+	buf before = BUF_INIT, t = BUF_INIT, after = BUF_INIT;
+	links_context(&e, 100, &before, &t, &after);
+	ok(strcmp(before.ptr, "Een blok.") == 0 && !t.len && !after.len,
+	   "without the link's position, the sentence alone");
+	buf_release(&before);
+	buf_release(&t);
+	buf_release(&after);
+}
+
+static const char *kind_name(links_kind k)
+{
+	static const char *const names[] = { "external", "local", "page", "asset",
+					     "missing", "outside", "skipped", "failed" };
+	return names[k];
+}
+
+static void resolve_is(const site *s, const document *from, const char *url,
+		       links_kind kind, const char *target, const char *name)
+{
+	links_target t;
+	links_resolve(s, from, url, &t);
+	char got[512], want[512];
+	snprintf(got, sizeof got, "%s %s", kind_name(t.kind),
+		 t.doc ? t.doc->rel : t.rel ? t.rel : "-");
+	snprintf(want, sizeof want, "%s %s", kind_name(kind), target);
+	is_str(got, want, name);
+	links_target_release(&t);
+}
+
+static void rewrite_is(const site *s, const document *from, const char *url,
+		       const char *want, const char *name)
+{
+	char *got = links_rewrite(s, from, url, false);
+	is_str(got, want, name);
+	free(got);
+}
+
+static void test_site(void)
+{
+	fixture_begin();
+	fixture_write("site.toml", "title = \"T\"\n");
+	fixture_write("content/_index.md", "+++\ntitle = \"Home\"\n+++\nZie [tips](tips/).\n");
+	fixture_write("content/verhalen/_index.md", "+++\ntitle = \"Verhalen\"\n+++\nIntro.\n");
+	fixture_write("content/tips/_index.md", "+++\ntitle = \"Tips\"\n+++\nAlle tips.\n");
+	fixture_write("content/verhalen/a.md",
+		      "+++\ntitle = \"A\"\nkind = \"story\"\n+++\n"
+		      "## Een kopje\n\n"
+		      "Eerst iets. Lees [de tweede tip](../tips/t.md#tip-2) goed. "
+		      "En [de lijst](../tips/t.md) ook.\n\n"
+		      "Naar [mezelf](a.md#een-kopje) en [b](b.md).\n\n"
+		      "![foto](mijn%20foto.png)\n");
+	fixture_write("content/verhalen/mijn foto.png", "PNG");
+	fixture_write("content/verhalen/b.md",
+		      "+++\ntitle = \"B\"\nkind = \"story\"\n+++\n"
+		      "Zie [tip twee](../tips/t.md#tip-2) en [A](a.md#een-kopje).\n");
+	fixture_write("content/verhalen/concept.md",
+		      "+++\ntitle = \"C\"\ndraft = true\n+++\nNog niet.\n");
+	fixture_write("content/tips/t.md",
+		      "+++\ntitle = \"T\"\nkind = \"tips\"\n+++\n"
+		      "1. **Een.** Eerste tip.\n2. **Twee.** Tweede tip.\n\n"
+		      "Uit [A](../verhalen/a.md).\n");
+	fixture_write("content/diep/map/p.md", "+++\ntitle = \"P\"\n+++\n[A](../../verhalen/a.md)\n");
+	site s;
+	source *src = NULL;
+	diag_list d = DIAG_LIST_INIT;
+	if (fixture_load(&s, &src, &d) < 0) {
+		ok(0, "fixture loads");
+		return;
+	}
+	const document *a = site_find(&s, "verhalen/a.md");
+	const document *home = site_find(&s, "_index.md");
+	const document *p = site_find(&s, "diep/map/p.md");
+	ok(a && home && p, "fixture loads");
+	if (!a || !home || !p)
+		return;
+
+	resolve_is(&s, a, "../tips/t.md", LINKS_PAGE, "tips/t.md", "../tips/x.md is a page");
+	resolve_is(&s, a, "../tips/t.md#tip-2", LINKS_PAGE, "tips/t.md", "x.md#tip-N is a page");
+	resolve_is(&s, a, "b.md", LINKS_PAGE, "verhalen/b.md", "a file in the same folder");
+	resolve_is(&s, a, "./b.md", LINKS_PAGE, "verhalen/b.md", "./ is folded");
+	resolve_is(&s, a, "../verhalen/b.md#x", LINKS_PAGE, "verhalen/b.md",
+		   "../verhalen/y.md#anchor is a page");
+	resolve_is(&s, a, "../tips/_index.md", LINKS_PAGE, "tips/_index.md",
+		   "a section's _index.md");
+	resolve_is(&s, a, "../tips/", LINKS_PAGE, "tips/_index.md",
+		   "a folder is its section page");
+	resolve_is(&s, a, "../tips", LINKS_PAGE, "tips/_index.md",
+		   "a folder without the slash too");
+	resolve_is(&s, a, "../", LINKS_PAGE, "_index.md", "the content root is the home page");
+	resolve_is(&s, a, "#een-kopje", LINKS_LOCAL, "-", "#anchor is local");
+	resolve_is(&s, a, "", LINKS_LOCAL, "-", "an empty destination is local");
+	resolve_is(&s, a, "mijn%20foto.png", LINKS_ASSET, "verhalen/mijn foto.png",
+		   "%20 is decoded");
+	resolve_is(&s, a, "nee.md", LINKS_MISSING, "verhalen/nee.md", "a missing file");
+	resolve_is(&s, a, "../../x.md", LINKS_OUTSIDE, "-", "above the content folder");
+	resolve_is(&s, a, "concept.md", LINKS_SKIPPED, "verhalen/concept.md", "a draft");
+	resolve_is(&s, a, "https://example.org/x.md", LINKS_EXTERNAL, "-", "https is external");
+	resolve_is(&s, a, "mailto:a@b.nl", LINKS_EXTERNAL, "-", "mailto is external");
+	resolve_is(&s, a, "/abs/x.md", LINKS_EXTERNAL, "-", "a site-absolute path is left alone");
+	resolve_is(&s, a, "//host/x", LINKS_EXTERNAL, "-", "a protocol-relative URL too");
+
+	rewrite_is(&s, a, "../tips/t.md#tip-2", "../../tips/t/#tip-2", "rewritten with the tip anchor");
+	rewrite_is(&s, a, "../tips/t.md", "../../tips/t/", "rewritten to the page URL");
+	rewrite_is(&s, a, "../tips/", "../../tips/", "a folder to the section URL");
+	rewrite_is(&s, a, "../tips/_index.md", "../../tips/", "_index.md to the section URL");
+	rewrite_is(&s, a, "b.md?x=1#y", "../../verhalen/b/#y", "a query on a page is dropped");
+	rewrite_is(&s, a, "mijn%20foto.png", "../../verhalen/mijn foto.png", "an image path");
+	rewrite_is(&s, a, "#een-kopje", NULL, "a local anchor stays");
+	rewrite_is(&s, a, "https://example.org/", NULL, "an external link stays");
+	rewrite_is(&s, a, "nee.md", NULL, "a broken link stays as written");
+	rewrite_is(&s, home, "verhalen/a.md", "verhalen/a/", "from the home page");
+	rewrite_is(&s, home, "_index.md", "./", "the home page to itself");
+	rewrite_is(&s, p, "../../verhalen/a.md", "../../../verhalen/a/", "from two folders deep");
+	char *on = links_rewrite_on(&s, a, "print/", "../tips/t.md#tip-1", false);
+	is_str(on, "../tips/t/#tip-1", "rewritten for another page (print/)");
+	free(on);
+	char *root = links_root("a/b/");
+	is_str(root, "../../", "root of a page two deep");
+	free(root);
+	root = links_root("");
+	is_str(root, "./", "root of the home page");
+	free(root);
+
+	/* The graph. */
+	size_t ia = (size_t)(a - s.docs);
+	size_t it = (size_t)(site_find(&s, "tips/t.md") - s.docs);
+	links_graph *g = links_graph_new(&s, NULL);
+	is(links_out_count(g, ia), 3, "a links to 3 pages (not to itself)");
+	const links_edge *e = links_out_at(g, ia, 0);
+	is(e->to, it, "first link goes to the tip list");
+	is(e->tip, 2, "and to its tip 2");
+	is_str(e->anchor, "tip-2", "anchor kept");
+	buf before = BUF_INIT, text = BUF_INIT, after = BUF_INIT;
+	links_context(e, 200, &before, &text, &after);
+	is_str(text.ptr, "de tweede tip", "context: the link text");
+	is_str(before.ptr, "Lees ", "context: the sentence before it");
+	is_str(after.ptr, " goed.", "context: the rest of the sentence");
+	buf_clear(&before);
+	buf_clear(&text);
+	buf_clear(&after);
+	links_context(links_out_at(g, ia, 1), 200, &before, &text, &after);
+	is_str(text.ptr, "de lijst", "second link in the same block found after the first");
+	is(links_out_at(g, ia, 1)->tip, 0, "a link to the whole list has no tip");
+	size_t n_in = links_in_count(g, it);
+	is(n_in, 3, "the tip list has 3 backlinks");
+	ok(n_in == 3 && links_in_at(g, it, 0)->from == ia &&
+	   links_in_at(g, it, 2)->from == (size_t)(site_find(&s, "verhalen/b.md") - s.docs),
+	   "backlinks by source in site order");
+	is(links_in_count(g, (size_t)(home - s.docs)), 0, "nobody links to the home page");
+	is(links_in_count(g, (size_t)(site_find(&s, "tips/_index.md") - s.docs)), 1,
+	   "a folder link counts for the section page");
+	is(links_graph_errors(g), 0, "no errors without a diag list");
+	links_graph_free(g);
+	buf_release(&before);
+	buf_release(&text);
+	buf_release(&after);
+
+	is(links_check(&s, &d), 0, "the fixture has no broken links");
+	site_release(&s);
+	source_free(src);
+	diag_release(&d);
+	fixture_end();
+}
+
+int main(void)
+{
+	test_sentences();
+	test_context();
+	test_site();
+	return done_testing();
+}

@@ -88,7 +88,12 @@ make_path("$dir/content");
 open my $toml, '<:encoding(UTF-8)', "$root/site.toml" or die "$root/site.toml: $!\n";
 my $real = do { local $/; <$toml> };
 # The handbook's themes; the rest of its site.toml names its own articles.
-my @blocks = $real =~ /^(\[themes\.[^\]]+\]\n(?:[a-z_]+ = .*\n)*)/mg;
+my @blocks;
+while ($real =~ /^\[themes\.([^\]]+)\]\n((?:.*\n)*?)(?=^\[|\z)/mg) {
+	my ($id, $body) = ($1, $2);
+	my @keep = $body =~ /^((?:title|description) = .*\n)/mg;
+	push @blocks, "[themes.$id]\n" . join('', @keep);
+}
 write_file("$dir/site.toml", "title = \"Proefhandboek ($articles artikelen)\"\n"
 	. "language = \"nl\"\nbase_url = \"https://handboek.example.nl/\"\n\n"
 	. join("\n", @blocks));

@@ -64,6 +64,11 @@ static bool report(const build_options *opt, diag_list *diags)
 		diag_print(&problems, stderr);
 		diag_release(&problems);
 	}
+	/* gen check's last line, for a long list and for git hooks. */
+	if (!opt->write && !opt->json && diags->errors)
+		fprintf(stderr, "gen check: %zu error%s, %zu warning%s\n", diags->errors,
+			diags->errors == 1 ? "" : "s", diags->warnings,
+			diags->warnings == 1 ? "" : "s");
 	return diags->errors > 0;
 }
 
@@ -122,7 +127,7 @@ static struct history *load_history(const build_options *opt, const source *src,
 	else
 		buf_puts(&cache, ".gen-cache");
 	history_options ho = { opt->src.repo, source_root(src), source_commit(src),
-			       s->cfg.content_dir, cache.ptr, 0 };
+			       s->cfg.content_dir, cache.ptr, 0, s->opt_jobs };
 	history *h = NULL;
 	gen_err e;
 	err_clear(&e);
@@ -234,6 +239,10 @@ int build_run(const build_options *opt)
 				"%zu unchanged) in %.2f s\n",
 			render_page_count(r), source_describe(src), dir, changed_files,
 			kept, now_seconds() - t0);
+	else if (!opt->write && !opt->quiet && diags.warnings)
+		fprintf(stderr, "checked %zu articles from %s: no errors, %zu warning%s\n",
+			s.ndocs, source_describe(src), diags.warnings,
+			diags.warnings == 1 ? "" : "s");
 	else if (!opt->write && !opt->quiet)
 		fprintf(stderr, "checked %zu articles from %s: no problems\n", s.ndocs,
 			source_describe(src));
@@ -280,6 +289,23 @@ static value *list_record(const site *s, const document *d)
 	for (size_t i = 0; i < d->fm.nthemes; i++)
 		value_push(themes, value_new_cstring(d->fm.themes[i]));
 	value_set_cstr(o, "themes", themes);
+	/* Why: per theme, the passages a filter tagged ([] for themes set
+	 * by hand). */
+	value *evidence = value_new_table();
+	for (size_t i = 0; i < d->fm.nthemes; i++) {
+		value *list = value_new_array();
+		for (size_t j = 0; j < d->nevidence; j++) {
+			const document_evidence *e = &d->evidence[j];
+			if (strcmp(e->theme, d->fm.themes[i]) != 0)
+				continue;
+			value *ev = value_new_table();
+			value_set_cstr(ev, "line", value_new_integer(e->line));
+			value_set_cstr(ev, "excerpt", value_new_cstring(e->excerpt));
+			value_push(list, ev);
+		}
+		value_set_cstr(evidence, d->fm.themes[i], list);
+	}
+	value_set_cstr(o, "evidence", evidence);
 	value_set_cstr(o, "draft", value_new_bool(d->fm.draft));
 	/* From git: null without history, created null when unknown
 	 * (a shallow clone). */

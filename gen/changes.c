@@ -8,6 +8,8 @@
  * or theme list as much as a changed sentence. */
 #include "changes.h"
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -546,28 +548,105 @@ static int render_feed(renderer *r, const site *s, output *o, gen_err *err)
 	return rc;
 }
 
+/* History pages are independent of each other and, on a big handbook,
+ * many (one per article, each with its diffs): they are rendered on the
+ * build's worker threads. The error reported is that of the first page in
+ * site order, whatever the timing. */
+typedef struct page_work {
+	renderer *r;
+	const site *s;
+	output *o;
+	const document **docs;
+	const history_page **pages;
+	size_t n;
+	atomic_size_t next;
+	pthread_mutex_t lock;
+	size_t failed_at;
+	gen_err err;
+} page_work;
+
+static void *page_run(void *arg)
+{
+	page_work *w = arg;
+	for (;;) {
+		size_t i = atomic_fetch_add(&w->next, 1);
+		if (i >= w->n)
+			break;
+		gen_err e;
+		err_clear(&e);
+		if (render_history_page(w->r, w->s, w->o, w->docs[i], w->pages[i], &e) < 0) {
+			pthread_mutex_lock(&w->lock);
+			if (i < w->failed_at) {
+				w->failed_at = i;
+				w->err = e;
+			}
+			pthread_mutex_unlock(&w->lock);
+		}
+	}
+	return NULL;
+}
+
+static int render_history_pages(renderer *r, const site *s, output *o, gen_err *err)
+{
+	page_work w;
+	memset(&w, 0, sizeof w);
+	w.r = r;
+	w.s = s;
+	w.o = o;
+	w.docs = xcalloc(s->ndocs + 1, sizeof *w.docs);
+	w.pages = xcalloc(s->ndocs + 1, sizeof *w.pages);
+	for (size_t i = 0; i < s->ndocs; i++) {
+		const document *d = &s->docs[i];
+		const history_page *hp = page_of(s, d);
+		if (!hp || !hp->nrevs)
+			continue;
+		/* An article that happens to live at the history page's URL
+		 * wins: its page is what authors asked for. */
+		char *url = changes_history_url(d);
+		url[strlen(url) - 1] = '\0';
+		buf rel = BUF_INIT;
+		buf_printf(&rel, "%s.md", url);
+		bool taken = site_find(s, rel.ptr) != NULL;
+		buf_release(&rel);
+		free(url);
+		if (taken)
+			continue;
+		w.docs[w.n] = d;
+		w.pages[w.n++] = hp;
+	}
+	atomic_init(&w.next, 0);
+	pthread_mutex_init(&w.lock, NULL);
+	w.failed_at = w.n;
+	size_t nw = (size_t)site_jobs(s->opt_jobs);
+	if (nw > w.n)
+		nw = w.n ? w.n : 1;
+	pthread_t *threads = xcalloc(nw, sizeof *threads);
+	bool *started = xcalloc(nw, sizeof *started);
+	for (size_t i = 1; i < nw; i++)
+		started[i] = pthread_create(&threads[i], NULL, page_run, &w) == 0;
+	page_run(&w);
+	for (size_t i = 1; i < nw; i++)
+		if (started[i])
+			pthread_join(threads[i], NULL);
+	int rc = 0;
+	if (w.failed_at < w.n) {
+		if (err)
+			*err = w.err;
+		rc = w.err.code ? w.err.code : GEN_ECONTENT;
+	}
+	pthread_mutex_destroy(&w.lock);
+	free(threads);
+	free(started);
+	free(w.docs);
+	free(w.pages);
+	return rc;
+}
+
 int changes_render(renderer *r, const site *s, output *o, gen_err *err)
 {
 	int rc = 0;
 	if (s->history) {
-		for (size_t i = 0; i < s->ndocs && rc == 0; i++) {
-			const document *d = &s->docs[i];
-			const history_page *hp = page_of(s, d);
-			if (!hp || !hp->nrevs)
-				continue;
-			/* An article that happens to live at the history page's
-			 * URL wins: its page is what authors asked for. */
-			char *url = changes_history_url(d);
-			size_t cl = strlen(url);
-			url[cl - 1] = '\0';
-			buf rel = BUF_INIT;
-			buf_printf(&rel, "%s.md", url);
-			bool taken = site_find(s, rel.ptr) != NULL;
-			buf_release(&rel);
-			free(url);
-			if (!taken)
-				rc = render_history_page(r, s, o, d, hp, err);
-		}
+		rc = render_history_pages(r, s, o, err);
 		if (rc == 0)
 			rc = render_changelog(r, s, o, err);
 	}

@@ -25,6 +25,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -173,19 +174,43 @@ typedef struct ipage {
 	size_t n, cap;
 } ipage;
 
+/* A version of a folder's tree in memory, with where each entry starts,
+ * so that the next version can be compared without parsing both. */
+typedef struct tree_ver {
+	git_odb_object *obj;
+	const unsigned char *p;
+	size_t len;
+	uint32_t *idx;         /* start of each entry; NULL until indexed */
+	size_t n;
+} tree_ver;
+
 typedef struct dircache {
 	char *path;            /* repository path of a folder */
 	git_oid id;
-	git_odb_object *obj;   /* the tree it had when last seen */
+	tree_ver *tv;          /* the tree it had when last seen */
 } dircache;
 
-struct history {
+/* What diffing needs: a repository handle of its own (libgit2 objects
+ * are not shared between threads) and the folder trees last seen. */
+typedef struct walker {
 	git_repository *repo;
 	git_odb *odb;
+	const char *prefix;    /* borrowed from the history */
+	const char *content;
+	int rename_limit;
+	dircache *dirs;
+	size_t ndirs, dcap;
+	strmap dirmap;         /* repository path -> dirs index */
+} walker;
+
+struct history {
+	walker w;              /* the main thread's */
 	git_mailmap *mailmap;
+	char *gitdir;          /* for the workers to open their own handles */
 	char *prefix;          /* project root inside the repository: "" or "sub/" */
 	char *content;         /* repository path of the content folder */
 	int rename_limit;
+	int jobs;
 	char head[41];
 	size_t walked;
 
@@ -198,10 +223,6 @@ struct history {
 	strmap alive;          /* project path -> page */
 	git_oid content_tree;  /* the content folder at the last commit walked */
 
-	dircache *dirs;
-	size_t ndirs, dcap;
-	strmap dirmap;         /* repository path -> dirs index */
-
 	/* Public views, built once the walk is done. */
 	history_commit *pcommits;
 	history_change *pchanges;
@@ -210,6 +231,10 @@ struct history {
 	const char **names;
 	bool shallow;
 	bool inited;           /* git_libgit2_init was called */
+	/* history_read_blob may be called from several threads (history
+	 * pages are rendered in parallel); libgit2 handles are not shared
+	 * between threads without a lock. */
+	pthread_mutex_t *read_lock;
 };
 
 static int git_fail(gen_err *err, const char *what)
@@ -293,6 +318,23 @@ static ichange *add_change(history *h)
 
 /* ---- opening the repository ---------------------------------------------- */
 
+static void walker_release(walker *w);
+
+static int walker_open(walker *w, const history *h, const char *where, bool search,
+		       gen_err *err)
+{
+	memset(w, 0, sizeof *w);
+	w->prefix = h->prefix;
+	w->content = h->content;
+	w->rename_limit = h->rename_limit;
+	if (git_repository_open_ext(&w->repo, where,
+				    search ? 0 : GIT_REPOSITORY_OPEN_NO_SEARCH, NULL) < 0)
+		return git_fail(err, "cannot open repository");
+	if (git_repository_odb(&w->odb, w->repo) < 0)
+		return git_fail(err, "cannot open the object database");
+	return 0;
+}
+
 /* Finds the repository and where the project root sits inside it, the
  * way source does: a project in a subfolder has its content there. */
 static int open_repo(history *h, const history_options *opt, gen_err *err)
@@ -304,16 +346,18 @@ static int open_repo(history *h, const history_options *opt, gen_err *err)
 	const char *where = opt->repo ? opt->repo : opt->root;
 	if (!where)
 		return err_set(err, GEN_EGIT, "", 0, 0, "no repository to read history from");
-	unsigned flags = opt->repo ? GIT_REPOSITORY_OPEN_NO_SEARCH : 0;
-	if (git_repository_open_ext(&h->repo, where, flags, NULL) < 0)
-		return git_fail(err, "cannot open repository");
-	if (git_repository_odb(&h->odb, h->repo) < 0)
-		return git_fail(err, "cannot open the object database");
-	if (git_mailmap_from_repository(&h->mailmap, h->repo) < 0)
+	h->prefix = xstrdup("");
+	h->content = xstrdup("");
+	h->rename_limit = opt->rename_limit > 0 ? opt->rename_limit : DEFAULT_RENAME_LIMIT;
+	h->jobs = opt->jobs;
+	int rc = walker_open(&h->w, h, where, opt->repo == NULL, err);
+	if (rc < 0)
+		return rc;
+	h->gitdir = xstrdup(git_repository_path(h->w.repo));
+	if (git_mailmap_from_repository(&h->mailmap, h->w.repo) < 0)
 		h->mailmap = NULL; /* a broken .mailmap only costs the aliases */
 
-	h->prefix = xstrdup("");
-	const char *wd = git_repository_workdir(h->repo);
+	const char *wd = git_repository_workdir(h->w.repo);
 	char real_wd[PATH_MAX], real_root[PATH_MAX];
 	if (!opt->repo && wd && opt->root && realpath(wd, real_wd) &&
 	    realpath(opt->root, real_root)) {
@@ -329,8 +373,11 @@ static int open_repo(history *h, const history_options *opt, gen_err *err)
 	buf_printf(&c, "%s%s", h->prefix, opt->content_dir ? opt->content_dir : "content");
 	while (c.len && c.ptr[c.len - 1] == '/')
 		buf_truncate(&c, c.len - 1);
+	free(h->content);
 	h->content = buf_detach(&c);
-	h->rename_limit = opt->rename_limit > 0 ? opt->rename_limit : DEFAULT_RENAME_LIMIT;
+	h->w.prefix = h->prefix;
+	h->w.content = h->content;
+	h->w.rename_limit = h->rename_limit;
 	return 0;
 }
 
@@ -378,29 +425,6 @@ static int next_entry(rawtree *t, rawent *e)
 	return 1;
 }
 
-/* Moves a and b past the entries they start with in common: two
- * versions of a folder of a thousand articles usually differ in one or
- * two entries, and comparing bytes is much cheaper than comparing
- * entries. Only a's entries are parsed, to stop at an entry boundary. */
-static void skip_same(rawtree *a, rawtree *b)
-{
-	if (!a->p || !b->p)
-		return;
-	size_t la = (size_t)(a->end - a->p), lb = (size_t)(b->end - b->p);
-	size_t n = la < lb ? la : lb, same = 0;
-	while (same + 64 <= n && memcmp(a->p + same, b->p + same, 64) == 0)
-		same += 64;
-	while (same < n && a->p[same] == b->p[same])
-		same++;
-	rawtree t = *a;
-	rawent e;
-	const unsigned char *last = a->p;
-	while (next_entry(&t, &e) > 0 && (size_t)(t.p - a->p) <= same)
-		last = t.p;
-	b->p += last - a->p;
-	a->p = last;
-}
-
 /* Git's tree order: names compared bytewise, a folder as if it ended in '/'. */
 static int entry_cmp(const rawent *a, const rawent *b)
 {
@@ -411,6 +435,100 @@ static int entry_cmp(const rawent *a, const rawent *b)
 	unsigned ca = a->nlen > l ? (unsigned char)a->name[l] : is_tree_mode(a->mode) ? '/' : 0;
 	unsigned cb = b->nlen > l ? (unsigned char)b->name[l] : is_tree_mode(b->mode) ? '/' : 0;
 	return (ca > cb) - (ca < cb);
+}
+
+static void tree_ver_free(tree_ver *t)
+{
+	if (!t)
+		return;
+	git_odb_object_free(t->obj);
+	free(t->idx);
+	free(t);
+}
+
+/* Where every entry starts, by parsing the whole tree; -1 if malformed. */
+static int tree_index(tree_ver *t)
+{
+	size_t cap = t->len / 32 + 16, n = 0;
+	uint32_t *idx = xmalloc(cap * sizeof *idx);
+	rawtree r = { t->p, t->p + t->len };
+	rawent e;
+	int h;
+	for (;;) {
+		const unsigned char *start = r.p;
+		if ((h = next_entry(&r, &e)) <= 0)
+			break;
+		if (n == cap) {
+			cap *= 2;
+			idx = xrealloc(idx, cap * sizeof *idx);
+		}
+		idx[n++] = (uint32_t)(start - t->p);
+	}
+	free(t->idx);
+	t->idx = idx;
+	t->n = n;
+	return h < 0 ? -1 : 0;
+}
+
+static int entry_at(const tree_ver *t, size_t i, rawent *e)
+{
+	rawtree r = { t->p + t->idx[i], t->p + t->len };
+	return next_entry(&r, e);
+}
+
+/* Reads a tree object (not yet indexed). */
+static int tree_load(walker *w, const git_oid *id, tree_ver **out, gen_err *err)
+{
+	git_odb_object *obj = NULL;
+	*out = NULL;
+	if (git_odb_read(&obj, w->odb, id) < 0)
+		return git_fail(err, "cannot read tree");
+	if (git_odb_object_type(obj) != GIT_OBJECT_TREE) {
+		git_odb_object_free(obj);
+		return err_set(err, GEN_EGIT, "", 0, 0, "object %s is not a tree",
+			       git_oid_tostr_s(id));
+	}
+	if (git_odb_object_size(obj) > UINT32_MAX) {
+		git_odb_object_free(obj);
+		return err_set(err, GEN_EGIT, "", 0, 0, "tree %s is too large",
+			       git_oid_tostr_s(id));
+	}
+	tree_ver *t = xcalloc(1, sizeof *t);
+	t->obj = obj;
+	t->p = git_odb_object_data(obj);
+	t->len = git_odb_object_size(obj);
+	*out = t;
+	return 0;
+}
+
+/* The tree the folder at path had when last seen, if it is id (borrowed). */
+static tree_ver *dir_get(walker *w, const char *path, const git_oid *id)
+{
+	uint32_t i;
+	if (strmap_get(&w->dirmap, path, &i) && w->dirs[i].tv && git_oid_equal(&w->dirs[i].id, id))
+		return w->dirs[i].tv;
+	return NULL;
+}
+
+/* Remembers the tree a folder has now (taking t): the next commit's old
+ * side. */
+static void dir_put(walker *w, const char *path, const git_oid *id, tree_ver *t)
+{
+	uint32_t i;
+	if (!strmap_get(&w->dirmap, path, &i)) {
+		if (w->ndirs == w->dcap) {
+			w->dcap = w->dcap ? w->dcap * 2 : 64;
+			w->dirs = xrealloc(w->dirs, w->dcap * sizeof *w->dirs);
+		}
+		i = (uint32_t)w->ndirs++;
+		w->dirs[i].path = xstrdup(path);
+		w->dirs[i].tv = NULL;
+		strmap_put(&w->dirmap, w->dirs[i].path, i);
+	}
+	if (w->dirs[i].tv != t)
+		tree_ver_free(w->dirs[i].tv);
+	w->dirs[i].tv = t;
+	w->dirs[i].id = *id;
 }
 
 /* One file that changed in a commit, before renames are paired. */
@@ -434,50 +552,7 @@ static void deltas_release(deltas *d)
 	memset(d, 0, sizeof *d);
 }
 
-/* A tree version, from the folder cache or the object database. The
- * caller frees *out. */
-static int tree_read(history *h, const char *path, const git_oid *id,
-		     git_odb_object **out, gen_err *err)
-{
-	uint32_t i;
-	if (strmap_get(&h->dirmap, path, &i) && git_oid_equal(&h->dirs[i].id, id))
-		return git_odb_object_dup(out, h->dirs[i].obj) < 0
-			       ? git_fail(err, "cannot read tree") : 0;
-	if (git_odb_read(out, h->odb, id) < 0)
-		return git_fail(err, "cannot read tree");
-	if (git_odb_object_type(*out) != GIT_OBJECT_TREE) {
-		git_odb_object_free(*out);
-		*out = NULL;
-		return err_set(err, GEN_EGIT, "", 0, 0, "object %s is not a tree",
-			       git_oid_tostr_s(id));
-	}
-	return 0;
-}
-
-/* Remembers the tree a folder has now: the next commit's old side. */
-static void tree_keep(history *h, const char *path, const git_oid *id,
-		      git_odb_object *obj)
-{
-	uint32_t i;
-	if (!strmap_get(&h->dirmap, path, &i)) {
-		if (h->ndirs == h->dcap) {
-			h->dcap = h->dcap ? h->dcap * 2 : 64;
-			h->dirs = xrealloc(h->dirs, h->dcap * sizeof *h->dirs);
-		}
-		i = (uint32_t)h->ndirs++;
-		h->dirs[i].path = xstrdup(path);
-		h->dirs[i].obj = NULL;
-		strmap_put(&h->dirmap, h->dirs[i].path, i);
-	}
-	git_odb_object *dup = NULL;
-	if (git_odb_object_dup(&dup, obj) < 0)
-		return;
-	git_odb_object_free(h->dirs[i].obj);
-	h->dirs[i].obj = dup;
-	h->dirs[i].id = *id;
-}
-
-static void delta_add(history *h, deltas *d, history_kind kind, const char *path,
+static void delta_add(walker *w, deltas *d, history_kind kind, const char *path,
 		      const unsigned char *old_id, const unsigned char *new_id)
 {
 	if (d->n == d->cap) {
@@ -487,7 +562,7 @@ static void delta_add(history *h, deltas *d, history_kind kind, const char *path
 	rawdelta *r = &d->v[d->n++];
 	memset(r, 0, sizeof *r);
 	r->kind = kind;
-	r->path = xstrdup(path + strlen(h->prefix));
+	r->path = xstrdup(path + strlen(w->prefix));
 	if (old_id)
 		git_oid_fromraw(&r->old_id, old_id);
 	if (new_id)
@@ -506,11 +581,11 @@ static bool descend(const rawent *e)
 	return e->nlen && e->name[0] != '.' && is_tree_mode(e->mode);
 }
 
-static int diff_dirs(history *h, buf *path, const git_oid *old_id,
+static int diff_dirs(walker *w, buf *path, const git_oid *old_id,
 		     const git_oid *new_id, deltas *d, gen_err *err);
 
-/* Recurses into child name of the folder in path. */
-static int diff_child(history *h, buf *path, const rawent *e,
+/* Recurses into child e of the folder in path. */
+static int diff_child(walker *w, buf *path, const rawent *e,
 		      const unsigned char *old_raw, const unsigned char *new_raw,
 		      deltas *d, gen_err *err)
 {
@@ -522,108 +597,195 @@ static int diff_child(history *h, buf *path, const rawent *e,
 		git_oid_fromraw(&o, old_raw);
 	if (new_raw)
 		git_oid_fromraw(&n, new_raw);
-	int rc = diff_dirs(h, path, old_raw ? &o : NULL, new_raw ? &n : NULL, d, err);
+	int rc = diff_dirs(w, path, old_raw ? &o : NULL, new_raw ? &n : NULL, d, err);
 	buf_truncate(path, len);
 	return rc;
 }
 
-static void file_delta(history *h, buf *path, const rawent *e, history_kind kind,
+static void file_delta(walker *w, buf *path, const rawent *e, history_kind kind,
 		       const unsigned char *old_raw, const unsigned char *new_raw,
 		       deltas *d)
 {
 	size_t len = path->len;
 	buf_putc(path, '/');
 	buf_put(path, e->name, e->nlen);
-	delta_add(h, d, kind, path->ptr, old_raw, new_raw);
+	delta_add(w, d, kind, path->ptr, old_raw, new_raw);
 	buf_truncate(path, len);
+}
+
+/* Every followed file below a folder that was added (or removed). */
+static int diff_one_side(walker *w, buf *path, const tree_ver *t, bool added,
+			 deltas *d, gen_err *err)
+{
+	int rc = 0;
+	for (size_t i = 0; i < t->n && rc == 0; i++) {
+		rawent e;
+		if (entry_at(t, i, &e) <= 0)
+			return err_set(err, GEN_EGIT, "", 0, 0, "malformed tree at '%s'", path->ptr);
+		if (descend(&e))
+			rc = diff_child(w, path, &e, added ? NULL : e.oid, added ? e.oid : NULL, d, err);
+		else if (followed(&e))
+			file_delta(w, path, &e, added ? HISTORY_ADDED : HISTORY_DELETED,
+				   added ? NULL : e.oid, added ? e.oid : NULL, d);
+	}
+	return rc;
+}
+
+typedef struct idxvec {
+	uint32_t *v;
+	size_t n, cap;
+} idxvec;
+
+static void idx_push(idxvec *x, uint32_t off)
+{
+	if (x->n == x->cap) {
+		x->cap = x->cap ? x->cap * 2 : 64;
+		x->v = xrealloc(x->v, x->cap * sizeof *x->v);
+	}
+	x->v[x->n++] = off;
+}
+
+/* Length of the common start of two byte strings. */
+static size_t common_start(const unsigned char *x, size_t nx, const unsigned char *y,
+			   size_t ny)
+{
+	size_t n = nx < ny ? nx : ny, same = 0;
+	while (same + 4096 <= n && memcmp(x + same, y + same, 4096) == 0)
+		same += 4096;
+	while (same + 64 <= n && memcmp(x + same, y + same, 64) == 0)
+		same += 64;
+	while (same < n && x[same] == y[same])
+		same++;
+	return same;
+}
+
+/* Compares two versions of a folder and indexes the new one on the way.
+ * Two versions of a folder of thousands of articles usually differ in a
+ * few entries: from each point where they agree, the stretch of equal
+ * bytes is found with memcmp and skipped by binary search in a's index
+ * (those entries are b's too, moved by the same amount), so entries are
+ * only parsed and compared where something changed. b's index is a's,
+ * with the changed entries replaced and the rest shifted. */
+static int diff_both(walker *w, buf *path, const tree_ver *a, tree_ver *b, deltas *d,
+		     gen_err *err)
+{
+	idxvec bx = { NULL, 0, 0 };
+	bx.cap = a->n + 16;
+	bx.v = xmalloc(bx.cap * sizeof *bx.v);
+	size_t i = 0, ys = 0; /* a's next entry; where b's next entry starts */
+	int rc = 0, hx = 0, hy = 0;
+	for (;;) {
+		/* Skip what is the same from here on. */
+		size_t xs = i < a->n ? a->idx[i] : a->len;
+		size_t same = common_start(a->p + xs, a->len - xs, b->p + ys, b->len - ys);
+		size_t lo = i, hi = a->n;
+		while (lo < hi) {
+			size_t mid = (lo + hi) / 2;
+			size_t end = mid + 1 < a->n ? a->idx[mid + 1] : a->len;
+			if (end <= xs + same)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		for (; i < lo; i++)
+			idx_push(&bx, (uint32_t)(a->idx[i] - xs + ys));
+		ys += (i < a->n ? a->idx[i] : a->len) - xs;
+
+		rawent x, y;
+		rawtree bt = { b->p + ys, b->p + b->len };
+		hx = i < a->n ? entry_at(a, i, &x) : 0;
+		hy = next_entry(&bt, &y);
+		if (hx <= 0 && hy <= 0)
+			break;
+		if (hx < 0 || hy < 0)
+			break;
+		int c = hx == 0 ? 1 : hy == 0 ? -1 : entry_cmp(&x, &y);
+		if (c == 0 && memcmp(x.oid, y.oid, GIT_OID_RAWSZ) == 0) {
+			/* Only the mode changed: not a change of the text. */
+		} else if (c == 0) {
+			bool fx = followed(&x), fy = followed(&y);
+			if (descend(&x) && descend(&y))
+				rc = diff_child(w, path, &x, x.oid, y.oid, d, err);
+			else if (fx && fy)
+				file_delta(w, path, &y, HISTORY_MODIFIED, x.oid, y.oid, d);
+			else if (fx)
+				file_delta(w, path, &x, HISTORY_DELETED, x.oid, NULL, d);
+			else if (fy)
+				file_delta(w, path, &y, HISTORY_ADDED, NULL, y.oid, d);
+		} else if (c < 0) {
+			if (descend(&x))
+				rc = diff_child(w, path, &x, x.oid, NULL, d, err);
+			else if (followed(&x))
+				file_delta(w, path, &x, HISTORY_DELETED, x.oid, NULL, d);
+		} else {
+			if (descend(&y))
+				rc = diff_child(w, path, &y, NULL, y.oid, d, err);
+			else if (followed(&y))
+				file_delta(w, path, &y, HISTORY_ADDED, NULL, y.oid, d);
+		}
+		if (rc < 0)
+			break;
+		if (c <= 0)
+			i++;
+		if (c >= 0) {
+			idx_push(&bx, (uint32_t)ys);
+			ys = (size_t)(bt.p - b->p);
+		}
+	}
+	if (rc == 0 && (hx < 0 || hy < 0))
+		rc = err_set(err, GEN_EGIT, "", 0, 0, "malformed tree at '%s'", path->ptr);
+	free(b->idx);
+	b->idx = bx.v;
+	b->n = bx.n;
+	return rc;
 }
 
 /* The changed Markdown files below the folder at path, between its trees
  * old_id and new_id (either may be NULL: the folder was added or removed). */
-static int diff_dirs(history *h, buf *path, const git_oid *old_id,
+static int diff_dirs(walker *w, buf *path, const git_oid *old_id,
 		     const git_oid *new_id, deltas *d, gen_err *err)
 {
-	git_odb_object *oo = NULL, *no = NULL;
+	tree_ver *a = NULL, *b = NULL, *own_a = NULL;
 	int rc = 0;
 	if (old_id && new_id && git_oid_equal(old_id, new_id))
 		return 0;
-	if (old_id && (rc = tree_read(h, path->ptr, old_id, &oo, err)) < 0)
+	if (old_id && !(a = dir_get(w, path->ptr, old_id))) {
+		if ((rc = tree_load(w, old_id, &own_a, err)) < 0)
+			goto out;
+		a = own_a;
+		if (tree_index(a) < 0) {
+			rc = err_set(err, GEN_EGIT, "", 0, 0, "malformed tree at '%s'", path->ptr);
+			goto out;
+		}
+	}
+	if (new_id && (rc = tree_load(w, new_id, &b, err)) < 0)
 		goto out;
-	if (new_id && (rc = tree_read(h, path->ptr, new_id, &no, err)) < 0)
-		goto out;
-	rawtree a = { NULL, NULL }, b = { NULL, NULL };
-	if (oo) {
-		a.p = git_odb_object_data(oo);
-		a.end = a.p + git_odb_object_size(oo);
+	if (a && b) {
+		rc = diff_both(w, path, a, b, d, err);
+	} else if (b) {
+		if (tree_index(b) < 0)
+			rc = err_set(err, GEN_EGIT, "", 0, 0, "malformed tree at '%s'", path->ptr);
+		else
+			rc = diff_one_side(w, path, b, true, d, err);
+	} else if (a) {
+		rc = diff_one_side(w, path, a, false, d, err);
 	}
-	if (no) {
-		b.p = git_odb_object_data(no);
-		b.end = b.p + git_odb_object_size(no);
+	if (rc == 0 && b) {
+		dir_put(w, path->ptr, new_id, b);
+		b = NULL;
 	}
-	skip_same(&a, &b);
-	rawent x, y;
-	const unsigned char *xs = a.p, *ys = b.p; /* where x and y start */
-	int hx = next_entry(&a, &x), hy = next_entry(&b, &y);
-	while ((hx > 0 || hy > 0) && rc == 0) {
-		int c = hx <= 0 ? 1 : hy <= 0 ? -1 : entry_cmp(&x, &y);
-		if (c == 0 && memcmp(x.oid, y.oid, GIT_OID_RAWSZ) == 0) {
-			xs = a.p;
-			hx = next_entry(&a, &x);
-			ys = b.p;
-			hy = next_entry(&b, &y);
-			continue;
-		}
-		if (c == 0) {
-			bool fx = followed(&x), fy = followed(&y);
-			if (descend(&x) && descend(&y))
-				rc = diff_child(h, path, &x, x.oid, y.oid, d, err);
-			else if (fx && fy)
-				file_delta(h, path, &y, HISTORY_MODIFIED, x.oid, y.oid, d);
-			else if (fx)
-				file_delta(h, path, &x, HISTORY_DELETED, x.oid, NULL, d);
-			else if (fy)
-				file_delta(h, path, &y, HISTORY_ADDED, NULL, y.oid, d);
-		} else if (c < 0) {
-			if (descend(&x))
-				rc = diff_child(h, path, &x, x.oid, NULL, d, err);
-			else if (followed(&x))
-				file_delta(h, path, &x, HISTORY_DELETED, x.oid, NULL, d);
-		} else {
-			if (descend(&y))
-				rc = diff_child(h, path, &y, NULL, y.oid, d, err);
-			else if (followed(&y))
-				file_delta(h, path, &y, HISTORY_ADDED, NULL, y.oid, d);
-		}
-		if (c <= 0) {
-			xs = a.p;
-			hx = next_entry(&a, &x);
-		}
-		if (c >= 0) {
-			ys = b.p;
-			hy = next_entry(&b, &y);
-		}
-		/* After a change the rest is often the same: one memcmp ends
-		 * the merge. */
-		if (hx > 0 && hy > 0 && a.end - xs == b.end - ys &&
-		    memcmp(xs, ys, (size_t)(a.end - xs)) == 0)
-			break;
-	}
-	if (rc == 0 && (hx < 0 || hy < 0))
-		rc = err_set(err, GEN_EGIT, "", 0, 0, "malformed tree at '%s'", path->ptr);
-	if (rc == 0 && no)
-		tree_keep(h, path->ptr, new_id, no);
 out:
-	git_odb_object_free(oo);
-	git_odb_object_free(no);
+	tree_ver_free(own_a);
+	tree_ver_free(b);
 	return rc;
 }
 
 /* The id of the content folder's tree in root, or false when it has none. */
-static bool content_id(const history *h, git_tree *root, git_oid *out)
+static bool content_id(const walker *w, git_tree *root, git_oid *out)
 {
 	git_tree_entry *e = NULL;
 	bool ok = false;
-	if (root && git_tree_entry_bypath(&e, root, h->content) == 0 &&
+	if (root && git_tree_entry_bypath(&e, root, w->content) == 0 &&
 	    git_tree_entry_type(e) == GIT_OBJECT_TREE) {
 		*out = *git_tree_entry_id(e);
 		ok = true;
@@ -632,20 +794,29 @@ static bool content_id(const history *h, git_tree *root, git_oid *out)
 	return ok;
 }
 
-static int diff_trees(history *h, git_tree *old_root, git_tree *new_root,
+static int diff_trees(walker *w, git_tree *old_root, git_tree *new_root,
 		      deltas *d, gen_err *err)
 {
 	git_oid o, n;
-	bool ho = content_id(h, old_root, &o), hn = content_id(h, new_root, &n);
+	bool ho = content_id(w, old_root, &o), hn = content_id(w, new_root, &n);
 	buf path = BUF_INIT;
-	buf_puts(&path, h->content);
-	int rc = diff_dirs(h, &path, ho ? &o : NULL, hn ? &n : NULL, d, err);
+	buf_puts(&path, w->content);
+	int rc = diff_dirs(w, &path, ho ? &o : NULL, hn ? &n : NULL, d, err);
 	buf_release(&path);
-	if (hn)
-		h->content_tree = n;
-	else
-		memset(&h->content_tree, 0, sizeof h->content_tree);
 	return rc;
+}
+
+static void walker_release(walker *w)
+{
+	for (size_t i = 0; i < w->ndirs; i++) {
+		free(w->dirs[i].path);
+		tree_ver_free(w->dirs[i].tv);
+	}
+	free(w->dirs);
+	strmap_release(&w->dirmap);
+	git_odb_free(w->odb);
+	git_repository_free(w->repo);
+	memset(w, 0, sizeof *w);
 }
 
 /* ---- renames -------------------------------------------------------------- */
@@ -673,7 +844,7 @@ static void pair_up(rawdelta *v, size_t del, size_t add)
 /* Pairs additions with deletions of the same commit: identical contents
  * first (cheap, any number), then similar ones through libgit2, unless
  * there are so many that comparing every pair would take too long. */
-static int find_renames(history *h, git_tree *old_root, git_tree *new_root,
+static int find_renames(walker *w, git_tree *old_root, git_tree *new_root,
 			deltas *d, gen_err *err)
 {
 	del_key *dels = NULL;
@@ -729,7 +900,7 @@ static int find_renames(history *h, git_tree *old_root, git_tree *new_root,
 		ra += d->v[adds[j]].pair < 0;
 	if (!rd || !ra)
 		goto out;
-	if ((double)rd * (double)ra > (double)h->rename_limit * (double)h->rename_limit)
+	if ((double)rd * (double)ra > (double)w->rename_limit * (double)w->rename_limit)
 		goto out;
 
 	size_t ns = 0;
@@ -740,7 +911,7 @@ static int find_renames(history *h, git_tree *old_root, git_tree *new_root,
 		if (r->pair >= 0 || (r->kind != HISTORY_ADDED && r->kind != HISTORY_DELETED))
 			continue;
 		buf p = BUF_INIT;
-		buf_printf(&p, "%s%s", h->prefix, r->path);
+		buf_printf(&p, "%s%s", w->prefix, r->path);
 		specs[ns] = buf_detach(&p);
 		strmap_put(&byrepo, specs[ns], (uint32_t)i);
 		ns++;
@@ -750,7 +921,7 @@ static int find_renames(history *h, git_tree *old_root, git_tree *new_root,
 	dopt.flags = GIT_DIFF_SKIP_BINARY_CHECK | GIT_DIFF_DISABLE_PATHSPEC_MATCH;
 	dopt.pathspec.strings = specs;
 	dopt.pathspec.count = ns;
-	if (git_diff_tree_to_tree(&diff, h->repo, old_root, new_root, &dopt) < 0) {
+	if (git_diff_tree_to_tree(&diff, w->repo, old_root, new_root, &dopt) < 0) {
 		rc = git_fail(err, "cannot diff trees");
 		strmap_release(&byrepo);
 		goto out;
@@ -758,7 +929,7 @@ static int find_renames(history *h, git_tree *old_root, git_tree *new_root,
 	git_diff_find_options fopt;
 	git_diff_find_options_init(&fopt, GIT_DIFF_FIND_OPTIONS_VERSION);
 	fopt.flags = GIT_DIFF_FIND_RENAMES;
-	fopt.rename_limit = (size_t)h->rename_limit;
+	fopt.rename_limit = (size_t)w->rename_limit;
 	if (git_diff_find_similar(diff, &fopt) < 0) {
 		rc = git_fail(err, "cannot find renames");
 		strmap_release(&byrepo);
@@ -1019,7 +1190,7 @@ static bool cache_load(history *h, const char *dir, const git_oid *id)
 	}
 	/* A cache made in a shallow clone that has been deepened since would
 	 * keep the unknown dates forever. */
-	if (boundary && git_repository_is_shallow(h->repo) != 1)
+	if (boundary && git_repository_is_shallow(h->w.repo) != 1)
 		goto out;
 	for (size_t i = 0; i < value_count(changes); i++) {
 		const value *c = value_at(changes, i);
@@ -1242,6 +1413,118 @@ static void finish(history *h)
 	}
 }
 
+/* ---- diffing the chain on several threads -------------------------------- */
+
+/* A stretch of the chain, diffed by one thread with handles of its own:
+ * chain[lo..hi), oldest first, into out[]. Commits are independent once
+ * each has its parent's tree; only applying them needs their order, and
+ * that is done afterwards on one thread. */
+typedef struct job {
+	const history *h;
+	const git_oid *ids;    /* the chain, newest first */
+	size_t n;
+	size_t lo, hi;
+	const git_oid *base;   /* the commit before chain[n - 1], or NULL */
+	deltas *out;           /* one per chain index */
+	walker *w;             /* NULL: open one */
+	gen_err err;
+	int rc;
+} job;
+
+static int tree_of(walker *w, const git_oid *id, git_tree **out, gen_err *err)
+{
+	git_commit *c = NULL;
+	*out = NULL;
+	if (git_commit_lookup(&c, w->repo, id) < 0)
+		return git_fail(err, "cannot read commit");
+	int rc = git_commit_tree(out, c) < 0 ? git_fail(err, "cannot read the commit's tree") : 0;
+	git_commit_free(c);
+	return rc;
+}
+
+static void *job_run(void *arg)
+{
+	job *j = arg;
+	walker own, *w = j->w;
+	git_tree *old_root = NULL, *new_root = NULL;
+	int rc = 0;
+	err_clear(&j->err);
+	if (!w) {
+		w = &own;
+		if ((rc = walker_open(w, j->h, j->h->gitdir, false, &j->err)) < 0)
+			goto out;
+	}
+	const git_oid *before = j->hi < j->n ? &j->ids[j->hi] : j->base;
+	if (before && (rc = tree_of(w, before, &old_root, &j->err)) < 0)
+		goto out;
+	for (size_t i = j->hi; i-- > j->lo && rc == 0;) {
+		if ((rc = tree_of(w, &j->ids[i], &new_root, &j->err)) < 0)
+			break;
+		rc = diff_trees(w, old_root, new_root, &j->out[i], &j->err);
+		if (rc == 0)
+			rc = find_renames(w, old_root, new_root, &j->out[i], &j->err);
+		git_tree_free(old_root);
+		old_root = new_root;
+		new_root = NULL;
+	}
+out:
+	git_tree_free(old_root);
+	git_tree_free(new_root);
+	if (w == &own)
+		walker_release(w);
+	j->rc = rc;
+	return NULL;
+}
+
+/* Diffs every commit of the chain against its first parent. Long chains
+ * are cut into one stretch per thread. */
+static int diff_chain(history *h, const git_oid *ids, size_t n, const git_oid *base,
+		      deltas *out, gen_err *err)
+{
+	long cores = h->jobs > 0 ? h->jobs : sysconf(_SC_NPROCESSORS_ONLN);
+	size_t nj = cores > 1 ? (size_t)cores : 1;
+	if (nj > 16)
+		nj = 16;
+	/* A thread must have enough commits to pay for its handles and
+	 * for reading its first trees. */
+	if (nj > n / 64)
+		nj = n / 64 ? n / 64 : 1;
+	job *jobs = xcalloc(nj, sizeof *jobs);
+	pthread_t *threads = xcalloc(nj, sizeof *threads);
+	bool *started = xcalloc(nj, sizeof *started);
+	for (size_t k = 0; k < nj; k++) {
+		job *j = &jobs[k];
+		j->h = h;
+		j->ids = ids;
+		j->n = n;
+		j->lo = n * k / nj;
+		j->hi = n * (k + 1) / nj;
+		j->base = base;
+		j->out = out;
+		j->w = nj == 1 ? &h->w : NULL;
+	}
+	for (size_t k = 1; k < nj; k++)
+		started[k] = pthread_create(&threads[k], NULL, job_run, &jobs[k]) == 0;
+	job_run(&jobs[0]);
+	int rc = jobs[0].rc;
+	if (rc < 0)
+		*err = jobs[0].err;
+	for (size_t k = 1; k < nj; k++) {
+		if (started[k])
+			pthread_join(threads[k], NULL);
+		else
+			job_run(&jobs[k]); /* no thread: do it here */
+		if (rc == 0 && jobs[k].rc < 0) {
+			rc = jobs[k].rc;
+			*err = jobs[k].err;
+		}
+	}
+	free(jobs);
+	free(threads);
+	free(started);
+	return rc;
+}
+
 /* ---- loading -------------------------------------------------------------- */
 
 static void release(history *h)
@@ -1250,12 +1533,7 @@ static void release(history *h)
 	free(h->commits);
 	free(h->changes);
 	free(h->pages);
-	for (size_t i = 0; i < h->ndirs; i++) {
-		free(h->dirs[i].path);
-		git_odb_object_free(h->dirs[i].obj);
-	}
-	free(h->dirs);
-	strmap_release(&h->dirmap);
+	walker_release(&h->w);
 	free(h->pcommits);
 	free(h->pchanges);
 	free(h->ppages);
@@ -1263,9 +1541,8 @@ static void release(history *h)
 	free(h->names);
 	free(h->prefix);
 	free(h->content);
+	free(h->gitdir);
 	git_mailmap_free(h->mailmap);
-	git_odb_free(h->odb);
-	git_repository_free(h->repo);
 }
 
 void history_free(history *h)
@@ -1274,6 +1551,10 @@ void history_free(history *h)
 		return;
 	bool inited = h->inited;
 	release(h);
+	if (h->read_lock) {
+		pthread_mutex_destroy(h->read_lock);
+		free(h->read_lock);
+	}
 	free(h);
 	if (inited)
 		git_libgit2_shutdown();
@@ -1305,10 +1586,11 @@ int history_load(history **out, const history_options *opt, diag_list *diags,
 {
 	history *h = xcalloc(1, sizeof *h);
 	git_commit **chain = NULL;
+	git_oid *ids = NULL;
+	deltas *d = NULL;
 	size_t n = 0, cap = 0;
 	git_commit *resume = NULL;
-	git_tree *old_root = NULL;
-	deltas d = { 0 };
+	git_tree *resume_root = NULL;
 	bool boundary = false;
 	int rc;
 	*out = NULL;
@@ -1330,19 +1612,20 @@ int history_load(history **out, const history_options *opt, diag_list *diags,
 		    cache_load(h, opt->cache_dir, &id)) {
 			/* The cached state must describe the tree it names. */
 			git_oid ct;
-			if (git_commit_lookup(&resume, h->repo, &id) == 0 &&
-			    git_commit_tree(&old_root, resume) == 0 &&
-			    (content_id(h, old_root, &ct) ? git_oid_equal(&ct, &h->content_tree)
-							  : git_oid_is_zero(&h->content_tree)))
+			if (git_commit_lookup(&resume, h->w.repo, &id) == 0 &&
+			    git_commit_tree(&resume_root, resume) == 0 &&
+			    (content_id(&h->w, resume_root, &ct)
+				     ? git_oid_equal(&ct, &h->content_tree)
+				     : git_oid_is_zero(&h->content_tree)))
 				break;
 			reset_state(h);
-			git_tree_free(old_root);
-			old_root = NULL;
+			git_tree_free(resume_root);
+			resume_root = NULL;
 			git_commit_free(resume);
 			resume = NULL;
 		}
 		git_commit *c = NULL;
-		if (git_commit_lookup(&c, h->repo, &id) < 0) {
+		if (git_commit_lookup(&c, h->w.repo, &id) < 0) {
 			rc = git_fail(err, "cannot read commit");
 			goto out;
 		}
@@ -1354,7 +1637,7 @@ int history_load(history **out, const history_options *opt, diag_list *diags,
 		if (git_commit_parentcount(c) == 0)
 			break;
 		const git_oid *parent = git_commit_parent_id(c, 0);
-		if (!git_odb_exists(h->odb, parent)) {
+		if (!git_odb_exists(h->w.odb, parent)) {
 			/* The edge of a shallow clone (or a damaged repository:
 			 * either way, nothing before this commit can be known). */
 			boundary = true;
@@ -1363,25 +1646,33 @@ int history_load(history **out, const history_options *opt, diag_list *diags,
 		id = *parent;
 	}
 
+	ids = xcalloc(n + 1, sizeof *ids);
+	d = xcalloc(n + 1, sizeof *d);
+	for (size_t i = 0; i < n; i++)
+		ids[i] = *git_commit_id(chain[i]);
+	if (n && (rc = diff_chain(h, ids, n, resume ? git_commit_id(resume) : NULL, d, err)) < 0)
+		goto out;
 	for (size_t i = n; i-- > 0;) {
-		git_tree *new_root = NULL;
-		if (git_commit_tree(&new_root, chain[i]) < 0) {
+		apply(h, chain[i], boundary && i == n - 1, &d[i]);
+		deltas_release(&d[i]);
+		h->walked++;
+	}
+	if (n) {
+		git_tree *top = NULL;
+		git_oid ct;
+		if (git_commit_tree(&top, chain[0]) < 0) {
 			rc = git_fail(err, "cannot read the commit's tree");
 			goto out;
 		}
-		rc = diff_trees(h, old_root, new_root, &d, err);
-		if (rc == 0)
-			rc = find_renames(h, old_root, new_root, &d, err);
-		if (rc == 0)
-			apply(h, chain[i], boundary && i == n - 1, &d);
-		deltas_release(&d);
-		git_tree_free(old_root);
-		old_root = new_root;
-		h->walked++;
-		if (rc < 0)
-			goto out;
+		if (content_id(&h->w, top, &ct))
+			h->content_tree = ct;
+		else
+			memset(&h->content_tree, 0, sizeof h->content_tree);
+		git_tree_free(top);
 	}
 	finish(h);
+	h->read_lock = xmalloc(sizeof *h->read_lock);
+	pthread_mutex_init(h->read_lock, NULL);
 	shallow_warning(h, diags);
 	if (opt->cache_dir && n > 0)
 		cache_save(h, opt->cache_dir);
@@ -1389,8 +1680,11 @@ int history_load(history **out, const history_options *opt, diag_list *diags,
 	h = NULL;
 	rc = 0;
 out:
-	deltas_release(&d);
-	git_tree_free(old_root);
+	for (size_t i = 0; d && i < n; i++)
+		deltas_release(&d[i]);
+	free(d);
+	free(ids);
+	git_tree_free(resume_root);
 	git_commit_free(resume);
 	for (size_t i = 0; i < n; i++)
 		git_commit_free(chain[i]);
@@ -1423,11 +1717,15 @@ int history_read_blob(const history *h, const char *blob, buf *out, gen_err *err
 	git_blob *b = NULL;
 	if (!oid_from(&id, blob))
 		return err_set(err, GEN_EGIT, "", 0, 0, "'%s' is not a blob id", blob);
-	if (git_blob_lookup(&b, h->repo, &id) < 0)
-		return git_fail(err, "cannot read blob");
-	buf_put(out, git_blob_rawcontent(b), (size_t)git_blob_rawsize(b));
+	pthread_mutex_lock(h->read_lock);
+	int rc = 0;
+	if (git_blob_lookup(&b, h->w.repo, &id) < 0)
+		rc = git_fail(err, "cannot read blob");
+	else
+		buf_put(out, git_blob_rawcontent(b), (size_t)git_blob_rawsize(b));
 	git_blob_free(b);
-	return 0;
+	pthread_mutex_unlock(h->read_lock);
+	return rc;
 }
 
 void history_format_date(char out[26], int64_t t, int offset)
@@ -1455,7 +1753,7 @@ static int rev_tree(history *h, const char *rev, git_tree **out, gen_err *err)
 {
 	git_object *obj = NULL;
 	int rc = 0;
-	if (git_revparse_single(&obj, h->repo, rev) < 0)
+	if (git_revparse_single(&obj, h->w.repo, rev) < 0)
 		return err_set(err, GEN_EGIT, "", 0, 0, "unknown revision '%s'", rev);
 	if (git_object_peel((git_object **)out, obj, GIT_OBJECT_TREE) < 0)
 		rc = err_set(err, GEN_EGIT, "", 0, 0, "revision '%s' does not name a commit", rev);
@@ -1477,8 +1775,8 @@ int history_compare(history_delta **out, size_t *n, const history_options *opt,
 	if ((rc = open_repo(h, opt, err)) < 0 || (rc = rev_tree(h, a, &ta, err)) < 0 ||
 	    (rc = rev_tree(h, b, &tb, err)) < 0)
 		goto out;
-	if ((rc = diff_trees(h, ta, tb, &d, err)) < 0 ||
-	    (rc = find_renames(h, ta, tb, &d, err)) < 0)
+	if ((rc = diff_trees(&h->w, ta, tb, &d, err)) < 0 ||
+	    (rc = find_renames(&h->w, ta, tb, &d, err)) < 0)
 		goto out;
 	res = xcalloc(d.n + 1, sizeof *res);
 	for (size_t i = 0; i < d.n; i++) {

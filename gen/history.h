@@ -79,6 +79,7 @@ typedef struct history_options {
 	const char *cache_dir;   /* for history-<commit>.json; NULL: no cache */
 	int rename_limit;        /* 0: 1000. Inexact rename detection is skipped for
 				  * commits with more additions x deletions than its square */
+	int jobs;                /* threads for a long walk; 0: the number of cores */
 } history_options;
 
 /* Walks the history of opt->commit. The one warning about a shallow clone
@@ -100,7 +101,8 @@ bool history_shallow(const history *h);
 /* Commits diffed by this load (the rest came from the cache). */
 size_t history_walked(const history *h);
 
-/* Appends the bytes of a blob (hex id) to out. Returns 0, or GEN_EGIT. */
+/* Appends the bytes of a blob (hex id) to out. Returns 0, or GEN_EGIT.
+ * Safe on several threads. */
 int history_read_blob(const history *h, const char *blob, buf *out, gen_err *err);
 
 /* "2015-03-12T10:04:00+01:00": an author date in ISO 8601, in the

@@ -210,18 +210,16 @@ static anchor_slot *anchor_add(markdown_doc *doc, const char *key)
 
 static void put_escaped(buf *out, const char *s, size_t n)
 {
+	static const char *const rep[256] = {
+		['"'] = "&quot;", ['&'] = "&amp;", ['<'] = "&lt;", ['>'] = "&gt;",
+	};
 	size_t start = 0;
 	for (size_t i = 0; i < n; i++) {
-		const char *rep;
-		switch (s[i]) {
-		case '"': rep = "&quot;"; break;
-		case '&': rep = "&amp;"; break;
-		case '<': rep = "&lt;"; break;
-		case '>': rep = "&gt;"; break;
-		default: continue;
-		}
+		const char *r = rep[(unsigned char)s[i]];
+		if (!r)
+			continue;
 		buf_put(out, s + start, i - start);
-		buf_puts(out, rep);
+		buf_puts(out, r);
 		start = i + 1;
 	}
 	buf_put(out, s + start, n - start);
@@ -1106,6 +1104,7 @@ size_t markdown_word_count(const markdown_doc *doc)
 typedef struct mark {
 	const char *id;  /* "" when unset */
 	const char *cls;
+	bool span;       /* an Emph that is a filter's Span */
 } mark;
 
 static const mark *mark_of(cmark_node *n)
@@ -1501,17 +1500,8 @@ static void render_node(render *r, cmark_node *n, cmark_event_type ev)
 		put_raw_html(r, literal(n), false);
 		break;
 	case CMARK_NODE_CUSTOM_INLINE: {
-		const char *on = cmark_node_get_on_enter(n);
-		const char *off = cmark_node_get_on_exit(n);
-		if ((!on || !*on) && (!off || !*off)) {
-			/* A filter's Span (the parser makes no custom inlines). */
-			if (entering)
-				put_open(out, "span", n);
-			else
-				buf_puts(out, "</span>");
-			break;
-		}
-		const char *s = entering ? on : off;
+		const char *s = entering ? cmark_node_get_on_enter(n)
+					 : cmark_node_get_on_exit(n);
 		buf_puts(out, s ? s : "");
 		break;
 	}
@@ -1522,10 +1512,11 @@ static void render_node(render *r, cmark_node *n, cmark_event_type ev)
 			buf_puts(out, "</strong>");
 		break;
 	case CMARK_NODE_EMPH:
+		/* A filter's Span is an Emph underneath (see markdown_node_new). */
 		if (entering)
-			put_open(out, "em", n);
+			put_open(out, mark_of(n) && mark_of(n)->span ? "span" : "em", n);
 		else
-			buf_puts(out, "</em>");
+			buf_puts(out, mark_of(n) && mark_of(n)->span ? "</span>" : "</em>");
 		break;
 	case CMARK_NODE_LINK:
 		if (entering) {
@@ -1845,7 +1836,6 @@ static const cmark_node_type cmark_types[MARKDOWN_NODE_TYPE_COUNT] = {
 	[MARKDOWN_NODE_LINK] = CMARK_NODE_LINK,
 	[MARKDOWN_NODE_IMAGE] = CMARK_NODE_IMAGE,
 	[MARKDOWN_NODE_FOOTNOTE_REFERENCE] = CMARK_NODE_FOOTNOTE_REFERENCE,
-	[MARKDOWN_NODE_SPAN] = CMARK_NODE_CUSTOM_INLINE,
 };
 
 const char *markdown_node_type_name(markdown_node_type t)
@@ -1875,6 +1865,8 @@ markdown_node_type markdown_node_type_of(const markdown_node *n)
 {
 	cmark_node *c = CN(n);
 	cmark_node_type t = cmark_node_get_type(c);
+	if (t == CMARK_NODE_EMPH && mark_of(c) && mark_of(c)->span)
+		return MARKDOWN_NODE_SPAN;
 	for (int i = MARKDOWN_NODE_NONE + 1; i < MARKDOWN_NODE_TYPE_COUNT; i++)
 		if (cmark_types[i] && cmark_types[i] == t)
 			return (markdown_node_type)i;
@@ -2152,6 +2144,7 @@ int markdown_node_set_attr(markdown_doc *doc, markdown_node *n, const char *id,
 				 _Alignof(mark));
 	m->id = id ? arena_copy(doc, id, strlen(id)) : old ? old->id : "";
 	m->cls = cls ? arena_copy(doc, cls, strlen(cls)) : old ? old->cls : "";
+	m->span = old && old->span;
 	cmark_node_set_user_data(CN(n), m);
 	doc->dirty = true;
 	return 0;
@@ -2171,7 +2164,6 @@ const char *markdown_node_class(const markdown_node *n)
 
 markdown_node *markdown_node_new(markdown_doc *doc, markdown_node_type t)
 {
-	(void)doc;
 	switch (t) {
 	case MARKDOWN_NODE_NONE:
 	case MARKDOWN_NODE_DOCUMENT:
@@ -2187,8 +2179,14 @@ markdown_node *markdown_node_new(markdown_doc *doc, markdown_node_type t)
 	default:
 		break;
 	}
-	cmark_node *c = cmark_node_new(cmark_types[t]);
+	/* A Span is an Emph marked as one: cmark-gfm's custom inline would
+	 * be the natural node, but table cells refuse it. */
+	cmark_node *c = cmark_node_new(t == MARKDOWN_NODE_SPAN ? CMARK_NODE_EMPH : cmark_types[t]);
 	materialize(c);
+	if (t == MARKDOWN_NODE_SPAN) {
+		markdown_node_set_attr(doc, MN(c), NULL, NULL);
+		((mark *)cmark_node_get_user_data(c))->span = true;
+	}
 	return MN(c);
 }
 
@@ -2210,9 +2208,12 @@ bool markdown_node_can_contain(const markdown_node *parent, markdown_node_type c
 		return child == MARKDOWN_NODE_TABLE_ROW;
 	case MARKDOWN_NODE_TABLE_ROW:
 		return child == MARKDOWN_NODE_TABLE_CELL;
+	case MARKDOWN_NODE_TABLE_CELL:
+		/* The table extension's own rule: no breaks in a cell. */
+		return inline_child && child != MARKDOWN_NODE_SOFT_BREAK &&
+		       child != MARKDOWN_NODE_LINE_BREAK;
 	case MARKDOWN_NODE_PARAGRAPH:
 	case MARKDOWN_NODE_HEADING:
-	case MARKDOWN_NODE_TABLE_CELL:
 	case MARKDOWN_NODE_EMPH:
 	case MARKDOWN_NODE_STRONG:
 	case MARKDOWN_NODE_LINK:

@@ -6,7 +6,7 @@
  * the items of a tip list (#tip-N), collects the links and images for the
  * link checker, and renders HTML with links rewritten by the caller.
  * Raw HTML is dropped unless the site allows it. Positions are lines and
- * columns of the article file, not of the body. */
+ * columns (counted in bytes) of the article file, not of the body. */
 #ifndef GEN_MARKDOWN_H
 #define GEN_MARKDOWN_H
 
@@ -28,7 +28,7 @@ typedef struct markdown_options {
 typedef struct markdown_heading {
 	int level;        /* 1..6 */
 	const char *text; /* plain text */
-	const char *id;   /* unique slug: "wat-hier-misging", "-2" suffix on repeats */
+	const char *id;   /* unique slug: "wat-hier-misging", then "wat-hier-misging-1", "-2", ... */
 	int line;         /* file line */
 } markdown_heading;
 

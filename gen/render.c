@@ -285,11 +285,24 @@ value *render_page_card(const renderer *r, const document *d)
 	return c;
 }
 
+/* The first passage a filter tagged with theme, or NULL (a theme set by
+ * hand in front matter has none). */
+static const document_evidence *first_evidence(const document *d, const char *theme)
+{
+	for (size_t i = 0; i < d->nevidence; i++)
+		if (strcmp(d->evidence[i].theme, theme) == 0)
+			return &d->evidence[i];
+	return NULL;
+}
+
+/* The article's themes, each with its description and the passage that
+ * earned it ("anchor" and "excerpt" are "" for themes set by hand). */
 static value *theme_list(const renderer *r, const document *d)
 {
 	value *a = value_new_array();
 	for (size_t i = 0; i < d->fm.nthemes; i++) {
 		const config_theme *t = config_theme_find(&r->s->cfg, d->fm.themes[i]);
+		const document_evidence *e = first_evidence(d, d->fm.themes[i]);
 		value *o = value_new_table();
 		set_str(o, "id", d->fm.themes[i]);
 		set_str(o, "title", t ? t->title : d->fm.themes[i]);
@@ -297,6 +310,10 @@ static value *theme_list(const renderer *r, const document *d)
 		buf_printf(&u, "themas/%s/", d->fm.themes[i]);
 		set_str(o, "url", u.ptr);
 		buf_release(&u);
+		set_str(o, "description", t ? t->description : "");
+		set_str(o, "anchor", e ? e->anchor : "");
+		set_str(o, "excerpt", e ? e->excerpt : "");
+		value_set_cstr(o, "has_evidence", value_new_bool(e != NULL));
 		value_push(a, o);
 	}
 	return a;
@@ -359,6 +376,7 @@ static value *page_data(const renderer *r, const document *d, const char *html)
 	size_t words = markdown_word_count(d->md);
 	value_set_cstr(p, "reading_minutes", value_new_integer((int64_t)((words + 199) / 200)));
 	value_set_cstr(p, "themes", theme_list(r, d));
+	value_set_cstr(p, "has_themes", value_new_bool(d->fm.nthemes > 0 && !d->is_index));
 	if (d->fm.meta)
 		value_set_cstr(p, "params", value_copy(d->fm.meta));
 
@@ -398,12 +416,24 @@ static value *page_data(const renderer *r, const document *d, const char *html)
 		set_str(home, "title", render_i18n(r, "home", "Home"));
 		set_str(home, "url", "");
 		value_push(crumbs, home);
-		const site_section *sec = site_section_of(r->s, d);
-		if (sec && !d->is_index) {
-			value *c = value_new_table();
-			set_str(c, "title", sec->index->fm.title);
-			set_str(c, "url", sec->index->url);
-			value_push(crumbs, c);
+		/* Every folder above d that is a section, outermost first
+		 * ("verhalen", "verhalen/garage"); a section's own page
+		 * stops before itself. */
+		size_t dl = strlen(d->dir);
+		for (size_t end = 1; *d->dir && end <= dl; end++) {
+			if (end < dl && d->dir[end] != '/')
+				continue;
+			if (end == dl && d->is_index)
+				break;
+			for (size_t i = 0; i < r->s->nsections; i++) {
+				const site_section *sec = &r->s->sections[i];
+				if (strlen(sec->dir) != end || strncmp(sec->dir, d->dir, end) != 0)
+					continue;
+				value *c = value_new_table();
+				set_str(c, "title", sec->index->fm.title);
+				set_str(c, "url", sec->index->url);
+				value_push(crumbs, c);
+			}
 		}
 	}
 	value_set_cstr(p, "breadcrumbs", crumbs);
@@ -511,55 +541,158 @@ static int render_document(renderer *r, output *o, const document *d, gen_err *e
 	return rc;
 }
 
-/* Theme pages: /themas/ lists every theme, /themas/ID/ its articles. */
+/* Theme pages: /themas/ lists every theme with how many articles,
+ * stories and tips it has; /themas/ID/ its articles, each with the
+ * passage that earned the theme. A theme without the "theme" and "themes"
+ * layouts (an older copy of the default theme) gets section pages. */
+
+static bool has_layout(const renderer *r, const char *name)
+{
+	return template_partials_get(r->layouts, name, strlen(name)) != NULL;
+}
+
+static bool has_theme(const document *d, const char *id)
+{
+	for (size_t k = 0; k < d->fm.nthemes; k++)
+		if (strcmp(d->fm.themes[k], id) == 0)
+			return true;
+	return false;
+}
+
+static int kind_rank(article_kind k)
+{
+	return k == KIND_STORY ? 0 : k == KIND_TIPS ? 1 : 2;
+}
+
+static int theme_item_cmp(const void *a, const void *b)
+{
+	const document *x = *(document *const *)a, *y = *(document *const *)b;
+	int c = kind_rank(x->fm.kind) - kind_rank(y->fm.kind);
+	return c ? c : strcmp(x->rel, y->rel);
+}
+
+/* "3 verhalen" from a count and the UI strings for one and more. */
+static void put_count(const renderer *r, buf *out, size_t n, const char *one,
+		      const char *one_dflt, const char *more, const char *more_dflt)
+{
+	if (out->len)
+		buf_puts(out, " \xC2\xB7 ");
+	buf_printf(out, "%zu %s", n, n == 1 ? render_i18n(r, one, one_dflt)
+					    : render_i18n(r, more, more_dflt));
+}
+
+/* The theme's record for templates; its articles go into *items. */
+static value *theme_data(const renderer *r, const config_theme *t, value **items)
+{
+	const site *s = r->s;
+	const document **docs = xcalloc(s->ndocs + 1, sizeof *docs);
+	size_t n = 0, stories = 0, tips = 0;
+	for (size_t j = 0; j < s->ndocs; j++) {
+		const document *d = &s->docs[j];
+		if (d->is_index || !has_theme(d, t->id))
+			continue;
+		docs[n++] = d;
+		stories += d->fm.kind == KIND_STORY;
+		tips += d->fm.kind == KIND_TIPS;
+	}
+	qsort(docs, n, sizeof *docs, theme_item_cmp);
+	value *v = value_new_table();
+	buf url = BUF_INIT, counts = BUF_INIT;
+	buf_printf(&url, "themas/%s/", t->id);
+	set_str(v, "id", t->id);
+	set_str(v, "title", t->title);
+	set_str(v, "url", url.ptr);
+	set_str(v, "description", t->description);
+	set_str(v, "summary", t->description);
+	set_str(v, "kind_label", render_i18n(r, "theme", "Thema"));
+	value_set_cstr(v, "count", value_new_integer((int64_t)n));
+	value_set_cstr(v, "articles", value_new_integer((int64_t)n));
+	value_set_cstr(v, "stories", value_new_integer((int64_t)stories));
+	value_set_cstr(v, "tips", value_new_integer((int64_t)tips));
+	value_set_cstr(v, "pages", value_new_integer((int64_t)(n - stories - tips)));
+	put_count(r, &counts, n, "article_one", "artikel", "articles_count", "artikelen");
+	put_count(r, &counts, stories, "count_story", "verhaal", "count_stories", "verhalen");
+	put_count(r, &counts, tips, "count_tiplist", "tiplijst", "count_tiplists", "tiplijsten");
+	set_str(v, "counts", counts.ptr);
+	buf_release(&counts);
+	buf_release(&url);
+
+	*items = value_new_array();
+	for (size_t j = 0; j < n; j++) {
+		const document *d = docs[j];
+		const document_evidence *e = first_evidence(d, t->id);
+		value *c = render_page_card(r, d);
+		set_str(c, "excerpt", e ? e->excerpt : "");
+		buf eu = BUF_INIT;
+		if (e)
+			buf_printf(&eu, "%s#%s", d->url, e->anchor);
+		set_str(c, "evidence_url", eu.ptr);
+		buf_release(&eu);
+		value_set_cstr(c, "has_evidence", value_new_bool(e != NULL));
+		value_push(*items, c);
+	}
+	free(docs);
+	return v;
+}
+
+/* Home, and the theme overview on a theme's own page. */
+static value *theme_crumbs(const renderer *r, bool overview)
+{
+	value *a = value_new_array();
+	value *home = value_new_table();
+	set_str(home, "title", render_i18n(r, "home", "Home"));
+	set_str(home, "url", "");
+	value_push(a, home);
+	if (overview) {
+		value *all = value_new_table();
+		set_str(all, "title", render_i18n(r, "themes", "Thema's"));
+		set_str(all, "url", "themas/");
+		value_push(a, all);
+	}
+	return a;
+}
+
 static int render_themes(renderer *r, output *o, gen_err *err)
 {
 	const config *cfg = &r->s->cfg;
 	if (!cfg->nthemes)
 		return 0;
+	bool own = has_layout(r, "theme") && has_layout(r, "themes");
 	value *all = value_new_array();
+	value *cards = value_new_array();
 	int rc = 0;
 	for (size_t i = 0; i < cfg->nthemes && rc == 0; i++) {
 		const config_theme *t = &cfg->themes[i];
-		buf url = BUF_INIT, rel = BUF_INIT, html = BUF_INIT;
-		buf_printf(&url, "themas/%s/", t->id);
-		buf_printf(&rel, "%sindex.html", url.ptr);
+		value *items = NULL;
+		value *theme = theme_data(r, t, &items);
+		const char *url = value_string(value_get(theme, "url"), NULL);
+		buf rel = BUF_INIT, html = BUF_INIT;
+		buf_printf(&rel, "%sindex.html", url);
 		buf_puts(&html, "<p>");
 		buf_put_html(&html, t->description, strlen(t->description));
 		buf_puts(&html, "</p>");
-		value *pages = value_new_array();
-		for (size_t j = 0; j < r->s->ndocs; j++) {
-			const document *d = &r->s->docs[j];
-			for (size_t k = 0; k < d->fm.nthemes; k++)
-				if (strcmp(d->fm.themes[k], t->id) == 0 && !d->is_index) {
-					value_push(pages, render_page_card(r, d));
-					break;
-				}
-		}
-		value *card = value_new_table();
-		set_str(card, "title", t->title);
-		set_str(card, "url", url.ptr);
-		set_str(card, "summary", t->description);
-		set_str(card, "kind_label", render_i18n(r, "theme", "Thema"));
-		value_set_cstr(card, "count", value_new_integer((int64_t)value_count(pages)));
-		value_push(all, card);
 
-		value *data = render_base_data(r, url.ptr);
+		value *data = render_base_data(r, url);
 		value *page = value_new_table();
 		set_str(page, "title", t->title);
-		set_str(page, "url", url.ptr);
+		set_str(page, "url", url);
 		set_str(page, "summary", t->description);
+		value_set_cstr(page, "breadcrumbs", theme_crumbs(r, true));
 		value_set_cstr(data, "page", page);
 		value *sec = value_new_table();
 		set_str(sec, "title", t->title);
-		set_str(sec, "url", url.ptr);
+		set_str(sec, "url", url);
 		set_str(sec, "summary", t->description);
 		set_str(sec, "content", html.ptr);
-		value_set_cstr(sec, "pages", pages);
+		value_set_cstr(sec, "pages", value_copy(items));
 		value_set_cstr(data, "section", sec);
-		rc = render_page(r, o, "section", rel.ptr, data, err);
+		value_push(all, value_copy(theme));
+		value *card = value_copy(theme);
+		value_push(cards, card);
+		value_set_cstr(theme, "items", items);
+		value_set_cstr(data, "theme", theme);
+		rc = render_page(r, o, own ? "theme" : "section", rel.ptr, data, err);
 		value_free(data);
-		buf_release(&url);
 		buf_release(&rel);
 		buf_release(&html);
 	}
@@ -569,18 +702,23 @@ static int render_themes(renderer *r, output *o, gen_err *err)
 		const char *title = render_i18n(r, "themes", "Thema's");
 		set_str(page, "title", title);
 		set_str(page, "url", "themas/");
+		set_str(page, "summary", render_i18n(r, "themes_intro", ""));
+		value_set_cstr(page, "breadcrumbs", theme_crumbs(r, false));
 		value_set_cstr(data, "page", page);
 		value *sec = value_new_table();
 		set_str(sec, "title", title);
 		set_str(sec, "url", "themas/");
 		set_str(sec, "content", "");
-		value_set_cstr(sec, "pages", all);
-		all = NULL;
+		value_set_cstr(sec, "pages", cards);
+		cards = NULL;
 		value_set_cstr(data, "section", sec);
-		rc = render_page(r, o, "section", "themas/index.html", data, err);
+		value_set_cstr(data, "themes", all);
+		all = NULL;
+		rc = render_page(r, o, own ? "themes" : "section", "themas/index.html", data, err);
 		value_free(data);
 	}
 	value_free(all);
+	value_free(cards);
 	return rc;
 }
 

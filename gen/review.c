@@ -577,7 +577,7 @@ int review_run(const review_options *opt)
 		goto out;
 	}
 	history_options ho = { opt->src.repo, source_root(rv.sb), NULL,
-			       rv.b.cfg.content_dir, NULL, 0 };
+			       rv.b.cfg.content_dir, NULL, 0, 0 };
 	if ((rc = history_compare(&rv.deltas, &rv.ndeltas, &ho, source_commit(rv.sa),
 				  source_commit(rv.sb), &err)) < 0) {
 		diag_add_err(&diags, &err);

@@ -263,6 +263,7 @@ struct search_index {
 	uint8_t *pq;         /* impact levels as the browser sees them */
 	uint32_t *order;     /* index order -> order added */
 	double max_impact;
+	double level[IMPACT_LEVELS + 1], bound[IMPACT_LEVELS + 1];
 };
 
 static void worker_init(worker *w, search_index *ix)
@@ -1197,21 +1198,34 @@ static void doc_terms(const search_index *ix, const sdoc *d, double *tacc, vec32
 	}
 }
 
-static uint8_t quantize(double impact, double max)
+/* Level q stands for max * IMPACT_RATIO^(q - IMPACT_LEVELS); a score gets
+ * the nearest level (on the log scale), at least 1. The tables spare a
+ * log() per posting. */
+static void scale_init(search_index *ix, double max)
 {
-	if (impact <= 0 || max <= 0)
-		return 1;
-	double q = IMPACT_LEVELS + floor(log(impact / max) / log(IMPACT_RATIO) + 0.5);
-	if (q < 1)
-		q = 1;
-	if (q > IMPACT_LEVELS)
-		q = IMPACT_LEVELS;
-	return (uint8_t)q;
+	ix->max_impact = max;
+	for (int q = 0; q <= IMPACT_LEVELS; q++) {
+		ix->level[q] = max * pow(IMPACT_RATIO, (double)q - IMPACT_LEVELS);
+		ix->bound[q] = max * pow(IMPACT_RATIO, (double)q - IMPACT_LEVELS - 0.5);
+	}
 }
 
-static double dequantize(uint8_t q, double max)
+static uint8_t quantize(const search_index *ix, double impact)
 {
-	return max * pow(IMPACT_RATIO, (double)q - IMPACT_LEVELS);
+	int lo = 1, hi = IMPACT_LEVELS;   /* the answer is in [lo, hi] */
+	while (lo < hi) {
+		int mid = (lo + hi + 1) / 2;
+		if (impact >= ix->bound[mid])
+			lo = mid;
+		else
+			hi = mid - 1;
+	}
+	return (uint8_t)lo;
+}
+
+static double dequantize(const search_index *ix, uint8_t q)
+{
+	return ix->level[q];
 }
 
 static void build_postings(search_index *ix)
@@ -1249,16 +1263,19 @@ static void build_postings(search_index *ix)
 	if (avgdl <= 0)
 		avgdl = 1;
 	double max = 0;
+	double *idf = xmalloc((nt + 1) * sizeof *idf);
+	for (size_t t = 0; t < nt; t++) {
+		double df = ix->post_n[t];
+		idf[t] = log(1 + ((double)nd - df + 0.5) / (df + 0.5));
+	}
 	for (size_t k = 0; k < nd; k++) {
 		const sdoc *d = &ix->docs[ix->order[k]];
 		doc_terms(ix, d, tacc, &touched);
 		double norm = BM25_K1 * (1 - BM25_B + BM25_B * (double)d->len / avgdl);
 		for (size_t i = 0; i < touched.n; i++) {
 			uint32_t t = touched.v[i];
-			double df = ix->post_n[t];
-			double idf = log(1 + ((double)nd - df + 0.5) / (df + 0.5));
 			double tf = tacc[t];
-			double s = idf * tf * (BM25_K1 + 1) / (tf + norm);
+			double s = idf[t] * tf * (BM25_K1 + 1) / (tf + norm);
 			size_t at = ix->post_off[t] + fill[t]++;
 			ix->pdoc[at] = (uint32_t)k;
 			impact[at] = (float)s;
@@ -1267,10 +1284,11 @@ static void build_postings(search_index *ix)
 			tacc[t] = 0;
 		}
 	}
-	ix->max_impact = max;
+	scale_init(ix, max);
 	ix->pq = xmalloc(total + 1);
 	for (size_t i = 0; i < total; i++)
-		ix->pq[i] = quantize(impact[i], max);
+		ix->pq[i] = quantize(ix, impact[i]);
+	free(idf);
 	free(impact);
 	free(fill);
 	free(tacc);
@@ -1295,21 +1313,6 @@ static void put_varint(buf *b, uint32_t v)
 		buf_putc(b, tmp[--n]);
 }
 
-typedef struct ranked {
-	uint32_t doc;
-	uint32_t at;   /* position in the term's postings */
-	uint8_t q;
-} ranked;
-
-/* Best first: higher impact, then lower document number. */
-static int compare_impact(const void *a, const void *b)
-{
-	const ranked *x = a, *y = b;
-	if (x->q != y->q)
-		return x->q > y->q ? -1 : 1;
-	return x->doc < y->doc ? -1 : x->doc > y->doc;
-}
-
 /* Encodes the postings of term t (see search.js, decodePostings):
  *   ['!']                    the term is a stem, not a word (no suggestion)
  *   (gap score)*             exact: gaps between document numbers as
@@ -1321,8 +1324,7 @@ static int compare_impact(const void *a, const void *b)
  * A term in more than TIER documents keeps exact scores for its best TIER
  * only; their common score is the mean, and pq is set to what the
  * browser will see, so search_query ranks the same way. */
-static void encode_postings(search_index *ix, uint32_t t, buf *out, ranked *scratch,
-			    bool *tier_a)
+static void encode_postings(search_index *ix, uint32_t t, buf *out, bool *tier_a)
 {
 	uint32_t off = ix->post_off[t], n = ix->post_n[t];
 	uint32_t *doc = ix->pdoc + off;
@@ -1332,17 +1334,30 @@ static void encode_postings(search_index *ix, uint32_t t, buf *out, ranked *scra
 	for (uint32_t i = 0; i < n; i++)
 		tier_a[i] = true;
 	if (n > TIER) {
+		/* The best TIER by score, ties to the lower document: count the
+		 * scores, find the lowest level that still gets in, and take
+		 * that level's documents in order until TIER are in. */
+		uint32_t count[IMPACT_LEVELS + 1] = { 0 };
 		for (uint32_t i = 0; i < n; i++)
-			scratch[i] = (ranked){ doc[i], i, pq[i] };
-		qsort(scratch, n, sizeof *scratch, compare_impact);
+			count[pq[i]]++;
+		uint32_t above = 0;
+		int level = IMPACT_LEVELS;
+		while (level > 0 && above + count[level] < TIER)
+			above += count[level--];
+		uint32_t room = TIER - above;
 		double sum = 0;
-		for (uint32_t i = TIER; i < n; i++) {
-			tier_a[scratch[i].at] = false;
-			sum += dequantize(scratch[i].q, ix->max_impact);
+		for (uint32_t i = 0; i < n; i++) {
+			bool in = pq[i] > level || (pq[i] == level && room > 0);
+			if (pq[i] == level && in)
+				room--;
+			tier_a[i] = in;
+			if (!in)
+				sum += dequantize(ix, pq[i]);
 		}
-		uint8_t mean = quantize(sum / (n - TIER), ix->max_impact);
-		for (uint32_t i = TIER; i < n; i++)
-			pq[scratch[i].at] = mean;
+		uint8_t mean = quantize(ix, sum / (n - TIER));
+		for (uint32_t i = 0; i < n; i++)
+			if (!tier_a[i])
+				pq[i] = mean;
 	}
 	uint32_t prev = 0;
 	for (uint32_t i = 0; i < n; i++) {
@@ -1442,13 +1457,13 @@ static int compare_entries(const void *a, const void *b)
  * characters to cut off the key to get its term, "=term", or both as an
  * array. */
 static void put_entry(search_index *ix, const entry *e, buf *out, buf *tmp,
-		      ranked *scratch, bool *tier_a)
+		      bool *tier_a)
 {
 	buf_clear(tmp);
 	if (e->term >= 0 && e->alias >= 0)
 		buf_putc(out, '[');
 	if (e->term >= 0) {
-		encode_postings(ix, (uint32_t)e->term, tmp, scratch, tier_a);
+		encode_postings(ix, (uint32_t)e->term, tmp, tier_a);
 		put_str(out, tmp->ptr, tmp->len);
 	}
 	if (e->term >= 0 && e->alias >= 0)
@@ -1515,7 +1530,6 @@ static int write_shards(search_index *ix, search_emit_fn emit, void *ctx, buf *b
 	for (size_t t = 0; t < nt; t++)
 		if (ix->post_n[t] > maxn)
 			maxn = ix->post_n[t];
-	ranked *scratch = xmalloc((maxn + 1) * sizeof *scratch);
 	bool *tier_a = xmalloc(maxn + 1);
 	buf json = BUF_INIT, val = BUF_INIT, tmp = BUF_INIT;
 	int rc = 0;
@@ -1527,7 +1541,7 @@ static int write_shards(search_index *ix, search_emit_fn emit, void *ctx, buf *b
 			buf_clear(&val);
 			put_str(&val, es[i].key, strlen(es[i].key));
 			buf_putc(&val, ':');
-			put_entry(ix, &es[i], &val, &tmp, scratch, tier_a);
+			put_entry(ix, &es[i], &val, &tmp, tier_a);
 		}
 		bool full = json.len > 1 && json.len + val.len > SHARD_BYTES;
 		if ((i == ne || full) && json.len > 1) {
@@ -1564,7 +1578,6 @@ static int write_shards(search_index *ix, search_emit_fn emit, void *ctx, buf *b
 	buf_release(&json);
 	buf_release(&val);
 	buf_release(&tmp);
-	free(scratch);
 	free(tier_a);
 	free(es);
 	return rc;
@@ -1771,7 +1784,7 @@ size_t search_query(const search_index *ix, const char *query, size_t *docs,
 			continue;
 		for (uint32_t k = 0; k < ix->post_n[t]; k++) {
 			uint32_t d = ix->pdoc[ix->post_off[t] + k];
-			h[d].score += dequantize(ix->pq[ix->post_off[t] + k], ix->max_impact);
+			h[d].score += dequantize(ix, ix->pq[ix->post_off[t] + k]);
 			h[d].words++;
 		}
 	}

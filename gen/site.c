@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "filter.h"
 #include "xalloc.h"
 
 static bool ends_with(const char *s, const char *suffix)
@@ -106,6 +107,7 @@ typedef struct parse_work {
 	document *slots;
 	int *status;
 	atomic_size_t next;
+	const filter_set *filters; /* run on each document once it is parsed */
 } parse_work;
 
 typedef struct parse_worker {
@@ -126,6 +128,12 @@ static void *parse_run(void *arg)
 		err_clear(&e);
 		w->status[i] = document_parse(&w->slots[i], w->files[i], &w->s->cfg,
 					      &pw->diags, &e);
+		if (w->status[i] == 0 && filter_count(w->filters)) {
+			w->status[i] = filter_run(w->filters, &w->slots[i], &w->s->cfg,
+						  &pw->diags, &e);
+			if (w->status[i] < 0)
+				document_release(&w->slots[i]);
+		}
 		if (w->status[i] < 0)
 			diag_add_err(&pw->diags, &e);
 	}
@@ -133,10 +141,11 @@ static void *parse_run(void *arg)
 }
 
 static size_t parse_all(site *s, source_file **files, size_t n,
-			const site_options *opt, diag_list *diags, gen_err *err)
+			const filter_set *filters, const site_options *opt,
+			diag_list *diags, gen_err *err)
 {
 	parse_work w = { s, files, n, xcalloc(n ? n : 1, sizeof(document)),
-			 xcalloc(n ? n : 1, sizeof(int)), 0 };
+			 xcalloc(n ? n : 1, sizeof(int)), 0, filters };
 	size_t nw = (size_t)site_jobs(opt->jobs);
 	if (nw > n)
 		nw = n ? n : 1;
@@ -219,7 +228,23 @@ int site_load(site *s, const source *src, const site_options *opt,
 			memset(f, 0, sizeof *f);
 		}
 	}
-	size_t errors = parse_all(s, md, nmd, opt, diags, err);
+	/* Filters are compiled once per build; one that does not compile
+	 * is reported as failing on the first document it would filter. */
+	filter_set *filters = NULL;
+	if ((rc = filter_load(&filters, src, &s->cfg, err)) < 0) {
+		if (rc == GEN_EFILTER && nmd) {
+			buf msg = BUF_INIT;
+			buf_printf(&msg, "%s (while filtering %s)", err->msg, md[0]->path);
+			size_t l = msg.len < sizeof err->msg ? msg.len : sizeof err->msg - 1;
+			memcpy(err->msg, msg.ptr, l);
+			err->msg[l] = '\0';
+			buf_release(&msg);
+		}
+		free(md);
+		goto out;
+	}
+	size_t errors = parse_all(s, md, nmd, filters, opt, diags, err);
+	filter_set_free(filters);
 	free(md);
 	if (errors && !(opt->keep_going && diags)) {
 		/* Without a diag list, err already holds the first problem. */

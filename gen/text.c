@@ -252,35 +252,33 @@ size_t text_word_count(const char *s, size_t len)
 {
 	const unsigned char *p = (const unsigned char *)s;
 	size_t i = 0, words = 0;
-	bool counted = false;
+	bool counted = false; /* the current run already has its letter */
 	int32_t cp;
 
 	while (i < len) {
-		bool space, letter;
 		unsigned char c = p[i];
 		if (c < 0x80) {
-			space = c == ' ' || (c >= '\t' && c <= '\r');
-			letter = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-				 (c >= '0' && c <= '9');
 			i++;
-		} else {
-			int n = decode(p + i, len - i, &cp);
-			if (n < 0) {
-				space = letter = false;
-				i += (size_t)-n;
-			} else {
-				space = is_space_cp(cp);
-				letter = !space && is_word_cp(cp);
-				i += (size_t)n;
+			if (c == ' ' || (unsigned)(c - '\t') < 5) {
+				counted = false;
+			} else if (!counted && ((unsigned)((c | 32) - 'a') < 26 ||
+						(unsigned)(c - '0') < 10)) {
+				words++;
+				counted = true;
 			}
-		}
-		if (space) {
-			counted = false;
 			continue;
 		}
-		/* A run of punctuation ("–", "...") is not a word; a run
-		 * with a letter or digit in it is counted once. */
-		if (letter && !counted) {
+		int n = decode(p + i, len - i, &cp);
+		if (n < 0) {
+			i += (size_t)-n;
+			continue;
+		}
+		i += (size_t)n;
+		if (is_space_cp(cp)) {
+			counted = false;
+		} else if (!counted && is_word_cp(cp)) {
+			/* A run of punctuation ("–", "...") is not a word; a
+			 * run with a letter or digit in it counts once. */
 			words++;
 			counted = true;
 		}

@@ -357,6 +357,28 @@ static void join_marks(marked *m)
 			m->mark[i] = true;
 }
 
+/* Blanks at the edges of a changed stretch are shown as unchanged: "werkt
+ * <ins>altijd</ins>." reads better than "werkt<ins> altijd</ins>.", and
+ * it is the same change. A stretch of nothing but blanks stays marked. */
+static void trim_marks(marked *m)
+{
+	size_t i = 0;
+	while (i < m->w.n) {
+		if (!m->mark[i]) {
+			i++;
+			continue;
+		}
+		size_t s = i, e = i;
+		while (e < m->w.n && m->mark[e])
+			e++;
+		i = e;
+		while (s + 1 < e && all_space(&m->w.v[s]))
+			m->mark[s++] = false;
+		while (e - 1 > s && all_space(&m->w.v[e - 1]))
+			m->mark[--e] = false;
+	}
+}
+
 static void pair_compute(pair *p, const span *la, const span *lb)
 {
 	memset(p, 0, sizeof *p);
@@ -391,6 +413,8 @@ static void pair_compute(pair *p, const span *la, const span *lb)
 	p->similarity = total ? 2.0 * (double)same / (double)total : 1.0;
 	join_marks(&p->a);
 	join_marks(&p->b);
+	trim_marks(&p->a);
+	trim_marks(&p->b);
 }
 
 static void pair_release(pair *p)
@@ -459,8 +483,9 @@ static void emit_block(sink *k, const row *rows, size_t from, size_t to,
 			k->line(k, TEXTDIFF_INS, 0, n->bno, &sb, &p.b);
 			i++;
 			j++;
-		} else if (nd - i > ni - j) {
-			/* More removed lines left: this one was dropped. */
+		} else if (nd - i >= ni - j) {
+			/* As many or more removed lines left: this one was
+			 * dropped (removals show before additions). */
 			k->line(k, TEXTDIFF_DEL, d->ano, 0, &sa, NULL);
 			i++;
 		} else {

@@ -127,29 +127,30 @@ static value *backlinks(const xref *x, const renderer *r, size_t doc, int tip)
 	qsort(groups, ng, sizeof *groups, group_cmp);
 
 	value *list = value_new_array();
-	buf before = BUF_INIT, text = BUF_INIT, after = BUF_INIT, seen = BUF_INIT;
+	buf before = BUF_INIT, text = BUF_INIT, after = BUF_INIT;
 	for (size_t gi = 0; gi < ng; gi++) {
 		value *card = render_page_card(r, &s->docs[groups[gi].from]);
 		value *contexts = value_new_array();
-		buf_clear(&seen);
+		const links_edge *prev = NULL;
 		for (size_t i = groups[gi].first; i < n; i++) {
 			const links_edge *e = links_in_at(x->g, doc, i);
 			if (e->from != groups[gi].from)
 				break;
 			if (!wanted(e, tips, tip))
 				continue;
+			/* One sentence once, even when it links here twice: its
+			 * links are next to each other in source order. */
+			bool dup = prev && prev->block == e->block &&
+				   prev->sentence_start == e->sentence_start &&
+				   prev->sentence_end == e->sentence_end;
+			prev = e;
+			if (dup)
+				continue;
 			buf_clear(&before);
 			buf_clear(&text);
 			buf_clear(&after);
 			links_context(e, XREF_CONTEXT_MAX, &before, &text, &after);
-			/* One sentence once, even when it links twice. */
-			buf key = BUF_INIT;
-			buf_printf(&key, "<%p:%zu:%zu>", (const void *)e->block,
-				   e->sentence_start, e->sentence_end);
-			bool dup = strstr(seen.ptr, key.ptr) != NULL;
-			buf_puts(&seen, key.ptr);
-			buf_release(&key);
-			if (dup || !(before.len + text.len + after.len))
+			if (!(before.len + text.len + after.len))
 				continue;
 			value *c = value_new_table();
 			value_set_cstr(c, "before", value_new_cstring(before.ptr));
@@ -163,7 +164,6 @@ static value *backlinks(const xref *x, const renderer *r, size_t doc, int tip)
 	buf_release(&before);
 	buf_release(&text);
 	buf_release(&after);
-	buf_release(&seen);
 	free(groups);
 	return list;
 }
@@ -266,6 +266,7 @@ int xref_tip_mentions(const xref *x, const renderer *r, const document *d,
 		return 0;
 	buf out = BUF_INIT, tag = BUF_INIT;
 	size_t at = 0;
+	value *data = NULL; /* made once, its "tip" replaced per tip */
 	for (size_t i = 0; i < markdown_tip_count(d->md) && rc == 0; i++) {
 		const markdown_tip *t = markdown_tip_at(d->md, i);
 		value *bl = backlinks(x, r, doc, t->n);
@@ -282,7 +283,8 @@ int xref_tip_mentions(const xref *x, const renderer *r, const document *d,
 			value_free(bl);
 			continue;
 		}
-		value *data = render_base_data(r, page_url);
+		if (!data)
+			data = render_base_data(r, page_url);
 		value *tip = value_new_table();
 		value_set_cstr(tip, "n", value_new_integer(t->n));
 		value_set_cstr(tip, "id", value_new_cstring(t->id));
@@ -291,9 +293,9 @@ int xref_tip_mentions(const xref *x, const renderer *r, const document *d,
 		value_set_cstr(data, "tip", tip);
 		buf_put(&out, html->ptr + at, end - at);
 		rc = render_partial(r, "partials/tip-mentions", data, &out, err);
-		value_free(data);
 		at = end;
 	}
+	value_free(data);
 	if (rc == 0 && at) {
 		buf_puts(&out, html->ptr + at);
 		buf_clear(html);

@@ -79,7 +79,7 @@ static history *load(const char *repo, const char *root, const char *rev,
 	if (cache)
 		snprintf(cachepath, sizeof cachepath, "%s/%s", tmp, cache);
 	history_options o = { root ? NULL : path, root ? rootpath : NULL, id, "content",
-			      cache ? cachepath : NULL, 0 };
+			      cache ? cachepath : NULL, 0, 0 };
 	history *h = NULL;
 	gen_err e;
 	err_clear(&e);
@@ -324,7 +324,7 @@ static void test_compare(void)
 	sh("cd r && git mv content/sub/d.md content/d.md && git rm -q content/e.md");
 	write_file("r/content/a.md", "+++\ntitle = \"A\"\n+++\nAnders.\n");
 	commit("r", "Ida", "2016-02-01T10:00:00+01:00", "review");
-	history_options o = { path, NULL, NULL, "content", NULL, 0 };
+	history_options o = { path, NULL, NULL, "content", NULL, 0, 0 };
 	history_delta *d = NULL;
 	size_t n = 0;
 	gen_err err;
@@ -343,6 +343,102 @@ static void test_compare(void)
 	history_deltas_free(d, n);
 	rc = history_compare(&d, &n, &o, "main", "geen-tak", &err);
 	ok(rc == GEN_EGIT && strstr(err.msg, "unknown revision 'geen-tak'"), "unknown revision");
+}
+
+/* A longer history, made with git fast-import: 300 commits adding,
+ * editing and renaming files in three folders. The walk split over
+ * threads must give what one thread gives. */
+static void test_threads(void)
+{
+	char path[512];
+	snprintf(path, sizeof path, "%s/fi.txt", tmp);
+	FILE *fp = fopen(path, "w");
+	static char names[2000][64];
+	size_t nnames = 0;
+	int mark = 0, prev = 0;
+	for (int c = 0; c < 300; c++) {
+		int blobs[2];
+		char paths[2][64];
+		for (int k = 0; k < 2; k++) {
+			char text[256];
+			int id = (c * 7 + k * 13) % (c + 3);
+			snprintf(paths[k], sizeof paths[k], "content/d%d/a%03d.md", id % 3, id);
+			int len = snprintf(text, sizeof text,
+					   "+++\ntitle = \"A%d\"\n+++\nVersie %d van artikel %d.\n",
+					   id, c, id);
+			fprintf(fp, "blob\nmark :%d\ndata %d\n%s\n", ++mark, len, text);
+			blobs[k] = mark;
+			bool known = false;
+			for (size_t q = 0; q < nnames && !known; q++)
+				known = strcmp(names[q], paths[k]) == 0;
+			if (!known && nnames < 2000)
+				snprintf(names[nnames++], sizeof names[0], "%s", paths[k]);
+		}
+		fprintf(fp, "commit refs/heads/main\nmark :%d\n", ++mark);
+		fprintf(fp, "author Auteur %d <a%d@example.org> %d +0100\n", c % 5, c % 5,
+			1420070400 + c * 3600);
+		fprintf(fp, "committer T <t@example.org> %d +0100\n", 1420070400 + c * 3600);
+		fprintf(fp, "data 10\ncommit %03d\n", c);
+		if (prev)
+			fprintf(fp, "from :%d\n", prev);
+		prev = mark;
+		for (int k = 0; k < 2; k++)
+			fprintf(fp, "M 100644 :%d %s\n", blobs[k], paths[k]);
+		/* Every tenth commit also renames an older file to another
+		 * folder (not one this commit wrote). */
+		if (c % 10 == 9) {
+			size_t q = (size_t)c % nnames;
+			while (strcmp(names[q], paths[0]) == 0 || strcmp(names[q], paths[1]) == 0)
+				q = (q + 1) % nnames;
+			char to[64];
+			snprintf(to, sizeof to, "content/d%d/b%03d.md", (c + 1) % 3, c);
+			fprintf(fp, "R %s %s\n", names[q], to);
+			snprintf(names[q], sizeof names[0], "%s", to);
+		}
+		fprintf(fp, "\n");
+	}
+	fclose(fp);
+	sh("git init -q -b main lang && cd lang && git fast-import --quiet < ../fi.txt && "
+	   "git checkout -q main");
+	char id[64], cmd[600];
+	snprintf(cmd, sizeof cmd, "git -C '%s/lang' rev-parse HEAD", tmp);
+	capture(id, sizeof id, cmd);
+	snprintf(path, sizeof path, "%s/lang", tmp);
+	history *h[2] = { NULL, NULL };
+	for (int k = 0; k < 2; k++) {
+		history_options o = { path, NULL, id, "content", NULL, 0, k ? 4 : 1 };
+		gen_err e;
+		if (history_load(&h[k], &o, NULL, &e) < 0)
+			diag("%s", e.msg);
+	}
+	ok(h[0] && h[1], "a 300-commit history on one thread and on four");
+	if (h[0] && h[1]) {
+		is(history_walked(h[1]), 300, "every commit walked");
+		is(history_commit_count(h[0]), history_commit_count(h[1]), "same commits");
+		size_t differ = 0, pages = 0, renames = 0;
+		for (size_t i = 0; i < history_commit_count(h[0]); i++) {
+			const history_commit *c0 = history_commit_at(h[0], i);
+			const history_commit *c1 = history_commit_at(h[1], i);
+			if (strcmp(c0->id, c1->id) || c0->nchanges != c1->nchanges) {
+				differ++;
+				continue;
+			}
+			for (size_t j = 0; j < c0->nchanges; j++) {
+				const history_change *x = &c0->changes[j], *y = &c1->changes[j];
+				renames += x->kind == HISTORY_RENAMED;
+				if (x->kind != y->kind || strcmp(x->path, y->path) ||
+				    strcmp(x->blob, y->blob) || !x->page != !y->page ||
+				    (x->page && (strcmp(x->page->path, y->page->path) ||
+						 x->page->nrevs != y->page->nrevs)))
+					differ++;
+				pages++;
+			}
+		}
+		is(differ, 0, "the same changes, pages and revisions");
+		ok(pages > 500 && renames > 20, "with many changes and renames");
+	}
+	history_free(h[0]);
+	history_free(h[1]);
 }
 
 static void test_dates(void)
@@ -375,6 +471,7 @@ int main(void)
 	test_shallow_and_bare();
 	test_subfolder();
 	test_compare();
+	test_threads();
 	if (!getenv("KEEP")) sh("rm -rf '%s'", tmp);
 	return done_testing();
 }

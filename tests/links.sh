@@ -97,6 +97,37 @@ contains "$WORK/err" "$K:22:50: error: link target 'concept.md' does not exist i
 is "$(grep -c "^$K:" "$WORK/err")" 12 "all of them, not only the first"
 lacks "$WORK/err" "de-garage.md:" "the correct links are not reported"
 
+# More places a link can be, in a tip list with YAML front matter.
+Y=$WORK/yaml
+make_project "$Y"
+cat > "$Y/content/tips/y.md" <<'MD'
+---
+title: YAML
+kind: tips
+---
+## Kop met [link](kop.md)
+
+1. **Tip.** Met [een link](tip.md) erin.
+   Tweede regel [hier](tweede.md).
+
+Voetnoot[^1].
+
+[^1]: Met [link](voet.md).
+
+***[nadruk](nadruk.md)*** en [`code`](code.md) en [~~weg~~](weg.md)
+MD
+git_init "$Y"
+"$GEN" check -C "$Y" 2> "$WORK/err"
+is $? 1 "broken links in a YAML article"
+Yf=content/tips/y.md
+contains "$WORK/err" "$Yf:5:12: error: link target 'kop.md'" "in a heading, lines counted from the top of the file"
+contains "$WORK/err" "$Yf:7:17: error: link target 'tip.md'" "in a tip"
+contains "$WORK/err" "$Yf:8:17: error: link target 'tweede.md'" "on a tip's second line"
+contains "$WORK/err" "$Yf:12:11: error: link target 'voet.md'" "in a footnote"
+contains "$WORK/err" "$Yf:14:4: error: link target 'nadruk.md'" "inside emphasis"
+contains "$WORK/err" "$Yf:14:30: error: link target 'code.md'" "with code as its text"
+contains "$WORK/err" "$Yf:14:51: error: link target 'weg.md'" "with struck-through text"
+
 # Hints for likely mistakes.
 H=$WORK/hints
 make_project "$H"
@@ -141,7 +172,7 @@ case $tip2 in *'href="../../verhalen/de-garage/">De garage</a>'*) ok 0 "with a l
 *) ok 1 "with a link to the page that mentions it" ;; esac
 case $tip2 in *'Lees <mark>de tweede tip</mark> en alle tips.'*) ok 0 "the whole sentence is the context" ;;
 *) ok 1 "the whole sentence is the context" ;; esac
-tip1=$(sed -n '/<li id="tip-1"/,/<li id="tip-2"/p' "$T")
+tip1=$(sed -n '/<li id="tip-1"/,/<li id="tip-2"/p' "$T" | sed '$d')
 case $tip1 in *tip-mentions*) ok 1 "tip 1, not linked to, has no mentions" ;;
 *) ok 0 "tip 1, not linked to, has no mentions" ;; esac
 contains "$T" '<h2 id="backlinks-title">Genoemd in</h2>' "page-level backlinks of a tip list: links to the whole list"

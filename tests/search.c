@@ -2,6 +2,7 @@
  * splitting, BM25 ordering, the shard files (layout, postings, facets,
  * snippets) and their determinism. The index files are read back the way
  * the browser reads them: the JavaScript literal unescaped, then JSON. */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,15 +24,26 @@ typedef struct files {
 	size_t n;
 } files;
 
+static pthread_mutex_t collect_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* Keeps every file emitted; called from several threads by
+ * search_add_documents. */
 static int collect(void *ctx, const char *rel, const char *data, size_t len, gen_err *err)
 {
 	(void)err;
 	files *fs = ctx;
+	pthread_mutex_lock(&collect_lock);
 	fs->f = xrealloc(fs->f, (fs->n + 1) * sizeof *fs->f);
 	fs->f[fs->n].rel = xstrdup(rel);
 	fs->f[fs->n].data = xstrndup(data, len);
 	fs->f[fs->n++].len = len;
+	pthread_mutex_unlock(&collect_lock);
 	return 0;
+}
+
+static int compare_files(const void *a, const void *b)
+{
+	return strcmp(((const file *)a)->rel, ((const file *)b)->rel);
 }
 
 static void files_release(files *fs)
@@ -467,6 +479,58 @@ static void test_shards(void)
 	files_release(&a);
 }
 
+/* The site's documents on several threads give the same files as on one. */
+static char *build_site_docs(size_t jobs, size_t *nfiles)
+{
+	enum { N = 300 };
+	static const char *const th[] = { "feedback", "empathie", "grenzen", "feedback" };
+	document *docs = xcalloc(N, sizeof *docs);
+	char text[256];
+	for (size_t i = 0; i < N; i++) {
+		document *d = &docs[i];
+		snprintf(text, sizeof text, "verhalen/stuk-%zu/", i);
+		d->url = xstrdup(text);
+		snprintf(text, sizeof text, "Verhaal %zu over klanten%zu", i, i % 13);
+		d->fm.title = xstrdup(text);
+		snprintf(text, sizeof text, "Een samenvatting met woord%zu, klachten en "
+			 "klanttevredenheid%zu bij tevredenheid%zu.", i % 41, i % 5, i % 5);
+		d->fm.summary = xstrdup(text);
+		d->fm.kind = i % 4 ? KIND_STORY : KIND_TIPS;
+		d->fm.themes = (char **)th + i % 3;
+		d->fm.nthemes = 1 + (i % 2);
+	}
+	search_index *ix = NULL;
+	gen_err err;
+	files fs = { NULL, 0 };
+	search_new(&ix, "nl", &err);
+	search_add_documents(ix, docs, N, (int)jobs, collect, &fs, &err);
+	search_write(ix, collect, &fs, &err);
+	search_free(ix);
+	qsort(fs.f, fs.n, sizeof *fs.f, compare_files);
+	buf all = BUF_INIT;
+	for (size_t i = 0; i < fs.n; i++)
+		buf_printf(&all, "%s\n%s", fs.f[i].rel, fs.f[i].data);
+	*nfiles = fs.n;
+	files_release(&fs);
+	for (size_t i = 0; i < N; i++) {
+		free(docs[i].url);
+		free(docs[i].fm.title);
+		free(docs[i].fm.summary);
+	}
+	free(docs);
+	return buf_detach(&all);
+}
+
+static void test_threads(void)
+{
+	size_t n1, n4;
+	char *one = build_site_docs(1, &n1), *four = build_site_docs(4, &n4);
+	ok(n1 > 300 && n1 == n4 && strcmp(one, four) == 0,
+	   "four threads write the same %zu files as one", n1);
+	free(one);
+	free(four);
+}
+
 static void test_empty(void)
 {
 	search_index *ix = NULL;
@@ -491,6 +555,7 @@ int main(void)
 	test_compounds();
 	test_ranking();
 	test_shards();
+	test_threads();
 	test_empty();
 	return done_testing();
 }

@@ -194,6 +194,20 @@ static void test_html(void)
 	   "adjacent changed words are one mark");
 	buf_release(&out);
 
+	/* Blanks at the edge of a change are not part of the mark. */
+	const char *w1 = "Dat werkt.\n", *w2 = "Dat werkt altijd.\n";
+	textdiff_html(&out, w1, strlen(w1), w2, strlen(w2), NULL, NULL);
+	ok(strstr(out.ptr, "Dat werkt <ins class=\"diff-word\">altijd</ins>.") != NULL,
+	   "a mark starts at the word, not at the blank before it");
+	buf_release(&out);
+
+	/* Unpaired: the removed line comes first. */
+	const char *u1 = "De baliemedewerker zei\n", *u2 = "De medewerker aan de balie zei\n";
+	textdiff_html(&out, u1, strlen(u1), u2, strlen(u2), NULL, NULL);
+	const char *pd = strstr(out.ptr, "<del>"), *pi = strstr(out.ptr, "<ins>");
+	ok(pd && pi && pd < pi, "an unpaired removal is shown before the addition");
+	buf_release(&out);
+
 	/* UTF-8 words are never split. */
 	const char *e = "Ideeën zijn welkom.\n", *f = "Ideeen zijn welkom.\n";
 	textdiff_html(&out, e, strlen(e), f, strlen(f), NULL, NULL);

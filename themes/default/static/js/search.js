@@ -4,8 +4,8 @@
  * file loads the ones a query needs with <script> elements, so search works
  * over http and from file://, where fetch() is blocked. Each data script
  * calls genSearch.X(id, JSON.parse('...')):
- *   meta.js  {docs, perFile, max, ratio, levels, shards: [first key of each
- *            term shard], stop: [stop words], kinds: [[id, label]],
+ *   meta.js  {docs, perFile, max, ratio, levels, stemmer, shards: [first key
+ *            of each term shard], stop: [stop words], kinds: [[id, label]],
  *            themes: [[id, title]], runs: facets, ui: {strings}}
  *   w/N.js   {key: entry} for the keys (folded words and stems) of one range:
  *            "postings" (the key is a term), n (the key's term is the key
@@ -20,7 +20,9 @@
  * character q stands for max * ratio^(q - levels), BM25 worked out by gen.
  *
  * Queries are split, folded and filtered exactly like gen's tokeniser
- * (wordChar and fold must match gen/search.c). Documents must match every
+ * (wordChar and fold must match gen/search.c) and stemmed by js/stem-LANG.js
+ * (meta.stemmer names it; a copy of gen's Snowball stemmer), so a word the
+ * handbook never uses still finds its stem. Documents must match every
  * word, else any word (and the UI says so); the word being typed also
  * matches as a prefix. Facets count the matches per kind and theme. */
 (function () {
@@ -203,6 +205,18 @@
 		return load('w', i);
 	}
 
+	/* Calls fn with each term an entry stands for. */
+	function eachTerm(key, e, fn) {
+		if (Array.isArray(e)) {
+			eachTerm(key, e[0], fn);
+			eachTerm(key, e[1], fn);
+		} else if (typeof e === 'number') {
+			fn(key.slice(0, key.length - e));
+		} else {
+			fn(e.charCodeAt(0) === 61 /* = */ ? e.slice(1) : key);
+		}
+	}
+
 	/* The terms an entry stands for, as [term, postings-or-null]. */
 	function entryTerms(key, e, sh) {
 		var out = [];
@@ -230,13 +244,15 @@
 		var hit = decoded.get(term);
 		if (hit)
 			return hit;
-		var docs = [], score = [], pos = { i: 0 }, prev = 0;
+		/* At most six documents per character (a bitmap). */
+		var docs = new Int32Array(s.length * 6), score = new Float64Array(s.length * 6);
+		var k = 0, pos = { i: 0 }, prev = 0;
 		if (s.charAt(0) === '!')
 			pos.i = 1;
-		while (pos.i < s.length && s.charAt(pos.i) !== '.') {
+		while (pos.i < s.length && s.charCodeAt(pos.i) !== 46 /* . */) {
 			prev += varint(s, pos);
-			docs.push(prev);
-			score.push(values[DIGIT[s.charCodeAt(pos.i++)]]);
+			docs[k] = prev;
+			score[k++] = values[DIGIT[s.charCodeAt(pos.i++)]];
 		}
 		if (pos.i < s.length) {
 			var v = values[DIGIT[s.charCodeAt(pos.i + 1)]];
@@ -248,20 +264,20 @@
 					var bits = DIGIT[s.charCodeAt(pos.i)];
 					for (var b = 0; b < 6; b++)
 						if (bits & (1 << b)) {
-							docs.push(at + b);
-							score.push(v);
+							docs[k] = at + b;
+							score[k++] = v;
 						}
 				}
 			} else {
 				prev = 0;
 				while (pos.i < s.length) {
 					prev += varint(s, pos);
-					docs.push(prev);
-					score.push(v);
+					docs[k] = prev;
+					score[k++] = v;
 				}
 			}
 		}
-		hit = { docs: Int32Array.from(docs), score: Float64Array.from(score) };
+		hit = { docs: docs.subarray(0, k), score: score.subarray(0, k) };
 		decoded.set(term, hit);
 		return hit;
 	}
@@ -296,6 +312,7 @@
 		var st = stemWord && !w.stop ? stemWord(w.text) : null;
 		loads.push(st !== null ? shard(shardOf(st)) : null);
 		return Promise.all(loads).then(function (shs) {
+			var t0 = performance.now();
 			var stemShard = shs.pop();
 			var found = new Map(), forms = new Set();
 			function add(key, e, sh, weight) {
@@ -321,26 +338,30 @@
 					for (var key in sh)
 						if (key.length > w.text.length && key.startsWith(w.text) &&
 						    !stop.has(key))
-							more.push([key, sh[key], sh]);
+							more.push([key, sh[key], sh, popularity(key, sh[key], sh)]);
 				});
 				/* The most common completions. */
-				more.sort(function (x, y) {
-					return popularity(y[0], y[1], y[2]) - popularity(x[0], x[1], x[2]) ||
-						(x[0] < y[0] ? -1 : 1);
-				});
-				more.slice(0, 12).forEach(function (m) { add(m[0], m[1], m[2], 0.9); });
+				more.sort(function (x, y) { return y[3] - x[3] || (x[0] < y[0] ? -1 : 1); });
+				more.slice(0, 8).forEach(function (m) { add(m[0], m[1], m[2], 0.9); });
 			}
 			w.terms = Array.from(found.values());
 			w.forms = forms;
+			spent += performance.now() - t0;
 			return withPostings(w.terms).then(function () {
 				/* Every form of a term in the loaded shards shows it. */
+				var t0 = performance.now();
 				var ts = new Set(w.terms.map(function (t) { return t.term; }));
+				var key;
+				function hasTerm(t) {
+					if (ts.has(t))
+						forms.add(key);
+				}
 				shs.forEach(function (sh) {
-					for (var key in sh)
-						if (entryTerms(key, sh[key], sh).some(function (tp) { return ts.has(tp[0]); }))
-							forms.add(key);
+					for (key in sh)
+						eachTerm(key, sh[key], hasTerm);
 				});
 				ts.forEach(function (t) { forms.add(t); });
+				spent += performance.now() - t0;
 				return w;
 			});
 		});
@@ -376,55 +397,103 @@
 
 	/* Runs a query; resolves to { words, hits: [doc], score, partial,
 	 * unknown: [words without any term] }. */
+	var spent = 0, total = null, matched = null, best = null, touched = null;
+	var TOP = 200;
+
 	function search(q) {
 		return ready().then(function () {
+			spent = 0;
 			var words = parseQuery(q);
 			return Promise.all(words.map(resolveWord));
 		}).then(function (words) {
 			var t0 = performance.now();
-			var n = meta.docs, total = new Float64Array(n), count = new Uint8Array(n);
-			var best = new Float64Array(n), known = 0, unknown = [];
+			var n = meta.docs, known = 0, unknown = [];
+			if (!total) {
+				total = new Float64Array(n);
+				matched = new Uint8Array(n);
+				best = new Float64Array(n);
+				touched = new Int32Array(n);
+			}
 			words.forEach(function (w) {
 				if (!w.terms.length) {
 					unknown.push(w);
 					return;
 				}
 				known++;
-				var touched = [];
+				var nt = 0;
 				w.terms.forEach(function (t) {
 					if (!t.p)
 						return;
-					var p = postings(t.term, t.p);
-					for (var i = 0; i < p.docs.length; i++) {
-						var d = p.docs[i], s = p.score[i] * t.weight;
+					var p = postings(t.term, t.p), docs = p.docs, sc = p.score, wt = t.weight;
+					for (var i = 0; i < docs.length; i++) {
+						var d = docs[i], s = sc[i] * wt;
 						if (best[d] === 0)
-							touched.push(d);
+							touched[nt++] = d;
 						if (s > best[d])
 							best[d] = s;
 					}
 				});
-				touched.forEach(function (d) {
+				for (var k = 0; k < nt; k++) {
+					var d = touched[k];
 					total[d] += best[d];
-					count[d]++;
+					matched[d]++;
 					best[d] = 0;
-				});
+				}
 			});
 			var need = unknown.length ? words.length : known;
 			var hits = [], any = [];
 			for (var d = 0; d < n; d++) {
-				if (!count[d])
+				if (!matched[d])
 					continue;
 				any.push(d);
-				if (count[d] === need)
+				if (matched[d] === need)
 					hits.push(d);
 			}
 			var partial = !hits.length && any.length > 0;
 			if (partial)
 				hits = any;
-			hits.sort(function (x, y) { return total[y] - total[x] || x - y; });
-			api.lastMs = performance.now() - t0;
-			return { words: words, hits: hits, score: total, partial: partial, unknown: unknown };
+			var score = new Float64Array(n);
+			for (var i = 0; i < any.length; i++) {
+				d = any[i];
+				score[d] = total[d];
+				total[d] = 0;
+				matched[d] = 0;
+			}
+			var res = rank(hits, score);
+			res.words = words;
+			res.partial = partial;
+			res.unknown = unknown;
+			api.lastMs = performance.now() - t0 + spent;
+			return res;
 		});
+	}
+
+	/* Best first, ties to the lower document. Only the best TOP are put
+	 * in order at once (a common word matches thousands); sortAll() puts
+	 * the rest in order when a page or a filter needs it. */
+	function rank(hits, score) {
+		function cmp(x, y) { return score[y] - score[x] || x - y; }
+		var res = { hits: hits, sorted: hits.length };
+		if (hits.length > TOP * 2) {
+			var mine = new Float64Array(hits.length);
+			for (var i = 0; i < hits.length; i++)
+				mine[i] = score[hits[i]];
+			var cut = mine.sort()[hits.length - TOP];
+			var top = [], rest = [];
+			hits.forEach(function (d) { (score[d] >= cut ? top : rest).push(d); });
+			top.sort(cmp);
+			res.hits = top.concat(rest);
+			res.sorted = top.length;
+		} else {
+			hits.sort(cmp);
+		}
+		res.sortAll = function () {
+			if (res.sorted < res.hits.length) {
+				res.hits.sort(cmp);
+				res.sorted = res.hits.length;
+			}
+		};
+		return res;
 	}
 
 	/* Facet counts over hits: each group counts what the other group's
@@ -948,6 +1017,8 @@
 			if (!res)
 				return Promise.resolve();
 			var mine = seq;
+			if (filter.kinds.size || filter.themes.size || shown + PAGE > res.sorted)
+				res.sortAll();
 			var f = facets(res.hits, filter);
 			var from = append ? shown : 0;
 			var to = Math.min(f.hits.length, from + PAGE);
@@ -979,9 +1050,14 @@
 					msg.push(s);
 				}
 				status.replaceChildren.apply(status, msg);
-				var groups = [facetGroup(ui('search_kind'), 'soort', meta.kinds, f.kinds, filter.kinds)];
-				if (meta.themes.length)
-					groups.push(facetGroup(ui('search_theme'), 'thema', meta.themes, f.themes, filter.themes));
+				/* Nothing to filter when nothing was found. */
+				var groups = [];
+				if (res.hits.length) {
+					groups.push(facetGroup(ui('search_kind'), 'soort', meta.kinds, f.kinds, filter.kinds));
+					if (meta.themes.length)
+						groups.push(facetGroup(ui('search_theme'), 'thema', meta.themes, f.themes,
+								       filter.themes));
+				}
 				facetBox.replaceChildren.apply(facetBox, groups);
 				var items = recs.map(function (rec) {
 					var d = describe(rec, match, 240);

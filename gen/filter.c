@@ -1,0 +1,2233 @@
+/* filter: Lua filters, run on every document (see filter.h and, for the
+ * API filters see, doc/filters.md).
+ *
+ * The only file that includes Lua. Its rules stop at this edge:
+ *  - Lua raises errors with longjmp, so scripts are only ever called
+ *    inside one lua_pcall per document (run_all), and no C function that
+ *    Lua calls holds malloc'd memory across a call that can raise. What
+ *    must outlive a raise (evidence, warnings, nodes made by filters, the
+ *    front matter being converted back, the walk's stack) belongs to the
+ *    run record, which filter_run frees after the state is closed.
+ *  - The tree is reached only through markdown.h's node API. Nodes are
+ *    never freed while filters run: a node taken out of the tree or made
+ *    and dropped goes to the run's graveyard, and whatever of it is still
+ *    detached when the state is closed is freed then. So a Lua value
+ *    naming a node can never dangle, whatever the script keeps.
+ *  - Each document gets a state of its own (lua_newstate with an
+ *    allocator that counts against the memory cap), made from bytecode
+ *    compiled once per build. Nothing is shared between documents but the
+ *    read-only filter set and configuration, so filter_run is thread safe.
+ *
+ * Lua's table order (pairs) is seeded per state, so nothing here lets it
+ * reach the output: front matter written back keeps its keys' order, new
+ * keys sorted; site.config iterates in site.toml's order. */
+#include "filter.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <lauxlib.h>
+#include <lua.h>
+#include <lualib.h>
+
+#include "buf.h"
+#include "text.h"
+#include "value.h"
+#include "xalloc.h"
+
+/* Instructions between two looks at the budget. */
+#define HOOK_STEP 1000
+/* Warnings one document may give before the rest are dropped. */
+#define MAX_WARNINGS 100
+/* Nesting of front matter tables written back (deeper is a cycle). */
+#define MAX_DEPTH 32
+/* Longest excerpt of a passage, in bytes. */
+#define EXCERPT_MAX 300
+/* What a node a filter makes costs against the memory cap, besides its
+ * strings (cmark's node is about this size). */
+#define NODE_COST 160
+
+#define NODE_MT "gen.node"
+#define RO_MT "gen.readonly"
+
+/* ---- the compiled set ---- */
+
+typedef struct chunk {
+	char *path;     /* "lua/themes.lua" */
+	char *code;     /* bytecode; NULL when it did not compile */
+	size_t len;
+	gen_err err;    /* why it did not compile */
+} chunk;
+
+struct filter_set {
+	chunk *chunks;
+	size_t n;
+	size_t *filters; /* indexes into chunks, in the order they run */
+	size_t nfilters;
+};
+
+static int dump_writer(lua_State *L, const void *p, size_t sz, void *ud)
+{
+	(void)L;
+	buf_put(ud, p, sz);
+	return 0;
+}
+
+/* Splits "lua/x.lua:12: message" into file, line and message. Returns
+ * false when msg does not start with a position. */
+static bool split_where(const char *msg, char *file, size_t fsize, int *line,
+			const char **rest)
+{
+	for (const char *p = msg; *p && p - msg < 400; p++) {
+		if (*p != ':' || p[1] < '0' || p[1] > '9')
+			continue;
+		const char *q = p + 1;
+		int l = 0;
+		while (*q >= '0' && *q <= '9' && l < 10000000)
+			l = l * 10 + (*q++ - '0');
+		if (q[0] != ':' || q[1] != ' ')
+			continue;
+		snprintf(file, fsize, "%.*s", (int)(p - msg), msg);
+		*line = l;
+		*rest = q + 2;
+		return true;
+	}
+	return false;
+}
+
+static chunk *find_chunk(const filter_set *fs, const char *path)
+{
+	for (size_t i = 0; i < fs->n; i++)
+		if (strcmp(fs->chunks[i].path, path) == 0)
+			return &fs->chunks[i];
+	return NULL;
+}
+
+/* Compiles text into c; a syntax error is kept in c->err. */
+static void compile(chunk *c, const char *text, size_t len)
+{
+	lua_State *L = luaL_newstate();
+	if (!L) {
+		err_set(&c->err, GEN_EFILTER, c->path, 0, 0, "out of memory");
+		return;
+	}
+	buf name = BUF_INIT;
+	buf_printf(&name, "@%s", c->path);
+	if (luaL_loadbufferx(L, text, len, name.ptr, "t") != LUA_OK) {
+		const char *msg = lua_tostring(L, -1), *rest = msg;
+		char file[512];
+		int line = 0;
+		if (!msg)
+			msg = rest = "cannot be loaded";
+		if (!split_where(msg, file, sizeof file, &line, &rest))
+			snprintf(file, sizeof file, "%s", c->path);
+		err_set(&c->err, GEN_EFILTER, file, line, 0, "%s", rest);
+	} else {
+		buf code = BUF_INIT;
+		lua_dump(L, dump_writer, &code, 0);
+		c->len = code.len;
+		c->code = buf_detach(&code);
+	}
+	buf_release(&name);
+	lua_close(L);
+}
+
+filter_set *filter_set_new(void)
+{
+	return xcalloc(1, sizeof(filter_set));
+}
+
+int filter_set_add(filter_set *fs, const char *path, const char *text, size_t len,
+		   bool as_filter, gen_err *err)
+{
+	chunk *c = find_chunk(fs, path);
+	if (!c) {
+		fs->chunks = xrealloc(fs->chunks, (fs->n + 1) * sizeof *fs->chunks);
+		c = &fs->chunks[fs->n++];
+		memset(c, 0, sizeof *c);
+		c->path = xstrdup(path);
+		compile(c, text, len);
+	}
+	if (as_filter) {
+		fs->filters = xrealloc(fs->filters, (fs->nfilters + 1) * sizeof *fs->filters);
+		fs->filters[fs->nfilters++] = (size_t)(c - fs->chunks);
+		if (!c->code) {
+			if (err)
+				*err = c->err;
+			return GEN_EFILTER;
+		}
+	}
+	return 0;
+}
+
+void filter_set_free(filter_set *fs)
+{
+	if (!fs)
+		return;
+	for (size_t i = 0; i < fs->n; i++) {
+		free(fs->chunks[i].path);
+		free(fs->chunks[i].code);
+	}
+	free(fs->chunks);
+	free(fs->filters);
+	free(fs);
+}
+
+size_t filter_count(const filter_set *fs)
+{
+	return fs ? fs->nfilters : 0;
+}
+
+static bool ends_with(const char *s, const char *suffix)
+{
+	size_t a = strlen(s), b = strlen(suffix);
+	return a >= b && strcmp(s + a - b, suffix) == 0;
+}
+
+int filter_load(filter_set **out, const source *src, const config *cfg,
+		gen_err *err)
+{
+	filter_set *fs = filter_set_new();
+	source_file *files = NULL;
+	size_t n = 0;
+	int rc;
+
+	*out = NULL;
+	if (cfg->nfilters == 0)
+		goto done;
+	/* Every module under lua/, for require; one that does not compile
+	 * is only an error when something requires it. */
+	if ((rc = source_list(src, "lua", &files, &n, err)) < 0)
+		goto fail;
+	for (size_t i = 0; i < n; i++)
+		if (ends_with(files[i].path, ".lua"))
+			filter_set_add(fs, files[i].path, files[i].data, files[i].len,
+				       false, NULL);
+	for (size_t i = 0; i < cfg->nfilters; i++) {
+		const char *path = cfg->filters[i];
+		if (!find_chunk(fs, path)) {
+			source_file f;
+			rc = source_read(src, path, &f, err);
+			if (rc > 0) {
+				const value *v = value_at(value_get(cfg->table, "filters"), i);
+				rc = err_set(err, GEN_EUSAGE, "site.toml", value_line(v),
+					     value_col(v), "filter '%s' does not exist in %s",
+					     path, source_describe(src));
+			}
+			if (rc < 0)
+				goto fail;
+			filter_set_add(fs, path, f.data, f.len, false, NULL);
+			source_file_release(&f);
+		}
+		if ((rc = filter_set_add(fs, path, NULL, 0, true, err)) < 0)
+			goto fail;
+	}
+done:
+	source_files_free(files, n);
+	*out = fs;
+	return 0;
+fail:
+	source_files_free(files, n);
+	filter_set_free(fs);
+	return rc;
+}
+
+/* ---- one document's run ---- */
+
+typedef struct run {
+	const filter_set *fs;
+	const config *cfg;
+	document *d;
+	markdown_doc *md;
+
+	/* The memory cap: bytes the state holds, nodes made included. */
+	size_t mem, mem_cap;
+	bool mem_refused;    /* the last growing allocation was refused */
+	/* The instruction budget. */
+	int64_t steps, budget;
+	int step;
+	char where[LUA_IDSIZE + 24]; /* "lua/x.lua:12": last place the hook saw */
+
+	const char *current;      /* path of the filter running */
+	markdown_node *node;      /* node being filtered, for gen.warn */
+
+	/* Results, owned here until filter_run hands them over. */
+	document_evidence *ev;
+	markdown_node **ev_passage; /* the passage each evidence marked */
+	size_t nev, cap_ev;
+	markdown_node **grave;    /* detached or made: freed at the end if still loose */
+	size_t ngrave, cap_grave;
+	markdown_node **stack;    /* the walk's ancestors */
+	size_t nstack, cap_stack;
+	diag_list diags;
+	size_t nwarnings;
+	buf scratch;              /* for strings on their way into Lua */
+	value *meta;              /* doc.meta converted back, after the last filter */
+	value *building;          /* the conversion under way */
+} run;
+
+static run *get_run(lua_State *L)
+{
+	return *(run **)lua_getextraspace(L);
+}
+
+/* Counts every byte the state holds against the cap. Lua collects garbage
+ * and asks again before it gives up, so mem_refused is cleared by the
+ * next allocation that succeeds. */
+static void *run_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
+{
+	run *c = ud;
+	size_t old = ptr ? osize : 0;
+	if (nsize == 0) {
+		free(ptr);
+		c->mem -= old;
+		return NULL;
+	}
+	if (nsize > old && c->mem + (nsize - old) > c->mem_cap) {
+		c->mem_refused = true;
+		return NULL;
+	}
+	void *p = realloc(ptr, nsize);
+	if (!p)
+		return NULL;
+	c->mem = c->mem - old + nsize;
+	if (nsize > old)
+		c->mem_refused = false;
+	return p;
+}
+
+static void ignore_warning(void *ud, const char *msg, int tocont)
+{
+	(void)ud;
+	(void)msg;
+	(void)tocont;
+}
+
+static void format_size(char *out, size_t size, int64_t bytes)
+{
+	if (bytes >= 1024 * 1024 && bytes % (1024 * 1024) == 0)
+		snprintf(out, size, "%lld MiB", (long long)(bytes / (1024 * 1024)));
+	else if (bytes >= 1024 && bytes % 1024 == 0)
+		snprintf(out, size, "%lld KiB", (long long)(bytes / 1024));
+	else
+		snprintf(out, size, "%lld bytes", (long long)bytes);
+}
+
+static void count_hook(lua_State *L, lua_Debug *ar)
+{
+	run *c = get_run(L);
+	c->steps += c->step;
+	if (lua_getinfo(L, "Sl", ar) && ar->currentline > 0)
+		snprintf(c->where, sizeof c->where, "%s:%d", ar->short_src, ar->currentline);
+	if (c->steps > c->budget) {
+		lua_pushfstring(L, "%s: instruction budget of %I exceeded (an endless loop? "
+				   "site.toml [filter] instructions)",
+				c->where[0] ? c->where : c->current, (lua_Integer)c->budget);
+		lua_error(L);
+	}
+}
+
+/* Charges what a filter makes outside Lua's own memory. */
+static void charge(lua_State *L, run *c, size_t bytes)
+{
+	if (c->mem + bytes > c->mem_cap) {
+		char cap[32];
+		format_size(cap, sizeof cap, (int64_t)c->mem_cap);
+		luaL_error(L, "memory cap of %s exceeded (site.toml [filter] memory)", cap);
+	}
+	c->mem += bytes;
+}
+
+static void bury(run *c, markdown_node *n)
+{
+	if (c->ngrave == c->cap_grave) {
+		c->cap_grave = c->cap_grave ? 2 * c->cap_grave : 64;
+		c->grave = xrealloc(c->grave, c->cap_grave * sizeof *c->grave);
+	}
+	c->grave[c->ngrave++] = n;
+}
+
+static int ptr_cmp(const void *a, const void *b)
+{
+	uintptr_t x = (uintptr_t) * (markdown_node *const *)a;
+	uintptr_t y = (uintptr_t) * (markdown_node *const *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* Frees what is still detached. All roots are found before any is freed:
+ * a buried node may sit inside another buried node. */
+static void empty_graveyard(run *c)
+{
+	markdown_node *root = c->md ? markdown_root(c->md) : NULL;
+	size_t k = 0;
+	if (c->ngrave > 1)
+		qsort(c->grave, c->ngrave, sizeof *c->grave, ptr_cmp);
+	for (size_t i = 0; i < c->ngrave; i++) {
+		markdown_node *n = c->grave[i];
+		if ((k && c->grave[k - 1] == n) || n == root || markdown_node_parent(n))
+			continue;
+		c->grave[k++] = n;
+	}
+	for (size_t i = 0; i < k; i++)
+		markdown_node_free(c->grave[i]);
+	c->ngrave = 0;
+}
+
+/* "lua/x.lua:12" for the function at idx (where it is defined). */
+static void function_where(lua_State *L, int idx, char *out, size_t size)
+{
+	lua_Debug ar;
+	lua_pushvalue(L, idx);
+	if (lua_getinfo(L, ">S", &ar) && ar.linedefined > 0)
+		snprintf(out, size, "%s:%d", ar.short_src, ar.linedefined);
+	else
+		snprintf(out, size, "%s", get_run(L)->current);
+}
+
+/* ---- nodes in Lua ---- */
+
+typedef struct lnode {
+	markdown_node *n;
+} lnode;
+
+/* Pushes the one Lua value of node n (nil for NULL), so that nodes can be
+ * compared and used as table keys. */
+static void push_node(lua_State *L, markdown_node *n)
+{
+	if (!n) {
+		lua_pushnil(L);
+		return;
+	}
+	lua_getfield(L, LUA_REGISTRYINDEX, "gen.nodes");
+	if (lua_rawgetp(L, -1, n) == LUA_TUSERDATA) {
+		lua_remove(L, -2);
+		return;
+	}
+	lua_pop(L, 1);
+	lnode *u = lua_newuserdatauv(L, sizeof *u, 0);
+	u->n = n;
+	luaL_setmetatable(L, NODE_MT);
+	lua_pushvalue(L, -1);
+	lua_rawsetp(L, -3, n);
+	lua_remove(L, -2);
+}
+
+static markdown_node *to_node(lua_State *L, int idx)
+{
+	lnode *u = luaL_testudata(L, idx, NODE_MT);
+	return u ? u->n : NULL;
+}
+
+static markdown_node *check_node(lua_State *L, int idx)
+{
+	return ((lnode *)luaL_checkudata(L, idx, NODE_MT))->n;
+}
+
+static const char *tname(const markdown_node *n)
+{
+	return n ? markdown_node_type_name(markdown_node_type_of(n)) : "node out of the tree";
+}
+
+static bool is_block(const markdown_node *n)
+{
+	return markdown_node_type_is_block(markdown_node_type_of(n));
+}
+
+/* A node made for the document, charged and buried until attached. */
+static markdown_node *make(lua_State *L, run *c, markdown_node_type t)
+{
+	charge(L, c, NODE_COST);
+	markdown_node *n = markdown_node_new(c->md, t);
+	if (!n)
+		luaL_error(L, "a %s cannot be made by a filter", markdown_node_type_name(t));
+	bury(c, n);
+	return n;
+}
+
+static markdown_node *make_text(lua_State *L, run *c, const char *s, size_t len)
+{
+	charge(L, c, len);
+	markdown_node *n = make(L, c, MARKDOWN_NODE_TEXT);
+	markdown_node_set_literal(c->md, n, s);
+	return n;
+}
+
+/* The node for content item idx: a node as it is, a string as Text (or
+ * as a Paragraph holding it where blocks go); NULL for anything else. */
+static markdown_node *item_node(lua_State *L, run *c, int idx, bool blocks)
+{
+	if (lua_type(L, idx) == LUA_TSTRING) {
+		size_t len;
+		const char *s = lua_tolstring(L, idx, &len);
+		markdown_node *t = make_text(L, c, s, len);
+		if (!blocks)
+			return t;
+		markdown_node *p = make(L, c, MARKDOWN_NODE_PARAGRAPH);
+		markdown_node_append_child(c->md, p, t);
+		return p;
+	}
+	return to_node(L, idx);
+}
+
+static void append(lua_State *L, run *c, markdown_node *parent, markdown_node *child,
+		   const char *who)
+{
+	if (markdown_node_append_child(c->md, parent, child) < 0)
+		luaL_error(L, "%s: cannot put a %s inside a %s", who, tname(child), tname(parent));
+}
+
+/* Appends one content item; where blocks go, inline nodes in a row share
+ * a Paragraph (*para, NULL after a block). */
+static void append_item(lua_State *L, run *c, markdown_node *parent, markdown_node *child,
+			bool blocks, markdown_node **para, const char *who)
+{
+	if (markdown_node_type_of(parent) == MARKDOWN_NODE_LIST &&
+	    markdown_node_type_of(child) != MARKDOWN_NODE_ITEM) {
+		/* What goes into a list goes into an item of its own. */
+		markdown_node *item = make(L, c, MARKDOWN_NODE_ITEM), *inner = NULL;
+		append(L, c, parent, item, who);
+		append_item(L, c, item, child, true, &inner, who);
+		return;
+	}
+	if (blocks && !is_block(child)) {
+		if (!*para) {
+			*para = make(L, c, MARKDOWN_NODE_PARAGRAPH);
+			append(L, c, parent, *para, who);
+		}
+		append(L, c, *para, child, who);
+		return;
+	}
+	*para = NULL;
+	append(L, c, parent, child, who);
+}
+
+/* Appends content (a string, a node, or a list of them) to parent. */
+static void fill(lua_State *L, run *c, markdown_node *parent, int idx, const char *who)
+{
+	bool blocks = markdown_node_can_contain(parent, MARKDOWN_NODE_PARAGRAPH);
+	markdown_node *para = NULL;
+	idx = lua_absindex(L, idx);
+	int t = lua_type(L, idx);
+	if (t == LUA_TNONE || t == LUA_TNIL)
+		return;
+	if (t == LUA_TTABLE && !to_node(L, idx)) {
+		lua_Unsigned n = lua_rawlen(L, idx);
+		for (lua_Unsigned i = 1; i <= n; i++) {
+			lua_rawgeti(L, idx, (lua_Integer)i);
+			markdown_node *child = item_node(L, c, -1, blocks);
+			if (!child)
+				luaL_error(L, "%s: item %I of the content is a %s, not a node or a string",
+					   who, (lua_Integer)i, luaL_typename(L, -1));
+			append_item(L, c, parent, child, blocks, &para, who);
+			lua_pop(L, 1);
+		}
+		return;
+	}
+	markdown_node *child = item_node(L, c, idx, blocks);
+	if (!child)
+		luaL_error(L, "%s: content must be a node, a string or a list of them, not a %s",
+			   who, luaL_typename(L, idx));
+	append_item(L, c, parent, child, blocks, &para, who);
+}
+
+/* node.content = ...: the children go (buried), the new ones come. The
+ * new content is read first: it may hold the old children. */
+static void set_content(lua_State *L, run *c, markdown_node *n, int idx)
+{
+	markdown_node *child;
+	while ((child = markdown_node_first_child(n))) {
+		markdown_node_unlink(c->md, child);
+		bury(c, child);
+	}
+	fill(L, c, n, idx, "content");
+}
+
+static int node_text(lua_State *L)
+{
+	run *c = get_run(L);
+	markdown_node *n = check_node(L, 1);
+	buf_clear(&c->scratch);
+	markdown_node_text(n, &c->scratch);
+	lua_pushlstring(L, c->scratch.ptr, c->scratch.len);
+	return 1;
+}
+
+static int node_is_block(lua_State *L)
+{
+	lua_pushboolean(L, is_block(check_node(L, 1)));
+	return 1;
+}
+
+static void push_string_or_nil(lua_State *L, const char *s)
+{
+	if (s)
+		lua_pushstring(L, s);
+	else
+		lua_pushnil(L);
+}
+
+static void push_int_or_nil(lua_State *L, int i)
+{
+	if (i)
+		lua_pushinteger(L, i);
+	else
+		lua_pushnil(L);
+}
+
+static int node_index(lua_State *L)
+{
+	run *c = get_run(L);
+	markdown_node *n = check_node(L, 1);
+	const char *k = luaL_checkstring(L, 2);
+	markdown_node_type t = markdown_node_type_of(n);
+
+	if (!strcmp(k, "type") || !strcmp(k, "t"))
+		lua_pushstring(L, markdown_node_type_name(t));
+	else if (!strcmp(k, "line"))
+		push_int_or_nil(L, markdown_node_line(c->md, n));
+	else if (!strcmp(k, "col"))
+		push_int_or_nil(L, markdown_node_col(c->md, n));
+	else if (!strcmp(k, "end_line"))
+		push_int_or_nil(L, markdown_node_end_line(c->md, n));
+	else if (!strcmp(k, "parent"))
+		push_node(L, markdown_node_parent(n));
+	else if (!strcmp(k, "next"))
+		push_node(L, markdown_node_next(n));
+	else if (!strcmp(k, "prev"))
+		push_node(L, markdown_node_prev(n));
+	else if (!strcmp(k, "first_child"))
+		push_node(L, markdown_node_first_child(n));
+	else if (!strcmp(k, "last_child"))
+		push_node(L, markdown_node_last_child(n));
+	else if (!strcmp(k, "content")) {
+		lua_newtable(L);
+		lua_Integer i = 1;
+		for (markdown_node *ch = markdown_node_first_child(n); ch;
+		     ch = markdown_node_next(ch)) {
+			push_node(L, ch);
+			lua_rawseti(L, -2, i++);
+		}
+	} else if (!strcmp(k, "literal"))
+		push_string_or_nil(L, markdown_node_literal(n));
+	else if (!strcmp(k, "level"))
+		push_int_or_nil(L, markdown_node_heading_level(n));
+	else if (!strcmp(k, "url"))
+		push_string_or_nil(L, markdown_node_url(n));
+	else if (!strcmp(k, "title"))
+		push_string_or_nil(L, markdown_node_title(n));
+	else if (!strcmp(k, "info"))
+		push_string_or_nil(L, markdown_node_fence_info(n));
+	else if (!strcmp(k, "list_type"))
+		push_string_or_nil(L, t != MARKDOWN_NODE_LIST ? NULL
+				      : markdown_node_list_ordered(n) ? "ordered" : "bullet");
+	else if (!strcmp(k, "start") && t == MARKDOWN_NODE_LIST)
+		lua_pushinteger(L, markdown_node_list_start(n));
+	else if (!strcmp(k, "tight") && t == MARKDOWN_NODE_LIST)
+		lua_pushboolean(L, markdown_node_list_tight(n));
+	else if (!strcmp(k, "header") && t == MARKDOWN_NODE_TABLE_ROW)
+		lua_pushboolean(L, markdown_node_table_header(n));
+	else if (!strcmp(k, "checked") && markdown_node_task(n) >= 0)
+		lua_pushboolean(L, markdown_node_task(n) == 1);
+	else if (!strcmp(k, "id"))
+		lua_pushstring(L, markdown_node_id(n));
+	else if (!strcmp(k, "class"))
+		lua_pushstring(L, markdown_node_class(n));
+	else if (!strcmp(k, "text"))
+		lua_pushcfunction(L, node_text);
+	else if (!strcmp(k, "is_block"))
+		lua_pushcfunction(L, node_is_block);
+	else
+		lua_pushnil(L);
+	return 1;
+}
+
+static int no_field(lua_State *L, markdown_node *n, const char *k)
+{
+	return luaL_error(L, "a %s has no field '%s' to set", tname(n), k);
+}
+
+static int node_newindex(lua_State *L)
+{
+	run *c = get_run(L);
+	markdown_node *n = check_node(L, 1);
+	const char *k = luaL_checkstring(L, 2);
+	markdown_doc *md = c->md;
+	int rc = 0;
+
+	if (!strcmp(k, "content")) {
+		set_content(L, c, n, 3);
+		return 0;
+	}
+	if (!strcmp(k, "id") || !strcmp(k, "class")) {
+		const char *s = lua_isnil(L, 3) ? "" : luaL_checkstring(L, 3);
+		bool id = k[0] == 'i';
+		charge(L, c, strlen(s));
+		markdown_node_set_attr(md, n, id ? s : NULL, id ? NULL : s);
+		return 0;
+	}
+	if (!strcmp(k, "literal") || !strcmp(k, "url") || !strcmp(k, "title") ||
+	    !strcmp(k, "info")) {
+		size_t len;
+		const char *s = luaL_checklstring(L, 3, &len);
+		if (strlen(s) != len)
+			return luaL_error(L, "'%s' cannot hold a NUL byte", k);
+		charge(L, c, len);
+		rc = k[0] == 'l'   ? markdown_node_set_literal(md, n, s)
+		     : k[0] == 'u' ? markdown_node_set_url(md, n, s)
+		     : k[0] == 't' ? markdown_node_set_title(md, n, s)
+				   : markdown_node_set_fence_info(md, n, s);
+	} else if (!strcmp(k, "level")) {
+		lua_Integer l = luaL_checkinteger(L, 3);
+		if (markdown_node_type_of(n) == MARKDOWN_NODE_HEADING && (l < 1 || l > 6))
+			return luaL_error(L, "a heading level is 1 to 6, not %I", l);
+		rc = markdown_node_set_heading_level(md, n, (int)l);
+	} else if (!strcmp(k, "list_type")) {
+		const char *s = luaL_checkstring(L, 3);
+		if (strcmp(s, "ordered") && strcmp(s, "bullet"))
+			return luaL_error(L, "list_type is \"ordered\" or \"bullet\", not \"%s\"", s);
+		rc = markdown_node_set_list_ordered(md, n, s[0] == 'o');
+	} else if (!strcmp(k, "start")) {
+		lua_Integer s = luaL_checkinteger(L, 3);
+		if (s < 0 || s > 999999999)
+			return luaL_error(L, "a list start is 0 to 999999999, not %I", s);
+		rc = markdown_node_set_list_start(md, n, (int)s);
+	} else if (!strcmp(k, "tight")) {
+		rc = markdown_node_set_list_tight(md, n, lua_toboolean(L, 3));
+	} else if (!strcmp(k, "text")) {
+		return luaL_error(L, "'text' is a method (node:text()); set 'literal' "
+				     "or 'content' instead");
+	} else {
+		static const char *const ro[] = { "type", "t", "line", "col", "end_line",
+			"parent", "next", "prev", "first_child", "last_child", "header",
+			"checked", "is_block", NULL };
+		for (size_t i = 0; ro[i]; i++)
+			if (!strcmp(k, ro[i]))
+				return luaL_error(L, "'%s' of a node is read-only", k);
+		return no_field(L, n, k);
+	}
+	if (rc < 0)
+		return no_field(L, n, k);
+	return 0;
+}
+
+static int node_eq(lua_State *L)
+{
+	lua_pushboolean(L, to_node(L, 1) == to_node(L, 2));
+	return 1;
+}
+
+static int node_tostring(lua_State *L)
+{
+	run *c = get_run(L);
+	markdown_node *n = check_node(L, 1);
+	int line = markdown_node_line(c->md, n);
+	if (line)
+		lua_pushfstring(L, "%s (line %d)", tname(n), line);
+	else
+		lua_pushstring(L, tname(n));
+	return 1;
+}
+
+/* ---- constructors: gen.Text, gen.Paragraph, ... ---- */
+
+static int new_literal(lua_State *L, markdown_node_type t)
+{
+	run *c = get_run(L);
+	size_t len;
+	const char *s = luaL_checklstring(L, 1, &len);
+	charge(L, c, len);
+	markdown_node *n = make(L, c, t);
+	markdown_node_set_literal(c->md, n, s);
+	if (t == MARKDOWN_NODE_CODE_BLOCK && !lua_isnoneornil(L, 2))
+		markdown_node_set_fence_info(c->md, n, luaL_checkstring(L, 2));
+	push_node(L, n);
+	return 1;
+}
+
+static int new_container(lua_State *L, markdown_node_type t, int content, const char *who)
+{
+	run *c = get_run(L);
+	markdown_node *n = make(L, c, t);
+	fill(L, c, n, content, who);
+	push_node(L, n);
+	return 1;
+}
+
+static void set_attrs(lua_State *L, run *c, markdown_node *n, int idx)
+{
+	if (lua_isnoneornil(L, idx))
+		return;
+	luaL_checktype(L, idx, LUA_TTABLE);
+	lua_getfield(L, idx, "id");
+	lua_getfield(L, idx, "class");
+	const char *id = lua_isnil(L, -2) ? NULL : luaL_checkstring(L, -2);
+	const char *cls = lua_isnil(L, -1) ? NULL : luaL_checkstring(L, -1);
+	charge(L, c, (id ? strlen(id) : 0) + (cls ? strlen(cls) : 0));
+	markdown_node_set_attr(c->md, n, id, cls);
+	lua_pop(L, 2);
+}
+
+static int gen_text(lua_State *L) { return new_literal(L, MARKDOWN_NODE_TEXT); }
+static int gen_code(lua_State *L) { return new_literal(L, MARKDOWN_NODE_CODE); }
+static int gen_code_block(lua_State *L) { return new_literal(L, MARKDOWN_NODE_CODE_BLOCK); }
+static int gen_emph(lua_State *L) { return new_container(L, MARKDOWN_NODE_EMPH, 1, "gen.Emph"); }
+static int gen_strong(lua_State *L) { return new_container(L, MARKDOWN_NODE_STRONG, 1, "gen.Strong"); }
+static int gen_paragraph(lua_State *L) { return new_container(L, MARKDOWN_NODE_PARAGRAPH, 1, "gen.Paragraph"); }
+static int gen_block_quote(lua_State *L) { return new_container(L, MARKDOWN_NODE_BLOCK_QUOTE, 1, "gen.BlockQuote"); }
+static int gen_item(lua_State *L) { return new_container(L, MARKDOWN_NODE_ITEM, 1, "gen.Item"); }
+
+static int new_empty(lua_State *L, markdown_node_type t)
+{
+	push_node(L, make(L, get_run(L), t));
+	return 1;
+}
+
+static int gen_soft_break(lua_State *L) { return new_empty(L, MARKDOWN_NODE_SOFT_BREAK); }
+static int gen_line_break(lua_State *L) { return new_empty(L, MARKDOWN_NODE_LINE_BREAK); }
+static int gen_thematic_break(lua_State *L) { return new_empty(L, MARKDOWN_NODE_THEMATIC_BREAK); }
+
+static int gen_span(lua_State *L)
+{
+	new_container(L, MARKDOWN_NODE_SPAN, 1, "gen.Span");
+	set_attrs(L, get_run(L), to_node(L, -1), 2);
+	return 1;
+}
+
+static int new_link(lua_State *L, markdown_node_type t, const char *who)
+{
+	run *c = get_run(L);
+	size_t ul, tl = 0;
+	const char *url = luaL_checklstring(L, 2, &ul);
+	const char *title = luaL_optlstring(L, 3, "", &tl);
+	charge(L, c, ul + tl);
+	new_container(L, t, 1, who);
+	markdown_node *n = to_node(L, -1);
+	markdown_node_set_url(c->md, n, url);
+	markdown_node_set_title(c->md, n, title);
+	return 1;
+}
+
+static int gen_link(lua_State *L) { return new_link(L, MARKDOWN_NODE_LINK, "gen.Link"); }
+static int gen_image(lua_State *L) { return new_link(L, MARKDOWN_NODE_IMAGE, "gen.Image"); }
+
+static int gen_heading(lua_State *L)
+{
+	lua_Integer level = luaL_checkinteger(L, 1);
+	if (level < 1 || level > 6)
+		return luaL_error(L, "gen.Heading: level is 1 to 6, not %I", level);
+	new_container(L, MARKDOWN_NODE_HEADING, 2, "gen.Heading");
+	markdown_node_set_heading_level(get_run(L)->md, to_node(L, -1), (int)level);
+	return 1;
+}
+
+/* gen.List(items [, {type = "ordered", start = 3, tight = false}]):
+ * items that are not Items become one. */
+static int gen_list(lua_State *L)
+{
+	run *c = get_run(L);
+	markdown_node *list = make(L, c, MARKDOWN_NODE_LIST);
+	markdown_node_set_list_tight(c->md, list, true);
+	if (!lua_isnoneornil(L, 2)) {
+		luaL_checktype(L, 2, LUA_TTABLE);
+		lua_getfield(L, 2, "type");
+		if (!lua_isnil(L, -1)) {
+			const char *s = luaL_checkstring(L, -1);
+			if (strcmp(s, "ordered") && strcmp(s, "bullet"))
+				return luaL_error(L, "gen.List: type is \"ordered\" or \"bullet\", not \"%s\"", s);
+			markdown_node_set_list_ordered(c->md, list, s[0] == 'o');
+		}
+		lua_getfield(L, 2, "start");
+		if (!lua_isnil(L, -1))
+			markdown_node_set_list_start(c->md, list, (int)luaL_checkinteger(L, -1));
+		lua_getfield(L, 2, "tight");
+		if (!lua_isnil(L, -1))
+			markdown_node_set_list_tight(c->md, list, lua_toboolean(L, -1));
+		lua_pop(L, 3);
+	}
+	luaL_checktype(L, 1, LUA_TTABLE);
+	lua_Unsigned n = lua_rawlen(L, 1);
+	for (lua_Unsigned i = 1; i <= n; i++) {
+		lua_rawgeti(L, 1, (lua_Integer)i);
+		markdown_node *item = to_node(L, -1);
+		if (!item || markdown_node_type_of(item) != MARKDOWN_NODE_ITEM) {
+			item = make(L, c, MARKDOWN_NODE_ITEM);
+			fill(L, c, item, -1, "gen.List");
+		}
+		append(L, c, list, item, "gen.List");
+		lua_pop(L, 1);
+	}
+	push_node(L, list);
+	return 1;
+}
+
+/* ---- gen: helpers ---- */
+
+static int gen_fold(lua_State *L)
+{
+	run *c = get_run(L);
+	size_t len;
+	const char *s = luaL_checklstring(L, 1, &len);
+	buf_clear(&c->scratch);
+	text_fold(&c->scratch, s, len);
+	lua_pushlstring(L, c->scratch.ptr, c->scratch.len);
+	return 1;
+}
+
+/* Whether code point cp belongs to a word: letters and digits, not the
+ * punctuation and symbols of U+0080..U+00BF, U+2000..U+2BFF (quotes,
+ * dashes, ellipsis, arrows) and U+3000..U+303F. */
+static bool word_char(uint32_t cp)
+{
+	if (cp < 0x80)
+		return (cp >= '0' && cp <= '9') || (cp >= 'a' && cp <= 'z') ||
+		       (cp >= 'A' && cp <= 'Z');
+	return cp >= 0xC0 && cp != 0xD7 && cp != 0xF7 && !(cp >= 0x2000 && cp <= 0x2BFF) &&
+	       !(cp >= 0x3000 && cp <= 0x303F) && cp != 0xFEFF && cp != 0xFFFD;
+}
+
+/* The code point at s (n bytes left) and its length; a broken sequence
+ * is one byte of U+FFFD. */
+static uint32_t next_char(const unsigned char *s, size_t n, size_t *len)
+{
+	uint32_t cp = s[0];
+	size_t k = cp < 0x80 ? 1 : cp >= 0xF0 ? 4 : cp >= 0xE0 ? 3 : cp >= 0xC2 ? 2 : 0;
+	if (k == 0 || k > n) {
+		*len = 1;
+		return 0xFFFD;
+	}
+	cp = k == 1 ? cp : k == 2 ? cp & 0x1F : k == 3 ? cp & 0x0F : cp & 0x07;
+	for (size_t i = 1; i < k; i++) {
+		if ((s[i] & 0xC0) != 0x80) {
+			*len = 1;
+			return 0xFFFD;
+		}
+		cp = cp << 6 | (s[i] & 0x3F);
+	}
+	*len = k;
+	return cp;
+}
+
+/* gen.words(s) -> words, first, last: the words of s folded (as
+ * gen.fold), and the byte positions where each starts and ends in s. */
+static int gen_words(lua_State *L)
+{
+	run *c = get_run(L);
+	size_t len, i = 0;
+	const char *s = luaL_checklstring(L, 1, &len);
+	lua_settop(L, 1);
+	lua_newtable(L);
+	lua_newtable(L);
+	lua_newtable(L);
+	lua_Integer n = 0;
+	while (i < len) {
+		size_t k, start = i;
+		bool ascii = true;
+		while (i < len && word_char(next_char((const unsigned char *)s + i, len - i, &k))) {
+			ascii = ascii && (unsigned char)s[i] < 0x80;
+			i += k;
+		}
+		if (i == start) {
+			next_char((const unsigned char *)s + i, len - i, &k);
+			i += k;
+			continue;
+		}
+		buf_clear(&c->scratch);
+		if (ascii) {
+			for (size_t j = start; j < i; j++)
+				buf_putc(&c->scratch, s[j] >= 'A' && s[j] <= 'Z' ? s[j] + 32 : s[j]);
+		} else {
+			text_fold(&c->scratch, s + start, i - start);
+		}
+		n++;
+		lua_pushlstring(L, c->scratch.ptr, c->scratch.len);
+		lua_rawseti(L, 2, n);
+		lua_pushinteger(L, (lua_Integer)start + 1);
+		lua_rawseti(L, 3, n);
+		lua_pushinteger(L, (lua_Integer)i);
+		lua_rawseti(L, 4, n);
+	}
+	return 3;
+}
+
+static int gen_slug(lua_State *L)
+{
+	run *c = get_run(L);
+	size_t len;
+	const char *s = luaL_checklstring(L, 1, &len);
+	buf_clear(&c->scratch);
+	text_slug(&c->scratch, s, len);
+	lua_pushlstring(L, c->scratch.ptr, c->scratch.len);
+	return 1;
+}
+
+/* "lua/x.lua:12" of the Lua code calling the current C function. */
+static void caller_where(lua_State *L, char *out, size_t size)
+{
+	lua_Debug ar;
+	if (lua_getstack(L, 1, &ar) && lua_getinfo(L, "Sl", &ar) && ar.currentline > 0)
+		snprintf(out, size, "%s:%d", ar.short_src, ar.currentline);
+	else
+		snprintf(out, size, "%s", get_run(L)->current);
+}
+
+static void report(lua_State *L, diag_severity sev, const char *msg, markdown_node *n)
+{
+	run *c = get_run(L);
+	char where[LUA_IDSIZE + 24];
+	if (c->nwarnings++ >= MAX_WARNINGS) {
+		if (c->nwarnings == MAX_WARNINGS + 1)
+			diag_add(&c->diags, DIAG_WARNING, c->d->path, 0, 0,
+				 "more than %d messages from filters; the rest are left out",
+				 MAX_WARNINGS);
+		return;
+	}
+	caller_where(L, where, sizeof where);
+	diag_add(&c->diags, sev, c->d->path, n ? markdown_node_line(c->md, n) : 0, 0,
+		 "%s (%s)", msg, where);
+}
+
+static int gen_warn(lua_State *L)
+{
+	run *c = get_run(L);
+	const char *msg = luaL_checkstring(L, 1);
+	markdown_node *n = lua_isnoneornil(L, 2) ? c->node : check_node(L, 2);
+	report(L, DIAG_WARNING, msg, n);
+	return 0;
+}
+
+/* print goes to the diagnostics as a notice: stdout is the data of
+ * `gen list --json`. */
+static int sandbox_print(lua_State *L)
+{
+	int n = lua_gettop(L);
+	luaL_Buffer b;
+	luaL_buffinit(L, &b);
+	for (int i = 1; i <= n; i++) {
+		if (i > 1)
+			luaL_addchar(&b, '\t');
+		luaL_tolstring(L, i, NULL);
+		luaL_addvalue(&b);
+	}
+	luaL_pushresult(&b);
+	report(L, DIAG_NOTICE, lua_tostring(L, -1), get_run(L)->node);
+	return 0;
+}
+
+/* load, for text only: the mode argument is always "t". */
+static int sandbox_load(lua_State *L)
+{
+	int n = lua_gettop(L);
+	lua_pushvalue(L, lua_upvalueindex(1));
+	lua_pushvalue(L, 1);
+	if (n >= 2)
+		lua_pushvalue(L, 2);
+	else
+		lua_pushnil(L);
+	lua_pushliteral(L, "t");
+	if (n >= 4)
+		lua_pushvalue(L, 4);
+	lua_call(L, n >= 4 ? 4 : 3, LUA_MULTRET);
+	return lua_gettop(L) - n;
+}
+
+/* require("x.y") loads lua/x/y.lua from the snapshot, once per document. */
+static int sandbox_require(lua_State *L)
+{
+	run *c = get_run(L);
+	const char *name = luaL_checkstring(L, 1);
+	char path[300];
+	lua_settop(L, 1);
+	lua_getfield(L, LUA_REGISTRYINDEX, "gen.loaded");
+	if (lua_getfield(L, 2, name) != LUA_TNIL) {
+		if (lua_islightuserdata(L, -1))
+			return luaL_error(L, "module '%s' requires itself", name);
+		return 1;
+	}
+	lua_pop(L, 1);
+	if (strlen(name) > 200 || strstr(name, "..") || strchr(name, '/'))
+		return luaL_error(L, "module '%s' not found: write require(\"name\") for "
+				     "lua/name.lua, require(\"a.b\") for lua/a/b.lua", name);
+	snprintf(path, sizeof path, "lua/%s.lua", name);
+	for (char *p = path + 4; *p; p++)
+		if (*p == '.' && strcmp(p, ".lua") != 0)
+			*p = '/';
+	const chunk *ch = find_chunk(c->fs, path);
+	if (!ch)
+		return luaL_error(L, "module '%s' not found: no '%s' in the snapshot", name, path);
+	if (!ch->code)
+		return luaL_error(L, "%s:%d: %s", ch->err.file, ch->err.line, ch->err.msg);
+	lua_pushlightuserdata(L, (void *)ch); /* loading: a cycle shows as this */
+	lua_setfield(L, 2, name);
+	if (luaL_loadbufferx(L, ch->code, ch->len, path, "b") != LUA_OK)
+		return lua_error(L);
+	lua_call(L, 0, 1);
+	if (lua_isnil(L, -1)) {
+		lua_pop(L, 1);
+		lua_pushboolean(L, 1);
+	}
+	lua_pushvalue(L, -1);
+	lua_setfield(L, 2, name);
+	return 1;
+}
+
+/* ---- read-only tables: site.config, site.themes ---- */
+
+static int readonly_newindex(lua_State *L)
+{
+	return luaL_error(L, "site.config is read-only");
+}
+
+static int readonly_len(lua_State *L)
+{
+	lua_getmetatable(L, 1);
+	lua_getfield(L, -1, "__index");
+	lua_pushinteger(L, (lua_Integer)lua_rawlen(L, -1));
+	return 1;
+}
+
+/* The iterator of pairs over a read-only table: keys in file order. */
+static int readonly_next(lua_State *L)
+{
+	lua_getmetatable(L, 1);
+	int mt = lua_gettop(L);
+	lua_getfield(L, mt, "order");
+	lua_getfield(L, mt, "pos");
+	lua_Integer i = 0;
+	if (!lua_isnil(L, 2)) {
+		lua_pushvalue(L, 2);
+		lua_rawget(L, mt + 2);
+		i = lua_tointeger(L, -1);
+		lua_pop(L, 1);
+	}
+	if (lua_rawgeti(L, mt + 1, i + 1) == LUA_TNIL)
+		return 1;
+	lua_getfield(L, mt, "__index");
+	lua_pushvalue(L, -2);
+	lua_rawget(L, -2);
+	lua_remove(L, -2);
+	return 2;
+}
+
+static int readonly_pairs(lua_State *L)
+{
+	lua_pushcfunction(L, readonly_next);
+	lua_pushvalue(L, 1);
+	lua_pushnil(L);
+	return 3;
+}
+
+static void push_value(lua_State *L, const value *v, bool readonly);
+
+/* A read-only view of a table or an array: an empty table whose
+ * metatable holds the data, the key order and their positions. */
+static void push_readonly(lua_State *L, const value *v)
+{
+	bool array = value_type_of(v) == VALUE_ARRAY;
+	size_t n = value_count(v);
+	lua_newtable(L);                          /* the view */
+	lua_createtable(L, 0, 8);                 /* its metatable */
+	lua_createtable(L, array ? (int)n : 0, array ? 0 : (int)n); /* data */
+	lua_createtable(L, (int)n, 0);            /* order */
+	lua_createtable(L, 0, (int)n);            /* pos */
+	for (size_t i = 0; i < n; i++) {
+		if (array)
+			lua_pushinteger(L, (lua_Integer)i + 1);
+		else
+			lua_pushstring(L, value_key_at(v, i, NULL));
+		lua_pushvalue(L, -1);
+		lua_rawseti(L, -4, (lua_Integer)i + 1);
+		lua_pushvalue(L, -1);
+		lua_pushinteger(L, (lua_Integer)i + 1);
+		lua_rawset(L, -4);
+		push_value(L, value_at(v, i), true);
+		lua_rawset(L, -5);
+	}
+	lua_setfield(L, -4, "pos");
+	lua_setfield(L, -3, "order");
+	lua_setfield(L, -2, "__index");
+	lua_pushcfunction(L, readonly_newindex);
+	lua_setfield(L, -2, "__newindex");
+	lua_pushcfunction(L, readonly_len);
+	lua_setfield(L, -2, "__len");
+	lua_pushcfunction(L, readonly_pairs);
+	lua_setfield(L, -2, "__pairs");
+	lua_pushliteral(L, "read-only");
+	lua_setfield(L, -2, "__metatable");
+	lua_setmetatable(L, -2);
+}
+
+/* A value as Lua sees it: tables and arrays as tables, date-times as their
+ * text, integers as integers. */
+static void push_value(lua_State *L, const value *v, bool readonly)
+{
+	/* Front matter can nest as deep as YAML lets it. */
+	luaL_checkstack(L, 8, "front matter is nested too deeply");
+	switch (value_type_of(v)) {
+	case VALUE_NULL:
+		lua_pushnil(L);
+		break;
+	case VALUE_TABLE:
+	case VALUE_ARRAY: {
+		if (readonly) {
+			push_readonly(L, v);
+			break;
+		}
+		bool array = value_type_of(v) == VALUE_ARRAY;
+		size_t n = value_count(v);
+		lua_createtable(L, array ? (int)n : 0, array ? 0 : (int)n);
+		for (size_t i = 0; i < n; i++) {
+			push_value(L, value_at(v, i), false);
+			if (array)
+				lua_rawseti(L, -2, (lua_Integer)i + 1);
+			else
+				lua_setfield(L, -2, value_key_at(v, i, NULL));
+		}
+		break;
+	}
+	case VALUE_INTEGER:
+		lua_pushinteger(L, value_integer(v));
+		break;
+	case VALUE_FLOAT:
+		lua_pushnumber(L, value_float(v));
+		break;
+	case VALUE_BOOL:
+		lua_pushboolean(L, value_bool(v));
+		break;
+	default: {
+		size_t len;
+		const char *s = value_string(v, &len);
+		lua_pushlstring(L, s, len);
+		break;
+	}
+	}
+}
+
+/* ---- doc.meta back to front matter ---- */
+
+/* Converts the Lua value at idx and attaches it to parent (pushed to an
+ * array, or set at key). Containers are attached before they are filled,
+ * so that all of it hangs from c->building whatever raises. hint is the
+ * value that was there before: it keeps date-times date-times and tells
+ * an empty table from an empty list. */
+static void attach_value(lua_State *L, run *c, int idx, value *parent, const char *key,
+			 const value *hint, char *path, int depth);
+
+static void put_child(value *parent, const char *key, value *child)
+{
+	if (key)
+		value_set_cstr(parent, key, child);
+	else
+		value_push(parent, child);
+}
+
+/* Sorts the strings of the Lua array at idx (insertion sort: front
+ * matter has few keys). */
+static void sort_strings(lua_State *L, int idx)
+{
+	lua_Integer n = (lua_Integer)lua_rawlen(L, idx);
+	for (lua_Integer i = 2; i <= n; i++) {
+		for (lua_Integer j = i; j > 1; j--) {
+			lua_rawgeti(L, idx, j - 1);
+			lua_rawgeti(L, idx, j);
+			bool swap = strcmp(lua_tostring(L, -2), lua_tostring(L, -1)) > 0;
+			if (!swap) {
+				lua_pop(L, 2);
+				break;
+			}
+			lua_rawseti(L, idx, j - 1);
+			lua_rawseti(L, idx, j);
+		}
+	}
+}
+
+static void fill_table(lua_State *L, run *c, int idx, value *t, const value *hint,
+		       char *path, int depth)
+{
+	size_t pl = strlen(path);
+	/* Keys the table had keep their place; new ones follow, sorted. */
+	for (size_t i = 0; hint && i < value_count(hint); i++) {
+		const char *k = value_key_at(hint, i, NULL);
+		if (lua_getfield(L, idx, k) != LUA_TNIL) {
+			snprintf(path + pl, 256 - pl, ".%s", k);
+			attach_value(L, c, lua_gettop(L), t, k, value_at(hint, i), path, depth + 1);
+			path[pl] = '\0';
+		}
+		lua_pop(L, 1);
+	}
+	lua_newtable(L);
+	int fresh = lua_gettop(L);
+	lua_Integer n = 0;
+	lua_pushnil(L);
+	while (lua_next(L, idx)) {
+		lua_pop(L, 1);
+		/* lua_tostring would turn a number key into a string in
+		 * place, which lua_next cannot follow. */
+		if (lua_type(L, -1) != LUA_TSTRING)
+			luaL_error(L, "doc.meta%s has a key that is not a string", path);
+		if (!value_get(hint, lua_tostring(L, -1))) {
+			lua_pushvalue(L, -1);
+			lua_rawseti(L, fresh, ++n);
+		}
+	}
+	sort_strings(L, fresh);
+	for (lua_Integer i = 1; i <= n; i++) {
+		lua_rawgeti(L, fresh, i);
+		const char *k = lua_tostring(L, -1);
+		lua_pushvalue(L, -1);
+		lua_rawget(L, idx);
+		snprintf(path + pl, 256 - pl, ".%s", k);
+		attach_value(L, c, lua_gettop(L), t, k, NULL, path, depth + 1);
+		path[pl] = '\0';
+		lua_pop(L, 2);
+	}
+	lua_pop(L, 1);
+}
+
+static void attach_value(lua_State *L, run *c, int idx, value *parent, const char *key,
+			 const value *hint, char *path, int depth)
+{
+	int t = lua_type(L, idx);
+	if (depth > MAX_DEPTH)
+		luaL_error(L, "doc.meta%s is nested too deeply (a table inside itself?)", path);
+	luaL_checkstack(L, 8, "doc.meta is nested too deeply");
+	if (t == LUA_TSTRING) {
+		size_t len;
+		const char *s = lua_tolstring(L, idx, &len);
+		size_t hl;
+		const char *hs = value_is_datetime(hint) ? value_string(hint, &hl) : NULL;
+		put_child(parent, key, hs && hl == len && memcmp(hs, s, len) == 0
+					       ? value_copy(hint)
+					       : value_new_string(s, len));
+	} else if (t == LUA_TNUMBER) {
+		put_child(parent, key, lua_isinteger(L, idx) ? value_new_integer(lua_tointeger(L, idx))
+							     : value_new_float(lua_tonumber(L, idx)));
+	} else if (t == LUA_TBOOLEAN) {
+		put_child(parent, key, value_new_bool(lua_toboolean(L, idx)));
+	} else if (t == LUA_TTABLE && !to_node(L, idx)) {
+		/* A list has exactly the keys 1..n; a table only strings. */
+		lua_Integer count = 0, strings = 0, max = 0;
+		lua_pushnil(L);
+		while (lua_next(L, idx)) {
+			lua_pop(L, 1);
+			count++;
+			if (lua_type(L, -1) == LUA_TSTRING)
+				strings++;
+			else if (lua_isinteger(L, -1) && lua_tointeger(L, -1) > max)
+				max = lua_tointeger(L, -1);
+		}
+		bool array = count ? strings == 0 && max == count
+				   : value_type_of(hint) != VALUE_TABLE;
+		if (count && !array && strings != count)
+			luaL_error(L, "doc.meta%s mixes list items and named keys", path);
+		value *v = array ? value_new_array() : value_new_table();
+		put_child(parent, key, v);
+		if (array) {
+			size_t pl = strlen(path);
+			for (lua_Integer i = 1; i <= count; i++) {
+				lua_rawgeti(L, idx, i);
+				snprintf(path + pl, 256 - pl, "[%lld]", (long long)i);
+				const value *h = value_type_of(hint) == VALUE_ARRAY
+							 ? value_at(hint, (size_t)i - 1)
+							 : NULL;
+				attach_value(L, c, lua_gettop(L), v, NULL, h, path, depth + 1);
+				path[pl] = '\0';
+				lua_pop(L, 1);
+			}
+		} else {
+			fill_table(L, c, idx, v, value_type_of(hint) == VALUE_TABLE ? hint : NULL,
+				   path, depth);
+		}
+	} else {
+		luaL_error(L, "doc.meta%s is a %s, which front matter cannot hold", path,
+			   luaL_typename(L, idx));
+	}
+}
+
+static bool blank(const char *s)
+{
+	for (; *s; s++)
+		if (*s != ' ' && *s != '\t' && *s != '\r' && *s != '\n')
+			return false;
+	return true;
+}
+
+static bool all_strings(const value *v)
+{
+	if (value_type_of(v) != VALUE_ARRAY)
+		return false;
+	for (size_t i = 0; i < value_count(v); i++)
+		if (value_type_of(value_at(v, i)) != VALUE_STRING)
+			return false;
+	return true;
+}
+
+/* The rules frontmatter applies to the keys gen knows; NULL when meta
+ * keeps them, else what is wrong. */
+static const char *meta_problem(const value *meta)
+{
+	const value *v = value_get(meta, "title");
+	if (!v || value_type_of(v) != VALUE_STRING || blank(value_string(v, NULL)))
+		return "doc.meta.title must be a non-empty string";
+	if ((v = value_get(meta, "kind"))) {
+		const char *k = value_string(v, NULL);
+		if (value_type_of(v) != VALUE_STRING ||
+		    (strcmp(k, "story") && strcmp(k, "tips") && strcmp(k, "page")))
+			return "doc.meta.kind must be \"story\", \"tips\" or \"page\"";
+	}
+	if ((v = value_get(meta, "date"))) {
+		size_t n;
+		const char *s = value_string(v, &n);
+		value_datetime dt;
+		if ((value_type_of(v) != VALUE_STRING && !value_is_datetime(v)) ||
+		    value_datetime_parse(s, n, &dt) < 0 || !dt.has_date)
+			return "doc.meta.date must be a date (\"2015-03-12\")";
+	}
+	if ((v = value_get(meta, "author")) && value_type_of(v) != VALUE_STRING)
+		return "doc.meta.author must be a string";
+	if ((v = value_get(meta, "summary")) && value_type_of(v) != VALUE_STRING)
+		return "doc.meta.summary must be a string";
+	if ((v = value_get(meta, "themes")) && !all_strings(v))
+		return "doc.meta.themes must be a list of strings";
+	if ((v = value_get(meta, "aliases")) && !all_strings(v))
+		return "doc.meta.aliases must be a list of strings";
+	if ((v = value_get(meta, "draft")) && value_type_of(v) != VALUE_BOOL)
+		return "doc.meta.draft must be true or false";
+	if ((v = value_get(meta, "weight")) && value_type_of(v) != VALUE_INTEGER)
+		return "doc.meta.weight must be an integer";
+	return NULL;
+}
+
+/* Reads doc.meta back after a filter, so that a broken edit is blamed on
+ * the filter that made it. */
+static void read_meta(lua_State *L, run *c, int docidx)
+{
+	char path[256] = "";
+	if (lua_getfield(L, docidx, "meta") != LUA_TTABLE)
+		luaL_error(L, "%s: doc.meta must be a table, not a %s", c->current,
+			   luaL_typename(L, -1));
+	value_free(c->building);
+	c->building = value_new_table();
+	fill_table(L, c, lua_gettop(L), c->building, c->d->fm.meta, path, 0);
+	lua_pop(L, 1);
+	const char *problem = meta_problem(c->building);
+	if (problem)
+		luaL_error(L, "%s: %s", c->current, problem);
+	value_free(c->meta);
+	c->meta = c->building;
+	c->building = NULL;
+}
+
+static bool value_equal(const value *a, const value *b)
+{
+	value_type t = value_type_of(a);
+	if (t != value_type_of(b))
+		return false;
+	switch (t) {
+	case VALUE_NULL:
+		return true;
+	case VALUE_INTEGER:
+		return value_integer(a) == value_integer(b);
+	case VALUE_FLOAT:
+		return value_float(a) == value_float(b);
+	case VALUE_BOOL:
+		return value_bool(a) == value_bool(b);
+	case VALUE_TABLE:
+	case VALUE_ARRAY:
+		if (value_count(a) != value_count(b))
+			return false;
+		for (size_t i = 0; i < value_count(a); i++) {
+			if (t == VALUE_TABLE &&
+			    strcmp(value_key_at(a, i, NULL), value_key_at(b, i, NULL)) != 0)
+				return false;
+			if (!value_equal(value_at(a, i), value_at(b, i)))
+				return false;
+		}
+		return true;
+	default: {
+		size_t la, lb;
+		const char *sa = value_string(a, &la), *sb = value_string(b, &lb);
+		return la == lb && memcmp(sa, sb, la) == 0;
+	}
+	}
+}
+
+static char *dup_string(const value *meta, const char *key)
+{
+	const value *v = value_get(meta, key);
+	return v ? xstrdup(value_string(v, NULL)) : NULL;
+}
+
+static void dup_strings(const value *meta, const char *key, char ***out, size_t *n)
+{
+	const value *v = value_get(meta, key);
+	*n = v ? value_count(v) : 0;
+	*out = *n ? xcalloc(*n, sizeof **out) : NULL;
+	for (size_t i = 0; i < *n; i++)
+		(*out)[i] = xstrdup(value_string(value_at(v, i), NULL));
+}
+
+static void free_strings(char **s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(s[i]);
+	free(s);
+}
+
+/* Copies checked front matter (meta_problem said yes) into the typed
+ * fields; fm takes meta. */
+static void apply_meta(frontmatter *fm, value *meta)
+{
+	const value *v;
+	free(fm->title);
+	fm->title = dup_string(meta, "title");
+	v = value_get(meta, "kind");
+	fm->kind = !v ? KIND_PAGE
+		   : !strcmp(value_string(v, NULL), "story") ? KIND_STORY
+		   : !strcmp(value_string(v, NULL), "tips") ? KIND_TIPS : KIND_PAGE;
+	free(fm->date);
+	fm->date = NULL;
+	fm->date_epoch = 0;
+	if ((v = value_get(meta, "date"))) {
+		size_t n;
+		const char *s = value_string(v, &n);
+		value_datetime dt;
+		value_datetime_parse(s, n, &dt);
+		fm->date = xstrdup(s);
+		fm->date_epoch = value_datetime_epoch(&dt);
+	}
+	free(fm->author);
+	fm->author = dup_string(meta, "author");
+	free(fm->summary);
+	fm->summary = dup_string(meta, "summary");
+	free_strings(fm->themes, fm->nthemes);
+	dup_strings(meta, "themes", &fm->themes, &fm->nthemes);
+	free_strings(fm->aliases, fm->naliases);
+	dup_strings(meta, "aliases", &fm->aliases, &fm->naliases);
+	v = value_get(meta, "draft");
+	fm->draft = v && value_bool(v);
+	v = value_get(meta, "weight");
+	fm->weight = v ? value_integer(v) : 0;
+	value_free(fm->meta);
+	fm->meta = meta;
+}
+
+/* ---- doc:tag ---- */
+
+static bool is_passage(markdown_node_type t)
+{
+	return t == MARKDOWN_NODE_PARAGRAPH || t == MARKDOWN_NODE_HEADING ||
+	       t == MARKDOWN_NODE_CODE_BLOCK || t == MARKDOWN_NODE_TABLE_ROW;
+}
+
+/* The passage that shows a tag: the paragraph, heading, code block or
+ * table row at or around n; for a container, the first one inside. */
+static markdown_node *passage_of(markdown_node *n)
+{
+	for (markdown_node *p = n; p; p = markdown_node_parent(p))
+		if (is_passage(markdown_node_type_of(p)))
+			return p;
+	markdown_node *p = markdown_node_first_child(n);
+	while (p) {
+		if (is_passage(markdown_node_type_of(p)))
+			return p;
+		if (markdown_node_first_child(p)) {
+			p = markdown_node_first_child(p);
+			continue;
+		}
+		while (p && p != n && !markdown_node_next(p))
+			p = markdown_node_parent(p);
+		p = p && p != n ? markdown_node_next(p) : NULL;
+	}
+	return NULL;
+}
+
+static bool closing_mark(const char *s)
+{
+	return *s == '"' || *s == '\'' || *s == ')' ||
+	       !strncmp(s, "\xE2\x80\x9D", 3) || !strncmp(s, "\xE2\x80\x99", 3) ||
+	       !strncmp(s, "\xC2\xBB", 2);
+}
+
+/* Appends the sentence of text holding note (the first sentence without
+ * a note, or when it is not there), at most EXCERPT_MAX bytes, cut at a
+ * space with an ellipsis. */
+static void excerpt(buf *out, const char *text, const char *note)
+{
+	const char *at = note && *note ? strstr(text, note) : NULL;
+	const char *start = text, *p = text;
+	for (;;) {
+		/* The end of the sentence that starts at start. */
+		while (*p && !strchr(".!?", *p) && strncmp(p, "\xE2\x80\xA6", 3))
+			p++;
+		if (!*p)
+			break;
+		p += *p == '\xE2' ? 3 : 1;
+		while (*p && closing_mark(p))
+			p += (unsigned char)*p < 0x80 ? 1 : *p == '\xC2' ? 2 : 3;
+		if (*p && *p != ' ')
+			continue;
+		if (!at || at < p)
+			break;
+		while (*p == ' ')
+			p++;
+		start = p;
+	}
+	size_t len = (size_t)(p - start);
+	size_t from = 0;
+	if (at && at >= start && (size_t)(at - start) + strlen(note) > EXCERPT_MAX) {
+		/* Keep the note in view: start a while before it. */
+		from = (size_t)(at - start) - EXCERPT_MAX / 3;
+		while (from < len && start[from] != ' ')
+			from++;
+		buf_puts(out, "\xE2\x80\xA6");
+	}
+	if (len - from > EXCERPT_MAX) {
+		size_t cut = from + EXCERPT_MAX;
+		while (cut > from && start[cut] != ' ')
+			cut--;
+		buf_put(out, start + from, (cut > from ? cut : from + EXCERPT_MAX) - from);
+		while (out->len && out->ptr[out->len - 1] == ' ')
+			buf_truncate(out, out->len - 1);
+		buf_puts(out, "\xE2\x80\xA6");
+		return;
+	}
+	while (from < len && start[from] == ' ')
+		from++;
+	buf_put(out, start + from, len - from);
+}
+
+/* Length of the double quotation mark s starts with, 0 when none; *open
+ * says whether it opens (“ „) or closes (”); '"' does both. Single marks
+ * are left alone: ’ is the Dutch apostrophe too (auto’s). */
+static size_t quote_at(const char *s, size_t n, bool *open)
+{
+	*open = true;
+	if (n >= 1 && *s == '"')
+		return 1;
+	if (n >= 3 && (!strncmp(s, "\xE2\x80\x9C", 3) || !strncmp(s, "\xE2\x80\x9E", 3)))
+		return 3;
+	*open = false;
+	if (n >= 3 && !strncmp(s, "\xE2\x80\x9D", 3))
+		return 3;
+	return 0;
+}
+
+/* Takes the quotation marks off an excerpt that is one quote, or whose
+ * other mark stayed behind in the passage: templates quote it themselves.
+ * A mark that pairs with one inside stays. */
+static void unquote(buf *b)
+{
+	bool open;
+	size_t lead = quote_at(b->ptr, b->len, &open);
+	if (!open)
+		lead = 0;
+	size_t trail = 0;
+	if (b->len > lead && b->ptr[b->len - 1] == '"')
+		trail = 1;
+	else if (b->len >= lead + 3 && quote_at(b->ptr + b->len - 3, 3, &open) == 3 && !open)
+		trail = 3;
+	if (!lead && !trail)
+		return;
+	size_t opens = 0, closes = 0, plain = 0;
+	for (size_t i = lead; i + trail < b->len;) {
+		size_t q = quote_at(b->ptr + i, b->len - trail - i, &open);
+		if (q == 1)
+			plain++;
+		else if (q == 3)
+			open ? opens++ : closes++;
+		i += q ? q : 1;
+	}
+	bool ok = plain == 0 && (lead && trail ? opens == closes
+				 : trail ? opens <= closes : closes <= opens);
+	if (!ok)
+		return;
+	buf_truncate(b, b->len - trail);
+	memmove(b->ptr, b->ptr + lead, b->len - lead + 1);
+	b->len -= lead;
+}
+
+static bool has_class(const char *classes, const char *cls)
+{
+	size_t n = strlen(cls);
+	for (const char *p = classes; (p = strstr(p, cls)); p += n)
+		if ((p == classes || p[-1] == ' ') && (p[n] == ' ' || !p[n]))
+			return true;
+	return false;
+}
+
+/* doc:tag(theme, node [, note]) -> the anchor of the marked passage */
+static int doc_tag(lua_State *L)
+{
+	run *c = get_run(L);
+	int base = lua_istable(L, 1) ? 1 : 0; /* doc:tag or doc.tag */
+	const char *theme = luaL_checkstring(L, base + 1);
+	markdown_node *n = check_node(L, base + 2);
+	const char *note = luaL_optstring(L, base + 3, NULL);
+
+	if (!config_theme_find(c->cfg, theme))
+		return luaL_error(L, "doc:tag: unknown theme '%s' (site.toml has no [themes.%s])",
+				  theme, theme);
+	markdown_node *p = passage_of(n);
+	if (!p)
+		return luaL_error(L, "doc:tag: there is no passage to mark in this %s", tname(n));
+	size_t count = 0;
+	for (size_t i = 0; i < c->nev; i++) {
+		if (strcmp(c->ev[i].theme, theme) != 0)
+			continue;
+		if (c->ev_passage[i] == p) {
+			lua_pushstring(L, c->ev[i].anchor);
+			return 1;
+		}
+		count++;
+	}
+	charge(L, c, 2 * EXCERPT_MAX + strlen(theme) + 64);
+
+	/* From here on no Lua call until the evidence is stored. */
+	buf anchor = BUF_INIT, cls = BUF_INIT;
+	if (*markdown_node_id(p)) {
+		buf_puts(&anchor, markdown_node_id(p));
+	} else {
+		buf_printf(&anchor, "bewijs-%s-%zu", theme, count + 1);
+		markdown_node_set_attr(c->md, p, anchor.ptr, NULL);
+	}
+	if (!has_class(markdown_node_class(p), "evidence")) {
+		buf_puts(&cls, markdown_node_class(p));
+		if (cls.len)
+			buf_putc(&cls, ' ');
+		buf_puts(&cls, "evidence");
+		markdown_node_set_attr(c->md, p, NULL, cls.ptr);
+	}
+	buf_release(&cls);
+	if (c->nev == c->cap_ev) {
+		c->cap_ev = c->cap_ev ? 2 * c->cap_ev : 16;
+		c->ev = xrealloc(c->ev, c->cap_ev * sizeof *c->ev);
+		c->ev_passage = xrealloc(c->ev_passage, c->cap_ev * sizeof *c->ev_passage);
+	}
+	document_evidence *e = &c->ev[c->nev];
+	c->ev_passage[c->nev++] = p;
+	buf_clear(&c->scratch);
+	if (markdown_node_type_of(p) == MARKDOWN_NODE_TABLE_ROW) {
+		/* A row reads as its cells, told apart. */
+		for (markdown_node *cell = markdown_node_first_child(p); cell;
+		     cell = markdown_node_next(cell)) {
+			if (c->scratch.len)
+				buf_puts(&c->scratch, " | ");
+			markdown_node_text(cell, &c->scratch);
+		}
+	} else {
+		markdown_node_text(p, &c->scratch);
+	}
+	buf ex = BUF_INIT;
+	excerpt(&ex, c->scratch.ptr, note);
+	unquote(&ex);
+	e->theme = xstrdup(theme);
+	e->line = markdown_node_line(c->md, p);
+	e->excerpt = buf_detach(&ex);
+	e->anchor = buf_detach(&anchor);
+	e->note = note ? xstrdup(note) : NULL;
+
+	lua_pushstring(L, e->anchor);
+	return 1;
+}
+
+/* doc:tags() -> { {theme=, line=, excerpt=, anchor=, note=}, ... } */
+static int doc_tags(lua_State *L)
+{
+	run *c = get_run(L);
+	lua_createtable(L, (int)c->nev, 0);
+	for (size_t i = 0; i < c->nev; i++) {
+		lua_createtable(L, 0, 5);
+		lua_pushstring(L, c->ev[i].theme);
+		lua_setfield(L, -2, "theme");
+		lua_pushinteger(L, c->ev[i].line);
+		lua_setfield(L, -2, "line");
+		lua_pushstring(L, c->ev[i].excerpt);
+		lua_setfield(L, -2, "excerpt");
+		lua_pushstring(L, c->ev[i].anchor);
+		lua_setfield(L, -2, "anchor");
+		push_string_or_nil(L, c->ev[i].note);
+		lua_setfield(L, -2, "note");
+		lua_rawseti(L, -2, (lua_Integer)i + 1);
+	}
+	return 1;
+}
+
+/* ---- the sandbox ---- */
+
+static void open_lib(lua_State *L, const char *name, lua_CFunction open)
+{
+	luaL_requiref(L, name, open, 1);
+	lua_pop(L, 1);
+}
+
+static void set_global_nil(lua_State *L, const char *name)
+{
+	lua_pushnil(L);
+	lua_setglobal(L, name);
+}
+
+static void new_metatables(lua_State *L)
+{
+	static const luaL_Reg node_mt[] = {
+		{ "__index", node_index },
+		{ "__newindex", node_newindex },
+		{ "__eq", node_eq },
+		{ "__tostring", node_tostring },
+		{ NULL, NULL },
+	};
+	luaL_newmetatable(L, NODE_MT);
+	luaL_setfuncs(L, node_mt, 0);
+	lua_pushliteral(L, "gen.node");
+	lua_setfield(L, -2, "__metatable");
+	lua_pop(L, 1);
+
+	lua_newtable(L); /* node -> its Lua value, weakly */
+	lua_createtable(L, 0, 1);
+	lua_pushliteral(L, "v");
+	lua_setfield(L, -2, "__mode");
+	lua_setmetatable(L, -2);
+	lua_setfield(L, LUA_REGISTRYINDEX, "gen.nodes");
+	lua_newtable(L);
+	lua_setfield(L, LUA_REGISTRYINDEX, "gen.loaded");
+}
+
+static void open_gen(lua_State *L)
+{
+	static const luaL_Reg gen[] = {
+		{ "Text", gen_text },
+		{ "Code", gen_code },
+		{ "SoftBreak", gen_soft_break },
+		{ "LineBreak", gen_line_break },
+		{ "Emph", gen_emph },
+		{ "Strong", gen_strong },
+		{ "Span", gen_span },
+		{ "Link", gen_link },
+		{ "Image", gen_image },
+		{ "Paragraph", gen_paragraph },
+		{ "Heading", gen_heading },
+		{ "BlockQuote", gen_block_quote },
+		{ "CodeBlock", gen_code_block },
+		{ "List", gen_list },
+		{ "Item", gen_item },
+		{ "ThematicBreak", gen_thematic_break },
+		{ "fold", gen_fold },
+		{ "words", gen_words },
+		{ "slug", gen_slug },
+		{ "warn", gen_warn },
+		{ NULL, NULL },
+	};
+	luaL_newlib(L, gen);
+	lua_setglobal(L, "gen");
+}
+
+static void open_site(lua_State *L, const config *cfg)
+{
+	lua_createtable(L, 0, 2);
+	push_value(L, cfg->table, true);
+	lua_setfield(L, -2, "config");
+	/* site.themes: the themes in site.toml's order, read-only. */
+	value *themes = value_new_array();
+	for (size_t i = 0; i < cfg->nthemes; i++) {
+		const config_theme *t = &cfg->themes[i];
+		value *o = value_new_table();
+		value_set_cstr(o, "id", value_new_cstring(t->id));
+		value_set_cstr(o, "title", value_new_cstring(t->title));
+		value_set_cstr(o, "description", value_new_cstring(t->description));
+		value *p = value_new_array();
+		for (size_t j = 0; j < t->npatterns; j++)
+			value_push(p, value_new_cstring(t->patterns[j]));
+		value_set_cstr(o, "patterns", p);
+		value_push(themes, o);
+	}
+	/* The copy must not leak if pushing raises: it hangs from the run
+	 * until it is pushed. */
+	run *c = get_run(L);
+	value_free(c->building);
+	c->building = themes;
+	push_value(L, themes, true);
+	value_free(c->building);
+	c->building = NULL;
+	lua_setfield(L, -2, "themes");
+	lua_setglobal(L, "site");
+}
+
+static void open_doc(lua_State *L, run *c)
+{
+	document *d = c->d;
+	lua_createtable(L, 0, 8);
+	lua_pushstring(L, d->path);
+	lua_setfield(L, -2, "path");
+	lua_pushstring(L, d->url);
+	lua_setfield(L, -2, "url");
+	lua_pushstring(L, frontmatter_kind_name(d->fm.kind));
+	lua_setfield(L, -2, "kind");
+	push_value(L, d->fm.meta, false);
+	lua_setfield(L, -2, "meta");
+	push_node(L, markdown_root(c->md));
+	lua_setfield(L, -2, "root");
+	lua_pushcfunction(L, doc_tag);
+	lua_setfield(L, -2, "tag");
+	lua_pushcfunction(L, doc_tags);
+	lua_setfield(L, -2, "tags");
+	lua_pushvalue(L, -1);
+	lua_setglobal(L, "doc");
+}
+
+static uint32_t seed_of(const char *s)
+{
+	uint32_t h = 2166136261u;
+	while (*s)
+		h = (h ^ (unsigned char)*s++) * 16777619u;
+	return h;
+}
+
+/* Opens what a filter may use into the globals. */
+static void open_sandbox(lua_State *L, run *c)
+{
+	open_lib(L, "_G", luaopen_base);
+	set_global_nil(L, "dofile");
+	set_global_nil(L, "loadfile");
+	set_global_nil(L, "warn");
+	lua_getglobal(L, "load");
+	lua_pushcclosure(L, sandbox_load, 1);
+	lua_setglobal(L, "load");
+	lua_register(L, "print", sandbox_print);
+	lua_register(L, "require", sandbox_require);
+
+	open_lib(L, "string", luaopen_string);
+	lua_getglobal(L, "string");
+	lua_pushnil(L);
+	lua_setfield(L, -2, "dump");
+	lua_pop(L, 1);
+	open_lib(L, "table", luaopen_table);
+	open_lib(L, "utf8", luaopen_utf8);
+	open_lib(L, "math", luaopen_math);
+	/* The same numbers on every build of this document. */
+	lua_getglobal(L, "math");
+	lua_getfield(L, -1, "randomseed");
+	lua_pushinteger(L, seed_of(c->d->path));
+	lua_call(L, 1, 0);
+	lua_pop(L, 1);
+	luaL_requiref(L, "os", luaopen_os, 0);
+	lua_createtable(L, 0, 2);
+	lua_getfield(L, -2, "date");
+	lua_setfield(L, -2, "date");
+	lua_getfield(L, -2, "time");
+	lua_setfield(L, -2, "time");
+	lua_setglobal(L, "os");
+	lua_pop(L, 1);
+
+	new_metatables(L);
+	open_gen(L);
+	open_site(L, c->cfg);
+}
+
+/* ---- the walk ---- */
+
+enum { H_BLOCK = MARKDOWN_NODE_TYPE_COUNT, H_INLINE, H_COUNT };
+
+/* Which handlers the filter table at fidx has; checks its keys. */
+static void find_handlers(lua_State *L, int fidx, bool *has)
+{
+	memset(has, 0, H_COUNT * sizeof *has);
+	lua_pushnil(L);
+	while (lua_next(L, fidx)) {
+		if (lua_type(L, -2) == LUA_TSTRING && lua_isfunction(L, -1)) {
+			const char *k = lua_tostring(L, -2);
+			markdown_node_type t = markdown_node_type_from_name(k);
+			if (t != MARKDOWN_NODE_NONE)
+				has[t] = true;
+			else if (!strcmp(k, "Block"))
+				has[H_BLOCK] = true;
+			else if (!strcmp(k, "Inline"))
+				has[H_INLINE] = true;
+			else {
+				char where[LUA_IDSIZE + 24];
+				function_where(L, lua_gettop(L), where, sizeof where);
+				luaL_error(L, "%s: '%s' is not a node type (doc/filters.md lists them)",
+					   where, k);
+			}
+		}
+		lua_pop(L, 1);
+	}
+}
+
+static void push_frame(run *c, markdown_node *n)
+{
+	if (c->nstack == c->cap_stack) {
+		c->cap_stack = c->cap_stack ? 2 * c->cap_stack : 32;
+		c->stack = xrealloc(c->stack, c->cap_stack * sizeof *c->stack);
+	}
+	c->stack[c->nstack++] = n;
+}
+
+static void descend(run *c)
+{
+	markdown_node *child;
+	while ((child = markdown_node_first_child(c->stack[c->nstack - 1])))
+		push_frame(c, child);
+}
+
+/* Puts what a handler returned (at the top of the stack) in cur's place. */
+static void apply_result(lua_State *L, run *c, int fn, markdown_node *cur, const char *key)
+{
+	char where[LUA_IDSIZE + 24];
+	int t = lua_type(L, -1);
+	markdown_node *root = markdown_root(c->md);
+	if (t == LUA_TNIL || to_node(L, -1) == cur)
+		return;
+	function_where(L, fn, where, sizeof where);
+	if (cur == root)
+		luaL_error(L, "%s: the Document function may return nil or the document, "
+			      "not a %s", where, luaL_typename(L, -1));
+	bool inl = !is_block(cur);
+	markdown_node *parent = markdown_node_parent(cur);
+	if (t == LUA_TTABLE && !to_node(L, -1)) {
+		int list = lua_gettop(L);
+		lua_Unsigned n = lua_rawlen(L, list);
+		markdown_node *last = NULL;
+		bool kept = false;
+		for (lua_Unsigned i = 1; i <= n; i++) {
+			lua_rawgeti(L, list, (lua_Integer)i);
+			markdown_node *x = lua_type(L, -1) == LUA_TSTRING && inl
+						   ? item_node(L, c, -1, false)
+						   : to_node(L, -1);
+			if (!x)
+				luaL_error(L, "%s: item %I of the list the %s function returned is "
+					      "a %s, not a node", where, (lua_Integer)i, key,
+					   luaL_typename(L, -1));
+			if (x == cur) {
+				kept = true;
+				last = cur;
+			} else if ((last ? markdown_node_insert_after(c->md, last, x)
+					 : markdown_node_insert_before(c->md, cur, x)) < 0) {
+				luaL_error(L, "%s: the %s function returned a %s, which cannot go "
+					      "inside a %s", where, key, tname(x), tname(parent));
+			} else if (last) {
+				last = x;
+			}
+			lua_pop(L, 1);
+		}
+		if (!kept) {
+			markdown_node_unlink(c->md, cur);
+			bury(c, cur);
+		}
+		return;
+	}
+	markdown_node *x = t == LUA_TSTRING && inl ? item_node(L, c, -1, false) : to_node(L, -1);
+	if (!x)
+		luaL_error(L, "%s: the %s function returned a %s; expected nil, a node or "
+			      "a list of nodes", where, key, luaL_typename(L, -1));
+	if (markdown_node_replace(c->md, cur, x) < 0)
+		luaL_error(L, "%s: the %s function returned a %s, which cannot go inside a %s",
+			   where, key, tname(x), tname(parent));
+	bury(c, cur);
+}
+
+static void call_handler(lua_State *L, run *c, int fidx, int docidx, markdown_node *cur,
+			 const char *key)
+{
+	lua_getfield(L, fidx, key);
+	int fn = lua_gettop(L);
+	lua_pushvalue(L, fn);
+	push_node(L, cur);
+	lua_pushvalue(L, docidx);
+	c->node = cur;
+	lua_call(L, 2, 1);
+	c->node = NULL;
+	apply_result(L, c, fn, cur, key);
+	lua_settop(L, fn - 1);
+}
+
+/* Depth first, children before their parent, the Document last. The next
+ * sibling and the ancestors are taken before a node's handler runs, so
+ * what a handler puts in the tree is not walked again, and what it takes
+ * out is not walked at all. */
+static void walk(lua_State *L, run *c, int fidx, int docidx)
+{
+	bool has[H_COUNT];
+	find_handlers(L, fidx, has);
+	c->nstack = 0;
+	push_frame(c, markdown_root(c->md));
+	descend(c);
+	while (c->nstack) {
+		markdown_node *cur = c->stack[c->nstack - 1];
+		markdown_node *next = c->nstack > 1 ? markdown_node_next(cur) : NULL;
+		markdown_node_type t = markdown_node_type_of(cur);
+		const char *key = NULL;
+		if (t != MARKDOWN_NODE_NONE && has[t])
+			key = markdown_node_type_name(t);
+		else if (t != MARKDOWN_NODE_DOCUMENT && is_block(cur) && has[H_BLOCK])
+			key = "Block";
+		else if (t != MARKDOWN_NODE_DOCUMENT && !is_block(cur) && has[H_INLINE])
+			key = "Inline";
+		if (key)
+			call_handler(L, c, fidx, docidx, cur, key);
+		c->nstack--;
+		if (next && c->nstack &&
+		    markdown_node_parent(next) == c->stack[c->nstack - 1]) {
+			push_frame(c, next);
+			descend(c);
+		}
+	}
+}
+
+/* Everything Lua does for one document, under one lua_pcall. */
+static int run_all(lua_State *L)
+{
+	run *c = get_run(L);
+	open_sandbox(L, c);
+	open_doc(L, c);
+	int docidx = lua_gettop(L);
+	for (size_t i = 0; i < c->fs->nfilters; i++) {
+		const chunk *ch = &c->fs->chunks[c->fs->filters[i]];
+		c->current = ch->path;
+		c->where[0] = '\0';
+		if (luaL_loadbufferx(L, ch->code, ch->len, ch->path, "b") != LUA_OK)
+			return lua_error(L);
+		/* Each filter file gets its own globals, over the shared ones. */
+		lua_newtable(L);
+		lua_createtable(L, 0, 1);
+		lua_pushglobaltable(L);
+		lua_setfield(L, -2, "__index");
+		lua_setmetatable(L, -2);
+		lua_setupvalue(L, -2, 1);
+		lua_call(L, 0, 1);
+		int ret = lua_gettop(L);
+		if (!lua_istable(L, ret))
+			luaL_error(L, "%s: a filter returns a table of functions, not a %s",
+				   ch->path, luaL_typename(L, ret));
+		/* A list of filter tables runs each in turn. */
+		lua_rawgeti(L, ret, 1);
+		bool list = lua_istable(L, -1) && !to_node(L, -1);
+		lua_pop(L, 1);
+		lua_Unsigned n = list ? lua_rawlen(L, ret) : 1;
+		for (lua_Unsigned k = 1; k <= n; k++) {
+			if (list) {
+				lua_rawgeti(L, ret, (lua_Integer)k);
+				luaL_checktype(L, -1, LUA_TTABLE);
+			} else {
+				lua_pushvalue(L, ret);
+			}
+			walk(L, c, lua_gettop(L), docidx);
+			lua_pop(L, 1);
+		}
+		lua_settop(L, docidx);
+		read_meta(L, c, docidx);
+	}
+	return 0;
+}
+
+/* Turns what lua_pcall left into err. */
+static int fail(lua_State *L, run *c, int status, gen_err *err)
+{
+	char text[1200], file[512];
+	const char *rest;
+	int line = 0;
+	if (status == LUA_ERRMEM && c->mem_refused) {
+		char cap[32];
+		format_size(cap, sizeof cap, (int64_t)c->mem_cap);
+		snprintf(text, sizeof text, "%s: memory cap of %s exceeded (site.toml [filter] memory)",
+			 c->where[0] ? c->where : c->current, cap);
+	} else if (status == LUA_ERRMEM) {
+		snprintf(text, sizeof text, "%s: out of memory", c->current);
+	} else if (lua_type(L, -1) == LUA_TSTRING) {
+		snprintf(text, sizeof text, "%s", lua_tostring(L, -1));
+	} else {
+		snprintf(text, sizeof text, "%s: error object is a %s value", c->current,
+			 luaL_typename(L, -1));
+	}
+	/* Blame a position in one of our files; anything else (a chunk a
+	 * filter loaded itself) is the running filter's. */
+	if (!split_where(text, file, sizeof file, &line, &rest) || !find_chunk(c->fs, file)) {
+		size_t cl = strlen(c->current);
+		rest = text;
+		line = 0;
+		snprintf(file, sizeof file, "%s", c->current);
+		if (!strncmp(text, c->current, cl) && text[cl] == ':' && text[cl + 1] == ' ')
+			rest = text + cl + 2;
+	}
+	return err_set(err, GEN_EFILTER, file, line, 0, "%s (while filtering %s)", rest,
+		       c->d->path);
+}
+
+static void add_theme(frontmatter *fm, const char *id)
+{
+	for (size_t i = 0; i < fm->nthemes; i++)
+		if (!strcmp(fm->themes[i], id))
+			return;
+	fm->themes = xrealloc(fm->themes, (fm->nthemes + 1) * sizeof *fm->themes);
+	fm->themes[fm->nthemes++] = xstrdup(id);
+}
+
+int filter_run(const filter_set *fs, document *d, const config *cfg,
+	       diag_list *diags, gen_err *err)
+{
+	run c;
+	int rc = 0;
+
+	if (!fs || !fs->nfilters)
+		return 0;
+	memset(&c, 0, sizeof c);
+	c.fs = fs;
+	c.cfg = cfg;
+	c.d = d;
+	c.md = d->md;
+	c.mem_cap = cfg->filter_memory > 0 ? (size_t)cfg->filter_memory : SIZE_MAX;
+	c.budget = cfg->filter_instructions > 0 ? cfg->filter_instructions : INT64_MAX;
+	c.step = c.budget < HOOK_STEP ? (int)c.budget : HOOK_STEP;
+	c.current = fs->chunks[fs->filters[0]].path;
+	buf_init(&c.scratch);
+
+	lua_State *L = lua_newstate(run_alloc, &c);
+	if (!L) {
+		rc = err_set(err, GEN_EFILTER, c.current, 0, 0,
+			     "cannot start Lua (memory cap too small?) (while filtering %s)",
+			     d->path);
+		goto out;
+	}
+	*(run **)lua_getextraspace(L) = &c;
+	lua_setwarnf(L, ignore_warning, NULL);
+	lua_sethook(L, count_hook, LUA_MASKCOUNT, c.step);
+	lua_pushcfunction(L, run_all);
+	int status = lua_pcall(L, 0, 0, 0);
+	if (status != LUA_OK)
+		rc = fail(L, &c, status, err);
+	lua_close(L);
+	empty_graveyard(&c);
+	if (rc < 0)
+		goto out;
+
+	/* The filters are done: bring the document up to date. */
+	if (c.meta && !value_equal(c.meta, d->fm.meta)) {
+		apply_meta(&d->fm, c.meta);
+		c.meta = NULL;
+	}
+	for (size_t i = 0; i < c.nev; i++)
+		add_theme(&d->fm, c.ev[i].theme);
+	d->evidence = c.ev;
+	d->nevidence = c.nev;
+	c.ev = NULL;
+	c.nev = 0;
+	markdown_analyze(d->md, d->fm.kind == KIND_TIPS);
+out:
+	if (diags)
+		diag_merge(diags, &c.diags);
+	diag_release(&c.diags);
+	for (size_t i = 0; i < c.nev; i++) {
+		free(c.ev[i].theme);
+		free(c.ev[i].excerpt);
+		free(c.ev[i].anchor);
+		free(c.ev[i].note);
+	}
+	free(c.ev);
+	free(c.ev_passage);
+	free(c.grave);
+	free(c.stack);
+	buf_release(&c.scratch);
+	value_free(c.meta);
+	value_free(c.building);
+	return rc;
+}

@@ -1,0 +1,140 @@
+#!/bin/sh
+# End-to-end: `gen check` runs the whole build without writing and reports
+# every problem as file:line:col (or JSON for tools); exit 0 when clean, 1
+# when there are errors. Also: the handbook itself is clean, and the
+# pre-commit hook from the README stops a commit that breaks a link.
+. "$(dirname "$0")/lib.sh"
+
+# --- a clean project ------------------------------------------------------------
+C=$WORK/clean
+make_project "$C"
+git_init "$C"
+"$GEN" check -C "$C" > "$WORK/out" 2> "$WORK/err"
+ok $? "check on a clean project exits 0"
+contains "$WORK/err" "checked 5 articles from" "says what it checked"
+contains "$WORK/err" "no problems" "and that there were no problems"
+is "$(cat "$WORK/out")" "" "nothing on stdout"
+ok "$([ ! -e "$C/public" ] && echo 0 || echo 1)" "nothing written"
+"$GEN" check -C "$C" --format json > "$WORK/out" 2> "$WORK/err"
+ok $? "check --format json on a clean project exits 0"
+is "$(tr -d ' \n' < "$WORK/out")" "[]" "an empty JSON array"
+
+# --- a project with one of every problem ------------------------------------------
+B=$WORK/broken
+make_project "$B"
+cat > "$B/content/verhalen/links.md" <<'MD'
++++
+title = "Links"
+kind = "story"
+themes = ["snifo-gedrag", "geen-thema"]
++++
+Naar [niets](niets.md), [een tip die er niet is](../tips/snifo.md#tip-8) en ![een foto](weg.jpg).
+En naar [het kapotte artikel](kapot.md), dat zelf een fout heeft.
+MD
+cat > "$B/content/verhalen/kapot.md" <<'MD'
++++
+title = "Kapot"
+date = 2015-13-45
++++
+Tekst.
+MD
+cat > "$B/content/verhalen/leeg.md" <<'MD'
++++
+title = "Leeg"
+kind = "story"
++++
+MD
+mkdir -p "$B/content/verhalen/dubbel"
+printf '+++\ntitle = "Dubbel"\n+++\nTekst.\n' > "$B/content/verhalen/dubbel.md"
+printf '+++\ntitle = "Ook dubbel"\n+++\nTekst.\n' > "$B/content/verhalen/dubbel/index.md"
+cat > "$B/content/tips/alias.md" <<'MD'
++++
+title = "Alias"
+aliases = ["/verhalen/de-garage/", "/themas/", "/oud/"]
++++
+Tekst.
+MD
+printf '+++\ntitle = "Oud"\naliases = ["oud"]\n+++\nTekst.\n' > "$B/content/tips/oud.md"
+git_init "$B"
+"$GEN" check -C "$B" > "$WORK/out" 2> "$WORK/err"
+is $? 1 "check on a broken project exits 1"
+V=content/verhalen
+contains "$WORK/err" "$V/links.md:6:6: error: link target 'niets.md' does not exist" "a broken link"
+contains "$WORK/err" "$V/links.md:6:25: error: link target '../tips/snifo.md#tip-8' does not exist" "a broken anchor"
+contains "$WORK/err" "$V/links.md:6:77: error: image 'weg.jpg' does not exist" "a missing image"
+contains "$WORK/err" "$V/links.md:4:27: error: unknown theme 'geen-thema' (site.toml defines 'snifo-gedrag')" "an unknown theme id, at the id"
+contains "$WORK/err" "$V/kapot.md:3:8:" "a front matter error"
+lacks "$WORK/err" "'kapot.md' does not exist" "a link to an article with an error is not reported again"
+contains "$WORK/err" "$V/leeg.md:5:1: warning: article 'Leeg' has no text" "an empty article is a warning"
+contains "$WORK/err" "$V/dubbel/index.md:1:1: error: the URL 'verhalen/dubbel/' of this page is the URL of '$V/dubbel.md'" "two files, one URL"
+contains "$WORK/err" "content/tips/alias.md:3:12: error: alias '/verhalen/de-garage/' is the URL of '$V/de-garage.md'" "an alias on a page's URL"
+contains "$WORK/err" "content/tips/alias.md:3:36: error: alias '/themas/' is where gen puts the list of themes" "an alias on one of gen's pages"
+contains "$WORK/err" "content/tips/oud.md:3:12: error: alias 'oud' is also an alias of 'content/tips/alias.md'" "two aliases, one URL"
+contains "$WORK/err" "gen check: 9 errors, 1 warning" "a summary at the end"
+is "$(cat "$WORK/out")" "" "text goes to stderr"
+
+"$GEN" check -C "$B" --format json > "$WORK/json" 2> "$WORK/err"
+is $? 1 "check --format json exits 1 too"
+contains "$WORK/json" '"file": "content/verhalen/links.md"' "JSON: file"
+contains "$WORK/json" '"line": 6' "JSON: line"
+contains "$WORK/json" '"column": 77' "JSON: column"
+contains "$WORK/json" '"severity": "warning"' "JSON: severity"
+contains "$WORK/json" '"message": "image '"'"'weg.jpg'"'"' does not exist"' "JSON: message"
+is "$(grep -c '"severity": "error"' "$WORK/json")" 9 "JSON: every error"
+is "$(cat "$WORK/err")" "" "JSON mode keeps stderr quiet"
+if command -v python3 >/dev/null 2>&1; then
+	python3 -c 'import json,sys; json.load(open(sys.argv[1]))' "$WORK/json"
+	ok $? "JSON: valid"
+fi
+
+# Warnings alone do not fail.
+Wn=$WORK/warnings
+make_project "$Wn"
+printf '+++\ntitle = "Leeg"\n+++\n' > "$Wn/content/verhalen/leeg.md"
+git_init "$Wn"
+"$GEN" check -C "$Wn" 2> "$WORK/err"
+ok $? "warnings alone: exit 0"
+contains "$WORK/err" "1 warning" "but they are counted"
+
+# A template error is found as well.
+T=$WORK/template
+make_project "$T"
+mkdir -p "$T/themes"
+cp -R "$SRCDIR/themes/default" "$T/themes/default"
+printf '{{#page}}\n' > "$T/themes/default/layouts/print.mustache"
+git_init "$T"
+"$GEN" check -C "$T" 2> "$WORK/err"
+is $? 1 "a broken template fails the check"
+contains "$WORK/err" "themes/default/layouts/print.mustache:1:1: error: unclosed section 'page'" "named with file:line:col"
+
+# --- the handbook itself ------------------------------------------------------------
+if [ -d "$SRCDIR/content" ] && [ -f "$SRCDIR/site.toml" ]; then
+	"$GEN" check -C "$SRCDIR" -q 2> "$WORK/err"
+	ok $? "the handbook passes gen check"
+	sed 's/^/# /' "$WORK/err"
+fi
+
+# --- the pre-commit hook from the README ------------------------------------------
+R=$WORK/hook
+make_project "$R"
+git_init "$R"
+mkdir -p "$WORK/bin"
+ln -s "$(cd "$(dirname "$GEN")" && pwd)/$(basename "$GEN")" "$WORK/bin/gen"
+# The hook exactly as the README shows it.
+sed -n '/^```sh pre-commit$/,/^```$/p' "$SRCDIR/README.md" | sed '1d;$d' > "$R/.git/hooks/pre-commit"
+chmod +x "$R/.git/hooks/pre-commit"
+ok "$([ -s "$R/.git/hooks/pre-commit" ] && echo 0 || echo 1)" "the README has a pre-commit hook"
+printf '\nZie [weg](weg.md).\n' >> "$R/content/verhalen/de-garage.md"
+git -C "$R" add -A
+PATH="$WORK/bin:$PATH" git -C "$R" commit -qm "kapotte link" 2> "$WORK/err"
+is $? 1 "the hook refuses a commit with a broken link"
+contains "$WORK/err" "content/verhalen/de-garage.md:" "and says where"
+# What counts is what is staged, not the work tree.
+git -C "$R" reset -q --hard
+printf '\nNog een zin.\n' >> "$R/content/verhalen/de-garage.md"
+git -C "$R" add -A
+printf '\nZie [weg](weg.md).\n' >> "$R/content/verhalen/de-garage.md"
+PATH="$WORK/bin:$PATH" git -C "$R" commit -qm "goed" 2> "$WORK/err"
+ok $? "a clean commit passes, whatever the work tree holds"
+
+done_testing

@@ -1,0 +1,498 @@
+/* Unit tests for markdown: golden files (tests/data/markdown/NAME.md beside
+ * the expected NAME.html), then what parsing collects (headings, tips,
+ * links with their file positions, anchors, text) and the guarantees the
+ * build relies on (invalid UTF-8 reported by line, parallel parsing gives
+ * the same result as serial).
+ *
+ * GEN_GOLDEN_UPDATE=1 rewrites the expected files from the current output;
+ * review the diff before committing it. */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "err.h"
+#include "markdown.h"
+#include "tap.h"
+
+static int read_file(const char *path, buf *out)
+{
+	FILE *fp = fopen(path, "rb");
+	char chunk[4096];
+	size_t n;
+
+	buf_clear(out);
+	if (!fp)
+		return -1;
+	while ((n = fread(chunk, 1, sizeof chunk, fp)) > 0)
+		buf_put(out, chunk, n);
+	fclose(fp);
+	return 0;
+}
+
+static void data_path(char *path, size_t size, const char *name, const char *ext)
+{
+	const char *src = getenv("SRCDIR");
+	snprintf(path, size, "%s/tests/data/markdown/%s%s", src && *src ? src : ".",
+		 name, ext);
+}
+
+/* Prints where got and want first differ, with a line of context. */
+static void show_diff(const char *got, const char *want)
+{
+	int line = 1;
+	const char *g = got, *w = want, *gl = got, *wl = want;
+
+	while (*g && *g == *w) {
+		if (*g == '\n') {
+			line++;
+			gl = g + 1;
+			wl = w + 1;
+		}
+		g++;
+		w++;
+	}
+	const char *ge = strchr(gl, '\n'), *we = strchr(wl, '\n');
+	diag("first difference on line %d:\n  expected: %.*s\n       got: %.*s", line,
+	     (int)(we ? we - wl : (long)strlen(wl)), wl,
+	     (int)(ge ? ge - gl : (long)strlen(gl)), gl);
+}
+
+/* The rewrite the golden file "links" uses: a relative link to x.md goes
+ * to x/ (anchors kept), an image gets a media/ prefix, the rest stays. */
+static char *rewrite(void *ctx, const char *url, bool image)
+{
+	int *calls = ctx;
+	(*calls)++;
+	if (strstr(url, "://") || url[0] == '#')
+		return NULL;
+	buf b = BUF_INIT;
+	if (image) {
+		buf_printf(&b, "media/%s", url);
+		return buf_detach(&b);
+	}
+	const char *md = strstr(url, ".md");
+	if (!md || (md[3] && md[3] != '#'))
+		return NULL;
+	buf_put(&b, url, (size_t)(md - url));
+	buf_putc(&b, '/');
+	buf_puts(&b, md + 3);
+	return buf_detach(&b);
+}
+
+static markdown_doc *parse(const char *md, const markdown_options *opt,
+			   diag_list *diags)
+{
+	markdown_doc *doc = NULL;
+	gen_err e;
+	err_clear(&e);
+	if (markdown_parse(&doc, "content/x.md", md, strlen(md), opt, diags, &e) < 0) {
+		char line[2048];
+		err_format(&e, line, sizeof line);
+		diag("parse failed: %s", line);
+	}
+	return doc;
+}
+
+static void golden(const char *name, const char *expected, bool tips,
+		   bool unsafe_html, bool use_rewrite)
+{
+	char path[1024];
+	buf md = BUF_INIT, want = BUF_INIT, got = BUF_INIT;
+	markdown_options opt = { 0 };
+	int calls = 0;
+
+	opt.tips = tips;
+	opt.unsafe_html = unsafe_html;
+	data_path(path, sizeof path, name, ".md");
+	if (read_file(path, &md) < 0) {
+		ok(0, "golden %s: read %s", expected, path);
+		goto out;
+	}
+	markdown_doc *doc = parse(md.ptr, &opt, NULL);
+	if (!doc) {
+		ok(0, "golden %s: parses", expected);
+		goto out;
+	}
+	markdown_render_html(&got, doc, use_rewrite ? rewrite : NULL, &calls);
+	markdown_free(doc);
+
+	data_path(path, sizeof path, expected, ".html");
+	if (getenv("GEN_GOLDEN_UPDATE")) {
+		FILE *fp = fopen(path, "wb");
+		if (fp) {
+			fwrite(got.ptr, 1, got.len, fp);
+			fclose(fp);
+		}
+	}
+	if (read_file(path, &want) < 0) {
+		ok(0, "golden %s: read %s", expected, path);
+		goto out;
+	}
+	if (!ok(strcmp(got.ptr, want.ptr) == 0, "golden %s", expected))
+		show_diff(got.ptr, want.ptr);
+	if (use_rewrite)
+		ok(calls > 0, "golden %s: the rewrite function was called", expected);
+out:
+	buf_release(&md);
+	buf_release(&want);
+	buf_release(&got);
+}
+
+static void test_golden(void)
+{
+	golden("basic", "basic", false, false, false);
+	golden("headings", "headings", false, false, false);
+	golden("tips", "tips", true, false, false);
+	golden("gfm", "gfm", false, false, false);
+	golden("unsafe", "unsafe", false, false, false);
+	golden("unsafe", "unsafe.allowed", false, true, false);
+	golden("links", "links", false, false, true);
+}
+
+static void test_headings(void)
+{
+	markdown_options opt = { 0 };
+	opt.line_offset = 4;
+	markdown_doc *doc = parse("# Wat hier misging?\n\n"
+				  "## Ideeën & één\n\n"
+				  "## Wat hier misging?\n\n"
+				  "### Wat hier misging?\n\n"
+				  "## Wat hier misging 1\n\n"
+				  "## ***\n\n"
+				  "## 🎉\n",
+				  &opt, NULL);
+	if (!doc)
+		return;
+	is(markdown_heading_count(doc), 7, "seven headings");
+	const markdown_heading *h = markdown_heading_at(doc, 0);
+	is(h->level, 1, "level of the first heading");
+	is_str(h->text, "Wat hier misging?", "plain text of a heading");
+	is_str(h->id, "wat-hier-misging", "slug id");
+	is(h->line, 5, "heading line counts the line offset");
+	is_str(markdown_heading_at(doc, 1)->id, "ideeen-een", "diacritics folded in ids");
+	is_str(markdown_heading_at(doc, 2)->id, "wat-hier-misging-1", "second occurrence gets -1");
+	is_str(markdown_heading_at(doc, 3)->id, "wat-hier-misging-2", "third gets -2");
+	is_str(markdown_heading_at(doc, 4)->id, "wat-hier-misging-1-1",
+	       "a heading whose slug is already taken by a repeat moves on");
+	is_str(markdown_heading_at(doc, 5)->id, "kop", "an empty slug becomes 'kop'");
+	is_str(markdown_heading_at(doc, 6)->id, "kop-1", "and repeats like any other");
+	is(markdown_heading_at(doc, 6)->line, 17, "line of the last heading");
+	ok(markdown_heading_at(doc, 7) == NULL, "out of range gives NULL");
+	ok(markdown_has_anchor(doc, "wat-hier-misging-2"), "heading ids are anchors");
+	ok(!markdown_has_anchor(doc, "wat-hier-misging-3"), "other ids are not");
+	markdown_free(doc);
+}
+
+static void test_tips(void)
+{
+	markdown_options opt = { 0 };
+	opt.tips = true;
+	opt.line_offset = 9;
+	markdown_doc *doc = parse("Inleiding.\n\n"
+				  "1. **Leg uit waarom.** Zorg dat het duidelijk is.\n"
+				  "2. Geen titel, wel **vet** later.\n\n"
+				  "Tussentekst.\n\n"
+				  "3. **Derde**\n"
+				  "   - 1. genest\n\n"
+				  "## Tip 2\n",
+				  &opt, NULL);
+	if (!doc)
+		return;
+	is(markdown_tip_count(doc), 3, "items of top-level ordered lists are tips");
+	const markdown_tip *t = markdown_tip_at(doc, 0);
+	is(t->n, 1, "numbered from 1");
+	is_str(t->id, "tip-1", "tip id");
+	is_str(t->title, "Leg uit waarom.", "a leading bold run is the title");
+	is_str(t->text, "Leg uit waarom. Zorg dat het duidelijk is.", "plain text of the item");
+	is(t->line, 12, "tip line counts the line offset");
+	is_str(markdown_tip_at(doc, 1)->title, "", "bold that does not open the item is no title");
+	is_str(markdown_tip_at(doc, 2)->id, "tip-3", "numbering goes on across lists");
+	is_str(markdown_tip_at(doc, 2)->text, "Derde genest", "nested lists are part of the text");
+	ok(markdown_tip_at(doc, 3) == NULL, "out of range gives NULL");
+	ok(markdown_has_anchor(doc, "tip-3"), "tip ids are anchors");
+	ok(!markdown_has_anchor(doc, "tip-4"), "beyond the last tip is not");
+	is_str(markdown_heading_at(doc, 0)->id, "tip-2-1", "a heading cannot take a tip id");
+	markdown_free(doc);
+
+	opt.tips = false;
+	doc = parse("1. **Een**\n2. Twee\n", &opt, NULL);
+	if (!doc)
+		return;
+	is(markdown_tip_count(doc), 0, "no tips unless the document is a tip list");
+	ok(!markdown_has_anchor(doc, "tip-1"), "and no tip anchors");
+	markdown_free(doc);
+}
+
+static void check_link(const markdown_doc *doc, size_t i, const char *url,
+		       const char *text, int line, int col, const char *what)
+{
+	const markdown_link *l = markdown_link_at(doc, i);
+	if (!l) {
+		ok(0, "%s: link %zu exists", what, i);
+		return;
+	}
+	int good = strcmp(l->url, url) == 0 && strcmp(l->text, text) == 0 &&
+		   l->line == line && l->col == col;
+	if (!ok(good, "%s", what))
+		diag("     got: %s '%s' at %d:%d\n  expected: %s '%s' at %d:%d", l->url,
+		     l->text, l->line, l->col, url, text, line, col);
+}
+
+static void test_links(void)
+{
+	markdown_options opt = { 0 };
+	opt.line_offset = 5; /* front matter of five lines before the body */
+	/* Body lines 1-15 are file lines 6-20. */
+	markdown_doc *doc = parse(
+		"[Begin](a.md) van de regel.\n"                       /* 1 */
+		"Midden in [de zin](b.md) en [tweede](c.md).\n"       /* 2 */
+		"\n"                                                  /* 3 */
+		"- Een item met [item](d.md)\n"                       /* 4 */
+		"\n"                                                  /* 5 */
+		"| Kolom | Link |\n"                                  /* 6 */
+		"|-------|------|\n"                                  /* 7 */
+		"| één   | [cel](e.md) |\n"                           /* 8 */
+		"\n"                                                  /* 9 */
+		"> Citaat\n"                                          /* 10 */
+		">   vervolg [citaat](f.md)\n"                        /* 11 */
+		"\n"                                                  /* 12 */
+		"Een [lange\n"                                        /* 13 */
+		"link](g.md), www.example.nl en ![plaatje](h.png).\n" /* 14 */
+		"Mail <info@example.nl>.\n",                          /* 15 */
+		&opt, NULL);
+	if (!doc)
+		return;
+	is(markdown_link_count(doc), 10, "every link and image is collected");
+	check_link(doc, 0, "a.md", "Begin", 6, 1, "a link at the start of a line");
+	check_link(doc, 1, "b.md", "de zin", 7, 11, "a link in the middle of a line");
+	check_link(doc, 2, "c.md", "tweede", 7, 29, "the second link on a line");
+	check_link(doc, 3, "d.md", "item", 9, 16, "a link in a list item");
+	check_link(doc, 4, "e.md", "cel", 13, 13, "a link in a table cell (bytes: é is two)");
+	check_link(doc, 5, "f.md", "citaat", 16, 13,
+		   "a link on a later line of a block quote");
+	check_link(doc, 6, "g.md", "lange link", 18, 5,
+		   "a link whose text spans two lines starts at its '['");
+	check_link(doc, 7, "http://www.example.nl", "www.example.nl", 19, 14,
+		   "an extended autolink starts at its first letter");
+	check_link(doc, 8, "h.png", "plaatje", 19, 32, "an image starts at its '!'");
+	check_link(doc, 9, "mailto:info@example.nl", "info@example.nl", 20, 6,
+		   "an autolink in brackets starts at its '<'");
+	ok(markdown_link_at(doc, 8)->image && !markdown_link_at(doc, 7)->image,
+	   "images are told apart");
+	is(markdown_link_at(doc, 3)->block_index, 1, "block index of the list");
+	is_str(markdown_block_text(doc, markdown_link_at(doc, 1)->block_index),
+	       "Begin van de regel. Midden in de zin en tweede.",
+	       "block text around a link; a soft break is a space");
+	is_str(markdown_block_text(doc, markdown_link_at(doc, 4)->block_index),
+	       "Kolom Link één cel", "block text of a table");
+	is_str(markdown_block_text(doc, 99), "", "no such block: empty text");
+	is_str(markdown_block_text(doc, -1), "", "negative block index: empty text");
+	ok(markdown_link_at(doc, 11) == NULL, "out of range gives NULL");
+	markdown_free(doc);
+}
+
+static void test_anchors_and_text(void)
+{
+	markdown_options opt = { 0 };
+	markdown_doc *doc = parse("## Aanpak\n\n"
+				  "Eerste alinea met *nadruk*,\nover twee regels[^1].\n\n"
+				  "Tweede alinea[^noot].\n\n"
+				  "[^1]: Voetnoot.\n"
+				  "[^noot]: Nog een.\n",
+				  &opt, NULL);
+	if (!doc)
+		return;
+	is_str(markdown_first_paragraph(doc), "Eerste alinea met nadruk, over twee regels.",
+	       "first paragraph as plain text");
+	is(markdown_word_count(doc), 13, "word count of headings, text and footnotes");
+	ok(markdown_has_anchor(doc, "aanpak"), "heading anchor");
+	ok(markdown_has_anchor(doc, "fn-1") && markdown_has_anchor(doc, "fn-noot"),
+	   "footnote anchors");
+	ok(markdown_has_anchor(doc, "fnref-noot"), "footnote reference anchors");
+	ok(!markdown_has_anchor(doc, "fn-2"), "no anchor for a footnote that is not there");
+	ok(!markdown_has_anchor(doc, ""), "the empty id is no anchor");
+	markdown_free(doc);
+
+	doc = parse("", &opt, NULL);
+	if (!doc)
+		return;
+	buf b = BUF_INIT;
+	markdown_render_html(&b, doc, NULL, NULL);
+	is_str(b.ptr, "", "an empty body renders as nothing");
+	is_str(markdown_first_paragraph(doc), "", "and has no first paragraph");
+	is(markdown_word_count(doc), 0, "nor words");
+	is(markdown_heading_count(doc) + markdown_tip_count(doc) + markdown_link_count(doc), 0,
+	   "nor headings, tips or links");
+	markdown_free(doc);
+	buf_release(&b);
+
+	doc = parse("- lijst eerst\n\n> citaat\n\nDan de alinea.\n", &opt, NULL);
+	if (doc) {
+		is_str(markdown_first_paragraph(doc), "Dan de alinea.",
+		       "the first paragraph is the first top-level one");
+		markdown_free(doc);
+	}
+}
+
+static void test_render(void)
+{
+	markdown_options opt = { 0 };
+	buf a = BUF_INIT, b = BUF_INIT;
+	markdown_doc *doc = parse("## Kop\n\n[x](x.md) ![y](y.png)\n", &opt, NULL);
+	if (!doc)
+		return;
+	buf_puts(&a, "<main>\n");
+	markdown_render_html(&a, doc, NULL, NULL);
+	markdown_render_html(&b, doc, NULL, NULL);
+	is_str(a.ptr + 7, b.ptr, "rendering appends, and twice gives the same");
+	is_str(b.ptr,
+	       "<h2 id=\"kop\">Kop <a class=\"anchor\" href=\"#kop\" aria-hidden=\"true\" "
+	       "tabindex=\"-1\">#</a></h2>\n"
+	       "<p><a href=\"x.md\">x</a> <img src=\"y.png\" alt=\"y\" /></p>\n",
+	       "headings carry id and permalink; a NULL rewrite keeps destinations");
+	markdown_free(doc);
+	buf_release(&a);
+	buf_release(&b);
+}
+
+static void test_invalid_utf8(void)
+{
+	markdown_options opt = { 0 };
+	diag_list d = DIAG_LIST_INIT;
+	buf b = BUF_INIT;
+
+	opt.line_offset = 3;
+	markdown_doc *doc = parse("Goed.\nFout \xFF hier\xFE.\nEn \xC3 ook.\r\nWeer goed.\n",
+				  &opt, &d);
+	if (!doc)
+		return;
+	is(d.n, 2, "one warning per line with invalid UTF-8");
+	is(d.warnings, 2, "as warnings");
+	if (d.n == 2) {
+		is_str(d.items[0].file, "content/x.md", "warning names the file");
+		is(d.items[0].line, 5, "at the file line (body line + offset)");
+		is(d.items[0].col, 6, "at the first bad byte");
+		is_str(d.items[0].msg, "invalid UTF-8 replaced by U+FFFD", "message");
+		is(d.items[1].line, 6, "second bad line");
+		is(d.items[1].col, 4, "its column");
+	}
+	markdown_render_html(&b, doc, NULL, NULL);
+	is_str(b.ptr,
+	       "<p>Goed.\nFout \xEF\xBF\xBD hier\xEF\xBF\xBD.\nEn \xEF\xBF\xBD ook.\nWeer goed.</p>\n",
+	       "each bad sequence renders as U+FFFD");
+	markdown_free(doc);
+	diag_release(&d);
+
+	doc = parse("Fout \xFF.\n", &opt, NULL);
+	ok(doc != NULL, "without a diagnostics list parsing still works");
+	markdown_free(doc);
+	buf_release(&b);
+}
+
+static void test_safety(void)
+{
+	markdown_options opt = { 0 };
+	buf b = BUF_INIT;
+	const char *md = "[a](javascript:alert(1)) [b](JavaScript:x) [c](vbscript:x) "
+			 "[d](file:///etc/passwd) [e](data:text/html,x) ![f](data:image/png;base64,AA)\n";
+	markdown_doc *doc = parse(md, &opt, NULL);
+	if (!doc)
+		return;
+	int calls = 0;
+	markdown_render_html(&b, doc, rewrite, &calls);
+	is_str(b.ptr,
+	       "<p><a href=\"\">a</a> <a href=\"\">b</a> <a href=\"\">c</a> <a href=\"\">d</a> "
+	       "<a href=\"\">e</a> <img src=\"media/data:image/png;base64,AA\" alt=\"f\" /></p>\n",
+	       "safe mode drops dangerous destinations before any rewrite");
+	is(calls, 1, "the rewrite sees only the safe destination");
+	markdown_free(doc);
+
+	opt.unsafe_html = true;
+	doc = parse(md, &opt, NULL);
+	if (!doc)
+		return;
+	buf_clear(&b);
+	markdown_render_html(&b, doc, NULL, NULL);
+	ok(strstr(b.ptr, "href=\"javascript:alert(1)\"") != NULL,
+	   "unsafe mode keeps them, as cmark-gfm does");
+	markdown_free(doc);
+	buf_release(&b);
+}
+
+/* Parallel parsing must give what serial parsing gives: cmark-gfm keeps
+ * the strikethrough and autolink characters in a global table. */
+#define THREADS 4
+#define ROUNDS 60
+
+static const char *parallel_md =
+	"Dit is ~~fout~~ en www.example.nl en info@example.nl, ~~ook~~ fout.\n\n"
+	"| a | b |\n|---|---|\n| ~~c~~ | www.d.nl |\n\n"
+	"1. **Tip** met https://example.com/pad en ~x~.\n";
+
+static void *parallel_worker(void *arg)
+{
+	const char *want = arg;
+	markdown_options opt = { 0 };
+	opt.tips = true;
+	long bad = 0;
+	for (int i = 0; i < ROUNDS; i++) {
+		markdown_doc *doc = NULL;
+		gen_err e;
+		buf b = BUF_INIT;
+		if (markdown_parse(&doc, "p.md", parallel_md, strlen(parallel_md), &opt, NULL,
+				   &e) < 0) {
+			bad++;
+			continue;
+		}
+		markdown_render_html(&b, doc, NULL, NULL);
+		if (strcmp(b.ptr, want) != 0)
+			bad++;
+		buf_release(&b);
+		markdown_free(doc);
+	}
+	return (void *)bad;
+}
+
+static void test_parallel(void)
+{
+	markdown_options opt = { 0 };
+	opt.tips = true;
+	buf want = BUF_INIT;
+	pthread_t t[THREADS];
+	long bad = 0;
+
+	markdown_doc *doc = parse(parallel_md, &opt, NULL);
+	if (!doc)
+		return;
+	markdown_render_html(&want, doc, NULL, NULL);
+	markdown_free(doc);
+	ok(strstr(want.ptr, "<del>fout</del>") && strstr(want.ptr, "<del>c</del>") &&
+		   strstr(want.ptr, "href=\"http://www.d.nl\"") &&
+		   strstr(want.ptr, "href=\"mailto:info@example.nl\""),
+	   "strikethrough and autolinks in the reference output");
+	for (int i = 0; i < THREADS; i++)
+		pthread_create(&t[i], NULL, parallel_worker, want.ptr);
+	for (int i = 0; i < THREADS; i++) {
+		void *r;
+		pthread_join(t[i], &r);
+		bad += (long)r;
+	}
+	is(bad, 0, "parsing on four threads at once gives the serial output");
+	buf_release(&want);
+}
+
+int main(void)
+{
+	test_golden();
+	test_headings();
+	test_tips();
+	test_links();
+	test_anchors_and_text();
+	test_render();
+	test_invalid_utf8();
+	test_safety();
+	test_parallel();
+	return done_testing();
+}

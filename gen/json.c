@@ -82,31 +82,6 @@ static size_t utf8_decode(const unsigned char *s, size_t n, long *cp)
 	return need + 1;
 }
 
-static void put_utf8(buf *b, unsigned long cp)
-{
-	char u[4];
-	size_t n;
-	if (cp < 0x80) {
-		u[0] = (char)cp;
-		n = 1;
-	} else if (cp < 0x800) {
-		u[0] = (char)(0xc0 | (cp >> 6));
-		u[1] = (char)(0x80 | (cp & 0x3f));
-		n = 2;
-	} else if (cp < 0x10000) {
-		u[0] = (char)(0xe0 | (cp >> 12));
-		u[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
-		u[2] = (char)(0x80 | (cp & 0x3f));
-		n = 3;
-	} else {
-		u[0] = (char)(0xf0 | (cp >> 18));
-		u[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
-		u[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
-		u[3] = (char)(0x80 | (cp & 0x3f));
-		n = 4;
-	}
-	buf_put(b, u, n);
-}
 
 /* Line and column of byte offset at; see toml.c for why it walks on. */
 static void where(struct parser *p, size_t at, int *line, int *col)
@@ -217,10 +192,10 @@ static int unicode_escape(struct parser *p, buf *out)
 	    p->s[p->pos] == '\\' && p->s[p->pos + 1] == 'u' &&
 	    hex4(p, p->pos + 2, &lo) == 0 && lo >= 0xdc00 && lo <= 0xdfff) {
 		p->pos += 6;
-		put_utf8(out, 0x10000 + ((unsigned long)(u - 0xd800) << 10) + (lo - 0xdc00));
+		buf_put_utf8(out, 0x10000 + ((unsigned long)(u - 0xd800) << 10) + (lo - 0xdc00));
 		return 0;
 	}
-	put_utf8(out, u >= 0xd800 && u <= 0xdfff ? 0xfffd : u);
+	buf_put_utf8(out, u >= 0xd800 && u <= 0xdfff ? 0xfffd : u);
 	return 0;
 }
 

@@ -116,31 +116,6 @@ static size_t utf8_valid(const unsigned char *s, size_t n)
 	return need + 1;
 }
 
-static void put_utf8(buf *b, uint32_t cp)
-{
-	char u[4];
-	size_t n;
-	if (cp < 0x80) {
-		u[0] = (char)cp;
-		n = 1;
-	} else if (cp < 0x800) {
-		u[0] = (char)(0xc0 | (cp >> 6));
-		u[1] = (char)(0x80 | (cp & 0x3f));
-		n = 2;
-	} else if (cp < 0x10000) {
-		u[0] = (char)(0xe0 | (cp >> 12));
-		u[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
-		u[2] = (char)(0x80 | (cp & 0x3f));
-		n = 3;
-	} else {
-		u[0] = (char)(0xf0 | (cp >> 18));
-		u[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
-		u[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
-		u[3] = (char)(0x80 | (cp & 0x3f));
-		n = 4;
-	}
-	buf_put(b, u, n);
-}
 
 /* Line and column of byte offset at. Values are asked for in text order,
  * so walking on from the previous answer keeps this linear overall. */
@@ -369,7 +344,7 @@ static int escape(struct parser *p, buf *out)
 	if ((cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
 		return fail(p, at, "escape '%.*s' is not a unicode scalar value", n + 2,
 			    p->s + at);
-	put_utf8(out, cp);
+	buf_put_utf8(out, cp);
 	p->pos += 2 + (size_t)n;
 	return 0;
 }

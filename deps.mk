@@ -3,6 +3,6 @@
 PKG_MODULES  = libcmark-gfm libgit2 lua5.4 yaml-0.1 libutf8proc libmicrohttpd
 DEB_PACKAGES = libcmark-gfm-dev libcmark-gfm-extensions-dev libgit2-dev liblua5.4-dev \
                libyaml-dev libutf8proc-dev libmicrohttpd-dev libstemmer-dev pkg-config \
-               perl
+               perl libxml2-utils
 # libstemmer and cmark-gfm-extensions ship no .pc file; tools/deps.sh checks
 # their headers and the Makefile links them by name.

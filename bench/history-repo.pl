@@ -1,6 +1,10 @@
 #!/usr/bin/perl
 # Writes a git fast-import stream for a synthetic handbook repository, for
-# measuring the history stage: `perl bench/history-repo.pl | git fast-import`.
+# measuring the history stage (tools/history-bench.c):
+#
+#   git init -q r && perl bench/history-repo.pl | git -C r fast-import --quiet
+#   git -C r repack -adf -q     # a pack as git gc writes it (optional)
+#   build/history-bench r
 #
 # ARTICLES (10000), COMMITS (3000) and SECTIONS (10) size it. The first
 # commit adds the skeleton and a tenth of the articles; every later commit
@@ -119,6 +123,7 @@ while ($made < $commits) {
 		$commit_mark = commit('main', $commit_mark, $side, [['M', $p]],
 				      "Merge branch 'zijtak'\n");
 		$made += 3;
+		$owed += 3 * $per - 1; # the three commits added one article
 		next;
 	}
 	@ch = ();

@@ -176,8 +176,10 @@ static int version_data(const renderer *r, const site *s, const history_page *hp
 	bool first = i == 0 && !cm->boundary;
 	value_set_cstr(v, "is_first", value_new_bool(first));
 
+	/* The first version's "diff" would be its whole text again: the
+	 * note says so instead, and the page stays small. */
 	bool has_diff = false, same = false;
-	if (with_diff && !cm->boundary) {
+	if (with_diff && !cm->boundary && !first) {
 		const char *prev = i > 0 ? hp->revs[i - 1]->blob : NULL;
 		if (prev && strcmp(prev, c->blob) == 0) {
 			same = true;
@@ -189,7 +191,7 @@ static int version_data(const renderer *r, const site *s, const history_page *hp
 				rc = history_read_blob(s->history, c->blob, &b, err);
 			if (rc == 0) {
 				textdiff_stats st;
-				textdiff_options opt = { first ? -1 : 3, false };
+				textdiff_options opt = { 3, false };
 				textdiff_html(&html, a.ptr, a.len, b.ptr, b.len, &opt, &st);
 				set_str(v, "diff", html.ptr);
 				value_set_cstr(v, "added", value_new_integer((int64_t)st.added));
@@ -203,9 +205,8 @@ static int version_data(const renderer *r, const site *s, const history_page *hp
 	}
 	value_set_cstr(v, "has_diff", value_new_bool(has_diff));
 	value_set_cstr(v, "same_text", value_new_bool(same));
-	/* The newest change is open; the first version (the whole text) and
-	 * older ones are one click away. */
-	value_set_cstr(v, "open", value_new_bool(i + 1 == hp->nrevs && !first));
+	/* The newest change is open; older ones are one click away. */
+	value_set_cstr(v, "open", value_new_bool(i + 1 == hp->nrevs));
 	*out = v;
 	if (rc < 0) {
 		value_free(v);

@@ -242,8 +242,9 @@ typedef struct run {
 	document *d;
 	markdown_doc *md;
 
-	/* The memory cap: bytes the state holds, nodes made included. */
-	size_t mem, mem_cap;
+	/* The memory cap: bytes the state holds, nodes made included
+	 * (charged, given back when the document is done). */
+	size_t mem, mem_cap, charged;
 	bool mem_refused;    /* the last growing allocation was refused */
 	/* The instruction budget. */
 	int64_t steps, budget;
@@ -329,15 +330,20 @@ static void count_hook(lua_State *L, lua_Debug *ar)
 	}
 }
 
-/* Charges what a filter makes outside Lua's own memory. */
+/* Charges what a filter makes outside Lua's own memory. The state may
+ * still hold garbage of earlier documents: that is collected before the
+ * cap is called exceeded. */
 static void charge(lua_State *L, run *c, size_t bytes)
 {
+	if (c->mem + bytes > c->mem_cap)
+		lua_gc(L, LUA_GCCOLLECT);
 	if (c->mem + bytes > c->mem_cap) {
 		char cap[32];
 		format_size(cap, sizeof cap, (int64_t)c->mem_cap);
 		luaL_error(L, "memory cap of %s exceeded (site.toml [filter] memory)", cap);
 	}
 	c->mem += bytes;
+	c->charged += bytes;
 }
 
 static void bury(run *c, markdown_node *n)
@@ -1156,6 +1162,17 @@ static void push_readonly(lua_State *L, const value *v)
 	lua_pushliteral(L, "read-only");
 	lua_setfield(L, -2, "__metatable");
 	lua_setmetatable(L, -2);
+	/* Remembered: a view outlives the document, so rawset on it is
+	 * looked for after each one (views_intact). */
+	if (lua_getfield(L, LUA_REGISTRYINDEX, "gen.views") != LUA_TTABLE) {
+		lua_pop(L, 1);
+		lua_newtable(L);
+		lua_pushvalue(L, -1);
+		lua_setfield(L, LUA_REGISTRYINDEX, "gen.views");
+	}
+	lua_pushvalue(L, -2);
+	lua_rawseti(L, -2, (lua_Integer)lua_rawlen(L, -2) + 1);
+	lua_pop(L, 1);
 }
 
 /* A value as Lua sees it: tables and arrays as tables, date-times as their
@@ -1782,15 +1799,6 @@ static void new_metatables(lua_State *L)
 	lua_pushliteral(L, "gen.node");
 	lua_setfield(L, -2, "__metatable");
 	lua_pop(L, 1);
-
-	lua_newtable(L); /* node -> its Lua value, weakly */
-	lua_createtable(L, 0, 1);
-	lua_pushliteral(L, "v");
-	lua_setfield(L, -2, "__mode");
-	lua_setmetatable(L, -2);
-	lua_setfield(L, LUA_REGISTRYINDEX, "gen.nodes");
-	lua_newtable(L);
-	lua_setfield(L, LUA_REGISTRYINDEX, "gen.loaded");
 }
 
 static void open_gen(lua_State *L)
@@ -1884,7 +1892,7 @@ static uint32_t seed_of(const char *s)
 }
 
 /* Opens what a filter may use into the globals. */
-static void open_sandbox(lua_State *L, run *c)
+static void open_sandbox(lua_State *L, const run *c)
 {
 	open_lib(L, "_G", luaopen_base);
 	set_global_nil(L, "dofile");
@@ -1904,12 +1912,6 @@ static void open_sandbox(lua_State *L, run *c)
 	open_lib(L, "table", luaopen_table);
 	open_lib(L, "utf8", luaopen_utf8);
 	open_lib(L, "math", luaopen_math);
-	/* The same numbers on every build of this document. */
-	lua_getglobal(L, "math");
-	lua_getfield(L, -1, "randomseed");
-	lua_pushinteger(L, seed_of(c->d->path));
-	lua_call(L, 1, 0);
-	lua_pop(L, 1);
 	luaL_requiref(L, "os", luaopen_os, 0);
 	lua_createtable(L, 0, 2);
 	lua_getfield(L, -2, "date");
@@ -1922,6 +1924,118 @@ static void open_sandbox(lua_State *L, run *c)
 	new_metatables(L);
 	open_gen(L);
 	open_site(L, c->cfg);
+}
+
+/* Makes the state a worker keeps for document after document: the
+ * sandbox's globals are opened once and put aside as the base that each
+ * document's globals are copied from (new_globals). Run under lua_pcall. */
+static int setup(lua_State *L)
+{
+	open_sandbox(L, get_run(L));
+	lua_pushglobaltable(L);
+	lua_setfield(L, LUA_REGISTRYINDEX, "gen.base");
+	lua_pushliteral(L, "");
+	lua_getmetatable(L, -1);
+	lua_setfield(L, LUA_REGISTRYINDEX, "gen.strmeta");
+	lua_pop(L, 1);
+	return 0;
+}
+
+/* Pushes a copy of the table at idx, one level deep. */
+static void copy_table(lua_State *L, int idx)
+{
+	idx = lua_absindex(L, idx);
+	lua_createtable(L, 0, 32);
+	lua_pushnil(L);
+	while (lua_next(L, idx)) {
+		lua_pushvalue(L, -2);
+		lua_insert(L, -2);
+		lua_rawset(L, -4);
+	}
+}
+
+/* Gives the document globals of its own, as fresh as a new state's: the
+ * base's functions in new tables (string, table, math, utf8, os, gen,
+ * site copied, so a filter that changes string.upper changes its own
+ * copy), the string metatable pointing at the new string, no modules
+ * loaded, no nodes known, the collector as Lua starts it, and
+ * math.random seeded by the document's path. What stays from one document
+ * to the next can no longer be reached from Lua, but for the read-only
+ * views of site.config and site.themes, which views_intact checks. */
+static void new_globals(lua_State *L, run *c)
+{
+	lua_gc(L, LUA_GCRESTART);
+	lua_gc(L, LUA_GCINC, 200, 100, 13); /* Lua's defaults (luaconf.h) */
+
+	lua_getfield(L, LUA_REGISTRYINDEX, "gen.base");
+	int base = lua_gettop(L);
+	lua_createtable(L, 0, 48);
+	int env = lua_gettop(L);
+	lua_pushnil(L);
+	while (lua_next(L, base)) {
+		if (lua_type(L, -2) == LUA_TSTRING && !strcmp(lua_tostring(L, -2), "_G")) {
+			lua_pop(L, 1);
+			continue;
+		}
+		if (lua_istable(L, -1)) {
+			copy_table(L, -1);
+			lua_remove(L, -2);
+		}
+		lua_pushvalue(L, -2);
+		lua_insert(L, -2);
+		lua_rawset(L, env);
+	}
+	lua_pushvalue(L, env);
+	lua_setfield(L, env, "_G");
+	lua_pushvalue(L, env);
+	lua_rawseti(L, LUA_REGISTRYINDEX, LUA_RIDX_GLOBALS);
+
+	/* ("x"):upper() is this document's string.upper. */
+	lua_getfield(L, LUA_REGISTRYINDEX, "gen.strmeta");
+	copy_table(L, -1);
+	lua_getfield(L, env, "string");
+	lua_setfield(L, -2, "__index");
+	lua_pushliteral(L, "");
+	lua_insert(L, -2);
+	lua_setmetatable(L, -2);
+	lua_pop(L, 2);
+
+	lua_newtable(L); /* node -> its Lua value, weakly */
+	lua_createtable(L, 0, 1);
+	lua_pushliteral(L, "v");
+	lua_setfield(L, -2, "__mode");
+	lua_setmetatable(L, -2);
+	lua_setfield(L, LUA_REGISTRYINDEX, "gen.nodes");
+	lua_newtable(L);
+	lua_setfield(L, LUA_REGISTRYINDEX, "gen.loaded");
+
+	/* The same numbers on every build of this document. */
+	lua_getfield(L, env, "math");
+	lua_getfield(L, -1, "randomseed");
+	lua_pushinteger(L, seed_of(c->d->path));
+	lua_call(L, 1, 0);
+	lua_settop(L, base - 1);
+}
+
+/* Whether the read-only views are still empty: rawset can write into
+ * them, and the next document would see it. */
+static bool views_intact(lua_State *L)
+{
+	bool ok = true;
+	if (lua_getfield(L, LUA_REGISTRYINDEX, "gen.views") == LUA_TTABLE) {
+		lua_Unsigned n = lua_rawlen(L, -1);
+		for (lua_Unsigned i = 1; ok && i <= n; i++) {
+			lua_rawgeti(L, -1, (lua_Integer)i);
+			lua_pushnil(L);
+			if (lua_next(L, -2)) {
+				ok = false;
+				lua_pop(L, 2);
+			}
+			lua_pop(L, 1);
+		}
+	}
+	lua_pop(L, 1);
+	return ok;
 }
 
 /* ---- the walk ---- */
@@ -2078,7 +2192,7 @@ static void walk(lua_State *L, run *c, int fidx, int docidx)
 static int run_all(lua_State *L)
 {
 	run *c = get_run(L);
-	open_sandbox(L, c);
+	new_globals(L, c);
 	open_doc(L, c);
 	int docidx = lua_gettop(L);
 	for (size_t i = 0; i < c->fs->nfilters; i++) {
@@ -2162,72 +2276,155 @@ static void add_theme(frontmatter *fm, const char *id)
 	fm->themes[fm->nthemes++] = xstrdup(id);
 }
 
-int filter_run(const filter_set *fs, document *d, const config *cfg,
-	       diag_list *diags, gen_err *err)
-{
+/* A worker's Lua state and the record its allocator and hook count in. */
+struct filter_state {
 	run c;
+	lua_State *L; /* NULL before the first document and after a failure */
+};
+
+filter_state *filter_state_new(const filter_set *fs, const config *cfg)
+{
+	filter_state *st = xcalloc(1, sizeof *st);
+	st->c.fs = fs;
+	st->c.cfg = cfg;
+	st->c.mem_cap = cfg->filter_memory > 0 ? (size_t)cfg->filter_memory : SIZE_MAX;
+	st->c.budget = cfg->filter_instructions > 0 ? cfg->filter_instructions : INT64_MAX;
+	st->c.step = st->c.budget < HOOK_STEP ? (int)st->c.budget : HOOK_STEP;
+	return st;
+}
+
+static void close_state(filter_state *st)
+{
+	if (st->L)
+		lua_close(st->L);
+	st->L = NULL;
+	st->c.mem = 0;
+}
+
+void filter_state_free(filter_state *st)
+{
+	if (!st)
+		return;
+	close_state(st);
+	free(st);
+}
+
+/* Opens st's state for the document in st->c. Returns 0, or GEN_EFILTER. */
+static int open_state(filter_state *st, gen_err *err)
+{
+	run *c = &st->c;
+	c->mem = 0;
+	lua_State *L = lua_newstate(run_alloc, c);
+	if (!L)
+		return err_set(err, GEN_EFILTER, c->current, 0, 0,
+			       "cannot start Lua (memory cap too small?) (while filtering %s)",
+			       c->d->path);
+	*(run **)lua_getextraspace(L) = c;
+	lua_setwarnf(L, ignore_warning, NULL);
+	lua_pushcfunction(L, setup);
+	int status = lua_pcall(L, 0, 0, 0);
+	if (status != LUA_OK) {
+		int rc = fail(L, c, status, err);
+		lua_close(L);
+		c->mem = 0;
+		return rc;
+	}
+	st->L = L;
+	return 0;
+}
+
+int filter_state_run(filter_state *st, document *d, diag_list *diags, gen_err *err)
+{
+	run *c = &st->c;
+	const filter_set *fs = c->fs;
 	int rc = 0;
 
 	if (!fs || !fs->nfilters)
 		return 0;
-	memset(&c, 0, sizeof c);
-	c.fs = fs;
-	c.cfg = cfg;
-	c.d = d;
-	c.md = d->md;
-	c.mem_cap = cfg->filter_memory > 0 ? (size_t)cfg->filter_memory : SIZE_MAX;
-	c.budget = cfg->filter_instructions > 0 ? cfg->filter_instructions : INT64_MAX;
-	c.step = c.budget < HOOK_STEP ? (int)c.budget : HOOK_STEP;
-	c.current = fs->chunks[fs->filters[0]].path;
-	buf_init(&c.scratch);
+	/* What is left of the previous document is the state and its count
+	 * of bytes; the rest starts afresh. */
+	c->d = d;
+	c->md = d->md;
+	c->charged = 0;
+	c->mem_refused = false;
+	c->steps = 0;
+	c->where[0] = '\0';
+	c->current = fs->chunks[fs->filters[0]].path;
+	c->node = NULL;
+	c->nev = c->cap_ev = c->ngrave = c->cap_grave = c->nstack = c->cap_stack = 0;
+	c->ev = NULL;
+	c->ev_passage = NULL;
+	c->grave = NULL;
+	c->stack = NULL;
+	c->nwarnings = 0;
+	c->meta = c->building = NULL;
+	memset(&c->diags, 0, sizeof c->diags);
+	buf_init(&c->scratch);
 
-	lua_State *L = lua_newstate(run_alloc, &c);
-	if (!L) {
-		rc = err_set(err, GEN_EFILTER, c.current, 0, 0,
-			     "cannot start Lua (memory cap too small?) (while filtering %s)",
-			     d->path);
+	if (!st->L && (rc = open_state(st, err)) < 0)
 		goto out;
-	}
-	*(run **)lua_getextraspace(L) = &c;
-	lua_setwarnf(L, ignore_warning, NULL);
-	lua_sethook(L, count_hook, LUA_MASKCOUNT, c.step);
+	lua_State *L = st->L;
+	lua_sethook(L, count_hook, LUA_MASKCOUNT, c->step);
 	lua_pushcfunction(L, run_all);
 	int status = lua_pcall(L, 0, 0, 0);
 	if (status != LUA_OK)
-		rc = fail(L, &c, status, err);
-	lua_close(L);
-	empty_graveyard(&c);
+		rc = fail(L, c, status, err);
+	lua_settop(L, 0);
+	c->mem -= c->charged;
+	/* After a failure (the memory cap, the budget, an error half way)
+	 * the state is not trusted with another document. */
+	if (rc < 0 || !views_intact(L))
+		close_state(st);
+	empty_graveyard(c);
 	if (rc < 0)
 		goto out;
 
 	/* The filters are done: bring the document up to date. */
-	if (c.meta && !value_equal(c.meta, d->fm.meta)) {
-		apply_meta(&d->fm, c.meta);
-		c.meta = NULL;
+	if (c->meta && !value_equal(c->meta, d->fm.meta)) {
+		apply_meta(&d->fm, c->meta);
+		c->meta = NULL;
 	}
-	for (size_t i = 0; i < c.nev; i++)
-		add_theme(&d->fm, c.ev[i].theme);
-	d->evidence = c.ev;
-	d->nevidence = c.nev;
-	c.ev = NULL;
-	c.nev = 0;
+	for (size_t i = 0; i < c->nev; i++)
+		add_theme(&d->fm, c->ev[i].theme);
+	d->evidence = c->ev;
+	d->nevidence = c->nev;
+	c->ev = NULL;
+	c->nev = 0;
 	markdown_analyze(d->md, d->fm.kind == KIND_TIPS);
 out:
 	if (diags)
-		diag_merge(diags, &c.diags);
-	diag_release(&c.diags);
-	for (size_t i = 0; i < c.nev; i++) {
-		free(c.ev[i].theme);
-		free(c.ev[i].excerpt);
-		free(c.ev[i].anchor);
-		free(c.ev[i].note);
+		diag_merge(diags, &c->diags);
+	diag_release(&c->diags);
+	for (size_t i = 0; i < c->nev; i++) {
+		free(c->ev[i].theme);
+		free(c->ev[i].excerpt);
+		free(c->ev[i].anchor);
+		free(c->ev[i].note);
 	}
-	free(c.ev);
-	free(c.ev_passage);
-	free(c.grave);
-	free(c.stack);
-	buf_release(&c.scratch);
-	value_free(c.meta);
-	value_free(c.building);
+	free(c->ev);
+	free(c->ev_passage);
+	free(c->grave);
+	free(c->stack);
+	buf_release(&c->scratch);
+	value_free(c->meta);
+	value_free(c->building);
+	c->ev = NULL;
+	c->ev_passage = NULL;
+	c->grave = NULL;
+	c->stack = NULL;
+	c->meta = c->building = NULL;
+	c->d = NULL;
+	c->md = NULL;
+	return rc;
+}
+
+int filter_run(const filter_set *fs, document *d, const config *cfg,
+	       diag_list *diags, gen_err *err)
+{
+	if (!fs || !fs->nfilters)
+		return 0;
+	filter_state *st = filter_state_new(fs, cfg);
+	int rc = filter_state_run(st, d, diags, err);
+	filter_state_free(st);
 	return rc;
 }

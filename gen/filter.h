@@ -7,9 +7,10 @@
  *
  * A build reads the filters and every module under lua/ from the same
  * snapshot as the content, compiles them once (filter_load), and then runs
- * them per document (filter_run) in a Lua state of that document's own:
- * nothing a filter does to one document can be seen while filtering the
- * next, so documents can be filtered on any thread, in any order. The
+ * them per document (filter_run, or filter_state_run on a state each
+ * worker keeps) with globals of that document's own: nothing a filter
+ * does to one document can be seen while filtering the next, so
+ * documents can be filtered on any thread, in any order. The
  * state is a sandbox (no io, no os beyond date and time, no bytecode, no
  * require outside lua/) with an instruction budget and a memory cap from
  * site.toml's [filter] table. */
@@ -56,5 +57,18 @@ size_t filter_count(const filter_set *fs);
  * fit for document_release. Thread safe for distinct documents. */
 int filter_run(const filter_set *fs, document *d, const config *cfg,
 	       diag_list *diags, gen_err *err);
+
+/* What one worker thread filters with: a Lua state kept from document to
+ * document, each document given globals of its own (fresh library tables,
+ * no modules loaded, a new doc), so that what a filter does to one is
+ * still not seen by the next; after a failure the state is made anew.
+ * fs and cfg must outlive it. filter_state_new cannot fail (the state is
+ * opened by the first document); caller frees with filter_state_free. */
+typedef struct filter_state filter_state;
+filter_state *filter_state_new(const filter_set *fs, const config *cfg);
+void filter_state_free(filter_state *st);
+/* filter_run on the state of one thread: the same result and errors.
+ * Not thread safe for one st. */
+int filter_state_run(filter_state *st, document *d, diag_list *diags, gen_err *err);
 
 #endif

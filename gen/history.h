@@ -79,7 +79,7 @@ typedef struct history_options {
 	const char *cache_dir;   /* for history-<commit>.json; NULL: no cache */
 	int rename_limit;        /* 0: 1000. Inexact rename detection is skipped for
 				  * commits with more additions x deletions than its square */
-	int jobs;                /* threads for a long walk; 0: the number of cores */
+	int jobs;                /* threads for a long walk; 0: one (see history.c) */
 } history_options;
 
 /* Walks the history of opt->commit. The one warning about a shallow clone

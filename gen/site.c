@@ -120,6 +120,8 @@ static void *parse_run(void *arg)
 {
 	parse_worker *pw = arg;
 	parse_work *w = pw->w;
+	filter_state *fst = filter_count(w->filters)
+				    ? filter_state_new(w->filters, &w->s->cfg) : NULL;
 	for (;;) {
 		size_t i = atomic_fetch_add(&w->next, 1);
 		if (i >= w->n)
@@ -129,14 +131,14 @@ static void *parse_run(void *arg)
 		w->status[i] = document_parse(&w->slots[i], w->files[i], &w->s->cfg,
 					      &pw->diags, &e);
 		if (w->status[i] == 0 && filter_count(w->filters)) {
-			w->status[i] = filter_run(w->filters, &w->slots[i], &w->s->cfg,
-						  &pw->diags, &e);
+			w->status[i] = filter_state_run(fst, &w->slots[i], &pw->diags, &e);
 			if (w->status[i] < 0)
 				document_release(&w->slots[i]);
 		}
 		if (w->status[i] < 0)
 			diag_add_err(&pw->diags, &e);
 	}
+	filter_state_free(fst);
 	return NULL;
 }
 

@@ -345,6 +345,45 @@ static void test_compare(void)
 	ok(rc == GEN_EGIT && strstr(err.msg, "unknown revision 'geen-tak'"), "unknown revision");
 }
 
+/* The cap: a commit with more additions x deletions than the rename
+ * limit squared gets exact renames only. */
+static void test_rename_limit(void)
+{
+	sh("git init -q -b main cap");
+	for (int i = 0; i < 3; i++) {
+		char name[64];
+		snprintf(name, sizeof name, "cap/content/oud%d.md", i);
+		write_file(name, long_text(0));
+	}
+	write_file("cap/content/zelfde.md", "+++\ntitle = \"Zelfde\"\n+++\nOngewijzigd.\n");
+	commit("cap", "Anna", "2016-01-01T10:00:00+01:00", "drie");
+	sh("cd cap && git rm -q content/oud0.md content/oud1.md content/oud2.md && "
+	   "git mv content/zelfde.md content/hetzelfde.md");
+	for (int i = 0; i < 3; i++) {
+		char name[64];
+		snprintf(name, sizeof name, "cap/content/nieuw%d.md", i);
+		write_file(name, long_text(1));
+	}
+	commit("cap", "Anna", "2016-01-02T10:00:00+01:00", "hernoemd en bewerkt");
+	char path[400];
+	snprintf(path, sizeof path, "%s/cap", tmp);
+	for (int limit = 1; limit <= 100; limit += 99) {
+		history_options o = { path, NULL, NULL, "content", NULL, limit, 0 };
+		history_delta *d = NULL;
+		size_t n = 0, renames = 0;
+		gen_err err;
+		if (history_compare(&d, &n, &o, "HEAD~1", "HEAD", &err) < 0)
+			diag("%s", err.msg);
+		for (size_t i = 0; i < n; i++)
+			renames += d[i].kind == HISTORY_RENAMED;
+		if (limit == 1)
+			is(renames, 1, "over the rename limit: only the exact rename");
+		else
+			is(renames, 4, "under it: the similar files too");
+		history_deltas_free(d, n);
+	}
+}
+
 /* A longer history, made with git fast-import: 300 commits adding,
  * editing and renaming files in three folders. The walk split over
  * threads must give what one thread gives. */
@@ -471,6 +510,7 @@ int main(void)
 	test_shallow_and_bare();
 	test_subfolder();
 	test_compare();
+	test_rename_limit();
 	test_threads();
 	if (!getenv("KEEP")) sh("rm -rf '%s'", tmp);
 	return done_testing();

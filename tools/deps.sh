@@ -16,6 +16,7 @@ for h in /usr/include/libstemmer.h /usr/include/cmark-gfm-core-extensions.h; do
 	[ -f "$h" ] || missing=1
 done
 command -v prove >/dev/null 2>&1 || missing=1
+command -v xmllint >/dev/null 2>&1 || missing=1
 command -v git >/dev/null 2>&1 || missing=1
 [ $missing = 0 ] && exit 0
 

@@ -13,10 +13,17 @@
  *    and dropped goes to the run's graveyard, and whatever of it is still
  *    detached when the state is closed is freed then. So a Lua value
  *    naming a node can never dangle, whatever the script keeps.
- *  - Each document gets a state of its own (lua_newstate with an
- *    allocator that counts against the memory cap), made from bytecode
- *    compiled once per build. Nothing is shared between documents but the
- *    read-only filter set and configuration, so filter_run is thread safe.
+ *  - Each worker thread keeps a Lua state (filter_state, lua_newstate
+ *    with an allocator that counts against the memory cap) and runs
+ *    document after document in it, the filters loaded from bytecode
+ *    compiled once per build. Each document gets globals of its own,
+ *    copied from a base put aside when the state was made (new_globals):
+ *    a filter can reach nothing another document's filters could change
+ *    but the read-only views of site.config, which are checked after
+ *    each document (views_intact), and compiled matchers, which cannot
+ *    be changed. After any failure the state is closed and made anew.
+ *    Nodes of earlier documents are never reached again: the table of
+ *    node values is new for each document. filter_run is thread safe.
  *
  * Lua's table order (pairs) is seeded per state, so nothing here lets it
  * reach the output: front matter written back keeps its keys' order, new
@@ -265,6 +272,13 @@ typedef struct run {
 	diag_list diags;
 	size_t nwarnings;
 	buf scratch;              /* for strings on their way into Lua */
+	buf folded;               /* matcher:matches: the words of a text, */
+	struct mword *words;      /* where they are, */
+	size_t cap_words;
+	size_t *hits;             /* and what matched (see find_matches) */
+	size_t cap_hits;
+	unsigned matching;        /* calls of matcher:matches so far */
+	size_t nmatchers;         /* matchers the state keeps (gen_matcher) */
 	value *meta;              /* doc.meta converted back, after the last filter */
 	value *building;          /* the conversion under way */
 } run;
@@ -915,44 +929,74 @@ static uint32_t next_char(const unsigned char *s, size_t n, size_t *len)
 	return cp;
 }
 
+/* The next word of s (len bytes) at or after *pos, folded (as gen.fold)
+ * and appended to out; its first byte in *start and *pos past its last.
+ * Returns false when there is none. */
+static bool next_word(const char *s, size_t len, size_t *pos, size_t *start, buf *out)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	size_t i = *pos, k;
+	while (i < len) {
+		size_t from = i;
+		bool ascii = true;
+		while (i < len) {
+			if (u[i] < 0x80) {
+				if (!word_char(u[i]))
+					break;
+				i++;
+			} else if (word_char(next_char(u + i, len - i, &k))) {
+				ascii = false;
+				i += k;
+			} else {
+				break;
+			}
+		}
+		if (i == from) {
+			if (u[i] < 0x80)
+				i++;
+			else
+				next_char(u + i, len - i, &k), i += k;
+			continue;
+		}
+		if (ascii) {
+			size_t at = out->len;
+			buf_put(out, s + from, i - from);
+			for (char *p = out->ptr + at; *p; p++)
+				if (*p >= 'A' && *p <= 'Z')
+					*p += 32;
+		} else {
+			text_fold(out, s + from, i - from);
+		}
+		*start = from;
+		*pos = i;
+		return true;
+	}
+	*pos = i;
+	return false;
+}
+
 /* gen.words(s) -> words, first, last: the words of s folded (as
  * gen.fold), and the byte positions where each starts and ends in s. */
 static int gen_words(lua_State *L)
 {
 	run *c = get_run(L);
-	size_t len, i = 0;
+	size_t len, pos = 0, start;
 	const char *s = luaL_checklstring(L, 1, &len);
 	lua_settop(L, 1);
 	lua_newtable(L);
 	lua_newtable(L);
 	lua_newtable(L);
 	lua_Integer n = 0;
-	while (i < len) {
-		size_t k, start = i;
-		bool ascii = true;
-		while (i < len && word_char(next_char((const unsigned char *)s + i, len - i, &k))) {
-			ascii = ascii && (unsigned char)s[i] < 0x80;
-			i += k;
-		}
-		if (i == start) {
-			next_char((const unsigned char *)s + i, len - i, &k);
-			i += k;
-			continue;
-		}
-		buf_clear(&c->scratch);
-		if (ascii) {
-			for (size_t j = start; j < i; j++)
-				buf_putc(&c->scratch, s[j] >= 'A' && s[j] <= 'Z' ? s[j] + 32 : s[j]);
-		} else {
-			text_fold(&c->scratch, s + start, i - start);
-		}
+	buf_clear(&c->scratch);
+	while (next_word(s, len, &pos, &start, &c->scratch)) {
 		n++;
 		lua_pushlstring(L, c->scratch.ptr, c->scratch.len);
 		lua_rawseti(L, 2, n);
 		lua_pushinteger(L, (lua_Integer)start + 1);
 		lua_rawseti(L, 3, n);
-		lua_pushinteger(L, (lua_Integer)i);
+		lua_pushinteger(L, (lua_Integer)pos);
 		lua_rawseti(L, 4, n);
+		buf_clear(&c->scratch);
 	}
 	return 3;
 }
@@ -966,6 +1010,425 @@ static int gen_slug(lua_State *L)
 	text_slug(&c->scratch, s, len);
 	lua_pushlstring(L, c->scratch.ptr, c->scratch.len);
 	return 1;
+}
+
+/* ---- gen.matcher: the phrase matching of lua/match.lua ----
+ *
+ * match.lua compiles its patterns here and asks for the matches here; the
+ * rules (whole words, * for any ending or beginning, (word) optional) are
+ * described there. A matcher is a userdata whose C memory is its own
+ * (freed by __gc), so nothing malloc'd is held across a raise, and it
+ * cannot be changed from Lua. */
+
+#define MATCHER_MT "gen.matcher"
+/* Matchers a state keeps for the next documents. */
+#define MATCHERS_KEPT 32
+
+typedef struct mtok {
+	char *w;
+	size_t len;
+	bool before, after, optional;
+} mtok;
+
+typedef struct mentry {
+	lua_Integer idx; /* the pattern's position in the list */
+	mtok *toks;
+	size_t ntoks;
+} mentry;
+
+/* The entries whose first word is key (exact) or starts with key (prefix),
+ * in the order of the patterns. */
+typedef struct mbucket {
+	char *key;
+	size_t len;
+	size_t *entries;
+	size_t n;
+} mbucket;
+
+/* A hash index of buckets: slots hold a bucket's index + 1, 0 is empty. */
+typedef struct mindex {
+	mbucket *b;
+	size_t n;
+	uint32_t *slots;
+	size_t mask;
+} mindex;
+
+typedef struct matcher {
+	mentry *e;
+	size_t ne;
+	mindex exact, prefix;
+	size_t *other;
+	size_t nother;
+} matcher;
+
+static void matcher_release(matcher *m)
+{
+	for (size_t i = 0; i < m->ne; i++) {
+		for (size_t k = 0; k < m->e[i].ntoks; k++)
+			free(m->e[i].toks[k].w);
+		free(m->e[i].toks);
+	}
+	free(m->e);
+	for (mindex *x = &m->exact; x; x = x == &m->exact ? &m->prefix : NULL) {
+		for (size_t i = 0; i < x->n; i++) {
+			free(x->b[i].key);
+			free(x->b[i].entries);
+		}
+		free(x->b);
+		free(x->slots);
+	}
+	free(m->other);
+	memset(m, 0, sizeof *m);
+}
+
+static int matcher_gc(lua_State *L)
+{
+	matcher_release(luaL_checkudata(L, 1, MATCHER_MT));
+	return 0;
+}
+
+static size_t key_hash(const char *s, size_t len)
+{
+	uint64_t h = 14695981039346656037u;
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ (unsigned char)s[i]) * 1099511628211u;
+	return (size_t)(h ^ h >> 29);
+}
+
+/* The bucket of key in x, or NULL. */
+static mbucket *bucket_find(const mindex *x, const char *key, size_t len)
+{
+	if (!x->slots)
+		return NULL;
+	for (size_t i = key_hash(key, len) & x->mask;; i = (i + 1) & x->mask) {
+		uint32_t v = x->slots[i];
+		if (!v)
+			return NULL;
+		mbucket *b = &x->b[v - 1];
+		if (b->len == len && !memcmp(b->key, key, len))
+			return b;
+	}
+}
+
+/* Adds entry e to the bucket of key, making the bucket if need be. */
+static void bucket_add(mindex *x, const char *key, size_t len, size_t e)
+{
+	mbucket *b = bucket_find(x, key, len);
+	if (!b) {
+		if (2 * (x->n + 1) > x->mask + 1 || !x->slots) {
+			/* Grow to keep the table at most half full. */
+			size_t size = x->slots ? 2 * (x->mask + 1) : 16;
+			free(x->slots);
+			x->slots = xcalloc(size, sizeof *x->slots);
+			x->mask = size - 1;
+			for (size_t k = 0; k < x->n; k++) {
+				size_t i = key_hash(x->b[k].key, x->b[k].len) & x->mask;
+				while (x->slots[i])
+					i = (i + 1) & x->mask;
+				x->slots[i] = (uint32_t)k + 1;
+			}
+		}
+		x->b = xrealloc(x->b, (x->n + 1) * sizeof *x->b);
+		b = &x->b[x->n++];
+		b->key = xstrndup(key, len);
+		b->len = len;
+		b->entries = NULL;
+		b->n = 0;
+		size_t i = key_hash(key, len) & x->mask;
+		while (x->slots[i])
+			i = (i + 1) & x->mask;
+		x->slots[i] = (uint32_t)x->n;
+	}
+	b->entries = xrealloc(b->entries, (b->n + 1) * sizeof *b->entries);
+	b->entries[b->n++] = e;
+}
+
+static bool is_space(char ch)
+{
+	return ch == ' ' || ch == '\t' || ch == '\n' || ch == '\v' || ch == '\f' || ch == '\r';
+}
+
+/* Compiles pattern p (the idx-th) into m. */
+static void matcher_add(matcher *m, run *c, const char *p, size_t plen, lua_Integer idx)
+{
+	mentry e = { idx, NULL, 0 };
+	size_t i = 0;
+	while (i < plen) {
+		while (i < plen && is_space(p[i]))
+			i++;
+		if (i == plen)
+			break;
+		const char *raw = p + i;
+		size_t len = 0;
+		while (i < plen && !is_space(p[i]))
+			i++, len++;
+		bool optional = len >= 2 && raw[0] == '(' && raw[len - 1] == ')';
+		if (optional)
+			raw++, len -= 2;
+		bool before = len && raw[0] == '*';
+		if (before)
+			raw++, len--;
+		bool after = len && raw[len - 1] == '*';
+		if (after)
+			len--;
+		size_t pos = 0, start, first = e.ntoks;
+		buf_clear(&c->scratch);
+		while (next_word(raw, len, &pos, &start, &c->scratch)) {
+			e.toks = xrealloc(e.toks, (e.ntoks + 1) * sizeof *e.toks);
+			mtok *t = &e.toks[e.ntoks++];
+			t->len = c->scratch.len;
+			t->w = xstrndup(c->scratch.ptr, c->scratch.len);
+			t->before = before && e.ntoks - 1 == first;
+			t->after = false;
+			t->optional = optional;
+			buf_clear(&c->scratch);
+		}
+		if (after && e.ntoks > first)
+			e.toks[e.ntoks - 1].after = true;
+	}
+	if (!e.ntoks)
+		return;
+	size_t n = m->ne;
+	m->e = xrealloc(m->e, (n + 1) * sizeof *m->e);
+	m->e[m->ne++] = e;
+	/* An index on the first word keeps the search linear in the text. */
+	const mtok *t = &e.toks[0];
+	if (t->optional || t->before || (t->after && t->len < 3)) {
+		m->other = xrealloc(m->other, (m->nother + 1) * sizeof *m->other);
+		m->other[m->nother++] = n;
+	} else if (!t->after) {
+		bucket_add(&m->exact, t->w, t->len, n);
+	} else {
+		bucket_add(&m->prefix, t->w, 3, n);
+	}
+}
+
+/* gen.matcher(patterns) -> a matcher of the list of patterns. A state
+ * keeps the last MATCHERS_KEPT it made, by their patterns, for the next
+ * documents: a matcher cannot be changed, so that is no state a filter
+ * could leave behind. */
+static int gen_matcher(lua_State *L)
+{
+	run *c = get_run(L);
+	luaL_checktype(L, 1, LUA_TTABLE);
+	lua_settop(L, 1);
+	luaL_Buffer key;
+	luaL_buffinit(L, &key);
+	for (lua_Integer i = 1; lua_rawgeti(L, 1, i) != LUA_TNIL; i++) {
+		luaL_checkstring(L, -1);
+		luaL_addvalue(&key);
+		luaL_addchar(&key, '\0');
+	}
+	lua_pop(L, 1);
+	luaL_pushresult(&key);
+	int k = lua_gettop(L);
+	if (lua_getfield(L, LUA_REGISTRYINDEX, "gen.matchers") != LUA_TTABLE ||
+	    c->nmatchers >= MATCHERS_KEPT) {
+		lua_pop(L, 1);
+		lua_newtable(L);
+		lua_pushvalue(L, -1);
+		lua_setfield(L, LUA_REGISTRYINDEX, "gen.matchers");
+		c->nmatchers = 0;
+	}
+	int cache = lua_gettop(L);
+	lua_pushvalue(L, k);
+	if (lua_rawget(L, cache) == LUA_TUSERDATA)
+		return 1;
+	lua_pop(L, 1);
+	matcher *m = lua_newuserdatauv(L, sizeof *m, 0);
+	memset(m, 0, sizeof *m);
+	luaL_setmetatable(L, MATCHER_MT);
+	size_t bytes = 0;
+	for (lua_Integer i = 1; lua_rawgeti(L, 1, i) != LUA_TNIL; i++) {
+		size_t len;
+		const char *p = luaL_checklstring(L, -1, &len);
+		matcher_add(m, c, p, len, i);
+		bytes += 2 * len + 64;
+		lua_pop(L, 1);
+	}
+	lua_pop(L, 1);
+	charge(L, c, bytes);
+	lua_pushvalue(L, k);
+	lua_pushvalue(L, -2);
+	lua_rawset(L, cache);
+	c->nmatchers++;
+	return 1;
+}
+
+/* A word to match: its folded bytes, and for a text the bytes it spans
+ * (first, last: 1-based, as gen.words gives them). */
+typedef struct mword {
+	const char *s;
+	size_t len, off;
+	size_t first, last;
+} mword;
+
+static bool fits(const mtok *t, const mword *w)
+{
+	if (!t->before && !t->after)
+		return w->len == t->len && !memcmp(w->s, t->w, t->len);
+	if (t->len > w->len)
+		return false;
+	if (t->before && t->after) {
+		for (size_t i = 0; i + t->len <= w->len; i++)
+			if (!memcmp(w->s + i, t->w, t->len))
+				return true;
+		return false;
+	}
+	if (t->after)
+		return !memcmp(w->s, t->w, t->len);
+	return !memcmp(w->s + w->len - t->len, t->w, t->len);
+}
+
+/* Whether toks[k..] match at w[i..]; *end is then one past the last word
+ * of the match (i when only optional words were left). */
+static bool match_at(const mword *w, size_t n, size_t i, const mtok *toks, size_t ntoks,
+		     size_t k, size_t *end)
+{
+	if (k == ntoks) {
+		*end = i;
+		return true;
+	}
+	const mtok *t = &toks[k];
+	if (i < n && fits(t, &w[i]) && match_at(w, n, i + 1, toks, ntoks, k + 1, end))
+		return true;
+	return t->optional && match_at(w, n, i, toks, ntoks, k + 1, end);
+}
+
+/* The matches of m in w[0..n) into c->hits, three numbers each: the
+ * entry, the first word and one past the last; only the first when
+ * first_only. Returns how many. Calls no Lua. */
+static size_t find_matches(run *c, const matcher *m, const mword *w, size_t n,
+			   bool first_only)
+{
+	size_t nh = 0;
+	for (size_t i = 0; i < n; i++) {
+		for (int pass = 0; pass < 3; pass++) {
+			const size_t *list = NULL;
+			size_t nl = 0;
+			const mbucket *b = NULL;
+			if (pass == 0)
+				b = bucket_find(&m->exact, w[i].s, w[i].len);
+			else if (pass == 1 && w[i].len >= 3)
+				b = bucket_find(&m->prefix, w[i].s, 3);
+			if (b) {
+				list = b->entries;
+				nl = b->n;
+			} else if (pass == 2) {
+				list = m->other;
+				nl = m->nother;
+			}
+			for (size_t x = 0; x < nl; x++) {
+				const mentry *e = &m->e[list[x]];
+				size_t end;
+				if (!match_at(w, n, i, e->toks, e->ntoks, 0, &end) || end <= i)
+					continue;
+				if (nh + 3 > c->cap_hits) {
+					c->cap_hits = c->cap_hits ? 2 * c->cap_hits : 48;
+					c->hits = xrealloc(c->hits, c->cap_hits * sizeof *c->hits);
+				}
+				c->hits[nh++] = list[x];
+				c->hits[nh++] = i;
+				c->hits[nh++] = end;
+				if (first_only)
+					return nh / 3;
+			}
+		}
+	}
+	return nh / 3;
+}
+
+/* The words of text s into c->words, their folded bytes in c->folded.
+ * Returns how many. Calls no Lua. */
+static size_t text_words(run *c, const char *s, size_t len)
+{
+	size_t pos = 0, start, n = 0;
+	buf_clear(&c->folded);
+	for (;;) {
+		size_t at = c->folded.len;
+		if (!next_word(s, len, &pos, &start, &c->folded))
+			break;
+		if (n == c->cap_words) {
+			c->cap_words = c->cap_words ? 2 * c->cap_words : 256;
+			c->words = xrealloc(c->words, c->cap_words * sizeof *c->words);
+		}
+		mword *w = &c->words[n++];
+		w->off = at;
+		w->len = c->folded.len - at;
+		w->first = start + 1;
+		w->last = pos;
+	}
+	for (size_t i = 0; i < n; i++)
+		c->words[i].s = c->folded.ptr + c->words[i].off;
+	return n;
+}
+
+/* matcher:matches(words [, first_only]) -> { idx, i, j, ... }: for every
+ * pattern (idx, its place in the list) that matches words i..j, by i,
+ * patterns earlier in the list first at one i; only the first match when
+ * first_only. words is what match.words returns, or a text: then each
+ * match also has the bytes of the text it spans, { idx, i, j, first,
+ * last, ... }. */
+static int matcher_matches(lua_State *L)
+{
+	run *c = get_run(L);
+	const matcher *m = luaL_checkudata(L, 1, MATCHER_MT);
+	bool first_only = lua_toboolean(L, 3);
+	bool text = lua_type(L, 2) == LUA_TSTRING;
+	const char *s = NULL;
+	size_t len = 0, n = 0;
+	mword *tw = NULL;
+	lua_settop(L, 2);
+	if (text) {
+		s = lua_tolstring(L, 2, &len);
+	} else {
+		luaL_checktype(L, 2, LUA_TTABLE);
+		lua_getfield(L, 2, "n");
+		lua_Integer count = luaL_checkinteger(L, -1);
+		if (lua_getfield(L, 2, "w") != LUA_TTABLE)
+			return luaL_error(L, "matcher:matches: words.w is not a list");
+		n = lua_rawlen(L, 4);
+		if (count >= 0 && (lua_Unsigned)count < n)
+			n = (size_t)count;
+		/* The words stay in words.w, on the stack: their bytes stay put. */
+		tw = lua_newuserdatauv(L, (n ? n : 1) * sizeof *tw, 0);
+		for (size_t i = 0; i < n; i++) {
+			lua_rawgeti(L, 4, (lua_Integer)i + 1);
+			if (lua_type(L, -1) != LUA_TSTRING)
+				return luaL_error(L, "matcher:matches: word %I is not a string",
+						  (lua_Integer)i + 1);
+			tw[i].s = lua_tolstring(L, -1, &tw[i].len);
+			tw[i].first = tw[i].last = 0;
+			lua_pop(L, 1);
+		}
+	}
+	/* Making the result table is the one allocation: a finalizer it runs
+	 * may call this again and reuse c's arrays, and then the matching is
+	 * done over. Filling the table allocates nothing. */
+	for (;;) {
+		if (text)
+			n = text_words(c, s, len);
+		const mword *w = text ? c->words : tw;
+		size_t nh = find_matches(c, m, w, n, first_only);
+		unsigned call = ++c->matching;
+		int k = text ? 5 : 3;
+		lua_createtable(L, (int)(nh * (size_t)k), 0);
+		if (call != c->matching) {
+			lua_pop(L, 1);
+			continue;
+		}
+		for (size_t h = 0; h < nh; h++) {
+			const size_t *x = &c->hits[3 * h];
+			lua_Integer v[5] = { m->e[x[0]].idx, (lua_Integer)x[1] + 1, (lua_Integer)x[2],
+					     text ? (lua_Integer)w[x[1]].first : 0,
+					     text ? (lua_Integer)w[x[2] - 1].last : 0 };
+			for (int j = 0; j < k; j++) {
+				lua_pushinteger(L, v[j]);
+				lua_rawseti(L, -2, (lua_Integer)h * k + j + 1);
+			}
+		}
+		return 1;
+	}
 }
 
 /* "lua/x.lua:12" of the Lua code calling the current C function. */
@@ -1799,6 +2262,17 @@ static void new_metatables(lua_State *L)
 	lua_pushliteral(L, "gen.node");
 	lua_setfield(L, -2, "__metatable");
 	lua_pop(L, 1);
+
+	luaL_newmetatable(L, MATCHER_MT);
+	lua_pushcfunction(L, matcher_gc);
+	lua_setfield(L, -2, "__gc");
+	lua_createtable(L, 0, 1);
+	lua_pushcfunction(L, matcher_matches);
+	lua_setfield(L, -2, "matches");
+	lua_setfield(L, -2, "__index");
+	lua_pushliteral(L, "gen.matcher");
+	lua_setfield(L, -2, "__metatable");
+	lua_pop(L, 1);
 }
 
 static void open_gen(lua_State *L)
@@ -1823,6 +2297,7 @@ static void open_gen(lua_State *L)
 		{ "fold", gen_fold },
 		{ "words", gen_words },
 		{ "slug", gen_slug },
+		{ "matcher", gen_matcher },
 		{ "warn", gen_warn },
 		{ NULL, NULL },
 	};
@@ -2360,6 +2835,7 @@ int filter_state_run(filter_state *st, document *d, diag_list *diags, gen_err *e
 	c->meta = c->building = NULL;
 	memset(&c->diags, 0, sizeof c->diags);
 	buf_init(&c->scratch);
+	buf_init(&c->folded);
 
 	if (!st->L && (rc = open_state(st, err)) < 0)
 		goto out;
@@ -2406,6 +2882,12 @@ out:
 	free(c->grave);
 	free(c->stack);
 	buf_release(&c->scratch);
+	buf_release(&c->folded);
+	free(c->words);
+	free(c->hits);
+	c->words = NULL;
+	c->hits = NULL;
+	c->cap_words = c->cap_hits = 0;
 	value_free(c->meta);
 	value_free(c->building);
 	c->ev = NULL;

@@ -47,7 +47,7 @@ local function wrap_phrases(text)
   local out, pos = {}, 1
   while pos <= #s do
     local rest = s:sub(pos)
-    local m = phrases:find(match.words(rest))
+    local m = phrases:find(rest)
     if not m then break end
     if m.first > 1 then out[#out + 1] = gen.Text(rest:sub(1, m.first - 1)) end
     out[#out + 1] = gen.Span(rest:sub(m.first, m.last), { class = "killer-phrase" })
@@ -60,7 +60,7 @@ end
 
 return {
   BlockQuote = function(quote)
-    if phrases:find(match.words(quote:text())) then
+    if phrases:find(quote:text()) then
       add_class(quote, "callout callout-killer")
     end
   end,
@@ -68,7 +68,7 @@ return {
   -- Most paragraphs hold no phrase: look at the whole first, and at its
   -- Text nodes only when it does. A phrase split by emphasis is missed.
   Paragraph = function(para)
-    if in_quote(para) or not phrases:find(match.words(para:text())) then
+    if in_quote(para) or not phrases:find(para:text()) then
       return nil
     end
     local content, changed = {}, false

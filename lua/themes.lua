@@ -36,7 +36,7 @@ local function look(node)
   local text = node:text()
   if text == "" then return end
   local here = {}
-  for _, m in ipairs(matcher:all(match.words(text))) do
+  for _, m in ipairs(matcher:all(text)) do
     local id = m.value
     local n = found[id] or 0
     if not here[id] and n < MAX_PER_THEME then

@@ -630,6 +630,142 @@ static void test_isolation(void)
 	free(b);
 }
 
+/* Runs lua on documents content/NAME.md for each name in names (body
+ * "x"), one after the other on one filter_state, as a build's worker
+ * does; out[i] is doc.meta.out of each or "ERROR: message". Caller frees
+ * each. */
+static void run_reused(const char *lua, const char *const *names, size_t n, char **out)
+{
+	gen_err e;
+	filter_set *fs = filter_set_new();
+	filter_set_add(fs, "lua/util.lua", util_lua, strlen(util_lua), false, NULL);
+	err_clear(&e);
+	int rc = filter_set_add(fs, "lua/t.lua", lua, strlen(lua), true, &e);
+	filter_state *st = filter_state_new(fs, &cfg);
+	for (size_t i = 0; i < n; i++) {
+		buf path = BUF_INIT, b = BUF_INIT;
+		buf_printf(&path, "content/%s.md", names[i]);
+		source_file f;
+		memset(&f, 0, sizeof f);
+		f.path = buf_detach(&path);
+		f.data = xstrdup(FRONT "x\n");
+		f.len = strlen(f.data);
+		document d;
+		memset(&d, 0, sizeof d);
+		err_clear(&e);
+		int r = rc;
+		if (r == 0 && (r = document_parse(&d, &f, &cfg, NULL, &e)) == 0)
+			r = filter_state_run(st, &d, NULL, &e);
+		if (r < 0) {
+			char msg[1200];
+			err_format(&e, msg, sizeof msg);
+			buf_printf(&b, "ERROR: %s", msg);
+		} else {
+			const value *v = value_get(d.fm.meta, "out");
+			buf_puts(&b, v ? value_string(v, NULL) : "(none)");
+		}
+		out[i] = buf_detach(&b);
+		document_release(&d);
+		free(f.path);
+		free(f.data);
+	}
+	filter_state_free(st);
+	filter_set_free(fs);
+}
+
+/* Every document of names gives want, on one reused state. */
+static void check_reused(const char *lua, const char *want, const char *name)
+{
+	static const char *const names[] = { "d1", "d2", "d3", "d4" };
+	char *out[4];
+	run_reused(lua, names, 4, out);
+	for (size_t i = 0; i < 4; i++) {
+		char what[200];
+		snprintf(what, sizeof what, "%s (document %zu)", name, i + 1);
+		is_str(out[i], want, what);
+		free(out[i]);
+	}
+}
+
+static void test_reuse(void)
+{
+	/* A worker keeps its Lua state: documents still start afresh. */
+	check_reused("count = (count or 0) + 1\n"
+		     "local before = count .. string.upper('a') .. tostring(table.insert ~= nil) ..\n"
+		     "  tostring(gen.words ~= nil) .. tostring(site.nieuw) .. tostring(_G.x)\n"
+		     "string.upper = function() return 'kapot' end\n"
+		     "table.insert = nil\n"
+		     "gen.words = nil\n"
+		     "site.nieuw = 1\n"
+		     "_G.x = 1\n"
+		     "return { Document = function() doc.meta.out = before end }\n",
+		     "1Atruetruenilnil", "globals and library tables do not leak between documents");
+	check_reused("local mt = getmetatable('')\n"
+		     "local before = ('a'):upper() .. tostring(mt.x)\n"
+		     "mt.x = 1\n"
+		     "mt.__index.upper = function() return 'kapot' end\n"
+		     "mt.__index = { upper = function() return 'stuk' end }\n"
+		     "return { Document = function() doc.meta.out = before end }\n",
+		     "Anil", "the string metatable does not leak");
+	check_reused("local before = tostring(rawget(site.config, 'lek')) ..\n"
+		     "  tostring(rawget(site.themes, 9))\n"
+		     "rawset(site.config, 'lek', 1)\n"
+		     "rawset(site.themes, 9, 1)\n"
+		     "return { Document = function() doc.meta.out = before end }\n",
+		     "nilnil", "rawset on site.config does not leak");
+	check_reused("local u = require('util')\n"
+		     "local before = tostring(u.extra)\n"
+		     "u.extra = 1\n"
+		     "return { Document = function() doc.meta.out = before end }\n",
+		     "nil", "modules are loaded afresh");
+	check_reused("local before = tostring(collectgarbage('isrunning'))\n"
+		     "collectgarbage('stop')\n"
+		     "return { Document = function() doc.meta.out = before end }\n",
+		     "true", "the collector is running for each document");
+	/* The budget is 200000 instructions a document: four documents
+	 * using most of it each. */
+	check_reused("local n = 0\n"
+		     "for i = 1, 30000 do n = n + i end\n"
+		     "return { Document = function() doc.meta.out = 'ok' end }\n",
+		     "ok", "the instruction budget is per document");
+	/* The cap is 2 MiB: each document holds about 1 MiB. */
+	check_reused("local t = {}\n"
+		     "for i = 1, 1000 do t[i] = string.rep('x', 1000) .. i end\n"
+		     "return { Document = function() doc.meta.out = 'ok' end }\n",
+		     "ok", "the memory cap is per document");
+	check_reused("local m = gen.matcher({ 'a b', 'c*' })\n"
+		     "local ok = pcall(function() m.x = 1 end)\n"
+		     "return { Document = function() doc.meta.out = tostring(ok) ..\n"
+		     "  getmetatable(m) .. #m:matches('A b cd') end }\n",
+		     "falsegen.matcher10", "a matcher cannot be changed");
+
+	/* After an error the next document gets a state of its own. */
+	const char *names[] = { "d1", "d2" };
+	char *out[2];
+	run_reused("count = (count or 0) + 1\n"
+		   "if doc.path == 'content/d1.md' then error('stuk') end\n"
+		   "return { Document = function() doc.meta.out = tostring(count) end }\n",
+		   names, 2, out);
+	is_str(out[0], "ERROR: lua/t.lua:2: stuk (while filtering content/d1.md)",
+	       "an error fails its document");
+	is_str(out[1], "1", "the next one starts afresh");
+	free(out[0]);
+	free(out[1]);
+
+	/* math.random as on a state of the document's own. */
+	const char *rnd = "return { Document = function()\n"
+			  "  doc.meta.out = tostring(math.random(1e9)) end }\n";
+	const char *both[] = { "d1", "d2" }, *alone[] = { "d2" };
+	char *a[2], *b[1];
+	run_reused(rnd, both, 2, a);
+	run_reused(rnd, alone, 1, b);
+	is_str(a[1], b[0], "math.random does not depend on the documents before");
+	ok(strcmp(a[0], a[1]) != 0, "math.random is seeded by the document's path");
+	free(a[0]);
+	free(a[1]);
+	free(b[0]);
+}
+
 static void test_warnings(void)
 {
 	result r;
@@ -693,6 +829,7 @@ int main(void)
 	test_limits();
 	test_errors();
 	test_isolation();
+	test_reuse();
 	test_warnings();
 	test_analysis();
 	config_release(&cfg);

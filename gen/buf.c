@@ -148,3 +148,17 @@ void buf_put_utf8(buf *b, unsigned long cp)
 	}
 	buf_put(b, u, n);
 }
+
+int buf_read_file(buf *b, const char *path)
+{
+	FILE *fp = fopen(path, "rb");
+	if (!fp)
+		return -1;
+	char chunk[16384];
+	size_t n;
+	while ((n = fread(chunk, 1, sizeof chunk, fp)) > 0)
+		buf_put(b, chunk, n);
+	int bad = ferror(fp);
+	fclose(fp);
+	return bad ? -1 : 0;
+}

@@ -36,6 +36,9 @@ void buf_clear(buf *b);
 void buf_truncate(buf *b, size_t len);
 /* Returns the contents as a heap string the caller frees; b is empty after. */
 char *buf_detach(buf *b);
+/* Appends the whole file at path. Returns 0, or -1 with errno set (the
+ * bytes read before a failure stay in b). */
+int buf_read_file(buf *b, const char *path);
 /* Appends the UTF-8 encoding of code point cp (at most U+10FFFF). */
 void buf_put_utf8(buf *b, unsigned long cp);
 /* Appends s with &, <, >, " and ' replaced by entities. */

@@ -33,18 +33,6 @@ static void put_toml_string(buf *b, const char *s)
 	buf_putc(b, '"');
 }
 
-static int read_file(const char *path, buf *out)
-{
-	FILE *fp = fopen(path, "rb");
-	if (!fp)
-		return -1;
-	char chunk[8192];
-	size_t n;
-	while ((n = fread(chunk, 1, sizeof chunk, fp)) > 0)
-		buf_put(out, chunk, n);
-	fclose(fp);
-	return 0;
-}
 
 int new_article(const char *dir, const char *kind, const char *title, int64_t now)
 {
@@ -59,7 +47,7 @@ int new_article(const char *dir, const char *kind, const char *title, int64_t no
 	if (source_find_root(&root, dir, &err) < 0)
 		goto fail;
 	buf_printf(&path, "%s/site.toml", root);
-	if (read_file(path.ptr, &text) < 0) {
+	if (buf_read_file(&text, path.ptr) < 0) {
 		err_set(&err, GEN_EIO, "site.toml", 0, 0, "cannot read: %s", strerror(errno));
 		goto fail;
 	}

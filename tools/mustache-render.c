@@ -18,18 +18,9 @@
 
 static int read_file(const char *path, buf *out, gen_err *err)
 {
-	FILE *fp = fopen(path, "rb");
-	if (!fp)
+	if (buf_read_file(out, path) < 0)
 		return err_set(err, GEN_EIO, path, 0, 0, "cannot read: %s",
 			       strerror(errno));
-	char chunk[16384];
-	size_t n;
-	while ((n = fread(chunk, 1, sizeof chunk, fp)) > 0)
-		buf_put(out, chunk, n);
-	int bad = ferror(fp);
-	fclose(fp);
-	if (bad)
-		return err_set(err, GEN_EIO, path, 0, 0, "cannot read");
 	return 0;
 }
 

@@ -162,3 +162,121 @@ int buf_read_file(buf *b, const char *path)
 	fclose(fp);
 	return bad ? -1 : 0;
 }
+
+/* ---- binary records ---- */
+
+void buf_put_varint(buf *b, uint64_t v)
+{
+	unsigned char tmp[10];
+	size_t n = 0;
+	do {
+		unsigned char c = v & 0x7f;
+		v >>= 7;
+		tmp[n++] = (unsigned char)(c | (v ? 0x80 : 0));
+	} while (v);
+	buf_put(b, tmp, n);
+}
+
+void buf_put_blob(buf *b, const void *data, size_t len)
+{
+	buf_put_varint(b, len);
+	buf_put(b, data, len);
+}
+
+void buf_put_cstr(buf *b, const char *s)
+{
+	/* Length + 1, so that 0 can stand for NULL. */
+	if (!s) {
+		buf_put_varint(b, 0);
+		return;
+	}
+	size_t n = strlen(s);
+	buf_put_varint(b, (uint64_t)n + 1);
+	buf_put(b, s, n);
+}
+
+void buf_reader_init(buf_reader *r, const void *data, size_t len)
+{
+	r->p = data;
+	r->end = r->p + len;
+	r->bad = false;
+}
+
+uint64_t buf_get_varint(buf_reader *r)
+{
+	uint64_t v = 0;
+	for (unsigned shift = 0; !r->bad; shift += 7) {
+		if (r->p >= r->end || shift > 63) {
+			r->bad = true;
+			break;
+		}
+		unsigned char c = *r->p++;
+		v |= (uint64_t)(c & 0x7f) << shift;
+		if (!(c & 0x80))
+			return v;
+	}
+	return 0;
+}
+
+const char *buf_get_blob(buf_reader *r, size_t *len)
+{
+	uint64_t n = buf_get_varint(r);
+	if (r->bad || n > (uint64_t)(r->end - r->p)) {
+		r->bad = true;
+		*len = 0;
+		return NULL;
+	}
+	const char *s = (const char *)r->p;
+	r->p += n;
+	*len = (size_t)n;
+	return s;
+}
+
+char *buf_get_cstr(buf_reader *r)
+{
+	uint64_t n = buf_get_varint(r);
+	if (r->bad || n == 0)
+		return NULL;
+	if (n - 1 > (uint64_t)(r->end - r->p)) {
+		r->bad = true;
+		return NULL;
+	}
+	char *s = xmalloc((size_t)n);
+	memcpy(s, r->p, (size_t)n - 1);
+	s[n - 1] = '\0';
+	r->p += n - 1;
+	return s;
+}
+
+/* Eight bytes at a time: each word is mixed in with a multiply and a
+ * rotation, the tail byte by byte, and the end result is avalanched so
+ * that every input bit reaches every output bit. */
+static uint64_t mix64(uint64_t h)
+{
+	h ^= h >> 32;
+	h *= 0xd6e8feb86659fd93u;
+	h ^= h >> 32;
+	h *= 0xd6e8feb86659fd93u;
+	h ^= h >> 32;
+	return h;
+}
+
+uint64_t buf_hash64(const void *data, size_t len, uint64_t seed)
+{
+	const unsigned char *p = data;
+	uint64_t h = seed ^ (0x9e3779b97f4a7c15u * (len + 1));
+	while (len >= 8) {
+		uint64_t w;
+		memcpy(&w, p, 8);
+		h ^= w * 0xff51afd7ed558ccdu;
+		h = (h << 29) | (h >> 35);
+		h *= 0xc4ceb9fe1a85ec53u;
+		p += 8;
+		len -= 8;
+	}
+	uint64_t t = 0;
+	for (size_t i = 0; i < len; i++)
+		t |= (uint64_t)p[i] << (8 * i);
+	h ^= t * 0xff51afd7ed558ccdu;
+	return mix64(h);
+}

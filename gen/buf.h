@@ -8,7 +8,9 @@
 #define GEN_BUF_H
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 typedef struct buf {
 	char *ptr;  /* never NULL, always NUL-terminated */
@@ -43,5 +45,31 @@ int buf_read_file(buf *b, const char *path);
 void buf_put_utf8(buf *b, unsigned long cp);
 /* Appends s with &, <, >, " and ' replaced by entities. */
 void buf_put_html(buf *b, const char *s, size_t len);
+
+/* Binary records, for the build cache: unsigned numbers as LEB128
+ * varints, byte strings as a varint length and the bytes. */
+void buf_put_varint(buf *b, uint64_t v);
+void buf_put_blob(buf *b, const void *data, size_t len);
+/* buf_put_blob of a C string; NULL is written as a length of 0 with a
+ * flag, so it reads back as NULL. */
+void buf_put_cstr(buf *b, const char *s);
+
+/* Reads what the functions above wrote. A read past the end or a
+ * malformed number sets bad and returns 0 / NULL from then on, so a
+ * caller checks bad once at the end. */
+typedef struct buf_reader {
+	const unsigned char *p, *end;
+	bool bad;
+} buf_reader;
+void buf_reader_init(buf_reader *r, const void *data, size_t len);
+uint64_t buf_get_varint(buf_reader *r);
+/* A pointer into the data (not NUL-terminated) and its length. */
+const char *buf_get_blob(buf_reader *r, size_t *len);
+/* A copy of a buf_put_cstr string (caller frees), or NULL. */
+char *buf_get_cstr(buf_reader *r);
+
+/* A 64-bit hash of data, seeded; for cache keys and checksums, not for
+ * security. */
+uint64_t buf_hash64(const void *data, size_t len, uint64_t seed);
 
 #endif

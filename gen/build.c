@@ -72,18 +72,6 @@ static bool report(const build_options *opt, diag_list *diags)
 	return diags->errors > 0;
 }
 
-static char *output_dir(const build_options *opt, const site *s)
-{
-	buf p = BUF_INIT;
-	if (opt->output)
-		buf_puts(&p, opt->output);
-	else if (s->cfg.output_dir[0] == '/' || !source_root(s->src))
-		buf_puts(&p, s->cfg.output_dir);
-	else
-		buf_printf(&p, "%s/%s", source_root(s->src), s->cfg.output_dir);
-	return buf_detach(&p);
-}
-
 static int fail(gen_err *err, diag_list *diags, const build_options *opt)
 {
 	diag_add_err(diags, err);
@@ -96,18 +84,18 @@ typedef struct stage_times {
 	double source, documents, site, history, render, output;
 } stage_times;
 
-static void print_stats(const stage_times *t, double total)
+static void print_stats(const stage_times *t, const site *s, double total)
 {
 	fprintf(stderr,
 		"stage       seconds\n"
 		"source      %7.3f\n"
-		"documents   %7.3f  (front matter, Markdown, filters)\n"
+		"documents   %7.3f  (front matter, Markdown, filters; %zu of %zu from the cache)\n"
 		"site        %7.3f  (sections, links)\n"
 		"history     %7.3f  (git history of the content)\n"
 		"render      %7.3f  (pages, search, history pages)\n"
 		"output      %7.3f\n"
 		"total       %7.3f\n",
-		t->source, t->documents, t->site, t->history, t->render, t->output, total);
+		t->source, t->documents, s->cache_hits, s->ndocs + s->nskipped, t->site, t->history, t->render, t->output, total);
 }
 
 /* The history stage: one walk over the git history of the content,
@@ -119,15 +107,9 @@ static struct history *load_history(const build_options *opt, const source *src,
 {
 	if (!source_has_git(src) || !*source_commit(src))
 		return NULL;
-	char *out = output_dir(opt, s);
-	buf cache = BUF_INIT;
-	const char *slash = strrchr(out, '/');
-	if (slash)
-		buf_printf(&cache, "%.*s/.gen-cache", (int)(slash - out), out);
-	else
-		buf_puts(&cache, ".gen-cache");
+	char *cache = site_cache_dir(s, opt->output);
 	history_options ho = { opt->src.repo, source_root(src), source_commit(src),
-			       s->cfg.content_dir, cache.ptr, 0, s->opt_jobs };
+			       s->cfg.content_dir, cache, 0, s->opt_jobs };
 	history *h = NULL;
 	gen_err e;
 	err_clear(&e);
@@ -136,8 +118,7 @@ static struct history *load_history(const build_options *opt, const source *src,
 			 "history is off: %s", e.msg);
 		h = NULL;
 	}
-	buf_release(&cache);
-	free(out);
+	free(cache);
 	return h;
 }
 
@@ -202,7 +183,7 @@ int build_run(const build_options *opt)
 	}
 	render_set_links(r, graph);
 	if (opt->write) {
-		dir = output_dir(opt, &s);
+		dir = site_output_dir(&s, opt->output);
 		if (output_begin(&o, dir, &err) < 0) {
 			status = fail(&err, &diags, opt);
 			goto out;
@@ -231,7 +212,7 @@ int build_run(const build_options *opt)
 		goto out;
 	status = 0;
 	if (opt->stats)
-		print_stats(&st, now_seconds() - t0);
+		print_stats(&st, &s, now_seconds() - t0);
 	if (opt->json)
 		goto out;
 	if (opt->write && !opt->quiet)

@@ -25,10 +25,9 @@ char *document_url_for(const char *rel)
 	return buf_detach(&u);
 }
 
-int document_parse(document *d, const source_file *f, const config *cfg,
-		   diag_list *diags, gen_err *err)
+/* What a document's path alone decides: where it lives and its URL. */
+static void set_paths(document *d, const source_file *f, const config *cfg)
 {
-	int rc;
 	memset(d, 0, sizeof *d);
 	size_t cl = strlen(cfg->content_dir);
 	d->path = xstrdup(f->path);
@@ -44,7 +43,13 @@ int document_parse(document *d, const source_file *f, const config *cfg,
 	buf_printf(&out, "%sindex.html", d->url);
 	d->out_path = buf_detach(&out);
 	memcpy(d->id, f->id, sizeof d->id);
+}
 
+int document_parse(document *d, const source_file *f, const config *cfg,
+		   diag_list *diags, gen_err *err)
+{
+	int rc;
+	set_paths(d, f, cfg);
 	if ((rc = frontmatter_parse(&d->fm, d->path, f->data, f->len, err)) < 0)
 		goto out;
 	markdown_options mo = { 0 };
@@ -76,4 +81,125 @@ void document_release(document *d)
 	}
 	free(d->evidence);
 	memset(d, 0, sizeof *d);
+}
+
+/* ---- the build cache's form of a document ---- */
+
+/* Signed numbers as varints: small negatives stay small. */
+static void put_signed(buf *out, int64_t v)
+{
+	buf_put_varint(out, ((uint64_t)v << 1) ^ (uint64_t)(v >> 63));
+}
+
+static int64_t get_signed(buf_reader *r)
+{
+	uint64_t u = buf_get_varint(r);
+	return (int64_t)(u >> 1) ^ -(int64_t)(u & 1);
+}
+
+static void put_strings(buf *out, char *const *v, size_t n)
+{
+	buf_put_varint(out, n);
+	for (size_t i = 0; i < n; i++)
+		buf_put_cstr(out, v[i]);
+}
+
+static char **get_strings(buf_reader *r, size_t *n)
+{
+	uint64_t count = buf_get_varint(r);
+	if (count > (uint64_t)(r->end - r->p)) {
+		r->bad = true;
+		count = 0;
+	}
+	*n = (size_t)count;
+	char **v = xcalloc(count + 1, sizeof *v);
+	for (size_t i = 0; i < count; i++) {
+		v[i] = buf_get_cstr(r);
+		if (!v[i])
+			v[i] = xstrdup("");
+	}
+	return v;
+}
+
+void document_freeze(const document *d, buf *out)
+{
+	const frontmatter *fm = &d->fm;
+	buf_put_cstr(out, fm->title);
+	buf_put_varint(out, (uint64_t)fm->kind);
+	buf_put_cstr(out, fm->date);
+	put_signed(out, fm->date_epoch);
+	buf_put_cstr(out, fm->author);
+	buf_put_cstr(out, fm->summary);
+	put_strings(out, fm->themes, fm->nthemes);
+	put_strings(out, fm->aliases, fm->naliases);
+	buf_put_varint(out, fm->draft);
+	put_signed(out, fm->weight);
+	buf_put_varint(out, fm->meta != NULL);
+	if (fm->meta)
+		value_freeze(fm->meta, out);
+	buf_put_varint(out, fm->body_offset);
+	put_signed(out, fm->body_line);
+	buf_put_varint(out, d->nevidence);
+	for (size_t i = 0; i < d->nevidence; i++) {
+		const document_evidence *e = &d->evidence[i];
+		buf_put_cstr(out, e->theme);
+		put_signed(out, e->line);
+		buf_put_cstr(out, e->excerpt);
+		buf_put_cstr(out, e->anchor);
+		buf_put_cstr(out, e->note);
+	}
+	buf frozen = BUF_INIT;
+	markdown_freeze(d->md, &frozen);
+	buf_put_blob(out, frozen.ptr, frozen.len);
+	buf_release(&frozen);
+}
+
+int document_thaw(document *d, const source_file *f, const config *cfg,
+		  const char *data, size_t len)
+{
+	set_paths(d, f, cfg);
+	buf_reader rd, *r = &rd;
+	buf_reader_init(r, data, len);
+	frontmatter *fm = &d->fm;
+	fm->title = buf_get_cstr(r);
+	uint64_t kind = buf_get_varint(r);
+	fm->kind = kind == KIND_STORY ? KIND_STORY : kind == KIND_TIPS ? KIND_TIPS : KIND_PAGE;
+	if (kind > KIND_TIPS)
+		r->bad = true;
+	fm->date = buf_get_cstr(r);
+	fm->date_epoch = get_signed(r);
+	fm->author = buf_get_cstr(r);
+	fm->summary = buf_get_cstr(r);
+	fm->themes = get_strings(r, &fm->nthemes);
+	fm->aliases = get_strings(r, &fm->naliases);
+	fm->draft = buf_get_varint(r) != 0;
+	fm->weight = get_signed(r);
+	if (buf_get_varint(r) && !(fm->meta = value_thaw(r)))
+		r->bad = true;
+	fm->body_offset = (size_t)buf_get_varint(r);
+	fm->body_line = (int)get_signed(r);
+	uint64_t nev = buf_get_varint(r);
+	if (nev > (uint64_t)(r->end - r->p))
+		r->bad = true;
+	if (!r->bad && nev) {
+		d->evidence = xcalloc((size_t)nev, sizeof *d->evidence);
+		d->nevidence = (size_t)nev;
+		for (size_t i = 0; i < d->nevidence; i++) {
+			document_evidence *e = &d->evidence[i];
+			e->theme = buf_get_cstr(r);
+			e->line = (int)get_signed(r);
+			e->excerpt = buf_get_cstr(r);
+			e->anchor = buf_get_cstr(r);
+			e->note = buf_get_cstr(r);
+			if (!e->theme || !e->excerpt || !e->anchor)
+				r->bad = true;
+		}
+	}
+	size_t mdlen;
+	const char *md = buf_get_blob(r, &mdlen);
+	if (!fm->title || r->bad || r->p != r->end || markdown_thaw(&d->md, md, mdlen) < 0) {
+		document_release(d);
+		return -1;
+	}
+	return 0;
 }

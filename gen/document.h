@@ -50,4 +50,14 @@ void document_release(document *d);
  * "_index.md" -> "". Caller frees. */
 char *document_url_for(const char *rel);
 
+/* The build cache's form of a document as the filters left it (front
+ * matter, evidence, the frozen Markdown; see markdown_freeze), appended
+ * to out. document_thaw makes the document of file f again from it
+ * (f's path and id; its bytes are not needed) and returns 0, or -1 when
+ * data is damaged, with *d released. A thawed document reads and renders
+ * like the parsed one but cannot be filtered again. */
+void document_freeze(const document *d, buf *out);
+int document_thaw(document *d, const source_file *f, const config *cfg,
+		  const char *data, size_t len);
+
 #endif

@@ -73,6 +73,7 @@ struct filter_set {
 	size_t n;
 	size_t *filters; /* indexes into chunks, in the order they run */
 	size_t nfilters;
+	uint64_t hash;   /* of every text added, for the build cache */
 };
 
 static int dump_writer(lua_State *L, const void *p, size_t sz, void *ud)
@@ -149,6 +150,9 @@ filter_set *filter_set_new(void)
 int filter_set_add(filter_set *fs, const char *path, const char *text, size_t len,
 		   bool as_filter, gen_err *err)
 {
+	/* Paths, texts and their roles, in the order added. */
+	fs->hash = buf_hash64(path, strlen(path) + 1, fs->hash);
+	fs->hash = buf_hash64(text, len, fs->hash ^ (as_filter ? 0x51u : 0x17u));
 	chunk *c = find_chunk(fs, path);
 	if (!c) {
 		fs->chunks = xrealloc(fs->chunks, (fs->n + 1) * sizeof *fs->chunks);
@@ -167,6 +171,12 @@ int filter_set_add(filter_set *fs, const char *path, const char *text, size_t le
 		}
 	}
 	return 0;
+}
+
+uint64_t filter_set_hash(const filter_set *fs)
+{
+	uint64_t h = buf_hash64(LUA_RELEASE, strlen(LUA_RELEASE), 0);
+	return fs ? buf_hash64(&fs->hash, sizeof fs->hash, h) : h;
 }
 
 void filter_set_free(filter_set *fs)

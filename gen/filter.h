@@ -18,6 +18,7 @@
 #define GEN_FILTER_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "config.h"
 #include "document.h"
@@ -43,6 +44,10 @@ filter_set *filter_set_new(void);
 int filter_set_add(filter_set *fs, const char *path, const char *text, size_t len,
 		   bool as_filter, gen_err *err);
 void filter_set_free(filter_set *fs);
+/* A hash of every module's path and text, which ones run as filters and
+ * in what order, and the Lua release: what decides how the filters
+ * treat a document, for the build cache. */
+uint64_t filter_set_hash(const filter_set *fs);
 /* Number of filters run on each document. */
 size_t filter_count(const filter_set *fs);
 

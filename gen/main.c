@@ -33,7 +33,9 @@ static const char usage_source[] =
 	"  --worktree    read the files on disk, uncommitted edits included\n"
 	"  --drafts      include articles with draft = true\n"
 	"  --future      include articles dated in the future\n"
-	"  -j N          use N worker threads (default: the number of cores)\n";
+	"  -j N          use N worker threads (default: the number of cores)\n"
+	"  --no-cache    parse every article again, without reading or writing\n"
+	"                the build cache (.gen-cache/ beside the output)\n";
 
 static void usage_for(const char *cmd, FILE *fp)
 {
@@ -115,6 +117,8 @@ static int parse_options(const char *cmd, int argc, char **argv, build_options *
 			o->src.rev = next;
 		} else if (strcmp(a, "--worktree") == 0) {
 			o->src.worktree = true;
+		} else if (strcmp(a, "--no-cache") == 0) {
+			o->site.cache = false;
 		} else if (strcmp(a, "--drafts") == 0) {
 			o->site.drafts = true;
 		} else if (strcmp(a, "--future") == 0) {
@@ -264,6 +268,7 @@ int main(int argc, char **argv)
 	memset(&o, 0, sizeof o);
 	o.exe = argv[0];
 	o.site.now = (int64_t)time(NULL);
+	o.site.cache = true;
 	int help = 0;
 	int rc = parse_options(cmd, argc - 2, argv + 2, &o, &help);
 	if (rc)
@@ -272,6 +277,7 @@ int main(int argc, char **argv)
 		usage_for(cmd, stdout);
 		return 0;
 	}
+	o.site.output = o.output;
 	if (strcmp(cmd, "list") == 0) {
 		o.site.all = true;
 		return build_list(&o);

@@ -127,7 +127,32 @@ struct markdown_doc {
 
 	anchor_slot *anchors; /* open addressing, power-of-two size */
 	size_t nanchors, cap_anchors;
+
+	/* A document thawed from the build cache has no tree (root is
+	 * NULL): rendering and the text walk replay what they produced
+	 * when it was frozen. */
+	struct frozen_html *html;
+	size_t nhtml;
+	struct frozen_text *texts;
+	size_t ntexts;
 };
+
+/* A stretch of rendered HTML, then (when url is not NULL) a link or image
+ * destination, which is rewritten afresh on every render. */
+typedef struct frozen_html {
+	const char *html;
+	size_t len;
+	const char *url;
+	bool image;
+} frozen_html;
+
+/* One call of markdown_walk_text's callback. */
+typedef struct frozen_text {
+	markdown_text_kind kind;
+	const char *text;
+	size_t len;
+	const char *anchor;
+} frozen_text;
 
 static char *arena_alloc(markdown_doc *doc, size_t n)
 {
@@ -1040,6 +1065,8 @@ void markdown_free(markdown_doc *doc)
 	free(doc->ref_def);
 	free(doc->ref_ix);
 	free(doc->anchors);
+	free(doc->html);
+	free(doc->texts);
 	free(doc);
 }
 
@@ -1148,7 +1175,14 @@ typedef struct render {
 	cmark_node *plain; /* inside this image: only its text, for alt */
 	bool in_thead, in_tbody;
 	bool backref_done;  /* for the current footnote definition */
+	struct dest_list *rec; /* freezing: destinations are noted, not written */
 } render;
+
+/* Where each destination goes in the HTML of a document being frozen. */
+typedef struct dest_list {
+	struct dest { size_t at; const char *url; bool image; } *items;
+	size_t n, cap;
+} dest_list;
 
 /* Starts a new line unless the output is at the start of one. */
 static void cr(render *r)
@@ -1164,6 +1198,12 @@ static void put_destination(render *r, cmark_node *n, bool image)
 		url = "";
 	if (!r->doc->unsafe_html && dangerous_url(url))
 		return;
+	if (r->rec) {
+		dest_list *l = r->rec;
+		l->items = grow(l->items, &l->cap, l->n, sizeof *l->items);
+		l->items[l->n++] = (struct dest){ r->out->len, url, image };
+		return;
+	}
 	char *alt = r->rewrite ? r->rewrite(r->ctx, url, image) : NULL;
 	const char *u = alt ? alt : url;
 	put_url(r->out, u, strlen(u), true);
@@ -1595,12 +1635,31 @@ static void render_node(render *r, cmark_node *n, cmark_event_type ev)
 	}
 }
 
+static void replay_html(buf *out, const markdown_doc *doc,
+			markdown_rewrite_fn rewrite, void *ctx)
+{
+	for (size_t i = 0; i < doc->nhtml; i++) {
+		const frozen_html *h = &doc->html[i];
+		buf_put(out, h->html, h->len);
+		if (!h->url)
+			continue;
+		char *alt = rewrite ? rewrite(ctx, h->url, h->image) : NULL;
+		const char *u = alt ? alt : h->url;
+		put_url(out, u, strlen(u), true);
+		free(alt);
+	}
+}
+
 void markdown_render_html(buf *out, const markdown_doc *doc,
 			  markdown_rewrite_fn rewrite, void *ctx)
 {
 	render r = { 0 };
 	cmark_event_type ev;
 
+	if (!doc->root) {
+		replay_html(out, doc, rewrite, ctx);
+		return;
+	}
 	r.out = out;
 	r.start = out->len;
 	r.doc = doc;
@@ -1642,6 +1701,13 @@ static void subtree_text(cmark_node *n, buf *b)
 
 void markdown_walk_text(const markdown_doc *doc, markdown_text_fn fn, void *ctx)
 {
+	if (!doc->root) {
+		for (size_t i = 0; i < doc->ntexts; i++) {
+			const frozen_text *t = &doc->texts[i];
+			fn(ctx, t->kind, t->text, t->len, t->anchor);
+		}
+		return;
+	}
 	size_t hi = 0, ti = 0;
 	const char *anchor = "";
 	cmark_node *tip_item = NULL;
@@ -2284,4 +2350,244 @@ void markdown_node_free(markdown_node *n)
 {
 	if (n)
 		cmark_node_free(CN(n));
+}
+
+/* ---- frozen documents, for the build cache (see markdown.h) ----
+ *
+ * What the later stages read of a document is what the collecting walk
+ * found (headings, tips, links, blocks, anchors), the HTML and the text
+ * walk. A frozen document keeps exactly those: the HTML with each link
+ * destination left as a gap, filled in by the caller's rewrite function
+ * on every render, because where a link points depends on the other
+ * documents of the build. cmark-gfm cannot rebuild a tree with source
+ * positions, tables or footnotes through its public API, so the tree
+ * itself is not kept: a thawed document cannot be filtered again. */
+
+#define FROZEN_FORMAT 1
+
+typedef struct frozen_walk {
+	buf b;
+	size_t n;
+} frozen_walk;
+
+static void freeze_text(void *ctx, markdown_text_kind kind, const char *text,
+			size_t len, const char *anchor)
+{
+	frozen_walk *fw = ctx;
+	buf_put_varint(&fw->b, (uint64_t)kind);
+	buf_put_blob(&fw->b, text, len);
+	buf_put_cstr(&fw->b, anchor);
+	fw->n++;
+}
+
+const char *markdown_engine(void)
+{
+	return "cmark-gfm " CMARK_GFM_VERSION_STRING;
+}
+
+void markdown_freeze(const markdown_doc *doc, buf *out)
+{
+	buf_put_varint(out, FROZEN_FORMAT);
+	buf_put_varint(out, (doc->unsafe_html ? 1u : 0u) | (doc->tips_on ? 2u : 0u));
+	buf_put_varint(out, doc->nheadings);
+	for (size_t i = 0; i < doc->nheadings; i++) {
+		const markdown_heading *h = &doc->headings[i];
+		buf_put_varint(out, (uint64_t)h->level);
+		buf_put_cstr(out, h->text);
+		buf_put_cstr(out, h->id);
+		buf_put_varint(out, (uint64_t)h->line);
+	}
+	buf_put_varint(out, doc->ntips);
+	for (size_t i = 0; i < doc->ntips; i++) {
+		const markdown_tip *t = &doc->tips[i];
+		buf_put_varint(out, (uint64_t)t->n);
+		buf_put_cstr(out, t->id);
+		buf_put_cstr(out, t->text);
+		buf_put_cstr(out, t->title);
+		buf_put_varint(out, (uint64_t)t->line);
+	}
+	buf_put_varint(out, doc->nlinks);
+	for (size_t i = 0; i < doc->nlinks; i++) {
+		const markdown_link *l = &doc->links[i];
+		buf_put_cstr(out, l->url);
+		buf_put_cstr(out, l->text);
+		buf_put_varint(out, (uint64_t)l->line);
+		buf_put_varint(out, (uint64_t)l->col);
+		buf_put_varint(out, l->image);
+		buf_put_varint(out, (uint64_t)((int64_t)l->block_index + 1));
+	}
+	buf_put_varint(out, doc->nblocks);
+	for (size_t i = 0; i < doc->nblocks; i++)
+		buf_put_cstr(out, doc->blocks[i]);
+	buf_put_cstr(out, doc->first_paragraph);
+	buf_put_varint(out, doc->words);
+	buf_put_varint(out, doc->nanchors);
+	for (size_t i = 0; i < doc->cap_anchors; i++)
+		if (doc->anchors[i].key)
+			buf_put_cstr(out, doc->anchors[i].key);
+
+	/* The HTML, split at its destinations. */
+	buf html = BUF_INIT;
+	size_t start = 0;
+	if (doc->root) {
+		dest_list dests = { 0 };
+		render r = { 0 };
+		cmark_event_type ev;
+		r.out = &html;
+		r.doc = doc;
+		r.rec = &dests;
+		cmark_iter *iter = cmark_iter_new(doc->root);
+		while ((ev = cmark_iter_next(iter)) != CMARK_EVENT_DONE)
+			render_node(&r, cmark_iter_get_node(iter), ev);
+		cmark_iter_free(iter);
+		if (r.def)
+			buf_puts(&html, "</ol>\n</section>\n");
+		buf_put_varint(out, dests.n + 1);
+		for (size_t i = 0; i < dests.n; i++) {
+			buf_put_blob(out, html.ptr + start, dests.items[i].at - start);
+			buf_put_cstr(out, dests.items[i].url);
+			buf_put_varint(out, dests.items[i].image);
+			start = dests.items[i].at;
+		}
+		free(dests.items);
+	} else {
+		/* Frozen again as it was thawed. */
+		buf_put_varint(out, doc->nhtml);
+		for (size_t i = 0; i < doc->nhtml; i++) {
+			buf_put_blob(out, doc->html[i].html, doc->html[i].len);
+			buf_put_cstr(out, doc->html[i].url);
+			buf_put_varint(out, doc->html[i].image);
+		}
+	}
+	if (doc->root) {
+		buf_put_blob(out, html.ptr + start, html.len - start);
+		buf_put_cstr(out, NULL);
+		buf_put_varint(out, 0);
+	}
+	buf_release(&html);
+
+	/* The text walk, after its count so the reader can size its array. */
+	frozen_walk fw = { BUF_INIT, 0 };
+	markdown_walk_text(doc, freeze_text, &fw);
+	buf_put_varint(out, fw.n);
+	buf_put(out, fw.b.ptr, fw.b.len);
+	buf_release(&fw.b);
+}
+
+/* An arena copy of a string read back, "" for NULL. */
+static const char *thaw_str(markdown_doc *doc, buf_reader *r)
+{
+	uint64_t n = buf_get_varint(r);
+	if (r->bad)
+		return "";
+	if (n == 0)
+		return NULL;
+	if (n - 1 > (size_t)(r->end - r->p)) {
+		r->bad = true;
+		return "";
+	}
+	const char *s = arena_copy(doc, (const char *)r->p, n - 1);
+	r->p += n - 1;
+	return s;
+}
+
+static const char *thaw_nonnull(markdown_doc *doc, buf_reader *r)
+{
+	const char *s = thaw_str(doc, r);
+	return s ? s : "";
+}
+
+/* A count read back, refused when the data could not hold that many. */
+static size_t thaw_count(buf_reader *r)
+{
+	uint64_t n = buf_get_varint(r);
+	if (n > (uint64_t)(r->end - r->p)) {
+		r->bad = true;
+		return 0;
+	}
+	return (size_t)n;
+}
+
+int markdown_thaw(markdown_doc **out, const char *data, size_t len)
+{
+	*out = NULL;
+	buf_reader rd, *r = &rd;
+	buf_reader_init(r, data, len);
+	if (buf_get_varint(r) != FROZEN_FORMAT)
+		return -1;
+	markdown_doc *doc = xcalloc(1, sizeof *doc);
+	uint64_t flags = buf_get_varint(r);
+	doc->unsafe_html = flags & 1;
+	doc->tips_on = (flags & 2) != 0;
+
+	doc->nheadings = doc->cap_headings = thaw_count(r);
+	doc->headings = xcalloc(doc->nheadings + 1, sizeof *doc->headings);
+	for (size_t i = 0; i < doc->nheadings && !r->bad; i++) {
+		markdown_heading *h = &doc->headings[i];
+		h->level = (int)buf_get_varint(r);
+		h->text = thaw_nonnull(doc, r);
+		h->id = thaw_nonnull(doc, r);
+		h->line = (int)buf_get_varint(r);
+	}
+	doc->ntips = doc->cap_tips = thaw_count(r);
+	doc->tips = xcalloc(doc->ntips + 1, sizeof *doc->tips);
+	for (size_t i = 0; i < doc->ntips && !r->bad; i++) {
+		markdown_tip *t = &doc->tips[i];
+		t->n = (int)buf_get_varint(r);
+		t->id = thaw_nonnull(doc, r);
+		t->text = thaw_nonnull(doc, r);
+		t->title = thaw_nonnull(doc, r);
+		t->line = (int)buf_get_varint(r);
+	}
+	doc->nlinks = doc->cap_links = thaw_count(r);
+	doc->links = xcalloc(doc->nlinks + 1, sizeof *doc->links);
+	for (size_t i = 0; i < doc->nlinks && !r->bad; i++) {
+		markdown_link *l = &doc->links[i];
+		l->url = thaw_nonnull(doc, r);
+		l->text = thaw_nonnull(doc, r);
+		l->line = (int)buf_get_varint(r);
+		l->col = (int)buf_get_varint(r);
+		l->image = buf_get_varint(r) != 0;
+		l->block_index = (int)((int64_t)buf_get_varint(r) - 1);
+	}
+	doc->nblocks = doc->cap_blocks = thaw_count(r);
+	doc->blocks = xcalloc(doc->nblocks + 1, sizeof *doc->blocks);
+	for (size_t i = 0; i < doc->nblocks && !r->bad; i++)
+		doc->blocks[i] = thaw_nonnull(doc, r);
+	doc->first_paragraph = thaw_nonnull(doc, r);
+	doc->words = (size_t)buf_get_varint(r);
+	size_t nanchors = thaw_count(r);
+	for (size_t i = 0; i < nanchors && !r->bad; i++)
+		anchor_add(doc, thaw_nonnull(doc, r));
+
+	doc->nhtml = thaw_count(r);
+	doc->html = xcalloc(doc->nhtml + 1, sizeof *doc->html);
+	for (size_t i = 0; i < doc->nhtml && !r->bad; i++) {
+		frozen_html *h = &doc->html[i];
+		size_t n;
+		const char *s = buf_get_blob(r, &n);
+		h->html = s ? arena_copy(doc, s, n) : "";
+		h->len = s ? n : 0;
+		h->url = thaw_str(doc, r);
+		h->image = buf_get_varint(r) != 0;
+	}
+	doc->ntexts = thaw_count(r);
+	doc->texts = xcalloc(doc->ntexts + 1, sizeof *doc->texts);
+	for (size_t i = 0; i < doc->ntexts && !r->bad; i++) {
+		frozen_text *t = &doc->texts[i];
+		t->kind = (markdown_text_kind)buf_get_varint(r);
+		size_t n;
+		const char *s = buf_get_blob(r, &n);
+		t->text = s ? arena_copy(doc, s, n) : "";
+		t->len = s ? n : 0;
+		t->anchor = thaw_nonnull(doc, r);
+		if (t->kind > MARKDOWN_TEXT_TIP)
+			r->bad = true;
+	}
+	if (r->bad || r->p != r->end) {
+		markdown_free(doc);
+		return -1;
+	}
+	*out = doc;
+	return 0;
 }

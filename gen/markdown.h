@@ -245,4 +245,20 @@ void markdown_node_free(markdown_node *n);
  * first line when that is new as well. */
 void markdown_analyze(markdown_doc *doc, bool tips);
 
+/* ---- frozen documents, for the build cache ----
+ *
+ * markdown_freeze appends to out what the later stages read of doc (its
+ * headings, tips, links, blocks, anchors, word count, text walk, and its
+ * HTML with every link destination left to be rewritten). markdown_thaw
+ * makes a document of that again: every reading function above gives
+ * the same results and markdown_render_html the same HTML for the same
+ * rewrites, but it has no tree (markdown_root is NULL), so it cannot be
+ * filtered. Returns 0 and *out (caller frees with markdown_free), or -1
+ * when data is not a frozen document of this version (damaged, cut
+ * short): the cache then parses the article again. */
+void markdown_freeze(const markdown_doc *doc, buf *out);
+/* The parser and its version ("cmark-gfm 0.29.0.gfm.6"), for cache keys. */
+const char *markdown_engine(void);
+int markdown_thaw(markdown_doc **out, const char *data, size_t len);
+
 #endif

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "cache.h"
 #include "filter.h"
 #include "xalloc.h"
 
@@ -37,7 +38,8 @@ static int section_cmp(const void *a, const void *b)
 	return page_cmp(&x->index, &y->index);
 }
 
-static int read_config(site *s, diag_list *diags, gen_err *err)
+/* Reads site.toml; *hash receives a hash of its bytes (for the cache). */
+static int read_config(site *s, uint64_t *hash, diag_list *diags, gen_err *err)
 {
 	source_file f;
 	int rc = source_read(s->src, "site.toml", &f, err);
@@ -46,6 +48,7 @@ static int read_config(site *s, diag_list *diags, gen_err *err)
 			       "'site.toml' is not in %s", source_describe(s->src));
 	if (rc < 0)
 		return rc;
+	*hash = buf_hash64(f.data, f.len, 0);
 	rc = config_parse(&s->cfg, f.data, f.len, "site.toml", diags, err);
 	source_file_release(&f);
 	return rc;
@@ -108,6 +111,7 @@ typedef struct parse_work {
 	int *status;
 	atomic_size_t next;
 	const filter_set *filters; /* run on each document once it is parsed */
+	doc_cache *cache;          /* documents as the last build left them */
 } parse_work;
 
 typedef struct parse_worker {
@@ -128,13 +132,27 @@ static void *parse_run(void *arg)
 			break;
 		gen_err e;
 		err_clear(&e);
-		w->status[i] = document_parse(&w->slots[i], w->files[i], &w->s->cfg,
-					      &pw->diags, &e);
+		source_file *f = w->files[i];
+		/* The article's own warnings, kept with it in the cache. */
+		diag_list mine = DIAG_LIST_INIT;
+		if (cache_get(w->cache, f, &w->s->cfg, &w->slots[i], &mine)) {
+			w->status[i] = 0;
+			diag_merge(&pw->diags, &mine);
+			diag_release(&mine);
+			continue;
+		}
+		w->status[i] = source_file_load(w->s->src, f, &e);
+		if (w->status[i] == 0)
+			w->status[i] = document_parse(&w->slots[i], f, &w->s->cfg, &mine, &e);
 		if (w->status[i] == 0 && filter_count(w->filters)) {
-			w->status[i] = filter_state_run(fst, &w->slots[i], &pw->diags, &e);
+			w->status[i] = filter_state_run(fst, &w->slots[i], &mine, &e);
 			if (w->status[i] < 0)
 				document_release(&w->slots[i]);
 		}
+		if (w->status[i] == 0)
+			cache_put(w->cache, &w->slots[i], &mine);
+		diag_merge(&pw->diags, &mine);
+		diag_release(&mine);
 		if (w->status[i] < 0)
 			diag_add_err(&pw->diags, &e);
 	}
@@ -143,11 +161,11 @@ static void *parse_run(void *arg)
 }
 
 static size_t parse_all(site *s, source_file **files, size_t n,
-			const filter_set *filters, const site_options *opt,
-			diag_list *diags, gen_err *err)
+			const filter_set *filters, doc_cache *cache,
+			const site_options *opt, diag_list *diags, gen_err *err)
 {
 	parse_work w = { s, files, n, xcalloc(n ? n : 1, sizeof(document)),
-			 xcalloc(n ? n : 1, sizeof(int)), 0, filters };
+			 xcalloc(n ? n : 1, sizeof(int)), 0, filters, cache };
 	size_t nw = (size_t)site_jobs(opt->jobs);
 	if (nw > n)
 		nw = n ? n : 1;
@@ -206,12 +224,15 @@ int site_load(site *s, const source *src, const site_options *opt,
 	source_file *files = NULL;
 	size_t nfiles = 0;
 	int rc;
+	doc_cache *cache = NULL;
+	uint64_t config_hash = 0;
 	memset(s, 0, sizeof *s);
 	s->src = src;
 	s->opt_jobs = opt->jobs;
-	if ((rc = read_config(s, diags, err)) < 0)
+	if ((rc = read_config(s, &config_hash, diags, err)) < 0)
 		goto out;
-	if ((rc = source_list(src, s->cfg.content_dir, &files, &nfiles, err)) < 0)
+	/* Bytes are read only for articles the cache does not know. */
+	if ((rc = source_list_ids(src, s->cfg.content_dir, &files, &nfiles, err)) < 0)
 		goto out;
 	if (nfiles == 0 && diags)
 		diag_add(diags, DIAG_WARNING, s->cfg.content_dir, 0, 0,
@@ -226,6 +247,10 @@ int site_load(site *s, const source *src, const site_options *opt,
 		if (ends_with(f->path, ".md")) {
 			md[nmd++] = f;
 		} else {
+			if ((rc = source_file_load(src, f, err)) < 0) {
+				free(md);
+				goto out;
+			}
 			s->assets[s->nassets++] = *f;
 			memset(f, 0, sizeof *f);
 		}
@@ -245,9 +270,27 @@ int site_load(site *s, const source *src, const site_options *opt,
 		free(md);
 		goto out;
 	}
-	size_t errors = parse_all(s, md, nmd, filters, opt, diags, err);
+	if (opt->cache) {
+		/* Whatever else decides how an article comes out. */
+		uint64_t stamp = cache_program_stamp();
+		stamp = buf_hash64(&config_hash, sizeof config_hash, stamp);
+		uint64_t fh = filter_set_hash(filters);
+		stamp = buf_hash64(&fh, sizeof fh, stamp);
+		const char *engine = markdown_engine();
+		stamp = buf_hash64(engine, strlen(engine), stamp);
+		char *dir = site_cache_dir(s, opt->output);
+		cache = cache_open(dir, stamp, diags);
+		free(dir);
+	}
+	size_t errors = parse_all(s, md, nmd, filters, cache, opt, diags, err);
 	filter_set_free(filters);
 	free(md);
+	if (cache) {
+		s->cache_hits = cache_hits(cache);
+		cache_save(cache, diags);
+		cache_close(cache);
+		cache = NULL;
+	}
 	if (errors && !(opt->keep_going && diags)) {
 		/* Without a diag list, err already holds the first problem. */
 		rc = diags ? err_set(err, GEN_ECONTENT, "", 0, 0,
@@ -261,10 +304,39 @@ int site_load(site *s, const source *src, const site_options *opt,
 	build_sections(s);
 	rc = 0;
 out:
+	cache_close(cache);
 	source_files_free(files, nfiles);
 	if (rc < 0)
 		site_release(s);
 	return rc;
+}
+
+char *site_output_dir(const site *s, const char *output)
+{
+	buf p = BUF_INIT;
+	if (output)
+		buf_puts(&p, output);
+	else if (s->cfg.output_dir[0] == '/' || !source_root(s->src))
+		buf_puts(&p, s->cfg.output_dir);
+	else
+		buf_printf(&p, "%s/%s", source_root(s->src), s->cfg.output_dir);
+	return buf_detach(&p);
+}
+
+char *site_cache_dir(const site *s, const char *output)
+{
+	char *out = site_output_dir(s, output);
+	buf cache = BUF_INIT;
+	size_t l = strlen(out);
+	while (l > 1 && out[l - 1] == '/')
+		out[--l] = '\0';
+	const char *slash = strrchr(out, '/');
+	if (slash)
+		buf_printf(&cache, "%.*s/.gen-cache", (int)(slash - out), out);
+	else
+		buf_puts(&cache, ".gen-cache");
+	free(out);
+	return buf_detach(&cache);
 }
 
 void site_release(site *s)

@@ -32,6 +32,9 @@ typedef struct site_options {
 	bool keep_going;    /* an article that cannot be read is left out (and
 			     * listed in site.failed) instead of failing the
 			     * load, so every other problem is found too */
+	bool cache;         /* read and keep articles in the build cache (cache.h) */
+	const char *output; /* -o DIR, or NULL for site.toml's output_dir; the
+			     * cache lives beside it */
 } site_options;
 
 /* The number of worker threads to use for jobs (0 = the number of cores). */
@@ -57,6 +60,7 @@ typedef struct site {
 	size_t nfailed;
 	struct history *history; /* git history of the content (history.h), NULL
 				  * when off; set and freed by the build */
+	size_t cache_hits;     /* articles read from the build cache */
 } site;
 
 /* Loads the site from src. Problems in articles are collected in diags
@@ -68,6 +72,12 @@ int site_load(site *s, const source *src, const site_options *opt,
 	      diag_list *diags, gen_err *err);
 void site_release(site *s);
 
+/* Where the build writes: output (-o) when not NULL, else site.toml's
+ * output_dir, relative to the project root. Caller frees. */
+char *site_output_dir(const site *s, const char *output);
+/* The build cache beside that directory: "<parent>/.gen-cache". Caller
+ * frees. */
+char *site_cache_dir(const site *s, const char *output);
 /* The document at a content-relative path ("tips/x.md"), or NULL. */
 document *site_find(const site *s, const char *rel);
 /* Whether rel names an article left out of this build (draft, future). */

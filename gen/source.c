@@ -369,6 +369,7 @@ typedef struct walk_ctx {
 	const char *dir; /* relative to project root, "" or "content" */
 	gen_err *err;
 	int rc;
+	bool lazy;       /* ids only: bytes on demand (source_file_load) */
 } walk_ctx;
 
 static int walk_cb(const char *root, const git_tree_entry *e, void *payload)
@@ -381,7 +382,11 @@ static int walk_cb(const char *root, const git_tree_entry *e, void *payload)
 	    git_tree_entry_name(e)[0] == '.')
 		return 0;
 	source_file *f = list_add(w->l);
-	int rc = read_blob(w->s, git_tree_entry_id(e), f, w->err);
+	int rc = 0;
+	if (w->lazy)
+		git_oid_tostr(f->id, sizeof f->id, git_tree_entry_id(e));
+	else
+		rc = read_blob(w->s, git_tree_entry_id(e), f, w->err);
 	if (rc < 0) {
 		w->l->n--;
 		w->rc = rc;
@@ -399,8 +404,8 @@ static int path_cmp(const void *a, const void *b)
 	return strcmp(((const source_file *)a)->path, ((const source_file *)b)->path);
 }
 
-int source_list(const source *s, const char *dir, source_file **out, size_t *n,
-		gen_err *err)
+static int list_files(const source *s, const char *dir, bool lazy,
+		      source_file **out, size_t *n, gen_err *err)
 {
 	list l = { 0 };
 	int rc = 0;
@@ -424,7 +429,7 @@ int source_list(const source *s, const char *dir, source_file **out, size_t *n,
 		if (rc < 0) {
 			rc = git_fail(err, "cannot read tree");
 		} else if (sub) {
-			walk_ctx w = { s, &l, dir, err, 0 };
+			walk_ctx w = { s, &l, dir, err, 0, lazy };
 			if (git_tree_walk(sub, GIT_TREEWALK_PRE, walk_cb, &w) < 0)
 				rc = w.rc ? w.rc : git_fail(err, "cannot walk tree");
 		}
@@ -483,4 +488,30 @@ char *source_git_config(const char *dir, const char *key)
 	git_repository_free(repo);
 	git_libgit2_shutdown();
 	return res;
+}
+
+int source_list(const source *s, const char *dir, source_file **out, size_t *n,
+		gen_err *err)
+{
+	return list_files(s, dir, false, out, n, err);
+}
+
+int source_list_ids(const source *s, const char *dir, source_file **out,
+		    size_t *n, gen_err *err)
+{
+	return list_files(s, dir, true, out, n, err);
+}
+
+int source_file_load(const source *s, source_file *f, gen_err *err)
+{
+	if (f->data)
+		return 0;
+	git_oid oid;
+	if (!s->repo || git_oid_fromstr(&oid, f->id) < 0)
+		return err_set(err, GEN_EIO, f->path, 0, 0, "cannot read: no such blob %s",
+			       f->id);
+	int rc = read_blob(s, &oid, f, err);
+	if (rc < 0 && err && !err->file[0])
+		snprintf(err->file, sizeof err->file, "%s", f->path);
+	return rc;
 }

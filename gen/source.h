@@ -61,6 +61,16 @@ int source_read(const source *s, const char *path, source_file *out,
  * source_files_free, or a negative code. A missing dir gives 0 files. */
 int source_list(const source *s, const char *dir, source_file **out, size_t *n,
 		gen_err *err);
+/* source_list without the bytes where they are not at hand: in a git
+ * snapshot each file carries only its path and blob id (data NULL) until
+ * source_file_load reads it, so a build whose cache knows an article by
+ * its id never inflates it. On disk the bytes are read anyway (the id is
+ * their hash). */
+int source_list_ids(const source *s, const char *dir, source_file **out,
+		    size_t *n, gen_err *err);
+/* Reads f's bytes when source_list_ids left them out; 0 or a negative code
+ * with err set. Safe on several threads for distinct files. */
+int source_file_load(const source *s, source_file *f, gen_err *err);
 void source_file_release(source_file *f);
 void source_files_free(source_file *files, size_t n);
 

@@ -452,3 +452,123 @@ int64_t value_datetime_epoch(const value_datetime *dt)
 	return days * 86400 + dt->hour * 3600 + dt->minute * 60 + dt->second -
 	       (int64_t)dt->offset_min * 60;
 }
+
+/* ---- frozen values, for the build cache ---- */
+
+void value_freeze(const value *v, buf *out)
+{
+	buf_put_varint(out, (uint64_t)v->type);
+	buf_put_varint(out, (uint64_t)(v->line < 0 ? 0 : v->line));
+	buf_put_varint(out, (uint64_t)(v->col < 0 ? 0 : v->col));
+	buf_put_varint(out, v->flags);
+	switch (v->type) {
+	case VALUE_TABLE:
+		buf_put_varint(out, v->u.tab.n);
+		for (size_t i = 0; i < v->u.tab.n; i++) {
+			buf_put_blob(out, v->u.tab.e[i].key, v->u.tab.e[i].klen);
+			value_freeze(v->u.tab.e[i].val, out);
+		}
+		break;
+	case VALUE_ARRAY:
+		buf_put_varint(out, v->u.arr.n);
+		for (size_t i = 0; i < v->u.arr.n; i++)
+			value_freeze(v->u.arr.items[i], out);
+		break;
+	case VALUE_INTEGER:
+		buf_put_varint(out, (uint64_t)v->u.i);
+		break;
+	case VALUE_FLOAT: {
+		uint64_t bits;
+		memcpy(&bits, &v->u.f, sizeof bits);
+		buf_put_varint(out, bits);
+		break;
+	}
+	case VALUE_BOOL:
+		buf_put_varint(out, v->u.b);
+		break;
+	case VALUE_NULL:
+		break;
+	default: /* strings and date-times */
+		buf_put_blob(out, v->u.str.s, v->u.str.len);
+		break;
+	}
+}
+
+/* Nesting deeper than this is not something gen wrote. */
+#define THAW_DEPTH 200
+
+static value *thaw(buf_reader *r, int depth)
+{
+	uint64_t type = buf_get_varint(r);
+	if (r->bad || type > VALUE_TIME_LOCAL || depth > THAW_DEPTH) {
+		r->bad = true;
+		return NULL;
+	}
+	value *v = value_new((value_type)type);
+	v->line = (int)buf_get_varint(r);
+	v->col = (int)buf_get_varint(r);
+	v->flags = (unsigned)buf_get_varint(r);
+	switch (v->type) {
+	case VALUE_TABLE: {
+		uint64_t n = buf_get_varint(r);
+		for (uint64_t i = 0; i < n && !r->bad; i++) {
+			size_t klen;
+			const char *key = buf_get_blob(r, &klen);
+			value *child = thaw(r, depth + 1);
+			if (!child || !key)
+				break;
+			/* Appended as written: keys were unique when frozen. */
+			struct entry e = { xstrndup(key, klen), klen, child };
+			if (v->u.tab.n == v->u.tab.cap) {
+				v->u.tab.cap = v->u.tab.cap ? 2 * v->u.tab.cap : 8;
+				v->u.tab.e = xrealloc(v->u.tab.e, v->u.tab.cap * sizeof e);
+			}
+			v->u.tab.e[v->u.tab.n++] = e;
+		}
+		break;
+	}
+	case VALUE_ARRAY: {
+		uint64_t n = buf_get_varint(r);
+		for (uint64_t i = 0; i < n && !r->bad; i++) {
+			value *child = thaw(r, depth + 1);
+			if (!child)
+				break;
+			value_push(v, child);
+		}
+		break;
+	}
+	case VALUE_INTEGER:
+		v->u.i = (int64_t)buf_get_varint(r);
+		break;
+	case VALUE_FLOAT: {
+		uint64_t bits = buf_get_varint(r);
+		memcpy(&v->u.f, &bits, sizeof bits);
+		break;
+	}
+	case VALUE_BOOL:
+		v->u.b = buf_get_varint(r) != 0;
+		break;
+	case VALUE_NULL:
+		break;
+	default: {
+		size_t len;
+		const char *s = buf_get_blob(r, &len);
+		if (s) {
+			free(v->u.str.s);
+			v->u.str.s = xstrndup(s, len);
+			v->u.str.len = len;
+		}
+		break;
+	}
+	}
+	if (r->bad) {
+		value_free(v);
+		return NULL;
+	}
+	return v;
+}
+
+value *value_thaw(buf_reader *r)
+{
+	return thaw(r, 0);
+}

@@ -18,6 +18,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "buf.h"
+
 typedef enum value_type {
 	VALUE_NULL, /* JSON null; TOML has none */
 	VALUE_TABLE,
@@ -109,5 +111,11 @@ int value_datetime_parse(const char *text, size_t len, value_datetime *out);
 /* Seconds since the epoch (UTC) for a parsed date-time; local kinds are
  * taken as UTC. */
 int64_t value_datetime_epoch(const value_datetime *dt);
+
+/* The build cache's form of a value: value_freeze appends v (positions,
+ * flags and key order kept); value_thaw reads one back, or returns NULL
+ * with r->bad set when the data is damaged. */
+void value_freeze(const value *v, buf *out);
+value *value_thaw(buf_reader *r);
 
 #endif

@@ -483,6 +483,121 @@ static void test_parallel(void)
 	buf_release(&want);
 }
 
+/* Everything the later stages can read of a document, as text. */
+static void walk_note(void *ctx, markdown_text_kind kind, const char *text,
+		      size_t len, const char *anchor)
+{
+	buf_printf(ctx, "text %d [%s] %.*s\n", (int)kind, anchor, (int)len, text);
+}
+
+static void describe(const markdown_doc *doc, buf *out)
+{
+	for (size_t i = 0; i < markdown_heading_count(doc); i++) {
+		const markdown_heading *h = markdown_heading_at(doc, i);
+		buf_printf(out, "heading %d %s %s %d\n", h->level, h->id, h->text, h->line);
+		buf_printf(out, "anchor %d\n", markdown_has_anchor(doc, h->id));
+	}
+	for (size_t i = 0; i < markdown_tip_count(doc); i++) {
+		const markdown_tip *t = markdown_tip_at(doc, i);
+		buf_printf(out, "tip %d %s [%s] %s %d\n", t->n, t->id, t->title, t->text, t->line);
+		buf_printf(out, "anchor %d\n", markdown_has_anchor(doc, t->id));
+	}
+	for (size_t i = 0; i < markdown_link_count(doc); i++) {
+		const markdown_link *l = markdown_link_at(doc, i);
+		buf_printf(out, "link %s [%s] %d:%d %d %d\n", l->url, l->text, l->line, l->col,
+			   l->image, l->block_index);
+	}
+	for (int i = -1; i < 100; i++)
+		buf_printf(out, "block %d %s\n", i, markdown_block_text(doc, i));
+	buf_printf(out, "first %s\nwords %zu\n", markdown_first_paragraph(doc),
+		   markdown_word_count(doc));
+	buf_printf(out, "anchor fn-1 %d, nope %d\n", markdown_has_anchor(doc, "fn-1"),
+		   markdown_has_anchor(doc, "nope"));
+	markdown_walk_text(doc, walk_note, out);
+	int calls = 0;
+	buf_puts(out, "html rewritten\n");
+	markdown_render_html(out, doc, rewrite, &calls);
+	buf_printf(out, "rewrites %d\nhtml as written\n", calls);
+	markdown_render_html(out, doc, NULL, NULL);
+}
+
+/* A frozen document thawed reads and renders exactly as the parsed one,
+ * and damaged data is refused, never trusted (the build cache). */
+static void test_frozen(void)
+{
+	static const struct { const char *name; bool tips, unsafe_html; } cases[] = {
+		{ "basic", false, false }, { "headings", false, false },
+		{ "tips", true, false },   { "gfm", false, false },
+		{ "unsafe", false, false }, { "unsafe", false, true },
+		{ "links", false, false },
+	};
+	for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
+		char path[1024];
+		buf md = BUF_INIT, frozen = BUF_INIT, again = BUF_INIT;
+		buf want = BUF_INIT, got = BUF_INIT;
+		markdown_options opt = { 0 };
+		opt.tips = cases[c].tips;
+		opt.unsafe_html = cases[c].unsafe_html;
+		opt.line_offset = 3;
+		data_path(path, sizeof path, cases[c].name, ".md");
+		markdown_doc *doc = read_file(path, &md) == 0 ? parse(md.ptr, &opt, NULL) : NULL;
+		if (!ok(doc != NULL, "frozen %s: parses", cases[c].name))
+			goto next;
+		markdown_freeze(doc, &frozen);
+		markdown_doc *thawed = NULL;
+		ok(markdown_thaw(&thawed, frozen.ptr, frozen.len) == 0, "frozen %s: thaws",
+		   cases[c].name);
+		if (!thawed) {
+			markdown_free(doc);
+			goto next;
+		}
+		describe(doc, &want);
+		describe(thawed, &got);
+		if (!ok(strcmp(got.ptr, want.ptr) == 0,
+			"frozen %s: reads and renders as parsed", cases[c].name))
+			show_diff(got.ptr, want.ptr);
+		markdown_freeze(thawed, &again);
+		ok(again.len == frozen.len && memcmp(again.ptr, frozen.ptr, frozen.len) == 0,
+		   "frozen %s: freezes again to the same bytes", cases[c].name);
+		markdown_free(thawed);
+		markdown_free(doc);
+
+		/* Cut short anywhere: refused. */
+		size_t refused = 0;
+		for (size_t n = 0; n < frozen.len; n++) {
+			markdown_doc *t = NULL;
+			if (markdown_thaw(&t, frozen.ptr, n) < 0 && !t)
+				refused++;
+			markdown_free(t);
+		}
+		is(refused, frozen.len, "frozen: every truncation is refused");
+		/* Damaged bytes: refused or read safely (the sanitizers watch). */
+		for (size_t n = 0; n < frozen.len; n += 7) {
+			char saved = frozen.ptr[n];
+			frozen.ptr[n] = (char)(saved ^ 0x5a);
+			markdown_doc *t = NULL;
+			if (markdown_thaw(&t, frozen.ptr, frozen.len) == 0) {
+				buf tmp = BUF_INIT;
+				describe(t, &tmp);
+				buf_release(&tmp);
+			}
+			markdown_free(t);
+			frozen.ptr[n] = saved;
+		}
+		/* Trailing bytes: refused. */
+		buf_putc(&frozen, 0);
+		markdown_doc *t = NULL;
+		ok(markdown_thaw(&t, frozen.ptr, frozen.len) < 0 && !t,
+		   "frozen %s: trailing bytes are refused", cases[c].name);
+next:
+		buf_release(&md);
+		buf_release(&frozen);
+		buf_release(&again);
+		buf_release(&want);
+		buf_release(&got);
+	}
+}
+
 int main(void)
 {
 	test_golden();
@@ -494,5 +609,6 @@ int main(void)
 	test_invalid_utf8();
 	test_safety();
 	test_parallel();
+	test_frozen();
 	return done_testing();
 }

@@ -4,9 +4,9 @@
 # are byte-identical file by file.
 . "$(dirname "$0")/lib.sh"
 
-"$GEN" build -C "$SRCDIR" --worktree -q -j1 -o "$WORK/real1"
+"$GEN" build -C "$SRCDIR" --worktree -q --no-cache -j1 -o "$WORK/real1"
 ok $? "the handbook builds with -j1"
-"$GEN" build -C "$SRCDIR" --worktree -q -j4 -o "$WORK/real4"
+"$GEN" build -C "$SRCDIR" --worktree -q --no-cache -j4 -o "$WORK/real4"
 ok $? "the handbook builds with -j4"
 diff -r "$WORK/real1" "$WORK/real4" > "$WORK/diff" 2>&1
 ok $? "-j1 and -j4 give identical output for the handbook"
@@ -40,9 +40,9 @@ MD
 	i=$((i + 1))
 done
 git_init "$P"
-"$GEN" build -C "$P" -q -j1 -o "$WORK/m1"
+"$GEN" build -C "$P" -q --no-cache -j1 -o "$WORK/m1"
 ok $? "300 articles build with -j1"
-"$GEN" build -C "$P" -q -j4 -o "$WORK/m4"
+"$GEN" build -C "$P" -q --no-cache -j4 -o "$WORK/m4"
 ok $? "300 articles build with -j4"
 diff -r "$WORK/m1" "$WORK/m4" > "$WORK/diff" 2>&1
 ok $? "-j1 and -j4 give identical output for 300 articles"

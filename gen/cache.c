@@ -1,0 +1,469 @@
+/* cache: the build cache of documents (see cache.h).
+ *
+ * File layout, all numbers as buf_put_varint writes them:
+ *   "gen document cache\n", the format number, the stamp (8 bytes)
+ *   records: payload length, checksum (8 bytes), payload
+ * and a payload is: path, content id, the diagnostics the article gave,
+ * then document_freeze's bytes. The file is mapped, not read: a record is
+ * only touched by the worker that thaws it, and its checksum is checked
+ * there, so opening the cache of 10,000 articles costs one pass over
+ * their headers. */
+#define _DEFAULT_SOURCE /* MAP_PRIVATE and friends under strict C11 */
+#include "cache.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "xalloc.h"
+
+#define MAGIC "gen document cache\n"
+#define FORMAT 1
+#define FILE_NAME "documents.pack"
+
+typedef struct record {
+	const char *path, *id;   /* in the map, not NUL-terminated */
+	size_t path_len, id_len;
+	const unsigned char *payload;
+	size_t len;              /* of the payload */
+	size_t size;             /* of the whole record in the file */
+	uint64_t sum;
+	bool used;               /* read by this build (set by one worker) */
+} record;
+
+typedef struct kept {
+	char *path;
+	buf bytes;               /* the whole record, header included */
+} kept;
+
+struct doc_cache {
+	char *dir;               /* NULL: off */
+	uint64_t stamp;
+	unsigned char *map;
+	size_t map_len;
+	record *recs;
+	size_t nrecs;
+	size_t *slots;           /* open addressing: record index + 1, 0 = empty */
+	size_t cap_slots;
+	atomic_bool damaged;     /* a record did not check out: rewrite all */
+	bool told;               /* the user has heard of it */
+	bool usable;             /* the file has our stamp and reads whole */
+	atomic_size_t hits;
+	pthread_mutex_t lock;    /* guards kept */
+	kept *kept;
+	size_t nkept, cap_kept;
+};
+
+uint64_t cache_program_stamp(void)
+{
+	buf exe = BUF_INIT;
+	uint64_t h = buf_hash64(GEN_VERSION, strlen(GEN_VERSION), FORMAT);
+	if (buf_read_file(&exe, "/proc/self/exe") == 0)
+		h = buf_hash64(exe.ptr, exe.len, h);
+	buf_release(&exe);
+	return h;
+}
+
+static uint64_t key_hash(const char *path, size_t len)
+{
+	return buf_hash64(path, len, 0x6b6579);
+}
+
+static record *find(const doc_cache *c, const char *path, size_t len)
+{
+	if (!c->cap_slots)
+		return NULL;
+	size_t mask = c->cap_slots - 1;
+	for (size_t i = key_hash(path, len) & mask;; i = (i + 1) & mask) {
+		if (!c->slots[i])
+			return NULL;
+		record *r = &c->recs[c->slots[i] - 1];
+		if (r->path_len == len && memcmp(r->path, path, len) == 0)
+			return r;
+	}
+}
+
+/* Indexes the records; a later record of a path replaces the earlier. */
+static void index_records(doc_cache *c)
+{
+	c->cap_slots = 16;
+	while (c->cap_slots < 2 * c->nrecs)
+		c->cap_slots *= 2;
+	c->slots = xcalloc(c->cap_slots, sizeof *c->slots);
+	size_t mask = c->cap_slots - 1;
+	for (size_t k = 0; k < c->nrecs; k++) {
+		record *r = &c->recs[k];
+		for (size_t i = key_hash(r->path, r->path_len) & mask;; i = (i + 1) & mask) {
+			record *o = c->slots[i] ? &c->recs[c->slots[i] - 1] : NULL;
+			if (!o || (o->path_len == r->path_len &&
+				   memcmp(o->path, r->path, r->path_len) == 0)) {
+				c->slots[i] = k + 1;
+				break;
+			}
+		}
+	}
+}
+
+static void drop_map(doc_cache *c)
+{
+	if (c->map)
+		munmap(c->map, c->map_len);
+	c->map = NULL;
+	c->map_len = 0;
+	free(c->recs);
+	free(c->slots);
+	c->recs = NULL;
+	c->slots = NULL;
+	c->nrecs = c->cap_slots = 0;
+}
+
+/* Reads the header and every record's frame. Returns false when the
+ * file is not whole (cut short, overwritten): then nothing is trusted. */
+static bool load(doc_cache *c)
+{
+	buf_reader rd, *r = &rd;
+	buf_reader_init(r, c->map, c->map_len);
+	size_t ml = strlen(MAGIC);
+	if (c->map_len < ml + 9 || memcmp(c->map, MAGIC, ml) != 0)
+		return false;
+	r->p += ml;
+	if (buf_get_varint(r) != FORMAT || r->end - r->p < 8)
+		return false;
+	uint64_t stamp;
+	memcpy(&stamp, r->p, 8);
+	r->p += 8;
+	if (stamp != c->stamp)
+		return true; /* whole, but of another build: not used, rewritten */
+	size_t cap = 0;
+	while (r->p < r->end) {
+		const unsigned char *start = r->p;
+		uint64_t len = buf_get_varint(r);
+		if (r->bad || r->end - r->p < 8 || len > (uint64_t)(r->end - r->p - 8))
+			return false;
+		record rec = { 0 };
+		memcpy(&rec.sum, r->p, 8);
+		r->p += 8;
+		rec.payload = r->p;
+		rec.len = (size_t)len;
+		r->p += len;
+		rec.size = (size_t)(r->p - start);
+		buf_reader pr;
+		buf_reader_init(&pr, rec.payload, rec.len);
+		uint64_t pl = buf_get_varint(&pr);
+		rec.path = (const char *)pr.p;
+		rec.path_len = pl ? (size_t)pl - 1 : 0;
+		if (pr.bad || pl == 0 || rec.path_len > (size_t)(pr.end - pr.p))
+			return false;
+		pr.p += rec.path_len;
+		uint64_t il = buf_get_varint(&pr);
+		rec.id = (const char *)pr.p;
+		rec.id_len = il ? (size_t)il - 1 : 0;
+		if (pr.bad || il == 0 || rec.id_len > (size_t)(pr.end - pr.p))
+			return false;
+		if (c->nrecs == cap) {
+			cap = cap ? 2 * cap : 1024;
+			c->recs = xrealloc(c->recs, cap * sizeof *c->recs);
+		}
+		c->recs[c->nrecs++] = rec;
+	}
+	index_records(c);
+	c->usable = true;
+	return true;
+}
+
+static void tell_damaged(doc_cache *c, const char *path, diag_list *diags)
+{
+	if (diags && !c->told)
+		diag_add(diags, DIAG_NOTICE, path, 0, 0,
+			 "the build cache was damaged; its articles were read again "
+			 "and the cache rewritten");
+	c->told = true;
+}
+
+doc_cache *cache_open(const char *dir, uint64_t stamp, diag_list *diags)
+{
+	doc_cache *c = xcalloc(1, sizeof *c);
+	c->stamp = stamp;
+	atomic_init(&c->damaged, false);
+	atomic_init(&c->hits, 0);
+	pthread_mutex_init(&c->lock, NULL);
+	if (!dir)
+		return c;
+	c->dir = xstrdup(dir);
+	buf path = BUF_INIT;
+	buf_printf(&path, "%s/%s", dir, FILE_NAME);
+	int fd = open(path.ptr, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	if (fd >= 0 && fstat(fd, &st) == 0 && st.st_size > 0) {
+		void *m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+		if (m != MAP_FAILED) {
+			c->map = m;
+			c->map_len = (size_t)st.st_size;
+		}
+	}
+	if (fd >= 0)
+		close(fd);
+	if (c->map && !load(c)) {
+		drop_map(c);
+		atomic_store(&c->damaged, true);
+		tell_damaged(c, path.ptr, diags);
+	}
+	buf_release(&path);
+	return c;
+}
+
+void cache_close(doc_cache *c)
+{
+	if (!c)
+		return;
+	drop_map(c);
+	for (size_t i = 0; i < c->nkept; i++) {
+		free(c->kept[i].path);
+		buf_release(&c->kept[i].bytes);
+	}
+	free(c->kept);
+	pthread_mutex_destroy(&c->lock);
+	free(c->dir);
+	free(c);
+}
+
+static void put_signed(buf *out, int64_t v)
+{
+	buf_put_varint(out, ((uint64_t)v << 1) ^ (uint64_t)(v >> 63));
+}
+
+static int64_t get_signed(buf_reader *r)
+{
+	uint64_t u = buf_get_varint(r);
+	return (int64_t)(u >> 1) ^ -(int64_t)(u & 1);
+}
+
+/* The diagnostics of a record, into a list of their own, so a damaged
+ * record adds nothing to the build's. */
+static bool read_diags(buf_reader *r, diag_list *out)
+{
+	uint64_t n = buf_get_varint(r);
+	for (uint64_t i = 0; i < n && !r->bad; i++) {
+		uint64_t sev = buf_get_varint(r);
+		char *file = buf_get_cstr(r);
+		int line = (int)get_signed(r);
+		int col = (int)get_signed(r);
+		char *msg = buf_get_cstr(r);
+		if (!r->bad && msg && sev <= DIAG_NOTICE)
+			diag_add(out, (diag_severity)sev, file, line, col, "%s", msg);
+		else
+			r->bad = true;
+		free(file);
+		free(msg);
+	}
+	return !r->bad;
+}
+
+bool cache_get(doc_cache *c, const source_file *f, const config *cfg,
+	       document *d, diag_list *diags)
+{
+	if (!c || !c->usable)
+		return false;
+	record *rec = find(c, f->path, strlen(f->path));
+	size_t il = strlen(f->id);
+	if (!rec || rec->id_len != il || memcmp(rec->id, f->id, il) != 0)
+		return false;
+	if (buf_hash64(rec->payload, rec->len, c->stamp) != rec->sum) {
+		atomic_store(&c->damaged, true);
+		return false;
+	}
+	buf_reader rd;
+	buf_reader_init(&rd, rec->id + rec->id_len,
+			(size_t)(rec->payload + rec->len - (const unsigned char *)rec->id) -
+				rec->id_len);
+	diag_list mine = DIAG_LIST_INIT;
+	if (!read_diags(&rd, &mine) ||
+	    document_thaw(d, f, cfg, (const char *)rd.p, (size_t)(rd.end - rd.p)) < 0) {
+		diag_release(&mine);
+		atomic_store(&c->damaged, true);
+		return false;
+	}
+	if (diags)
+		diag_merge(diags, &mine);
+	diag_release(&mine);
+	rec->used = true;
+	atomic_fetch_add(&c->hits, 1);
+	return true;
+}
+
+void cache_put(doc_cache *c, const document *d, const diag_list *diags)
+{
+	if (!c || !c->dir)
+		return;
+	buf payload = BUF_INIT;
+	buf_put_cstr(&payload, d->path);
+	buf_put_cstr(&payload, d->id);
+	buf_put_varint(&payload, diags ? diags->n : 0);
+	for (size_t i = 0; diags && i < diags->n; i++) {
+		const gen_diag *g = &diags->items[i];
+		buf_put_varint(&payload, (uint64_t)g->severity);
+		buf_put_cstr(&payload, g->file);
+		put_signed(&payload, g->line);
+		put_signed(&payload, g->col);
+		buf_put_cstr(&payload, g->msg);
+	}
+	document_freeze(d, &payload);
+	kept k = { xstrdup(d->path), BUF_INIT };
+	buf_put_varint(&k.bytes, payload.len);
+	uint64_t sum = buf_hash64(payload.ptr, payload.len, c->stamp);
+	buf_put(&k.bytes, &sum, 8);
+	buf_put(&k.bytes, payload.ptr, payload.len);
+	buf_release(&payload);
+	pthread_mutex_lock(&c->lock);
+	if (c->nkept == c->cap_kept) {
+		c->cap_kept = c->cap_kept ? 2 * c->cap_kept : 64;
+		c->kept = xrealloc(c->kept, c->cap_kept * sizeof *c->kept);
+	}
+	c->kept[c->nkept++] = k;
+	pthread_mutex_unlock(&c->lock);
+}
+
+static int kept_cmp(const void *a, const void *b)
+{
+	return strcmp(((const kept *)a)->path, ((const kept *)b)->path);
+}
+
+static int write_all(int fd, const void *data, size_t len)
+{
+	const char *p = data;
+	while (len) {
+		ssize_t n = write(fd, p, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static void header(doc_cache *c, buf *out)
+{
+	buf_puts(out, MAGIC);
+	buf_put_varint(out, FORMAT);
+	buf_put(out, &c->stamp, 8);
+}
+
+/* The whole file anew: header, the records this build read, the new ones. */
+static int rewrite(doc_cache *c, const char *path)
+{
+	buf tmp = BUF_INIT, b = BUF_INIT;
+	buf_printf(&tmp, "%s.tmp-XXXXXX", path);
+	int fd = mkstemp(tmp.ptr);
+	if (fd >= 0)
+		fchmod(fd, 0644);
+	int rc = -1;
+	if (fd < 0)
+		goto out;
+	header(c, &b);
+	/* Kept records replace read ones of the same path. */
+	for (size_t i = 0; i < c->nkept; i++) {
+		record *r = find(c, c->kept[i].path, strlen(c->kept[i].path));
+		if (r)
+			r->used = false;
+	}
+	for (size_t i = 0; i < c->nrecs; i++) {
+		const record *r = &c->recs[i];
+		if (!r->used)
+			continue;
+		buf_put(&b, r->payload + r->len - r->size, r->size);
+		if (b.len > (1u << 20)) {
+			if (write_all(fd, b.ptr, b.len) < 0)
+				goto out;
+			buf_clear(&b);
+		}
+	}
+	for (size_t i = 0; i < c->nkept; i++) {
+		buf_put(&b, c->kept[i].bytes.ptr, c->kept[i].bytes.len);
+		if (b.len > (1u << 20)) {
+			if (write_all(fd, b.ptr, b.len) < 0)
+				goto out;
+			buf_clear(&b);
+		}
+	}
+	if (write_all(fd, b.ptr, b.len) < 0)
+		goto out;
+	if (close(fd) < 0) {
+		fd = -1;
+		goto out;
+	}
+	fd = -1;
+	if (rename(tmp.ptr, path) < 0)
+		goto out;
+	rc = 0;
+out:
+	if (fd >= 0)
+		close(fd);
+	if (rc < 0)
+		unlink(tmp.ptr);
+	buf_release(&tmp);
+	buf_release(&b);
+	return rc;
+}
+
+void cache_save(doc_cache *c, diag_list *diags)
+{
+	if (!c->dir)
+		return;
+	bool damaged = atomic_load(&c->damaged);
+	if (!c->nkept && !damaged)
+		return;
+	if (c->nkept > 1)
+		qsort(c->kept, c->nkept, sizeof *c->kept, kept_cmp);
+	buf path = BUF_INIT;
+	buf_printf(&path, "%s/%s", c->dir, FILE_NAME);
+	if (damaged)
+		tell_damaged(c, path.ptr, diags);
+	if (mkdir(c->dir, 0755) < 0 && errno != EEXIST) {
+		if (diags)
+			diag_add(diags, DIAG_WARNING, c->dir, 0, 0,
+				 "cannot create the build cache: %s", strerror(errno));
+		goto out;
+	}
+	/* Append while the file stays mostly live; else write it anew. */
+	size_t live = 0, added = 0;
+	for (size_t i = 0; i < c->nrecs; i++)
+		if (c->recs[i].used)
+			live += c->recs[i].size;
+	for (size_t i = 0; i < c->nkept; i++)
+		added += c->kept[i].bytes.len;
+	size_t dead = c->map_len - live;
+	int rc = -1;
+	if (c->usable && !damaged && dead <= live + added) {
+		int fd = open(path.ptr, O_WRONLY | O_APPEND | O_CLOEXEC);
+		if (fd >= 0) {
+			buf b = BUF_INIT;
+			for (size_t i = 0; i < c->nkept; i++)
+				buf_put(&b, c->kept[i].bytes.ptr, c->kept[i].bytes.len);
+			/* One write: a record is never half there for a reader. */
+			rc = write_all(fd, b.ptr, b.len);
+			buf_release(&b);
+			if (close(fd) < 0)
+				rc = -1;
+		}
+	} else {
+		rc = rewrite(c, path.ptr);
+	}
+	if (rc < 0 && diags)
+		diag_add(diags, DIAG_WARNING, path.ptr, 0, 0,
+			 "cannot write the build cache: %s", strerror(errno));
+out:
+	buf_release(&path);
+}
+
+size_t cache_hits(const doc_cache *c) { return atomic_load(&c->hits); }
+size_t cache_puts(const doc_cache *c) { return c->nkept; }

@@ -1,0 +1,169 @@
+#!/bin/sh
+# The build cache (.gen-cache/documents.pack): a build that reads articles
+# from it gives exactly the output and the diagnostics of a clean build
+# (--no-cache, fresh output directory) after articles are edited, added,
+# renamed and deleted, after filters, Lua modules or site.toml change,
+# and in work-tree mode; a damaged cache or one of another gen is never
+# trusted.
+. "$(dirname "$0")/lib.sh"
+
+P=$WORK/p
+mkdir -p "$P"
+cp -R "$SRCDIR/content" "$SRCDIR/lua" "$SRCDIR/themes" "$SRCDIR/site.toml" "$P/"
+# More articles that link to each other and to the handbook's own.
+i=1
+while [ $i -le 20 ]; do
+	cat > "$P/content/verhalen/extra-$i.md" <<MD
++++
+title = "Extra verhaal $i"
+kind = "story"
+date = 2019-02-$(printf %02d $(( i + 1 )))
+author = "Auteur $(( i % 3 ))"
++++
+## Aan de balie
+
+Een klant vraagt om hulp. "Dat staat niet in mijn functieomschrijving,"
+zegt de medewerker. Zie [het vorige verhaal](extra-$(( i % 20 + 1 )).md#aan-de-balie)
+en [de garage](de-garage.md).
+
+> Ik kan er ook niets aan doen.
+
+## Wat beter kon
+
+Om feedback vragen en de klacht serieus nemen.
+MD
+	i=$((i + 1))
+done
+# A warning that must come back from the cache: invalid UTF-8.
+printf '+++\ntitle = "Kapotte tekens"\nkind = "story"\n+++\nEen \377 teken.\n' \
+	> "$P/content/verhalen/kapot.md"
+git_init "$P"
+
+n=0
+# build_both NAME [OPTIONS]: the incremental build (cache, the same output
+# directory every time) next to a clean one; both must succeed and agree
+# on every file and on stderr.
+build_both() {
+	name=$1
+	shift
+	n=$((n + 1))
+	"$GEN" build -C "$P" -o "$WORK/inc" --stats "$@" > /dev/null 2> "$WORK/inc.err"
+	ok $? "$name: incremental build succeeds"
+	"$GEN" build -C "$P" -o "$WORK/clean$n" --no-cache "$@" > /dev/null 2> "$WORK/clean.err"
+	ok $? "$name: clean build succeeds"
+	diff -r "$WORK/inc" "$WORK/clean$n" > "$WORK/diff" 2>&1
+	ok $? "$name: incremental output is identical to a clean build"
+	head -20 "$WORK/diff" | sed 's/^/# /'
+	grep -v '^built \|^stage \|^source \|^documents \|^site \|^history \|^render \|^output \|^total ' \
+		"$WORK/inc.err" | grep -v 'the build cache was damaged' > "$WORK/inc.diag"
+	grep -v '^built ' "$WORK/clean.err" > "$WORK/clean.diag"
+	cmp -s "$WORK/inc.diag" "$WORK/clean.diag"
+	ok $? "$name: the same diagnostics as a clean build"
+	diff "$WORK/inc.diag" "$WORK/clean.diag" | head -10 | sed 's/^/# /'
+	rm -rf "$WORK/clean$n"
+}
+
+# from_cache: "N of M" of the last incremental build.
+from_cache() {
+	sed -n 's/.*; \([0-9]* of [0-9]*\) from the cache.*/\1/p' "$WORK/inc.err"
+}
+# articles: the number of articles now.
+articles() {
+	find "$P/content" -name '*.md' | wc -l
+}
+
+build_both "first build"
+is "$(from_cache)" "0 of $(articles)" "first build: nothing comes from the cache"
+test -s "$WORK/.gen-cache/documents.pack"
+ok $? "the cache is written beside the output"
+contains "$WORK/inc.diag" "kapot.md:5" "the invalid UTF-8 warning names the line"
+
+build_both "nothing changed"
+is "$(from_cache)" "$(articles) of $(articles)" "nothing changed: every article comes from the cache"
+contains "$WORK/inc.diag" "kapot.md:5" "a cached article repeats its warning"
+size=$(wc -c < "$WORK/.gen-cache/documents.pack")
+build_both "again"
+is "$(wc -c < "$WORK/.gen-cache/documents.pack")" "$size" "a build that parsed nothing leaves the cache as it was"
+
+# Edit one article: its title (listed on other pages) and its text.
+sed -i 's/^title = "Extra verhaal 3"/title = "Het derde verhaal"/; s/Om feedback vragen/Altijd om feedback vragen/' \
+	"$P/content/verhalen/extra-3.md"
+git -C "$P" commit -qam "verhaal 3 bijgewerkt"
+build_both "edit"
+is "$(from_cache)" "$(( $(articles) - 1 )) of $(articles)" "edit: only the edited article is parsed again"
+contains "$WORK/inc/verhalen/extra-2/index.html" "Het derde verhaal" "the new title shows on a page that links to it"
+
+# Add, rename and delete in one commit.
+cp "$P/content/verhalen/extra-5.md" "$P/content/verhalen/nieuw.md"
+sed -i 's/^title = .*/title = "Een nieuw verhaal"/' "$P/content/verhalen/nieuw.md"
+git -C "$P" add content/verhalen/nieuw.md
+git -C "$P" mv content/verhalen/extra-7.md content/verhalen/zevende.md
+git -C "$P" rm -q content/verhalen/extra-9.md
+sed -i 's/extra-9.md/extra-10.md/; s/extra-7.md/zevende.md/' "$P"/content/verhalen/extra-*.md
+git -C "$P" commit -qam "toegevoegd, hernoemd, verwijderd"
+build_both "add, rename, delete"
+test ! -e "$WORK/inc/verhalen/extra-9/index.html"
+ok $? "the deleted article's page is gone"
+test -e "$WORK/inc/verhalen/zevende/index.html" && test ! -e "$WORK/inc/verhalen/extra-7/index.html"
+ok $? "the renamed article moved"
+
+# Work-tree mode: uncommitted edits, content hashed on disk.
+sed -i 's/Een klant vraagt om hulp/Een boze klant vraagt om hulp/' "$P/content/verhalen/extra-4.md"
+build_both "work tree" --worktree
+contains "$WORK/inc/verhalen/extra-4/index.html" "Een boze klant" "the uncommitted edit is built"
+build_both "work tree again" --worktree
+is "$(from_cache)" "$(articles) of $(articles)" "work tree: unchanged files come from the cache"
+git -C "$P" checkout -q -- content
+
+# A filter, a Lua module and site.toml each decide every article.
+printf '\n-- een opmerking\n' >> "$P/lua/callouts.lua"
+git -C "$P" commit -qam "filter"
+build_both "filter changed"
+is "$(from_cache)" "0 of $(articles)" "a changed filter: every article is filtered again"
+printf '\n-- een opmerking\n' >> "$P/lua/match.lua"
+git -C "$P" commit -qam "module"
+build_both "module changed"
+is "$(from_cache)" "0 of $(articles)" "a changed Lua module: every article is filtered again"
+sed -i 's/^title = .*/title = "Ander handboek"/' "$P/site.toml"
+git -C "$P" commit -qam "site.toml"
+build_both "site.toml changed"
+is "$(from_cache)" "0 of $(articles)" "a changed site.toml: every article is read again"
+build_both "settled"
+is "$(from_cache)" "$(articles) of $(articles)" "and the next build reads them all from the cache"
+
+# Damage: bytes changed in the middle, the file cut short, garbage.
+PACK=$WORK/.gen-cache/documents.pack
+size=$(wc -c < "$PACK")
+printf 'XXXXXXXX' | dd of="$PACK" bs=1 seek=$((size / 2)) conv=notrunc 2> /dev/null
+build_both "damaged record"
+contains "$WORK/inc.err" "the build cache was damaged" "a damaged record is reported"
+n_cached=$(from_cache)
+test "$n_cached" != "$(articles) of $(articles)"
+ok $? "a damaged record is not used ($n_cached)"
+build_both "after the damage"
+is "$(from_cache)" "$(articles) of $(articles)" "the cache is whole again after one build"
+head -c $((size / 3)) "$PACK" > "$PACK.cut" && mv "$PACK.cut" "$PACK"
+build_both "cut short"
+is "$(from_cache)" "0 of $(articles)" "a cache cut short is not trusted"
+contains "$WORK/inc.err" "the build cache was damaged" "and the user is told"
+head -c 5000 /dev/urandom > "$PACK"
+build_both "garbage"
+is "$(from_cache)" "0 of $(articles)" "garbage is not trusted"
+build_both "rebuilt"
+is "$(from_cache)" "$(articles) of $(articles)" "the cache is rebuilt"
+
+# Another gen (rebuilt, upgraded) never reads this one's cache.
+cp "$GEN" "$WORK/gen2"
+printf 'x' >> "$WORK/gen2"
+"$WORK/gen2" build -C "$P" -o "$WORK/inc" --stats > /dev/null 2> "$WORK/inc.err"
+ok $? "a different gen binary builds"
+is "$(from_cache)" "0 of $(articles)" "a different gen binary does not trust the cache"
+
+# --no-cache neither reads nor writes it.
+rm -rf "$WORK/.gen-cache"
+"$GEN" build -C "$P" -o "$WORK/inc" -q --no-cache
+ok $? "--no-cache builds"
+test ! -e "$WORK/.gen-cache/documents.pack"
+ok $? "--no-cache writes no cache"
+
+done_testing

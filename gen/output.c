@@ -1,12 +1,22 @@
-/* output: atomic replacement of the output directory (see output.h). */
-#define _GNU_SOURCE /* renameat2, nftw */
+/* output: writing the site in FRESH or UPDATE mode (see output.h).
+ *
+ * The bookkeeping is a handful of hash tables of paths relative to the
+ * output directory: in UPDATE mode what the previous site holds (filled
+ * once by output_begin and only read afterwards, so the writer threads look
+ * things up in it without a lock), what this build produced, and, at
+ * commit, which directories the new site needs; in FRESH mode which
+ * directories have been made. Every file system call that can work
+ * relative to a directory does (openat, renameat, ...), so that 31,000
+ * files do not each resolve the output's own path again. */
+#define _GNU_SOURCE /* d_type in struct dirent, DT_* */
 #include "output.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <pthread.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,28 +26,245 @@
 #include "buf.h"
 #include "xalloc.h"
 
+/* --- a hash table from strings to a number -------------------------------- */
+
+typedef struct slot {
+	char *key; /* owned, NUL-terminated; NULL in an empty slot */
+	size_t len;
+	uint64_t hash;
+	unsigned long val;
+} slot;
+
+/* Open addressing with linear probing; never more than 3/4 full. Nothing
+ * is ever deleted, which keeps the probing simple. */
+typedef struct strmap {
+	slot *slots;
+	size_t cap; /* 0 or a power of two */
+	size_t n;
+} strmap;
+
+static uint64_t hash_bytes(const char *s, size_t len)
+{
+	/* FNV-1a, then a final mix: linear probing uses the low bits, which
+	 * FNV alone spreads poorly for keys that differ only at the end. */
+	uint64_t h = 0xcbf29ce484222325u;
+	for (size_t i = 0; i < len; i++) {
+		h ^= (unsigned char)s[i];
+		h *= 0x100000001b3u;
+	}
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdu;
+	h ^= h >> 33;
+	return h;
+}
+
+/* The slot holding key, or the empty slot where it belongs. */
+static slot *map_slot(const strmap *m, const char *key, size_t len, uint64_t h)
+{
+	size_t mask = m->cap - 1;
+	for (size_t i = (size_t)h & mask;; i = (i + 1) & mask) {
+		slot *s = &m->slots[i];
+		if (!s->key || (s->hash == h && s->len == len && memcmp(s->key, key, len) == 0))
+			return s;
+	}
+}
+
+static void map_grow(strmap *m)
+{
+	slot *old = m->slots;
+	size_t oldcap = m->cap;
+	m->cap = oldcap ? oldcap * 2 : 64;
+	m->slots = xcalloc(m->cap, sizeof *m->slots);
+	for (size_t i = 0; i < oldcap; i++)
+		if (old[i].key)
+			*map_slot(m, old[i].key, old[i].len, old[i].hash) = old[i];
+	free(old);
+}
+
+/* The slot of the first len bytes of key, or NULL. */
+static slot *map_get(const strmap *m, const char *key, size_t len)
+{
+	if (!m->n)
+		return NULL;
+	slot *s = map_slot(m, key, len, hash_bytes(key, len));
+	return s->key ? s : NULL;
+}
+
+/* The slot of the first len bytes of key, added with val 0 when missing
+ * (then *added is true). The pointer is good until the next map_put. */
+static slot *map_put(strmap *m, const char *key, size_t len, bool *added)
+{
+	if ((m->n + 1) * 4 > m->cap * 3)
+		map_grow(m);
+	uint64_t h = hash_bytes(key, len);
+	slot *s = map_slot(m, key, len, h);
+	if (added)
+		*added = !s->key;
+	if (!s->key) {
+		s->key = xstrndup(key, len);
+		s->len = len;
+		s->hash = h;
+		s->val = 0;
+		m->n++;
+	}
+	return s;
+}
+
+static void map_release(strmap *m)
+{
+	for (size_t i = 0; i < m->cap; i++)
+		free(m->slots[i].key);
+	free(m->slots);
+	memset(m, 0, sizeof *m);
+}
+
+/* --- the output ------------------------------------------------------------ */
+
+/* What output_begin found at a path of the previous site. */
+enum { OLD_FILE = 1, OLD_DIR, OLD_OTHER /* symbolic link, fifo, ... */ };
+
 struct output {
-	char *dir;  /* the final directory */
-	char *tmp;  /* where this build writes */
-	pthread_mutex_t lock;
+	char *dir;    /* the final directory, without trailing '/' */
+	char *tmp;    /* FRESH: the new site; UPDATE: staged files, by number */
+	int dirfd;    /* UPDATE: dir; -1 in FRESH mode */
+	int tmpfd;    /* tmp */
+	bool moved;   /* FRESH: tmp has become dir */
+	strmap old;   /* UPDATE: every path in dir -> OLD_*; read-only after begin */
+	strmap dirs;  /* FRESH: directories made in tmp; UPDATE, at commit:
+			 directories the new site has -> 1 once known to exist */
+	pthread_mutex_t lock; /* guards the fields below */
+	strmap produced;      /* UPDATE: rel -> 0 (kept as it is) or staged number */
+	unsigned long nstaged; /* last staged number handed out */
 	size_t changed, unchanged;
 };
 
-static int rm_entry(const char *path, const struct stat *st, int flag,
-		    struct FTW *ftw)
+/* Fills err for a failed call on rel (under dir, or under base when
+ * given) from errno. */
+static int io_err(gen_err *err, const char *base, const char *rel, const char *what)
 {
-	(void)st;
-	(void)ftw;
-	if (flag == FTW_DP)
-		rmdir(path);
-	else
-		unlink(path);
-	return 0;
+	int e = errno;
+	buf path = BUF_INIT;
+	buf_puts(&path, base);
+	if (rel && *rel)
+		buf_printf(&path, "/%s", rel);
+	int rc = err_set(err, GEN_EIO, path.ptr, 0, 0, "%s: %s", what, strerror(e));
+	buf_release(&path);
+	return rc;
 }
 
-static void rm_tree(const char *path)
+static bool is_dot_or_dotdot(const char *name)
 {
-	nftw(path, rm_entry, 32, FTW_DEPTH | FTW_PHYS);
+	return name[0] == '.' && (!name[1] || (name[1] == '.' && !name[2]));
+}
+
+/* Removes name under dfd and, when it is a directory, everything in it.
+ * Symbolic links are removed, never followed. Returns 0, or -1 with errno
+ * set. */
+static int remove_tree(int dfd, const char *name)
+{
+	int fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0) {
+		if (errno == ENOENT)
+			return 0;
+		if (errno == ENOTDIR || errno == ELOOP)
+			return unlinkat(dfd, name, 0) < 0 && errno != ENOENT ? -1 : 0;
+		return -1;
+	}
+	DIR *d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		return -1;
+	}
+	int rc = 0;
+	struct dirent *e;
+	while (rc == 0 && (e = readdir(d))) {
+		if (is_dot_or_dotdot(e->d_name))
+			continue;
+		if (e->d_type == DT_DIR || e->d_type == DT_UNKNOWN)
+			rc = remove_tree(dirfd(d), e->d_name);
+		else if (unlinkat(dirfd(d), e->d_name, 0) < 0 && errno != ENOENT)
+			rc = -1;
+	}
+	int saved = errno;
+	closedir(d);
+	errno = saved;
+	if (rc == 0 && unlinkat(dfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
+		rc = -1;
+	return rc;
+}
+
+/* Records every entry under the directory open as fd, whose path relative
+ * to dir is in rel, in o->old; takes over fd. Symbolic links are recorded
+ * as OLD_OTHER and not followed, so a later write never goes through one. */
+static int scan(output *o, int fd, buf *rel, gen_err *err)
+{
+	DIR *d = fdopendir(fd);
+	if (!d) {
+		int rc = io_err(err, o->dir, rel->ptr, "cannot read directory");
+		close(fd);
+		return rc;
+	}
+	size_t base = rel->len;
+	int rc = 0;
+	for (;;) {
+		errno = 0;
+		struct dirent *e = readdir(d);
+		if (!e) {
+			if (errno)
+				rc = io_err(err, o->dir, rel->ptr, "cannot read directory");
+			break;
+		}
+		if (is_dot_or_dotdot(e->d_name))
+			continue;
+		buf_truncate(rel, base);
+		if (base)
+			buf_putc(rel, '/');
+		buf_puts(rel, e->d_name);
+		unsigned char type = e->d_type;
+		if (type == DT_UNKNOWN) {
+			/* File systems that do not fill d_type. */
+			struct stat st;
+			if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+				rc = io_err(err, o->dir, rel->ptr, "cannot look at");
+				break;
+			}
+			type = S_ISDIR(st.st_mode) ? DT_DIR : S_ISREG(st.st_mode) ? DT_REG : DT_LNK;
+		}
+		map_put(&o->old, rel->ptr, rel->len, NULL)->val =
+			type == DT_DIR ? OLD_DIR : type == DT_REG ? OLD_FILE : OLD_OTHER;
+		if (type != DT_DIR)
+			continue;
+		int sub = openat(dirfd(d), e->d_name,
+				 O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (sub < 0) {
+			rc = io_err(err, o->dir, rel->ptr, "cannot read directory");
+			break;
+		}
+		if ((rc = scan(o, sub, rel, err)) < 0)
+			break;
+	}
+	buf_truncate(rel, base);
+	closedir(d);
+	return rc;
+}
+
+static void output_free(output *o)
+{
+	if (!o)
+		return;
+	if (o->tmpfd >= 0)
+		close(o->tmpfd);
+	if (o->dirfd >= 0)
+		close(o->dirfd);
+	if (o->tmp && !o->moved)
+		remove_tree(AT_FDCWD, o->tmp);
+	map_release(&o->old);
+	map_release(&o->dirs);
+	map_release(&o->produced);
+	pthread_mutex_destroy(&o->lock);
+	free(o->dir);
+	free(o->tmp);
+	free(o);
 }
 
 static bool exists(const char *path)
@@ -49,153 +276,461 @@ static bool exists(const char *path)
 int output_begin(output **out, const char *dir, gen_err *err)
 {
 	*out = NULL;
-	buf probe = BUF_INIT;
-	buf_printf(&probe, "%s/site.toml", dir);
-	bool project = exists(probe.ptr);
-	buf_clear(&probe);
-	buf_printf(&probe, "%s/.git", dir);
-	project = project || exists(probe.ptr);
-	buf_release(&probe);
-	if (project)
-		return err_set(err, GEN_EUSAGE, "", 0, 0,
-			       "refusing to replace '%s': it holds a project, not a built site",
-			       dir);
-
+	int rc = 0;
+	buf probe = BUF_INIT, rel = BUF_INIT;
 	output *o = xcalloc(1, sizeof *o);
+	o->dirfd = o->tmpfd = -1;
+	pthread_mutex_init(&o->lock, NULL);
 	o->dir = xstrdup(dir);
 	size_t l = strlen(o->dir);
 	while (l > 1 && o->dir[l - 1] == '/')
 		o->dir[--l] = '\0';
+
+	buf_printf(&probe, "%s/site.toml", o->dir);
+	bool project = exists(probe.ptr);
+	buf_clear(&probe);
+	buf_printf(&probe, "%s/.git", o->dir);
+	project = project || exists(probe.ptr);
+	if (project) {
+		rc = err_set(err, GEN_EUSAGE, "", 0, 0,
+			     "refusing to replace '%s': it holds a project, not a built site", dir);
+		goto out;
+	}
+
+	/* A file where the site should go is more likely a mistyped -o than
+	 * an old site: refuse rather than delete it. A symbolic link to a
+	 * directory is followed (the site goes where it points). */
+	struct stat st;
+	bool update = true;
+	if (lstat(o->dir, &st) < 0) {
+		if (errno != ENOENT) {
+			rc = io_err(err, o->dir, NULL, "cannot look at the output directory");
+			goto out;
+		}
+		update = false;
+	} else if (stat(o->dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
+		rc = err_set(err, GEN_EUSAGE, "", 0, 0,
+			     "refusing to replace '%s': it is not a directory", dir);
+		goto out;
+	}
+
+	if (update) {
+		o->dirfd = open(o->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		int fd = o->dirfd < 0 ? -1 : openat(o->dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (fd < 0) {
+			rc = io_err(err, o->dir, NULL, "cannot read directory");
+			goto out;
+		}
+		if ((rc = scan(o, fd, &rel, err)) < 0)
+			goto out;
+	}
+
 	buf tmp = BUF_INIT;
 	buf_printf(&tmp, "%s.tmp-XXXXXX", o->dir);
 	if (!mkdtemp(tmp.ptr)) {
-		int e = errno;
+		rc = io_err(err, dir, NULL, "cannot create a directory beside the output");
 		buf_release(&tmp);
-		free(o->dir);
-		free(o);
-		return err_set(err, GEN_EIO, dir, 0, 0,
-			       "cannot create a directory beside the output: %s",
-			       strerror(e));
+		goto out;
 	}
-	chmod(tmp.ptr, 0755);
 	o->tmp = buf_detach(&tmp);
-	pthread_mutex_init(&o->lock, NULL);
+	/* In FRESH mode this directory becomes the site: mkdtemp's 0700 would
+	 * hide it from a web server. Staged files keep their own modes. */
+	if (!update)
+		chmod(o->tmp, 0755);
+	o->tmpfd = open(o->tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (o->tmpfd < 0) {
+		rc = io_err(err, o->tmp, NULL, "cannot open directory");
+		goto out;
+	}
 	*out = o;
-	return 0;
+	o = NULL;
+out:
+	output_free(o);
+	buf_release(&probe);
+	buf_release(&rel);
+	return rc;
 }
 
-static int mkdirs(char *path)
+/* Puts rel into key without empty and "." components. Returns NULL, or
+ * why rel cannot name a file of the site. */
+static const char *clean_rel(buf *key, const char *rel)
 {
-	for (char *p = path + 1; *p; p++) {
-		if (*p != '/')
+	/* Any "..", even inside a name, as before: no page needs one. */
+	if (!*rel || rel[0] == '/' || strstr(rel, ".."))
+		return "refusing to write outside the output";
+	const char *last = strrchr(rel, '/');
+	last = last ? last + 1 : rel;
+	if (!*last || strcmp(last, ".") == 0)
+		return "not a file name";
+	for (const char *p = rel; *p;) {
+		size_t n = strcspn(p, "/");
+		if (n && !(n == 1 && *p == '.')) {
+			if (key->len)
+				buf_putc(key, '/');
+			buf_put(key, p, n);
+		}
+		p += n;
+		if (*p)
+			p++;
+	}
+	return NULL;
+}
+
+/* Writes a file under dfd: a new one (excl) or over whatever is there.
+ * Returns 0, or -1 with errno set. */
+static int write_file(int dfd, const char *name, bool excl, const void *data, size_t len)
+{
+	int fd = openat(dfd, name, O_WRONLY | O_CREAT | O_CLOEXEC | (excl ? O_EXCL : O_TRUNC),
+			0666);
+	if (fd < 0)
+		return -1;
+	const char *p = data;
+	while (len) {
+		ssize_t n = write(fd, p, len);
+		if (n < 0 && errno == EINTR)
 			continue;
-		*p = '\0';
-		int rc = mkdir(path, 0755);
-		*p = '/';
-		if (rc < 0 && errno != EEXIST)
+		if (n <= 0) {
+			int e = n < 0 ? errno : EIO;
+			close(fd);
+			errno = e;
 			return -1;
+		}
+		p += n;
+		len -= (size_t)n;
 	}
+	return close(fd);
+}
+
+/* Whether name under dfd is a regular file holding exactly these bytes.
+ * A file that cannot be read counts as different: it is then replaced,
+ * which is always correct. */
+static bool same_bytes(int dfd, const char *name, const void *data, size_t len)
+{
+	/* O_NONBLOCK: should a fifo have taken the file's place since
+	 * output_begin looked, opening it must not hang the build. */
+	int fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	struct stat st;
+	bool same = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && (uintmax_t)st.st_size == len;
+	char chunk[65536];
+	size_t off = 0;
+	while (same && off < len) {
+		size_t want = len - off < sizeof chunk ? len - off : sizeof chunk;
+		ssize_t n = read(fd, chunk, want);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0 || memcmp(chunk, (const char *)data + off, (size_t)n) != 0)
+			same = false;
+		else
+			off += (size_t)n;
+	}
+	close(fd);
+	return same;
+}
+
+/* FRESH mode: makes the directories above key in tmp. Each is made once:
+ * the set remembers them, and only hears of a directory after it exists,
+ * so a thread that finds one there can write into it at once. */
+static int fresh_dirs(output *o, buf *key, gen_err *err)
+{
+	char *p = key->ptr;
+	char *slash = strrchr(p, '/');
+	if (!slash)
+		return 0;
+	size_t top = (size_t)(slash - p);
+	/* The deepest directory already made; usually the file's own. */
+	size_t have = top;
+	pthread_mutex_lock(&o->lock);
+	while (have > 0 && !map_get(&o->dirs, p, have)) {
+		do
+			have--;
+		while (have > 0 && p[have] != '/');
+	}
+	pthread_mutex_unlock(&o->lock);
+	if (have == top)
+		return 0;
+	/* Two threads may make the same directory at once: EEXIST is fine. */
+	for (size_t i = have ? have + 1 : 0; i <= top; i++) {
+		if (p[i] != '/')
+			continue;
+		p[i] = '\0';
+		int rc = mkdirat(o->tmpfd, p, 0755);
+		if (rc < 0 && errno != EEXIST) {
+			rc = io_err(err, o->tmp, p, "cannot create directory");
+			p[i] = '/';
+			return rc;
+		}
+		p[i] = '/';
+	}
+	pthread_mutex_lock(&o->lock);
+	for (size_t i = have ? have + 1 : 0; i <= top; i++)
+		if (p[i] == '/')
+			map_put(&o->dirs, p, i, NULL);
+	pthread_mutex_unlock(&o->lock);
 	return 0;
 }
 
-/* Whether the file at path holds exactly these bytes. */
-static bool same_bytes(const char *path, const void *data, size_t len)
+/* UPDATE mode: notes that this build produced key, kept as it is
+ * (n == 0) or staged as file n. The last write of a key wins. */
+static void record(output *o, const buf *key, unsigned long n)
 {
-	struct stat st;
-	if (stat(path, &st) < 0 || !S_ISREG(st.st_mode) || (size_t)st.st_size != len)
-		return false;
-	FILE *fp = fopen(path, "rb");
-	if (!fp)
-		return false;
-	bool same = true;
-	char chunk[65536];
-	size_t off = 0, n;
-	while (same && (n = fread(chunk, 1, sizeof chunk, fp)) > 0) {
-		if (off + n > len || memcmp(chunk, (const char *)data + off, n) != 0)
-			same = false;
-		off += n;
+	unsigned long prev = 0;
+	bool added;
+	pthread_mutex_lock(&o->lock);
+	slot *s = map_put(&o->produced, key->ptr, key->len, &added);
+	if (!added) {
+		prev = s->val;
+		if (prev)
+			o->changed--;
+		else
+			o->unchanged--;
 	}
-	fclose(fp);
-	return same && off == len;
+	s->val = n;
+	if (n)
+		o->changed++;
+	else
+		o->unchanged++;
+	pthread_mutex_unlock(&o->lock);
+	if (prev) {
+		/* No one else knows this number any more. */
+		char name[32];
+		snprintf(name, sizeof name, "%lu", prev);
+		unlinkat(o->tmpfd, name, 0);
+	}
 }
 
 int output_write(output *o, const char *rel, const void *data, size_t len,
 		 gen_err *err)
 {
-	if (!*rel || rel[0] == '/' || strstr(rel, ".."))
-		return err_set(err, GEN_EUSAGE, rel, 0, 0, "refusing to write outside the output");
 	int rc = 0;
-	buf path = BUF_INIT, old = BUF_INIT;
-	buf_printf(&path, "%s/%s", o->tmp, rel);
-	buf_printf(&old, "%s/%s", o->dir, rel);
-	if (mkdirs(path.ptr) < 0) {
-		rc = err_set(err, GEN_EIO, path.ptr, 0, 0, "cannot create directory: %s",
-			     strerror(errno));
+	buf key = BUF_INIT;
+	const char *bad = clean_rel(&key, rel);
+	if (bad) {
+		rc = err_set(err, GEN_EUSAGE, rel, 0, 0, "%s", bad);
 		goto out;
 	}
-	bool kept = same_bytes(old.ptr, data, len) && link(old.ptr, path.ptr) == 0;
-	if (!kept) {
-		FILE *fp = fopen(path.ptr, "wb");
-		if (!fp || (len && fwrite(data, 1, len, fp) != len) || fclose(fp) != 0) {
-			rc = err_set(err, GEN_EIO, path.ptr, 0, 0, "cannot write: %s",
-				     strerror(errno));
+	if (o->dirfd < 0) {
+		if ((rc = fresh_dirs(o, &key, err)) < 0)
+			goto out;
+		if (write_file(o->tmpfd, key.ptr, false, data, len) < 0) {
+			rc = io_err(err, o->tmp, key.ptr, "cannot write");
 			goto out;
 		}
+		pthread_mutex_lock(&o->lock);
+		o->changed++;
+		pthread_mutex_unlock(&o->lock);
+		goto out;
+	}
+	/* Only a regular file found by output_begin is worth reading: the
+	 * scan did not follow symbolic links, so neither does this open. */
+	slot *old = map_get(&o->old, key.ptr, key.len);
+	if (old && old->val == OLD_FILE && same_bytes(o->dirfd, key.ptr, data, len)) {
+		record(o, &key, 0);
+		goto out;
 	}
 	pthread_mutex_lock(&o->lock);
-	if (kept)
-		o->unchanged++;
-	else
-		o->changed++;
+	unsigned long n = ++o->nstaged;
 	pthread_mutex_unlock(&o->lock);
+	/* A flat name: staging creates no directories. */
+	char name[32];
+	snprintf(name, sizeof name, "%lu", n);
+	if (write_file(o->tmpfd, name, true, data, len) < 0) {
+		rc = io_err(err, o->tmp, name, "cannot write");
+		goto out;
+	}
+	record(o, &key, n);
 out:
-	buf_release(&path);
-	buf_release(&old);
+	buf_release(&key);
 	return rc;
 }
 
-static void output_free(output *o)
+static int by_key(const void *a, const void *b)
 {
-	pthread_mutex_destroy(&o->lock);
-	free(o->dir);
-	free(o->tmp);
-	free(o);
+	return strcmp((*(slot *const *)a)->key, (*(slot *const *)b)->key);
+}
+
+static int by_key_desc(const void *a, const void *b)
+{
+	return by_key(b, a);
+}
+
+/* Makes name under dfd a directory, removing a file or symbolic link that
+ * stands there. Returns 0, or -1 with errno set. */
+static int ensure_dir(int dfd, const char *name)
+{
+	struct stat st;
+	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+		if (S_ISDIR(st.st_mode))
+			return 0;
+		if (unlinkat(dfd, name, 0) < 0)
+			return -1;
+	} else if (errno != ENOENT) {
+		return -1;
+	}
+	return mkdirat(dfd, name, 0755);
+}
+
+/* Makes the directories above key in dir. Directories the scan found are
+ * trusted to be there unless recheck is set (after a rename failed
+ * because dir changed during the build). */
+static int make_parents(output *o, char *key, bool recheck, gen_err *err)
+{
+	for (char *p = strchr(key, '/'); p; p = strchr(p + 1, '/')) {
+		size_t len = (size_t)(p - key);
+		slot *d = map_get(&o->dirs, key, len);
+		if (!recheck) {
+			if (d && d->val)
+				continue;
+			slot *old = map_get(&o->old, key, len);
+			if (old && old->val == OLD_DIR) {
+				if (d)
+					d->val = 1;
+				continue;
+			}
+		}
+		*p = '\0';
+		int rc = ensure_dir(o->dirfd, key);
+		if (rc < 0)
+			rc = io_err(err, o->dir, key, "cannot create directory");
+		*p = '/';
+		if (rc < 0)
+			return rc;
+		if (d)
+			d->val = 1;
+	}
+	return 0;
+}
+
+/* Moves staged file s into dir, in place of whatever stands there. */
+static int place(output *o, slot *s, gen_err *err)
+{
+	char name[32];
+	snprintf(name, sizeof name, "%lu", s->val);
+	int rc = make_parents(o, s->key, false, err);
+	if (rc < 0)
+		return rc;
+	/* rename cannot replace a directory with a file. Nothing in it
+	 * belongs to this build: commit checked that no path is both. */
+	slot *old = map_get(&o->old, s->key, s->len);
+	if (old && old->val == OLD_DIR && remove_tree(o->dirfd, s->key) < 0)
+		return io_err(err, o->dir, s->key, "cannot remove");
+	if (renameat(o->tmpfd, name, o->dirfd, s->key) == 0)
+		return 0;
+	if (errno == ENOENT || errno == ENOTDIR || errno == EISDIR || errno == ENOTEMPTY ||
+	    errno == EEXIST) {
+		/* Something changed dir since output_begin looked: check each
+		 * step on the disk instead of in the scan, then try again. */
+		if ((rc = make_parents(o, s->key, true, err)) < 0)
+			return rc;
+		struct stat st;
+		if (fstatat(o->dirfd, s->key, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    S_ISDIR(st.st_mode) && remove_tree(o->dirfd, s->key) < 0)
+			return io_err(err, o->dir, s->key, "cannot remove");
+		if (renameat(o->tmpfd, name, o->dirfd, s->key) == 0)
+			return 0;
+	}
+	return io_err(err, o->dir, s->key, "cannot move the new file in");
+}
+
+static int update_commit(output *o, gen_err *err)
+{
+	int rc = 0;
+	slot **staged = xcalloc(o->produced.n + 1, sizeof *staged);
+	slot **gone = xcalloc(o->old.n + 1, sizeof *gone);
+	size_t nstaged = 0, ngone = 0;
+
+	/* The directories of the new site. Parents go in with their children,
+	 * so once one is there, so are all above it. */
+	for (size_t i = 0; i < o->produced.cap; i++) {
+		slot *s = &o->produced.slots[i];
+		if (!s->key)
+			continue;
+		for (size_t l = s->len; l > 0; l--) {
+			if (s->key[l - 1] != '/')
+				continue;
+			bool added;
+			map_put(&o->dirs, s->key, l - 1, &added);
+			if (!added)
+				break;
+		}
+	}
+	/* A path written both as a file and as a directory: putting either
+	 * in place would delete the other. Refuse before touching dir, naming
+	 * the first such path so the message does not depend on threads. */
+	const char *clash = NULL;
+	for (size_t i = 0; i < o->produced.cap; i++) {
+		slot *s = &o->produced.slots[i];
+		if (s->key && map_get(&o->dirs, s->key, s->len) && (!clash || strcmp(s->key, clash) < 0))
+			clash = s->key;
+		if (s->key && s->val)
+			staged[nstaged++] = s;
+	}
+	if (clash) {
+		buf path = BUF_INIT;
+		buf_printf(&path, "%s/%s", o->dir, clash);
+		rc = err_set(err, GEN_EIO, path.ptr, 0, 0,
+			     "'%s' is written both as a file and as a directory", clash);
+		buf_release(&path);
+		goto out;
+	}
+
+	qsort(staged, nstaged, sizeof *staged, by_key);
+	for (size_t i = 0; i < nstaged; i++)
+		if ((rc = place(o, staged[i], err)) < 0)
+			goto out;
+
+	/* Stale entries: what the previous site had and this build did not
+	 * produce, except what commit has already replaced (a file by a
+	 * directory or the reverse). Errors that only mean "already gone"
+	 * (under a directory replaced by a file) are fine. */
+	for (size_t i = 0; i < o->old.cap; i++) {
+		slot *s = &o->old.slots[i];
+		if (!s->key || map_get(&o->produced, s->key, s->len))
+			continue;
+		bool is_new_dir = map_get(&o->dirs, s->key, s->len) != NULL;
+		if (s->val == OLD_DIR) {
+			if (!is_new_dir)
+				gone[ngone++] = s;
+		} else if (!is_new_dir && unlinkat(o->dirfd, s->key, 0) < 0 && errno != ENOENT &&
+			   errno != ENOTDIR) {
+			rc = io_err(err, o->dir, s->key, "cannot remove");
+			goto out;
+		}
+	}
+	/* Deepest first: a path sorts after every directory above it. A
+	 * directory that still holds something this build does not know of
+	 * (put there during the build) stays. */
+	qsort(gone, ngone, sizeof *gone, by_key_desc);
+	for (size_t i = 0; i < ngone; i++) {
+		if (unlinkat(o->dirfd, gone[i]->key, AT_REMOVEDIR) < 0 && errno != ENOENT &&
+		    errno != ENOTDIR && errno != ENOTEMPTY && errno != EEXIST) {
+			rc = io_err(err, o->dir, gone[i]->key, "cannot remove");
+			goto out;
+		}
+	}
+out:
+	free(staged);
+	free(gone);
+	return rc;
 }
 
 int output_commit(output *o, gen_err *err)
 {
 	int rc = 0;
-	if (!exists(o->dir)) {
-		if (rename(o->tmp, o->dir) < 0)
-			rc = err_set(err, GEN_EIO, o->dir, 0, 0, "cannot move the new site in: %s",
-				     strerror(errno));
-	} else if (renameat2(AT_FDCWD, o->tmp, AT_FDCWD, o->dir, RENAME_EXCHANGE) == 0) {
-		/* o->tmp now holds the previous site. */
-		rm_tree(o->tmp);
+	if (o->dirfd >= 0) {
+		rc = update_commit(o, err);
+	} else if (rename(o->tmp, o->dir) < 0) {
+		rc = io_err(err, o->dir, NULL, "cannot move the new site in");
 	} else {
-		/* No atomic exchange on this file system: two renames. */
-		buf old = BUF_INIT;
-		buf_printf(&old, "%s.old-%ld", o->dir, (long)getpid());
-		if (rename(o->dir, old.ptr) < 0 || rename(o->tmp, o->dir) < 0) {
-			rc = err_set(err, GEN_EIO, o->dir, 0, 0, "cannot move the new site in: %s",
-				     strerror(errno));
-			if (!exists(o->dir))
-				rename(old.ptr, o->dir);
-		}
-		rm_tree(old.ptr);
-		buf_release(&old);
+		o->moved = true;
 	}
-	if (rc < 0)
-		rm_tree(o->tmp);
 	output_free(o);
 	return rc;
 }
 
 void output_abort(output *o)
 {
-	if (!o)
-		return;
-	rm_tree(o->tmp);
 	output_free(o);
 }
 

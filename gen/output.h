@@ -1,10 +1,30 @@
-/* output: writing the site so that a failed build loses nothing.
+/* output: writing the site so that a failed build loses nothing and a
+ * rebuild touches only what changed.
  *
- * Every file of a build goes into a fresh temporary directory beside the
- * output directory; only when the whole build has succeeded is it swapped
- * in, in one atomic rename. A file whose bytes are the same as in the
- * previous output is hard-linked rather than rewritten, so its mtime
- * stays and rsync or a web server's caches see no change. */
+ * output_begin picks one of two modes:
+ *
+ * FRESH, when the output directory does not exist yet: every file goes
+ * into a temporary directory "<dir>.tmp-XXXXXX" beside it, which is
+ * renamed to dir when the whole build has succeeded. Until then dir does
+ * not exist; after it, the complete site does.
+ *
+ * UPDATE, when dir is a directory (a previous site): output_begin records
+ * what dir holds, and output_write compares each file with the one already
+ * there. Equal bytes are not written at all, so the file keeps its inode
+ * and mtime and rsync or a web server's caches see no change. New or
+ * different bytes go to a staging directory "<dir>.tmp-XXXXXX" beside dir.
+ * Nothing inside dir changes before output_commit, so a build that fails
+ * (or is aborted) before commit leaves the previous site untouched. At
+ * commit the staged files are moved in one by one, in the order of their
+ * paths, each with a rename: a reader of the site during commit sees every
+ * file either whole and old or whole and new, but may see a mix of old and
+ * new files, and new pages before the stale files (pages this build no
+ * longer writes) have been removed. Stale files, and the directories they
+ * leave empty, are removed last; dir itself always stays.
+ *
+ * A dir that is a symbolic link to a directory is updated where it points;
+ * symbolic links inside dir are never followed: one that stands where this
+ * build writes a directory is replaced by a real directory. */
 #ifndef GEN_OUTPUT_H
 #define GEN_OUTPUT_H
 
@@ -15,18 +35,29 @@
 typedef struct output output;
 
 /* Starts writing a new version of dir. Refuses a dir that holds site.toml
- * or .git (a mistyped output_dir must not replace the project). Returns 0
- * and *out, or a negative code with err set. */
+ * or .git (a mistyped output_dir must not replace the project) and a dir
+ * that exists but is not a directory. Fails when dir cannot be read or
+ * nothing can be created beside it. Returns 0 and *out, or a negative code
+ * with err set (*out is then NULL). */
 int output_begin(output **out, const char *dir, gen_err *err);
-/* Writes one file, creating directories; rel uses '/' and must not contain
- * "..". Safe to call from several threads. */
+/* Writes one file (or, in UPDATE mode, finds it unchanged). rel is
+ * relative to dir, uses '/', and must not start with '/', end with '/' or
+ * contain ".."; empty and "." components are ignored ("a//./b" is "a/b").
+ * Writing the same rel again replaces what the earlier call wrote. Safe to
+ * call from several threads. Returns 0, or a negative code with err set. */
 int output_write(output *o, const char *rel, const void *data, size_t len,
 		 gen_err *err);
-/* Swaps the new version in and frees o (also on failure). */
+/* Puts the new version in place (see above) and frees o, also on failure.
+ * Fails, before touching dir, when the build wrote one path both as a file
+ * and as a directory; an I/O error part-way through an UPDATE commit can
+ * leave dir with some files new and some old, but never a file half
+ * written. Returns 0, or a negative code with err set. */
 int output_commit(output *o, gen_err *err);
-/* Throws the new version away and frees o; accepts NULL. */
+/* Throws the new version away, leaving dir as it was, and frees o; accepts
+ * NULL. */
 void output_abort(output *o);
-/* Files written with new bytes and files kept unchanged so far. */
+/* Files written with new bytes and files found unchanged so far; in UPDATE
+ * mode a rel written twice counts once, for what its last write did. */
 size_t output_changed(const output *o);
 size_t output_unchanged(const output *o);
 

@@ -1,0 +1,584 @@
+/* Unit tests for output: a FRESH build appears whole at commit; an UPDATE
+ * build leaves equal files alone (same inode, same mtime), replaces changed
+ * ones, adds new ones, removes stale ones with the directories they empty,
+ * swaps files and directories that trade places, never follows a symbolic
+ * link, and changes nothing in the output before commit or after abort.
+ * Also: writes from several threads, and the paths and directories output
+ * refuses. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "output.h"
+#include "tap.h"
+
+static char base[512]; /* a fresh directory for everything here */
+static char out[600];  /* the output directory, inside base */
+
+/* out/rel; good until the call after next. */
+static const char *at(const char *rel)
+{
+	static buf path[2] = { BUF_INIT, BUF_INIT };
+	static int turn;
+	turn = !turn;
+	buf_clear(&path[turn]);
+	buf_printf(&path[turn], "%s/%s", out, rel);
+	return path[turn].ptr;
+}
+
+/* The contents of a file, or NULL; caller frees. */
+static char *slurp(const char *path)
+{
+	buf b = BUF_INIT;
+	if (buf_read_file(&b, path) < 0) {
+		buf_release(&b);
+		return NULL;
+	}
+	return buf_detach(&b);
+}
+
+static bool has(const char *rel, const char *want)
+{
+	char *got = slurp(at(rel));
+	bool same = got && strcmp(got, want) == 0;
+	if (!same)
+		diag("%s holds '%s', want '%s'", rel, got ? got : "(nothing)", want);
+	free(got);
+	return same;
+}
+
+static bool is_kind(const char *rel, mode_t kind)
+{
+	struct stat st;
+	return lstat(at(rel), &st) == 0 && (st.st_mode & S_IFMT) == kind;
+}
+
+static bool gone(const char *rel)
+{
+	struct stat st;
+	return lstat(at(rel), &st) < 0 && errno == ENOENT;
+}
+
+static int put(output *o, const char *rel, const char *text)
+{
+	gen_err err = { 0 };
+	int rc = output_write(o, rel, text, strlen(text), &err);
+	if (rc < 0)
+		diag("output_write %s: %s: %s", rel, err.file, err.msg);
+	return rc;
+}
+
+/* Entries beside out named like a staging or temporary directory. */
+static int leftovers(void)
+{
+	const char *name = strrchr(out, '/') + 1;
+	char prefix[600];
+	snprintf(prefix, sizeof prefix, "%s.tmp-", name);
+	DIR *d = opendir(base);
+	int n = 0;
+	struct dirent *e;
+	while (d && (e = readdir(d)))
+		n += strncmp(e->d_name, prefix, strlen(prefix)) == 0;
+	if (d)
+		closedir(d);
+	return n;
+}
+
+/* The path of the one staging directory beside out, or "" . */
+static void staging(char *path, size_t size)
+{
+	const char *name = strrchr(out, '/') + 1;
+	char prefix[600];
+	snprintf(prefix, sizeof prefix, "%s.tmp-", name);
+	*path = '\0';
+	DIR *d = opendir(base);
+	struct dirent *e;
+	while (d && (e = readdir(d)))
+		if (strncmp(e->d_name, prefix, strlen(prefix)) == 0)
+			snprintf(path, size, "%s/%s", base, e->d_name);
+	if (d)
+		closedir(d);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void snap_dir(const char *rel, char ***lines, size_t *n)
+{
+	DIR *d = opendir(at(rel));
+	struct dirent *e;
+	while (d && (e = readdir(d))) {
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		buf sub = BUF_INIT, line = BUF_INIT;
+		buf_printf(&sub, "%s%s%s", rel, *rel ? "/" : "", e->d_name);
+		struct stat st;
+		lstat(at(sub.ptr), &st);
+		buf_printf(&line, "%s %o %lu %ld.%09ld", sub.ptr, (unsigned)st.st_mode,
+			   (unsigned long)st.st_ino, (long)st.st_mtim.tv_sec,
+			   (long)st.st_mtim.tv_nsec);
+		if (S_ISREG(st.st_mode)) {
+			char *text = slurp(at(sub.ptr));
+			buf_printf(&line, " [%s]", text ? text : "?");
+			free(text);
+		}
+		*lines = realloc(*lines, (*n + 1) * sizeof **lines);
+		(*lines)[(*n)++] = buf_detach(&line);
+		if (S_ISDIR(st.st_mode))
+			snap_dir(sub.ptr, lines, n);
+		buf_release(&sub);
+	}
+	if (d)
+		closedir(d);
+}
+
+/* Every entry under out with its mode, inode, mtime and bytes, one line
+ * each, sorted; caller frees. */
+static char *snapshot(void)
+{
+	char **lines = NULL;
+	size_t n = 0;
+	snap_dir("", &lines, &n);
+	if (n) /* qsort wants a real array even for none */
+		qsort(lines, n, sizeof *lines, cmp_str);
+	buf all = BUF_INIT;
+	for (size_t i = 0; i < n; i++) {
+		buf_printf(&all, "%s\n", lines[i]);
+		free(lines[i]);
+	}
+	free(lines);
+	return buf_detach(&all);
+}
+
+/* Sets the mtime of every regular file under out to long ago, so that a
+ * file rewritten by the next build cannot keep its mtime by chance. */
+static void age(const char *rel)
+{
+	DIR *d = opendir(at(rel));
+	struct dirent *e;
+	while (d && (e = readdir(d))) {
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		buf sub = BUF_INIT;
+		buf_printf(&sub, "%s%s%s", rel, *rel ? "/" : "", e->d_name);
+		struct stat st;
+		if (lstat(at(sub.ptr), &st) == 0 && S_ISDIR(st.st_mode)) {
+			age(sub.ptr);
+		} else {
+			struct timespec t[2] = { { 1000000000, 0 }, { 1000000000, 0 } };
+			utimensat(AT_FDCWD, at(sub.ptr), t, AT_SYMLINK_NOFOLLOW);
+		}
+		buf_release(&sub);
+	}
+	if (d)
+		closedir(d);
+}
+
+static bool same_file(const struct stat *a, const char *rel)
+{
+	struct stat b;
+	return lstat(at(rel), &b) == 0 && a->st_ino == b.st_ino &&
+	       a->st_mtim.tv_sec == b.st_mtim.tv_sec && a->st_mtim.tv_nsec == b.st_mtim.tv_nsec;
+}
+
+static int begin(output **o)
+{
+	gen_err err = { 0 };
+	int rc = output_begin(o, out, &err);
+	if (rc < 0)
+		diag("output_begin: %s", err.msg);
+	return rc;
+}
+
+static int commit(output *o)
+{
+	gen_err err = { 0 };
+	int rc = output_commit(o, &err);
+	if (rc < 0)
+		diag("output_commit: %s: %s", err.file, err.msg);
+	return rc;
+}
+
+static void test_fresh(void)
+{
+	output *o = NULL;
+	ok(begin(&o) == 0 && o, "begin on a directory that does not exist");
+	put(o, "index.html", "home");
+	put(o, "a/b/c.html", "c1");
+	put(o, "a/b/d.html", "d1");
+	put(o, "a/e.html", "e1");
+	put(o, "old/deep/gone.html", "old");
+	put(o, "keep/k.html", "k");
+	put(o, "twice.html", "first");
+	put(o, "twice.html", "second");
+	ok(gone(""), "fresh: nothing at the output before commit");
+	is(leftovers(), 1, "fresh: the new site is built beside the output");
+	is(output_changed(o), 8, "fresh: every write counts as written");
+	is(output_unchanged(o), 0, "fresh: nothing unchanged");
+	is(commit(o), 0, "fresh: commit");
+	ok(has("index.html", "home") && has("a/b/c.html", "c1") && has("a/b/d.html", "d1") &&
+		   has("a/e.html", "e1") && has("old/deep/gone.html", "old"),
+	   "fresh: every file in place");
+	ok(has("twice.html", "second"), "fresh: the last write of a path wins");
+	struct stat st;
+	ok(stat(out, &st) == 0 && (st.st_mode & 0777) == 0755, "fresh: the site is world-readable");
+	is(leftovers(), 0, "fresh: nothing left beside the output");
+}
+
+static void test_unchanged(void)
+{
+	age("");
+	struct stat home, c;
+	lstat(at("index.html"), &home);
+	lstat(at("a/b/c.html"), &c);
+	output *o = NULL;
+	ok(begin(&o) == 0, "update: begin on the previous site");
+	put(o, "index.html", "home");
+	put(o, "a//b/./c.html", "c1"); /* the same path, spelled oddly */
+	put(o, "a/b/d.html", "d1");
+	put(o, "a/e.html", "e1");
+	put(o, "old/deep/gone.html", "old");
+	put(o, "keep/k.html", "k");
+	put(o, "twice.html", "second");
+	is(output_unchanged(o), 7, "update: equal files count as unchanged");
+	is(output_changed(o), 0, "update: nothing written");
+	char path[1200];
+	staging(path, sizeof path);
+	DIR *d = opendir(path);
+	int n = 0;
+	struct dirent *e;
+	while (d && (e = readdir(d)))
+		n += strcmp(e->d_name, ".") && strcmp(e->d_name, "..");
+	if (d)
+		closedir(d);
+	is(n, 0, "update: nothing staged for equal files");
+	is(commit(o), 0, "update: commit");
+	ok(same_file(&home, "index.html"), "update: an equal file keeps its inode and mtime");
+	ok(same_file(&c, "a/b/c.html"), "update: also when its path was spelled oddly");
+	ok(has("a/b/c.html", "c1"), "update: and is not removed as stale");
+	is(leftovers(), 0, "update: the staging directory is removed");
+}
+
+static void test_changes(void)
+{
+	age("");
+	struct stat home, e1;
+	lstat(at("index.html"), &home);
+	lstat(at("a/e.html"), &e1);
+	ok(mkdir(at("empty"), 0755) == 0, "an empty directory in the previous site");
+	output *o = NULL;
+	ok(begin(&o) == 0, "changes: begin");
+	put(o, "index.html", "home");
+	put(o, "a/b/c.html", "c2");
+	put(o, "a/e.html", "e1");
+	put(o, "x/y/z/new.html", "new");
+	put(o, "keep/k.html", "k");
+	put(o, "twice.html", "third");
+	put(o, "twice.html", "fourth");
+	is(output_changed(o), 3, "changes: changed and new files count as written, a path once");
+	is(output_unchanged(o), 3, "changes: the rest as unchanged");
+
+	/* Staged files are flat: no directories beside the output either. */
+	char path[1200];
+	staging(path, sizeof path);
+	DIR *d = opendir(path);
+	int files = 0, dirs = 0;
+	struct dirent *e;
+	while (d && (e = readdir(d))) {
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		char sub[1600];
+		struct stat st;
+		snprintf(sub, sizeof sub, "%s/%s", path, e->d_name);
+		if (lstat(sub, &st) == 0 && S_ISDIR(st.st_mode))
+			dirs++;
+		else
+			files++;
+	}
+	if (d)
+		closedir(d);
+	is(files, 3, "changes: one staged file per changed path (a rewrite replaces)");
+	is(dirs, 0, "changes: staging makes no directories");
+	ok(has("a/b/c.html", "c1") && gone("x") && has("old/deep/gone.html", "old") &&
+		   has("twice.html", "second"),
+	   "changes: nothing in the output changes before commit");
+
+	is(commit(o), 0, "changes: commit");
+	ok(has("a/b/c.html", "c2"), "changes: a changed file gets the new bytes");
+	ok(has("x/y/z/new.html", "new"), "changes: a new file in new nested directories appears");
+	ok(has("twice.html", "fourth"), "changes: the last write of a path wins");
+	ok(same_file(&home, "index.html") && same_file(&e1, "a/e.html"),
+	   "changes: equal files are left alone");
+	ok(gone("a/b/d.html"), "changes: a file this build did not write is removed");
+	ok(is_kind("a/b", S_IFDIR), "changes: its directory stays while it holds another file");
+	ok(gone("old"), "changes: directories emptied by removing stale files are removed");
+	ok(gone("empty"), "changes: an empty directory the site does not have is removed");
+	ok(is_kind("", S_IFDIR), "changes: the output directory stays");
+	is(leftovers(), 0, "changes: the staging directory is removed");
+}
+
+static void test_swaps(void)
+{
+	/* a is a directory (a/b/c.html, a/e.html); now it is a file. */
+	output *o = NULL;
+	begin(&o);
+	put(o, "index.html", "home");
+	put(o, "a", "a is a file");
+	is(commit(o), 0, "directory -> file: commit");
+	ok(is_kind("a", S_IFREG) && has("a", "a is a file"), "directory -> file: a is a file");
+	ok(has("index.html", "home"), "directory -> file: the rest is there");
+
+	/* And back: a becomes a directory again. */
+	begin(&o);
+	put(o, "index.html", "home");
+	put(o, "a/index.html", "a is a directory");
+	is(commit(o), 0, "file -> directory: commit");
+	ok(is_kind("a", S_IFDIR) && has("a/index.html", "a is a directory"),
+	   "file -> directory: a is a directory");
+
+	/* A symbolic link where the site has a directory is replaced, not
+	 * followed; a stale one is removed, not followed either. */
+	char elsewhere[600], target[700];
+	snprintf(elsewhere, sizeof elsewhere, "%s/elsewhere", base);
+	mkdir(elsewhere, 0755);
+	snprintf(target, sizeof target, "%s/f.html", elsewhere);
+	FILE *fp = fopen(target, "w");
+	fputs("outside", fp);
+	fclose(fp);
+	ok(symlink(elsewhere, at("s")) == 0 && symlink(elsewhere, at("stale")) == 0,
+	   "symbolic links in the previous site");
+	begin(&o);
+	put(o, "index.html", "home");
+	put(o, "a/index.html", "a is a directory");
+	put(o, "s/f.html", "inside");
+	is(output_unchanged(o), 2, "symlink: files behind a link are not taken as unchanged");
+	is(commit(o), 0, "symlink: commit");
+	ok(is_kind("s", S_IFDIR) && has("s/f.html", "inside"), "symlink: replaced by a directory");
+	char *text = slurp(target);
+	ok(text && !strcmp(text, "outside"), "symlink: what it pointed to is untouched");
+	free(text);
+	ok(gone("stale"), "symlink: a stale link is removed");
+	text = slurp(target);
+	ok(text != NULL, "symlink: and not followed when removed");
+	free(text);
+}
+
+static void test_abort(void)
+{
+	char *before = snapshot();
+	output *o = NULL;
+	begin(&o);
+	put(o, "index.html", "home, changed");
+	put(o, "n/new.html", "new");
+	put(o, "a", "a file again");
+	is(leftovers(), 1, "abort: the build staged its files beside the output");
+	output_abort(o);
+	char *after = snapshot();
+	is_str(after, before, "abort: the previous output is byte-identical, same inodes");
+	is(leftovers(), 0, "abort: the staging directory is removed");
+	output_abort(NULL);
+	ok(1, "abort accepts NULL");
+
+	/* A build that writes one path as both a file and a directory fails
+	 * at commit, before touching the output. */
+	begin(&o);
+	put(o, "index.html", "home, changed");
+	put(o, "c", "file");
+	put(o, "c/index.html", "directory");
+	gen_err err = { 0 };
+	ok(output_commit(o, &err) < 0 && strstr(err.msg, "'c' is written both"),
+	   "a path written as a file and as a directory fails the commit");
+	diag("%s", err.msg);
+	char *again = snapshot();
+	is_str(again, before, "and the output is untouched");
+	is(leftovers(), 0, "and nothing is left beside it");
+	free(before);
+	free(after);
+	free(again);
+}
+
+typedef struct {
+	output *o;
+	int id;
+	const char *version;
+	int failed;
+} worker;
+
+enum { THREADS = 4, PER_THREAD = 300 };
+
+static void *work(void *arg)
+{
+	worker *w = arg;
+	for (int i = 0; i < PER_THREAD; i++) {
+		char rel[64], text[64];
+		/* Threads share directories, so they race to make them. */
+		snprintf(rel, sizeof rel, "t/p%d/q%d/f%d-%d.html", i % 7, i % 3, w->id, i);
+		snprintf(text, sizeof text, "%s %d %d", i % 2 ? w->version : "same", w->id, i);
+		if (put(w->o, rel, text) < 0)
+			w->failed++;
+	}
+	return NULL;
+}
+
+static int threaded(const char *version)
+{
+	output *o = NULL;
+	begin(&o);
+	pthread_t t[THREADS];
+	worker w[THREADS];
+	for (int i = 0; i < THREADS; i++) {
+		w[i] = (worker){ o, i, version, 0 };
+		pthread_create(&t[i], NULL, work, &w[i]);
+	}
+	int failed = 0;
+	for (int i = 0; i < THREADS; i++) {
+		pthread_join(t[i], NULL);
+		failed += w[i].failed;
+	}
+	ok(failed == 0, "threads (%s): every write succeeds", version);
+	diag("%zu written, %zu unchanged", output_changed(o), output_unchanged(o));
+	size_t changed = output_changed(o), unchanged = output_unchanged(o);
+	commit(o);
+	int wrong = 0;
+	for (int id = 0; id < THREADS; id++) {
+		for (int i = 0; i < PER_THREAD; i++) {
+			char rel[64], text[64];
+			snprintf(rel, sizeof rel, "t/p%d/q%d/f%d-%d.html", i % 7, i % 3, id, i);
+			snprintf(text, sizeof text, "%s %d %d", i % 2 ? version : "same", id, i);
+			wrong += !has(rel, text);
+		}
+	}
+	is(wrong, 0, "threads: every file holds what its thread wrote");
+	return (int)(changed * 100000 + unchanged);
+}
+
+static void test_threads(void)
+{
+	/* A fresh output, then an update where half the files change. */
+	char saved[600];
+	snprintf(saved, sizeof saved, "%s", out);
+	snprintf(out, sizeof out, "%s/threads", base);
+	is(threaded("v1"), THREADS * PER_THREAD * 100000, "threads: fresh, all written");
+	is(threaded("v2"), THREADS * PER_THREAD / 2 * 100000 + THREADS * PER_THREAD / 2,
+	   "threads: update, half written, half unchanged");
+	snprintf(out, sizeof out, "%s", saved);
+}
+
+static void test_refusals(void)
+{
+	output *o = NULL;
+	gen_err err = { 0 };
+
+	/* Paths that do not name a file inside the output. */
+	begin(&o);
+	const char *bad[] = { "../evil.html", "a/../../evil.html", "..", "/etc/passwd", "",
+			      "a/", "a/.", "." };
+	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+		char name[80];
+		snprintf(name, sizeof name, "refuses to write '%s'", bad[i]);
+		err_clear(&err);
+		is(output_write(o, bad[i], "x", 1, &err), GEN_EUSAGE, name);
+	}
+	char evil[700];
+	snprintf(evil, sizeof evil, "%s/evil.html", base);
+	ok(access(evil, F_OK) < 0, "nothing written outside the output");
+	output_abort(o);
+
+	/* A project, not a site. */
+	char proj[600], toml[700], git[700];
+	snprintf(proj, sizeof proj, "%s/project", base);
+	mkdir(proj, 0755);
+	snprintf(toml, sizeof toml, "%s/site.toml", proj);
+	FILE *fp = fopen(toml, "w");
+	fputs("title = \"x\"\n", fp);
+	fclose(fp);
+	o = (output *)1;
+	err_clear(&err);
+	is(output_begin(&o, proj, &err), GEN_EUSAGE, "refuses a directory holding site.toml");
+	ok(o == NULL, "and hands back no output");
+	ok(strstr(err.msg, "holds a project") != NULL, "saying why");
+	ok(access(toml, F_OK) == 0, "site.toml is still there");
+	unlink(toml);
+	snprintf(git, sizeof git, "%s/.git", proj);
+	mkdir(git, 0755);
+	is(output_begin(&o, proj, &err), GEN_EUSAGE, "refuses a directory holding .git");
+	rmdir(git);
+	rmdir(proj);
+
+	/* A file where the site should go. */
+	char file[600];
+	snprintf(file, sizeof file, "%s/notes.txt", base);
+	fp = fopen(file, "w");
+	fputs("important", fp);
+	fclose(fp);
+	err_clear(&err);
+	is(output_begin(&o, file, &err), GEN_EUSAGE, "refuses an output that is a file");
+	ok(strstr(err.msg, "not a directory") != NULL, "saying why");
+	char *text = slurp(file);
+	ok(text && !strcmp(text, "important"), "and leaves the file alone");
+	free(text);
+	unlink(file);
+}
+
+static void test_empty_build(void)
+{
+	output *o = NULL;
+	begin(&o);
+	is(commit(o), 0, "a build that writes nothing");
+	char *all = snapshot();
+	is_str(all, "", "removes everything in the output");
+	ok(is_kind("", S_IFDIR), "but the output directory itself");
+	free(all);
+}
+
+static void cleanup(const char *path)
+{
+	DIR *d = opendir(path);
+	struct dirent *e;
+	while (d && (e = readdir(d))) {
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		buf sub = BUF_INIT;
+		buf_printf(&sub, "%s/%s", path, e->d_name);
+		struct stat st;
+		if (lstat(sub.ptr, &st) == 0 && S_ISDIR(st.st_mode))
+			cleanup(sub.ptr);
+		else
+			unlink(sub.ptr);
+		buf_release(&sub);
+	}
+	if (d)
+		closedir(d);
+	rmdir(path);
+}
+
+int main(void)
+{
+	const char *tmp = getenv("TMPDIR");
+	snprintf(base, sizeof base, "%s/gen-output.XXXXXX", tmp && *tmp ? tmp : "/tmp");
+	if (!mkdtemp(base)) {
+		perror("mkdtemp");
+		return 2;
+	}
+	snprintf(out, sizeof out, "%s/site", base);
+	test_fresh();
+	test_unchanged();
+	test_changes();
+	test_swaps();
+	test_abort();
+	test_threads();
+	test_refusals();
+	test_empty_build();
+	cleanup(base);
+	return done_testing();
+}

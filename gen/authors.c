@@ -175,7 +175,7 @@ int authors_render(renderer *r, const site *s, const authors *a, output *o,
 		value_set_cstr(data, "page", page);
 		value *pages = value_new_array();
 		for (size_t j = 0; j < au->ndocs; j++)
-			value_push(pages, render_page_card(r, &s->docs[au->docs[j]]));
+			value_push(pages, render_card(r, &s->docs[au->docs[j]]));
 		value *ad = value_copy(card);
 		value_set_cstr(ad, "pages", pages);
 		value_set_cstr(data, "author", ad);

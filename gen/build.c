@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "buf.h"
+#include "cache.h"
 #include "check.h"
 #include "history.h"
 #include "json.h"
@@ -82,20 +83,33 @@ static int fail(gen_err *err, diag_list *diags, const build_options *opt)
 /* Wall time per stage for --stats; stages that have not run stay 0. */
 typedef struct stage_times {
 	double source, documents, site, history, render, output;
+	double output_begin; /* part of output: reading the previous site */
+	double theme;        /* part of render: loading the theme */
 } stage_times;
 
-static void print_stats(const stage_times *t, const site *s, double total)
+static void print_stats(const stage_times *t, const site *s, const renderer *r,
+			double total)
 {
+	const render_times *rt = render_last_times(r);
 	fprintf(stderr,
 		"stage       seconds\n"
 		"source      %7.3f\n"
 		"documents   %7.3f  (front matter, Markdown, filters; %zu of %zu from the cache)\n"
 		"site        %7.3f  (sections, links)\n"
 		"history     %7.3f  (git history of the content)\n"
-		"render      %7.3f  (pages, search, history pages)\n"
-		"output      %7.3f\n"
+		"render      %7.3f  (everything below)\n"
+		"  theme     %7.3f  (templates and static files)\n"
+		"  xref      %7.3f  (backlinks, related articles, reading order)\n"
+		"  pages     %7.3f  (article and section pages; with -j > 1 the four\n"
+		"                     below run beside them)\n"
+		"  lists     %7.3f  (home, themes, authors, sitemap)\n"
+		"  print     %7.3f  (the whole handbook on one page)\n"
+		"  search    %7.3f  (index and results page)\n"
+		"  history   %7.3f  (history pages, changes, feed)\n"
+		"output      %7.3f  (comparing with the previous site, replacing)\n"
 		"total       %7.3f\n",
-		t->source, t->documents, s->cache_hits, s->ndocs + s->nskipped, t->site, t->history, t->render, t->output, total);
+		t->source, t->documents, s->cache_hits, s->ndocs + s->nskipped, t->site, t->history, t->render, t->theme, rt->xref, rt->pages, rt->lists,
+		rt->print, rt->search, rt->history, t->output, total);
 }
 
 /* The history stage: one walk over the git history of the content,
@@ -170,6 +184,11 @@ int build_run(const build_options *opt)
 	st.site = now_seconds() - t;
 	t = now_seconds();
 	s.history = load_history(opt, src, &s, &diags);
+	if (s.history && opt->site.cache) {
+		char *cdir = site_cache_dir(&s, opt->output);
+		s.diff_cache = cache_open(cdir, "diffs.pack", cache_program_stamp(), &diags);
+		free(cdir);
+	}
 	st.history = now_seconds() - t;
 	t = now_seconds();
 	/* A build stops here; check goes on to find template errors too. */
@@ -177,19 +196,28 @@ int build_run(const build_options *opt)
 		report(opt, &diags);
 		goto out;
 	}
-	if (render_new(&r, &s, opt->exe, &diags, &err) < 0) {
+	double tt = now_seconds();
+	int nrc = render_new(&r, &s, opt->exe, &diags, &err);
+	st.theme = now_seconds() - tt;
+	if (nrc < 0) {
 		status = fail(&err, &diags, opt);
 		goto out;
 	}
 	render_set_links(r, graph);
 	if (opt->write) {
 		dir = site_output_dir(&s, opt->output);
-		if (output_begin(&o, dir, &err) < 0) {
+		double tb = now_seconds();
+		int brc = output_begin(&o, dir, &err);
+		st.output_begin = now_seconds() - tb;
+		t += st.output_begin;
+		if (brc < 0) {
 			status = fail(&err, &diags, opt);
 			goto out;
 		}
 	}
-	if (render_site(r, o, &err) < 0) {
+	int src_rc = render_site(r, o, &err);
+	cache_save(s.diff_cache, &diags);
+	if (src_rc < 0) {
 		output_abort(o);
 		o = NULL;
 		status = fail(&err, &diags, opt);
@@ -207,12 +235,12 @@ int build_run(const build_options *opt)
 			goto out;
 		}
 	}
-	st.output = now_seconds() - t;
+	st.output = now_seconds() - t + st.output_begin;
 	if (report(opt, &diags))
 		goto out;
 	status = 0;
 	if (opt->stats)
-		print_stats(&st, &s, now_seconds() - t0);
+		print_stats(&st, &s, r, now_seconds() - t0);
 	if (opt->json)
 		goto out;
 	if (opt->write && !opt->quiet)
@@ -232,6 +260,7 @@ out:
 	render_free(r);
 	links_graph_free(graph);
 	history_free(s.history);
+	cache_close(s.diff_cache);
 	site_release(&s);
 	source_free(src);
 	diag_release(&diags);

@@ -1,13 +1,14 @@
-/* cache: the build cache of documents (see cache.h).
+/* cache: the build cache (see cache.h).
  *
  * File layout, all numbers as buf_put_varint writes them:
- *   "gen document cache\n", the format number, the stamp (8 bytes)
+ *   "gen cache\n", the format number, the stamp (8 bytes)
  *   records: payload length, checksum (8 bytes), payload
- * and a payload is: path, content id, the diagnostics the article gave,
- * then document_freeze's bytes. The file is mapped, not read: a record is
- * only touched by the worker that thaws it, and its checksum is checked
- * there, so opening the cache of 10,000 articles costs one pass over
- * their headers. */
+ * and a payload is the key (a blob) and the value (the rest). An
+ * article's key is its path and content id; its value the diagnostics it
+ * gave, then document_freeze's bytes. The file is mapped, not read: a
+ * record is only touched by the worker that asks for it, and its checksum
+ * is checked there, so opening the cache of 10,000 articles costs one
+ * pass over their headers. */
 #define _DEFAULT_SOURCE /* MAP_PRIVATE and friends under strict C11 */
 #include "cache.h"
 
@@ -25,13 +26,14 @@
 #include "buf.h"
 #include "xalloc.h"
 
-#define MAGIC "gen document cache\n"
-#define FORMAT 1
-#define FILE_NAME "documents.pack"
+#define MAGIC "gen cache\n"
+#define FORMAT 2
 
 typedef struct record {
-	const char *path, *id;   /* in the map, not NUL-terminated */
-	size_t path_len, id_len;
+	const char *key;         /* in the map, not NUL-terminated */
+	size_t key_len;
+	const unsigned char *value;
+	size_t value_len;
 	const unsigned char *payload;
 	size_t len;              /* of the payload */
 	size_t size;             /* of the whole record in the file */
@@ -40,12 +42,14 @@ typedef struct record {
 } record;
 
 typedef struct kept {
-	char *path;
+	char *key;
+	size_t key_len;
 	buf bytes;               /* the whole record, header included */
 } kept;
 
-struct doc_cache {
+struct cache_file {
 	char *dir;               /* NULL: off */
+	char *name;              /* file name in dir: "documents.pack" */
 	uint64_t stamp;
 	unsigned char *map;
 	size_t map_len;
@@ -77,22 +81,22 @@ static uint64_t key_hash(const char *path, size_t len)
 	return buf_hash64(path, len, 0x6b6579);
 }
 
-static record *find(const doc_cache *c, const char *path, size_t len)
+static record *find(const cache_file *c, const char *key, size_t len)
 {
 	if (!c->cap_slots)
 		return NULL;
 	size_t mask = c->cap_slots - 1;
-	for (size_t i = key_hash(path, len) & mask;; i = (i + 1) & mask) {
+	for (size_t i = key_hash(key, len) & mask;; i = (i + 1) & mask) {
 		if (!c->slots[i])
 			return NULL;
 		record *r = &c->recs[c->slots[i] - 1];
-		if (r->path_len == len && memcmp(r->path, path, len) == 0)
+		if (r->key_len == len && memcmp(r->key, key, len) == 0)
 			return r;
 	}
 }
 
-/* Indexes the records; a later record of a path replaces the earlier. */
-static void index_records(doc_cache *c)
+/* Indexes the records; a later record of a key replaces the earlier. */
+static void index_records(cache_file *c)
 {
 	c->cap_slots = 16;
 	while (c->cap_slots < 2 * c->nrecs)
@@ -101,10 +105,10 @@ static void index_records(doc_cache *c)
 	size_t mask = c->cap_slots - 1;
 	for (size_t k = 0; k < c->nrecs; k++) {
 		record *r = &c->recs[k];
-		for (size_t i = key_hash(r->path, r->path_len) & mask;; i = (i + 1) & mask) {
+		for (size_t i = key_hash(r->key, r->key_len) & mask;; i = (i + 1) & mask) {
 			record *o = c->slots[i] ? &c->recs[c->slots[i] - 1] : NULL;
-			if (!o || (o->path_len == r->path_len &&
-				   memcmp(o->path, r->path, r->path_len) == 0)) {
+			if (!o || (o->key_len == r->key_len &&
+				   memcmp(o->key, r->key, r->key_len) == 0)) {
 				c->slots[i] = k + 1;
 				break;
 			}
@@ -112,7 +116,7 @@ static void index_records(doc_cache *c)
 	}
 }
 
-static void drop_map(doc_cache *c)
+static void drop_map(cache_file *c)
 {
 	if (c->map)
 		munmap(c->map, c->map_len);
@@ -127,7 +131,7 @@ static void drop_map(doc_cache *c)
 
 /* Reads the header and every record's frame. Returns false when the
  * file is not whole (cut short, overwritten): then nothing is trusted. */
-static bool load(doc_cache *c)
+static bool load(cache_file *c)
 {
 	buf_reader rd, *r = &rd;
 	buf_reader_init(r, c->map, c->map_len);
@@ -157,17 +161,11 @@ static bool load(doc_cache *c)
 		rec.size = (size_t)(r->p - start);
 		buf_reader pr;
 		buf_reader_init(&pr, rec.payload, rec.len);
-		uint64_t pl = buf_get_varint(&pr);
-		rec.path = (const char *)pr.p;
-		rec.path_len = pl ? (size_t)pl - 1 : 0;
-		if (pr.bad || pl == 0 || rec.path_len > (size_t)(pr.end - pr.p))
+		rec.key = buf_get_blob(&pr, &rec.key_len);
+		if (pr.bad)
 			return false;
-		pr.p += rec.path_len;
-		uint64_t il = buf_get_varint(&pr);
-		rec.id = (const char *)pr.p;
-		rec.id_len = il ? (size_t)il - 1 : 0;
-		if (pr.bad || il == 0 || rec.id_len > (size_t)(pr.end - pr.p))
-			return false;
+		rec.value = pr.p;
+		rec.value_len = (size_t)(pr.end - pr.p);
 		if (c->nrecs == cap) {
 			cap = cap ? 2 * cap : 1024;
 			c->recs = xrealloc(c->recs, cap * sizeof *c->recs);
@@ -179,18 +177,19 @@ static bool load(doc_cache *c)
 	return true;
 }
 
-static void tell_damaged(doc_cache *c, const char *path, diag_list *diags)
+static void tell_damaged(cache_file *c, const char *path, diag_list *diags)
 {
 	if (diags && !c->told)
 		diag_add(diags, DIAG_NOTICE, path, 0, 0,
-			 "the build cache was damaged; its articles were read again "
+			 "the build cache was damaged; what it held was made again "
 			 "and the cache rewritten");
 	c->told = true;
 }
 
-doc_cache *cache_open(const char *dir, uint64_t stamp, diag_list *diags)
+cache_file *cache_open(const char *dir, const char *name, uint64_t stamp,
+		  diag_list *diags)
 {
-	doc_cache *c = xcalloc(1, sizeof *c);
+	cache_file *c = xcalloc(1, sizeof *c);
 	c->stamp = stamp;
 	atomic_init(&c->damaged, false);
 	atomic_init(&c->hits, 0);
@@ -198,8 +197,9 @@ doc_cache *cache_open(const char *dir, uint64_t stamp, diag_list *diags)
 	if (!dir)
 		return c;
 	c->dir = xstrdup(dir);
+	c->name = xstrdup(name);
 	buf path = BUF_INIT;
-	buf_printf(&path, "%s/%s", dir, FILE_NAME);
+	buf_printf(&path, "%s/%s", dir, name);
 	int fd = open(path.ptr, O_RDONLY | O_CLOEXEC);
 	struct stat st;
 	if (fd >= 0 && fstat(fd, &st) == 0 && st.st_size > 0) {
@@ -220,18 +220,19 @@ doc_cache *cache_open(const char *dir, uint64_t stamp, diag_list *diags)
 	return c;
 }
 
-void cache_close(doc_cache *c)
+void cache_close(cache_file *c)
 {
 	if (!c)
 		return;
 	drop_map(c);
 	for (size_t i = 0; i < c->nkept; i++) {
-		free(c->kept[i].path);
+		free(c->kept[i].key);
 		buf_release(&c->kept[i].bytes);
 	}
 	free(c->kept);
 	pthread_mutex_destroy(&c->lock);
 	free(c->dir);
+	free(c->name);
 	free(c);
 }
 
@@ -244,6 +245,66 @@ static int64_t get_signed(buf_reader *r)
 {
 	uint64_t u = buf_get_varint(r);
 	return (int64_t)(u >> 1) ^ -(int64_t)(u & 1);
+}
+
+const char *cache_get(cache_file *c, const char *key, size_t klen, size_t *len)
+{
+	*len = 0;
+	if (!c || !c->usable)
+		return NULL;
+	record *rec = find(c, key, klen);
+	if (!rec)
+		return NULL;
+	if (buf_hash64(rec->payload, rec->len, c->stamp) != rec->sum) {
+		atomic_store(&c->damaged, true);
+		return NULL;
+	}
+	rec->used = true;
+	atomic_fetch_add(&c->hits, 1);
+	*len = rec->value_len;
+	return (const char *)rec->value;
+}
+
+void cache_reject(cache_file *c, const char *key, size_t klen)
+{
+	record *rec = c ? find(c, key, klen) : NULL;
+	if (rec) {
+		rec->used = false;
+		atomic_fetch_sub(&c->hits, 1);
+		atomic_store(&c->damaged, true);
+	}
+}
+
+void cache_put(cache_file *c, const char *key, size_t klen, const void *data, size_t len)
+{
+	if (!c || !c->dir)
+		return;
+	buf payload = BUF_INIT;
+	buf_put_blob(&payload, key, klen);
+	buf_put(&payload, data, len);
+	kept k = { xstrndup(key, klen), klen, BUF_INIT };
+	buf_put_varint(&k.bytes, payload.len);
+	uint64_t sum = buf_hash64(payload.ptr, payload.len, c->stamp);
+	buf_put(&k.bytes, &sum, 8);
+	buf_put(&k.bytes, payload.ptr, payload.len);
+	buf_release(&payload);
+	pthread_mutex_lock(&c->lock);
+	if (c->nkept == c->cap_kept) {
+		c->cap_kept = c->cap_kept ? 2 * c->cap_kept : 64;
+		c->kept = xrealloc(c->kept, c->cap_kept * sizeof *c->kept);
+	}
+	c->kept[c->nkept++] = k;
+	pthread_mutex_unlock(&c->lock);
+}
+
+/* ---- articles ---- */
+
+/* An article's key: its path, a NUL, its content id. */
+static void document_key(buf *key, const char *path, const char *id)
+{
+	buf_puts(key, path);
+	buf_putc(key, '\0');
+	buf_puts(key, id);
 }
 
 /* The diagnostics of a record, into a list of their own, so a damaged
@@ -267,73 +328,61 @@ static bool read_diags(buf_reader *r, diag_list *out)
 	return !r->bad;
 }
 
-bool cache_get(doc_cache *c, const source_file *f, const config *cfg,
-	       document *d, diag_list *diags)
+bool cache_get_document(cache_file *c, const source_file *f, const config *cfg,
+			document *d, diag_list *diags)
 {
 	if (!c || !c->usable)
 		return false;
-	record *rec = find(c, f->path, strlen(f->path));
-	size_t il = strlen(f->id);
-	if (!rec || rec->id_len != il || memcmp(rec->id, f->id, il) != 0)
-		return false;
-	if (buf_hash64(rec->payload, rec->len, c->stamp) != rec->sum) {
-		atomic_store(&c->damaged, true);
-		return false;
-	}
-	buf_reader rd;
-	buf_reader_init(&rd, rec->id + rec->id_len,
-			(size_t)(rec->payload + rec->len - (const unsigned char *)rec->id) -
-				rec->id_len);
-	diag_list mine = DIAG_LIST_INIT;
-	if (!read_diags(&rd, &mine) ||
-	    document_thaw(d, f, cfg, (const char *)rd.p, (size_t)(rd.end - rd.p)) < 0) {
+	buf key = BUF_INIT;
+	document_key(&key, f->path, f->id);
+	size_t len;
+	const char *data = cache_get(c, key.ptr, key.len, &len);
+	bool hit = false;
+	if (data) {
+		buf_reader rd;
+		buf_reader_init(&rd, data, len);
+		diag_list mine = DIAG_LIST_INIT;
+		if (read_diags(&rd, &mine) &&
+		    document_thaw(d, f, cfg, (const char *)rd.p, (size_t)(rd.end - rd.p)) == 0) {
+			if (diags)
+				diag_merge(diags, &mine);
+			hit = true;
+		} else {
+			cache_reject(c, key.ptr, key.len);
+		}
 		diag_release(&mine);
-		atomic_store(&c->damaged, true);
-		return false;
 	}
-	if (diags)
-		diag_merge(diags, &mine);
-	diag_release(&mine);
-	rec->used = true;
-	atomic_fetch_add(&c->hits, 1);
-	return true;
+	buf_release(&key);
+	return hit;
 }
 
-void cache_put(doc_cache *c, const document *d, const diag_list *diags)
+void cache_put_document(cache_file *c, const document *d, const diag_list *diags)
 {
 	if (!c || !c->dir)
 		return;
-	buf payload = BUF_INIT;
-	buf_put_cstr(&payload, d->path);
-	buf_put_cstr(&payload, d->id);
-	buf_put_varint(&payload, diags ? diags->n : 0);
+	buf key = BUF_INIT, rec = BUF_INIT;
+	document_key(&key, d->path, d->id);
+	buf_put_varint(&rec, diags ? diags->n : 0);
 	for (size_t i = 0; diags && i < diags->n; i++) {
 		const gen_diag *g = &diags->items[i];
-		buf_put_varint(&payload, (uint64_t)g->severity);
-		buf_put_cstr(&payload, g->file);
-		put_signed(&payload, g->line);
-		put_signed(&payload, g->col);
-		buf_put_cstr(&payload, g->msg);
+		buf_put_varint(&rec, (uint64_t)g->severity);
+		buf_put_cstr(&rec, g->file);
+		put_signed(&rec, g->line);
+		put_signed(&rec, g->col);
+		buf_put_cstr(&rec, g->msg);
 	}
-	document_freeze(d, &payload);
-	kept k = { xstrdup(d->path), BUF_INIT };
-	buf_put_varint(&k.bytes, payload.len);
-	uint64_t sum = buf_hash64(payload.ptr, payload.len, c->stamp);
-	buf_put(&k.bytes, &sum, 8);
-	buf_put(&k.bytes, payload.ptr, payload.len);
-	buf_release(&payload);
-	pthread_mutex_lock(&c->lock);
-	if (c->nkept == c->cap_kept) {
-		c->cap_kept = c->cap_kept ? 2 * c->cap_kept : 64;
-		c->kept = xrealloc(c->kept, c->cap_kept * sizeof *c->kept);
-	}
-	c->kept[c->nkept++] = k;
-	pthread_mutex_unlock(&c->lock);
+	document_freeze(d, &rec);
+	cache_put(c, key.ptr, key.len, rec.ptr, rec.len);
+	buf_release(&key);
+	buf_release(&rec);
 }
 
 static int kept_cmp(const void *a, const void *b)
 {
-	return strcmp(((const kept *)a)->path, ((const kept *)b)->path);
+	const kept *x = a, *y = b;
+	size_t n = x->key_len < y->key_len ? x->key_len : y->key_len;
+	int c = memcmp(x->key, y->key, n);
+	return c ? c : (x->key_len > y->key_len) - (x->key_len < y->key_len);
 }
 
 static int write_all(int fd, const void *data, size_t len)
@@ -351,7 +400,7 @@ static int write_all(int fd, const void *data, size_t len)
 	return 0;
 }
 
-static void header(doc_cache *c, buf *out)
+static void header(cache_file *c, buf *out)
 {
 	buf_puts(out, MAGIC);
 	buf_put_varint(out, FORMAT);
@@ -359,7 +408,7 @@ static void header(doc_cache *c, buf *out)
 }
 
 /* The whole file anew: header, the records this build read, the new ones. */
-static int rewrite(doc_cache *c, const char *path)
+static int rewrite(cache_file *c, const char *path)
 {
 	buf tmp = BUF_INIT, b = BUF_INIT;
 	buf_printf(&tmp, "%s.tmp-XXXXXX", path);
@@ -372,7 +421,7 @@ static int rewrite(doc_cache *c, const char *path)
 	header(c, &b);
 	/* Kept records replace read ones of the same path. */
 	for (size_t i = 0; i < c->nkept; i++) {
-		record *r = find(c, c->kept[i].path, strlen(c->kept[i].path));
+		record *r = find(c, c->kept[i].key, c->kept[i].key_len);
 		if (r)
 			r->used = false;
 	}
@@ -415,9 +464,9 @@ out:
 	return rc;
 }
 
-void cache_save(doc_cache *c, diag_list *diags)
+void cache_save(cache_file *c, diag_list *diags)
 {
-	if (!c->dir)
+	if (!c || !c->dir)
 		return;
 	bool damaged = atomic_load(&c->damaged);
 	if (!c->nkept && !damaged)
@@ -425,7 +474,7 @@ void cache_save(doc_cache *c, diag_list *diags)
 	if (c->nkept > 1)
 		qsort(c->kept, c->nkept, sizeof *c->kept, kept_cmp);
 	buf path = BUF_INIT;
-	buf_printf(&path, "%s/%s", c->dir, FILE_NAME);
+	buf_printf(&path, "%s/%s", c->dir, c->name);
 	if (damaged)
 		tell_damaged(c, path.ptr, diags);
 	if (mkdir(c->dir, 0755) < 0 && errno != EEXIST) {
@@ -465,5 +514,5 @@ out:
 	buf_release(&path);
 }
 
-size_t cache_hits(const doc_cache *c) { return atomic_load(&c->hits); }
-size_t cache_puts(const doc_cache *c) { return c->nkept; }
+size_t cache_hits(const cache_file *c) { return atomic_load(&c->hits); }
+size_t cache_puts(const cache_file *c) { return c->nkept; }

@@ -1,4 +1,4 @@
-/* cache: the build cache of documents, in .gen-cache/documents.pack.
+/* cache: the build cache, in .gen-cache/ beside the output.
  *
  * Parsing and filtering the articles is most of a build's work, and
  * nearly all of it repeats the build before. The cache keeps each article
@@ -29,35 +29,48 @@
 #include "err.h"
 #include "source.h"
 
-typedef struct doc_cache doc_cache;
+typedef struct cache_file cache_file;
 
 /* A hash of the running program (its executable's bytes), so that a
  * rebuilt gen never reads what an older one cached. */
 uint64_t cache_program_stamp(void);
 
-/* Opens dir/documents.pack for a build stamped stamp. Never fails: a
- * missing file or one with another stamp gives an empty cache, a damaged
- * one too, with a notice in diags. With dir NULL the cache never hits and
- * saves nothing. Caller frees with cache_close. */
-doc_cache *cache_open(const char *dir, uint64_t stamp, diag_list *diags);
-void cache_close(doc_cache *c);
+/* Opens dir/name ("documents.pack") for a build stamped stamp. Never
+ * fails: a missing file or one with another stamp gives an empty cache, a
+ * damaged one too, with a notice in diags. With dir NULL the cache never
+ * hits and saves nothing. Caller frees with cache_close. */
+cache_file *cache_open(const char *dir, const char *name, uint64_t stamp,
+		  diag_list *diags);
+void cache_close(cache_file *c);
 
-/* The document of f (its path and id; its bytes are not read) as cached:
- * returns true and fills *d, with the warnings it gave when parsed added
- * to diags; false when there is none (or it is damaged: then the whole
- * cache is rewritten at cache_save). Safe on several threads; c may be NULL. */
-bool cache_get(doc_cache *c, const source_file *f, const config *cfg,
-	       document *d, diag_list *diags);
-/* Keeps d, just parsed and filtered, and the diagnostics it gave, for
- * cache_save. Safe on several threads; c may be NULL. */
-void cache_put(doc_cache *c, const document *d, const diag_list *diags);
-/* Writes what cache_put kept. A cache that cannot be written costs the
- * next build time, not this one its result: the reason is a warning in
- * diags. */
-void cache_save(doc_cache *c, diag_list *diags);
+/* The value kept under key, checked against its checksum: a pointer into
+ * the cache (valid until cache_close) and its length, or NULL when there
+ * is none or it is damaged (the whole file is then rewritten at
+ * cache_save). A value that proves unusable to its reader is handed back
+ * with cache_reject, with the same effect. Safe on several threads; c may
+ * be NULL. */
+const char *cache_get(cache_file *c, const char *key, size_t klen, size_t *len);
+void cache_reject(cache_file *c, const char *key, size_t klen);
+/* Keeps data under key for cache_save (the last put of a key wins). Safe
+ * on several threads; c may be NULL. */
+void cache_put(cache_file *c, const char *key, size_t klen, const void *data, size_t len);
+/* Writes what cache_put kept, and what this build read, dropping the rest
+ * once it outweighs them. A cache that cannot be written costs the next
+ * build time, not this one its result: the reason is a warning in diags.
+ * c may be NULL (no cache). */
+void cache_save(cache_file *c, diag_list *diags);
 
-/* Articles read from the cache and articles kept since cache_open. */
-size_t cache_hits(const doc_cache *c);
-size_t cache_puts(const doc_cache *c);
+/* Values read and values kept since cache_open. */
+size_t cache_hits(const cache_file *c);
+size_t cache_puts(const cache_file *c);
+
+/* Articles: the document of f (its path and id; its bytes are not read)
+ * as the last build that parsed it left it: returns true and fills *d,
+ * with the warnings it gave then added to diags; false when the cache
+ * does not have it. cache_put_document keeps d, just parsed and
+ * filtered, with the diagnostics it gave. */
+bool cache_get_document(cache_file *c, const source_file *f, const config *cfg,
+			document *d, diag_list *diags);
+void cache_put_document(cache_file *c, const document *d, const diag_list *diags);
 
 #endif

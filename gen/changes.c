@@ -16,6 +16,7 @@
 
 #include "buf.h"
 #include "frontmatter.h"
+#include "cache.h"
 #include "history.h"
 #include "markdown.h"
 #include "textdiff.h"
@@ -158,6 +159,53 @@ static const char *kind_label(const renderer *r, history_kind k)
 	}
 }
 
+/* The word diff from blob prev (NULL: nothing) to blob next, from the
+ * build cache when an earlier build made it: two versions of a file
+ * always give the same diff, and reading and diffing them is most of the
+ * work of a history page. */
+static int diff_blobs(const site *s, const char *prev, const char *next, buf *html,
+		      textdiff_stats *st, gen_err *err)
+{
+	buf key = BUF_INIT;
+	buf_printf(&key, "%s..%s", prev ? prev : "", next);
+	size_t len;
+	const char *hit = cache_get(s->diff_cache, key.ptr, key.len, &len);
+	if (hit) {
+		buf_reader rd;
+		buf_reader_init(&rd, hit, len);
+		st->added = (size_t)buf_get_varint(&rd);
+		st->removed = (size_t)buf_get_varint(&rd);
+		size_t n;
+		const char *text = buf_get_blob(&rd, &n);
+		if (!rd.bad && rd.p == rd.end) {
+			buf_put(html, text, n);
+			buf_release(&key);
+			return 0;
+		}
+		cache_reject(s->diff_cache, key.ptr, key.len);
+	}
+	buf a = BUF_INIT, b = BUF_INIT;
+	int rc = 0;
+	if (prev)
+		rc = history_read_blob(s->history, prev, &a, err);
+	if (rc == 0)
+		rc = history_read_blob(s->history, next, &b, err);
+	if (rc == 0) {
+		textdiff_options opt = { 3, false };
+		textdiff_html(html, a.ptr, a.len, b.ptr, b.len, &opt, st);
+		buf rec = BUF_INIT;
+		buf_put_varint(&rec, st->added);
+		buf_put_varint(&rec, st->removed);
+		buf_put_blob(&rec, html->ptr, html->len);
+		cache_put(s->diff_cache, key.ptr, key.len, rec.ptr, rec.len);
+		buf_release(&rec);
+	}
+	buf_release(&a);
+	buf_release(&b);
+	buf_release(&key);
+	return rc;
+}
+
 /* One version of an article, with its diff when it has one. */
 static int version_data(const renderer *r, const site *s, const history_page *hp,
 			size_t i, bool with_diff, value **out, gen_err *err)
@@ -184,22 +232,15 @@ static int version_data(const renderer *r, const site *s, const history_page *hp
 		if (prev && strcmp(prev, c->blob) == 0) {
 			same = true;
 		} else {
-			buf a = BUF_INIT, b = BUF_INIT, html = BUF_INIT;
-			if (prev)
-				rc = history_read_blob(s->history, prev, &a, err);
-			if (rc == 0)
-				rc = history_read_blob(s->history, c->blob, &b, err);
+			textdiff_stats st;
+			buf html = BUF_INIT;
+			rc = diff_blobs(s, prev, c->blob, &html, &st, err);
 			if (rc == 0) {
-				textdiff_stats st;
-				textdiff_options opt = { 3, false };
-				textdiff_html(&html, a.ptr, a.len, b.ptr, b.len, &opt, &st);
 				set_str(v, "diff", html.ptr);
 				value_set_cstr(v, "added", value_new_integer((int64_t)st.added));
 				value_set_cstr(v, "removed", value_new_integer((int64_t)st.removed));
 				has_diff = true;
 			}
-			buf_release(&a);
-			buf_release(&b);
 			buf_release(&html);
 		}
 	}

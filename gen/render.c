@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "buf.h"
@@ -44,6 +45,9 @@ struct renderer {
 	int jobs;                /* worker threads for article pages */
 	const links_graph *links; /* from render_set_links, or NULL */
 	xref *xref;              /* backlinks, related, leerpad, authors (xref.h) */
+	render_times times;      /* of the last render_site, for --stats */
+	value **cards;           /* every document's card, made once per render_site */
+	size_t ncards;
 };
 
 static const char *const months_nl[] = { "januari", "februari", "maart", "april",
@@ -181,6 +185,15 @@ out:
 	return rc;
 }
 
+static void free_cards(renderer *r)
+{
+	for (size_t i = 0; i < r->ncards; i++)
+		value_free(r->cards[i]);
+	free(r->cards);
+	r->cards = NULL;
+	r->ncards = 0;
+}
+
 void render_free(renderer *r)
 {
 	if (!r)
@@ -193,6 +206,7 @@ void render_free(renderer *r)
 	}
 	free(r->statics);
 	xref_free(r->xref);
+	free_cards(r);
 	free(r);
 }
 
@@ -206,6 +220,11 @@ int render_partial(const renderer *r, const char *name, const value *data,
 {
 	const template *t = template_partials_get(r->layouts, name, strlen(name));
 	return t ? template_render(out, t, data, r->layouts, err) : 0;
+}
+
+const render_times *render_last_times(const renderer *r)
+{
+	return &r->times;
 }
 
 size_t render_page_count(const renderer *r) { return atomic_load(&r->pages); }
@@ -285,6 +304,14 @@ value *render_page_card(const renderer *r, const document *d)
 	return c;
 }
 
+value *render_card(const renderer *r, const document *d)
+{
+	size_t i = (size_t)(d - r->s->docs);
+	if (i < r->ncards && r->cards[i])
+		return value_new_alias(r->cards[i]);
+	return render_page_card(r, d);
+}
+
 /* The first passage a filter tagged with theme, or NULL (a theme set by
  * hand in front matter has none). */
 static const document_evidence *first_evidence(const document *d, const char *theme)
@@ -341,10 +368,11 @@ value *render_base_data(const renderer *r, const char *page_url)
 	set_str(sv, "base_url", cfg->base_url);
 	set_str(sv, "description", cfg->description);
 	const value *params = value_get(cfg->table, "params");
+	/* Shared by every page, read-only: aliases, not copies. */
 	if (params)
-		value_set_cstr(sv, "params", value_copy(params));
+		value_set_cstr(sv, "params", value_new_alias(params));
 	value_set_cstr(root, "site", sv);
-	value_set_cstr(root, "i18n", value_copy(r->i18n));
+	value_set_cstr(root, "i18n", value_new_alias(r->i18n));
 	char *rp = links_root(page_url);
 	set_str(root, "root", rp);
 	free(rp);
@@ -443,9 +471,9 @@ static value *page_data(const renderer *r, const document *d, const char *html)
 		if (sec->pages[i] != d)
 			continue;
 		if (i > 0)
-			value_set_cstr(p, "prev", render_page_card(r, sec->pages[i - 1]));
+			value_set_cstr(p, "prev", render_card(r, sec->pages[i - 1]));
 		if (i + 1 < sec->npages)
-			value_set_cstr(p, "next", render_page_card(r, sec->pages[i + 1]));
+			value_set_cstr(p, "next", render_card(r, sec->pages[i + 1]));
 	}
 	xref_page_data(r->xref, r, d, p);
 	changes_page_data(r, r->s, d, p);
@@ -469,7 +497,7 @@ static void add_home_lists(const renderer *r, value *data)
 		value_set_cstr(c, "count", value_new_integer((int64_t)sec->npages));
 		value *pages = value_new_array();
 		for (size_t j = 0; j < sec->npages; j++)
-			value_push(pages, render_page_card(r, sec->pages[j]));
+			value_push(pages, render_card(r, sec->pages[j]));
 		value_set_cstr(c, "pages", pages);
 		value_push(chapters, c);
 	}
@@ -484,7 +512,7 @@ static void add_home_lists(const renderer *r, value *data)
 	qsort(dated, n, sizeof *dated, date_desc);
 	value *latest = value_new_array();
 	for (size_t i = 0; i < n && i < 6; i++)
-		value_push(latest, render_page_card(r, dated[i]));
+		value_push(latest, render_card(r, dated[i]));
 	free(dated);
 	value_set_cstr(data, "latest", latest);
 	xref_home_data(r->xref, r, data);
@@ -496,7 +524,7 @@ static value *section_data(const renderer *r, const site_section *sec, const cha
 	set_str(s, "content", html);
 	value *pages = value_new_array();
 	for (size_t j = 0; j < sec->npages; j++)
-		value_push(pages, render_page_card(r, sec->pages[j]));
+		value_push(pages, render_card(r, sec->pages[j]));
 	value_set_cstr(s, "pages", pages);
 	return s;
 }
@@ -889,16 +917,34 @@ static int render_documents(renderer *r, output *o, gen_err *err)
 	return 0;
 }
 
-int render_site(renderer *r, output *o, gen_err *err)
+static double seconds(void)
 {
-	int rc = 0;
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* The parts of the site after the article pages. They only read the
+ * site, the cross references and the renderer, and each writes files of
+ * its own, so with more than one job they run side by side. */
+typedef enum { PART_LISTS, PART_PRINT, PART_SEARCH, PART_HISTORY, PART_COUNT } part_id;
+
+typedef struct part_task {
+	renderer *r;
+	output *o;
+	part_id id;
+	int rc;
+	gen_err err;
+	double seconds;
+	pthread_t thread;
+	bool started;
+} part_task;
+
+static int render_lists(renderer *r, output *o, gen_err *err)
+{
 	const site *s = r->s;
-	atomic_store(&r->pages, 0);
-	/* Cross references need every document; workers only read them. */
-	if (!r->xref)
-		r->xref = xref_new(s, r->links);
-	rc = render_documents(r, o, err);
-	if (rc == 0 && !s->home) {
+	int rc = 0;
+	if (!s->home) {
 		/* No content/_index.md: the home page still lists the chapters. */
 		value *data = render_base_data(r, "");
 		value *page = value_new_table();
@@ -922,12 +968,81 @@ int render_site(renderer *r, output *o, gen_err *err)
 		rc = render_sitemap(r, o, err);
 	if (rc == 0)
 		rc = authors_render(r, s, xref_authors(r->xref), o, err);
-	if (rc == 0)
-		rc = print_render(r, r->xref, o, err);
-	if (rc == 0)
-		rc = search_render(r, s, o, err);
-	if (rc == 0)
-		rc = changes_render(r, s, o, err);
+	return rc;
+}
+
+static void *part_run(void *arg)
+{
+	part_task *t = arg;
+	double t0 = seconds();
+	err_clear(&t->err);
+	switch (t->id) {
+	case PART_LISTS:
+		t->rc = render_lists(t->r, t->o, &t->err);
+		break;
+	case PART_PRINT:
+		t->rc = print_render(t->r, t->r->xref, t->o, &t->err);
+		break;
+	case PART_SEARCH:
+		t->rc = search_render(t->r, t->r->s, t->o, &t->err);
+		break;
+	default:
+		t->rc = changes_render(t->r, t->r->s, t->o, &t->err);
+		break;
+	}
+	t->seconds = seconds() - t0;
+	return NULL;
+}
+
+int render_site(renderer *r, output *o, gen_err *err)
+{
+	int rc = 0;
+	const site *s = r->s;
+	render_times *t = &r->times;
+	memset(t, 0, sizeof *t);
+	double t0 = seconds(), t1;
+	atomic_store(&r->pages, 0);
+	/* Cross references need every document; workers only read them. */
+	if (!r->xref)
+		r->xref = xref_new(s, r->links);
+	/* Cards are listed on many pages (sections, themes, related
+	 * articles): made once here, shared read-only after. */
+	free_cards(r);
+	r->cards = xcalloc(s->ndocs + 1, sizeof *r->cards);
+	for (size_t i = 0; i < s->ndocs; i++)
+		r->cards[i] = render_page_card(r, &s->docs[i]);
+	r->ncards = s->ndocs;
+	t->xref = (t1 = seconds()) - t0;
+	t0 = t1;
+	part_task parts[PART_COUNT];
+	memset(parts, 0, sizeof parts);
+	for (int i = 0; i < PART_COUNT; i++) {
+		parts[i].r = r;
+		parts[i].o = o;
+		parts[i].id = (part_id)i;
+		if (r->jobs > 1)
+			parts[i].started = pthread_create(&parts[i].thread, NULL, part_run,
+							  &parts[i]) == 0;
+	}
+	rc = render_documents(r, o, err);
+	t->pages = seconds() - t0;
+	/* Errors in a fixed order, whatever finished first. */
+	for (int i = 0; i < PART_COUNT; i++) {
+		if (parts[i].started)
+			pthread_join(parts[i].thread, NULL);
+		else if (rc == 0)
+			part_run(&parts[i]);
+		else
+			continue;
+		if (rc == 0 && parts[i].rc < 0) {
+			rc = parts[i].rc;
+			*err = parts[i].err;
+		}
+	}
+	t->lists = parts[PART_LISTS].seconds;
+	t->print = parts[PART_PRINT].seconds;
+	t->search = parts[PART_SEARCH].seconds;
+	t->history = parts[PART_HISTORY].seconds;
 	for (size_t i = 0; i < r->nstatics && rc == 0 && o; i++)
 		rc = output_write(o, r->statics[i].rel, r->statics[i].data,
 				  r->statics[i].len, err);

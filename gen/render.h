@@ -44,6 +44,10 @@ value *render_base_data(const renderer *r, const char *page_url);
 /* The card record of a document (title, url, kind, kind_label, date,
  * date_display, author, summary); caller frees. */
 value *render_page_card(const renderer *r, const document *d);
+/* The same card as a read-only alias (value_new_alias) of one made once
+ * per render_site: for lists that show cards as they are. Caller frees
+ * the alias. */
+value *render_card(const renderer *r, const document *d);
 /* A UI string of the site's language, or dflt. Borrowed. */
 const char *render_i18n(const renderer *r, const char *key, const char *dflt);
 /* Renders layout with data and writes it to rel (o may be NULL: render
@@ -62,6 +66,13 @@ int render_partial(const renderer *r, const char *name, const value *data,
  * a negative code. */
 int render_statics(renderer *r, output *o, gen_err *err);
 
+/* Wall time of render_site's parts, for --stats: cross references,
+ * article pages, lists (home, themes, aliases, 404, sitemap, authors),
+ * the print page, search, history pages. */
+typedef struct render_times {
+	double xref, pages, lists, print, search, history;
+} render_times;
+const render_times *render_last_times(const renderer *r);
 /* Number of pages rendered by the last render_site. */
 size_t render_page_count(const renderer *r);
 

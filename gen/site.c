@@ -111,7 +111,7 @@ typedef struct parse_work {
 	int *status;
 	atomic_size_t next;
 	const filter_set *filters; /* run on each document once it is parsed */
-	doc_cache *cache;          /* documents as the last build left them */
+	cache_file *cache;          /* documents as the last build left them */
 } parse_work;
 
 typedef struct parse_worker {
@@ -135,7 +135,7 @@ static void *parse_run(void *arg)
 		source_file *f = w->files[i];
 		/* The article's own warnings, kept with it in the cache. */
 		diag_list mine = DIAG_LIST_INIT;
-		if (cache_get(w->cache, f, &w->s->cfg, &w->slots[i], &mine)) {
+		if (cache_get_document(w->cache, f, &w->s->cfg, &w->slots[i], &mine)) {
 			w->status[i] = 0;
 			diag_merge(&pw->diags, &mine);
 			diag_release(&mine);
@@ -150,7 +150,7 @@ static void *parse_run(void *arg)
 				document_release(&w->slots[i]);
 		}
 		if (w->status[i] == 0)
-			cache_put(w->cache, &w->slots[i], &mine);
+			cache_put_document(w->cache, &w->slots[i], &mine);
 		diag_merge(&pw->diags, &mine);
 		diag_release(&mine);
 		if (w->status[i] < 0)
@@ -161,7 +161,7 @@ static void *parse_run(void *arg)
 }
 
 static size_t parse_all(site *s, source_file **files, size_t n,
-			const filter_set *filters, doc_cache *cache,
+			const filter_set *filters, cache_file *cache,
 			const site_options *opt, diag_list *diags, gen_err *err)
 {
 	parse_work w = { s, files, n, xcalloc(n ? n : 1, sizeof(document)),
@@ -224,7 +224,7 @@ int site_load(site *s, const source *src, const site_options *opt,
 	source_file *files = NULL;
 	size_t nfiles = 0;
 	int rc;
-	doc_cache *cache = NULL;
+	cache_file *cache = NULL;
 	uint64_t config_hash = 0;
 	memset(s, 0, sizeof *s);
 	s->src = src;
@@ -279,7 +279,7 @@ int site_load(site *s, const source *src, const site_options *opt,
 		const char *engine = markdown_engine();
 		stamp = buf_hash64(engine, strlen(engine), stamp);
 		char *dir = site_cache_dir(s, opt->output);
-		cache = cache_open(dir, stamp, diags);
+		cache = cache_open(dir, "documents.pack", stamp, diags);
 		free(dir);
 	}
 	size_t errors = parse_all(s, md, nmd, filters, cache, opt, diags, err);

@@ -61,6 +61,8 @@ typedef struct site {
 	struct history *history; /* git history of the content (history.h), NULL
 				  * when off; set and freed by the build */
 	size_t cache_hits;     /* articles read from the build cache */
+	struct cache_file *diff_cache; /* word diffs of history pages (cache.h),
+				  * NULL when off; set and freed by the build */
 } site;
 
 /* Loads the site from src. Problems in articles are collected in diags

@@ -20,6 +20,7 @@ struct value {
 	value_type type;
 	int line, col;
 	unsigned flags;
+	const value *alias; /* value_new_alias: stands for this one, owns nothing */
 	union {
 		struct {
 			char *s;
@@ -38,6 +39,23 @@ struct value {
 		} tab;
 	} u;
 };
+
+/* An alias reads as the value it stands for. */
+static inline const value *resolve(const value *v)
+{
+	return v && v->alias ? v->alias : v;
+}
+
+value *value_new_alias(const value *target)
+{
+	value *v = xcalloc(1, sizeof *v);
+	target = resolve(target);
+	v->type = target->type;
+	v->line = target->line;
+	v->col = target->col;
+	v->alias = target;
+	return v;
+}
 
 value *value_new(value_type type)
 {
@@ -97,13 +115,22 @@ value *value_copy(const value *v)
 {
 	if (!v)
 		return NULL;
+	if (v->alias)
+		return value_new_alias(v->alias);
 	value *c;
 	switch (v->type) {
 	case VALUE_TABLE:
+		/* The keys are unique already: no lookups while copying. */
 		c = value_new_table();
-		for (size_t i = 0; i < v->u.tab.n; i++)
-			value_set(c, v->u.tab.e[i].key, v->u.tab.e[i].klen,
-				  value_copy(v->u.tab.e[i].val));
+		c->u.tab.cap = v->u.tab.n;
+		c->u.tab.e = v->u.tab.n ? xmalloc(v->u.tab.n * sizeof *c->u.tab.e) : NULL;
+		for (size_t i = 0; i < v->u.tab.n; i++) {
+			const struct entry *e = &v->u.tab.e[i];
+			c->u.tab.e[i].key = xstrndup(e->key, e->klen);
+			c->u.tab.e[i].klen = e->klen;
+			c->u.tab.e[i].val = value_copy(e->val);
+		}
+		c->u.tab.n = v->u.tab.n;
 		break;
 	case VALUE_ARRAY:
 		c = value_new_array();
@@ -133,6 +160,10 @@ void value_free(value *v)
 {
 	if (!v)
 		return;
+	if (v->alias) {
+		free(v);
+		return;
+	}
 	switch (v->type) {
 	case VALUE_TABLE:
 		for (size_t i = 0; i < v->u.tab.n; i++) {
@@ -164,6 +195,11 @@ value_type value_type_of(const value *v)
 	return v ? v->type : VALUE_NULL;
 }
 
+bool value_is_alias(const value *v)
+{
+	return v && v->alias;
+}
+
 const char *value_type_name(value_type t)
 {
 	switch (t) {
@@ -184,6 +220,7 @@ const char *value_type_name(value_type t)
 
 bool value_is_datetime(const value *v)
 {
+	v = resolve(v);
 	return v && v->type >= VALUE_DATETIME && v->type <= VALUE_TIME_LOCAL;
 }
 
@@ -201,6 +238,7 @@ void value_set_flags(value *v, unsigned flags) { v->flags = flags; }
 
 const char *value_string(const value *v, size_t *len)
 {
+	v = resolve(v);
 	if (v && (v->type == VALUE_STRING || value_is_datetime(v))) {
 		if (len)
 			*len = v->u.str.len;
@@ -213,6 +251,7 @@ const char *value_string(const value *v, size_t *len)
 
 int64_t value_integer(const value *v)
 {
+	v = resolve(v);
 	if (!v)
 		return 0;
 	if (v->type == VALUE_INTEGER)
@@ -224,6 +263,7 @@ int64_t value_integer(const value *v)
 
 double value_float(const value *v)
 {
+	v = resolve(v);
 	if (!v)
 		return 0;
 	if (v->type == VALUE_FLOAT)
@@ -235,11 +275,13 @@ double value_float(const value *v)
 
 bool value_bool(const value *v)
 {
+	v = resolve(v);
 	return v && v->type == VALUE_BOOL && v->u.b;
 }
 
 size_t value_count(const value *v)
 {
+	v = resolve(v);
 	if (!v)
 		return 0;
 	if (v->type == VALUE_TABLE)
@@ -251,6 +293,7 @@ size_t value_count(const value *v)
 
 value *value_at(const value *v, size_t i)
 {
+	v = resolve(v);
 	if (!v)
 		return NULL;
 	if (v->type == VALUE_ARRAY)
@@ -262,6 +305,7 @@ value *value_at(const value *v, size_t i)
 
 const char *value_key_at(const value *v, size_t i, size_t *klen)
 {
+	v = resolve(v);
 	if (!v || v->type != VALUE_TABLE || i >= v->u.tab.n)
 		return NULL;
 	if (klen)
@@ -271,6 +315,7 @@ const char *value_key_at(const value *v, size_t i, size_t *klen)
 
 static struct entry *find(const value *v, const char *key, size_t klen)
 {
+	v = resolve(v);
 	if (!v || v->type != VALUE_TABLE)
 		return NULL;
 	for (size_t i = 0; i < v->u.tab.n; i++) {
@@ -309,6 +354,10 @@ value *value_get_path(const value *root, const char *path)
 
 void value_set(value *t, const char *key, size_t klen, value *child)
 {
+	if (t->alias) { /* read-only: the value belongs to someone else */
+		value_free(child);
+		return;
+	}
 	struct entry *e = find(t, key, klen);
 	if (e) {
 		value_free(e->val);
@@ -332,6 +381,8 @@ void value_set_cstr(value *t, const char *key, value *child)
 
 bool value_remove(value *t, const char *key)
 {
+	if (t->alias)
+		return false;
 	struct entry *e = find(t, key, strlen(key));
 	if (!e)
 		return false;
@@ -345,6 +396,10 @@ bool value_remove(value *t, const char *key)
 
 void value_push(value *a, value *child)
 {
+	if (a->alias) {
+		value_free(child);
+		return;
+	}
 	if (a->u.arr.n == a->u.arr.cap) {
 		a->u.arr.cap = a->u.arr.cap ? a->u.arr.cap * 2 : 4;
 		a->u.arr.items = xrealloc(a->u.arr.items,
@@ -457,6 +512,7 @@ int64_t value_datetime_epoch(const value_datetime *dt)
 
 void value_freeze(const value *v, buf *out)
 {
+	v = resolve(v);
 	buf_put_varint(out, (uint64_t)v->type);
 	buf_put_varint(out, (uint64_t)(v->line < 0 ? 0 : v->line));
 	buf_put_varint(out, (uint64_t)(v->col < 0 ? 0 : v->col));

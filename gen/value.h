@@ -47,7 +47,14 @@ value *value_new_float(double f);
 value *value_new_bool(bool b);
 /* A date-time kind (VALUE_DATETIME..VALUE_TIME_LOCAL) with its text. */
 value *value_new_datetime(value_type type, const char *text, size_t len);
-/* Deep copy; caller frees. */
+/* A value that reads exactly as target (every getter follows it) but
+ * owns nothing: for data many trees share, like a theme's UI strings
+ * in every page's template data. target must outlive it; it cannot be
+ * changed through the alias (setters ignore it and free what they were
+ * given). Caller frees the alias alone. */
+value *value_new_alias(const value *target);
+bool value_is_alias(const value *v);
+/* Deep copy (an alias is copied as an alias); caller frees. */
 value *value_copy(const value *v);
 /* Frees v and everything below it; accepts NULL. */
 void value_free(value *v);

@@ -207,7 +207,7 @@ void xref_page_data(const xref *x, const renderer *r, const document *d,
 
 	value *rel = value_new_array();
 	for (size_t i = 0; i < related_count(x->related, doc); i++)
-		value_push(rel, render_page_card(r, &s->docs[related_at(x->related, doc, i)]));
+		value_push(rel, render_card(r, &s->docs[related_at(x->related, doc, i)]));
 	value_set_cstr(page, "has_related", value_new_bool(value_count(rel) > 0));
 	value_set_cstr(page, "related", rel);
 

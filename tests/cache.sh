@@ -54,7 +54,7 @@ build_both() {
 	diff -r "$WORK/inc" "$WORK/clean$n" > "$WORK/diff" 2>&1
 	ok $? "$name: incremental output is identical to a clean build"
 	head -20 "$WORK/diff" | sed 's/^/# /'
-	grep -v '^built \|^stage \|^source \|^documents \|^site \|^history \|^render \|^output \|^total ' \
+	grep -Ev '^(built|stage|source|documents|site|history|render|output|total) |^  ' \
 		"$WORK/inc.err" | grep -v 'the build cache was damaged' > "$WORK/inc.diag"
 	grep -v '^built ' "$WORK/clean.err" > "$WORK/clean.diag"
 	cmp -s "$WORK/inc.diag" "$WORK/clean.diag"
@@ -151,6 +151,14 @@ build_both "garbage"
 is "$(from_cache)" "0 of $(articles)" "garbage is not trusted"
 build_both "rebuilt"
 is "$(from_cache)" "$(articles) of $(articles)" "the cache is rebuilt"
+
+# The word diffs of history pages are cached too; garbage there is not
+# trusted either.
+test -s "$WORK/.gen-cache/diffs.pack"
+ok $? "history diffs are cached"
+head -c 3000 /dev/urandom > "$WORK/.gen-cache/diffs.pack"
+build_both "garbage diffs"
+contains "$WORK/inc.err" "diffs.pack: notice: the build cache was damaged" "damaged diffs are reported"
 
 # Another gen (rebuilt, upgraded) never reads this one's cache.
 cp "$GEN" "$WORK/gen2"

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "buf.h"
 #include "cache.h"
@@ -107,9 +108,10 @@ static void print_stats(const stage_times *t, const site *s, const renderer *r,
 		"  search    %7.3f  (index and results page)\n"
 		"  history   %7.3f  (history pages, changes, feed)\n"
 		"output      %7.3f  (comparing with the previous site, replacing)\n"
-		"total       %7.3f\n",
+		"total       %7.3f\n"
+		"pages kept  %7zu  (their inputs had not changed: not rendered again)\n",
 		t->source, t->documents, s->cache_hits, s->ndocs + s->nskipped, t->site, t->history, t->render, t->theme, rt->xref, rt->pages, rt->lists,
-		rt->print, rt->search, rt->history, t->output, total);
+		rt->print, rt->search, rt->history, t->output, total, render_pages_kept(r));
 }
 
 /* The history stage: one walk over the git history of the content,
@@ -136,6 +138,31 @@ static struct history *load_history(const build_options *opt, const source *src,
 	return h;
 }
 
+/* The page cache of the output directory dir: one file per directory
+ * ("pages-HASH.pack"), because what it says is true of one output only,
+ * stamped with gen and the theme. */
+static cache_file *open_page_cache(const site *s, const build_options *opt,
+				   const char *dir, const renderer *r, diag_list *diags)
+{
+	buf abs = BUF_INIT, name = BUF_INIT;
+	char cwd[4096];
+	if (dir[0] != '/' && getcwd(cwd, sizeof cwd))
+		buf_printf(&abs, "%s/", cwd);
+	buf_puts(&abs, dir);
+	while (abs.len > 1 && abs.ptr[abs.len - 1] == '/')
+		buf_truncate(&abs, abs.len - 1);
+	buf_printf(&name, "pages-%016llx.pack",
+		   (unsigned long long)buf_hash64(abs.ptr, abs.len, 0));
+	uint64_t theme = render_theme_stamp(r);
+	uint64_t stamp = buf_hash64(&theme, sizeof theme, cache_program_stamp());
+	char *cdir = site_cache_dir(s, opt->output);
+	cache_file *c = cache_open(cdir, name.ptr, stamp, diags);
+	free(cdir);
+	buf_release(&abs);
+	buf_release(&name);
+	return c;
+}
+
 int build_run(const build_options *opt)
 {
 	double t0 = now_seconds(), t = t0;
@@ -149,6 +176,7 @@ int build_run(const build_options *opt)
 	renderer *r = NULL;
 	links_graph *graph = NULL;
 	output *o = NULL;
+	cache_file *pages = NULL;
 	char *dir = NULL;
 	int status = 1;
 
@@ -214,6 +242,9 @@ int build_run(const build_options *opt)
 			status = fail(&err, &diags, opt);
 			goto out;
 		}
+		if (opt->site.cache)
+			pages = open_page_cache(&s, opt, dir, r, &diags);
+		render_set_page_cache(r, pages);
 	}
 	int src_rc = render_site(r, o, &err);
 	cache_save(s.diff_cache, &diags);
@@ -234,6 +265,8 @@ int build_run(const build_options *opt)
 			status = fail(&err, &diags, opt);
 			goto out;
 		}
+		/* Only now does the output hold what the page cache says. */
+		cache_save(pages, &diags);
 	}
 	st.output = now_seconds() - t + st.output_begin;
 	if (report(opt, &diags))
@@ -261,6 +294,7 @@ out:
 	links_graph_free(graph);
 	history_free(s.history);
 	cache_close(s.diff_cache);
+	cache_close(pages);
 	site_release(&s);
 	source_free(src);
 	diag_release(&diags);

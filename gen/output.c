@@ -545,6 +545,27 @@ out:
 	return rc;
 }
 
+bool output_keep(output *o, const char *rel, size_t len)
+{
+	if (!o || o->dirfd < 0)
+		return false;
+	buf key = BUF_INIT;
+	bool kept = false;
+	if (clean_rel(&key, rel))
+		goto out;
+	slot *old = map_get(&o->old, key.ptr, key.len);
+	struct stat st;
+	if (old && old->val == OLD_FILE &&
+	    fstatat(o->dirfd, key.ptr, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    S_ISREG(st.st_mode) && (size_t)st.st_size == len) {
+		record(o, &key, 0);
+		kept = true;
+	}
+out:
+	buf_release(&key);
+	return kept;
+}
+
 static int by_key(const void *a, const void *b)
 {
 	return strcmp((*(slot *const *)a)->key, (*(slot *const *)b)->key);

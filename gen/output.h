@@ -28,6 +28,7 @@
 #ifndef GEN_OUTPUT_H
 #define GEN_OUTPUT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "err.h"
@@ -47,6 +48,13 @@ int output_begin(output **out, const char *dir, gen_err *err);
  * call from several threads. Returns 0, or a negative code with err set. */
 int output_write(output *o, const char *rel, const void *data, size_t len,
 		 gen_err *err);
+/* Keeps the file at rel as the previous build left it, without its bytes:
+ * for a caller that knows they would be the same (a page whose inputs did
+ * not change) and their length. Returns true, counting the file as
+ * unchanged, when in UPDATE mode a regular file of that length stands at
+ * rel; false otherwise (FRESH mode, no such file, another length: a file
+ * edited by hand), and the caller then writes it. o may be NULL. */
+bool output_keep(output *o, const char *rel, size_t len);
 /* Puts the new version in place (see above) and frees o, also on failure.
  * Fails, before touching dir, when the build wrote one path both as a file
  * and as a directory; an I/O error part-way through an UPDATE commit can

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "cache.h"
 #include "authors.h"
 #include "changes.h"
 #include "links.h"
@@ -42,12 +43,15 @@ struct renderer {
 	static_file *statics;
 	size_t nstatics;
 	atomic_size_t pages;
+	atomic_size_t pages_kept; /* pages whose inputs had not changed */
 	int jobs;                /* worker threads for article pages */
 	const links_graph *links; /* from render_set_links, or NULL */
 	xref *xref;              /* backlinks, related, leerpad, authors (xref.h) */
 	render_times times;      /* of the last render_site, for --stats */
 	value **cards;           /* every document's card, made once per render_site */
 	size_t ncards;
+	uint64_t theme_stamp;    /* hash of the theme's files */
+	cache_file *page_cache;  /* per output file: the hash of what made it */
 };
 
 static const char *const months_nl[] = { "januari", "februari", "maart", "april",
@@ -70,6 +74,9 @@ static int load_theme_files(renderer *r, const source *src, const char *prefix,
 	for (size_t i = 0; i < n && rc == 0; i++) {
 		source_file *f = &files[i];
 		const char *rel = f->path + pl;
+		/* Every file of the theme decides pages (see render_page). */
+		r->theme_stamp = buf_hash64(rel, strlen(rel) + 1, r->theme_stamp);
+		r->theme_stamp = buf_hash64(f->data, f->len, r->theme_stamp);
 		if (strncmp(rel, "layouts/", 8) == 0) {
 			size_t l = strlen(rel + 8);
 			if (l > 9 && strcmp(rel + 8 + l - 9, ".mustache") == 0) {
@@ -225,6 +232,11 @@ int render_partial(const renderer *r, const char *name, const value *data,
 const render_times *render_last_times(const renderer *r)
 {
 	return &r->times;
+}
+
+size_t render_pages_kept(const renderer *r)
+{
+	return atomic_load(&r->pages_kept);
 }
 
 size_t render_page_count(const renderer *r) { return atomic_load(&r->pages); }
@@ -529,15 +541,56 @@ static value *section_data(const renderer *r, const site_section *sec, const cha
 	return s;
 }
 
+/* What the page cache keeps per output file: the hash of the layout and
+ * data it was made from, and the length of what that gave. */
+typedef struct page_memo {
+	uint64_t hash;
+	uint64_t len;
+} page_memo;
+
+void render_set_page_cache(renderer *r, cache_file *pages)
+{
+	r->page_cache = pages;
+}
+
+uint64_t render_theme_stamp(const renderer *r)
+{
+	return r->theme_stamp;
+}
+
 int render_page(renderer *r, output *o, const char *layout, const char *rel,
 		const value *data, gen_err *err)
 {
+	/* A page is a function of the theme, its layout and its data: when
+	 * they hash as in the build that wrote the file now in the output,
+	 * the file is kept as it is, without rendering or reading it. */
+	page_memo memo = { 0, 0 };
+	size_t rl = strlen(rel);
+	if (r->page_cache && o) {
+		memo.hash = value_hash(data, buf_hash64(layout, strlen(layout) + 1,
+							 r->theme_stamp));
+		size_t len;
+		const char *old = cache_get(r->page_cache, rel, rl, &len);
+		page_memo was;
+		if (old && len == sizeof was) {
+			memcpy(&was, old, sizeof was);
+			if (was.hash == memo.hash && output_keep(o, rel, (size_t)was.len)) {
+				atomic_fetch_add(&r->pages_kept, 1);
+				atomic_fetch_add(&r->pages, 1);
+				return 0;
+			}
+		}
+	}
 	buf html = BUF_INIT;
 	const template *t = template_partials_get(r->layouts, layout, strlen(layout));
 	int rc = t ? template_render(&html, t, data, r->layouts, err)
 		   : err_set(err, GEN_EUSAGE, "", 0, 0, "the theme has no layout '%s'", layout);
 	if (rc == 0 && o)
 		rc = output_write(o, rel, html.ptr, html.len, err);
+	if (rc == 0 && r->page_cache && o) {
+		memo.len = html.len;
+		cache_put(r->page_cache, rel, rl, &memo, sizeof memo);
+	}
 	buf_release(&html);
 	atomic_fetch_add(&r->pages, 1);
 	return rc;
@@ -1002,6 +1055,7 @@ int render_site(renderer *r, output *o, gen_err *err)
 	memset(t, 0, sizeof *t);
 	double t0 = seconds(), t1;
 	atomic_store(&r->pages, 0);
+	atomic_store(&r->pages_kept, 0);
 	/* Cross references need every document; workers only read them. */
 	if (!r->xref)
 		r->xref = xref_new(s, r->links);

@@ -73,6 +73,15 @@ typedef struct render_times {
 	double xref, pages, lists, print, search, history;
 } render_times;
 const render_times *render_last_times(const renderer *r);
+/* The page cache (cache.h; borrowed, may be NULL): pages whose theme,
+ * layout and data hash as when the file in the output was made are kept
+ * (output_keep) instead of rendered. render_theme_stamp is the hash of
+ * the theme's files, for the cache file's stamp. */
+struct cache_file;
+void render_set_page_cache(renderer *r, struct cache_file *pages);
+uint64_t render_theme_stamp(const renderer *r);
+/* Pages of the last render_site kept by the page cache. */
+size_t render_pages_kept(const renderer *r);
 /* Number of pages rendered by the last render_site. */
 size_t render_page_count(const renderer *r);
 

@@ -628,3 +628,38 @@ value *value_thaw(buf_reader *r)
 {
 	return thaw(r, 0);
 }
+
+uint64_t value_hash(const value *v, uint64_t h)
+{
+	v = resolve(v);
+	uint64_t t = v ? (uint64_t)v->type + 1 : 0;
+	h = buf_hash64(&t, sizeof t, h);
+	if (!v)
+		return h;
+	switch (v->type) {
+	case VALUE_TABLE:
+		h = buf_hash64(&v->u.tab.n, sizeof v->u.tab.n, h);
+		for (size_t i = 0; i < v->u.tab.n; i++) {
+			h = buf_hash64(v->u.tab.e[i].key, v->u.tab.e[i].klen, h);
+			h = value_hash(v->u.tab.e[i].val, h);
+		}
+		return h;
+	case VALUE_ARRAY:
+		h = buf_hash64(&v->u.arr.n, sizeof v->u.arr.n, h);
+		for (size_t i = 0; i < v->u.arr.n; i++)
+			h = value_hash(v->u.arr.items[i], h);
+		return h;
+	case VALUE_INTEGER:
+		return buf_hash64(&v->u.i, sizeof v->u.i, h);
+	case VALUE_FLOAT:
+		return buf_hash64(&v->u.f, sizeof v->u.f, h);
+	case VALUE_BOOL: {
+		unsigned char b = v->u.b;
+		return buf_hash64(&b, 1, h);
+	}
+	case VALUE_NULL:
+		return h;
+	default:
+		return buf_hash64(v->u.str.s, v->u.str.len, h);
+	}
+}

@@ -119,6 +119,11 @@ int value_datetime_parse(const char *text, size_t len, value_datetime *out);
  * taken as UTC. */
 int64_t value_datetime_epoch(const value_datetime *dt);
 
+/* A hash of everything a reader can see of v (types, keys in order,
+ * strings, numbers; aliases read through; not positions or flags),
+ * continuing from h: equal trees hash alike, for the build cache. */
+uint64_t value_hash(const value *v, uint64_t h);
+
 /* The build cache's form of a value: value_freeze appends v (positions,
  * flags and key order kept); value_thaw reads one back, or returns NULL
  * with r->bad set when the data is damaged. */

@@ -54,7 +54,7 @@ build_both() {
 	diff -r "$WORK/inc" "$WORK/clean$n" > "$WORK/diff" 2>&1
 	ok $? "$name: incremental output is identical to a clean build"
 	head -20 "$WORK/diff" | sed 's/^/# /'
-	grep -Ev '^(built|stage|source|documents|site|history|render|output|total) |^  ' \
+	grep -Ev '^(built|stage|source|documents|site|history|render|output|total|pages kept) |^  ' \
 		"$WORK/inc.err" | grep -v 'the build cache was damaged' > "$WORK/inc.diag"
 	grep -v '^built ' "$WORK/clean.err" > "$WORK/clean.diag"
 	cmp -s "$WORK/inc.diag" "$WORK/clean.diag"
@@ -80,6 +80,14 @@ contains "$WORK/inc.diag" "kapot.md:5" "the invalid UTF-8 warning names the line
 
 build_both "nothing changed"
 is "$(from_cache)" "$(articles) of $(articles)" "nothing changed: every article comes from the cache"
+pages=$(sed -n 's/^built \([0-9]*\) pages.*/\1/p' "$WORK/inc.err")
+kept=$(sed -n 's/^pages kept *\([0-9]*\) .*/\1/p' "$WORK/inc.err")
+is "$kept" "$pages" "nothing changed: no page is rendered again"
+test -n "$(ls "$WORK"/.gen-cache/pages-*.pack 2> /dev/null)"
+ok $? "the page cache is written"
+# A page changed by hand in the output is made again.
+echo "met de hand" >> "$WORK/inc/verhalen/extra-1/index.html"
+build_both "page edited by hand"
 contains "$WORK/inc.diag" "kapot.md:5" "a cached article repeats its warning"
 size=$(wc -c < "$WORK/.gen-cache/documents.pack")
 build_both "again"
@@ -91,6 +99,9 @@ sed -i 's/^title = "Extra verhaal 3"/title = "Het derde verhaal"/; s/Om feedback
 git -C "$P" commit -qam "verhaal 3 bijgewerkt"
 build_both "edit"
 is "$(from_cache)" "$(( $(articles) - 1 )) of $(articles)" "edit: only the edited article is parsed again"
+kept=$(sed -n 's/^pages kept *\([0-9]*\) .*/\1/p' "$WORK/inc.err")
+test "$kept" -gt 0 && test "$kept" -lt "$pages"
+ok $? "edit: pages that show the article are rendered again, the others kept ($kept of $pages)"
 contains "$WORK/inc/verhalen/extra-2/index.html" "Het derde verhaal" "the new title shows on a page that links to it"
 
 # Add, rename and delete in one commit.

@@ -124,6 +124,8 @@ struct markdown_doc {
 	size_t src_len;
 	int line_offset;
 	bool dirty;
+	bool marks_dirty; /* only ids of marks changed: anchors and heading
+			   * ids need redoing, nothing else */
 
 	anchor_slot *anchors; /* open addressing, power-of-two size */
 	size_t nanchors, cap_anchors;
@@ -849,6 +851,24 @@ static int ref_cmp(const void *a, const void *b)
 /* Numbers repeated references to a footnote the way cmark does (in source
  * order, which the tree no longer has once the definitions moved to the
  * end) and records the footnote ids for markdown_has_anchor. */
+/* The anchors of the footnotes and of their references. */
+static void add_footnote_anchors(markdown_doc *doc)
+{
+	buf id = BUF_INIT;
+	for (size_t d = 0; d < doc->nfn; d++) {
+		const char *label = doc->fn_labels[d];
+		for (int k = 0; k <= doc->fn_refs[d]; k++) {
+			buf_clear(&id);
+			buf_puts(&id, k ? "fnref-" : "fn-");
+			put_url(&id, label, strlen(label), false);
+			if (k > 1)
+				buf_printf(&id, "-%d", k);
+			anchor_add(doc, arena_strndup(doc, id.ptr, id.len));
+		}
+	}
+	buf_release(&id);
+}
+
 static void number_footnotes(walk *w)
 {
 	markdown_doc *doc = w->doc;
@@ -869,19 +889,9 @@ static void number_footnotes(walk *w)
 		doc->ref_def[seq] = def;
 		doc->ref_ix[seq] = ++doc->fn_refs[def - 1];
 	}
-	for (size_t d = 0; d < doc->nfn; d++) {
-		const char *label = doc->fn_labels[d];
-		for (int k = 0; k <= doc->fn_refs[d]; k++) {
-			buf_clear(&id);
-			buf_puts(&id, k ? "fnref-" : "fn-");
-			put_url(&id, label, strlen(label), false);
-			if (k > 1)
-				buf_printf(&id, "-%d", k);
-			anchor_add(doc, arena_strndup(doc, id.ptr, id.len));
-		}
-	}
 	buf_release(&id);
 	free(sorted);
+	add_footnote_anchors(doc);
 }
 
 /* Gives every heading an id: its slug ("kop" when empty), and on repeats
@@ -1837,6 +1847,29 @@ static void analyze(markdown_doc *doc)
 	free(w.open);
 	free(w.refs);
 	doc->dirty = false;
+	doc->marks_dirty = false;
+}
+
+/* After filters only marked passages with ids: the walk's findings
+ * stand; the anchors are taken again in analyze's order (footnotes,
+ * marks, then tips and headings), which may move a heading's id off a
+ * mark's. */
+static void refresh_ids(markdown_doc *doc)
+{
+	if (doc->anchors)
+		memset(doc->anchors, 0, doc->cap_anchors * sizeof *doc->anchors);
+	doc->nanchors = 0;
+	add_footnote_anchors(doc);
+	cmark_iter *iter = cmark_iter_new(doc->root);
+	cmark_event_type ev;
+	while ((ev = cmark_iter_next(iter)) != CMARK_EVENT_DONE) {
+		const mark *m = mark_of(cmark_iter_get_node(iter));
+		if (ev == CMARK_EVENT_ENTER && m && *m->id)
+			anchor_add(doc, m->id);
+	}
+	cmark_iter_free(iter);
+	assign_ids(doc);
+	doc->marks_dirty = false;
 }
 
 void markdown_analyze(markdown_doc *doc, bool tips)
@@ -1847,6 +1880,8 @@ void markdown_analyze(markdown_doc *doc, bool tips)
 	}
 	if (doc->dirty)
 		analyze(doc);
+	else if (doc->marks_dirty)
+		refresh_ids(doc);
 }
 
 static const char *const type_names[MARKDOWN_NODE_TYPE_COUNT] = {
@@ -2212,7 +2247,9 @@ int markdown_node_set_attr(markdown_doc *doc, markdown_node *n, const char *id,
 	m->cls = cls ? arena_copy(doc, cls, strlen(cls)) : old ? old->cls : "";
 	m->span = old && old->span;
 	cmark_node_set_user_data(CN(n), m);
-	doc->dirty = true;
+	/* A class is only rendered; an id is an anchor, and headings avoid it. */
+	if (strcmp(m->id, old ? old->id : "") != 0)
+		doc->marks_dirty = true;
 	return 0;
 }
 

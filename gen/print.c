@@ -69,15 +69,18 @@ void print_prefix_ids(buf *out, const char *html, const char *prefix, int shift)
 			break;
 		if (strncmp(p, " id=\"", 5) == 0) {
 			buf_puts(out, " id=\"");
-			buf_printf(out, "%s--", prefix);
+			buf_puts(out, prefix);
+			buf_puts(out, "--");
 			p += 5;
 		} else if (strncmp(p, "href=\"#", 7) == 0) {
 			buf_puts(out, "href=\"#");
 			p += 7;
-			if (strncmp(p, MARK_OUT, 3) == 0)
+			if (strncmp(p, MARK_OUT, 3) == 0) {
 				p += 3;
-			else
-				buf_printf(out, "%s--", prefix);
+			} else {
+				buf_puts(out, prefix);
+				buf_puts(out, "--");
+			}
 		} else if ((p[0] == '<' && p[1] == 'h' && p[2] >= '1' && p[2] <= '6' &&
 			    (p[3] == '>' || p[3] == ' ')) ||
 			   (strncmp(p, "</h", 3) == 0 && p[3] >= '1' && p[3] <= '6' &&

@@ -765,7 +765,8 @@ static int render_themes(renderer *r, output *o, gen_err *err)
 		set_str(sec, "url", url);
 		set_str(sec, "summary", t->description);
 		set_str(sec, "content", html.ptr);
-		value_set_cstr(sec, "pages", value_copy(items));
+		/* The same list as theme.items below, which owns it. */
+		value_set_cstr(sec, "pages", value_new_alias(items));
 		value_set_cstr(data, "section", sec);
 		value_push(all, value_copy(theme));
 		value *card = value_copy(theme);

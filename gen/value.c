@@ -629,37 +629,81 @@ value *value_thaw(buf_reader *r)
 	return thaw(r, 0);
 }
 
-uint64_t value_hash(const value *v, uint64_t h)
+/* value_hash feeds one running state word by word rather than hashing
+ * each node on its own: a page's data is thousands of small strings. */
+typedef struct hasher {
+	uint64_t h;
+} hasher;
+
+static void feed_word(hasher *st, uint64_t w)
+{
+	st->h ^= w * 0xff51afd7ed558ccdu;
+	st->h = (st->h << 29) | (st->h >> 35);
+	st->h *= 0xc4ceb9fe1a85ec53u;
+}
+
+static void feed(hasher *st, const void *data, size_t len)
+{
+	const unsigned char *p = data;
+	feed_word(st, len);
+	while (len >= 8) {
+		uint64_t w;
+		memcpy(&w, p, 8);
+		feed_word(st, w);
+		p += 8;
+		len -= 8;
+	}
+	if (len) {
+		uint64_t t = 0;
+		for (size_t i = 0; i < len; i++)
+			t |= (uint64_t)p[i] << (8 * i);
+		feed_word(st, t);
+	}
+}
+
+static void hash_value(hasher *st, const value *v)
 {
 	v = resolve(v);
-	uint64_t t = v ? (uint64_t)v->type + 1 : 0;
-	h = buf_hash64(&t, sizeof t, h);
+	feed_word(st, v ? (uint64_t)v->type + 1 : 0);
 	if (!v)
-		return h;
+		return;
 	switch (v->type) {
 	case VALUE_TABLE:
-		h = buf_hash64(&v->u.tab.n, sizeof v->u.tab.n, h);
+		feed_word(st, v->u.tab.n);
 		for (size_t i = 0; i < v->u.tab.n; i++) {
-			h = buf_hash64(v->u.tab.e[i].key, v->u.tab.e[i].klen, h);
-			h = value_hash(v->u.tab.e[i].val, h);
+			feed(st, v->u.tab.e[i].key, v->u.tab.e[i].klen);
+			hash_value(st, v->u.tab.e[i].val);
 		}
-		return h;
+		return;
 	case VALUE_ARRAY:
-		h = buf_hash64(&v->u.arr.n, sizeof v->u.arr.n, h);
+		feed_word(st, v->u.arr.n);
 		for (size_t i = 0; i < v->u.arr.n; i++)
-			h = value_hash(v->u.arr.items[i], h);
-		return h;
+			hash_value(st, v->u.arr.items[i]);
+		return;
 	case VALUE_INTEGER:
-		return buf_hash64(&v->u.i, sizeof v->u.i, h);
-	case VALUE_FLOAT:
-		return buf_hash64(&v->u.f, sizeof v->u.f, h);
-	case VALUE_BOOL: {
-		unsigned char b = v->u.b;
-		return buf_hash64(&b, 1, h);
+		feed_word(st, (uint64_t)v->u.i);
+		return;
+	case VALUE_FLOAT: {
+		uint64_t bits;
+		memcpy(&bits, &v->u.f, sizeof bits);
+		feed_word(st, bits);
+		return;
 	}
+	case VALUE_BOOL:
+		feed_word(st, v->u.b);
+		return;
 	case VALUE_NULL:
-		return h;
+		return;
 	default:
-		return buf_hash64(v->u.str.s, v->u.str.len, h);
+		feed(st, v->u.str.s, v->u.str.len);
+		return;
 	}
+}
+
+uint64_t value_hash(const value *v, uint64_t h)
+{
+	hasher st = { h ^ 0x9e3779b97f4a7c15u };
+	hash_value(&st, v);
+	/* The end result mixed once, as buf_hash64 does. */
+	return buf_hash64(&st.h, sizeof st.h, h);
 }

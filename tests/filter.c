@@ -476,6 +476,20 @@ static void test_tags(void)
 	ok(markdown_has_anchor(r.d.md, "bewijs-feedback-2"), "the anchor can be linked to");
 	done(&r);
 
+	/* Only an id set, nothing else changed: the heading still moves off
+	 * the id a mark took, and the anchors are the mark's and the
+	 * heading's new one (the quick re-analysis after filters). */
+	run(&r, "return { Paragraph = function(p) p.id = 'wat-hier-misging' end }\n",
+	    "# Wat hier misging\n\nEen alinea.[^1]\n\n[^1]: Een voetnoot.\n");
+	if (!ok(r.rc == 0, "setting an id works")) diag("%s", r.err);
+	is_str(markdown_heading_at(r.d.md, 0)->id, "wat-hier-misging-1",
+	       "a heading gives way to an id a filter set");
+	ok(markdown_has_anchor(r.d.md, "wat-hier-misging") &&
+		   markdown_has_anchor(r.d.md, "wat-hier-misging-1") &&
+		   markdown_has_anchor(r.d.md, "fn-1") && markdown_has_anchor(r.d.md, "fnref-1"),
+	   "mark, heading and footnote ids are all anchors");
+	done(&r);
+
 	check_out("return { Paragraph = function(p)\n"
 		  "  local a = doc:tag('feedback', p)\n"
 		  "  local b = doc:tag('grenzen', p.first_child)\n"

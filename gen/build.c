@@ -208,16 +208,23 @@ int build_run(const build_options *opt)
 	st.documents = now_seconds() - t;
 	t = now_seconds();
 	graph = links_graph_new(&s, &diags);
-	check_site(&s, &diags);
 	st.site = now_seconds() - t;
 	t = now_seconds();
 	s.history = load_history(opt, src, &s, &diags);
-	if (s.history && opt->site.cache) {
+	if (opt->site.cache) {
 		char *cdir = site_cache_dir(&s, opt->output);
-		s.diff_cache = cache_open(cdir, "diffs.pack", cache_program_stamp(), &diags);
+		uint64_t stamp = cache_program_stamp();
+		if (s.history)
+			s.diff_cache = cache_open(cdir, "diffs.pack", stamp, &diags);
+		s.search_cache = cache_open(cdir, "search.pack", stamp, &diags);
 		free(cdir);
 	}
 	st.history = now_seconds() - t;
+	t = now_seconds();
+	/* After the history: with it come pages of gen's own (wijzigingen/,
+	 * feed.xml) that no article may take. */
+	check_site(&s, &diags);
+	st.site += now_seconds() - t;
 	t = now_seconds();
 	/* A build stops here; check goes on to find template errors too. */
 	if (diags.errors && opt->write) {
@@ -248,6 +255,7 @@ int build_run(const build_options *opt)
 	}
 	int src_rc = render_site(r, o, &err);
 	cache_save(s.diff_cache, &diags);
+	cache_save(s.search_cache, &diags);
 	if (src_rc < 0) {
 		output_abort(o);
 		o = NULL;
@@ -294,6 +302,7 @@ out:
 	links_graph_free(graph);
 	history_free(s.history);
 	cache_close(s.diff_cache);
+	cache_close(s.search_cache);
 	cache_close(pages);
 	site_release(&s);
 	source_free(src);

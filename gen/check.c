@@ -141,6 +141,16 @@ static size_t check_urls(const site *s, diag_list *diags)
 		  xstrdup("the print page"));
 	add_claim(&c, xstrdup("auteurs/index.html"), CLAIM_GEN, NULL, 0, 0,
 		  xstrdup("the list of authors"));
+	add_claim(&c, xstrdup("zoeken/index.html"), CLAIM_GEN, NULL, 0, 0,
+		  xstrdup("the search page"));
+	add_claim(&c, xstrdup("sitemap.xml"), CLAIM_GEN, NULL, 0, 0, xstrdup("the sitemap"));
+	add_claim(&c, xstrdup("robots.txt"), CLAIM_GEN, NULL, 0, 0, xstrdup("robots.txt"));
+	if (s->history) {
+		add_claim(&c, xstrdup("wijzigingen/index.html"), CLAIM_GEN, NULL, 0, 0,
+			  xstrdup("the list of changes"));
+		add_claim(&c, xstrdup("feed.xml"), CLAIM_GEN, NULL, 0, 0,
+			  xstrdup("the Atom feed"));
+	}
 	if (cfg->nthemes)
 		add_claim(&c, xstrdup("themas/index.html"), CLAIM_GEN, NULL, 0, 0,
 			  xstrdup("the list of themes"));

@@ -137,6 +137,35 @@ void changes_page_data(const renderer *r, const site *s, const document *d,
 	value_set_cstr(p, "has_history", value_new_bool(true));
 }
 
+static uint64_t hash_str(const char *str, uint64_t h)
+{
+	return str ? buf_hash64(str, strlen(str) + 1, h) : buf_hash64("", 0, h ^ 1);
+}
+
+uint64_t changes_fingerprint(const site *s, const document *d, uint64_t h)
+{
+	const history_page *hp = page_of(s, d);
+	size_t n = hp ? hp->nrevs : 0;
+	h = buf_hash64(&n, sizeof n, h ^ (hp ? 0x68u : 0x6eu));
+	if (!hp)
+		return h;
+	for (size_t i = 0; i < hp->nrevs; i++) {
+		const history_change *c = hp->revs[i];
+		h = hash_str(c->commit->id, h);
+		h = buf_hash64(&c->kind, sizeof c->kind, h);
+		h = hash_str(c->path, h);
+		h = hash_str(c->old_path, h);
+		h = hash_str(c->blob, h);
+	}
+	h = hash_str(hp->created ? hp->created->commit->id : NULL, h);
+	h = hash_str(hp->modified ? hp->modified->commit->id : NULL, h);
+	h = buf_hash64(&hp->revisions, sizeof hp->revisions, h);
+	for (size_t i = 0; i < hp->ncontributors; i++)
+		h = hash_str(hp->contributors[i], h);
+	unsigned char complete = hp->complete;
+	return buf_hash64(&complete, 1, h);
+}
+
 /* ---- history pages -------------------------------------------------------- */
 
 static const char *kind_name(history_kind k)
@@ -262,6 +291,15 @@ static int render_history_page(renderer *r, const site *s, output *o,
 	char *url = changes_history_url(d);
 	buf rel = BUF_INIT;
 	buf_printf(&rel, "%sindex.html", url);
+	/* The page shows the article's card and its changes, nothing of
+	 * other articles: known without making it. */
+	uint64_t fp = render_doc_key(d, render_site_stamp(r) ^ 0x6869u);
+	fp = changes_fingerprint(s, d, fp);
+	if (render_page_fresh(r, o, rel.ptr, fp)) {
+		buf_release(&rel);
+		free(url);
+		return 0;
+	}
 	value *data = render_base_data(r, url);
 	value *page = value_new_table();
 	buf title = BUF_INIT;
@@ -298,7 +336,7 @@ static int render_history_page(renderer *r, const site *s, output *o,
 	value_set_cstr(h, "versions", versions);
 	value_set_cstr(data, "history", h);
 	if (rc == 0)
-		rc = render_page(r, o, "history", rel.ptr, data, err);
+		rc = render_page_as(r, o, "history", rel.ptr, data, fp, err);
 	value_free(data);
 	buf_release(&title);
 	buf_release(&rel);

@@ -37,6 +37,9 @@ void changes_page_data(const renderer *r, const site *s, const document *d,
  * NULL: render only). Returns 0 or a negative code with err set. */
 int changes_render(renderer *r, const site *s, output *o, gen_err *err);
 
+/* Hashes d's history (every change: commit, kind, paths, blob; its
+ * contributors) into h, for fingerprints of pages that show it. */
+uint64_t changes_fingerprint(const site *s, const document *d, uint64_t h);
 /* The history page of d: "verhalen/x/geschiedenis/"; caller frees. */
 char *changes_history_url(const document *d);
 

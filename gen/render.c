@@ -51,6 +51,7 @@ struct renderer {
 	value **cards;           /* every document's card, made once per render_site */
 	size_t ncards;
 	uint64_t theme_stamp;    /* hash of the theme's files */
+	uint64_t site_stamp;     /* what every page shares (render_site_stamp) */
 	cache_file *page_cache;  /* per output file: the hash of what made it */
 };
 
@@ -558,29 +559,26 @@ uint64_t render_theme_stamp(const renderer *r)
 	return r->theme_stamp;
 }
 
-int render_page(renderer *r, output *o, const char *layout, const char *rel,
-		const value *data, gen_err *err)
+bool render_page_fresh(renderer *r, output *o, const char *rel, uint64_t fp)
 {
-	/* A page is a function of the theme, its layout and its data: when
-	 * they hash as in the build that wrote the file now in the output,
-	 * the file is kept as it is, without rendering or reading it. */
-	page_memo memo = { 0, 0 };
-	size_t rl = strlen(rel);
-	if (r->page_cache && o) {
-		memo.hash = value_hash(data, buf_hash64(layout, strlen(layout) + 1,
-							 r->theme_stamp));
-		size_t len;
-		const char *old = cache_get(r->page_cache, rel, rl, &len);
-		page_memo was;
-		if (old && len == sizeof was) {
-			memcpy(&was, old, sizeof was);
-			if (was.hash == memo.hash && output_keep(o, rel, (size_t)was.len)) {
-				atomic_fetch_add(&r->pages_kept, 1);
-				atomic_fetch_add(&r->pages, 1);
-				return 0;
-			}
-		}
-	}
+	if (!r->page_cache || !o)
+		return false;
+	size_t len;
+	const char *old = cache_get(r->page_cache, rel, strlen(rel), &len);
+	page_memo was;
+	if (!old || len != sizeof was)
+		return false;
+	memcpy(&was, old, sizeof was);
+	if (was.hash != fp || !output_keep(o, rel, (size_t)was.len))
+		return false;
+	atomic_fetch_add(&r->pages_kept, 1);
+	atomic_fetch_add(&r->pages, 1);
+	return true;
+}
+
+int render_page_as(renderer *r, output *o, const char *layout, const char *rel,
+		   const value *data, uint64_t fp, gen_err *err)
+{
 	buf html = BUF_INIT;
 	const template *t = template_partials_get(r->layouts, layout, strlen(layout));
 	int rc = t ? template_render(&html, t, data, r->layouts, err)
@@ -588,16 +586,120 @@ int render_page(renderer *r, output *o, const char *layout, const char *rel,
 	if (rc == 0 && o)
 		rc = output_write(o, rel, html.ptr, html.len, err);
 	if (rc == 0 && r->page_cache && o) {
-		memo.len = html.len;
-		cache_put(r->page_cache, rel, rl, &memo, sizeof memo);
+		page_memo memo = { fp, html.len };
+		cache_put(r->page_cache, rel, strlen(rel), &memo, sizeof memo);
 	}
 	buf_release(&html);
 	atomic_fetch_add(&r->pages, 1);
 	return rc;
 }
 
+int render_page(renderer *r, output *o, const char *layout, const char *rel,
+		const value *data, gen_err *err)
+{
+	/* A page is a function of the theme, its layout and its data: when
+	 * they hash as in the build that wrote the file now in the output,
+	 * the file is kept as it is, without rendering or reading it. */
+	uint64_t fp = 0;
+	if (r->page_cache && o) {
+		fp = value_hash(data, buf_hash64(layout, strlen(layout) + 1, r->theme_stamp));
+		if (render_page_fresh(r, o, rel, fp))
+			return 0;
+	}
+	return render_page_as(r, o, layout, rel, data, fp, err);
+}
+
+uint64_t render_doc_key(const document *d, uint64_t h)
+{
+	h = buf_hash64(d->path, strlen(d->path) + 1, h);
+	return buf_hash64(d->id, strlen(d->id), h);
+}
+
+uint64_t render_site_stamp(const renderer *r)
+{
+	return r->site_stamp;
+}
+
+/* Everything an article's page is made of, short of making it: the
+ * article itself (path and content id stand for all a parse and the
+ * filters made of it), where each of its links leads, the articles it
+ * shows (backlinks and their sentences, related articles, its
+ * neighbours in the section and on the reading path, tip mentions), its
+ * history, and what every page shares (site_stamp: site.toml, filters,
+ * the sections of the menu and breadcrumbs). A change to any of them
+ * changes the fingerprint; an article page whose fingerprint is as when
+ * its file was written is not made again. */
+static uint64_t article_fingerprint(const renderer *r, const document *d)
+{
+	const site *s = r->s;
+	size_t doc = (size_t)(d - s->docs);
+	uint64_t h = buf_hash64(&r->site_stamp, sizeof r->site_stamp, r->theme_stamp);
+	h = render_doc_key(d, h);
+	for (size_t i = 0; i < markdown_link_count(d->md); i++) {
+		const markdown_link *l = markdown_link_at(d->md, i);
+		char *to = links_rewrite(s, d, l->url, l->image);
+		h = buf_hash64(l->url, strlen(l->url) + 1, h);
+		h = to ? buf_hash64(to, strlen(to) + 1, h) : buf_hash64("", 1, h);
+		free(to);
+	}
+	const links_graph *g = r->links ? r->links : xref_links(r->xref);
+	for (size_t i = 0; g && i < links_out_count(g, doc); i++)
+		h = render_doc_key(&s->docs[links_out_at(g, doc, i)->to], h);
+	for (size_t i = 0; g && i < links_in_count(g, doc); i++) {
+		const links_edge *e = links_in_at(g, doc, i);
+		h = render_doc_key(&s->docs[e->from], h);
+		h = buf_hash64(&e->tip, sizeof e->tip, h);
+		h = buf_hash64(e->anchor, strlen(e->anchor) + 1, h);
+	}
+	h = xref_fingerprint(r->xref, doc, h);
+	const site_section *sec = d->is_index ? NULL : site_section_of(s, d);
+	for (size_t i = 0; sec && i < sec->npages; i++) {
+		if (sec->pages[i] != d)
+			continue;
+		h = buf_hash64(&i, sizeof i, h);
+		if (i > 0)
+			h = render_doc_key(sec->pages[i - 1], h);
+		if (i + 1 < sec->npages)
+			h = render_doc_key(sec->pages[i + 1], h);
+	}
+	/* A section's page lists its articles; the home page every
+	 * article (chapters, the latest, the reading path). */
+	const site_section *own = d->is_index ? site_section_of(s, d) : NULL;
+	if (d == s->home) {
+		for (size_t i = 0; i < s->ndocs; i++)
+			h = render_doc_key(&s->docs[i], h);
+	} else if (own) {
+		h = buf_hash64(&own->npages, sizeof own->npages, h ^ 0x736563u);
+		for (size_t i = 0; i < own->npages; i++)
+			h = render_doc_key(own->pages[i], h);
+	}
+	return changes_fingerprint(s, d, h);
+}
+
+uint64_t render_all_docs_key(const renderer *r, uint64_t h)
+{
+	const site *s = r->s;
+	h = buf_hash64(&r->site_stamp, sizeof r->site_stamp, h);
+	h = buf_hash64(&s->ndocs, sizeof s->ndocs, h);
+	for (size_t i = 0; i < s->ndocs; i++)
+		h = render_doc_key(&s->docs[i], h);
+	/* Links may lead to the content's own files too. */
+	for (size_t i = 0; i < s->nassets; i++)
+		h = buf_hash64(s->assets[i].path, strlen(s->assets[i].path) + 1, h);
+	return h;
+}
+
 static int render_document(renderer *r, output *o, const document *d, gen_err *err)
 {
+	/* Every page of an article is checked by its inputs, not by its
+	 * data (render_page): making the data is most of the work. */
+	bool plain = true;
+	uint64_t fp = 0;
+	if (plain && r->page_cache && o) {
+		fp = article_fingerprint(r, d);
+		if (render_page_fresh(r, o, d->out_path, fp))
+			return 0;
+	}
 	buf body = BUF_INIT;
 	rewrite_ctx rc_ctx = { r->s, d };
 	markdown_render_html(&body, d->md, rewrite, &rc_ctx);
@@ -616,7 +718,8 @@ static int render_document(renderer *r, output *o, const document *d, gen_err *e
 		layout = "section";
 		value_set_cstr(data, "section", section_data(r, sec, body.ptr));
 	}
-	int rc = render_page(r, o, layout, d->out_path, data, err);
+	int rc = plain ? render_page_as(r, o, layout, d->out_path, data, fp, err)
+		       : render_page(r, o, layout, d->out_path, data, err);
 	value_free(data);
 	buf_release(&body);
 	return rc;
@@ -742,12 +845,29 @@ static int render_themes(renderer *r, output *o, gen_err *err)
 	value *all = value_new_array();
 	value *cards = value_new_array();
 	int rc = 0;
+	bool all_fresh = true, any_kept = false;
 	for (size_t i = 0; i < cfg->nthemes && rc == 0; i++) {
 		const config_theme *t = &cfg->themes[i];
+		/* A theme page shows its articles' cards and passages:
+		 * known from the articles that have the theme. */
+		buf rel = BUF_INIT;
+		buf_printf(&rel, "themas/%s/index.html", t->id);
+		uint64_t fp = buf_hash64(t->id, strlen(t->id) + 1,
+					 r->site_stamp ^ (own ? 0x7468u : 0x7365u));
+		for (size_t j = 0; j < r->s->ndocs; j++)
+			if (!r->s->docs[j].is_index && has_theme(&r->s->docs[j], t->id))
+				fp = render_doc_key(&r->s->docs[j], fp);
+		if (r->page_cache && o && render_page_fresh(r, o, rel.ptr, fp)) {
+			buf_release(&rel);
+			any_kept = true;
+			continue;
+		}
+		all_fresh = false;
+		buf_clear(&rel);
 		value *items = NULL;
 		value *theme = theme_data(r, t, &items);
 		const char *url = value_string(value_get(theme, "url"), NULL);
-		buf rel = BUF_INIT, html = BUF_INIT;
+		buf html = BUF_INIT;
 		buf_printf(&rel, "%sindex.html", url);
 		buf_puts(&html, "<p>");
 		buf_put_html(&html, t->description, strlen(t->description));
@@ -773,10 +893,32 @@ static int render_themes(renderer *r, output *o, gen_err *err)
 		value_push(cards, card);
 		value_set_cstr(theme, "items", items);
 		value_set_cstr(data, "theme", theme);
-		rc = render_page(r, o, own ? "theme" : "section", rel.ptr, data, err);
+		rc = render_page_as(r, o, own ? "theme" : "section", rel.ptr, data, fp, err);
 		value_free(data);
 		buf_release(&rel);
 		buf_release(&html);
+	}
+	uint64_t all_fp = render_all_docs_key(r, 0x746873u);
+	if (rc == 0 && all_fresh && r->page_cache && o &&
+	    render_page_fresh(r, o, "themas/index.html", all_fp)) {
+		value_free(all);
+		value_free(cards);
+		return 0;
+	}
+	if (rc == 0 && any_kept) {
+		/* Theme pages that were kept left no record in the lists
+		 * above: the overview needs every theme. */
+		value_free(all);
+		value_free(cards);
+		all = value_new_array();
+		cards = value_new_array();
+		for (size_t i = 0; i < cfg->nthemes; i++) {
+			value *items = NULL;
+			value *theme = theme_data(r, &cfg->themes[i], &items);
+			value_free(items);
+			value_push(all, value_copy(theme));
+			value_push(cards, theme);
+		}
 	}
 	if (rc == 0) {
 		value *data = render_base_data(r, "themas/");
@@ -796,7 +938,8 @@ static int render_themes(renderer *r, output *o, gen_err *err)
 		value_set_cstr(data, "section", sec);
 		value_set_cstr(data, "themes", all);
 		all = NULL;
-		rc = render_page(r, o, own ? "themes" : "section", "themas/index.html", data, err);
+		rc = render_page_as(r, o, own ? "themes" : "section", "themas/index.html", data,
+				    all_fp, err);
 		value_free(data);
 	}
 	value_free(all);
@@ -1060,6 +1203,14 @@ int render_site(renderer *r, output *o, gen_err *err)
 	/* Cross references need every document; workers only read them. */
 	if (!r->xref)
 		r->xref = xref_new(s, r->links);
+	/* What every page shares: site.toml and the filters (s->stamp),
+	 * the home page and the sections (menu, breadcrumbs), the language
+	 * of dates. */
+	r->site_stamp = buf_hash64(&s->stamp, sizeof s->stamp, r->theme_stamp);
+	if (s->home)
+		r->site_stamp = render_doc_key(s->home, r->site_stamp);
+	for (size_t i = 0; i < s->nsections; i++)
+		r->site_stamp = render_doc_key(s->sections[i].index, r->site_stamp);
 	/* Cards are listed on many pages (sections, themes, related
 	 * articles): made once here, shared read-only after. */
 	free_cards(r);

@@ -54,6 +54,24 @@ const char *render_i18n(const renderer *r, const char *key, const char *dflt);
  * only). Returns 0 or a negative code with err naming the template. */
 int render_page(renderer *r, output *o, const char *layout, const char *rel,
 		const value *data, gen_err *err);
+/* For pages that know their inputs without making their data (an article
+ * page, a history page): render_page_fresh keeps the file at rel when the
+ * page cache says it was made from fingerprint fp and the output still
+ * holds it (returns true: nothing else to do); render_page_as renders and
+ * remembers fp for the next build. */
+bool render_page_fresh(renderer *r, output *o, const char *rel, uint64_t fp);
+int render_page_as(renderer *r, output *o, const char *layout, const char *rel,
+		   const value *data, uint64_t fp, gen_err *err);
+/* Hashes d's identity (path and content id: all a parse and the filters
+ * made of it) into h. */
+uint64_t render_doc_key(const document *d, uint64_t h);
+/* What every page shares (the theme, site.toml, filters, the menu's
+ * sections), for fingerprints; set by render_site. */
+uint64_t render_site_stamp(const renderer *r);
+/* render_site_stamp and every article's identity (and the content's own
+ * files), hashed into h: the fingerprint of a page that shows them all
+ * (the print page, the list of themes). */
+uint64_t render_all_docs_key(const renderer *r, uint64_t h);
 
 /* Renders the layout or partial name with data, appending to out; a name
  * the theme does not have renders nothing. Returns 0 or a negative code

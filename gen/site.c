@@ -270,14 +270,14 @@ int site_load(site *s, const source *src, const site_options *opt,
 		free(md);
 		goto out;
 	}
+	/* Whatever besides its own bytes decides how an article comes out. */
+	s->stamp = buf_hash64(&config_hash, sizeof config_hash, 0);
+	uint64_t fh = filter_set_hash(filters);
+	s->stamp = buf_hash64(&fh, sizeof fh, s->stamp);
+	const char *engine = markdown_engine();
+	s->stamp = buf_hash64(engine, strlen(engine), s->stamp);
 	if (opt->cache) {
-		/* Whatever else decides how an article comes out. */
-		uint64_t stamp = cache_program_stamp();
-		stamp = buf_hash64(&config_hash, sizeof config_hash, stamp);
-		uint64_t fh = filter_set_hash(filters);
-		stamp = buf_hash64(&fh, sizeof fh, stamp);
-		const char *engine = markdown_engine();
-		stamp = buf_hash64(engine, strlen(engine), stamp);
+		uint64_t stamp = buf_hash64(&s->stamp, sizeof s->stamp, cache_program_stamp());
 		char *dir = site_cache_dir(s, opt->output);
 		cache = cache_open(dir, "documents.pack", stamp, diags);
 		free(dir);

@@ -61,8 +61,14 @@ typedef struct site {
 	struct history *history; /* git history of the content (history.h), NULL
 				  * when off; set and freed by the build */
 	size_t cache_hits;     /* articles read from the build cache */
+	uint64_t stamp;        /* hash of what besides its own bytes decides an
+				* article (site.toml, filters, the Markdown
+				* parser), for the build cache */
 	struct cache_file *diff_cache; /* word diffs of history pages (cache.h),
 				  * NULL when off; set and freed by the build */
+	struct cache_file *search_cache; /* each article's words and text for the
+				  * search index (search.h), NULL when off; set
+				  * and freed by the build */
 } site;
 
 /* Loads the site from src. Problems in articles are collected in diags

@@ -85,6 +85,10 @@ kept=$(sed -n 's/^pages kept *\([0-9]*\) .*/\1/p' "$WORK/inc.err")
 is "$kept" "$pages" "nothing changed: no page is rendered again"
 test -n "$(ls "$WORK"/.gen-cache/pages-*.pack 2> /dev/null)"
 ok $? "the page cache is written"
+# A page removed by hand is made again, the list of themes (made from the
+# theme pages it would otherwise skip) too.
+rm "$WORK/inc/themas/index.html" "$WORK/inc/print/index.html"
+build_both "pages removed by hand"
 # A page changed by hand in the output is made again.
 echo "met de hand" >> "$WORK/inc/verhalen/extra-1/index.html"
 build_both "page edited by hand"

@@ -177,6 +177,11 @@ void buf_put_varint(buf *b, uint64_t v)
 	buf_put(b, tmp, n);
 }
 
+void buf_put_svarint(buf *b, int64_t v)
+{
+	buf_put_varint(b, ((uint64_t)v << 1) ^ (uint64_t)(v >> 63));
+}
+
 void buf_put_blob(buf *b, const void *data, size_t len)
 {
 	buf_put_varint(b, len);
@@ -216,6 +221,12 @@ uint64_t buf_get_varint(buf_reader *r)
 			return v;
 	}
 	return 0;
+}
+
+int64_t buf_get_svarint(buf_reader *r)
+{
+	uint64_t u = buf_get_varint(r);
+	return (int64_t)(u >> 1) ^ -(int64_t)(u & 1);
 }
 
 const char *buf_get_blob(buf_reader *r, size_t *len)

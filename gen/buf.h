@@ -49,6 +49,8 @@ void buf_put_html(buf *b, const char *s, size_t len);
 /* Binary records, for the build cache: unsigned numbers as LEB128
  * varints, byte strings as a varint length and the bytes. */
 void buf_put_varint(buf *b, uint64_t v);
+/* A signed number, zigzag-coded so small negatives stay small. */
+void buf_put_svarint(buf *b, int64_t v);
 void buf_put_blob(buf *b, const void *data, size_t len);
 /* buf_put_blob of a C string; NULL is written as a length of 0 with a
  * flag, so it reads back as NULL. */
@@ -63,6 +65,7 @@ typedef struct buf_reader {
 } buf_reader;
 void buf_reader_init(buf_reader *r, const void *data, size_t len);
 uint64_t buf_get_varint(buf_reader *r);
+int64_t buf_get_svarint(buf_reader *r);
 /* A pointer into the data (not NUL-terminated) and its length. */
 const char *buf_get_blob(buf_reader *r, size_t *len);
 /* A copy of a buf_put_cstr string (caller frees), or NULL. */

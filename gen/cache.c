@@ -236,17 +236,6 @@ void cache_close(cache_file *c)
 	free(c);
 }
 
-static void put_signed(buf *out, int64_t v)
-{
-	buf_put_varint(out, ((uint64_t)v << 1) ^ (uint64_t)(v >> 63));
-}
-
-static int64_t get_signed(buf_reader *r)
-{
-	uint64_t u = buf_get_varint(r);
-	return (int64_t)(u >> 1) ^ -(int64_t)(u & 1);
-}
-
 const char *cache_get(cache_file *c, const char *key, size_t klen, size_t *len)
 {
 	*len = 0;
@@ -315,8 +304,8 @@ static bool read_diags(buf_reader *r, diag_list *out)
 	for (uint64_t i = 0; i < n && !r->bad; i++) {
 		uint64_t sev = buf_get_varint(r);
 		char *file = buf_get_cstr(r);
-		int line = (int)get_signed(r);
-		int col = (int)get_signed(r);
+		int line = (int)buf_get_svarint(r);
+		int col = (int)buf_get_svarint(r);
 		char *msg = buf_get_cstr(r);
 		if (!r->bad && msg && sev <= DIAG_NOTICE)
 			diag_add(out, (diag_severity)sev, file, line, col, "%s", msg);
@@ -367,8 +356,8 @@ void cache_put_document(cache_file *c, const document *d, const diag_list *diags
 		const gen_diag *g = &diags->items[i];
 		buf_put_varint(&rec, (uint64_t)g->severity);
 		buf_put_cstr(&rec, g->file);
-		put_signed(&rec, g->line);
-		put_signed(&rec, g->col);
+		buf_put_svarint(&rec, g->line);
+		buf_put_svarint(&rec, g->col);
 		buf_put_cstr(&rec, g->msg);
 	}
 	document_freeze(d, &rec);
@@ -464,6 +453,23 @@ out:
 	return rc;
 }
 
+/* mkdir -p. Returns 0, or -1 with errno set. */
+static int make_dirs(const char *dir)
+{
+	char *p = xstrdup(dir);
+	int rc = 0;
+	for (char *q = strchr(p + 1, '/'); q && rc == 0; q = strchr(q + 1, '/')) {
+		*q = '\0';
+		if (mkdir(p, 0755) < 0 && errno != EEXIST)
+			rc = -1;
+		*q = '/';
+	}
+	if (rc == 0 && mkdir(p, 0755) < 0 && errno != EEXIST)
+		rc = -1;
+	free(p);
+	return rc;
+}
+
 void cache_save(cache_file *c, diag_list *diags)
 {
 	if (!c || !c->dir)
@@ -477,7 +483,7 @@ void cache_save(cache_file *c, diag_list *diags)
 	buf_printf(&path, "%s/%s", c->dir, c->name);
 	if (damaged)
 		tell_damaged(c, path.ptr, diags);
-	if (mkdir(c->dir, 0755) < 0 && errno != EEXIST) {
+	if (make_dirs(c->dir) < 0) {
 		if (diags)
 			diag_add(diags, DIAG_WARNING, c->dir, 0, 0,
 				 "cannot create the build cache: %s", strerror(errno));

@@ -85,18 +85,6 @@ void document_release(document *d)
 
 /* ---- the build cache's form of a document ---- */
 
-/* Signed numbers as varints: small negatives stay small. */
-static void put_signed(buf *out, int64_t v)
-{
-	buf_put_varint(out, ((uint64_t)v << 1) ^ (uint64_t)(v >> 63));
-}
-
-static int64_t get_signed(buf_reader *r)
-{
-	uint64_t u = buf_get_varint(r);
-	return (int64_t)(u >> 1) ^ -(int64_t)(u & 1);
-}
-
 static void put_strings(buf *out, char *const *v, size_t n)
 {
 	buf_put_varint(out, n);
@@ -127,23 +115,23 @@ void document_freeze(const document *d, buf *out)
 	buf_put_cstr(out, fm->title);
 	buf_put_varint(out, (uint64_t)fm->kind);
 	buf_put_cstr(out, fm->date);
-	put_signed(out, fm->date_epoch);
+	buf_put_svarint(out, fm->date_epoch);
 	buf_put_cstr(out, fm->author);
 	buf_put_cstr(out, fm->summary);
 	put_strings(out, fm->themes, fm->nthemes);
 	put_strings(out, fm->aliases, fm->naliases);
 	buf_put_varint(out, fm->draft);
-	put_signed(out, fm->weight);
+	buf_put_svarint(out, fm->weight);
 	buf_put_varint(out, fm->meta != NULL);
 	if (fm->meta)
 		value_freeze(fm->meta, out);
 	buf_put_varint(out, fm->body_offset);
-	put_signed(out, fm->body_line);
+	buf_put_svarint(out, fm->body_line);
 	buf_put_varint(out, d->nevidence);
 	for (size_t i = 0; i < d->nevidence; i++) {
 		const document_evidence *e = &d->evidence[i];
 		buf_put_cstr(out, e->theme);
-		put_signed(out, e->line);
+		buf_put_svarint(out, e->line);
 		buf_put_cstr(out, e->excerpt);
 		buf_put_cstr(out, e->anchor);
 		buf_put_cstr(out, e->note);
@@ -167,17 +155,17 @@ int document_thaw(document *d, const source_file *f, const config *cfg,
 	if (kind > KIND_TIPS)
 		r->bad = true;
 	fm->date = buf_get_cstr(r);
-	fm->date_epoch = get_signed(r);
+	fm->date_epoch = buf_get_svarint(r);
 	fm->author = buf_get_cstr(r);
 	fm->summary = buf_get_cstr(r);
 	fm->themes = get_strings(r, &fm->nthemes);
 	fm->aliases = get_strings(r, &fm->naliases);
 	fm->draft = buf_get_varint(r) != 0;
-	fm->weight = get_signed(r);
+	fm->weight = buf_get_svarint(r);
 	if (buf_get_varint(r) && !(fm->meta = value_thaw(r)))
 		r->bad = true;
 	fm->body_offset = (size_t)buf_get_varint(r);
-	fm->body_line = (int)get_signed(r);
+	fm->body_line = (int)buf_get_svarint(r);
 	uint64_t nev = buf_get_varint(r);
 	if (nev > (uint64_t)(r->end - r->p))
 		r->bad = true;
@@ -187,7 +175,7 @@ int document_thaw(document *d, const source_file *f, const config *cfg,
 		for (size_t i = 0; i < d->nevidence; i++) {
 			document_evidence *e = &d->evidence[i];
 			e->theme = buf_get_cstr(r);
-			e->line = (int)get_signed(r);
+			e->line = (int)buf_get_svarint(r);
 			e->excerpt = buf_get_cstr(r);
 			e->anchor = buf_get_cstr(r);
 			e->note = buf_get_cstr(r);

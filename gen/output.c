@@ -152,6 +152,17 @@ static int io_err(gen_err *err, const char *base, const char *rel, const char *w
 	return rc;
 }
 
+/* Creates the directories above path (not path itself); errors show up
+ * when path is then created. */
+static void make_ancestors(char *path)
+{
+	for (char *p = strchr(path + 1, '/'); p; p = strchr(p + 1, '/')) {
+		*p = '\0';
+		mkdir(path, 0755);
+		*p = '/';
+	}
+}
+
 static bool is_dot_or_dotdot(const char *name)
 {
 	return name[0] == '.' && (!name[1] || (name[1] == '.' && !name[2]));
@@ -327,6 +338,10 @@ int output_begin(output **out, const char *dir, gen_err *err)
 
 	buf tmp = BUF_INIT;
 	buf_printf(&tmp, "%s.tmp-XXXXXX", o->dir);
+	/* -o a/b/site on a fresh machine: the folders above are made, as
+	 * mkdir -p would. */
+	if (!update)
+		make_ancestors(tmp.ptr);
 	if (!mkdtemp(tmp.ptr)) {
 		rc = io_err(err, dir, NULL, "cannot create a directory beside the output");
 		buf_release(&tmp);

@@ -1,4 +1,5 @@
 /* Unit tests for buf, err and value: the types every module shares. */
+#include <stdint.h>
 #include <stdlib.h>
 
 #include "buf.h"
@@ -95,8 +96,60 @@ static void test_value(void)
 	ok(value_datetime_parse("gisteren", 8, &dt) < 0, "words are rejected");
 }
 
+/* The build cache's binary records: numbers, strings, and refusal of
+ * what was cut short. */
+static void test_records(void)
+{
+	buf b = BUF_INIT;
+	static const uint64_t nums[] = { 0, 1, 127, 128, 300, 1u << 31, UINT64_MAX };
+	for (size_t i = 0; i < sizeof nums / sizeof *nums; i++)
+		buf_put_varint(&b, nums[i]);
+	buf_put_svarint(&b, -1);
+	buf_put_svarint(&b, INT64_MIN);
+	buf_put_svarint(&b, 42);
+	buf_put_blob(&b, "a\0b", 3);
+	buf_put_cstr(&b, "tekst");
+	buf_put_cstr(&b, NULL);
+	buf_reader r;
+	buf_reader_init(&r, b.ptr, b.len);
+	int same = 1;
+	for (size_t i = 0; i < sizeof nums / sizeof *nums; i++)
+		same &= buf_get_varint(&r) == nums[i];
+	ok(same, "varints read back, the largest too");
+	ok(buf_get_svarint(&r) == -1 && buf_get_svarint(&r) == INT64_MIN &&
+		   buf_get_svarint(&r) == 42, "signed numbers read back");
+	size_t n;
+	const char *blob = buf_get_blob(&r, &n);
+	ok(blob && n == 3 && memcmp(blob, "a\0b", 3) == 0, "a blob with a NUL in it");
+	char *str = buf_get_cstr(&r);
+	is_str(str, "tekst", "a string");
+	free(str);
+	ok(buf_get_cstr(&r) == NULL && !r.bad, "NULL reads back as NULL");
+	ok(r.p == r.end, "and everything was read");
+	size_t refused = 0;
+	for (size_t cut = 0; cut < b.len; cut++) {
+		buf_reader_init(&r, b.ptr, cut);
+		for (size_t i = 0; i < sizeof nums / sizeof *nums; i++)
+			buf_get_varint(&r);
+		buf_get_svarint(&r);
+		buf_get_svarint(&r);
+		buf_get_svarint(&r);
+		buf_get_blob(&r, &n);
+		free(buf_get_cstr(&r));
+		free(buf_get_cstr(&r));
+		refused += r.bad;
+	}
+	is(refused, b.len, "data cut short anywhere is noticed");
+	ok(buf_hash64("abc", 3, 0) != buf_hash64("abd", 3, 0) &&
+		   buf_hash64("abc", 3, 0) != buf_hash64("abc", 3, 1) &&
+		   buf_hash64("abc", 3, 7) == buf_hash64("abc", 3, 7),
+	   "hashes differ by bytes and seed, and repeat");
+	buf_release(&b);
+}
+
 int main(void)
 {
+	test_records();
 	test_buf();
 	test_err();
 	test_value();

@@ -157,4 +157,10 @@ git -C "$M" commit -qam "eigen layout"
 "$GEN" build -C "$M" -q
 contains "$M/public/verhalen/de-garage/index.html" '<p class="eigen">De garage</p>' "the project's own theme is used"
 
+# -o into folders that do not exist yet: they are made.
+"$GEN" build -C "$M" -q -o "$WORK/diep/er/site"
+ok $? "-o into missing folders builds"
+test -f "$WORK/diep/er/site/index.html"
+ok $? "and the site is there"
+
 done_testing

@@ -67,7 +67,8 @@ size_t cache_puts(const cache_file *c);
 /* Articles: the document of f (its path and id; its bytes are not read)
  * as the last build that parsed it left it: returns true and fills *d,
  * with the warnings it gave then added to diags; false when the cache
- * does not have it. cache_put_document keeps d, just parsed and
+ * does not have it. The document borrows from c: close c only after
+ * releasing it. cache_put_document keeps d, just parsed and
  * filtered, with the diagnostics it gave. */
 bool cache_get_document(cache_file *c, const source_file *f, const config *cfg,
 			document *d, diag_list *diags);

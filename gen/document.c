@@ -143,7 +143,7 @@ void document_freeze(const document *d, buf *out)
 }
 
 int document_thaw(document *d, const source_file *f, const config *cfg,
-		  const char *data, size_t len)
+		  const char *data, size_t len, bool borrow)
 {
 	set_paths(d, f, cfg);
 	buf_reader rd, *r = &rd;
@@ -185,7 +185,7 @@ int document_thaw(document *d, const source_file *f, const config *cfg,
 	}
 	size_t mdlen;
 	const char *md = buf_get_blob(r, &mdlen);
-	if (!fm->title || r->bad || r->p != r->end || markdown_thaw(&d->md, md, mdlen) < 0) {
+	if (!fm->title || r->bad || r->p != r->end || markdown_thaw(&d->md, md, mdlen, borrow) < 0) {
 		document_release(d);
 		return -1;
 	}

@@ -54,10 +54,11 @@ char *document_url_for(const char *rel);
  * matter, evidence, the frozen Markdown; see markdown_freeze), appended
  * to out. document_thaw makes the document of file f again from it
  * (f's path and id; its bytes are not needed) and returns 0, or -1 when
- * data is damaged, with *d released. A thawed document reads and renders
+ * data is damaged, with *d released; borrow as for markdown_thaw. A
+ * thawed document reads and renders
  * like the parsed one but cannot be filtered again. */
 void document_freeze(const document *d, buf *out);
 int document_thaw(document *d, const source_file *f, const config *cfg,
-		  const char *data, size_t len);
+		  const char *data, size_t len, bool borrow);
 
 #endif

@@ -2545,7 +2545,7 @@ static size_t thaw_count(buf_reader *r)
 	return (size_t)n;
 }
 
-int markdown_thaw(markdown_doc **out, const char *data, size_t len)
+int markdown_thaw(markdown_doc **out, const char *data, size_t len, bool borrow)
 {
 	*out = NULL;
 	buf_reader rd, *r = &rd;
@@ -2603,7 +2603,7 @@ int markdown_thaw(markdown_doc **out, const char *data, size_t len)
 		frozen_html *h = &doc->html[i];
 		size_t n;
 		const char *s = buf_get_blob(r, &n);
-		h->html = s ? arena_copy(doc, s, n) : "";
+		h->html = !s ? "" : borrow ? s : arena_copy(doc, s, n);
 		h->len = s ? n : 0;
 		h->url = thaw_str(doc, r);
 		h->image = buf_get_varint(r) != 0;
@@ -2615,7 +2615,7 @@ int markdown_thaw(markdown_doc **out, const char *data, size_t len)
 		t->kind = (markdown_text_kind)buf_get_varint(r);
 		size_t n;
 		const char *s = buf_get_blob(r, &n);
-		t->text = s ? arena_copy(doc, s, n) : "";
+		t->text = !s ? "" : borrow ? s : arena_copy(doc, s, n);
 		t->len = s ? n : 0;
 		t->anchor = thaw_nonnull(doc, r);
 		if (t->kind > MARKDOWN_TEXT_TIP)

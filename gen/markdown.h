@@ -255,10 +255,12 @@ void markdown_analyze(markdown_doc *doc, bool tips);
  * rewrites, but it has no tree (markdown_root is NULL), so it cannot be
  * filtered. Returns 0 and *out (caller frees with markdown_free), or -1
  * when data is not a frozen document of this version (damaged, cut
- * short): the cache then parses the article again. */
+ * short): the cache then parses the article again. With borrow the HTML
+ * and the text walk point into data, which must then outlive the
+ * document (a mapped cache file); otherwise everything is copied. */
 void markdown_freeze(const markdown_doc *doc, buf *out);
 /* The parser and its version ("cmark-gfm 0.29.0.gfm.6"), for cache keys. */
 const char *markdown_engine(void);
-int markdown_thaw(markdown_doc **out, const char *data, size_t len);
+int markdown_thaw(markdown_doc **out, const char *data, size_t len, bool borrow);
 
 #endif

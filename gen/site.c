@@ -288,7 +288,8 @@ int site_load(site *s, const source *src, const site_options *opt,
 	if (cache) {
 		s->cache_hits = cache_hits(cache);
 		cache_save(cache, diags);
-		cache_close(cache);
+		/* The documents read from it borrow from it. */
+		s->doc_cache = cache;
 		cache = NULL;
 	}
 	if (errors && !(opt->keep_going && diags)) {
@@ -357,6 +358,7 @@ void site_release(site *s)
 		free(s->failed[i]);
 	free(s->failed);
 	config_release(&s->cfg);
+	cache_close(s->doc_cache);
 	memset(s, 0, sizeof *s);
 }
 

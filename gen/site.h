@@ -61,6 +61,8 @@ typedef struct site {
 	struct history *history; /* git history of the content (history.h), NULL
 				  * when off; set and freed by the build */
 	size_t cache_hits;     /* articles read from the build cache */
+	struct cache_file *doc_cache; /* where documents read from the cache
+				* keep their text; closed by site_release */
 	uint64_t stamp;        /* hash of what besides its own bytes decides an
 				* article (site.toml, filters, the Markdown
 				* parser), for the build cache */

@@ -545,7 +545,8 @@ static void test_frozen(void)
 			goto next;
 		markdown_freeze(doc, &frozen);
 		markdown_doc *thawed = NULL;
-		ok(markdown_thaw(&thawed, frozen.ptr, frozen.len) == 0, "frozen %s: thaws",
+		ok(markdown_thaw(&thawed, frozen.ptr, frozen.len, c % 2 == 0) == 0,
+		   "frozen %s: thaws",
 		   cases[c].name);
 		if (!thawed) {
 			markdown_free(doc);
@@ -566,7 +567,7 @@ static void test_frozen(void)
 		size_t refused = 0;
 		for (size_t n = 0; n < frozen.len; n++) {
 			markdown_doc *t = NULL;
-			if (markdown_thaw(&t, frozen.ptr, n) < 0 && !t)
+			if (markdown_thaw(&t, frozen.ptr, n, false) < 0 && !t)
 				refused++;
 			markdown_free(t);
 		}
@@ -576,7 +577,7 @@ static void test_frozen(void)
 			char saved = frozen.ptr[n];
 			frozen.ptr[n] = (char)(saved ^ 0x5a);
 			markdown_doc *t = NULL;
-			if (markdown_thaw(&t, frozen.ptr, frozen.len) == 0) {
+			if (markdown_thaw(&t, frozen.ptr, frozen.len, true) == 0) {
 				buf tmp = BUF_INIT;
 				describe(t, &tmp);
 				buf_release(&tmp);
@@ -587,7 +588,7 @@ static void test_frozen(void)
 		/* Trailing bytes: refused. */
 		buf_putc(&frozen, 0);
 		markdown_doc *t = NULL;
-		ok(markdown_thaw(&t, frozen.ptr, frozen.len) < 0 && !t,
+		ok(markdown_thaw(&t, frozen.ptr, frozen.len, false) < 0 && !t,
 		   "frozen %s: trailing bytes are refused", cases[c].name);
 next:
 		buf_release(&md);

@@ -9,7 +9,10 @@
  * they run once per distinct word in search_write, which then turns the
  * per-document lists into postings, scores them with BM25, and writes the
  * shards. Distinct words are few (tens of thousands for 10,000 articles),
- * so Snowball runs on each once instead of on every occurrence.
+ * so Snowball runs on each once instead of on every occurrence. With a
+ * build cache, what tokenising made of a document is kept, and a rebuild
+ * reads it back instead of tokenising the document again (see "the build
+ * cache" below).
  *
  * Scores are stored per (term, document) as one character, on a
  * geometric scale (each step IMPACT_RATIO larger than the one below) from
@@ -21,6 +24,7 @@
  * documents, yet result counts and facets stay exact. */
 #include "search.h"
 
+#include <inttypes.h>
 #include <libstemmer.h>
 #include <math.h>
 #include <pthread.h>
@@ -29,6 +33,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cache.h"
 #include "json.h"
 #include "stopwords.h"
 #include "text.h"
@@ -95,58 +100,102 @@ static void pool_release(pool *p)
 }
 
 typedef struct strtab {
-	uint32_t *slots;   /* id + 1; 0 is empty */
+	uint64_t *slots;   /* hash << 32 | (id + 1); 0 is empty */
 	size_t nslots;     /* a power of two */
 	const char **str;
 	uint32_t *len;
-	uint32_t *hash;
 	size_t n, cap;
 } strtab;
 
-static uint32_t hash_bytes(const char *s, size_t len)
+/* A string's hash: eight bytes at a time, since this runs for every word
+ * of every document. Only lookups depend on it, never the order of ids. */
+static inline uint32_t hash_bytes(const char *s, size_t len)
 {
-	uint32_t h = 2166136261u; /* FNV-1a */
-	for (size_t i = 0; i < len; i++) {
-		h ^= (unsigned char)s[i];
-		h *= 16777619u;
+	const uint64_t k = 0x9fb21c651e98df25u;
+	uint64_t h = 0x243f6a8885a308d3u ^ len, v = 0;
+	for (; len > 8; s += 8, len -= 8) {
+		memcpy(&v, s, 8);
+		h = (h ^ v) * k;
+		h ^= h >> 29;
 	}
-	return h;
+	/* The last 1 to 8 bytes in two loads that may overlap (the length,
+	 * hashed in already, tells them apart), or three bytes of fewer
+	 * than four. */
+	if (len >= 4) {
+		uint32_t a, b;
+		memcpy(&a, s, 4);
+		memcpy(&b, s + len - 4, 4);
+		v = (uint64_t)a << 32 | b;
+	} else if (len) {
+		const unsigned char *u = (const unsigned char *)s;
+		v = (uint64_t)u[0] << 16 | (uint64_t)u[len / 2] << 8 | u[len - 1];
+	} else {
+		v = 0;
+	}
+	h = (h ^ v) * k;
+	h ^= h >> 32;
+	return (uint32_t)h;
+}
+
+/* The id of s (with hash h), or -1. The slot holds the hash, so most
+ * other strings are passed over without reading them. */
+static inline long strtab_lookup(const strtab *t, const char *s, size_t len, uint32_t h)
+{
+	if (!t->nslots)
+		return -1;
+	for (size_t i = h & (t->nslots - 1);; i = (i + 1) & (t->nslots - 1)) {
+		uint64_t slot = t->slots[i];
+		if (!slot)
+			return -1;
+		uint32_t id = (uint32_t)slot - 1;
+		if ((uint32_t)(slot >> 32) == h && t->len[id] == len &&
+		    memcmp(t->str[id], s, len) == 0)
+			return id;
+	}
 }
 
 /* The id of s, or -1. */
 static long strtab_find(const strtab *t, const char *s, size_t len)
 {
-	if (!t->nslots)
-		return -1;
-	uint32_t h = hash_bytes(s, len);
-	for (size_t i = h & (t->nslots - 1);; i = (i + 1) & (t->nslots - 1)) {
-		uint32_t id = t->slots[i];
-		if (!id)
-			return -1;
-		id--;
-		if (t->hash[id] == h && t->len[id] == len && memcmp(t->str[id], s, len) == 0)
-			return id;
-	}
+	return strtab_lookup(t, s, len, hash_bytes(s, len));
 }
 
-static void strtab_rehash(strtab *t)
+static void slot_insert(uint64_t *slots, size_t nslots, uint64_t slot)
 {
-	size_t n = t->nslots ? t->nslots * 2 : 1024;
-	free(t->slots);
-	t->slots = xcalloc(n, sizeof *t->slots);
-	t->nslots = n;
-	for (size_t id = 0; id < t->n; id++) {
-		size_t i = t->hash[id] & (n - 1);
-		while (t->slots[i])
-			i = (i + 1) & (n - 1);
-		t->slots[i] = (uint32_t)id + 1;
-	}
+	size_t i = (uint32_t)(slot >> 32) & (nslots - 1);
+	while (slots[i])
+		i = (i + 1) & (nslots - 1);
+	slots[i] = slot;
+}
+
+/* Moves the slots of the ids below keep into nslots fresh ones. */
+static void strtab_reindex(strtab *t, size_t nslots, size_t keep)
+{
+	uint64_t *old = t->slots;
+	size_t nold = t->nslots;
+	t->slots = xcalloc(nslots, sizeof *t->slots);
+	t->nslots = nslots;
+	for (size_t i = 0; i < nold; i++)
+		if (old[i] && (uint32_t)old[i] - 1 < keep)
+			slot_insert(t->slots, nslots, old[i]);
+	free(old);
+}
+
+/* Forgets the strings added after the first n (their bytes stay in the
+ * pool until it is released). */
+static void strtab_truncate(strtab *t, size_t n)
+{
+	if (n >= t->n)
+		return;
+	t->n = n;
+	strtab_reindex(t, t->nslots, n);
 }
 
 /* The id of s, added (copied into p) when new; *added tells which. */
 static uint32_t strtab_add(strtab *t, pool *p, const char *s, size_t len, bool *added)
 {
-	long found = strtab_find(t, s, len);
+	uint32_t h = hash_bytes(s, len);
+	long found = strtab_lookup(t, s, len, h);
 	if (added)
 		*added = found < 0;
 	if (found >= 0)
@@ -155,20 +204,13 @@ static uint32_t strtab_add(strtab *t, pool *p, const char *s, size_t len, bool *
 		t->cap = t->cap ? t->cap * 2 : 1024;
 		t->str = xrealloc(t->str, t->cap * sizeof *t->str);
 		t->len = xrealloc(t->len, t->cap * sizeof *t->len);
-		t->hash = xrealloc(t->hash, t->cap * sizeof *t->hash);
 	}
 	uint32_t id = (uint32_t)t->n++;
 	t->str[id] = pool_strndup(p, s, len);
 	t->len[id] = (uint32_t)len;
-	t->hash[id] = hash_bytes(s, len);
-	if (t->n * 2 > t->nslots) {
-		strtab_rehash(t);
-	} else {
-		size_t i = t->hash[id] & (t->nslots - 1);
-		while (t->slots[i])
-			i = (i + 1) & (t->nslots - 1);
-		t->slots[i] = id + 1;
-	}
+	if (t->n * 2 > t->nslots)
+		strtab_reindex(t, t->nslots ? t->nslots * 2 : 1024, t->n);
+	slot_insert(t->slots, t->nslots, (uint64_t)h << 32 | (id + 1));
 	return id;
 }
 
@@ -177,7 +219,6 @@ static void strtab_release(strtab *t)
 	free(t->slots);
 	free(t->str);
 	free(t->len);
-	free(t->hash);
 	memset(t, 0, sizeof *t);
 }
 
@@ -197,12 +238,19 @@ typedef struct vec32 {
 	size_t n, cap;
 } vec32;
 
+static void vec_reserve(vec32 *a, size_t more)
+{
+	if (a->cap - a->n >= more)
+		return;
+	while (a->cap - a->n < more)
+		a->cap = a->cap ? a->cap * 2 : 256;
+	a->v = xrealloc(a->v, a->cap * sizeof *a->v);
+}
+
 static void vec_push(vec32 *a, uint32_t x)
 {
-	if (a->n == a->cap) {
-		a->cap = a->cap ? a->cap * 2 : 256;
-		a->v = xrealloc(a->v, a->cap * sizeof *a->v);
-	}
+	if (a->n == a->cap)
+		vec_reserve(a, 1);
 	a->v[a->n++] = x;
 }
 
@@ -213,18 +261,21 @@ typedef struct worker {
 	search_index *ix;
 	pool strings;
 	strtab words;        /* folded words of this worker's documents */
-	uint32_t *freq;      /* occurrences per local word */
+	uint32_t *freq;      /* occurrences per local word, documents finished */
 	uint32_t *acc;       /* weighted count in the current document */
+	uint32_t *cnt;       /* occurrences in the current document */
 	bool *stop;          /* whether a local word is a stop word */
 	size_t cap;
-	vec32 touched;
+	vec32 touched;       /* the current document's words, first seen first */
 	vec32 dw_word, dw_tf;/* per document: local word ids, weighted counts */
 	uint64_t total_len;
 	size_t doc;          /* index in ix->docs of the document being added */
 	bool open;
-	buf anchor, snippet, fold, prev, js;
+	buf anchor, snippet, prev, js;
+	buf fold[2];         /* tokenize's, taking turns (see there) */
 	size_t snippet_text;
 	bool section_open;
+	buf input, key, record; /* the build cache's (see there) */
 } worker;
 
 struct search_index {
@@ -250,6 +301,7 @@ struct search_index {
 	vec32 dw_word, dw_tf;  /* per document: its words and weighted counts */
 	uint64_t total_len;
 
+	cache_file *cache;   /* records of documents (search_set_cache), or NULL */
 	worker serial;       /* for search_doc_begin and friends */
 	size_t serial_from;  /* its first document not merged yet */
 	buf scratch;         /* for search_terms and search_query */
@@ -272,9 +324,13 @@ static void worker_init(worker *w, search_index *ix)
 	w->ix = ix;
 	buf_init(&w->anchor);
 	buf_init(&w->snippet);
-	buf_init(&w->fold);
+	buf_init(&w->fold[0]);
+	buf_init(&w->fold[1]);
 	buf_init(&w->prev);
 	buf_init(&w->js);
+	buf_init(&w->input);
+	buf_init(&w->key);
+	buf_init(&w->record);
 }
 
 static void worker_release(worker *w)
@@ -283,15 +339,20 @@ static void worker_release(worker *w)
 	strtab_release(&w->words);
 	free(w->freq);
 	free(w->acc);
+	free(w->cnt);
 	free(w->stop);
 	free(w->touched.v);
 	free(w->dw_word.v);
 	free(w->dw_tf.v);
 	buf_release(&w->anchor);
 	buf_release(&w->snippet);
-	buf_release(&w->fold);
+	buf_release(&w->fold[0]);
+	buf_release(&w->fold[1]);
 	buf_release(&w->prev);
 	buf_release(&w->js);
+	buf_release(&w->input);
+	buf_release(&w->key);
+	buf_release(&w->record);
 	worker_init(w, w->ix);
 }
 
@@ -480,7 +541,42 @@ static size_t count_utf16(const char *s, size_t len)
 	return n;
 }
 
+/* Whether any byte of v is below n (n <= 0x80): exact as a whole, if not
+ * per byte, which is all the caller asks. */
+static bool any_below(uint64_t v, unsigned n)
+{
+	const uint64_t ones = 0x0101010101010101u;
+	return ((v - ones * n) & ~v & ones * 0x80) != 0;
+}
+
+static bool any_equal(uint64_t v, unsigned char c)
+{
+	return any_below(v ^ (0x0101010101010101u * c), 1);
+}
+
 typedef void (*word_fn)(worker *w, const char *word, size_t len, void *ctx);
+
+/* What a byte is to next_run: 0 an ASCII character between words, 1 an
+ * ASCII letter or digit, 2 part of a character beyond ASCII (decoded to
+ * tell). A table, since next_run looks at every byte of every text. */
+static const unsigned char byte_class[256] = {
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 0x00 */
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* ' ' */
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, /* '0' */
+	0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* '@' 'A' */
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, /* 'P' */
+	0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* '`' 'a' */
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, /* 'p' */
+	2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, /* 0x80 */
+	2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
+	2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
+	2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
+	2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
+	2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
+	2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
+	2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
+};
 
 /* Finds the next run of word characters in s[*pos..len); returns false
  * at the end. *ascii tells whether the run is plain ASCII, which most
@@ -491,13 +587,11 @@ static bool next_run(const char *s, size_t len, size_t *pos, size_t *start, size
 	const unsigned char *u = (const unsigned char *)s;
 	size_t i = *pos;
 	int32_t cp;
-	while (i < len) {
-		if (u[i] < 0x80) {
-			if (ascii_alnum(u[i]))
-				break;
+	for (;;) {
+		while (i < len && byte_class[u[i]] == 0)
 			i++;
-			continue;
-		}
+		if (i >= len || byte_class[u[i]] == 1)
+			break;
 		size_t n = decode_cp(u + i, len - i, &cp);
 		if (word_cp(cp))
 			break;
@@ -509,13 +603,11 @@ static bool next_run(const char *s, size_t len, size_t *pos, size_t *start, size
 	}
 	*start = i;
 	*ascii = true;
-	while (i < len) {
-		if (u[i] < 0x80) {
-			if (!ascii_alnum(u[i]))
-				break;
+	for (;;) {
+		while (i < len && byte_class[u[i]] == 1)
 			i++;
-			continue;
-		}
+		if (i >= len || byte_class[u[i]] == 0)
+			break;
 		size_t n = decode_cp(u + i, len - i, &cp);
 		if (!word_cp(cp))
 			break;
@@ -535,19 +627,27 @@ static void tokenize(worker *w, const char *text, size_t len, bool join, word_fn
 		     void *ctx)
 {
 	size_t pos = 0, start, end, prev_end = 0;
-	bool prev_single = false, ascii;
-	buf *f = &w->fold;
+	bool ascii;
+	/* The word of the run before, when that was one word: it stays where
+	 * it was folded, since runs fold into the two buffers by turns. */
+	const char *prev = NULL;
+	size_t prev_len = 0;
+	int turn = 0;
 	while (next_run(text, len, &pos, &start, &end, &ascii)) {
+		buf *f = &w->fold[turn];
+		turn ^= 1;
 		size_t s0 = 0, e0 = 0, nsub = 0;
 		buf_clear(f);
 		if (ascii) {
-			/* Lowercasing is all folding does to ASCII letters. */
-			buf_grow(f, end - start);
-			for (size_t i = start; i < end; i++) {
-				char c = text[i];
-				f->ptr[i - start] = (char)(c >= 'A' && c <= 'Z' ? c + 32 : c);
-			}
-			f->len = end - start;
+			/* Lowercasing is all folding does to ASCII letters,
+			 * and setting bit 0x20 does it (digits have it). */
+			size_t n = end - start;
+			buf_grow(f, n);
+			char *to = f->ptr;
+			const char *from = text + start;
+			for (size_t i = 0; i < n; i++)
+				to[i] = (char)(from[i] | 0x20);
+			f->len = n;
 			f->ptr[f->len] = '\0';
 			nsub = 1;
 			e0 = f->len;
@@ -570,19 +670,16 @@ static void tokenize(worker *w, const char *text, size_t len, bool join, word_fn
 			}
 		}
 		bool single = nsub == 1;
-		if (join && single && prev_single && start == prev_end + 1 &&
-		    text[prev_end] == '-') {
-			size_t pl = w->prev.len;
+		if (join && single && prev && start == prev_end + 1 && text[prev_end] == '-') {
+			buf_clear(&w->prev);
+			buf_put(&w->prev, prev, prev_len);
 			buf_put(&w->prev, f->ptr + s0, e0 - s0);
 			size_t cps = count_cps(w->prev.ptr, w->prev.len);
 			if (cps >= 2 && cps <= MAX_WORD_CPS)
 				fn(w, w->prev.ptr, w->prev.len, ctx);
-			buf_truncate(&w->prev, pl);
 		}
-		buf_clear(&w->prev);
-		if (single)
-			buf_put(&w->prev, f->ptr + s0, e0 - s0);
-		prev_single = single;
+		prev = single ? f->ptr + s0 : NULL;
+		prev_len = e0 - s0;
 		prev_end = end;
 	}
 }
@@ -630,6 +727,17 @@ static void put_str(buf *out, const char *s, size_t len)
 	buf_grow(out, len + 2);
 	buf_putc(out, '"');
 	while (i < len) {
+		/* Most text is plain ASCII: eight such bytes are passed over at
+		 * once. */
+		if (len - i >= 8) {
+			uint64_t v;
+			memcpy(&v, u + i, 8);
+			if (!(v & 0x8080808080808080u) && !any_below(v, 0x20) &&
+			    !any_equal(v, '"') && !any_equal(v, '\\') && !any_equal(v, '\'')) {
+				i += 8;
+				continue;
+			}
+		}
 		unsigned char c = u[i];
 		if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\' && c != '\'') {
 			i++;
@@ -742,30 +850,38 @@ typedef struct count_ctx {
 	uint32_t weight;
 } count_ctx;
 
-static void count_word(worker *w, const char *word, size_t len, void *ctx)
+/* The worker's id of a folded word, added when new. */
+static uint32_t worker_word(worker *w, const char *word, size_t len)
 {
-	const count_ctx *c = ctx;
 	bool added;
 	uint32_t id = strtab_add(&w->words, &w->strings, word, len, &added);
 	if (w->words.n > w->cap) {
 		size_t cap = w->words.cap;
 		w->freq = xrealloc(w->freq, cap * sizeof *w->freq);
 		w->acc = xrealloc(w->acc, cap * sizeof *w->acc);
+		w->cnt = xrealloc(w->cnt, cap * sizeof *w->cnt);
 		w->stop = xrealloc(w->stop, cap * sizeof *w->stop);
 		memset(w->freq + w->cap, 0, (cap - w->cap) * sizeof *w->freq);
 		memset(w->acc + w->cap, 0, (cap - w->cap) * sizeof *w->acc);
+		memset(w->cnt + w->cap, 0, (cap - w->cap) * sizeof *w->cnt);
 		w->cap = cap;
 	}
 	/* Each distinct word is looked up in the stop list once. */
 	if (added)
 		w->stop[id] = stopwords_contains(w->ix->language, word, len);
+	return id;
+}
+
+static void count_word(worker *w, const char *word, size_t len, void *ctx)
+{
+	const count_ctx *c = ctx;
+	uint32_t id = worker_word(w, word, len);
 	if (w->stop[id])
 		return;
-	w->freq[id]++;
 	if (!w->acc[id])
 		vec_push(&w->touched, id);
 	w->acc[id] += c->weight;
-	w->ix->docs[w->doc].len++;
+	w->cnt[id]++;
 }
 
 /* Closes the section being collected for the snippet file. */
@@ -797,15 +913,18 @@ static size_t utf8_cut(const char *s, size_t len)
 	return len;
 }
 
-static void doc_text(worker *w, search_field field, const char *text, size_t len,
-		     const char *anchor)
+/* Adds a piece of text to the document: its words (unless words is
+ * false: they came from the build cache) and its snippet. */
+static void add_text(worker *w, search_field field, const char *text, size_t len,
+		     const char *anchor, bool words)
 {
 	if (!w->open)
 		return;
 	if (!anchor)
 		anchor = "";
 	count_ctx c = { field_weight[field] };
-	tokenize(w, text, len, true, count_word, &c);
+	if (words)
+		tokenize(w, text, len, true, count_word, &c);
 	if (field == SEARCH_TITLE)
 		return; /* the result shows the title already */
 	if (field == SEARCH_HEADING) {
@@ -825,23 +944,36 @@ static void doc_text(worker *w, search_field field, const char *text, size_t len
 	put_str(&w->snippet, text, len);
 }
 
+static void doc_text(worker *w, search_field field, const char *text, size_t len,
+		     const char *anchor)
+{
+	add_text(w, field, text, len, anchor, true);
+}
+
 void search_doc_text(search_index *ix, search_field field, const char *text,
 		     size_t len, const char *anchor)
 {
 	doc_text(&ix->serial, field, text, len, anchor);
 }
 
+/* Ends the document being added: its words (touched, with their counts
+ * in acc and cnt) become its word list, and its text file is written. */
 static int doc_end(worker *w, search_emit_fn emit, void *ctx, gen_err *err)
 {
 	if (!w->open)
 		return 0;
 	w->open = false;
 	sdoc *d = &w->ix->docs[w->doc];
+	vec_reserve(&w->dw_word, w->touched.n);
+	vec_reserve(&w->dw_tf, w->touched.n);
 	for (size_t i = 0; i < w->touched.n; i++) {
 		uint32_t id = w->touched.v[i];
-		vec_push(&w->dw_word, id);
-		vec_push(&w->dw_tf, w->acc[id]);
+		w->dw_word.v[w->dw_word.n++] = id;
+		w->dw_tf.v[w->dw_tf.n++] = w->acc[id];
+		w->freq[id] += w->cnt[id];
+		d->len += w->cnt[id];
 		w->acc[id] = 0;
+		w->cnt[id] = 0;
 	}
 	d->nwords = w->touched.n;
 	w->touched.n = 0;
@@ -861,12 +993,16 @@ int search_doc_end(search_index *ix, search_emit_fn emit, void *ctx, gen_err *er
 	return doc_end(&ix->serial, emit, ctx, err);
 }
 
+static search_field field_of(markdown_text_kind kind)
+{
+	return kind == MARKDOWN_TEXT_HEADING ? SEARCH_HEADING
+	       : kind == MARKDOWN_TEXT_TIP ? SEARCH_TIP : SEARCH_BODY;
+}
+
 static void walk_text(void *ctx, markdown_text_kind kind, const char *text, size_t len,
 		      const char *anchor)
 {
-	search_field f = kind == MARKDOWN_TEXT_HEADING ? SEARCH_HEADING
-		       : kind == MARKDOWN_TEXT_TIP ? SEARCH_TIP : SEARCH_BODY;
-	doc_text(ctx, f, text, len, anchor);
+	doc_text(ctx, field_of(kind), text, len, anchor);
 }
 
 static search_doc doc_of(const document *d)
@@ -882,17 +1018,191 @@ static search_doc doc_of(const document *d)
 	return sd;
 }
 
+/* ---- the build cache ---------------------------------------------------
+ *
+ * Tokenising is most of the work of adding a document, and a rebuild adds
+ * mostly documents that the build before added too. With a cache
+ * (search_set_cache), the words tokenising finds in a document are kept
+ * as its record:
+ *   the number of words, then for each word, in the order it first
+ *   occurs: the folded word (a blob), its weighted count, its count
+ * (stop words are not in it: they never reach a document's word list).
+ * read_record fills the worker from a record exactly as tokenising
+ * would: the same words in the same order, so word ids, and with them the
+ * index, do not depend on which documents came from the cache. The text
+ * file is made from the text again: escaping it costs little next to
+ * tokenising, and a record without it is a quarter of the size.
+ *
+ * The key holds everything the record depends on: this format, the
+ * index's language (its stop words), the document's path and content
+ * id, and a hash of the text tokenising reads (title, summary, each block
+ * of the Markdown walk with its field and anchor). The text is in the key
+ * because the content id does not decide it alone: filters and site.toml
+ * change it too, and neither is in the cache's stamp. The text is
+ * collected once per document (for an article from the documents cache
+ * its walk is a list) and both the words and the text file are made from
+ * that copy. What doc_begin takes from the document (number, URL, title
+ * as shown, kind, date, themes) is not in the record, so not in the key
+ * either. */
+
+#define RECORD_FORMAT "gen search 2"
+
+/* Appends one piece of text as add_text gets it: the field, the anchor
+ * (a blob and a NUL, to hand it on as a C string), the text. */
+static void put_piece(buf *in, search_field field, const char *anchor, const char *text,
+		      size_t len)
+{
+	buf_putc(in, (int)field);
+	buf_put_blob(in, anchor, strlen(anchor));
+	buf_putc(in, '\0');
+	buf_put_blob(in, text, len);
+}
+
+static void collect_piece(void *ctx, markdown_text_kind kind, const char *text, size_t len,
+			  const char *anchor)
+{
+	put_piece(ctx, field_of(kind), anchor ? anchor : "", text, len);
+}
+
+/* The text of d that add_document reads, in its order, into in. */
+static void doc_input(const document *d, buf *in)
+{
+	buf_clear(in);
+	put_piece(in, SEARCH_TITLE, "", d->fm.title, strlen(d->fm.title));
+	if (d->fm.summary && *d->fm.summary)
+		put_piece(in, SEARCH_SUMMARY, "", d->fm.summary, strlen(d->fm.summary));
+	if (d->md)
+		markdown_walk_text(d->md, collect_piece, in);
+}
+
+/* Adds what doc_input collected: the text, and its words when words. */
+static void add_input(worker *w, const buf *in, bool words)
+{
+	buf_reader r;
+	buf_reader_init(&r, in->ptr, in->len);
+	while (r.p < r.end) {
+		search_field field = (search_field)*r.p++;
+		size_t al, tl;
+		const char *anchor = buf_get_blob(&r, &al);
+		r.p++; /* the anchor's NUL */
+		const char *text = buf_get_blob(&r, &tl);
+		add_text(w, field, text, tl, anchor, words);
+	}
+}
+
+static void put_key(const search_index *ix, const document *d, const buf *in, buf *key)
+{
+	buf_puts(key, RECORD_FORMAT);
+	buf_putc(key, '\0');
+	buf_puts(key, ix->language);
+	buf_putc(key, '\0');
+	buf_puts(key, d->path ? d->path : "");
+	buf_putc(key, '\0');
+	buf_puts(key, d->id);
+	buf_putc(key, '\0');
+	buf_printf(key, "%016" PRIx64, buf_hash64(in->ptr, in->len, 0x7365617263680a));
+}
+
+void search_cache_key(const search_index *ix, const document *d, buf *out)
+{
+	buf in = BUF_INIT;
+	doc_input(d, &in);
+	put_key(ix, d, &in, out);
+	buf_release(&in);
+}
+
+/* The record of the document just tokenised (before doc_end). */
+static void put_record(const worker *w, buf *rec)
+{
+	buf_clear(rec);
+	buf_put_varint(rec, w->touched.n);
+	for (size_t i = 0; i < w->touched.n; i++) {
+		uint32_t id = w->touched.v[i];
+		buf_put_blob(rec, w->words.str[id], w->words.len[id]);
+		buf_put_varint(rec, w->acc[id]);
+		buf_put_varint(rec, w->cnt[id]);
+	}
+}
+
+/* Fills w from a record as tokenising its document would. A record that
+ * is whole (the cache checks that) but not what put_record writes, by a
+ * bug or by hand, is refused: false, and w is left as it was. */
+static bool read_record(worker *w, const char *data, size_t len)
+{
+	uint32_t wmin = UINT32_MAX, wmax = 0;
+	for (size_t f = 0; f < sizeof field_weight / sizeof *field_weight; f++) {
+		wmin = field_weight[f] < wmin ? field_weight[f] : wmin;
+		wmax = field_weight[f] > wmax ? field_weight[f] : wmax;
+	}
+	buf_reader r;
+	buf_reader_init(&r, data, len);
+	size_t words = w->words.n, touched = w->touched.n;
+	uint64_t n = buf_get_varint(&r);
+	bool good = !r.bad && n <= len;
+	for (uint64_t i = 0; good && i < n; i++) {
+		size_t wl;
+		const char *word = buf_get_blob(&r, &wl);
+		uint64_t tf = buf_get_varint(&r), count = buf_get_varint(&r);
+		size_t cps = r.bad ? 0 : count_cps(word, wl);
+		/* Every occurrence weighs what one of the fields does. */
+		good = !r.bad && cps >= 2 && cps <= MAX_WORD_CPS && !memchr(word, '\0', wl) &&
+		       count >= 1 && count <= UINT32_MAX && tf >= count * wmin &&
+		       tf <= count * wmax && tf <= UINT32_MAX;
+		if (!good)
+			break;
+		uint32_t id = worker_word(w, word, wl);
+		/* A stop word or a word twice is not what tokenising gives. */
+		good = !w->stop[id] && !w->acc[id];
+		if (!good)
+			break;
+		w->acc[id] = (uint32_t)tf;
+		w->cnt[id] = (uint32_t)count;
+		vec_push(&w->touched, id);
+	}
+	if (good && r.p == r.end)
+		return true;
+	for (size_t i = touched; i < w->touched.n; i++) {
+		w->acc[w->touched.v[i]] = 0;
+		w->cnt[w->touched.v[i]] = 0;
+	}
+	w->touched.n = touched;
+	strtab_truncate(&w->words, words);
+	return false;
+}
+
 static int add_document(worker *w, size_t at, const document *d, bool lookup_only,
 			search_emit_fn emit, void *ctx, gen_err *err)
 {
 	search_doc sd = doc_of(d);
 	doc_begin(w, at, &sd, lookup_only);
-	doc_text(w, SEARCH_TITLE, d->fm.title, strlen(d->fm.title), "");
-	if (d->fm.summary && *d->fm.summary)
-		doc_text(w, SEARCH_SUMMARY, d->fm.summary, strlen(d->fm.summary), "");
-	if (d->md)
-		markdown_walk_text(d->md, walk_text, w);
+	cache_file *c = w->ix->cache;
+	if (!c) {
+		doc_text(w, SEARCH_TITLE, d->fm.title, strlen(d->fm.title), "");
+		if (d->fm.summary && *d->fm.summary)
+			doc_text(w, SEARCH_SUMMARY, d->fm.summary, strlen(d->fm.summary), "");
+		if (d->md)
+			markdown_walk_text(d->md, walk_text, w);
+		return doc_end(w, emit, ctx, err);
+	}
+	doc_input(d, &w->input);
+	buf_clear(&w->key);
+	put_key(w->ix, d, &w->input, &w->key);
+	size_t len;
+	const char *rec = cache_get(c, w->key.ptr, w->key.len, &len);
+	bool hit = rec && read_record(w, rec, len);
+	if (rec && !hit)
+		cache_reject(c, w->key.ptr, w->key.len);
+	add_input(w, &w->input, !hit);
+	if (!hit) {
+		put_record(w, &w->record);
+		cache_put(c, w->key.ptr, w->key.len, w->record.ptr, w->record.len);
+	}
 	return doc_end(w, emit, ctx, err);
+}
+
+void search_set_cache(search_index *ix, struct cache_file *c)
+{
+	ix->cache = c;
 }
 
 int search_add_document(search_index *ix, const document *d, search_emit_fn emit,
@@ -1064,12 +1374,12 @@ static bool has_digit(const char *s, size_t len)
 	return false;
 }
 
-/* The id of s[0..len) as a word that may be a compound part, or -1. */
+/* The id of s[0..len) as a word that may be a compound part, or -1.
+ * Stop words are never parts, and they are not in ix->words either
+ * (merge_worker leaves them out), so the lookup refuses them too. */
 static long part_id(const search_index *ix, const char *s, size_t len)
 {
 	if (len < MIN_PART || (((unsigned char)s[0] & 0xC0) == 0x80))
-		return -1;
-	if (stopwords_contains(ix->language, s, len))
 		return -1;
 	return strtab_find(&ix->words, s, len);
 }
@@ -1210,17 +1520,15 @@ static void scale_init(search_index *ix, double max)
 	}
 }
 
+/* The highest level whose lower bound impact reaches, at least 1: a
+ * binary search in steps that halve, with no branch to mispredict (it
+ * runs once per posting). */
 static uint8_t quantize(const search_index *ix, double impact)
 {
-	int lo = 1, hi = IMPACT_LEVELS;   /* the answer is in [lo, hi] */
-	while (lo < hi) {
-		int mid = (lo + hi + 1) / 2;
-		if (impact >= ix->bound[mid])
-			lo = mid;
-		else
-			hi = mid - 1;
-	}
-	return (uint8_t)lo;
+	int q = 1;
+	for (int step = 32; step > 0; step /= 2)
+		q += (q + step <= IMPACT_LEVELS && impact >= ix->bound[q + step]) ? step : 0;
+	return (uint8_t)q;
 }
 
 static double dequantize(const search_index *ix, uint8_t q)
@@ -1244,13 +1552,28 @@ static void build_postings(search_index *ix)
 	vec32 touched = { NULL, 0, 0 };
 	ix->post_n = xcalloc(nt + 1, sizeof *ix->post_n);
 	ix->post_off = xcalloc(nt + 1, sizeof *ix->post_off);
+	/* The number of documents of each term (the terms doc_terms gives,
+	 * counted without their weights): seen holds the last document, + 1,
+	 * that counted a term. */
+	uint32_t *seen = xcalloc(nt + 1, sizeof *seen);
 	for (size_t k = 0; k < nd; k++) {
-		doc_terms(ix, &ix->docs[ix->order[k]], tacc, &touched);
-		for (size_t i = 0; i < touched.n; i++) {
-			ix->post_n[touched.v[i]]++;
-			tacc[touched.v[i]] = 0;
+		const sdoc *d = &ix->docs[k];
+		for (size_t i = 0; i < d->nwords; i++) {
+			uint32_t w = ix->dw_word.v[d->words + i];
+			uint32_t t = ix->word_term[w];
+			ix->post_n[t] += seen[t] != k + 1;
+			seen[t] = (uint32_t)k + 1;
+			if (ix->word_split[w] == UINT32_MAX)
+				continue;
+			const uint32_t *p = ix->parts.v + ix->word_split[w];
+			for (uint32_t j = 0; j < p[0]; j++) {
+				uint32_t pt = ix->word_term[p[1 + j]];
+				ix->post_n[pt] += seen[pt] != k + 1;
+				seen[pt] = (uint32_t)k + 1;
+			}
 		}
 	}
+	free(seen);
 	size_t total = 0;
 	for (size_t t = 0; t < nt; t++) {
 		ix->post_off[t] = (uint32_t)total;
@@ -1301,6 +1624,15 @@ static void build_postings(search_index *ix)
 }
 
 /* ---- writing ------------------------------------------------------------ */
+
+/* The characters put_varint writes for v. */
+static size_t varint_len(uint32_t v)
+{
+	size_t n = 1;
+	for (v >>= 5; v; v >>= 5)
+		n++;
+	return n;
+}
 
 static void put_varint(buf *b, uint32_t v)
 {
@@ -1380,18 +1712,26 @@ static void encode_postings(search_index *ix, uint32_t t, buf *out, bool *tier_a
 		}
 	buf_putc(out, '.');
 	buf_putc(out, digits64[mean]);
-	size_t mark = out->len;
+	/* The gaps are measured first, and written only when shorter: the
+	 * terms with many documents, which cost the most to write, mostly
+	 * take the bitmap. */
+	size_t gaps = 0;
 	prev = 0;
 	for (uint32_t i = 0; i < n; i++)
 		if (!tier_a[i]) {
-			put_varint(out, doc[i] - prev);
+			gaps += varint_len(doc[i] - prev);
 			prev = doc[i];
 		}
-	size_t gaps = out->len - mark;
 	size_t bitmap = 1 + 4 + (last - first) / 6 + 1;
-	if (bitmap >= gaps)
+	if (bitmap >= gaps) {
+		prev = 0;
+		for (uint32_t i = 0; i < n; i++)
+			if (!tier_a[i]) {
+				put_varint(out, doc[i] - prev);
+				prev = doc[i];
+			}
 		return;
-	buf_truncate(out, mark);
+	}
 	buf_putc(out, '~');
 	put_varint(out, first);
 	unsigned bits = 0, used = 0;
@@ -1424,6 +1764,10 @@ static int utf16_cmp(const char *a, const char *b)
 			q++;
 			continue;
 		}
+		/* An ASCII character sorts by its byte against any other
+		 * (UTF-16 code units beyond ASCII are all larger). */
+		if (*p < 0x80 || *q < 0x80)
+			return *p < *q ? -1 : 1;
 		int32_t x, y;
 		size_t n = decode_cp(p, strlen((const char *)p), &x);
 		size_t m = decode_cp(q, strlen((const char *)q), &y);
@@ -1862,6 +2206,7 @@ int search_render(renderer *r, const site *s, output *o, gen_err *err)
 		for (size_t i = 0; i < sizeof ui_strings / sizeof *ui_strings; i++)
 			search_set_string(ix, ui_strings[i][0],
 					  render_i18n(r, ui_strings[i][0], ui_strings[i][1]));
+		search_set_cache(ix, s->search_cache);
 		rc = search_add_documents(ix, s->docs, s->ndocs, site_jobs(s->opt_jobs),
 					  emit_output, o, err);
 		if (rc == 0)

@@ -39,6 +39,7 @@
 #define SEARCH_DOCS_PER_FILE 8
 
 typedef struct search_index search_index;
+struct cache_file;
 
 /* Where a piece of text stands in its document; decides its weight. */
 typedef enum search_field {
@@ -93,6 +94,14 @@ int search_doc_end(search_index *ix, search_emit_fn emit, void *ctx,
 int search_add_document(search_index *ix, const document *d,
 			search_emit_fn emit, void *ctx, gen_err *err);
 
+/* Makes search_add_document(s) keep the words of each document in c,
+ * the build cache (cache.h; NULL, the default: none), and read them back
+ * from there instead of tokenising a document an earlier build added:
+ * the index comes out the same either way. c must outlive ix. */
+void search_set_cache(search_index *ix, struct cache_file *c);
+/* Appends the key of d's record in that cache: for tests and tools. */
+void search_cache_key(const search_index *ix, const document *d, buf *out);
+
 /* Adds n documents of the site at once, on up to jobs threads (emit is
  * then called from several threads: it must be safe for that). The
  * result is the same as adding them one by one, whatever jobs is.
@@ -122,10 +131,11 @@ void search_terms(search_index *ix, const char *text, size_t len, buf *out);
  * search_write. */
 void search_split(const search_index *ix, const char *word, buf *out);
 
-/* The site's search: indexes every published document of s, writes the
- * index under zoeken/ and the results page zoeken/index.html (layout
- * "search") into o. With o NULL only the page is rendered (gen check).
- * Returns 0 or a negative code with err set. */
+/* The site's search: indexes every published document of s (through
+ * s->search_cache when there is one), writes the index under zoeken/ and
+ * the results page zoeken/index.html (layout "search") into o. With o
+ * NULL only the page is rendered (gen check). Returns 0 or a negative
+ * code with err set. */
 int search_render(renderer *r, const site *s, output *o, gen_err *err);
 
 #endif

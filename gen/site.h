@@ -68,9 +68,9 @@ typedef struct site {
 				* parser), for the build cache */
 	struct cache_file *diff_cache; /* word diffs of history pages (cache.h),
 				  * NULL when off; set and freed by the build */
-	struct cache_file *search_cache; /* each article's words and text for the
-				  * search index (search.h), NULL when off; set
-				  * and freed by the build */
+	struct cache_file *search_cache; /* each article's words for the search
+				  * index (search.h), NULL when off; set and
+				  * freed by the build */
 } site;
 
 /* Loads the site from src. Problems in articles are collected in diags

@@ -189,4 +189,36 @@ ok $? "--no-cache builds"
 test ! -e "$WORK/.gen-cache/documents.pack"
 ok $? "--no-cache writes no cache"
 
+# The search index keeps each article's words in search.pack; read back,
+# they give the same zoeken/ as tokenising again, also after the words of
+# an article change, and garbage there is not trusted.
+build_both "search: first build"
+test -s "$WORK/.gen-cache/search.pack"
+ok $? "the search index's records are cached"
+size=$(wc -c < "$WORK/.gen-cache/search.pack")
+build_both "search: nothing changed"
+is "$(wc -c < "$WORK/.gen-cache/search.pack")" "$size" "every article's record is read back, none made again"
+lacks "$WORK/inc.err" "search.pack" "and none is refused"
+sed -i 's/Om feedback vragen/Om zoekwoordje vragen/' "$P/content/verhalen/extra-2.md"
+git -C "$P" commit -qam "nieuw zoekwoord"
+build_both "search: words edited"
+grep -q '"zoekwoordje"' "$WORK"/inc/zoeken/w/*.js
+ok $? "the new word is in the index"
+test "$(wc -c < "$WORK/.gen-cache/search.pack")" -gt "$size"
+ok $? "the edited article's record is added"
+size=$(wc -c < "$WORK/.gen-cache/search.pack")
+printf 'XXXXXXXX' | dd of="$WORK/.gen-cache/search.pack" bs=1 seek=$((size / 2)) conv=notrunc 2> /dev/null
+build_both "search: damaged record"
+contains "$WORK/inc.err" "search.pack: notice: the build cache was damaged" "a damaged search record is reported"
+head -c 3000 /dev/urandom > "$WORK/.gen-cache/search.pack"
+build_both "search: garbage"
+contains "$WORK/inc.err" "search.pack: notice: the build cache was damaged" "garbage in the search records is reported"
+build_both "search: rebuilt"
+test -s "$WORK/.gen-cache/search.pack" && test "$(wc -c < "$WORK/.gen-cache/search.pack")" -gt 3000
+ok $? "and the search records are written anew"
+rm -rf "$WORK/.gen-cache"
+"$GEN" build -C "$P" -o "$WORK/inc" -q --no-cache
+test ! -e "$WORK/.gen-cache/search.pack"
+ok $? "--no-cache writes no search records"
+
 done_testing

@@ -1,12 +1,16 @@
 /* Tests for search: tokenising (folding, stemming, stop words), compound
  * splitting, BM25 ordering, the shard files (layout, postings, facets,
- * snippets) and their determinism. The index files are read back the way
- * the browser reads them: the JavaScript literal unescaped, then JSON. */
+ * snippets) and their determinism, and the build cache's records (read
+ * back, they give the same files; malformed ones are refused). The index
+ * files are read back the way the browser reads them: the JavaScript
+ * literal unescaped, then JSON. */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "cache.h"
 #include "json.h"
 #include "search.h"
 #include "stopwords.h"
@@ -548,6 +552,222 @@ static void test_empty(void)
 	search_free(ix);
 }
 
+/* ---- the build cache ---- */
+
+enum { CACHED_DOCS = 120 };
+
+/* Articles with headings, tips, hyphens, quotes and backslashes: body i
+ * of variant v (another variant is other text under the same path and
+ * content id, as a changed filter would make). */
+static void cached_doc(document *d, size_t i, int variant)
+{
+	static const char *const th[] = { "feedback", "empathie", "grenzen", "feedback" };
+	char text[512];
+	snprintf(text, sizeof text, "content/verhalen/stuk-%zu.md", i);
+	d->path = xstrdup(text);
+	snprintf(d->id, sizeof d->id, "%040zx", i * 7919);
+	snprintf(text, sizeof text, "verhalen/stuk-%zu/", i);
+	d->url = xstrdup(text);
+	snprintf(text, sizeof text, "Verhaal %zu over klanten%zu", i, i % 13);
+	d->fm.title = xstrdup(text);
+	snprintf(text, sizeof text, "Een samenvatting met woord%zu en klanttevredenheid.", i % 41);
+	d->fm.summary = xstrdup(text);
+	d->fm.kind = i % 4 ? KIND_STORY : KIND_TIPS;
+	d->fm.themes = (char **)th + i % 3;
+	d->fm.nthemes = 1 + (i % 2);
+	snprintf(text, sizeof text,
+		 "## Wat er gebeurde\n\nDe klant%zu belde over de e-mail en klant-centraal "
+		 "werk. Zeldzaam%zu, 'aanhalingstekens' en \\backslash, ideeën.\n\n"
+		 "## Wat beter kon\n\nEen klacht%s over tevredenheid%s.\n\n"
+		 "1. Luister naar de klant.\n2. Vraag door%zu.\n",
+		 i, i % 3, i % 2 ? "en" : "", variant ? " en veiligheidsregels" : "", i % 5);
+	markdown_options opt = { .tips = d->fm.kind == KIND_TIPS };
+	gen_err e;
+	if (markdown_parse(&d->md, d->path, text, strlen(text), &opt, NULL, &e) < 0)
+		d->md = NULL;
+}
+
+static void cached_docs_free(document *docs, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(docs[i].path);
+		free(docs[i].url);
+		free(docs[i].fm.title);
+		free(docs[i].fm.summary);
+		markdown_free(docs[i].md);
+	}
+	free(docs);
+}
+
+/* Every file of an index of docs, added on jobs threads through c. */
+static char *build_cached(const document *docs, size_t n, int jobs, cache_file *c)
+{
+	search_index *ix = NULL;
+	gen_err err;
+	files fs = { NULL, 0 };
+	search_new(&ix, "nl", &err);
+	search_set_cache(ix, c);
+	search_add_documents(ix, docs, n, jobs, collect, &fs, &err);
+	search_write(ix, collect, &fs, &err);
+	search_free(ix);
+	qsort(fs.f, fs.n, sizeof *fs.f, compare_files);
+	buf all = BUF_INIT;
+	for (size_t i = 0; i < fs.n; i++)
+		buf_printf(&all, "%s\n%s", fs.f[i].rel, fs.f[i].data);
+	files_release(&fs);
+	return buf_detach(&all);
+}
+
+/* A record as search.c writes one: its words, each with its weighted
+ * count and its count (a word's length is strlen's, or wlen[i] if set). */
+static void record(buf *out, const char *const *words, const size_t *wlen,
+		   const unsigned *tf, const unsigned *count, size_t n)
+{
+	buf_clear(out);
+	buf_put_varint(out, n);
+	for (size_t i = 0; i < n; i++) {
+		buf_put_blob(out, words[i], wlen && wlen[i] ? wlen[i] : strlen(words[i]));
+		buf_put_varint(out, tf[i]);
+		buf_put_varint(out, count[i]);
+	}
+}
+
+static void test_cache(void)
+{
+	enum { N = CACHED_DOCS };
+	document *docs = xcalloc(N, sizeof *docs);
+	for (size_t i = 0; i < N; i++)
+		cached_doc(&docs[i], i, 0);
+	char dir[512];
+	const char *tmp = getenv("TMPDIR");
+	snprintf(dir, sizeof dir, "%s/gen-search.XXXXXX", tmp && *tmp ? tmp : "/tmp");
+	if (!mkdtemp(dir)) {
+		ok(0, "a directory for the cache");
+		cached_docs_free(docs, N);
+		return;
+	}
+	const uint64_t stamp = 7;
+	char *ref = build_cached(docs, N, 1, NULL);
+
+	cache_file *c = cache_open(dir, "search.pack", stamp, NULL);
+	char *got = build_cached(docs, N, 4, c);
+	ok(strcmp(got, ref) == 0, "an empty cache: the same files as without one");
+	is(cache_puts(c), N, "every document's record is kept");
+	cache_save(c, NULL);
+	cache_close(c);
+	free(got);
+
+	for (int jobs = 1; jobs <= 4; jobs += 3) {
+		c = cache_open(dir, "search.pack", stamp, NULL);
+		got = build_cached(docs, N, jobs, c);
+		ok(cache_hits(c) == N, "every document is read back (%d thread%s)", jobs,
+		   jobs == 1 ? "" : "s");
+		is(cache_puts(c), 0, "and none tokenised again");
+		ok(strcmp(got, ref) == 0, "records read back give the same files (%d thread%s)",
+		   jobs, jobs == 1 ? "" : "s");
+		cache_close(c);
+		free(got);
+	}
+
+	/* Other text under the same path and content id (a changed filter)
+	 * is not taken from the record of the old text. */
+	buf key = BUF_INIT, key2 = BUF_INIT;
+	search_index *ix = NULL, *en = NULL;
+	gen_err err;
+	search_new(&ix, "nl", &err);
+	search_new(&en, "en", &err);
+	search_cache_key(ix, &docs[5], &key);
+	search_cache_key(en, &docs[5], &key2);
+	ok(key.len != key2.len || memcmp(key.ptr, key2.ptr, key.len) != 0,
+	   "the key depends on the language");
+	document old = docs[5];
+	cached_doc(&docs[5], 5, 1);
+	buf_clear(&key2);
+	search_cache_key(ix, &docs[5], &key2);
+	ok(key.len != key2.len || memcmp(key.ptr, key2.ptr, key.len) != 0,
+	   "and on the text, not only on path and content id");
+	char *ref5 = build_cached(docs, N, 1, NULL);
+	c = cache_open(dir, "search.pack", stamp, NULL);
+	got = build_cached(docs, N, 4, c);
+	is(cache_hits(c), N - 1, "other text: that document is tokenised again");
+	ok(strcmp(got, ref5) == 0, "and its words are the new ones");
+	cache_close(c);
+	free(got);
+	free(ref5);
+	free(docs[5].path);
+	free(docs[5].url);
+	free(docs[5].fm.title);
+	free(docs[5].fm.summary);
+	markdown_free(docs[5].md);
+	docs[5] = old;
+
+	/* Records that are whole (checksums fine) but not what search.c
+	 * writes: each is refused, its document tokenised again. */
+	static const char *const de[] = { "nieuwwoord", "de" };
+	static const char *const twice[] = { "klant", "klant" };
+	static const char *const one[] = { "klant" };
+	static const char *const letter[] = { "k" };
+	static const char *const nul[] = { "kl\0ant" };
+	static const size_t nul_len[] = { 6 };
+	static const unsigned t2[] = { 2, 2 }, c1[] = { 1, 1 }, t1[] = { 1 }, t13[] = { 13 },
+			      none[] = { 0 };
+	c = cache_open(dir, "search.pack", stamp, NULL);
+	free(build_cached(docs, N, 1, c)); /* what a build reads is kept */
+	buf rec = BUF_INIT;
+	size_t bad = 0;
+	for (size_t i = 0; i < N; i += 10) {
+		buf_clear(&key);
+		search_cache_key(ix, &docs[i], &key);
+		size_t len;
+		const char *real = cache_get(c, key.ptr, key.len, &len);
+		buf_clear(&rec);
+		switch (i / 10) {
+		case 0: buf_put(&rec, real, len ? len - 1 : 0); break;  /* cut short */
+		case 1: buf_put(&rec, real, len); buf_putc(&rec, 0); break; /* a byte more */
+		case 2: break;                                           /* empty */
+		case 3: record(&rec, de, NULL, t2, c1, 2); break;      /* a stop word */
+		case 4: record(&rec, twice, NULL, t2, c1, 2); break;   /* a word twice */
+		case 5: record(&rec, one, NULL, t1, c1, 1); break;     /* a weight too small */
+		case 6: record(&rec, one, NULL, t13, c1, 1); break;    /* a weight too large */
+		case 7: record(&rec, one, NULL, none, none, 1); break; /* no occurrence */
+		case 8: record(&rec, letter, NULL, t2, c1, 1); break;  /* one letter */
+		case 9: record(&rec, nul, nul_len, t2, c1, 1); break;  /* a NUL */
+		default: continue;
+		}
+		cache_put(c, key.ptr, key.len, rec.ptr, rec.len);
+		bad++;
+	}
+	cache_save(c, NULL);
+	cache_close(c);
+	c = cache_open(dir, "search.pack", stamp, NULL);
+	got = build_cached(docs, N, 4, c);
+	ok(cache_hits(c) == N - bad, "%zu malformed records are not used (%zu)", bad,
+	   cache_hits(c));
+	is(cache_puts(c), bad, "their documents are tokenised again");
+	ok(strcmp(got, ref) == 0, "and the files are those of a build without a cache");
+	cache_save(c, NULL);
+	cache_close(c);
+	free(got);
+	c = cache_open(dir, "search.pack", stamp, NULL);
+	got = build_cached(docs, N, 1, c);
+	is(cache_hits(c), N, "the next build reads every document back");
+	ok(strcmp(got, ref) == 0, "with the same files");
+	cache_close(c);
+	free(got);
+
+	search_free(ix);
+	search_free(en);
+	buf_release(&rec);
+	buf_release(&key);
+	buf_release(&key2);
+	free(ref);
+	cached_docs_free(docs, N);
+	char path[600];
+	snprintf(path, sizeof path, "%s/search.pack", dir);
+	unlink(path);
+	rmdir(dir);
+}
+
 int main(void)
 {
 	test_stopwords();
@@ -557,5 +777,6 @@ int main(void)
 	test_shards();
 	test_threads();
 	test_empty();
+	test_cache();
 	return done_testing();
 }

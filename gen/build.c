@@ -154,7 +154,7 @@ static cache_file *open_page_cache(const site *s, const build_options *opt,
 	buf_printf(&name, "pages-%016llx.pack",
 		   (unsigned long long)buf_hash64(abs.ptr, abs.len, 0));
 	uint64_t theme = render_theme_stamp(r);
-	uint64_t stamp = buf_hash64(&theme, sizeof theme, cache_program_stamp());
+	uint64_t stamp = buf_hash64(&theme, sizeof theme, s->program_stamp);
 	char *cdir = site_cache_dir(s, opt->output);
 	cache_file *c = cache_open(cdir, name.ptr, stamp, diags);
 	free(cdir);
@@ -213,7 +213,7 @@ int build_run(const build_options *opt)
 	s.history = load_history(opt, src, &s, &diags);
 	if (opt->site.cache) {
 		char *cdir = site_cache_dir(&s, opt->output);
-		uint64_t stamp = cache_program_stamp();
+		uint64_t stamp = s.program_stamp;
 		if (s.history)
 			s.diff_cache = cache_open(cdir, "diffs.pack", stamp, &diags);
 		s.search_cache = cache_open(cdir, "search.pack", stamp, &diags);

@@ -277,7 +277,8 @@ int site_load(site *s, const source *src, const site_options *opt,
 	const char *engine = markdown_engine();
 	s->stamp = buf_hash64(engine, strlen(engine), s->stamp);
 	if (opt->cache) {
-		uint64_t stamp = buf_hash64(&s->stamp, sizeof s->stamp, cache_program_stamp());
+		s->program_stamp = cache_program_stamp();
+		uint64_t stamp = buf_hash64(&s->stamp, sizeof s->stamp, s->program_stamp);
 		char *dir = site_cache_dir(s, opt->output);
 		cache = cache_open(dir, "documents.pack", stamp, diags);
 		free(dir);

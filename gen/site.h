@@ -63,6 +63,8 @@ typedef struct site {
 	size_t cache_hits;     /* articles read from the build cache */
 	struct cache_file *doc_cache; /* where documents read from the cache
 				* keep their text; closed by site_release */
+	uint64_t program_stamp; /* cache_program_stamp(), once per build; 0
+				 * without the cache */
 	uint64_t stamp;        /* hash of what besides its own bytes decides an
 				* article (site.toml, filters, the Markdown
 				* parser), for the build cache */

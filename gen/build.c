@@ -214,8 +214,10 @@ int build_run(const build_options *opt)
 	if (opt->site.cache) {
 		char *cdir = site_cache_dir(&s, opt->output);
 		uint64_t stamp = s.program_stamp;
-		if (s.history)
+		if (s.history) {
 			s.diff_cache = cache_open(cdir, "diffs.pack", stamp, &diags);
+			cache_keep_unused(s.diff_cache);
+		}
 		s.search_cache = cache_open(cdir, "search.pack", stamp, &diags);
 		free(cdir);
 	}

@@ -59,6 +59,7 @@ struct cache_file {
 	size_t cap_slots;
 	atomic_bool damaged;     /* a record did not check out: rewrite all */
 	bool told;               /* the user has heard of it */
+	bool keep_unused;        /* cache_keep_unused */
 	bool usable;             /* the file has our stamp and reads whole */
 	atomic_size_t hits;
 	pthread_mutex_t lock;    /* guards kept */
@@ -489,6 +490,11 @@ void cache_save(cache_file *c, diag_list *diags)
 				 "cannot create the build cache: %s", strerror(errno));
 		goto out;
 	}
+	/* A cache that keeps what this build did not ask for counts every
+	 * record that no later one replaced as live. */
+	for (size_t i = 0; c->keep_unused && i < c->cap_slots; i++)
+		if (c->slots[i])
+			c->recs[c->slots[i] - 1].used = true;
 	/* Append while the file stays mostly live; else write it anew. */
 	size_t live = 0, added = 0;
 	for (size_t i = 0; i < c->nrecs; i++)
@@ -518,6 +524,12 @@ void cache_save(cache_file *c, diag_list *diags)
 			 "cannot write the build cache: %s", strerror(errno));
 out:
 	buf_release(&path);
+}
+
+void cache_keep_unused(cache_file *c)
+{
+	if (c)
+		c->keep_unused = true;
 }
 
 size_t cache_hits(const cache_file *c) { return atomic_load(&c->hits); }

@@ -60,6 +60,11 @@ void cache_put(cache_file *c, const char *key, size_t klen, const void *data, si
  * c may be NULL (no cache). */
 void cache_save(cache_file *c, diag_list *diags);
 
+/* Keeps values this build did not ask for when the file is written anew
+ * (by default only what a build read or put survives): for values a
+ * build needs only now and then, like the word diffs of history pages,
+ * which a build whose pages are all unchanged never reads. */
+void cache_keep_unused(cache_file *c);
 /* Values read and values kept since cache_open. */
 size_t cache_hits(const cache_file *c);
 size_t cache_puts(const cache_file *c);

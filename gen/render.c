@@ -842,10 +842,10 @@ static int render_themes(renderer *r, output *o, gen_err *err)
 	if (!cfg->nthemes)
 		return 0;
 	bool own = has_layout(r, "theme") && has_layout(r, "themes");
-	value *all = value_new_array();
-	value *cards = value_new_array();
+	/* Each theme's summary for the overview, NULL for a page kept. */
+	value **summary = xcalloc(cfg->nthemes, sizeof *summary);
 	int rc = 0;
-	bool all_fresh = true, any_kept = false;
+	bool all_fresh = true;
 	for (size_t i = 0; i < cfg->nthemes && rc == 0; i++) {
 		const config_theme *t = &cfg->themes[i];
 		/* A theme page shows its articles' cards and passages:
@@ -859,7 +859,6 @@ static int render_themes(renderer *r, output *o, gen_err *err)
 				fp = render_doc_key(&r->s->docs[j], fp);
 		if (r->page_cache && o && render_page_fresh(r, o, rel.ptr, fp)) {
 			buf_release(&rel);
-			any_kept = true;
 			continue;
 		}
 		all_fresh = false;
@@ -888,9 +887,7 @@ static int render_themes(renderer *r, output *o, gen_err *err)
 		/* The same list as theme.items below, which owns it. */
 		value_set_cstr(sec, "pages", value_new_alias(items));
 		value_set_cstr(data, "section", sec);
-		value_push(all, value_copy(theme));
-		value *card = value_copy(theme);
-		value_push(cards, card);
+		summary[i] = value_copy(theme);
 		value_set_cstr(theme, "items", items);
 		value_set_cstr(data, "theme", theme);
 		rc = render_page_as(r, o, own ? "theme" : "section", rel.ptr, data, fp, err);
@@ -899,26 +896,22 @@ static int render_themes(renderer *r, output *o, gen_err *err)
 		buf_release(&html);
 	}
 	uint64_t all_fp = render_all_docs_key(r, 0x746873u);
+	value *all = NULL, *cards = NULL;
 	if (rc == 0 && all_fresh && r->page_cache && o &&
-	    render_page_fresh(r, o, "themas/index.html", all_fp)) {
-		value_free(all);
-		value_free(cards);
-		return 0;
-	}
-	if (rc == 0 && any_kept) {
-		/* Theme pages that were kept left no record in the lists
-		 * above: the overview needs every theme. */
-		value_free(all);
-		value_free(cards);
-		all = value_new_array();
-		cards = value_new_array();
-		for (size_t i = 0; i < cfg->nthemes; i++) {
+	    render_page_fresh(r, o, "themas/index.html", all_fp))
+		goto out;
+	all = value_new_array();
+	cards = value_new_array();
+	for (size_t i = 0; i < cfg->nthemes && rc == 0; i++) {
+		/* A kept theme page made no summary: the overview needs it. */
+		if (!summary[i]) {
 			value *items = NULL;
-			value *theme = theme_data(r, &cfg->themes[i], &items);
+			summary[i] = theme_data(r, &cfg->themes[i], &items);
 			value_free(items);
-			value_push(all, value_copy(theme));
-			value_push(cards, theme);
 		}
+		value_push(all, value_copy(summary[i]));
+		value_push(cards, summary[i]);
+		summary[i] = NULL;
 	}
 	if (rc == 0) {
 		value *data = render_base_data(r, "themas/");
@@ -942,6 +935,10 @@ static int render_themes(renderer *r, output *o, gen_err *err)
 				    all_fp, err);
 		value_free(data);
 	}
+out:
+	for (size_t i = 0; i < cfg->nthemes; i++)
+		value_free(summary[i]);
+	free(summary);
 	value_free(all);
 	value_free(cards);
 	return rc;

@@ -21,6 +21,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "buf.h"
@@ -44,7 +45,8 @@ typedef struct record {
 typedef struct kept {
 	char *key;
 	size_t key_len;
-	buf bytes;               /* the whole record, header included */
+	unsigned char *bytes;    /* the whole record, header included, */
+	size_t len;              /* allocated to its size: many are kept */
 } kept;
 
 struct cache_file {
@@ -228,7 +230,7 @@ void cache_close(cache_file *c)
 	drop_map(c);
 	for (size_t i = 0; i < c->nkept; i++) {
 		free(c->kept[i].key);
-		buf_release(&c->kept[i].bytes);
+		free(c->kept[i].bytes);
 	}
 	free(c->kept);
 	pthread_mutex_destroy(&c->lock);
@@ -265,19 +267,27 @@ void cache_reject(cache_file *c, const char *key, size_t klen)
 	}
 }
 
-void cache_put(cache_file *c, const char *key, size_t klen, const void *data, size_t len)
+const char *cache_put(cache_file *c, const char *key, size_t klen, const void *data,
+		      size_t len)
 {
 	if (!c || !c->dir)
-		return;
-	buf payload = BUF_INIT;
-	buf_put_blob(&payload, key, klen);
-	buf_put(&payload, data, len);
-	kept k = { xstrndup(key, klen), klen, BUF_INIT };
-	buf_put_varint(&k.bytes, payload.len);
-	uint64_t sum = buf_hash64(payload.ptr, payload.len, c->stamp);
-	buf_put(&k.bytes, &sum, 8);
-	buf_put(&k.bytes, payload.ptr, payload.len);
-	buf_release(&payload);
+		return NULL;
+	/* Framed in one block of its exact size, checksummed in place. */
+	buf kb = BUF_INIT, frame = BUF_INIT;
+	buf_put_blob(&kb, key, klen);
+	size_t plen = kb.len + len;
+	buf_put_varint(&frame, plen);
+	kept k = { xstrndup(key, klen), klen, NULL, frame.len + 8 + plen };
+	k.bytes = xmalloc(k.len);
+	unsigned char *payload = k.bytes + frame.len + 8;
+	memcpy(k.bytes, frame.ptr, frame.len);
+	memcpy(payload, kb.ptr, kb.len);
+	if (len)
+		memcpy(payload + kb.len, data, len);
+	uint64_t sum = buf_hash64(payload, plen, c->stamp);
+	memcpy(k.bytes + frame.len, &sum, 8);
+	buf_release(&kb);
+	buf_release(&frame);
 	pthread_mutex_lock(&c->lock);
 	if (c->nkept == c->cap_kept) {
 		c->cap_kept = c->cap_kept ? 2 * c->cap_kept : 64;
@@ -285,6 +295,7 @@ void cache_put(cache_file *c, const char *key, size_t klen, const void *data, si
 	}
 	c->kept[c->nkept++] = k;
 	pthread_mutex_unlock(&c->lock);
+	return (const char *)payload + (plen - len);
 }
 
 /* ---- articles ---- */
@@ -346,10 +357,12 @@ bool cache_get_document(cache_file *c, const source_file *f, const config *cfg,
 	return hit;
 }
 
-void cache_put_document(cache_file *c, const document *d, const diag_list *diags)
+const char *cache_put_document(cache_file *c, const document *d, const diag_list *diags,
+			       size_t *len)
 {
+	*len = 0;
 	if (!c || !c->dir)
-		return;
+		return NULL;
 	buf key = BUF_INIT, rec = BUF_INIT;
 	document_key(&key, d->path, d->id);
 	buf_put_varint(&rec, diags ? diags->n : 0);
@@ -361,10 +374,13 @@ void cache_put_document(cache_file *c, const document *d, const diag_list *diags
 		buf_put_svarint(&rec, g->col);
 		buf_put_cstr(&rec, g->msg);
 	}
+	size_t head = rec.len;
 	document_freeze(d, &rec);
-	cache_put(c, key.ptr, key.len, rec.ptr, rec.len);
+	const char *copy = cache_put(c, key.ptr, key.len, rec.ptr, rec.len);
+	*len = rec.len - head;
 	buf_release(&key);
 	buf_release(&rec);
+	return copy + head;
 }
 
 static int kept_cmp(const void *a, const void *b)
@@ -386,6 +402,41 @@ static int write_all(int fd, const void *data, size_t len)
 			return -1;
 		p += n;
 		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* The kept records, gathered a thousand at a time rather than copied
+ * into one block: a cold build keeps every article. A reader that meets
+ * a record cut short by a concurrent build distrusts the whole file, so
+ * a record is never half used. */
+static int write_kept(cache_file *c, int fd)
+{
+	struct iovec iov[1024];
+	for (size_t i = 0; i < c->nkept;) {
+		int n = 0;
+		size_t total = 0;
+		for (; i < c->nkept && n < 1024; i++, n++) {
+			iov[n].iov_base = c->kept[i].bytes;
+			iov[n].iov_len = c->kept[i].len;
+			total += c->kept[i].len;
+		}
+		int at = 0;
+		while (total) {
+			ssize_t w = writev(fd, iov + at, n - at);
+			if (w < 0 && errno == EINTR)
+				continue;
+			if (w <= 0)
+				return -1;
+			total -= (size_t)w;
+			/* A short write: step over what went out. */
+			while (at < n && (size_t)w >= iov[at].iov_len)
+				w -= (ssize_t)iov[at++].iov_len;
+			if (at < n) {
+				iov[at].iov_base = (char *)iov[at].iov_base + w;
+				iov[at].iov_len -= (size_t)w;
+			}
+		}
 	}
 	return 0;
 }
@@ -426,15 +477,7 @@ static int rewrite(cache_file *c, const char *path)
 			buf_clear(&b);
 		}
 	}
-	for (size_t i = 0; i < c->nkept; i++) {
-		buf_put(&b, c->kept[i].bytes.ptr, c->kept[i].bytes.len);
-		if (b.len > (1u << 20)) {
-			if (write_all(fd, b.ptr, b.len) < 0)
-				goto out;
-			buf_clear(&b);
-		}
-	}
-	if (write_all(fd, b.ptr, b.len) < 0)
+	if (write_all(fd, b.ptr, b.len) < 0 || write_kept(c, fd) < 0)
 		goto out;
 	if (close(fd) < 0) {
 		fd = -1;
@@ -501,18 +544,13 @@ void cache_save(cache_file *c, diag_list *diags)
 		if (c->recs[i].used)
 			live += c->recs[i].size;
 	for (size_t i = 0; i < c->nkept; i++)
-		added += c->kept[i].bytes.len;
+		added += c->kept[i].len;
 	size_t dead = c->map_len - live;
 	int rc = -1;
 	if (c->usable && !damaged && dead <= live + added) {
 		int fd = open(path.ptr, O_WRONLY | O_APPEND | O_CLOEXEC);
 		if (fd >= 0) {
-			buf b = BUF_INIT;
-			for (size_t i = 0; i < c->nkept; i++)
-				buf_put(&b, c->kept[i].bytes.ptr, c->kept[i].bytes.len);
-			/* One write: a record is never half there for a reader. */
-			rc = write_all(fd, b.ptr, b.len);
-			buf_release(&b);
+			rc = write_kept(c, fd);
 			if (close(fd) < 0)
 				rc = -1;
 		}

@@ -51,9 +51,11 @@ void cache_close(cache_file *c);
  * be NULL. */
 const char *cache_get(cache_file *c, const char *key, size_t klen, size_t *len);
 void cache_reject(cache_file *c, const char *key, size_t klen);
-/* Keeps data under key for cache_save (the last put of a key wins). Safe
- * on several threads; c may be NULL. */
-void cache_put(cache_file *c, const char *key, size_t klen, const void *data, size_t len);
+/* Keeps data under key for cache_save (the last put of a key wins).
+ * Returns the cache's copy of data (valid until cache_close), or NULL
+ * when c is NULL or off. Safe on several threads. */
+const char *cache_put(cache_file *c, const char *key, size_t klen, const void *data,
+		      size_t len);
 /* Writes what cache_put kept, and what this build read, dropping the rest
  * once it outweighs them. A cache that cannot be written costs the next
  * build time, not this one its result: the reason is a warning in diags.
@@ -74,9 +76,12 @@ size_t cache_puts(const cache_file *c);
  * with the warnings it gave then added to diags; false when the cache
  * does not have it. The document borrows from c: close c only after
  * releasing it. cache_put_document keeps d, just parsed and
- * filtered, with the diagnostics it gave. */
+ * filtered, with the diagnostics it gave, and returns the kept copy of
+ * d in document_freeze's form (valid until cache_close) and its length,
+ * for document_slim; NULL when c is NULL or off. */
 bool cache_get_document(cache_file *c, const source_file *f, const config *cfg,
 			document *d, diag_list *diags);
-void cache_put_document(cache_file *c, const document *d, const diag_list *diags);
+const char *cache_put_document(cache_file *c, const document *d, const diag_list *diags,
+			       size_t *len);
 
 #endif

@@ -191,3 +191,26 @@ int document_thaw(document *d, const source_file *f, const config *cfg,
 	}
 	return 0;
 }
+
+void document_slim(document *d, const source_file *f, const config *cfg,
+		   const char *frozen, size_t len)
+{
+	if (!d->md || !markdown_root(d->md))
+		return; /* thawed already */
+	if (frozen) {
+		document t;
+		if (document_thaw(&t, f, cfg, frozen, len, true) == 0) {
+			document_release(d);
+			*d = t;
+		}
+		return;
+	}
+	buf b = BUF_INIT;
+	markdown_doc *md = NULL;
+	markdown_freeze(d->md, &b);
+	if (markdown_thaw(&md, b.ptr, b.len, false) == 0) {
+		markdown_free(d->md);
+		d->md = md;
+	}
+	buf_release(&b);
+}

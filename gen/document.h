@@ -61,4 +61,14 @@ void document_freeze(const document *d, buf *out);
 int document_thaw(document *d, const source_file *f, const config *cfg,
 		  const char *data, size_t len, bool borrow);
 
+/* Once the filters are done nothing walks d's Markdown tree again, and
+ * the tree with its parse takes several times what later stages read.
+ * document_slim drops it: d becomes as if thawed. With frozen (d's own
+ * document_freeze form, which must outlive d: the build cache's kept
+ * copy) d borrows from it; without, d keeps a compact copy of its own.
+ * f is the file d was parsed from. Should thawing fail, d is left as
+ * it was. */
+void document_slim(document *d, const source_file *f, const config *cfg,
+		   const char *frozen, size_t len);
+
 #endif

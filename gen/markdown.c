@@ -160,7 +160,11 @@ static char *arena_alloc(markdown_doc *doc, size_t n)
 {
 	arena_block *b = doc->arena;
 	if (!b || b->cap - b->used < n) {
-		size_t cap = n > 8192 ? n : 8192;
+		/* Blocks grow from small: a thawed document copies only a
+		 * few short strings, and ten thousand of them are held. */
+		size_t cap = b ? (b->cap < 4096 ? 2 * b->cap : 8192) : 512;
+		if (cap < n)
+			cap = n;
 		b = xmalloc(sizeof *b + cap);
 		b->next = doc->arena;
 		b->used = 0;
@@ -2453,9 +2457,18 @@ void markdown_freeze(const markdown_doc *doc, buf *out)
 		buf_put_varint(out, l->image);
 		buf_put_varint(out, (uint64_t)((int64_t)l->block_index + 1));
 	}
+	/* A block's text is read only as the context of a link in it:
+	 * the others are left out, which halves what a cache keeps. */
 	buf_put_varint(out, doc->nblocks);
+	unsigned char *linked = xcalloc(doc->nblocks + 1, 1);
+	for (size_t i = 0; i < doc->nlinks; i++) {
+		int b = doc->links[i].block_index;
+		if (b >= 0 && (size_t)b < doc->nblocks)
+			linked[b] = 1;
+	}
 	for (size_t i = 0; i < doc->nblocks; i++)
-		buf_put_cstr(out, doc->blocks[i]);
+		buf_put_cstr(out, linked[i] ? doc->blocks[i] : NULL);
+	free(linked);
 	buf_put_cstr(out, doc->first_paragraph);
 	buf_put_varint(out, doc->words);
 	buf_put_varint(out, doc->nanchors);

@@ -251,7 +251,9 @@ void markdown_analyze(markdown_doc *doc, bool tips);
  * headings, tips, links, blocks, anchors, word count, text walk, and its
  * HTML with every link destination left to be rewritten). markdown_thaw
  * makes a document of that again: every reading function above gives
- * the same results and markdown_render_html the same HTML for the same
+ * the same results (markdown_block_text only for a block that holds a
+ * link, the one use of it; others read as "") and markdown_render_html
+ * the same HTML for the same
  * rewrites, but it has no tree (markdown_root is NULL), so it cannot be
  * filtered. Returns 0 and *out (caller frees with markdown_free), or -1
  * when data is not a frozen document of this version (damaged, cut

@@ -560,6 +560,156 @@ out:
 	return rc;
 }
 
+/* ---- one file in pieces ---- */
+
+struct output_file {
+	output *o;
+	buf key;
+	int fd;               /* the file being written */
+	char name[32];        /* UPDATE: its staging name */
+	int old;              /* UPDATE: the file there, read alongside; -1 */
+	bool same;            /* UPDATE: every byte so far equals old's */
+	bool done;            /* output_close counted it */
+	size_t len;
+};
+
+int output_open(output *o, const char *rel, output_file **out, gen_err *err)
+{
+	*out = NULL;
+	output_file *f = xcalloc(1, sizeof *f);
+	f->o = o;
+	f->fd = f->old = -1;
+	int rc = 0;
+	const char *bad = clean_rel(&f->key, rel);
+	if (bad) {
+		rc = err_set(err, GEN_EUSAGE, rel, 0, 0, "%s", bad);
+		goto out;
+	}
+	if (o->dirfd < 0) {
+		if ((rc = fresh_dirs(o, &f->key, err)) < 0)
+			goto out;
+		f->fd = openat(o->tmpfd, f->key.ptr, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+		if (f->fd < 0)
+			rc = io_err(err, o->tmp, f->key.ptr, "cannot write");
+		goto out;
+	}
+	pthread_mutex_lock(&o->lock);
+	unsigned long n = ++o->nstaged;
+	pthread_mutex_unlock(&o->lock);
+	snprintf(f->name, sizeof f->name, "%lu", n);
+	f->fd = openat(o->tmpfd, f->name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+	if (f->fd < 0) {
+		rc = io_err(err, o->tmp, f->name, "cannot write");
+		goto out;
+	}
+	/* As for same_bytes: only a regular file found by output_begin. */
+	slot *old = map_get(&o->old, f->key.ptr, f->key.len);
+	struct stat st;
+	if (old && old->val == OLD_FILE) {
+		f->old = openat(o->dirfd, f->key.ptr, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+		if (f->old >= 0 && (fstat(f->old, &st) < 0 || !S_ISREG(st.st_mode))) {
+			close(f->old);
+			f->old = -1;
+		}
+	}
+	f->same = f->old >= 0;
+out:
+	if (rc < 0) {
+		output_discard(f);
+		return rc;
+	}
+	*out = f;
+	return 0;
+}
+
+/* Whether the next len bytes of the old file are data. */
+static bool old_matches(int fd, const char *data, size_t len)
+{
+	char chunk[65536];
+	while (len) {
+		size_t want = len < sizeof chunk ? len : sizeof chunk;
+		ssize_t n = read(fd, chunk, want);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0 || memcmp(chunk, data, (size_t)n) != 0)
+			return false;
+		data += n;
+		len -= (size_t)n;
+	}
+	return true;
+}
+
+int output_put(output_file *f, const void *data, size_t len, gen_err *err)
+{
+	const char *p = data;
+	if (f->same && !old_matches(f->old, p, len))
+		f->same = false;
+	f->len += len;
+	while (len) {
+		ssize_t n = write(f->fd, p, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			if (n == 0)
+				errno = EIO;
+			return io_err(err, f->o->tmp, f->name[0] ? f->name : f->key.ptr,
+				      "cannot write");
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+int output_close(output_file *f, gen_err *err)
+{
+	output *o = f->o;
+	int rc = 0;
+	int fd = f->fd;
+	f->fd = -1;
+	if (close(fd) < 0) {
+		rc = io_err(err, o->tmp, f->name[0] ? f->name : f->key.ptr, "cannot write");
+		goto out;
+	}
+	if (o->dirfd < 0) {
+		pthread_mutex_lock(&o->lock);
+		o->changed++;
+		pthread_mutex_unlock(&o->lock);
+		f->done = true;
+		goto out;
+	}
+	/* Equal so far, and nothing more in the old file: unchanged. */
+	char extra;
+	if (f->same && read(f->old, &extra, 1) == 0) {
+		unlinkat(o->tmpfd, f->name, 0);
+		record(o, &f->key, 0);
+	} else {
+		record(o, &f->key, strtoul(f->name, NULL, 10));
+	}
+	f->done = true;
+out:
+	output_discard(f);
+	return rc;
+}
+
+void output_discard(output_file *f)
+{
+	if (!f)
+		return;
+	if (f->fd >= 0)
+		close(f->fd);
+	if (f->old >= 0)
+		close(f->old);
+	/* A file not counted is removed: staged under its number, or
+	 * half written in FRESH mode. */
+	if (!f->done && f->name[0])
+		unlinkat(f->o->tmpfd, f->name, 0);
+	else if (!f->done && f->o->dirfd < 0 && f->key.len)
+		unlinkat(f->o->tmpfd, f->key.ptr, 0);
+	buf_release(&f->key);
+	free(f);
+}
+
 bool output_keep(output *o, const char *rel, size_t len)
 {
 	if (!o || o->dirfd < 0)

@@ -55,6 +55,19 @@ int output_write(output *o, const char *rel, const void *data, size_t len,
  * rel; false otherwise (FRESH mode, no such file, another length: a file
  * edited by hand), and the caller then writes it. o may be NULL. */
 bool output_keep(output *o, const char *rel, size_t len);
+/* One file written in pieces, for a page too big to hold in memory:
+ * output_open, output_put as often as needed, then output_close, which
+ * counts it as output_write would (in UPDATE mode, bytes equal to the
+ * file there leave it untouched) and frees f, also on failure. Should a
+ * put fail or the caller give up, output_discard throws f away instead
+ * (the site then has no file at rel from this build). One thread per
+ * file; several files may be open at once. Each returns 0, or a
+ * negative code with err set; output_open sets *out only on success. */
+typedef struct output_file output_file;
+int output_open(output *o, const char *rel, output_file **out, gen_err *err);
+int output_put(output_file *f, const void *data, size_t len, gen_err *err);
+int output_close(output_file *f, gen_err *err);
+void output_discard(output_file *f);
 /* Puts the new version in place (see above) and frees o, also on failure.
  * Fails, before touching dir, when the build wrote one path both as a file
  * and as a directory; an I/O error part-way through an UPDATE commit can

@@ -14,6 +14,7 @@
 
 #include "links.h"
 #include "text.h"
+#include "template.h"
 #include "xalloc.h"
 
 #define MARK "\x1F"
@@ -168,14 +169,34 @@ static value *article(const book *b, const renderer *r, size_t doc, size_t step,
 	value_set_cstr(a, "is_intro", value_new_bool(intro));
 	if (step)
 		value_set_cstr(a, "step", value_new_integer((int64_t)step));
-	buf body = BUF_INIT, out = BUF_INIT;
-	rewrite_ctx ctx = { b, d };
-	markdown_render_html(&body, d->md, rewrite, &ctx);
-	print_prefix_ids(&out, body.ptr, prefix, 2);
-	set_str(a, "content", out.ptr);
-	buf_release(&body);
-	buf_release(&out);
+	/* The article's HTML is made only when the page is written out
+	 * (article_html): the book holds all of them. */
+	char key[32];
+	snprintf(key, sizeof key, "%zu", doc);
+	value *content = value_new_cstring(key);
+	value_set_flags(content, TEMPLATE_LATE);
+	value_set_cstr(a, "content", content);
 	return a;
+}
+
+/* The HTML of the article a TEMPLATE_LATE key names, its ids prefixed. */
+static void article_html(void *ctx, buf *out, const char *key, size_t len)
+{
+	const book *b = ctx;
+	char num[32];
+	if (len >= sizeof num)
+		return;
+	memcpy(num, key, len);
+	num[len] = '\0';
+	size_t doc = (size_t)strtoull(num, NULL, 10);
+	if (doc >= b->s->ndocs || !b->prefix[doc])
+		return;
+	const document *d = &b->s->docs[doc];
+	buf body = BUF_INIT;
+	rewrite_ctx rc = { b, d };
+	markdown_render_html(&body, d->md, rewrite, &rc);
+	print_prefix_ids(out, body.ptr, b->prefix[doc], 2);
+	buf_release(&body);
 }
 
 static value *part(book *b, const char *title, const char *name)
@@ -273,7 +294,8 @@ int print_render(renderer *r, const xref *x, output *o, gen_err *err)
 	value *pr = value_new_table();
 	value_set_cstr(pr, "parts", parts);
 	value_set_cstr(data, "print", pr);
-	int rc = render_page_as(r, o, "print", PRINT_URL "index.html", data, fp, err);
+	int rc = render_page_late(r, o, "print", PRINT_URL "index.html", data, fp,
+				  article_html, &b, err);
 	value_free(data);
 	for (size_t i = 0; i < n; i++)
 		free(b.prefix[i]);

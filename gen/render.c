@@ -594,6 +594,64 @@ int render_page_as(renderer *r, output *o, const char *layout, const char *rel,
 	return rc;
 }
 
+/* A page written as it is rendered (render_page_late). */
+typedef struct page_stream {
+	output_file *f;       /* NULL: rendered only */
+	size_t len;
+	render_late_fn late;
+	void *ctx;
+} page_stream;
+
+static int stream_flush(void *ctx, const char *data, size_t len, gen_err *err)
+{
+	page_stream *ps = ctx;
+	ps->len += len;
+	return ps->f ? output_put(ps->f, data, len, err) : 0;
+}
+
+static void stream_late(void *ctx, buf *out, const char *key, size_t len, bool escape)
+{
+	page_stream *ps = ctx;
+	if (!escape) {
+		ps->late(ps->ctx, out, key, len);
+		return;
+	}
+	buf raw = BUF_INIT;
+	ps->late(ps->ctx, &raw, key, len);
+	buf_put_html(out, raw.ptr, raw.len);
+	buf_release(&raw);
+}
+
+int render_page_late(renderer *r, output *o, const char *layout, const char *rel,
+		     const value *data, uint64_t fp, render_late_fn late, void *ctx,
+		     gen_err *err)
+{
+	page_stream ps = { NULL, 0, late, ctx };
+	template_stream st = { stream_flush, stream_late, &ps };
+	const template *t = template_partials_get(r->layouts, layout, strlen(layout));
+	int rc = 0;
+	if (!t) {
+		rc = err_set(err, GEN_EUSAGE, "", 0, 0, "the theme has no layout '%s'", layout);
+		goto out;
+	}
+	if (o && (rc = output_open(o, rel, &ps.f, err)) < 0)
+		goto out;
+	rc = template_render_stream(t, data, r->layouts, &st, err);
+	if (ps.f) {
+		if (rc == 0)
+			rc = output_close(ps.f, err);
+		else
+			output_discard(ps.f);
+	}
+	if (rc == 0 && r->page_cache && o) {
+		page_memo memo = { fp, ps.len };
+		cache_put(r->page_cache, rel, strlen(rel), &memo, sizeof memo);
+	}
+out:
+	atomic_fetch_add(&r->pages, 1);
+	return rc;
+}
+
 int render_page(renderer *r, output *o, const char *layout, const char *rel,
 		const value *data, gen_err *err)
 {

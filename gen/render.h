@@ -60,6 +60,15 @@ int render_page(renderer *r, output *o, const char *layout, const char *rel,
  * holds it (returns true: nothing else to do); render_page_as renders and
  * remembers fp for the next build. */
 bool render_page_fresh(renderer *r, output *o, const char *rel, uint64_t fp);
+/* As render_page_as, for a page too big to hold (the whole handbook):
+ * it is written as it is rendered, and each string in data flagged
+ * TEMPLATE_LATE (template.h) stands for text that late appends to out
+ * only when the template reaches it (key is the string's text), so that
+ * no more than one article's HTML exists at a time. */
+typedef void (*render_late_fn)(void *ctx, buf *out, const char *key, size_t len);
+int render_page_late(renderer *r, output *o, const char *layout, const char *rel,
+		     const value *data, uint64_t fp, render_late_fn late, void *ctx,
+		     gen_err *err);
 int render_page_as(renderer *r, output *o, const char *layout, const char *rel,
 		   const value *data, uint64_t fp, gen_err *err);
 /* Hashes d's identity (path and content id: all a parse and the filters

@@ -149,8 +149,11 @@ static void *parse_run(void *arg)
 			if (w->status[i] < 0)
 				document_release(&w->slots[i]);
 		}
-		if (w->status[i] == 0)
-			cache_put_document(w->cache, &w->slots[i], &mine);
+		if (w->status[i] == 0) {
+			size_t flen;
+			const char *kept = cache_put_document(w->cache, &w->slots[i], &mine, &flen);
+			document_slim(&w->slots[i], f, &w->s->cfg, kept, flen);
+		}
 		diag_merge(&pw->diags, &mine);
 		diag_release(&mine);
 		if (w->status[i] < 0)

@@ -991,7 +991,19 @@ struct render {
 	const value *ctx_inline[32];
 	bool bol; /* the last template text written ended a line */
 	int depth;
+	const template_stream *st; /* template_render_stream, or NULL */
+	int flushed;               /* the first failed flush's code */
 };
+
+/* Hands what was rendered so far to the stream once it is worth a write,
+ * so a page of any size takes a bounded buffer. */
+static void maybe_flush(struct render *r, size_t at_least)
+{
+	if (!r->st || r->flushed || r->out->len < at_least)
+		return;
+	r->flushed = r->st->flush(r->st->ctx, r->out->ptr, r->out->len, r->err);
+	buf_clear(r->out);
+}
 
 static void put_indent(struct render *r, const struct indent *ind)
 {
@@ -1107,10 +1119,13 @@ static void put_value(struct render *r, const value *v, bool escape)
 	case VALUE_DATE_LOCAL:
 	case VALUE_TIME_LOCAL:
 		s = value_string(v, &n);
-		if (escape)
+		if (r->st && r->st->late && (value_flags(v) & TEMPLATE_LATE))
+			r->st->late(r->st->ctx, r->out, s, n, escape);
+		else if (escape)
 			buf_put_html(r->out, s, n);
 		else
 			buf_put(r->out, s, n);
+		maybe_flush(r, TEMPLATE_FLUSH);
 		break;
 	case VALUE_INTEGER:
 		snprintf(tmp, sizeof tmp, "%" PRId64, value_integer(v));
@@ -1226,6 +1241,7 @@ static int render_nodes(struct render *r, const template *t, size_t from,
 		switch ((enum kind)nd->kind) {
 		case K_TEXT:
 			put_text(r, ind, t->src + nd->off, nd->len);
+			maybe_flush(r, TEMPLATE_FLUSH);
 			break;
 		case K_VAR:
 		case K_RAW:
@@ -1265,12 +1281,15 @@ static int render_nodes(struct render *r, const template *t, size_t from,
 		default:
 			break;
 		}
+		if (r->flushed)
+			rc = r->flushed;
 	}
 	return rc;
 }
 
-int template_render(buf *out, const template *t, const value *data,
-		    const template_partials *partials, gen_err *err)
+static int render_with(buf *out, const template *t, const value *data,
+		       const template_partials *partials, const template_stream *st,
+		       gen_err *err)
 {
 	struct render r;
 	memset(&r, 0, sizeof r);
@@ -1280,10 +1299,31 @@ int template_render(buf *out, const template *t, const value *data,
 	r.ctx = r.ctx_inline;
 	r.capctx = sizeof r.ctx_inline / sizeof r.ctx_inline[0];
 	r.bol = true;
+	r.st = st;
 	if (data)
 		push_ctx(&r, data);
 	int rc = render_nodes(&r, t, 0, t->n, NULL, NULL);
+	if (rc == 0)
+		maybe_flush(&r, 0);
+	if (rc == 0)
+		rc = r.flushed;
 	if (r.ctx != r.ctx_inline)
 		free(r.ctx);
+	return rc;
+}
+
+int template_render(buf *out, const template *t, const value *data,
+		    const template_partials *partials, gen_err *err)
+{
+	return render_with(out, t, data, partials, NULL, err);
+}
+
+int template_render_stream(const template *t, const value *data,
+			   const template_partials *partials, const template_stream *st,
+			   gen_err *err)
+{
+	buf out = BUF_INIT;
+	int rc = render_with(&out, t, data, partials, st, err);
+	buf_release(&out);
 	return rc;
 }

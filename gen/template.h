@@ -64,6 +64,26 @@ const char *template_name(const template *t);
 int template_render(buf *out, const template *t, const value *data,
 		    const template_partials *partials, gen_err *err);
 
+/* Rendering a page too big to hold: the output goes to flush in pieces
+ * of about TEMPLATE_FLUSH bytes (the last may be shorter or empty), and
+ * a string value whose flags (value_set_flags) include TEMPLATE_LATE is
+ * a stand-in: late writes to out what it stands for (its text is a key
+ * of the caller's), HTML-escaped when escape is set, in place of the
+ * text. Without late, such a value renders as its text. */
+#define TEMPLATE_LATE (1u << 15)
+#define TEMPLATE_FLUSH ((size_t)1 << 18)
+typedef struct template_stream {
+	/* Returns 0, or a negative code with err set: rendering stops and
+	 * template_render_stream returns it. */
+	int (*flush)(void *ctx, const char *data, size_t len, gen_err *err);
+	void (*late)(void *ctx, buf *out, const char *key, size_t len, bool escape);
+	void *ctx;
+} template_stream;
+/* As template_render, into st instead of a buffer. */
+int template_render_stream(const template *t, const value *data,
+			   const template_partials *partials, const template_stream *st,
+			   gen_err *err);
+
 /* A set of named templates for partial and parent tags. Caller frees
  * with template_partials_free, which frees every template in it. */
 template_partials *template_partials_new(void);

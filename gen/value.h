@@ -70,7 +70,8 @@ int value_line(const value *v);
 int value_col(const value *v);
 void value_set_pos(value *v, int line, int col);
 
-/* Free bits for parsers (TOML uses them to track how a table was made). */
+/* Free bits for parsers (TOML uses them to track how a table was made);
+ * bit 15 is the template's TEMPLATE_LATE, for values made to be rendered. */
 unsigned value_flags(const value *v);
 void value_set_flags(value *v, unsigned flags);
 

@@ -825,6 +825,69 @@ static void test_analysis(void)
 	done(&r);
 }
 
+/* Everything the later stages read of a document, as text. */
+static void describe_doc(buf *out, document *d)
+{
+	buf_printf(out, "title %s themes %zu evidence %zu\n", d->fm.title, d->fm.nthemes,
+		   d->nevidence);
+	for (size_t i = 0; i < d->nevidence; i++)
+		buf_printf(out, "ev %s %d %s %s\n", d->evidence[i].theme, d->evidence[i].line,
+			   d->evidence[i].excerpt, d->evidence[i].anchor);
+	const value *v = value_get(d->fm.meta, "seen");
+	buf_printf(out, "meta %s\n", v ? value_string(v, NULL) : "(none)");
+	for (size_t i = 0; i < markdown_heading_count(d->md); i++)
+		buf_printf(out, "h %s\n", markdown_heading_at(d->md, i)->id);
+	for (size_t i = 0; i < markdown_link_count(d->md); i++) {
+		const markdown_link *l = markdown_link_at(d->md, i);
+		buf_printf(out, "link %s [%s]\n", l->url, markdown_block_text(d->md, l->block_index));
+	}
+	buf_printf(out, "first %s words %zu\n", markdown_first_paragraph(d->md),
+		   markdown_word_count(d->md));
+	markdown_render_html(out, d->md, NULL, NULL);
+}
+
+/* document_slim: once filtered, a document dropped to its frozen form
+ * (its own copy, or borrowing the cache's) reads and renders the same. */
+static void test_slim(void)
+{
+	const char *lua = "return { Paragraph = function(p)\n"
+			  "  if p:text():find('grens') then doc:tag('grenzen', p, 'een grens') end\n"
+			  "  doc.meta.seen = 'ja'\n"
+			  "  local c = p.content\n"
+			  "  table.insert(c, 1, gen.Span({ 'gezien: ' }, { class = 'x' }))\n"
+			  "  p.content = c\n"
+			  "  return p\n"
+			  "end }\n";
+	const char *body = "# Kop\n\nHier ligt een grens.\n\nZie [de tip](../tips/x.md#tip-1) erbij.\n";
+	for (int borrow = 0; borrow < 2; borrow++) {
+		result r;
+		run(&r, lua, body);
+		if (!ok(r.rc == 0, "slim %d: the filter runs", borrow))
+			diag("%s", r.err);
+		buf before = BUF_INIT, after = BUF_INIT, frozen = BUF_INIT;
+		describe_doc(&before, &r.d);
+		source_file f;
+		memset(&f, 0, sizeof f);
+		char path[] = "content/x.md";
+		f.path = path;
+		memcpy(f.id, r.d.id, sizeof f.id);
+		if (borrow)
+			document_freeze(&r.d, &frozen);
+		document_slim(&r.d, &f, &cfg, borrow ? frozen.ptr : NULL, frozen.len);
+		ok(markdown_root(r.d.md) == NULL, "slim %d: the tree is gone", borrow);
+		describe_doc(&after, &r.d);
+		is_str(after.ptr, before.ptr, borrow ? "slim: borrowing the frozen form, all reads the same"
+						     : "slim: on its own copy, all reads the same");
+		ok(strstr(before.ptr, "gezien: ") && strstr(before.ptr, "ev grenzen") &&
+			   strstr(before.ptr, "[gezien: Zie de tip erbij.]"),
+		   "slim %d: the description covers the filter's work", borrow);
+		done(&r);
+		buf_release(&before);
+		buf_release(&after);
+		buf_release(&frozen);
+	}
+}
+
 int main(void)
 {
 	gen_err e;
@@ -846,6 +909,7 @@ int main(void)
 	test_reuse();
 	test_warnings();
 	test_analysis();
+	test_slim();
 	config_release(&cfg);
 	return done_testing();
 }

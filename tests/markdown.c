@@ -507,8 +507,14 @@ static void describe(const markdown_doc *doc, buf *out)
 		buf_printf(out, "link %s [%s] %d:%d %d %d\n", l->url, l->text, l->line, l->col,
 			   l->image, l->block_index);
 	}
-	for (int i = -1; i < 100; i++)
-		buf_printf(out, "block %d %s\n", i, markdown_block_text(doc, i));
+	/* A block's text is the context of a link: the only use of it, and
+	 * all a frozen document keeps. */
+	for (size_t i = 0; i < markdown_link_count(doc); i++) {
+		int b = markdown_link_at(doc, i)->block_index;
+		buf_printf(out, "block %d %s\n", b, markdown_block_text(doc, b));
+	}
+	buf_printf(out, "block -1 [%s] 99 [%s]\n", markdown_block_text(doc, -1),
+		   markdown_block_text(doc, 99));
 	buf_printf(out, "first %s\nwords %zu\n", markdown_first_paragraph(doc),
 		   markdown_word_count(doc));
 	buf_printf(out, "anchor fn-1 %d, nope %d\n", markdown_has_anchor(doc, "fn-1"),

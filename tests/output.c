@@ -562,6 +562,82 @@ static void cleanup(const char *path)
 	rmdir(path);
 }
 
+/* A file written in pieces (output_open/put/close): the same bytes as
+ * output_write gives, compared piece by piece with the file there. */
+static int stream(output *o, const char *rel, const char *const *pieces, bool keep)
+{
+	gen_err err = { 0 };
+	output_file *f = NULL;
+	int rc = output_open(o, rel, &f, &err);
+	for (size_t i = 0; rc == 0 && pieces[i]; i++)
+		rc = output_put(f, pieces[i], strlen(pieces[i]), &err);
+	if (rc == 0 && keep)
+		rc = output_close(f, &err);
+	else if (f)
+		output_discard(f);
+	if (rc < 0)
+		diag("stream %s: %s: %s", rel, err.file, err.msg);
+	return rc;
+}
+
+static void test_pieces(void)
+{
+	snprintf(out, sizeof out, "%s/pieces", base);
+	/* A piece longer than the 64 KB output compares at a time. */
+	buf big = BUF_INIT;
+	for (int i = 0; i < 20000; i++)
+		buf_printf(&big, "<p>%d</p>", i);
+	output *o = NULL;
+	ok(begin(&o) == 0, "pieces: begin fresh");
+	is(stream(o, "a/big.html", (const char *[]){ "<html>", big.ptr, "</html>", NULL }, true), 0,
+	   "pieces: a file in three pieces, in a new directory");
+	is(stream(o, "c.html", (const char *[]){ "c", NULL }, true), 0, "pieces: one piece");
+	is(stream(o, "half.html", (const char *[]){ "half", NULL }, false), 0,
+	   "pieces: a file given up on");
+	put(o, "long.html", "abcdef");
+	put(o, "gone.html", "g");
+	is(output_changed(o), 4, "pieces: fresh: a closed file counts as written, a discarded one not");
+	is(commit(o), 0, "pieces: commit fresh");
+	buf want = BUF_INIT;
+	buf_printf(&want, "<html>%s</html>", big.ptr);
+	ok(has("a/big.html", want.ptr) && has("c.html", "c"), "pieces: fresh: the pieces joined");
+	ok(gone("half.html"), "pieces: fresh: a discarded file is not in the site");
+
+	age("");
+	struct stat bigst, cst;
+	lstat(at("a/big.html"), &bigst);
+	lstat(at("c.html"), &cst);
+	ok(begin(&o) == 0, "pieces: begin update");
+	/* The same bytes cut elsewhere. */
+	size_t cut = big.len / 3;
+	char *first = malloc(cut + 7);
+	memcpy(first, "<html>", 6);
+	memcpy(first + 6, big.ptr, cut);
+	first[cut + 6] = '\0';
+	is(stream(o, "a/big.html", (const char *[]){ first, big.ptr + cut, "</html>", NULL }, true), 0,
+	   "pieces: update: equal bytes in other pieces");
+	free(first);
+	is(stream(o, "c.html", (const char *[]){ "c", "d", NULL }, true), 0,
+	   "pieces: update: the old file is a prefix");
+	is(stream(o, "long.html", (const char *[]){ "abc", NULL }, true), 0,
+	   "pieces: update: the new file is a prefix");
+	is(stream(o, "gone.html", (const char *[]){ "g", NULL }, false), 0,
+	   "pieces: update: a file given up on");
+	is(output_unchanged(o), 1, "pieces: update: equal bytes count as unchanged");
+	is(output_changed(o), 2, "pieces: update: longer and shorter count as written");
+	ok(has("c.html", "c") && has("long.html", "abcdef"),
+	   "pieces: update: nothing in the output changes before commit");
+	is(commit(o), 0, "pieces: commit update");
+	ok(same_file(&bigst, "a/big.html"), "pieces: update: an equal file keeps its inode and mtime");
+	ok(has("a/big.html", want.ptr), "pieces: update: and its bytes");
+	ok(has("c.html", "cd") && !same_file(&cst, "c.html"), "pieces: update: a longer file replaced");
+	ok(has("long.html", "abc"), "pieces: update: a shorter file replaced");
+	ok(gone("gone.html"), "pieces: update: a discarded file is stale, and removed");
+	is(leftovers(), 0, "pieces: nothing left beside the output");
+	buf_release(&big);
+	buf_release(&want);
+}
+
 int main(void)
 {
 	const char *tmp = getenv("TMPDIR");
@@ -579,6 +655,7 @@ int main(void)
 	test_threads();
 	test_refusals();
 	test_empty_build();
+	test_pieces();
 	cleanup(base);
 	return done_testing();
 }

@@ -441,6 +441,114 @@ static void test_reuse(void)
 	template_partials_free(p);
 }
 
+/* ---- template_render_stream ---- */
+
+typedef struct sink {
+	buf got;
+	int flushes;
+	size_t largest;
+	int fail_at;   /* the flush that fails (1-based), 0: none */
+} sink;
+
+static int sink_flush(void *ctx, const char *data, size_t len, gen_err *err)
+{
+	sink *k = ctx;
+	k->flushes++;
+	if (len > k->largest)
+		k->largest = len;
+	if (k->fail_at && k->flushes == k->fail_at)
+		return err_set(err, GEN_EIO, "out.html", 0, 0, "disk full");
+	buf_put(&k->got, data, len);
+	return 0;
+}
+
+/* Stand-ins named "big:N" become N bytes of 'x' and a '<'. */
+static void sink_late(void *ctx, buf *out, const char *key, size_t len, bool escape)
+{
+	(void)ctx;
+	if (len < 4 || memcmp(key, "big:", 4) != 0)
+		return;
+	long n = strtol(key + 4, NULL, 10);
+	for (long i = 0; i < n; i++)
+		buf_putc(out, 'x');
+	buf_puts(out, escape ? "&lt;" : "<");
+}
+
+static void test_stream(void)
+{
+	const char *text = "{{#items}}<p>{{name}} {{{body}}} {{body}}</p>\n{{/items}}end";
+	value *data = value_new_table();
+	value *items = value_new_array();
+	for (int i = 0; i < 40; i++) {
+		value *it = value_new_table();
+		char key[32];
+		snprintf(key, sizeof key, "big:%d", 10000 + i);
+		value_set_cstr(it, "name", value_new_cstring("a&b"));
+		value *body = value_new_cstring(key);
+		value_set_flags(body, TEMPLATE_LATE);
+		value_set_cstr(it, "body", body);
+		value_push(items, it);
+	}
+	value_set_cstr(data, "items", items);
+	template *t = NULL;
+	gen_err err = { 0 };
+	template_compile(&t, text, strlen(text), "t.mustache", &err);
+
+	/* What the stand-ins stand for, spelled out, rendered the usual way. */
+	buf want = BUF_INIT;
+	for (int i = 0; i < 40; i++) {
+		buf x = BUF_INIT;
+		for (int k = 0; k < 10000 + i; k++)
+			buf_putc(&x, 'x');
+		buf_printf(&want, "<p>a&amp;b %s< %s&lt;</p>\n", x.ptr, x.ptr);
+		buf_release(&x);
+	}
+	buf_puts(&want, "end");
+
+	sink k = { BUF_INIT, 0, 0, 0 };
+	template_stream st = { sink_flush, sink_late, &k };
+	is(template_render_stream(t, data, NULL, &st, &err), 0, "stream: renders");
+	ok(k.got.len == want.len && memcmp(k.got.ptr, want.ptr, want.len) == 0,
+	   "stream: stand-ins replaced by what late writes, raw or escaped as the tag says");
+	ok(k.flushes > 1, "stream: a large page goes out in several pieces (%d)", k.flushes);
+	ok(k.largest < TEMPLATE_FLUSH + 30000, "stream: no piece much beyond TEMPLATE_FLUSH (%zu)",
+	   k.largest);
+
+	/* Without a stream the flag means nothing: the key is the text. */
+	buf plain = BUF_INIT;
+	template_render(&plain, t, data, NULL, &err);
+	ok(strstr(plain.ptr, "<p>a&amp;b big:10000 big:10000</p>") != NULL,
+	   "no stream: a stand-in renders as its text");
+
+	sink bad = { BUF_INIT, 0, 0, 2 };
+	template_stream st2 = { sink_flush, sink_late, &bad };
+	err_clear(&err);
+	is(template_render_stream(t, data, NULL, &st2, &err), GEN_EIO,
+	   "stream: a failed flush stops rendering with its code");
+	is(bad.flushes, 2, "stream: nothing is flushed after the failure");
+	is_str(err.msg, "disk full", "stream: the flush's error is kept");
+
+	sink small = { BUF_INIT, 0, 0, 0 };
+	template_stream st3 = { sink_flush, NULL, &small };
+	template *t2 = NULL;
+	template_compile(&t2, "hi {{x}}", 8, "t2.mustache", &err);
+	value *d2 = value_new_table();
+	value_set_cstr(d2, "x", value_new_cstring("<y>"));
+	is(template_render_stream(t2, d2, NULL, &st3, &err), 0, "stream: a small page");
+	is(small.flushes, 1, "stream: a small page goes out in one piece");
+	is_str(small.got.ptr ? small.got.ptr : "", "hi &lt;y&gt;", "stream: the same bytes");
+
+	value_free(d2);
+	template_free(t2);
+	buf_release(&small.got);
+	buf_release(&bad.got);
+	buf_release(&plain);
+	buf_release(&k.got);
+	buf_release(&want);
+	template_free(t);
+	value_free(data);
+}
+
 int main(void)
 {
 	test_errors();
@@ -450,5 +558,6 @@ int main(void)
 	test_indentation();
 	test_recursion();
 	test_reuse();
+	test_stream();
 	return done_testing();
 }

@@ -1,6 +1,7 @@
 /* build: running the pipeline for build, check and list (see build.h). */
 #include "build.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -97,7 +98,8 @@ static void print_stats(const stage_times *t, const site *s, const renderer *r,
 		"source      %7.3f\n"
 		"documents   %7.3f  (front matter, Markdown, filters; %zu of %zu from the cache)\n"
 		"site        %7.3f  (sections, links)\n"
-		"history     %7.3f  (git history of the content)\n"
+		"history     %7.3f  (git history of the content: the wait for it, as it\n"
+		"                     is read beside the documents)\n"
 		"render      %7.3f  (everything below)\n"
 		"  theme     %7.3f  (templates and static files)\n"
 		"  xref      %7.3f  (backlinks, related articles, reading order)\n"
@@ -119,13 +121,13 @@ static void print_stats(const stage_times *t, const site *s, const renderer *r,
  * work-tree build or a folder that is not a repository; a repository it
  * cannot read costs the history, not the build (a warning). */
 static struct history *load_history(const build_options *opt, const source *src,
-				    const site *s, diag_list *diags)
+				    const char *content_dir, const char *cache_dir,
+				    int jobs, diag_list *diags)
 {
 	if (!source_has_git(src) || !*source_commit(src))
 		return NULL;
-	char *cache = site_cache_dir(s, opt->output);
 	history_options ho = { opt->src.repo, source_root(src), source_commit(src),
-			       s->cfg.content_dir, cache, 0, s->opt_jobs };
+			       content_dir, cache_dir, 0, jobs };
 	history *h = NULL;
 	gen_err e;
 	err_clear(&e);
@@ -134,8 +136,58 @@ static struct history *load_history(const build_options *opt, const source *src,
 			 "history is off: %s", e.msg);
 		h = NULL;
 	}
-	free(cache);
 	return h;
+}
+
+/* The history walk needs only site.toml and the repository, so it runs
+ * on a thread of its own while the articles are parsed: mostly one core's
+ * work, which would otherwise wait for the parse or hold up the render. */
+typedef struct history_job {
+	const build_options *opt;
+	const source *src;
+	char *content_dir, *cache_dir;
+	int jobs;
+	diag_list diags;      /* its own: the parse reports beside it */
+	struct history *h;
+	pthread_t thread;
+	bool begun, threaded;
+} history_job;
+
+static void *history_run(void *arg)
+{
+	history_job *j = arg;
+	j->h = load_history(j->opt, j->src, j->content_dir, j->cache_dir, j->jobs, &j->diags);
+	return NULL;
+}
+
+/* site_options.configured: starts the walk. */
+static void history_begin(void *ctx, const site *s)
+{
+	history_job *j = ctx;
+	j->content_dir = xstrdup(s->cfg.content_dir);
+	j->cache_dir = site_cache_dir(s, j->opt->output);
+	/* One walker: the parse keeps the other cores busy, and a second
+	 * walker mostly doubles the CPU (see history.c, diff_chain). */
+	j->jobs = 1;
+	j->begun = true;
+	j->threaded = pthread_create(&j->thread, NULL, history_run, j) == 0;
+	if (!j->threaded)
+		history_run(j);
+}
+
+/* Waits for the walk and hands over what it found and said. */
+static struct history *history_end(history_job *j, diag_list *diags)
+{
+	if (!j->begun)
+		return NULL;
+	if (j->threaded)
+		pthread_join(j->thread, NULL);
+	j->begun = false;
+	diag_merge(diags, &j->diags);
+	diag_release(&j->diags);
+	free(j->content_dir);
+	free(j->cache_dir);
+	return j->h;
 }
 
 /* The page cache of the output directory dir: one file per directory
@@ -190,7 +242,18 @@ int build_run(const build_options *opt)
 	 * hide the broken links of the others. */
 	site_options so = opt->site;
 	so.keep_going = true;
-	if (site_load(&s, src, &so, &diags, &err) < 0) {
+	history_job hj;
+	memset(&hj, 0, sizeof hj);
+	hj.opt = opt;
+	hj.src = src;
+	so.configured = history_begin;
+	so.configured_ctx = &hj;
+	int lrc = site_load(&s, src, &so, &diags, &err);
+	double ts = now_seconds();
+	s.history = history_end(&hj, &diags);
+	/* What the walk took beyond the parse. */
+	st.history = now_seconds() - ts;
+	if (lrc < 0) {
 		/* Article errors are in diags already; err then only sums them up. */
 		if (err.file[0] || err.code != GEN_ECONTENT)
 			diag_add_err(&diags, &err);
@@ -205,12 +268,11 @@ int build_run(const build_options *opt)
 			 "(use --worktree to include them)",
 			 changed, changed == 1 ? "" : "s", s.cfg.content_dir,
 			 changed == 1 ? "s" : "", source_describe(src));
-	st.documents = now_seconds() - t;
+	st.documents = now_seconds() - t - st.history;
 	t = now_seconds();
 	graph = links_graph_new(&s, &diags);
 	st.site = now_seconds() - t;
 	t = now_seconds();
-	s.history = load_history(opt, src, &s, &diags);
 	if (opt->site.cache) {
 		char *cdir = site_cache_dir(&s, opt->output);
 		uint64_t stamp = s.program_stamp;
@@ -221,7 +283,7 @@ int build_run(const build_options *opt)
 		s.search_cache = cache_open(cdir, "search.pack", stamp, &diags);
 		free(cdir);
 	}
-	st.history = now_seconds() - t;
+	st.history += now_seconds() - t;
 	t = now_seconds();
 	/* After the history: with it come pages of gen's own (wijzigingen/,
 	 * feed.xml) that no article may take. */
@@ -397,8 +459,11 @@ int build_list(const build_options *opt)
 		status = err.code == GEN_EUSAGE ? 2 : 1;
 		goto out;
 	}
-	if (opt->json)
-		s.history = load_history(opt, src, &s, &diags);
+	if (opt->json) {
+		char *cdir = site_cache_dir(&s, opt->output);
+		s.history = load_history(opt, src, s.cfg.content_dir, cdir, s.opt_jobs, &diags);
+		free(cdir);
+	}
 	if (!opt->quiet) {
 		/* Notices (not a repository) still go to stderr; stdout stays data. */
 		diag_sort(&diags);

@@ -234,6 +234,8 @@ int site_load(site *s, const source *src, const site_options *opt,
 	s->opt_jobs = opt->jobs;
 	if ((rc = read_config(s, &config_hash, diags, err)) < 0)
 		goto out;
+	if (opt->configured)
+		opt->configured(opt->configured_ctx, s);
 	/* Bytes are read only for articles the cache does not know. */
 	if ((rc = source_list_ids(src, s->cfg.content_dir, &files, &nfiles, err)) < 0)
 		goto out;

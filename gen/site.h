@@ -23,6 +23,8 @@ typedef struct site_section {
 	size_t npages;
 } site_section;
 
+struct site;
+
 typedef struct site_options {
 	bool drafts;        /* --drafts: include draft = true */
 	bool future;        /* --future: include dates after now */
@@ -35,6 +37,12 @@ typedef struct site_options {
 	bool cache;         /* read and keep articles in the build cache (cache.h) */
 	const char *output; /* -o DIR, or NULL for site.toml's output_dir; the
 			     * cache lives beside it */
+	/* Called once site.toml is read, before any article is, with the
+	 * site as far as it goes: for work that needs only the settings and
+	 * can run beside the per-document stage (the history walk). NULL:
+	 * none. It must not keep s beyond copying what it needs. */
+	void (*configured)(void *ctx, const struct site *s);
+	void *configured_ctx;
 } site_options;
 
 /* The number of worker threads to use for jobs (0 = the number of cores). */

@@ -285,6 +285,8 @@ typedef struct run {
 	buf folded;               /* matcher:matches: the words of a text, */
 	struct mword *words;      /* where they are, */
 	size_t cap_words;
+	buf worded;               /* the text they are of (the filters of one */
+	size_t nworded;           /* passage each match its text), and how many */
 	size_t *hits;             /* and what matched (see find_matches) */
 	size_t cap_hits;
 	unsigned matching;        /* calls of matcher:matches so far */
@@ -1352,6 +1354,10 @@ static size_t find_matches(run *c, const matcher *m, const mword *w, size_t n,
  * Returns how many. Calls no Lua. */
 static size_t text_words(run *c, const char *s, size_t len)
 {
+	/* Several filters look at the same paragraph: its words are made
+	 * once. Comparing the bytes costs far less than folding them. */
+	if (c->worded.ptr && c->worded.len == len && memcmp(c->worded.ptr, s, len) == 0)
+		return c->nworded;
 	size_t pos = 0, start, n = 0;
 	buf_clear(&c->folded);
 	for (;;) {
@@ -1370,6 +1376,11 @@ static size_t text_words(run *c, const char *s, size_t len)
 	}
 	for (size_t i = 0; i < n; i++)
 		c->words[i].s = c->folded.ptr + c->words[i].off;
+	buf_clear(&c->worded);
+	buf_put(&c->worded, s, len);
+	if (!c->worded.ptr)
+		buf_grow(&c->worded, 0); /* the empty text is a text too */
+	c->nworded = n;
 	return n;
 }
 
@@ -2846,6 +2857,7 @@ int filter_state_run(filter_state *st, document *d, diag_list *diags, gen_err *e
 	memset(&c->diags, 0, sizeof c->diags);
 	buf_init(&c->scratch);
 	buf_init(&c->folded);
+	buf_init(&c->worded);
 
 	if (!st->L && (rc = open_state(st, err)) < 0)
 		goto out;
@@ -2893,6 +2905,7 @@ out:
 	free(c->stack);
 	buf_release(&c->scratch);
 	buf_release(&c->folded);
+	buf_release(&c->worded);
 	free(c->words);
 	free(c->hits);
 	c->words = NULL;

@@ -61,40 +61,55 @@ static char *rewrite(void *ctx, const char *url, bool image)
 
 void print_prefix_ids(buf *out, const char *html, const char *prefix, int shift)
 {
-	const char *p = html;
+	/* Bytes between the places that change are copied as runs: the
+	 * book is the whole handbook, so this loop sees every byte of it. */
+	const char *p = html, *run = html;
+	size_t plen = strlen(prefix);
 	while (*p) {
-		const char *q = p + strcspn(p, " h<");
-		buf_put(out, p, (size_t)(q - p));
-		p = q;
-		if (!*p)
-			break;
-		if (strncmp(p, " id=\"", 5) == 0) {
-			buf_puts(out, " id=\"");
-			buf_puts(out, prefix);
-			buf_puts(out, "--");
-			p += 5;
-		} else if (strncmp(p, "href=\"#", 7) == 0) {
-			buf_puts(out, "href=\"#");
-			p += 7;
-			if (strncmp(p, MARK_OUT, 3) == 0) {
-				p += 3;
-			} else {
-				buf_puts(out, prefix);
-				buf_puts(out, "--");
-			}
-		} else if ((p[0] == '<' && p[1] == 'h' && p[2] >= '1' && p[2] <= '6' &&
-			    (p[3] == '>' || p[3] == ' ')) ||
-			   (strncmp(p, "</h", 3) == 0 && p[3] >= '1' && p[3] <= '6' &&
-			    p[4] == '>')) {
+		const char *keep = NULL; /* what replaces p[0..skip) */
+		size_t skip = 0;
+		bool add_prefix = false;
+		char head[4];
+		if (p[0] == ' ' && p[1] == 'i' && strncmp(p, " id=\"", 5) == 0) {
+			keep = " id=\"";
+			skip = 5;
+			add_prefix = true;
+		} else if (p[0] == 'h' && p[1] == 'r' && strncmp(p, "href=\"#", 7) == 0) {
+			keep = "href=\"#";
+			skip = 7;
+			if (strncmp(p + 7, MARK_OUT, 3) == 0)
+				skip += 3;
+			else
+				add_prefix = true;
+		} else if (p[0] == '<' &&
+			   ((p[1] == 'h' && p[2] >= '1' && p[2] <= '6' && (p[3] == '>' || p[3] == ' ')) ||
+			    (p[1] == '/' && p[2] == 'h' && p[3] >= '1' && p[3] <= '6' && p[4] == '>'))) {
 			bool close = p[1] == '/';
 			int level = p[close ? 3 : 2] - '0' + shift;
-			buf_puts(out, close ? "</h" : "<h");
-			buf_putc(out, '0' + (level > 6 ? 6 : level));
+			head[0] = '<';
+			head[1] = close ? '/' : 'h';
+			head[2] = close ? 'h' : (char)('0' + (level > 6 ? 6 : level));
+			head[3] = close ? (char)('0' + (level > 6 ? 6 : level)) : '\0';
+			buf_put(out, run, (size_t)(p - run));
+			buf_put(out, head, close ? 4 : 3);
 			p += close ? 4 : 3;
-		} else {
-			buf_putc(out, *p++);
+			run = p;
+			continue;
 		}
+		if (!keep) {
+			p++;
+			continue;
+		}
+		buf_put(out, run, (size_t)(p - run));
+		buf_puts(out, keep);
+		if (add_prefix) {
+			buf_put(out, prefix, plen);
+			buf_puts(out, "--");
+		}
+		p += skip;
+		run = p;
 	}
+	buf_put(out, run, (size_t)(p - run));
 }
 
 static size_t hash(const char *s)

@@ -823,7 +823,8 @@ static void put_count(const renderer *r, buf *out, size_t n, const char *one,
 					    : render_i18n(r, more, more_dflt));
 }
 
-/* The theme's record for templates; its articles go into *items. */
+/* The theme's record for templates; its articles' cards go into *items,
+ * unless items is NULL (the overview needs only the counts). */
 static value *theme_data(const renderer *r, const config_theme *t, value **items)
 {
 	const site *s = r->s;
@@ -837,7 +838,6 @@ static value *theme_data(const renderer *r, const config_theme *t, value **items
 		stories += d->fm.kind == KIND_STORY;
 		tips += d->fm.kind == KIND_TIPS;
 	}
-	qsort(docs, n, sizeof *docs, theme_item_cmp);
 	value *v = value_new_table();
 	buf url = BUF_INIT, counts = BUF_INIT;
 	buf_printf(&url, "themas/%s/", t->id);
@@ -859,6 +859,11 @@ static value *theme_data(const renderer *r, const config_theme *t, value **items
 	buf_release(&counts);
 	buf_release(&url);
 
+	if (!items) {
+		free(docs);
+		return v;
+	}
+	qsort(docs, n, sizeof *docs, theme_item_cmp);
 	*items = value_new_array();
 	for (size_t j = 0; j < n; j++) {
 		const document *d = docs[j];
@@ -962,11 +967,8 @@ static int render_themes(renderer *r, output *o, gen_err *err)
 	cards = value_new_array();
 	for (size_t i = 0; i < cfg->nthemes && rc == 0; i++) {
 		/* A kept theme page made no summary: the overview needs it. */
-		if (!summary[i]) {
-			value *items = NULL;
-			summary[i] = theme_data(r, &cfg->themes[i], &items);
-			value_free(items);
-		}
+		if (!summary[i])
+			summary[i] = theme_data(r, &cfg->themes[i], NULL);
 		value_push(all, value_copy(summary[i]));
 		value_push(cards, summary[i]);
 		summary[i] = NULL;

@@ -36,5 +36,8 @@ int main(void)
 		    "<p>x data-id=&quot;y&quot; hid=\"z\" <hr /> <header></p>",
 		    "text, other attributes and other tags stay");
 	prefixed_is("", 2, "", "empty");
+	prefixed_is("h <h1>hr</h2 href=\"#", 2, "h <h3>hr</h2 href=\"#p--",
+		    "near misses kept, and a target at the very end");
+	prefixed_is(" id=\"a\"</h6>", 1, " id=\"p--a\"</h6>", "at the very start; h6 stays h6");
 	return done_testing();
 }

@@ -85,7 +85,7 @@ static int fail(gen_err *err, diag_list *diags, const build_options *opt)
 /* Wall time per stage for --stats; stages that have not run stay 0. */
 typedef struct stage_times {
 	double source, documents, site, history, render, output;
-	double output_begin; /* part of output: reading the previous site */
+	double output_begin; /* reading the previous site, beside the documents */
 	double theme;        /* part of render: loading the theme */
 } stage_times;
 
@@ -98,8 +98,9 @@ static void print_stats(const stage_times *t, const site *s, const renderer *r,
 		"source      %7.3f\n"
 		"documents   %7.3f  (front matter, Markdown, filters; %zu of %zu from the cache)\n"
 		"site        %7.3f  (sections, links)\n"
-		"history     %7.3f  (git history of the content: the wait for it, as it\n"
-		"                     is read beside the documents)\n"
+		"history     %7.3f  (git history, and what the output holds: the wait\n"
+		"                     for them, as they are read beside the documents;\n"
+		"                     reading the output took %.3f)\n"
 		"render      %7.3f  (everything below)\n"
 		"  theme     %7.3f  (templates and static files)\n"
 		"  xref      %7.3f  (backlinks, related articles, reading order)\n"
@@ -109,10 +110,11 @@ static void print_stats(const stage_times *t, const site *s, const renderer *r,
 		"  print     %7.3f  (the whole handbook on one page)\n"
 		"  search    %7.3f  (index and results page)\n"
 		"  history   %7.3f  (history pages, changes, feed)\n"
-		"output      %7.3f  (comparing with the previous site, replacing)\n"
+		"output      %7.3f  (putting changed files in place, removing stale ones)\n"
 		"total       %7.3f\n"
 		"pages kept  %7zu  (their inputs had not changed: not rendered again)\n",
-		t->source, t->documents, s->cache_hits, s->ndocs + s->nskipped, t->site, t->history, t->render, t->theme, rt->xref, rt->pages, rt->lists,
+		t->source, t->documents, s->cache_hits, s->ndocs + s->nskipped, t->site, t->history,
+		t->output_begin, t->render, t->theme, rt->xref, rt->pages, rt->lists,
 		rt->print, rt->search, rt->history, t->output, total, render_pages_kept(r));
 }
 
@@ -139,31 +141,52 @@ static struct history *load_history(const build_options *opt, const source *src,
 	return h;
 }
 
-/* The history walk needs only site.toml and the repository, so it runs
- * on a thread of its own while the articles are parsed: mostly one core's
- * work, which would otherwise wait for the parse or hold up the render. */
-typedef struct history_job {
+/* Two jobs need only site.toml, so they run on threads of their own
+ * while the articles are parsed: the history walk (mostly one core's
+ * work, which would otherwise hold up the render) and reading what the
+ * output directory holds (output_begin: a rebuild compares every page
+ * with it, and on a large site the scan costs as much as reading the
+ * cached articles). */
+typedef struct early_job {
 	const build_options *opt;
 	const source *src;
 	char *content_dir, *cache_dir;
 	int jobs;
-	diag_list diags;      /* its own: the parse reports beside it */
+	diag_list diags;      /* the walk's own: the parse reports beside it */
 	struct history *h;
 	pthread_t thread;
 	bool begun, threaded;
-} history_job;
+	/* the output, with opt->write */
+	char *out_dir;
+	output *o;
+	int out_rc;
+	gen_err out_err;
+	double out_seconds;
+	pthread_t scan;
+	bool scanning, scan_threaded;
+} early_job;
 
 static void *history_run(void *arg)
 {
-	history_job *j = arg;
+	early_job *j = arg;
 	j->h = load_history(j->opt, j->src, j->content_dir, j->cache_dir, j->jobs, &j->diags);
 	return NULL;
 }
 
-/* site_options.configured: starts the walk. */
-static void history_begin(void *ctx, const site *s)
+static void *scan_run(void *arg)
 {
-	history_job *j = ctx;
+	early_job *j = arg;
+	double t = now_seconds();
+	err_clear(&j->out_err);
+	j->out_rc = output_begin(&j->o, j->out_dir, &j->out_err);
+	j->out_seconds = now_seconds() - t;
+	return NULL;
+}
+
+/* site_options.configured: starts both. */
+static void early_begin(void *ctx, const site *s)
+{
+	early_job *j = ctx;
 	j->content_dir = xstrdup(s->cfg.content_dir);
 	j->cache_dir = site_cache_dir(s, j->opt->output);
 	/* One walker: the parse keeps the other cores busy, and a second
@@ -173,11 +196,22 @@ static void history_begin(void *ctx, const site *s)
 	j->threaded = pthread_create(&j->thread, NULL, history_run, j) == 0;
 	if (!j->threaded)
 		history_run(j);
+	if (j->opt->write) {
+		j->out_dir = site_output_dir(s, j->opt->output);
+		j->scanning = true;
+		j->scan_threaded = pthread_create(&j->scan, NULL, scan_run, j) == 0;
+		if (!j->scan_threaded)
+			scan_run(j);
+	}
 }
 
-/* Waits for the walk and hands over what it found and said. */
-static struct history *history_end(history_job *j, diag_list *diags)
+/* Waits for both and hands over what the walk found and said; the
+ * output (j->o, j->out_dir, or the error) is taken from j by the caller. */
+static struct history *early_end(early_job *j, diag_list *diags)
 {
+	if (j->scanning && j->scan_threaded)
+		pthread_join(j->scan, NULL);
+	j->scanning = false;
 	if (!j->begun)
 		return NULL;
 	if (j->threaded)
@@ -242,17 +276,20 @@ int build_run(const build_options *opt)
 	 * hide the broken links of the others. */
 	site_options so = opt->site;
 	so.keep_going = true;
-	history_job hj;
-	memset(&hj, 0, sizeof hj);
-	hj.opt = opt;
-	hj.src = src;
-	so.configured = history_begin;
-	so.configured_ctx = &hj;
+	early_job ej;
+	memset(&ej, 0, sizeof ej);
+	ej.opt = opt;
+	ej.src = src;
+	so.configured = early_begin;
+	so.configured_ctx = &ej;
 	int lrc = site_load(&s, src, &so, &diags, &err);
 	double ts = now_seconds();
-	s.history = history_end(&hj, &diags);
-	/* What the walk took beyond the parse. */
+	s.history = early_end(&ej, &diags);
+	/* What the two took beyond the parse. */
 	st.history = now_seconds() - ts;
+	/* The output is this build's from here: freed or committed below. */
+	o = ej.o;
+	dir = ej.out_dir;
 	if (lrc < 0) {
 		/* Article errors are in diags already; err then only sums them up. */
 		if (err.file[0] || err.code != GEN_ECONTENT)
@@ -304,12 +341,10 @@ int build_run(const build_options *opt)
 	}
 	render_set_links(r, graph);
 	if (opt->write) {
-		dir = site_output_dir(&s, opt->output);
-		double tb = now_seconds();
-		int brc = output_begin(&o, dir, &err);
-		st.output_begin = now_seconds() - tb;
-		t += st.output_begin;
-		if (brc < 0) {
+		/* Read beside the parse (early_begin). */
+		st.output_begin = ej.out_seconds;
+		if (ej.out_rc < 0) {
+			err = ej.out_err;
 			status = fail(&err, &diags, opt);
 			goto out;
 		}
@@ -340,7 +375,7 @@ int build_run(const build_options *opt)
 		/* Only now does the output hold what the page cache says. */
 		cache_save(pages, &diags);
 	}
-	st.output = now_seconds() - t + st.output_begin;
+	st.output = now_seconds() - t;
 	if (report(opt, &diags))
 		goto out;
 	status = 0;

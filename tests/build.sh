@@ -129,6 +129,17 @@ snapshot > "$WORK/after.sum"
 ok "$(cmp -s "$WORK/before.sum" "$WORK/after.sum" && echo 0 || echo 1)" "a failed build leaves the previous output untouched"
 ok "$(ls -d "$P"/public.tmp-* >/dev/null 2>&1 && echo 1 || echo 0)" "no temporary directory left behind"
 
+# The output is opened while the articles are parsed: a first build that
+# then fails leaves neither a site nor a temporary directory.
+F=$WORK/first-fails
+make_project "$F"
+cp "$P/content/verhalen/kapot.md" "$F/content/verhalen/kapot.md"
+git_init "$F"
+"$GEN" build -C "$F" 2> "$WORK/err"
+is $? 1 "a first build with a content error exits 1"
+ok "$([ ! -e "$F/public" ] && echo 0 || echo 1)" "a failed first build leaves no site"
+ok "$(ls -d "$F"/public.tmp-* >/dev/null 2>&1 && echo 1 || echo 0)" "nor a temporary directory"
+
 # --- English UI --------------------------------------------------------------
 E=$WORK/english
 make_project "$E"

@@ -16,6 +16,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,6 +48,7 @@ typedef struct kept {
 	size_t key_len;
 	unsigned char *bytes;    /* the whole record, header included, */
 	size_t len;              /* allocated to its size: many are kept */
+	size_t at;               /* where cache_save wrote it in the file */
 } kept;
 
 struct cache_file {
@@ -67,6 +69,10 @@ struct cache_file {
 	pthread_mutex_t lock;    /* guards kept */
 	kept *kept;
 	size_t nkept, cap_kept;
+	bool saved;              /* cache_save wrote every kept record */
+	unsigned char *home;     /* cache_rehome: the file as saved, mapped */
+	size_t home_len;
+	struct kept_addr *by_addr; /* kept records in the order of their bytes */
 };
 
 uint64_t cache_program_stamp(void)
@@ -233,6 +239,9 @@ void cache_close(cache_file *c)
 		free(c->kept[i].bytes);
 	}
 	free(c->kept);
+	if (c->home)
+		munmap(c->home, c->home_len);
+	free(c->by_addr);
 	pthread_mutex_destroy(&c->lock);
 	free(c->dir);
 	free(c->name);
@@ -277,7 +286,7 @@ const char *cache_put(cache_file *c, const char *key, size_t klen, const void *d
 	buf_put_blob(&kb, key, klen);
 	size_t plen = kb.len + len;
 	buf_put_varint(&frame, plen);
-	kept k = { xstrndup(key, klen), klen, NULL, frame.len + 8 + plen };
+	kept k = { xstrndup(key, klen), klen, NULL, frame.len + 8 + plen, 0 };
 	k.bytes = xmalloc(k.len);
 	unsigned char *payload = k.bytes + frame.len + 8;
 	memcpy(k.bytes, frame.ptr, frame.len);
@@ -410,7 +419,7 @@ static int write_all(int fd, const void *data, size_t len)
  * into one block: a cold build keeps every article. A reader that meets
  * a record cut short by a concurrent build distrusts the whole file, so
  * a record is never half used. */
-static int write_kept(cache_file *c, int fd)
+static int write_kept(cache_file *c, int fd, size_t at)
 {
 	struct iovec iov[1024];
 	for (size_t i = 0; i < c->nkept;) {
@@ -419,22 +428,24 @@ static int write_kept(cache_file *c, int fd)
 		for (; i < c->nkept && n < 1024; i++, n++) {
 			iov[n].iov_base = c->kept[i].bytes;
 			iov[n].iov_len = c->kept[i].len;
+			c->kept[i].at = at;
+			at += c->kept[i].len;
 			total += c->kept[i].len;
 		}
-		int at = 0;
+		int first = 0;
 		while (total) {
-			ssize_t w = writev(fd, iov + at, n - at);
+			ssize_t w = writev(fd, iov + first, n - first);
 			if (w < 0 && errno == EINTR)
 				continue;
 			if (w <= 0)
 				return -1;
 			total -= (size_t)w;
 			/* A short write: step over what went out. */
-			while (at < n && (size_t)w >= iov[at].iov_len)
-				w -= (ssize_t)iov[at++].iov_len;
-			if (at < n) {
-				iov[at].iov_base = (char *)iov[at].iov_base + w;
-				iov[at].iov_len -= (size_t)w;
+			while (first < n && (size_t)w >= iov[first].iov_len)
+				w -= (ssize_t)iov[first++].iov_len;
+			if (first < n) {
+				iov[first].iov_base = (char *)iov[first].iov_base + w;
+				iov[first].iov_len -= (size_t)w;
 			}
 		}
 	}
@@ -460,6 +471,7 @@ static int rewrite(cache_file *c, const char *path)
 	if (fd < 0)
 		goto out;
 	header(c, &b);
+	size_t at = 0;
 	/* Kept records replace read ones of the same path. */
 	for (size_t i = 0; i < c->nkept; i++) {
 		record *r = find(c, c->kept[i].key, c->kept[i].key_len);
@@ -474,10 +486,12 @@ static int rewrite(cache_file *c, const char *path)
 		if (b.len > (1u << 20)) {
 			if (write_all(fd, b.ptr, b.len) < 0)
 				goto out;
+			at += b.len;
 			buf_clear(&b);
 		}
 	}
-	if (write_all(fd, b.ptr, b.len) < 0 || write_kept(c, fd) < 0)
+	at += b.len;
+	if (write_all(fd, b.ptr, b.len) < 0 || write_kept(c, fd, at) < 0)
 		goto out;
 	if (close(fd) < 0) {
 		fd = -1;
@@ -549,14 +563,16 @@ void cache_save(cache_file *c, diag_list *diags)
 	int rc = -1;
 	if (c->usable && !damaged && dead <= live + added) {
 		int fd = open(path.ptr, O_WRONLY | O_APPEND | O_CLOEXEC);
-		if (fd >= 0) {
-			rc = write_kept(c, fd);
-			if (close(fd) < 0)
-				rc = -1;
+		off_t end = fd >= 0 ? lseek(fd, 0, SEEK_END) : -1;
+		if (end >= 0) {
+			rc = write_kept(c, fd, (size_t)end);
 		}
+		if (fd >= 0 && close(fd) < 0)
+			rc = -1;
 	} else {
 		rc = rewrite(c, path.ptr);
 	}
+	c->saved = rc == 0;
 	if (rc < 0 && diags)
 		diag_add(diags, DIAG_WARNING, path.ptr, 0, 0,
 			 "cannot write the build cache: %s", strerror(errno));
@@ -572,3 +588,104 @@ void cache_keep_unused(cache_file *c)
 
 size_t cache_hits(const cache_file *c) { return atomic_load(&c->hits); }
 size_t cache_puts(const cache_file *c) { return c->nkept; }
+
+/* ---- reading what was kept back from the file ---- */
+
+typedef struct kept_addr {
+	uintptr_t at;            /* where a kept record's bytes are */
+	size_t i;                /* which one */
+} kept_addr;
+
+static int addr_cmp(const void *a, const void *b)
+{
+	uintptr_t x = ((const kept_addr *)a)->at, y = ((const kept_addr *)b)->at;
+	return (x > y) - (x < y);
+}
+
+bool cache_rehome(cache_file *c)
+{
+	if (!c || !c->dir || !c->saved || !c->nkept || c->home)
+		return false;
+	buf path = BUF_INIT;
+	buf_printf(&path, "%s/%s", c->dir, c->name);
+	int fd = open(path.ptr, O_RDONLY | O_CLOEXEC);
+	buf_release(&path);
+	struct stat st;
+	void *m = MAP_FAILED;
+	if (fd >= 0 && fstat(fd, &st) == 0 && st.st_size > 0)
+		m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+	if (fd >= 0)
+		close(fd);
+	if (m == MAP_FAILED)
+		return false;
+	/* Trust only what reads back the same: another build may have
+	 * written the file since. The pages compared are let go at once,
+	 * or checking would hold the file in memory beside the copies. */
+	uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+	for (size_t i = 0; i < c->nkept; i++) {
+		const kept *k = &c->kept[i];
+		if (k->at > (size_t)st.st_size || k->len > (size_t)st.st_size - k->at ||
+		    memcmp((unsigned char *)m + k->at, k->bytes, k->len) != 0) {
+			munmap(m, (size_t)st.st_size);
+			return false;
+		}
+		uintptr_t a = (uintptr_t)m + k->at, b = a + k->len;
+		a &= ~(page - 1);
+		b = (b + page - 1) & ~(page - 1);
+		madvise((void *)a, b - a, MADV_DONTNEED);
+	}
+	c->home = m;
+	c->home_len = (size_t)st.st_size;
+	c->by_addr = xcalloc(c->nkept, sizeof *c->by_addr);
+	for (size_t i = 0; i < c->nkept; i++) {
+		c->by_addr[i].at = (uintptr_t)c->kept[i].bytes;
+		c->by_addr[i].i = i;
+	}
+	qsort(c->by_addr, c->nkept, sizeof *c->by_addr, addr_cmp);
+	return true;
+}
+
+const char *cache_moved(const cache_file *c, const char *p)
+{
+	if (!c || !c->home || !p)
+		return NULL;
+	uintptr_t x = (uintptr_t)p;
+	size_t lo = 0, hi = c->nkept;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		const kept *k = &c->kept[c->by_addr[mid].i];
+		uintptr_t b = c->by_addr[mid].at;
+		if (x < b) {
+			hi = mid;
+		} else if (x >= b + k->len) {
+			lo = mid + 1;
+		} else {
+			size_t off = (size_t)(x - b);
+			return (const char *)c->home + k->at + off;
+		}
+	}
+	return NULL;
+}
+
+void cache_forget_kept(cache_file *c)
+{
+	if (!c || !c->home)
+		return;
+	for (size_t i = 0; i < c->nkept; i++) {
+		free(c->kept[i].key);
+		free(c->kept[i].bytes);
+	}
+	c->nkept = 0;
+	free(c->by_addr);
+	c->by_addr = NULL;
+}
+
+bool cache_mapped(const cache_file *c, const char *p)
+{
+	if (!c || !p)
+		return false;
+	uintptr_t x = (uintptr_t)p;
+	uintptr_t m = (uintptr_t)c->map, h = (uintptr_t)c->home;
+	return (c->map && x >= m && x < m + c->map_len) ||
+	       (c->home && x >= h && x < h + c->home_len);
+}

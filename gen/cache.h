@@ -62,6 +62,22 @@ const char *cache_put(cache_file *c, const char *key, size_t klen, const void *d
  * c may be NULL (no cache). */
 void cache_save(cache_file *c, diag_list *diags);
 
+/* What a build kept need not stay in its memory once cache_save has
+ * written it: cache_rehome maps the file as written (checking that every
+ * kept record reads back the same) and returns true; cache_moved then
+ * gives, for a pointer into a value cache_put returned, the same byte in
+ * the file's mapping (NULL for any other pointer), and once every
+ * borrower has moved, cache_forget_kept frees the copies. The mapping
+ * lasts until cache_close. Not thread safe; false and NULL (nothing
+ * moves) when c is off, was not saved, kept nothing or the file does
+ * not read back. */
+bool cache_rehome(cache_file *c);
+const char *cache_moved(const cache_file *c, const char *p);
+void cache_forget_kept(cache_file *c);
+/* Whether p points into a file mapping of c's (what it read, or what
+ * cache_rehome mapped), not into memory of the build's own. */
+bool cache_mapped(const cache_file *c, const char *p);
+
 /* Keeps values this build did not ask for when the file is written anew
  * (by default only what a build read or put survives): for values a
  * build needs only now and then, like the word diffs of history pages,

@@ -35,6 +35,7 @@
  * source there really opens that link, and otherwise found by scanning the
  * enclosing block's source forward from the previous link. Columns count
  * bytes, as cmark's do. */
+#define _DEFAULT_SOURCE /* madvise and MADV_DONTNEED under strict C11 */
 #include "markdown.h"
 
 #include <limits.h>
@@ -44,6 +45,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include <cmark-gfm.h>
 #include <cmark-gfm-core-extensions.h>
@@ -137,6 +140,12 @@ struct markdown_doc {
 	size_t nhtml;
 	struct frozen_text *texts;
 	size_t ntexts;
+	/* A thawed document that borrows: the frozen bytes its HTML and
+	 * text walk point into, and whether they are a file's mapping
+	 * (markdown_set_mapped), whose pages may be dropped and read back. */
+	const char *borrowed;
+	size_t borrowed_len;
+	bool mapped;
 };
 
 /* A stretch of rendered HTML, then (when url is not NULL) a link or image
@@ -2616,7 +2625,7 @@ int markdown_thaw(markdown_doc **out, const char *data, size_t len, bool borrow)
 		frozen_html *h = &doc->html[i];
 		size_t n;
 		const char *s = buf_get_blob(r, &n);
-		h->html = !s ? "" : borrow ? s : arena_copy(doc, s, n);
+		h->html = !s || !n ? "" : borrow ? s : arena_copy(doc, s, n);
 		h->len = s ? n : 0;
 		h->url = thaw_str(doc, r);
 		h->image = buf_get_varint(r) != 0;
@@ -2628,7 +2637,7 @@ int markdown_thaw(markdown_doc **out, const char *data, size_t len, bool borrow)
 		t->kind = (markdown_text_kind)buf_get_varint(r);
 		size_t n;
 		const char *s = buf_get_blob(r, &n);
-		t->text = !s ? "" : borrow ? s : arena_copy(doc, s, n);
+		t->text = !s || !n ? "" : borrow ? s : arena_copy(doc, s, n);
 		t->len = s ? n : 0;
 		t->anchor = thaw_nonnull(doc, r);
 		if (t->kind > MARKDOWN_TEXT_TIP)
@@ -2638,6 +2647,48 @@ int markdown_thaw(markdown_doc **out, const char *data, size_t len, bool borrow)
 		markdown_free(doc);
 		return -1;
 	}
+	if (borrow) {
+		doc->borrowed = data;
+		doc->borrowed_len = len;
+	}
 	*out = doc;
 	return 0;
+}
+
+const char *markdown_borrowed(const markdown_doc *doc)
+{
+	return doc->borrowed;
+}
+
+void markdown_rebase(markdown_doc *doc, const char *to)
+{
+	if (!doc->borrowed || !to)
+		return;
+	for (size_t i = 0; i < doc->nhtml; i++)
+		if (doc->html[i].len)
+			doc->html[i].html = to + (doc->html[i].html - doc->borrowed);
+	for (size_t i = 0; i < doc->ntexts; i++)
+		if (doc->texts[i].len)
+			doc->texts[i].text = to + (doc->texts[i].text - doc->borrowed);
+	doc->borrowed = to;
+}
+
+void markdown_set_mapped(markdown_doc *doc)
+{
+	if (doc->borrowed)
+		doc->mapped = true;
+}
+
+void markdown_drop_pages(const markdown_doc *doc)
+{
+	if (!doc || !doc->mapped)
+		return;
+	/* Only the pages wholly inside this document's bytes: the ones at
+	 * its ends hold its neighbours' too. */
+	uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+	uintptr_t a = (uintptr_t)doc->borrowed, b = a + doc->borrowed_len;
+	a = (a + page - 1) & ~(page - 1);
+	b &= ~(page - 1);
+	if (b > a)
+		madvise((void *)a, b - a, MADV_DONTNEED);
 }

@@ -265,4 +265,17 @@ void markdown_freeze(const markdown_doc *doc, buf *out);
 const char *markdown_engine(void);
 int markdown_thaw(markdown_doc **out, const char *data, size_t len, bool borrow);
 
+/* A borrowing document's frozen bytes (the data it was thawed from), or
+ * NULL. markdown_rebase points it at an identical copy of them at to
+ * (the same bytes, read back from the file they were written to), so
+ * the first copy may be freed. markdown_set_mapped tells it that they
+ * are a file's read-only mapping: then markdown_drop_pages lets the
+ * kernel drop the pages they fill (they are read back from the file
+ * when next touched), which keeps a build's memory to the articles it is
+ * working on. Without the mark, markdown_drop_pages does nothing. */
+const char *markdown_borrowed(const markdown_doc *doc);
+void markdown_rebase(markdown_doc *doc, const char *to);
+void markdown_set_mapped(markdown_doc *doc);
+void markdown_drop_pages(const markdown_doc *doc);
+
 #endif

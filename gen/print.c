@@ -210,6 +210,7 @@ static void article_html(void *ctx, buf *out, const char *key, size_t len)
 	buf body = BUF_INIT;
 	rewrite_ctx rc = { b, d };
 	markdown_render_html(&body, d->md, rewrite, &rc);
+	markdown_drop_pages(d->md);
 	print_prefix_ids(out, body.ptr, b->prefix[doc], 2);
 	buf_release(&body);
 }

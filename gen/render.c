@@ -761,6 +761,7 @@ static int render_document(renderer *r, output *o, const document *d, gen_err *e
 	buf body = BUF_INIT;
 	rewrite_ctx rc_ctx = { r->s, d };
 	markdown_render_html(&body, d->md, rewrite, &rc_ctx);
+	markdown_drop_pages(d->md); /* the HTML is in body now */
 	if (xref_tip_mentions(r->xref, r, d, d->url, &body, err) < 0) {
 		buf_release(&body);
 		return err ? err->code : GEN_ECONTENT;

@@ -1180,11 +1180,16 @@ static int add_document(worker *w, size_t at, const document *d, bool lookup_onl
 		doc_text(w, SEARCH_TITLE, d->fm.title, strlen(d->fm.title), "");
 		if (d->fm.summary && *d->fm.summary)
 			doc_text(w, SEARCH_SUMMARY, d->fm.summary, strlen(d->fm.summary), "");
-		if (d->md)
+		if (d->md) {
 			markdown_walk_text(d->md, walk_text, w);
+			markdown_drop_pages(d->md);
+		}
 		return doc_end(w, emit, ctx, err);
 	}
 	doc_input(d, &w->input);
+	/* Its text is in w->input now: the article's pages may go. */
+	if (d->md)
+		markdown_drop_pages(d->md);
 	buf_clear(&w->key);
 	put_key(w->ix, d, &w->input, &w->key);
 	size_t len;

@@ -4,6 +4,9 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <string.h>
 #include <unistd.h>
 
@@ -154,6 +157,7 @@ static void *parse_run(void *arg)
 			const char *kept = cache_put_document(w->cache, &w->slots[i], &mine, &flen);
 			document_slim(&w->slots[i], f, &w->s->cfg, kept, flen);
 		}
+		source_file_unload(f);
 		diag_merge(&pw->diags, &mine);
 		diag_release(&mine);
 		if (w->status[i] < 0)
@@ -219,6 +223,44 @@ static size_t parse_all(site *s, source_file **files, size_t n,
 	free(w.slots);
 	free(w.status);
 	return errors;
+}
+
+/* The articles parsed by this build borrow from the copies the cache
+ * kept of them; once those are written, they borrow from the file
+ * instead, like the articles read from the cache, and the copies go.
+ * Every article in a file mapping is marked so: a stage done with one
+ * may let its pages go (markdown_drop_pages), and the build's memory
+ * holds the articles being worked on, not all of them. */
+static void read_from_file(site *s, cache_file *cache)
+{
+	if (cache_rehome(cache)) {
+		bool all = true;
+		for (size_t i = 0; i < s->ndocs; i++) {
+			markdown_doc *md = s->docs[i].md;
+			const char *from = md ? markdown_borrowed(md) : NULL;
+			if (!from || cache_mapped(cache, from))
+				continue;
+			const char *to = cache_moved(cache, from);
+			if (to)
+				markdown_rebase(md, to);
+			else
+				all = false;
+		}
+		if (all) {
+			cache_forget_kept(cache);
+			/* The copies were made by the parse workers, in their
+			 * own malloc arenas, which the render's threads do not
+			 * draw on: hand the pages back. */
+#ifdef __GLIBC__
+			malloc_trim(0);
+#endif
+		}
+	}
+	for (size_t i = 0; i < s->ndocs; i++) {
+		markdown_doc *md = s->docs[i].md;
+		if (md && cache_mapped(cache, markdown_borrowed(md)))
+			markdown_set_mapped(md);
+	}
 }
 
 int site_load(site *s, const source *src, const site_options *opt,
@@ -294,6 +336,7 @@ int site_load(site *s, const source *src, const site_options *opt,
 	if (cache) {
 		s->cache_hits = cache_hits(cache);
 		cache_save(cache, diags);
+		read_from_file(s, cache);
 		/* The documents read from it borrow from it. */
 		s->doc_cache = cache;
 		cache = NULL;

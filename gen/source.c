@@ -211,6 +211,13 @@ bool source_has_git(const source *s) { return s->repo != NULL; }
 const char *source_commit(const source *s) { return s->commit; }
 const char *source_describe(const source *s) { return s->describe; }
 
+void source_file_unload(source_file *f)
+{
+	free(f->data);
+	f->data = NULL;
+	f->len = 0;
+}
+
 void source_file_release(source_file *f)
 {
 	free(f->path);

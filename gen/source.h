@@ -71,6 +71,9 @@ int source_list_ids(const source *s, const char *dir, source_file **out,
 /* Reads f's bytes when source_list_ids left them out; 0 or a negative code
  * with err set. Safe on several threads for distinct files. */
 int source_file_load(const source *s, source_file *f, gen_err *err);
+/* Drops f's bytes, keeping its path and id: an article's source is not
+ * needed once it is parsed, and a build parses thousands. */
+void source_file_unload(source_file *f);
 void source_file_release(source_file *f);
 void source_files_free(source_file *files, size_t n);
 

@@ -10,11 +10,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <sys/mman.h>
 
 #include "buf.h"
 #include "err.h"
 #include "markdown.h"
 #include "tap.h"
+#include "xalloc.h"
 
 static int read_file(const char *path, buf *out)
 {
@@ -605,6 +608,92 @@ next:
 	}
 }
 
+/* A borrowing document moved to another copy of its frozen bytes
+ * (markdown_rebase) reads as before with the first copy gone; one in a
+ * file mapping may drop its pages and reads them back; one in memory of
+ * its own ignores markdown_drop_pages. */
+static void test_moved(void)
+{
+	char path[1024];
+	buf md = BUF_INIT, frozen = BUF_INIT, want = BUF_INIT, got = BUF_INIT;
+	markdown_options opt = { 0 };
+	data_path(path, sizeof path, "links", ".md");
+	buf one = BUF_INIT;
+	if (read_file(path, &one) == 0)
+		for (int i = 0; i < 30; i++) /* several pages of frozen bytes */
+			buf_printf(&md, "%s\n\nAlinea %d.\n\n", one.ptr, i);
+	buf_release(&one);
+	markdown_doc *doc = md.len ? parse(md.ptr, &opt, NULL) : NULL;
+	if (!ok(doc != NULL, "moved: parses"))
+		goto out;
+	markdown_freeze(doc, &frozen);
+	ok(frozen.len > 3 * 4096, "moved: frozen over several pages (%zu bytes)", frozen.len);
+	markdown_doc *copy = NULL;
+	markdown_thaw(&copy, frozen.ptr, frozen.len, false);
+	describe(copy, &want); /* a frozen document reads only what it keeps */
+	markdown_free(copy);
+
+	char *a = xmalloc(frozen.len), *b = xmalloc(frozen.len);
+	memcpy(a, frozen.ptr, frozen.len);
+	memcpy(b, frozen.ptr, frozen.len);
+	markdown_doc *t = NULL;
+	markdown_thaw(&t, a, frozen.len, true);
+	ok(t && markdown_borrowed(t) == a, "moved: a borrowing document knows its bytes");
+	markdown_rebase(t, b);
+	memset(a, 'x', frozen.len);
+	free(a);
+	ok(markdown_borrowed(t) == b, "moved: rebased onto the other copy");
+	describe(t, &got);
+	if (!ok(strcmp(got.ptr, want.ptr) == 0, "moved: reads and renders as before"))
+		show_diff(got.ptr, want.ptr);
+	markdown_drop_pages(t); /* not mapped: must leave b alone */
+	ok(memcmp(b, frozen.ptr, frozen.len) == 0, "moved: drop_pages leaves memory of its own alone");
+	markdown_free(t);
+	free(b);
+
+	/* In a file, from an odd offset, over several pages. */
+	char file[600];
+	const char *tmp = getenv("TMPDIR");
+	snprintf(file, sizeof file, "%s/gen-moved.XXXXXX", tmp && *tmp ? tmp : "/tmp");
+	int fd = mkstemp(file);
+	buf content = BUF_INIT;
+	for (int i = 0; i < 3001; i++)
+		buf_putc(&content, 'p');
+	size_t at = content.len;
+	for (int k = 0; k < 4; k++)
+		buf_put(&content, frozen.ptr, frozen.len);
+	ok(fd >= 0 && write(fd, content.ptr, content.len) == (ssize_t)content.len,
+	   "moved: frozen bytes in a file");
+	void *m = mmap(NULL, content.len, PROT_READ, MAP_PRIVATE, fd, 0);
+	if (!ok(m != MAP_FAILED, "moved: mapped"))
+		goto unlink;
+	t = NULL;
+	markdown_thaw(&t, (const char *)m + at, frozen.len, true);
+	markdown_set_mapped(t);
+	markdown_drop_pages(t);
+	buf_clear(&got);
+	describe(t, &got);
+	ok(strcmp(got.ptr, want.ptr) == 0, "moved: a mapped document drops its pages and reads them back");
+	markdown_drop_pages(t);
+	markdown_drop_pages(t);
+	buf_clear(&got);
+	describe(t, &got);
+	ok(strcmp(got.ptr, want.ptr) == 0, "moved: as often as asked");
+	markdown_free(t);
+	munmap(m, content.len);
+unlink:
+	if (fd >= 0)
+		close(fd);
+	unlink(file);
+	buf_release(&content);
+	markdown_free(doc);
+out:
+	buf_release(&md);
+	buf_release(&frozen);
+	buf_release(&want);
+	buf_release(&got);
+}
+
 int main(void)
 {
 	test_golden();
@@ -617,5 +706,6 @@ int main(void)
 	test_safety();
 	test_parallel();
 	test_frozen();
+	test_moved();
 	return done_testing();
 }

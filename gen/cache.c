@@ -43,6 +43,11 @@ typedef struct record {
 	bool used;               /* read by this build (set by one worker) */
 } record;
 
+typedef struct home {
+	unsigned char *p;
+	size_t len;
+} home;
+
 typedef struct kept {
 	char *key;
 	size_t key_len;
@@ -70,8 +75,9 @@ struct cache_file {
 	kept *kept;
 	size_t nkept, cap_kept;
 	bool saved;              /* cache_save wrote every kept record */
-	unsigned char *home;     /* cache_rehome: the file as saved, mapped */
-	size_t home_len;
+	struct home *homes;      /* cache_rehome: the file as each save left */
+	size_t nhomes;           /* it, mapped; the last is the current one */
+	bool appending;          /* its records went: later saves append */
 	struct kept_addr *by_addr; /* kept records in the order of their bytes */
 };
 
@@ -239,8 +245,9 @@ void cache_close(cache_file *c)
 		free(c->kept[i].bytes);
 	}
 	free(c->kept);
-	if (c->home)
-		munmap(c->home, c->home_len);
+	for (size_t i = 0; i < c->nhomes; i++)
+		munmap(c->homes[i].p, c->homes[i].len);
+	free(c->homes);
 	free(c->by_addr);
 	pthread_mutex_destroy(&c->lock);
 	free(c->dir);
@@ -561,7 +568,7 @@ void cache_save(cache_file *c, diag_list *diags)
 		added += c->kept[i].len;
 	size_t dead = c->map_len - live;
 	int rc = -1;
-	if (c->usable && !damaged && dead <= live + added) {
+	if (c->appending || (c->usable && !damaged && dead <= live + added)) {
 		int fd = open(path.ptr, O_WRONLY | O_APPEND | O_CLOEXEC);
 		off_t end = fd >= 0 ? lseek(fd, 0, SEEK_END) : -1;
 		if (end >= 0) {
@@ -604,7 +611,7 @@ static int addr_cmp(const void *a, const void *b)
 
 bool cache_rehome(cache_file *c)
 {
-	if (!c || !c->dir || !c->saved || !c->nkept || c->home)
+	if (!c || !c->dir || !c->saved || !c->nkept || c->by_addr)
 		return false;
 	buf path = BUF_INIT;
 	buf_printf(&path, "%s/%s", c->dir, c->name);
@@ -634,8 +641,9 @@ bool cache_rehome(cache_file *c)
 		b = (b + page - 1) & ~(page - 1);
 		madvise((void *)a, b - a, MADV_DONTNEED);
 	}
-	c->home = m;
-	c->home_len = (size_t)st.st_size;
+	c->homes = xrealloc(c->homes, (c->nhomes + 1) * sizeof *c->homes);
+	c->homes[c->nhomes].p = m;
+	c->homes[c->nhomes++].len = (size_t)st.st_size;
 	c->by_addr = xcalloc(c->nkept, sizeof *c->by_addr);
 	for (size_t i = 0; i < c->nkept; i++) {
 		c->by_addr[i].at = (uintptr_t)c->kept[i].bytes;
@@ -647,7 +655,7 @@ bool cache_rehome(cache_file *c)
 
 const char *cache_moved(const cache_file *c, const char *p)
 {
-	if (!c || !c->home || !p)
+	if (!c || !c->by_addr || !p)
 		return NULL;
 	uintptr_t x = (uintptr_t)p;
 	size_t lo = 0, hi = c->nkept;
@@ -661,7 +669,7 @@ const char *cache_moved(const cache_file *c, const char *p)
 			lo = mid + 1;
 		} else {
 			size_t off = (size_t)(x - b);
-			return (const char *)c->home + k->at + off;
+			return (const char *)c->homes[c->nhomes - 1].p + k->at + off;
 		}
 	}
 	return NULL;
@@ -669,7 +677,7 @@ const char *cache_moved(const cache_file *c, const char *p)
 
 void cache_forget_kept(cache_file *c)
 {
-	if (!c || !c->home)
+	if (!c || !c->by_addr)
 		return;
 	for (size_t i = 0; i < c->nkept; i++) {
 		free(c->kept[i].key);
@@ -678,6 +686,9 @@ void cache_forget_kept(cache_file *c)
 	c->nkept = 0;
 	free(c->by_addr);
 	c->by_addr = NULL;
+	/* The file holds them now; anything kept later goes after them. */
+	c->appending = true;
+	c->saved = false;
 }
 
 bool cache_mapped(const cache_file *c, const char *p)
@@ -685,7 +696,18 @@ bool cache_mapped(const cache_file *c, const char *p)
 	if (!c || !p)
 		return false;
 	uintptr_t x = (uintptr_t)p;
-	uintptr_t m = (uintptr_t)c->map, h = (uintptr_t)c->home;
-	return (c->map && x >= m && x < m + c->map_len) ||
-	       (c->home && x >= h && x < h + c->home_len);
+	uintptr_t m = (uintptr_t)c->map;
+	if (c->map && x >= m && x < m + c->map_len)
+		return true;
+	for (size_t i = 0; i < c->nhomes; i++) {
+		uintptr_t h = (uintptr_t)c->homes[i].p;
+		if (x >= h && x < h + c->homes[i].len)
+			return true;
+	}
+	return false;
+}
+
+bool cache_fresh(const cache_file *c)
+{
+	return c && c->dir && !c->usable && !c->appending;
 }

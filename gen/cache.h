@@ -74,6 +74,14 @@ void cache_save(cache_file *c, diag_list *diags);
 bool cache_rehome(cache_file *c);
 const char *cache_moved(const cache_file *c, const char *p);
 void cache_forget_kept(cache_file *c);
+/* After cache_forget_kept the file holds what was forgotten, so a build
+ * may go on keeping, saving, rehoming and forgetting in rounds: each
+ * cache_save then appends (the mappings of earlier rounds stay until
+ * cache_close). cache_fresh tells whether c started without a usable
+ * file (a first build, or one after a change of stamp or damage) and
+ * has not saved yet: then every value is new, and rounds keep the
+ * build's memory to one round's worth. */
+bool cache_fresh(const cache_file *c);
 /* Whether p points into a file mapping of c's (what it read, or what
  * cache_rehome mapped), not into memory of the build's own. */
 bool cache_mapped(const cache_file *c, const char *p);

@@ -167,6 +167,55 @@ static void *parse_run(void *arg)
 	return NULL;
 }
 
+/* The articles parsed by this build borrow from the copies the cache
+ * kept of them; once those are written, they borrow from the file
+ * instead, like the articles read from the cache, and the copies go.
+ * An article in a file mapping is marked so (mark_mapped): a stage done
+ * with one may let its pages go (markdown_drop_pages), and the build's
+ * memory holds the articles being worked on, not all of them. */
+static void read_from_file(document *docs, size_t n, cache_file *cache, bool trim)
+{
+	if (!cache_rehome(cache))
+		return;
+	bool all = true;
+	for (size_t i = 0; i < n; i++) {
+		markdown_doc *md = docs[i].md;
+		const char *from = md ? markdown_borrowed(md) : NULL;
+		if (!from || cache_mapped(cache, from))
+			continue;
+		const char *to = cache_moved(cache, from);
+		if (to)
+			markdown_rebase(md, to);
+		else
+			all = false;
+	}
+	if (!all)
+		return;
+	cache_forget_kept(cache);
+	/* The copies were made by the parse workers, in their own malloc
+	 * arenas, which the render's threads do not draw on: hand the pages
+	 * back. (Between rounds the workers reuse them themselves.) */
+#ifdef __GLIBC__
+	if (trim)
+		malloc_trim(0);
+#else
+	(void)trim;
+#endif
+}
+
+static void mark_mapped(document *docs, size_t n, const cache_file *cache)
+{
+	for (size_t i = 0; i < n; i++) {
+		markdown_doc *md = docs[i].md;
+		if (md && cache_mapped(cache, markdown_borrowed(md)))
+			markdown_set_mapped(md);
+	}
+}
+
+/* Articles parsed per round when every one is new (cache_fresh): the
+ * copies kept for the cache then never outgrow one round. */
+#define PARSE_ROUND 1024
+
 static size_t parse_all(site *s, source_file **files, size_t n,
 			const filter_set *filters, cache_file *cache,
 			const site_options *opt, diag_list *diags, gen_err *err)
@@ -177,15 +226,28 @@ static size_t parse_all(site *s, source_file **files, size_t n,
 	if (nw > n)
 		nw = n ? n : 1;
 	parse_worker *pw = xcalloc(nw, sizeof *pw);
-	for (size_t i = 0; i < nw; i++) {
-		pw[i].w = &w;
-		if (i > 0 && pthread_create(&pw[i].thread, NULL, parse_run, &pw[i]) != 0)
-			pw[i].w = NULL; /* no thread: the others share its part */
+	size_t round = cache_fresh(cache) ? PARSE_ROUND : n;
+	for (size_t lo = 0; lo < n || lo == 0; lo += round) {
+		size_t hi = n - lo > round ? lo + round : n;
+		atomic_store(&w.next, lo);
+		w.n = hi;
+		for (size_t i = 0; i < nw; i++) {
+			pw[i].w = &w;
+			if (i > 0 && pthread_create(&pw[i].thread, NULL, parse_run, &pw[i]) != 0)
+				pw[i].w = NULL; /* no thread: the others share its part */
+		}
+		parse_run(&pw[0]);
+		for (size_t i = 1; i < nw; i++)
+			if (pw[i].w)
+				pthread_join(pw[i].thread, NULL);
+		/* The last round's copies go when site_load has saved. */
+		if (hi < n) {
+			cache_save(cache, diags);
+			read_from_file(w.slots + lo, hi - lo, cache, false);
+		}
+		if (hi >= n)
+			break;
 	}
-	parse_run(&pw[0]);
-	for (size_t i = 1; i < nw; i++)
-		if (pw[i].w)
-			pthread_join(pw[i].thread, NULL);
 	size_t errors = 0;
 	for (size_t i = 0; i < nw; i++) {
 		if (diags)
@@ -223,44 +285,6 @@ static size_t parse_all(site *s, source_file **files, size_t n,
 	free(w.slots);
 	free(w.status);
 	return errors;
-}
-
-/* The articles parsed by this build borrow from the copies the cache
- * kept of them; once those are written, they borrow from the file
- * instead, like the articles read from the cache, and the copies go.
- * Every article in a file mapping is marked so: a stage done with one
- * may let its pages go (markdown_drop_pages), and the build's memory
- * holds the articles being worked on, not all of them. */
-static void read_from_file(site *s, cache_file *cache)
-{
-	if (cache_rehome(cache)) {
-		bool all = true;
-		for (size_t i = 0; i < s->ndocs; i++) {
-			markdown_doc *md = s->docs[i].md;
-			const char *from = md ? markdown_borrowed(md) : NULL;
-			if (!from || cache_mapped(cache, from))
-				continue;
-			const char *to = cache_moved(cache, from);
-			if (to)
-				markdown_rebase(md, to);
-			else
-				all = false;
-		}
-		if (all) {
-			cache_forget_kept(cache);
-			/* The copies were made by the parse workers, in their
-			 * own malloc arenas, which the render's threads do not
-			 * draw on: hand the pages back. */
-#ifdef __GLIBC__
-			malloc_trim(0);
-#endif
-		}
-	}
-	for (size_t i = 0; i < s->ndocs; i++) {
-		markdown_doc *md = s->docs[i].md;
-		if (md && cache_mapped(cache, markdown_borrowed(md)))
-			markdown_set_mapped(md);
-	}
 }
 
 int site_load(site *s, const source *src, const site_options *opt,
@@ -336,7 +360,8 @@ int site_load(site *s, const source *src, const site_options *opt,
 	if (cache) {
 		s->cache_hits = cache_hits(cache);
 		cache_save(cache, diags);
-		read_from_file(s, cache);
+		read_from_file(s->docs, s->ndocs, cache, true);
+		mark_mapped(s->docs, s->ndocs, cache);
 		/* The documents read from it borrow from it. */
 		s->doc_cache = cache;
 		cache = NULL;

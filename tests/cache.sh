@@ -221,4 +221,32 @@ rm -rf "$WORK/.gen-cache"
 test ! -e "$WORK/.gen-cache/search.pack"
 ok $? "--no-cache writes no search records"
 
+# --- many articles -----------------------------------------------------------
+# A first build keeps new articles for the cache in rounds of 1,024 (each
+# saved, then read back from the file): more than one round must give
+# the same site, and a cache the next build reads whole.
+Q=$WORK/many
+mkdir -p "$Q"
+cp -R "$SRCDIR/content" "$SRCDIR/lua" "$SRCDIR/themes" "$SRCDIR/site.toml" "$Q/"
+i=1
+while [ $i -le 2100 ]; do
+	printf '+++\ntitle = "Kort %d"\nkind = "story"\n+++\n## Aan de balie\n\nVerhaal %d, met [de buur](kort-%d.md#aan-de-balie). Ik kan er ook niets aan doen.\n' \
+		$i $i $(( i % 2100 + 1 )) > "$Q/content/verhalen/kort-$i.md"
+	i=$((i + 1))
+done
+git_init "$Q"
+total=$(find "$Q/content" -name '*.md' | wc -l)
+"$GEN" build -C "$Q" -o "$WORK/many-inc" --stats > /dev/null 2> "$WORK/many.err"
+ok $? "many: a first build in rounds succeeds"
+contains "$WORK/many.err" "; 0 of $total from the cache" "many: every article parsed"
+"$GEN" build -C "$Q" -o "$WORK/many-clean" --no-cache -q
+diff -r "$WORK/many-inc" "$WORK/many-clean" > "$WORK/diff" 2>&1
+ok $? "many: the same site as a clean build"
+head -10 "$WORK/diff" | sed 's/^/# /'
+"$GEN" build -C "$Q" -o "$WORK/many-inc" --stats > /dev/null 2> "$WORK/many.err"
+contains "$WORK/many.err" "; $total of $total from the cache" "many: the next build reads every round back"
+lacks "$WORK/many.err" "damaged" "many: and finds nothing damaged"
+diff -r "$WORK/many-inc" "$WORK/many-clean" > /dev/null 2>&1
+ok $? "many: and makes the same site"
+
 done_testing

@@ -419,6 +419,23 @@ static int write_file(int dfd, const char *name, bool excl, const void *data, si
 /* Whether name under dfd is a regular file holding exactly these bytes.
  * A file that cannot be read counts as different: it is then replaced,
  * which is always correct. */
+/* Whether the next len bytes of the old file are data. */
+static bool old_matches(int fd, const char *data, size_t len)
+{
+	char chunk[65536];
+	while (len) {
+		size_t want = len < sizeof chunk ? len : sizeof chunk;
+		ssize_t n = read(fd, chunk, want);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0 || memcmp(chunk, data, (size_t)n) != 0)
+			return false;
+		data += n;
+		len -= (size_t)n;
+	}
+	return true;
+}
+
 static bool same_bytes(int dfd, const char *name, const void *data, size_t len)
 {
 	/* O_NONBLOCK: should a fifo have taken the file's place since
@@ -427,19 +444,8 @@ static bool same_bytes(int dfd, const char *name, const void *data, size_t len)
 	if (fd < 0)
 		return false;
 	struct stat st;
-	bool same = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && (uintmax_t)st.st_size == len;
-	char chunk[65536];
-	size_t off = 0;
-	while (same && off < len) {
-		size_t want = len - off < sizeof chunk ? len - off : sizeof chunk;
-		ssize_t n = read(fd, chunk, want);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0 || memcmp(chunk, (const char *)data + off, (size_t)n) != 0)
-			same = false;
-		else
-			off += (size_t)n;
-	}
+	bool same = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && (uintmax_t)st.st_size == len &&
+		    old_matches(fd, data, len);
 	close(fd);
 	return same;
 }
@@ -620,23 +626,6 @@ out:
 	}
 	*out = f;
 	return 0;
-}
-
-/* Whether the next len bytes of the old file are data. */
-static bool old_matches(int fd, const char *data, size_t len)
-{
-	char chunk[65536];
-	while (len) {
-		size_t want = len < sizeof chunk ? len : sizeof chunk;
-		ssize_t n = read(fd, chunk, want);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0 || memcmp(chunk, data, (size_t)n) != 0)
-			return false;
-		data += n;
-		len -= (size_t)n;
-	}
-	return true;
 }
 
 int output_put(output_file *f, const void *data, size_t len, gen_err *err)

@@ -673,6 +673,25 @@ uint64_t render_doc_key(const document *d, uint64_t h)
 	return buf_hash64(d->id, strlen(d->id), h);
 }
 
+static uint64_t hash_text(const char *t, uint64_t h)
+{
+	/* NULL and "" differ: a card leaves out what is NULL. */
+	return t ? buf_hash64(t, strlen(t) + 1, h) : buf_hash64("\x01", 1, h ^ 0x6e756c6cu);
+}
+
+uint64_t render_card_key(const document *d, uint64_t h)
+{
+	h = hash_text(d->rel, h);
+	h = hash_text(d->fm.title, h);
+	h = buf_hash64(&d->fm.kind, sizeof d->fm.kind, h);
+	h = hash_text(d->fm.date, h);
+	h = buf_hash64(&d->fm.date_epoch, sizeof d->fm.date_epoch, h);
+	h = buf_hash64(&d->fm.weight, sizeof d->fm.weight, h);
+	h = hash_text(d->fm.author, h);
+	h = hash_text(doc_summary(d), h);
+	return buf_hash64(&d->is_index, sizeof d->is_index, h);
+}
+
 uint64_t render_site_stamp(const renderer *r)
 {
 	return r->site_stamp;
@@ -701,8 +720,10 @@ static uint64_t article_fingerprint(const renderer *r, const document *d)
 		free(to);
 	}
 	const links_graph *g = r->links ? r->links : xref_links(r->xref);
+	/* A link shows where it leads (hashed above), not what the target
+	 * says: its card stands in for the target. */
 	for (size_t i = 0; g && i < links_out_count(g, doc); i++)
-		h = render_doc_key(&s->docs[links_out_at(g, doc, i)->to], h);
+		h = render_card_key(&s->docs[links_out_at(g, doc, i)->to], h);
 	for (size_t i = 0; g && i < links_in_count(g, doc); i++) {
 		const links_edge *e = links_in_at(g, doc, i);
 		h = render_doc_key(&s->docs[e->from], h);
@@ -716,20 +737,22 @@ static uint64_t article_fingerprint(const renderer *r, const document *d)
 			continue;
 		h = buf_hash64(&i, sizeof i, h);
 		if (i > 0)
-			h = render_doc_key(sec->pages[i - 1], h);
+			h = render_card_key(sec->pages[i - 1], h);
 		if (i + 1 < sec->npages)
-			h = render_doc_key(sec->pages[i + 1], h);
+			h = render_card_key(sec->pages[i + 1], h);
 	}
-	/* A section's page lists its articles; the home page every
-	 * article (chapters, the latest, the reading path). */
+	/* A section's page lists its articles' cards; the home page every
+	 * article's (chapters, the latest): an edit that leaves an
+	 * article's card as it was leaves these pages too. */
 	const site_section *own = d->is_index ? site_section_of(s, d) : NULL;
 	if (d == s->home) {
+		h = buf_hash64(&s->ndocs, sizeof s->ndocs, h ^ 0x686f6du);
 		for (size_t i = 0; i < s->ndocs; i++)
-			h = render_doc_key(&s->docs[i], h);
+			h = render_card_key(&s->docs[i], h);
 	} else if (own) {
 		h = buf_hash64(&own->npages, sizeof own->npages, h ^ 0x736563u);
 		for (size_t i = 0; i < own->npages; i++)
-			h = render_doc_key(own->pages[i], h);
+			h = render_card_key(own->pages[i], h);
 	}
 	return changes_fingerprint(s, d, h);
 }
@@ -909,7 +932,6 @@ static int render_themes(renderer *r, output *o, gen_err *err)
 	/* Each theme's summary for the overview, NULL for a page kept. */
 	value **summary = xcalloc(cfg->nthemes, sizeof *summary);
 	int rc = 0;
-	bool all_fresh = true;
 	for (size_t i = 0; i < cfg->nthemes && rc == 0; i++) {
 		const config_theme *t = &cfg->themes[i];
 		/* A theme page shows its articles' cards and passages:
@@ -918,14 +940,20 @@ static int render_themes(renderer *r, output *o, gen_err *err)
 		buf_printf(&rel, "themas/%s/index.html", t->id);
 		uint64_t fp = buf_hash64(t->id, strlen(t->id) + 1,
 					 r->site_stamp ^ (own ? 0x7468u : 0x7365u));
-		for (size_t j = 0; j < r->s->ndocs; j++)
-			if (!r->s->docs[j].is_index && has_theme(&r->s->docs[j], t->id))
-				fp = render_doc_key(&r->s->docs[j], fp);
+		/* Each article's card and the passage that earned the theme. */
+		for (size_t j = 0; j < r->s->ndocs; j++) {
+			const document *d = &r->s->docs[j];
+			if (d->is_index || !has_theme(d, t->id))
+				continue;
+			fp = render_card_key(d, fp);
+			const document_evidence *e = first_evidence(d, t->id);
+			fp = hash_text(e ? e->excerpt : NULL, fp);
+			fp = hash_text(e ? e->anchor : NULL, fp);
+		}
 		if (r->page_cache && o && render_page_fresh(r, o, rel.ptr, fp)) {
 			buf_release(&rel);
 			continue;
 		}
-		all_fresh = false;
 		buf_clear(&rel);
 		value *items = NULL;
 		value *theme = theme_data(r, t, &items);
@@ -959,9 +987,18 @@ static int render_themes(renderer *r, output *o, gen_err *err)
 		buf_release(&rel);
 		buf_release(&html);
 	}
-	uint64_t all_fp = render_all_docs_key(r, 0x746873u);
+	/* The overview counts each theme's articles by kind. */
+	uint64_t all_fp = buf_hash64(&r->s->ndocs, sizeof r->s->ndocs, r->site_stamp ^ 0x746873u);
+	for (size_t j = 0; j < r->s->ndocs; j++) {
+		const document *d = &r->s->docs[j];
+		all_fp = buf_hash64(&d->fm.kind, sizeof d->fm.kind, hash_text(d->rel, all_fp));
+		all_fp = buf_hash64(&d->is_index, sizeof d->is_index, all_fp);
+		for (size_t k = 0; k < d->fm.nthemes; k++)
+			all_fp = hash_text(d->fm.themes[k], all_fp);
+		all_fp = buf_hash64("", 1, all_fp);
+	}
 	value *all = NULL, *cards = NULL;
-	if (rc == 0 && all_fresh && r->page_cache && o &&
+	if (rc == 0 && r->page_cache && o &&
 	    render_page_fresh(r, o, "themas/index.html", all_fp))
 		goto out;
 	all = value_new_array();

@@ -228,16 +228,17 @@ uint64_t xref_fingerprint(const xref *x, size_t doc, uint64_t h)
 	const site *s = x->s;
 	size_t n = related_count(x->related, doc);
 	h = buf_hash64(&n, sizeof n, h);
+	/* Related articles and the path's neighbours show as cards. */
 	for (size_t i = 0; i < n; i++)
-		h = render_doc_key(&s->docs[related_at(x->related, doc, i)], h);
+		h = render_card_key(&s->docs[related_at(x->related, doc, i)], h);
 	size_t step = leerpad_step(&x->path, doc);
 	h = buf_hash64(&step, sizeof step, h);
 	if (step) {
 		h = buf_hash64(&x->path.n, sizeof x->path.n, h);
 		if (step > 1)
-			h = render_doc_key(&s->docs[x->path.steps[step - 2]], h);
+			h = render_card_key(&s->docs[x->path.steps[step - 2]], h);
 		if (step < x->path.n)
-			h = render_doc_key(&s->docs[x->path.steps[step]], h);
+			h = render_card_key(&s->docs[x->path.steps[step]], h);
 	}
 	return h;
 }

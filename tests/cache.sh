@@ -108,6 +108,20 @@ test "$kept" -gt 0 && test "$kept" -lt "$pages"
 ok $? "edit: pages that show the article are rendered again, the others kept ($kept of $pages)"
 contains "$WORK/inc/verhalen/extra-2/index.html" "Het derde verhaal" "the new title shows on a page that links to it"
 
+# An edit below the first paragraph leaves the article's card as it was:
+# the pages that list it (its section, the home page, the list of themes,
+# the pages that link to it or show it as related) are kept. Made again:
+# its own page and history page, the two pages it links to (they quote
+# it), the page of the theme whose passage the edit changed, the print
+# page and the changelog.
+sed -i 's/Om feedback vragen/Om eerlijke feedback vragen/' "$P/content/verhalen/extra-5.md"
+git -C "$P" commit -qam "verhaal 5: een woord erbij"
+build_both "text edit"
+kept=$(sed -n 's/^pages kept *\([0-9]*\) .*/\1/p' "$WORK/inc.err")
+made=$((pages - kept))
+test "$made" -ge 4 && test "$made" -le 7
+ok $? "text edit: only the pages that show its text are made again ($made)"
+
 # Add, rename and delete in one commit.
 cp "$P/content/verhalen/extra-5.md" "$P/content/verhalen/nieuw.md"
 sed -i 's/^title = .*/title = "Een nieuw verhaal"/' "$P/content/verhalen/nieuw.md"

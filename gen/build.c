@@ -4,9 +4,6 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
-#ifdef __GLIBC__
-#include <malloc.h>
-#endif
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -173,12 +170,6 @@ static void *history_run(void *arg)
 {
 	early_job *j = arg;
 	j->h = load_history(j->opt, j->src, j->content_dir, j->cache_dir, j->jobs, &j->diags);
-	/* The walk's scratch (trees, diffs) is free now but held by this
-	 * thread's malloc arena, which the parse does not draw on: give it
-	 * back before the parse reaches its peak. */
-#ifdef __GLIBC__
-	malloc_trim(0);
-#endif
 	return NULL;
 }
 

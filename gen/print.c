@@ -69,7 +69,6 @@ void print_prefix_ids(buf *out, const char *html, const char *prefix, int shift)
 		const char *keep = NULL; /* what replaces p[0..skip) */
 		size_t skip = 0;
 		bool add_prefix = false;
-		char head[4];
 		if (p[0] == ' ' && p[1] == 'i' && strncmp(p, " id=\"", 5) == 0) {
 			keep = " id=\"";
 			skip = 5;
@@ -86,12 +85,10 @@ void print_prefix_ids(buf *out, const char *html, const char *prefix, int shift)
 			    (p[1] == '/' && p[2] == 'h' && p[3] >= '1' && p[3] <= '6' && p[4] == '>'))) {
 			bool close = p[1] == '/';
 			int level = p[close ? 3 : 2] - '0' + shift;
-			head[0] = '<';
-			head[1] = close ? '/' : 'h';
-			head[2] = close ? 'h' : (char)('0' + (level > 6 ? 6 : level));
-			head[3] = close ? (char)('0' + (level > 6 ? 6 : level)) : '\0';
+			char digit = (char)('0' + (level > 6 ? 6 : level));
 			buf_put(out, run, (size_t)(p - run));
-			buf_put(out, head, close ? 4 : 3);
+			buf_puts(out, close ? "</h" : "<h");
+			buf_putc(out, digit);
 			p += close ? 4 : 3;
 			run = p;
 			continue;

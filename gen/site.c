@@ -227,7 +227,8 @@ static size_t parse_all(site *s, source_file **files, size_t n,
 		nw = n ? n : 1;
 	parse_worker *pw = xcalloc(nw, sizeof *pw);
 	size_t round = cache_fresh(cache) ? PARSE_ROUND : n;
-	for (size_t lo = 0; lo < n || lo == 0; lo += round) {
+	size_t lo = 0;
+	do {
 		size_t hi = n - lo > round ? lo + round : n;
 		atomic_store(&w.next, lo);
 		w.n = hi;
@@ -245,9 +246,8 @@ static size_t parse_all(site *s, source_file **files, size_t n,
 			cache_save(cache, diags);
 			read_from_file(w.slots + lo, hi - lo, cache, false);
 		}
-		if (hi >= n)
-			break;
-	}
+		lo = hi;
+	} while (lo < n);
 	size_t errors = 0;
 	for (size_t i = 0; i < nw; i++) {
 		if (diags)

@@ -87,7 +87,8 @@ int main(int argc, char **argv)
 	reset_peak();
 	double base = status_mb("VmRSS:");
 	double t0 = now(), c0 = cpu();
-	if (search_render(r, &s, o, &err) < 0)
+	size_t kept;
+	if (search_render(r, &s, o, &kept, &err) < 0)
 		goto fail;
 	double t1 = now(), c1 = cpu();
 	double peak = status_mb("VmHWM:");

@@ -93,6 +93,14 @@ static void print_stats(const stage_times *t, const site *s, const renderer *r,
 			double total)
 {
 	const render_times *rt = render_last_times(r);
+	/* What a rebuild took from the last one, when there was one. */
+	buf print_note = BUF_INIT, search_note = BUF_INIT;
+	if (rt->print_articles)
+		buf_printf(&print_note, ";\n                     %zu of %zu articles copied from the last",
+			   rt->print_copied, rt->print_articles);
+	if (rt->search_docs)
+		buf_printf(&search_note, ";\n                     the text of %zu of %zu kept",
+			   rt->search_kept, rt->search_docs);
 	fprintf(stderr,
 		"stage       seconds\n"
 		"source      %7.3f\n"
@@ -107,15 +115,18 @@ static void print_stats(const stage_times *t, const site *s, const renderer *r,
 		"  pages     %7.3f  (article and section pages; with -j > 1 the four\n"
 		"                     below run beside them)\n"
 		"  lists     %7.3f  (home, themes, authors, sitemap)\n"
-		"  print     %7.3f  (the whole handbook on one page)\n"
-		"  search    %7.3f  (index and results page)\n"
+		"  print     %7.3f  (the whole handbook on one page%s)\n"
+		"  search    %7.3f  (index and results page%s)\n"
 		"  history   %7.3f  (history pages, changes, feed)\n"
 		"output      %7.3f  (putting changed files in place, removing stale ones)\n"
 		"total       %7.3f\n"
 		"pages kept  %7zu  (their inputs had not changed: not rendered again)\n",
 		t->source, t->documents, s->cache_hits, s->ndocs + s->nskipped, t->site, t->history,
 		t->output_begin, t->render, t->theme, rt->xref, rt->pages, rt->lists,
-		rt->print, rt->search, rt->history, t->output, total, render_pages_kept(r));
+		rt->print, print_note.ptr, rt->search, search_note.ptr, rt->history, t->output,
+		total, render_pages_kept(r));
+	buf_release(&print_note);
+	buf_release(&search_note);
 }
 
 /* The history stage: one walk over the git history of the content,

@@ -720,6 +720,22 @@ out:
 	return kept;
 }
 
+int output_open_old(output *o, const char *rel)
+{
+	if (!o || o->dirfd < 0)
+		return -1;
+	buf key = BUF_INIT;
+	int fd = -1;
+	if (clean_rel(&key, rel))
+		goto out;
+	slot *old = map_get(&o->old, key.ptr, key.len);
+	if (old && old->val == OLD_FILE)
+		fd = openat(o->dirfd, key.ptr, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+out:
+	buf_release(&key);
+	return fd;
+}
+
 static int by_key(const void *a, const void *b)
 {
 	return strcmp((*(slot *const *)a)->key, (*(slot *const *)b)->key);

@@ -55,6 +55,12 @@ int output_write(output *o, const char *rel, const void *data, size_t len,
  * rel; false otherwise (FRESH mode, no such file, another length: a file
  * edited by hand), and the caller then writes it. o may be NULL. */
 bool output_keep(output *o, const char *rel, size_t len);
+/* Opens, for reading, the file the previous build left at rel, so that
+ * a caller may take bytes it knows are still right from it (the print
+ * page's articles): a descriptor the caller closes, or -1 in FRESH mode
+ * or when no regular file stands there. The file stays as it is until
+ * output_commit; what is read from it is the caller's to check. */
+int output_open_old(output *o, const char *rel);
 /* One file written in pieces, for a page too big to hold in memory:
  * output_open, output_put as often as needed, then output_close, which
  * counts it as output_write would (in UPDATE mode, bytes equal to the

@@ -6,11 +6,22 @@
  * so that the pass that prefixes the body's own ids can tell it from a
  * local "#anchor" and leave it alone. The mark cannot come from an
  * author: the renderer percent-encodes control characters in URLs, and a
- * literal "%1F" right after '#' means nothing to any page. */
+ * literal "%1F" right after '#' means nothing to any page.
+ *
+ * The book is the whole handbook, so making it again after one edit
+ * would be most of a rebuild. Each article's HTML on the page is a
+ * function of the article, its id on the page and where each of its
+ * links leads; the page cache remembers, per such key, where that HTML
+ * stood in the file the last build wrote ("pieces"). An article whose
+ * key is as before is copied from there instead of rendered, after its
+ * bytes hash as they did when written: a file changed since by anyone
+ * costs the render, never a wrong page. */
 #include "print.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "links.h"
 #include "text.h"
@@ -20,6 +31,16 @@
 #define MARK "\x1F"
 #define MARK_OUT "%1F"
 
+/* Where the page cache keeps the pieces, and what they are hashed with. */
+#define PIECES_MEMO PRINT_URL "index.html#pieces"
+#define PIECES_FORMAT 0x7072696e7431ULL /* "print1" */
+
+/* One article's HTML in the print page: what made it (key), where it
+ * stood (at, len) and what its bytes hash to. */
+typedef struct piece {
+	uint64_t key, at, len, hash;
+} piece;
+
 typedef struct book {
 	const site *s;
 	const xref *x;
@@ -28,6 +49,13 @@ typedef struct book {
 	size_t nids, capids;
 	char **parts;     /* part ids (owned) */
 	size_t nparts;
+	uint64_t stamp;   /* render_site_stamp: site.toml, filters, ... */
+	int old_fd;       /* the print page the last build wrote, or -1 */
+	piece *old;       /* its pieces, sorted by key */
+	size_t nold;
+	piece *now;       /* this page's pieces, in order */
+	size_t nnow, capnow;
+	size_t copied;    /* articles taken from old_fd */
 } book;
 
 typedef struct rewrite_ctx {
@@ -191,10 +219,69 @@ static value *article(const book *b, const renderer *r, size_t doc, size_t step,
 	return a;
 }
 
-/* The HTML of the article a TEMPLATE_LATE key names, its ids prefixed. */
-static void article_html(void *ctx, buf *out, const char *key, size_t len)
+/* What decides an article's HTML on the page: the article (path and
+ * content id stand for its parse and filters, the site stamp for the
+ * filters and site.toml themselves), its id here, and each link's
+ * destination as rewrite makes it. */
+static uint64_t piece_key(const book *b, const document *d, size_t doc)
 {
-	const book *b = ctx;
+	uint64_t h = buf_hash64(&b->stamp, sizeof b->stamp, PIECES_FORMAT);
+	h = render_doc_key(d, h);
+	h = buf_hash64(b->prefix[doc], strlen(b->prefix[doc]) + 1, h);
+	rewrite_ctx rc = { b, d };
+	for (size_t i = 0; i < markdown_link_count(d->md); i++) {
+		const markdown_link *l = markdown_link_at(d->md, i);
+		char *to = rewrite(&rc, l->url, l->image);
+		unsigned char image = l->image;
+		h = buf_hash64(l->url, strlen(l->url) + 1, h);
+		h = buf_hash64(&image, 1, h);
+		/* NULL (the link as written) and "" differ. */
+		h = to ? buf_hash64(to, strlen(to) + 1, h) : buf_hash64("", 0, h ^ 0x6e756c6cu);
+		free(to);
+	}
+	return h;
+}
+
+static int piece_cmp(const void *x, const void *y)
+{
+	uint64_t a = ((const piece *)x)->key, b = ((const piece *)y)->key;
+	return (a > b) - (a < b);
+}
+
+static const piece *old_piece(const book *b, uint64_t key)
+{
+	piece want = { .key = key };
+	return b->old_fd < 0 ? NULL : bsearch(&want, b->old, b->nold, sizeof *b->old, piece_cmp);
+}
+
+/* Appends p's bytes from the last print page to out when they are still
+ * what was written there; false (out as it was) otherwise. */
+static bool copy_piece(const book *b, const piece *p, buf *out)
+{
+	if (p->len > (uint64_t)1 << 40)
+		return false;
+	size_t len = (size_t)p->len, got = 0;
+	buf_grow(out, len);
+	char *to = out->ptr + out->len;
+	while (got < len) {
+		ssize_t n = pread(b->old_fd, to + got, len - got, (off_t)(p->at + got));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return false;
+		got += (size_t)n;
+	}
+	if (buf_hash64(to, len, PIECES_FORMAT) != p->hash)
+		return false;
+	out->len += len;
+	out->ptr[out->len] = '\0';
+	return true;
+}
+
+/* The HTML of the article a TEMPLATE_LATE key names, its ids prefixed. */
+static void article_html(void *ctx, buf *out, const char *key, size_t len, uint64_t at)
+{
+	book *b = ctx;
 	char num[32];
 	if (len >= sizeof num)
 		return;
@@ -204,12 +291,46 @@ static void article_html(void *ctx, buf *out, const char *key, size_t len)
 	if (doc >= b->s->ndocs || !b->prefix[doc])
 		return;
 	const document *d = &b->s->docs[doc];
-	buf body = BUF_INIT;
-	rewrite_ctx rc = { b, d };
-	markdown_render_html(&body, d->md, rewrite, &rc);
-	markdown_drop_pages(d->md);
-	print_prefix_ids(out, body.ptr, b->prefix[doc], 2);
-	buf_release(&body);
+	size_t start = out->len;
+	uint64_t k = piece_key(b, d, doc), hash = 0;
+	const piece *was = at != RENDER_NOWHERE ? old_piece(b, k) : NULL;
+	if (was && copy_piece(b, was, out)) {
+		hash = was->hash;
+		b->copied++;
+	} else {
+		buf body = BUF_INIT;
+		rewrite_ctx rc = { b, d };
+		markdown_render_html(&body, d->md, rewrite, &rc);
+		markdown_drop_pages(d->md);
+		print_prefix_ids(out, body.ptr, b->prefix[doc], 2);
+		buf_release(&body);
+		if (at != RENDER_NOWHERE)
+			hash = buf_hash64(out->ptr + start, out->len - start, PIECES_FORMAT);
+	}
+	if (at == RENDER_NOWHERE)
+		return;
+	if (b->nnow == b->capnow) {
+		b->capnow = b->capnow ? 2 * b->capnow : 256;
+		b->now = xrealloc(b->now, b->capnow * sizeof *b->now);
+	}
+	b->now[b->nnow++] = (piece){ k, at, out->len - start, hash };
+}
+
+/* Reads the pieces of the last print page and opens it, when the page
+ * cache has them and the output still holds a file there. */
+static void pieces_load(book *b, renderer *r, output *o)
+{
+	b->old_fd = -1;
+	size_t len;
+	const char *m = render_memo_get(r, PIECES_MEMO, &len);
+	if (!m || len % sizeof(piece) || !len)
+		return;
+	if ((b->old_fd = output_open_old(o, PRINT_URL "index.html")) < 0)
+		return;
+	b->nold = len / sizeof(piece);
+	b->old = xmalloc(len);
+	memcpy(b->old, m, len);
+	qsort(b->old, b->nold, sizeof *b->old, piece_cmp);
 }
 
 static value *part(book *b, const char *title, const char *name)
@@ -228,14 +349,19 @@ static value *part(book *b, const char *title, const char *name)
 	return p;
 }
 
-int print_render(renderer *r, const xref *x, output *o, gen_err *err)
+int print_render(renderer *r, const xref *x, output *o, size_t *articles, size_t *copied,
+		 gen_err *err)
 {
 	const site *s = xref_site(x);
+	*articles = *copied = 0;
 	/* The book holds every article, in an order and under ids that
 	 * follow from the articles and site.toml: known without making it. */
 	uint64_t fp = render_all_docs_key(r, 0x7072696e74u);
-	if (render_page_fresh(r, o, PRINT_URL "index.html", fp))
+	if (render_page_fresh(r, o, PRINT_URL "index.html", fp)) {
+		size_t len; /* read, so that the cache keeps them */
+		render_memo_get(r, PIECES_MEMO, &len);
 		return 0;
+	}
 	book b;
 	memset(&b, 0, sizeof b);
 	b.x = x;
@@ -244,6 +370,8 @@ int print_render(renderer *r, const xref *x, output *o, gen_err *err)
 	const leerpad *lp = xref_leerpad(x);
 	const size_t *order = xref_reading_order(x);
 	b.prefix = xcalloc(n + 1, sizeof *b.prefix);
+	b.stamp = render_site_stamp(r);
+	pieces_load(&b, r, o);
 
 	/* Which documents, in which order: the home page, the path, then
 	 * every other article by section. Section intros are navigation on
@@ -309,7 +437,15 @@ int print_render(renderer *r, const xref *x, output *o, gen_err *err)
 	value_set_cstr(data, "print", pr);
 	int rc = render_page_late(r, o, "print", PRINT_URL "index.html", data, fp,
 				  article_html, &b, err);
+	*articles = b.nnow;
+	*copied = b.copied;
+	if (rc == 0 && o)
+		render_memo_put(r, PIECES_MEMO, b.now, b.nnow * sizeof *b.now);
 	value_free(data);
+	if (b.old_fd >= 0)
+		close(b.old_fd);
+	free(b.old);
+	free(b.now);
 	for (size_t i = 0; i < n; i++)
 		free(b.prefix[i]);
 	free(b.prefix);

@@ -24,9 +24,12 @@
 
 #define PRINT_URL "print/"
 
-/* Renders print/index.html with the "print" layout (o NULL: render only).
- * Returns 0 or a negative code with err set. */
-int print_render(renderer *r, const xref *x, output *o, gen_err *err);
+/* Renders print/index.html with the "print" layout (o NULL: render only)
+ * and sets *articles to the number of articles on it, *copied to those
+ * taken from the page the last build wrote (see print.c). Returns 0 or
+ * a negative code with err set. */
+int print_render(renderer *r, const xref *x, output *o, size_t *articles, size_t *copied,
+		 gen_err *err);
 
 /* Rewrites the ids and local links of html (an article body) for the
  * print page: id="x" becomes id="PREFIX--x", href="#x" becomes

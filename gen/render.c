@@ -554,12 +554,23 @@ void render_set_page_cache(renderer *r, cache_file *pages)
 	r->page_cache = pages;
 }
 
+const char *render_memo_get(renderer *r, const char *key, size_t *len)
+{
+	return r->page_cache ? cache_get(r->page_cache, key, strlen(key), len) : NULL;
+}
+
+void render_memo_put(renderer *r, const char *key, const void *data, size_t len)
+{
+	if (r->page_cache)
+		cache_put(r->page_cache, key, strlen(key), data, len);
+}
+
 uint64_t render_theme_stamp(const renderer *r)
 {
 	return r->theme_stamp;
 }
 
-bool render_page_fresh(renderer *r, output *o, const char *rel, uint64_t fp)
+bool render_file_fresh(renderer *r, output *o, const char *rel, uint64_t fp)
 {
 	if (!r->page_cache || !o)
 		return false;
@@ -569,11 +580,27 @@ bool render_page_fresh(renderer *r, output *o, const char *rel, uint64_t fp)
 	if (!old || len != sizeof was)
 		return false;
 	memcpy(&was, old, sizeof was);
-	if (was.hash != fp || !output_keep(o, rel, (size_t)was.len))
+	return was.hash == fp && output_keep(o, rel, (size_t)was.len);
+}
+
+bool render_page_fresh(renderer *r, output *o, const char *rel, uint64_t fp)
+{
+	if (!render_file_fresh(r, o, rel, fp))
 		return false;
 	atomic_fetch_add(&r->pages_kept, 1);
 	atomic_fetch_add(&r->pages, 1);
 	return true;
+}
+
+int render_file_as(renderer *r, output *o, const char *rel, const char *data, size_t len,
+		   uint64_t fp, gen_err *err)
+{
+	int rc = o ? output_write(o, rel, data, len, err) : 0;
+	if (rc == 0 && r->page_cache && o) {
+		page_memo memo = { fp, len };
+		cache_put(r->page_cache, rel, strlen(rel), &memo, sizeof memo);
+	}
+	return rc;
 }
 
 int render_page_as(renderer *r, output *o, const char *layout, const char *rel,
@@ -583,12 +610,8 @@ int render_page_as(renderer *r, output *o, const char *layout, const char *rel,
 	const template *t = template_partials_get(r->layouts, layout, strlen(layout));
 	int rc = t ? template_render(&html, t, data, r->layouts, err)
 		   : err_set(err, GEN_EUSAGE, "", 0, 0, "the theme has no layout '%s'", layout);
-	if (rc == 0 && o)
-		rc = output_write(o, rel, html.ptr, html.len, err);
-	if (rc == 0 && r->page_cache && o) {
-		page_memo memo = { fp, html.len };
-		cache_put(r->page_cache, rel, strlen(rel), &memo, sizeof memo);
-	}
+	if (rc == 0)
+		rc = render_file_as(r, o, rel, html.ptr, html.len, fp, err);
 	buf_release(&html);
 	atomic_fetch_add(&r->pages, 1);
 	return rc;
@@ -613,11 +636,11 @@ static void stream_late(void *ctx, buf *out, const char *key, size_t len, bool e
 {
 	page_stream *ps = ctx;
 	if (!escape) {
-		ps->late(ps->ctx, out, key, len);
+		ps->late(ps->ctx, out, key, len, (uint64_t)(ps->len + out->len));
 		return;
 	}
 	buf raw = BUF_INIT;
-	ps->late(ps->ctx, &raw, key, len);
+	ps->late(ps->ctx, &raw, key, len, RENDER_NOWHERE);
 	buf_put_html(out, raw.ptr, raw.len);
 	buf_release(&raw);
 }
@@ -1273,10 +1296,12 @@ static void *part_run(void *arg)
 		t->rc = render_lists(t->r, t->o, &t->err);
 		break;
 	case PART_PRINT:
-		t->rc = print_render(t->r, t->r->xref, t->o, &t->err);
+		t->rc = print_render(t->r, t->r->xref, t->o, &t->r->times.print_articles,
+				     &t->r->times.print_copied, &t->err);
 		break;
 	case PART_SEARCH:
-		t->rc = search_render(t->r, t->r->s, t->o, &t->err);
+		t->rc = search_render(t->r, t->r->s, t->o, &t->r->times.search_kept, &t->err);
+		t->r->times.search_docs = t->r->s->ndocs;
 		break;
 	default:
 		t->rc = changes_render(t->r, t->r->s, t->o, &t->err);

@@ -60,12 +60,22 @@ int render_page(renderer *r, output *o, const char *layout, const char *rel,
  * holds it (returns true: nothing else to do); render_page_as renders and
  * remembers fp for the next build. */
 bool render_page_fresh(renderer *r, output *o, const char *rel, uint64_t fp);
+/* The same for a file that is not a page (the search index's): data
+ * made without a layout, not counted in render_pages_kept. */
+bool render_file_fresh(renderer *r, output *o, const char *rel, uint64_t fp);
+int render_file_as(renderer *r, output *o, const char *rel, const char *data, size_t len,
+		   uint64_t fp, gen_err *err);
 /* As render_page_as, for a page too big to hold (the whole handbook):
  * it is written as it is rendered, and each string in data flagged
  * TEMPLATE_LATE (template.h) stands for text that late appends to out
  * only when the template reaches it (key is the string's text), so that
  * no more than one article's HTML exists at a time. */
-typedef void (*render_late_fn)(void *ctx, buf *out, const char *key, size_t len);
+/* at is where in the file the text late appends will start, or
+ * RENDER_NOWHERE when it is escaped on the way (then it is not there as
+ * late wrote it). */
+#define RENDER_NOWHERE UINT64_MAX
+typedef void (*render_late_fn)(void *ctx, buf *out, const char *key, size_t len,
+			       uint64_t at);
 int render_page_late(renderer *r, output *o, const char *layout, const char *rel,
 		     const value *data, uint64_t fp, render_late_fn late, void *ctx,
 		     gen_err *err);
@@ -99,9 +109,12 @@ int render_statics(renderer *r, output *o, gen_err *err);
 
 /* Wall time of render_site's parts, for --stats: cross references,
  * article pages, lists (home, themes, aliases, 404, sitemap, authors),
- * the print page, search, history pages. */
+ * the print page, search, history pages; and how much of the print page
+ * and of the search index's text files a rebuild took from the last. */
 typedef struct render_times {
 	double xref, pages, lists, print, search, history;
+	size_t print_articles, print_copied; /* on the print page; copied from the last one */
+	size_t search_docs, search_kept;     /* in the index; whose text file was kept */
 } render_times;
 const render_times *render_last_times(const renderer *r);
 /* The page cache (cache.h; borrowed, may be NULL): pages whose theme,
@@ -111,6 +124,13 @@ const render_times *render_last_times(const renderer *r);
 struct cache_file;
 void render_set_page_cache(renderer *r, struct cache_file *pages);
 uint64_t render_theme_stamp(const renderer *r);
+/* What a page keeps in the page cache beside its fingerprint, for the
+ * next build (the print page: where each article stands in its file),
+ * under a key no output path has (say "print/index.html#pieces"): as
+ * cache_get and cache_put, NULL without a page cache. Safe on several
+ * threads. */
+const char *render_memo_get(renderer *r, const char *key, size_t *len);
+void render_memo_put(renderer *r, const char *key, const void *data, size_t len);
 /* Pages of the last render_site kept by the page cache. */
 size_t render_pages_kept(const renderer *r);
 /* Number of pages rendered by the last render_site. */

@@ -276,6 +276,7 @@ typedef struct worker {
 	size_t snippet_text;
 	bool section_open;
 	buf input, key, record; /* the build cache's (see there) */
+	size_t texts_kept;
 } worker;
 
 struct search_index {
@@ -302,6 +303,10 @@ struct search_index {
 	uint64_t total_len;
 
 	cache_file *cache;   /* records of documents (search_set_cache), or NULL */
+	uint64_t text_stamp; /* what besides path and id decides the text */
+	renderer *r;         /* search_render: text files kept by fingerprint */
+	output *o;
+	size_t texts_kept;   /* how many, once search_add_documents is done */
 	worker serial;       /* for search_doc_begin and friends */
 	size_t serial_from;  /* its first document not merged yet */
 	buf scratch;         /* for search_terms and search_query */
@@ -1035,15 +1040,19 @@ static search_doc doc_of(const document *d)
  *
  * The key holds everything the record depends on: this format, the
  * index's language (its stop words), the document's path and content
- * id, and a hash of the text tokenising reads (title, summary, each block
- * of the Markdown walk with its field and anchor). The text is in the key
- * because the content id does not decide it alone: filters and site.toml
- * change it too, and neither is in the cache's stamp. The text is
- * collected once per document (for an article from the documents cache
- * its walk is a list) and both the words and the text file are made from
- * that copy. What doc_begin takes from the document (number, URL, title
- * as shown, kind, date, themes) is not in the record, so not in the key
- * either. */
+ * id, and the stamp of what else decides the text (site.toml, the
+ * filters: search_set_cache), which the cache's own stamp (gen itself)
+ * does not cover. So a record is found without reading the text. When
+ * the text is needed, it is collected once per document (for an article
+ * from the documents cache its walk is a list) and both the words and
+ * the text file are made from that copy. What doc_begin takes from the
+ * document (number, URL, title as shown, kind, date, themes) is not in
+ * the record, so not in the key either.
+ *
+ * In a site build (search_render) the text file of a document is a
+ * function of its number and of that key: when the page cache says the
+ * output holds the file made from them, and the record was read, the
+ * text is not touched at all. */
 
 #define RECORD_FORMAT "gen search 2"
 
@@ -1090,7 +1099,7 @@ static void add_input(worker *w, const buf *in, bool words)
 	}
 }
 
-static void put_key(const search_index *ix, const document *d, const buf *in, buf *key)
+static void put_key(const search_index *ix, const document *d, buf *key)
 {
 	buf_puts(key, RECORD_FORMAT);
 	buf_putc(key, '\0');
@@ -1100,15 +1109,25 @@ static void put_key(const search_index *ix, const document *d, const buf *in, bu
 	buf_putc(key, '\0');
 	buf_puts(key, d->id);
 	buf_putc(key, '\0');
-	buf_printf(key, "%016" PRIx64, buf_hash64(in->ptr, in->len, 0x7365617263680a));
+	buf_printf(key, "%016" PRIx64, ix->text_stamp);
 }
 
 void search_cache_key(const search_index *ix, const document *d, buf *out)
 {
-	buf in = BUF_INIT;
-	doc_input(d, &in);
-	put_key(ix, d, &in, out);
-	buf_release(&in);
+	put_key(ix, d, out);
+}
+
+/* A text file written through the page cache (search_render). */
+typedef struct text_file {
+	renderer *r;
+	output *o;
+	uint64_t fp;
+} text_file;
+
+static int emit_text(void *ctx, const char *rel, const char *data, size_t len, gen_err *err)
+{
+	const text_file *t = ctx;
+	return render_file_as(t->r, t->o, rel, data, len, t->fp, err);
 }
 
 /* The record of the document just tokenised (before doc_end). */
@@ -1186,17 +1205,29 @@ static int add_document(worker *w, size_t at, const document *d, bool lookup_onl
 		}
 		return doc_end(w, emit, ctx, err);
 	}
-	doc_input(d, &w->input);
-	/* Its text is in w->input now: the article's pages may go. */
-	if (d->md)
-		markdown_drop_pages(d->md);
 	buf_clear(&w->key);
-	put_key(w->ix, d, &w->input, &w->key);
+	put_key(w->ix, d, &w->key);
 	size_t len;
 	const char *rec = cache_get(c, w->key.ptr, w->key.len, &len);
 	bool hit = rec && read_record(w, rec, len);
 	if (rec && !hit)
 		cache_reject(c, w->key.ptr, w->key.len);
+	text_file tf = { w->ix->r, w->ix->o, 0 };
+	if (tf.r) {
+		char rel[64];
+		snprintf(rel, sizeof rel, "zoeken/t/%zu.js", at);
+		tf.fp = buf_hash64(w->key.ptr, w->key.len, (uint64_t)at ^ 0x74657874u);
+		if (hit && render_file_fresh(tf.r, tf.o, rel, tf.fp)) {
+			w->texts_kept++;
+			return doc_end(w, NULL, NULL, err);
+		}
+		emit = emit_text;
+		ctx = &tf;
+	}
+	doc_input(d, &w->input);
+	/* Its text is in w->input now: the article's pages may go. */
+	if (d->md)
+		markdown_drop_pages(d->md);
 	add_input(w, &w->input, !hit);
 	if (!hit) {
 		put_record(w, &w->record);
@@ -1205,8 +1236,9 @@ static int add_document(worker *w, size_t at, const document *d, bool lookup_onl
 	return doc_end(w, emit, ctx, err);
 }
 
-void search_set_cache(search_index *ix, struct cache_file *c)
+void search_set_cache(search_index *ix, struct cache_file *c, uint64_t stamp)
 {
+	ix->text_stamp = stamp;
 	ix->cache = c;
 }
 
@@ -1224,6 +1256,8 @@ int search_add_document(search_index *ix, const document *d, search_emit_fn emit
  * word lists (documents from..to) into the index's, then empties it. */
 static void merge_worker(search_index *ix, worker *w, size_t from, size_t to)
 {
+	ix->texts_kept += w->texts_kept;
+	w->texts_kept = 0;
 	uint32_t *map = xmalloc((w->words.n + 1) * sizeof *map);
 	for (size_t l = 0; l < w->words.n; l++) {
 		if (w->stop[l]) {
@@ -2168,10 +2202,16 @@ size_t search_query(const search_index *ix, const char *query, size_t *docs,
 
 /* ---- the site's search ------------------------------------------------- */
 
+/* The index's other files are kept when their bytes hash as those the
+ * output holds, without reading those. */
 static int emit_output(void *ctx, const char *rel, const char *data, size_t len,
 		       gen_err *err)
 {
-	return output_write(ctx, rel, data, len, err);
+	const text_file *t = ctx;
+	uint64_t fp = buf_hash64(data, len, 0x7a6f656b656eu);
+	if (render_file_fresh(t->r, t->o, rel, fp))
+		return 0;
+	return render_file_as(t->r, t->o, rel, data, len, fp, err);
 }
 
 /* UI strings the script shows, with their Dutch defaults for themes
@@ -2193,8 +2233,9 @@ static const char *const ui_strings[][2] = {
 	{ "search_tip", "Tip" },
 };
 
-int search_render(renderer *r, const site *s, output *o, gen_err *err)
+int search_render(renderer *r, const site *s, output *o, size_t *kept, gen_err *err)
 {
+	*kept = 0;
 	search_index *ix = NULL;
 	int rc = 0;
 	value *data = NULL;
@@ -2211,11 +2252,15 @@ int search_render(renderer *r, const site *s, output *o, gen_err *err)
 		for (size_t i = 0; i < sizeof ui_strings / sizeof *ui_strings; i++)
 			search_set_string(ix, ui_strings[i][0],
 					  render_i18n(r, ui_strings[i][0], ui_strings[i][1]));
-		search_set_cache(ix, s->search_cache);
+		search_set_cache(ix, s->search_cache, s->stamp);
+		ix->r = r;
+		ix->o = o;
+		text_file files = { r, o, 0 };
 		rc = search_add_documents(ix, s->docs, s->ndocs, site_jobs(s->opt_jobs),
-					  emit_output, o, err);
+					  emit_output, &files, err);
+		*kept = ix->texts_kept;
 		if (rc == 0)
-			rc = search_write(ix, emit_output, o, err);
+			rc = search_write(ix, emit_output, &files, err);
 		if (rc < 0)
 			goto out;
 	}

@@ -97,8 +97,11 @@ int search_add_document(search_index *ix, const document *d,
 /* Makes search_add_document(s) keep the words of each document in c,
  * the build cache (cache.h; NULL, the default: none), and read them back
  * from there instead of tokenising a document an earlier build added:
- * the index comes out the same either way. c must outlive ix. */
-void search_set_cache(search_index *ix, struct cache_file *c);
+ * the index comes out the same either way. A record is found by the
+ * document's path and content id and by stamp, which must stand for
+ * everything else that decides a document's text (site.toml and the
+ * filters: site->stamp). c must outlive ix. */
+void search_set_cache(search_index *ix, struct cache_file *c, uint64_t stamp);
 /* Appends the key of d's record in that cache: for tests and tools. */
 void search_cache_key(const search_index *ix, const document *d, buf *out);
 
@@ -134,8 +137,10 @@ void search_split(const search_index *ix, const char *word, buf *out);
 /* The site's search: indexes every published document of s (through
  * s->search_cache when there is one), writes the index under zoeken/ and
  * the results page zoeken/index.html (layout "search") into o. With o
- * NULL only the page is rendered (gen check). Returns 0 or a negative
- * code with err set. */
-int search_render(renderer *r, const site *s, output *o, gen_err *err);
+ * NULL only the page is rendered (gen check). A document whose record
+ * comes from the cache and whose text file the output holds as the page
+ * cache remembers it is not read at all: *kept counts those. Returns 0
+ * or a negative code with err set. */
+int search_render(renderer *r, const site *s, output *o, size_t *kept, gen_err *err);
 
 #endif

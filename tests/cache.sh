@@ -121,6 +121,25 @@ kept=$(sed -n 's/^pages kept *\([0-9]*\) .*/\1/p' "$WORK/inc.err")
 made=$((pages - kept))
 test "$made" -ge 4 && test "$made" -le 7
 ok $? "text edit: only the pages that show its text are made again ($made)"
+# The print page takes every other article from the page the last build
+# wrote, and search reads the text of the edited article alone.
+copied=$(sed -n 's/^ *\([0-9]*\) of \([0-9]*\) articles copied.*/\1 \2/p' "$WORK/inc.err")
+text=$(sed -n 's/^ *the text of \([0-9]*\) of \([0-9]*\) kept.*/\1 \2/p' "$WORK/inc.err")
+is "${copied% *}" "$(( ${copied#* } - 1 ))" "text edit: the print page copies all articles but one ($copied)"
+is "${text% *}" "$(( ${text#* } - 1 ))" "text edit: search reads one article's text ($text)"
+test "${copied#* }" -gt 20
+ok $? "the print page has the articles ($copied)"
+
+# Bytes of the print page changed by hand, its length kept, are not
+# copied: the article they are in is made again. So is the edited one.
+grep -q 'eerlijke feedback' "$WORK/inc/print/index.html"
+ok $? "the print page holds the edited sentence"
+sed -i 's/eerlijke feedback/EERLIJKE FEEDBACK/' "$WORK/inc/print/index.html"
+sed -i 's/Om feedback vragen/Om snel feedback vragen/' "$P/content/verhalen/extra-6.md"
+git -C "$P" commit -qam "verhaal 6: een woord erbij"
+build_both "print page edited by hand"
+copied=$(sed -n 's/^ *\([0-9]*\) of \([0-9]*\) articles copied.*/\1 \2/p' "$WORK/inc.err")
+is "${copied% *}" "$(( ${copied#* } - 2 ))" "print page edited by hand: that article is not copied ($copied)"
 
 # Add, rename and delete in one commit.
 cp "$P/content/verhalen/extra-5.md" "$P/content/verhalen/nieuw.md"

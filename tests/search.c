@@ -600,13 +600,14 @@ static void cached_docs_free(document *docs, size_t n)
 }
 
 /* Every file of an index of docs, added on jobs threads through c. */
-static char *build_cached(const document *docs, size_t n, int jobs, cache_file *c)
+static char *build_cached(const document *docs, size_t n, int jobs, cache_file *c,
+			  uint64_t text_stamp)
 {
 	search_index *ix = NULL;
 	gen_err err;
 	files fs = { NULL, 0 };
 	search_new(&ix, "nl", &err);
-	search_set_cache(ix, c);
+	search_set_cache(ix, c, text_stamp);
 	search_add_documents(ix, docs, n, jobs, collect, &fs, &err);
 	search_write(ix, collect, &fs, &err);
 	search_free(ix);
@@ -647,10 +648,10 @@ static void test_cache(void)
 		return;
 	}
 	const uint64_t stamp = 7;
-	char *ref = build_cached(docs, N, 1, NULL);
+	char *ref = build_cached(docs, N, 1, NULL, 1);
 
 	cache_file *c = cache_open(dir, "search.pack", stamp, NULL);
-	char *got = build_cached(docs, N, 4, c);
+	char *got = build_cached(docs, N, 4, c, 1);
 	ok(strcmp(got, ref) == 0, "an empty cache: the same files as without one");
 	is(cache_puts(c), N, "every document's record is kept");
 	cache_save(c, NULL);
@@ -659,7 +660,7 @@ static void test_cache(void)
 
 	for (int jobs = 1; jobs <= 4; jobs += 3) {
 		c = cache_open(dir, "search.pack", stamp, NULL);
-		got = build_cached(docs, N, jobs, c);
+		got = build_cached(docs, N, jobs, c, 1);
 		ok(cache_hits(c) == N, "every document is read back (%d thread%s)", jobs,
 		   jobs == 1 ? "" : "s");
 		is(cache_puts(c), 0, "and none tokenised again");
@@ -669,28 +670,39 @@ static void test_cache(void)
 		free(got);
 	}
 
-	/* Other text under the same path and content id (a changed filter)
-	 * is not taken from the record of the old text. */
+	/* A record is found by language, path, content id and the stamp of
+	 * what else decides the text: other text under the same path and
+	 * content id (a changed filter) comes with another stamp, and is
+	 * not taken from the record of the old text. */
 	buf key = BUF_INIT, key2 = BUF_INIT;
 	search_index *ix = NULL, *en = NULL;
 	gen_err err;
 	search_new(&ix, "nl", &err);
 	search_new(&en, "en", &err);
+	search_set_cache(ix, NULL, 1);
+	search_set_cache(en, NULL, 1);
 	search_cache_key(ix, &docs[5], &key);
 	search_cache_key(en, &docs[5], &key2);
 	ok(key.len != key2.len || memcmp(key.ptr, key2.ptr, key.len) != 0,
 	   "the key depends on the language");
-	document old = docs[5];
-	cached_doc(&docs[5], 5, 1);
+	buf_clear(&key2);
+	search_cache_key(ix, &docs[6], &key2);
+	ok(key.len != key2.len || memcmp(key.ptr, key2.ptr, key.len) != 0,
+	   "on the document");
+	search_set_cache(ix, NULL, 2);
 	buf_clear(&key2);
 	search_cache_key(ix, &docs[5], &key2);
 	ok(key.len != key2.len || memcmp(key.ptr, key2.ptr, key.len) != 0,
-	   "and on the text, not only on path and content id");
-	char *ref5 = build_cached(docs, N, 1, NULL);
+	   "and on the stamp");
+	search_set_cache(ix, NULL, 1);
+	document old = docs[5];
+	cached_doc(&docs[5], 5, 1);
+	char *ref5 = build_cached(docs, N, 1, NULL, 2);
 	c = cache_open(dir, "search.pack", stamp, NULL);
-	got = build_cached(docs, N, 4, c);
-	is(cache_hits(c), N - 1, "other text: that document is tokenised again");
-	ok(strcmp(got, ref5) == 0, "and its words are the new ones");
+	got = build_cached(docs, N, 4, c, 2);
+	is(cache_hits(c), 0, "another stamp: no record is read");
+	is(cache_puts(c), N, "every document is tokenised again");
+	ok(strcmp(got, ref5) == 0, "and the words are the new ones");
 	cache_close(c);
 	free(got);
 	free(ref5);
@@ -712,7 +724,7 @@ static void test_cache(void)
 	static const unsigned t2[] = { 2, 2 }, c1[] = { 1, 1 }, t1[] = { 1 }, t13[] = { 13 },
 			      none[] = { 0 };
 	c = cache_open(dir, "search.pack", stamp, NULL);
-	free(build_cached(docs, N, 1, c)); /* what a build reads is kept */
+	free(build_cached(docs, N, 1, c, 1)); /* what a build reads is kept */
 	buf rec = BUF_INIT;
 	size_t bad = 0;
 	for (size_t i = 0; i < N; i += 10) {
@@ -740,7 +752,7 @@ static void test_cache(void)
 	cache_save(c, NULL);
 	cache_close(c);
 	c = cache_open(dir, "search.pack", stamp, NULL);
-	got = build_cached(docs, N, 4, c);
+	got = build_cached(docs, N, 4, c, 1);
 	ok(cache_hits(c) == N - bad, "%zu malformed records are not used (%zu)", bad,
 	   cache_hits(c));
 	is(cache_puts(c), bad, "their documents are tokenised again");
@@ -749,7 +761,7 @@ static void test_cache(void)
 	cache_close(c);
 	free(got);
 	c = cache_open(dir, "search.pack", stamp, NULL);
-	got = build_cached(docs, N, 1, c);
+	got = build_cached(docs, N, 1, c, 1);
 	is(cache_hits(c), N, "the next build reads every document back");
 	ok(strcmp(got, ref) == 0, "with the same files");
 	cache_close(c);

@@ -10,7 +10,8 @@ CC      ?= cc
 
 ifeq ($(SANITIZE),1)
 BUILD   ?= build/sanitize
-SANFLAGS = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+SANFLAGS = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer \
+	   -DGEN_FREE_AT_EXIT
 OPT      = -O1 -g
 else
 BUILD   ?= build

@@ -21,6 +21,9 @@ typedef struct build_options {
 	bool stats;           /* --stats: time per stage on stderr */
 	bool json;            /* `gen check --format json`, `gen list --json` */
 	const char *exe;      /* argv[0], to find the installed themes */
+	bool exiting;         /* the process ends with this build: the site's
+				 memory is left to the exit (unless built with
+				 GEN_FREE_AT_EXIT, as the sanitizer build is) */
 } build_options;
 
 /* `gen build` and `gen check`. Diagnostics are printed to stderr (or, for

@@ -283,5 +283,6 @@ int main(int argc, char **argv)
 		return build_list(&o);
 	}
 	o.write = strcmp(cmd, "build") == 0;
+	o.exiting = true;
 	return build_run(&o);
 }

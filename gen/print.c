@@ -12,13 +12,19 @@
  * would be most of a rebuild. Each article's HTML on the page is a
  * function of the article, its id on the page and where each of its
  * links leads; the page cache remembers, per such key, where that HTML
- * stood in the file the last build wrote ("pieces"). An article whose
- * key is as before is copied from there instead of rendered, after its
- * bytes hash as they did when written: a file changed since by anyone
- * costs the render, never a wrong page. */
+ * stood in the file the last build wrote (a "piece"), and what the
+ * bytes between the pieces (the "frames": contents, part and article
+ * headings, everything the template makes) hash to. An article whose
+ * key is as before is copied from there instead of rendered. When the
+ * page's data (all it shows but the articles' HTML) hashes as before as
+ * well, the template is not run at all: the frames are copied too, and
+ * only the changed articles are made. Everything copied is checked
+ * against its hash first: a file changed since by anyone costs the
+ * render, never a wrong page. */
 #include "print.h"
 
 #include <errno.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -33,13 +39,23 @@
 
 /* Where the page cache keeps the pieces, and what they are hashed with. */
 #define PIECES_MEMO PRINT_URL "index.html#pieces"
-#define PIECES_FORMAT 0x7072696e7431ULL /* "print1" */
+#define PIECES_FORMAT 0x7072696e7432ULL /* "print2" */
 
-/* One article's HTML in the print page: what made it (key), where it
- * stood (at, len) and what its bytes hash to. */
+/* One article's HTML in the print page: what made it (key), which
+ * article it is, where it stood (at, len), what its bytes hash to, and
+ * what the frame before it (the bytes since the last piece) hashes to. */
 typedef struct piece {
-	uint64_t key, at, len, hash;
+	uint64_t key, doc, at, len, hash, frame;
 } piece;
+
+/* The memo: this head, then the pieces in the order of the file. */
+typedef struct pieces_head {
+	uint64_t format;  /* PIECES_FORMAT */
+	uint64_t data;    /* hash of the page's data and layout */
+	uint64_t len;     /* of the file */
+	uint64_t tail;    /* hash of the bytes after the last piece */
+	uint64_t whole;   /* 1: every article went in as a piece (none escaped) */
+} pieces_head;
 
 typedef struct book {
 	const site *s;
@@ -49,13 +65,21 @@ typedef struct book {
 	size_t nids, capids;
 	char **parts;     /* part ids (owned) */
 	size_t nparts;
-	uint64_t stamp;   /* render_site_stamp: site.toml, filters, ... */
+	uint64_t stamp;   /* site->stamp: site.toml, filters */
 	int old_fd;       /* the print page the last build wrote, or -1 */
-	piece *old;       /* its pieces, sorted by key */
+	pieces_head was;  /* what the memo says of it */
+	piece *old;       /* its pieces, in the order of the file */
+	piece *by_key;    /* the same, sorted by key */
 	size_t nold;
 	piece *now;       /* this page's pieces, in order */
 	size_t nnow, capnow;
 	size_t copied;    /* articles taken from old_fd */
+	bool escaped;     /* an article went in escaped, not as a piece */
+	/* following the bytes as they go out (tap), for the frames */
+	buf frame;        /* the frame so far */
+	size_t tap_next;  /* the next piece the bytes have not passed */
+	bool tap_in;      /* within it */
+	uint64_t tap_len; /* bytes so far */
 } book;
 
 typedef struct rewrite_ctx {
@@ -223,8 +247,9 @@ static value *article(const book *b, const renderer *r, size_t doc, size_t step,
  * content id stand for its parse and filters, the site stamp for the
  * filters and site.toml themselves), its id here, and each link's
  * destination as rewrite makes it. */
-static uint64_t piece_key(const book *b, const document *d, size_t doc)
+static uint64_t piece_key(const book *b, size_t doc)
 {
+	const document *d = &b->s->docs[doc];
 	uint64_t h = buf_hash64(&b->stamp, sizeof b->stamp, PIECES_FORMAT);
 	h = render_doc_key(d, h);
 	h = buf_hash64(b->prefix[doc], strlen(b->prefix[doc]) + 1, h);
@@ -251,50 +276,44 @@ static int piece_cmp(const void *x, const void *y)
 static const piece *old_piece(const book *b, uint64_t key)
 {
 	piece want = { .key = key };
-	return b->old_fd < 0 ? NULL : bsearch(&want, b->old, b->nold, sizeof *b->old, piece_cmp);
+	return b->old_fd < 0 ? NULL
+			     : bsearch(&want, b->by_key, b->nold, sizeof *b->by_key, piece_cmp);
 }
 
-/* Appends p's bytes from the last print page to out when they are still
- * what was written there; false (out as it was) otherwise. */
-static bool copy_piece(const book *b, const piece *p, buf *out)
+/* Appends len bytes at offset at of the last print page to out when they
+ * hash to hash; false (out as it was) otherwise. */
+static bool copy_old(const book *b, uint64_t at, uint64_t len, uint64_t hash, buf *out)
 {
-	if (p->len > (uint64_t)1 << 40)
+	if (b->old_fd < 0 || len > b->was.len || at > b->was.len - len)
 		return false;
-	size_t len = (size_t)p->len, got = 0;
-	buf_grow(out, len);
+	size_t n = (size_t)len, got = 0;
+	buf_grow(out, n);
 	char *to = out->ptr + out->len;
-	while (got < len) {
-		ssize_t n = pread(b->old_fd, to + got, len - got, (off_t)(p->at + got));
-		if (n < 0 && errno == EINTR)
+	while (got < n) {
+		ssize_t k = pread(b->old_fd, to + got, n - got, (off_t)(at + got));
+		if (k < 0 && errno == EINTR)
 			continue;
-		if (n <= 0)
+		if (k <= 0)
 			return false;
-		got += (size_t)n;
+		got += (size_t)k;
 	}
-	if (buf_hash64(to, len, PIECES_FORMAT) != p->hash)
+	if (buf_hash64(to, n, PIECES_FORMAT) != hash)
 		return false;
-	out->len += len;
+	out->len += n;
 	out->ptr[out->len] = '\0';
 	return true;
 }
 
-/* The HTML of the article a TEMPLATE_LATE key names, its ids prefixed. */
-static void article_html(void *ctx, buf *out, const char *key, size_t len, uint64_t at)
+/* Appends the HTML of article doc, its ids prefixed, to out, where it
+ * will stand at offset at of the file (RENDER_NOWHERE: not as it is),
+ * copied from the last page when it can be; records it as a piece. */
+static void make_piece(book *b, size_t doc, buf *out, uint64_t at)
 {
-	book *b = ctx;
-	char num[32];
-	if (len >= sizeof num)
-		return;
-	memcpy(num, key, len);
-	num[len] = '\0';
-	size_t doc = (size_t)strtoull(num, NULL, 10);
-	if (doc >= b->s->ndocs || !b->prefix[doc])
-		return;
 	const document *d = &b->s->docs[doc];
 	size_t start = out->len;
-	uint64_t k = piece_key(b, d, doc), hash = 0;
+	uint64_t k = piece_key(b, doc), hash = 0;
 	const piece *was = at != RENDER_NOWHERE ? old_piece(b, k) : NULL;
-	if (was && copy_piece(b, was, out)) {
+	if (was && copy_old(b, was->at, was->len, was->hash, out)) {
 		hash = was->hash;
 		b->copied++;
 	} else {
@@ -307,30 +326,155 @@ static void article_html(void *ctx, buf *out, const char *key, size_t len, uint6
 		if (at != RENDER_NOWHERE)
 			hash = buf_hash64(out->ptr + start, out->len - start, PIECES_FORMAT);
 	}
-	if (at == RENDER_NOWHERE)
+	if (at == RENDER_NOWHERE) {
+		b->escaped = true;
 		return;
+	}
 	if (b->nnow == b->capnow) {
 		b->capnow = b->capnow ? 2 * b->capnow : 256;
 		b->now = xrealloc(b->now, b->capnow * sizeof *b->now);
 	}
-	b->now[b->nnow++] = (piece){ k, at, out->len - start, hash };
+	b->now[b->nnow++] = (piece){ k, doc, at, out->len - start, hash, 0 };
 }
 
-/* Reads the pieces of the last print page and opens it, when the page
- * cache has them and the output still holds a file there. */
+/* The article a TEMPLATE_LATE key names (its number), for the template. */
+static void article_html(void *ctx, buf *out, const char *key, size_t len, uint64_t at)
+{
+	book *b = ctx;
+	char num[32];
+	if (len >= sizeof num)
+		return;
+	memcpy(num, key, len);
+	num[len] = '\0';
+	size_t doc = (size_t)strtoull(num, NULL, 10);
+	if (doc < b->s->ndocs && b->prefix[doc])
+		make_piece(b, doc, out, at);
+}
+
+/* The bytes of the page as the template writes them: what is not in a
+ * piece is a frame, whose hash goes with the piece after it. The pieces
+ * are known before their bytes go out (late runs first). */
+static void tap(void *ctx, const char *data, size_t len, uint64_t at)
+{
+	book *b = ctx;
+	uint64_t pos = at, end = at + len;
+	b->tap_len = end;
+	while (pos < end) {
+		piece *p = b->tap_next < b->nnow ? &b->now[b->tap_next] : NULL;
+		if (p && pos >= p->at) {
+			if (!b->tap_in) {
+				p->frame = buf_hash64(b->frame.ptr, b->frame.len, PIECES_FORMAT);
+				buf_clear(&b->frame);
+				b->tap_in = true;
+			}
+			uint64_t stop = p->at + p->len;
+			pos = stop < end ? stop : end;
+			if (pos == stop) {
+				b->tap_next++;
+				b->tap_in = false;
+			}
+			continue;
+		}
+		uint64_t stop = p && p->at < end ? p->at : end;
+		buf_put(&b->frame, data + (pos - at), (size_t)(stop - pos));
+		pos = stop;
+	}
+}
+
+/* After the last byte: pieces of no bytes at the very end, and the tail. */
+static uint64_t tap_finish(book *b)
+{
+	for (; b->tap_next < b->nnow; b->tap_next++) {
+		b->now[b->tap_next].frame = buf_hash64(b->frame.ptr, b->frame.len, PIECES_FORMAT);
+		buf_clear(&b->frame);
+	}
+	return buf_hash64(b->frame.ptr, b->frame.len, PIECES_FORMAT);
+}
+
+/* Reads the memo of the last print page and opens the page, when the
+ * page cache has one and the output still holds a file of its length. */
 static void pieces_load(book *b, renderer *r, output *o)
 {
 	b->old_fd = -1;
 	size_t len;
 	const char *m = render_memo_get(r, PIECES_MEMO, &len);
-	if (!m || len % sizeof(piece) || !len)
+	if (!m || len < sizeof b->was || (len - sizeof b->was) % sizeof(piece))
 		return;
-	if ((b->old_fd = output_open_old(o, PRINT_URL "index.html")) < 0)
+	memcpy(&b->was, m, sizeof b->was);
+	struct stat st;
+	if (b->was.format != PIECES_FORMAT ||
+	    (b->old_fd = output_open_old(o, PRINT_URL "index.html")) < 0)
 		return;
-	b->nold = len / sizeof(piece);
-	b->old = xmalloc(len);
-	memcpy(b->old, m, len);
-	qsort(b->old, b->nold, sizeof *b->old, piece_cmp);
+	if (fstat(b->old_fd, &st) < 0 || (uint64_t)st.st_size != b->was.len) {
+		close(b->old_fd);
+		b->old_fd = -1;
+		return;
+	}
+	b->nold = (len - sizeof b->was) / sizeof(piece);
+	b->old = xmalloc(b->nold * sizeof *b->old + 1);
+	memcpy(b->old, m + sizeof b->was, b->nold * sizeof *b->old);
+	b->by_key = xmalloc(b->nold * sizeof *b->by_key + 1);
+	memcpy(b->by_key, b->old, b->nold * sizeof *b->by_key);
+	qsort(b->by_key, b->nold, sizeof *b->by_key, piece_cmp);
+}
+
+static void pieces_save(const book *b, renderer *r, uint64_t data, uint64_t len, uint64_t tail)
+{
+	pieces_head h = { PIECES_FORMAT, data, len, tail, !b->escaped };
+	buf m = BUF_INIT;
+	buf_put(&m, &h, sizeof h);
+	buf_put(&m, b->now, b->nnow * sizeof *b->now);
+	render_memo_put(r, PIECES_MEMO, m.ptr, m.len);
+	buf_release(&m);
+}
+
+/* Writes the page from the last one without the template, when its data
+ * hashed as now (data): frame by frame, each article copied or made
+ * again. Returns 1 when written, 0 when something did not check out
+ * (nothing written: the caller renders), or a negative code with err. */
+static int reassemble(book *b, renderer *r, output *o, uint64_t data, uint64_t fp,
+		      gen_err *err)
+{
+	if (b->old_fd < 0 || !b->was.whole || b->was.data != data)
+		return 0;
+	for (size_t i = 0; i < b->nold; i++)
+		if (b->old[i].doc >= b->s->ndocs || !b->prefix[b->old[i].doc])
+			return 0;
+	output_file *f = NULL;
+	int rc = output_open(o, PRINT_URL "index.html", &f, err);
+	if (rc < 0)
+		return rc;
+	buf chunk = BUF_INIT;
+	uint64_t pos = 0, len = 0;
+	bool good = true;
+	size_t copied = b->copied;
+	for (size_t i = 0; good && i <= b->nold; i++) {
+		const piece *p = i < b->nold ? &b->old[i] : NULL;
+		uint64_t stop = p ? p->at : b->was.len;
+		buf_clear(&chunk);
+		good = stop >= pos &&
+		       copy_old(b, pos, stop - pos, p ? p->frame : b->was.tail, &chunk);
+		if (good && p) {
+			make_piece(b, (size_t)p->doc, &chunk, len + chunk.len);
+			b->now[b->nnow - 1].frame = p->frame;
+			pos = p->at + p->len;
+		}
+		if (good && (rc = output_put(f, chunk.ptr, chunk.len, err)) < 0)
+			good = false;
+		len += chunk.len;
+	}
+	buf_release(&chunk);
+	if (!good) {
+		output_discard(f);
+		b->nnow = 0;
+		b->copied = copied;
+		return rc < 0 ? rc : 0;
+	}
+	if ((rc = output_close(f, err)) < 0)
+		return rc;
+	render_page_written(r, PRINT_URL "index.html", fp, (size_t)len);
+	pieces_save(b, r, data, len, b->was.tail);
+	return 1;
 }
 
 static value *part(book *b, const char *title, const char *name)
@@ -350,10 +494,11 @@ static value *part(book *b, const char *title, const char *name)
 }
 
 int print_render(renderer *r, const xref *x, output *o, size_t *articles, size_t *copied,
-		 gen_err *err)
+		 bool *framed, gen_err *err)
 {
 	const site *s = xref_site(x);
 	*articles = *copied = 0;
+	*framed = false;
 	/* The book holds every article, in an order and under ids that
 	 * follow from the articles and site.toml: known without making it. */
 	uint64_t fp = render_all_docs_key(r, 0x7072696e74u);
@@ -370,7 +515,7 @@ int print_render(renderer *r, const xref *x, output *o, size_t *articles, size_t
 	const leerpad *lp = xref_leerpad(x);
 	const size_t *order = xref_reading_order(x);
 	b.prefix = xcalloc(n + 1, sizeof *b.prefix);
-	b.stamp = render_site_stamp(r);
+	b.stamp = s->stamp;
 	pieces_load(&b, r, o);
 
 	/* Which documents, in which order: the home page, the path, then
@@ -435,17 +580,27 @@ int print_render(renderer *r, const xref *x, output *o, size_t *articles, size_t
 	value *pr = value_new_table();
 	value_set_cstr(pr, "parts", parts);
 	value_set_cstr(data, "print", pr);
-	int rc = render_page_late(r, o, "print", PRINT_URL "index.html", data, fp,
-				  article_html, &b, err);
+	uint64_t hash = value_hash(data, buf_hash64("print", 6, render_theme_stamp(r)));
+	int rc = o ? reassemble(&b, r, o, hash, fp, err) : 0;
+	if (rc == 0) {
+		/* Pieces read back as the template reaches them (tap). */
+		rc = render_page_late(r, o, "print", PRINT_URL "index.html", data, fp,
+				      article_html, o ? tap : NULL, &b, err);
+		if (rc == 0 && o)
+			pieces_save(&b, r, hash, b.tap_len, tap_finish(&b));
+	} else if (rc > 0) {
+		*framed = true;
+		rc = 0;
+	}
 	*articles = b.nnow;
 	*copied = b.copied;
-	if (rc == 0 && o)
-		render_memo_put(r, PIECES_MEMO, b.now, b.nnow * sizeof *b.now);
 	value_free(data);
 	if (b.old_fd >= 0)
 		close(b.old_fd);
 	free(b.old);
+	free(b.by_key);
 	free(b.now);
+	buf_release(&b.frame);
 	for (size_t i = 0; i < n; i++)
 		free(b.prefix[i]);
 	free(b.prefix);

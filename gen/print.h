@@ -26,10 +26,11 @@
 
 /* Renders print/index.html with the "print" layout (o NULL: render only)
  * and sets *articles to the number of articles on it, *copied to those
- * taken from the page the last build wrote (see print.c). Returns 0 or
- * a negative code with err set. */
+ * taken from the page the last build wrote, and *framed when all around
+ * them was taken from it too, without the template (see print.c).
+ * Returns 0 or a negative code with err set. */
 int print_render(renderer *r, const xref *x, output *o, size_t *articles, size_t *copied,
-		 gen_err *err);
+		 bool *framed, gen_err *err);
 
 /* Rewrites the ids and local links of html (an article body) for the
  * print page: id="x" becomes id="PREFIX--x", href="#x" becomes

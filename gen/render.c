@@ -622,12 +622,15 @@ typedef struct page_stream {
 	output_file *f;       /* NULL: rendered only */
 	size_t len;
 	render_late_fn late;
+	render_tap_fn tap;
 	void *ctx;
 } page_stream;
 
 static int stream_flush(void *ctx, const char *data, size_t len, gen_err *err)
 {
 	page_stream *ps = ctx;
+	if (ps->tap)
+		ps->tap(ps->ctx, data, len, (uint64_t)ps->len);
 	ps->len += len;
 	return ps->f ? output_put(ps->f, data, len, err) : 0;
 }
@@ -646,10 +649,10 @@ static void stream_late(void *ctx, buf *out, const char *key, size_t len, bool e
 }
 
 int render_page_late(renderer *r, output *o, const char *layout, const char *rel,
-		     const value *data, uint64_t fp, render_late_fn late, void *ctx,
-		     gen_err *err)
+		     const value *data, uint64_t fp, render_late_fn late, render_tap_fn tap,
+		     void *ctx, gen_err *err)
 {
-	page_stream ps = { NULL, 0, late, ctx };
+	page_stream ps = { NULL, 0, late, tap, ctx };
 	template_stream st = { stream_flush, stream_late, &ps };
 	const template *t = template_partials_get(r->layouts, layout, strlen(layout));
 	int rc = 0;
@@ -666,13 +669,22 @@ int render_page_late(renderer *r, output *o, const char *layout, const char *rel
 		else
 			output_discard(ps.f);
 	}
-	if (rc == 0 && r->page_cache && o) {
-		page_memo memo = { fp, ps.len };
-		cache_put(r->page_cache, rel, strlen(rel), &memo, sizeof memo);
+	if (rc == 0 && o) {
+		render_page_written(r, rel, fp, ps.len);
+		return 0;
 	}
 out:
 	atomic_fetch_add(&r->pages, 1);
 	return rc;
+}
+
+void render_page_written(renderer *r, const char *rel, uint64_t fp, size_t len)
+{
+	if (r->page_cache) {
+		page_memo memo = { fp, len };
+		cache_put(r->page_cache, rel, strlen(rel), &memo, sizeof memo);
+	}
+	atomic_fetch_add(&r->pages, 1);
 }
 
 int render_page(renderer *r, output *o, const char *layout, const char *rel,
@@ -1297,7 +1309,8 @@ static void *part_run(void *arg)
 		break;
 	case PART_PRINT:
 		t->rc = print_render(t->r, t->r->xref, t->o, &t->r->times.print_articles,
-				     &t->r->times.print_copied, &t->err);
+				     &t->r->times.print_copied, &t->r->times.print_framed,
+				     &t->err);
 		break;
 	case PART_SEARCH:
 		t->rc = search_render(t->r, t->r->s, t->o, &t->r->times.search_kept, &t->err);

@@ -76,9 +76,15 @@ int render_file_as(renderer *r, output *o, const char *rel, const char *data, si
 #define RENDER_NOWHERE UINT64_MAX
 typedef void (*render_late_fn)(void *ctx, buf *out, const char *key, size_t len,
 			       uint64_t at);
+/* tap (may be NULL) sees every byte of the page as it goes out, in
+ * order: len bytes starting at offset at of the file. */
+typedef void (*render_tap_fn)(void *ctx, const char *data, size_t len, uint64_t at);
 int render_page_late(renderer *r, output *o, const char *layout, const char *rel,
-		     const value *data, uint64_t fp, render_late_fn late, void *ctx,
-		     gen_err *err);
+		     const value *data, uint64_t fp, render_late_fn late, render_tap_fn tap,
+		     void *ctx, gen_err *err);
+/* For a page its caller wrote itself (output_open...): remembers that
+ * the len bytes at rel were made from fp, and counts the page. */
+void render_page_written(renderer *r, const char *rel, uint64_t fp, size_t len);
 int render_page_as(renderer *r, output *o, const char *layout, const char *rel,
 		   const value *data, uint64_t fp, gen_err *err);
 /* Hashes d's identity (path and content id: all a parse and the filters
@@ -114,6 +120,7 @@ int render_statics(renderer *r, output *o, gen_err *err);
 typedef struct render_times {
 	double xref, pages, lists, print, search, history;
 	size_t print_articles, print_copied; /* on the print page; copied from the last one */
+	bool print_framed;                   /* and all around them too */
 	size_t search_docs, search_kept;     /* in the index; whose text file was kept */
 } render_times;
 const render_times *render_last_times(const renderer *r);

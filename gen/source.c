@@ -474,10 +474,15 @@ int source_count_changes(const source *s, const char *dir)
 	so.pathspec.strings = specs;
 	so.pathspec.count = 1;
 	git_status_list *st = NULL;
+	git_repository *own = NULL;
 	int n = 0;
-	if (git_status_list_new(&st, s->repo, &so) == 0)
+	/* A handle of its own: the build reads blobs through s->repo on
+	 * other threads meanwhile, and status loads the index into its. */
+	if (git_repository_open(&own, git_repository_path(s->repo)) == 0 &&
+	    git_status_list_new(&st, own, &so) == 0)
 		n = (int)git_status_list_entrycount(st);
 	git_status_list_free(st);
+	git_repository_free(own);
 	buf_release(&spec);
 	return n;
 }

@@ -78,7 +78,8 @@ void source_file_release(source_file *f);
 void source_files_free(source_file *files, size_t n);
 
 /* Number of files under dir (relative to the project root) that differ
- * from the index or HEAD, untracked ones included; 0 in work-tree mode. */
+ * from the index or HEAD, untracked ones included; 0 in work-tree mode.
+ * Safe beside other threads that read s (it opens the repository again). */
 int source_count_changes(const source *s, const char *dir);
 
 /* Finds the project root: start or the nearest directory above it that

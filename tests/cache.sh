@@ -126,6 +126,7 @@ ok $? "text edit: only the pages that show its text are made again ($made)"
 copied=$(sed -n 's/^ *\([0-9]*\) of \([0-9]*\) articles copied.*/\1 \2/p' "$WORK/inc.err")
 text=$(sed -n 's/^ *the text of \([0-9]*\) of \([0-9]*\) kept.*/\1 \2/p' "$WORK/inc.err")
 is "${copied% *}" "$(( ${copied#* } - 1 ))" "text edit: the print page copies all articles but one ($copied)"
+contains "$WORK/inc.err" "and all around them" "text edit: and the rest of the print page, without the template"
 is "${text% *}" "$(( ${text#* } - 1 ))" "text edit: search reads one article's text ($text)"
 test "${copied#* }" -gt 20
 ok $? "the print page has the articles ($copied)"
@@ -140,6 +141,15 @@ git -C "$P" commit -qam "verhaal 6: een woord erbij"
 build_both "print page edited by hand"
 copied=$(sed -n 's/^ *\([0-9]*\) of \([0-9]*\) articles copied.*/\1 \2/p' "$WORK/inc.err")
 is "${copied% *}" "$(( ${copied#* } - 2 ))" "print page edited by hand: that article is not copied ($copied)"
+# The same outside the articles: the template makes the page again.
+grep -q '>Extra verhaal 12<' "$WORK/inc/print/index.html"
+ok $? "the print page shows an article's title"
+sed -i 's/>Extra verhaal 12</>Extra verhaal 21</' "$WORK/inc/print/index.html"
+sed -i 's/Om feedback vragen/Om vaker feedback vragen/' "$P/content/verhalen/extra-8.md"
+git -C "$P" commit -qam "verhaal 8: een woord erbij"
+build_both "print page headings edited by hand"
+if grep -q "and all around them" "$WORK/inc.err"; then framed=yes; else framed=no; fi
+is "$framed" "no" "print page headings edited by hand: the template runs again"
 
 # Add, rename and delete in one commit.
 cp "$P/content/verhalen/extra-5.md" "$P/content/verhalen/nieuw.md"

@@ -81,7 +81,7 @@ int main(int argc, char **argv)
 	if (source_open(&src, &so, &diags, &err) < 0 ||
 	    site_load(&s, src, &opt, &diags, &err) < 0 ||
 	    render_new(&r, &s, argv[0], &diags, &err) < 0 ||
-	    output_begin(&o, argv[2], &err) < 0)
+	    output_begin(&o, argv[2], NULL, &err) < 0)
 		goto fail;
 
 	reset_peak();

@@ -87,6 +87,7 @@ typedef struct stage_times {
 	double source, documents, site, history, render, output;
 	double output_begin; /* reading the previous site, beside the documents */
 	double theme;        /* part of render: loading the theme */
+	size_t output_dirs;  /* directories of the output read one entry at a time */
 } stage_times;
 
 static void print_stats(const stage_times *t, const site *s, const renderer *r,
@@ -109,7 +110,8 @@ static void print_stats(const stage_times *t, const site *s, const renderer *r,
 		"site        %7.3f  (sections, links)\n"
 		"history     %7.3f  (git history, and what the output holds: the wait\n"
 		"                     for them, as they are read beside the documents;\n"
-		"                     reading the output took %.3f)\n"
+		"                     reading the output took %.3f, %zu folders\n"
+		"                     read, the others known from the last build)\n"
 		"render      %7.3f  (everything below)\n"
 		"  theme     %7.3f  (templates and static files)\n"
 		"  xref      %7.3f  (backlinks, related articles, reading order)\n"
@@ -123,7 +125,7 @@ static void print_stats(const stage_times *t, const site *s, const renderer *r,
 		"total       %7.3f\n"
 		"pages kept  %7zu  (their inputs had not changed: not rendered again)\n",
 		t->source, t->documents, s->cache_hits, s->ndocs + s->nskipped, t->site, t->history,
-		t->output_begin, t->render, t->theme, rt->xref, rt->pages, rt->lists,
+		t->output_begin, t->output_dirs, t->render, t->theme, rt->xref, rt->pages, rt->lists,
 		rt->print, print_note.ptr, rt->search, search_note.ptr, rt->history, t->output,
 		total, render_pages_kept(r));
 	buf_release(&print_note);
@@ -174,6 +176,7 @@ typedef struct early_job {
 	int out_rc;
 	gen_err out_err;
 	double out_seconds;
+	size_t out_dirs_read; /* directories read entry by entry */
 	pthread_t scan;
 	bool scanning, scan_threaded;
 	/* files of the content that differ from the revision built */
@@ -189,13 +192,36 @@ static void *history_run(void *arg)
 	return NULL;
 }
 
+/* A hash of the absolute path of the output directory dir: the cache
+ * files that describe one output are named by it. */
+static uint64_t output_key(const char *dir)
+{
+	buf abs = BUF_INIT;
+	char cwd[4096];
+	if (dir[0] != '/' && getcwd(cwd, sizeof cwd))
+		buf_printf(&abs, "%s/", cwd);
+	buf_puts(&abs, dir);
+	while (abs.len > 1 && abs.ptr[abs.len - 1] == '/')
+		buf_truncate(&abs, abs.len - 1);
+	uint64_t h = buf_hash64(abs.ptr, abs.len, 0);
+	buf_release(&abs);
+	return h;
+}
+
 static void *scan_run(void *arg)
 {
 	early_job *j = arg;
 	double t = now_seconds();
 	err_clear(&j->out_err);
-	j->out_rc = output_begin(&j->o, j->out_dir, &j->out_err);
+	buf manifest = BUF_INIT;
+	if (j->opt->site.cache)
+		buf_printf(&manifest, "%s/output-%016llx.list", j->cache_dir,
+			   (unsigned long long)output_key(j->out_dir));
+	j->out_rc = output_begin(&j->o, j->out_dir, manifest.len ? manifest.ptr : NULL,
+				 &j->out_err);
+	buf_release(&manifest);
 	j->out_seconds = now_seconds() - t;
+	j->out_dirs_read = j->o ? output_dirs_read(j->o) : 0;
 	return NULL;
 }
 
@@ -261,21 +287,13 @@ static struct history *early_end(early_job *j, diag_list *diags)
 static cache_file *open_page_cache(const site *s, const build_options *opt,
 				   const char *dir, const renderer *r, diag_list *diags)
 {
-	buf abs = BUF_INIT, name = BUF_INIT;
-	char cwd[4096];
-	if (dir[0] != '/' && getcwd(cwd, sizeof cwd))
-		buf_printf(&abs, "%s/", cwd);
-	buf_puts(&abs, dir);
-	while (abs.len > 1 && abs.ptr[abs.len - 1] == '/')
-		buf_truncate(&abs, abs.len - 1);
-	buf_printf(&name, "pages-%016llx.pack",
-		   (unsigned long long)buf_hash64(abs.ptr, abs.len, 0));
+	buf name = BUF_INIT;
+	buf_printf(&name, "pages-%016llx.pack", (unsigned long long)output_key(dir));
 	uint64_t theme = render_theme_stamp(r);
 	uint64_t stamp = buf_hash64(&theme, sizeof theme, s->program_stamp);
 	char *cdir = site_cache_dir(s, opt->output);
 	cache_file *c = cache_open(cdir, name.ptr, stamp, diags);
 	free(cdir);
-	buf_release(&abs);
 	buf_release(&name);
 	return c;
 }
@@ -374,6 +392,7 @@ int build_run(const build_options *opt)
 	if (opt->write) {
 		/* Read beside the parse (early_begin). */
 		st.output_begin = ej.out_seconds;
+		st.output_dirs = ej.out_dirs_read;
 		if (ej.out_rc < 0) {
 			err = ej.out_err;
 			status = fail(&err, &diags, opt);

@@ -136,6 +136,12 @@ struct output {
 	strmap produced;      /* UPDATE: rel -> 0 (kept as it is) or staged number */
 	unsigned long nstaged; /* last staged number handed out */
 	size_t changed, unchanged;
+	/* the manifest (see "What the directory holds" below) */
+	char *manifest;       /* its path, or NULL */
+	strmap seen;          /* UPDATE: directory rel -> index + 1 in dstat */
+	struct dir_stat *dstat;
+	size_t ndstat, capdstat;
+	size_t dirs_read;     /* directories read entry by entry */
 };
 
 /* Fills err for a failed call on rel (under dir, or under base when
@@ -204,10 +210,132 @@ static int remove_tree(int dfd, const char *name)
 	return rc;
 }
 
-/* Records every entry under the directory open as fd, whose path relative
- * to dir is in rel, in o->old; takes over fd. Symbolic links are recorded
- * as OLD_OTHER and not followed, so a later write never goes through one. */
-static int scan(output *o, int fd, buf *rel, gen_err *err)
+/* --- what the directory holds ----------------------------------------------
+ *
+ * A rebuild compares its pages with the previous site's, and removes
+ * what that had and this build does not write: so it must know every
+ * entry of the output directory. Reading ten thousand directories one
+ * entry at a time costs a large site a third of a second, so a build
+ * that commits leaves a manifest (a file outside the output, given to
+ * output_begin): each directory's entries, with its inode and mtime.
+ * Any change of a directory's entries (a file added, removed, renamed,
+ * or turned into a directory) gives it a new mtime, so a directory whose
+ * inode and mtime are as the manifest says holds what it says, and the
+ * next build reads it from there. A directory changed since is read
+ * again, entry by entry; so is one whose mtime was too recent when the
+ * manifest was written (a change within the file system's clock tick
+ * could keep the mtime), and every directory the commit itself changed.
+ * A damaged manifest is not used at all. */
+
+#define MANIFEST_FORMAT "gen output manifest 1\n"
+/* How old an mtime must be when the manifest is written to be trusted. */
+#define MANIFEST_SETTLED 2
+
+typedef struct dir_stat {
+	uint64_t ino;
+	int64_t sec;
+	uint64_t nsec;
+	bool settled;  /* old enough when stat'ed to be trusted later */
+	bool touched;  /* changed by this build's commit */
+} dir_stat;
+
+/* The manifest as read (a list of directories): rel -> index + 1 in dirs. */
+typedef struct dir_list {
+	buf data;
+	strmap index;
+	struct mdir {
+		dir_stat st;
+		size_t at, n; /* its entries: offset in data, count */
+	} *dirs;
+	size_t ndirs;
+} dir_list;
+
+static void manifest_release(dir_list *m)
+{
+	buf_release(&m->data);
+	map_release(&m->index);
+	free(m->dirs);
+}
+
+/* Reads path into m; false (m empty) when it is missing or not whole. */
+static bool manifest_read(dir_list *m, const char *path, const char *dir)
+{
+	memset(m, 0, sizeof *m);
+	buf_init(&m->data);
+	if (!path || buf_read_file(&m->data, path) < 0 || m->data.len < 8)
+		goto bad;
+	uint64_t sum;
+	memcpy(&sum, m->data.ptr + m->data.len - 8, 8);
+	if (buf_hash64(m->data.ptr, m->data.len - 8, 0x6d616e69u) != sum)
+		goto bad;
+	buf_reader r;
+	buf_reader_init(&r, m->data.ptr, m->data.len - 8);
+	size_t fl = strlen(MANIFEST_FORMAT), dl;
+	if ((size_t)(r.end - r.p) < fl || memcmp(r.p, MANIFEST_FORMAT, fl) != 0)
+		goto bad;
+	r.p += fl;
+	const char *d = buf_get_blob(&r, &dl);
+	if (r.bad || dl != strlen(dir) || memcmp(d, dir, dl) != 0)
+		goto bad;
+	uint64_t n = buf_get_varint(&r);
+	if (r.bad || n > m->data.len)
+		goto bad;
+	m->dirs = xcalloc((size_t)n + 1, sizeof *m->dirs);
+	for (uint64_t i = 0; i < n && !r.bad; i++) {
+		size_t rl;
+		const char *rel = buf_get_blob(&r, &rl);
+		struct mdir *e = &m->dirs[m->ndirs++];
+		e->st.ino = buf_get_varint(&r);
+		e->st.sec = buf_get_svarint(&r);
+		e->st.nsec = buf_get_varint(&r);
+		e->st.settled = buf_get_varint(&r) == 1;
+		e->n = (size_t)buf_get_varint(&r);
+		e->at = (size_t)(r.p - (const unsigned char *)m->data.ptr);
+		for (size_t k = 0; k < e->n && !r.bad; k++) {
+			size_t nl;
+			buf_get_blob(&r, &nl);
+			buf_get_varint(&r);
+		}
+		if (!r.bad)
+			map_put(&m->index, rel, rl, NULL)->val = m->ndirs;
+	}
+	if (r.bad || r.p != r.end)
+		goto bad;
+	return true;
+bad:
+	manifest_release(m);
+	memset(m, 0, sizeof *m);
+	buf_init(&m->data);
+	return false;
+}
+
+/* Remembers what rel (a directory) looked like; returns its record. */
+static dir_stat *note_dir(output *o, const char *rel, size_t len, const struct stat *st)
+{
+	if (o->ndstat == o->capdstat) {
+		o->capdstat = o->capdstat ? 2 * o->capdstat : 256;
+		o->dstat = xrealloc(o->dstat, o->capdstat * sizeof *o->dstat);
+	}
+	dir_stat *d = &o->dstat[o->ndstat++];
+	d->ino = (uint64_t)st->st_ino;
+	d->sec = (int64_t)st->st_mtim.tv_sec;
+	d->nsec = (uint64_t)st->st_mtim.tv_nsec;
+	d->settled = false;
+	d->touched = false;
+	map_put(&o->seen, rel, len, NULL)->val = o->ndstat;
+	return d;
+}
+
+static void record_entry(output *o, const buf *rel, unsigned char type)
+{
+	map_put(&o->old, rel->ptr, rel->len, NULL)->val =
+		type == DT_DIR ? OLD_DIR : type == DT_REG ? OLD_FILE : OLD_OTHER;
+}
+
+static int scan(output *o, const dir_list *m, buf *rel, gen_err *err);
+
+/* Records the entries of the directory at rel, read one by one. */
+static int scan_read(output *o, const dir_list *m, int fd, buf *rel, gen_err *err)
 {
 	DIR *d = fdopendir(fd);
 	if (!d) {
@@ -215,6 +343,7 @@ static int scan(output *o, int fd, buf *rel, gen_err *err)
 		close(fd);
 		return rc;
 	}
+	o->dirs_read++;
 	size_t base = rel->len;
 	int rc = 0;
 	for (;;) {
@@ -241,22 +370,181 @@ static int scan(output *o, int fd, buf *rel, gen_err *err)
 			}
 			type = S_ISDIR(st.st_mode) ? DT_DIR : S_ISREG(st.st_mode) ? DT_REG : DT_LNK;
 		}
-		map_put(&o->old, rel->ptr, rel->len, NULL)->val =
-			type == DT_DIR ? OLD_DIR : type == DT_REG ? OLD_FILE : OLD_OTHER;
-		if (type != DT_DIR)
-			continue;
-		int sub = openat(dirfd(d), e->d_name,
-				 O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		if (sub < 0) {
-			rc = io_err(err, o->dir, rel->ptr, "cannot read directory");
-			break;
-		}
-		if ((rc = scan(o, sub, rel, err)) < 0)
+		record_entry(o, rel, type);
+		if (type == DT_DIR && (rc = scan(o, m, rel, err)) < 0)
 			break;
 	}
 	buf_truncate(rel, base);
 	closedir(d);
 	return rc;
+}
+
+/* Records every entry under the directory at rel (relative to dir, ""
+ * for dir itself) in o->old: from the manifest m when the directory is
+ * as it says, else read. Symbolic links are recorded as OLD_OTHER and
+ * not followed, so a later write never goes through one; a directory is
+ * only ever reached through one the scan found to be a directory. */
+static int scan(output *o, const dir_list *m, buf *rel, gen_err *err)
+{
+	struct stat st;
+	const char *at = rel->len ? rel->ptr : ".";
+	if (fstatat(o->dirfd, at, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISDIR(st.st_mode))
+		return io_err(err, o->dir, rel->ptr, "cannot read directory");
+	note_dir(o, rel->ptr, rel->len, &st);
+	slot *ms = map_get(&m->index, rel->ptr, rel->len);
+	const struct mdir *md = ms ? &m->dirs[ms->val - 1] : NULL;
+	if (!md || !md->st.settled || md->st.ino != (uint64_t)st.st_ino ||
+	    md->st.sec != (int64_t)st.st_mtim.tv_sec || md->st.nsec != (uint64_t)st.st_mtim.tv_nsec) {
+		int rd = openat(o->dirfd, at, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (rd < 0)
+			return io_err(err, o->dir, rel->ptr, "cannot read directory");
+		return scan_read(o, m, rd, rel, err);
+	}
+	buf_reader r;
+	buf_reader_init(&r, m->data.ptr + md->at, m->data.len - 8 - md->at);
+	size_t base = rel->len;
+	int rc = 0;
+	for (size_t k = 0; k < md->n && rc == 0; k++) {
+		size_t nl;
+		const char *name = buf_get_blob(&r, &nl);
+		unsigned char type = (unsigned char)buf_get_varint(&r);
+		buf_truncate(rel, base);
+		if (base)
+			buf_putc(rel, '/');
+		buf_put(rel, name, nl);
+		record_entry(o, rel, type);
+		if (type == DT_DIR)
+			rc = scan(o, m, rel, err);
+	}
+	buf_truncate(rel, base);
+	return rc;
+}
+
+/* An entry of the new site, for the manifest: its slot, and where its
+ * name starts (after its parent's path and the '/'). */
+typedef struct child {
+	const slot *s;
+	size_t name;
+	unsigned char type;
+} child;
+
+static int child_cmp(const void *a, const void *b)
+{
+	const child *x = a, *y = b;
+	size_t px = x->name ? x->name - 1 : 0, py = y->name ? y->name - 1 : 0;
+	int c = memcmp(x->s->key, y->s->key, px < py ? px : py);
+	if (c || px != py)
+		return c ? c : (px > py) - (px < py);
+	return strcmp(x->s->key + x->name, y->s->key + y->name);
+}
+
+/* Marks the directory holding the entry key[0..len) as changed. */
+static void touch_parent(output *o, const char *key, size_t len)
+{
+	const char *slash = NULL;
+	for (size_t i = len; i > 0 && !slash; i--)
+		if (key[i - 1] == '/')
+			slash = key + i - 1;
+	slot *d = map_get(&o->seen, key, slash ? (size_t)(slash - key) : 0);
+	if (d)
+		o->dstat[d->val - 1].touched = true;
+}
+
+/* Writes the manifest of the site just committed: its directories (the
+ * output's, and every one above a file this build produced), each with
+ * its entries, and the inode and mtime the scan found when the commit
+ * left it alone. Failing costs the next build a scan, nothing else. */
+static void manifest_write(output *o)
+{
+	if (!o->manifest)
+		return;
+	/* Every entry of the new site, grouped by the directory it is in. */
+	size_t n = o->produced.n + o->dirs.n, k = 0;
+	child *all = xcalloc(n + 1, sizeof *all);
+	for (int pass = 0; pass < 2; pass++) {
+		const strmap *m = pass ? &o->dirs : &o->produced;
+		for (size_t i = 0; i < m->cap; i++) {
+			const slot *e = &m->slots[i];
+			if (!e->key)
+				continue;
+			const char *slash = strrchr(e->key, '/');
+			all[k++] = (child){ e, slash ? (size_t)(slash - e->key) + 1 : 0,
+					    pass ? DT_DIR : DT_REG };
+			/* A directory the commit made: its parent changed. */
+			if (pass && !map_get(&o->seen, e->key, e->len))
+				touch_parent(o, e->key, e->len);
+		}
+	}
+	qsort(all, n, sizeof *all, child_cmp);
+	struct timespec now;
+	clock_gettime(CLOCK_REALTIME, &now);
+	buf out = BUF_INIT, tmp = BUF_INIT;
+	buf_puts(&out, MANIFEST_FORMAT);
+	buf_put_blob(&out, o->dir, strlen(o->dir));
+	buf_put_varint(&out, o->dirs.n + 1);
+	/* The output itself first, then each directory, its children being
+	 * the run of entries whose parent it is. */
+	for (size_t i = 0; i <= o->dirs.cap; i++) {
+		const slot *dir = i ? &o->dirs.slots[i - 1] : NULL;
+		if (i && !dir->key)
+			continue;
+		const char *key = dir ? dir->key : "";
+		size_t len = dir ? dir->len : 0;
+		slot *seen = map_get(&o->seen, key, len);
+		const dir_stat *st = seen ? &o->dstat[seen->val - 1] : NULL;
+		bool trusted = st && !st->touched && st->sec < (int64_t)now.tv_sec - MANIFEST_SETTLED;
+		buf_put_blob(&out, key, len);
+		buf_put_varint(&out, trusted ? st->ino : 0);
+		buf_put_svarint(&out, trusted ? st->sec : 0);
+		buf_put_varint(&out, trusted ? st->nsec : 0);
+		buf_put_varint(&out, trusted);
+		/* Its entries: a binary search for the first with this parent. */
+		size_t lo = 0, hi = n;
+		while (lo < hi) {
+			size_t mid = lo + (hi - lo) / 2;
+			size_t pl = all[mid].name ? all[mid].name - 1 : 0;
+			int c = memcmp(all[mid].s->key, key, pl < len ? pl : len);
+			if (!c)
+				c = (pl > len) - (pl < len);
+			if (c < 0)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		size_t count = 0;
+		buf_clear(&tmp);
+		for (size_t j = lo; trusted && j < n; j++) {
+			size_t pl = all[j].name ? all[j].name - 1 : 0;
+			if (pl != len || memcmp(all[j].s->key, key, len) != 0)
+				break;
+			const char *name = all[j].s->key + all[j].name;
+			buf_put_blob(&tmp, name, strlen(name));
+			buf_put_varint(&tmp, all[j].type);
+			count++;
+		}
+		buf_put_varint(&out, count);
+		buf_put(&out, tmp.ptr, tmp.len);
+	}
+	uint64_t sum = buf_hash64(out.ptr, out.len, 0x6d616e69u);
+	buf_put(&out, &sum, 8);
+	buf_clear(&tmp);
+	buf_printf(&tmp, "%s.tmp", o->manifest);
+	make_ancestors(tmp.ptr);
+	FILE *f = fopen(tmp.ptr, "wb");
+	bool good = f && fwrite(out.ptr, 1, out.len, f) == out.len;
+	good = f && fclose(f) == 0 && good;
+	if (!good || rename(tmp.ptr, o->manifest) < 0) {
+		unlink(tmp.ptr);
+		unlink(o->manifest);
+	}
+	buf_release(&tmp);
+	buf_release(&out);
+	free(all);
+}
+
+size_t output_dirs_read(const output *o)
+{
+	return o->dirs_read;
 }
 
 static void output_free(output *o)
@@ -272,6 +560,9 @@ static void output_free(output *o)
 	map_release(&o->old);
 	map_release(&o->dirs);
 	map_release(&o->produced);
+	map_release(&o->seen);
+	free(o->dstat);
+	free(o->manifest);
 	pthread_mutex_destroy(&o->lock);
 	free(o->dir);
 	free(o->tmp);
@@ -284,7 +575,7 @@ static bool exists(const char *path)
 	return lstat(path, &st) == 0;
 }
 
-int output_begin(output **out, const char *dir, gen_err *err)
+int output_begin(output **out, const char *dir, const char *manifest, gen_err *err)
 {
 	*out = NULL;
 	int rc = 0;
@@ -325,14 +616,18 @@ int output_begin(output **out, const char *dir, gen_err *err)
 		goto out;
 	}
 
+	o->manifest = manifest ? xstrdup(manifest) : NULL;
 	if (update) {
 		o->dirfd = open(o->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		int fd = o->dirfd < 0 ? -1 : openat(o->dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (fd < 0) {
+		if (o->dirfd < 0) {
 			rc = io_err(err, o->dir, NULL, "cannot read directory");
 			goto out;
 		}
-		if ((rc = scan(o, fd, &rel, err)) < 0)
+		dir_list m;
+		manifest_read(&m, manifest, o->dir);
+		rc = scan(o, &m, &rel, err);
+		manifest_release(&m);
+		if (rc < 0)
 			goto out;
 	}
 
@@ -806,6 +1101,7 @@ static int place(output *o, slot *s, gen_err *err)
 	slot *old = map_get(&o->old, s->key, s->len);
 	if (old && old->val == OLD_DIR && remove_tree(o->dirfd, s->key) < 0)
 		return io_err(err, o->dir, s->key, "cannot remove");
+	touch_parent(o, s->key, s->len);
 	if (renameat(o->tmpfd, name, o->dirfd, s->key) == 0)
 		return 0;
 	if (errno == ENOENT || errno == ENOTDIR || errno == EISDIR || errno == ENOTEMPTY ||
@@ -880,6 +1176,8 @@ static int update_commit(output *o, gen_err *err)
 		if (!s->key || map_get(&o->produced, s->key, s->len))
 			continue;
 		bool is_new_dir = map_get(&o->dirs, s->key, s->len) != NULL;
+		if (!is_new_dir)
+			touch_parent(o, s->key, s->len);
 		if (s->val == OLD_DIR) {
 			if (!is_new_dir)
 				gone[ngone++] = s;
@@ -911,10 +1209,15 @@ int output_commit(output *o, gen_err *err)
 	int rc = 0;
 	if (o->dirfd >= 0) {
 		rc = update_commit(o, err);
+		if (rc == 0)
+			manifest_write(o);
 	} else if (rename(o->tmp, o->dir) < 0) {
 		rc = io_err(err, o->dir, NULL, "cannot move the new site in");
 	} else {
 		o->moved = true;
+		/* One for a site that was here before is of no use now. */
+		if (o->manifest)
+			unlink(o->manifest);
 	}
 	output_free(o);
 	return rc;

@@ -38,9 +38,15 @@ typedef struct output output;
 /* Starts writing a new version of dir. Refuses a dir that holds site.toml
  * or .git (a mistyped output_dir must not replace the project) and a dir
  * that exists but is not a directory. Fails when dir cannot be read or
- * nothing can be created beside it. Returns 0 and *out, or a negative code
- * with err set (*out is then NULL). */
-int output_begin(output **out, const char *dir, gen_err *err);
+ * nothing can be created beside it. manifest (may be NULL) is a file
+ * outside dir where an UPDATE commit leaves what dir then holds, so that
+ * the next output_begin reads only the directories changed since (see
+ * output.c, "what the directory holds"). Returns 0 and *out, or a
+ * negative code with err set (*out is then NULL). */
+int output_begin(output **out, const char *dir, const char *manifest, gen_err *err);
+/* Directories output_begin read entry by entry (the others came from
+ * the manifest). */
+size_t output_dirs_read(const output *o);
 /* Writes one file (or, in UPDATE mode, finds it unchanged). rel is
  * relative to dir, uses '/', and must not start with '/', end with '/' or
  * contain ".."; empty and "." components are ignored ("a//./b" is "a/b").

@@ -534,7 +534,7 @@ static int write_html(const review *rv, diag_list *diags, gen_err *err)
 	int rc = render_new(&r, &rv->b, rv->opt->exe, diags, err);
 	if (rc < 0)
 		goto out;
-	if ((rc = output_begin(&o, rv->opt->html_dir, err)) < 0)
+	if ((rc = output_begin(&o, rv->opt->html_dir, NULL, err)) < 0)
 		goto out;
 	data = report_data(rv, r);
 	if ((rc = render_page(r, o, "review", "index.html", data, err)) < 0)

@@ -194,7 +194,7 @@ static bool same_file(const struct stat *a, const char *rel)
 static int begin(output **o)
 {
 	gen_err err = { 0 };
-	int rc = output_begin(o, out, &err);
+	int rc = output_begin(o, out, NULL, &err);
 	if (rc < 0)
 		diag("output_begin: %s", err.msg);
 	return rc;
@@ -504,14 +504,14 @@ static void test_refusals(void)
 	fclose(fp);
 	o = (output *)1;
 	err_clear(&err);
-	is(output_begin(&o, proj, &err), GEN_EUSAGE, "refuses a directory holding site.toml");
+	is(output_begin(&o, proj, NULL, &err), GEN_EUSAGE, "refuses a directory holding site.toml");
 	ok(o == NULL, "and hands back no output");
 	ok(strstr(err.msg, "holds a project") != NULL, "saying why");
 	ok(access(toml, F_OK) == 0, "site.toml is still there");
 	unlink(toml);
 	snprintf(git, sizeof git, "%s/.git", proj);
 	mkdir(git, 0755);
-	is(output_begin(&o, proj, &err), GEN_EUSAGE, "refuses a directory holding .git");
+	is(output_begin(&o, proj, NULL, &err), GEN_EUSAGE, "refuses a directory holding .git");
 	rmdir(git);
 	rmdir(proj);
 
@@ -522,7 +522,7 @@ static void test_refusals(void)
 	fputs("important", fp);
 	fclose(fp);
 	err_clear(&err);
-	is(output_begin(&o, file, &err), GEN_EUSAGE, "refuses an output that is a file");
+	is(output_begin(&o, file, NULL, &err), GEN_EUSAGE, "refuses an output that is a file");
 	ok(strstr(err.msg, "not a directory") != NULL, "saying why");
 	char *text = slurp(file);
 	ok(text && !strcmp(text, "important"), "and leaves the file alone");
@@ -539,6 +539,106 @@ static void test_empty_build(void)
 	is_str(all, "", "removes everything in the output");
 	ok(is_kind("", S_IFDIR), "but the output directory itself");
 	free(all);
+}
+
+static void cleanup(const char *path);
+
+/* Sets the mtime of every directory under out (out too) to long ago:
+ * what a manifest trusts, as a directory whose mtime is recent might
+ * still change within the same tick of the clock. */
+static void age_dirs(const char *rel)
+{
+	DIR *d = opendir(at(rel));
+	struct dirent *e;
+	while (d && (e = readdir(d))) {
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		buf sub = BUF_INIT;
+		buf_printf(&sub, "%s%s%s", rel, *rel ? "/" : "", e->d_name);
+		struct stat st;
+		if (lstat(at(sub.ptr), &st) == 0 && S_ISDIR(st.st_mode))
+			age_dirs(sub.ptr);
+		buf_release(&sub);
+	}
+	if (d)
+		closedir(d);
+	struct timespec t[2] = { { 1000000000, 0 }, { 1000000000, 0 } };
+	utimensat(AT_FDCWD, at(rel), t, AT_SYMLINK_NOFOLLOW);
+}
+
+/* One build of the same four files through the manifest at man: how
+ * many directories output_begin read entry by entry, or -1. */
+static long rebuild(const char *man)
+{
+	output *o = NULL;
+	gen_err err = { 0 };
+	if (output_begin(&o, out, man, &err) < 0) {
+		diag("output_begin: %s", err.msg);
+		return -1;
+	}
+	long n = (long)output_dirs_read(o);
+	put(o, "index.html", "home");
+	put(o, "a/b/c.html", "c");
+	put(o, "a/d.html", "d");
+	put(o, "e/f.html", "f");
+	return commit(o) == 0 ? n : -1;
+}
+
+static void test_manifest(void)
+{
+	snprintf(out, sizeof out, "%s/manifest", base);
+	char man[800];
+	snprintf(man, sizeof man, "%s/cache/output.list", base);
+	struct stat st;
+	is(rebuild(man), 0, "manifest: a fresh site reads nothing");
+	ok(stat(man, &st) < 0, "manifest: none after a fresh build (every folder is new)");
+	age_dirs("");
+	is(rebuild(man), 4, "manifest: without one, every folder is read");
+	ok(stat(man, &st) == 0, "manifest: an update leaves one, its folder made");
+	is(rebuild(man), 0, "manifest: nothing changed: no folder is read");
+	is(rebuild(man), 0, "manifest: and again");
+
+	/* A file put in a folder by hand changes the folder's mtime. */
+	FILE *f = fopen(at("a/b/by-hand.html"), "w");
+	if (f)
+		fclose(f);
+	is(rebuild(man), 1, "manifest: a folder changed by hand is read again, alone");
+	ok(gone("a/b/by-hand.html") && has("a/b/c.html", "c"),
+	   "manifest: what was put there is removed as stale");
+	is(rebuild(man), 1, "manifest: a folder the commit changed is read once more");
+	age_dirs("");
+	is(rebuild(man), 1, "manifest: one whose mtime was too recent is read once more");
+	is(rebuild(man), 0, "manifest: then its mtime is trusted");
+
+	/* A folder turned into a file: the folder above changes. */
+	unlink(at("e/f.html"));
+	rmdir(at("e"));
+	f = fopen(at("e"), "w");
+	if (f)
+		fclose(f);
+	ok(rebuild(man) >= 1 && has("e/f.html", "f"), "manifest: a folder replaced by a file");
+	age_dirs("");
+	rebuild(man);
+
+	/* A manifest that is not whole is not used. */
+	is(rebuild(man), 0, "manifest: settled again");
+	buf b = BUF_INIT;
+	buf_read_file(&b, man);
+	if (b.len > 20)
+		b.ptr[b.len / 2] ^= 1;
+	f = fopen(man, "wb");
+	if (f) {
+		fwrite(b.ptr, 1, b.len, f);
+		fclose(f);
+	}
+	buf_release(&b);
+	is(rebuild(man), 4, "manifest: a damaged one is not used: every folder is read");
+	is(rebuild(man), 0, "manifest: and the next is whole again");
+
+	/* Another site at the same path (removed, built fresh, updated). */
+	cleanup(out);
+	is(rebuild(man), 0, "manifest: a fresh site again");
+	ok(stat(man, &st) < 0, "manifest: the old one is removed");
 }
 
 static void cleanup(const char *path)
@@ -656,6 +756,7 @@ int main(void)
 	test_refusals();
 	test_empty_build();
 	test_pieces();
+	test_manifest();
 	cleanup(base);
 	return done_testing();
 }

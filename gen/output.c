@@ -420,24 +420,6 @@ static int scan(output *o, const dir_list *m, buf *rel, gen_err *err)
 	return rc;
 }
 
-/* An entry of the new site, for the manifest: its slot, and where its
- * name starts (after its parent's path and the '/'). */
-typedef struct child {
-	const slot *s;
-	size_t name;
-	unsigned char type;
-} child;
-
-static int child_cmp(const void *a, const void *b)
-{
-	const child *x = a, *y = b;
-	size_t px = x->name ? x->name - 1 : 0, py = y->name ? y->name - 1 : 0;
-	int c = memcmp(x->s->key, y->s->key, px < py ? px : py);
-	if (c || px != py)
-		return c ? c : (px > py) - (px < py);
-	return strcmp(x->s->key + x->name, y->s->key + y->name);
-}
-
 /* Marks the directory holding the entry key[0..len) as changed. */
 static void touch_parent(output *o, const char *key, size_t len)
 {
@@ -458,9 +440,13 @@ static void manifest_write(output *o)
 {
 	if (!o->manifest)
 		return;
-	/* Every entry of the new site, grouped by the directory it is in. */
-	size_t n = o->produced.n + o->dirs.n, k = 0;
-	child *all = xcalloc(n + 1, sizeof *all);
+	/* The new site's folders (the output is number 0, the others their
+	 * slot in o->dirs + 1), each with a list of its entries: every file
+	 * produced and every folder. */
+	size_t ndirs = o->dirs.cap + 1, n = o->produced.n + o->dirs.n, k = 0;
+	const slot **entry = xcalloc(n + 1, sizeof *entry);
+	unsigned char *type = xcalloc(n + 1, 1);
+	size_t *next = xcalloc(n + 1, sizeof *next), *head = xcalloc(ndirs, sizeof *head);
 	for (int pass = 0; pass < 2; pass++) {
 		const strmap *m = pass ? &o->dirs : &o->produced;
 		for (size_t i = 0; i < m->cap; i++) {
@@ -468,25 +454,31 @@ static void manifest_write(output *o)
 			if (!e->key)
 				continue;
 			const char *slash = strrchr(e->key, '/');
-			all[k++] = (child){ e, slash ? (size_t)(slash - e->key) + 1 : 0,
-					    pass ? DT_DIR : DT_REG };
-			/* A directory the commit made: its parent changed. */
+			size_t parent = 0;
+			if (slash) {
+				const slot *p = map_get(&o->dirs, e->key, (size_t)(slash - e->key));
+				if (!p)
+					continue; /* commit put every parent in o->dirs */
+				parent = (size_t)(p - o->dirs.slots) + 1;
+			}
+			entry[k] = e;
+			type[k] = pass ? DT_DIR : DT_REG;
+			next[k] = head[parent];
+			head[parent] = ++k;
+			/* A folder the commit made: the one above it changed. */
 			if (pass && !map_get(&o->seen, e->key, e->len))
 				touch_parent(o, e->key, e->len);
 		}
 	}
-	qsort(all, n, sizeof *all, child_cmp);
 	struct timespec now;
 	clock_gettime(CLOCK_REALTIME, &now);
 	buf out = BUF_INIT, tmp = BUF_INIT;
 	buf_puts(&out, MANIFEST_FORMAT);
 	buf_put_blob(&out, o->dir, strlen(o->dir));
 	buf_put_varint(&out, o->dirs.n + 1);
-	/* The output itself first, then each directory, its children being
-	 * the run of entries whose parent it is. */
-	for (size_t i = 0; i <= o->dirs.cap; i++) {
-		const slot *dir = i ? &o->dirs.slots[i - 1] : NULL;
-		if (i && !dir->key)
+	for (size_t d = 0; d < ndirs; d++) {
+		const slot *dir = d ? &o->dirs.slots[d - 1] : NULL;
+		if (d && !dir->key)
 			continue;
 		const char *key = dir ? dir->key : "";
 		size_t len = dir ? dir->len : 0;
@@ -498,28 +490,13 @@ static void manifest_write(output *o)
 		buf_put_svarint(&out, trusted ? st->sec : 0);
 		buf_put_varint(&out, trusted ? st->nsec : 0);
 		buf_put_varint(&out, trusted);
-		/* Its entries: a binary search for the first with this parent. */
-		size_t lo = 0, hi = n;
-		while (lo < hi) {
-			size_t mid = lo + (hi - lo) / 2;
-			size_t pl = all[mid].name ? all[mid].name - 1 : 0;
-			int c = memcmp(all[mid].s->key, key, pl < len ? pl : len);
-			if (!c)
-				c = (pl > len) - (pl < len);
-			if (c < 0)
-				lo = mid + 1;
-			else
-				hi = mid;
-		}
+		/* Its entries (none for a folder that is read again anyway). */
 		size_t count = 0;
 		buf_clear(&tmp);
-		for (size_t j = lo; trusted && j < n; j++) {
-			size_t pl = all[j].name ? all[j].name - 1 : 0;
-			if (pl != len || memcmp(all[j].s->key, key, len) != 0)
-				break;
-			const char *name = all[j].s->key + all[j].name;
+		for (size_t e = trusted ? head[d] : 0; e; e = next[e - 1]) {
+			const char *name = entry[e - 1]->key + (len ? len + 1 : 0);
 			buf_put_blob(&tmp, name, strlen(name));
-			buf_put_varint(&tmp, all[j].type);
+			buf_put_varint(&tmp, type[e - 1]);
 			count++;
 		}
 		buf_put_varint(&out, count);
@@ -539,7 +516,10 @@ static void manifest_write(output *o)
 	}
 	buf_release(&tmp);
 	buf_release(&out);
-	free(all);
+	free(entry);
+	free(type);
+	free(next);
+	free(head);
 }
 
 size_t output_dirs_read(const output *o)

@@ -50,6 +50,7 @@ struct renderer {
 	render_times times;      /* of the last render_site, for --stats */
 	value **cards;           /* every document's card, made once per render_site */
 	size_t ncards;
+	size_t *sec_place;       /* per document: its place among its section's pages */
 	uint64_t theme_stamp;    /* hash of the theme's files */
 	uint64_t site_stamp;     /* what every page shares (render_site_stamp) */
 	cache_file *page_cache;  /* per output file: the hash of what made it */
@@ -200,6 +201,23 @@ static void free_cards(renderer *r)
 	free(r->cards);
 	r->cards = NULL;
 	r->ncards = 0;
+	free(r->sec_place);
+	r->sec_place = NULL;
+}
+
+/* Where d stands among the pages of sec (its section), or sec->npages:
+ * for prev and next, on every article page. */
+static size_t section_place(const renderer *r, const site_section *sec, const document *d)
+{
+	size_t doc = (size_t)(d - r->s->docs);
+	if (r->sec_place && doc < r->ncards) {
+		size_t i = r->sec_place[doc];
+		return i < sec->npages && sec->pages[i] == d ? i : sec->npages;
+	}
+	for (size_t i = 0; i < sec->npages; i++)
+		if (sec->pages[i] == d)
+			return i;
+	return sec->npages;
 }
 
 void render_free(renderer *r)
@@ -480,9 +498,8 @@ static value *page_data(const renderer *r, const document *d, const char *html)
 	value_set_cstr(p, "breadcrumbs", crumbs);
 
 	const site_section *sec = d->is_index ? NULL : site_section_of(r->s, d);
-	for (size_t i = 0; sec && i < sec->npages; i++) {
-		if (sec->pages[i] != d)
-			continue;
+	size_t i = sec ? section_place(r, sec, d) : 0;
+	if (sec && i < sec->npages) {
 		if (i > 0)
 			value_set_cstr(p, "prev", render_card(r, sec->pages[i - 1]));
 		if (i + 1 < sec->npages)
@@ -767,14 +784,13 @@ static uint64_t article_fingerprint(const renderer *r, const document *d)
 	}
 	h = xref_fingerprint(r->xref, doc, h);
 	const site_section *sec = d->is_index ? NULL : site_section_of(s, d);
-	for (size_t i = 0; sec && i < sec->npages; i++) {
-		if (sec->pages[i] != d)
-			continue;
-		h = buf_hash64(&i, sizeof i, h);
-		if (i > 0)
-			h = render_card_key(sec->pages[i - 1], h);
-		if (i + 1 < sec->npages)
-			h = render_card_key(sec->pages[i + 1], h);
+	size_t place = sec ? section_place(r, sec, d) : 0;
+	if (sec && place < sec->npages) {
+		h = buf_hash64(&place, sizeof place, h);
+		if (place > 0)
+			h = render_card_key(sec->pages[place - 1], h);
+		if (place + 1 < sec->npages)
+			h = render_card_key(sec->pages[place + 1], h);
 	}
 	/* A section's page lists its articles' cards; the home page every
 	 * article's (chapters, the latest): an edit that leaves an
@@ -1351,6 +1367,12 @@ int render_site(renderer *r, output *o, gen_err *err)
 	for (size_t i = 0; i < s->ndocs; i++)
 		r->cards[i] = render_page_card(r, &s->docs[i]);
 	r->ncards = s->ndocs;
+	r->sec_place = xmalloc((s->ndocs + 1) * sizeof *r->sec_place);
+	for (size_t i = 0; i < s->ndocs; i++)
+		r->sec_place[i] = SIZE_MAX;
+	for (size_t i = 0; i < s->nsections; i++)
+		for (size_t j = 0; j < s->sections[i].npages; j++)
+			r->sec_place[s->sections[i].pages[j] - s->docs] = j;
 	t->xref = (t1 = seconds()) - t0;
 	t0 = t1;
 	part_task parts[PART_COUNT];

@@ -57,6 +57,8 @@ static int read_config(site *s, uint64_t *hash, diag_list *diags, gen_err *err)
 	return rc;
 }
 
+static void index_docs(site *s);
+
 static void add_skipped(site *s, const char *rel)
 {
 	s->skipped = xrealloc(s->skipped, (s->nskipped + 1) * sizeof *s->skipped);
@@ -376,6 +378,7 @@ int site_load(site *s, const source *src, const site_options *opt,
 	}
 	if (s->ndocs > 1)
 		qsort(s->docs, s->ndocs, sizeof *s->docs, doc_cmp);
+	index_docs(s);
 	build_sections(s);
 	rc = 0;
 out:
@@ -384,6 +387,27 @@ out:
 	if (rc < 0)
 		site_release(s);
 	return rc;
+}
+
+/* Builds site_find's index once the documents have their places. */
+static void index_docs(site *s)
+{
+	free(s->by_rel);
+	s->by_rel = NULL;
+	if (!s->ndocs || s->ndocs >= UINT32_MAX / 4)
+		return;
+	size_t cap = 16;
+	while (cap < 2 * s->ndocs)
+		cap *= 2;
+	s->by_rel = xcalloc(cap, sizeof *s->by_rel);
+	s->by_rel_cap = cap;
+	for (size_t d = 0; d < s->ndocs; d++) {
+		const char *rel = s->docs[d].rel;
+		size_t i = (size_t)buf_hash64(rel, strlen(rel), 0) & (cap - 1);
+		while (s->by_rel[i])
+			i = (i + 1) & (cap - 1);
+		s->by_rel[i] = (uint32_t)(d + 1);
+	}
 }
 
 char *site_output_dir(const site *s, const char *output)
@@ -433,11 +457,25 @@ void site_release(site *s)
 	free(s->failed);
 	config_release(&s->cfg);
 	cache_close(s->doc_cache);
+	free(s->by_rel);
 	memset(s, 0, sizeof *s);
 }
 
 document *site_find(const site *s, const char *rel)
 {
+	/* Every link of every article is looked up, several times a build:
+	 * one hash and one compare, not a binary search's dozen compares
+	 * over paths that share their folder. */
+	if (s->by_rel && s->ndocs < UINT32_MAX) {
+		size_t mask = s->by_rel_cap - 1;
+		for (size_t i = (size_t)buf_hash64(rel, strlen(rel), 0) & mask;; i = (i + 1) & mask) {
+			uint32_t k = s->by_rel[i];
+			if (!k)
+				return NULL;
+			if (strcmp(s->docs[k - 1].rel, rel) == 0)
+				return &s->docs[k - 1];
+		}
+	}
 	size_t lo = 0, hi = s->ndocs;
 	while (lo < hi) {
 		size_t mid = (lo + hi) / 2;

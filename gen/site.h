@@ -81,6 +81,9 @@ typedef struct site {
 	struct cache_file *search_cache; /* each article's words for the search
 				  * index (search.h), NULL when off; set and
 				  * freed by the build */
+	uint32_t *by_rel;      /* site_find's index: open addressing over
+				* docs, index + 1 (0: empty); NULL: none */
+	size_t by_rel_cap;     /* a power of two */
 } site;
 
 /* Loads the site from src. Problems in articles are collected in diags

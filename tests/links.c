@@ -177,6 +177,18 @@ static void test_site(void)
 	ok(a && home && p, "fixture loads");
 	if (!a || !home || !p)
 		return;
+	/* site_find by its index, and the same without it. */
+	bool all = s.by_rel != NULL;
+	for (size_t i = 0; i < s.ndocs; i++)
+		all = all && site_find(&s, s.docs[i].rel) == &s.docs[i];
+	ok(all, "site_find finds every document by its path");
+	ok(!site_find(&s, "verhalen/c.md") && !site_find(&s, "") && !site_find(&s, "verhalen"),
+	   "and nothing for a path no document has");
+	uint32_t *index = s.by_rel;
+	s.by_rel = NULL;
+	ok(site_find(&s, "diep/map/p.md") == p && !site_find(&s, "verhalen/c.md"),
+	   "the same without the index");
+	s.by_rel = index;
 
 	resolve_is(&s, a, "../tips/t.md", LINKS_PAGE, "tips/t.md", "../tips/x.md is a page");
 	resolve_is(&s, a, "../tips/t.md#tip-2", LINKS_PAGE, "tips/t.md", "x.md#tip-N is a page");

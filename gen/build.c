@@ -114,7 +114,7 @@ static void print_stats(const stage_times *t, const site *s, const renderer *r,
 		"                     read, the others known from the last build)\n"
 		"render      %7.3f  (everything below)\n"
 		"  theme     %7.3f  (templates and static files)\n"
-		"  xref      %7.3f  (backlinks, related articles, reading order)\n"
+		"  xref      %7.3f  (backlinks, related articles%s, reading order)\n"
 		"  pages     %7.3f  (article and section pages; with -j > 1 the four\n"
 		"                     below run beside them)\n"
 		"  lists     %7.3f  (home, themes, authors, sitemap)\n"
@@ -125,7 +125,8 @@ static void print_stats(const stage_times *t, const site *s, const renderer *r,
 		"total       %7.3f\n"
 		"pages kept  %7zu  (their inputs had not changed: not rendered again)\n",
 		t->source, t->documents, s->cache_hits, s->ndocs + s->nskipped, t->site, t->history,
-		t->output_begin, t->output_dirs, t->render, t->theme, rt->xref, rt->pages, rt->lists,
+		t->output_begin, t->output_dirs, t->render, t->theme, rt->xref,
+		rt->related_kept ? "\n                     as in the last build" : "", rt->pages, rt->lists,
 		rt->print, print_note.ptr, rt->search, search_note.ptr, rt->history, t->output,
 		total, render_pages_kept(r));
 	buf_release(&print_note);

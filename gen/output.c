@@ -74,7 +74,11 @@ static void map_grow(strmap *m)
 	slot *old = m->slots;
 	size_t oldcap = m->cap;
 	m->cap = oldcap ? oldcap * 2 : 64;
-	m->slots = xcalloc(m->cap, sizeof *m->slots);
+	/* Zeroed here, not by calloc: a fresh page read before it is
+	 * written maps the zero page, and the write that follows copies it
+	 * with a TLB flush on every core of this threaded process. */
+	m->slots = xmalloc(m->cap * sizeof *m->slots);
+	memset(m->slots, 0, m->cap * sizeof *m->slots);
 	for (size_t i = 0; i < oldcap; i++)
 		if (old[i].key)
 			*map_slot(m, old[i].key, old[i].len, old[i].hash) = old[i];
@@ -843,6 +847,9 @@ out:
 
 /* ---- one file in pieces ---- */
 
+/* What output_close counts as big: the print page, not an article. */
+#define BIG_FILE (4u << 20)
+
 struct output_file {
 	output *o;
 	buf key;
@@ -931,6 +938,12 @@ int output_close(output_file *f, gen_err *err)
 	int rc = 0;
 	int fd = f->fd;
 	f->fd = -1;
+	/* A big file that will replace another by rename: ext4 writes a
+	 * file out when it is renamed over an old one (auto_da_alloc), and
+	 * commit is where the build waits. Starting the write-out now puts
+	 * that work beside the rest of the render instead. */
+	if (o->dirfd >= 0 && f->old >= 0 && !f->same && f->len >= BIG_FILE)
+		sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE);
 	if (close(fd) < 0) {
 		rc = io_err(err, o->tmp, f->name[0] ? f->name : f->key.ptr, "cannot write");
 		goto out;

@@ -9,6 +9,7 @@
  * a single theme's list is far longer than the window. */
 #include "related.h"
 
+#include <limits.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -325,6 +326,78 @@ related_index *related_new(const site *s, const links_graph *g, size_t max)
 	free(st.stamp);
 	free(st.linked);
 	free(st.cand);
+	return ri;
+}
+
+uint64_t related_key(const site *s, const links_graph *g, size_t max)
+{
+	uint64_t h = buf_hash64(&max, sizeof max, 0x72656c61746564u);
+	h = buf_hash64(&s->ndocs, sizeof s->ndocs, h);
+	for (size_t d = 0; d < s->ndocs; d++) {
+		const document *doc = &s->docs[d];
+		unsigned char index = doc->is_index;
+		h = buf_hash64(&index, 1, h);
+		h = buf_hash64(&doc->fm.date_epoch, sizeof doc->fm.date_epoch, h);
+		h = buf_hash64(&doc->fm.nthemes, sizeof doc->fm.nthemes, h);
+		for (size_t i = 0; i < doc->fm.nthemes; i++)
+			h = buf_hash64(doc->fm.themes[i], strlen(doc->fm.themes[i]) + 1, h);
+		size_t nout = g ? links_out_count(g, d) : 0;
+		h = buf_hash64(&nout, sizeof nout, h);
+		for (size_t i = 0; i < nout; i++)
+			h = buf_hash64(&links_out_at(g, d, i)->to, sizeof(size_t), h);
+	}
+	return h;
+}
+
+/* key, n, then per page its count and its (page, score) pairs. */
+void related_save(const related_index *ri, uint64_t key, buf *out)
+{
+	buf_put_varint(out, key >> 32);
+	buf_put_varint(out, key & 0xffffffffu);
+	buf_put_varint(out, ri->n);
+	for (size_t d = 0; d < ri->n; d++) {
+		buf_put_varint(out, ri->start[d + 1] - ri->start[d]);
+		for (size_t i = ri->start[d]; i < ri->start[d + 1]; i++) {
+			buf_put_varint(out, ri->items[i]);
+			buf_put_svarint(out, ri->scores[i]);
+		}
+	}
+}
+
+related_index *related_load(const void *data, size_t len, uint64_t key, size_t n)
+{
+	if (!data)
+		return NULL;
+	buf_reader r;
+	buf_reader_init(&r, data, len);
+	uint64_t hi = buf_get_varint(&r), lo = buf_get_varint(&r);
+	if (r.bad || (hi << 32 | lo) != key || buf_get_varint(&r) != n || r.bad)
+		return NULL;
+	related_index *ri = xcalloc(1, sizeof *ri);
+	ri->n = n;
+	ri->start = xcalloc(n + 1, sizeof *ri->start);
+	ri->items = xcalloc(n * RELATED_MAX + 1, sizeof *ri->items);
+	ri->scores = xcalloc(n * RELATED_MAX + 1, sizeof *ri->scores);
+	size_t k = 0;
+	for (size_t d = 0; d < n && !r.bad; d++) {
+		ri->start[d] = k;
+		uint64_t c = buf_get_varint(&r);
+		if (c > RELATED_MAX)
+			r.bad = true;
+		for (uint64_t i = 0; i < c && !r.bad; i++, k++) {
+			uint64_t item = buf_get_varint(&r);
+			int64_t score = buf_get_svarint(&r);
+			if (item >= n || item == d || score <= 0 || score > INT_MAX)
+				r.bad = true;
+			ri->items[k] = (size_t)item;
+			ri->scores[k] = (int)score;
+		}
+	}
+	ri->start[n] = k;
+	if (r.bad || r.p != r.end) {
+		related_free(ri);
+		return NULL;
+	}
 	return ri;
 }
 

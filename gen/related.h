@@ -18,6 +18,7 @@
 
 #include <stddef.h>
 
+#include "buf.h"
 #include "links.h"
 #include "site.h"
 
@@ -34,6 +35,14 @@ typedef struct related_index related_index;
  * Caller frees with related_free. */
 related_index *related_new(const site *s, const links_graph *g, size_t max);
 void related_free(related_index *ri);
+
+/* What related_new's result depends on (each page's path order, kind,
+ * date, themes and links, and max), hashed: equal keys, equal results. */
+uint64_t related_key(const site *s, const links_graph *g, size_t max);
+/* The result as bytes, for a cache (appended to out), and back: NULL
+ * when data is not what related_save wrote for key and n pages. */
+void related_save(const related_index *ri, uint64_t key, buf *out);
+related_index *related_load(const void *data, size_t len, uint64_t key, size_t n);
 
 /* The related pages of document doc, best first. */
 size_t related_count(const related_index *ri, size_t doc);

@@ -559,6 +559,9 @@ static value *section_data(const renderer *r, const site_section *sec, const cha
 	return s;
 }
 
+/* Where the page cache keeps the related pages (xref_memo). */
+#define RELATED_MEMO "#related"
+
 /* What the page cache keeps per output file: the hash of the layout and
  * data it was made from, and the length of what that gave. */
 typedef struct page_memo {
@@ -1350,8 +1353,19 @@ int render_site(renderer *r, output *o, gen_err *err)
 	atomic_store(&r->pages, 0);
 	atomic_store(&r->pages_kept, 0);
 	/* Cross references need every document; workers only read them. */
-	if (!r->xref)
-		r->xref = xref_new(s, r->links);
+	if (!r->xref) {
+		/* Related pages come from the page cache when their inputs
+		 * are as in the last build. */
+		size_t len = 0;
+		const char *memo = render_memo_get(r, RELATED_MEMO, &len);
+		r->xref = xref_new_with(s, r->links, memo, len);
+		buf m = BUF_INIT;
+		if (xref_memo(r->xref, &m))
+			render_memo_put(r, RELATED_MEMO, m.ptr, m.len);
+		else
+			t->related_kept = true;
+		buf_release(&m);
+	}
 	/* What every page shares: site.toml and the filters (s->stamp),
 	 * the home page and the sections (menu, breadcrumbs), the language
 	 * of dates. */

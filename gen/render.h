@@ -121,6 +121,7 @@ typedef struct render_times {
 	double xref, pages, lists, print, search, history;
 	size_t print_articles, print_copied; /* on the print page; copied from the last one */
 	bool print_framed;                   /* and all around them too */
+	bool related_kept;                   /* related pages as the last build had them */
 	size_t search_docs, search_kept;     /* in the index; whose text file was kept */
 } render_times;
 const render_times *render_last_times(const renderer *r);

@@ -21,17 +21,9 @@ void *xmalloc(size_t n)
 
 void *xcalloc(size_t count, size_t size)
 {
-	if (!count || !size)
-		count = size = 1;
-	if (count > (size_t)-1 / size)
-		out_of_memory((size_t)-1);
-	/* Not calloc: for a large block it hands out fresh pages unwritten,
-	 * so the first read maps the shared zero page and the first write
-	 * then copies it, which on a threaded process means a TLB flush on
-	 * every core (hash tables read their slots before they fill them).
-	 * Writing the zeros ourselves makes each page's first touch a write. */
-	void *p = xmalloc(count * size);
-	memset(p, 0, count * size);
+	void *p = calloc(count ? count : 1, size ? size : 1);
+	if (!p)
+		out_of_memory(count * size);
 	return p;
 }
 

@@ -15,6 +15,8 @@ struct xref {
 	const links_graph *g;
 	links_graph *own;       /* when xref_new built the graph itself */
 	related_index *related;
+	uint64_t related_key;   /* related_key of its inputs */
+	bool related_memo;      /* related came from xref_new_with's memo */
 	leerpad path;
 	authors authors;
 	size_t *rank;           /* per document */
@@ -52,12 +54,21 @@ static void reading_order(xref *x)
 
 xref *xref_new(const site *s, const links_graph *g)
 {
+	return xref_new_with(s, g, NULL, 0);
+}
+
+xref *xref_new_with(const site *s, const links_graph *g, const char *memo, size_t len)
+{
 	xref *x = xcalloc(1, sizeof *x);
 	x->s = s;
 	if (!g)
 		g = x->own = links_graph_new(s, NULL);
 	x->g = g;
-	x->related = related_new(s, g, RELATED_MAX);
+	x->related_key = related_key(s, g, RELATED_MAX);
+	x->related = related_load(memo, len, x->related_key, s->ndocs);
+	x->related_memo = x->related != NULL;
+	if (!x->related)
+		x->related = related_new(s, g, RELATED_MAX);
 	leerpad_resolve(&x->path, s, NULL);
 	authors_collect(&x->authors, s);
 	reading_order(x);
@@ -75,6 +86,14 @@ void xref_free(xref *x)
 	free(x->rank);
 	free(x->order);
 	free(x);
+}
+
+bool xref_memo(const xref *x, buf *out)
+{
+	if (x->related_memo)
+		return false;
+	related_save(x->related, x->related_key, out);
+	return true;
 }
 
 const site *xref_site(const xref *x) { return x->s; }

@@ -33,6 +33,13 @@ typedef struct xref xref;
 /* Builds the cross references of s. g is the link graph of s (borrowed);
  * NULL builds one here without reporting anything. Caller frees. */
 xref *xref_new(const site *s, const links_graph *g);
+/* The same, taking the related pages from memo (len bytes, may be NULL)
+ * when it is what xref_memo wrote for the same inputs; the most costly
+ * part of xref_new, and the same from one build to the next unless
+ * themes, dates or links change. xref_memo appends the memo of x to out
+ * and returns true, or returns false when x took its own from memo. */
+xref *xref_new_with(const site *s, const links_graph *g, const char *memo, size_t len);
+bool xref_memo(const xref *x, buf *out);
 void xref_free(xref *x);
 
 const site *xref_site(const xref *x);

@@ -127,6 +127,8 @@ copied=$(sed -n 's/^ *\([0-9]*\) of \([0-9]*\) articles copied.*/\1 \2/p' "$WORK
 text=$(sed -n 's/^ *the text of \([0-9]*\) of \([0-9]*\) kept.*/\1 \2/p' "$WORK/inc.err")
 is "${copied% *}" "$(( ${copied#* } - 1 ))" "text edit: the print page copies all articles but one ($copied)"
 contains "$WORK/inc.err" "and all around them" "text edit: and the rest of the print page, without the template"
+grep -A1 '^  xref' "$WORK/inc.err" | grep -q 'as in the last build'
+ok $? "text edit: the related articles are those of the last build"
 is "${text% *}" "$(( ${text#* } - 1 ))" "text edit: search reads one article's text ($text)"
 test "${copied#* }" -gt 20
 ok $? "the print page has the articles ($copied)"
@@ -160,6 +162,8 @@ git -C "$P" rm -q content/verhalen/extra-9.md
 sed -i 's/extra-9.md/extra-10.md/; s/extra-7.md/zevende.md/' "$P"/content/verhalen/extra-*.md
 git -C "$P" commit -qam "toegevoegd, hernoemd, verwijderd"
 build_both "add, rename, delete"
+if grep -A1 '^  xref' "$WORK/inc.err" | grep -q 'as in the last build'; then related=kept; else related=made; fi
+is "$related" "made" "add, rename, delete: the related articles are made again"
 test ! -e "$WORK/inc/verhalen/extra-9/index.html"
 ok $? "the deleted article's page is gone"
 test -e "$WORK/inc/verhalen/zevende/index.html" && test ! -e "$WORK/inc/verhalen/extra-7/index.html"

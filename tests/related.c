@@ -116,6 +116,41 @@ static void test_scores(void)
 	ok(same, "the same input gives the same lists");
 	related_free(again);
 
+	/* Kept for the next build: read back as they were, only for the
+	 * same inputs. */
+	uint64_t key = related_key(&s, g, RELATED_MAX);
+	buf m = BUF_INIT;
+	related_save(ri, key, &m);
+	related_index *back = related_load(m.ptr, m.len, key, s.ndocs);
+	same = back != NULL;
+	for (size_t i = 0; same && i < s.ndocs; i++) {
+		same &= related_count(ri, i) == related_count(back, i);
+		for (size_t j = 0; same && j < related_count(ri, i); j++)
+			same &= related_at(ri, i, j) == related_at(back, i, j) &&
+				related_score_at(ri, i, j) == related_score_at(back, i, j);
+	}
+	ok(same, "saved and loaded: the same lists and scores");
+	related_free(back);
+	ok(!related_load(m.ptr, m.len, key ^ 1, s.ndocs), "not for another key");
+	ok(!related_load(m.ptr, m.len, key, s.ndocs + 1), "nor for another number of pages");
+	ok(!related_load(m.ptr, m.len - 1, key, s.ndocs), "nor cut short");
+	ok(related_key(&s, g, 3) != key, "the key depends on the maximum");
+	size_t b = doc_index(&s, "v/b.md");
+	char **themes = s.docs[b].fm.themes;
+	char x[] = "x", z[] = "z";
+	char *other[] = { x, z };
+	s.docs[b].fm.themes = other;
+	ok(s.docs[b].fm.nthemes == 2 && related_key(&s, g, RELATED_MAX) != key, "on the themes");
+	s.docs[b].fm.themes = themes;
+	s.docs[b].fm.date_epoch++;
+	ok(related_key(&s, g, RELATED_MAX) != key, "on the dates");
+	s.docs[b].fm.date_epoch--;
+	links_graph *none = links_graph_new(&s, NULL);
+	ok(related_key(&s, none, RELATED_MAX) == key, "and is the same for the same graph");
+	ok(related_key(&s, NULL, RELATED_MAX) != key, "but not without the links");
+	links_graph_free(none);
+	buf_release(&m);
+
 	related_free(ri);
 	links_graph_free(g);
 	site_release(&s);

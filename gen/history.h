@@ -76,7 +76,7 @@ typedef struct history_options {
 	const char *root;        /* project root on disk; NULL for a bare repository */
 	const char *commit;      /* full id of the build's commit */
 	const char *content_dir; /* below the project root: "content" */
-	const char *cache_dir;   /* for history-<commit>.json; NULL: no cache */
+	const char *cache_dir;   /* for history-<commit>.bin; NULL: no cache */
 	int rename_limit;        /* 0: 1000. Inexact rename detection is skipped for
 				  * commits with more additions x deletions than its square */
 	int jobs;                /* threads for a long walk; 0: one (see history.c) */

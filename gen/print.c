@@ -243,26 +243,35 @@ static value *article(const book *b, const renderer *r, size_t doc, size_t step,
 	return a;
 }
 
+static uint64_t hash_str(const char *s, uint64_t h)
+{
+	/* NULL and "" differ. */
+	return s ? buf_hash64(s, strlen(s) + 1, h) : buf_hash64("", 0, h ^ 0x6e756c6cu);
+}
+
 /* What decides an article's HTML on the page: the article (path and
  * content id stand for its parse and filters, the site stamp for the
- * filters and site.toml themselves), its id here, and each link's
- * destination as rewrite makes it. */
+ * filters and site.toml themselves), its id here, and for each link all
+ * that rewrite makes of it: where it leads (kind, page and its URL and
+ * id here, anchor, file), resolved once, without making the URL. */
 static uint64_t piece_key(const book *b, size_t doc)
 {
 	const document *d = &b->s->docs[doc];
 	uint64_t h = buf_hash64(&b->stamp, sizeof b->stamp, PIECES_FORMAT);
 	h = render_doc_key(d, h);
-	h = buf_hash64(b->prefix[doc], strlen(b->prefix[doc]) + 1, h);
-	rewrite_ctx rc = { b, d };
+	h = hash_str(b->prefix[doc], h);
 	for (size_t i = 0; i < markdown_link_count(d->md); i++) {
 		const markdown_link *l = markdown_link_at(d->md, i);
-		char *to = rewrite(&rc, l->url, l->image);
-		unsigned char image = l->image;
-		h = buf_hash64(l->url, strlen(l->url) + 1, h);
-		h = buf_hash64(&image, 1, h);
-		/* NULL (the link as written) and "" differ. */
-		h = to ? buf_hash64(to, strlen(to) + 1, h) : buf_hash64("", 0, h ^ 0x6e756c6cu);
-		free(to);
+		links_target t;
+		links_resolve(b->s, d, l->url, &t);
+		unsigned char head[2] = { l->image, (unsigned char)t.kind };
+		h = hash_str(l->url, h);
+		h = buf_hash64(head, sizeof head, h);
+		h = hash_str(t.doc ? t.doc->url : NULL, h);
+		h = hash_str(t.doc ? b->prefix[t.doc - b->s->docs] : NULL, h);
+		h = hash_str(t.anchor, h);
+		h = hash_str(t.rel, h);
+		links_target_release(&t);
 	}
 	return h;
 }

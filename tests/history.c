@@ -257,7 +257,7 @@ static void test_cache(void)
 	history_free(h);
 
 	/* A corrupt cache file is ignored and rewritten. */
-	sh("for f in cache/history-*.json; do echo '{\"format\":1,\"commits\":[' > $f; done");
+	sh("for f in cache/history-*.bin; do printf 'gen history\\n\\002' > $f; done");
 	h = load("r", "r", "HEAD", "cache", &dl);
 	ok(h && history_walked(h) >= 7, "a corrupt cache is ignored: full walk");
 	a = h ? history_find(h, "content/a.md") : NULL;

@@ -36,26 +36,40 @@ typedef struct slot {
 } slot;
 
 /* Open addressing with linear probing; never more than 3/4 full. Nothing
- * is ever deleted, which keeps the probing simple. */
+ * is ever deleted, which keeps the probing simple. The keys live in
+ * blocks of their own, freed at once: a large site's maps hold tens of
+ * thousands of paths. */
 typedef struct strmap {
 	slot *slots;
 	size_t cap; /* 0 or a power of two */
 	size_t n;
+	char **blocks;     /* the keys' memory */
+	size_t nblocks;
+	size_t used, size; /* of the last block */
 } strmap;
+
+#define KEY_BLOCK 65536
 
 static uint64_t hash_bytes(const char *s, size_t len)
 {
-	/* FNV-1a, then a final mix: linear probing uses the low bits, which
-	 * FNV alone spreads poorly for keys that differ only at the end. */
-	uint64_t h = 0xcbf29ce484222325u;
-	for (size_t i = 0; i < len; i++) {
-		h ^= (unsigned char)s[i];
-		h *= 0x100000001b3u;
+	return buf_hash64(s, len, 0x6f7574u);
+}
+
+/* A copy of key[0..len) with a NUL, in m's blocks. */
+static char *key_copy(strmap *m, const char *key, size_t len)
+{
+	if (!m->nblocks || m->size - m->used < len + 1) {
+		size_t size = len + 1 > KEY_BLOCK ? len + 1 : KEY_BLOCK;
+		m->blocks = xrealloc(m->blocks, (m->nblocks + 1) * sizeof *m->blocks);
+		m->blocks[m->nblocks++] = xmalloc(size);
+		m->size = size;
+		m->used = 0;
 	}
-	h ^= h >> 33;
-	h *= 0xff51afd7ed558ccdu;
-	h ^= h >> 33;
-	return h;
+	char *p = m->blocks[m->nblocks - 1] + m->used;
+	memcpy(p, key, len);
+	p[len] = '\0';
+	m->used += len + 1;
+	return p;
 }
 
 /* The slot holding key, or the empty slot where it belongs. */
@@ -105,7 +119,7 @@ static slot *map_put(strmap *m, const char *key, size_t len, bool *added)
 	if (added)
 		*added = !s->key;
 	if (!s->key) {
-		s->key = xstrndup(key, len);
+		s->key = key_copy(m, key, len);
 		s->len = len;
 		s->hash = h;
 		s->val = 0;
@@ -116,8 +130,9 @@ static slot *map_put(strmap *m, const char *key, size_t len, bool *added)
 
 static void map_release(strmap *m)
 {
-	for (size_t i = 0; i < m->cap; i++)
-		free(m->slots[i].key);
+	for (size_t i = 0; i < m->nblocks; i++)
+		free(m->blocks[i]);
+	free(m->blocks);
 	free(m->slots);
 	memset(m, 0, sizeof *m);
 }

@@ -486,20 +486,150 @@ static int reassemble(book *b, renderer *r, output *o, uint64_t data, uint64_t f
 	return 1;
 }
 
-static value *part(book *b, const char *title, const char *name)
+/* The book's outline: its parts in order, and the articles of each. */
+typedef struct outline_article {
+	size_t doc, step;
+	bool intro;
+} outline_article;
+
+typedef struct outline_part {
+	const char *title;  /* borrowed */
+	const char *id;     /* b->parts */
+	size_t first, n;    /* its articles in the outline's */
+} outline_part;
+
+typedef struct outline {
+	outline_part *parts;
+	size_t nparts;
+	outline_article *articles;
+	size_t narticles;
+} outline;
+
+static void outline_part_begin(book *b, outline *ol, const char *title, const char *name)
 {
-	value *p = value_new_table();
 	buf want = BUF_INIT;
 	buf_puts(&want, "deel-");
 	text_slug(&want, name, strlen(name));
 	char *id = claim(b, want.ptr);
 	buf_release(&want);
-	set_str(p, "title", title);
-	set_str(p, "id", id);
 	b->parts = xrealloc(b->parts, (b->nparts + 1) * sizeof *b->parts);
 	b->parts[b->nparts++] = id;
-	value_set_cstr(p, "articles", value_new_array());
-	return p;
+	ol->parts = xrealloc(ol->parts, (ol->nparts + 1) * sizeof *ol->parts);
+	ol->parts[ol->nparts++] = (outline_part){ title, id, ol->narticles, 0 };
+}
+
+static void outline_add(outline *ol, size_t doc, size_t step, bool intro)
+{
+	ol->articles = xrealloc(ol->articles, (ol->narticles + 1) * sizeof *ol->articles);
+	ol->articles[ol->narticles++] = (outline_article){ doc, step, intro };
+	ol->parts[ol->nparts - 1].n++;
+}
+
+/* Which documents, in which order: the home page, the path, then every
+ * other article by section. Section intros are navigation on the site
+ * and are left out. */
+static void outline_make(book *b, const renderer *r, outline *ol)
+{
+	const site *s = b->s;
+	size_t n = s->ndocs;
+	const leerpad *lp = xref_leerpad(b->x);
+	const size_t *order = xref_reading_order(b->x);
+	size_t home = s->home ? (size_t)(s->home - s->docs) : n;
+	if (home < n)
+		assign_prefix(b, home);
+	for (size_t i = 0; i < lp->n; i++)
+		assign_prefix(b, lp->steps[i]);
+	for (size_t i = 0; i < n; i++)
+		if (!s->docs[order[i]].is_index)
+			assign_prefix(b, order[i]);
+
+	if (home < n) {
+		outline_part_begin(b, ol, s->home->fm.title, "inleiding");
+		outline_add(ol, home, 0, true);
+	}
+	if (lp->n) {
+		outline_part_begin(b, ol, render_i18n(r, "leerpad", "Leerpad"), "leerpad");
+		for (size_t i = 0; i < lp->n; i++)
+			outline_add(ol, lp->steps[i], i + 1, false);
+	}
+	for (size_t i = 0; i < s->nsections; i++) {
+		const site_section *sec = &s->sections[i];
+		bool begun = false;
+		for (size_t j = 0; j < sec->npages; j++) {
+			size_t doc = (size_t)(sec->pages[j] - s->docs);
+			if (leerpad_step(lp, doc))
+				continue;
+			if (!begun)
+				outline_part_begin(b, ol, sec->index->fm.title, sec->dir);
+			begun = true;
+			outline_add(ol, doc, 0, false);
+		}
+	}
+	bool rest = false;
+	for (size_t i = 0; i < n; i++) {
+		size_t doc = order[i];
+		const document *d = &s->docs[doc];
+		if (d->is_index || leerpad_step(lp, doc) || site_section_of(s, d))
+			continue;
+		if (!rest)
+			outline_part_begin(b, ol, render_i18n(r, "print_more", "Meer"), "meer");
+		rest = true;
+		outline_add(ol, doc, 0, false);
+	}
+}
+
+/* Everything the page shows but the articles' HTML, hashed without
+ * making its data: what every page shares (site stamp: the theme and its
+ * strings, site.toml, the menu), and the outline with each article's
+ * card (render_card_key) and id. */
+static uint64_t outline_key(const book *b, const renderer *r, const outline *ol)
+{
+	uint64_t stamp = render_site_stamp(r);
+	uint64_t h = buf_hash64(&stamp, sizeof stamp, PIECES_FORMAT ^ 0x6672616d65u);
+	h = buf_hash64(&ol->nparts, sizeof ol->nparts, h);
+	for (size_t i = 0; i < ol->nparts; i++) {
+		const outline_part *p = &ol->parts[i];
+		h = hash_str(p->title, h);
+		h = hash_str(p->id, h);
+		h = buf_hash64(&p->n, sizeof p->n, h);
+		for (size_t k = p->first; k < p->first + p->n; k++) {
+			const outline_article *a = &ol->articles[k];
+			uint64_t v[3] = { a->doc, a->step, a->intro };
+			h = buf_hash64(v, sizeof v, h);
+			h = render_card_key(&b->s->docs[a->doc], h);
+			h = hash_str(b->prefix[a->doc], h);
+		}
+	}
+	return h;
+}
+
+/* The page's data, for the template. */
+static value *outline_data(const book *b, const renderer *r, const outline *ol)
+{
+	value *parts = value_new_array();
+	for (size_t i = 0; i < ol->nparts; i++) {
+		const outline_part *op = &ol->parts[i];
+		value *p = value_new_table();
+		set_str(p, "title", op->title);
+		set_str(p, "id", op->id);
+		value *list = value_new_array();
+		for (size_t k = op->first; k < op->first + op->n; k++)
+			value_push(list, article(b, r, ol->articles[k].doc, ol->articles[k].step,
+						 ol->articles[k].intro));
+		value_set_cstr(p, "articles", list);
+		value_push(parts, p);
+	}
+	value *data = render_base_data(r, PRINT_URL);
+	value *page = value_new_table();
+	set_str(page, "title", render_i18n(r, "print_title", "Het hele handboek"));
+	set_str(page, "url", PRINT_URL);
+	set_str(page, "summary", b->s->cfg.description);
+	value_set_cstr(page, "is_print", value_new_bool(true));
+	value_set_cstr(data, "page", page);
+	value *pr = value_new_table();
+	value_set_cstr(pr, "parts", parts);
+	value_set_cstr(data, "print", pr);
+	return data;
 }
 
 int print_render(renderer *r, const xref *x, output *o, size_t *articles, size_t *copied,
@@ -521,89 +651,33 @@ int print_render(renderer *r, const xref *x, output *o, size_t *articles, size_t
 	b.x = x;
 	b.s = s;
 	size_t n = s->ndocs;
-	const leerpad *lp = xref_leerpad(x);
-	const size_t *order = xref_reading_order(x);
 	b.prefix = xcalloc(n + 1, sizeof *b.prefix);
 	b.stamp = s->stamp;
 	pieces_load(&b, r, o);
+	outline ol;
+	memset(&ol, 0, sizeof ol);
+	outline_make(&b, r, &ol);
 
-	/* Which documents, in which order: the home page, the path, then
-	 * every other article by section. Section intros are navigation on
-	 * the site and are left out. */
-	size_t home = s->home ? (size_t)(s->home - s->docs) : n;
-	if (home < n)
-		assign_prefix(&b, home);
-	for (size_t i = 0; i < lp->n; i++)
-		assign_prefix(&b, lp->steps[i]);
-	for (size_t i = 0; i < n; i++)
-		if (!s->docs[order[i]].is_index)
-			assign_prefix(&b, order[i]);
-
-	value *parts = value_new_array();
-	if (home < n) {
-		value *p = part(&b, s->home->fm.title, "inleiding");
-		value_push(value_get(p, "articles"), article(&b, r, home, 0, true));
-		value_push(parts, p);
-	}
-	if (lp->n) {
-		value *p = part(&b, render_i18n(r, "leerpad", "Leerpad"), "leerpad");
-		for (size_t i = 0; i < lp->n; i++)
-			value_push(value_get(p, "articles"),
-				   article(&b, r, lp->steps[i], i + 1, false));
-		value_push(parts, p);
-	}
-	value *rest = NULL;
-	for (size_t i = 0; i < s->nsections; i++) {
-		const site_section *sec = &s->sections[i];
-		value *p = NULL;
-		for (size_t j = 0; j < sec->npages; j++) {
-			size_t doc = (size_t)(sec->pages[j] - s->docs);
-			if (leerpad_step(lp, doc))
-				continue;
-			if (!p)
-				p = part(&b, sec->index->fm.title, sec->dir);
-			value_push(value_get(p, "articles"), article(&b, r, doc, 0, false));
-		}
-		if (p)
-			value_push(parts, p);
-	}
-	for (size_t i = 0; i < n; i++) {
-		size_t doc = order[i];
-		const document *d = &s->docs[doc];
-		if (d->is_index || leerpad_step(lp, doc) || site_section_of(s, d))
-			continue;
-		if (!rest)
-			rest = part(&b, render_i18n(r, "print_more", "Meer"), "meer");
-		value_push(value_get(rest, "articles"), article(&b, r, doc, 0, false));
-	}
-	if (rest)
-		value_push(parts, rest);
-
-	value *data = render_base_data(r, PRINT_URL);
-	value *page = value_new_table();
-	set_str(page, "title", render_i18n(r, "print_title", "Het hele handboek"));
-	set_str(page, "url", PRINT_URL);
-	set_str(page, "summary", s->cfg.description);
-	value_set_cstr(page, "is_print", value_new_bool(true));
-	value_set_cstr(data, "page", page);
-	value *pr = value_new_table();
-	value_set_cstr(pr, "parts", parts);
-	value_set_cstr(data, "print", pr);
-	uint64_t hash = value_hash(data, buf_hash64("print", 6, render_theme_stamp(r)));
-	int rc = o ? reassemble(&b, r, o, hash, fp, err) : 0;
+	/* When all but the articles is as the page the last build wrote,
+	 * that page is put together again without the template. */
+	uint64_t key = outline_key(&b, r, &ol);
+	int rc = o ? reassemble(&b, r, o, key, fp, err) : 0;
 	if (rc == 0) {
 		/* Pieces read back as the template reaches them (tap). */
+		value *data = outline_data(&b, r, &ol);
 		rc = render_page_late(r, o, "print", PRINT_URL "index.html", data, fp,
 				      article_html, o ? tap : NULL, &b, err);
 		if (rc == 0 && o)
-			pieces_save(&b, r, hash, b.tap_len, tap_finish(&b));
+			pieces_save(&b, r, key, b.tap_len, tap_finish(&b));
+		value_free(data);
 	} else if (rc > 0) {
 		*framed = true;
 		rc = 0;
 	}
 	*articles = b.nnow;
 	*copied = b.copied;
-	value_free(data);
+	free(ol.parts);
+	free(ol.articles);
 	if (b.old_fd >= 0)
 		close(b.old_fd);
 	free(b.old);

@@ -768,11 +768,19 @@ static uint64_t article_fingerprint(const renderer *r, const document *d)
 	uint64_t h = buf_hash64(&r->site_stamp, sizeof r->site_stamp, r->theme_stamp);
 	h = render_doc_key(d, h);
 	for (size_t i = 0; i < markdown_link_count(d->md); i++) {
+		/* All links_rewrite makes of the link (where it leads: the
+		 * page's URL and anchor, or the file), resolved once and
+		 * hashed without making the URL. */
 		const markdown_link *l = markdown_link_at(d->md, i);
-		char *to = links_rewrite(s, d, l->url, l->image);
-		h = buf_hash64(l->url, strlen(l->url) + 1, h);
-		h = to ? buf_hash64(to, strlen(to) + 1, h) : buf_hash64("", 1, h);
-		free(to);
+		links_target t;
+		links_resolve(s, d, l->url, &t);
+		unsigned char head[2] = { l->image, (unsigned char)t.kind };
+		h = hash_text(l->url, h);
+		h = buf_hash64(head, sizeof head, h);
+		h = hash_text(t.doc ? t.doc->url : NULL, h);
+		h = hash_text(t.anchor, h);
+		h = hash_text(t.rel, h);
+		links_target_release(&t);
 	}
 	const links_graph *g = r->links ? r->links : xref_links(r->xref);
 	/* A link shows where it leads (hashed above), not what the target

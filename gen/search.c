@@ -1162,7 +1162,9 @@ static bool read_record(worker *w, const char *data, size_t len)
 		size_t wl;
 		const char *word = buf_get_blob(&r, &wl);
 		uint64_t tf = buf_get_varint(&r), count = buf_get_varint(&r);
-		size_t cps = r.bad ? 0 : count_cps(word, wl);
+		/* A code point takes one to four bytes: only a word of under
+		 * eight bytes or over MAX_WORD_CPS needs counting. */
+		size_t cps = r.bad ? 0 : wl >= 8 && wl <= MAX_WORD_CPS ? wl : count_cps(word, wl);
 		/* Every occurrence weighs what one of the fields does. */
 		good = !r.bad && cps >= 2 && cps <= MAX_WORD_CPS && !memchr(word, '\0', wl) &&
 		       count >= 1 && count <= UINT32_MAX && tf >= count * wmin &&

@@ -502,7 +502,7 @@ typedef struct outline {
 	outline_part *parts;
 	size_t nparts;
 	outline_article *articles;
-	size_t narticles;
+	size_t narticles, cap;
 } outline;
 
 static void outline_part_begin(book *b, outline *ol, const char *title, const char *name)
@@ -520,7 +520,10 @@ static void outline_part_begin(book *b, outline *ol, const char *title, const ch
 
 static void outline_add(outline *ol, size_t doc, size_t step, bool intro)
 {
-	ol->articles = xrealloc(ol->articles, (ol->narticles + 1) * sizeof *ol->articles);
+	if (ol->narticles == ol->cap) {
+		ol->cap = ol->cap ? 2 * ol->cap : 256;
+		ol->articles = xrealloc(ol->articles, ol->cap * sizeof *ol->articles);
+	}
 	ol->articles[ol->narticles++] = (outline_article){ doc, step, intro };
 	ol->parts[ol->nparts - 1].n++;
 }

@@ -161,9 +161,13 @@ static char *snapshot(void)
 }
 
 /* Sets the mtime of every regular file under out to long ago, so that a
- * file rewritten by the next build cannot keep its mtime by chance. */
-static void age(const char *rel)
+ * file rewritten by the next build cannot keep its mtime by chance; with
+ * dirs, that of every directory instead (out too): what a manifest
+ * trusts, as a directory whose mtime is recent might still change within
+ * the same tick of the clock. */
+static void age(const char *rel, bool dirs)
 {
+	static const struct timespec t[2] = { { 1000000000, 0 }, { 1000000000, 0 } };
 	DIR *d = opendir(at(rel));
 	struct dirent *e;
 	while (d && (e = readdir(d))) {
@@ -172,16 +176,16 @@ static void age(const char *rel)
 		buf sub = BUF_INIT;
 		buf_printf(&sub, "%s%s%s", rel, *rel ? "/" : "", e->d_name);
 		struct stat st;
-		if (lstat(at(sub.ptr), &st) == 0 && S_ISDIR(st.st_mode)) {
-			age(sub.ptr);
-		} else {
-			struct timespec t[2] = { { 1000000000, 0 }, { 1000000000, 0 } };
+		if (lstat(at(sub.ptr), &st) == 0 && S_ISDIR(st.st_mode))
+			age(sub.ptr, dirs);
+		else if (!dirs)
 			utimensat(AT_FDCWD, at(sub.ptr), t, AT_SYMLINK_NOFOLLOW);
-		}
 		buf_release(&sub);
 	}
 	if (d)
 		closedir(d);
+	if (dirs)
+		utimensat(AT_FDCWD, at(rel), t, AT_SYMLINK_NOFOLLOW);
 }
 
 static bool same_file(const struct stat *a, const char *rel)
@@ -237,7 +241,7 @@ static void test_fresh(void)
 
 static void test_unchanged(void)
 {
-	age("");
+	age("", false);
 	struct stat home, c;
 	lstat(at("index.html"), &home);
 	lstat(at("a/b/c.html"), &c);
@@ -271,7 +275,7 @@ static void test_unchanged(void)
 
 static void test_changes(void)
 {
-	age("");
+	age("", false);
 	struct stat home, e1;
 	lstat(at("index.html"), &home);
 	lstat(at("a/e.html"), &e1);
@@ -543,29 +547,6 @@ static void test_empty_build(void)
 
 static void cleanup(const char *path);
 
-/* Sets the mtime of every directory under out (out too) to long ago:
- * what a manifest trusts, as a directory whose mtime is recent might
- * still change within the same tick of the clock. */
-static void age_dirs(const char *rel)
-{
-	DIR *d = opendir(at(rel));
-	struct dirent *e;
-	while (d && (e = readdir(d))) {
-		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-			continue;
-		buf sub = BUF_INIT;
-		buf_printf(&sub, "%s%s%s", rel, *rel ? "/" : "", e->d_name);
-		struct stat st;
-		if (lstat(at(sub.ptr), &st) == 0 && S_ISDIR(st.st_mode))
-			age_dirs(sub.ptr);
-		buf_release(&sub);
-	}
-	if (d)
-		closedir(d);
-	struct timespec t[2] = { { 1000000000, 0 }, { 1000000000, 0 } };
-	utimensat(AT_FDCWD, at(rel), t, AT_SYMLINK_NOFOLLOW);
-}
-
 /* One build of the same four files through the manifest at man: how
  * many directories output_begin read entry by entry, or -1. */
 static long rebuild(const char *man)
@@ -592,7 +573,7 @@ static void test_manifest(void)
 	struct stat st;
 	is(rebuild(man), 0, "manifest: a fresh site reads nothing");
 	ok(stat(man, &st) < 0, "manifest: none after a fresh build (every folder is new)");
-	age_dirs("");
+	age("", true);
 	is(rebuild(man), 4, "manifest: without one, every folder is read");
 	ok(stat(man, &st) == 0, "manifest: an update leaves one, its folder made");
 	is(rebuild(man), 0, "manifest: nothing changed: no folder is read");
@@ -606,7 +587,7 @@ static void test_manifest(void)
 	ok(gone("a/b/by-hand.html") && has("a/b/c.html", "c"),
 	   "manifest: what was put there is removed as stale");
 	is(rebuild(man), 1, "manifest: a folder the commit changed is read once more");
-	age_dirs("");
+	age("", true);
 	is(rebuild(man), 1, "manifest: one whose mtime was too recent is read once more");
 	is(rebuild(man), 0, "manifest: then its mtime is trusted");
 
@@ -617,7 +598,7 @@ static void test_manifest(void)
 	if (f)
 		fclose(f);
 	ok(rebuild(man) >= 1 && has("e/f.html", "f"), "manifest: a folder replaced by a file");
-	age_dirs("");
+	age("", true);
 	rebuild(man);
 
 	/* A manifest that is not whole is not used. */
@@ -703,7 +684,7 @@ static void test_pieces(void)
 	ok(has("a/big.html", want.ptr) && has("c.html", "c"), "pieces: fresh: the pieces joined");
 	ok(gone("half.html"), "pieces: fresh: a discarded file is not in the site");
 
-	age("");
+	age("", false);
 	struct stat bigst, cst;
 	lstat(at("a/big.html"), &bigst);
 	lstat(at("c.html"), &cst);

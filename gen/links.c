@@ -8,6 +8,7 @@
  * without comparing anything. */
 #include "links.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -647,6 +648,27 @@ static void check_document(links_graph *g, size_t i, diag_list *diags)
 	buf_release(&hint);
 }
 
+/* One thread's share of the documents, checked into a graph of its own
+ * (edges, diagnostics, errors), joined in document order afterwards: the
+ * result does not depend on the number of threads. */
+typedef struct check_job {
+	links_graph part;
+	size_t from, to;
+	size_t *out_start;  /* the whole graph's, filled for from..to, relative */
+	diag_list diags;
+	bool report;
+} check_job;
+
+static void *check_run(void *arg)
+{
+	check_job *j = arg;
+	for (size_t i = j->from; i < j->to; i++) {
+		j->out_start[i] = j->part.nedges;
+		check_document(&j->part, i, j->report ? &j->diags : NULL);
+	}
+	return NULL;
+}
+
 links_graph *links_graph_new(const site *s, diag_list *diags)
 {
 	links_graph *g = xcalloc(1, sizeof *g);
@@ -654,10 +676,51 @@ links_graph *links_graph_new(const site *s, diag_list *diags)
 	g->s = s;
 	g->out_start = xcalloc(n + 1, sizeof *g->out_start);
 	g->in_start = xcalloc(n + 2, sizeof *g->in_start);
-	for (size_t i = 0; i < n; i++) {
-		g->out_start[i] = g->nedges;
-		check_document(g, i, diags);
+	/* Every link of every article is resolved here, before anything
+	 * else can start: on threads, as the articles were read. */
+	size_t jobs = (size_t)site_jobs(s->opt_jobs);
+	if (jobs > n / 256 + 1)
+		jobs = n / 256 + 1;
+	check_job *js = xcalloc(jobs, sizeof *js);
+	pthread_t *threads = xcalloc(jobs, sizeof *threads);
+	bool *started = xcalloc(jobs, sizeof *started);
+	for (size_t k = 0; k < jobs; k++) {
+		js[k].part.s = s;
+		js[k].from = n * k / jobs;
+		js[k].to = n * (k + 1) / jobs;
+		js[k].out_start = g->out_start;
+		js[k].diags = (diag_list)DIAG_LIST_INIT;
+		js[k].report = diags != NULL;
 	}
+	for (size_t k = 1; k < jobs; k++)
+		started[k] = pthread_create(&threads[k], NULL, check_run, &js[k]) == 0;
+	check_run(&js[0]);
+	for (size_t k = 1; k < jobs; k++) {
+		if (started[k])
+			pthread_join(threads[k], NULL);
+		else
+			check_run(&js[k]);
+	}
+	for (size_t k = 0; k < jobs; k++) {
+		check_job *j = &js[k];
+		for (size_t i = j->from; i < j->to; i++)
+			g->out_start[i] += g->nedges;
+		if (g->nedges + j->part.nedges > g->cap) {
+			g->cap = g->nedges + j->part.nedges;
+			g->edges = xrealloc(g->edges, (g->cap + 1) * sizeof *g->edges);
+		}
+		if (j->part.nedges)
+			memcpy(g->edges + g->nedges, j->part.edges, j->part.nedges * sizeof *g->edges);
+		g->nedges += j->part.nedges;
+		g->errors += j->part.errors;
+		free(j->part.edges);
+		if (diags)
+			diag_merge(diags, &j->diags);
+		diag_release(&j->diags);
+	}
+	free(js);
+	free(threads);
+	free(started);
 	g->out_start[n] = g->nedges;
 
 	/* Counting sort by target; stable, so sources stay in site order. */

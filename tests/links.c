@@ -278,10 +278,67 @@ static void test_site(void)
 	fixture_end();
 }
 
+/* Enough articles for the links to be checked on several threads: the
+ * edges and the messages come out the same, in the same order, as on one. */
+static void test_threads(void)
+{
+	fixture_begin();
+	fixture_write("site.toml", "title = \"T\"\n");
+	char path[64], text[512];
+	for (int i = 0; i < 900; i++) {
+		snprintf(path, sizeof path, "content/v/a%03d.md", i);
+		snprintf(text, sizeof text,
+			 "+++\ntitle = \"A%d\"\n+++\n## Kop\n\nZie [b](a%03d.md) en [c](a%03d.md#kop)"
+			 "%s.\n",
+			 i, (i + 1) % 900, (i * 7) % 900, i % 50 ? "" : " en [weg](nergens.md)");
+		fixture_write(path, text);
+	}
+	site s;
+	source *src = NULL;
+	diag_list d = DIAG_LIST_INIT;
+	if (fixture_load(&s, &src, &d) < 0 || s.ndocs != 900) {
+		ok(0, "900 articles load");
+		return;
+	}
+	diag_list one = DIAG_LIST_INIT, four = DIAG_LIST_INIT;
+	s.opt_jobs = 1;
+	links_graph *g1 = links_graph_new(&s, &one);
+	s.opt_jobs = 4;
+	links_graph *g4 = links_graph_new(&s, &four);
+	bool same = links_graph_errors(g1) == links_graph_errors(g4) && one.n == four.n;
+	for (size_t i = 0; same && i < one.n; i++)
+		same = one.items[i].line == four.items[i].line &&
+		       strcmp(one.items[i].file, four.items[i].file) == 0 &&
+		       strcmp(one.items[i].msg, four.items[i].msg) == 0;
+	ok(same && one.n == 18, "the same messages on four threads as on one (%zu)", one.n);
+	same = true;
+	size_t edges = 0;
+	for (size_t i = 0; i < s.ndocs; i++) {
+		same = same && links_out_count(g1, i) == links_out_count(g4, i) &&
+		       links_in_count(g1, i) == links_in_count(g4, i);
+		for (size_t k = 0; same && k < links_out_count(g1, i); k++, edges++)
+			same = links_out_at(g1, i, k)->to == links_out_at(g4, i, k)->to &&
+			       links_out_at(g1, i, k)->sentence_start ==
+				       links_out_at(g4, i, k)->sentence_start;
+		for (size_t k = 0; same && k < links_in_count(g1, i); k++)
+			same = links_in_at(g1, i, k)->from == links_in_at(g4, i, k)->from;
+	}
+	ok(same && edges == 1794, "and the same edges both ways (%zu; a link to itself is none)", edges);
+	links_graph_free(g1);
+	links_graph_free(g4);
+	diag_release(&one);
+	diag_release(&four);
+	site_release(&s);
+	source_free(src);
+	diag_release(&d);
+	fixture_end();
+}
+
 int main(void)
 {
 	test_sentences();
 	test_context();
 	test_site();
+	test_threads();
 	return done_testing();
 }

@@ -48,7 +48,8 @@ struct renderer {
 	const links_graph *links; /* from render_set_links, or NULL */
 	xref *xref;              /* backlinks, related, leerpad, authors (xref.h) */
 	render_times times;      /* of the last render_site, for --stats */
-	value **cards;           /* every document's card, made once per render_site */
+	_Atomic(value *) *cards; /* every document's card, made once per render_site,
+				    when first asked for */
 	size_t ncards;
 	size_t *sec_place;       /* per document: its place among its section's pages */
 	uint64_t theme_stamp;    /* hash of the theme's files */
@@ -197,8 +198,8 @@ out:
 static void free_cards(renderer *r)
 {
 	for (size_t i = 0; i < r->ncards; i++)
-		value_free(r->cards[i]);
-	free(r->cards);
+		value_free(atomic_load(&r->cards[i]));
+	free((void *)r->cards);
 	r->cards = NULL;
 	r->ncards = 0;
 	free(r->sec_place);
@@ -338,9 +339,19 @@ value *render_page_card(const renderer *r, const document *d)
 value *render_card(const renderer *r, const document *d)
 {
 	size_t i = (size_t)(d - r->s->docs);
-	if (i < r->ncards && r->cards[i])
-		return value_new_alias(r->cards[i]);
-	return render_page_card(r, d);
+	if (i >= r->ncards)
+		return render_page_card(r, d);
+	/* Made by the first part that needs it (a rebuild needs few); two
+	 * parts at once both make it, and one copy is kept. */
+	value *c = atomic_load(&r->cards[i]);
+	if (!c) {
+		value *made = render_page_card(r, d);
+		if (atomic_compare_exchange_strong(&r->cards[i], &c, made))
+			c = made;
+		else
+			value_free(made);
+	}
+	return value_new_alias(c);
 }
 
 /* The first passage a filter tagged with theme, or NULL (a theme set by
@@ -1383,11 +1394,12 @@ int render_site(renderer *r, output *o, gen_err *err)
 	for (size_t i = 0; i < s->nsections; i++)
 		r->site_stamp = render_doc_key(s->sections[i].index, r->site_stamp);
 	/* Cards are listed on many pages (sections, themes, related
-	 * articles): made once here, shared read-only after. */
+	 * articles): each made once, when first needed (render_card), and
+	 * shared read-only after. */
 	free_cards(r);
 	r->cards = xcalloc(s->ndocs + 1, sizeof *r->cards);
-	for (size_t i = 0; i < s->ndocs; i++)
-		r->cards[i] = render_page_card(r, &s->docs[i]);
+	for (size_t i = 0; i <= s->ndocs; i++)
+		atomic_init(&r->cards[i], NULL);
 	r->ncards = s->ndocs;
 	r->sec_place = xmalloc((s->ndocs + 1) * sizeof *r->sec_place);
 	for (size_t i = 0; i < s->ndocs; i++)

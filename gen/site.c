@@ -305,8 +305,21 @@ int site_load(site *s, const source *src, const site_options *opt,
 	if (opt->configured)
 		opt->configured(opt->configured_ctx, s);
 	/* Bytes are read only for articles the cache does not know. */
-	if ((rc = source_list_ids(src, s->cfg.content_dir, &files, &nfiles, err)) < 0)
+	char *memo = NULL;
+	if (opt->cache) {
+		char *dir = site_cache_dir(s, opt->output);
+		buf p = BUF_INIT;
+		buf_printf(&p, "%s/worktree-ids", dir);
+		memo = buf_detach(&p);
+		free(dir);
+	}
+	rc = source_list_ids(src, s->cfg.content_dir, memo, &files, &nfiles, err);
+	free(memo);
+	if (rc < 0)
 		goto out;
+	s->files_listed = nfiles;
+	for (size_t i = 0; i < nfiles; i++)
+		s->files_read += files[i].data != NULL;
 	if (nfiles == 0 && diags)
 		diag_add(diags, DIAG_WARNING, s->cfg.content_dir, 0, 0,
 			 "no content in '%s'", s->cfg.content_dir);

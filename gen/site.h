@@ -69,6 +69,9 @@ typedef struct site {
 	struct history *history; /* git history of the content (history.h), NULL
 				  * when off; set and freed by the build */
 	size_t cache_hits;     /* articles read from the build cache */
+	size_t files_listed;   /* files of the content */
+	size_t files_read;     /* of them, read to list them (work-tree mode:
+				* not known by their stat) */
 	struct cache_file *doc_cache; /* where documents read from the cache
 				* keep their text; closed by site_release */
 	uint64_t program_stamp; /* cache_program_stamp(), once per build; 0

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <git2.h>
@@ -327,7 +328,181 @@ static source_file *list_add(list *l)
 	return f;
 }
 
-static int list_disk(list *l, const char *root, const char *rel, gen_err *err)
+/* ---- the ids of files on disk ----
+ *
+ * In work-tree mode a file's id is the hash of its bytes, so listing the
+ * content would read every file. A memo (a file in the build cache, see
+ * source_list_ids) keeps each file's id with what stat said of it: size,
+ * mtime, ctime, inode. A file that stats the same is taken to hold the
+ * same bytes, as git takes it for its index, and is read only when a
+ * build needs its bytes. Like git, a file whose mtime was within
+ * MEMO_SETTLED seconds of writing the memo is read again: a change in
+ * the same tick of the clock could leave the stat as it was. */
+
+#define MEMO_FORMAT "gen ids 1\n"
+#define MEMO_SETTLED 2
+
+typedef struct memo_entry {
+	const char *path;  /* into the memo's bytes, NUL-terminated */
+	uint64_t size, ino;
+	int64_t msec, csec;
+	uint64_t mnsec, cnsec;
+	char id[41];
+} memo_entry;
+
+typedef struct id_memo {
+	buf data;
+	memo_entry *items; /* sorted by path */
+	size_t n;
+	int64_t written;   /* when the memo was written (seconds) */
+	/* what this listing saw, for the next memo */
+	memo_entry *seen;
+	char **seen_paths;
+	size_t nseen, capseen;
+	bool changed;      /* a file was read, added or gone */
+} id_memo;
+
+static int memo_cmp(const void *a, const void *b)
+{
+	return strcmp(((const memo_entry *)a)->path, ((const memo_entry *)b)->path);
+}
+
+static void memo_read(id_memo *m, const char *path)
+{
+	memset(m, 0, sizeof *m);
+	buf_init(&m->data);
+	if (!path || buf_read_file(&m->data, path) < 0 || m->data.len < 8)
+		goto bad;
+	uint64_t sum;
+	memcpy(&sum, m->data.ptr + m->data.len - 8, 8);
+	size_t fl = strlen(MEMO_FORMAT);
+	if (buf_hash64(m->data.ptr, m->data.len - 8, 0x696473u) != sum ||
+	    m->data.len - 8 < fl || memcmp(m->data.ptr, MEMO_FORMAT, fl) != 0)
+		goto bad;
+	buf_reader r;
+	buf_reader_init(&r, m->data.ptr + fl, m->data.len - 8 - fl);
+	m->written = buf_get_svarint(&r);
+	uint64_t n = buf_get_varint(&r);
+	if (r.bad || n > m->data.len)
+		goto bad;
+	m->items = xcalloc((size_t)n + 1, sizeof *m->items);
+	for (uint64_t i = 0; i < n && !r.bad; i++) {
+		memo_entry *e = &m->items[m->n++];
+		size_t pl, il;
+		const char *p = buf_get_blob(&r, &pl);
+		e->size = buf_get_varint(&r);
+		e->ino = buf_get_varint(&r);
+		e->msec = buf_get_svarint(&r);
+		e->mnsec = buf_get_varint(&r);
+		e->csec = buf_get_svarint(&r);
+		e->cnsec = buf_get_varint(&r);
+		const char *id = buf_get_blob(&r, &il);
+		/* The path ends with the NUL the writer put there. */
+		if (r.bad || il != 40 || !p || !pl || p[pl - 1] != '\0' || strlen(p) != pl - 1) {
+			r.bad = true;
+			break;
+		}
+		e->path = p;
+		memcpy(e->id, id, 40);
+		e->id[40] = '\0';
+	}
+	if (r.bad || r.p != r.end)
+		goto bad;
+	qsort(m->items, m->n, sizeof *m->items, memo_cmp);
+	return;
+bad:
+	buf_release(&m->data);
+	free(m->items);
+	memset(m, 0, sizeof *m);
+	buf_init(&m->data);
+	m->changed = true;
+}
+
+static void memo_note(id_memo *m, const char *path, const struct stat *st, const char *id)
+{
+	if (m->nseen == m->capseen) {
+		m->capseen = m->capseen ? 2 * m->capseen : 256;
+		m->seen = xrealloc(m->seen, m->capseen * sizeof *m->seen);
+		m->seen_paths = xrealloc(m->seen_paths, m->capseen * sizeof *m->seen_paths);
+	}
+	memo_entry *e = &m->seen[m->nseen];
+	m->seen_paths[m->nseen++] = xstrdup(path);
+	e->size = (uint64_t)st->st_size;
+	e->ino = (uint64_t)st->st_ino;
+	e->msec = (int64_t)st->st_mtim.tv_sec;
+	e->mnsec = (uint64_t)st->st_mtim.tv_nsec;
+	e->csec = (int64_t)st->st_ctim.tv_sec;
+	e->cnsec = (uint64_t)st->st_ctim.tv_nsec;
+	memcpy(e->id, id, 41);
+}
+
+/* The id the memo has for path when the file still stats as then. */
+static const char *memo_id(const id_memo *m, const char *path, const struct stat *st)
+{
+	memo_entry want = { .path = path };
+	const memo_entry *e = m->n ? bsearch(&want, m->items, m->n, sizeof *m->items, memo_cmp)
+				   : NULL;
+	if (!e || e->size != (uint64_t)st->st_size || e->ino != (uint64_t)st->st_ino ||
+	    e->msec != (int64_t)st->st_mtim.tv_sec || e->mnsec != (uint64_t)st->st_mtim.tv_nsec ||
+	    e->csec != (int64_t)st->st_ctim.tv_sec || e->cnsec != (uint64_t)st->st_ctim.tv_nsec ||
+	    e->msec >= m->written - MEMO_SETTLED)
+		return NULL;
+	return e->id;
+}
+
+/* Writes what this listing saw, when it differs from what was read. */
+static void memo_write(id_memo *m, const char *path)
+{
+	if (!path || (!m->changed && m->nseen == m->n))
+		return;
+	buf b = BUF_INIT, tmp = BUF_INIT;
+	buf_puts(&b, MEMO_FORMAT);
+	buf_put_svarint(&b, (int64_t)time(NULL));
+	buf_put_varint(&b, m->nseen);
+	for (size_t i = 0; i < m->nseen; i++) {
+		const memo_entry *e = &m->seen[i];
+		/* The path with its NUL, so that it can be read in place. */
+		buf_put_blob(&b, m->seen_paths[i], strlen(m->seen_paths[i]) + 1);
+		buf_put_varint(&b, e->size);
+		buf_put_varint(&b, e->ino);
+		buf_put_svarint(&b, e->msec);
+		buf_put_varint(&b, e->mnsec);
+		buf_put_svarint(&b, e->csec);
+		buf_put_varint(&b, e->cnsec);
+		buf_put_blob(&b, e->id, 40);
+	}
+	uint64_t sum = buf_hash64(b.ptr, b.len, 0x696473u);
+	buf_put(&b, &sum, 8);
+	buf_printf(&tmp, "%s.tmp", path);
+	/* The cache folder, as cache_save makes it. */
+	char *slash = strrchr(tmp.ptr, '/');
+	if (slash) {
+		*slash = '\0';
+		mkdir(tmp.ptr, 0777);
+		*slash = '/';
+	}
+	FILE *fp = fopen(tmp.ptr, "wb");
+	bool good = fp && fwrite(b.ptr, 1, b.len, fp) == b.len;
+	good = fp && fclose(fp) == 0 && good;
+	if (!good || rename(tmp.ptr, path) < 0)
+		unlink(tmp.ptr);
+	buf_release(&b);
+	buf_release(&tmp);
+}
+
+static void memo_release(id_memo *m)
+{
+	buf_release(&m->data);
+	free(m->items);
+	for (size_t i = 0; i < m->nseen; i++)
+		free(m->seen_paths[i]);
+	free(m->seen_paths);
+	free(m->seen);
+}
+
+/* Lists the files under root/rel, with their bytes unless memo (may be
+ * NULL) knows their id. */
+static int list_disk(list *l, const char *root, const char *rel, id_memo *memo, gen_err *err)
 {
 	buf full = BUF_INIT;
 	buf_printf(&full, "%s/%s", root, rel);
@@ -352,10 +527,20 @@ static int list_disk(list *l, const char *root, const char *rel, gen_err *err)
 		struct stat st;
 		if (stat(childfull.ptr, &st) == 0) {
 			if (S_ISDIR(st.st_mode)) {
-				rc = list_disk(l, root, child.ptr, err);
+				rc = list_disk(l, root, child.ptr, memo, err);
 			} else if (S_ISREG(st.st_mode)) {
 				source_file *f = list_add(l);
-				rc = read_disk(childfull.ptr, f, err);
+				const char *id = memo ? memo_id(memo, child.ptr, &st) : NULL;
+				if (id) {
+					memcpy(f->id, id, sizeof f->id);
+					rc = 0;
+				} else {
+					rc = read_disk(childfull.ptr, f, err);
+					if (memo)
+						memo->changed = true;
+				}
+				if (rc == 0 && memo)
+					memo_note(memo, child.ptr, &st, f->id);
 				if (rc == 0)
 					f->path = buf_detach(&child);
 				else
@@ -416,7 +601,7 @@ static int path_cmp(const void *a, const void *b)
 	return strcmp(((const source_file *)a)->path, ((const source_file *)b)->path);
 }
 
-static int list_files(const source *s, const char *dir, bool lazy,
+static int list_files(const source *s, const char *dir, bool lazy, const char *memo_path,
 		      source_file **out, size_t *n, gen_err *err)
 {
 	list l = { 0 };
@@ -424,7 +609,15 @@ static int list_files(const source *s, const char *dir, bool lazy,
 	*out = NULL;
 	*n = 0;
 	if (s->worktree) {
-		rc = list_disk(&l, s->root, dir, err);
+		id_memo memo;
+		bool use = lazy && memo_path;
+		if (use)
+			memo_read(&memo, memo_path);
+		rc = list_disk(&l, s->root, dir, use ? &memo : NULL, err);
+		if (use && rc == 0)
+			memo_write(&memo, memo_path);
+		if (use)
+			memo_release(&memo);
 	} else {
 		git_tree *sub = NULL;
 		git_tree_entry *e = NULL;
@@ -510,19 +703,29 @@ char *source_git_config(const char *dir, const char *key)
 int source_list(const source *s, const char *dir, source_file **out, size_t *n,
 		gen_err *err)
 {
-	return list_files(s, dir, false, out, n, err);
+	return list_files(s, dir, false, NULL, out, n, err);
 }
 
-int source_list_ids(const source *s, const char *dir, source_file **out,
+int source_list_ids(const source *s, const char *dir, const char *memo, source_file **out,
 		    size_t *n, gen_err *err)
 {
-	return list_files(s, dir, true, out, n, err);
+	return list_files(s, dir, true, memo, out, n, err);
 }
 
 int source_file_load(const source *s, source_file *f, gen_err *err)
 {
 	if (f->data)
 		return 0;
+	if (s->worktree) {
+		/* Known by its id from the memo; read now. */
+		buf full = BUF_INIT;
+		buf_printf(&full, "%s/%s", s->root, f->path);
+		int rc = read_disk(full.ptr, f, err);
+		buf_release(&full);
+		if (rc > 0)
+			rc = err_set(err, GEN_EIO, f->path, 0, 0, "cannot read: it is gone");
+		return rc;
+	}
 	git_oid oid;
 	if (!s->repo || git_oid_fromstr(&oid, f->id) < 0)
 		return err_set(err, GEN_EIO, f->path, 0, 0, "cannot read: no such blob %s",

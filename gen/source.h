@@ -64,9 +64,11 @@ int source_list(const source *s, const char *dir, source_file **out, size_t *n,
 /* source_list without the bytes where they are not at hand: in a git
  * snapshot each file carries only its path and blob id (data NULL) until
  * source_file_load reads it, so a build whose cache knows an article by
- * its id never inflates it. On disk the bytes are read anyway (the id is
- * their hash). */
-int source_list_ids(const source *s, const char *dir, source_file **out,
+ * its id never inflates it. On disk the id is the hash of the bytes: the
+ * file memo (may be NULL) keeps each file's id with its stat, so that a
+ * file that stats as it did is not read (see source.c); it is updated
+ * here. */
+int source_list_ids(const source *s, const char *dir, const char *memo, source_file **out,
 		    size_t *n, gen_err *err);
 /* Reads f's bytes when source_list_ids left them out; 0 or a negative code
  * with err set. Safe on several threads for distinct files. */

@@ -175,6 +175,32 @@ build_both "work tree" --worktree
 contains "$WORK/inc/verhalen/extra-4/index.html" "Een boze klant" "the uncommitted edit is built"
 build_both "work tree again" --worktree
 is "$(from_cache)" "$(articles) of $(articles)" "work tree: unchanged files come from the cache"
+# files_read: "N" of the last incremental build's files read to list them.
+files_read() {
+	sed -n 's/^source .*(\([0-9]*\) of [0-9]* files read.*/\1/p' "$WORK/inc.err"
+}
+# A file is known by its stat once its mtime is older than the clock's
+# tick when the memo was written: here, once it is set back.
+find "$P/content" -type f -exec touch -d '2020-01-01 12:00' {} +
+build_both "work tree, files settled" --worktree
+build_both "work tree, nothing changed" --worktree
+is "$(files_read)" "" "work tree: files that stat as before are not read"
+sed -i 's/Een boze klant/Een kwade klant/' "$P/content/verhalen/extra-4.md"
+build_both "work tree, one edit" --worktree
+is "$(files_read)" "1" "work tree: an edited file is read"
+contains "$WORK/inc/verhalen/extra-4/index.html" "Een kwade klant" "and its edit built"
+# Written in place (the same inode), the same size, the mtime set back
+# by hand: its ctime tells.
+f4="$P/content/verhalen/extra-4.md"
+touch -d '2020-01-01 12:00' "$f4"
+build_both "work tree, settled again" --worktree
+ino=$(stat -c %i "$f4")
+at=$(grep -bo 'kwade' "$f4" | head -1 | cut -d: -f1)
+printf 'grote' | dd of="$f4" bs=1 seek="$at" conv=notrunc 2> /dev/null
+touch -d '2020-01-01 12:00' "$f4"
+is "$(stat -c %i "$f4")" "$ino" "an edit in place keeps the inode"
+build_both "work tree, edit in place with its mtime kept" --worktree
+contains "$WORK/inc/verhalen/extra-4/index.html" "Een grote klant" "work tree: an edit that keeps size, inode and mtime is built"
 git -C "$P" checkout -q -- content
 
 # A filter, a Lua module and site.toml each decide every article.

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "xalloc.h"
 
@@ -161,6 +162,38 @@ int buf_read_file(buf *b, const char *path)
 	int bad = ferror(fp);
 	fclose(fp);
 	return bad ? -1 : 0;
+}
+
+bool buf_write_sealed(buf *b, const char *path, uint64_t seed)
+{
+	uint64_t sum = buf_hash64(b->ptr, b->len, seed);
+	buf_put(b, &sum, sizeof sum);
+	buf tmp = BUF_INIT;
+	buf_printf(&tmp, "%s.tmp%ld", path, (long)getpid());
+	FILE *fp = fopen(tmp.ptr, "wb");
+	bool good = fp && fwrite(b->ptr, 1, b->len, fp) == b->len;
+	good = fp && fclose(fp) == 0 && good;
+	good = good && rename(tmp.ptr, path) == 0;
+	if (!good)
+		remove(tmp.ptr);
+	buf_release(&tmp);
+	return good;
+}
+
+bool buf_read_sealed(buf *b, const char *path, const char *magic, uint64_t seed,
+		     buf_reader *r)
+{
+	uint64_t sum;
+	size_t ml = strlen(magic);
+	buf_clear(b);
+	if (!path || buf_read_file(b, path) < 0 || b->len < ml + sizeof sum)
+		return false;
+	memcpy(&sum, b->ptr + b->len - sizeof sum, sizeof sum);
+	if (buf_hash64(b->ptr, b->len - sizeof sum, seed) != sum ||
+	    memcmp(b->ptr, magic, ml) != 0)
+		return false;
+	buf_reader_init(r, b->ptr + ml, b->len - sizeof sum - ml);
+	return true;
 }
 
 /* ---- binary records ---- */

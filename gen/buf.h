@@ -71,6 +71,19 @@ const char *buf_get_blob(buf_reader *r, size_t *len);
 /* A copy of a buf_put_cstr string (caller frees), or NULL. */
 char *buf_get_cstr(buf_reader *r);
 
+/* Files a build keeps for the next one (the output's manifest, the ids
+ * of work-tree files, the history walk): magic, the data, then a
+ * checksum of both seeded with seed. buf_write_sealed appends the
+ * checksum to b and writes b to path through a temporary file and a
+ * rename, so a reader finds the old file or the new, never half of one;
+ * it returns false, leaving no temporary file, when that fails.
+ * buf_read_sealed reads path into b (emptied first) and, when the
+ * checksum holds and b starts with magic, sets r to what lies between
+ * them and returns true; false for a missing, short or damaged file. */
+bool buf_write_sealed(buf *b, const char *path, uint64_t seed);
+bool buf_read_sealed(buf *b, const char *path, const char *magic, uint64_t seed,
+		     buf_reader *r);
+
 /* A 64-bit hash of data, seeded; for cache keys and checksums, not for
  * security. */
 uint64_t buf_hash64(const void *data, size_t len, uint64_t seed);

@@ -1150,20 +1150,6 @@ static bool cache_exists(const char *dir, const git_oid *id)
 	return there;
 }
 
-static bool read_file(const char *path, buf *out)
-{
-	FILE *fp = fopen(path, "rb");
-	if (!fp)
-		return false;
-	char chunk[65536];
-	size_t n;
-	while ((n = fread(chunk, 1, sizeof chunk, fp)) > 0)
-		buf_put(out, chunk, n);
-	bool ok = !ferror(fp);
-	fclose(fp);
-	return ok;
-}
-
 static bool oid_from(git_oid *out, const char *hex)
 {
 	return hex && strlen(hex) == GIT_OID_HEXSZ && git_oid_fromstr(out, hex) == 0;
@@ -1230,18 +1216,9 @@ static bool cache_load(history *h, const char *dir, const git_oid *id)
 	buf path = BUF_INIT, data = BUF_INIT;
 	bool ok = false;
 	cache_path(&path, dir, hex);
-	if (!read_file(path.ptr, &data) || data.len < 8)
-		goto out;
-	uint64_t sum;
-	memcpy(&sum, data.ptr + data.len - 8, 8);
-	if (buf_hash64(data.ptr, data.len - 8, CACHE_FORMAT) != sum)
-		goto out;
 	buf_reader rd, *r = &rd;
-	buf_reader_init(r, data.ptr, data.len - 8);
-	size_t ml = strlen(CACHE_MAGIC);
-	if (data.len - 8 < ml || memcmp(data.ptr, CACHE_MAGIC, ml) != 0)
+	if (!buf_read_sealed(&data, path.ptr, CACHE_MAGIC, CACHE_FORMAT, r))
 		goto out;
-	r->p += ml;
 	if (buf_get_varint(r) != CACHE_FORMAT || !get_same(r, hex) || !get_same(r, h->prefix) ||
 	    !get_same(r, h->content) || buf_get_svarint(r) != h->rename_limit)
 		goto out;
@@ -1381,7 +1358,7 @@ static void cache_prune(const char *dir)
 /* Writes the state at the build's commit; a failure only costs speed. */
 static void cache_save(const history *h, const char *dir)
 {
-	buf b = BUF_INIT, path = BUF_INIT, tmp = BUF_INIT;
+	buf b = BUF_INIT, path = BUF_INIT;
 	buf_puts(&b, CACHE_MAGIC);
 	buf_put_varint(&b, CACHE_FORMAT);
 	buf_put_cstr(&b, h->head);
@@ -1416,24 +1393,12 @@ static void cache_save(const history *h, const char *dir)
 		put_oid(&b, &c->blob);
 		buf_put_varint(&b, c->page);
 	}
-	uint64_t sum = buf_hash64(b.ptr, b.len, CACHE_FORMAT);
-	buf_put(&b, &sum, 8);
-
 	mkdir(dir, 0777);
 	cache_path(&path, dir, h->head);
-	buf_printf(&tmp, "%s.tmp%ld", path.ptr, (long)getpid());
-	FILE *fp = fopen(tmp.ptr, "wb");
-	if (fp) {
-		bool ok = fwrite(b.ptr, 1, b.len, fp) == b.len;
-		ok = (fclose(fp) == 0) && ok;
-		if (ok && rename(tmp.ptr, path.ptr) == 0)
-			cache_prune(dir);
-		else
-			unlink(tmp.ptr);
-	}
+	if (buf_write_sealed(&b, path.ptr, CACHE_FORMAT))
+		cache_prune(dir);
 	buf_release(&b);
 	buf_release(&path);
-	buf_release(&tmp);
 }
 
 /* ---- the public view ------------------------------------------------------ */

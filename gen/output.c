@@ -247,6 +247,7 @@ static int remove_tree(int dfd, const char *name)
  * A damaged manifest is not used at all. */
 
 #define MANIFEST_FORMAT "gen output manifest 1\n"
+#define MANIFEST_SEED 0x6d616e69u
 /* How old an mtime must be when the manifest is written to be trusted. */
 #define MANIFEST_SETTLED 2
 
@@ -281,18 +282,10 @@ static bool manifest_read(dir_list *m, const char *path, const char *dir)
 {
 	memset(m, 0, sizeof *m);
 	buf_init(&m->data);
-	if (!path || buf_read_file(&m->data, path) < 0 || m->data.len < 8)
-		goto bad;
-	uint64_t sum;
-	memcpy(&sum, m->data.ptr + m->data.len - 8, 8);
-	if (buf_hash64(m->data.ptr, m->data.len - 8, 0x6d616e69u) != sum)
-		goto bad;
 	buf_reader r;
-	buf_reader_init(&r, m->data.ptr, m->data.len - 8);
-	size_t fl = strlen(MANIFEST_FORMAT), dl;
-	if ((size_t)(r.end - r.p) < fl || memcmp(r.p, MANIFEST_FORMAT, fl) != 0)
+	size_t dl;
+	if (!buf_read_sealed(&m->data, path, MANIFEST_FORMAT, MANIFEST_SEED, &r))
 		goto bad;
-	r.p += fl;
 	const char *d = buf_get_blob(&r, &dl);
 	if (r.bad || dl != strlen(dir) || memcmp(d, dir, dl) != 0)
 		goto bad;
@@ -521,18 +514,11 @@ static void manifest_write(output *o)
 		buf_put_varint(&out, count);
 		buf_put(&out, tmp.ptr, tmp.len);
 	}
-	uint64_t sum = buf_hash64(out.ptr, out.len, 0x6d616e69u);
-	buf_put(&out, &sum, 8);
 	buf_clear(&tmp);
-	buf_printf(&tmp, "%s.tmp", o->manifest);
+	buf_puts(&tmp, o->manifest);
 	make_ancestors(tmp.ptr);
-	FILE *f = fopen(tmp.ptr, "wb");
-	bool good = f && fwrite(out.ptr, 1, out.len, f) == out.len;
-	good = f && fclose(f) == 0 && good;
-	if (!good || rename(tmp.ptr, o->manifest) < 0) {
-		unlink(tmp.ptr);
+	if (!buf_write_sealed(&out, o->manifest, MANIFEST_SEED))
 		unlink(o->manifest);
-	}
 	buf_release(&tmp);
 	buf_release(&out);
 	free(entry);

@@ -340,6 +340,7 @@ static source_file *list_add(list *l)
  * the same tick of the clock could leave the stat as it was. */
 
 #define MEMO_FORMAT "gen ids 1\n"
+#define MEMO_SEED 0x696473u
 #define MEMO_SETTLED 2
 
 typedef struct memo_entry {
@@ -371,16 +372,9 @@ static void memo_read(id_memo *m, const char *path)
 {
 	memset(m, 0, sizeof *m);
 	buf_init(&m->data);
-	if (!path || buf_read_file(&m->data, path) < 0 || m->data.len < 8)
-		goto bad;
-	uint64_t sum;
-	memcpy(&sum, m->data.ptr + m->data.len - 8, 8);
-	size_t fl = strlen(MEMO_FORMAT);
-	if (buf_hash64(m->data.ptr, m->data.len - 8, 0x696473u) != sum ||
-	    m->data.len - 8 < fl || memcmp(m->data.ptr, MEMO_FORMAT, fl) != 0)
-		goto bad;
 	buf_reader r;
-	buf_reader_init(&r, m->data.ptr + fl, m->data.len - 8 - fl);
+	if (!buf_read_sealed(&m->data, path, MEMO_FORMAT, MEMO_SEED, &r))
+		goto bad;
 	m->written = buf_get_svarint(&r);
 	uint64_t n = buf_get_varint(&r);
 	if (r.bad || n > m->data.len)
@@ -471,21 +465,14 @@ static void memo_write(id_memo *m, const char *path)
 		buf_put_varint(&b, e->cnsec);
 		buf_put_blob(&b, e->id, 40);
 	}
-	uint64_t sum = buf_hash64(b.ptr, b.len, 0x696473u);
-	buf_put(&b, &sum, 8);
-	buf_printf(&tmp, "%s.tmp", path);
 	/* The cache folder, as cache_save makes it. */
+	buf_puts(&tmp, path);
 	char *slash = strrchr(tmp.ptr, '/');
 	if (slash) {
 		*slash = '\0';
 		mkdir(tmp.ptr, 0777);
-		*slash = '/';
 	}
-	FILE *fp = fopen(tmp.ptr, "wb");
-	bool good = fp && fwrite(b.ptr, 1, b.len, fp) == b.len;
-	good = fp && fclose(fp) == 0 && good;
-	if (!good || rename(tmp.ptr, path) < 0)
-		unlink(tmp.ptr);
+	buf_write_sealed(&b, path, MEMO_SEED);
 	buf_release(&b);
 	buf_release(&tmp);
 }

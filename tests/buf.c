@@ -1,6 +1,9 @@
 /* Unit tests for buf, err and value: the types every module shares. */
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 #include "buf.h"
 #include "err.h"
@@ -147,8 +150,52 @@ static void test_records(void)
 	buf_release(&b);
 }
 
+/* A sealed file reads back whole, and not at all once damaged. */
+static void test_sealed(void)
+{
+	char path[512];
+	const char *tmp = getenv("TMPDIR");
+	snprintf(path, sizeof path, "%s/gen-sealed-%ld", tmp && *tmp ? tmp : "/tmp",
+		 (long)getpid());
+	buf b = BUF_INIT, in = BUF_INIT;
+	buf_puts(&b, "magic\n");
+	buf_put_varint(&b, 300);
+	buf_put_cstr(&b, "inhoud");
+	ok(buf_write_sealed(&b, path, 7), "a sealed file is written");
+	buf_reader r;
+	ok(buf_read_sealed(&in, path, "magic\n", 7, &r), "and read back");
+	uint64_t n = buf_get_varint(&r);
+	char *s = buf_get_cstr(&r);
+	ok(n == 300 && s && strcmp(s, "inhoud") == 0 && r.p == r.end && !r.bad,
+	   "its data between the magic and the checksum");
+	free(s);
+	ok(!buf_read_sealed(&in, path, "magie\n", 7, &r), "not with other magic");
+	ok(!buf_read_sealed(&in, path, "magic\n", 8, &r), "nor another seed");
+	FILE *f = fopen(path, "r+b");
+	if (f) {
+		fseek(f, 8, SEEK_SET);
+		fputc('X', f);
+		fclose(f);
+	}
+	ok(!buf_read_sealed(&in, path, "magic\n", 7, &r), "nor one byte changed");
+	f = fopen(path, "wb");
+	if (f) {
+		fputs("mag", f);
+		fclose(f);
+	}
+	ok(!buf_read_sealed(&in, path, "magic\n", 7, &r), "nor cut short");
+	remove(path);
+	ok(!buf_read_sealed(&in, path, "magic\n", 7, &r), "nor missing");
+	buf_clear(&b);
+	buf_puts(&b, "x");
+	ok(!buf_write_sealed(&b, "/nonexistent-dir/sealed", 7), "a file that cannot be written");
+	buf_release(&b);
+	buf_release(&in);
+}
+
 int main(void)
 {
+	test_sealed();
 	test_records();
 	test_buf();
 	test_err();

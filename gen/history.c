@@ -37,6 +37,7 @@
 
 #include <git2.h>
 
+#include "jobs.h"
 #include "xalloc.h"
 
 #define CACHE_FORMAT 2
@@ -1551,8 +1552,6 @@ static int diff_chain(history *h, const git_oid *ids, size_t n, const git_oid *b
 	if (nj > n / 64)
 		nj = n / 64 ? n / 64 : 1;
 	job *jobs = xcalloc(nj, sizeof *jobs);
-	pthread_t *threads = xcalloc(nj, sizeof *threads);
-	bool *started = xcalloc(nj, sizeof *started);
 	for (size_t k = 0; k < nj; k++) {
 		job *j = &jobs[k];
 		j->h = h;
@@ -1564,25 +1563,16 @@ static int diff_chain(history *h, const git_oid *ids, size_t n, const git_oid *b
 		j->out = out;
 		j->w = nj == 1 ? &h->w : NULL;
 	}
-	for (size_t k = 1; k < nj; k++)
-		started[k] = pthread_create(&threads[k], NULL, job_run, &jobs[k]) == 0;
-	job_run(&jobs[0]);
-	int rc = jobs[0].rc;
-	if (rc < 0)
-		*err = jobs[0].err;
-	for (size_t k = 1; k < nj; k++) {
-		if (started[k])
-			pthread_join(threads[k], NULL);
-		else
-			job_run(&jobs[k]); /* no thread: do it here */
-		if (rc == 0 && jobs[k].rc < 0) {
+	jobs_run(jobs, nj, sizeof *jobs, job_run);
+	/* The first error in the order of the commits. */
+	int rc = 0;
+	for (size_t k = 0; k < nj && rc == 0; k++) {
+		if (jobs[k].rc < 0) {
 			rc = jobs[k].rc;
 			*err = jobs[k].err;
 		}
 	}
 	free(jobs);
-	free(threads);
-	free(started);
 	return rc;
 }
 

@@ -8,11 +8,11 @@
  * without comparing anything. */
 #include "links.h"
 
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
+#include "jobs.h"
 #include "text.h"
 #include "xalloc.h"
 
@@ -682,8 +682,6 @@ links_graph *links_graph_new(const site *s, diag_list *diags)
 	if (jobs > n / 256 + 1)
 		jobs = n / 256 + 1;
 	check_job *js = xcalloc(jobs, sizeof *js);
-	pthread_t *threads = xcalloc(jobs, sizeof *threads);
-	bool *started = xcalloc(jobs, sizeof *started);
 	for (size_t k = 0; k < jobs; k++) {
 		js[k].part.s = s;
 		js[k].from = n * k / jobs;
@@ -692,15 +690,7 @@ links_graph *links_graph_new(const site *s, diag_list *diags)
 		js[k].diags = (diag_list)DIAG_LIST_INIT;
 		js[k].report = diags != NULL;
 	}
-	for (size_t k = 1; k < jobs; k++)
-		started[k] = pthread_create(&threads[k], NULL, check_run, &js[k]) == 0;
-	check_run(&js[0]);
-	for (size_t k = 1; k < jobs; k++) {
-		if (started[k])
-			pthread_join(threads[k], NULL);
-		else
-			check_run(&js[k]);
-	}
+	jobs_run(js, jobs, sizeof *js, check_run);
 	for (size_t k = 0; k < jobs; k++) {
 		check_job *j = &js[k];
 		for (size_t i = j->from; i < j->to; i++)
@@ -719,8 +709,6 @@ links_graph *links_graph_new(const site *s, diag_list *diags)
 		diag_release(&j->diags);
 	}
 	free(js);
-	free(threads);
-	free(started);
 	g->out_start[n] = g->nedges;
 
 	/* Counting sort by target; stable, so sources stay in site order. */

@@ -27,13 +27,13 @@
 #include <inttypes.h>
 #include <libstemmer.h>
 #include <math.h>
-#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cache.h"
+#include "jobs.h"
 #include "json.h"
 #include "stopwords.h"
 #include "text.h"
@@ -1338,8 +1338,6 @@ int search_add_documents(search_index *ix, const document *docs, size_t n, int j
 	if ((size_t)jobs > n)
 		jobs = (int)n;
 	job *js = xcalloc((size_t)jobs + 1, sizeof *js);
-	pthread_t *threads = xcalloc((size_t)jobs + 1, sizeof *threads);
-	bool *started = xcalloc((size_t)jobs + 1, sizeof *started);
 	for (int k = 0; k < jobs; k++) {
 		job *j = &js[k];
 		worker_init(&j->w, ix);
@@ -1353,15 +1351,7 @@ int search_add_documents(search_index *ix, const document *docs, size_t n, int j
 	}
 	/* Every slot is filled by a job before anything reads it. */
 	ix->ndocs = base + n;
-	for (int k = 1; k < jobs; k++)
-		started[k] = pthread_create(&threads[k], NULL, run_job, &js[k]) == 0;
-	run_job(&js[0]);
-	for (int k = 1; k < jobs; k++) {
-		if (started[k])
-			pthread_join(threads[k], NULL);
-		else
-			run_job(&js[k]); /* no thread to be had: do it here */
-	}
+	jobs_run(js, (size_t)jobs, sizeof *js, run_job);
 	int rc = 0;
 	for (int k = 0; k < jobs; k++) {
 		merge_worker(ix, &js[k].w, base + js[k].from, base + js[k].to);
@@ -1373,8 +1363,6 @@ int search_add_documents(search_index *ix, const document *docs, size_t n, int j
 	}
 	ix->serial_from = ix->ndocs;
 	free(js);
-	free(threads);
-	free(started);
 	return rc;
 }
 

@@ -1,0 +1,18 @@
+/* jobs: one function over an array of jobs, on threads.
+ *
+ * The stages that split their work by documents (checking links, adding
+ * documents to the search index, the history walk) give each thread a
+ * struct of its own and join the results in order afterwards, so the
+ * output does not depend on the number of threads. jobs_run is the
+ * part they share: it runs fn on each of the n items of the array at
+ * items (size bytes each), the first on the calling thread and the
+ * others on threads of their own; an item whose thread cannot be made
+ * runs on the caller as well. It returns when every item is done. */
+#ifndef GEN_JOBS_H
+#define GEN_JOBS_H
+
+#include <stddef.h>
+
+void jobs_run(void *items, size_t n, size_t size, void *(*fn)(void *));
+
+#endif

@@ -305,6 +305,11 @@ static uint64_t mix64(uint64_t h)
 	return h;
 }
 
+uint64_t buf_hash_cstr(const char *s, uint64_t h)
+{
+	return s ? buf_hash64(s, strlen(s) + 1, h) : buf_hash64("", 0, h ^ 0x6e756c6cu);
+}
+
 uint64_t buf_hash64(const void *data, size_t len, uint64_t seed)
 {
 	const unsigned char *p = data;

@@ -87,5 +87,8 @@ bool buf_read_sealed(buf *b, const char *path, const char *magic, uint64_t seed,
 /* A 64-bit hash of data, seeded; for cache keys and checksums, not for
  * security. */
 uint64_t buf_hash64(const void *data, size_t len, uint64_t seed);
+/* A C string hashed into h, for fingerprints: NULL and "" differ (a page
+ * leaves out what is NULL). */
+uint64_t buf_hash_cstr(const char *s, uint64_t h);
 
 #endif

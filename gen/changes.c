@@ -137,11 +137,6 @@ void changes_page_data(const renderer *r, const site *s, const document *d,
 	value_set_cstr(p, "has_history", value_new_bool(true));
 }
 
-static uint64_t hash_str(const char *str, uint64_t h)
-{
-	return str ? buf_hash64(str, strlen(str) + 1, h) : buf_hash64("", 0, h ^ 1);
-}
-
 uint64_t changes_fingerprint(const site *s, const document *d, uint64_t h)
 {
 	const history_page *hp = page_of(s, d);
@@ -151,17 +146,17 @@ uint64_t changes_fingerprint(const site *s, const document *d, uint64_t h)
 		return h;
 	for (size_t i = 0; i < hp->nrevs; i++) {
 		const history_change *c = hp->revs[i];
-		h = hash_str(c->commit->id, h);
+		h = buf_hash_cstr(c->commit->id, h);
 		h = buf_hash64(&c->kind, sizeof c->kind, h);
-		h = hash_str(c->path, h);
-		h = hash_str(c->old_path, h);
-		h = hash_str(c->blob, h);
+		h = buf_hash_cstr(c->path, h);
+		h = buf_hash_cstr(c->old_path, h);
+		h = buf_hash_cstr(c->blob, h);
 	}
-	h = hash_str(hp->created ? hp->created->commit->id : NULL, h);
-	h = hash_str(hp->modified ? hp->modified->commit->id : NULL, h);
+	h = buf_hash_cstr(hp->created ? hp->created->commit->id : NULL, h);
+	h = buf_hash_cstr(hp->modified ? hp->modified->commit->id : NULL, h);
 	h = buf_hash64(&hp->revisions, sizeof hp->revisions, h);
 	for (size_t i = 0; i < hp->ncontributors; i++)
-		h = hash_str(hp->contributors[i], h);
+		h = buf_hash_cstr(hp->contributors[i], h);
 	unsigned char complete = hp->complete;
 	return buf_hash64(&complete, 1, h);
 }

@@ -243,12 +243,6 @@ static value *article(const book *b, const renderer *r, size_t doc, size_t step,
 	return a;
 }
 
-static uint64_t hash_str(const char *s, uint64_t h)
-{
-	/* NULL and "" differ. */
-	return s ? buf_hash64(s, strlen(s) + 1, h) : buf_hash64("", 0, h ^ 0x6e756c6cu);
-}
-
 /* What decides an article's HTML on the page: the article (path and
  * content id stand for its parse and filters, the site stamp for the
  * filters and site.toml themselves), its id here, and for each link all
@@ -259,18 +253,18 @@ static uint64_t piece_key(const book *b, size_t doc)
 	const document *d = &b->s->docs[doc];
 	uint64_t h = buf_hash64(&b->stamp, sizeof b->stamp, PIECES_FORMAT);
 	h = render_doc_key(d, h);
-	h = hash_str(b->prefix[doc], h);
+	h = buf_hash_cstr(b->prefix[doc], h);
 	for (size_t i = 0; i < markdown_link_count(d->md); i++) {
 		const markdown_link *l = markdown_link_at(d->md, i);
 		links_target t;
 		links_resolve(b->s, d, l->url, &t);
 		unsigned char head[2] = { l->image, (unsigned char)t.kind };
-		h = hash_str(l->url, h);
+		h = buf_hash_cstr(l->url, h);
 		h = buf_hash64(head, sizeof head, h);
-		h = hash_str(t.doc ? t.doc->url : NULL, h);
-		h = hash_str(t.doc ? b->prefix[t.doc - b->s->docs] : NULL, h);
-		h = hash_str(t.anchor, h);
-		h = hash_str(t.rel, h);
+		h = buf_hash_cstr(t.doc ? t.doc->url : NULL, h);
+		h = buf_hash_cstr(t.doc ? b->prefix[t.doc - b->s->docs] : NULL, h);
+		h = buf_hash_cstr(t.anchor, h);
+		h = buf_hash_cstr(t.rel, h);
 		links_target_release(&t);
 	}
 	return h;
@@ -592,15 +586,15 @@ static uint64_t outline_key(const book *b, const renderer *r, const outline *ol)
 	h = buf_hash64(&ol->nparts, sizeof ol->nparts, h);
 	for (size_t i = 0; i < ol->nparts; i++) {
 		const outline_part *p = &ol->parts[i];
-		h = hash_str(p->title, h);
-		h = hash_str(p->id, h);
+		h = buf_hash_cstr(p->title, h);
+		h = buf_hash_cstr(p->id, h);
 		h = buf_hash64(&p->n, sizeof p->n, h);
 		for (size_t k = p->first; k < p->first + p->n; k++) {
 			const outline_article *a = &ol->articles[k];
 			uint64_t v[3] = { a->doc, a->step, a->intro };
 			h = buf_hash64(v, sizeof v, h);
 			h = render_card_key(&b->s->docs[a->doc], h);
-			h = hash_str(b->prefix[a->doc], h);
+			h = buf_hash_cstr(b->prefix[a->doc], h);
 		}
 	}
 	return h;

@@ -739,22 +739,16 @@ uint64_t render_doc_key(const document *d, uint64_t h)
 	return buf_hash64(d->id, strlen(d->id), h);
 }
 
-static uint64_t hash_text(const char *t, uint64_t h)
-{
-	/* NULL and "" differ: a card leaves out what is NULL. */
-	return t ? buf_hash64(t, strlen(t) + 1, h) : buf_hash64("\x01", 1, h ^ 0x6e756c6cu);
-}
-
 uint64_t render_card_key(const document *d, uint64_t h)
 {
-	h = hash_text(d->rel, h);
-	h = hash_text(d->fm.title, h);
+	h = buf_hash_cstr(d->rel, h);
+	h = buf_hash_cstr(d->fm.title, h);
 	h = buf_hash64(&d->fm.kind, sizeof d->fm.kind, h);
-	h = hash_text(d->fm.date, h);
+	h = buf_hash_cstr(d->fm.date, h);
 	h = buf_hash64(&d->fm.date_epoch, sizeof d->fm.date_epoch, h);
 	h = buf_hash64(&d->fm.weight, sizeof d->fm.weight, h);
-	h = hash_text(d->fm.author, h);
-	h = hash_text(doc_summary(d), h);
+	h = buf_hash_cstr(d->fm.author, h);
+	h = buf_hash_cstr(doc_summary(d), h);
 	return buf_hash64(&d->is_index, sizeof d->is_index, h);
 }
 
@@ -786,11 +780,11 @@ static uint64_t article_fingerprint(const renderer *r, const document *d)
 		links_target t;
 		links_resolve(s, d, l->url, &t);
 		unsigned char head[2] = { l->image, (unsigned char)t.kind };
-		h = hash_text(l->url, h);
+		h = buf_hash_cstr(l->url, h);
 		h = buf_hash64(head, sizeof head, h);
-		h = hash_text(t.doc ? t.doc->url : NULL, h);
-		h = hash_text(t.anchor, h);
-		h = hash_text(t.rel, h);
+		h = buf_hash_cstr(t.doc ? t.doc->url : NULL, h);
+		h = buf_hash_cstr(t.anchor, h);
+		h = buf_hash_cstr(t.rel, h);
 		links_target_release(&t);
 	}
 	const links_graph *g = r->links ? r->links : xref_links(r->xref);
@@ -1020,8 +1014,8 @@ static int render_themes(renderer *r, output *o, gen_err *err)
 				continue;
 			fp = render_card_key(d, fp);
 			const document_evidence *e = first_evidence(d, t->id);
-			fp = hash_text(e ? e->excerpt : NULL, fp);
-			fp = hash_text(e ? e->anchor : NULL, fp);
+			fp = buf_hash_cstr(e ? e->excerpt : NULL, fp);
+			fp = buf_hash_cstr(e ? e->anchor : NULL, fp);
 		}
 		if (r->page_cache && o && render_page_fresh(r, o, rel.ptr, fp)) {
 			buf_release(&rel);
@@ -1064,10 +1058,10 @@ static int render_themes(renderer *r, output *o, gen_err *err)
 	uint64_t all_fp = buf_hash64(&r->s->ndocs, sizeof r->s->ndocs, r->site_stamp ^ 0x746873u);
 	for (size_t j = 0; j < r->s->ndocs; j++) {
 		const document *d = &r->s->docs[j];
-		all_fp = buf_hash64(&d->fm.kind, sizeof d->fm.kind, hash_text(d->rel, all_fp));
+		all_fp = buf_hash64(&d->fm.kind, sizeof d->fm.kind, buf_hash_cstr(d->rel, all_fp));
 		all_fp = buf_hash64(&d->is_index, sizeof d->is_index, all_fp);
 		for (size_t k = 0; k < d->fm.nthemes; k++)
-			all_fp = hash_text(d->fm.themes[k], all_fp);
+			all_fp = buf_hash_cstr(d->fm.themes[k], all_fp);
 		all_fp = buf_hash64("", 1, all_fp);
 	}
 	value *all = NULL, *cards = NULL;

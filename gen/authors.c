@@ -159,13 +159,21 @@ int authors_render(renderer *r, const site *s, const authors *a, output *o,
 		   gen_err *err)
 {
 	int rc = 0;
+	/* Author pages are made of facts alone (render_page_kept): when
+	 * those are as in the last build, the pages still in the output
+	 * are kept without their data being made. */
+	bool all_kept = render_page_kept(r, o, AUTHORS_DIR "index.html", 0);
 	value *list = value_new_array();
 	for (size_t i = 0; i < a->n && rc == 0; i++) {
 		const author *au = &a->items[i];
+		buf rel = BUF_INIT;
+		buf_printf(&rel, AUTHORS_DIR "%s/index.html", au->slug);
+		if (all_kept && render_page_kept(r, o, rel.ptr, 0)) {
+			buf_release(&rel);
+			continue;
+		}
 		value *card = author_card(r, s, au);
 		const char *url = value_get_string(card, "url", "");
-		buf rel = BUF_INIT;
-		buf_printf(&rel, "%sindex.html", url);
 
 		value *data = render_base_data(r, url);
 		value *page = value_new_table();
@@ -184,7 +192,7 @@ int authors_render(renderer *r, const site *s, const authors *a, output *o,
 		buf_release(&rel);
 		value_push(list, card);
 	}
-	if (rc == 0) {
+	if (rc == 0 && !all_kept) {
 		value *data = render_base_data(r, AUTHORS_DIR);
 		value *page = value_new_table();
 		set_str(page, "title", render_i18n(r, "authors", "Auteurs"));

@@ -119,7 +119,7 @@ static void print_stats(const stage_times *t, const site *s, const renderer *r,
 		"  theme     %7.3f  (templates and static files)\n"
 		"  xref      %7.3f  (backlinks, related articles%s, reading order)\n"
 		"  pages     %7.3f  (article and section pages; with -j > 1 the four\n"
-		"                     below run beside them)\n"
+		"                     below run beside them%s)\n"
 		"  lists     %7.3f  (home, themes, authors, sitemap)\n"
 		"  print     %7.3f  (the whole handbook on one page%s)\n"
 		"  search    %7.3f  (index and results page%s)\n"
@@ -129,7 +129,11 @@ static void print_stats(const stage_times *t, const site *s, const renderer *r,
 		"pages kept  %7zu  (their inputs had not changed: not rendered again)\n",
 		t->source, source_note.ptr, t->documents, s->cache_hits, s->ndocs + s->nskipped, t->site, t->history,
 		t->output_begin, t->output_dirs, t->render, t->theme, rt->xref,
-		rt->related_kept ? "\n                     as in the last build" : "", rt->pages, rt->lists,
+		rt->related_kept ? "\n                     as in the last build" : "", rt->pages,
+		rt->facts_same ? ";\n                     every article's facts as in the last\n"
+				 "                     build: only pages of changed articles\n"
+				 "                     looked at" : "",
+		rt->lists,
 		rt->print, print_note.ptr, rt->search, search_note.ptr, rt->history, t->output,
 		total, render_pages_kept(r));
 	buf_release(&print_note);

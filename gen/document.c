@@ -83,6 +83,36 @@ void document_release(document *d)
 	memset(d, 0, sizeof *d);
 }
 
+uint64_t document_facts(const document *d)
+{
+	const frontmatter *fm = &d->fm;
+	uint64_t h = buf_hash_cstr(d->path, 0x66616374u);
+	h = buf_hash_cstr(fm->title, h);
+	h = buf_hash64(&fm->kind, sizeof fm->kind, h);
+	h = buf_hash_cstr(fm->date, h);
+	h = buf_hash64(&fm->date_epoch, sizeof fm->date_epoch, h);
+	h = buf_hash_cstr(fm->author, h);
+	h = buf_hash_cstr(fm->summary, h);
+	h = buf_hash64(&fm->nthemes, sizeof fm->nthemes, h);
+	for (size_t i = 0; i < fm->nthemes; i++)
+		h = buf_hash_cstr(fm->themes[i], h);
+	h = buf_hash64(&fm->naliases, sizeof fm->naliases, h);
+	for (size_t i = 0; i < fm->naliases; i++)
+		h = buf_hash_cstr(fm->aliases[i], h);
+	h = buf_hash64(&fm->draft, sizeof fm->draft, h);
+	h = buf_hash64(&fm->weight, sizeof fm->weight, h);
+	h = fm->meta ? value_hash(fm->meta, h) : buf_hash64("", 1, h);
+	h = buf_hash64(&d->nevidence, sizeof d->nevidence, h);
+	for (size_t i = 0; i < d->nevidence; i++) {
+		const document_evidence *e = &d->evidence[i];
+		h = buf_hash_cstr(e->theme, h);
+		h = buf_hash_cstr(e->excerpt, h);
+		h = buf_hash_cstr(e->anchor, h);
+		h = buf_hash_cstr(e->note, h);
+	}
+	return markdown_facts(d->md, h);
+}
+
 /* ---- the build cache's form of a document ---- */
 
 static void put_strings(buf *out, char *const *v, size_t n)
@@ -112,6 +142,7 @@ static char **get_strings(buf_reader *r, size_t *n)
 void document_freeze(const document *d, buf *out)
 {
 	const frontmatter *fm = &d->fm;
+	buf_put_varint(out, document_facts(d));
 	buf_put_cstr(out, fm->title);
 	buf_put_varint(out, (uint64_t)fm->kind);
 	buf_put_cstr(out, fm->date);
@@ -149,6 +180,7 @@ int document_thaw(document *d, const source_file *f, const config *cfg,
 	buf_reader rd, *r = &rd;
 	buf_reader_init(r, data, len);
 	frontmatter *fm = &d->fm;
+	d->facts = buf_get_varint(r);
 	fm->title = buf_get_cstr(r);
 	uint64_t kind = buf_get_varint(r);
 	fm->kind = kind == KIND_STORY ? KIND_STORY : kind == KIND_TIPS ? KIND_TIPS : KIND_PAGE;
@@ -205,6 +237,7 @@ void document_slim(document *d, const source_file *f, const config *cfg,
 		}
 		return;
 	}
+	d->facts = document_facts(d);
 	buf b = BUF_INIT;
 	markdown_doc *md = NULL;
 	markdown_freeze(d->md, &b);

@@ -37,6 +37,7 @@ typedef struct document {
 	markdown_doc *md;
 	document_evidence *evidence; /* in the order the filters tagged them */
 	size_t nevidence;
+	uint64_t facts;  /* document_facts, set once the filters are done */
 } document;
 
 /* Parses file f (a .md below cfg->content_dir) into *out. Warnings go to
@@ -49,6 +50,14 @@ void document_release(document *d);
  * "verhalen/x.md" -> "verhalen/x/", "verhalen/_index.md" -> "verhalen/",
  * "_index.md" -> "". Caller frees. */
 char *document_url_for(const char *rel);
+
+/* A hash of everything other pages read of d: its paths and URL, its
+ * front matter, its evidence and the facts of its Markdown (see
+ * markdown_facts). A change that leaves it as it was (an edit of the
+ * text that keeps title, summary, themes, links and headings) can
+ * change only d's own pages, its piece of the print page and the search
+ * index. Line numbers are left out: only messages show them. */
+uint64_t document_facts(const document *d);
 
 /* The build cache's form of a document as the filters left it (front
  * matter, evidence, the frozen Markdown; see markdown_freeze), appended

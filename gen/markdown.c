@@ -2435,6 +2435,44 @@ const char *markdown_engine(void)
 	return "cmark-gfm " CMARK_GFM_VERSION_STRING;
 }
 
+uint64_t markdown_facts(const markdown_doc *doc, uint64_t h)
+{
+	if (!doc)
+		return buf_hash64("", 1, h);
+	h = buf_hash64(&doc->nheadings, sizeof doc->nheadings, h);
+	for (size_t i = 0; i < doc->nheadings; i++) {
+		const markdown_heading *x = &doc->headings[i];
+		h = buf_hash64(&x->level, sizeof x->level, h);
+		h = buf_hash_cstr(x->text, h);
+		h = buf_hash_cstr(x->id, h);
+	}
+	h = buf_hash64(&doc->ntips, sizeof doc->ntips, h);
+	for (size_t i = 0; i < doc->ntips; i++) {
+		const markdown_tip *t = &doc->tips[i];
+		h = buf_hash64(&t->n, sizeof t->n, h);
+		h = buf_hash_cstr(t->id, h);
+		h = buf_hash_cstr(t->text, h);
+		h = buf_hash_cstr(t->title, h);
+	}
+	h = buf_hash64(&doc->nlinks, sizeof doc->nlinks, h);
+	for (size_t i = 0; i < doc->nlinks; i++) {
+		const markdown_link *l = &doc->links[i];
+		h = buf_hash_cstr(l->url, h);
+		h = buf_hash_cstr(l->text, h);
+		h = buf_hash64(&l->image, sizeof l->image, h);
+		h = buf_hash_cstr(markdown_block_text(doc, l->block_index), h);
+	}
+	h = buf_hash_cstr(doc->first_paragraph, h);
+	/* A set: its slots' order depends on how it was filled, so the
+	 * keys are summed, not chained. */
+	uint64_t sum = 0;
+	for (size_t i = 0; i < doc->cap_anchors; i++)
+		if (doc->anchors[i].key)
+			sum += buf_hash_cstr(doc->anchors[i].key, 0x616e63u);
+	h = buf_hash64(&sum, sizeof sum, h);
+	return buf_hash64(&doc->nanchors, sizeof doc->nanchors, h);
+}
+
 void markdown_freeze(const markdown_doc *doc, buf *out)
 {
 	buf_put_varint(out, FROZEN_FORMAT);

@@ -261,6 +261,15 @@ void markdown_analyze(markdown_doc *doc, bool tips);
  * and the text walk point into data, which must then outlive the
  * document (a mapped cache file); otherwise everything is copied. */
 void markdown_freeze(const markdown_doc *doc, buf *out);
+
+/* What other pages read of doc, hashed into h: headings (level, text,
+ * id), tips, links (destination, text, image or not, and the text of the
+ * block around each, shown as a backlink's context), the first paragraph
+ * and the anchors links may point at. Left out: the HTML and the number
+ * of words, which only the document's own page and its piece of the
+ * print page show, and line numbers, which only messages show. A parsed
+ * document and the same one thawed hash alike. */
+uint64_t markdown_facts(const markdown_doc *doc, uint64_t h);
 /* The parser and its version ("cmark-gfm 0.29.0.gfm.6"), for cache keys. */
 const char *markdown_engine(void);
 int markdown_thaw(markdown_doc **out, const char *data, size_t len, bool borrow);

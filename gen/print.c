@@ -39,13 +39,14 @@
 
 /* Where the page cache keeps the pieces, and what they are hashed with. */
 #define PIECES_MEMO PRINT_URL "index.html#pieces"
-#define PIECES_FORMAT 0x7072696e7432ULL /* "print2" */
+#define PIECES_FORMAT 0x7072696e7433ULL /* "print3" */
 
 /* One article's HTML in the print page: what made it (key), which
- * article it is, where it stood (at, len), what its bytes hash to, and
- * what the frame before it (the bytes since the last piece) hashes to. */
+ * article it is and its identity then (render_doc_key), where it stood
+ * (at, len), what its bytes hash to, and what the frame before it (the
+ * bytes since the last piece) hashes to. */
 typedef struct piece {
-	uint64_t key, doc, at, len, hash, frame;
+	uint64_t key, doc, dkey, at, len, hash, frame;
 } piece;
 
 /* The memo: this head, then the pieces in the order of the file. */
@@ -66,6 +67,7 @@ typedef struct book {
 	char **parts;     /* part ids (owned) */
 	size_t nparts;
 	uint64_t stamp;   /* site->stamp: site.toml, filters */
+	bool facts_same;  /* render_facts_same: ids and links lead as before */
 	int old_fd;       /* the print page the last build wrote, or -1 */
 	pieces_head was;  /* what the memo says of it */
 	piece *old;       /* its pieces, in the order of the file */
@@ -309,12 +311,16 @@ static bool copy_old(const book *b, uint64_t at, uint64_t len, uint64_t hash, bu
 
 /* Appends the HTML of article doc, its ids prefixed, to out, where it
  * will stand at offset at of the file (RENDER_NOWHERE: not as it is),
- * copied from the last page when it can be; records it as a piece. */
-static void make_piece(book *b, size_t doc, buf *out, uint64_t at)
+ * copied from the last page when it can be; records it as a piece.
+ * last is its piece in the last page, when known. */
+static void make_piece(book *b, size_t doc, buf *out, uint64_t at, const piece *last)
 {
 	const document *d = &b->s->docs[doc];
 	size_t start = out->len;
-	uint64_t k = piece_key(b, doc), hash = 0;
+	uint64_t dkey = render_doc_key(d, 0), hash = 0;
+	/* When every article's facts are as before, its id and where its
+	 * links lead are too: only the article itself can have changed. */
+	uint64_t k = last && b->facts_same && last->dkey == dkey ? last->key : piece_key(b, doc);
 	const piece *was = at != RENDER_NOWHERE ? old_piece(b, k) : NULL;
 	if (was && copy_old(b, was->at, was->len, was->hash, out)) {
 		hash = was->hash;
@@ -337,7 +343,7 @@ static void make_piece(book *b, size_t doc, buf *out, uint64_t at)
 		b->capnow = b->capnow ? 2 * b->capnow : 256;
 		b->now = xrealloc(b->now, b->capnow * sizeof *b->now);
 	}
-	b->now[b->nnow++] = (piece){ k, doc, at, out->len - start, hash, 0 };
+	b->now[b->nnow++] = (piece){ k, doc, dkey, at, out->len - start, hash, 0 };
 }
 
 /* The article a TEMPLATE_LATE key names (its number), for the template. */
@@ -351,7 +357,7 @@ static void article_html(void *ctx, buf *out, const char *key, size_t len, uint6
 	num[len] = '\0';
 	size_t doc = (size_t)strtoull(num, NULL, 10);
 	if (doc < b->s->ndocs && b->prefix[doc])
-		make_piece(b, doc, out, at);
+		make_piece(b, doc, out, at, NULL);
 }
 
 /* The bytes of the page as the template writes them: what is not in a
@@ -458,7 +464,7 @@ static int reassemble(book *b, renderer *r, output *o, uint64_t data, uint64_t f
 		good = stop >= pos &&
 		       copy_old(b, pos, stop - pos, p ? p->frame : b->was.tail, &chunk);
 		if (good && p) {
-			make_piece(b, (size_t)p->doc, &chunk, len + chunk.len);
+			make_piece(b, (size_t)p->doc, &chunk, len + chunk.len, p);
 			b->now[b->nnow - 1].frame = p->frame;
 			pos = p->at + p->len;
 		}
@@ -650,14 +656,17 @@ int print_render(renderer *r, const xref *x, output *o, size_t *articles, size_t
 	size_t n = s->ndocs;
 	b.prefix = xcalloc(n + 1, sizeof *b.prefix);
 	b.stamp = s->stamp;
+	b.facts_same = render_facts_same(r);
 	pieces_load(&b, r, o);
 	outline ol;
 	memset(&ol, 0, sizeof ol);
 	outline_make(&b, r, &ol);
 
 	/* When all but the articles is as the page the last build wrote,
-	 * that page is put together again without the template. */
-	uint64_t key = outline_key(&b, r, &ol);
+	 * that page is put together again without the template. The
+	 * outline follows from the articles' facts: when those are as in
+	 * the last build, so is its key. */
+	uint64_t key = b.facts_same && b.old_fd >= 0 ? b.was.data : outline_key(&b, r, &ol);
 	int rc = o ? reassemble(&b, r, o, key, fp, err) : 0;
 	if (rc == 0) {
 		/* Pieces read back as the template reaches them (tap). */

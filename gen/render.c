@@ -54,6 +54,8 @@ struct renderer {
 	size_t *sec_place;       /* per document: its place among its section's pages */
 	uint64_t theme_stamp;    /* hash of the theme's files */
 	uint64_t site_stamp;     /* what every page shares (render_site_stamp) */
+	uint64_t facts_key;      /* site_stamp and every article's facts */
+	bool facts_same;         /* facts_key is as in the last build */
 	cache_file *page_cache;  /* per output file: the hash of what made it */
 };
 
@@ -578,7 +580,16 @@ static value *section_data(const renderer *r, const site_section *sec, const cha
 typedef struct page_memo {
 	uint64_t hash;
 	uint64_t len;
+	uint64_t own;  /* see render_page_kept */
 } page_memo;
+
+/* Where the page cache keeps the facts key of the build that saved it. */
+#define FACTS_MEMO "#facts"
+
+bool render_facts_same(const renderer *r)
+{
+	return r->facts_same;
+}
 
 void render_set_page_cache(renderer *r, cache_file *pages)
 {
@@ -614,6 +625,31 @@ bool render_file_fresh(renderer *r, output *o, const char *rel, uint64_t fp)
 	return was.hash == fp && output_keep(o, rel, (size_t)was.len);
 }
 
+bool render_page_kept(renderer *r, output *o, const char *rel, uint64_t own)
+{
+	if (!r->facts_same || !r->page_cache || !o)
+		return false;
+	size_t len;
+	const char *old = cache_get(r->page_cache, rel, strlen(rel), &len);
+	page_memo was;
+	if (!old || len != sizeof was)
+		return false;
+	memcpy(&was, old, sizeof was);
+	if (was.own != own || !output_keep(o, rel, (size_t)was.len))
+		return false;
+	atomic_fetch_add(&r->pages_kept, 1);
+	atomic_fetch_add(&r->pages, 1);
+	return true;
+}
+
+static void memo_put(renderer *r, const char *rel, uint64_t fp, size_t len, uint64_t own)
+{
+	if (r->page_cache) {
+		page_memo memo = { fp, len, own };
+		cache_put(r->page_cache, rel, strlen(rel), &memo, sizeof memo);
+	}
+}
+
 bool render_page_fresh(renderer *r, output *o, const char *rel, uint64_t fp)
 {
 	if (!render_file_fresh(r, o, rel, fp))
@@ -627,25 +663,32 @@ int render_file_as(renderer *r, output *o, const char *rel, const char *data, si
 		   uint64_t fp, gen_err *err)
 {
 	int rc = o ? output_write(o, rel, data, len, err) : 0;
-	if (rc == 0 && r->page_cache && o) {
-		page_memo memo = { fp, len };
-		cache_put(r->page_cache, rel, strlen(rel), &memo, sizeof memo);
-	}
+	if (rc == 0 && o)
+		memo_put(r, rel, fp, len, 0);
+	return rc;
+}
+
+/* render_page_as, remembering own for render_page_kept. */
+static int render_page_own(renderer *r, output *o, const char *layout, const char *rel,
+			   const value *data, uint64_t fp, uint64_t own, gen_err *err)
+{
+	buf html = BUF_INIT;
+	const template *t = template_partials_get(r->layouts, layout, strlen(layout));
+	int rc = t ? template_render(&html, t, data, r->layouts, err)
+		   : err_set(err, GEN_EUSAGE, "", 0, 0, "the theme has no layout '%s'", layout);
+	if (rc == 0 && o)
+		rc = output_write(o, rel, html.ptr, html.len, err);
+	if (rc == 0 && o)
+		memo_put(r, rel, fp, html.len, own);
+	buf_release(&html);
+	atomic_fetch_add(&r->pages, 1);
 	return rc;
 }
 
 int render_page_as(renderer *r, output *o, const char *layout, const char *rel,
 		   const value *data, uint64_t fp, gen_err *err)
 {
-	buf html = BUF_INIT;
-	const template *t = template_partials_get(r->layouts, layout, strlen(layout));
-	int rc = t ? template_render(&html, t, data, r->layouts, err)
-		   : err_set(err, GEN_EUSAGE, "", 0, 0, "the theme has no layout '%s'", layout);
-	if (rc == 0)
-		rc = render_file_as(r, o, rel, html.ptr, html.len, fp, err);
-	buf_release(&html);
-	atomic_fetch_add(&r->pages, 1);
-	return rc;
+	return render_page_own(r, o, layout, rel, data, fp, 0, err);
 }
 
 /* A page written as it is rendered (render_page_late). */
@@ -711,10 +754,7 @@ out:
 
 void render_page_written(renderer *r, const char *rel, uint64_t fp, size_t len)
 {
-	if (r->page_cache) {
-		page_memo memo = { fp, len };
-		cache_put(r->page_cache, rel, strlen(rel), &memo, sizeof memo);
-	}
+	memo_put(r, rel, fp, len, 0);
 	atomic_fetch_add(&r->pages, 1);
 }
 
@@ -794,7 +834,9 @@ static uint64_t article_fingerprint(const renderer *r, const document *d)
 		h = render_card_key(&s->docs[links_out_at(g, doc, i)->to], h);
 	for (size_t i = 0; g && i < links_in_count(g, doc); i++) {
 		const links_edge *e = links_in_at(g, doc, i);
-		h = render_doc_key(&s->docs[e->from], h);
+		/* A backlink shows what its source says around the link:
+		 * part of the source's facts. */
+		h = buf_hash64(&s->docs[e->from].facts, sizeof s->docs[e->from].facts, h);
 		h = buf_hash64(&e->tip, sizeof e->tip, h);
 		h = buf_hash64(e->anchor, strlen(e->anchor) + 1, h);
 	}
@@ -837,13 +879,40 @@ uint64_t render_all_docs_key(const renderer *r, uint64_t h)
 	return h;
 }
 
+/* Every article's facts in site order, and the content's other files
+ * (links may lead to them), hashed into h. */
+static uint64_t render_facts_key(const renderer *r, uint64_t h)
+{
+	const site *s = r->s;
+	h = buf_hash64(&s->ndocs, sizeof s->ndocs, h ^ 0x66616374u);
+	for (size_t i = 0; i < s->ndocs; i++) {
+		const document *d = &s->docs[i];
+		uint64_t f = d->facts ? d->facts : document_facts(d);
+		h = buf_hash64(&f, sizeof f, h);
+	}
+	for (size_t i = 0; i < s->nassets; i++)
+		h = buf_hash_cstr(s->assets[i].path, h);
+	return h;
+}
+
+/* What an article's page depends on besides the facts of all articles:
+ * the article itself and its history. Never 0 (see render_page_kept). */
+static uint64_t article_own(const renderer *r, const document *d)
+{
+	uint64_t h = changes_fingerprint(r->s, d, render_doc_key(d, 0x6f776eu));
+	return h ? h : 1;
+}
+
 static int render_document(renderer *r, output *o, const document *d, gen_err *err)
 {
 	/* Every page of an article is checked by its inputs, not by its
 	 * data (render_page): making the data is most of the work. */
 	bool plain = true;
-	uint64_t fp = 0;
+	uint64_t fp = 0, own = 0;
 	if (plain && r->page_cache && o) {
+		own = article_own(r, d);
+		if (render_page_kept(r, o, d->out_path, own))
+			return 0;
 		fp = article_fingerprint(r, d);
 		if (render_page_fresh(r, o, d->out_path, fp))
 			return 0;
@@ -867,7 +936,7 @@ static int render_document(renderer *r, output *o, const document *d, gen_err *e
 		layout = "section";
 		value_set_cstr(data, "section", section_data(r, sec, body.ptr));
 	}
-	int rc = plain ? render_page_as(r, o, layout, d->out_path, data, fp, err)
+	int rc = plain ? render_page_own(r, o, layout, d->out_path, data, fp, own, err)
 		       : render_page(r, o, layout, d->out_path, data, err);
 	value_free(data);
 	buf_release(&body);
@@ -1005,6 +1074,11 @@ static int render_themes(renderer *r, output *o, gen_err *err)
 		 * known from the articles that have the theme. */
 		buf rel = BUF_INIT;
 		buf_printf(&rel, "themas/%s/index.html", t->id);
+		/* Made of facts alone (render_page_kept). */
+		if (render_page_kept(r, o, rel.ptr, 0)) {
+			buf_release(&rel);
+			continue;
+		}
 		uint64_t fp = buf_hash64(t->id, strlen(t->id) + 1,
 					 r->site_stamp ^ (own ? 0x7468u : 0x7365u));
 		/* Each article's card and the passage that earned the theme. */
@@ -1055,6 +1129,9 @@ static int render_themes(renderer *r, output *o, gen_err *err)
 		buf_release(&html);
 	}
 	/* The overview counts each theme's articles by kind. */
+	value *all = NULL, *cards = NULL;
+	if (rc == 0 && render_page_kept(r, o, "themas/index.html", 0))
+		goto out;
 	uint64_t all_fp = buf_hash64(&r->s->ndocs, sizeof r->s->ndocs, r->site_stamp ^ 0x746873u);
 	for (size_t j = 0; j < r->s->ndocs; j++) {
 		const document *d = &r->s->docs[j];
@@ -1064,7 +1141,6 @@ static int render_themes(renderer *r, output *o, gen_err *err)
 			all_fp = buf_hash_cstr(d->fm.themes[k], all_fp);
 		all_fp = buf_hash64("", 1, all_fp);
 	}
-	value *all = NULL, *cards = NULL;
 	if (rc == 0 && r->page_cache && o &&
 	    render_page_fresh(r, o, "themas/index.html", all_fp))
 		goto out;
@@ -1387,6 +1463,16 @@ int render_site(renderer *r, output *o, gen_err *err)
 		r->site_stamp = render_doc_key(s->home, r->site_stamp);
 	for (size_t i = 0; i < s->nsections; i++)
 		r->site_stamp = render_doc_key(s->sections[i].index, r->site_stamp);
+	r->facts_key = render_facts_key(r, r->site_stamp);
+	r->facts_same = false;
+	if (r->page_cache) {
+		size_t len = 0;
+		const char *was = render_memo_get(r, FACTS_MEMO, &len);
+		r->facts_same = was && len == sizeof r->facts_key &&
+				memcmp(was, &r->facts_key, len) == 0;
+		render_memo_put(r, FACTS_MEMO, &r->facts_key, sizeof r->facts_key);
+	}
+	t->facts_same = r->facts_same;
 	/* Cards are listed on many pages (sections, themes, related
 	 * articles): each made once, when first needed (render_card), and
 	 * shared read-only after. */

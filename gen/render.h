@@ -60,6 +60,17 @@ int render_page(renderer *r, output *o, const char *layout, const char *rel,
  * holds it (returns true: nothing else to do); render_page_as renders and
  * remembers fp for the next build. */
 bool render_page_fresh(renderer *r, output *o, const char *rel, uint64_t fp);
+/* When every article's facts (document_facts), the theme and what every
+ * page shares are as in the last build (render_facts_same), a page that
+ * depends on nothing else is as the last build left it:
+ * render_page_kept keeps it (returns true) when the page cache and the
+ * output still have it, without its fingerprint being worked out. own
+ * is what the page depends on besides (an article page: its article's
+ * content id and history; 0: nothing, for pages made of facts alone,
+ * like theme and author pages). Only pages made through
+ * render_page_own remember an own other than 0. */
+bool render_facts_same(const renderer *r);
+bool render_page_kept(renderer *r, output *o, const char *rel, uint64_t own);
 /* The same for a file that is not a page (the search index's): data
  * made without a layout, not counted in render_pages_kept. */
 bool render_file_fresh(renderer *r, output *o, const char *rel, uint64_t fp);
@@ -122,6 +133,7 @@ typedef struct render_times {
 	size_t print_articles, print_copied; /* on the print page; copied from the last one */
 	bool print_framed;                   /* and all around them too */
 	bool related_kept;                   /* related pages as the last build had them */
+	bool facts_same;                     /* render_facts_same */
 	size_t search_docs, search_kept;     /* in the index; whose text file was kept */
 } render_times;
 const render_times *render_last_times(const renderer *r);

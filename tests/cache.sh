@@ -133,6 +133,35 @@ is "${text% *}" "$(( ${text#* } - 1 ))" "text edit: search reads one article's t
 test "${copied#* }" -gt 20
 ok $? "the print page has the articles ($copied)"
 
+# A paragraph added at the end, with no link, heading or themed passage
+# in it, leaves every article's facts (document_facts) as they were: only
+# the edited article's own pages are looked at (the others are kept
+# without working out their fingerprints), and the output is still that
+# of a clean build.
+printf '\nDe koffie in de wachtkamer was al koud.\n' >> "$P/content/verhalen/extra-9.md"
+git -C "$P" commit -qam "verhaal 9: een alinea erbij"
+build_both "text edit, facts as before"
+contains "$WORK/inc.err" "every article's facts as in the last" \
+	"text edit, facts as before: only pages of changed articles are looked at"
+contains "$WORK/inc/verhalen/extra-9/index.html" "koffie in de wachtkamer" \
+	"text edit, facts as before: the article's page has the new paragraph"
+contains "$WORK/inc/print/index.html" "koffie in de wachtkamer" \
+	"text edit, facts as before: and the print page"
+kept=$(sed -n 's/^pages kept *\([0-9]*\) .*/\1/p' "$WORK/inc.err")
+made=$((pages - kept))
+test "$made" -ge 3 && test "$made" -le 5
+ok $? "text edit, facts as before: its page, history page, the changelog and the print page are made ($made)"
+# The sentence around a link is what the page it leads to quotes: an
+# edit there changes the facts of the article with the link, and the
+# page it leads to shows the new sentence.
+sed -i 's/Zie \[het vorige verhaal\]/Zie vooral [het vorige verhaal]/' "$P/content/verhalen/extra-10.md"
+git -C "$P" commit -qam "verhaal 10: zie vooral"
+build_both "link context edit"
+if grep -q "every article's facts as in the last" "$WORK/inc.err"; then same=yes; else same=no; fi
+is "$same" "no" "link context edit: the facts of the article changed"
+contains "$WORK/inc/verhalen/extra-11/index.html" "Zie vooral" \
+	"link context edit: the page the link leads to quotes the new sentence"
+
 # Bytes of the print page changed by hand, its length kept, are not
 # copied: the article they are in is made again. So is the edited one.
 grep -q 'eerlijke feedback' "$WORK/inc/print/index.html"

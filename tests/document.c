@@ -1,0 +1,134 @@
+/* Unit tests for document_facts: what other pages read of an article.
+ * An edit that only they would not show (words of the text, lines moved)
+ * leaves the facts as they were; an edit of anything another page shows
+ * (title, summary, themes, a link, the sentence around a link, a heading,
+ * a tip, an anchor, the first paragraph) changes them. A thawed article
+ * has the facts of the parsed one. The build's use of them (pages kept
+ * without their fingerprints) is tested in cache.sh. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "config.h"
+#include "document.h"
+#include "tap.h"
+
+static config cfg;
+
+#define FRONT "+++\ntitle = \"De garage\"\nkind = \"story\"\nthemes = [\"grenzen\"]\n" \
+	      "summary = \"Een klant belt.\"\n+++\n"
+
+static const char *const base =
+	FRONT
+	"De klant komt binnen.\n"
+	"\n"
+	"## Aan de balie\n"
+	"\n"
+	"Zie [de tips](../tips/x.md#tip-1) voor meer.\n"
+	"\n"
+	"Het regent buiten.\n"
+	"\n"
+	"Een voetnoot[^1].\n"
+	"\n"
+	"[^1]: Uit het archief.\n";
+
+/* The facts of text parsed as content/verhalen/garage.md, or 0 when it
+ * does not parse. With thawed, of the document frozen and thawed. */
+static uint64_t facts_of(const char *text, bool thawed)
+{
+	source_file f;
+	memset(&f, 0, sizeof f);
+	char path[] = "content/verhalen/garage.md";
+	f.path = path;
+	f.data = (char *)text;
+	f.len = strlen(text);
+	memcpy(f.id, "0123456789012345678901234567890123456789", 41);
+	document d;
+	gen_err e;
+	if (document_parse(&d, &f, &cfg, NULL, &e) < 0) {
+		diag("%s:%d:%d: %s", e.file, e.line, e.col, e.msg);
+		return 0;
+	}
+	uint64_t h = document_facts(&d);
+	if (thawed) {
+		buf frozen = BUF_INIT;
+		document_freeze(&d, &frozen);
+		document t;
+		h = document_thaw(&t, &f, &cfg, frozen.ptr, frozen.len, false) == 0 ? t.facts : 0;
+		if (h)
+			document_release(&t);
+		buf_release(&frozen);
+	}
+	document_release(&d);
+	return h;
+}
+
+/* base with its first from replaced by to. */
+static char *edited(const char *from, const char *to)
+{
+	const char *at = strstr(base, from);
+	if (!at)
+		return NULL;
+	buf b = BUF_INIT;
+	buf_put(&b, base, (size_t)(at - base));
+	buf_puts(&b, to);
+	buf_puts(&b, at + strlen(from));
+	return buf_detach(&b);
+}
+
+static void same(const char *from, const char *to, const char *what)
+{
+	char *t = edited(from, to);
+	uint64_t a = facts_of(base, false), b = t ? facts_of(t, false) : 0;
+	ok(t && a && b && a == b, "facts as before: %s", what);
+	free(t);
+}
+
+static void differ(const char *from, const char *to, const char *what)
+{
+	char *t = edited(from, to);
+	uint64_t a = facts_of(base, false), b = t ? facts_of(t, false) : 0;
+	ok(t && a && b && a != b, "facts change: %s", what);
+	free(t);
+}
+
+int main(void)
+{
+	static const char site_toml[] = "title = \"Test\"\n";
+	gen_err e;
+	if (config_parse(&cfg, site_toml, strlen(site_toml), "site.toml", NULL, &e) < 0) {
+		err_print(&e, stdout);
+		return 1;
+	}
+	uint64_t parsed = facts_of(base, false);
+	ok(parsed != 0, "an article has facts");
+	is((int)(facts_of(base, true) == parsed), 1, "thawed from the cache, the same facts");
+	is((int)(facts_of(base, false) == parsed), 1, "the same article, the same facts");
+
+	same("Het regent buiten.", "Het regent buiten, en het waait.",
+	     "words added to a paragraph without a link");
+	same("Het regent buiten.\n", "Het regent buiten.\n\nEen nieuwe alinea.\n",
+	     "a paragraph added without a link");
+	same(FRONT, FRONT "\n\n", "lines moved down (only messages show line numbers)");
+
+	differ("title = \"De garage\"", "title = \"De werkplaats\"", "the title");
+	differ("summary = \"Een klant belt.\"", "summary = \"Een klant mailt.\"", "the summary");
+	differ("themes = [\"grenzen\"]", "themes = [\"grenzen\", \"feedback\"]", "the themes");
+	differ("kind = \"story\"", "kind = \"tips\"", "the kind");
+	differ("+++\nDe", "date = 2020-01-02\n+++\nDe", "the date");
+	differ("summary =", "author = \"Femke\"\nsummary =", "the author");
+	differ("summary =", "weight = 3\nsummary =", "the weight");
+	differ("summary =", "aliases = [\"oud/\"]\nsummary =", "the aliases");
+	differ("summary =", "niveau = \"basis\"\nsummary =", "a key of its own in the front matter");
+	differ("De klant komt binnen.", "De klant komt boos binnen.",
+	       "the first paragraph (the summary when there is none)");
+	differ("## Aan de balie", "## Bij de balie", "a heading (its text and id)");
+	differ("## Aan de balie", "### Aan de balie", "a heading's level");
+	differ("../tips/x.md#tip-1", "../tips/x.md#tip-2", "where a link leads");
+	differ("[de tips]", "[het lijstje]", "a link's text");
+	differ("Zie [de tips]", "Lees [de tips]", "the sentence around a link (its context)");
+	differ("Zie [de tips]", "Zie ![de tips]", "a link made an image");
+	differ("[^1]: Uit het archief.", "[^2]: Uit het archief.", "a footnote's anchor");
+	config_release(&cfg);
+	return done_testing();
+}

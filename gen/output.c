@@ -933,6 +933,64 @@ int output_put(output_file *f, const void *data, size_t len, gen_err *err)
 	return 0;
 }
 
+/* Whether descriptors a and b are open on the same file. */
+static bool same_file(int a, int b)
+{
+	struct stat x, y;
+	return a >= 0 && b >= 0 && fstat(a, &x) == 0 && fstat(b, &y) == 0 &&
+	       x.st_dev == y.st_dev && x.st_ino == y.st_ino;
+}
+
+int output_copy(output_file *f, int from, uint64_t at, uint64_t len, gen_err *err)
+{
+	/* Bytes of the old file put back where they were leave f equal to
+	 * it so far: its reading position moves on past them. */
+	if (f->same) {
+		f->same = at == f->len && same_file(f->old, from) &&
+			  lseek(f->old, (off_t)len, SEEK_CUR) >= 0;
+	}
+	off_t in = (off_t)at;
+	bool kernel = true;
+	char chunk[65536];
+	while (len) {
+		size_t want = len > SIZE_MAX / 2 ? SIZE_MAX / 2 : (size_t)len;
+		ssize_t n = -1;
+		if (kernel) {
+			n = copy_file_range(from, &in, f->fd, NULL, want, 0);
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n < 0 && (errno == EXDEV || errno == ENOSYS || errno == EINVAL ||
+				      errno == EOPNOTSUPP)) {
+				kernel = false; /* another file system, an old kernel */
+				continue;
+			}
+		} else {
+			n = pread(from, chunk, want < sizeof chunk ? want : sizeof chunk, in);
+			if (n < 0 && errno == EINTR)
+				continue;
+			for (ssize_t done = 0, w; n > 0 && done < n; done += w) {
+				w = write(f->fd, chunk + done, (size_t)(n - done));
+				if (w < 0 && errno == EINTR)
+					w = 0;
+				else if (w <= 0)
+					return io_err(err, f->o->tmp, f->name[0] ? f->name : f->key.ptr,
+						      "cannot write");
+			}
+			if (n > 0)
+				in += n;
+		}
+		if (n <= 0) {
+			if (n == 0)
+				errno = EIO; /* the old file is shorter than it was */
+			return io_err(err, f->o->tmp, f->name[0] ? f->name : f->key.ptr,
+				      "cannot copy into");
+		}
+		f->len += (size_t)n;
+		len -= (uint64_t)n;
+	}
+	return 0;
+}
+
 int output_close(output_file *f, gen_err *err)
 {
 	output *o = f->o;

@@ -29,6 +29,7 @@
 #define GEN_OUTPUT_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stddef.h>
 
 #include "err.h"
@@ -78,6 +79,10 @@ int output_open_old(output *o, const char *rel);
 typedef struct output_file output_file;
 int output_open(output *o, const char *rel, output_file **out, gen_err *err);
 int output_put(output_file *f, const void *data, size_t len, gen_err *err);
+/* Appends to f the len bytes at offset at of the file open at from (one
+ * output_open_old gave), copied by the kernel without passing through
+ * the build's memory; the caller has checked them. */
+int output_copy(output_file *f, int from, uint64_t at, uint64_t len, gen_err *err);
 int output_close(output_file *f, gen_err *err);
 void output_discard(output_file *f);
 /* Puts the new version in place (see above) and frees o, also on failure.

@@ -21,9 +21,11 @@
  * only the changed articles are made. Everything copied is checked
  * against its hash first: a file changed since by anyone costs the
  * render, never a wrong page. */
+#define _DEFAULT_SOURCE /* MAP_POPULATE */
 #include "print.h"
 
 #include <errno.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,6 +71,7 @@ typedef struct book {
 	uint64_t stamp;   /* site->stamp: site.toml, filters */
 	bool facts_same;  /* render_facts_same: ids and links lead as before */
 	int old_fd;       /* the print page the last build wrote, or -1 */
+	const char *old_map; /* its bytes (was.len of them), or NULL */
 	pieces_head was;  /* what the memo says of it */
 	piece *old;       /* its pieces, in the order of the file */
 	piece *by_key;    /* the same, sorted by key */
@@ -285,53 +288,67 @@ static const piece *old_piece(const book *b, uint64_t key)
 			     : bsearch(&want, b->by_key, b->nold, sizeof *b->by_key, piece_cmp);
 }
 
+/* Whether the len bytes at offset at of the last print page hash to hash. */
+static bool old_good(const book *b, uint64_t at, uint64_t len, uint64_t hash)
+{
+	return b->old_map && len <= b->was.len && at <= b->was.len - len &&
+	       buf_hash64(b->old_map + at, (size_t)len, PIECES_FORMAT) == hash;
+}
+
 /* Appends len bytes at offset at of the last print page to out when they
  * hash to hash; false (out as it was) otherwise. */
 static bool copy_old(const book *b, uint64_t at, uint64_t len, uint64_t hash, buf *out)
 {
-	if (b->old_fd < 0 || len > b->was.len || at > b->was.len - len)
+	if (!old_good(b, at, len, hash))
 		return false;
-	size_t n = (size_t)len, got = 0;
-	buf_grow(out, n);
-	char *to = out->ptr + out->len;
-	while (got < n) {
-		ssize_t k = pread(b->old_fd, to + got, n - got, (off_t)(at + got));
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k <= 0)
-			return false;
-		got += (size_t)k;
-	}
-	if (buf_hash64(to, n, PIECES_FORMAT) != hash)
-		return false;
-	out->len += n;
-	out->ptr[out->len] = '\0';
+	buf_put(out, b->old_map + at, (size_t)len);
 	return true;
 }
 
-/* Appends the HTML of article doc, its ids prefixed, to out, where it
- * will stand at offset at of the file (RENDER_NOWHERE: not as it is),
- * copied from the last page when it can be; records it as a piece.
- * last is its piece in the last page, when known. */
-static void make_piece(book *b, size_t doc, buf *out, uint64_t at, const piece *last)
+/* The key of article doc's piece (piece_key); last is its piece in the
+ * last page, when known. When every article's facts are as before, its
+ * id and where its links lead are too: only the article itself can
+ * have changed, and its identity tells. */
+static uint64_t key_of(const book *b, size_t doc, uint64_t dkey, const piece *last)
+{
+	return last && b->facts_same && last->dkey == dkey ? last->key : piece_key(b, doc);
+}
+
+static void add_piece(book *b, piece p)
+{
+	if (b->nnow == b->capnow) {
+		b->capnow = b->capnow ? 2 * b->capnow : 256;
+		b->now = xrealloc(b->now, b->capnow * sizeof *b->now);
+	}
+	b->now[b->nnow++] = p;
+}
+
+/* Appends the HTML of article doc, its ids prefixed, to out. */
+static void render_piece(book *b, size_t doc, buf *out)
 {
 	const document *d = &b->s->docs[doc];
+	buf body = BUF_INIT;
+	rewrite_ctx rc = { b, d };
+	markdown_render_html(&body, d->md, rewrite, &rc);
+	markdown_drop_pages(d->md);
+	print_prefix_ids(out, body.ptr, b->prefix[doc], 2);
+	buf_release(&body);
+}
+
+/* Appends the HTML of article doc to out, where it will stand at offset
+ * at of the file (RENDER_NOWHERE: not as it is), copied from the last
+ * page when it can be; records it as a piece. */
+static void make_piece(book *b, size_t doc, buf *out, uint64_t at)
+{
 	size_t start = out->len;
-	uint64_t dkey = render_doc_key(d, 0), hash = 0;
-	/* When every article's facts are as before, its id and where its
-	 * links lead are too: only the article itself can have changed. */
-	uint64_t k = last && b->facts_same && last->dkey == dkey ? last->key : piece_key(b, doc);
+	uint64_t dkey = render_doc_key(&b->s->docs[doc], 0), hash = 0;
+	uint64_t k = key_of(b, doc, dkey, NULL);
 	const piece *was = at != RENDER_NOWHERE ? old_piece(b, k) : NULL;
 	if (was && copy_old(b, was->at, was->len, was->hash, out)) {
 		hash = was->hash;
 		b->copied++;
 	} else {
-		buf body = BUF_INIT;
-		rewrite_ctx rc = { b, d };
-		markdown_render_html(&body, d->md, rewrite, &rc);
-		markdown_drop_pages(d->md);
-		print_prefix_ids(out, body.ptr, b->prefix[doc], 2);
-		buf_release(&body);
+		render_piece(b, doc, out);
 		if (at != RENDER_NOWHERE)
 			hash = buf_hash64(out->ptr + start, out->len - start, PIECES_FORMAT);
 	}
@@ -339,11 +356,7 @@ static void make_piece(book *b, size_t doc, buf *out, uint64_t at, const piece *
 		b->escaped = true;
 		return;
 	}
-	if (b->nnow == b->capnow) {
-		b->capnow = b->capnow ? 2 * b->capnow : 256;
-		b->now = xrealloc(b->now, b->capnow * sizeof *b->now);
-	}
-	b->now[b->nnow++] = (piece){ k, doc, dkey, at, out->len - start, hash, 0 };
+	add_piece(b, (piece){ k, doc, dkey, at, out->len - start, hash, 0 });
 }
 
 /* The article a TEMPLATE_LATE key names (its number), for the template. */
@@ -357,7 +370,7 @@ static void article_html(void *ctx, buf *out, const char *key, size_t len, uint6
 	num[len] = '\0';
 	size_t doc = (size_t)strtoull(num, NULL, 10);
 	if (doc < b->s->ndocs && b->prefix[doc])
-		make_piece(b, doc, out, at, NULL);
+		make_piece(b, doc, out, at);
 }
 
 /* The bytes of the page as the template writes them: what is not in a
@@ -414,11 +427,22 @@ static void pieces_load(book *b, renderer *r, output *o)
 	if (b->was.format != PIECES_FORMAT ||
 	    (b->old_fd = output_open_old(o, PRINT_URL "index.html")) < 0)
 		return;
-	if (fstat(b->old_fd, &st) < 0 || (uint64_t)st.st_size != b->was.len) {
+	if (fstat(b->old_fd, &st) < 0 || (uint64_t)st.st_size != b->was.len || !b->was.len ||
+	    (uint64_t)(size_t)b->was.len != b->was.len) {
 		close(b->old_fd);
 		b->old_fd = -1;
 		return;
 	}
+	/* Read where it lies: every byte taken from it is hashed first, and
+	 * what is taken goes to the new page by the kernel (output_copy). */
+	void *map = mmap(NULL, (size_t)b->was.len, PROT_READ, MAP_SHARED | MAP_POPULATE,
+			 b->old_fd, 0);
+	if (map == MAP_FAILED) {
+		close(b->old_fd);
+		b->old_fd = -1;
+		return;
+	}
+	b->old_map = map;
 	b->nold = (len - sizeof b->was) / sizeof(piece);
 	b->old = xmalloc(b->nold * sizeof *b->old + 1);
 	memcpy(b->old, m + sizeof b->was, b->nold * sizeof *b->old);
@@ -438,13 +462,15 @@ static void pieces_save(const book *b, renderer *r, uint64_t data, uint64_t len,
 }
 
 /* Writes the page from the last one without the template, when its data
- * hashed as now (data): frame by frame, each article copied or made
- * again. Returns 1 when written, 0 when something did not check out
- * (nothing written: the caller renders), or a negative code with err. */
+ * hashed as now (data): the frames and the unchanged articles, each
+ * checked against its hash, are copied in runs as long as they go; a
+ * changed article is made again between them. Returns 1 when written,
+ * 0 when something did not check out (nothing written: the caller
+ * renders), or a negative code with err. */
 static int reassemble(book *b, renderer *r, output *o, uint64_t data, uint64_t fp,
 		      gen_err *err)
 {
-	if (b->old_fd < 0 || !b->was.whole || b->was.data != data)
+	if (!b->old_map || !b->was.whole || b->was.data != data)
 		return 0;
 	for (size_t i = 0; i < b->nold; i++)
 		if (b->old[i].doc >= b->s->ndocs || !b->prefix[b->old[i].doc])
@@ -454,23 +480,49 @@ static int reassemble(book *b, renderer *r, output *o, uint64_t data, uint64_t f
 	if (rc < 0)
 		return rc;
 	buf chunk = BUF_INIT;
-	uint64_t pos = 0, len = 0;
+	/* pos: how far the old page is gone through; run, nrun: the bytes
+	 * of it still to be copied; len: the new page so far, copied
+	 * bytes not yet counted. */
+	uint64_t pos = 0, run = 0, nrun = 0, len = 0;
 	bool good = true;
 	size_t copied = b->copied;
 	for (size_t i = 0; good && i <= b->nold; i++) {
 		const piece *p = i < b->nold ? &b->old[i] : NULL;
 		uint64_t stop = p ? p->at : b->was.len;
-		buf_clear(&chunk);
-		good = stop >= pos &&
-		       copy_old(b, pos, stop - pos, p ? p->frame : b->was.tail, &chunk);
-		if (good && p) {
-			make_piece(b, (size_t)p->doc, &chunk, len + chunk.len, p);
-			b->now[b->nnow - 1].frame = p->frame;
-			pos = p->at + p->len;
+		good = stop >= pos && old_good(b, pos, stop - pos, p ? p->frame : b->was.tail);
+		if (!good || !p)
+			break;
+		nrun += stop - pos;
+		pos = p->at + p->len;
+		size_t doc = (size_t)p->doc;
+		uint64_t dkey = render_doc_key(&b->s->docs[doc], 0);
+		uint64_t k = key_of(b, doc, dkey, p);
+		if (k == p->key && old_good(b, p->at, p->len, p->hash)) {
+			add_piece(b, (piece){ k, doc, dkey, len + nrun, p->len, p->hash, p->frame });
+			nrun += p->len;
+			b->copied++;
+			continue;
 		}
-		if (good && (rc = output_put(f, chunk.ptr, chunk.len, err)) < 0)
+		if (nrun && (rc = output_copy(f, b->old_fd, run, nrun, err)) < 0) {
+			good = false;
+			break;
+		}
+		len += nrun;
+		run = pos;
+		nrun = 0;
+		buf_clear(&chunk);
+		render_piece(b, doc, &chunk);
+		add_piece(b, (piece){ k, doc, dkey, len, chunk.len,
+				      buf_hash64(chunk.ptr, chunk.len, PIECES_FORMAT), p->frame });
+		if ((rc = output_put(f, chunk.ptr, chunk.len, err)) < 0)
 			good = false;
 		len += chunk.len;
+	}
+	if (good) {
+		nrun += b->was.len - pos;
+		if (nrun && (rc = output_copy(f, b->old_fd, run, nrun, err)) < 0)
+			good = false;
+		len += nrun;
 	}
 	buf_release(&chunk);
 	if (!good) {
@@ -666,7 +718,7 @@ int print_render(renderer *r, const xref *x, output *o, size_t *articles, size_t
 	 * that page is put together again without the template. The
 	 * outline follows from the articles' facts: when those are as in
 	 * the last build, so is its key. */
-	uint64_t key = b.facts_same && b.old_fd >= 0 ? b.was.data : outline_key(&b, r, &ol);
+	uint64_t key = b.facts_same && b.old_map ? b.was.data : outline_key(&b, r, &ol);
 	int rc = o ? reassemble(&b, r, o, key, fp, err) : 0;
 	if (rc == 0) {
 		/* Pieces read back as the template reaches them (tap). */
@@ -684,6 +736,8 @@ int print_render(renderer *r, const xref *x, output *o, size_t *articles, size_t
 	*copied = b.copied;
 	free(ol.parts);
 	free(ol.articles);
+	if (b.old_map)
+		munmap((void *)b.old_map, (size_t)b.was.len);
 	if (b.old_fd >= 0)
 		close(b.old_fd);
 	free(b.old);

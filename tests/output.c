@@ -719,6 +719,78 @@ static void test_pieces(void)
 	buf_release(&want);
 }
 
+/* Bytes taken from the file the last build left (output_copy): put
+ * back where they were, they leave the file as it was; moved or mixed
+ * with new bytes, they make a new file of exactly those bytes. */
+static void test_copy(void)
+{
+	snprintf(out, sizeof out, "%s/copy", base);
+	buf big = BUF_INIT;
+	for (int i = 0; i < 30000; i++)
+		buf_printf(&big, "<p>%d</p>", i);
+	output *o = NULL;
+	gen_err err = { 0 };
+	ok(begin(&o) == 0, "copy: begin fresh");
+	put(o, "book.html", big.ptr);
+	put(o, "other.html", big.ptr);
+	is(commit(o), 0, "copy: commit fresh");
+	age("", false);
+	struct stat was;
+	lstat(at("book.html"), &was);
+
+	/* All of it, in three copies at their own places. */
+	ok(begin(&o) == 0, "copy: begin update");
+	int old = output_open_old(o, "book.html");
+	ok(old >= 0, "copy: the old file opens");
+	output_file *f = NULL;
+	int rc = output_open(o, "book.html", &f, &err);
+	size_t a = big.len / 3, b = 2 * big.len / 3;
+	if (rc == 0)
+		rc = output_copy(f, old, 0, a, &err);
+	if (rc == 0)
+		rc = output_copy(f, old, a, b - a, &err);
+	if (rc == 0)
+		rc = output_copy(f, old, b, big.len - b, &err);
+	if (rc == 0)
+		rc = output_close(f, &err);
+	is(rc, 0, "copy: the old bytes copied where they were");
+	/* The end first, then new bytes, then the start. */
+	f = NULL;
+	int other = output_open_old(o, "other.html");
+	rc = output_open(o, "other.html", &f, &err);
+	if (rc == 0)
+		rc = output_copy(f, other, b, big.len - b, &err);
+	if (rc == 0)
+		rc = output_put(f, "<hr>", 4, &err);
+	if (rc == 0)
+		rc = output_copy(f, other, 0, b, &err);
+	if (rc == 0)
+		rc = output_close(f, &err);
+	is(rc, 0, "copy: old bytes moved around new ones");
+	/* More than the old file has is an error, not a short file. */
+	f = NULL;
+	rc = output_open(o, "short.html", &f, &err);
+	int bad = rc == 0 ? output_copy(f, old, big.len - 10, 20, &err) : 0;
+	ok(bad < 0 && strstr(err.msg, "copy"), "copy: past the old file's end: an error (%s)", err.msg);
+	if (f)
+		output_discard(f);
+	close(old);
+	close(other);
+	is(output_unchanged(o), 1, "copy: bytes put back where they were count as unchanged");
+	is(commit(o), 0, "copy: commit update");
+	ok(same_file(&was, "book.html") && has("book.html", big.ptr),
+	   "copy: the unchanged file keeps its inode, mtime and bytes");
+	buf want = BUF_INIT;
+	buf_puts(&want, big.ptr + b);
+	buf_puts(&want, "<hr>");
+	buf_put(&want, big.ptr, b);
+	ok(has("other.html", want.ptr), "copy: the moved bytes are in their new order");
+	ok(gone("short.html"), "copy: the file given up on is not in the site");
+	is(leftovers(), 0, "copy: nothing left beside the output");
+	buf_release(&big);
+	buf_release(&want);
+}
+
 int main(void)
 {
 	const char *tmp = getenv("TMPDIR");
@@ -737,6 +809,7 @@ int main(void)
 	test_refusals();
 	test_empty_build();
 	test_pieces();
+	test_copy();
 	test_manifest();
 	cleanup(base);
 	return done_testing();

@@ -451,6 +451,7 @@ static void xml_put(buf *b, const char *s)
 
 typedef struct entry {
 	const document *d;
+	const history_page *hp; /* with a last change, or NULL */
 	int64_t updated;
 	char updated_text[32];
 	char published_text[32];
@@ -506,6 +507,8 @@ static void atom_id(buf *out, const site *s, const char *url)
 
 static int render_feed(renderer *r, const site *s, output *o, gen_err *err)
 {
+	/* Every article by its last change, newest first; only the first
+	 * CHANGES_MAX_FEED get their dates written out. */
 	entry *v = xcalloc(s->ndocs + 1, sizeof *v);
 	size_t n = 0;
 	for (size_t i = 0; i < s->ndocs; i++) {
@@ -515,35 +518,43 @@ static int render_feed(renderer *r, const site *s, output *o, gen_err *err)
 		entry *e = &v[n];
 		memset(e, 0, sizeof *e);
 		e->d = d;
-		e->author = d->fm.author;
 		const history_page *hp = page_of(s, d);
 		int64_t pub_epoch = 0;
-		bool has_pub = fm_date(d, e->published_text, &pub_epoch);
 		if (hp && hp->modified) {
+			e->hp = hp;
 			e->updated = hp->modified->commit->time;
-			history_format_date(e->updated_text, hp->modified->commit->time,
-					    hp->modified->commit->offset);
-			if (hp->created) {
-				history_format_date(e->published_text, hp->created->commit->time,
-						    hp->created->commit->offset);
-				has_pub = true;
-			}
-			if (!e->author)
-				e->author = hp->created ? hp->created->commit->author
-							: hp->modified->commit->author;
-		} else if (has_pub) {
+		} else if (fm_date(d, e->published_text, &pub_epoch)) {
 			e->updated = pub_epoch;
 			memcpy(e->updated_text, e->published_text, sizeof e->updated_text);
 		} else {
 			continue;
 		}
-		if (!has_pub)
-			e->published_text[0] = '\0';
 		n++;
 	}
 	qsort(v, n, sizeof *v, entry_cmp);
 	if (n > CHANGES_MAX_FEED)
 		n = CHANGES_MAX_FEED;
+	for (size_t i = 0; i < n; i++) {
+		entry *e = &v[i];
+		const history_page *hp = e->hp;
+		e->author = e->d->fm.author;
+		if (!hp)
+			continue;
+		int64_t pub_epoch = 0;
+		bool has_pub = fm_date(e->d, e->published_text, &pub_epoch);
+		history_format_date(e->updated_text, hp->modified->commit->time,
+				    hp->modified->commit->offset);
+		if (hp->created) {
+			history_format_date(e->published_text, hp->created->commit->time,
+					    hp->created->commit->offset);
+			has_pub = true;
+		}
+		if (!e->author)
+			e->author = hp->created ? hp->created->commit->author
+						: hp->modified->commit->author;
+		if (!has_pub)
+			e->published_text[0] = '\0';
+	}
 
 	const config *cfg = &s->cfg;
 	buf x = BUF_INIT, id = BUF_INIT;

@@ -54,6 +54,7 @@ struct renderer {
 	size_t *sec_place;       /* per document: its place among its section's pages */
 	uint64_t theme_stamp;    /* hash of the theme's files */
 	uint64_t site_stamp;     /* what every page shares (render_site_stamp) */
+	uint64_t *facts;         /* per document: document_facts */
 	uint64_t facts_key;      /* site_stamp and every article's facts */
 	bool facts_same;         /* facts_key is as in the last build */
 	cache_file *page_cache;  /* per output file: the hash of what made it */
@@ -236,6 +237,7 @@ void render_free(renderer *r)
 	free(r->statics);
 	xref_free(r->xref);
 	free_cards(r);
+	free(r->facts);
 	free(r);
 }
 
@@ -836,7 +838,7 @@ static uint64_t article_fingerprint(const renderer *r, const document *d)
 		const links_edge *e = links_in_at(g, doc, i);
 		/* A backlink shows what its source says around the link:
 		 * part of the source's facts. */
-		h = buf_hash64(&s->docs[e->from].facts, sizeof s->docs[e->from].facts, h);
+		h = buf_hash64(&r->facts[e->from], sizeof *r->facts, h);
 		h = buf_hash64(&e->tip, sizeof e->tip, h);
 		h = buf_hash64(e->anchor, strlen(e->anchor) + 1, h);
 	}
@@ -879,16 +881,18 @@ uint64_t render_all_docs_key(const renderer *r, uint64_t h)
 	return h;
 }
 
-/* Every article's facts in site order, and the content's other files
- * (links may lead to them), hashed into h. */
-static uint64_t render_facts_key(const renderer *r, uint64_t h)
+/* Every article's facts in site order (into r->facts), and the
+ * content's other files (links may lead to them), hashed into h. */
+static uint64_t render_facts_key(renderer *r, uint64_t h)
 {
 	const site *s = r->s;
+	free(r->facts);
+	r->facts = xmalloc((s->ndocs + 1) * sizeof *r->facts);
 	h = buf_hash64(&s->ndocs, sizeof s->ndocs, h ^ 0x66616374u);
 	for (size_t i = 0; i < s->ndocs; i++) {
 		const document *d = &s->docs[i];
-		uint64_t f = d->facts ? d->facts : document_facts(d);
-		h = buf_hash64(&f, sizeof f, h);
+		r->facts[i] = d->facts ? d->facts : document_facts(d);
+		h = buf_hash64(&r->facts[i], sizeof *r->facts, h);
 	}
 	for (size_t i = 0; i < s->nassets; i++)
 		h = buf_hash_cstr(s->assets[i].path, h);

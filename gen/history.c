@@ -62,7 +62,13 @@ static uint64_t hash_str(const char *s)
 		h ^= (unsigned char)*s;
 		h *= 1099511628211ull;
 	}
-	return h;
+	/* Slots take the low bits, which FNV leaves poorly mixed for paths
+	 * that differ only near the end ("...-01234.md"): the high bits are
+	 * folded in, or such keys crowd together and every lookup probes
+	 * through the crowd. */
+	h ^= h >> 32;
+	h *= 0xd6e8feb86659fd93ull;
+	return h ^ (h >> 32);
 }
 
 static void strmap_put(strmap *m, const char *key, uint32_t v);

@@ -55,20 +55,13 @@ typedef struct strmap {
 
 static const char tombstone[1];
 
+/* Slots take a hash's low bits: FNV-1a leaves them poorly mixed for
+ * paths that differ only near the end ("...-01234.md"), which then crowd
+ * together, so that every lookup probes through the crowd. buf_hash64
+ * mixes every bit into every other. */
 static uint64_t hash_str(const char *s)
 {
-	uint64_t h = 1469598103934665603ull;
-	for (; *s; s++) {
-		h ^= (unsigned char)*s;
-		h *= 1099511628211ull;
-	}
-	/* Slots take the low bits, which FNV leaves poorly mixed for paths
-	 * that differ only near the end ("...-01234.md"): the high bits are
-	 * folded in, or such keys crowd together and every lookup probes
-	 * through the crowd. */
-	h ^= h >> 32;
-	h *= 0xd6e8feb86659fd93ull;
-	return h ^ (h >> 32);
+	return buf_hash64(s, strlen(s), 0);
 }
 
 static void strmap_put(strmap *m, const char *key, uint32_t v);

@@ -206,10 +206,7 @@ static void *grow(void *items, size_t *cap, size_t n, size_t size)
 
 static uint64_t hash(const char *s)
 {
-	uint64_t h = 1469598103934665603u;
-	while (*s)
-		h = (h ^ (unsigned char)*s++) * 1099511628211u;
-	return h;
+	return buf_hash64(s, strlen(s), 0);
 }
 
 static anchor_slot *anchor_find(const markdown_doc *doc, const char *key)

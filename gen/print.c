@@ -166,12 +166,11 @@ void print_prefix_ids(buf *out, const char *html, const char *prefix, int shift)
 	buf_put(out, run, (size_t)(p - run));
 }
 
+/* Slots take the low bits: buf_hash64 mixes every bit into them (ids
+ * differ mostly near their end). */
 static size_t hash(const char *s)
 {
-	size_t h = 5381;
-	while (*s)
-		h = h * 33 + (unsigned char)*s++;
-	return h;
+	return (size_t)buf_hash64(s, strlen(s), 0);
 }
 
 static const char **id_slot(const book *b, const char *id)

@@ -775,12 +775,7 @@ struct template_partials {
 
 static uint64_t hash(const char *s, size_t len)
 {
-	uint64_t h = 1469598103934665603ULL; /* FNV-1a */
-	for (size_t i = 0; i < len; i++) {
-		h ^= (unsigned char)s[i];
-		h *= 1099511628211ULL;
-	}
-	return h;
+	return buf_hash64(s, len, 0);
 }
 
 template_partials *template_partials_new(void)

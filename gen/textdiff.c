@@ -38,14 +38,10 @@ typedef struct interner {
 	size_t n, items_cap;
 } interner;
 
+/* Slots take the low bits: buf_hash64 mixes every bit into them. */
 static uint64_t hash_bytes(const char *p, size_t len)
 {
-	uint64_t h = 1469598103934665603ull; /* FNV-1a */
-	for (size_t i = 0; i < len; i++) {
-		h ^= (unsigned char)p[i];
-		h *= 1099511628211ull;
-	}
-	return h;
+	return buf_hash64(p, len, 0);
 }
 
 static void interner_grow(interner *t)

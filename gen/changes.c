@@ -142,23 +142,7 @@ uint64_t changes_fingerprint(const site *s, const document *d, uint64_t h)
 	const history_page *hp = page_of(s, d);
 	size_t n = hp ? hp->nrevs : 0;
 	h = buf_hash64(&n, sizeof n, h ^ (hp ? 0x68u : 0x6eu));
-	if (!hp)
-		return h;
-	for (size_t i = 0; i < hp->nrevs; i++) {
-		const history_change *c = hp->revs[i];
-		h = buf_hash_cstr(c->commit->id, h);
-		h = buf_hash64(&c->kind, sizeof c->kind, h);
-		h = buf_hash_cstr(c->path, h);
-		h = buf_hash_cstr(c->old_path, h);
-		h = buf_hash_cstr(c->blob, h);
-	}
-	h = buf_hash_cstr(hp->created ? hp->created->commit->id : NULL, h);
-	h = buf_hash_cstr(hp->modified ? hp->modified->commit->id : NULL, h);
-	h = buf_hash64(&hp->revisions, sizeof hp->revisions, h);
-	for (size_t i = 0; i < hp->ncontributors; i++)
-		h = buf_hash_cstr(hp->contributors[i], h);
-	unsigned char complete = hp->complete;
-	return buf_hash64(&complete, 1, h);
+	return hp ? buf_hash64(&hp->stamp, sizeof hp->stamp, h) : h;
 }
 
 /* ---- history pages -------------------------------------------------------- */

@@ -1403,6 +1403,28 @@ static void cache_save(const history *h, const char *dir)
 
 /* ---- the public view ------------------------------------------------------ */
 
+/* Everything a page's history holds, hashed once here rather than by
+ * each page that shows it. */
+static uint64_t page_stamp(const history_page *p)
+{
+	uint64_t h = buf_hash64(&p->nrevs, sizeof p->nrevs, 0x68697374u);
+	for (size_t i = 0; i < p->nrevs; i++) {
+		const history_change *c = p->revs[i];
+		h = buf_hash_cstr(c->commit->id, h);
+		h = buf_hash64(&c->kind, sizeof c->kind, h);
+		h = buf_hash_cstr(c->path, h);
+		h = buf_hash_cstr(c->old_path, h);
+		h = buf_hash_cstr(c->blob, h);
+	}
+	h = buf_hash_cstr(p->created ? p->created->commit->id : NULL, h);
+	h = buf_hash_cstr(p->modified ? p->modified->commit->id : NULL, h);
+	h = buf_hash64(&p->revisions, sizeof p->revisions, h);
+	for (size_t i = 0; i < p->ncontributors; i++)
+		h = buf_hash_cstr(p->contributors[i], h);
+	unsigned char complete = p->complete;
+	return buf_hash64(&complete, 1, h);
+}
+
 static void finish(history *h)
 {
 	h->pcommits = xcalloc(h->ncommits + 1, sizeof *h->pcommits);
@@ -1466,6 +1488,7 @@ static void finish(history *h)
 		}
 		if (p->complete && p->nrevs)
 			p->created = p->revs[0];
+		p->stamp = page_stamp(p);
 	}
 }
 

@@ -69,6 +69,7 @@ struct history_page {
 	const char *const *contributors;
 	size_t ncontributors;
 	bool complete;           /* false when history reaches a shallow boundary */
+	uint64_t stamp;          /* a hash of all of the above, for fingerprints */
 };
 
 typedef struct history_options {

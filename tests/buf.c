@@ -148,6 +148,34 @@ static void test_records(void)
 		   buf_hash64("abc", 3, 7) == buf_hash64("abc", 3, 7),
 	   "hashes differ by bytes and seed, and repeat");
 	buf_release(&b);
+
+	/* Long inputs go through four chains: a bit flipped in any of
+	 * them, or in the bytes after the last 32, changes the hash, and so
+	 * does the length around where the chains begin. */
+	unsigned char big[1000];
+	for (size_t i = 0; i < sizeof big; i++)
+		big[i] = (unsigned char)(i * 37 + 11);
+	uint64_t whole = buf_hash64(big, sizeof big, 5);
+	int differ = 0, back = 0;
+	for (size_t i = 0; i < sizeof big; i++) {
+		big[i] ^= 0x10;
+		differ += buf_hash64(big, sizeof big, 5) != whole;
+		big[i] ^= 0x10;
+		back += buf_hash64(big, sizeof big, 5) == whole;
+	}
+	is(differ, (int)sizeof big, "a long input: a bit changed at any place changes the hash");
+	is(back, (int)sizeof big, "and changed back, the hash is as it was");
+	uint64_t around[5];
+	for (size_t k = 126; k <= 130; k++)
+		around[k - 126] = buf_hash64(big, k, 5);
+	int distinct = 1;
+	for (int i = 0; i < 5; i++)
+		for (int j = 0; j < i; j++)
+			distinct &= around[i] != around[j];
+	ok(distinct, "lengths 126 to 130 hash apart");
+	big[40] ^= 1;
+	big[48] ^= 1; /* one bit in each of two chains */
+	ok(buf_hash64(big, sizeof big, 5) != whole, "changes in two chains do not cancel");
 }
 
 /* A sealed file reads back whole, and not at all once damaged. */

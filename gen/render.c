@@ -614,30 +614,31 @@ uint64_t render_theme_stamp(const renderer *r)
 	return r->theme_stamp;
 }
 
+/* What the page cache says of the file at rel, when it has it and
+ * there is an output to keep it in. */
+static bool memo_get(renderer *r, output *o, const char *rel, page_memo *was)
+{
+	size_t len;
+	const char *old = r->page_cache && o ? cache_get(r->page_cache, rel, strlen(rel), &len)
+					     : NULL;
+	if (!old || len != sizeof *was)
+		return false;
+	memcpy(was, old, sizeof *was);
+	return true;
+}
+
 bool render_file_fresh(renderer *r, output *o, const char *rel, uint64_t fp)
 {
-	if (!r->page_cache || !o)
-		return false;
-	size_t len;
-	const char *old = cache_get(r->page_cache, rel, strlen(rel), &len);
 	page_memo was;
-	if (!old || len != sizeof was)
-		return false;
-	memcpy(&was, old, sizeof was);
-	return was.hash == fp && output_keep(o, rel, (size_t)was.len);
+	return memo_get(r, o, rel, &was) && was.hash == fp &&
+	       output_keep(o, rel, (size_t)was.len);
 }
 
 bool render_page_kept(renderer *r, output *o, const char *rel, uint64_t own)
 {
-	if (!r->facts_same || !r->page_cache || !o)
-		return false;
-	size_t len;
-	const char *old = cache_get(r->page_cache, rel, strlen(rel), &len);
 	page_memo was;
-	if (!old || len != sizeof was)
-		return false;
-	memcpy(&was, old, sizeof was);
-	if (was.own != own || !output_keep(o, rel, (size_t)was.len))
+	if (!r->facts_same || !memo_get(r, o, rel, &was) || was.own != own ||
+	    !output_keep(o, rel, (size_t)was.len))
 		return false;
 	atomic_fetch_add(&r->pages_kept, 1);
 	atomic_fetch_add(&r->pages, 1);

@@ -911,12 +911,9 @@ out:
 	return 0;
 }
 
-int output_put(output_file *f, const void *data, size_t len, gen_err *err)
+/* Writes len bytes at p to f's file, as they are. */
+static int put_bytes(output_file *f, const char *p, size_t len, gen_err *err)
 {
-	const char *p = data;
-	if (f->same && !old_matches(f->old, p, len))
-		f->same = false;
-	f->len += len;
 	while (len) {
 		ssize_t n = write(f->fd, p, len);
 		if (n < 0 && errno == EINTR)
@@ -931,6 +928,15 @@ int output_put(output_file *f, const void *data, size_t len, gen_err *err)
 		len -= (size_t)n;
 	}
 	return 0;
+}
+
+int output_put(output_file *f, const void *data, size_t len, gen_err *err)
+{
+	const char *p = data;
+	if (f->same && !old_matches(f->old, p, len))
+		f->same = false;
+	f->len += len;
+	return put_bytes(f, p, len, err);
 }
 
 /* Whether descriptors a and b are open on the same file. */
@@ -968,16 +974,12 @@ int output_copy(output_file *f, int from, uint64_t at, uint64_t len, gen_err *er
 			n = pread(from, chunk, want < sizeof chunk ? want : sizeof chunk, in);
 			if (n < 0 && errno == EINTR)
 				continue;
-			for (ssize_t done = 0, w; n > 0 && done < n; done += w) {
-				w = write(f->fd, chunk + done, (size_t)(n - done));
-				if (w < 0 && errno == EINTR)
-					w = 0;
-				else if (w <= 0)
-					return io_err(err, f->o->tmp, f->name[0] ? f->name : f->key.ptr,
-						      "cannot write");
-			}
-			if (n > 0)
+			if (n > 0) {
+				int rc = put_bytes(f, chunk, (size_t)n, err);
+				if (rc < 0)
+					return rc;
 				in += n;
+			}
 		}
 		if (n <= 0) {
 			if (n == 0)

@@ -24,7 +24,6 @@
 #define _DEFAULT_SOURCE /* MAP_POPULATE */
 #include "print.h"
 
-#include <errno.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <stdlib.h>

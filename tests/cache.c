@@ -1,7 +1,8 @@
 /* Unit tests for cache: values kept by a build read back from the file
  * once it is saved (cache_rehome, cache_moved, cache_forget_kept,
- * cache_mapped), and a file another build changed meanwhile is not
- * trusted for it. The build-level behaviour (edits, damage, stamps) is in
+ * cache_mapped), a file another build changed meanwhile is not trusted
+ * for it, and values no build asks for survive a rewrite of the file
+ * when the cache keeps unused ones. The build-level behaviour (edits, damage, stamps) is in
  * cache.sh. */
 #include <fcntl.h>
 #include <stdio.h>
@@ -112,6 +113,71 @@ static void test_changed_meanwhile(void)
 	buf_release(&path);
 }
 
+static off_t file_size(const char *name)
+{
+	char path[600];
+	struct stat st;
+	snprintf(path, sizeof path, "%s/%s", dir, name);
+	return stat(path, &st) == 0 ? st.st_size : -1;
+}
+
+/* Rounds of builds that replace five values again and again and never
+ * read five others, until the file, mostly dead values, is written anew.
+ * With cache_keep_unused the five never read survive that; without it
+ * they go (what a build did not ask for is not kept). Returns whether a
+ * rewrite was seen, and counts in *survived the old values read back
+ * whole after it. */
+static bool rounds_until_rewrite(const char *name, bool keep_unused, int *survived)
+{
+	buf v = BUF_INIT;
+	char key[16];
+	cache_file *c = cache_open(dir, name, 9, NULL);
+	for (int k = 0; k < 10; k++) {
+		snprintf(key, sizeof key, "sleutel-%d", k);
+		value_of(&v, k, 2000);
+		cache_put(c, key, strlen(key), v.ptr, v.len);
+	}
+	cache_save(c, NULL);
+	cache_close(c);
+	bool rewritten = false;
+	for (int round = 1; round <= 6 && !rewritten; round++) {
+		off_t before = file_size(name);
+		c = cache_open(dir, name, 9, NULL);
+		if (keep_unused)
+			cache_keep_unused(c);
+		for (int k = 0; k < 5; k++) {
+			snprintf(key, sizeof key, "sleutel-%d", k);
+			value_of(&v, 100 * round + k, 2000);
+			cache_put(c, key, strlen(key), v.ptr, v.len);
+		}
+		cache_save(c, NULL);
+		cache_close(c);
+		rewritten = file_size(name) < before;
+	}
+	*survived = 0;
+	c = cache_open(dir, name, 9, NULL);
+	for (int k = 5; k < 10; k++) {
+		snprintf(key, sizeof key, "sleutel-%d", k);
+		value_of(&v, k, 2000);
+		size_t len;
+		const char *got = cache_get(c, key, strlen(key), &len);
+		*survived += got && len == v.len && memcmp(got, v.ptr, len) == 0;
+	}
+	cache_close(c);
+	buf_release(&v);
+	return rewritten;
+}
+
+static void test_keep_unused(void)
+{
+	int survived;
+	ok(rounds_until_rewrite("w.pack", true, &survived),
+	   "keep unused: replaced values pile up until the file is written anew");
+	is(survived, 5, "keep unused: values no build asked for survive the rewrite");
+	ok(rounds_until_rewrite("x.pack", false, &survived), "by default: a rewrite as well");
+	is(survived, 0, "by default: values no build asked for are left out of it");
+}
+
 /* Without a directory the cache is off: nothing is kept or moves. */
 static void test_off(void)
 {
@@ -135,6 +201,7 @@ int main(void)
 	test_rehome();
 	test_changed_meanwhile();
 	test_off();
+	test_keep_unused();
 	char cmd[600];
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
 	if (system(cmd) != 0)

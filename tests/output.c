@@ -3,8 +3,10 @@
  * ones, adds new ones, removes stale ones with the directories they empty,
  * swaps files and directories that trade places, never follows a symbolic
  * link, and changes nothing in the output before commit or after abort.
- * Also: writes from several threads, and the paths and directories output
- * refuses. */
+ * Also: writes from several threads, the paths and directories output
+ * refuses, and copies of an old file's bytes (output_copy), by the kernel
+ * and, from another file system, through a buffer. */
+#define _GNU_SOURCE /* memfd_create, copy_file_range */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -13,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -787,6 +790,47 @@ static void test_copy(void)
 	ok(has("other.html", want.ptr), "copy: the moved bytes are in their new order");
 	ok(gone("short.html"), "copy: the file given up on is not in the site");
 	is(leftovers(), 0, "copy: nothing left beside the output");
+
+	/* From a file on another file system (memory: memfd), which
+	 * copy_file_range refuses (EXDEV, Linux 5.19 on): the bytes go
+	 * through a buffer instead, 64 KB at a time, in order. */
+	int mem = memfd_create("gen-test", MFD_CLOEXEC);
+	ok(mem >= 0 && write(mem, big.ptr, big.len) == (ssize_t)big.len,
+	   "copy: a file in memory");
+	ok(begin(&o) == 0, "copy: begin update again");
+	loff_t from = 0;
+	char scratch[600];
+	snprintf(scratch, sizeof scratch, "%s/probe", base);
+	int probe = open(scratch, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	bool refused = probe >= 0 && copy_file_range(mem, &from, probe, NULL, 1, 0) < 0;
+	if (probe >= 0)
+		close(probe);
+	unlink(scratch);
+	if (!refused)
+		diag("this kernel copies across file systems: the buffered path is not what runs");
+	f = NULL;
+	rc = output_open(o, "from-memory.html", &f, &err);
+	if (rc == 0)
+		rc = output_copy(f, mem, b, big.len - b, &err);
+	if (rc == 0)
+		rc = output_put(f, "<hr>", 4, &err);
+	if (rc == 0)
+		rc = output_copy(f, mem, 0, b, &err);
+	if (rc == 0)
+		rc = output_close(f, &err);
+	is(rc, 0, "copy: from another file system, through a buffer");
+	f = NULL;
+	rc = output_open(o, "past-memory.html", &f, &err);
+	bad = rc == 0 ? output_copy(f, mem, big.len - 10, 20, &err) : 0;
+	ok(bad < 0 && strstr(err.msg, "copy"),
+	   "copy: through a buffer, past the end is an error too (%s)", err.msg);
+	if (f)
+		output_discard(f);
+	if (mem >= 0)
+		close(mem);
+	is(commit(o), 0, "copy: commit the copies from memory");
+	ok(has("from-memory.html", want.ptr), "copy: the bytes from memory are in their order");
+	ok(gone("past-memory.html"), "copy: the failed copy from memory is not in the site");
 	buf_release(&big);
 	buf_release(&want);
 }

@@ -2410,7 +2410,21 @@ void markdown_node_free(markdown_node *n)
  * positions, tables or footnotes through its public API, so the tree
  * itself is not kept: a thawed document cannot be filtered again. */
 
-#define FROZEN_FORMAT 1
+#define FROZEN_FORMAT 2
+
+/* A string with its NUL (its length + 1 first, 0 for NULL), so that a
+ * document thawed from a mapped cache file can point at it instead of
+ * copying it. */
+static void freeze_str(buf *out, const char *s)
+{
+	if (!s) {
+		buf_put_varint(out, 0);
+		return;
+	}
+	size_t n = strlen(s);
+	buf_put_varint(out, (uint64_t)n + 1);
+	buf_put(out, s, n + 1);
+}
 
 typedef struct frozen_walk {
 	buf b;
@@ -2423,7 +2437,7 @@ static void freeze_text(void *ctx, markdown_text_kind kind, const char *text,
 	frozen_walk *fw = ctx;
 	buf_put_varint(&fw->b, (uint64_t)kind);
 	buf_put_blob(&fw->b, text, len);
-	buf_put_cstr(&fw->b, anchor);
+	freeze_str(&fw->b, anchor);
 	fw->n++;
 }
 
@@ -2478,24 +2492,24 @@ void markdown_freeze(const markdown_doc *doc, buf *out)
 	for (size_t i = 0; i < doc->nheadings; i++) {
 		const markdown_heading *h = &doc->headings[i];
 		buf_put_varint(out, (uint64_t)h->level);
-		buf_put_cstr(out, h->text);
-		buf_put_cstr(out, h->id);
+		freeze_str(out, h->text);
+		freeze_str(out, h->id);
 		buf_put_varint(out, (uint64_t)h->line);
 	}
 	buf_put_varint(out, doc->ntips);
 	for (size_t i = 0; i < doc->ntips; i++) {
 		const markdown_tip *t = &doc->tips[i];
 		buf_put_varint(out, (uint64_t)t->n);
-		buf_put_cstr(out, t->id);
-		buf_put_cstr(out, t->text);
-		buf_put_cstr(out, t->title);
+		freeze_str(out, t->id);
+		freeze_str(out, t->text);
+		freeze_str(out, t->title);
 		buf_put_varint(out, (uint64_t)t->line);
 	}
 	buf_put_varint(out, doc->nlinks);
 	for (size_t i = 0; i < doc->nlinks; i++) {
 		const markdown_link *l = &doc->links[i];
-		buf_put_cstr(out, l->url);
-		buf_put_cstr(out, l->text);
+		freeze_str(out, l->url);
+		freeze_str(out, l->text);
 		buf_put_varint(out, (uint64_t)l->line);
 		buf_put_varint(out, (uint64_t)l->col);
 		buf_put_varint(out, l->image);
@@ -2511,14 +2525,14 @@ void markdown_freeze(const markdown_doc *doc, buf *out)
 			linked[b] = 1;
 	}
 	for (size_t i = 0; i < doc->nblocks; i++)
-		buf_put_cstr(out, linked[i] ? doc->blocks[i] : NULL);
+		freeze_str(out, linked[i] ? doc->blocks[i] : NULL);
 	free(linked);
-	buf_put_cstr(out, doc->first_paragraph);
+	freeze_str(out, doc->first_paragraph);
 	buf_put_varint(out, doc->words);
 	buf_put_varint(out, doc->nanchors);
 	for (size_t i = 0; i < doc->cap_anchors; i++)
 		if (doc->anchors[i].key)
-			buf_put_cstr(out, doc->anchors[i].key);
+			freeze_str(out, doc->anchors[i].key);
 
 	/* The HTML, split at its destinations. */
 	buf html = BUF_INIT;
@@ -2539,7 +2553,7 @@ void markdown_freeze(const markdown_doc *doc, buf *out)
 		buf_put_varint(out, dests.n + 1);
 		for (size_t i = 0; i < dests.n; i++) {
 			buf_put_blob(out, html.ptr + start, dests.items[i].at - start);
-			buf_put_cstr(out, dests.items[i].url);
+			freeze_str(out, dests.items[i].url);
 			buf_put_varint(out, dests.items[i].image);
 			start = dests.items[i].at;
 		}
@@ -2549,13 +2563,13 @@ void markdown_freeze(const markdown_doc *doc, buf *out)
 		buf_put_varint(out, doc->nhtml);
 		for (size_t i = 0; i < doc->nhtml; i++) {
 			buf_put_blob(out, doc->html[i].html, doc->html[i].len);
-			buf_put_cstr(out, doc->html[i].url);
+			freeze_str(out, doc->html[i].url);
 			buf_put_varint(out, doc->html[i].image);
 		}
 	}
 	if (doc->root) {
 		buf_put_blob(out, html.ptr + start, html.len - start);
-		buf_put_cstr(out, NULL);
+		freeze_str(out, NULL);
 		buf_put_varint(out, 0);
 	}
 	buf_release(&html);
@@ -2568,26 +2582,27 @@ void markdown_freeze(const markdown_doc *doc, buf *out)
 	buf_release(&fw.b);
 }
 
-/* An arena copy of a string read back, "" for NULL. */
-static const char *thaw_str(markdown_doc *doc, buf_reader *r)
+/* A string read back (NULL as it was written): with borrow the bytes
+ * where they are, NUL and all, else an arena copy. */
+static const char *thaw_str(markdown_doc *doc, buf_reader *r, bool borrow)
 {
 	uint64_t n = buf_get_varint(r);
 	if (r->bad)
 		return "";
 	if (n == 0)
 		return NULL;
-	if (n - 1 > (size_t)(r->end - r->p)) {
+	if (n > (size_t)(r->end - r->p) || r->p[n - 1] != '\0') {
 		r->bad = true;
 		return "";
 	}
-	const char *s = arena_copy(doc, (const char *)r->p, n - 1);
-	r->p += n - 1;
+	const char *s = borrow ? (const char *)r->p : arena_copy(doc, (const char *)r->p, n - 1);
+	r->p += n;
 	return s;
 }
 
-static const char *thaw_nonnull(markdown_doc *doc, buf_reader *r)
+static const char *thaw_nonnull(markdown_doc *doc, buf_reader *r, bool borrow)
 {
-	const char *s = thaw_str(doc, r);
+	const char *s = thaw_str(doc, r, borrow);
 	return s ? s : "";
 }
 
@@ -2619,8 +2634,8 @@ int markdown_thaw(markdown_doc **out, const char *data, size_t len, bool borrow)
 	for (size_t i = 0; i < doc->nheadings && !r->bad; i++) {
 		markdown_heading *h = &doc->headings[i];
 		h->level = (int)buf_get_varint(r);
-		h->text = thaw_nonnull(doc, r);
-		h->id = thaw_nonnull(doc, r);
+		h->text = thaw_nonnull(doc, r, borrow);
+		h->id = thaw_nonnull(doc, r, borrow);
 		h->line = (int)buf_get_varint(r);
 	}
 	doc->ntips = doc->cap_tips = thaw_count(r);
@@ -2628,17 +2643,17 @@ int markdown_thaw(markdown_doc **out, const char *data, size_t len, bool borrow)
 	for (size_t i = 0; i < doc->ntips && !r->bad; i++) {
 		markdown_tip *t = &doc->tips[i];
 		t->n = (int)buf_get_varint(r);
-		t->id = thaw_nonnull(doc, r);
-		t->text = thaw_nonnull(doc, r);
-		t->title = thaw_nonnull(doc, r);
+		t->id = thaw_nonnull(doc, r, borrow);
+		t->text = thaw_nonnull(doc, r, borrow);
+		t->title = thaw_nonnull(doc, r, borrow);
 		t->line = (int)buf_get_varint(r);
 	}
 	doc->nlinks = doc->cap_links = thaw_count(r);
 	doc->links = xcalloc(doc->nlinks + 1, sizeof *doc->links);
 	for (size_t i = 0; i < doc->nlinks && !r->bad; i++) {
 		markdown_link *l = &doc->links[i];
-		l->url = thaw_nonnull(doc, r);
-		l->text = thaw_nonnull(doc, r);
+		l->url = thaw_nonnull(doc, r, borrow);
+		l->text = thaw_nonnull(doc, r, borrow);
 		l->line = (int)buf_get_varint(r);
 		l->col = (int)buf_get_varint(r);
 		l->image = buf_get_varint(r) != 0;
@@ -2647,12 +2662,12 @@ int markdown_thaw(markdown_doc **out, const char *data, size_t len, bool borrow)
 	doc->nblocks = doc->cap_blocks = thaw_count(r);
 	doc->blocks = xcalloc(doc->nblocks + 1, sizeof *doc->blocks);
 	for (size_t i = 0; i < doc->nblocks && !r->bad; i++)
-		doc->blocks[i] = thaw_nonnull(doc, r);
-	doc->first_paragraph = thaw_nonnull(doc, r);
+		doc->blocks[i] = thaw_nonnull(doc, r, borrow);
+	doc->first_paragraph = thaw_nonnull(doc, r, borrow);
 	doc->words = (size_t)buf_get_varint(r);
 	size_t nanchors = thaw_count(r);
 	for (size_t i = 0; i < nanchors && !r->bad; i++)
-		anchor_add(doc, thaw_nonnull(doc, r));
+		anchor_add(doc, thaw_nonnull(doc, r, borrow));
 
 	doc->nhtml = thaw_count(r);
 	doc->html = xcalloc(doc->nhtml + 1, sizeof *doc->html);
@@ -2662,7 +2677,7 @@ int markdown_thaw(markdown_doc **out, const char *data, size_t len, bool borrow)
 		const char *s = buf_get_blob(r, &n);
 		h->html = !s || !n ? "" : borrow ? s : arena_copy(doc, s, n);
 		h->len = s ? n : 0;
-		h->url = thaw_str(doc, r);
+		h->url = thaw_str(doc, r, borrow);
 		h->image = buf_get_varint(r) != 0;
 	}
 	doc->ntexts = thaw_count(r);
@@ -2674,7 +2689,7 @@ int markdown_thaw(markdown_doc **out, const char *data, size_t len, bool borrow)
 		const char *s = buf_get_blob(r, &n);
 		t->text = !s || !n ? "" : borrow ? s : arena_copy(doc, s, n);
 		t->len = s ? n : 0;
-		t->anchor = thaw_nonnull(doc, r);
+		t->anchor = thaw_nonnull(doc, r, borrow);
 		if (t->kind > MARKDOWN_TEXT_TIP)
 			r->bad = true;
 	}
@@ -2695,16 +2710,45 @@ const char *markdown_borrowed(const markdown_doc *doc)
 	return doc->borrowed;
 }
 
+/* p moved from the borrowed bytes to their copy at to; other pointers
+ * ("" and arena strings) stay. */
+static void move_ptr(const markdown_doc *doc, const char **p, const char *to)
+{
+	uintptr_t a = (uintptr_t)doc->borrowed, x = (uintptr_t)*p;
+	if (*p && x >= a && x - a < doc->borrowed_len)
+		*p = to + (x - a);
+}
+
 void markdown_rebase(markdown_doc *doc, const char *to)
 {
 	if (!doc->borrowed || !to)
 		return;
-	for (size_t i = 0; i < doc->nhtml; i++)
-		if (doc->html[i].len)
-			doc->html[i].html = to + (doc->html[i].html - doc->borrowed);
-	for (size_t i = 0; i < doc->ntexts; i++)
-		if (doc->texts[i].len)
-			doc->texts[i].text = to + (doc->texts[i].text - doc->borrowed);
+	for (size_t i = 0; i < doc->nheadings; i++) {
+		move_ptr(doc, &doc->headings[i].text, to);
+		move_ptr(doc, &doc->headings[i].id, to);
+	}
+	for (size_t i = 0; i < doc->ntips; i++) {
+		move_ptr(doc, &doc->tips[i].id, to);
+		move_ptr(doc, &doc->tips[i].text, to);
+		move_ptr(doc, &doc->tips[i].title, to);
+	}
+	for (size_t i = 0; i < doc->nlinks; i++) {
+		move_ptr(doc, &doc->links[i].url, to);
+		move_ptr(doc, &doc->links[i].text, to);
+	}
+	for (size_t i = 0; i < doc->nblocks; i++)
+		move_ptr(doc, &doc->blocks[i], to);
+	move_ptr(doc, &doc->first_paragraph, to);
+	for (size_t i = 0; i < doc->cap_anchors; i++)
+		move_ptr(doc, &doc->anchors[i].key, to);
+	for (size_t i = 0; i < doc->nhtml; i++) {
+		move_ptr(doc, &doc->html[i].html, to);
+		move_ptr(doc, &doc->html[i].url, to);
+	}
+	for (size_t i = 0; i < doc->ntexts; i++) {
+		move_ptr(doc, &doc->texts[i].text, to);
+		move_ptr(doc, &doc->texts[i].anchor, to);
+	}
 	doc->borrowed = to;
 }
 

@@ -233,6 +233,17 @@ void buf_put_cstr(buf *b, const char *s)
 	buf_put(b, s, n);
 }
 
+void buf_put_zstr(buf *b, const char *s)
+{
+	if (!s) {
+		buf_put_varint(b, 0);
+		return;
+	}
+	size_t n = strlen(s);
+	buf_put_varint(b, (uint64_t)n + 1);
+	buf_put(b, s, n + 1);
+}
+
 void buf_reader_init(buf_reader *r, const void *data, size_t len)
 {
 	r->p = data;
@@ -289,6 +300,20 @@ char *buf_get_cstr(buf_reader *r)
 	memcpy(s, r->p, (size_t)n - 1);
 	s[n - 1] = '\0';
 	r->p += n - 1;
+	return s;
+}
+
+const char *buf_get_zstr(buf_reader *r)
+{
+	uint64_t n = buf_get_varint(r);
+	if (r->bad || n == 0)
+		return NULL;
+	if (n > (uint64_t)(r->end - r->p) || r->p[n - 1] != '\0') {
+		r->bad = true;
+		return NULL;
+	}
+	const char *s = (const char *)r->p;
+	r->p += n;
 	return s;
 }
 

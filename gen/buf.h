@@ -55,6 +55,9 @@ void buf_put_blob(buf *b, const void *data, size_t len);
 /* buf_put_blob of a C string; NULL is written as a length of 0 with a
  * flag, so it reads back as NULL. */
 void buf_put_cstr(buf *b, const char *s);
+/* A C string with its NUL (length + 1 first, 0 for NULL), so that a
+ * reader of mapped data can point at it instead of copying it. */
+void buf_put_zstr(buf *b, const char *s);
 
 /* Reads what the functions above wrote. A read past the end or a
  * malformed number sets bad and returns 0 / NULL from then on, so a
@@ -70,6 +73,9 @@ int64_t buf_get_svarint(buf_reader *r);
 const char *buf_get_blob(buf_reader *r, size_t *len);
 /* A copy of a buf_put_cstr string (caller frees), or NULL. */
 char *buf_get_cstr(buf_reader *r);
+/* A buf_put_zstr string where it is in the data (NUL-terminated), or
+ * NULL; missing bytes or a missing NUL set bad. */
+const char *buf_get_zstr(buf_reader *r);
 
 /* Files a build keeps for the next one (the output's manifest, the ids
  * of work-tree files, the history walk): magic, the data, then a

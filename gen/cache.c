@@ -360,7 +360,8 @@ bool cache_get_document(cache_file *c, const source_file *f, const config *cfg,
 		buf_reader_init(&rd, data, len);
 		diag_list mine = DIAG_LIST_INIT;
 		if (read_diags(&rd, &mine) &&
-		    document_thaw(d, f, cfg, (const char *)rd.p, (size_t)(rd.end - rd.p), true) == 0) {
+		    document_thaw(d, f, cfg, (const char *)rd.p, (size_t)(rd.end - rd.p),
+				  MARKDOWN_BORROW_ALL) == 0) {
 			if (diags)
 				diag_merge(diags, &mine);
 			hit = true;

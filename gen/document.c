@@ -1,6 +1,7 @@
 /* document: front matter plus Markdown for one file (see document.h). */
 #include "document.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -71,14 +72,15 @@ void document_release(document *d)
 	free(d->dir);
 	free(d->url);
 	free(d->out_path);
-	frontmatter_release(&d->fm);
-	markdown_free(d->md);
-	for (size_t i = 0; i < d->nevidence; i++) {
+	/* A thawed document's strings may be the cache's bytes. */
+	for (size_t i = 0; i < d->nevidence && !d->fm.borrowed; i++) {
 		free(d->evidence[i].theme);
 		free(d->evidence[i].excerpt);
 		free(d->evidence[i].anchor);
 		free(d->evidence[i].note);
 	}
+	frontmatter_release(&d->fm);
+	markdown_free(d->md);
 	free(d->evidence);
 	memset(d, 0, sizeof *d);
 }
@@ -119,10 +121,19 @@ static void put_strings(buf *out, char *const *v, size_t n)
 {
 	buf_put_varint(out, n);
 	for (size_t i = 0; i < n; i++)
-		buf_put_cstr(out, v[i]);
+		buf_put_zstr(out, v[i]);
 }
 
-static char **get_strings(buf_reader *r, size_t *n)
+/* A string read back: where it is in the data (borrow), or a copy. The
+ * frozen bytes are read-only: a borrowed string is never written (the
+ * front matter says so, fm->borrowed). */
+static char *get_str(buf_reader *r, bool borrow)
+{
+	const char *s = buf_get_zstr(r);
+	return !s ? NULL : borrow ? (char *)(uintptr_t)s : xstrdup(s);
+}
+
+static char **get_strings(buf_reader *r, size_t *n, bool borrow)
 {
 	uint64_t count = buf_get_varint(r);
 	if (count > (uint64_t)(r->end - r->p)) {
@@ -132,9 +143,9 @@ static char **get_strings(buf_reader *r, size_t *n)
 	*n = (size_t)count;
 	char **v = xcalloc(count + 1, sizeof *v);
 	for (size_t i = 0; i < count; i++) {
-		v[i] = buf_get_cstr(r);
+		v[i] = get_str(r, borrow);
 		if (!v[i])
-			v[i] = xstrdup("");
+			v[i] = borrow ? (char *)(uintptr_t)"" : xstrdup("");
 	}
 	return v;
 }
@@ -143,12 +154,12 @@ void document_freeze(const document *d, buf *out)
 {
 	const frontmatter *fm = &d->fm;
 	buf_put_varint(out, document_facts(d));
-	buf_put_cstr(out, fm->title);
+	buf_put_zstr(out, fm->title);
 	buf_put_varint(out, (uint64_t)fm->kind);
-	buf_put_cstr(out, fm->date);
+	buf_put_zstr(out, fm->date);
 	buf_put_svarint(out, fm->date_epoch);
-	buf_put_cstr(out, fm->author);
-	buf_put_cstr(out, fm->summary);
+	buf_put_zstr(out, fm->author);
+	buf_put_zstr(out, fm->summary);
 	put_strings(out, fm->themes, fm->nthemes);
 	put_strings(out, fm->aliases, fm->naliases);
 	buf_put_varint(out, fm->draft);
@@ -161,11 +172,11 @@ void document_freeze(const document *d, buf *out)
 	buf_put_varint(out, d->nevidence);
 	for (size_t i = 0; i < d->nevidence; i++) {
 		const document_evidence *e = &d->evidence[i];
-		buf_put_cstr(out, e->theme);
+		buf_put_zstr(out, e->theme);
 		buf_put_svarint(out, e->line);
-		buf_put_cstr(out, e->excerpt);
-		buf_put_cstr(out, e->anchor);
-		buf_put_cstr(out, e->note);
+		buf_put_zstr(out, e->excerpt);
+		buf_put_zstr(out, e->anchor);
+		buf_put_zstr(out, e->note);
 	}
 	buf frozen = BUF_INIT;
 	markdown_freeze(d->md, &frozen);
@@ -174,24 +185,26 @@ void document_freeze(const document *d, buf *out)
 }
 
 int document_thaw(document *d, const source_file *f, const config *cfg,
-		  const char *data, size_t len, bool borrow)
+		  const char *data, size_t len, markdown_borrow mode)
 {
+	bool borrow = mode == MARKDOWN_BORROW_ALL;
 	set_paths(d, f, cfg);
 	buf_reader rd, *r = &rd;
 	buf_reader_init(r, data, len);
 	frontmatter *fm = &d->fm;
+	fm->borrowed = borrow;
 	d->facts = buf_get_varint(r);
-	fm->title = buf_get_cstr(r);
+	fm->title = get_str(r, borrow);
 	uint64_t kind = buf_get_varint(r);
 	fm->kind = kind == KIND_STORY ? KIND_STORY : kind == KIND_TIPS ? KIND_TIPS : KIND_PAGE;
 	if (kind > KIND_TIPS)
 		r->bad = true;
-	fm->date = buf_get_cstr(r);
+	fm->date = get_str(r, borrow);
 	fm->date_epoch = buf_get_svarint(r);
-	fm->author = buf_get_cstr(r);
-	fm->summary = buf_get_cstr(r);
-	fm->themes = get_strings(r, &fm->nthemes);
-	fm->aliases = get_strings(r, &fm->naliases);
+	fm->author = get_str(r, borrow);
+	fm->summary = get_str(r, borrow);
+	fm->themes = get_strings(r, &fm->nthemes, borrow);
+	fm->aliases = get_strings(r, &fm->naliases, borrow);
 	fm->draft = buf_get_varint(r) != 0;
 	fm->weight = buf_get_svarint(r);
 	if (buf_get_varint(r) && !(fm->meta = value_thaw(r)))
@@ -206,18 +219,18 @@ int document_thaw(document *d, const source_file *f, const config *cfg,
 		d->nevidence = (size_t)nev;
 		for (size_t i = 0; i < d->nevidence; i++) {
 			document_evidence *e = &d->evidence[i];
-			e->theme = buf_get_cstr(r);
+			e->theme = get_str(r, borrow);
 			e->line = (int)buf_get_svarint(r);
-			e->excerpt = buf_get_cstr(r);
-			e->anchor = buf_get_cstr(r);
-			e->note = buf_get_cstr(r);
+			e->excerpt = get_str(r, borrow);
+			e->anchor = get_str(r, borrow);
+			e->note = get_str(r, borrow);
 			if (!e->theme || !e->excerpt || !e->anchor)
 				r->bad = true;
 		}
 	}
 	size_t mdlen;
 	const char *md = buf_get_blob(r, &mdlen);
-	if (!fm->title || r->bad || r->p != r->end || markdown_thaw(&d->md, md, mdlen, borrow) < 0) {
+	if (!fm->title || r->bad || r->p != r->end || markdown_thaw(&d->md, md, mdlen, mode) < 0) {
 		document_release(d);
 		return -1;
 	}
@@ -231,7 +244,10 @@ void document_slim(document *d, const source_file *f, const config *cfg,
 		return; /* thawed already */
 	if (frozen) {
 		document t;
-		if (document_thaw(&t, f, cfg, frozen, len, true) == 0) {
+		/* Strings copied: this build's stages let the pages of the
+		 * frozen bytes go as they finish with the article, and the
+		 * strings, read by other pages later, would bring them back. */
+		if (document_thaw(&t, f, cfg, frozen, len, MARKDOWN_BORROW_TEXT) == 0) {
 			document_release(d);
 			*d = t;
 		}
@@ -241,7 +257,7 @@ void document_slim(document *d, const source_file *f, const config *cfg,
 	buf b = BUF_INIT;
 	markdown_doc *md = NULL;
 	markdown_freeze(d->md, &b);
-	if (markdown_thaw(&md, b.ptr, b.len, false) == 0) {
+	if (markdown_thaw(&md, b.ptr, b.len, MARKDOWN_COPY) == 0) {
 		markdown_free(d->md);
 		d->md = md;
 	}

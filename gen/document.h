@@ -63,12 +63,14 @@ uint64_t document_facts(const document *d);
  * matter, evidence, the frozen Markdown; see markdown_freeze), appended
  * to out. document_thaw makes the document of file f again from it
  * (f's path and id; its bytes are not needed) and returns 0, or -1 when
- * data is damaged, with *d released; borrow as for markdown_thaw. A
+ * data is damaged, with *d released; borrow as for markdown_thaw (with
+ * MARKDOWN_BORROW_ALL the front matter's strings point into data too). A
  * thawed document reads and renders
  * like the parsed one but cannot be filtered again. */
 void document_freeze(const document *d, buf *out);
 int document_thaw(document *d, const source_file *f, const config *cfg,
-		  const char *data, size_t len, bool borrow);
+		  const char *data, size_t len, markdown_borrow borrow);
+
 
 /* Once the filters are done nothing walks d's Markdown tree again, and
  * the tree with its parse takes several times what later stages read.

@@ -864,15 +864,17 @@ out:
 
 void frontmatter_release(frontmatter *fm)
 {
-	free(fm->title);
-	free(fm->date);
-	free(fm->author);
-	free(fm->summary);
-	for (size_t i = 0; i < fm->nthemes; i++)
-		free(fm->themes[i]);
+	if (!fm->borrowed) {
+		free(fm->title);
+		free(fm->date);
+		free(fm->author);
+		free(fm->summary);
+		for (size_t i = 0; i < fm->nthemes; i++)
+			free(fm->themes[i]);
+		for (size_t i = 0; i < fm->naliases; i++)
+			free(fm->aliases[i]);
+	}
 	free(fm->themes);
-	for (size_t i = 0; i < fm->naliases; i++)
-		free(fm->aliases[i]);
 	free(fm->aliases);
 	value_free(fm->meta);
 	memset(fm, 0, sizeof *fm);

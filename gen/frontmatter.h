@@ -32,6 +32,10 @@ typedef struct frontmatter {
 	value *meta;        /* the whole table, unknown keys included */
 	size_t body_offset; /* byte offset of the Markdown body in the text */
 	int body_line;      /* 1-based line of the file where the body starts */
+	/* The strings above (not the arrays of themes and aliases, not
+	 * meta) point into a cache file's bytes: read-only, never freed
+	 * (a thawed document; see document_thaw). */
+	bool borrowed;
 } frontmatter;
 
 /* Parses the front matter at the start of text (the whole file). path is

@@ -2412,20 +2412,6 @@ void markdown_node_free(markdown_node *n)
 
 #define FROZEN_FORMAT 2
 
-/* A string with its NUL (its length + 1 first, 0 for NULL), so that a
- * document thawed from a mapped cache file can point at it instead of
- * copying it. */
-static void freeze_str(buf *out, const char *s)
-{
-	if (!s) {
-		buf_put_varint(out, 0);
-		return;
-	}
-	size_t n = strlen(s);
-	buf_put_varint(out, (uint64_t)n + 1);
-	buf_put(out, s, n + 1);
-}
-
 typedef struct frozen_walk {
 	buf b;
 	size_t n;
@@ -2437,7 +2423,7 @@ static void freeze_text(void *ctx, markdown_text_kind kind, const char *text,
 	frozen_walk *fw = ctx;
 	buf_put_varint(&fw->b, (uint64_t)kind);
 	buf_put_blob(&fw->b, text, len);
-	freeze_str(&fw->b, anchor);
+	buf_put_zstr(&fw->b, anchor);
 	fw->n++;
 }
 
@@ -2492,24 +2478,24 @@ void markdown_freeze(const markdown_doc *doc, buf *out)
 	for (size_t i = 0; i < doc->nheadings; i++) {
 		const markdown_heading *h = &doc->headings[i];
 		buf_put_varint(out, (uint64_t)h->level);
-		freeze_str(out, h->text);
-		freeze_str(out, h->id);
+		buf_put_zstr(out, h->text);
+		buf_put_zstr(out, h->id);
 		buf_put_varint(out, (uint64_t)h->line);
 	}
 	buf_put_varint(out, doc->ntips);
 	for (size_t i = 0; i < doc->ntips; i++) {
 		const markdown_tip *t = &doc->tips[i];
 		buf_put_varint(out, (uint64_t)t->n);
-		freeze_str(out, t->id);
-		freeze_str(out, t->text);
-		freeze_str(out, t->title);
+		buf_put_zstr(out, t->id);
+		buf_put_zstr(out, t->text);
+		buf_put_zstr(out, t->title);
 		buf_put_varint(out, (uint64_t)t->line);
 	}
 	buf_put_varint(out, doc->nlinks);
 	for (size_t i = 0; i < doc->nlinks; i++) {
 		const markdown_link *l = &doc->links[i];
-		freeze_str(out, l->url);
-		freeze_str(out, l->text);
+		buf_put_zstr(out, l->url);
+		buf_put_zstr(out, l->text);
 		buf_put_varint(out, (uint64_t)l->line);
 		buf_put_varint(out, (uint64_t)l->col);
 		buf_put_varint(out, l->image);
@@ -2525,14 +2511,14 @@ void markdown_freeze(const markdown_doc *doc, buf *out)
 			linked[b] = 1;
 	}
 	for (size_t i = 0; i < doc->nblocks; i++)
-		freeze_str(out, linked[i] ? doc->blocks[i] : NULL);
+		buf_put_zstr(out, linked[i] ? doc->blocks[i] : NULL);
 	free(linked);
-	freeze_str(out, doc->first_paragraph);
+	buf_put_zstr(out, doc->first_paragraph);
 	buf_put_varint(out, doc->words);
 	buf_put_varint(out, doc->nanchors);
 	for (size_t i = 0; i < doc->cap_anchors; i++)
 		if (doc->anchors[i].key)
-			freeze_str(out, doc->anchors[i].key);
+			buf_put_zstr(out, doc->anchors[i].key);
 
 	/* The HTML, split at its destinations. */
 	buf html = BUF_INIT;
@@ -2553,7 +2539,7 @@ void markdown_freeze(const markdown_doc *doc, buf *out)
 		buf_put_varint(out, dests.n + 1);
 		for (size_t i = 0; i < dests.n; i++) {
 			buf_put_blob(out, html.ptr + start, dests.items[i].at - start);
-			freeze_str(out, dests.items[i].url);
+			buf_put_zstr(out, dests.items[i].url);
 			buf_put_varint(out, dests.items[i].image);
 			start = dests.items[i].at;
 		}
@@ -2563,13 +2549,13 @@ void markdown_freeze(const markdown_doc *doc, buf *out)
 		buf_put_varint(out, doc->nhtml);
 		for (size_t i = 0; i < doc->nhtml; i++) {
 			buf_put_blob(out, doc->html[i].html, doc->html[i].len);
-			freeze_str(out, doc->html[i].url);
+			buf_put_zstr(out, doc->html[i].url);
 			buf_put_varint(out, doc->html[i].image);
 		}
 	}
 	if (doc->root) {
 		buf_put_blob(out, html.ptr + start, html.len - start);
-		freeze_str(out, NULL);
+		buf_put_zstr(out, NULL);
 		buf_put_varint(out, 0);
 	}
 	buf_release(&html);
@@ -2586,18 +2572,10 @@ void markdown_freeze(const markdown_doc *doc, buf *out)
  * where they are, NUL and all, else an arena copy. */
 static const char *thaw_str(markdown_doc *doc, buf_reader *r, bool borrow)
 {
-	uint64_t n = buf_get_varint(r);
+	const char *s = buf_get_zstr(r);
 	if (r->bad)
 		return "";
-	if (n == 0)
-		return NULL;
-	if (n > (size_t)(r->end - r->p) || r->p[n - 1] != '\0') {
-		r->bad = true;
-		return "";
-	}
-	const char *s = borrow ? (const char *)r->p : arena_copy(doc, (const char *)r->p, n - 1);
-	r->p += n;
-	return s;
+	return !s || borrow ? s : arena_copy(doc, s, strlen(s));
 }
 
 static const char *thaw_nonnull(markdown_doc *doc, buf_reader *r, bool borrow)
@@ -2617,8 +2595,9 @@ static size_t thaw_count(buf_reader *r)
 	return (size_t)n;
 }
 
-int markdown_thaw(markdown_doc **out, const char *data, size_t len, bool borrow)
+int markdown_thaw(markdown_doc **out, const char *data, size_t len, markdown_borrow mode)
 {
+	bool borrow = mode != MARKDOWN_COPY, strings = mode == MARKDOWN_BORROW_ALL;
 	*out = NULL;
 	buf_reader rd, *r = &rd;
 	buf_reader_init(r, data, len);
@@ -2634,8 +2613,8 @@ int markdown_thaw(markdown_doc **out, const char *data, size_t len, bool borrow)
 	for (size_t i = 0; i < doc->nheadings && !r->bad; i++) {
 		markdown_heading *h = &doc->headings[i];
 		h->level = (int)buf_get_varint(r);
-		h->text = thaw_nonnull(doc, r, borrow);
-		h->id = thaw_nonnull(doc, r, borrow);
+		h->text = thaw_nonnull(doc, r, strings);
+		h->id = thaw_nonnull(doc, r, strings);
 		h->line = (int)buf_get_varint(r);
 	}
 	doc->ntips = doc->cap_tips = thaw_count(r);
@@ -2643,17 +2622,17 @@ int markdown_thaw(markdown_doc **out, const char *data, size_t len, bool borrow)
 	for (size_t i = 0; i < doc->ntips && !r->bad; i++) {
 		markdown_tip *t = &doc->tips[i];
 		t->n = (int)buf_get_varint(r);
-		t->id = thaw_nonnull(doc, r, borrow);
-		t->text = thaw_nonnull(doc, r, borrow);
-		t->title = thaw_nonnull(doc, r, borrow);
+		t->id = thaw_nonnull(doc, r, strings);
+		t->text = thaw_nonnull(doc, r, strings);
+		t->title = thaw_nonnull(doc, r, strings);
 		t->line = (int)buf_get_varint(r);
 	}
 	doc->nlinks = doc->cap_links = thaw_count(r);
 	doc->links = xcalloc(doc->nlinks + 1, sizeof *doc->links);
 	for (size_t i = 0; i < doc->nlinks && !r->bad; i++) {
 		markdown_link *l = &doc->links[i];
-		l->url = thaw_nonnull(doc, r, borrow);
-		l->text = thaw_nonnull(doc, r, borrow);
+		l->url = thaw_nonnull(doc, r, strings);
+		l->text = thaw_nonnull(doc, r, strings);
 		l->line = (int)buf_get_varint(r);
 		l->col = (int)buf_get_varint(r);
 		l->image = buf_get_varint(r) != 0;
@@ -2662,12 +2641,12 @@ int markdown_thaw(markdown_doc **out, const char *data, size_t len, bool borrow)
 	doc->nblocks = doc->cap_blocks = thaw_count(r);
 	doc->blocks = xcalloc(doc->nblocks + 1, sizeof *doc->blocks);
 	for (size_t i = 0; i < doc->nblocks && !r->bad; i++)
-		doc->blocks[i] = thaw_nonnull(doc, r, borrow);
-	doc->first_paragraph = thaw_nonnull(doc, r, borrow);
+		doc->blocks[i] = thaw_nonnull(doc, r, strings);
+	doc->first_paragraph = thaw_nonnull(doc, r, strings);
 	doc->words = (size_t)buf_get_varint(r);
 	size_t nanchors = thaw_count(r);
 	for (size_t i = 0; i < nanchors && !r->bad; i++)
-		anchor_add(doc, thaw_nonnull(doc, r, borrow));
+		anchor_add(doc, thaw_nonnull(doc, r, strings));
 
 	doc->nhtml = thaw_count(r);
 	doc->html = xcalloc(doc->nhtml + 1, sizeof *doc->html);
@@ -2677,7 +2656,7 @@ int markdown_thaw(markdown_doc **out, const char *data, size_t len, bool borrow)
 		const char *s = buf_get_blob(r, &n);
 		h->html = !s || !n ? "" : borrow ? s : arena_copy(doc, s, n);
 		h->len = s ? n : 0;
-		h->url = thaw_str(doc, r, borrow);
+		h->url = thaw_str(doc, r, strings);
 		h->image = buf_get_varint(r) != 0;
 	}
 	doc->ntexts = thaw_count(r);
@@ -2689,7 +2668,7 @@ int markdown_thaw(markdown_doc **out, const char *data, size_t len, bool borrow)
 		const char *s = buf_get_blob(r, &n);
 		t->text = !s || !n ? "" : borrow ? s : arena_copy(doc, s, n);
 		t->len = s ? n : 0;
-		t->anchor = thaw_nonnull(doc, r, borrow);
+		t->anchor = thaw_nonnull(doc, r, strings);
 		if (t->kind > MARKDOWN_TEXT_TIP)
 			r->bad = true;
 	}

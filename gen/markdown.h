@@ -257,9 +257,11 @@ void markdown_analyze(markdown_doc *doc, bool tips);
  * rewrites, but it has no tree (markdown_root is NULL), so it cannot be
  * filtered. Returns 0 and *out (caller frees with markdown_free), or -1
  * when data is not a frozen document of this version (damaged, cut
- * short): the cache then parses the article again. With borrow the HTML
- * and the text walk point into data, which must then outlive the
- * document (a mapped cache file); otherwise everything is copied. */
+ * short): the cache then parses the article again. Borrowing (see
+ * markdown_borrow) makes the document point into data, which must then
+ * outlive it (a mapped cache file): the HTML and the text walk, and with
+ * MARKDOWN_BORROW_ALL its strings too, which saves a thawed article its
+ * allocations but keeps the pages of data they lie in in use. */
 void markdown_freeze(const markdown_doc *doc, buf *out);
 
 /* What other pages read of doc, hashed into h: headings (level, text,
@@ -272,7 +274,12 @@ void markdown_freeze(const markdown_doc *doc, buf *out);
 uint64_t markdown_facts(const markdown_doc *doc, uint64_t h);
 /* The parser and its version ("cmark-gfm 0.29.0.gfm.6"), for cache keys. */
 const char *markdown_engine(void);
-int markdown_thaw(markdown_doc **out, const char *data, size_t len, bool borrow);
+typedef enum markdown_borrow {
+	MARKDOWN_COPY,        /* everything copied */
+	MARKDOWN_BORROW_TEXT, /* the HTML and the text walk point into data */
+	MARKDOWN_BORROW_ALL,  /* and every string: headings, links, anchors */
+} markdown_borrow;
+int markdown_thaw(markdown_doc **out, const char *data, size_t len, markdown_borrow borrow);
 
 /* A borrowing document's frozen bytes (the data it was thawed from), or
  * NULL. markdown_rebase points it at an identical copy of them at to

@@ -54,7 +54,7 @@ static uint64_t facts_of(const char *text, bool thawed)
 		buf frozen = BUF_INIT;
 		document_freeze(&d, &frozen);
 		document t;
-		h = document_thaw(&t, &f, &cfg, frozen.ptr, frozen.len, false) == 0 ? t.facts : 0;
+		h = document_thaw(&t, &f, &cfg, frozen.ptr, frozen.len, MARKDOWN_COPY) == 0 ? t.facts : 0;
 		if (h)
 			document_release(&t);
 		buf_release(&frozen);

@@ -554,8 +554,10 @@ static void test_frozen(void)
 			goto next;
 		markdown_freeze(doc, &frozen);
 		markdown_doc *thawed = NULL;
-		ok(markdown_thaw(&thawed, frozen.ptr, frozen.len, c % 2 == 0) == 0,
-		   "frozen %s: thaws",
+		/* Each way of borrowing in turn. */
+		markdown_borrow mode = c % 3 == 0 ? MARKDOWN_COPY
+				       : c % 3 == 1 ? MARKDOWN_BORROW_TEXT : MARKDOWN_BORROW_ALL;
+		ok(markdown_thaw(&thawed, frozen.ptr, frozen.len, mode) == 0, "frozen %s: thaws",
 		   cases[c].name);
 		if (!thawed) {
 			markdown_free(doc);
@@ -576,7 +578,7 @@ static void test_frozen(void)
 		size_t refused = 0;
 		for (size_t n = 0; n < frozen.len; n++) {
 			markdown_doc *t = NULL;
-			if (markdown_thaw(&t, frozen.ptr, n, false) < 0 && !t)
+			if (markdown_thaw(&t, frozen.ptr, n, MARKDOWN_COPY) < 0 && !t)
 				refused++;
 			markdown_free(t);
 		}
@@ -586,7 +588,7 @@ static void test_frozen(void)
 			char saved = frozen.ptr[n];
 			frozen.ptr[n] = (char)(saved ^ 0x5a);
 			markdown_doc *t = NULL;
-			if (markdown_thaw(&t, frozen.ptr, frozen.len, true) == 0) {
+			if (markdown_thaw(&t, frozen.ptr, frozen.len, MARKDOWN_BORROW_ALL) == 0) {
 				buf tmp = BUF_INIT;
 				describe(t, &tmp);
 				buf_release(&tmp);
@@ -597,7 +599,7 @@ static void test_frozen(void)
 		/* Trailing bytes: refused. */
 		buf_putc(&frozen, 0);
 		markdown_doc *t = NULL;
-		ok(markdown_thaw(&t, frozen.ptr, frozen.len, false) < 0 && !t,
+		ok(markdown_thaw(&t, frozen.ptr, frozen.len, MARKDOWN_COPY) < 0 && !t,
 		   "frozen %s: trailing bytes are refused", cases[c].name);
 next:
 		buf_release(&md);
@@ -629,7 +631,7 @@ static void test_moved(void)
 	markdown_freeze(doc, &frozen);
 	ok(frozen.len > 3 * 4096, "moved: frozen over several pages (%zu bytes)", frozen.len);
 	markdown_doc *copy = NULL;
-	markdown_thaw(&copy, frozen.ptr, frozen.len, false);
+	markdown_thaw(&copy, frozen.ptr, frozen.len, MARKDOWN_COPY);
 	describe(copy, &want); /* a frozen document reads only what it keeps */
 	markdown_free(copy);
 
@@ -637,7 +639,7 @@ static void test_moved(void)
 	memcpy(a, frozen.ptr, frozen.len);
 	memcpy(b, frozen.ptr, frozen.len);
 	markdown_doc *t = NULL;
-	markdown_thaw(&t, a, frozen.len, true);
+	markdown_thaw(&t, a, frozen.len, MARKDOWN_BORROW_ALL);
 	ok(t && markdown_borrowed(t) == a, "moved: a borrowing document knows its bytes");
 	markdown_rebase(t, b);
 	memset(a, 'x', frozen.len);
@@ -668,7 +670,7 @@ static void test_moved(void)
 	if (!ok(m != MAP_FAILED, "moved: mapped"))
 		goto unlink;
 	t = NULL;
-	markdown_thaw(&t, (const char *)m + at, frozen.len, true);
+	markdown_thaw(&t, (const char *)m + at, frozen.len, MARKDOWN_BORROW_ALL);
 	markdown_set_mapped(t);
 	markdown_drop_pages(t);
 	buf_clear(&got);

@@ -221,27 +221,27 @@ void buf_put_blob(buf *b, const void *data, size_t len)
 	buf_put(b, data, len);
 }
 
-void buf_put_cstr(buf *b, const char *s)
+/* Length + 1, so that 0 can stand for NULL; then the bytes, with the
+ * NUL or without. */
+static void put_str(buf *b, const char *s, bool nul)
 {
-	/* Length + 1, so that 0 can stand for NULL. */
 	if (!s) {
 		buf_put_varint(b, 0);
 		return;
 	}
 	size_t n = strlen(s);
 	buf_put_varint(b, (uint64_t)n + 1);
-	buf_put(b, s, n);
+	buf_put(b, s, n + nul);
+}
+
+void buf_put_cstr(buf *b, const char *s)
+{
+	put_str(b, s, false);
 }
 
 void buf_put_zstr(buf *b, const char *s)
 {
-	if (!s) {
-		buf_put_varint(b, 0);
-		return;
-	}
-	size_t n = strlen(s);
-	buf_put_varint(b, (uint64_t)n + 1);
-	buf_put(b, s, n + 1);
+	put_str(b, s, true);
 }
 
 void buf_reader_init(buf_reader *r, const void *data, size_t len)

@@ -178,6 +178,36 @@ static void test_records(void)
 	ok(buf_hash64(big, sizeof big, 5) != whole, "changes in two chains do not cancel");
 }
 
+/* Strings with their NUL read back where they are, without a copy. */
+static void test_zstr(void)
+{
+	buf b = BUF_INIT;
+	buf_put_zstr(&b, "klant");
+	buf_put_zstr(&b, "");
+	buf_put_zstr(&b, NULL);
+	buf_reader r;
+	buf_reader_init(&r, b.ptr, b.len);
+	const char *s = buf_get_zstr(&r);
+	ok(s && strcmp(s, "klant") == 0 && s > b.ptr && s < b.ptr + b.len,
+	   "zstr: read back where it is in the data");
+	s = buf_get_zstr(&r);
+	ok(s && *s == '\0' && !r.bad, "zstr: the empty string is not NULL");
+	ok(buf_get_zstr(&r) == NULL && !r.bad && r.p == r.end, "zstr: NULL reads back as NULL");
+	size_t refused = 0;
+	for (size_t cut = 1; cut < b.len; cut++) {
+		buf_reader_init(&r, b.ptr, cut);
+		buf_get_zstr(&r);
+		buf_get_zstr(&r);
+		buf_get_zstr(&r);
+		refused += r.bad;
+	}
+	is(refused, b.len - 1, "zstr: data cut short anywhere is noticed");
+	b.ptr[6] = 'x'; /* the NUL after "klant" */
+	buf_reader_init(&r, b.ptr, b.len);
+	ok(buf_get_zstr(&r) == NULL && r.bad, "zstr: a string without its NUL is refused");
+	buf_release(&b);
+}
+
 /* A sealed file reads back whole, and not at all once damaged. */
 static void test_sealed(void)
 {
@@ -225,6 +255,7 @@ int main(void)
 {
 	test_sealed();
 	test_records();
+	test_zstr();
 	test_buf();
 	test_err();
 	test_value();

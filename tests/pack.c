@@ -13,22 +13,7 @@
 #include "buf.h"
 #include "pack.h"
 #include "tap.h"
-
-static char tmp[256];
-
-__attribute__((format(printf, 1, 2))) static int sh(const char *fmt, ...)
-{
-	char cmd[4096], full[4600];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof cmd, fmt, ap);
-	va_end(ap);
-	snprintf(full, sizeof full, "cd '%s' && (%s) >/dev/null 2>&1", tmp, cmd);
-	int rc = system(full);
-	if (rc != 0)
-		diag("command failed (%d): %s", rc, cmd);
-	return rc;
-}
+#include "shell.h"
 
 /* Every object of the repository as git sees it. */
 typedef struct truth {

@@ -71,7 +71,6 @@ void document_freeze(const document *d, buf *out);
 int document_thaw(document *d, const source_file *f, const config *cfg,
 		  const char *data, size_t len, markdown_borrow borrow);
 
-
 /* Once the filters are done nothing walks d's Markdown tree again, and
  * the tree with its parse takes several times what later stages read.
  * document_slim drops it: d becomes as if thawed. With frozen (d's own

@@ -130,7 +130,7 @@ static off_t file_size(const char *name)
 static bool rounds_until_rewrite(const char *name, bool keep_unused, int *survived)
 {
 	buf v = BUF_INIT;
-	char key[16];
+	char key[32];
 	cache_file *c = cache_open(dir, name, 9, NULL);
 	for (int k = 0; k < 10; k++) {
 		snprintf(key, sizeof key, "sleutel-%d", k);

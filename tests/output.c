@@ -725,6 +725,36 @@ static void test_pieces(void)
 /* Bytes taken from the file the last build left (output_copy): put
  * back where they were, they leave the file as it was; moved or mixed
  * with new bytes, they make a new file of exactly those bytes. */
+/* Writes rel as the bytes of from past at, then "<hr>", then its first
+ * at bytes: old bytes moved around new ones. */
+static int copy_around(output *o, const char *rel, int from, size_t at, size_t len,
+		       gen_err *err)
+{
+	output_file *f = NULL;
+	int rc = output_open(o, rel, &f, err);
+	if (rc == 0)
+		rc = output_copy(f, from, at, len - at, err);
+	if (rc == 0)
+		rc = output_put(f, "<hr>", 4, err);
+	if (rc == 0)
+		rc = output_copy(f, from, 0, at, err);
+	if (rc == 0)
+		rc = output_close(f, err);
+	return rc;
+}
+
+/* Copies 20 bytes from 10 before the end of from (len bytes) into rel:
+ * an error, and rel is given up on. */
+static int copy_past_end(output *o, const char *rel, int from, size_t len, gen_err *err)
+{
+	output_file *f = NULL;
+	int rc = output_open(o, rel, &f, err);
+	int bad = rc == 0 ? output_copy(f, from, len - 10, 20, err) : 0;
+	if (f)
+		output_discard(f);
+	return bad;
+}
+
 static void test_copy(void)
 {
 	snprintf(out, sizeof out, "%s/copy", base);
@@ -758,25 +788,12 @@ static void test_copy(void)
 		rc = output_close(f, &err);
 	is(rc, 0, "copy: the old bytes copied where they were");
 	/* The end first, then new bytes, then the start. */
-	f = NULL;
 	int other = output_open_old(o, "other.html");
-	rc = output_open(o, "other.html", &f, &err);
-	if (rc == 0)
-		rc = output_copy(f, other, b, big.len - b, &err);
-	if (rc == 0)
-		rc = output_put(f, "<hr>", 4, &err);
-	if (rc == 0)
-		rc = output_copy(f, other, 0, b, &err);
-	if (rc == 0)
-		rc = output_close(f, &err);
-	is(rc, 0, "copy: old bytes moved around new ones");
+	is(copy_around(o, "other.html", other, b, big.len, &err), 0,
+	   "copy: old bytes moved around new ones");
 	/* More than the old file has is an error, not a short file. */
-	f = NULL;
-	rc = output_open(o, "short.html", &f, &err);
-	int bad = rc == 0 ? output_copy(f, old, big.len - 10, 20, &err) : 0;
+	int bad = copy_past_end(o, "short.html", old, big.len, &err);
 	ok(bad < 0 && strstr(err.msg, "copy"), "copy: past the old file's end: an error (%s)", err.msg);
-	if (f)
-		output_discard(f);
 	close(old);
 	close(other);
 	is(output_unchanged(o), 1, "copy: bytes put back where they were count as unchanged");
@@ -808,24 +825,11 @@ static void test_copy(void)
 	unlink(scratch);
 	if (!refused)
 		diag("this kernel copies across file systems: the buffered path is not what runs");
-	f = NULL;
-	rc = output_open(o, "from-memory.html", &f, &err);
-	if (rc == 0)
-		rc = output_copy(f, mem, b, big.len - b, &err);
-	if (rc == 0)
-		rc = output_put(f, "<hr>", 4, &err);
-	if (rc == 0)
-		rc = output_copy(f, mem, 0, b, &err);
-	if (rc == 0)
-		rc = output_close(f, &err);
-	is(rc, 0, "copy: from another file system, through a buffer");
-	f = NULL;
-	rc = output_open(o, "past-memory.html", &f, &err);
-	bad = rc == 0 ? output_copy(f, mem, big.len - 10, 20, &err) : 0;
+	is(copy_around(o, "from-memory.html", mem, b, big.len, &err), 0,
+	   "copy: from another file system, through a buffer");
+	bad = copy_past_end(o, "past-memory.html", mem, big.len, &err);
 	ok(bad < 0 && strstr(err.msg, "copy"),
 	   "copy: through a buffer, past the end is an error too (%s)", err.msg);
-	if (f)
-		output_discard(f);
 	if (mem >= 0)
 		close(mem);
 	is(commit(o), 0, "copy: commit the copies from memory");

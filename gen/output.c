@@ -671,9 +671,21 @@ static const char *clean_rel(buf *key, const char *rel)
 	return NULL;
 }
 
-/* Writes a file under dfd: a new one (excl) or over whatever is there.
- * Returns 0, or -1 with errno set. */
-static int write_file(int dfd, const char *name, bool excl, const void *data, size_t len)
+static void mark_of(const struct stat *st, output_mark *mark)
+{
+	if (!mark)
+		return;
+	mark->ino = (uint64_t)st->st_ino;
+	mark->size = (uint64_t)st->st_size;
+	mark->sec = (int64_t)st->st_mtim.tv_sec;
+	mark->nsec = (uint64_t)st->st_mtim.tv_nsec;
+}
+
+/* Writes a file under dfd: a new one (excl) or over whatever is there,
+ * and fills mark (may be NULL) once the last byte is written. Returns 0,
+ * or -1 with errno set. */
+static int write_file(int dfd, const char *name, bool excl, const void *data, size_t len,
+		      output_mark *mark)
 {
 	int fd = openat(dfd, name, O_WRONLY | O_CREAT | O_CLOEXEC | (excl ? O_EXCL : O_TRUNC),
 			0666);
@@ -693,6 +705,14 @@ static int write_file(int dfd, const char *name, bool excl, const void *data, si
 		p += n;
 		len -= (size_t)n;
 	}
+	struct stat st;
+	if (mark && fstat(fd, &st) < 0) {
+		int e = errno;
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	mark_of(&st, mark);
 	return close(fd);
 }
 
@@ -716,7 +736,8 @@ static bool old_matches(int fd, const char *data, size_t len)
 	return true;
 }
 
-static bool same_bytes(int dfd, const char *name, const void *data, size_t len)
+static bool same_bytes(int dfd, const char *name, const void *data, size_t len,
+		       output_mark *mark)
 {
 	/* O_NONBLOCK: should a fifo have taken the file's place since
 	 * output_begin looked, opening it must not hang the build. */
@@ -726,6 +747,8 @@ static bool same_bytes(int dfd, const char *name, const void *data, size_t len)
 	struct stat st;
 	bool same = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && (uintmax_t)st.st_size == len &&
 		    old_matches(fd, data, len);
+	if (same)
+		mark_of(&st, mark);
 	close(fd);
 	return same;
 }
@@ -804,6 +827,12 @@ static void record(output *o, const buf *key, unsigned long n)
 int output_write(output *o, const char *rel, const void *data, size_t len,
 		 gen_err *err)
 {
+	return output_write_marked(o, rel, data, len, NULL, err);
+}
+
+int output_write_marked(output *o, const char *rel, const void *data, size_t len,
+			output_mark *mark, gen_err *err)
+{
 	int rc = 0;
 	buf key = BUF_INIT;
 	const char *bad = clean_rel(&key, rel);
@@ -814,7 +843,7 @@ int output_write(output *o, const char *rel, const void *data, size_t len,
 	if (o->dirfd < 0) {
 		if ((rc = fresh_dirs(o, &key, err)) < 0)
 			goto out;
-		if (write_file(o->tmpfd, key.ptr, false, data, len) < 0) {
+		if (write_file(o->tmpfd, key.ptr, false, data, len, mark) < 0) {
 			rc = io_err(err, o->tmp, key.ptr, "cannot write");
 			goto out;
 		}
@@ -826,7 +855,7 @@ int output_write(output *o, const char *rel, const void *data, size_t len,
 	/* Only a regular file found by output_begin is worth reading: the
 	 * scan did not follow symbolic links, so neither does this open. */
 	slot *old = map_get(&o->old, key.ptr, key.len);
-	if (old && old->val == OLD_FILE && same_bytes(o->dirfd, key.ptr, data, len)) {
+	if (old && old->val == OLD_FILE && same_bytes(o->dirfd, key.ptr, data, len, mark)) {
 		record(o, &key, 0);
 		goto out;
 	}
@@ -836,7 +865,7 @@ int output_write(output *o, const char *rel, const void *data, size_t len,
 	/* A flat name: staging creates no directories. */
 	char name[32];
 	snprintf(name, sizeof name, "%lu", n);
-	if (write_file(o->tmpfd, name, true, data, len) < 0) {
+	if (write_file(o->tmpfd, name, true, data, len, mark) < 0) {
 		rc = io_err(err, o->tmp, name, "cannot write");
 		goto out;
 	}
@@ -995,17 +1024,24 @@ int output_copy(output_file *f, int from, uint64_t at, uint64_t len, gen_err *er
 
 int output_close(output_file *f, gen_err *err)
 {
+	return output_close_marked(f, NULL, err);
+}
+
+int output_close_marked(output_file *f, output_mark *mark, gen_err *err)
+{
 	output *o = f->o;
 	int rc = 0;
 	int fd = f->fd;
 	f->fd = -1;
+	struct stat st;
 	/* A big file that will replace another by rename: ext4 writes a
 	 * file out when it is renamed over an old one (auto_da_alloc), and
 	 * commit is where the build waits. Starting the write-out now puts
 	 * that work beside the rest of the render instead. */
 	if (o->dirfd >= 0 && f->old >= 0 && !f->same && f->len >= BIG_FILE)
 		sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE);
-	if (close(fd) < 0) {
+	bool stated = !mark || fstat(fd, &st) == 0;
+	if (close(fd) < 0 || !stated) {
 		rc = io_err(err, o->tmp, f->name[0] ? f->name : f->key.ptr, "cannot write");
 		goto out;
 	}
@@ -1019,6 +1055,10 @@ int output_close(output_file *f, gen_err *err)
 	/* Equal so far, and nothing more in the old file: unchanged. */
 	char extra;
 	if (f->same && read(f->old, &extra, 1) == 0) {
+		if (mark && fstat(f->old, &st) < 0) {
+			rc = io_err(err, o->dir, f->key.ptr, "cannot look at");
+			goto out;
+		}
 		unlinkat(o->tmpfd, f->name, 0);
 		record(o, &f->key, 0);
 	} else {
@@ -1026,6 +1066,8 @@ int output_close(output_file *f, gen_err *err)
 	}
 	f->done = true;
 out:
+	if (rc == 0)
+		mark_of(&st, mark);
 	output_discard(f);
 	return rc;
 }
@@ -1048,7 +1090,7 @@ void output_discard(output_file *f)
 	free(f);
 }
 
-bool output_keep(output *o, const char *rel, size_t len)
+bool output_keep(output *o, const char *rel, const output_mark *mark)
 {
 	if (!o || o->dirfd < 0)
 		return false;
@@ -1060,7 +1102,9 @@ bool output_keep(output *o, const char *rel, size_t len)
 	struct stat st;
 	if (old && old->val == OLD_FILE &&
 	    fstatat(o->dirfd, key.ptr, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-	    S_ISREG(st.st_mode) && (size_t)st.st_size == len) {
+	    S_ISREG(st.st_mode) && (uint64_t)st.st_ino == mark->ino &&
+	    (uint64_t)st.st_size == mark->size && (int64_t)st.st_mtim.tv_sec == mark->sec &&
+	    (uint64_t)st.st_mtim.tv_nsec == mark->nsec) {
 		record(o, &key, 0);
 		kept = true;
 	}

@@ -55,13 +55,31 @@ size_t output_dirs_read(const output *o);
  * call from several threads. Returns 0, or a negative code with err set. */
 int output_write(output *o, const char *rel, const void *data, size_t len,
 		 gen_err *err);
+/* What a file of the site looked like when a build wrote it or found it
+ * unchanged: its inode, size and mtime, which any write to it since (by
+ * hand, by another tool) changes. A build keeps it with the page that
+ * file holds, so that the next one can keep the file without its bytes.
+ * Not its ctime: the rename that puts a staged file in place sets that.
+ * A write in the same clock tick as gen's own that keeps the size goes
+ * unseen, as it does for git's index. */
+typedef struct output_mark {
+	uint64_t ino;
+	uint64_t size;
+	int64_t sec;
+	uint64_t nsec;
+} output_mark;
+/* output_write, filling *mark (when not NULL, and in FRESH or UPDATE
+ * mode alike) with what the file will look like once committed. */
+int output_write_marked(output *o, const char *rel, const void *data, size_t len,
+			output_mark *mark, gen_err *err);
 /* Keeps the file at rel as the previous build left it, without its bytes:
  * for a caller that knows they would be the same (a page whose inputs did
- * not change) and their length. Returns true, counting the file as
- * unchanged, when in UPDATE mode a regular file of that length stands at
- * rel; false otherwise (FRESH mode, no such file, another length: a file
- * edited by hand), and the caller then writes it. o may be NULL. */
-bool output_keep(output *o, const char *rel, size_t len);
+ * not change) and what the file looked like then (mark). Returns true,
+ * counting the file as unchanged, when in UPDATE mode a regular file
+ * stands at rel with mark's inode, size and mtime; false otherwise (FRESH
+ * mode, no such file, a file written since), and the caller then writes
+ * it. o may be NULL. */
+bool output_keep(output *o, const char *rel, const output_mark *mark);
 /* Opens, for reading, the file the previous build left at rel, so that
  * a caller may take bytes it knows are still right from it (the print
  * page's articles): a descriptor the caller closes, or -1 in FRESH mode
@@ -84,6 +102,8 @@ int output_put(output_file *f, const void *data, size_t len, gen_err *err);
  * the build's memory; the caller has checked them. */
 int output_copy(output_file *f, int from, uint64_t at, uint64_t len, gen_err *err);
 int output_close(output_file *f, gen_err *err);
+/* output_close, filling *mark as output_write_marked does. */
+int output_close_marked(output_file *f, output_mark *mark, gen_err *err);
 void output_discard(output_file *f);
 /* Puts the new version in place (see above) and frees o, also on failure.
  * Fails, before touching dir, when the build wrote one path both as a file

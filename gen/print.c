@@ -529,9 +529,10 @@ static int reassemble(book *b, renderer *r, output *o, uint64_t data, uint64_t f
 		b->copied = copied;
 		return rc < 0 ? rc : 0;
 	}
-	if ((rc = output_close(f, err)) < 0)
+	output_mark mark;
+	if ((rc = output_close_marked(f, &mark, err)) < 0)
 		return rc;
-	render_page_written(r, PRINT_URL "index.html", fp, (size_t)len);
+	render_page_written(r, PRINT_URL "index.html", fp, &mark);
 	pieces_save(b, r, data, len, b->was.tail);
 	return 1;
 }

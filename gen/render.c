@@ -578,11 +578,12 @@ static value *section_data(const renderer *r, const site_section *sec, const cha
 #define RELATED_MEMO "#related"
 
 /* What the page cache keeps per output file: the hash of the layout and
- * data it was made from, and the length of what that gave. */
+ * data it was made from, and the file as the build left it (a file
+ * written since, by hand, is made again). */
 typedef struct page_memo {
 	uint64_t hash;
-	uint64_t len;
 	uint64_t own;  /* see render_page_kept */
+	output_mark mark; /* the file as this build left it */
 } page_memo;
 
 /* Where the page cache keeps the facts key of the build that saved it. */
@@ -631,24 +632,25 @@ bool render_file_fresh(renderer *r, output *o, const char *rel, uint64_t fp)
 {
 	page_memo was;
 	return memo_get(r, o, rel, &was) && was.hash == fp &&
-	       output_keep(o, rel, (size_t)was.len);
+	       output_keep(o, rel, &was.mark);
 }
 
 bool render_page_kept(renderer *r, output *o, const char *rel, uint64_t own)
 {
 	page_memo was;
 	if (!r->facts_same || !memo_get(r, o, rel, &was) || was.own != own ||
-	    !output_keep(o, rel, (size_t)was.len))
+	    !output_keep(o, rel, &was.mark))
 		return false;
 	atomic_fetch_add(&r->pages_kept, 1);
 	atomic_fetch_add(&r->pages, 1);
 	return true;
 }
 
-static void memo_put(renderer *r, const char *rel, uint64_t fp, size_t len, uint64_t own)
+static void memo_put(renderer *r, const char *rel, uint64_t fp, const output_mark *mark,
+		     uint64_t own)
 {
 	if (r->page_cache) {
-		page_memo memo = { fp, len, own };
+		page_memo memo = { fp, own, *mark };
 		cache_put(r->page_cache, rel, strlen(rel), &memo, sizeof memo);
 	}
 }
@@ -665,9 +667,10 @@ bool render_page_fresh(renderer *r, output *o, const char *rel, uint64_t fp)
 int render_file_as(renderer *r, output *o, const char *rel, const char *data, size_t len,
 		   uint64_t fp, gen_err *err)
 {
-	int rc = o ? output_write(o, rel, data, len, err) : 0;
+	output_mark mark;
+	int rc = o ? output_write_marked(o, rel, data, len, &mark, err) : 0;
 	if (rc == 0 && o)
-		memo_put(r, rel, fp, len, 0);
+		memo_put(r, rel, fp, &mark, 0);
 	return rc;
 }
 
@@ -679,10 +682,11 @@ static int render_page_own(renderer *r, output *o, const char *layout, const cha
 	const template *t = template_partials_get(r->layouts, layout, strlen(layout));
 	int rc = t ? template_render(&html, t, data, r->layouts, err)
 		   : err_set(err, GEN_EUSAGE, "", 0, 0, "the theme has no layout '%s'", layout);
+	output_mark mark;
 	if (rc == 0 && o)
-		rc = output_write(o, rel, html.ptr, html.len, err);
+		rc = output_write_marked(o, rel, html.ptr, html.len, &mark, err);
 	if (rc == 0 && o)
-		memo_put(r, rel, fp, html.len, own);
+		memo_put(r, rel, fp, &mark, own);
 	buf_release(&html);
 	atomic_fetch_add(&r->pages, 1);
 	return rc;
@@ -733,6 +737,7 @@ int render_page_late(renderer *r, output *o, const char *layout, const char *rel
 	template_stream st = { stream_flush, stream_late, &ps };
 	const template *t = template_partials_get(r->layouts, layout, strlen(layout));
 	int rc = 0;
+	output_mark mark;
 	if (!t) {
 		rc = err_set(err, GEN_EUSAGE, "", 0, 0, "the theme has no layout '%s'", layout);
 		goto out;
@@ -742,12 +747,12 @@ int render_page_late(renderer *r, output *o, const char *layout, const char *rel
 	rc = template_render_stream(t, data, r->layouts, &st, err);
 	if (ps.f) {
 		if (rc == 0)
-			rc = output_close(ps.f, err);
+			rc = output_close_marked(ps.f, &mark, err);
 		else
 			output_discard(ps.f);
 	}
 	if (rc == 0 && o) {
-		render_page_written(r, rel, fp, ps.len);
+		render_page_written(r, rel, fp, &mark);
 		return 0;
 	}
 out:
@@ -755,9 +760,9 @@ out:
 	return rc;
 }
 
-void render_page_written(renderer *r, const char *rel, uint64_t fp, size_t len)
+void render_page_written(renderer *r, const char *rel, uint64_t fp, const output_mark *mark)
 {
-	memo_put(r, rel, fp, len, 0);
+	memo_put(r, rel, fp, mark, 0);
 	atomic_fetch_add(&r->pages, 1);
 }
 

@@ -94,8 +94,9 @@ int render_page_late(renderer *r, output *o, const char *layout, const char *rel
 		     const value *data, uint64_t fp, render_late_fn late, render_tap_fn tap,
 		     void *ctx, gen_err *err);
 /* For a page its caller wrote itself (output_open...): remembers that
- * the len bytes at rel were made from fp, and counts the page. */
-void render_page_written(renderer *r, const char *rel, uint64_t fp, size_t len);
+ * the file at rel, as output_close_marked left it (mark), was made from
+ * fp, and counts the page. */
+void render_page_written(renderer *r, const char *rel, uint64_t fp, const output_mark *mark);
 int render_page_as(renderer *r, output *o, const char *layout, const char *rel,
 		   const value *data, uint64_t fp, gen_err *err);
 /* Hashes d's identity (path and content id: all a parse and the filters

@@ -92,6 +92,16 @@ build_both "pages removed by hand"
 # A page changed by hand in the output is made again.
 echo "met de hand" >> "$WORK/inc/verhalen/extra-1/index.html"
 build_both "page edited by hand"
+# So is one changed in place with its length kept: the size alone does
+# not tell, the mtime does.
+page="$WORK/inc/verhalen/extra-2/index.html"
+at=$(grep -bo 'Extra verhaal 2<' "$page" | head -1 | cut -d: -f1)
+sleep 0.05
+printf 'EXTRA' | dd of="$page" bs=1 seek="$at" conv=notrunc 2> /dev/null
+contains "$page" "EXTRA verhaal 2<" "a page edited in place by hand, its length kept"
+build_both "page edited in place by hand"
+! grep -q "EXTRA verhaal 2<" "$page"
+ok $? "page edited in place by hand: made again"
 contains "$WORK/inc.diag" "kapot.md:5" "a cached article repeats its warning"
 size=$(wc -c < "$WORK/.gen-cache/documents.pack")
 build_both "again"

@@ -839,6 +839,106 @@ static void test_copy(void)
 	buf_release(&want);
 }
 
+/* Whether rel stands as mark says (inode, size, mtime). */
+static bool marked(const output_mark *m, const char *rel)
+{
+	struct stat st;
+	return lstat(at(rel), &st) == 0 && m->ino == (uint64_t)st.st_ino &&
+	       m->size == (uint64_t)st.st_size && m->sec == (int64_t)st.st_mtim.tv_sec &&
+	       m->nsec == (uint64_t)st.st_mtim.tv_nsec;
+}
+
+/* rel's mtime set to mark's plus secs. */
+static void set_mtime(const char *rel, const output_mark *m, int secs)
+{
+	struct timespec t[2] = { { (time_t)m->sec + secs, (long)m->nsec },
+				 { (time_t)m->sec + secs, (long)m->nsec } };
+	utimensat(AT_FDCWD, at(rel), t, 0);
+}
+
+static int put_marked(output *o, const char *rel, const char *text, output_mark *m)
+{
+	gen_err err = { 0 };
+	int rc = output_write_marked(o, rel, text, strlen(text), m, &err);
+	if (rc < 0)
+		diag("output_write_marked %s: %s", rel, err.msg);
+	return rc;
+}
+
+static int stream_marked(output *o, const char *rel, const char *text, output_mark *m)
+{
+	gen_err err = { 0 };
+	output_file *f = NULL;
+	int rc = output_open(o, rel, &f, &err);
+	if (rc == 0 && (rc = output_put(f, text, strlen(text), &err)) < 0)
+		output_discard(f);
+	else if (rc == 0)
+		rc = output_close_marked(f, m, &err);
+	if (rc < 0)
+		diag("stream %s: %s", rel, err.msg);
+	return rc;
+}
+
+/* A file kept without its bytes (output_keep) is one no one has written
+ * since the build that left it: its mark (inode, size, mtime) says so.
+ * Edits by hand that keep the length are caught: in place (the mtime
+ * moves on), and through a new file with the old mtime (another inode). */
+static void test_marks(void)
+{
+	snprintf(out, sizeof out, "%s/marks", base);
+	output *o = NULL;
+	output_mark a, big, same, staged, keep;
+	ok(begin(&o) == 0, "marks: begin fresh");
+	is(put_marked(o, "a.html", "one", &a), 0, "marks: written fresh");
+	is(stream_marked(o, "p/big.html", "in pieces", &big), 0, "marks: streamed fresh");
+	put(o, "b.html", "bee");
+	put(o, "c.html", "sea");
+	put(o, "d.html", "dee");
+	is(commit(o), 0, "marks: commit fresh");
+	ok(marked(&a, "a.html") && a.size == 3, "marks: a fresh file's mark is the committed file's");
+	ok(marked(&big, "p/big.html") && big.size == 9, "marks: a streamed file's too");
+
+	ok(begin(&o) == 0, "marks: begin update");
+	ok(output_keep(o, "a.html", &a), "marks: an untouched file is kept");
+	ok(output_keep(o, "p/big.html", &big), "marks: an untouched streamed file is kept");
+	output_mark wrong = a;
+	wrong.size++;
+	ok(!output_keep(o, "a.html", &wrong), "marks: not with another size");
+	wrong = a;
+	wrong.nsec ^= 1;
+	ok(!output_keep(o, "a.html", &wrong), "marks: nor with another mtime");
+	ok(!output_keep(o, "missing.html", &a), "marks: nor where there is no file");
+	is(put_marked(o, "b.html", "bee", &same), 0, "marks: equal bytes written");
+	is(put_marked(o, "c.html", "sea!", &staged), 0, "marks: new bytes written");
+	is(stream_marked(o, "d.html", "dee", &keep), 0, "marks: equal bytes streamed");
+	is(commit(o), 0, "marks: commit update");
+	ok(marked(&same, "b.html"), "marks: equal bytes: the mark is the file left in place");
+	ok(marked(&staged, "c.html") && staged.size == 4,
+	   "marks: new bytes: the mark is the file moved into place");
+	ok(marked(&keep, "d.html"), "marks: equal bytes streamed: the file left in place");
+
+	/* By hand: "one" -> "two" in place, then a new file "six" given
+	 * a.html's old mtime and moved over big.html. */
+	FILE *f = fopen(at("a.html"), "r+");
+	ok(f && fputs("two", f) >= 0 && fclose(f) == 0, "marks: a.html edited in place");
+	set_mtime("a.html", &a, 1);
+	char tmp[700];
+	snprintf(tmp, sizeof tmp, "%s/p/new", out);
+	f = fopen(tmp, "w");
+	ok(f && fputs("by hand!!", f) >= 0 && fclose(f) == 0, "marks: a new file of big's size");
+	struct timespec t[2] = { { (time_t)big.sec, (long)big.nsec },
+				 { (time_t)big.sec, (long)big.nsec } };
+	utimensat(AT_FDCWD, tmp, t, 0);
+	ok(rename(tmp, at("p/big.html")) == 0, "marks: moved over big.html");
+	ok(begin(&o) == 0, "marks: begin after the edits by hand");
+	ok(!output_keep(o, "a.html", &a), "marks: edited in place, same length: not kept");
+	ok(!output_keep(o, "p/big.html", &big),
+	   "marks: replaced, same length and mtime: not kept");
+	ok(output_keep(o, "b.html", &same), "marks: the file no one touched still is");
+	output_abort(o);
+	ok(has("a.html", "two"), "marks: an aborted build leaves the edit alone");
+}
+
 int main(void)
 {
 	const char *tmp = getenv("TMPDIR");
@@ -859,6 +959,7 @@ int main(void)
 	test_pieces();
 	test_copy();
 	test_manifest();
+	test_marks();
 	cleanup(base);
 	return done_testing();
 }

@@ -268,13 +268,20 @@ static void early_begin(void *ctx, const site *s)
 	}
 }
 
-/* Waits for both and hands over what the walk found and said; the
- * output (j->o, j->out_dir, or the error) is taken from j by the caller. */
-static struct history *early_end(early_job *j, diag_list *diags)
+/* Waits for the reading of the output, which only the render needs: the
+ * link graph and the checks run beside it. The output (j->o, or the
+ * error) is taken from j by the caller. */
+static void scan_end(early_job *j)
 {
 	if (j->scanning && j->scan_threaded)
 		pthread_join(j->scan, NULL);
 	j->scanning = false;
+}
+
+/* Waits for the walk and git status, and hands over what the walk found
+ * and said. */
+static struct history *early_end(early_job *j, diag_list *diags)
+{
 	if (!j->begun)
 		return NULL;
 	if (j->threaded)
@@ -323,6 +330,8 @@ int build_run(const build_options *opt)
 	cache_file *pages = NULL;
 	char *dir = NULL;
 	int status = 1;
+	early_job ej;
+	memset(&ej, 0, sizeof ej);
 
 	if (source_open(&src, &opt->src, &diags, &err) < 0) {
 		status = fail(&err, &diags, opt);
@@ -334,8 +343,6 @@ int build_run(const build_options *opt)
 	 * hide the broken links of the others. */
 	site_options so = opt->site;
 	so.keep_going = true;
-	early_job ej;
-	memset(&ej, 0, sizeof ej);
 	ej.opt = opt;
 	ej.src = src;
 	so.configured = early_begin;
@@ -345,8 +352,6 @@ int build_run(const build_options *opt)
 	s.history = early_end(&ej, &diags);
 	/* What the two took beyond the parse. */
 	st.history = now_seconds() - ts;
-	/* The output is this build's from here: freed or committed below. */
-	o = ej.o;
 	dir = ej.out_dir;
 	if (lrc < 0) {
 		/* Article errors are in diags already; err then only sums them up. */
@@ -399,7 +404,13 @@ int build_run(const build_options *opt)
 	}
 	render_set_links(r, graph);
 	if (opt->write) {
-		/* Read beside the parse (early_begin). */
+		/* Read beside the parse and the link graph (early_begin). The
+		 * output is this build's from here: freed or committed below. */
+		double tw = now_seconds();
+		scan_end(&ej);
+		st.history += now_seconds() - tw;
+		o = ej.o;
+		ej.o = NULL;
 		st.output_begin = ej.out_seconds;
 		st.output_dirs = ej.out_dirs_read;
 		if (ej.out_rc < 0) {
@@ -455,6 +466,10 @@ int build_run(const build_options *opt)
 		fprintf(stderr, "checked %zu articles from %s: no problems\n", s.ndocs,
 			source_describe(src));
 out:
+	/* A build that stopped before its render still waits for the
+	 * reading of the output, and throws it away. */
+	scan_end(&ej);
+	output_abort(ej.o);
 	output_abort(o);
 #ifndef GEN_FREE_AT_EXIT
 	/* Like git's UNLEAK: ten thousand articles take a tenth of a second

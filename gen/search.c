@@ -303,6 +303,7 @@ struct search_index {
 	uint64_t total_len;
 
 	cache_file *cache;   /* records of documents (search_set_cache), or NULL */
+	int jobs;            /* threads for search_add_documents and search_write */
 	uint64_t text_stamp; /* what besides path and id decides the text */
 	renderer *r;         /* search_render: text files kept by fingerprint */
 	output *o;
@@ -1333,6 +1334,7 @@ int search_add_documents(search_index *ix, const document *docs, size_t n, int j
 		ix->docs = xrealloc(ix->docs, ix->docs_cap * sizeof *ix->docs);
 	}
 	size_t base = ix->ndocs;
+	ix->jobs = jobs;
 	if (jobs < 1 || n < 64)
 		jobs = 1;
 	if ((size_t)jobs > n)
@@ -1565,6 +1567,60 @@ static double dequantize(const search_index *ix, uint8_t q)
 	return ix->level[q];
 }
 
+/* The postings are made by documents in index order, split into ranges
+ * (one per thread): each range counts its documents per term, so that
+ * every range knows where its postings of a term start, and then fills
+ * them in, each posting scored on its own. The result does not depend
+ * on the number of ranges. */
+typedef struct posting_part {
+	search_index *ix;
+	size_t from, to;     /* index order */
+	uint32_t *count;     /* per term: documents of this range */
+	uint32_t *next;      /* per term: where the next posting goes */
+	const double *idf;
+	double avgdl;
+	float *impact;
+	double max;
+	int pass;            /* 0: count, 1: fill, 2: quantize [from, to) */
+} posting_part;
+
+static void *posting_run(void *arg)
+{
+	posting_part *p = arg;
+	search_index *ix = p->ix;
+	size_t nt = ix->terms.n;
+	if (p->pass == 2) {
+		for (size_t i = p->from; i < p->to; i++)
+			ix->pq[i] = quantize(ix, p->impact[i]);
+		return NULL;
+	}
+	double *tacc = xcalloc(nt + 1, sizeof *tacc);
+	vec32 touched = { NULL, 0, 0 };
+	for (size_t k = p->from; k < p->to; k++) {
+		const sdoc *d = &ix->docs[ix->order[k]];
+		doc_terms(ix, d, tacc, &touched);
+		double norm = BM25_K1 * (1 - BM25_B + BM25_B * (double)d->len / p->avgdl);
+		for (size_t i = 0; i < touched.n; i++) {
+			uint32_t t = touched.v[i];
+			if (p->pass == 0) {
+				p->count[t]++;
+			} else {
+				double tf = tacc[t];
+				double sc = p->idf[t] * tf * (BM25_K1 + 1) / (tf + norm);
+				size_t at = p->next[t]++;
+				ix->pdoc[at] = (uint32_t)k;
+				p->impact[at] = (float)sc;
+				if (sc > p->max)
+					p->max = sc;
+			}
+			tacc[t] = 0;
+		}
+	}
+	free(tacc);
+	free(touched.v);
+	return NULL;
+}
+
 static void build_postings(search_index *ix)
 {
 	size_t nt = ix->terms.n, nd = ix->ndocs;
@@ -1577,74 +1633,65 @@ static void build_postings(search_index *ix)
 		ix->order[i] = keys[i].added;
 	free(keys);
 
-	double *tacc = xcalloc(nt + 1, sizeof *tacc);
-	vec32 touched = { NULL, 0, 0 };
+	size_t nparts = ix->jobs > 1 && nd >= 256 ? (size_t)ix->jobs : 1;
+	posting_part *parts = xcalloc(nparts + 1, sizeof *parts);
+	for (size_t p = 0; p < nparts; p++) {
+		parts[p].ix = ix;
+		parts[p].from = nd * p / nparts;
+		parts[p].to = nd * (p + 1) / nparts;
+		parts[p].count = xcalloc(nt + 1, sizeof *parts[p].count);
+		parts[p].next = xmalloc((nt + 1) * sizeof *parts[p].next);
+	}
+	/* The number of documents of each term (the terms doc_terms gives,
+	 * counted without their weights), per range. */
+	jobs_run(parts, nparts, sizeof *parts, posting_run);
 	ix->post_n = xcalloc(nt + 1, sizeof *ix->post_n);
 	ix->post_off = xcalloc(nt + 1, sizeof *ix->post_off);
-	/* The number of documents of each term (the terms doc_terms gives,
-	 * counted without their weights): seen holds the last document, + 1,
-	 * that counted a term. */
-	uint32_t *seen = xcalloc(nt + 1, sizeof *seen);
-	for (size_t k = 0; k < nd; k++) {
-		const sdoc *d = &ix->docs[k];
-		for (size_t i = 0; i < d->nwords; i++) {
-			uint32_t w = ix->dw_word.v[d->words + i];
-			uint32_t t = ix->word_term[w];
-			ix->post_n[t] += seen[t] != k + 1;
-			seen[t] = (uint32_t)k + 1;
-			if (ix->word_split[w] == UINT32_MAX)
-				continue;
-			const uint32_t *p = ix->parts.v + ix->word_split[w];
-			for (uint32_t j = 0; j < p[0]; j++) {
-				uint32_t pt = ix->word_term[p[1 + j]];
-				ix->post_n[pt] += seen[pt] != k + 1;
-				seen[pt] = (uint32_t)k + 1;
-			}
-		}
-	}
-	free(seen);
 	size_t total = 0;
 	for (size_t t = 0; t < nt; t++) {
 		ix->post_off[t] = (uint32_t)total;
-		total += ix->post_n[t];
+		for (size_t p = 0; p < nparts; p++) {
+			parts[p].next[t] = (uint32_t)total;
+			total += parts[p].count[t];
+			ix->post_n[t] += parts[p].count[t];
+		}
 	}
 	ix->pdoc = xmalloc((total + 1) * sizeof *ix->pdoc);
 	float *impact = xmalloc((total + 1) * sizeof *impact);
-	uint32_t *fill = xcalloc(nt + 1, sizeof *fill);
 	double avgdl = nd ? (double)ix->total_len / (double)nd : 1;
 	if (avgdl <= 0)
 		avgdl = 1;
-	double max = 0;
 	double *idf = xmalloc((nt + 1) * sizeof *idf);
 	for (size_t t = 0; t < nt; t++) {
 		double df = ix->post_n[t];
 		idf[t] = log(1 + ((double)nd - df + 0.5) / (df + 0.5));
 	}
-	for (size_t k = 0; k < nd; k++) {
-		const sdoc *d = &ix->docs[ix->order[k]];
-		doc_terms(ix, d, tacc, &touched);
-		double norm = BM25_K1 * (1 - BM25_B + BM25_B * (double)d->len / avgdl);
-		for (size_t i = 0; i < touched.n; i++) {
-			uint32_t t = touched.v[i];
-			double tf = tacc[t];
-			double s = idf[t] * tf * (BM25_K1 + 1) / (tf + norm);
-			size_t at = ix->post_off[t] + fill[t]++;
-			ix->pdoc[at] = (uint32_t)k;
-			impact[at] = (float)s;
-			if (s > max)
-				max = s;
-			tacc[t] = 0;
-		}
+	for (size_t p = 0; p < nparts; p++) {
+		parts[p].pass = 1;
+		parts[p].idf = idf;
+		parts[p].avgdl = avgdl;
+		parts[p].impact = impact;
 	}
+	jobs_run(parts, nparts, sizeof *parts, posting_run);
+	double max = 0;
+	for (size_t p = 0; p < nparts; p++)
+		if (parts[p].max > max)
+			max = parts[p].max;
 	scale_init(ix, max);
 	ix->pq = xmalloc(total + 1);
-	for (size_t i = 0; i < total; i++)
-		ix->pq[i] = quantize(ix, impact[i]);
+	for (size_t p = 0; p < nparts; p++) {
+		parts[p].pass = 2;
+		parts[p].from = total * p / nparts;
+		parts[p].to = total * (p + 1) / nparts;
+	}
+	jobs_run(parts, nparts, sizeof *parts, posting_run);
+	for (size_t p = 0; p < nparts; p++) {
+		free(parts[p].count);
+		free(parts[p].next);
+	}
+	free(parts);
 	free(idf);
 	free(impact);
-	free(fill);
-	free(tacc);
-	free(touched.v);
 	/* The per-document word lists are not needed any more. */
 	free(ix->dw_word.v);
 	free(ix->dw_tf.v);

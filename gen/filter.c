@@ -40,6 +40,7 @@
 #include <lualib.h>
 
 #include "buf.h"
+#include "pattern.h"
 #include "text.h"
 #include "value.h"
 #include "xalloc.h"
@@ -2255,6 +2256,286 @@ static int doc_tags(lua_State *L)
 	return 1;
 }
 
+/* ---- string patterns, on the budget ----
+ *
+ * string.find, match, gmatch and gsub as Lua 5.4 has them, matched by
+ * pattern.c, whose steps count against the instruction budget: Lua's own
+ * matcher runs where the count hook never looks, so one backtracking
+ * pattern could hold the build for ever. What they return, and when they
+ * fail, is Lua's (tests/filter.c holds them to the library's own). */
+
+static void where_called(lua_State *L, run *c)
+{
+	lua_Debug ar;
+	if (lua_getstack(L, 1, &ar) && lua_getinfo(L, "Sl", &ar) && ar.currentline > 0)
+		snprintf(c->where, sizeof c->where, "%s:%d", ar.short_src, ar.currentline);
+}
+
+/* One match attempt, its steps charged to the budget; an error (a
+ * malformed pattern, the budget spent) is raised here. */
+static ptrdiff_t budget_match(lua_State *L, pattern_state *ms, size_t at, size_t from)
+{
+	run *c = get_run(L);
+	int64_t left = c->budget - c->steps;
+	ms->steps = 0;
+	ms->limit = left > 0 ? left : 0;
+	ptrdiff_t e = pattern_match(ms, at, from);
+	c->steps += ms->steps;
+	if (ms->status == PATTERN_SPENT) {
+		/* As the count hook says it: the place, then what happened. */
+		where_called(L, c);
+		lua_pushfstring(L, "%s: instruction budget of %I exceeded in a string pattern "
+				   "(one that backtracks? site.toml [filter] instructions)",
+				c->where[0] ? c->where : c->current, (lua_Integer)c->budget);
+		lua_error(L);
+	} else if (ms->status != PATTERN_OK) {
+		luaL_error(L, "%s", ms->message);
+	}
+	return e;
+}
+
+/* Lua's reading of a start position: 1-based, negative from the end. */
+static size_t start_of(lua_Integer pos, size_t len)
+{
+	if (pos > 0)
+		return (size_t)pos;
+	if (pos == 0 || pos < -(lua_Integer)len)
+		return 1;
+	return len + (size_t)pos + 1;
+}
+
+/* Capture i of the match s..e: the whole match when there are none. */
+static void push_capture(lua_State *L, const pattern_state *ms, int i, size_t s, size_t e)
+{
+	if (i >= ms->level) {
+		if (i != 0)
+			luaL_error(L, "invalid capture index %%%d", i + 1);
+		lua_pushlstring(L, ms->subject + s, e - s);
+		return;
+	}
+	const pattern_capture *cap = &ms->capture[i];
+	if (cap->len == PATTERN_OPEN)
+		luaL_error(L, "unfinished capture");
+	else if (cap->len == PATTERN_POSITION)
+		lua_pushinteger(L, (lua_Integer)cap->start + 1);
+	else
+		lua_pushlstring(L, ms->subject + cap->start, (size_t)cap->len);
+}
+
+/* Every capture, or the whole match when there are none and whole. */
+static int push_captures(lua_State *L, const pattern_state *ms, size_t s, size_t e, bool whole)
+{
+	int n = ms->level == 0 && whole ? 1 : ms->level;
+	luaL_checkstack(L, n, "too many captures");
+	for (int i = 0; i < n; i++)
+		push_capture(L, ms, i, s, e);
+	return n;
+}
+
+static int find_or_match(lua_State *L, bool find)
+{
+	size_t ls, lp;
+	const char *s = luaL_checklstring(L, 1, &ls);
+	const char *p = luaL_checklstring(L, 2, &lp);
+	size_t init = start_of(luaL_optinteger(L, 3, 1), ls) - 1;
+	if (init > ls) {
+		luaL_pushfail(L);
+		return 1;
+	}
+	if (find && (lua_toboolean(L, 4) || pattern_is_plain(p, lp))) {
+		/* Plain text: no backtracking to budget. */
+		for (size_t at = init; lp <= ls - at; at++) {
+			if (memcmp(s + at, p, lp) == 0) {
+				lua_pushinteger(L, (lua_Integer)at + 1);
+				lua_pushinteger(L, (lua_Integer)(at + lp));
+				return 2;
+			}
+			const char *next = lp ? memchr(s + at + 1, p[0], ls - at - 1) : NULL;
+			if (!next)
+				break;
+			at = (size_t)(next - s) - 1;
+		}
+		luaL_pushfail(L);
+		return 1;
+	}
+	pattern_state ms;
+	pattern_begin(&ms, s, ls, p, lp, 0);
+	bool anchor = lp && p[0] == '^';
+	size_t from = anchor ? 1 : 0;
+	for (size_t at = init; at <= ls; at++) {
+		ptrdiff_t e = budget_match(L, &ms, at, from);
+		if (e >= 0) {
+			if (!find)
+				return push_captures(L, &ms, at, (size_t)e, true);
+			lua_pushinteger(L, (lua_Integer)at + 1);
+			lua_pushinteger(L, (lua_Integer)e);
+			return push_captures(L, &ms, at, (size_t)e, false) + 2;
+		}
+		if (anchor)
+			break;
+	}
+	luaL_pushfail(L);
+	return 1;
+}
+
+static int str_find(lua_State *L)
+{
+	return find_or_match(L, true);
+}
+
+static int str_match(lua_State *L)
+{
+	return find_or_match(L, false);
+}
+
+/* gmatch's iterator: upvalues subject, pattern, where to look next and
+ * where the last match ended (-1: none yet), so that an empty match
+ * right after another is passed over. */
+static int gmatch_next(lua_State *L)
+{
+	size_t ls, lp;
+	const char *s = lua_tolstring(L, lua_upvalueindex(1), &ls);
+	const char *p = lua_tolstring(L, lua_upvalueindex(2), &lp);
+	lua_Integer src = lua_tointeger(L, lua_upvalueindex(3));
+	lua_Integer last = lua_tointeger(L, lua_upvalueindex(4));
+	pattern_state ms;
+	pattern_begin(&ms, s, ls, p, lp, 0);
+	for (size_t at = (size_t)src; at <= ls; at++) {
+		ptrdiff_t e = budget_match(L, &ms, at, 0);
+		if (e >= 0 && e != last) {
+			lua_pushinteger(L, e);
+			lua_copy(L, -1, lua_upvalueindex(3));
+			lua_replace(L, lua_upvalueindex(4));
+			return push_captures(L, &ms, at, (size_t)e, true);
+		}
+	}
+	return 0;
+}
+
+static int str_gmatch(lua_State *L)
+{
+	size_t ls;
+	luaL_checklstring(L, 1, &ls);
+	luaL_checkstring(L, 2);
+	size_t init = start_of(luaL_optinteger(L, 3, 1), ls) - 1;
+	if (init > ls)
+		init = ls + 1;
+	lua_settop(L, 2);
+	lua_pushinteger(L, (lua_Integer)init);
+	lua_pushinteger(L, -1);
+	lua_pushcclosure(L, gmatch_next, 4);
+	return 1;
+}
+
+/* gsub's replacement string for the match s..e: %0 to %9 and %%. */
+static void add_replacement(lua_State *L, luaL_Buffer *b, const pattern_state *ms, size_t s,
+			    size_t e)
+{
+	size_t l;
+	const char *r = lua_tolstring(L, 3, &l);
+	const char *end = r + l, *esc;
+	while ((esc = memchr(r, '%', (size_t)(end - r))) != NULL) {
+		luaL_addlstring(b, r, (size_t)(esc - r));
+		int c = esc + 1 < end ? (unsigned char)esc[1] : '\0';
+		if (c == '%') {
+			luaL_addchar(b, '%');
+		} else if (c == '0') {
+			luaL_addlstring(b, ms->subject + s, e - s);
+		} else if (c >= '1' && c <= '9') {
+			push_capture(L, ms, c - '1', s, e);
+			luaL_tolstring(L, -1, NULL);
+			lua_remove(L, -2);
+			luaL_addvalue(b);
+		} else {
+			luaL_error(L, "invalid use of '%%' in replacement string");
+		}
+		r = esc + 2;
+	}
+	luaL_addlstring(b, r, (size_t)(end - r));
+}
+
+/* Adds what replaces the match s..e; returns whether it differs from it
+ * (a function or table that gives false or nil keeps the match). */
+static bool add_value(lua_State *L, luaL_Buffer *b, const pattern_state *ms, size_t s,
+		      size_t e, int tr)
+{
+	if (tr == LUA_TFUNCTION) {
+		lua_pushvalue(L, 3);
+		int n = push_captures(L, ms, s, e, true);
+		lua_call(L, n, 1);
+	} else if (tr == LUA_TTABLE) {
+		push_capture(L, ms, 0, s, e);
+		lua_gettable(L, 3);
+	} else {
+		add_replacement(L, b, ms, s, e);
+		return true;
+	}
+	if (!lua_toboolean(L, -1)) {
+		lua_pop(L, 1);
+		luaL_addlstring(b, ms->subject + s, e - s);
+		return false;
+	}
+	if (!lua_isstring(L, -1))
+		luaL_error(L, "invalid replacement value (a %s)", luaL_typename(L, -1));
+	luaL_addvalue(b);
+	return true;
+}
+
+static int str_gsub(lua_State *L)
+{
+	size_t ls, lp;
+	const char *s = luaL_checklstring(L, 1, &ls);
+	const char *p = luaL_checklstring(L, 2, &lp);
+	int tr = lua_type(L, 3);
+	lua_Integer max = luaL_optinteger(L, 4, (lua_Integer)ls + 1);
+	luaL_argexpected(L, tr == LUA_TNUMBER || tr == LUA_TSTRING || tr == LUA_TFUNCTION ||
+				    tr == LUA_TTABLE,
+			 3, "string/function/table");
+	bool anchor = lp && p[0] == '^';
+	size_t from = anchor ? 1 : 0;
+	luaL_Buffer b;
+	luaL_buffinit(L, &b);
+	pattern_state ms;
+	pattern_begin(&ms, s, ls, p, lp, 0);
+	size_t at = 0;
+	ptrdiff_t last = -1;
+	lua_Integer n = 0;
+	bool changed = false;
+	while (n < max) {
+		ptrdiff_t e = budget_match(L, &ms, at, from);
+		if (e >= 0 && e != last) {
+			n++;
+			changed = add_value(L, &b, &ms, at, (size_t)e, tr) || changed;
+			at = (size_t)e;
+			last = e;
+		} else if (at < ls) {
+			luaL_addchar(&b, s[at++]);
+		} else {
+			break;
+		}
+		if (anchor)
+			break;
+	}
+	if (!changed) {
+		lua_pushvalue(L, 1);
+	} else {
+		luaL_addlstring(&b, s + at, ls - at);
+		luaL_pushresult(&b);
+	}
+	lua_pushinteger(L, n);
+	return 2;
+}
+
+/* Puts the budgeted matchers in the string table at the top. */
+static void budget_patterns(lua_State *L)
+{
+	static const luaL_Reg fns[] = {
+		{ "find", str_find },   { "match", str_match }, { "gmatch", str_gmatch },
+		{ "gsub", str_gsub },   { NULL, NULL },
+	};
+	luaL_setfuncs(L, fns, 0);
+}
+
 /* ---- the sandbox ---- */
 
 static void open_lib(lua_State *L, const char *name, lua_CFunction open)
@@ -2404,6 +2685,7 @@ static void open_sandbox(lua_State *L, const run *c)
 	lua_getglobal(L, "string");
 	lua_pushnil(L);
 	lua_setfield(L, -2, "dump");
+	budget_patterns(L);
 	lua_pop(L, 1);
 	open_lib(L, "table", luaopen_table);
 	open_lib(L, "utf8", luaopen_utf8);

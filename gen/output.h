@@ -60,8 +60,10 @@ int output_write(output *o, const char *rel, const void *data, size_t len,
  * hand, by another tool) changes. A build keeps it with the page that
  * file holds, so that the next one can keep the file without its bytes.
  * Not its ctime: the rename that puts a staged file in place sets that.
- * A write in the same clock tick as gen's own that keeps the size goes
- * unseen, as it does for git's index. */
+ * A write that keeps the size and lands in the same tick of the file
+ * system's clock as gen's own goes unseen: on ext4 a tick is a few
+ * milliseconds, but on file systems that keep whole seconds (FAT, ext3)
+ * it is a second or two. */
 typedef struct output_mark {
 	uint64_t ino;
 	uint64_t size;

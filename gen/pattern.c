@@ -300,13 +300,14 @@ static ptrdiff_t match(pattern_state *ms, size_t s, size_t p)
 		}
 		if (c == ESC && p + 1 < ms->plen) {
 			int next = pat_at(ms, p + 1);
-			if (next == 'b') {
-				r = balance(ms, s, p + 2);
+			if (next == 'b' || isdigit(next)) {
+				/* %bxy and %1: a run of the subject, no choice. */
+				r = next == 'b' ? balance(ms, s, p + 2) : back_reference(ms, s, next);
 				if (r == NOMATCH)
 					break;
 				s = (size_t)r;
 				r = NOMATCH;
-				p += 4;
+				p += next == 'b' ? 4 : 2;
 				continue;
 			}
 			if (next == 'f') {
@@ -323,15 +324,6 @@ static ptrdiff_t match(pattern_state *ms, size_t s, size_t p)
 				if (in_set(ms, before, p, end - 1) || !in_set(ms, here, p, end - 1))
 					break;
 				p = end;
-				continue;
-			}
-			if (isdigit(next)) {
-				r = back_reference(ms, s, next);
-				if (r == NOMATCH)
-					break;
-				s = (size_t)r;
-				r = NOMATCH;
-				p += 2;
 				continue;
 			}
 		}

@@ -143,12 +143,12 @@ static const pcase hand[] = {
 	C("((()))", "%b()", 0),             C("x$y", "$y", 0),
 	C("x^y", "x^y", 0),                 C("^y", "^^y", 0),
 	C("abc", "((a)(b))", 0),            C("abc", "(a(b)c", 0),
-	C("hello", "", 0),                   C("hello", "^", 0),
-	C("abc", "$", 0),                    C("", "^", 0),
-	C("^a^b", "^", 2),                   C("a b", "%f[%z]", 0),
-	C("a,b,,c", "[^,]*", 0),             C("one two", "(%w*)", -4),
+	C("hello", "", 0),                  C("hello", "^", 0),
+	C("abc", "$", 0),                   C("", "^", 0),
+	C("^a^b", "^", 2),                  C("a b", "%f[%z]", 0),
+	C("a,b,,c", "[^,]*", 0),            C("one two", "(%w*)", -4),
 	C("x = 1, y = 2", "(%w+) = (%w+)", 0),
-	C("[[x]]", "%[(.-)%]", 0),           C("a.b", "[.]", 0),
+	C("[[x]]", "%[(.-)%]", 0),          C("a.b", "[.]", 0),
 };
 
 /* Generated: patterns from pieces, subjects from a small alphabet. */

@@ -149,6 +149,8 @@ static const pcase hand[] = {
 	C("a,b,,c", "[^,]*", 0),            C("one two", "(%w*)", -4),
 	C("x = 1, y = 2", "(%w+) = (%w+)", 0),
 	C("[[x]]", "%[(.-)%]", 0),          C("a.b", "[.]", 0),
+	C("abab!", "(ab)%1!", 0),           C("aa-aa", "(a+)-%1$", 0),
+	C("xyxyz", "(xy)%1[^y]", 0),        C("(a)b", "%b()b", 0),
 };
 
 /* Generated: patterns from pieces, subjects from a small alphabet. */

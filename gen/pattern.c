@@ -53,6 +53,8 @@ void pattern_begin(pattern_state *ms, const char *subject, size_t slen, const ch
 	ms->pat = pat;
 	ms->plen = plen;
 	ms->level = 0;
+	/* Unused slots hold nothing from an earlier call on the stack. */
+	memset(ms->capture, 0, sizeof ms->capture);
 	ms->depth = MAXDEPTH;
 	ms->steps = 0;
 	ms->limit = limit;

@@ -151,6 +151,10 @@ static const pcase hand[] = {
 	C("[[x]]", "%[(.-)%]", 0),          C("a.b", "[.]", 0),
 	C("abab!", "(ab)%1!", 0),           C("aa-aa", "(a+)-%1$", 0),
 	C("xyxyz", "(xy)%1[^y]", 0),        C("(a)b", "%b()b", 0),
+	C("ab", "a?(a)", 0),                C("aab", "a-(b)", 0),
+	C("xay", "x*(a)()", 0),             C("abc", "a(b)?(c)", 0),
+	C("a]b", "[%]]", 0),                C("x%]y", "[%]x]+", 0),
+	C("ab", "(a)%2", 0),                C("abab", "(a)(b)(%1)%3", 0),
 };
 
 /* Generated: patterns from pieces, subjects from a small alphabet. */

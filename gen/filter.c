@@ -2262,7 +2262,7 @@ static int doc_tags(lua_State *L)
  * pattern.c, whose steps count against the instruction budget: Lua's own
  * matcher runs where the count hook never looks, so one backtracking
  * pattern could hold the build for ever. What they return, and when they
- * fail, is Lua's (tests/filter.c holds them to the library's own). */
+ * fail, is Lua's (tests/pattern.c holds them to the library's own). */
 
 static void where_called(lua_State *L, run *c)
 {

@@ -314,7 +314,7 @@ static ptrdiff_t match(pattern_state *ms, size_t s, size_t p)
 			}
 			if (next == 'f') {
 				p += 2;
-				if (pat_at(ms, p) != '[' || p >= ms->plen) {
+				if (pat_at(ms, p) != '[') {
 					fail(ms, PATTERN_MALFORMED, "missing '[' after '%%f' in pattern");
 					break;
 				}
@@ -333,9 +333,7 @@ static ptrdiff_t match(pattern_state *ms, size_t s, size_t p)
 		size_t end = item_end(ms, p);
 		if (!end)
 			break;
-		int q = pat_at(ms, end);
-		if (end >= ms->plen)
-			q = '\0';
+		int q = pat_at(ms, end); /* '\0' at the pattern's end */
 		if (!single(ms, s, p, end)) {
 			if (q == '*' || q == '?' || q == '-') {
 				p = end + 1;

@@ -70,13 +70,20 @@ static bool gone(const char *rel)
 	return lstat(at(rel), &st) < 0 && errno == ENOENT;
 }
 
-static int put(output *o, const char *rel, const char *text)
+/* Writes text to rel, filling mark (may be NULL) as the commit will
+ * leave the file. */
+static int put_marked(output *o, const char *rel, const char *text, output_mark *mark)
 {
 	gen_err err = { 0 };
-	int rc = output_write(o, rel, text, strlen(text), &err);
+	int rc = output_write_marked(o, rel, text, strlen(text), mark, &err);
 	if (rc < 0)
 		diag("output_write %s: %s: %s", rel, err.file, err.msg);
 	return rc;
+}
+
+static int put(output *o, const char *rel, const char *text)
+{
+	return put_marked(o, rel, text, NULL);
 }
 
 /* Entries beside out named like a staging or temporary directory. */
@@ -648,7 +655,10 @@ static void cleanup(const char *path)
 
 /* A file written in pieces (output_open/put/close): the same bytes as
  * output_write gives, compared piece by piece with the file there. */
-static int stream(output *o, const char *rel, const char *const *pieces, bool keep)
+/* Writes the pieces to rel in turn, then closes it (keep, filling mark
+ * when not NULL) or gives it up. */
+static int stream_marked(output *o, const char *rel, const char *const *pieces, bool keep,
+			 output_mark *mark)
 {
 	gen_err err = { 0 };
 	output_file *f = NULL;
@@ -656,12 +666,17 @@ static int stream(output *o, const char *rel, const char *const *pieces, bool ke
 	for (size_t i = 0; rc == 0 && pieces[i]; i++)
 		rc = output_put(f, pieces[i], strlen(pieces[i]), &err);
 	if (rc == 0 && keep)
-		rc = output_close(f, &err);
+		rc = output_close_marked(f, mark, &err);
 	else if (f)
 		output_discard(f);
 	if (rc < 0)
 		diag("stream %s: %s: %s", rel, err.file, err.msg);
 	return rc;
+}
+
+static int stream(output *o, const char *rel, const char *const *pieces, bool keep)
+{
+	return stream_marked(o, rel, pieces, keep, NULL);
 }
 
 static void test_pieces(void)
@@ -856,29 +871,6 @@ static void set_mtime(const char *rel, const output_mark *m, int secs)
 	utimensat(AT_FDCWD, at(rel), t, 0);
 }
 
-static int put_marked(output *o, const char *rel, const char *text, output_mark *m)
-{
-	gen_err err = { 0 };
-	int rc = output_write_marked(o, rel, text, strlen(text), m, &err);
-	if (rc < 0)
-		diag("output_write_marked %s: %s", rel, err.msg);
-	return rc;
-}
-
-static int stream_marked(output *o, const char *rel, const char *text, output_mark *m)
-{
-	gen_err err = { 0 };
-	output_file *f = NULL;
-	int rc = output_open(o, rel, &f, &err);
-	if (rc == 0 && (rc = output_put(f, text, strlen(text), &err)) < 0)
-		output_discard(f);
-	else if (rc == 0)
-		rc = output_close_marked(f, m, &err);
-	if (rc < 0)
-		diag("stream %s: %s", rel, err.msg);
-	return rc;
-}
-
 /* A file kept without its bytes (output_keep) is one no one has written
  * since the build that left it: its mark (inode, size, mtime) says so.
  * Edits by hand that keep the length are caught: in place (the mtime
@@ -890,7 +882,8 @@ static void test_marks(void)
 	output_mark a, big, same, staged, keep;
 	ok(begin(&o) == 0, "marks: begin fresh");
 	is(put_marked(o, "a.html", "one", &a), 0, "marks: written fresh");
-	is(stream_marked(o, "p/big.html", "in pieces", &big), 0, "marks: streamed fresh");
+	is(stream_marked(o, "p/big.html", (const char *[]){ "in ", "pieces", NULL }, true, &big), 0,
+	   "marks: streamed fresh");
 	put(o, "b.html", "bee");
 	put(o, "c.html", "sea");
 	put(o, "d.html", "dee");
@@ -910,7 +903,8 @@ static void test_marks(void)
 	ok(!output_keep(o, "missing.html", &a), "marks: nor where there is no file");
 	is(put_marked(o, "b.html", "bee", &same), 0, "marks: equal bytes written");
 	is(put_marked(o, "c.html", "sea!", &staged), 0, "marks: new bytes written");
-	is(stream_marked(o, "d.html", "dee", &keep), 0, "marks: equal bytes streamed");
+	is(stream_marked(o, "d.html", (const char *[]){ "dee", NULL }, true, &keep), 0,
+	   "marks: equal bytes streamed");
 	is(commit(o), 0, "marks: commit update");
 	ok(marked(&same, "b.html"), "marks: equal bytes: the mark is the file left in place");
 	ok(marked(&staged, "c.html") && staged.size == 4,

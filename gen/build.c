@@ -314,6 +314,36 @@ static cache_file *open_page_cache(const site *s, const build_options *opt,
 	return c;
 }
 
+void build_report_release(build_report *r)
+{
+	diag_release(&r->diags);
+	free(r->root);
+	free(r->content_dir);
+	free(r->theme);
+	memset(r, 0, sizeof *r);
+}
+
+/* Hands what the build found to opt->report, emptying diags. */
+static void fill_report(const build_options *opt, const source *src, const site *s,
+			diag_list *diags, size_t pages, size_t written, double seconds)
+{
+	build_report *r = opt->report;
+	if (!r)
+		return;
+	build_report_release(r);
+	diag_sort(diags);
+	diag_merge(&r->diags, diags);
+	if (src && source_root(src))
+		r->root = xstrdup(source_root(src));
+	if (s->cfg.content_dir)
+		r->content_dir = xstrdup(s->cfg.content_dir);
+	if (s->cfg.theme)
+		r->theme = xstrdup(s->cfg.theme);
+	r->pages = pages;
+	r->written = written;
+	r->seconds = seconds;
+}
+
 int build_run(const build_options *opt)
 {
 	double t0 = now_seconds(), t = t0;
@@ -330,6 +360,7 @@ int build_run(const build_options *opt)
 	cache_file *pages = NULL;
 	char *dir = NULL;
 	int status = 1;
+	size_t changed_files = 0;
 	early_job ej;
 	memset(&ej, 0, sizeof ej);
 
@@ -433,7 +464,7 @@ int build_run(const build_options *opt)
 	}
 	st.render = now_seconds() - t;
 	t = now_seconds();
-	size_t changed_files = o ? output_changed(o) : 0;
+	changed_files = o ? output_changed(o) : 0;
 	size_t kept = o ? output_unchanged(o) : 0;
 	if (o) {
 		int rc = output_commit(o, &err);
@@ -471,6 +502,8 @@ out:
 	scan_end(&ej);
 	output_abort(ej.o);
 	output_abort(o);
+	fill_report(opt, src, &s, &diags, status == 0 && r ? render_page_count(r) : 0,
+		    changed_files, now_seconds() - t0);
 #ifndef GEN_FREE_AT_EXIT
 	/* Like git's UNLEAK: ten thousand articles take a tenth of a second
 	 * to free one by one, and the exit frees them at once. */

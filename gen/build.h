@@ -12,6 +12,21 @@
 #include "site.h"
 #include "source.h"
 
+/* What one build_run did, for a caller that builds again and again (the
+ * preview server). The caller owns it: zero it before the first build and
+ * release it with build_report_release; each build_run refills it. */
+typedef struct build_report {
+	diag_list diags;     /* every problem and notice, sorted by file and line */
+	char *root;          /* the project root on disk, NULL when unknown */
+	char *content_dir;   /* site.toml's content_dir, NULL when it was not read */
+	char *theme;         /* site.toml's theme, NULL likewise */
+	size_t pages;        /* pages built, 0 when the build failed */
+	size_t written;      /* files written (the others were left as they were) */
+	double seconds;      /* wall time of the whole build */
+} build_report;
+
+void build_report_release(build_report *r);
+
 typedef struct build_options {
 	source_options src;
 	site_options site;
@@ -24,6 +39,7 @@ typedef struct build_options {
 	bool exiting;         /* the process ends with this build: the site's
 				 memory is left to the exit (unless built with
 				 GEN_FREE_AT_EXIT, as the sanitizer build is) */
+	build_report *report; /* filled when not NULL (see above) */
 } build_options;
 
 /* `gen build` and `gen check`. Diagnostics are printed to stderr (or, for

@@ -8,6 +8,7 @@
 #include "build.h"
 #include "new.h"
 #include "review.h"
+#include "serve.h"
 
 #define EXIT_USAGE 2
 
@@ -19,6 +20,7 @@ static const char usage_main[] =
 	"\n"
 	"commands:\n"
 	"  build   build the handbook into the output directory (public/)\n"
+	"  serve   preview the work tree in a browser, rebuilt on every save\n"
 	"  check   run the whole build without writing and report every problem\n"
 	"  list    list the pages, one line each (--json for scripts)\n"
 	"  new     start a new article: gen new story|tips \"Titel\"\n"
@@ -46,6 +48,23 @@ static void usage_for(const char *cmd, FILE *fp)
 			    "  -q, --quiet   print only problems\n"
 			    "  --stats       print the time spent in each stage\n",
 			usage_source);
+	} else if (strcmp(cmd, "serve") == 0) {
+		fprintf(fp, "usage: gen serve [OPTIONS]\n\nBuilds the files on disk (uncommitted "
+			    "edits and drafts included) into a\npreview folder, serves it on "
+			    "http://127.0.0.1:5180/ and builds again\nwhen site.toml or a file "
+			    "under the content, lua/ or themes/ changes.\nOpen pages reload "
+			    "after each build, or show its errors while the\nprevious pages stay. "
+			    "Ctrl-C stops.\n\n"
+			    "  -C DIR        start looking for site.toml in DIR (default: .)\n"
+			    "  -p, --port N  listen on port N (default 5180, or a free one when\n"
+			    "                5180 is taken; 0: a free one)\n"
+			    "  --bind ADDR   listen on ADDR (default 127.0.0.1: this machine only)\n"
+			    "  -o DIR        build into DIR (default .gen-cache/preview/public)\n"
+			    "  --no-drafts   leave out articles with draft = true\n"
+			    "  --future      include articles dated in the future\n"
+			    "  -j N          use N worker threads (default: the number of cores)\n"
+			    "  --no-cache    parse every article again on every build\n"
+			    "  -q, --quiet   print only problems\n");
 	} else if (strcmp(cmd, "check") == 0) {
 		fprintf(fp, "usage: gen check [OPTIONS]\n\nRuns the whole build without "
 			    "writing output and reports every problem as\nfile:line:col: "
@@ -93,7 +112,7 @@ static int bad_usage(const char *cmd, const char *fmt, const char *arg)
 /* Parses the options shared by build, check and list. Returns 0, or the
  * exit status for a usage error. */
 static int parse_options(const char *cmd, int argc, char **argv, build_options *o,
-			 int *help)
+			 serve_options *sv, int *help)
 {
 	for (int i = 0; i < argc; i++) {
 		const char *a = argv[i];
@@ -109,13 +128,26 @@ static int parse_options(const char *cmd, int argc, char **argv, build_options *
 		} else if (strcmp(a, "-C") == 0) {
 			NEED_ARG();
 			o->src.dir = next;
-		} else if (strcmp(a, "--repo") == 0) {
+		} else if (strcmp(a, "--repo") == 0 && !sv) {
 			NEED_ARG();
 			o->src.repo = next;
-		} else if (strcmp(a, "--rev") == 0) {
+		} else if (strcmp(a, "--rev") == 0 && !sv) {
 			NEED_ARG();
 			o->src.rev = next;
-		} else if (strcmp(a, "--worktree") == 0) {
+		} else if ((strcmp(a, "-p") == 0 || strcmp(a, "--port") == 0) && sv) {
+			NEED_ARG();
+			char *end;
+			long p = strtol(next, &end, 10);
+			if (!*next || *end || p < 0 || p > 65535)
+				return bad_usage(cmd, "'--port' needs a number from 0 to 65535, not '%s'",
+						 next);
+			sv->port = (int)p;
+		} else if (strcmp(a, "--bind") == 0 && sv) {
+			NEED_ARG();
+			sv->bind = next;
+		} else if (strcmp(a, "--no-drafts") == 0 && sv) {
+			o->site.drafts = false;
+		} else if (strcmp(a, "--worktree") == 0 && !sv) {
 			o->src.worktree = true;
 		} else if (strcmp(a, "--no-cache") == 0) {
 			o->site.cache = false;
@@ -124,7 +156,7 @@ static int parse_options(const char *cmd, int argc, char **argv, build_options *
 		} else if (strcmp(a, "--future") == 0) {
 			o->site.future = true;
 		} else if ((strcmp(a, "-o") == 0 || strcmp(a, "--output") == 0) &&
-			   strcmp(cmd, "build") == 0) {
+			   (strcmp(cmd, "build") == 0 || sv)) {
 			NEED_ARG();
 			o->output = next;
 		} else if (strcmp(a, "-j") == 0 || strncmp(a, "-j", 2) == 0 ||
@@ -258,7 +290,8 @@ int main(int argc, char **argv)
 		return cmd_new(argc - 2, argv + 2);
 	if (strcmp(cmd, "diff") == 0)
 		return cmd_diff(argc - 2, argv + 2, argv[0]);
-	if (strcmp(cmd, "build") && strcmp(cmd, "check") && strcmp(cmd, "list")) {
+	if (strcmp(cmd, "build") && strcmp(cmd, "check") && strcmp(cmd, "list") &&
+	    strcmp(cmd, "serve")) {
 		fprintf(stderr, "gen: unknown command '%s'\n\n", cmd);
 		usage_for("", stderr);
 		return EXIT_USAGE;
@@ -270,7 +303,17 @@ int main(int argc, char **argv)
 	o.site.now = (int64_t)time(NULL);
 	o.site.cache = true;
 	int help = 0;
-	int rc = parse_options(cmd, argc - 2, argv + 2, &o, &help);
+	serve_options sv;
+	memset(&sv, 0, sizeof sv);
+	sv.port = -1;
+	bool serve = strcmp(cmd, "serve") == 0;
+	if (serve) {
+		/* A preview shows what is being written: the files on disk,
+		 * drafts too (gen new makes drafts). */
+		o.src.worktree = true;
+		o.site.drafts = true;
+	}
+	int rc = parse_options(cmd, argc - 2, argv + 2, &o, serve ? &sv : NULL, &help);
 	if (rc)
 		return rc;
 	if (help) {
@@ -278,6 +321,10 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	o.site.output = o.output;
+	if (serve) {
+		sv.build = o;
+		return serve_run(&sv);
+	}
 	if (strcmp(cmd, "list") == 0) {
 		o.site.all = true;
 		return build_list(&o);

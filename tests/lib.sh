@@ -124,3 +124,41 @@ git_init() { # git_init DIR
 	git -C "$1" add -A
 	git -C "$1" commit -q -m "eerste versie"
 }
+
+# What the browser tests need: Debian's chromium and nodejs (installed as
+# root with apt-get, as tools/deps.sh does for the libraries) and the npm
+# packages pinned in tests/browser/package-lock.json (npm ci). Sets B to
+# tests/browser. When something cannot be installed (not root, say) it
+# prints the TAP plan that skips the test, with the command to run, and
+# returns 1.
+browser_setup() {
+	B=$SRCDIR/tests/browser
+	need=""
+	[ -x "${CHROMIUM:-/usr/bin/chromium}" ] || need="$need chromium"
+	command -v node >/dev/null 2>&1 || need="$need nodejs"
+	command -v npm >/dev/null 2>&1 || need="$need npm"
+	if [ -n "$need" ]; then
+		if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+			echo "# installing$need" >&2
+			export DEBIAN_FRONTEND=noninteractive
+			{ apt-get install -y -q $need || { apt-get update -q && apt-get install -y -q $need; }; } >&2
+		fi
+		for p in $need; do
+			case $p in
+			chromium) [ -x "${CHROMIUM:-/usr/bin/chromium}" ] && continue ;;
+			nodejs) command -v node >/dev/null 2>&1 && continue ;;
+			npm) command -v npm >/dev/null 2>&1 && continue ;;
+			esac
+			echo "1..0 # SKIP needs Debian packages:$need (sudo apt-get install$need)"
+			return 1
+		done
+	fi
+	# npm ci when node_modules is missing or older than the lockfile.
+	if [ ! -f "$B/node_modules/.package-lock.json" ] ||
+	   [ "$B/package-lock.json" -nt "$B/node_modules/.package-lock.json" ]; then
+		(cd "$B" && npm ci --no-audit --no-fund --loglevel=error) >&2 || {
+			echo "1..0 # SKIP 'npm ci' failed in tests/browser"
+			return 1
+		}
+	fi
+}

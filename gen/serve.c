@@ -1,0 +1,722 @@
+/* serve: the preview server (see serve.h).
+ *
+ * Three parts share one record, the preview: the main thread builds and
+ * watches, libmicrohttpd's threads (one per connection) answer requests.
+ * A build writes the preview folder the way `gen build` writes public/
+ * (output.c: unchanged files are left alone, a failed build changes
+ * nothing), so requests are served straight from disk while a build runs;
+ * the record says only which build is the latest and what it reported.
+ * A page waits for the next build with a long poll on /_gen/wait, which
+ * needs no WebSocket and works through any proxy. */
+#include "serve.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/inotify.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <dirent.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <microhttpd.h>
+
+#include "buf.h"
+#include "json.h"
+#include "source.h"
+#include "xalloc.h"
+
+/* The port when none is given: taken, serve picks a free one (as Hugo's
+ * server does) instead of failing. */
+#define DEFAULT_PORT 5180
+/* How long a page's poll waits for a build before it is answered anyway,
+ * well below the idle time after which proxies drop a connection. */
+#define WAIT_SECONDS 25
+/* Quiet time after a change before building: an editor's save is often a
+ * write, a rename and a chmod, and a checkout is many files at once. */
+#define SETTLE_MS 40
+
+typedef struct preview {
+	pthread_mutex_t lock;
+	pthread_cond_t built;  /* signalled after every build and at the end */
+	unsigned long build;   /* builds finished; the first is 1 */
+	bool ok;               /* the latest build succeeded */
+	char *problems;        /* its errors and warnings, one per line */
+	double seconds;
+	bool stopping;
+	const char *dir;       /* the folder served */
+} preview;
+
+/* ---- answering requests ---- */
+
+/* The script every served page carries. It asks at once how the latest
+ * build went (the page may be older than it), then waits for the next:
+ * a good build reloads the page, a failed one lays its errors over it. */
+static const char live_js[] =
+	"(function () {\n"
+	"\t'use strict';\n"
+	"\tvar me = document.currentScript;\n"
+	"\tvar seen = Number(me && me.getAttribute('data-build')) || 0;\n"
+	"\tvar box = null;\n"
+	"\tfunction show(text) {\n"
+	"\t\tif (!box) {\n"
+	"\t\t\tbox = document.createElement('pre');\n"
+	"\t\t\tbox.id = 'gen-preview-problems';\n"
+	"\t\t\tbox.setAttribute('role', 'alert');\n"
+	"\t\t\tbox.style.cssText = 'position:fixed;left:0;right:0;bottom:0;max-height:50vh;'\n"
+	"\t\t\t\t+ 'overflow:auto;margin:0;padding:1em;background:#fff4f4;color:#5c0000;'\n"
+	"\t\t\t\t+ 'border-top:4px solid #b00000;font:14px/1.45 monospace;'\n"
+	"\t\t\t\t+ 'white-space:pre-wrap;z-index:2147483647';\n"
+	"\t\t\tdocument.body.appendChild(box);\n"
+	"\t\t}\n"
+	"\t\tbox.textContent = 'gen serve: de laatste build is mislukt; je ziet de pagina '\n"
+	"\t\t\t+ 'van de build ervoor.\\n\\n' + text;\n"
+	"\t}\n"
+	"\tfunction hide() {\n"
+	"\t\tif (box) box.remove();\n"
+	"\t\tbox = null;\n"
+	"\t}\n"
+	"\tfunction poll(first) {\n"
+	"\t\tfetch('/_gen/wait' + (first ? '' : '?after=' + seen), { cache: 'no-store' })\n"
+	"\t\t\t.then(function (r) { return r.json(); })\n"
+	"\t\t\t.then(function (s) {\n"
+	"\t\t\t\tif (s.build > seen && s.ok) {\n"
+	"\t\t\t\t\tlocation.reload();\n"
+	"\t\t\t\t\treturn;\n"
+	"\t\t\t\t}\n"
+	"\t\t\t\tseen = Math.max(seen, s.build);\n"
+	"\t\t\t\tif (s.ok) hide(); else show(s.problems);\n"
+	"\t\t\t\tpoll(false);\n"
+	"\t\t\t}, function () {\n"
+	"\t\t\t\t/* The server stopped or restarts: try again in a while. */\n"
+	"\t\t\t\tsetTimeout(function () { poll(true); }, 2000);\n"
+	"\t\t\t});\n"
+	"\t}\n"
+	"\tpoll(true);\n"
+	"})();\n";
+
+static const struct {
+	const char *ext, *type;
+} content_types[] = {
+	{ "html", "text/html; charset=utf-8" },
+	{ "css", "text/css; charset=utf-8" },
+	{ "js", "text/javascript; charset=utf-8" },
+	{ "mjs", "text/javascript; charset=utf-8" },
+	{ "json", "application/json" },
+	{ "xml", "application/xml" },
+	{ "txt", "text/plain; charset=utf-8" },
+	{ "svg", "image/svg+xml" },
+	{ "png", "image/png" },
+	{ "jpg", "image/jpeg" },
+	{ "jpeg", "image/jpeg" },
+	{ "gif", "image/gif" },
+	{ "webp", "image/webp" },
+	{ "avif", "image/avif" },
+	{ "ico", "image/vnd.microsoft.icon" },
+	{ "woff2", "font/woff2" },
+	{ "woff", "font/woff" },
+	{ "pdf", "application/pdf" },
+};
+
+static const char *content_type(const char *path)
+{
+	const char *dot = strrchr(path, '.');
+	if (dot && !strchr(dot, '/'))
+		for (size_t i = 0; i < sizeof content_types / sizeof *content_types; i++)
+			if (strcasecmp(dot + 1, content_types[i].ext) == 0)
+				return content_types[i].type;
+	return "application/octet-stream";
+}
+
+static enum MHD_Result send_response(struct MHD_Connection *c, unsigned status,
+				     struct MHD_Response *r, const char *type)
+{
+	if (!r)
+		return MHD_NO;
+	if (type)
+		MHD_add_response_header(r, "Content-Type", type);
+	/* A preview changes under the reader: never from a cache. */
+	MHD_add_response_header(r, "Cache-Control", "no-store");
+	enum MHD_Result rc = MHD_queue_response(c, status, r);
+	MHD_destroy_response(r);
+	return rc;
+}
+
+static enum MHD_Result send_text(struct MHD_Connection *c, unsigned status,
+				 const char *text)
+{
+	struct MHD_Response *r = MHD_create_response_from_buffer(
+		strlen(text), (void *)text, MHD_RESPMEM_MUST_COPY);
+	return send_response(c, status, r, "text/plain; charset=utf-8");
+}
+
+/* Sends html (taken) with the live script before its last </body>, or
+ * at its end. */
+static enum MHD_Result send_html(struct MHD_Connection *c, unsigned status, buf *html,
+				 unsigned long build)
+{
+	char tag[96];
+	int tl = snprintf(tag, sizeof tag,
+			  "<script src=\"/_gen/live.js\" data-build=\"%lu\"></script>", build);
+	size_t at = html->len;
+	for (size_t i = html->len; i >= 7; i--)
+		if (strncasecmp(html->ptr + i - 7, "</body>", 7) == 0) {
+			at = i - 7;
+			break;
+		}
+	buf out = BUF_INIT;
+	buf_grow(&out, html->len + (size_t)tl);
+	buf_put(&out, html->ptr, at);
+	buf_put(&out, tag, (size_t)tl);
+	buf_put(&out, html->ptr + at, html->len - at);
+	buf_release(html);
+	size_t len = out.len;
+	struct MHD_Response *r = MHD_create_response_from_buffer(len, buf_detach(&out),
+								 MHD_RESPMEM_MUST_FREE);
+	return send_response(c, status, r, "text/html; charset=utf-8");
+}
+
+/* The latest build, as the live script reads it. */
+static void status_json(preview *p, buf *out)
+{
+	buf_printf(out, "{\"build\":%lu,\"ok\":%s,\"seconds\":%.3f,\"problems\":", p->build,
+		   p->ok ? "true" : "false", p->seconds);
+	json_put_string(out, p->problems ? p->problems : "",
+			p->problems ? strlen(p->problems) : 0);
+	buf_puts(out, "}");
+}
+
+/* GET /_gen/wait[?after=N]: at once without after, or when a build later
+ * than N has finished; otherwise when one does, or after WAIT_SECONDS. */
+static enum MHD_Result answer_wait(preview *p, struct MHD_Connection *c)
+{
+	const char *after = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "after");
+	char *end = NULL;
+	unsigned long n = after ? strtoul(after, &end, 10) : 0;
+	if (after && (!*after || *end))
+		return send_text(c, MHD_HTTP_BAD_REQUEST, "after= needs a build number\n");
+	struct timespec until;
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += WAIT_SECONDS;
+	buf out = BUF_INIT;
+	pthread_mutex_lock(&p->lock);
+	while (after && p->build <= n && !p->stopping)
+		if (pthread_cond_timedwait(&p->built, &p->lock, &until) == ETIMEDOUT)
+			break;
+	status_json(p, &out);
+	pthread_mutex_unlock(&p->lock);
+	size_t len = out.len;
+	struct MHD_Response *r = MHD_create_response_from_buffer(len, buf_detach(&out),
+								 MHD_RESPMEM_MUST_FREE);
+	return send_response(c, MHD_HTTP_OK, r, "application/json");
+}
+
+static unsigned long current_build(preview *p)
+{
+	pthread_mutex_lock(&p->lock);
+	unsigned long b = p->build;
+	pthread_mutex_unlock(&p->lock);
+	return b;
+}
+
+/* The site's 404.html, or a page of our own when the site has none yet
+ * (its first build failed, say: the live script shows why). */
+static enum MHD_Result answer_missing(preview *p, struct MHD_Connection *c, const char *url)
+{
+	buf page = BUF_INIT, path = BUF_INIT;
+	buf_printf(&path, "%s/404.html", p->dir);
+	if (buf_read_file(&page, path.ptr) < 0) {
+		buf_clear(&page);
+		buf_puts(&page, "<!DOCTYPE html>\n<html lang=\"nl\"><head><meta charset=\"utf-8\">"
+				"<title>Niet gevonden</title></head><body><h1>Niet gevonden</h1>"
+				"<p>Deze preview heeft geen pagina <code>");
+		buf_put_html(&page, url, strlen(url));
+		buf_puts(&page, "</code>.</p></body></html>\n");
+	}
+	buf_release(&path);
+	return send_html(c, MHD_HTTP_NOT_FOUND, &page, current_build(p));
+}
+
+/* Whether url names something inside the served folder: no ".." part
+ * (libmicrohttpd has decoded %2e%2e already) and no NUL. */
+static bool url_is_safe(const char *url)
+{
+	if (url[0] != '/')
+		return false;
+	for (const char *s = url; *s;) {
+		while (*s == '/')
+			s++;
+		const char *e = strchr(s, '/');
+		size_t l = e ? (size_t)(e - s) : strlen(s);
+		if (l == 2 && s[0] == '.' && s[1] == '.')
+			return false;
+		s += l;
+	}
+	return true;
+}
+
+static enum MHD_Result answer_file(preview *p, struct MHD_Connection *c, const char *url)
+{
+	if (!url_is_safe(url))
+		return send_text(c, MHD_HTTP_BAD_REQUEST, "bad path\n");
+	buf path = BUF_INIT;
+	buf_printf(&path, "%s%s", p->dir, url);
+	enum MHD_Result rc;
+	struct stat st;
+	if (stat(path.ptr, &st) == 0 && S_ISDIR(st.st_mode)) {
+		if (url[strlen(url) - 1] != '/') {
+			/* verhalen -> verhalen/, so that the page's relative
+			 * links resolve from the folder. */
+			buf to = BUF_INIT;
+			buf_printf(&to, "%s/", url);
+			struct MHD_Response *r = MHD_create_response_from_buffer(
+				0, NULL, MHD_RESPMEM_PERSISTENT);
+			if (r)
+				MHD_add_response_header(r, "Location", to.ptr);
+			rc = send_response(c, MHD_HTTP_MOVED_PERMANENTLY, r, NULL);
+			buf_release(&to);
+			goto out;
+		}
+		buf_puts(&path, "index.html");
+	}
+	int fd = open(path.ptr, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		if (fd >= 0)
+			close(fd);
+		rc = answer_missing(p, c, url);
+		goto out;
+	}
+	const char *type = content_type(path.ptr);
+	if (strncmp(type, "text/html", 9) == 0) {
+		unsigned long build = current_build(p);
+		buf html = BUF_INIT;
+		buf_grow(&html, (size_t)st.st_size);
+		ssize_t got;
+		while ((got = read(fd, html.ptr + html.len, html.cap - html.len)) > 0) {
+			html.len += (size_t)got;
+			buf_grow(&html, 4096);
+		}
+		html.ptr[html.len] = '\0';
+		close(fd);
+		rc = send_html(c, MHD_HTTP_OK, &html, build);
+		goto out;
+	}
+	/* libmicrohttpd owns fd from here, also when it fails. */
+	struct MHD_Response *r = MHD_create_response_from_fd64((uint64_t)st.st_size, fd);
+	if (!r)
+		close(fd);
+	rc = send_response(c, MHD_HTTP_OK, r, type);
+out:
+	buf_release(&path);
+	return rc;
+}
+
+static enum MHD_Result answer(void *cls, struct MHD_Connection *c, const char *url,
+			      const char *method, const char *version, const char *upload,
+			      size_t *upload_size, void **state)
+{
+	(void)version;
+	(void)upload;
+	(void)upload_size;
+	(void)state;
+	preview *p = cls;
+	if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0) {
+		struct MHD_Response *r = MHD_create_response_from_buffer(
+			19, (void *)"method not allowed\n", MHD_RESPMEM_PERSISTENT);
+		if (r)
+			MHD_add_response_header(r, "Allow", "GET, HEAD");
+		return send_response(c, MHD_HTTP_METHOD_NOT_ALLOWED, r,
+				     "text/plain; charset=utf-8");
+	}
+	if (strcmp(url, "/_gen/live.js") == 0)
+		return send_response(c, MHD_HTTP_OK,
+				     MHD_create_response_from_buffer(sizeof live_js - 1,
+								     (void *)live_js,
+								     MHD_RESPMEM_PERSISTENT),
+				     "text/javascript; charset=utf-8");
+	if (strcmp(url, "/_gen/wait") == 0)
+		return answer_wait(p, c);
+	return answer_file(p, c, url);
+}
+
+/* ---- listening ---- */
+
+/* Opens the listening socket for bind:port; *port gets the port bound
+ * (the one the system picked for 0). Returns the socket, or -1 with
+ * err set. */
+static int listen_on(const char *bind_to, int *port, int *family, gen_err *err)
+{
+	struct addrinfo hints, *ai = NULL;
+	memset(&hints, 0, sizeof hints);
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+	char service[16];
+	snprintf(service, sizeof service, "%d", *port);
+	int rc = getaddrinfo(bind_to, service, &hints, &ai);
+	if (rc != 0) {
+		err_set(err, GEN_EUSAGE, "", 0, 0, "cannot listen on '%s': %s", bind_to,
+			gai_strerror(rc));
+		return -1;
+	}
+	int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
+	int one = 1;
+	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0 ||
+	    bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 || listen(fd, 64) < 0) {
+		err_set(err, GEN_EIO, "", 0, 0, "cannot listen on %s port %d: %s", bind_to,
+			*port, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		freeaddrinfo(ai);
+		return -1;
+	}
+	*family = ai->ai_family;
+	freeaddrinfo(ai);
+	struct sockaddr_storage sa;
+	socklen_t sl = sizeof sa;
+	if (getsockname(fd, (struct sockaddr *)&sa, &sl) == 0)
+		*port = ntohs(sa.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&sa)->sin6_port
+						       : ((struct sockaddr_in *)&sa)->sin_port);
+	return fd;
+}
+
+/* ---- watching ---- */
+
+typedef struct watcher {
+	int fd;
+	int root_wd;
+	const char *root;
+	char *content_dir;     /* site.toml's, "content" until a build read it */
+	char *changed;         /* the first file changed since the last build */
+	size_t nchanged;
+} watcher;
+
+/* Temporary and hidden files of editors and of git: not the content. */
+static bool name_is_noise(const char *name)
+{
+	size_t l = strlen(name);
+	return !l || name[0] == '.' || name[l - 1] == '~' || strcmp(name, "4913") == 0 ||
+	       (l > 4 && (strcmp(name + l - 4, ".swp") == 0 || strcmp(name + l - 4, ".swx") == 0 ||
+			  strcmp(name + l - 4, ".tmp") == 0));
+}
+
+#define WATCH_MASK (IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | IN_CREATE | \
+		    IN_DELETE_SELF | IN_ONLYDIR)
+
+/* Watches dir and every folder below it. inotify_add_watch gives the
+ * same watch for a folder already watched, so this runs after every
+ * build and picks up folders made since. */
+static void watch_tree(watcher *w, buf *dir)
+{
+	if (inotify_add_watch(w->fd, dir->ptr, WATCH_MASK) < 0)
+		return;
+	DIR *d = opendir(dir->ptr);
+	if (!d)
+		return;
+	size_t len = dir->len;
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		if (e->d_name[0] == '.')
+			continue;
+		buf_truncate(dir, len);
+		buf_printf(dir, "/%s", e->d_name);
+		struct stat st;
+		if (lstat(dir->ptr, &st) == 0 && S_ISDIR(st.st_mode))
+			watch_tree(w, dir);
+	}
+	buf_truncate(dir, len);
+	closedir(d);
+}
+
+/* What a build reads from disk: site.toml in the root, the content,
+ * the filters and the theme. */
+static void watch_all(watcher *w)
+{
+	w->root_wd = inotify_add_watch(w->fd, w->root, WATCH_MASK);
+	const char *dirs[] = { w->content_dir, "lua", "themes" };
+	for (size_t i = 0; i < 3; i++) {
+		buf d = BUF_INIT;
+		buf_printf(&d, "%s/%s", w->root, dirs[i]);
+		watch_tree(w, &d);
+		buf_release(&d);
+	}
+}
+
+/* Whether an event in the root is about what a build reads. */
+static bool root_name_matters(const watcher *w, const char *name)
+{
+	size_t cl = strcspn(w->content_dir, "/");
+	return strcmp(name, "site.toml") == 0 || strcmp(name, "lua") == 0 ||
+	       strcmp(name, "themes") == 0 ||
+	       (strlen(name) == cl && strncmp(name, w->content_dir, cl) == 0);
+}
+
+/* Reads the events waiting on w->fd; returns how many matter. */
+static size_t read_events(watcher *w)
+{
+	char data[16384] __attribute__((aligned(__alignof__(struct inotify_event))));
+	size_t matter = 0;
+	for (;;) {
+		ssize_t n = read(w->fd, data, sizeof data);
+		if (n <= 0)
+			break;
+		for (char *at = data; at < data + n;) {
+			const struct inotify_event *ev = (const struct inotify_event *)at;
+			at += sizeof *ev + ev->len;
+			if (ev->mask & IN_Q_OVERFLOW) {
+				matter++;
+				continue;
+			}
+			if (ev->mask & IN_IGNORED)
+				continue;
+			const char *name = ev->len ? ev->name : "";
+			if (ev->mask & IN_DELETE_SELF) {
+				matter++;
+				continue;
+			}
+			if (name_is_noise(name))
+				continue;
+			if (ev->wd == w->root_wd && !root_name_matters(w, name))
+				continue;
+			if (!w->changed)
+				w->changed = xstrdup(name);
+			w->nchanged++;
+			matter++;
+		}
+	}
+	return matter;
+}
+
+/* ---- building ---- */
+
+/* Builds once and publishes the result to the waiting pages. */
+static void build_once(preview *p, const serve_options *opt, watcher *w, build_report *rep)
+{
+	build_options bo = opt->build;
+	bo.report = rep;
+	int rc = build_run(&bo);
+	/* Only what a writer must act on: errors and warnings. */
+	buf text = BUF_INIT;
+	for (size_t i = 0; i < rep->diags.n; i++) {
+		const gen_diag *d = &rep->diags.items[i];
+		if (d->severity == DIAG_NOTICE)
+			continue;
+		if (d->file && *d->file) {
+			buf_puts(&text, d->file);
+			if (d->line > 0)
+				buf_printf(&text, ":%d", d->line);
+			if (d->line > 0 && d->col > 0)
+				buf_printf(&text, ":%d", d->col);
+			buf_puts(&text, ": ");
+		}
+		buf_printf(&text, "%s: %s\n", d->severity == DIAG_ERROR ? "error" : "warning",
+			   d->msg);
+	}
+	if (rep->content_dir && strcmp(rep->content_dir, w->content_dir) != 0) {
+		free(w->content_dir);
+		w->content_dir = xstrdup(rep->content_dir);
+	}
+	pthread_mutex_lock(&p->lock);
+	p->build++;
+	p->ok = rc == 0;
+	free(p->problems);
+	p->problems = buf_detach(&text);
+	p->seconds = rep->seconds;
+	pthread_cond_broadcast(&p->built);
+	pthread_mutex_unlock(&p->lock);
+}
+
+/* Waits up to ms for the signal fd or (when fd >= 0) for fd; returns 1
+ * when a signal came, 2 when fd is readable, 0 on time out. */
+static int wait_for(int sigfd, int fd, int ms)
+{
+	struct pollfd pf[2] = { { sigfd, POLLIN, 0 }, { fd, POLLIN, 0 } };
+	for (;;) {
+		int n = poll(pf, fd >= 0 ? 2 : 1, ms);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return 0;
+		if (pf[0].revents)
+			return 1;
+		return 2;
+	}
+}
+
+/* The preview folder when -o is not given: inside .gen-cache/, which
+ * git ignores, and away from public/, which must never hold a draft. */
+static char *preview_dir(const serve_options *opt, char **root, gen_err *err)
+{
+	source *src = NULL;
+	diag_list quiet = DIAG_LIST_INIT;
+	char *dir = NULL;
+	if (source_open(&src, &opt->build.src, &quiet, err) < 0)
+		goto out;
+	if (!source_root(src)) {
+		err_set(err, GEN_EUSAGE, "", 0, 0,
+			"gen serve needs a project on disk, not a bare repository");
+		goto out;
+	}
+	*root = xstrdup(source_root(src));
+	if (opt->build.output) {
+		dir = xstrdup(opt->build.output);
+		goto out;
+	}
+	buf p = BUF_INIT;
+	buf_printf(&p, "%s/.gen-cache", *root);
+	mkdir(p.ptr, 0777);
+	buf_puts(&p, "/preview");
+	mkdir(p.ptr, 0777);
+	/* So that git status stays quiet in a project whose .gitignore does
+	 * not name .gen-cache/. */
+	size_t l = p.len;
+	buf_puts(&p, "/.gitignore");
+	FILE *fp = fopen(p.ptr, "wx");
+	if (fp) {
+		fputs("*\n", fp);
+		fclose(fp);
+	}
+	buf_truncate(&p, l);
+	buf_puts(&p, "/public");
+	dir = buf_detach(&p);
+out:
+	diag_release(&quiet);
+	source_free(src);
+	return dir;
+}
+
+int serve_run(const serve_options *opt)
+{
+	int status = 1, sock = -1, sigfd = -1, family = AF_INET;
+	struct MHD_Daemon *daemon = NULL;
+	char *root = NULL, *dir = NULL;
+	build_report rep;
+	memset(&rep, 0, sizeof rep);
+	watcher w = { -1, -1, NULL, xstrdup("content"), NULL, 0 };
+	preview p;
+	memset(&p, 0, sizeof p);
+	pthread_mutex_init(&p.lock, NULL);
+	pthread_cond_init(&p.built, NULL);
+	gen_err err;
+	err_clear(&err);
+
+	if (!(dir = preview_dir(opt, &root, &err))) {
+		status = err.code == GEN_EUSAGE ? 2 : 1;
+		goto fail;
+	}
+	serve_options so = *opt;
+	so.build.output = dir;
+	so.build.site.output = dir; /* and the cache beside it */
+	so.build.write = true;
+	so.build.exiting = false;
+	p.dir = dir;
+	w.root = root;
+
+	/* Before any thread starts, so that all of them leave SIGINT and
+	 * SIGTERM to the signal fd, read by this thread between builds. */
+	sigset_t stop;
+	sigemptyset(&stop);
+	sigaddset(&stop, SIGINT);
+	sigaddset(&stop, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &stop, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	sigfd = signalfd(-1, &stop, SFD_CLOEXEC);
+	w.fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	if (sigfd < 0 || w.fd < 0) {
+		err_set(&err, GEN_EIO, "", 0, 0, "cannot watch the project: %s", strerror(errno));
+		goto fail;
+	}
+
+	const char *bind_to = opt->bind ? opt->bind : "127.0.0.1";
+	int port = opt->port >= 0 ? opt->port : DEFAULT_PORT;
+	sock = listen_on(bind_to, &port, &family, &err);
+	if (sock < 0 && opt->port < 0 && err.code == GEN_EIO) {
+		fprintf(stderr, "gen serve: port %d is taken; using another\n", DEFAULT_PORT);
+		err_clear(&err);
+		port = 0;
+		sock = listen_on(bind_to, &port, &family, &err);
+	}
+	if (sock < 0) {
+		status = err.code == GEN_EUSAGE ? 2 : 1;
+		goto fail;
+	}
+
+	/* Watch first: an edit made during the first build is not lost. */
+	watch_all(&w);
+	build_once(&p, &so, &w, &rep);
+
+	unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD;
+	if (family == AF_INET6)
+		flags |= MHD_USE_IPv6;
+	daemon = MHD_start_daemon(flags, (uint16_t)port, NULL, NULL, answer, &p,
+				  MHD_OPTION_LISTEN_SOCKET, sock,
+				  MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)(WAIT_SECONDS * 4),
+				  MHD_OPTION_END);
+	if (!daemon) {
+		err_set(&err, GEN_EIO, "", 0, 0, "cannot start the HTTP server on %s port %d",
+			bind_to, port);
+		goto fail;
+	}
+	sock = -1; /* the daemon's now */
+	fprintf(stderr, "gen serve: http://%s%s%s:%d/ (work tree%s; built into %s)\n"
+			"gen serve: rebuilds when a file changes; Ctrl-C stops\n",
+		family == AF_INET6 ? "[" : "", bind_to, family == AF_INET6 ? "]" : "", port,
+		opt->build.site.drafts ? ", drafts included" : "", dir);
+
+	for (;;) {
+		int why = wait_for(sigfd, w.fd, -1);
+		if (why == 1)
+			break;
+		if (!read_events(&w))
+			continue;
+		/* Let the burst settle. */
+		while ((why = wait_for(sigfd, w.fd, SETTLE_MS)) == 2)
+			read_events(&w);
+		if (why == 1)
+			break;
+		fprintf(stderr, "gen serve: %s%s changed\n", w.changed ? w.changed : "a file",
+			w.nchanged > 1 ? " and more" : "");
+		free(w.changed);
+		w.changed = NULL;
+		w.nchanged = 0;
+		watch_all(&w);
+		build_once(&p, &so, &w, &rep);
+	}
+	fprintf(stderr, "gen serve: stopped\n");
+	status = 0;
+	goto out;
+fail:
+	err_print(&err, stderr);
+out:
+	pthread_mutex_lock(&p.lock);
+	p.stopping = true;
+	pthread_cond_broadcast(&p.built);
+	pthread_mutex_unlock(&p.lock);
+	if (daemon)
+		MHD_stop_daemon(daemon);
+	if (sock >= 0)
+		close(sock);
+	if (sigfd >= 0)
+		close(sigfd);
+	if (w.fd >= 0)
+		close(w.fd);
+	free(w.content_dir);
+	free(w.changed);
+	build_report_release(&rep);
+	free(p.problems);
+	pthread_cond_destroy(&p.built);
+	pthread_mutex_destroy(&p.lock);
+	free(root);
+	free(dir);
+	return status;
+}

@@ -1,0 +1,218 @@
+#!/bin/sh
+# gen serve, the preview server: what it builds (the work tree with
+# drafts, into .gen-cache/preview/public, never public/), what it answers
+# over HTTP, how it builds again when a file changes and how a failed
+# build is reported while the previous pages stay, and how it stops.
+# The browser's side (the page reloading itself) is tests/serve-browser.sh.
+. "$(dirname "$0")/lib.sh"
+
+P=$WORK/p
+make_project "$P"
+cat > "$P/content/verhalen/concept.md" <<'MD'
++++
+title = "Een concept"
+kind = "story"
+date = 2016-01-01
+author = "Adviseur"
+draft = true
++++
+Nog niet af, wel te zien in de preview.
+MD
+git_init "$P"
+
+# http METHOD PATH: the answer's status, headers ("name: value", names in
+# lower case) and body in $WORK/r.status, r.head and r.body.
+http() {
+	perl -MHTTP::Tiny -e '
+		my ($m, $url, $dir) = @ARGV;
+		my $r = HTTP::Tiny->new(max_redirect => 0, timeout => 60)->request($m, $url);
+		open my $s, ">", "$dir/r.status" or die; print $s $r->{status};
+		open my $h, ">", "$dir/r.head" or die;
+		for my $k (sort keys %{$r->{headers}}) {
+			my $v = $r->{headers}{$k};
+			print $h "$k: ", (ref $v ? join(", ", @$v) : $v), "\n";
+		}
+		open my $b, ">", "$dir/r.body" or die; binmode $b; print $b $r->{content};
+	' "$1" "$URL$2" "$WORK"
+	cat "$WORK/r.status"
+}
+
+# The build number in the last answer of /_gen/wait.
+build_no() { sed -n 's/^{"build":\([0-9]*\),.*/\1/p' "$WORK/r.body"; }
+
+# wait_build N: waits for the build after N; prints its number.
+wait_build() {
+	http GET "/_gen/wait?after=$1" >/dev/null
+	build_no
+}
+
+start_serve() { # start_serve LOG ARGS...: sets PID and URL
+	log=$1
+	shift
+	: > "$log"
+	"$GEN" serve "$@" 2>"$log" &
+	PID=$!
+	i=0
+	while [ $i -lt 300 ] && ! grep -q '^gen serve: http://' "$log"; do
+		kill -0 $PID 2>/dev/null || break
+		sleep 0.1
+		i=$((i + 1))
+	done
+	URL=$(sed -n 's|^gen serve: \(http://[^/]*\)/.*|\1|p' "$log")
+}
+
+"$GEN" serve --help > "$WORK/help"
+contains "$WORK/help" "--port N" "serve --help names --port"
+contains "$WORK/help" "--no-drafts" "serve --help names --no-drafts"
+"$GEN" serve -C "$P" --rev HEAD 2> "$WORK/err"
+is "$?" 2 "serve takes no --rev: it previews the work tree"
+"$GEN" serve -C "$P" --port tien 2> "$WORK/err"
+is "$?" 2 "a port that is no number is a usage error"
+contains "$WORK/err" "'--port' needs a number from 0 to 65535, not 'tien'" "and says so"
+mkdir "$WORK/leeg"
+"$GEN" serve -C "$WORK/leeg" -p 0 2> "$WORK/err"
+ok "$([ $? -ne 0 ] && echo 0 || echo 1)" "a folder without site.toml is refused"
+contains "$WORK/err" "site.toml" "naming what is missing"
+
+start_serve "$WORK/serve.log" -C "$P" -p 0 -j2
+ok "$([ -n "$URL" ] && echo 0 || echo 1)" "serve says where it serves"
+[ -n "$URL" ] || { sed 's/^/# /' "$WORK/serve.log"; kill $PID 2>/dev/null; done_testing; exit 1; }
+contains "$WORK/serve.log" "(work tree, drafts included; built into $P/.gen-cache/preview/public)" \
+	"it builds the work tree with drafts into the preview folder"
+ok "$([ ! -e "$P/public" ] && echo 0 || echo 1)" "public/ stays untouched: it never holds a draft"
+git -C "$P" status --porcelain > "$WORK/status"
+is "$(cat "$WORK/status")" "" "git status stays quiet about the preview folder"
+
+is "$(http GET /)" 200 "the home page is served"
+contains "$WORK/r.head" "content-type: text/html; charset=utf-8" "as HTML"
+contains "$WORK/r.head" "cache-control: no-store" "never from a browser's cache"
+contains "$WORK/r.body" '<script src="/_gen/live.js" data-build="1"></script></body>' \
+	"with the live script, and the build it shows, before </body>"
+cmp -s "$WORK/r.body" "$P/.gen-cache/preview/public/index.html"
+ok "$([ $? -ne 0 ] && echo 0 || echo 1)" "the script is added when serving, not written into the preview"
+is "$(http GET /verhalen/concept/)" 200 "a draft is in the preview"
+contains "$WORK/r.body" "Nog niet af" "with its text"
+is "$(http GET /verhalen)" 301 "a folder without its slash is redirected"
+contains "$WORK/r.head" "location: /verhalen/" "to the folder, so relative links work"
+is "$(http GET /css/gen.css)" 200 "a style sheet is served"
+contains "$WORK/r.head" "content-type: text/css" "as CSS"
+lacks "$WORK/r.body" "/_gen/live.js" "without a script added"
+is "$(http GET /bestaat/niet/)" 404 "a missing page is a 404"
+contains "$WORK/r.body" "<html" "showing the site's 404 page"
+contains "$WORK/r.body" "/_gen/live.js" "which reloads too"
+is "$(http GET /../site.toml)" 400 "a path out of the preview is refused"
+lacks "$WORK/r.body" "Testhandboek" "without a byte of the file"
+is "$(http GET /%2e%2e/%2e%2e/site.toml)" 400 "also when its dots are encoded"
+is "$(http POST /)" 405 "POST is not allowed"
+contains "$WORK/r.head" "allow: GET, HEAD" "and the answer says what is"
+is "$(http HEAD /)" 200 "HEAD is answered"
+is "$(wc -c < "$WORK/r.body" | tr -d ' ')" 0 "without a body"
+is "$(http GET /_gen/live.js)" 200 "the live script is served"
+contains "$WORK/r.head" "content-type: text/javascript" "as JavaScript"
+contains "$WORK/r.body" "location.reload()" "and reloads the page"
+is "$(http GET /_gen/wait)" 200 "without after=, the wait answers at once"
+is "$(cat "$WORK/r.body")" '{"build":1,"ok":true,"seconds":'"$(sed -n 's/.*"seconds":\([0-9.]*\),.*/\1/p' "$WORK/r.body")"',"problems":""}' \
+	"with the latest build and how it went"
+is "$(http GET '/_gen/wait?after=x')" 400 "after= that is no number is refused"
+
+# An edit on disk, not committed, is built and served.
+printf '\nEen zin die net is geschreven.\n' >> "$P/content/verhalen/de-garage.md"
+is "$(wait_build 1)" 2 "saving an article starts a build"
+contains "$WORK/r.body" '"ok":true' "which succeeds"
+http GET /verhalen/de-garage/ >/dev/null
+contains "$WORK/r.body" "Een zin die net is geschreven." "the page shows the edit"
+contains "$WORK/r.body" 'data-build="2"' "and the build it comes from"
+contains "$WORK/serve.log" "gen serve: de-garage.md changed" "the terminal says what changed"
+
+# Editors' swap and backup files are not the content: no build for them.
+touch "$P/content/verhalen/.de-garage.md.swp" "$P/content/verhalen/de-garage.md~" \
+	"$P/content/verhalen/4913"
+sleep 0.5
+printf '\nNog een zin.\n' >> "$P/content/tips/snifo.md"
+is "$(wait_build 2)" 3 "the next build is for the article, not for an editor's files"
+http GET /tips/snifo/ >/dev/null
+contains "$WORK/r.body" "Nog een zin." "and it shows the article's edit"
+
+# A broken link fails the build: the error is reported, the pages stay.
+printf '\nZie [de kantine](kantine.md).\n' >> "$P/content/verhalen/de-garage.md"
+is "$(wait_build 3)" 4 "a broken link starts a build too"
+contains "$WORK/r.body" '"ok":false' "which fails"
+line=$(grep -n 'kantine' "$P/content/verhalen/de-garage.md" | cut -d: -f1)
+contains "$WORK/r.body" "content/verhalen/de-garage.md:$line:5: error: link target 'kantine.md' does not exist" \
+	"the wait tells the page the error, with file, line and column"
+contains "$WORK/serve.log" "content/verhalen/de-garage.md:$line:5: error: link target 'kantine.md'" \
+	"the terminal shows it too"
+is "$(http GET /verhalen/de-garage/)" 200 "the page is still served"
+contains "$WORK/r.body" "Een zin die net is geschreven." "as the last good build left it"
+lacks "$WORK/r.body" "kantine" "without the broken edit"
+http GET /_gen/wait >/dev/null
+contains "$WORK/r.body" '"ok":false' "a page loaded now learns that the build failed"
+
+sed -i 's/(kantine.md)/(..\/tips\/snifo.md)/' "$P/content/verhalen/de-garage.md"
+is "$(wait_build 4)" 5 "fixing the link starts a build"
+contains "$WORK/r.body" '"ok":true,' "which succeeds"
+contains "$WORK/r.body" '"problems":""' "with nothing to report"
+http GET /verhalen/de-garage/ >/dev/null
+contains "$WORK/r.body" "de kantine" "and the page has the fixed paragraph"
+
+# A new article in a new folder, site.toml, the theme: all are watched.
+mkdir -p "$P/content/verhalen/2024"
+cat > "$P/content/verhalen/2024/nieuw.md" <<'MD'
++++
+title = "Nieuw verhaal"
+kind = "story"
+date = 2024-02-02
++++
+Vers van de pers.
+MD
+is "$(wait_build 5)" 6 "an article in a new folder starts a build"
+is "$(http GET /verhalen/2024/nieuw/)" 200 "and is served"
+printf '\nNu ook bewerkt.\n' >> "$P/content/verhalen/2024/nieuw.md"
+is "$(wait_build 6)" 7 "the new folder is watched from then on"
+http GET /verhalen/2024/nieuw/ >/dev/null
+contains "$WORK/r.body" "Nu ook bewerkt." "with the edit served"
+sed -i 's/^title = "Testhandboek"/title = "Preview-handboek"/' "$P/site.toml"
+is "$(wait_build 7)" 8 "editing site.toml starts a build"
+http GET / >/dev/null
+contains "$WORK/r.body" "Preview-handboek" "with the new title"
+# The theme comes in with one rename, so that one build sees all of it.
+mkdir -p "$WORK/thema"
+cp -r "$SRCDIR/themes/default" "$WORK/thema/default"
+mv "$WORK/thema" "$P/themes"
+is "$(wait_build 8)" 9 "a theme in the project starts a build"
+printf '\n<!-- eigen thema -->\n' >> "$P/themes/default/layouts/404.mustache"
+n=9
+is "$(wait_build "$n")" $((n + 1)) "editing a template starts a build"
+http GET /nergens/ >/dev/null
+contains "$WORK/r.body" "<!-- eigen thema -->" "the 404 page shows the edited template"
+
+# A second server on the same port: a clear error, not a silent one.
+port=${URL##*:}
+"$GEN" serve -C "$P" -p "$port" 2> "$WORK/err2"
+is "$?" 1 "a port that is taken fails"
+contains "$WORK/err2" "cannot listen on 127.0.0.1 port $port: Address already in use" \
+	"and says which port and why"
+
+# Stopping: at once, also while a page waits for a build.
+http GET "/_gen/wait?after=$((n + 1))" >/dev/null &
+waiter=$!
+sleep 0.3
+kill -TERM $PID
+i=0
+while kill -0 $PID 2>/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+ok "$(kill -0 $PID 2>/dev/null && echo 1 || echo 0)" "SIGTERM stops the server within 10 s, a page waiting or not"
+wait $PID
+is "$?" 0 "with status 0"
+wait $waiter
+contains "$WORK/serve.log" "gen serve: stopped" "saying it stopped"
+
+# --no-drafts, -o: the release view of the work tree, where it is asked.
+start_serve "$WORK/serve2.log" -C "$P" -p 0 --no-drafts -o "$WORK/elders"
+contains "$WORK/serve2.log" "(work tree; built into $WORK/elders)" "-o and --no-drafts are taken"
+is "$(http GET /verhalen/concept/)" 404 "without drafts"
+ok "$([ -f "$WORK/elders/index.html" ] && echo 0 || echo 1)" "built where -o says"
+kill -INT $PID
+wait $PID
+is "$?" 0 "SIGINT stops it too"
+
+done_testing

@@ -504,6 +504,8 @@ out:
 	output_abort(o);
 	fill_report(opt, src, &s, &diags, status == 0 && r ? render_page_count(r) : 0,
 		    changed_files, now_seconds() - t0);
+	if (opt->finished)
+		opt->finished(opt->finished_ctx, status);
 #ifndef GEN_FREE_AT_EXIT
 	/* Like git's UNLEAK: ten thousand articles take a tenth of a second
 	 * to free one by one, and the exit frees them at once. */

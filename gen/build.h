@@ -40,6 +40,11 @@ typedef struct build_options {
 				 memory is left to the exit (unless built with
 				 GEN_FREE_AT_EXIT, as the sanitizer build is) */
 	build_report *report; /* filled when not NULL (see above) */
+	/* Called when not NULL once the build is over and report filled, with
+	 * build_run's return value, before the build's memory is freed
+	 * (which takes a while for a large site). */
+	void (*finished)(void *ctx, int status);
+	void *finished_ctx;
 } build_options;
 
 /* `gen build` and `gen check`. Diagnostics are printed to stderr (or, for

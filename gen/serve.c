@@ -8,6 +8,8 @@
  * the record says only which build is the latest and what it reported.
  * A page waits for the next build with a long poll on /_gen/wait, which
  * needs no WebSocket and works through any proxy. */
+/* d_type, to walk the content folders without a stat per article. */
+#define _DEFAULT_SOURCE
 #include "serve.h"
 
 #include <errno.h>
@@ -44,7 +46,7 @@
 #define WAIT_SECONDS 25
 /* Quiet time after a change before building: an editor's save is often a
  * write, a rename and a chmod, and a checkout is many files at once. */
-#define SETTLE_MS 40
+#define SETTLE_MS 25
 
 typedef struct preview {
 	pthread_mutex_t lock;
@@ -399,6 +401,7 @@ typedef struct watcher {
 	char *content_dir;     /* site.toml's, "content" until a build read it */
 	char *changed;         /* the first file changed since the last build */
 	size_t nchanged;
+	bool new_folders;      /* a folder appeared or moved in: watch it too */
 } watcher;
 
 /* Temporary and hidden files of editors and of git: not the content. */
@@ -431,7 +434,8 @@ static void watch_tree(watcher *w, buf *dir)
 		buf_truncate(dir, len);
 		buf_printf(dir, "/%s", e->d_name);
 		struct stat st;
-		if (lstat(dir->ptr, &st) == 0 && S_ISDIR(st.st_mode))
+		if (e->d_type == DT_DIR ||
+		    (e->d_type == DT_UNKNOWN && lstat(dir->ptr, &st) == 0 && S_ISDIR(st.st_mode)))
 			watch_tree(w, dir);
 	}
 	buf_truncate(dir, len);
@@ -488,6 +492,8 @@ static size_t read_events(watcher *w)
 				continue;
 			if (ev->wd == w->root_wd && !root_name_matters(w, name))
 				continue;
+			if ((ev->mask & IN_ISDIR) && (ev->mask & (IN_CREATE | IN_MOVED_TO)))
+				w->new_folders = true;
 			if (!w->changed)
 				w->changed = xstrdup(name);
 			w->nchanged++;
@@ -499,12 +505,18 @@ static size_t read_events(watcher *w)
 
 /* ---- building ---- */
 
-/* Builds once and publishes the result to the waiting pages. */
-static void build_once(preview *p, const serve_options *opt, watcher *w, build_report *rep)
+typedef struct build_turn {
+	preview *p;
+	watcher *w;
+	build_report *rep;
+} build_turn;
+
+/* build_options.finished: tells the waiting pages, before the build
+ * frees its memory. */
+static void publish(void *ctx, int status)
 {
-	build_options bo = opt->build;
-	bo.report = rep;
-	int rc = build_run(&bo);
+	build_turn *t = ctx;
+	build_report *rep = t->rep;
 	/* Only what a writer must act on: errors and warnings. */
 	buf text = BUF_INIT;
 	for (size_t i = 0; i < rep->diags.n; i++) {
@@ -522,18 +534,32 @@ static void build_once(preview *p, const serve_options *opt, watcher *w, build_r
 		buf_printf(&text, "%s: %s\n", d->severity == DIAG_ERROR ? "error" : "warning",
 			   d->msg);
 	}
-	if (rep->content_dir && strcmp(rep->content_dir, w->content_dir) != 0) {
-		free(w->content_dir);
-		w->content_dir = xstrdup(rep->content_dir);
-	}
+	preview *p = t->p;
 	pthread_mutex_lock(&p->lock);
 	p->build++;
-	p->ok = rc == 0;
+	p->ok = status == 0;
 	free(p->problems);
 	p->problems = buf_detach(&text);
 	p->seconds = rep->seconds;
 	pthread_cond_broadcast(&p->built);
 	pthread_mutex_unlock(&p->lock);
+}
+
+/* Builds once; the pages hear of it from publish. */
+static void build_once(preview *p, const serve_options *opt, watcher *w, build_report *rep)
+{
+	build_turn turn = { p, w, rep };
+	build_options bo = opt->build;
+	bo.report = rep;
+	bo.finished = publish;
+	bo.finished_ctx = &turn;
+	build_run(&bo);
+	/* site.toml may name another content folder now. */
+	if (rep->content_dir && strcmp(rep->content_dir, w->content_dir) != 0) {
+		free(w->content_dir);
+		w->content_dir = xstrdup(rep->content_dir);
+		watch_all(w);
+	}
 }
 
 /* Waits up to ms for the signal fd or (when fd >= 0) for fd; returns 1
@@ -602,7 +628,7 @@ int serve_run(const serve_options *opt)
 	char *root = NULL, *dir = NULL;
 	build_report rep;
 	memset(&rep, 0, sizeof rep);
-	watcher w = { -1, -1, NULL, xstrdup("content"), NULL, 0 };
+	watcher w = { -1, -1, NULL, xstrdup("content"), NULL, 0, false };
 	preview p;
 	memset(&p, 0, sizeof p);
 	pthread_mutex_init(&p.lock, NULL);
@@ -689,7 +715,11 @@ int serve_run(const serve_options *opt)
 		free(w.changed);
 		w.changed = NULL;
 		w.nchanged = 0;
-		watch_all(&w);
+		/* A new folder is watched before the build reads it, so an
+		 * article saved into it meanwhile starts the next build. */
+		if (w.new_folders)
+			watch_all(&w);
+		w.new_folders = false;
 		build_once(&p, &so, &w, &rep);
 	}
 	fprintf(stderr, "gen serve: stopped\n");

@@ -186,6 +186,26 @@ is "$(wait_build "$n")" $((n + 1)) "editing a template starts a build"
 http GET /nergens/ >/dev/null
 contains "$WORK/r.body" "<!-- eigen thema -->" "the 404 page shows the edited template"
 
+# The content is copied to another folder that site.toml then names:
+# that one is watched from then on.
+n=$((n + 1))
+{ echo 'content_dir = "inhoud"'; cat "$P/site.toml"; } > "$WORK/site.toml"
+cp -r "$P/content" "$WORK/inhoud"
+mv "$WORK/inhoud" "$P/inhoud"
+mv "$WORK/site.toml" "$P/site.toml"
+i=0
+while [ $i -lt 10 ]; do
+	n=$(wait_build "$n")
+	grep -q '"ok":true' "$WORK/r.body" && break
+	i=$((i + 1))
+done
+contains "$WORK/r.body" '"ok":true' "a build follows the content to the folder site.toml names"
+printf '\nIn de nieuwe map bewerkt.\n' >> "$P/inhoud/verhalen/de-garage.md"
+is "$(wait_build "$n")" $((n + 1)) "an edit there starts a build"
+http GET /verhalen/de-garage/ >/dev/null
+contains "$WORK/r.body" "In de nieuwe map bewerkt." "and is served"
+n=$((n + 1))
+
 # A second server on the same port: a clear error, not a silent one.
 port=${URL##*:}
 "$GEN" serve -C "$P" -p "$port" 2> "$WORK/err2"
@@ -194,7 +214,7 @@ contains "$WORK/err2" "cannot listen on 127.0.0.1 port $port: Address already in
 	"and says which port and why"
 
 # Stopping: at once, also while a page waits for a build.
-http GET "/_gen/wait?after=$((n + 1))" >/dev/null &
+http GET "/_gen/wait?after=$n" >/dev/null &
 waiter=$!
 sleep 0.3
 kill -TERM $PID

@@ -235,4 +235,25 @@ kill -INT $PID
 wait $PID
 is "$?" 0 "SIGINT stops it too"
 
+# A site.toml that does not parse: the server starts anyway, says why
+# there is no site, and builds it once site.toml is fixed.
+Q=$WORK/q
+mkdir -p "$Q/content"
+printf 'title = "Kapot\nlanguage = "nl"\n' > "$Q/site.toml"
+printf '+++\ntitle = "Welkom"\n+++\nHallo.\n' > "$Q/content/_index.md"
+start_serve "$WORK/serve3.log" -C "$Q" -p 0
+ok "$([ -n "$URL" ] && echo 0 || echo 1)" "serve starts when the first build fails"
+contains "$WORK/serve3.log" "site.toml:1:9: error: unterminated string" "the terminal says why"
+is "$(http GET /)" 404 "there is no page yet"
+contains "$WORK/r.body" "/_gen/live.js" "but one that will reload"
+http GET /_gen/wait >/dev/null
+contains "$WORK/r.body" '"ok":false' "the wait says the build failed"
+contains "$WORK/r.body" 'site.toml:1:9: error: unterminated string' "and why"
+printf 'title = "Heel"\nlanguage = "nl"\n' > "$Q/site.toml"
+is "$(wait_build 1)" 2 "fixing site.toml starts a build"
+is "$(http GET /)" 200 "and the site is there"
+contains "$WORK/r.body" "Hallo." "with its page"
+kill $PID
+wait $PID
+
 done_testing

@@ -226,8 +226,8 @@ static void *scan_run(void *arg)
 	if (j->opt->site.cache)
 		buf_printf(&manifest, "%s/output-%016llx.list", j->cache_dir,
 			   (unsigned long long)output_key(j->out_dir));
-	j->out_rc = output_begin(&j->o, j->out_dir, manifest.len ? manifest.ptr : NULL,
-				 &j->out_err);
+	j->out_rc = (j->opt->own_output ? output_begin_trusting : output_begin)(
+		&j->o, j->out_dir, manifest.len ? manifest.ptr : NULL, &j->out_err);
 	buf_release(&manifest);
 	j->out_seconds = now_seconds() - t;
 	j->out_dirs_read = j->o ? output_dirs_read(j->o) : 0;

@@ -39,6 +39,9 @@ typedef struct build_options {
 	bool exiting;         /* the process ends with this build: the site's
 				 memory is left to the exit (unless built with
 				 GEN_FREE_AT_EXIT, as the sanitizer build is) */
+	bool own_output;      /* the output is as this process's last build
+				 left it, and nothing else writes there: see
+				 output_begin_trusting (gen serve) */
 	build_report *report; /* filled when not NULL (see above) */
 	/* Called when not NULL once the build is over and report filled, with
 	 * build_run's return value, before the build's memory is freed

@@ -64,7 +64,8 @@ static void usage_for(const char *cmd, FILE *fp)
 			    "  --future      include articles dated in the future\n"
 			    "  -j N          use N worker threads (default: the number of cores)\n"
 			    "  --no-cache    parse every article again on every build\n"
-			    "  -q, --quiet   print only problems\n");
+			    "  -q, --quiet   print only problems\n"
+			    "  --stats       print the time spent in each stage of each build\n");
 	} else if (strcmp(cmd, "check") == 0) {
 		fprintf(fp, "usage: gen check [OPTIONS]\n\nRuns the whole build without "
 			    "writing output and reports every problem as\nfile:line:col: "
@@ -169,7 +170,7 @@ static int parse_options(const char *cmd, int argc, char **argv, build_options *
 			if (*end || j < 1 || j > 256)
 				return bad_usage(cmd, "'-j' needs a number from 1 to 256, not '%s'", num);
 			o->site.jobs = (int)j;
-		} else if (strcmp(a, "--stats") == 0 && strcmp(cmd, "build") == 0) {
+		} else if (strcmp(a, "--stats") == 0 && (strcmp(cmd, "build") == 0 || sv)) {
 			o->stats = true;
 		} else if ((strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0)) {
 			o->quiet = true;

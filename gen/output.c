@@ -148,6 +148,8 @@ struct output {
 	int dirfd;    /* UPDATE: dir; -1 in FRESH mode */
 	int tmpfd;    /* tmp */
 	bool moved;   /* FRESH: tmp has become dir */
+	bool trusting; /* output_begin_trusting: the manifest and the marks
+			  are taken without a stat */
 	strmap old;   /* UPDATE: every path in dir -> OLD_*; read-only after begin */
 	strmap dirs;  /* FRESH: directories made in tmp; UPDATE, at commit:
 			 directories the new site has -> 1 once known to exist */
@@ -400,11 +402,18 @@ static int scan(output *o, const dir_list *m, buf *rel, gen_err *err)
 {
 	struct stat st;
 	const char *at = rel->len ? rel->ptr : ".";
-	if (fstatat(o->dirfd, at, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISDIR(st.st_mode))
-		return io_err(err, o->dir, rel->ptr, "cannot read directory");
-	note_dir(o, rel->ptr, rel->len, &st);
 	slot *ms = map_get(&m->index, rel->ptr, rel->len);
 	const struct mdir *md = ms ? &m->dirs[ms->val - 1] : NULL;
+	if (o->trusting && md && md->st.settled) {
+		memset(&st, 0, sizeof st);
+		st.st_mode = S_IFDIR;
+		st.st_ino = (ino_t)md->st.ino;
+		st.st_mtim.tv_sec = (time_t)md->st.sec;
+		st.st_mtim.tv_nsec = (long)md->st.nsec;
+	} else if (fstatat(o->dirfd, at, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISDIR(st.st_mode)) {
+		return io_err(err, o->dir, rel->ptr, "cannot read directory");
+	}
+	note_dir(o, rel->ptr, rel->len, &st);
 	if (!md || !md->st.settled || md->st.ino != (uint64_t)st.st_ino ||
 	    md->st.sec != (int64_t)st.st_mtim.tv_sec || md->st.nsec != (uint64_t)st.st_mtim.tv_nsec) {
 		int rd = openat(o->dirfd, at, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -560,13 +569,15 @@ static bool exists(const char *path)
 	return lstat(path, &st) == 0;
 }
 
-int output_begin(output **out, const char *dir, const char *manifest, gen_err *err)
+static int begin(output **out, const char *dir, const char *manifest, bool trusting,
+		 gen_err *err)
 {
 	*out = NULL;
 	int rc = 0;
 	buf probe = BUF_INIT, rel = BUF_INIT;
 	output *o = xcalloc(1, sizeof *o);
 	o->dirfd = o->tmpfd = -1;
+	o->trusting = trusting && manifest;
 	pthread_mutex_init(&o->lock, NULL);
 	o->dir = xstrdup(dir);
 	size_t l = strlen(o->dir);
@@ -1090,6 +1101,16 @@ void output_discard(output_file *f)
 	free(f);
 }
 
+int output_begin(output **out, const char *dir, const char *manifest, gen_err *err)
+{
+	return begin(out, dir, manifest, false, err);
+}
+
+int output_begin_trusting(output **out, const char *dir, const char *manifest, gen_err *err)
+{
+	return begin(out, dir, manifest, true, err);
+}
+
 bool output_keep(output *o, const char *rel, const output_mark *mark)
 {
 	if (!o || o->dirfd < 0)
@@ -1101,10 +1122,11 @@ bool output_keep(output *o, const char *rel, const output_mark *mark)
 	slot *old = map_get(&o->old, key.ptr, key.len);
 	struct stat st;
 	if (old && old->val == OLD_FILE &&
-	    fstatat(o->dirfd, key.ptr, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-	    S_ISREG(st.st_mode) && (uint64_t)st.st_ino == mark->ino &&
-	    (uint64_t)st.st_size == mark->size && (int64_t)st.st_mtim.tv_sec == mark->sec &&
-	    (uint64_t)st.st_mtim.tv_nsec == mark->nsec) {
+	    (o->trusting ||
+	     (fstatat(o->dirfd, key.ptr, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode) &&
+	      (uint64_t)st.st_ino == mark->ino && (uint64_t)st.st_size == mark->size &&
+	      (int64_t)st.st_mtim.tv_sec == mark->sec &&
+	      (uint64_t)st.st_mtim.tv_nsec == mark->nsec))) {
 		record(o, &key, 0);
 		kept = true;
 	}

@@ -45,6 +45,14 @@ typedef struct output output;
  * output.c, "what the directory holds"). Returns 0 and *out, or a
  * negative code with err set (*out is then NULL). */
 int output_begin(output **out, const char *dir, const char *manifest, gen_err *err);
+/* output_begin for a process that made dir's last version itself, in
+ * this run, and knows nothing else writes there (gen serve's preview
+ * folder): the manifest's folders, where it calls them settled, are taken
+ * as they are without a stat, and output_keep keeps any file the
+ * manifest lists without comparing its mark. Without a manifest it is
+ * output_begin. */
+int output_begin_trusting(output **out, const char *dir, const char *manifest,
+			  gen_err *err);
 /* Directories output_begin read entry by entry (the others came from
  * the manifest). */
 size_t output_dirs_read(const output *o);

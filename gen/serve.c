@@ -509,6 +509,7 @@ typedef struct build_turn {
 	preview *p;
 	watcher *w;
 	build_report *rep;
+	int status;
 } build_turn;
 
 /* build_options.finished: tells the waiting pages, before the build
@@ -517,6 +518,7 @@ static void publish(void *ctx, int status)
 {
 	build_turn *t = ctx;
 	build_report *rep = t->rep;
+	t->status = status;
 	/* Only what a writer must act on: errors and warnings. */
 	buf text = BUF_INIT;
 	for (size_t i = 0; i < rep->diags.n; i++) {
@@ -545,15 +547,21 @@ static void publish(void *ctx, int status)
 	pthread_mutex_unlock(&p->lock);
 }
 
-/* Builds once; the pages hear of it from publish. */
-static void build_once(preview *p, const serve_options *opt, watcher *w, build_report *rep)
+/* Builds once; the pages hear of it from publish. *trusted says whether
+ * the preview folder is as this process's last build left it: a build
+ * that failed may have left it anyhow, and before the first, another
+ * process (or an older gen serve that was killed) may have. */
+static void build_once(preview *p, const serve_options *opt, watcher *w, build_report *rep,
+		       bool *trusted)
 {
-	build_turn turn = { p, w, rep };
+	build_turn turn = { p, w, rep, 1 };
 	build_options bo = opt->build;
 	bo.report = rep;
 	bo.finished = publish;
 	bo.finished_ctx = &turn;
+	bo.own_output = *trusted;
 	build_run(&bo);
+	*trusted = turn.status == 0;
 	/* site.toml may name another content folder now. */
 	if (rep->content_dir && strcmp(rep->content_dir, w->content_dir) != 0) {
 		free(w->content_dir);
@@ -679,7 +687,8 @@ int serve_run(const serve_options *opt)
 
 	/* Watch first: an edit made during the first build is not lost. */
 	watch_all(&w);
-	build_once(&p, &so, &w, &rep);
+	bool trusted = false;
+	build_once(&p, &so, &w, &rep, &trusted);
 
 	unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD;
 	if (family == AF_INET6)
@@ -720,7 +729,7 @@ int serve_run(const serve_options *opt)
 		if (w.new_folders)
 			watch_all(&w);
 		w.new_folders = false;
-		build_once(&p, &so, &w, &rep);
+		build_once(&p, &so, &w, &rep, &trusted);
 	}
 	fprintf(stderr, "gen serve: stopped\n");
 	status = 0;

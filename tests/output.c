@@ -933,6 +933,55 @@ static void test_marks(void)
 	ok(has("a.html", "two"), "marks: an aborted build leaves the edit alone");
 }
 
+/* output_begin_trusting: what it takes from the manifest without
+ * looking, and where it still looks. */
+static void test_trusting(void)
+{
+	snprintf(out, sizeof out, "%s/trusting", base);
+	char man[800];
+	snprintf(man, sizeof man, "%s/cache/trusting.list", base);
+	gen_err err = { 0 };
+	output *o = NULL;
+	rebuild(man);
+	age("", true);
+	rebuild(man);
+	is(rebuild(man), 0, "trusting: a manifest of settled folders");
+
+	/* A file put in a folder by hand changes the folder's mtime, which
+	 * only a stat would show. */
+	FILE *f = fopen(at("a/b/by-hand.html"), "w");
+	if (f)
+		fclose(f);
+	ok(output_begin_trusting(&o, out, man, &err) == 0, "trusting: begin");
+	is((long)output_dirs_read(o), 0, "trusting: no settled folder is read, not even one changed");
+	output_mark home;
+	put_marked(o, "index.html", "home", &home);
+	put(o, "a/b/c.html", "c");
+	put(o, "a/d.html", "d");
+	put(o, "e/f.html", "f");
+	is(commit(o), 0, "trusting: commit");
+	ok(!gone("a/b/by-hand.html"), "trusting: so the file put there by hand stays");
+	is(rebuild(man), 1, "trusting: output_begin looks, and reads that folder");
+	ok(gone("a/b/by-hand.html"), "trusting: and removes the file as stale");
+
+	/* A page edited by hand, same length, its mark otherwise kept. */
+	f = fopen(at("index.html"), "r+");
+	ok(f && fputs("hand", f) >= 0 && fclose(f) == 0, "trusting: index.html edited in place");
+	set_mtime("index.html", &home, 1);
+	ok(output_begin_trusting(&o, out, man, &err) == 0, "trusting: begin again");
+	ok(output_keep(o, "index.html", &home),
+	   "trusting: a file the manifest lists is kept without a look at its mark");
+	ok(!output_keep(o, "nowhere.html", &home), "trusting: one it does not list is not");
+	output_abort(o);
+	ok(begin(&o) == 0 && !output_keep(o, "index.html", &home),
+	   "trusting: output_begin compares the mark: not kept");
+	output_abort(o);
+	ok(output_begin_trusting(&o, out, NULL, &err) == 0 && !output_keep(o, "index.html", &home),
+	   "trusting: without a manifest it compares the mark too");
+	output_abort(o);
+	ok(has("index.html", "hand"), "trusting: an aborted build leaves the edit alone");
+}
+
 int main(void)
 {
 	const char *tmp = getenv("TMPDIR");
@@ -953,6 +1002,7 @@ int main(void)
 	test_pieces();
 	test_copy();
 	test_manifest();
+	test_trusting();
 	test_marks();
 	cleanup(base);
 	return done_testing();

@@ -206,6 +206,13 @@ http GET /verhalen/de-garage/ >/dev/null
 contains "$WORK/r.body" "In de nieuwe map bewerkt." "and is served"
 n=$((n + 1))
 
+# After all these builds, each trusting the folder the one before left,
+# the preview is what a clean build of the same files makes.
+"$GEN" build -q --worktree --drafts -C "$P" -o "$WORK/schoon/public" 2> "$WORK/err"
+diff -r "$WORK/schoon/public" "$P/.gen-cache/preview/public" > "$WORK/diff"
+is "$?" 0 "the preview after $n builds equals a clean build"
+sed 's/^/# /' "$WORK/diff" | head -20
+
 # A second server on the same port: a clear error, not a silent one.
 port=${URL##*:}
 "$GEN" serve -C "$P" -p "$port" 2> "$WORK/err2"

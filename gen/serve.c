@@ -70,6 +70,7 @@ static const char live_js[] =
 	"\tvar me = document.currentScript;\n"
 	"\tvar seen = Number(me && me.getAttribute('data-build')) || 0;\n"
 	"\tvar box = null;\n"
+	"\tvar lost = false;\n"
 	"\tfunction show(text) {\n"
 	"\t\tif (!box) {\n"
 	"\t\t\tbox = document.createElement('pre');\n"
@@ -92,15 +93,19 @@ static const char live_js[] =
 	"\t\tfetch('/_gen/wait' + (first ? '' : '?after=' + seen), { cache: 'no-store' })\n"
 	"\t\t\t.then(function (r) { return r.json(); })\n"
 	"\t\t\t.then(function (s) {\n"
-	"\t\t\t\tif (s.build > seen && s.ok) {\n"
+	"\t\t\t\t/* Back after the server was gone: it may be another\n"
+	"\t\t\t\t * run, counting its builds from 1 again. */\n"
+	"\t\t\t\tif ((s.build > seen || lost) && s.ok) {\n"
 	"\t\t\t\t\tlocation.reload();\n"
 	"\t\t\t\t\treturn;\n"
 	"\t\t\t\t}\n"
-	"\t\t\t\tseen = Math.max(seen, s.build);\n"
+	"\t\t\t\tseen = lost ? s.build : Math.max(seen, s.build);\n"
+	"\t\t\t\tlost = false;\n"
 	"\t\t\t\tif (s.ok) hide(); else show(s.problems);\n"
 	"\t\t\t\tpoll(false);\n"
 	"\t\t\t}, function () {\n"
 	"\t\t\t\t/* The server stopped or restarts: try again in a while. */\n"
+	"\t\t\t\tlost = true;\n"
 	"\t\t\t\tsetTimeout(function () { poll(true); }, 2000);\n"
 	"\t\t\t});\n"
 	"\t}\n"
@@ -304,7 +309,7 @@ static enum MHD_Result answer_file(preview *p, struct MHD_Connection *c, const c
 		buf html = BUF_INIT;
 		buf_grow(&html, (size_t)st.st_size);
 		ssize_t got;
-		while ((got = read(fd, html.ptr + html.len, html.cap - html.len)) > 0) {
+		while ((got = read(fd, html.ptr + html.len, html.cap - html.len - 1)) > 0) {
 			html.len += (size_t)got;
 			buf_grow(&html, 4096);
 		}

@@ -1,18 +1,43 @@
 // Browser tests of gen serve's live script, in Debian's chromium driven by
 // playwright-core; prints TAP. Usage:
-//   node serve.mjs URL PROJECT
-// URL is a running `gen serve` ("http://127.0.0.1:PORT/") of PROJECT,
-// the folder made by tests/serve-browser.sh; this script edits its files
-// and watches what the open pages do.
+//   node serve.mjs GEN PROJECT
+// GEN is the gen binary and PROJECT the folder made by
+// tests/serve-browser.sh: this script runs `gen serve` on it (twice: it
+// also stops and starts it again), edits its files and watches what the
+// open pages do.
 import fs from 'node:fs';
 import path from 'node:path';
+import { spawn } from 'node:child_process';
 import { chromium } from 'playwright-core';
 
-const [url, project] = process.argv.slice(2);
-if (!url || !project) {
-	console.log('1..0 # SKIP usage: node serve.mjs URL PROJECT');
+const [gen, project] = process.argv.slice(2);
+if (!gen || !project) {
+	console.log('1..0 # SKIP usage: node serve.mjs GEN PROJECT');
 	process.exit(0);
 }
+
+// Starts gen serve on port (0: any); resolves { child, url }.
+function serve(port) {
+	const child = spawn(gen, ['serve', '-q', '-C', project, '-p', String(port)],
+		{ stdio: ['ignore', 'ignore', 'pipe'] });
+	let log = '';
+	return new Promise((resolve, reject) => {
+		child.stderr.on('data', d => {
+			log += d;
+			const m = /^gen serve: (http:\/\/\S+\/) /m.exec(log);
+			if (m)
+				resolve({ child, url: m[1] });
+		});
+		child.on('exit', code => reject(new Error(`gen serve exited (${code}): ${log}`)));
+	});
+}
+function stop(child) {
+	return new Promise(resolve => {
+		child.on('exit', resolve);
+		child.kill('SIGTERM');
+	});
+}
+let { child, url } = await serve(0);
 const story = path.join(project, 'content', 'verhalen', 'de-garage.md');
 
 let n = 0, failed = 0;
@@ -109,7 +134,18 @@ ok(await until(page, () => !document.getElementById('gen-preview-problems') &&
 	'after the fix the errors go and the page shows the fixed paragraph', await main(page));
 ok(await until(other, () => !document.getElementById('gen-preview-problems')),
 	'on every open page');
-ok(errors.length === 0, 'no errors in the console, no failed requests', errors);
+
+// The server stops and starts again (new build numbers from 1); an edit
+// made meanwhile is shown once it is back.
+await stop(child);
+fs.appendFileSync(story, '\nTerwijl de server weg was.\n');
+({ child } = await serve(new URL(url).port));
+ok(await until(page, () => document.querySelector('main').textContent.includes('Terwijl de server weg was')),
+	'after a restart of the server the open page loads again, with the edit', await main(page));
+await stop(child);
+// Chromium reports the requests made while the server was away.
+const real = errors.filter(e => !e.includes('ERR_CONNECTION_REFUSED'));
+ok(real.length === 0, 'no errors in the console, no failed requests', real);
 
 await browser.close();
 console.log(`1..${n}`);

@@ -18,6 +18,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,6 +58,11 @@ typedef struct preview {
 	double seconds;
 	bool stopping;
 	const char *dir;       /* the folder served */
+	/* Ctrl-C: the signal thread's, for the main thread */
+	atomic_int stops;      /* SIGINT and SIGTERM received */
+	atomic_bool building;  /* the main thread is in a build */
+	int stop_pipe[2];      /* written at the first signal */
+	int sigfd;
 } preview;
 
 /* ---- answering requests ---- */
@@ -272,10 +278,24 @@ static bool url_is_safe(const char *url)
 	return true;
 }
 
+/* Before the first build is done there is nothing to show: a page that
+ * says so, and reloads when it is. */
+static enum MHD_Result answer_first(struct MHD_Connection *c)
+{
+	buf page = BUF_INIT;
+	buf_puts(&page, "<!DOCTYPE html>\n<html lang=\"nl\"><head><meta charset=\"utf-8\">"
+			"<title>Bezig met bouwen</title></head><body><h1>Bezig met bouwen</h1>"
+			"<p>gen serve bouwt het handboek; deze pagina laadt vanzelf opnieuw "
+			"als het klaar is.</p></body></html>\n");
+	return send_html(c, MHD_HTTP_SERVICE_UNAVAILABLE, &page, 0);
+}
+
 static enum MHD_Result answer_file(preview *p, struct MHD_Connection *c, const char *url)
 {
 	if (!url_is_safe(url))
 		return send_text(c, MHD_HTTP_BAD_REQUEST, "bad path\n");
+	if (current_build(p) == 0)
+		return answer_first(c);
 	buf path = BUF_INIT;
 	buf_printf(&path, "%s%s", p->dir, url);
 	enum MHD_Result rc;
@@ -565,7 +585,9 @@ static void build_once(preview *p, const serve_options *opt, watcher *w, build_r
 	bo.finished = publish;
 	bo.finished_ctx = &turn;
 	bo.own_output = *trusted;
+	atomic_store(&p->building, true);
 	build_run(&bo);
+	atomic_store(&p->building, false);
 	*trusted = turn.status == 0;
 	/* site.toml may name another content folder now. */
 	if (rep->content_dir && strcmp(rep->content_dir, w->content_dir) != 0) {
@@ -575,11 +597,38 @@ static void build_once(preview *p, const serve_options *opt, watcher *w, build_r
 	}
 }
 
-/* Waits up to ms for the signal fd or (when fd >= 0) for fd; returns 1
- * when a signal came, 2 when fd is readable, 0 on time out. */
-static int wait_for(int sigfd, int fd, int ms)
+/* Reads SIGINT and SIGTERM, which every other thread blocks. The first
+ * stops the server: at once when it waits for changes, after the build
+ * when one runs (a build cut short would leave its staging folder
+ * behind). A second one during that build ends the process at once. */
+static void *signal_run(void *arg)
 {
-	struct pollfd pf[2] = { { sigfd, POLLIN, 0 }, { fd, POLLIN, 0 } };
+	preview *p = arg;
+	struct signalfd_siginfo si;
+	for (;;) {
+		ssize_t n = read(p->sigfd, &si, sizeof si);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n != (ssize_t)sizeof si)
+			break;
+		if (atomic_fetch_add(&p->stops, 1) == 0) {
+			if (atomic_load(&p->building))
+				fprintf(stderr, "gen serve: stopping after this build "
+						"(Ctrl-C again to stop now)\n");
+			if (write(p->stop_pipe[1], "x", 1) < 0)
+				_exit(130);
+		} else if (atomic_load(&p->building)) {
+			_exit(130);
+		}
+	}
+	return NULL;
+}
+
+/* Waits up to ms for stopfd or (when fd >= 0) for fd; returns 1 when
+ * stopfd is readable (a signal came), 2 when fd is, 0 on time out. */
+static int wait_for(int stopfd, int fd, int ms)
+{
+	struct pollfd pf[2] = { { stopfd, POLLIN, 0 }, { fd, POLLIN, 0 } };
 	for (;;) {
 		int n = poll(pf, fd >= 0 ? 2 : 1, ms);
 		if (n < 0 && errno == EINTR)
@@ -644,6 +693,10 @@ int serve_run(const serve_options *opt)
 	watcher w = { -1, -1, NULL, xstrdup("content"), NULL, 0, false };
 	preview p;
 	memset(&p, 0, sizeof p);
+	p.ok = true; /* nothing has failed yet */
+	p.stop_pipe[0] = p.stop_pipe[1] = -1;
+	pthread_t signals;
+	bool signals_started = false;
 	pthread_mutex_init(&p.lock, NULL);
 	pthread_cond_init(&p.built, NULL);
 	gen_err err;
@@ -670,8 +723,9 @@ int serve_run(const serve_options *opt)
 	pthread_sigmask(SIG_BLOCK, &stop, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	sigfd = signalfd(-1, &stop, SFD_CLOEXEC);
+	p.sigfd = sigfd;
 	w.fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-	if (sigfd < 0 || w.fd < 0) {
+	if (sigfd < 0 || w.fd < 0 || pipe(p.stop_pipe) < 0) {
 		err_set(&err, GEN_EIO, "", 0, 0, "cannot watch the project: %s", strerror(errno));
 		goto fail;
 	}
@@ -690,11 +744,6 @@ int serve_run(const serve_options *opt)
 		goto fail;
 	}
 
-	/* Watch first: an edit made during the first build is not lost. */
-	watch_all(&w);
-	bool trusted = false;
-	build_once(&p, &so, &w, &rep, &trusted);
-
 	unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD;
 	if (family == AF_INET6)
 		flags |= MHD_USE_IPv6;
@@ -708,19 +757,33 @@ int serve_run(const serve_options *opt)
 		goto fail;
 	}
 	sock = -1; /* the daemon's now */
+	if (pthread_create(&signals, NULL, signal_run, &p) != 0) {
+		err_set(&err, GEN_EIO, "", 0, 0, "cannot start a thread: %s", strerror(errno));
+		goto fail;
+	}
+	signals_started = true;
+	/* The address first: a large handbook's first build takes a while,
+	 * and a page opened meanwhile says so and reloads when it is done. */
 	fprintf(stderr, "gen serve: http://%s%s%s:%d/ (work tree%s; built into %s)\n"
 			"gen serve: rebuilds when a file changes; Ctrl-C stops\n",
 		family == AF_INET6 ? "[" : "", bind_to, family == AF_INET6 ? "]" : "", port,
 		opt->build.site.drafts ? ", drafts included" : "", dir);
 
+	/* Watch first: an edit made during the first build is not lost. */
+	watch_all(&w);
+	bool trusted = false;
+	build_once(&p, &so, &w, &rep, &trusted);
+
 	for (;;) {
-		int why = wait_for(sigfd, w.fd, -1);
+		if (atomic_load(&p.stops))
+			break;
+		int why = wait_for(p.stop_pipe[0], w.fd, -1);
 		if (why == 1)
 			break;
 		if (!read_events(&w))
 			continue;
 		/* Let the burst settle. */
-		while ((why = wait_for(sigfd, w.fd, SETTLE_MS)) == 2)
+		while ((why = wait_for(p.stop_pipe[0], w.fd, SETTLE_MS)) == 2)
 			read_events(&w);
 		if (why == 1)
 			break;
@@ -748,6 +811,14 @@ out:
 	pthread_mutex_unlock(&p.lock);
 	if (daemon)
 		MHD_stop_daemon(daemon);
+	if (signals_started) {
+		/* It waits in read(), where it can be cancelled. */
+		pthread_cancel(signals);
+		pthread_join(signals, NULL);
+	}
+	for (int i = 0; i < 2; i++)
+		if (p.stop_pipe[i] >= 0)
+			close(p.stop_pipe[i]);
 	if (sock >= 0)
 		close(sock);
 	if (sigfd >= 0)

@@ -59,6 +59,8 @@ start_serve() { # start_serve LOG ARGS...: sets PID and URL
 		i=$((i + 1))
 	done
 	URL=$(sed -n 's|^gen serve: \(http://[^/]*\)/.*|\1|p' "$log")
+	# It says where before its first build is done.
+	[ -z "$URL" ] || wait_build 0 >/dev/null
 }
 
 "$GEN" serve --help > "$WORK/help"
@@ -241,6 +243,77 @@ ok "$([ -f "$WORK/elders/index.html" ] && echo 0 || echo 1)" "built where -o say
 kill -INT $PID
 wait $PID
 is "$?" 0 "SIGINT stops it too"
+
+# A filter that makes the build of one article take seconds: for the
+# page shown during the first build, and for Ctrl-C during a build.
+R=$WORK/r
+make_project "$R"
+mkdir -p "$R/lua"
+cat > "$R/lua/langzaam.lua" <<'LUA'
+-- Holds up the build of the article "langzaam" for three seconds or more.
+return {
+  Document = function(root, doc)
+    if doc.path:find("langzaam", 1, true) then
+      local t = os.time()
+      while os.time() - t < 3 do end
+    end
+  end
+}
+LUA
+sed -i '1a filters = ["lua/langzaam.lua"]' "$R/site.toml"
+printf '\n[filter]\ninstructions = 1000000000000\n' >> "$R/site.toml"
+printf '+++\ntitle = "Langzaam"\n+++\nTraag.\n' > "$R/content/verhalen/langzaam.md"
+: > "$WORK/serve4.log"
+"$GEN" serve -C "$R" -p 0 --no-cache 2>"$WORK/serve4.log" &
+PID=$!
+i=0
+while [ $i -lt 300 ] && ! grep -q '^gen serve: http://' "$WORK/serve4.log"; do
+	sleep 0.1
+	i=$((i + 1))
+done
+URL=$(sed -n 's|^gen serve: \(http://[^/]*\)/.*|\1|p' "$WORK/serve4.log")
+is "$(http GET /)" 503 "during the first build a page says it is being built"
+contains "$WORK/r.body" "Bezig met bouwen" "in words"
+contains "$WORK/r.body" 'data-build="0"' "and reloads when the build is done"
+http GET /_gen/wait >/dev/null
+contains "$WORK/r.body" '"build":0,"ok":true' "the wait says no build is done, and none failed"
+is "$(wait_build 0)" 1 "the first build ends"
+is "$(http GET /)" 200 "and the home page is there"
+
+# Ctrl-C during a build: the build ends, then the server.
+printf '\nNog trager.\n' >> "$R/content/verhalen/langzaam.md"
+i=0
+while [ $i -lt 100 ] && ! grep -q 'langzaam.md changed' "$WORK/serve4.log"; do
+	sleep 0.1
+	i=$((i + 1))
+done
+sleep 0.5
+kill -INT $PID
+sleep 0.5
+contains "$WORK/serve4.log" "gen serve: stopping after this build (Ctrl-C again to stop now)" \
+	"Ctrl-C during a build says the server stops after it"
+ok "$(kill -0 $PID 2>/dev/null && echo 0 || echo 1)" "and it does not stop before"
+wait $PID
+is "$?" 0 "then it stops, with status 0"
+ok "$(grep -c '^built ' "$WORK/serve4.log" | grep -qx 2 && echo 0 || echo 1)" "after that build is done"
+ls -d "$R/.gen-cache/preview/public".tmp-* > "$WORK/left" 2>/dev/null
+is "$(cat "$WORK/left")" "" "leaving no staging folder behind"
+
+# A second Ctrl-C stops it at once.
+start_serve "$WORK/serve5.log" -C "$R" -p 0 --no-cache
+printf '\nNog veel trager.\n' >> "$R/content/verhalen/langzaam.md"
+i=0
+while [ $i -lt 100 ] && ! grep -q 'langzaam.md changed' "$WORK/serve5.log"; do
+	sleep 0.1
+	i=$((i + 1))
+done
+sleep 0.5
+kill -INT $PID
+sleep 0.2
+kill -INT $PID
+wait $PID
+is "$?" 130 "a second Ctrl-C during a build stops the server at once"
+lacks "$WORK/serve5.log" "gen serve: stopped" "without waiting for the build"
 
 # A site.toml that does not parse: the server starts anyway, says why
 # there is no site, and builds it once site.toml is fixed.

@@ -11,6 +11,7 @@ import http from 'node:http';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import { chromium } from 'playwright-core';
+import { ok, finish } from './tap.mjs';
 
 const require = createRequire(import.meta.url);
 const site = path.resolve(process.argv[2] || '');
@@ -20,18 +21,6 @@ if (!process.argv[2] || !fs.existsSync(path.join(site, 'zoeken', 'meta.js'))) {
 }
 const axeSource = fs.readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
 
-let n = 0, failed = 0;
-function ok(cond, name, detail) {
-	n++;
-	console.log(`${cond ? 'ok' : 'not ok'} ${n} - ${name}`);
-	if (!cond) {
-		failed++;
-		if (detail !== undefined)
-			for (const line of String(typeof detail === 'string' ? detail : JSON.stringify(detail, null, 1)).split('\n'))
-				console.log('# ' + line);
-	}
-	return cond;
-}
 
 /* ---- a static server like a plain intranet web server ---------------- */
 
@@ -271,5 +260,4 @@ try {
 	server.close();
 }
 console.log(`# ${((Date.now() - started) / 1000).toFixed(1)} s`);
-console.log(`1..${n}`);
-process.exit(failed ? 1 : 0);
+finish();

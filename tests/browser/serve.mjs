@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { chromium } from 'playwright-core';
+import { ok, finish } from './tap.mjs';
 
 const [gen, project] = process.argv.slice(2);
 if (!gen || !project) {
@@ -25,8 +26,11 @@ function serve(port) {
 		child.stderr.on('data', d => {
 			log += d;
 			const m = /^gen serve: (http:\/\/\S+\/) /m.exec(log);
-			if (m)
-				resolve({ child, url: m[1] });
+			// It tells the address before its first build is done.
+			if (m && !child.url) {
+				child.url = m[1];
+				fetch(m[1] + '_gen/wait?after=0').then(() => resolve({ child, url: m[1] }), reject);
+			}
 		});
 		child.on('exit', code => reject(new Error(`gen serve exited (${code}): ${log}`)));
 	});
@@ -40,18 +44,6 @@ function stop(child) {
 let { child, url } = await serve(0);
 const story = path.join(project, 'content', 'verhalen', 'de-garage.md');
 
-let n = 0, failed = 0;
-function ok(cond, name, detail) {
-	n++;
-	console.log(`${cond ? 'ok' : 'not ok'} ${n} - ${name}`);
-	if (!cond) {
-		failed++;
-		if (detail !== undefined)
-			for (const line of String(typeof detail === 'string' ? detail : JSON.stringify(detail, null, 1)).split('\n'))
-				console.log('# ' + line);
-	}
-	return cond;
-}
 
 // Resolves true when fn turns true in the page within the time, false
 // when it does not (a failed check, not a crash of the test).
@@ -148,5 +140,4 @@ const real = errors.filter(e => !e.includes('ERR_CONNECTION_REFUSED'));
 ok(real.length === 0, 'no errors in the console, no failed requests', real);
 
 await browser.close();
-console.log(`1..${n}`);
-process.exit(failed ? 1 : 0);
+finish();

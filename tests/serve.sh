@@ -236,8 +236,9 @@ wait $waiter
 contains "$WORK/serve.log" "gen serve: stopped" "saying it stopped"
 
 # --no-drafts, -o: the release view of the work tree, where it is asked.
-start_serve "$WORK/serve2.log" -C "$P" -p 0 --no-drafts -o "$WORK/elders"
+start_serve "$WORK/serve2.log" -C "$P" -p 0 --no-drafts -o "$WORK/elders" --stats
 contains "$WORK/serve2.log" "(work tree; built into $WORK/elders)" "-o and --no-drafts are taken"
+contains "$WORK/serve2.log" "stage       seconds" "--stats gives the time of each stage"
 is "$(http GET /verhalen/concept/)" 404 "without drafts"
 ok "$([ -f "$WORK/elders/index.html" ] && echo 0 || echo 1)" "built where -o says"
 kill -INT $PID

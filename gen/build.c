@@ -96,6 +96,10 @@ static void print_stats(const stage_times *t, const site *s, const renderer *r,
 	const render_times *rt = render_last_times(r);
 	/* What a rebuild took from the last one, when there was one. */
 	buf print_note = BUF_INIT, search_note = BUF_INIT, source_note = BUF_INIT;
+	buf memory_note = BUF_INIT;
+	if (s->memory_hits)
+		buf_printf(&memory_note, ",\n                     %zu of them kept in memory since the last",
+			   s->memory_hits);
 	if (s->files_read)
 		buf_printf(&source_note, "  (%zu of %zu files read to list them)", s->files_read,
 			   s->files_listed);
@@ -109,7 +113,7 @@ static void print_stats(const stage_times *t, const site *s, const renderer *r,
 	fprintf(stderr,
 		"stage       seconds\n"
 		"source      %7.3f%s\n"
-		"documents   %7.3f  (front matter, Markdown, filters; %zu of %zu from the cache)\n"
+		"documents   %7.3f  (front matter, Markdown, filters; %zu of %zu from the cache%s)\n"
 		"site        %7.3f  (sections, links)\n"
 		"history     %7.3f  (git history, and what the output holds: the wait\n"
 		"                     for them, as they are read beside the documents;\n"
@@ -127,7 +131,8 @@ static void print_stats(const stage_times *t, const site *s, const renderer *r,
 		"output      %7.3f  (putting changed files in place, removing stale ones)\n"
 		"total       %7.3f\n"
 		"pages kept  %7zu  (their inputs had not changed: not rendered again)\n",
-		t->source, source_note.ptr, t->documents, s->cache_hits, s->ndocs + s->nskipped, t->site, t->history,
+		t->source, source_note.ptr, t->documents, s->cache_hits, s->ndocs + s->nskipped,
+		memory_note.ptr, t->site, t->history,
 		t->output_begin, t->output_dirs, t->render, t->theme, rt->xref,
 		rt->related_kept ? "\n                     as in the last build" : "", rt->pages,
 		rt->facts_same ? ";\n                     every article's facts as in the last\n"
@@ -139,6 +144,7 @@ static void print_stats(const stage_times *t, const site *s, const renderer *r,
 	buf_release(&print_note);
 	buf_release(&search_note);
 	buf_release(&source_note);
+	buf_release(&memory_note);
 }
 
 /* The history stage: one walk over the git history of the content,

@@ -374,6 +374,21 @@ bool cache_get_document(cache_file *c, const source_file *f, const config *cfg,
 	return hit;
 }
 
+bool cache_keep_document(cache_file *c, const source_file *f)
+{
+	if (!c || !c->usable)
+		return false;
+	buf key = BUF_INIT;
+	document_key(&key, f->path, f->id);
+	record *rec = find(c, key.ptr, key.len);
+	buf_release(&key);
+	if (!rec)
+		return false;
+	rec->used = true;
+	atomic_fetch_add(&c->hits, 1);
+	return true;
+}
+
 const char *cache_put_document(cache_file *c, const document *d, const diag_list *diags,
 			       size_t *len)
 {

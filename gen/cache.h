@@ -95,6 +95,11 @@ void cache_keep_unused(cache_file *c);
 size_t cache_hits(const cache_file *c);
 size_t cache_puts(const cache_file *c);
 
+/* Keeps the record of the article at f (its path and id) live, as
+ * cache_get_document would, without reading it: for a build that has the
+ * article in memory already (site_memory). Returns whether the cache has
+ * such a record. c may be NULL. */
+bool cache_keep_document(cache_file *c, const source_file *f);
 /* Articles: the document of f (its path and id; its bytes are not read)
  * as the last build that parsed it left it: returns true and fills *d,
  * with the warnings it gave then added to diags; false when the cache

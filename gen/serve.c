@@ -688,6 +688,7 @@ int serve_run(const serve_options *opt)
 	int status = 1, sock = -1, sigfd = -1, family = AF_INET;
 	struct MHD_Daemon *daemon = NULL;
 	char *root = NULL, *dir = NULL;
+	site_memory *memory = NULL;
 	build_report rep;
 	memset(&rep, 0, sizeof rep);
 	watcher w = { -1, -1, NULL, xstrdup("content"), NULL, 0, false };
@@ -709,6 +710,9 @@ int serve_run(const serve_options *opt)
 	serve_options so = *opt;
 	so.build.output = dir;
 	so.build.site.output = dir; /* and the cache beside it */
+	/* The articles stay in memory from one build to the next. */
+	memory = site_memory_new();
+	so.build.site.memory = memory;
 	so.build.write = true;
 	so.build.exiting = false;
 	p.dir = dir;
@@ -828,6 +832,7 @@ out:
 	free(w.content_dir);
 	free(w.changed);
 	build_report_release(&rep);
+	site_memory_free(memory);
 	free(p.problems);
 	pthread_cond_destroy(&p.built);
 	pthread_mutex_destroy(&p.lock);

@@ -105,6 +105,162 @@ int site_jobs(int jobs)
 	return n > 0 ? (int)(n > 64 ? 64 : n) : 1;
 }
 
+/* --- the memory of a resident process (site_memory, site.h) --- */
+
+/* An article the memory holds: the document, the warnings it gave when
+ * it was parsed, and the build cache whose mapping it borrows its text
+ * from (NULL: it has its own copy). */
+typedef struct memo_doc {
+	document doc;
+	diag_list diags;
+	cache_file *origin;
+	bool taken;          /* moved into the build being loaded */
+} memo_doc;
+
+struct site_memory {
+	uint64_t stamp;      /* site.stamp and gen's, of the articles held */
+	memo_doc *docs;      /* sorted by path */
+	size_t n;
+	cache_file **caches; /* open while an article held borrows from one */
+	size_t ncaches;
+};
+
+/* What each published article of a build brings to the memory: the
+ * warnings it gave and where it borrows from, by path. */
+typedef struct recall_doc {
+	const char *path;    /* the document's own */
+	diag_list diags;
+	cache_file *origin;
+} recall_doc;
+
+typedef struct site_recall {
+	uint64_t stamp;
+	recall_doc *docs;
+	size_t n;
+} site_recall;
+
+site_memory *site_memory_new(void)
+{
+	return xcalloc(1, sizeof(site_memory));
+}
+
+static void memory_drop_docs(site_memory *m)
+{
+	for (size_t i = 0; i < m->n; i++) {
+		if (!m->docs[i].taken)
+			document_release(&m->docs[i].doc);
+		diag_release(&m->docs[i].diags);
+	}
+	free(m->docs);
+	m->docs = NULL;
+	m->n = 0;
+}
+
+void site_memory_free(site_memory *m)
+{
+	if (!m)
+		return;
+	memory_drop_docs(m);
+	for (size_t i = 0; i < m->ncaches; i++)
+		cache_close(m->caches[i]);
+	free(m->caches);
+	free(m);
+}
+
+static memo_doc *memory_find(site_memory *m, const char *path)
+{
+	size_t lo = 0, hi = m->n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = strcmp(m->docs[mid].doc.path, path);
+		if (c == 0)
+			return &m->docs[mid];
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+static void diag_copy(diag_list *into, const diag_list *from)
+{
+	for (size_t i = 0; i < from->n; i++) {
+		const gen_diag *d = &from->items[i];
+		diag_add(into, d->severity, d->file, d->line, d->col, "%s", d->msg);
+	}
+}
+
+static int memo_cmp(const void *a, const void *b)
+{
+	return strcmp(((const memo_doc *)a)->doc.path, ((const memo_doc *)b)->doc.path);
+}
+
+static int recall_cmp(const void *a, const void *b)
+{
+	return strcmp(((const recall_doc *)a)->path, ((const recall_doc *)b)->path);
+}
+
+/* site_release with a memory: the site's articles go to it, with what
+ * the recall says of each; the memory's articles this build did not take
+ * go, and so does every cache no article held borrows from. */
+static void memory_give_back(site *s)
+{
+	site_memory *m = s->memory;
+	site_recall *r = s->recall;
+	memory_drop_docs(m);
+	qsort(r->docs, r->n, sizeof *r->docs, recall_cmp);
+	m->docs = xcalloc(s->ndocs ? s->ndocs : 1, sizeof *m->docs);
+	for (size_t i = 0; i < s->ndocs; i++) {
+		document *d = &s->docs[i];
+		recall_doc key = { d->path, DIAG_LIST_INIT, NULL };
+		recall_doc *rd = bsearch(&key, r->docs, r->n, sizeof *r->docs, recall_cmp);
+		memo_doc *md = &m->docs[m->n++];
+		md->doc = *d;
+		if (rd) {
+			md->diags = rd->diags;
+			memset(&rd->diags, 0, sizeof rd->diags);
+			md->origin = rd->origin;
+		} else {
+			/* Not from this load (cannot be): keep nothing borrowed. */
+			m->n--;
+			document_release(d);
+		}
+	}
+	qsort(m->docs, m->n, sizeof *m->docs, memo_cmp);
+	m->stamp = r->stamp;
+	/* The caches still borrowed from: the memory's and the site's own. */
+	cache_file **keep = xcalloc(m->ncaches + 1, sizeof *keep);
+	size_t nkeep = 0;
+	for (size_t c = 0; c <= m->ncaches; c++) {
+		cache_file *cf = c < m->ncaches ? m->caches[c] : s->doc_cache;
+		bool used = false;
+		for (size_t i = 0; cf && i < m->n && !used; i++)
+			used = m->docs[i].origin == cf;
+		if (used)
+			keep[nkeep++] = cf;
+		else
+			cache_close(cf);
+	}
+	free(m->caches);
+	m->caches = keep;
+	m->ncaches = nkeep;
+	s->doc_cache = NULL;
+	free(s->docs);
+	s->docs = NULL;
+	s->ndocs = 0;
+}
+
+static void recall_free(site_recall *r)
+{
+	if (!r)
+		return;
+	for (size_t i = 0; i < r->n; i++)
+		diag_release(&r->docs[i].diags);
+	free(r->docs);
+	free(r);
+}
+
 /* Parsing documents is the per-document stage: each worker takes the next
  * file, parses it into its own slot and reports into its own diag list,
  * so the result does not depend on how many workers there are. */
@@ -117,6 +273,9 @@ typedef struct parse_work {
 	atomic_size_t next;
 	const filter_set *filters; /* run on each document once it is parsed */
 	cache_file *cache;          /* documents as the last build left them */
+	memo_doc **memo;            /* with a memory: the article held for each
+				     * file, or NULL */
+	diag_list *warned;          /* with a memory: each article's warnings */
 } parse_work;
 
 typedef struct parse_worker {
@@ -140,8 +299,19 @@ static void *parse_run(void *arg)
 		source_file *f = w->files[i];
 		/* The article's own warnings, kept with it in the cache. */
 		diag_list mine = DIAG_LIST_INIT;
+		if (w->memo && w->memo[i]) {
+			/* As the last build left it; its cache record stays. */
+			w->slots[i] = w->memo[i]->doc;
+			w->status[i] = 0;
+			cache_keep_document(w->cache, f);
+			diag_copy(&w->warned[i], &w->memo[i]->diags);
+			diag_copy(&pw->diags, &w->memo[i]->diags);
+			continue;
+		}
 		if (cache_get_document(w->cache, f, &w->s->cfg, &w->slots[i], &mine)) {
 			w->status[i] = 0;
+			if (w->warned)
+				diag_copy(&w->warned[i], &mine);
 			diag_merge(&pw->diags, &mine);
 			diag_release(&mine);
 			continue;
@@ -160,6 +330,8 @@ static void *parse_run(void *arg)
 			document_slim(&w->slots[i], f, &w->s->cfg, kept, flen);
 		}
 		source_file_unload(f);
+		if (w->warned)
+			diag_copy(&w->warned[i], &mine);
 		diag_merge(&pw->diags, &mine);
 		diag_release(&mine);
 		if (w->status[i] < 0)
@@ -223,7 +395,20 @@ static size_t parse_all(site *s, source_file **files, size_t n,
 			const site_options *opt, diag_list *diags, gen_err *err)
 {
 	parse_work w = { s, files, n, xcalloc(n ? n : 1, sizeof(document)),
-			 xcalloc(n ? n : 1, sizeof(int)), 0, filters, cache };
+			 xcalloc(n ? n : 1, sizeof(int)), 0, filters, cache, NULL, NULL };
+	site_memory *m = s->memory;
+	if (m) {
+		w.memo = xcalloc(n ? n : 1, sizeof *w.memo);
+		w.warned = xcalloc(n ? n : 1, sizeof *w.warned);
+		for (size_t i = 0; m->stamp == s->recall->stamp && i < n; i++) {
+			memo_doc *md = memory_find(m, files[i]->path);
+			if (md && !md->taken && strcmp(md->doc.id, files[i]->id) == 0) {
+				md->taken = true;
+				w.memo[i] = md;
+				s->memory_hits++;
+			}
+		}
+	}
 	size_t nw = (size_t)site_jobs(opt->jobs);
 	if (nw > n)
 		nw = n ? n : 1;
@@ -261,9 +446,18 @@ static size_t parse_all(site *s, source_file **files, size_t n,
 		diag_release(&pw[i].diags);
 	}
 	free(pw);
+	site_recall *rc = s->recall;
+	if (rc)
+		rc->docs = xcalloc(n ? n : 1, sizeof *rc->docs);
 	for (size_t i = 0; i < n; i++) {
 		document *d = &w.slots[i];
+		diag_list warned = DIAG_LIST_INIT;
+		if (w.warned) {
+			warned = w.warned[i];
+			memset(&w.warned[i], 0, sizeof warned);
+		}
 		if (w.status[i] < 0) {
+			diag_release(&warned);
 			errors++;
 			/* Remembered so that links to it are not reported as
 			 * missing on top of its own error. */
@@ -280,12 +474,25 @@ static size_t parse_all(site *s, source_file **files, size_t n,
 		if ((draft || future) && !opt->all) {
 			add_skipped(s, d->rel);
 			document_release(d);
+			diag_release(&warned);
 			continue;
+		}
+		if (rc) {
+			recall_doc *r = &rc->docs[rc->n++];
+			r->path = d->path;
+			r->diags = warned;
+			/* What it borrows from: the cache it was held with,
+			 * or this build's. */
+			r->origin = w.memo && w.memo[i] ? w.memo[i]->origin : cache;
+		} else {
+			diag_release(&warned);
 		}
 		s->docs[s->ndocs++] = *d;
 	}
 	free(w.slots);
 	free(w.status);
+	free(w.memo);
+	free(w.warned);
 	return errors;
 }
 
@@ -362,6 +569,11 @@ int site_load(site *s, const source *src, const site_options *opt,
 	s->stamp = buf_hash64(&fh, sizeof fh, s->stamp);
 	const char *engine = markdown_engine();
 	s->stamp = buf_hash64(engine, strlen(engine), s->stamp);
+	if (opt->memory) {
+		s->memory = opt->memory;
+		s->recall = xcalloc(1, sizeof *s->recall);
+		s->recall->stamp = buf_hash64(&s->stamp, sizeof s->stamp, cache_program_stamp());
+	}
 	if (opt->cache) {
 		s->program_stamp = cache_program_stamp();
 		uint64_t stamp = buf_hash64(&s->stamp, sizeof s->stamp, s->program_stamp);
@@ -453,6 +665,9 @@ char *site_cache_dir(const site *s, const char *output)
 
 void site_release(site *s)
 {
+	if (s->memory && s->recall)
+		memory_give_back(s);
+	recall_free(s->recall);
 	for (size_t i = 0; i < s->ndocs; i++)
 		document_release(&s->docs[i]);
 	free(s->docs);

@@ -25,6 +25,18 @@ typedef struct site_section {
 
 struct site;
 
+/* The articles one build leaves to the next, in a process that builds
+ * again and again (gen serve). With site_options.memory, site_load takes
+ * each article whose path and content id are as in the last build, with
+ * the warnings it gave, from the memory instead of the build cache (no
+ * record read, checked or thawed), as long as nothing else that decides
+ * an article changed (site.toml, the filters, gen: site.stamp); and
+ * site_release gives the site's articles back to it instead of freeing
+ * them, with the cache mappings they borrow from. One build at a time. */
+typedef struct site_memory site_memory;
+site_memory *site_memory_new(void);
+void site_memory_free(site_memory *m);
+
 typedef struct site_options {
 	bool drafts;        /* --drafts: include draft = true */
 	bool future;        /* --future: include dates after now */
@@ -43,6 +55,7 @@ typedef struct site_options {
 	 * none. It must not keep s beyond copying what it needs. */
 	void (*configured)(void *ctx, const struct site *s);
 	void *configured_ctx;
+	site_memory *memory; /* NULL: none (see above) */
 } site_options;
 
 /* The number of worker threads to use for jobs (0 = the number of cores). */
@@ -68,7 +81,11 @@ typedef struct site {
 	size_t nfailed;
 	struct history *history; /* git history of the content (history.h), NULL
 				  * when off; set and freed by the build */
-	size_t cache_hits;     /* articles read from the build cache */
+	size_t cache_hits;     /* articles read from the build cache or the memory */
+	size_t memory_hits;    /* of them, taken from site_options.memory */
+	site_memory *memory;   /* site_options.memory, for site_release */
+	struct site_recall *recall; /* with a memory: what each article brings
+				* to it (see site.c) */
 	size_t files_listed;   /* files of the content */
 	size_t files_read;     /* of them, read to list them (work-tree mode:
 				* not known by their stat) */

@@ -187,6 +187,7 @@ typedef struct early_job {
 	bool begun, threaded;
 	/* the output, with opt->write */
 	char *out_dir;
+	char *manifest;       /* what the output held after the last build */
 	output *o;
 	int out_rc;
 	gen_err out_err;
@@ -228,13 +229,8 @@ static void *scan_run(void *arg)
 	early_job *j = arg;
 	double t = now_seconds();
 	err_clear(&j->out_err);
-	buf manifest = BUF_INIT;
-	if (j->opt->site.cache)
-		buf_printf(&manifest, "%s/output-%016llx.list", j->cache_dir,
-			   (unsigned long long)output_key(j->out_dir));
 	j->out_rc = (j->opt->own_output ? output_begin_trusting : output_begin)(
-		&j->o, j->out_dir, manifest.len ? manifest.ptr : NULL, &j->out_err);
-	buf_release(&manifest);
+		&j->o, j->out_dir, j->manifest, &j->out_err);
 	j->out_seconds = now_seconds() - t;
 	j->out_dirs_read = j->o ? output_dirs_read(j->o) : 0;
 	return NULL;
@@ -267,6 +263,13 @@ static void early_begin(void *ctx, const site *s)
 		status_run(j);
 	if (j->opt->write) {
 		j->out_dir = site_output_dir(s, j->opt->output);
+		/* Named here: the scan may outlive cache_dir (early_end). */
+		if (j->opt->site.cache) {
+			buf manifest = BUF_INIT;
+			buf_printf(&manifest, "%s/output-%016llx.list", j->cache_dir,
+				   (unsigned long long)output_key(j->out_dir));
+			j->manifest = buf_detach(&manifest);
+		}
 		j->scanning = true;
 		j->scan_threaded = pthread_create(&j->scan, NULL, scan_run, j) == 0;
 		if (!j->scan_threaded)
@@ -282,6 +285,8 @@ static void scan_end(early_job *j)
 	if (j->scanning && j->scan_threaded)
 		pthread_join(j->scan, NULL);
 	j->scanning = false;
+	free(j->manifest);
+	j->manifest = NULL;
 }
 
 /* Waits for the walk and git status, and hands over what the walk found

@@ -328,15 +328,13 @@ static cache_file *open_page_cache(const site *s, const build_options *opt,
 void build_report_release(build_report *r)
 {
 	diag_release(&r->diags);
-	free(r->root);
 	free(r->content_dir);
-	free(r->theme);
 	memset(r, 0, sizeof *r);
 }
 
 /* Hands what the build found to opt->report, emptying diags. */
-static void fill_report(const build_options *opt, const source *src, const site *s,
-			diag_list *diags, size_t pages, size_t written, double seconds)
+static void fill_report(const build_options *opt, const site *s, diag_list *diags,
+			double seconds)
 {
 	build_report *r = opt->report;
 	if (!r)
@@ -344,14 +342,8 @@ static void fill_report(const build_options *opt, const source *src, const site 
 	build_report_release(r);
 	diag_sort(diags);
 	diag_merge(&r->diags, diags);
-	if (src && source_root(src))
-		r->root = xstrdup(source_root(src));
 	if (s->cfg.content_dir)
 		r->content_dir = xstrdup(s->cfg.content_dir);
-	if (s->cfg.theme)
-		r->theme = xstrdup(s->cfg.theme);
-	r->pages = pages;
-	r->written = written;
 	r->seconds = seconds;
 }
 
@@ -371,7 +363,6 @@ int build_run(const build_options *opt)
 	cache_file *pages = NULL;
 	char *dir = NULL;
 	int status = 1;
-	size_t changed_files = 0;
 	early_job ej;
 	memset(&ej, 0, sizeof ej);
 
@@ -475,7 +466,7 @@ int build_run(const build_options *opt)
 	}
 	st.render = now_seconds() - t;
 	t = now_seconds();
-	changed_files = o ? output_changed(o) : 0;
+	size_t changed_files = o ? output_changed(o) : 0;
 	size_t kept = o ? output_unchanged(o) : 0;
 	if (o) {
 		int rc = output_commit(o, &err);
@@ -513,8 +504,7 @@ out:
 	scan_end(&ej);
 	output_abort(ej.o);
 	output_abort(o);
-	fill_report(opt, src, &s, &diags, status == 0 && r ? render_page_count(r) : 0,
-		    changed_files, now_seconds() - t0);
+	fill_report(opt, &s, &diags, now_seconds() - t0);
 	if (opt->finished)
 		opt->finished(opt->finished_ctx, status);
 #ifndef GEN_FREE_AT_EXIT

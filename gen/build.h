@@ -17,11 +17,7 @@
  * release it with build_report_release; each build_run refills it. */
 typedef struct build_report {
 	diag_list diags;     /* every problem and notice, sorted by file and line */
-	char *root;          /* the project root on disk, NULL when unknown */
 	char *content_dir;   /* site.toml's content_dir, NULL when it was not read */
-	char *theme;         /* site.toml's theme, NULL likewise */
-	size_t pages;        /* pages built, 0 when the build failed */
-	size_t written;      /* files written (the others were left as they were) */
 	double seconds;      /* wall time of the whole build */
 } build_report;
 

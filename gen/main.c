@@ -110,8 +110,9 @@ static int bad_usage(const char *cmd, const char *fmt, const char *arg)
 	return EXIT_USAGE;
 }
 
-/* Parses the options shared by build, check and list. Returns 0, or the
- * exit status for a usage error. */
+/* Parses the options shared by build, check, list and serve (sv, NULL
+ * for the others, takes serve's own). Returns 0, or the exit status for
+ * a usage error. */
 static int parse_options(const char *cmd, int argc, char **argv, build_options *o,
 			 serve_options *sv, int *help)
 {

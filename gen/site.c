@@ -107,6 +107,9 @@ int site_jobs(int jobs)
 
 /* --- the memory of a resident process (site_memory, site.h) --- */
 
+/* Build caches whose mappings the memory's articles may borrow from. */
+#define MEMORY_CACHES 4
+
 /* An article the memory holds: the document, the warnings it gave when
  * it was parsed, and the build cache whose mapping it borrows its text
  * from (NULL: it has its own copy). */
@@ -232,6 +235,7 @@ static void memory_give_back(site *s)
 	/* The caches still borrowed from: the memory's and the site's own. */
 	cache_file **keep = xcalloc(m->ncaches + 1, sizeof *keep);
 	size_t nkeep = 0;
+	bool newest = false; /* s->doc_cache is among them */
 	for (size_t c = 0; c <= m->ncaches; c++) {
 		cache_file *cf = c < m->ncaches ? m->caches[c] : s->doc_cache;
 		bool used = false;
@@ -241,10 +245,33 @@ static void memory_give_back(site *s)
 			keep[nkeep++] = cf;
 		else
 			cache_close(cf);
+		newest = newest || (used && c == m->ncaches);
 	}
 	free(m->caches);
 	m->caches = keep;
 	m->ncaches = nkeep;
+	/* Each cache keeps a mapping of documents.pack as one build left it
+	 * (and the file, should a later build have replaced it): after many
+	 * edits, each article of its own, they would pile up. Past a few,
+	 * the articles that borrow from older ones go, to be read from the
+	 * newest cache next time. */
+	if (m->ncaches > MEMORY_CACHES && newest) {
+		size_t k = 0;
+		for (size_t i = 0; i < m->n; i++) {
+			if (m->docs[i].origin && m->docs[i].origin != s->doc_cache) {
+				document_release(&m->docs[i].doc);
+				diag_release(&m->docs[i].diags);
+				continue;
+			}
+			m->docs[k++] = m->docs[i];
+		}
+		m->n = k;
+		for (size_t c = 0; c < m->ncaches; c++)
+			if (m->caches[c] != s->doc_cache)
+				cache_close(m->caches[c]);
+		m->caches[0] = s->doc_cache;
+		m->ncaches = 1;
+	}
 	s->doc_cache = NULL;
 	free(s->docs);
 	s->docs = NULL;
@@ -569,13 +596,15 @@ int site_load(site *s, const source *src, const site_options *opt,
 	s->stamp = buf_hash64(&fh, sizeof fh, s->stamp);
 	const char *engine = markdown_engine();
 	s->stamp = buf_hash64(engine, strlen(engine), s->stamp);
+	/* Read once: it hashes gen's executable. */
+	uint64_t program = opt->cache || opt->memory ? cache_program_stamp() : 0;
 	if (opt->memory) {
 		s->memory = opt->memory;
 		s->recall = xcalloc(1, sizeof *s->recall);
-		s->recall->stamp = buf_hash64(&s->stamp, sizeof s->stamp, cache_program_stamp());
+		s->recall->stamp = buf_hash64(&s->stamp, sizeof s->stamp, program);
 	}
 	if (opt->cache) {
-		s->program_stamp = cache_program_stamp();
+		s->program_stamp = program;
 		uint64_t stamp = buf_hash64(&s->stamp, sizeof s->stamp, s->program_stamp);
 		char *dir = site_cache_dir(s, opt->output);
 		cache = cache_open(dir, "documents.pack", stamp, diags);

@@ -48,24 +48,39 @@ __attribute__((unused)) static void fixture_write(const char *rel, const char *t
 	}
 }
 
-/* Loads the fixture into *s (release with site_release, then
+/* The options fixture_load uses: two workers, and a time (2033) after
+ * every date of the fixtures. */
+__attribute__((unused)) static site_options fixture_options(void)
+{
+	site_options opt;
+	memset(&opt, 0, sizeof opt);
+	opt.now = 2000000000;
+	opt.jobs = 2;
+	return opt;
+}
+
+/* Loads the fixture into *s with opt (release with site_release, then
  * source_free(*src)). Diagnostics go to d. Returns site_load's code. */
-__attribute__((unused)) static int fixture_load(site *s, source **src, diag_list *d)
+__attribute__((unused)) static int fixture_load_with(site *s, source **src, diag_list *d,
+						     const site_options *opt)
 {
 	gen_err e;
 	err_clear(&e);
-	site_options opt;
-	memset(&opt, 0, sizeof opt);
-	opt.now = 2000000000; /* 2033: the fixtures' dates are all before */
-	opt.jobs = 2;
 	if (source_open_plain(src, fixture_dir, &e) < 0) {
 		err_print(&e, stdout);
 		return e.code;
 	}
-	int rc = site_load(s, *src, &opt, d, &e);
+	int rc = site_load(s, *src, opt, d, &e);
 	if (rc < 0)
 		printf("# site_load: %s:%d:%d: %s\n", e.file, e.line, e.col, e.msg);
 	return rc;
+}
+
+/* fixture_load_with the fixture_options. */
+__attribute__((unused)) static int fixture_load(site *s, source **src, diag_list *d)
+{
+	site_options opt = fixture_options();
+	return fixture_load_with(s, src, d, &opt);
 }
 
 static void fixture_rm(const char *path)

@@ -13,25 +13,13 @@
 
 static int load(site *s, source **src, diag_list *d, site_memory *m, bool cache)
 {
-	gen_err e;
-	err_clear(&e);
-	site_options opt;
-	memset(&opt, 0, sizeof opt);
-	opt.now = 2000000000;
-	opt.jobs = 2;
+	site_options opt = fixture_options();
 	opt.cache = cache;
 	opt.memory = m;
 	char out[600];
 	snprintf(out, sizeof out, "%s/public", fixture_dir);
 	opt.output = out;
-	if (source_open_plain(src, fixture_dir, &e) < 0) {
-		err_print(&e, stdout);
-		return e.code;
-	}
-	int rc = site_load(s, *src, &opt, d, &e);
-	if (rc < 0)
-		diag("site_load: %s:%d:%d: %s", e.file, e.line, e.col, e.msg);
-	return rc;
+	return fixture_load_with(s, src, d, &opt);
 }
 
 /* The HTML of the article at rel, or "" (caller frees). */

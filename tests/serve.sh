@@ -46,18 +46,24 @@ wait_build() {
 	build_no
 }
 
+# wait_log LOG TEXT: until LOG has a line with TEXT (up to 30 s), or
+# the server (PID) has stopped.
+wait_log() {
+	i=0
+	while [ $i -lt 300 ] && ! grep -q -- "$2" "$1"; do
+		kill -0 $PID 2>/dev/null || break
+		sleep 0.1
+		i=$((i + 1))
+	done
+}
+
 start_serve() { # start_serve LOG ARGS...: sets PID and URL
 	log=$1
 	shift
 	: > "$log"
 	"$GEN" serve "$@" 2>"$log" &
 	PID=$!
-	i=0
-	while [ $i -lt 300 ] && ! grep -q '^gen serve: http://' "$log"; do
-		kill -0 $PID 2>/dev/null || break
-		sleep 0.1
-		i=$((i + 1))
-	done
+	wait_log "$log" '^gen serve: http://'
 	URL=$(sed -n 's|^gen serve: \(http://[^/]*\)/.*|\1|p' "$log")
 	# It says where before its first build is done.
 	[ -z "$URL" ] || wait_build 0 >/dev/null
@@ -267,11 +273,7 @@ printf '+++\ntitle = "Langzaam"\n+++\nTraag.\n' > "$R/content/verhalen/langzaam.
 : > "$WORK/serve4.log"
 "$GEN" serve -C "$R" -p 0 --no-cache 2>"$WORK/serve4.log" &
 PID=$!
-i=0
-while [ $i -lt 300 ] && ! grep -q '^gen serve: http://' "$WORK/serve4.log"; do
-	sleep 0.1
-	i=$((i + 1))
-done
+wait_log "$WORK/serve4.log" '^gen serve: http://'
 URL=$(sed -n 's|^gen serve: \(http://[^/]*\)/.*|\1|p' "$WORK/serve4.log")
 is "$(http GET /)" 503 "during the first build a page says it is being built"
 contains "$WORK/r.body" "Bezig met bouwen" "in words"
@@ -283,11 +285,7 @@ is "$(http GET /)" 200 "and the home page is there"
 
 # Ctrl-C during a build: the build ends, then the server.
 printf '\nNog trager.\n' >> "$R/content/verhalen/langzaam.md"
-i=0
-while [ $i -lt 100 ] && ! grep -q 'langzaam.md changed' "$WORK/serve4.log"; do
-	sleep 0.1
-	i=$((i + 1))
-done
+wait_log "$WORK/serve4.log" 'langzaam.md changed'
 sleep 0.5
 kill -INT $PID
 sleep 0.5
@@ -303,11 +301,7 @@ is "$(cat "$WORK/left")" "" "leaving no staging folder behind"
 # A second Ctrl-C stops it at once.
 start_serve "$WORK/serve5.log" -C "$R" -p 0 --no-cache
 printf '\nNog veel trager.\n' >> "$R/content/verhalen/langzaam.md"
-i=0
-while [ $i -lt 100 ] && ! grep -q 'langzaam.md changed' "$WORK/serve5.log"; do
-	sleep 0.1
-	i=$((i + 1))
-done
+wait_log "$WORK/serve5.log" 'langzaam.md changed'
 sleep 0.5
 kill -INT $PID
 sleep 0.2

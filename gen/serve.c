@@ -427,6 +427,7 @@ typedef struct watcher {
 	char *changed;         /* the first file changed since the last build */
 	size_t nchanged;
 	bool new_folders;      /* a folder appeared or moved in: watch it too */
+	bool told_limit;       /* warned that inotify's limit was reached */
 } watcher;
 
 /* Temporary and hidden files of editors and of git: not the content. */
@@ -446,8 +447,17 @@ static bool name_is_noise(const char *name)
  * build and picks up folders made since. */
 static void watch_tree(watcher *w, buf *dir)
 {
-	if (inotify_add_watch(w->fd, dir->ptr, WATCH_MASK) < 0)
+	if (inotify_add_watch(w->fd, dir->ptr, WATCH_MASK) < 0) {
+		/* A folder that is not there is nothing to watch; too many
+		 * folders is the system's limit, which the user can raise. */
+		if (errno == ENOSPC && !w->told_limit) {
+			fprintf(stderr, "gen serve: warning: cannot watch %s: the system's limit of "
+					"folders to watch is reached (sysctl fs.inotify.max_user_watches); "
+					"edits there are not seen\n", dir->ptr);
+			w->told_limit = true;
+		}
 		return;
+	}
 	DIR *d = opendir(dir->ptr);
 	if (!d)
 		return;
@@ -691,7 +701,7 @@ int serve_run(const serve_options *opt)
 	site_memory *memory = NULL;
 	build_report rep;
 	memset(&rep, 0, sizeof rep);
-	watcher w = { -1, -1, NULL, xstrdup("content"), NULL, 0, false };
+	watcher w = { -1, -1, NULL, xstrdup("content"), NULL, 0, false, false };
 	preview p;
 	memset(&p, 0, sizeof p);
 	p.ok = true; /* nothing has failed yet */

@@ -107,8 +107,12 @@ int site_jobs(int jobs)
 
 /* --- the memory of a resident process (site_memory, site.h) --- */
 
-/* Build caches whose mappings the memory's articles may borrow from. */
-#define MEMORY_CACHES 4
+/* Build caches whose mappings the memory's articles may borrow from:
+ * one more for each article edited since it was last read whole. They
+ * map the same file until a build writes documents.pack anew, which
+ * takes thousands of edits; each costs its record index (about 1 MB at
+ * 10,000 articles). */
+#define MEMORY_CACHES 16
 
 /* An article the memory holds: the document, the warnings it gave when
  * it was parsed, and the build cache whose mapping it borrows its text

@@ -137,13 +137,16 @@ static void test_memory(bool cache)
 }
 
 /* Every edit leaves its article borrowing from that build's cache: the
- * memory keeps a few such caches, then lets the older articles go. */
+ * memory keeps up to sixteen such caches, then lets the older articles
+ * go. */
+#define NV 20
+
 static void test_many_edits(void)
 {
 	fixture_begin();
 	write_site("Handboek");
 	char path[64], text[128];
-	for (int i = 0; i < 8; i++) {
+	for (int i = 0; i < NV; i++) {
 		snprintf(path, sizeof path, "content/verhalen/v%d.md", i);
 		snprintf(text, sizeof text, "+++\ntitle = \"V%d\"\n+++\nVersie 0 van %d.\n", i, i);
 		fixture_write(path, text);
@@ -156,16 +159,16 @@ static void test_many_edits(void)
 	site_release(&s);
 	source_free(src);
 	diag_release(&d);
-	size_t hits[8];
+	size_t hits[NV];
 	bool good = true;
-	for (int e = 0; e < 8; e++) {
+	for (int e = 0; e < NV; e++) {
 		snprintf(path, sizeof path, "content/verhalen/v%d.md", e);
 		snprintf(text, sizeof text, "+++\ntitle = \"V%d\"\n+++\nVersie 1 van %d.\n", e, e);
 		fixture_write(path, text);
 		good = good && load(&s, &src, &d, m, true) == 0;
 		hits[e] = s.memory_hits;
 		/* Every article, from wherever it came, reads as it should. */
-		for (int i = 0; i < 8; i++) {
+		for (int i = 0; i < NV; i++) {
 			char rel[32], want[32];
 			snprintf(rel, sizeof rel, "verhalen/v%d.md", i);
 			snprintf(want, sizeof want, "Versie %d van %d.", i <= e ? 1 : 0, i);
@@ -181,14 +184,14 @@ static void test_many_edits(void)
 		diag_release(&d);
 	}
 	ok(good, "many edits: every article renders its latest text after each edit");
-	is(hits[0], 7, "many edits: the first edit takes the seven others from memory");
-	is(hits[3], 7, "many edits: so does the fourth");
-	size_t least = 7;
-	for (int e = 0; e < 8; e++)
+	is(hits[0], NV - 1, "many edits: the first edit takes all the others from memory");
+	is(hits[15], NV - 1, "many edits: so does the sixteenth");
+	size_t least = NV - 1;
+	for (int e = 0; e < NV; e++)
 		least = hits[e] < least ? hits[e] : least;
-	ok(least < 7, "many edits: after a few, the memory lets older articles go "
-		      "(fewest taken: %zu)", least);
-	is(hits[7], 7, "many edits: and holds them all again after");
+	ok(least < NV - 1, "many edits: after sixteen, the memory lets older articles go "
+			   "(fewest taken: %zu)", least);
+	is(hits[NV - 1], NV - 1, "many edits: and holds them all again after");
 	site_memory_free(m);
 	fixture_end();
 }

@@ -436,6 +436,7 @@ int build_run(const build_options *opt)
 		goto out;
 	}
 	render_set_links(r, graph);
+	render_set_search_memory(r, opt->search_memory);
 	if (opt->write) {
 		/* Read beside the parse and the link graph (early_begin). The
 		 * output is this build's from here: freed or committed below. */

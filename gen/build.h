@@ -35,6 +35,8 @@ typedef struct build_options {
 	bool exiting;         /* the process ends with this build: the site's
 				 memory is left to the exit (unless built with
 				 GEN_FREE_AT_EXIT, as the sanitizer build is) */
+	struct search_memory *search_memory; /* search.h: what the index
+				 keeps for the next build (gen serve), or NULL */
 	bool own_output;      /* the output is as this process's last build
 				 left it, and nothing else writes there: see
 				 output_begin_trusting (gen serve) */

@@ -374,19 +374,23 @@ bool cache_get_document(cache_file *c, const source_file *f, const config *cfg,
 	return hit;
 }
 
-bool cache_keep_document(cache_file *c, const source_file *f)
+bool cache_keep(cache_file *c, const char *key, size_t klen)
 {
-	if (!c || !c->usable)
-		return false;
-	buf key = BUF_INIT;
-	document_key(&key, f->path, f->id);
-	record *rec = find(c, key.ptr, key.len);
-	buf_release(&key);
+	record *rec = c && c->usable ? find(c, key, klen) : NULL;
 	if (!rec)
 		return false;
 	rec->used = true;
 	atomic_fetch_add(&c->hits, 1);
 	return true;
+}
+
+bool cache_keep_document(cache_file *c, const source_file *f)
+{
+	buf key = BUF_INIT;
+	document_key(&key, f->path, f->id);
+	bool found = cache_keep(c, key.ptr, key.len);
+	buf_release(&key);
+	return found;
 }
 
 const char *cache_put_document(cache_file *c, const document *d, const diag_list *diags,

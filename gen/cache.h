@@ -95,6 +95,10 @@ void cache_keep_unused(cache_file *c);
 size_t cache_hits(const cache_file *c);
 size_t cache_puts(const cache_file *c);
 
+/* Keeps the value under key live, as cache_get would, without reading
+ * or checking it: for a build that has what it holds in memory already.
+ * Returns whether there is one. c may be NULL. */
+bool cache_keep(cache_file *c, const char *key, size_t klen);
 /* Keeps the record of the article at f (its path and id) live, as
  * cache_get_document would, without reading it: for a build that has the
  * article in memory already (site_memory). Returns whether the cache has

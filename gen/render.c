@@ -58,6 +58,7 @@ struct renderer {
 	uint64_t facts_key;      /* site_stamp and every article's facts */
 	bool facts_same;         /* facts_key is as in the last build */
 	cache_file *page_cache;  /* per output file: the hash of what made it */
+	struct search_memory *search_memory; /* render_set_search_memory */
 };
 
 static const char *const months_nl[] = { "januari", "februari", "maart", "april",
@@ -597,6 +598,16 @@ bool render_facts_same(const renderer *r)
 void render_set_page_cache(renderer *r, cache_file *pages)
 {
 	r->page_cache = pages;
+}
+
+void render_set_search_memory(renderer *r, struct search_memory *m)
+{
+	r->search_memory = m;
+}
+
+struct search_memory *render_search_memory(const renderer *r)
+{
+	return r->search_memory;
 }
 
 const char *render_memo_get(renderer *r, const char *key, size_t *len)

@@ -144,6 +144,11 @@ const render_times *render_last_times(const renderer *r);
  * the theme's files, for the cache file's stamp. */
 struct cache_file;
 void render_set_page_cache(renderer *r, struct cache_file *pages);
+/* What the search index keeps from one build to the next in a resident
+ * process (search.h; borrowed, may be NULL). */
+struct search_memory;
+void render_set_search_memory(renderer *r, struct search_memory *m);
+struct search_memory *render_search_memory(const renderer *r);
 uint64_t render_theme_stamp(const renderer *r);
 /* What a page keeps in the page cache beside its fingerprint, for the
  * next build (the print page: where each article stands in its file),

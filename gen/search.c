@@ -268,6 +268,7 @@ typedef struct worker {
 	size_t cap;
 	vec32 touched;       /* the current document's words, first seen first */
 	vec32 dw_word, dw_tf;/* per document: local word ids, weighted counts */
+	vec32 dw_cnt;        /* and counts, when the index has a memory */
 	uint64_t total_len;
 	size_t doc;          /* index in ix->docs of the document being added */
 	bool open;
@@ -300,7 +301,14 @@ struct search_index {
 	sdoc *docs;
 	size_t ndocs, docs_cap;
 	vec32 dw_word, dw_tf;  /* per document: its words and weighted counts */
+	vec32 dw_cnt;          /* and counts, when there is a memory */
 	uint64_t total_len;
+
+	search_memory *memory; /* search_set_memory, or NULL */
+	strtab keys;           /* with a memory: each document's key (put_key), */
+	pool key_strings;      /* by document number */
+	bool remember;         /* search_free hands the words to the memory */
+	size_t held;           /* documents whose words came from the memory */
 
 	cache_file *cache;   /* records of documents (search_set_cache), or NULL */
 	int jobs;            /* threads for search_add_documents and search_write */
@@ -350,6 +358,7 @@ static void worker_release(worker *w)
 	free(w->touched.v);
 	free(w->dw_word.v);
 	free(w->dw_tf.v);
+	free(w->dw_cnt.v);
 	buf_release(&w->anchor);
 	buf_release(&w->snippet);
 	buf_release(&w->fold[0]);
@@ -391,10 +400,14 @@ int search_new(search_index **out, const char *language, gen_err *err)
 	return 0;
 }
 
+static void memory_take(search_index *ix);
+
 void search_free(search_index *ix)
 {
 	if (!ix)
 		return;
+	if (ix->remember && ix->memory)
+		memory_take(ix);
 	if (ix->stemmer)
 		sb_stemmer_delete(ix->stemmer);
 	free(ix->language);
@@ -423,6 +436,9 @@ void search_free(search_index *ix)
 	free(ix->docs);
 	free(ix->dw_word.v);
 	free(ix->dw_tf.v);
+	free(ix->dw_cnt.v);
+	strtab_release(&ix->keys);
+	pool_release(&ix->key_strings);
 	worker_release(&ix->serial);
 	buf_release(&ix->scratch);
 	strtab_release(&ix->terms);
@@ -811,9 +827,8 @@ static int compare_u32(const void *a, const void *b)
 
 /* Fills the slot of a document (themes must be registered already when
  * workers run in parallel: theme ids are only looked up then). */
-static void doc_begin(worker *w, size_t at, const search_doc *doc, bool lookup_only)
+static void doc_fill(search_index *ix, size_t at, const search_doc *doc, bool lookup_only)
 {
-	search_index *ix = w->ix;
 	sdoc *d = &ix->docs[at];
 	memset(d, 0, sizeof *d);
 	d->url = xstrdup(doc->url ? doc->url : "");
@@ -834,7 +849,12 @@ static void doc_begin(worker *w, size_t at, const search_doc *doc, bool lookup_o
 			d->themes[d->nthemes++] = (uint32_t)t;
 	}
 	qsort(d->themes, d->nthemes, sizeof *d->themes, compare_u32);
-	d->words = w->dw_word.n;
+}
+
+static void doc_begin(worker *w, size_t at, const search_doc *doc, bool lookup_only)
+{
+	doc_fill(w->ix, at, doc, lookup_only);
+	w->ix->docs[at].words = w->dw_word.n;
 	w->doc = at;
 	w->open = true;
 	w->section_open = false;
@@ -976,6 +996,8 @@ static int doc_end(worker *w, search_emit_fn emit, void *ctx, gen_err *err)
 		uint32_t id = w->touched.v[i];
 		w->dw_word.v[w->dw_word.n++] = id;
 		w->dw_tf.v[w->dw_tf.n++] = w->acc[id];
+		if (w->ix->memory)
+			vec_push(&w->dw_cnt, w->cnt[id]);
 		w->freq[id] += w->cnt[id];
 		d->len += w->cnt[id];
 		w->acc[id] = 0;
@@ -1255,6 +1277,19 @@ int search_add_document(search_index *ix, const document *d, search_emit_fn emit
 	return add_document(&ix->serial, ix->ndocs++, d, false, emit, ctx, err);
 }
 
+/* The index's id of a word, added (with a count of 0) when new. */
+static uint32_t index_word(search_index *ix, const char *word, size_t len)
+{
+	uint32_t g = strtab_add(&ix->words, &ix->strings, word, len, NULL);
+	if (ix->words.n > ix->word_cap) {
+		size_t cap = ix->words.cap;
+		ix->word_freq = xrealloc(ix->word_freq, cap * sizeof *ix->word_freq);
+		memset(ix->word_freq + ix->word_cap, 0, (cap - ix->word_cap) * sizeof *ix->word_freq);
+		ix->word_cap = cap;
+	}
+	return g;
+}
+
 /* Moves a worker's words into the index's dictionary and its documents'
  * word lists (documents from..to) into the index's, then empties it. */
 static void merge_worker(search_index *ix, worker *w, size_t from, size_t to)
@@ -1267,15 +1302,7 @@ static void merge_worker(search_index *ix, worker *w, size_t from, size_t to)
 			map[l] = UINT32_MAX;
 			continue;
 		}
-		uint32_t g = strtab_add(&ix->words, &ix->strings, w->words.str[l],
-					w->words.len[l], NULL);
-		if (ix->words.n > ix->word_cap) {
-			size_t cap = ix->words.cap;
-			ix->word_freq = xrealloc(ix->word_freq, cap * sizeof *ix->word_freq);
-			memset(ix->word_freq + ix->word_cap, 0,
-			       (cap - ix->word_cap) * sizeof *ix->word_freq);
-			ix->word_cap = cap;
-		}
+		uint32_t g = index_word(ix, w->words.str[l], w->words.len[l]);
 		ix->word_freq[g] += w->freq[l];
 		map[l] = g;
 	}
@@ -1285,6 +1312,8 @@ static void merge_worker(search_index *ix, worker *w, size_t from, size_t to)
 		for (size_t k = 0; k < d->nwords; k++) {
 			vec_push(&ix->dw_word, map[w->dw_word.v[d->words + k]]);
 			vec_push(&ix->dw_tf, w->dw_tf.v[d->words + k]);
+			if (ix->memory)
+				vec_push(&ix->dw_cnt, w->dw_cnt.v[d->words + k]);
 		}
 		d->words = start;
 	}
@@ -1321,6 +1350,195 @@ static void *run_job(void *arg)
 	return NULL;
 }
 
+/* ---- the memory of a resident process ----------------------------------
+ *
+ * What search_add_documents makes of the documents, held from one build
+ * to the next (gen serve): the dictionary, and each document's words as
+ * ids into it with their weighted counts and counts, found by the
+ * document's key (put_key). A document the memory holds is not read at
+ * all, not even its record: its words go into the new dictionary by id,
+ * in document order, so the words get the ids a clean build gives them
+ * (the first occurrence decides, as in merge_worker) and the index comes
+ * out the same. Its text file is kept when the page cache says so and
+ * made again otherwise (its number changed), without tokenising. */
+
+struct search_memory {
+	char *language;
+	uint64_t text_stamp;
+	bool valid;          /* holds a build's words */
+	strtab words;        /* the dictionary, over strings */
+	pool strings;
+	strtab keys;         /* document keys -> slot in docs */
+	pool key_strings;
+	struct held_doc {
+		size_t at, n;    /* range in ids, tf, cnt */
+		uint32_t len;    /* index words */
+	} *docs;
+	vec32 ids, tf, cnt;
+};
+
+search_memory *search_memory_new(void)
+{
+	return xcalloc(1, sizeof(search_memory));
+}
+
+static void memory_clear(search_memory *m)
+{
+	free(m->language);
+	strtab_release(&m->words);
+	pool_release(&m->strings);
+	strtab_release(&m->keys);
+	pool_release(&m->key_strings);
+	free(m->docs);
+	free(m->ids.v);
+	free(m->tf.v);
+	free(m->cnt.v);
+	memset(m, 0, sizeof *m);
+}
+
+void search_memory_free(search_memory *m)
+{
+	if (!m)
+		return;
+	memory_clear(m);
+	free(m);
+}
+
+void search_set_memory(search_index *ix, search_memory *m)
+{
+	ix->memory = m;
+}
+
+size_t search_held(const search_index *ix)
+{
+	return ix->held;
+}
+
+/* search_free, for an index whose documents were all added: the memory
+ * takes its words instead of the next build reading them again. */
+static void memory_take(search_index *ix)
+{
+	search_memory *m = ix->memory;
+	memory_clear(m);
+	m->language = xstrdup(ix->language);
+	m->text_stamp = ix->text_stamp;
+	m->words = ix->words;
+	m->strings = ix->strings;
+	m->keys = ix->keys;
+	m->key_strings = ix->key_strings;
+	m->ids = ix->dw_word;
+	m->tf = ix->dw_tf;
+	m->cnt = ix->dw_cnt;
+	m->docs = xcalloc(ix->ndocs ? ix->ndocs : 1, sizeof *m->docs);
+	for (size_t i = 0; i < ix->ndocs; i++) {
+		m->docs[i].at = ix->docs[i].words;
+		m->docs[i].n = ix->docs[i].nwords;
+		m->docs[i].len = ix->docs[i].len;
+	}
+	m->valid = true;
+	memset(&ix->words, 0, sizeof ix->words);
+	memset(&ix->strings, 0, sizeof ix->strings);
+	memset(&ix->keys, 0, sizeof ix->keys);
+	memset(&ix->key_strings, 0, sizeof ix->key_strings);
+	memset(&ix->dw_word, 0, sizeof ix->dw_word);
+	memset(&ix->dw_tf, 0, sizeof ix->dw_tf);
+	memset(&ix->dw_cnt, 0, sizeof ix->dw_cnt);
+}
+
+/* Adds docs (numbers 0..n) with the memory: held[i] is the slot of
+ * docs[i] in it, or -1. The others are added on one thread, like
+ * search_add_document; then every document's words go into the index in
+ * document order. */
+static int add_remembered(search_index *ix, const document *docs, size_t n, const long *held,
+			  search_emit_fn emit, void *ctx, gen_err *err)
+{
+	search_memory *m = ix->memory;
+	worker *w = &ix->serial;
+	int rc = 0;
+	buf key = BUF_INIT;
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		if (held[i] < 0) {
+			rc = add_document(w, i, &docs[i], true, emit, ctx, err);
+			continue;
+		}
+		/* Held: its record stays in the build cache, its text file
+		 * stays when the page cache knows it, else it is made again. */
+		buf_clear(&key);
+		put_key(ix, &docs[i], &key);
+		cache_keep(ix->cache, key.ptr, key.len);
+		search_doc sd = doc_of(&docs[i]);
+		if (ix->r) {
+			char rel[64];
+			snprintf(rel, sizeof rel, "zoeken/t/%zu.js", i);
+			uint64_t fp = buf_hash64(key.ptr, key.len, (uint64_t)i ^ 0x74657874u);
+			if (render_file_fresh(ix->r, ix->o, rel, fp)) {
+				doc_fill(ix, i, &sd, true);
+				ix->texts_kept++;
+				continue;
+			}
+			text_file tf = { ix->r, ix->o, fp };
+			doc_begin(w, i, &sd, true);
+			doc_input(&docs[i], &w->input);
+			add_input(w, &w->input, false);
+			rc = doc_end(w, emit_text, &tf, err);
+		} else {
+			doc_begin(w, i, &sd, true);
+			doc_input(&docs[i], &w->input);
+			add_input(w, &w->input, false);
+			rc = doc_end(w, emit, ctx, err);
+		}
+	}
+	buf_release(&key);
+	if (rc < 0) {
+		worker_release(w);
+		return rc;
+	}
+	/* The words, document by document: ids a clean build would give. */
+	uint32_t *from_memory = xmalloc((m->words.n + 1) * sizeof *from_memory);
+	uint32_t *from_worker = xmalloc((w->words.n + 1) * sizeof *from_worker);
+	memset(from_memory, 0xff, (m->words.n + 1) * sizeof *from_memory);
+	memset(from_worker, 0xff, (w->words.n + 1) * sizeof *from_worker);
+	for (size_t i = 0; i < n; i++) {
+		sdoc *d = &ix->docs[i];
+		size_t start = ix->dw_word.n;
+		if (held[i] >= 0) {
+			const struct held_doc *h = &m->docs[held[i]];
+			for (size_t k = 0; k < h->n; k++) {
+				uint32_t old = m->ids.v[h->at + k];
+				if (from_memory[old] == UINT32_MAX)
+					from_memory[old] = index_word(ix, m->words.str[old],
+								      m->words.len[old]);
+				uint32_t g = from_memory[old];
+				ix->word_freq[g] += m->cnt.v[h->at + k];
+				vec_push(&ix->dw_word, g);
+				vec_push(&ix->dw_tf, m->tf.v[h->at + k]);
+				vec_push(&ix->dw_cnt, m->cnt.v[h->at + k]);
+			}
+			d->nwords = h->n;
+			d->len = h->len;
+			ix->held++;
+		} else {
+			for (size_t k = 0; k < d->nwords; k++) {
+				uint32_t l = w->dw_word.v[d->words + k];
+				if (from_worker[l] == UINT32_MAX) {
+					from_worker[l] = index_word(ix, w->words.str[l], w->words.len[l]);
+					ix->word_freq[from_worker[l]] += w->freq[l];
+				}
+				vec_push(&ix->dw_word, from_worker[l]);
+				vec_push(&ix->dw_tf, w->dw_tf.v[d->words + k]);
+				vec_push(&ix->dw_cnt, w->dw_cnt.v[d->words + k]);
+			}
+		}
+		d->words = start;
+		ix->total_len += d->len;
+	}
+	ix->texts_kept += w->texts_kept;
+	free(from_memory);
+	free(from_worker);
+	worker_release(w);
+	return 0;
+}
+
 int search_add_documents(search_index *ix, const document *docs, size_t n, int jobs,
 			 search_emit_fn emit, void *ctx, gen_err *err)
 {
@@ -1335,6 +1553,39 @@ int search_add_documents(search_index *ix, const document *docs, size_t n, int j
 	}
 	size_t base = ix->ndocs;
 	ix->jobs = jobs;
+	/* With a memory: every document's key, and which the memory holds.
+	 * It is used when it holds most of them; otherwise the documents are
+	 * added as without one, on all threads, and it learns them all. */
+	bool whole = ix->memory && base == 0 && ix->words.n == 0;
+	if (whole) {
+		search_memory *m = ix->memory;
+		bool usable = m->valid && strcmp(m->language, ix->language) == 0 &&
+			      m->text_stamp == ix->text_stamp;
+		long *held = xmalloc((n ? n : 1) * sizeof *held);
+		size_t missing = 0, moved = 0;
+		buf key = BUF_INIT;
+		for (size_t i = 0; i < n; i++) {
+			buf_clear(&key);
+			put_key(ix, &docs[i], &key);
+			strtab_add(&ix->keys, &ix->key_strings, key.ptr, key.len, NULL);
+			held[i] = usable ? strtab_find(&m->keys, key.ptr, key.len) : -1;
+			missing += held[i] < 0;
+			moved += held[i] >= 0 && (size_t)held[i] != i;
+		}
+		buf_release(&key);
+		/* A document that moved has another number, and so another
+		 * text file to write: when many did (one added or removed
+		 * before them), the threads do that faster. */
+		if (usable && missing + moved <= n / 8) {
+			ix->ndocs = n;
+			int rc = add_remembered(ix, docs, n, held, emit, ctx, err);
+			free(held);
+			ix->serial_from = ix->ndocs;
+			ix->remember = rc == 0;
+			return rc;
+		}
+		free(held);
+	}
 	if (jobs < 1 || n < 64)
 		jobs = 1;
 	if ((size_t)jobs > n)
@@ -1365,6 +1616,7 @@ int search_add_documents(search_index *ix, const document *docs, size_t n, int j
 	}
 	ix->serial_from = ix->ndocs;
 	free(js);
+	ix->remember = whole && rc == 0;
 	return rc;
 }
 
@@ -1692,7 +1944,10 @@ static void build_postings(search_index *ix)
 	free(parts);
 	free(idf);
 	free(impact);
-	/* The per-document word lists are not needed any more. */
+	/* The per-document word lists are not needed any more, unless the
+	 * memory takes them (search_free). */
+	if (ix->remember && ix->memory)
+		return;
 	free(ix->dw_word.v);
 	free(ix->dw_tf.v);
 	memset(&ix->dw_word, 0, sizeof ix->dw_word);
@@ -2290,6 +2545,7 @@ int search_render(renderer *r, const site *s, output *o, size_t *kept, gen_err *
 			search_set_string(ix, ui_strings[i][0],
 					  render_i18n(r, ui_strings[i][0], ui_strings[i][1]));
 		search_set_cache(ix, s->search_cache, s->stamp);
+		search_set_memory(ix, render_search_memory(r));
 		ix->r = r;
 		ix->o = o;
 		text_file files = { r, o, 0 };

@@ -39,6 +39,15 @@
 #define SEARCH_DOCS_PER_FILE 8
 
 typedef struct search_index search_index;
+
+/* What search_add_documents made of a site's documents, held by a process
+ * that builds again and again (gen serve) for its next build: a document
+ * whose key (path, content id, language, text stamp) is as before is not
+ * read again. The index comes out the same as without it. One index at a
+ * time uses it. */
+typedef struct search_memory search_memory;
+search_memory *search_memory_new(void);
+void search_memory_free(search_memory *m);
 struct cache_file;
 
 /* Where a piece of text stands in its document; decides its weight. */
@@ -102,6 +111,11 @@ int search_add_document(search_index *ix, const document *d,
  * everything else that decides a document's text (site.toml and the
  * filters: site->stamp). c must outlive ix. */
 void search_set_cache(search_index *ix, struct cache_file *c, uint64_t stamp);
+/* Makes search_add_documents use m (NULL: none) and, when it added every
+ * document of the index, leave what it made to m at search_free. */
+void search_set_memory(search_index *ix, search_memory *m);
+/* Documents whose words search_add_documents took from the memory. */
+size_t search_held(const search_index *ix);
 /* Appends the key of d's record in that cache: for tests and tools. */
 void search_cache_key(const search_index *ix, const document *d, buf *out);
 

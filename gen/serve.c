@@ -36,6 +36,7 @@
 
 #include "buf.h"
 #include "json.h"
+#include "search.h"
 #include "source.h"
 #include "xalloc.h"
 
@@ -699,6 +700,7 @@ int serve_run(const serve_options *opt)
 	struct MHD_Daemon *daemon = NULL;
 	char *root = NULL, *dir = NULL;
 	site_memory *memory = NULL;
+	search_memory *words = NULL;
 	build_report rep;
 	memset(&rep, 0, sizeof rep);
 	watcher w = { -1, -1, NULL, xstrdup("content"), NULL, 0, false, false };
@@ -723,6 +725,8 @@ int serve_run(const serve_options *opt)
 	/* The articles stay in memory from one build to the next. */
 	memory = site_memory_new();
 	so.build.site.memory = memory;
+	words = search_memory_new();
+	so.build.search_memory = words;
 	so.build.write = true;
 	so.build.exiting = false;
 	p.dir = dir;
@@ -843,6 +847,7 @@ out:
 	free(w.changed);
 	build_report_release(&rep);
 	site_memory_free(memory);
+	search_memory_free(words);
 	free(p.problems);
 	pthread_cond_destroy(&p.built);
 	pthread_mutex_destroy(&p.lock);

@@ -580,11 +580,25 @@ static void cached_doc(document *d, size_t i, int variant)
 		 "werk. Zeldzaam%zu, 'aanhalingstekens' en \\backslash, ideeën.\n\n"
 		 "## Wat beter kon\n\nEen klacht%s over tevredenheid%s.\n\n"
 		 "1. Luister naar de klant.\n2. Vraag door%zu.\n",
-		 i, i % 3, i % 2 ? "en" : "", variant ? " en veiligheidsregels" : "", i % 5);
+		 i, i % 3, i % 2 ? "en" : "", variant == 1 ? " en veiligheidsregels" : "", i % 5);
 	markdown_options opt = { .tips = d->fm.kind == KIND_TIPS };
 	gen_err e;
 	if (markdown_parse(&d->md, d->path, text, strlen(text), &opt, NULL, &e) < 0)
 		d->md = NULL;
+}
+
+/* Gives document i its other variant's text, as an edit would (the same
+ * path: the content id changes with the bytes). */
+static void document_swap_text(document *d, size_t i, int variant)
+{
+	free(d->path);
+	free(d->url);
+	free(d->fm.title);
+	free(d->fm.summary);
+	markdown_free(d->md);
+	memset(d, 0, sizeof *d);
+	cached_doc(d, i, variant);
+	snprintf(d->id, sizeof d->id, "%040zx", i * 7919 + 1 + (size_t)variant);
 }
 
 static void cached_docs_free(document *docs, size_t n)
@@ -617,6 +631,110 @@ static char *build_cached(const document *docs, size_t n, int jobs, cache_file *
 		buf_printf(&all, "%s\n%s", fs.f[i].rel, fs.f[i].data);
 	files_release(&fs);
 	return buf_detach(&all);
+}
+
+/* Every file of an index of docs, added on jobs threads with the memory
+ * m; *held gets how many documents it took from m. */
+static char *build_remembered(const document *docs, size_t n, int jobs, search_memory *m,
+			      uint64_t text_stamp, size_t *held)
+{
+	search_index *ix = NULL;
+	gen_err err;
+	files fs = { NULL, 0 };
+	search_new(&ix, "nl", &err);
+	search_set_cache(ix, NULL, text_stamp);
+	search_set_memory(ix, m);
+	search_add_documents(ix, docs, n, jobs, collect, &fs, &err);
+	*held = search_held(ix);
+	search_write(ix, collect, &fs, &err);
+	search_free(ix);
+	qsort(fs.f, fs.n, sizeof *fs.f, compare_files);
+	buf all = BUF_INIT;
+	for (size_t i = 0; i < fs.n; i++)
+		buf_printf(&all, "%s\n%s", fs.f[i].rel, fs.f[i].data);
+	files_release(&fs);
+	return buf_detach(&all);
+}
+
+/* The memory of a resident process: whatever changed between two builds,
+ * the index is the one a build without the memory makes. */
+static void test_memory(void)
+{
+	enum { N = CACHED_DOCS };
+	document *docs = xcalloc(N + 1, sizeof *docs);
+	for (size_t i = 0; i < N; i++)
+		cached_doc(&docs[i], i, 0);
+	search_memory *m = search_memory_new();
+	size_t held = 0;
+	char *ref = build_cached(docs, N, 1, NULL, 1);
+	char *got = build_remembered(docs, N, 4, m, 1, &held);
+	ok(strcmp(got, ref) == 0, "memory: an empty one gives the index as without");
+	is(held, 0, "memory: and takes nothing from it");
+	free(got);
+	got = build_remembered(docs, N, 4, m, 1, &held);
+	ok(strcmp(got, ref) == 0, "memory: nothing changed: the same index");
+	is(held, N, "memory: every document from the memory");
+	free(got);
+	free(ref);
+
+	/* Each change, then a build with the memory against one without. */
+	const char *what[] = { "an article's text changed", "the first article, with a new word",
+			       "an article gone from the middle", "an article added at the end",
+			       "an article renamed", "nothing again",
+			       "the new word gone from both articles" };
+	size_t n = N;
+	for (int step = 0; step < 7; step++) {
+		document gone;
+		switch (step) {
+		case 0:
+			document_swap_text(&docs[5], 5, 1);
+			break;
+		case 1:
+			document_swap_text(&docs[0], 0, 1);
+			break;
+		case 2:
+			gone = docs[60];
+			memmove(&docs[60], &docs[61], (n - 61) * sizeof *docs);
+			docs[n - 1] = gone; /* freed with the others */
+			n--;
+			break;
+		case 3:
+			/* The one that went comes back at the end, renumbered. */
+			n++;
+			break;
+		case 4:
+			free(docs[7].path);
+			docs[7].path = xstrdup("content/verhalen/hernoemd.md");
+			break;
+		case 6:
+			document_swap_text(&docs[0], 0, 2);
+			document_swap_text(&docs[5], 5, 2);
+			break;
+		default:
+			break;
+		}
+		ref = build_cached(docs, n, 1, NULL, 1);
+		got = build_remembered(docs, n, 2, m, 1, &held);
+		ok(strcmp(got, ref) == 0, "memory: %s: the same index as without", what[step]);
+		/* One gone from the middle renumbers half of them: those are
+		 * added as without the memory. Otherwise the others are held. */
+		size_t want = step == 2 ? 0 : step == 5 ? n : step == 6 ? n - 2 : n - 1;
+		char name[128];
+		snprintf(name, sizeof name, "memory: %s: %zu documents from the memory", what[step],
+			 want);
+		is(held, want, name);
+		free(got);
+		free(ref);
+	}
+
+	/* Another text stamp (site.toml, the filters): nothing is taken. */
+	ref = build_cached(docs, n, 1, NULL, 2);
+	got = build_remembered(docs, n, 2, m, 2, &held);
+	ok(strcmp(got, ref) == 0 && held == 0, "memory: another stamp: built as without");
+	free(got);
+	free(ref);
+	search_memory_free(m);
+	cached_docs_free(docs, N);
 }
 
 /* A record as search.c writes one: its words, each with its weighted
@@ -790,5 +908,6 @@ int main(void)
 	test_threads();
 	test_empty();
 	test_cache();
+	test_memory();
 	return done_testing();
 }

@@ -1214,6 +1214,13 @@ static bool read_record(worker *w, const char *data, size_t len)
 	return false;
 }
 
+/* What the text file of the document numbered at with key was made from,
+ * for the page cache. */
+static uint64_t text_fp(const char *key, size_t klen, size_t at)
+{
+	return buf_hash64(key, klen, (uint64_t)at ^ 0x74657874u);
+}
+
 static int add_document(worker *w, size_t at, const document *d, bool lookup_only,
 			search_emit_fn emit, void *ctx, gen_err *err)
 {
@@ -1241,7 +1248,7 @@ static int add_document(worker *w, size_t at, const document *d, bool lookup_onl
 	if (tf.r) {
 		char rel[64];
 		snprintf(rel, sizeof rel, "zoeken/t/%zu.js", at);
-		tf.fp = buf_hash64(w->key.ptr, w->key.len, (uint64_t)at ^ 0x74657874u);
+		tf.fp = text_fp(w->key.ptr, w->key.len, at);
 		if (hit && render_file_fresh(tf.r, tf.o, rel, tf.fp)) {
 			w->texts_kept++;
 			return doc_end(w, NULL, NULL, err);
@@ -1455,40 +1462,33 @@ static int add_remembered(search_index *ix, const document *docs, size_t n, cons
 	search_memory *m = ix->memory;
 	worker *w = &ix->serial;
 	int rc = 0;
-	buf key = BUF_INIT;
 	for (size_t i = 0; i < n && rc == 0; i++) {
 		if (held[i] < 0) {
 			rc = add_document(w, i, &docs[i], true, emit, ctx, err);
 			continue;
 		}
 		/* Held: its record stays in the build cache, its text file
-		 * stays when the page cache knows it, else it is made again. */
-		buf_clear(&key);
-		put_key(ix, &docs[i], &key);
-		cache_keep(ix->cache, key.ptr, key.len);
+		 * stays when the page cache knows it, else it is made again.
+		 * Its key is the index's key number i. */
+		const char *key = ix->keys.str[i];
+		size_t klen = ix->keys.len[i];
+		cache_keep(ix->cache, key, klen);
 		search_doc sd = doc_of(&docs[i]);
-		if (ix->r) {
+		text_file tf = { ix->r, ix->o, text_fp(key, klen, i) };
+		if (tf.r) {
 			char rel[64];
 			snprintf(rel, sizeof rel, "zoeken/t/%zu.js", i);
-			uint64_t fp = buf_hash64(key.ptr, key.len, (uint64_t)i ^ 0x74657874u);
-			if (render_file_fresh(ix->r, ix->o, rel, fp)) {
+			if (render_file_fresh(tf.r, tf.o, rel, tf.fp)) {
 				doc_fill(ix, i, &sd, true);
 				ix->texts_kept++;
 				continue;
 			}
-			text_file tf = { ix->r, ix->o, fp };
-			doc_begin(w, i, &sd, true);
-			doc_input(&docs[i], &w->input);
-			add_input(w, &w->input, false);
-			rc = doc_end(w, emit_text, &tf, err);
-		} else {
-			doc_begin(w, i, &sd, true);
-			doc_input(&docs[i], &w->input);
-			add_input(w, &w->input, false);
-			rc = doc_end(w, emit, ctx, err);
 		}
+		doc_begin(w, i, &sd, true);
+		doc_input(&docs[i], &w->input);
+		add_input(w, &w->input, false);
+		rc = doc_end(w, tf.r ? emit_text : emit, tf.r ? (void *)&tf : ctx, err);
 	}
-	buf_release(&key);
 	if (rc < 0) {
 		worker_release(w);
 		return rc;
@@ -1573,6 +1573,11 @@ int search_add_documents(search_index *ix, const document *docs, size_t n, int j
 			moved += held[i] >= 0 && (size_t)held[i] != i;
 		}
 		buf_release(&key);
+		/* Key number i is document i's: two documents with one key
+		 * (one path) would make it otherwise, and then nothing is
+		 * taken from the memory nor given to it. */
+		whole = ix->keys.n == n;
+		usable = usable && whole;
 		/* A document that moved has another number, and so another
 		 * text file to write: when many did (one added or removed
 		 * before them), the threads do that faster. */

@@ -613,16 +613,21 @@ static void cached_docs_free(document *docs, size_t n)
 	free(docs);
 }
 
-/* Every file of an index of docs, added on jobs threads through c. */
-static char *build_cached(const document *docs, size_t n, int jobs, cache_file *c,
-			  uint64_t text_stamp)
+/* Every file of an index of docs, added on jobs threads through the
+ * cache c and the memory m (either may be NULL); *held (may be NULL) gets
+ * how many documents it took from m. */
+static char *build_with(const document *docs, size_t n, int jobs, cache_file *c,
+			search_memory *m, uint64_t text_stamp, size_t *held)
 {
 	search_index *ix = NULL;
 	gen_err err;
 	files fs = { NULL, 0 };
 	search_new(&ix, "nl", &err);
 	search_set_cache(ix, c, text_stamp);
+	search_set_memory(ix, m);
 	search_add_documents(ix, docs, n, jobs, collect, &fs, &err);
+	if (held)
+		*held = search_held(ix);
 	search_write(ix, collect, &fs, &err);
 	search_free(ix);
 	qsort(fs.f, fs.n, sizeof *fs.f, compare_files);
@@ -633,27 +638,16 @@ static char *build_cached(const document *docs, size_t n, int jobs, cache_file *
 	return buf_detach(&all);
 }
 
-/* Every file of an index of docs, added on jobs threads with the memory
- * m; *held gets how many documents it took from m. */
+static char *build_cached(const document *docs, size_t n, int jobs, cache_file *c,
+			  uint64_t text_stamp)
+{
+	return build_with(docs, n, jobs, c, NULL, text_stamp, NULL);
+}
+
 static char *build_remembered(const document *docs, size_t n, int jobs, search_memory *m,
 			      uint64_t text_stamp, size_t *held)
 {
-	search_index *ix = NULL;
-	gen_err err;
-	files fs = { NULL, 0 };
-	search_new(&ix, "nl", &err);
-	search_set_cache(ix, NULL, text_stamp);
-	search_set_memory(ix, m);
-	search_add_documents(ix, docs, n, jobs, collect, &fs, &err);
-	*held = search_held(ix);
-	search_write(ix, collect, &fs, &err);
-	search_free(ix);
-	qsort(fs.f, fs.n, sizeof *fs.f, compare_files);
-	buf all = BUF_INIT;
-	for (size_t i = 0; i < fs.n; i++)
-		buf_printf(&all, "%s\n%s", fs.f[i].rel, fs.f[i].data);
-	files_release(&fs);
-	return buf_detach(&all);
+	return build_with(docs, n, jobs, NULL, m, text_stamp, held);
 }
 
 /* The memory of a resident process: whatever changed between two builds,

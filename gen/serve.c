@@ -326,17 +326,15 @@ static enum MHD_Result answer_file(preview *p, struct MHD_Connection *c, const c
 	}
 	const char *type = content_type(path.ptr);
 	if (strncmp(type, "text/html", 9) == 0) {
+		close(fd);
 		unsigned long build = current_build(p);
 		buf html = BUF_INIT;
-		buf_grow(&html, (size_t)st.st_size);
-		ssize_t got;
-		while ((got = read(fd, html.ptr + html.len, html.cap - html.len - 1)) > 0) {
-			html.len += (size_t)got;
-			buf_grow(&html, 4096);
+		if (buf_read_file(&html, path.ptr) < 0) {
+			buf_release(&html);
+			rc = answer_missing(p, c, url);
+		} else {
+			rc = send_html(c, MHD_HTTP_OK, &html, build);
 		}
-		html.ptr[html.len] = '\0';
-		close(fd);
-		rc = send_html(c, MHD_HTTP_OK, &html, build);
 		goto out;
 	}
 	/* libmicrohttpd owns fd from here, also when it fails. */
@@ -543,7 +541,6 @@ static size_t read_events(watcher *w)
 
 typedef struct build_turn {
 	preview *p;
-	watcher *w;
 	build_report *rep;
 	int status;
 } build_turn;
@@ -590,7 +587,7 @@ static void publish(void *ctx, int status)
 static void build_once(preview *p, const serve_options *opt, watcher *w, build_report *rep,
 		       bool *trusted)
 {
-	build_turn turn = { p, w, rep, 1 };
+	build_turn turn = { p, rep, 1 };
 	build_options bo = opt->build;
 	bo.report = rep;
 	bo.finished = publish;

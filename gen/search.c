@@ -238,6 +238,14 @@ typedef struct vec32 {
 	size_t n, cap;
 } vec32;
 
+static void sdoc_release(sdoc *d)
+{
+	free(d->url);
+	free(d->title);
+	free(d->date);
+	free(d->themes);
+}
+
 static void vec_reserve(vec32 *a, size_t more)
 {
 	if (a->cap - a->n >= more)
@@ -308,13 +316,15 @@ struct search_index {
 	strtab keys;           /* with a memory: each document's key (put_key), */
 	pool key_strings;      /* by document number */
 	bool remember;         /* search_free hands the words to the memory */
+	vec32 fm;              /* with a memory: each document's themes as */
+	size_t *fm_at;         /* written (first occurrences), from fm_at[i] */
 	size_t held;           /* documents whose words came from the memory */
 
 	cache_file *cache;   /* records of documents (search_set_cache), or NULL */
 	int jobs;            /* threads for search_add_documents and search_write */
 	uint64_t text_stamp; /* what besides path and id decides the text */
-	renderer *r;         /* search_render: text files kept by fingerprint */
-	output *o;
+	search_keeper keeper;/* text files kept by fingerprint, if has_keeper */
+	bool has_keeper;
 	size_t texts_kept;   /* how many, once search_add_documents is done */
 	worker serial;       /* for search_doc_begin and friends */
 	size_t serial_from;  /* its first document not merged yet */
@@ -427,13 +437,11 @@ void search_free(search_index *ix)
 	}
 	free(ix->ui_keys);
 	free(ix->ui_texts);
-	for (size_t i = 0; i < ix->ndocs; i++) {
-		free(ix->docs[i].url);
-		free(ix->docs[i].title);
-		free(ix->docs[i].date);
-		free(ix->docs[i].themes);
-	}
+	for (size_t i = 0; ix->docs && i < ix->ndocs; i++)
+		sdoc_release(&ix->docs[i]);
 	free(ix->docs);
+	free(ix->fm.v);
+	free(ix->fm_at);
 	free(ix->dw_word.v);
 	free(ix->dw_tf.v);
 	free(ix->dw_cnt.v);
@@ -1140,17 +1148,23 @@ void search_cache_key(const search_index *ix, const document *d, buf *out)
 	put_key(ix, d, out);
 }
 
-/* A text file written through the page cache (search_render). */
+/* A text file written through the keeper (search_set_keeper). */
 typedef struct text_file {
-	renderer *r;
-	output *o;
+	const search_keeper *k;
 	uint64_t fp;
 } text_file;
 
 static int emit_text(void *ctx, const char *rel, const char *data, size_t len, gen_err *err)
 {
 	const text_file *t = ctx;
-	return render_file_as(t->r, t->o, rel, data, len, t->fp, err);
+	return t->k->write(t->k->ctx, rel, data, len, t->fp, err);
+}
+
+void search_set_keeper(search_index *ix, const search_keeper *k)
+{
+	ix->has_keeper = k != NULL;
+	if (k)
+		ix->keeper = *k;
 }
 
 /* The record of the document just tokenised (before doc_end). */
@@ -1244,12 +1258,12 @@ static int add_document(worker *w, size_t at, const document *d, bool lookup_onl
 	bool hit = rec && read_record(w, rec, len);
 	if (rec && !hit)
 		cache_reject(c, w->key.ptr, w->key.len);
-	text_file tf = { w->ix->r, w->ix->o, 0 };
-	if (tf.r) {
+	text_file tf = { &w->ix->keeper, 0 };
+	if (w->ix->has_keeper) {
 		char rel[64];
 		snprintf(rel, sizeof rel, "zoeken/t/%zu.js", at);
 		tf.fp = text_fp(w->key.ptr, w->key.len, at);
-		if (hit && render_file_fresh(tf.r, tf.o, rel, tf.fp)) {
+		if (hit && tf.k->fresh(tf.k->ctx, rel, tf.fp)) {
 			w->texts_kept++;
 			return doc_end(w, NULL, NULL, err);
 		}
@@ -1382,6 +1396,16 @@ struct search_memory {
 		uint32_t len;    /* index words */
 	} *docs;
 	vec32 ids, tf, cnt;
+	/* What doc_fill made of each document (url, title, date, kind,
+	 * themes as ids into themes), taken over by the next build for a
+	 * document it holds: they come from the document's text, path and
+	 * the site's settings, all in its key. */
+	sdoc *sdocs;
+	size_t nsdocs;
+	char **themes;       /* theme ids, by number */
+	size_t nthemes;
+	vec32 fm;            /* themes as written, by number: fm_at[slot].. */
+	size_t *fm_at;
 };
 
 search_memory *search_memory_new(void)
@@ -1400,6 +1424,14 @@ static void memory_clear(search_memory *m)
 	free(m->ids.v);
 	free(m->tf.v);
 	free(m->cnt.v);
+	for (size_t i = 0; i < m->nsdocs; i++)
+		sdoc_release(&m->sdocs[i]);
+	free(m->sdocs);
+	for (size_t i = 0; i < m->nthemes; i++)
+		free(m->themes[i]);
+	free(m->themes);
+	free(m->fm.v);
+	free(m->fm_at);
 	memset(m, 0, sizeof *m);
 }
 
@@ -1442,6 +1474,17 @@ static void memory_take(search_index *ix)
 		m->docs[i].n = ix->docs[i].nwords;
 		m->docs[i].len = ix->docs[i].len;
 	}
+	m->sdocs = ix->docs;
+	m->nsdocs = ix->ndocs;
+	ix->docs = NULL;
+	m->nthemes = ix->themes.n;
+	m->themes = xcalloc(m->nthemes + 1, sizeof *m->themes);
+	for (size_t i = 0; i < m->nthemes; i++)
+		m->themes[i] = xstrdup(ix->themes.str[i]);
+	m->fm = ix->fm;
+	m->fm_at = ix->fm_at;
+	memset(&ix->fm, 0, sizeof ix->fm);
+	ix->fm_at = NULL;
 	m->valid = true;
 	memset(&ix->words, 0, sizeof ix->words);
 	memset(&ix->strings, 0, sizeof ix->strings);
@@ -1450,6 +1493,61 @@ static void memory_take(search_index *ix)
 	memset(&ix->dw_word, 0, sizeof ix->dw_word);
 	memset(&ix->dw_tf, 0, sizeof ix->dw_tf);
 	memset(&ix->dw_cnt, 0, sizeof ix->dw_cnt);
+}
+
+/* Numbers the themes of docs[0..n) (the index's first documents) in
+ * document order, as adding them one by one does: the first occurrence
+ * decides. For the memory, each document's themes as written (first
+ * occurrences) are noted in ix->fm. A document the memory holds
+ * (held[i] >= 0; held may be NULL) is numbered from the memory's note,
+ * its theme number k becoming map[k]: the document itself is not read. */
+static void number_themes(search_index *ix, const document *docs, size_t n, const long *held,
+			  uint32_t *map)
+{
+	const search_memory *m = ix->memory;
+	bool note = m != NULL;
+	if (note) {
+		ix->fm.n = 0;
+		free(ix->fm_at);
+		ix->fm_at = xmalloc((n + 1) * sizeof *ix->fm_at);
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (note)
+			ix->fm_at[i] = ix->fm.n;
+		if (held && held[i] >= 0) {
+			size_t h = (size_t)held[i];
+			for (size_t k = m->fm_at[h]; k < m->fm_at[h + 1]; k++) {
+				uint32_t old = m->fm.v[k];
+				if (map[old] == UINT32_MAX)
+					map[old] = theme_index(ix, m->themes[old]);
+				vec_push(&ix->fm, map[old]);
+			}
+			continue;
+		}
+		for (size_t k = 0; k < docs[i].fm.nthemes; k++) {
+			uint32_t t = theme_index(ix, docs[i].fm.themes[k]);
+			bool seen = !note;
+			for (size_t j = ix->fm_at[i]; note && j < ix->fm.n && !seen; j++)
+				seen = ix->fm.v[j] == t;
+			if (!seen)
+				vec_push(&ix->fm, t);
+		}
+	}
+	if (note)
+		ix->fm_at[n] = ix->fm.n;
+}
+
+/* Takes over what the last build made of a document it held (see
+ * struct search_memory), its themes renumbered through map. */
+static void take_sdoc(sdoc *d, sdoc *from, const uint32_t *map)
+{
+	*d = *from;
+	memset(from, 0, sizeof *from);
+	for (size_t k = 0; k < d->nthemes; k++)
+		d->themes[k] = map[d->themes[k]];
+	qsort(d->themes, d->nthemes, sizeof *d->themes, compare_u32);
+	d->words = d->nwords = 0;
+	d->len = 0;
 }
 
 /* Adds docs (numbers 0..n) with the memory: held[i] is the slot of
@@ -1462,6 +1560,12 @@ static int add_remembered(search_index *ix, const document *docs, size_t n, cons
 	search_memory *m = ix->memory;
 	worker *w = &ix->serial;
 	int rc = 0;
+	/* Its documents' slots are taken from it below: it holds this
+	 * build's again only when search_free gives it them. */
+	m->valid = false;
+	uint32_t *theme_map = xmalloc((m->nthemes + 1) * sizeof *theme_map);
+	memset(theme_map, 0xff, (m->nthemes + 1) * sizeof *theme_map);
+	number_themes(ix, docs, n, held, theme_map);
 	for (size_t i = 0; i < n && rc == 0; i++) {
 		if (held[i] < 0) {
 			rc = add_document(w, i, &docs[i], true, emit, ctx, err);
@@ -1473,22 +1577,24 @@ static int add_remembered(search_index *ix, const document *docs, size_t n, cons
 		const char *key = ix->keys.str[i];
 		size_t klen = ix->keys.len[i];
 		cache_keep(ix->cache, key, klen);
-		search_doc sd = doc_of(&docs[i]);
-		text_file tf = { ix->r, ix->o, text_fp(key, klen, i) };
-		if (tf.r) {
+		text_file tf = { &ix->keeper, text_fp(key, klen, i) };
+		if (ix->has_keeper) {
 			char rel[64];
 			snprintf(rel, sizeof rel, "zoeken/t/%zu.js", i);
-			if (render_file_fresh(tf.r, tf.o, rel, tf.fp)) {
-				doc_fill(ix, i, &sd, true);
+			if (tf.k->fresh(tf.k->ctx, rel, tf.fp)) {
+				take_sdoc(&ix->docs[i], &m->sdocs[held[i]], theme_map);
 				ix->texts_kept++;
 				continue;
 			}
 		}
+		search_doc sd = doc_of(&docs[i]);
 		doc_begin(w, i, &sd, true);
 		doc_input(&docs[i], &w->input);
 		add_input(w, &w->input, false);
-		rc = doc_end(w, tf.r ? emit_text : emit, tf.r ? (void *)&tf : ctx, err);
+		rc = doc_end(w, ix->has_keeper ? emit_text : emit,
+			     ix->has_keeper ? (void *)&tf : ctx, err);
 	}
+	free(theme_map);
 	if (rc < 0) {
 		worker_release(w);
 		return rc;
@@ -1498,22 +1604,35 @@ static int add_remembered(search_index *ix, const document *docs, size_t n, cons
 	uint32_t *from_worker = xmalloc((w->words.n + 1) * sizeof *from_worker);
 	memset(from_memory, 0xff, (m->words.n + 1) * sizeof *from_memory);
 	memset(from_worker, 0xff, (w->words.n + 1) * sizeof *from_worker);
+	size_t total = 0;
+	for (size_t i = 0; i < n; i++)
+		total += held[i] >= 0 ? m->docs[held[i]].n : ix->docs[i].nwords;
+	vec_reserve(&ix->dw_word, total);
+	vec_reserve(&ix->dw_tf, total);
+	vec_reserve(&ix->dw_cnt, total);
 	for (size_t i = 0; i < n; i++) {
 		sdoc *d = &ix->docs[i];
 		size_t start = ix->dw_word.n;
 		if (held[i] >= 0) {
+			/* Millions of words at ten thousand articles: the
+			 * counts are copied as they are, only ids looked up. */
 			const struct held_doc *h = &m->docs[held[i]];
+			const uint32_t *ids = m->ids.v + h->at, *cnt = m->cnt.v + h->at;
+			uint32_t *to = ix->dw_word.v + start;
 			for (size_t k = 0; k < h->n; k++) {
-				uint32_t old = m->ids.v[h->at + k];
+				uint32_t old = ids[k];
 				if (from_memory[old] == UINT32_MAX)
 					from_memory[old] = index_word(ix, m->words.str[old],
 								      m->words.len[old]);
 				uint32_t g = from_memory[old];
-				ix->word_freq[g] += m->cnt.v[h->at + k];
-				vec_push(&ix->dw_word, g);
-				vec_push(&ix->dw_tf, m->tf.v[h->at + k]);
-				vec_push(&ix->dw_cnt, m->cnt.v[h->at + k]);
+				ix->word_freq[g] += cnt[k];
+				to[k] = g;
 			}
+			memcpy(ix->dw_tf.v + start, m->tf.v + h->at, h->n * sizeof *ix->dw_tf.v);
+			memcpy(ix->dw_cnt.v + start, cnt, h->n * sizeof *cnt);
+			ix->dw_word.n += h->n;
+			ix->dw_tf.n += h->n;
+			ix->dw_cnt.n += h->n;
 			d->nwords = h->n;
 			d->len = h->len;
 			ix->held++;
@@ -1543,10 +1662,6 @@ int search_add_documents(search_index *ix, const document *docs, size_t n, int j
 			 search_emit_fn emit, void *ctx, gen_err *err)
 {
 	merge_serial(ix);
-	/* Themes get their numbers here, in document order, as one by one. */
-	for (size_t i = 0; i < n; i++)
-		for (size_t k = 0; k < docs[i].fm.nthemes; k++)
-			theme_index(ix, docs[i].fm.themes[k]);
 	if (ix->ndocs + n > ix->docs_cap) {
 		ix->docs_cap = ix->ndocs + n;
 		ix->docs = xrealloc(ix->docs, ix->docs_cap * sizeof *ix->docs);
@@ -1559,7 +1674,7 @@ int search_add_documents(search_index *ix, const document *docs, size_t n, int j
 	bool whole = ix->memory && base == 0 && ix->words.n == 0;
 	if (whole) {
 		search_memory *m = ix->memory;
-		bool usable = m->valid && strcmp(m->language, ix->language) == 0 &&
+		bool usable = m->valid && m->fm_at && strcmp(m->language, ix->language) == 0 &&
 			      m->text_stamp == ix->text_stamp;
 		long *held = xmalloc((n ? n : 1) * sizeof *held);
 		size_t missing = 0, moved = 0;
@@ -1591,6 +1706,14 @@ int search_add_documents(search_index *ix, const document *docs, size_t n, int j
 		}
 		free(held);
 	}
+	/* Themes get their numbers here, in document order, as one by one;
+	 * the memory (a whole index's) notes each document's. */
+	if (whole)
+		number_themes(ix, docs, n, NULL, NULL);
+	else
+		for (size_t i = 0; i < n; i++)
+			for (size_t k = 0; k < docs[i].fm.nthemes; k++)
+				theme_index(ix, docs[i].fm.themes[k]);
 	if (jobs < 1 || n < 64)
 		jobs = 1;
 	if ((size_t)jobs > n)
@@ -2499,16 +2622,35 @@ size_t search_query(const search_index *ix, const char *query, size_t *docs,
 
 /* ---- the site's search ------------------------------------------------- */
 
+/* The output and its page cache, for the text files (a search_keeper)
+ * and the index's other files. */
+typedef struct site_files {
+	renderer *r;
+	output *o;
+} site_files;
+
+static bool site_fresh(void *ctx, const char *rel, uint64_t fp)
+{
+	const site_files *f = ctx;
+	return render_file_fresh(f->r, f->o, rel, fp);
+}
+
+static int site_write(void *ctx, const char *rel, const char *data, size_t len, uint64_t fp,
+		      gen_err *err)
+{
+	const site_files *f = ctx;
+	return render_file_as(f->r, f->o, rel, data, len, fp, err);
+}
+
 /* The index's other files are kept when their bytes hash as those the
  * output holds, without reading those. */
 static int emit_output(void *ctx, const char *rel, const char *data, size_t len,
 		       gen_err *err)
 {
-	const text_file *t = ctx;
 	uint64_t fp = buf_hash64(data, len, 0x7a6f656b656eu);
-	if (render_file_fresh(t->r, t->o, rel, fp))
+	if (site_fresh(ctx, rel, fp))
 		return 0;
-	return render_file_as(t->r, t->o, rel, data, len, fp, err);
+	return site_write(ctx, rel, data, len, fp, err);
 }
 
 /* UI strings the script shows, with their Dutch defaults for themes
@@ -2551,9 +2693,9 @@ int search_render(renderer *r, const site *s, output *o, size_t *kept, gen_err *
 					  render_i18n(r, ui_strings[i][0], ui_strings[i][1]));
 		search_set_cache(ix, s->search_cache, s->stamp);
 		search_set_memory(ix, render_search_memory(r));
-		ix->r = r;
-		ix->o = o;
-		text_file files = { r, o, 0 };
+		site_files files = { r, o };
+		search_keeper k = { site_fresh, site_write, &files };
+		search_set_keeper(ix, &k);
 		rc = search_add_documents(ix, s->docs, s->ndocs, site_jobs(s->opt_jobs),
 					  emit_output, &files, err);
 		*kept = ix->texts_kept;

@@ -28,6 +28,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "buf.h"
 #include "document.h"
@@ -111,6 +112,23 @@ int search_add_document(search_index *ix, const document *d,
  * everything else that decides a document's text (site.toml and the
  * filters: site->stamp). c must outlive ix. */
 void search_set_cache(search_index *ix, struct cache_file *c, uint64_t stamp);
+/* Keeps the text files of documents in an output that a build before
+ * wrote (gen build: the output and its page cache): fresh(ctx, rel, fp)
+ * says whether the output holds rel as made from fp, and keeps it there;
+ * write(ctx, rel, data, len, fp, err) writes rel, made from fp, and
+ * returns 0 or a negative code with err set. fp is a function of the
+ * document's number and its key in the cache, so a text file is kept
+ * without its text being read. Both are called from several threads. */
+typedef struct search_keeper {
+	bool (*fresh)(void *ctx, const char *rel, uint64_t fp);
+	int (*write)(void *ctx, const char *rel, const char *data, size_t len, uint64_t fp,
+		     gen_err *err);
+	void *ctx;
+} search_keeper;
+/* Makes search_add_documents write the text files through k (copied;
+ * NULL, the default: through emit) when it has the cache or the memory
+ * to know them by. */
+void search_set_keeper(search_index *ix, const search_keeper *k);
 /* Makes search_add_documents use m (NULL: none) and, when it added every
  * document of the index, leave what it made to m at search_free. */
 void search_set_memory(search_index *ix, search_memory *m);

@@ -562,6 +562,7 @@ enum { CACHED_DOCS = 120 };
 static void cached_doc(document *d, size_t i, int variant)
 {
 	static const char *const th[] = { "feedback", "empathie", "grenzen", "feedback" };
+	static const char *const th_other[] = { "grenzen", "feedback" };
 	char text[512];
 	snprintf(text, sizeof text, "content/verhalen/stuk-%zu.md", i);
 	d->path = xstrdup(text);
@@ -575,6 +576,13 @@ static void cached_doc(document *d, size_t i, int variant)
 	d->fm.kind = i % 4 ? KIND_STORY : KIND_TIPS;
 	d->fm.themes = (char **)th + i % 3;
 	d->fm.nthemes = 1 + (i % 2);
+	/* Variant 3 has two themes in the other order, 4 none. */
+	if (variant == 3) {
+		d->fm.themes = (char **)th_other;
+		d->fm.nthemes = 2;
+	} else if (variant == 4) {
+		d->fm.nthemes = 0;
+	}
 	snprintf(text, sizeof text,
 		 "## Wat er gebeurde\n\nDe klant%zu belde over de e-mail en klant-centraal "
 		 "werk. Zeldzaam%zu, 'aanhalingstekens' en \\backslash, ideeën.\n\n"
@@ -613,23 +621,102 @@ static void cached_docs_free(document *docs, size_t n)
 	free(docs);
 }
 
+/* An output for the text files (a search_keeper): each file with the
+ * fingerprint it was written with, and whether this build wrote or kept
+ * it. */
+typedef struct disk {
+	const char *cache_dir; /* a build cache for each build, as gen's */
+	files fs;
+	uint64_t *fp;
+	bool *used;
+	size_t written;
+	pthread_mutex_t lock;
+} disk;
+
+static long disk_find(const disk *d, const char *rel)
+{
+	for (size_t i = 0; i < d->fs.n; i++)
+		if (strcmp(d->fs.f[i].rel, rel) == 0)
+			return (long)i;
+	return -1;
+}
+
+static bool disk_fresh(void *ctx, const char *rel, uint64_t fp)
+{
+	disk *d = ctx;
+	pthread_mutex_lock(&d->lock);
+	long i = disk_find(d, rel);
+	bool fresh = i >= 0 && d->fp[i] == fp;
+	if (fresh)
+		d->used[i] = true;
+	pthread_mutex_unlock(&d->lock);
+	return fresh;
+}
+
+static int disk_write(void *ctx, const char *rel, const char *data, size_t len, uint64_t fp,
+		      gen_err *err)
+{
+	(void)err;
+	disk *d = ctx;
+	pthread_mutex_lock(&d->lock);
+	long i = disk_find(d, rel);
+	if (i < 0) {
+		i = (long)d->fs.n++;
+		d->fs.f = xrealloc(d->fs.f, d->fs.n * sizeof *d->fs.f);
+		d->fp = xrealloc(d->fp, d->fs.n * sizeof *d->fp);
+		d->used = xrealloc(d->used, d->fs.n * sizeof *d->used);
+		d->fs.f[i].rel = xstrdup(rel);
+	} else {
+		free(d->fs.f[i].data);
+	}
+	d->fs.f[i].data = xstrndup(data, len);
+	d->fs.f[i].len = len;
+	d->fp[i] = fp;
+	d->used[i] = true;
+	d->written++;
+	pthread_mutex_unlock(&d->lock);
+	return 0;
+}
+
+static void disk_release(disk *d)
+{
+	files_release(&d->fs);
+	free(d->fp);
+	free(d->used);
+}
+
 /* Every file of an index of docs, added on jobs threads through the
- * cache c and the memory m (either may be NULL); *held (may be NULL) gets
- * how many documents it took from m. */
+ * cache c and the memory m (either may be NULL), the text files through
+ * dk when not NULL (those it wrote or kept are among the files);
+ * *held (may be NULL) gets how many documents it took from m. */
 static char *build_with(const document *docs, size_t n, int jobs, cache_file *c,
-			search_memory *m, uint64_t text_stamp, size_t *held)
+			search_memory *m, uint64_t text_stamp, size_t *held, disk *dk)
 {
 	search_index *ix = NULL;
 	gen_err err;
 	files fs = { NULL, 0 };
 	search_new(&ix, "nl", &err);
-	search_set_cache(ix, c, text_stamp);
+	cache_file *own = dk && dk->cache_dir && !c
+				  ? cache_open(dk->cache_dir, "search.pack", 7, NULL)
+				  : NULL;
+	search_set_cache(ix, own ? own : c, text_stamp);
 	search_set_memory(ix, m);
+	if (dk) {
+		search_keeper k = { disk_fresh, disk_write, dk };
+		search_set_keeper(ix, &k);
+		memset(dk->used, 0, dk->fs.n * sizeof *dk->used);
+		dk->written = 0;
+	}
 	search_add_documents(ix, docs, n, jobs, collect, &fs, &err);
 	if (held)
 		*held = search_held(ix);
 	search_write(ix, collect, &fs, &err);
 	search_free(ix);
+	cache_save(own, NULL);
+	cache_close(own);
+	for (size_t i = 0; dk && i < dk->fs.n; i++)
+		if (dk->used[i])
+			collect(&fs, dk->fs.f[i].rel, dk->fs.f[i].data, dk->fs.f[i].len, &err);
 	qsort(fs.f, fs.n, sizeof *fs.f, compare_files);
 	buf all = BUF_INIT;
 	for (size_t i = 0; i < fs.n; i++)
@@ -641,32 +728,35 @@ static char *build_with(const document *docs, size_t n, int jobs, cache_file *c,
 static char *build_cached(const document *docs, size_t n, int jobs, cache_file *c,
 			  uint64_t text_stamp)
 {
-	return build_with(docs, n, jobs, c, NULL, text_stamp, NULL);
+	return build_with(docs, n, jobs, c, NULL, text_stamp, NULL, NULL);
 }
 
 static char *build_remembered(const document *docs, size_t n, int jobs, search_memory *m,
-			      uint64_t text_stamp, size_t *held)
+			      uint64_t text_stamp, size_t *held, disk *dk)
 {
-	return build_with(docs, n, jobs, NULL, m, text_stamp, held);
+	return build_with(docs, n, jobs, NULL, m, text_stamp, held, dk);
 }
 
 /* The memory of a resident process: whatever changed between two builds,
- * the index is the one a build without the memory makes. */
-static void test_memory(void)
+ * the index is the one a build without the memory makes. With an output
+ * for the text files (dk), a held document whose text file is kept there
+ * is not read at all: what the index shows of it comes from the memory. */
+static void memory_steps(disk *dk)
 {
 	enum { N = CACHED_DOCS };
+	const char *with = dk ? " (text files kept)" : "";
 	document *docs = xcalloc(N + 1, sizeof *docs);
 	for (size_t i = 0; i < N; i++)
 		cached_doc(&docs[i], i, 0);
 	search_memory *m = search_memory_new();
 	size_t held = 0;
 	char *ref = build_cached(docs, N, 1, NULL, 1);
-	char *got = build_remembered(docs, N, 4, m, 1, &held);
-	ok(strcmp(got, ref) == 0, "memory: an empty one gives the index as without");
+	char *got = build_remembered(docs, N, 4, m, 1, &held, dk);
+	ok(strcmp(got, ref) == 0, "memory%s: an empty one gives the index as without", with);
 	is(held, 0, "memory: and takes nothing from it");
 	free(got);
-	got = build_remembered(docs, N, 4, m, 1, &held);
-	ok(strcmp(got, ref) == 0, "memory: nothing changed: the same index");
+	got = build_remembered(docs, N, 4, m, 1, &held, dk);
+	ok(strcmp(got, ref) == 0, "memory%s: nothing changed: the same index", with);
 	is(held, N, "memory: every document from the memory");
 	free(got);
 	free(ref);
@@ -675,9 +765,11 @@ static void test_memory(void)
 	const char *what[] = { "an article's text changed", "the first article, with a new word",
 			       "an article gone from the middle", "an article added at the end",
 			       "an article renamed", "nothing again",
-			       "the new word gone from both articles" };
+			       "the new word gone from both articles",
+			       "the first article's themes in another order",
+			       "the first article without themes" };
 	size_t n = N;
-	for (int step = 0; step < 7; step++) {
+	for (int step = 0; step < 9; step++) {
 		document gone;
 		switch (step) {
 		case 0:
@@ -704,31 +796,73 @@ static void test_memory(void)
 			document_swap_text(&docs[0], 0, 2);
 			document_swap_text(&docs[5], 5, 2);
 			break;
+		case 7:
+			/* "grenzen" and "feedback" get the first numbers, in
+			 * that order ... */
+			document_swap_text(&docs[0], 0, 3);
+			break;
+		case 8:
+			/* ... and lose them again: the held articles' themes
+			 * are numbered in the order they are written, which
+			 * is not the order of their old numbers. */
+			document_swap_text(&docs[0], 0, 4);
+			break;
 		default:
 			break;
 		}
 		ref = build_cached(docs, n, 1, NULL, 1);
-		got = build_remembered(docs, n, 2, m, 1, &held);
-		ok(strcmp(got, ref) == 0, "memory: %s: the same index as without", what[step]);
+		got = build_remembered(docs, n, 2, m, 1, &held, dk);
+		ok(strcmp(got, ref) == 0, "memory%s: %s: the same index as without", with,
+		   what[step]);
 		/* One gone from the middle renumbers half of them: those are
 		 * added as without the memory. Otherwise the others are held. */
 		size_t want = step == 2 ? 0 : step == 5 ? n : step == 6 ? n - 2 : n - 1;
-		char name[128];
-		snprintf(name, sizeof name, "memory: %s: %zu documents from the memory", what[step],
-			 want);
+		char name[160];
+		snprintf(name, sizeof name, "memory%s: %s: %zu documents from the memory", with,
+			 what[step], want);
 		is(held, want, name);
+		/* Renumbered documents have text files to write; otherwise
+		 * only the changed ones. */
+		size_t changed = step == 5 ? 0 : step == 6 ? 2 : 1;
+		if (dk && step != 2 && step != 3)
+			ok(dk->written == changed,
+			   "memory (text files kept): %s: %zu text file%s written", what[step],
+			   changed, changed == 1 ? "" : "s");
 		free(got);
 		free(ref);
 	}
 
 	/* Another text stamp (site.toml, the filters): nothing is taken. */
 	ref = build_cached(docs, n, 1, NULL, 2);
-	got = build_remembered(docs, n, 2, m, 2, &held);
-	ok(strcmp(got, ref) == 0 && held == 0, "memory: another stamp: built as without");
+	got = build_remembered(docs, n, 2, m, 2, &held, dk);
+	ok(strcmp(got, ref) == 0 && held == 0, "memory%s: another stamp: built as without", with);
 	free(got);
 	free(ref);
 	search_memory_free(m);
 	cached_docs_free(docs, N);
+}
+
+static void test_memory(void)
+{
+	memory_steps(NULL);
+	char dir[512];
+	const char *tmp = getenv("TMPDIR");
+	snprintf(dir, sizeof dir, "%s/gen-search.XXXXXX", tmp && *tmp ? tmp : "/tmp");
+	if (!mkdtemp(dir)) {
+		ok(0, "a directory for the cache");
+		return;
+	}
+	disk dk;
+	memset(&dk, 0, sizeof dk);
+	dk.cache_dir = dir;
+	pthread_mutex_init(&dk.lock, NULL);
+	memory_steps(&dk);
+	pthread_mutex_destroy(&dk.lock);
+	disk_release(&dk);
+	char path[600];
+	snprintf(path, sizeof path, "%s/search.pack", dir);
+	unlink(path);
+	rmdir(dir);
 }
 
 /* A record as search.c writes one: its words, each with its weighted

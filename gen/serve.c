@@ -418,6 +418,11 @@ static int listen_on(const char *bind_to, int *port, int *family, gen_err *err)
 
 /* ---- watching ---- */
 
+typedef struct watched {
+	int wd;
+	char *rel;             /* the folder, relative to the root ("" for it) */
+} watched;
+
 typedef struct watcher {
 	int fd;
 	int root_wd;
@@ -427,7 +432,42 @@ typedef struct watcher {
 	size_t nchanged;
 	bool new_folders;      /* a folder appeared or moved in: watch it too */
 	bool told_limit;       /* warned that inotify's limit was reached */
+	bool blind;            /* a folder could not be watched */
+	watched *dirs;         /* what each watch is on */
+	size_t ndirs;
+	/* Told every path an event names, so that the next build lists
+	 * only those again (source.h). */
+	source_listing *listing;
 } watcher;
+
+/* Notes that wd watches the folder at path (absolute, below the root):
+ * a folder renamed keeps its watch, which then gets the new path. */
+static void watched_note(watcher *w, int wd, const char *path)
+{
+	size_t rl = strlen(w->root);
+	const char *rel = strncmp(path, w->root, rl) == 0 ? path + rl : path;
+	while (*rel == '/')
+		rel++;
+	for (size_t i = 0; i < w->ndirs; i++) {
+		if (w->dirs[i].wd != wd)
+			continue;
+		if (strcmp(w->dirs[i].rel, rel) != 0) {
+			free(w->dirs[i].rel);
+			w->dirs[i].rel = xstrdup(rel);
+		}
+		return;
+	}
+	w->dirs = xrealloc(w->dirs, (w->ndirs + 1) * sizeof *w->dirs);
+	w->dirs[w->ndirs++] = (watched){ wd, xstrdup(rel) };
+}
+
+static const char *watched_folder(const watcher *w, int wd)
+{
+	for (size_t i = 0; i < w->ndirs; i++)
+		if (w->dirs[i].wd == wd)
+			return w->dirs[i].rel;
+	return NULL;
+}
 
 /* Temporary and hidden files of editors and of git: not the content. */
 static bool name_is_noise(const char *name)
@@ -438,17 +478,24 @@ static bool name_is_noise(const char *name)
 			  strcmp(name + l - 4, ".tmp") == 0));
 }
 
+/* A build starts on the first six; the others only tell the listing
+ * what to look at again (a file written and not yet closed, touched,
+ * or a folder moved). */
 #define WATCH_MASK (IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | IN_CREATE | \
-		    IN_DELETE_SELF | IN_ONLYDIR)
+		    IN_DELETE_SELF | IN_MODIFY | IN_ATTRIB | IN_MOVE_SELF | IN_ONLYDIR)
 
 /* Watches dir and every folder below it. inotify_add_watch gives the
  * same watch for a folder already watched, so this runs after every
  * build and picks up folders made since. */
 static void watch_tree(watcher *w, buf *dir)
 {
-	if (inotify_add_watch(w->fd, dir->ptr, WATCH_MASK) < 0) {
+	int wd = inotify_add_watch(w->fd, dir->ptr, WATCH_MASK);
+	if (wd < 0) {
 		/* A folder that is not there is nothing to watch; too many
-		 * folders is the system's limit, which the user can raise. */
+		 * folders is the system's limit, which the user can raise.
+		 * Either way the listing cannot learn from a watch there. */
+		if (errno != ENOENT && errno != ENOTDIR)
+			w->blind = true;
 		if (errno == ENOSPC && !w->told_limit) {
 			fprintf(stderr, "gen serve: warning: cannot watch %s: the system's limit of "
 					"folders to watch is reached (sysctl fs.inotify.max_user_watches); "
@@ -457,6 +504,7 @@ static void watch_tree(watcher *w, buf *dir)
 		}
 		return;
 	}
+	watched_note(w, wd, dir->ptr);
 	DIR *d = opendir(dir->ptr);
 	if (!d)
 		return;
@@ -481,6 +529,10 @@ static void watch_tree(watcher *w, buf *dir)
 static void watch_all(watcher *w)
 {
 	w->root_wd = inotify_add_watch(w->fd, w->root, WATCH_MASK);
+	if (w->root_wd >= 0)
+		watched_note(w, w->root_wd, w->root);
+	else
+		w->blind = true;
 	const char *dirs[] = { w->content_dir, "lua", "themes" };
 	for (size_t i = 0; i < 3; i++) {
 		buf d = BUF_INIT;
@@ -512,16 +564,32 @@ static size_t read_events(watcher *w)
 			const struct inotify_event *ev = (const struct inotify_event *)at;
 			at += sizeof *ev + ev->len;
 			if (ev->mask & IN_Q_OVERFLOW) {
+				source_listing_forget(w->listing);
 				matter++;
 				continue;
 			}
 			if (ev->mask & IN_IGNORED)
 				continue;
 			const char *name = ev->len ? ev->name : "";
+			if (ev->mask & (IN_DELETE_SELF | IN_MOVE_SELF))
+				source_listing_forget(w->listing);
 			if (ev->mask & IN_DELETE_SELF) {
 				matter++;
 				continue;
 			}
+			/* Every name, noise too: the listing has those as well. */
+			const char *folder = watched_folder(w, ev->wd);
+			if (!folder) {
+				source_listing_forget(w->listing);
+			} else if (*name) {
+				buf path = BUF_INIT;
+				buf_printf(&path, "%s%s%s", folder, *folder ? "/" : "", name);
+				source_listing_dirty(w->listing, path.ptr);
+				buf_release(&path);
+			}
+			if (!(ev->mask & (IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE |
+					  IN_CREATE)))
+				continue;
 			if (name_is_noise(name))
 				continue;
 			if (ev->wd == w->root_wd && !root_name_matters(w, name))
@@ -593,6 +661,9 @@ static void build_once(preview *p, const serve_options *opt, watcher *w, build_r
 	bo.finished = publish;
 	bo.finished_ctx = &turn;
 	bo.own_output = *trusted;
+	if (w->blind)
+		source_listing_forget(w->listing);
+	bo.site.listing = w->listing;
 	atomic_store(&p->building, true);
 	build_run(&bo);
 	atomic_store(&p->building, false);
@@ -700,7 +771,11 @@ int serve_run(const serve_options *opt)
 	search_memory *words = NULL;
 	build_report rep;
 	memset(&rep, 0, sizeof rep);
-	watcher w = { -1, -1, NULL, xstrdup("content"), NULL, 0, false, false };
+	watcher w;
+	memset(&w, 0, sizeof w);
+	w.fd = w.root_wd = -1;
+	w.content_dir = xstrdup("content");
+	w.listing = source_listing_new();
 	preview p;
 	memset(&p, 0, sizeof p);
 	p.ok = true; /* nothing has failed yet */
@@ -841,6 +916,10 @@ out:
 	if (w.fd >= 0)
 		close(w.fd);
 	free(w.content_dir);
+	for (size_t i = 0; i < w.ndirs; i++)
+		free(w.dirs[i].rel);
+	free(w.dirs);
+	source_listing_free(w.listing);
 	free(w.changed);
 	build_report_release(&rep);
 	site_memory_free(memory);

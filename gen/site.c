@@ -551,7 +551,7 @@ int site_load(site *s, const source *src, const site_options *opt,
 		memo = buf_detach(&p);
 		free(dir);
 	}
-	rc = source_list_ids(src, s->cfg.content_dir, memo, &files, &nfiles, err);
+	rc = source_list_ids(src, s->cfg.content_dir, memo, opt->listing, &files, &nfiles, err);
 	free(memo);
 	if (rc < 0)
 		goto out;

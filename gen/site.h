@@ -56,6 +56,9 @@ typedef struct site_options {
 	void (*configured)(void *ctx, const struct site *s);
 	void *configured_ctx;
 	site_memory *memory; /* NULL: none (see above) */
+	/* What a watch on the content says changed since the last listing
+	 * (source_list_ids); NULL: every file is looked at. */
+	struct source_listing *listing;
 } site_options;
 
 /* The number of worker threads to use for jobs (0 = the number of cores). */

@@ -361,6 +361,7 @@ typedef struct id_memo {
 	char **seen_paths;
 	size_t nseen, capseen;
 	bool changed;      /* a file was read, added or gone */
+	bool links;        /* a symbolic link (or a name of unknown type) was seen */
 } id_memo;
 
 static int memo_cmp(const void *a, const void *b)
@@ -372,6 +373,8 @@ static void memo_read(id_memo *m, const char *path)
 {
 	memset(m, 0, sizeof *m);
 	buf_init(&m->data);
+	if (!path)
+		return;
 	buf_reader r;
 	if (!buf_read_sealed(&m->data, path, MEMO_FORMAT, MEMO_SEED, &r))
 		goto bad;
@@ -412,7 +415,7 @@ bad:
 	m->changed = true;
 }
 
-static void memo_note(id_memo *m, const char *path, const struct stat *st, const char *id)
+static memo_entry *memo_add(id_memo *m, const char *path)
 {
 	if (m->nseen == m->capseen) {
 		m->capseen = m->capseen ? 2 * m->capseen : 256;
@@ -421,6 +424,12 @@ static void memo_note(id_memo *m, const char *path, const struct stat *st, const
 	}
 	memo_entry *e = &m->seen[m->nseen];
 	m->seen_paths[m->nseen++] = xstrdup(path);
+	return e;
+}
+
+static void memo_note(id_memo *m, const char *path, const struct stat *st, const char *id)
+{
+	memo_entry *e = memo_add(m, path);
 	e->size = (uint64_t)st->st_size;
 	e->ino = (uint64_t)st->st_ino;
 	e->msec = (int64_t)st->st_mtim.tv_sec;
@@ -487,6 +496,163 @@ static void memo_release(id_memo *m)
 	free(m->seen);
 }
 
+/* ---- a listing kept between builds ----
+ *
+ * gen serve watches the content with inotify, so it knows which files
+ * may have changed since its last build: a listing from the memory is
+ * the last one with the paths it names listed again, instead of a stat of
+ * every file. The paths are relative to the project root; a folder
+ * stands for everything below it. A file named there is read again:
+ * it was written, most likely. A content with a symbolic link in it is
+ * listed in full each time, as what the link points to is not watched. */
+
+struct source_listing {
+	char *root, *dir;    /* what the last listing was of */
+	bool valid;
+	memo_entry *items;   /* its files, sorted by path, with their stat */
+	char **paths;
+	size_t n;
+	char **dirty;        /* paths that may have changed since */
+	size_t ndirty, capdirty;
+};
+
+source_listing *source_listing_new(void)
+{
+	return xcalloc(1, sizeof(source_listing));
+}
+
+static void listing_clear_items(source_listing *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		free(l->paths[i]);
+	free(l->paths);
+	free(l->items);
+	l->paths = NULL;
+	l->items = NULL;
+	l->n = 0;
+	l->valid = false;
+}
+
+static void listing_clear_dirty(source_listing *l)
+{
+	for (size_t i = 0; i < l->ndirty; i++)
+		free(l->dirty[i]);
+	l->ndirty = 0;
+}
+
+void source_listing_free(source_listing *l)
+{
+	if (!l)
+		return;
+	listing_clear_items(l);
+	listing_clear_dirty(l);
+	free(l->dirty);
+	free(l->root);
+	free(l->dir);
+	free(l);
+}
+
+void source_listing_dirty(source_listing *l, const char *path)
+{
+	if (!l->valid)
+		return;
+	if (l->ndirty == l->capdirty) {
+		l->capdirty = l->capdirty ? 2 * l->capdirty : 16;
+		l->dirty = xrealloc(l->dirty, l->capdirty * sizeof *l->dirty);
+	}
+	l->dirty[l->ndirty++] = xstrdup(path);
+}
+
+void source_listing_forget(source_listing *l)
+{
+	listing_clear_items(l);
+	listing_clear_dirty(l);
+}
+
+/* Whether path is below (or is) the folder under. */
+static bool path_within(const char *path, const char *under)
+{
+	size_t n = strlen(under);
+	return strncmp(path, under, n) == 0 && (path[n] == '\0' || path[n] == '/');
+}
+
+static int compare_paths(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Whether path or a folder above it is in set (sorted, n paths). */
+static bool path_named(const char *path, char *const *set, size_t n)
+{
+	/* A save names one file or a few: every file of the listing is
+	 * looked up, so that case takes no allocation. */
+	if (n <= 16) {
+		for (size_t i = 0; i < n; i++)
+			if (path_within(path, set[i]))
+				return true;
+		return false;
+	}
+	buf p = BUF_INIT;
+	buf_puts(&p, path);
+	bool found = false;
+	for (;;) {
+		const char *key = p.ptr;
+		if (bsearch(&key, set, n, sizeof *set, compare_paths)) {
+			found = true;
+			break;
+		}
+		char *slash = strrchr(p.ptr, '/');
+		if (!slash)
+			break;
+		buf_truncate(&p, (size_t)(slash - p.ptr));
+	}
+	buf_release(&p);
+	return found;
+}
+
+typedef struct seen_file {
+	char *path;
+	size_t at;           /* in the memo's seen */
+} seen_file;
+
+static int compare_seen(const void *a, const void *b)
+{
+	return strcmp(((const seen_file *)a)->path, ((const seen_file *)b)->path);
+}
+
+/* Takes what m saw as the listing of root/dir (its paths too: m is left
+ * with none). */
+static void listing_take(source_listing *l, const char *root, const char *dir, id_memo *m)
+{
+	listing_clear_items(l);
+	listing_clear_dirty(l);
+	if (m->links)
+		return;
+	if (!l->root || strcmp(l->root, root) != 0) {
+		free(l->root);
+		l->root = xstrdup(root);
+	}
+	if (!l->dir || strcmp(l->dir, dir) != 0) {
+		free(l->dir);
+		l->dir = xstrdup(dir);
+	}
+	seen_file *order = xmalloc((m->nseen + 1) * sizeof *order);
+	for (size_t i = 0; i < m->nseen; i++)
+		order[i] = (seen_file){ m->seen_paths[i], i };
+	qsort(order, m->nseen, sizeof *order, compare_seen);
+	l->items = xmalloc((m->nseen + 1) * sizeof *l->items);
+	l->paths = xmalloc((m->nseen + 1) * sizeof *l->paths);
+	for (size_t i = 0; i < m->nseen; i++) {
+		l->items[i] = m->seen[order[i].at];
+		l->items[i].path = order[i].path;
+		l->paths[i] = order[i].path;
+	}
+	l->n = m->nseen;
+	m->nseen = 0;
+	free(order);
+	l->valid = true;
+}
+
 /* Lists the files under root/rel, with their bytes unless memo (may be
  * NULL) knows their id. */
 static int list_disk(list *l, const char *root, const char *rel, id_memo *memo, gen_err *err)
@@ -507,6 +673,10 @@ static int list_disk(list *l, const char *root, const char *rel, id_memo *memo, 
 		/* Dotfiles (.git, editor swap files, .DS_Store) are never content. */
 		if (de->d_name[0] == '.')
 			continue;
+		/* What is behind a link can change unseen by a watch on the
+		 * content (source_listing). */
+		if (memo && (de->d_type == DT_LNK || de->d_type == DT_UNKNOWN))
+			memo->links = true;
 		buf child = BUF_INIT;
 		buf_printf(&child, "%s%s%s", rel, *rel ? "/" : "", de->d_name);
 		buf childfull = BUF_INIT;
@@ -588,8 +758,88 @@ static int path_cmp(const void *a, const void *b)
 	return strcmp(((const source_file *)a)->path, ((const source_file *)b)->path);
 }
 
+/* The paths of k->dirty that list_known lists again: those in dir, not
+ * hidden, each once and none below another. Sorts k->dirty. Returns
+ * false when dir itself (or a folder above it) is named: all of it is
+ * to be listed then. */
+static bool dirty_paths(source_listing *k, const char *dir, char ***out, size_t *nout)
+{
+	qsort(k->dirty, k->ndirty, sizeof *k->dirty, compare_paths);
+	char **named = xmalloc((k->ndirty + 1) * sizeof *named);
+	size_t n = 0;
+	for (size_t i = 0; i < k->ndirty; i++) {
+		const char *p = k->dirty[i];
+		if (path_within(dir, p)) {
+			free(named);
+			return false;
+		}
+		/* list_disk leaves out every name that starts with a dot. */
+		if (!path_within(p, dir) || strstr(p + strlen(dir), "/.") ||
+		    (n && strcmp(named[n - 1], p) == 0))
+			continue;
+		named[n++] = k->dirty[i];
+	}
+	/* Sorted, a folder comes before what is below it: keep the
+	 * paths no folder kept before them holds. */
+	size_t m = 0;
+	for (size_t i = 0; i < n; i++)
+		if (!path_named(named[i], named, m))
+			named[m++] = named[i];
+	*out = named;
+	*nout = m;
+	return true;
+}
+
+/* Lists root/dir from k, the last listing, and the paths named since
+ * (named, sorted): the files of k below none of them as they were, the
+ * named ones from disk. Fills l and, with what it saw, memo. */
+static int list_known(const source_listing *k, char **named, size_t nnamed, const char *root,
+		      list *l, id_memo *memo, gen_err *err)
+{
+	int rc = 0;
+	for (size_t i = 0; i < k->n; i++) {
+		if (path_named(k->paths[i], named, nnamed)) {
+			memo->changed = true;
+			continue;
+		}
+		source_file *f = list_add(l);
+		f->path = xstrdup(k->paths[i]);
+		memcpy(f->id, k->items[i].id, sizeof f->id);
+		memo_entry *e = memo_add(memo, k->paths[i]);
+		*e = k->items[i];
+	}
+	buf full = BUF_INIT;
+	for (size_t i = 0; i < nnamed && rc >= 0; i++) {
+		buf_clear(&full);
+		buf_printf(&full, "%s/%s", root, named[i]);
+		struct stat st;
+		if (lstat(full.ptr, &st) < 0)
+			continue; /* gone */
+		memo->changed = true;
+		if (S_ISLNK(st.st_mode)) {
+			memo->links = true;
+			if (stat(full.ptr, &st) < 0)
+				continue;
+		}
+		if (S_ISDIR(st.st_mode)) {
+			rc = list_disk(l, root, named[i], memo, err);
+		} else if (S_ISREG(st.st_mode)) {
+			source_file *f = list_add(l);
+			rc = read_disk(full.ptr, f, err);
+			if (rc == 0) {
+				f->path = xstrdup(named[i]);
+				memo_note(memo, named[i], &st, f->id);
+			} else {
+				l->n--;
+			}
+		}
+	}
+	buf_release(&full);
+	return rc < 0 ? rc : 0;
+}
+
 static int list_files(const source *s, const char *dir, bool lazy, const char *memo_path,
-		      source_file **out, size_t *n, gen_err *err)
+		      source_listing *known, source_file **out, size_t *n, gen_err *err)
 {
 	list l = { 0 };
 	int rc = 0;
@@ -597,12 +847,29 @@ static int list_files(const source *s, const char *dir, bool lazy, const char *m
 	*n = 0;
 	if (s->worktree) {
 		id_memo memo;
-		bool use = lazy && memo_path;
-		if (use)
-			memo_read(&memo, memo_path);
-		rc = list_disk(&l, s->root, dir, use ? &memo : NULL, err);
-		if (use && rc == 0)
-			memo_write(&memo, memo_path);
+		bool use = lazy && (memo_path || known);
+		char **named = NULL;
+		size_t nnamed = 0;
+		if (use && known && known->valid && strcmp(known->root, s->root) == 0 &&
+		    strcmp(known->dir, dir) == 0 && dirty_paths(known, dir, &named, &nnamed)) {
+			memo_read(&memo, NULL);
+			rc = list_known(known, named, nnamed, s->root, &l, &memo, err);
+			if (rc == 0 && memo.changed)
+				memo_write(&memo, memo_path);
+		} else {
+			if (use)
+				memo_read(&memo, memo_path);
+			rc = list_disk(&l, s->root, dir, use ? &memo : NULL, err);
+			if (use && rc == 0)
+				memo_write(&memo, memo_path);
+		}
+		free(named);
+		if (use && known) {
+			if (rc == 0)
+				listing_take(known, s->root, dir, &memo);
+			else
+				source_listing_forget(known);
+		}
 		if (use)
 			memo_release(&memo);
 	} else {
@@ -690,13 +957,13 @@ char *source_git_config(const char *dir, const char *key)
 int source_list(const source *s, const char *dir, source_file **out, size_t *n,
 		gen_err *err)
 {
-	return list_files(s, dir, false, NULL, out, n, err);
+	return list_files(s, dir, false, NULL, NULL, out, n, err);
 }
 
-int source_list_ids(const source *s, const char *dir, const char *memo, source_file **out,
-		    size_t *n, gen_err *err)
+int source_list_ids(const source *s, const char *dir, const char *memo,
+		    source_listing *known, source_file **out, size_t *n, gen_err *err)
 {
-	return list_files(s, dir, true, memo, out, n, err);
+	return list_files(s, dir, true, memo, known, out, n, err);
 }
 
 int source_file_load(const source *s, source_file *f, gen_err *err)

@@ -61,15 +61,30 @@ int source_read(const source *s, const char *path, source_file *out,
  * source_files_free, or a negative code. A missing dir gives 0 files. */
 int source_list(const source *s, const char *dir, source_file **out, size_t *n,
 		gen_err *err);
+/* What a process that builds again and again (gen serve) knows of the
+ * files on disk: the last listing of source_list_ids, and the paths that
+ * may have changed since, which it learns from a watch on them. */
+typedef struct source_listing source_listing;
+source_listing *source_listing_new(void);
+void source_listing_free(source_listing *l);
+/* path, relative to the project root, may have changed: a file, or a
+ * folder and all below it. Names that are not content are ignored. */
+void source_listing_dirty(source_listing *l, const char *path);
+/* Anything may have changed (the watch lost track): the next listing
+ * looks at every file. */
+void source_listing_forget(source_listing *l);
+
 /* source_list without the bytes where they are not at hand: in a git
  * snapshot each file carries only its path and blob id (data NULL) until
  * source_file_load reads it, so a build whose cache knows an article by
  * its id never inflates it. On disk the id is the hash of the bytes: the
  * file memo (may be NULL) keeps each file's id with its stat, so that a
  * file that stats as it did is not read (see source.c); it is updated
- * here. */
-int source_list_ids(const source *s, const char *dir, const char *memo, source_file **out,
-		    size_t *n, gen_err *err);
+ * here. With known (may be NULL), a listing on disk is the last one with
+ * the paths named since listed again (the files among them are read),
+ * and known holds this one after. */
+int source_list_ids(const source *s, const char *dir, const char *memo,
+		    source_listing *known, source_file **out, size_t *n, gen_err *err);
 /* Reads f's bytes when source_list_ids left them out; 0 or a negative code
  * with err set. Safe on several threads for distinct files. */
 int source_file_load(const source *s, source_file *f, gen_err *err);

@@ -140,6 +140,11 @@ printf '\nNog een zin.\n' >> "$P/content/tips/snifo.md"
 is "$(wait_build 2)" 3 "the next build is for the article, not for an editor's files"
 http GET /tips/snifo/ >/dev/null
 contains "$WORK/r.body" "Nog een zin." "and it shows the article's edit"
+# The build lists only what the watch named, and the watch named the
+# backup file too: gen build copies it, like any file that is not
+# Markdown, so the preview has it as well.
+test -f "$P/.gen-cache/preview/public/verhalen/de-garage.md~"
+ok $? "an editor's backup file, which started no build, is in the next one, as gen build has it"
 
 # A broken link fails the build: the error is reported, the pages stay.
 printf '\nZie [de kantine](kantine.md).\n' >> "$P/content/verhalen/de-garage.md"
@@ -213,6 +218,33 @@ is "$(wait_build "$n")" $((n + 1)) "an edit there starts a build"
 http GET /verhalen/de-garage/ >/dev/null
 contains "$WORK/r.body" "In de nieuwe map bewerkt." "and is served"
 n=$((n + 1))
+
+# A folder renamed, an edit in it, an article removed: each build lists
+# only what the watch named since the one before.
+# (Made beside the project and moved in, so that one build sees all of it.)
+mkdir -p "$WORK/2025"
+cat > "$WORK/2025/later.md" <<'MD'
++++
+title = "Later verhaal"
+kind = "story"
+date = 2025-03-03
++++
+Een verhaal voor later.
+MD
+mv "$WORK/2025" "$P/inhoud/verhalen/2025"
+n=$(wait_build "$n")
+is "$(http GET /verhalen/2025/later/)" 200 "an article in another new folder is served"
+mv "$P/inhoud/verhalen/2025" "$P/inhoud/verhalen/archief"
+n=$(wait_build "$n")
+is "$(http GET /verhalen/archief/later/)" 200 "its folder renamed: it is served under the new name"
+is "$(http GET /verhalen/2025/later/)" 404 "and no longer under the old one"
+printf '\nNa het hernoemen bewerkt.\n' >> "$P/inhoud/verhalen/archief/later.md"
+n=$(wait_build "$n")
+http GET /verhalen/archief/later/ >/dev/null
+contains "$WORK/r.body" "Na het hernoemen bewerkt." "an edit in the renamed folder is seen"
+rm "$P/inhoud/verhalen/archief/later.md"
+n=$(wait_build "$n")
+is "$(http GET /verhalen/archief/later/)" 404 "the article removed: its page is gone"
 
 # After all these builds, each trusting the folder the one before left,
 # the preview is what a clean build of the same files makes.

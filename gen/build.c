@@ -91,12 +91,15 @@ typedef struct stage_times {
 } stage_times;
 
 static void print_stats(const stage_times *t, const site *s, const renderer *r,
-			double total)
+			size_t links_held, double total)
 {
 	const render_times *rt = render_last_times(r);
 	/* What a rebuild took from the last one, when there was one. */
 	buf print_note = BUF_INIT, search_note = BUF_INIT, source_note = BUF_INIT;
-	buf memory_note = BUF_INIT;
+	buf memory_note = BUF_INIT, links_note = BUF_INIT;
+	if (links_held)
+		buf_printf(&links_note, ";\n                     the links of %zu articles as in the last build",
+			   links_held);
 	if (s->memory_hits)
 		buf_printf(&memory_note, ",\n                     %zu of them kept in memory since the last",
 			   s->memory_hits);
@@ -114,7 +117,7 @@ static void print_stats(const stage_times *t, const site *s, const renderer *r,
 		"stage       seconds\n"
 		"source      %7.3f%s\n"
 		"documents   %7.3f  (front matter, Markdown, filters; %zu of %zu from the cache%s)\n"
-		"site        %7.3f  (sections, links)\n"
+		"site        %7.3f  (sections, links%s)\n"
 		"history     %7.3f  (git history, and what the output holds: the wait\n"
 		"                     for them, as they are read beside the documents;\n"
 		"                     reading the output took %.3f, %zu folders\n"
@@ -132,7 +135,7 @@ static void print_stats(const stage_times *t, const site *s, const renderer *r,
 		"total       %7.3f\n"
 		"pages kept  %7zu  (their inputs had not changed: not rendered again)\n",
 		t->source, source_note.ptr, t->documents, s->cache_hits, s->ndocs + s->nskipped,
-		memory_note.ptr, t->site, t->history,
+		memory_note.ptr, t->site, links_note.ptr, t->history,
 		t->output_begin, t->output_dirs, t->render, t->theme, rt->xref,
 		rt->related_kept ? "\n                     as in the last build" : "", rt->pages,
 		rt->facts_same ? ";\n                     every article's facts as in the last\n"
@@ -145,6 +148,7 @@ static void print_stats(const stage_times *t, const site *s, const renderer *r,
 	buf_release(&search_note);
 	buf_release(&source_note);
 	buf_release(&memory_note);
+	buf_release(&links_note);
 }
 
 /* The history stage: one walk over the git history of the content,
@@ -403,7 +407,7 @@ int build_run(const build_options *opt)
 			 changed == 1 ? "s" : "", source_describe(src));
 	st.documents = now_seconds() - t - st.history;
 	t = now_seconds();
-	graph = links_graph_new(&s, &diags);
+	graph = links_graph_new_with(&s, opt->links_memory, &diags);
 	st.site = now_seconds() - t;
 	t = now_seconds();
 	if (opt->site.cache) {
@@ -484,7 +488,7 @@ int build_run(const build_options *opt)
 		goto out;
 	status = 0;
 	if (opt->stats)
-		print_stats(&st, &s, r, now_seconds() - t0);
+		print_stats(&st, &s, r, links_graph_held(graph), now_seconds() - t0);
 	if (opt->json)
 		goto out;
 	if (opt->write && !opt->quiet)

@@ -37,6 +37,8 @@ typedef struct build_options {
 				 GEN_FREE_AT_EXIT, as the sanitizer build is) */
 	struct search_memory *search_memory; /* search.h: what the index
 				 keeps for the next build (gen serve), or NULL */
+	struct links_memory *links_memory; /* links.h: each article's links
+				 as resolved, for the next build, or NULL */
 	bool own_output;      /* the output is as this process's last build
 				 left it, and nothing else writes there: see
 				 output_begin_trusting (gen serve) */

@@ -415,6 +415,7 @@ struct links_graph {
 	size_t *in_start;      /* ndocs + 1: in_edges[in_start[d] .. in_start[d + 1]) */
 	size_t *in_edges;      /* edge indexes by target */
 	size_t errors;
+	size_t held;           /* articles taken from a links_memory */
 };
 
 /* Where the next link's text is looked for in its block's plain text. */
@@ -648,6 +649,116 @@ static void check_document(links_graph *g, size_t i, diag_list *diags)
 	buf_release(&hint);
 }
 
+/* ---- the memory of a resident process -------------------------------- */
+
+/* An edge without pointers: they lead into the article's Markdown, which
+ * may be another copy of the same text next time. */
+typedef struct kept_edge {
+	size_t to;
+	size_t link;         /* index among the source's links */
+	long anchor;         /* offset of the anchor in the link's URL; -1: "" */
+	int tip;
+	size_t sentence_start, sentence_end, text_start, text_end;
+} kept_edge;
+
+typedef struct kept_diag {
+	diag_severity severity;
+	int line, col;
+	char *msg;           /* the file is the article's path */
+} kept_diag;
+
+struct links_memory {
+	bool valid;
+	uint64_t world;      /* links_world of the site it holds */
+	size_t n;            /* articles, in site order */
+	char (*ids)[41];     /* the content id of each */
+	size_t *edge_start;  /* n + 1: edges of article i */
+	kept_edge *edges;
+	size_t *diag_start;  /* n + 1: messages of article i */
+	kept_diag *diags;
+	size_t *errors;      /* of each */
+};
+
+links_memory *links_memory_new(void)
+{
+	return xcalloc(1, sizeof(links_memory));
+}
+
+static void memory_clear(links_memory *m)
+{
+	for (size_t i = 0; m->diag_start && i < m->diag_start[m->n]; i++)
+		free(m->diags[i].msg);
+	free(m->ids);
+	free(m->edge_start);
+	free(m->edges);
+	free(m->diag_start);
+	free(m->diags);
+	free(m->errors);
+	memset(m, 0, sizeof *m);
+}
+
+void links_memory_free(links_memory *m)
+{
+	if (!m)
+		return;
+	memory_clear(m);
+	free(m);
+}
+
+/* Everything besides an article itself that its links resolve against. */
+static uint64_t links_world(const site *s)
+{
+	uint64_t h = buf_hash64(&s->stamp, sizeof s->stamp, 0x6c696e6b73u);
+	h = buf_hash64(&s->cfg.links, sizeof s->cfg.links, h);
+	h = buf_hash_cstr(s->cfg.content_dir, h);
+	h = buf_hash64(&s->ndocs, sizeof s->ndocs, h);
+	for (size_t i = 0; i < s->ndocs; i++) {
+		const document *d = &s->docs[i];
+		uint64_t facts = d->facts ? d->facts : document_facts(d);
+		h = buf_hash64(&facts, sizeof facts, h);
+	}
+	h = buf_hash64(&s->nskipped, sizeof s->nskipped, h);
+	for (size_t i = 0; i < s->nskipped; i++)
+		h = buf_hash_cstr(s->skipped[i], h);
+	h = buf_hash64(&s->nfailed, sizeof s->nfailed, h);
+	for (size_t i = 0; i < s->nfailed; i++)
+		h = buf_hash_cstr(s->failed[i], h);
+	h = buf_hash64(&s->nassets, sizeof s->nassets, h);
+	for (size_t i = 0; i < s->nassets; i++)
+		h = buf_hash_cstr(s->assets[i].path, h);
+	return h;
+}
+
+/* Adds article i's edges and messages as the memory has them. */
+static void replay_document(links_graph *g, const links_memory *m, size_t i, diag_list *diags)
+{
+	const document *d = &g->s->docs[i];
+	for (size_t k = m->edge_start[i]; k < m->edge_start[i + 1]; k++) {
+		const kept_edge *ke = &m->edges[k];
+		const markdown_link *l = markdown_link_at(d->md, ke->link);
+		if (g->nedges == g->cap) {
+			g->cap = g->cap ? g->cap * 2 : 64;
+			g->edges = xrealloc(g->edges, g->cap * sizeof *g->edges);
+		}
+		links_edge *e = &g->edges[g->nedges++];
+		e->from = i;
+		e->to = ke->to;
+		e->link = l;
+		e->anchor = ke->anchor < 0 ? "" : l->url + ke->anchor;
+		e->tip = ke->tip;
+		e->block = markdown_block_text(d->md, l->block_index);
+		e->sentence_start = ke->sentence_start;
+		e->sentence_end = ke->sentence_end;
+		e->text_start = ke->text_start;
+		e->text_end = ke->text_end;
+	}
+	for (size_t k = m->diag_start[i]; k < m->diag_start[i + 1]; k++) {
+		const kept_diag *kd = &m->diags[k];
+		diag_add(diags, kd->severity, d->path, kd->line, kd->col, "%s", kd->msg);
+	}
+	g->errors += m->errors[i];
+}
+
 /* One thread's share of the documents, checked into a graph of its own
  * (edges, diagnostics, errors), joined in document order afterwards: the
  * result does not depend on the number of threads. */
@@ -657,23 +768,104 @@ typedef struct check_job {
 	size_t *out_start;  /* the whole graph's, filled for from..to, relative */
 	diag_list diags;
 	bool report;
+	const links_memory *held; /* to take articles from, or NULL */
+	size_t *diag_count; /* per article: its messages (for the memory), or NULL */
+	size_t *errors;     /* and its errors */
 } check_job;
 
 static void *check_run(void *arg)
 {
 	check_job *j = arg;
+	const links_memory *m = j->held;
 	for (size_t i = j->from; i < j->to; i++) {
 		j->out_start[i] = j->part.nedges;
-		check_document(&j->part, i, j->report ? &j->diags : NULL);
+		size_t nd = j->diags.n, ne = j->part.errors;
+		if (m && strcmp(m->ids[i], j->part.s->docs[i].id) == 0) {
+			replay_document(&j->part, m, i, &j->diags);
+			j->part.held++;
+		} else {
+			check_document(&j->part, i, j->report ? &j->diags : NULL);
+		}
+		if (j->diag_count) {
+			j->diag_count[i] = j->diags.n - nd;
+			j->errors[i] = j->part.errors - ne;
+		}
 	}
 	return NULL;
 }
 
+/* Leaves g and the messages of its articles (diags from first on, in
+ * article order, diag_count of each) to m. */
+static void memory_keep(links_memory *m, const links_graph *g, uint64_t world,
+			const diag_list *diags, size_t first, const size_t *diag_count,
+			size_t *errors)
+{
+	const site *s = g->s;
+	size_t n = s->ndocs;
+	memory_clear(m);
+	m->world = world;
+	m->n = n;
+	m->ids = xmalloc((n + 1) * sizeof *m->ids);
+	for (size_t i = 0; i < n; i++)
+		memcpy(m->ids[i], s->docs[i].id, sizeof m->ids[i]);
+	m->edge_start = xmalloc((n + 1) * sizeof *m->edge_start);
+	memcpy(m->edge_start, g->out_start, (n + 1) * sizeof *m->edge_start);
+	m->edges = xmalloc((g->nedges + 1) * sizeof *m->edges);
+	for (size_t k = 0; k < g->nedges; k++) {
+		const links_edge *e = &g->edges[k];
+		const document *d = &s->docs[e->from];
+		const markdown_link *first_link = markdown_link_at(d->md, 0);
+		const char *url = e->link->url;
+		kept_edge *ke = &m->edges[k];
+		ke->to = e->to;
+		ke->link = (size_t)(e->link - first_link);
+		/* links_resolve: the anchor follows the first '#'. */
+		const char *hash = strchr(url, '#');
+		ke->anchor = hash ? (long)(hash + 1 - url) : -1;
+		ke->tip = e->tip;
+		ke->sentence_start = e->sentence_start;
+		ke->sentence_end = e->sentence_end;
+		ke->text_start = e->text_start;
+		ke->text_end = e->text_end;
+	}
+	m->diag_start = xmalloc((n + 1) * sizeof *m->diag_start);
+	size_t total = 0;
+	for (size_t i = 0; i < n; i++) {
+		m->diag_start[i] = total;
+		total += diag_count[i];
+	}
+	m->diag_start[n] = total;
+	m->diags = xcalloc(total + 1, sizeof *m->diags);
+	for (size_t k = 0; k < total; k++) {
+		const gen_diag *d = &diags->items[first + k];
+		m->diags[k] = (kept_diag){ d->severity, d->line, d->col, xstrdup(d->msg) };
+	}
+	m->errors = errors;
+	m->valid = true;
+}
+
 links_graph *links_graph_new(const site *s, diag_list *diags)
+{
+	return links_graph_new_with(s, NULL, diags);
+}
+
+size_t links_graph_held(const links_graph *g)
+{
+	return g->held;
+}
+
+links_graph *links_graph_new_with(const site *s, links_memory *m, diag_list *diags)
 {
 	links_graph *g = xcalloc(1, sizeof *g);
 	size_t n = s->ndocs;
 	g->s = s;
+	if (!diags)
+		m = NULL;
+	uint64_t world = m ? links_world(s) : 0;
+	const links_memory *held = m && m->valid && m->world == world && m->n == n ? m : NULL;
+	size_t *diag_count = m ? xcalloc(n + 1, sizeof *diag_count) : NULL;
+	size_t *errors = m ? xcalloc(n + 1, sizeof *errors) : NULL;
+	size_t first = diags ? diags->n : 0;
 	g->out_start = xcalloc(n + 1, sizeof *g->out_start);
 	g->in_start = xcalloc(n + 2, sizeof *g->in_start);
 	/* Every link of every article is resolved here, before anything
@@ -689,6 +881,9 @@ links_graph *links_graph_new(const site *s, diag_list *diags)
 		js[k].out_start = g->out_start;
 		js[k].diags = (diag_list)DIAG_LIST_INIT;
 		js[k].report = diags != NULL;
+		js[k].held = held;
+		js[k].diag_count = diag_count;
+		js[k].errors = errors;
 	}
 	jobs_run(js, jobs, sizeof *js, check_run);
 	for (size_t k = 0; k < jobs; k++) {
@@ -703,6 +898,7 @@ links_graph *links_graph_new(const site *s, diag_list *diags)
 			memcpy(g->edges + g->nedges, j->part.edges, j->part.nedges * sizeof *g->edges);
 		g->nedges += j->part.nedges;
 		g->errors += j->part.errors;
+		g->held += j->part.held;
 		free(j->part.edges);
 		if (diags)
 			diag_merge(diags, &j->diags);
@@ -710,6 +906,9 @@ links_graph *links_graph_new(const site *s, diag_list *diags)
 	}
 	free(js);
 	g->out_start[n] = g->nedges;
+	if (m)
+		memory_keep(m, g, world, diags, first, diag_count, errors);
+	free(diag_count);
 
 	/* Counting sort by target; stable, so sources stay in site order. */
 	g->in_edges = xcalloc(g->nedges + 1, sizeof *g->in_edges);

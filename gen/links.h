@@ -89,6 +89,23 @@ void links_graph_free(links_graph *g);
 /* Errors reported while building (0 when diags was NULL or all is well). */
 size_t links_graph_errors(const links_graph *g);
 
+/* What links_graph_new_with made of each article, held by a process that
+ * builds again and again (gen serve) for its next build. While the world
+ * the links resolve in is as it was (every article's facts, see
+ * document_facts, the assets, the drafts left out and the articles that
+ * failed, site.toml), an article with the same content id has the same
+ * links, leading to the same places, with the same messages: those are
+ * taken from the memory, and its links are not resolved again. The
+ * graph and the messages come out the same as without it. */
+typedef struct links_memory links_memory;
+links_memory *links_memory_new(void);
+void links_memory_free(links_memory *m);
+/* links_graph_new, using m (NULL: none; with diags NULL it is not used
+ * either) and leaving this graph's articles to it. */
+links_graph *links_graph_new_with(const site *s, links_memory *m, diag_list *diags);
+/* Articles whose links links_graph_new_with took from the memory. */
+size_t links_graph_held(const links_graph *g);
+
 /* Links out of document doc, in source order. */
 size_t links_out_count(const links_graph *g, size_t doc);
 const links_edge *links_out_at(const links_graph *g, size_t doc, size_t i);

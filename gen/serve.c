@@ -36,6 +36,7 @@
 
 #include "buf.h"
 #include "json.h"
+#include "links.h"
 #include "search.h"
 #include "source.h"
 #include "xalloc.h"
@@ -769,6 +770,7 @@ int serve_run(const serve_options *opt)
 	char *root = NULL, *dir = NULL;
 	site_memory *memory = NULL;
 	search_memory *words = NULL;
+	links_memory *links = NULL;
 	build_report rep;
 	memset(&rep, 0, sizeof rep);
 	watcher w;
@@ -799,6 +801,8 @@ int serve_run(const serve_options *opt)
 	so.build.site.memory = memory;
 	words = search_memory_new();
 	so.build.search_memory = words;
+	links = links_memory_new();
+	so.build.links_memory = links;
 	so.build.write = true;
 	so.build.exiting = false;
 	p.dir = dir;
@@ -924,6 +928,7 @@ out:
 	build_report_release(&rep);
 	site_memory_free(memory);
 	search_memory_free(words);
+	links_memory_free(links);
 	free(p.problems);
 	pthread_cond_destroy(&p.built);
 	pthread_mutex_destroy(&p.lock);

@@ -334,11 +334,112 @@ static void test_threads(void)
 	fixture_end();
 }
 
+/* Everything a graph holds and says, as text: each edge (source,
+ * target, the link's URL, anchor, tip, the block it stands in and where
+ * its sentence and text are) and each message. */
+static char *graph_text(const site *s, const links_graph *g, const diag_list *d)
+{
+	buf out = BUF_INIT;
+	for (size_t i = 0; i < s->ndocs; i++) {
+		for (size_t k = 0; k < links_out_count(g, i); k++) {
+			const links_edge *e = links_out_at(g, i, k);
+			buf_printf(&out, "%zu>%zu %s #%s %d [%s] %zu-%zu %zu-%zu\n", e->from, e->to,
+				   e->link->url, e->anchor, e->tip, e->block, e->sentence_start,
+				   e->sentence_end, e->text_start, e->text_end);
+		}
+		for (size_t k = 0; k < links_in_count(g, i); k++)
+			buf_printf(&out, "%zu<%zu\n", i, links_in_at(g, i, k)->from);
+	}
+	for (size_t i = 0; i < d->n; i++)
+		buf_printf(&out, "%s:%d:%d: %d %s\n", d->items[i].file, d->items[i].line,
+			   d->items[i].col, (int)d->items[i].severity, d->items[i].msg);
+	buf_printf(&out, "errors %zu\n", links_graph_errors(g));
+	return buf_detach(&out);
+}
+
+/* The memory of a resident process: after each change, a graph made with
+ * it is the one made without, and it holds the articles it can. */
+static void test_memory(void)
+{
+	enum { N = 300 };
+	fixture_begin();
+	fixture_write("site.toml", "title = \"T\"\n");
+	char path[64], text[768];
+	for (int i = 0; i < N; i++) {
+		snprintf(path, sizeof path, "content/v/a%03d.md", i);
+		snprintf(text, sizeof text,
+			 "+++\ntitle = \"A%d\"\n+++\nEerste alinea van %d.\n\n## Kop\n\n"
+			 "Zie [b](a%03d.md) en [c](a%03d.md#kop)%s. Lees ook [d](a%03d.md#nee).\n",
+			 i, i, (i + 1) % N, (i * 7) % N, i % 50 ? "" : " en [weg](nergens.md)",
+			 (i + 3) % N);
+		fixture_write(path, text);
+	}
+	links_memory *m = links_memory_new();
+	const char *what[] = { "a first graph", "the same articles read again",
+			       "an article's text, not its links",
+			       "an article with another heading", "an article removed" };
+	for (int step = 0; step < 5; step++) {
+		switch (step) {
+		case 2:
+			/* A paragraph before the broken link: its line moves,
+			 * and the message must say so. */
+			fixture_write("content/v/a050.md",
+				      "+++\ntitle = \"A50\"\n+++\nEerste alinea van 50.\n\n"
+				      "Een nieuwe alinea.\n\n## Kop\n\n"
+				      "Zie [b](a051.md) en [c](a050.md#kop) en [weg](nergens.md). "
+				      "Lees ook [d](a053.md#nee).\n");
+			break;
+		case 3:
+			fixture_write("content/v/a007.md",
+				      "+++\ntitle = \"A7\"\n+++\nEerste alinea van 7.\n\n## Nee\n\n"
+				      "Zie [b](a008.md).\n");
+			break;
+		case 4: {
+			char gone[600];
+			snprintf(gone, sizeof gone, "%s/content/v/a123.md", fixture_dir);
+			unlink(gone);
+			break;
+		}
+		default:
+			break;
+		}
+		site s;
+		source *src = NULL;
+		diag_list d = DIAG_LIST_INIT, ref = DIAG_LIST_INIT, got = DIAG_LIST_INIT;
+		if (fixture_load(&s, &src, &d) < 0) {
+			ok(0, "%s: the articles load", what[step]);
+			break;
+		}
+		links_graph *without = links_graph_new(&s, &ref);
+		links_graph *with = links_graph_new_with(&s, m, &got);
+		char *a = graph_text(&s, without, &ref), *b = graph_text(&s, with, &got);
+		ok(strcmp(a, b) == 0 && ref.n > 0, "memory: %s: the graph and messages as without",
+		   what[step]);
+		size_t want = step == 0 || step >= 3 ? 0 : step == 1 ? s.ndocs : s.ndocs - 1;
+		char name[128];
+		snprintf(name, sizeof name, "memory: %s: %zu articles' links from it", what[step],
+			 want);
+		is(links_graph_held(with), want, name);
+		free(a);
+		free(b);
+		links_graph_free(without);
+		links_graph_free(with);
+		diag_release(&ref);
+		diag_release(&got);
+		diag_release(&d);
+		site_release(&s);
+		source_free(src);
+	}
+	links_memory_free(m);
+	fixture_end();
+}
+
 int main(void)
 {
 	test_sentences();
 	test_context();
 	test_site();
 	test_threads();
+	test_memory();
 	return done_testing();
 }

@@ -63,7 +63,7 @@ struct cache_file {
 	unsigned char *map;
 	size_t map_len;
 	record *recs;
-	size_t nrecs;
+	size_t nrecs, cap_recs;
 	size_t *slots;           /* open addressing: record index + 1, 0 = empty */
 	size_t cap_slots;
 	atomic_bool damaged;     /* a record did not check out: rewrite all */
@@ -78,6 +78,17 @@ struct cache_file {
 	struct home *homes;      /* cache_rehome: the file as each save left */
 	size_t nhomes;           /* it, mapped; the last is the current one */
 	bool appending;          /* its records went: later saves append */
+	/* The file as this cache last saw it (opened or appended to), for
+	 * cache_open_after; known is false when its records are not all in
+	 * recs at the offsets the file has. */
+	struct {
+		bool known;
+		dev_t dev;
+		ino_t ino;
+		off_t size;
+		struct timespec mtime;
+	} file;
+	bool reused;             /* cache_open_after took prev's records */
 	struct kept_addr *by_addr; /* kept records in the order of their bytes */
 };
 
@@ -141,27 +152,14 @@ static void drop_map(cache_file *c)
 	free(c->slots);
 	c->recs = NULL;
 	c->slots = NULL;
-	c->nrecs = c->cap_slots = 0;
+	c->nrecs = c->cap_recs = c->cap_slots = 0;
+	c->file.known = false;
 }
 
-/* Reads the header and every record's frame. Returns false when the
- * file is not whole (cut short, overwritten): then nothing is trusted. */
-static bool load(cache_file *c)
+/* Adds the frame of every record from r on to c->recs; false when one
+ * is cut short. */
+static bool load_records(cache_file *c, buf_reader *r)
 {
-	buf_reader rd, *r = &rd;
-	buf_reader_init(r, c->map, c->map_len);
-	size_t ml = strlen(MAGIC);
-	if (c->map_len < ml + 9 || memcmp(c->map, MAGIC, ml) != 0)
-		return false;
-	r->p += ml;
-	if (buf_get_varint(r) != FORMAT || r->end - r->p < 8)
-		return false;
-	uint64_t stamp;
-	memcpy(&stamp, r->p, 8);
-	r->p += 8;
-	if (stamp != c->stamp)
-		return true; /* whole, but of another build: not used, rewritten */
-	size_t cap = 0;
 	while (r->p < r->end) {
 		const unsigned char *start = r->p;
 		uint64_t len = buf_get_varint(r);
@@ -181,16 +179,40 @@ static bool load(cache_file *c)
 			return false;
 		rec.value = pr.p;
 		rec.value_len = (size_t)(pr.end - pr.p);
-		if (c->nrecs == cap) {
-			cap = cap ? 2 * cap : 1024;
-			c->recs = xrealloc(c->recs, cap * sizeof *c->recs);
+		if (c->nrecs == c->cap_recs) {
+			c->cap_recs = c->cap_recs ? 2 * c->cap_recs : 1024;
+			c->recs = xrealloc(c->recs, c->cap_recs * sizeof *c->recs);
 		}
 		c->recs[c->nrecs++] = rec;
 	}
+	return true;
+}
+
+/* Reads the header and every record's frame. Returns false when the
+ * file is not whole (cut short, overwritten): then nothing is trusted. */
+static bool load(cache_file *c)
+{
+	buf_reader rd, *r = &rd;
+	buf_reader_init(r, c->map, c->map_len);
+	size_t ml = strlen(MAGIC);
+	if (c->map_len < ml + 9 || memcmp(c->map, MAGIC, ml) != 0)
+		return false;
+	r->p += ml;
+	if (buf_get_varint(r) != FORMAT || r->end - r->p < 8)
+		return false;
+	uint64_t stamp;
+	memcpy(&stamp, r->p, 8);
+	r->p += 8;
+	if (stamp != c->stamp)
+		return true; /* whole, but of another build: not used, rewritten */
+	if (!load_records(c, r))
+		return false;
 	index_records(c);
 	c->usable = true;
 	return true;
 }
+
+
 
 static void tell_damaged(cache_file *c, const char *path, diag_list *diags)
 {
@@ -199,6 +221,23 @@ static void tell_damaged(cache_file *c, const char *path, diag_list *diags)
 			 "the build cache was damaged; what it held was made again "
 			 "and the cache rewritten");
 	c->told = true;
+}
+
+/* Notes the file as c sees it now: every record in it is in c->recs. */
+static void note_file(cache_file *c, const struct stat *st)
+{
+	c->file.known = true;
+	c->file.dev = st->st_dev;
+	c->file.ino = st->st_ino;
+	c->file.size = st->st_size;
+	c->file.mtime = st->st_mtim;
+}
+
+static bool same_file(const cache_file *c, const struct stat *st)
+{
+	return c->file.known && c->file.dev == st->st_dev && c->file.ino == st->st_ino &&
+	       c->file.size == st->st_size && c->file.mtime.tv_sec == st->st_mtim.tv_sec &&
+	       c->file.mtime.tv_nsec == st->st_mtim.tv_nsec;
 }
 
 cache_file *cache_open(const char *dir, const char *name, uint64_t stamp,
@@ -231,8 +270,90 @@ cache_file *cache_open(const char *dir, const char *name, uint64_t stamp,
 		atomic_store(&c->damaged, true);
 		tell_damaged(c, path.ptr, diags);
 	}
+	if (c->usable)
+		note_file(c, &st);
 	buf_release(&path);
 	return c;
+}
+
+cache_file *cache_open_after(const cache_file *prev, const char *dir, const char *name,
+			    uint64_t stamp, diag_list *diags)
+{
+	if (!prev || !dir || !prev->usable || !prev->file.known || atomic_load(&prev->damaged) ||
+	    prev->stamp != stamp || !prev->dir || strcmp(prev->dir, dir) != 0 ||
+	    strcmp(prev->name, name) != 0)
+		return cache_open(dir, name, stamp, diags);
+	buf path = BUF_INIT;
+	buf_printf(&path, "%s/%s", dir, name);
+	int fd = open(path.ptr, O_RDONLY | O_CLOEXEC);
+	buf_release(&path);
+	struct stat st;
+	void *m = MAP_FAILED;
+	if (fd >= 0 && fstat(fd, &st) == 0 && same_file(prev, &st) &&
+	    (size_t)st.st_size >= prev->map_len)
+		m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+	if (fd >= 0)
+		close(fd);
+	if (m == MAP_FAILED)
+		return cache_open(dir, name, stamp, diags);
+	cache_file *c = xcalloc(1, sizeof *c);
+	c->stamp = stamp;
+	atomic_init(&c->damaged, false);
+	atomic_init(&c->hits, 0);
+	pthread_mutex_init(&c->lock, NULL);
+	c->dir = xstrdup(dir);
+	c->name = xstrdup(name);
+	c->map = m;
+	c->map_len = (size_t)st.st_size;
+	/* prev's records, at the same offsets in the new mapping. */
+	c->cap_recs = prev->nrecs + 1024;
+	c->recs = xmalloc(c->cap_recs * sizeof *c->recs);
+	c->nrecs = prev->nrecs;
+	for (size_t i = 0; i < prev->nrecs; i++) {
+		record r = prev->recs[i];
+		r.key = (const char *)c->map + ((const unsigned char *)r.key - prev->map);
+		r.value = c->map + (r.value - prev->map);
+		r.payload = c->map + (r.payload - prev->map);
+		r.used = false;
+		c->recs[i] = r;
+	}
+	c->cap_slots = prev->cap_slots;
+	c->slots = xmalloc(c->cap_slots * sizeof *c->slots);
+	memcpy(c->slots, prev->slots, c->cap_slots * sizeof *c->slots);
+	/* Then those appended after them. */
+	size_t before = c->nrecs;
+	buf_reader r;
+	buf_reader_init(&r, c->map + prev->map_len, c->map_len - prev->map_len);
+	if (!load_records(c, &r)) {
+		cache_close(c);
+		return cache_open(dir, name, stamp, diags);
+	}
+	if (2 * c->nrecs > c->cap_slots) {
+		free(c->slots);
+		index_records(c);
+	} else {
+		size_t mask = c->cap_slots - 1;
+		for (size_t k = before; k < c->nrecs; k++) {
+			record *nr = &c->recs[k];
+			for (size_t i = key_hash(nr->key, nr->key_len) & mask;; i = (i + 1) & mask) {
+				record *o = c->slots[i] ? &c->recs[c->slots[i] - 1] : NULL;
+				if (!o || (o->key_len == nr->key_len &&
+					   memcmp(o->key, nr->key, nr->key_len) == 0)) {
+					c->slots[i] = k + 1;
+					break;
+				}
+			}
+		}
+	}
+	c->usable = true;
+	c->reused = true;
+	note_file(c, &st);
+	return c;
+}
+
+bool cache_reused(const cache_file *c)
+{
+	return c && c->reused;
 }
 
 void cache_close(cache_file *c)
@@ -591,13 +712,22 @@ void cache_save(cache_file *c, diag_list *diags)
 	if (c->appending || (c->usable && !damaged && dead <= live + added)) {
 		int fd = open(path.ptr, O_WRONLY | O_APPEND | O_CLOEXEC);
 		off_t end = fd >= 0 ? lseek(fd, 0, SEEK_END) : -1;
+		/* What cache_open_after takes over: the file as this cache
+		 * mapped it, then what it appends now, and nothing else. */
+		bool whole = end >= 0 && c->file.known && (size_t)end == c->map_len &&
+			     c->map_len == (size_t)c->file.size;
+		struct stat st;
 		if (end >= 0) {
 			rc = write_kept(c, fd, (size_t)end);
 		}
+		c->file.known = false;
+		if (rc == 0 && whole && fstat(fd, &st) == 0)
+			note_file(c, &st);
 		if (fd >= 0 && close(fd) < 0)
 			rc = -1;
 	} else {
 		rc = rewrite(c, path.ptr);
+		c->file.known = false;
 	}
 	c->saved = rc == 0;
 	if (rc < 0 && diags)

@@ -41,6 +41,16 @@ uint64_t cache_program_stamp(void);
  * hits and saves nothing. Caller frees with cache_close. */
 cache_file *cache_open(const char *dir, const char *name, uint64_t stamp,
 		  diag_list *diags);
+/* cache_open for a process that opened dir/name before (gen serve), as
+ * prev: when the file is as prev left it, opened or appended to by its
+ * cache_save (the same file, size and time), the records prev knew are
+ * taken from prev's index, not read from the file again; only those
+ * appended are. Otherwise, or with prev NULL, it is cache_open. prev is
+ * not changed and may be closed before or after the new cache. */
+cache_file *cache_open_after(const cache_file *prev, const char *dir, const char *name,
+			    uint64_t stamp, diag_list *diags);
+/* Whether c came from cache_open_after taking over prev's records. */
+bool cache_reused(const cache_file *c);
 void cache_close(cache_file *c);
 
 /* The value kept under key, checked against its checksum: a pointer into

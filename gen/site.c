@@ -130,6 +130,9 @@ struct site_memory {
 	size_t n;
 	cache_file **caches; /* open while an article held borrows from one */
 	size_t ncaches;
+	/* The last build's documents cache, open whether or not an article
+	 * borrows from it: the next one takes its index (cache_open_after). */
+	cache_file *last;
 };
 
 /* What each published article of a build brings to the memory: the
@@ -168,8 +171,13 @@ void site_memory_free(site_memory *m)
 	if (!m)
 		return;
 	memory_drop_docs(m);
-	for (size_t i = 0; i < m->ncaches; i++)
+	bool last_held = false;
+	for (size_t i = 0; i < m->ncaches; i++) {
+		last_held = last_held || m->caches[i] == m->last;
 		cache_close(m->caches[i]);
+	}
+	if (!last_held)
+		cache_close(m->last);
 	free(m->caches);
 	free(m);
 }
@@ -247,10 +255,18 @@ static void memory_give_back(site *s)
 			used = m->docs[i].origin == cf;
 		if (used)
 			keep[nkeep++] = cf;
-		else
+		else if (cf != s->doc_cache && cf != m->last)
 			cache_close(cf);
 		newest = newest || (used && c == m->ncaches);
 	}
+	/* The last build's cache goes unless an article borrows from it;
+	 * this build's stays, for the next one to open after. */
+	bool old_kept = false;
+	for (size_t k = 0; k < nkeep; k++)
+		old_kept = old_kept || keep[k] == m->last;
+	if (m->last && m->last != s->doc_cache && !old_kept)
+		cache_close(m->last);
+	m->last = s->doc_cache;
 	free(m->caches);
 	m->caches = keep;
 	m->ncaches = nkeep;
@@ -611,7 +627,10 @@ int site_load(site *s, const source *src, const site_options *opt,
 		s->program_stamp = program;
 		uint64_t stamp = buf_hash64(&s->stamp, sizeof s->stamp, s->program_stamp);
 		char *dir = site_cache_dir(s, opt->output);
-		cache = cache_open(dir, "documents.pack", stamp, diags);
+		/* gen serve: the last build's index, and what it appended. */
+		cache = opt->memory ? cache_open_after(opt->memory->last, dir, "documents.pack",
+						      stamp, diags)
+				    : cache_open(dir, "documents.pack", stamp, diags);
 		free(dir);
 	}
 	size_t errors = parse_all(s, md, nmd, filters, cache, opt, diags, err);

@@ -190,6 +190,86 @@ static void test_off(void)
 	   "no cache at all");
 }
 
+/* Whether c holds key with the value value_of(k, n). */
+static bool holds(cache_file *c, const char *key, int k, size_t n)
+{
+	buf want = BUF_INIT;
+	value_of(&want, k, n);
+	size_t len = 0;
+	const char *got = cache_get(c, key, strlen(key), &len);
+	bool same = got && len == want.len && memcmp(got, want.ptr, len) == 0;
+	buf_release(&want);
+	return same;
+}
+
+static void put_value(cache_file *c, const char *key, int k, size_t n)
+{
+	buf v = BUF_INIT;
+	value_of(&v, k, n);
+	cache_put(c, key, strlen(key), v.ptr, v.len);
+	buf_release(&v);
+}
+
+/* A process that opens the cache build after build takes the index the
+ * last one had, and reads only what that one appended; a file someone
+ * else changed meanwhile, or one written anew, is read whole. Either way
+ * every value is what a fresh open finds. */
+static void test_open_after(void)
+{
+	cache_file *c = cache_open(dir, "n.pack", 7, NULL);
+	put_value(c, "a", 1, 300);
+	put_value(c, "b", 2, 5000);
+	cache_save(c, NULL); /* a new file: written anew */
+	cache_file *d = cache_open_after(c, dir, "n.pack", 7, NULL);
+	ok(!cache_reused(d), "after a file written anew: read whole");
+	ok(holds(d, "a", 1, 300) && holds(d, "b", 2, 5000), "with every value");
+	cache_close(c);
+	put_value(d, "c", 3, 700);
+	cache_save(d, NULL); /* appended */
+	cache_file *e = cache_open_after(d, dir, "n.pack", 7, NULL);
+	ok(cache_reused(e), "after an append by the last: its index taken");
+	ok(holds(e, "a", 1, 300) && holds(e, "b", 2, 5000), "the values it had");
+	ok(holds(e, "c", 3, 700), "and the one it appended");
+	/* A new value for a known key, and one more. */
+	put_value(e, "a", 4, 400);
+	put_value(e, "d", 5, 60);
+	cache_save(e, NULL);
+	cache_close(d);
+	cache_file *f = cache_open_after(e, dir, "n.pack", 7, NULL);
+	cache_file *fresh = cache_open(dir, "n.pack", 7, NULL);
+	ok(cache_reused(f), "again after the next append");
+	ok(holds(f, "a", 4, 400), "a value replaced: the new one");
+	ok(holds(f, "b", 2, 5000) && holds(f, "c", 3, 700) && holds(f, "d", 5, 60),
+	   "the others as before");
+	ok(holds(fresh, "a", 4, 400) && holds(fresh, "d", 5, 60), "as a fresh open has them");
+	cache_close(fresh);
+	cache_close(e);
+	/* Nothing put: the file as f opened it, still its. */
+	cache_save(f, NULL);
+	cache_file *g = cache_open_after(f, dir, "n.pack", 7, NULL);
+	ok(cache_reused(g) && holds(g, "a", 4, 400), "after a build that put nothing");
+	/* Another stamp: nothing of it. */
+	cache_file *other = cache_open_after(g, dir, "n.pack", 8, NULL);
+	ok(!cache_reused(other) && !holds(other, "a", 4, 400), "another stamp: not taken");
+	cache_close(other);
+	/* Someone else appends (a gen build of the same folder): the file
+	 * is not as g left it, and is read whole. */
+	cache_file *h = cache_open(dir, "n.pack", 7, NULL);
+	holds(h, "a", 4, 400);
+	holds(h, "b", 2, 5000);
+	holds(h, "c", 3, 700);
+	holds(h, "d", 5, 60);
+	put_value(h, "e", 6, 90);
+	cache_save(h, NULL);
+	cache_close(h);
+	cache_file *k = cache_open_after(g, dir, "n.pack", 7, NULL);
+	ok(!cache_reused(k), "a file another process appended to: read whole");
+	ok(holds(k, "e", 6, 90) && holds(k, "a", 4, 400), "with its value too");
+	cache_close(g);
+	cache_close(f);
+	cache_close(k);
+}
+
 int main(void)
 {
 	const char *tmp = getenv("TMPDIR");
@@ -202,6 +282,7 @@ int main(void)
 	test_changed_meanwhile();
 	test_off();
 	test_keep_unused();
+	test_open_after();
 	char cmd[600];
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
 	if (system(cmd) != 0)

@@ -110,6 +110,8 @@ static void print_stats(const stage_times *t, const site *s, const renderer *r,
 		buf_printf(&print_note, ";\n                     %zu of %zu articles copied from the last%s",
 			   rt->print_copied, rt->print_articles,
 			   rt->print_framed ? ",\n                     and all around them" : "");
+	if (rt->print_copied && rt->print_unread)
+		buf_puts(&print_note, ",\n                     unread: the last page is as written");
 	if (rt->search_docs)
 		buf_printf(&search_note, ";\n                     the text of %zu of %zu kept",
 			   rt->search_kept, rt->search_docs);

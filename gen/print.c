@@ -72,6 +72,8 @@ typedef struct book {
 	int old_fd;       /* the print page the last build wrote, or -1 */
 	const char *old_map; /* its bytes (was.len of them), or NULL */
 	pieces_head was;  /* what the memo says of it */
+	bool marked;      /* it stats as the last build left it (output_mark):
+			   * its bytes are those the memo describes */
 	piece *old;       /* its pieces, in the order of the file */
 	piece *by_key;    /* the same, sorted by key */
 	size_t nold;
@@ -286,11 +288,12 @@ static const piece *old_piece(const book *b, uint64_t key)
 			     : bsearch(&want, b->by_key, b->nold, sizeof *b->by_key, piece_cmp);
 }
 
-/* Whether the len bytes at offset at of the last print page hash to hash. */
+/* Whether the len bytes at offset at of the last print page hash to hash:
+ * taken as read when the file is as the last build left it. */
 static bool old_good(const book *b, uint64_t at, uint64_t len, uint64_t hash)
 {
 	return b->old_map && len <= b->was.len && at <= b->was.len - len &&
-	       buf_hash64(b->old_map + at, (size_t)len, PIECES_FORMAT) == hash;
+	       (b->marked || buf_hash64(b->old_map + at, (size_t)len, PIECES_FORMAT) == hash);
 }
 
 /* Appends len bytes at offset at of the last print page to out when they
@@ -431,10 +434,18 @@ static void pieces_load(book *b, renderer *r, output *o)
 		b->old_fd = -1;
 		return;
 	}
-	/* Read where it lies: every byte taken from it is hashed first, and
-	 * what is taken goes to the new page by the kernel (output_copy). */
-	void *map = mmap(NULL, (size_t)b->was.len, PROT_READ, MAP_SHARED | MAP_POPULATE,
-			 b->old_fd, 0);
+	/* A file that stats as the last build wrote it holds what it wrote
+	 * (the trust output_keep puts in a page's mark): what is taken from
+	 * it goes to the new page by the kernel (output_copy), unread. Any
+	 * other file is read where it lies, and every byte taken from it
+	 * is hashed first. */
+	output_mark mark;
+	b->marked = render_file_mark(r, o, PRINT_URL "index.html", &mark) &&
+		    (uint64_t)st.st_ino == mark.ino && (uint64_t)st.st_size == mark.size &&
+		    (int64_t)st.st_mtim.tv_sec == mark.sec &&
+		    (uint64_t)st.st_mtim.tv_nsec == mark.nsec;
+	void *map = mmap(NULL, (size_t)b->was.len, PROT_READ,
+			 MAP_SHARED | (b->marked ? 0 : MAP_POPULATE), b->old_fd, 0);
 	if (map == MAP_FAILED) {
 		close(b->old_fd);
 		b->old_fd = -1;
@@ -686,12 +697,11 @@ static value *outline_data(const book *b, const renderer *r, const outline *ol)
 	return data;
 }
 
-int print_render(renderer *r, const xref *x, output *o, size_t *articles, size_t *copied,
-		 bool *framed, gen_err *err)
+int print_render(renderer *r, const xref *x, output *o, print_stats *st,
+		 gen_err *err)
 {
 	const site *s = xref_site(x);
-	*articles = *copied = 0;
-	*framed = false;
+	memset(st, 0, sizeof *st);
 	/* The book holds every article, in an order and under ids that
 	 * follow from the articles and site.toml: known without making it. */
 	uint64_t fp = render_all_docs_key(r, 0x7072696e74u);
@@ -728,11 +738,12 @@ int print_render(renderer *r, const xref *x, output *o, size_t *articles, size_t
 			pieces_save(&b, r, key, b.tap_len, tap_finish(&b));
 		value_free(data);
 	} else if (rc > 0) {
-		*framed = true;
+		st->framed = true;
 		rc = 0;
 	}
-	*articles = b.nnow;
-	*copied = b.copied;
+	st->articles = b.nnow;
+	st->copied = b.copied;
+	st->unread = b.marked && b.copied > 0;
 	free(ol.parts);
 	free(ol.articles);
 	if (b.old_map)

@@ -24,13 +24,18 @@
 
 #define PRINT_URL "print/"
 
+/* What print_render took from the page the last build wrote. */
+typedef struct print_stats {
+	size_t articles;  /* on the page */
+	size_t copied;    /* taken from the last page */
+	bool framed;      /* and all around them too, without the template */
+	bool unread;      /* the last page stats as written: what was taken
+			   * from it was not read to check it (see print.c) */
+} print_stats;
+
 /* Renders print/index.html with the "print" layout (o NULL: render only)
- * and sets *articles to the number of articles on it, *copied to those
- * taken from the page the last build wrote, and *framed when all around
- * them was taken from it too, without the template (see print.c).
- * Returns 0 or a negative code with err set. */
-int print_render(renderer *r, const xref *x, output *o, size_t *articles, size_t *copied,
-		 bool *framed, gen_err *err);
+ * and fills *st. Returns 0 or a negative code with err set. */
+int print_render(renderer *r, const xref *x, output *o, print_stats *st, gen_err *err);
 
 /* Rewrites the ids and local links of html (an article body) for the
  * print page: id="x" becomes id="PREFIX--x", href="#x" becomes

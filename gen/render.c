@@ -646,6 +646,15 @@ bool render_file_fresh(renderer *r, output *o, const char *rel, uint64_t fp)
 	       output_keep(o, rel, &was.mark);
 }
 
+bool render_file_mark(renderer *r, output *o, const char *rel, output_mark *mark)
+{
+	page_memo was;
+	if (!memo_get(r, o, rel, &was))
+		return false;
+	*mark = was.mark;
+	return true;
+}
+
 bool render_page_kept(renderer *r, output *o, const char *rel, uint64_t own)
 {
 	page_memo was;
@@ -1436,11 +1445,15 @@ static void *part_run(void *arg)
 	case PART_LISTS:
 		t->rc = render_lists(t->r, t->o, &t->err);
 		break;
-	case PART_PRINT:
-		t->rc = print_render(t->r, t->r->xref, t->o, &t->r->times.print_articles,
-				     &t->r->times.print_copied, &t->r->times.print_framed,
-				     &t->err);
+	case PART_PRINT: {
+		print_stats ps;
+		t->rc = print_render(t->r, t->r->xref, t->o, &ps, &t->err);
+		t->r->times.print_articles = ps.articles;
+		t->r->times.print_copied = ps.copied;
+		t->r->times.print_framed = ps.framed;
+		t->r->times.print_unread = ps.unread;
 		break;
+	}
 	case PART_SEARCH:
 		t->rc = search_render(t->r, t->r->s, t->o, &t->r->times.search_kept, &t->err);
 		t->r->times.search_docs = t->r->s->ndocs;

@@ -74,6 +74,10 @@ bool render_page_kept(renderer *r, output *o, const char *rel, uint64_t own);
 /* The same for a file that is not a page (the search index's): data
  * made without a layout, not counted in render_pages_kept. */
 bool render_file_fresh(renderer *r, output *o, const char *rel, uint64_t fp);
+/* What the page cache says the file at rel looked like when the last
+ * build wrote it (see output_mark): true and *mark, or false when it
+ * knows nothing of it. */
+bool render_file_mark(renderer *r, output *o, const char *rel, output_mark *mark);
 int render_file_as(renderer *r, output *o, const char *rel, const char *data, size_t len,
 		   uint64_t fp, gen_err *err);
 /* As render_page_as, for a page too big to hold (the whole handbook):
@@ -133,6 +137,7 @@ typedef struct render_times {
 	double xref, pages, lists, print, search, history;
 	size_t print_articles, print_copied; /* on the print page; copied from the last one */
 	bool print_framed;                   /* and all around them too */
+	bool print_unread;                   /* and taken unread (print_stats) */
 	bool related_kept;                   /* related pages as the last build had them */
 	bool facts_same;                     /* render_facts_same */
 	size_t search_docs, search_kept;     /* in the index; whose text file was kept */

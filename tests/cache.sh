@@ -137,6 +137,8 @@ copied=$(sed -n 's/^ *\([0-9]*\) of \([0-9]*\) articles copied.*/\1 \2/p' "$WORK
 text=$(sed -n 's/^ *the text of \([0-9]*\) of \([0-9]*\) kept.*/\1 \2/p' "$WORK/inc.err")
 is "${copied% *}" "$(( ${copied#* } - 1 ))" "text edit: the print page copies all articles but one ($copied)"
 contains "$WORK/inc.err" "and all around them" "text edit: and the rest of the print page, without the template"
+contains "$WORK/inc.err" "unread: the last page is as written" \
+	"text edit: the last page stats as it was written, so what is copied from it is not read"
 grep -A1 '^  xref' "$WORK/inc.err" | grep -q 'as in the last build'
 ok $? "text edit: the related articles are those of the last build"
 is "${text% *}" "$(( ${text#* } - 1 ))" "text edit: search reads one article's text ($text)"
@@ -182,6 +184,7 @@ git -C "$P" commit -qam "verhaal 6: een woord erbij"
 build_both "print page edited by hand"
 copied=$(sed -n 's/^ *\([0-9]*\) of \([0-9]*\) articles copied.*/\1 \2/p' "$WORK/inc.err")
 is "${copied% *}" "$(( ${copied#* } - 2 ))" "print page edited by hand: that article is not copied ($copied)"
+lacks "$WORK/inc.err" "unread:" "print page edited by hand: the page is read, and each piece checked"
 # The same outside the articles: the template makes the page again.
 grep -q '>Extra verhaal 12<' "$WORK/inc/print/index.html"
 ok $? "the print page shows an article's title"

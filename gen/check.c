@@ -169,7 +169,9 @@ static size_t check_urls(const site *s, diag_list *diags)
 	for (size_t i = 0; i < s->ndocs; i++) {
 		const document *d = &s->docs[i];
 		add_claim(&c, xstrdup(d->out_path), CLAIM_PAGE, d->path, 1, 1, NULL);
-		const value *al = value_get(d->fm.meta, "aliases");
+		/* Looked up only when there are some: ten thousand articles'
+		 * front matter lies all over memory. */
+		const value *al = d->fm.naliases ? value_get(d->fm.meta, "aliases") : NULL;
 		for (size_t j = 0; j < d->fm.naliases; j++) {
 			const value *v = value_type_of(al) == VALUE_ARRAY ? value_at(al, j) : al;
 			add_claim(&c, alias_out(d->fm.aliases[j]), CLAIM_ALIAS, d->path,

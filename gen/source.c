@@ -853,9 +853,12 @@ static int list_files(const source *s, const char *dir, bool lazy, const char *m
 		if (use && known && known->valid && strcmp(known->root, s->root) == 0 &&
 		    strcmp(known->dir, dir) == 0 && dirty_paths(known, dir, &named, &nnamed)) {
 			memo_read(&memo, NULL);
+			/* The file memo is for a process that starts afresh: as
+			 * the first listing left it, it may be behind on the
+			 * files named since, which that process then reads
+			 * (their stat is not the memo's). Writing it on every
+			 * save would cost more than the listing. */
 			rc = list_known(known, named, nnamed, s->root, &l, &memo, err);
-			if (rc == 0 && memo.changed)
-				memo_write(&memo, memo_path);
 		} else {
 			if (use)
 				memo_read(&memo, memo_path);

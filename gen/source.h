@@ -82,7 +82,8 @@ void source_listing_forget(source_listing *l);
  * file that stats as it did is not read (see source.c); it is updated
  * here. With known (may be NULL), a listing on disk is the last one with
  * the paths named since listed again (the files among them are read),
- * and known holds this one after. */
+ * and known holds this one after; the file memo is left as the first
+ * listing wrote it then. */
 int source_list_ids(const source *s, const char *dir, const char *memo,
 		    source_listing *known, source_file **out, size_t *n, gen_err *err);
 /* Reads f's bytes when source_list_ids left them out; 0 or a negative code

@@ -316,6 +316,17 @@ struct search_index {
 	strtab keys;           /* with a memory: each document's key (put_key), */
 	pool key_strings;      /* by document number */
 	bool remember;         /* search_free hands the words to the memory */
+	/* With a memory (see "the last index" there): whether the documents
+	 * are the memory's, at the same numbers, but for changed (ascending
+	 * numbers), with the same dictionary; search_write then takes the
+	 * postings of the others from it. */
+	bool after;
+	vec32 changed;
+	double *ptf;           /* with a memory: each posting's weighted count */
+	uint8_t *pq_raw;       /* and its level before encode_postings' tiers */
+	bool *term_same;       /* per term: postings and levels as the memory's */
+	buf enc;               /* every term's encoded postings, for the memory: */
+	size_t *enc_at, *enc_len; /* where term t's are in enc */
 	vec32 fm;              /* with a memory: each document's themes as */
 	size_t *fm_at;         /* written (first occurrences), from fm_at[i] */
 	size_t held;           /* documents whose words came from the memory */
@@ -340,6 +351,9 @@ struct search_index {
 	uint32_t *order;     /* index order -> order added */
 	double max_impact;
 	double level[IMPACT_LEVELS + 1], bound[IMPACT_LEVELS + 1];
+	/* The same for a top score of 1: the tiers' mean level is worked
+	 * out on this scale, so that it depends on the levels alone. */
+	double unit_level[IMPACT_LEVELS + 1], unit_bound[IMPACT_LEVELS + 1];
 };
 
 static void worker_init(worker *w, search_index *ix)
@@ -394,6 +408,7 @@ int search_new(search_index **out, const char *language, gen_err *err)
 	ix->language = xstrdup(language ? language : "");
 	worker_init(&ix->serial, ix);
 	buf_init(&ix->scratch);
+	buf_init(&ix->enc);
 	for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
 		if (strcmp(ix->language, names[i].iso) != 0)
 			continue;
@@ -456,6 +471,13 @@ void search_free(search_index *ix)
 	free(ix->pdoc);
 	free(ix->pq);
 	free(ix->order);
+	free(ix->changed.v);
+	free(ix->ptf);
+	free(ix->pq_raw);
+	free(ix->term_same);
+	buf_release(&ix->enc);
+	free(ix->enc_at);
+	free(ix->enc_len);
 	free(ix);
 }
 
@@ -1406,6 +1428,23 @@ struct search_memory {
 	size_t nthemes;
 	vec32 fm;            /* themes as written, by number: fm_at[slot].. */
 	size_t *fm_at;
+	/* The last index, as search_write built it (built: these are set).
+	 * A build whose documents are these, at the same numbers and in the
+	 * same order, but for a few, and whose dictionary, stems and
+	 * compounds are as then, takes the other documents' postings from
+	 * here and scores them again (build_postings_after); a term whose
+	 * postings and levels come out as then is not encoded again. */
+	bool built;
+	size_t nterms;
+	uint32_t *word_term, *word_split;
+	vec32 parts;
+	uint32_t *order;
+	uint32_t *post_off, *post_n, *pdoc;
+	double *ptf;
+	uint8_t *pq_raw, *pq;
+	double max_impact;
+	buf enc;
+	size_t *enc_at, *enc_len;
 };
 
 search_memory *search_memory_new(void)
@@ -1432,6 +1471,19 @@ static void memory_clear(search_memory *m)
 	free(m->themes);
 	free(m->fm.v);
 	free(m->fm_at);
+	free(m->word_term);
+	free(m->word_split);
+	free(m->parts.v);
+	free(m->order);
+	free(m->post_off);
+	free(m->post_n);
+	free(m->pdoc);
+	free(m->ptf);
+	free(m->pq_raw);
+	free(m->pq);
+	buf_release(&m->enc);
+	free(m->enc_at);
+	free(m->enc_len);
 	memset(m, 0, sizeof *m);
 }
 
@@ -1451,6 +1503,14 @@ void search_set_memory(search_index *ix, search_memory *m)
 size_t search_held(const search_index *ix)
 {
 	return ix->held;
+}
+
+size_t search_terms_held(const search_index *ix)
+{
+	size_t n = 0;
+	for (size_t t = 0; ix->term_same && t < ix->terms.n; t++)
+		n += ix->term_same[t];
+	return n;
 }
 
 /* search_free, for an index whose documents were all added: the memory
@@ -1485,6 +1545,31 @@ static void memory_take(search_index *ix)
 	m->fm_at = ix->fm_at;
 	memset(&ix->fm, 0, sizeof ix->fm);
 	ix->fm_at = NULL;
+	if (ix->written && ix->ptf && ix->pq_raw && ix->enc_at) {
+		m->built = true;
+		m->nterms = ix->terms.n;
+		m->word_term = ix->word_term;
+		m->word_split = ix->word_split;
+		m->parts = ix->parts;
+		m->order = ix->order;
+		m->post_off = ix->post_off;
+		m->post_n = ix->post_n;
+		m->pdoc = ix->pdoc;
+		m->ptf = ix->ptf;
+		m->pq_raw = ix->pq_raw;
+		m->pq = ix->pq;
+		m->max_impact = ix->max_impact;
+		m->enc = ix->enc;
+		m->enc_at = ix->enc_at;
+		m->enc_len = ix->enc_len;
+		ix->word_term = ix->word_split = NULL;
+		memset(&ix->parts, 0, sizeof ix->parts);
+		ix->order = ix->post_off = ix->post_n = ix->pdoc = NULL;
+		ix->ptf = NULL;
+		ix->pq_raw = ix->pq = NULL;
+		buf_init(&ix->enc);
+		ix->enc_at = ix->enc_len = NULL;
+	}
 	m->valid = true;
 	memset(&ix->words, 0, sizeof ix->words);
 	memset(&ix->strings, 0, sizeof ix->strings);
@@ -1652,6 +1737,20 @@ static int add_remembered(search_index *ix, const document *docs, size_t n, cons
 		ix->total_len += d->len;
 	}
 	ix->texts_kept += w->texts_kept;
+	/* search_write may take the postings from the memory's last index
+	 * when the dictionary is the same, id for id, and every document
+	 * the memory holds kept its number. */
+	bool same_words = m->built && ix->words.n == m->words.n && n == m->nsdocs;
+	for (size_t k = 0; same_words && k < m->words.n; k++)
+		same_words = ix->words.len[k] == m->words.len[k] &&
+			     memcmp(ix->words.str[k], m->words.str[k], m->words.len[k]) == 0;
+	for (size_t i = 0; same_words && i < n; i++) {
+		if (held[i] >= 0 && (size_t)held[i] != i)
+			same_words = false;
+		else if (held[i] < 0)
+			vec_push(&ix->changed, (uint32_t)i);
+	}
+	ix->after = same_words;
 	free(from_memory);
 	free(from_worker);
 	worker_release(w);
@@ -1926,8 +2025,10 @@ static void scale_init(search_index *ix, double max)
 {
 	ix->max_impact = max;
 	for (int q = 0; q <= IMPACT_LEVELS; q++) {
-		ix->level[q] = max * pow(IMPACT_RATIO, (double)q - IMPACT_LEVELS);
-		ix->bound[q] = max * pow(IMPACT_RATIO, (double)q - IMPACT_LEVELS - 0.5);
+		ix->unit_level[q] = pow(IMPACT_RATIO, (double)q - IMPACT_LEVELS);
+		ix->unit_bound[q] = pow(IMPACT_RATIO, (double)q - IMPACT_LEVELS - 0.5);
+		ix->level[q] = max * ix->unit_level[q];
+		ix->bound[q] = max * ix->unit_bound[q];
 	}
 }
 
@@ -1945,6 +2046,20 @@ static uint8_t quantize(const search_index *ix, double impact)
 static double dequantize(const search_index *ix, uint8_t q)
 {
 	return ix->level[q];
+}
+
+/* BM25's length normalisation of a document of len index words, and the
+ * score of a term with inverse document frequency idf and weighted count
+ * tf in it: one place, so that postings scored again from the memory
+ * (build_postings_after) come out as those made here, to the bit. */
+static inline double doc_norm(uint32_t len, double avgdl)
+{
+	return BM25_K1 * (1 - BM25_B + BM25_B * (double)len / avgdl);
+}
+
+static inline double bm25(double idf, double tf, double norm)
+{
+	return idf * tf * (BM25_K1 + 1) / (tf + norm);
 }
 
 /* The postings are made by documents in index order, split into ranges
@@ -1979,16 +2094,18 @@ static void *posting_run(void *arg)
 	for (size_t k = p->from; k < p->to; k++) {
 		const sdoc *d = &ix->docs[ix->order[k]];
 		doc_terms(ix, d, tacc, &touched);
-		double norm = BM25_K1 * (1 - BM25_B + BM25_B * (double)d->len / p->avgdl);
+		double norm = doc_norm(d->len, p->avgdl);
 		for (size_t i = 0; i < touched.n; i++) {
 			uint32_t t = touched.v[i];
 			if (p->pass == 0) {
 				p->count[t]++;
 			} else {
 				double tf = tacc[t];
-				double sc = p->idf[t] * tf * (BM25_K1 + 1) / (tf + norm);
+				double sc = bm25(p->idf[t], tf, norm);
 				size_t at = p->next[t]++;
 				ix->pdoc[at] = (uint32_t)k;
+				if (ix->ptf)
+					ix->ptf[at] = tf;
 				p->impact[at] = (float)sc;
 				if (sc > p->max)
 					p->max = sc;
@@ -2001,17 +2118,205 @@ static void *posting_run(void *arg)
 	return NULL;
 }
 
-static void build_postings(search_index *ix)
+/* The documents in index order (compare_docs): ix->order. */
+static void order_docs(search_index *ix)
 {
-	size_t nt = ix->terms.n, nd = ix->ndocs;
+	size_t nd = ix->ndocs;
 	doc_key *keys = xmalloc((nd + 1) * sizeof *keys);
 	for (size_t i = 0; i < nd; i++)
 		keys[i] = (doc_key){ &ix->docs[i], (uint32_t)i };
 	qsort(keys, nd, sizeof *keys, compare_docs);
+	free(ix->order);
 	ix->order = xmalloc((nd + 1) * sizeof *ix->order);
 	for (size_t i = 0; i < nd; i++)
 		ix->order[i] = keys[i].added;
 	free(keys);
+}
+
+/* Whether the index keeps what it builds for its memory. */
+static bool remembering(const search_index *ix)
+{
+	return ix->remember && ix->memory;
+}
+
+/* One thread's terms [from, to) in score_postings: first scored (pass 0,
+ * with the highest score), then given their levels (pass 1). */
+typedef struct score_part {
+	search_index *ix;
+	size_t from, to;
+	const double *norm;  /* per document in index order */
+	float *impact;
+	double max;
+	int pass;
+} score_part;
+
+static void *score_run(void *arg)
+{
+	score_part *p = arg;
+	search_index *ix = p->ix;
+	double nd = (double)ix->ndocs;
+	for (size_t t = p->from; t < p->to; t++) {
+		size_t at = ix->post_off[t], end = at + ix->post_n[t];
+		if (p->pass == 1) {
+			for (; at < end; at++)
+				ix->pq[at] = quantize(ix, p->impact[at]);
+			continue;
+		}
+		double df = ix->post_n[t];
+		double idf = log(1 + (nd - df + 0.5) / (df + 0.5));
+		for (; at < end; at++) {
+			double sc = bm25(idf, ix->ptf[at], p->norm[ix->pdoc[at]]);
+			p->impact[at] = (float)sc;
+			if (sc > p->max)
+				p->max = sc;
+		}
+	}
+	return NULL;
+}
+
+/* Scores every posting from its weighted count (ptf), its term's number
+ * of documents and its document's length, and sets the levels (pq),
+ * as build_postings does; on ix->jobs threads, each with a share of the
+ * postings. */
+static void score_postings(search_index *ix, size_t total)
+{
+	size_t nt = ix->terms.n, nd = ix->ndocs;
+	double avgdl = nd ? (double)ix->total_len / (double)nd : 1;
+	if (avgdl <= 0)
+		avgdl = 1;
+	double *norm = xmalloc((nd + 1) * sizeof *norm);
+	for (size_t k = 0; k < nd; k++)
+		norm[k] = doc_norm(ix->docs[ix->order[k]].len, avgdl);
+	float *impact = xmalloc((total + 1) * sizeof *impact);
+	size_t nparts = ix->jobs > 1 && total >= 1024 ? (size_t)ix->jobs : 1;
+	score_part *parts = xcalloc(nparts + 1, sizeof *parts);
+	size_t t = 0;
+	for (size_t p = 0; p < nparts; p++) {
+		parts[p] = (score_part){ ix, t, t, norm, impact, 0, 0 };
+		size_t want = total * (p + 1) / nparts;
+		while (t < nt && (p == nparts - 1 || ix->post_off[t] < want))
+			t++;
+		parts[p].to = t;
+	}
+	jobs_run(parts, nparts, sizeof *parts, score_run);
+	double max = 0;
+	for (size_t p = 0; p < nparts; p++)
+		if (parts[p].max > max)
+			max = parts[p].max;
+	scale_init(ix, max);
+	ix->pq = xmalloc(total + 1);
+	for (size_t p = 0; p < nparts; p++)
+		parts[p].pass = 1;
+	jobs_run(parts, nparts, sizeof *parts, score_run);
+	free(parts);
+	free(impact);
+	free(norm);
+}
+
+/* A posting of a changed document, made for build_postings_after. */
+typedef struct fresh_posting {
+	uint32_t term, k;    /* k: the document in index order */
+	double tf;
+} fresh_posting;
+
+static int compare_fresh(const void *a, const void *b)
+{
+	const fresh_posting *x = a, *y = b;
+	if (x->term != y->term)
+		return x->term < y->term ? -1 : 1;
+	return x->k < y->k ? -1 : x->k > y->k;
+}
+
+/* build_postings for an index that search_add_documents found to be the
+ * memory's last one but for ix->changed (ix->after), with the same
+ * terms: the postings of the other documents are the memory's, with
+ * their weighted counts; the changed documents' are made; then every
+ * posting is scored again, as the average length and the terms' numbers
+ * of documents are the whole index's. Marks the terms whose postings and
+ * levels are the memory's (term_same). Returns false, having built
+ * nothing, when the documents' order is not the memory's. */
+static bool build_postings_after(search_index *ix)
+{
+	const search_memory *m = ix->memory;
+	size_t nt = ix->terms.n, nd = ix->ndocs;
+	order_docs(ix);
+	if (memcmp(ix->order, m->order, nd * sizeof *ix->order) != 0)
+		return false;
+	uint32_t *place = xmalloc((nd + 1) * sizeof *place);
+	for (size_t k = 0; k < nd; k++)
+		place[ix->order[k]] = (uint32_t)k;
+	bool *gone = xcalloc(nd + 1, sizeof *gone);
+	double *tacc = xcalloc(nt + 1, sizeof *tacc);
+	vec32 touched = { NULL, 0, 0 };
+	fresh_posting *fresh = NULL;
+	size_t nfresh = 0, capfresh = 0;
+	for (size_t c = 0; c < ix->changed.n; c++) {
+		uint32_t doc = ix->changed.v[c];
+		uint32_t k = place[doc];
+		gone[k] = true;
+		doc_terms(ix, &ix->docs[doc], tacc, &touched);
+		for (size_t i = 0; i < touched.n; i++) {
+			if (nfresh == capfresh) {
+				capfresh = capfresh ? 2 * capfresh : 256;
+				fresh = xrealloc(fresh, capfresh * sizeof *fresh);
+			}
+			fresh[nfresh++] = (fresh_posting){ touched.v[i], k, tacc[touched.v[i]] };
+			tacc[touched.v[i]] = 0;
+		}
+	}
+	qsort(fresh, nfresh, sizeof *fresh, compare_fresh);
+	size_t old_total = m->nterms ? m->post_off[m->nterms - 1] + m->post_n[m->nterms - 1] : 0;
+	size_t cap = old_total + nfresh;
+	ix->post_off = xcalloc(nt + 1, sizeof *ix->post_off);
+	ix->post_n = xcalloc(nt + 1, sizeof *ix->post_n);
+	ix->pdoc = xmalloc((cap + 1) * sizeof *ix->pdoc);
+	ix->ptf = xmalloc((cap + 1) * sizeof *ix->ptf);
+	size_t at = 0, f = 0;
+	for (size_t t = 0; t < nt; t++) {
+		ix->post_off[t] = (uint32_t)at;
+		const uint32_t *od = m->pdoc + m->post_off[t];
+		const double *otf = m->ptf + m->post_off[t];
+		uint32_t on = m->post_n[t], i = 0;
+		while (i < on || (f < nfresh && fresh[f].term == t)) {
+			if (f < nfresh && fresh[f].term == t && (i >= on || fresh[f].k < od[i])) {
+				ix->pdoc[at] = fresh[f].k;
+				ix->ptf[at++] = fresh[f].tf;
+				f++;
+			} else {
+				if (!gone[od[i]]) {
+					ix->pdoc[at] = od[i];
+					ix->ptf[at++] = otf[i];
+				}
+				i++;
+			}
+		}
+		ix->post_n[t] = (uint32_t)(at - ix->post_off[t]);
+	}
+	score_postings(ix, at);
+	ix->pq_raw = xmalloc(at + 1);
+	memcpy(ix->pq_raw, ix->pq, at);
+	ix->term_same = xcalloc(nt + 1, sizeof *ix->term_same);
+	/* The encoding depends on the documents and levels alone (see
+	 * encode_postings), not on the top score. */
+	for (size_t t = 0; t < nt; t++) {
+		uint32_t n = ix->post_n[t];
+		ix->term_same[t] = n == m->post_n[t] &&
+				   memcmp(ix->pdoc + ix->post_off[t], m->pdoc + m->post_off[t],
+					  n * sizeof *ix->pdoc) == 0 &&
+				   memcmp(ix->pq + ix->post_off[t], m->pq_raw + m->post_off[t], n) == 0;
+	}
+	free(place);
+	free(gone);
+	free(tacc);
+	free(touched.v);
+	free(fresh);
+	return true;
+}
+
+static void build_postings(search_index *ix)
+{
+	size_t nt = ix->terms.n, nd = ix->ndocs;
+	order_docs(ix);
 
 	size_t nparts = ix->jobs > 1 && nd >= 256 ? (size_t)ix->jobs : 1;
 	posting_part *parts = xcalloc(nparts + 1, sizeof *parts);
@@ -2037,6 +2342,8 @@ static void build_postings(search_index *ix)
 		}
 	}
 	ix->pdoc = xmalloc((total + 1) * sizeof *ix->pdoc);
+	if (remembering(ix))
+		ix->ptf = xmalloc((total + 1) * sizeof *ix->ptf);
 	float *impact = xmalloc((total + 1) * sizeof *impact);
 	double avgdl = nd ? (double)ix->total_len / (double)nd : 1;
 	if (avgdl <= 0)
@@ -2065,6 +2372,10 @@ static void build_postings(search_index *ix)
 		parts[p].to = total * (p + 1) / nparts;
 	}
 	jobs_run(parts, nparts, sizeof *parts, posting_run);
+	if (remembering(ix)) {
+		ix->pq_raw = xmalloc(total + 1);
+		memcpy(ix->pq_raw, ix->pq, total);
+	}
 	for (size_t p = 0; p < nparts; p++) {
 		free(parts[p].count);
 		free(parts[p].next);
@@ -2074,7 +2385,7 @@ static void build_postings(search_index *ix)
 	free(impact);
 	/* The per-document word lists are not needed any more, unless the
 	 * memory takes them (search_free). */
-	if (ix->remember && ix->memory)
+	if (remembering(ix))
 		return;
 	free(ix->dw_word.v);
 	free(ix->dw_tf.v);
@@ -2136,6 +2447,10 @@ static void encode_postings(search_index *ix, uint32_t t, buf *out, bool *tier_a
 		while (level > 0 && above + count[level] < TIER)
 			above += count[level--];
 		uint32_t room = TIER - above;
+		/* The mean of the others' scores, as a level: on the scale
+		 * of a top score of 1, where it depends on the levels only
+		 * (not on the top score, which any edit moves a little), so
+		 * that a term whose levels stay keeps its encoding. */
 		double sum = 0;
 		for (uint32_t i = 0; i < n; i++) {
 			bool in = pq[i] > level || (pq[i] == level && room > 0);
@@ -2143,9 +2458,13 @@ static void encode_postings(search_index *ix, uint32_t t, buf *out, bool *tier_a
 				room--;
 			tier_a[i] = in;
 			if (!in)
-				sum += dequantize(ix, pq[i]);
+				sum += ix->unit_level[pq[i]];
 		}
-		uint8_t mean = quantize(ix, sum / (n - TIER));
+		double avg = sum / (n - TIER);
+		int q = 1;
+		for (int step = 32; step > 0; step /= 2)
+			q += (q + step <= IMPACT_LEVELS && avg >= ix->unit_bound[q + step]) ? step : 0;
+		uint8_t mean = (uint8_t)q;
 		for (uint32_t i = 0; i < n; i++)
 			if (!tier_a[i])
 				pq[i] = mean;
@@ -2211,6 +2530,26 @@ static void encode_postings(search_index *ix, uint32_t t, buf *out, bool *tier_a
 		buf_putc(out, digits64[bits]);
 }
 
+/* The encoding of term t's postings into out: the memory's when its
+ * postings and levels are (term_same), with the levels it left;
+ * encode_postings' otherwise. Kept in ix->enc for the memory. */
+static void term_encoding(search_index *ix, uint32_t t, buf *out, bool *tier_a)
+{
+	const search_memory *m = ix->memory;
+	size_t start = out->len;
+	if (ix->term_same && ix->term_same[t]) {
+		buf_put(out, m->enc.ptr + m->enc_at[t], m->enc_len[t]);
+		memcpy(ix->pq + ix->post_off[t], m->pq + m->post_off[t], ix->post_n[t]);
+	} else {
+		encode_postings(ix, t, out, tier_a);
+	}
+	if (ix->enc_at) {
+		ix->enc_at[t] = ix->enc.len;
+		ix->enc_len[t] = out->len - start;
+		buf_put(&ix->enc, out->ptr + start, out->len - start);
+	}
+}
+
 /* Compares UTF-8 strings in UTF-16 code unit order, the order of
  * JavaScript's < on strings, so the browser can binary search the shard
  * boundaries the way they were cut. */
@@ -2266,7 +2605,7 @@ static void put_entry(search_index *ix, const entry *e, buf *out, buf *tmp,
 	if (e->term >= 0 && e->alias >= 0)
 		buf_putc(out, '[');
 	if (e->term >= 0) {
-		encode_postings(ix, (uint32_t)e->term, tmp, tier_a);
+		term_encoding(ix, (uint32_t)e->term, tmp, tier_a);
 		put_str(out, tmp->ptr, tmp->len);
 	}
 	if (e->term >= 0 && e->alias >= 0)
@@ -2507,6 +2846,19 @@ static int write_meta(search_index *ix, search_emit_fn emit, void *ctx, const bu
 	return rc;
 }
 
+/* Whether ix->after holds and the words stem and split as they did in
+ * the memory's last index: build_postings_after may be tried. */
+static bool same_terms(const search_index *ix)
+{
+	const search_memory *m = ix->memory;
+	size_t nw = ix->words.n;
+	return ix->after && m && m->built && ix->terms.n == m->nterms &&
+	       memcmp(ix->word_term, m->word_term, nw * sizeof *m->word_term) == 0 &&
+	       memcmp(ix->word_split, m->word_split, nw * sizeof *m->word_split) == 0 &&
+	       ix->parts.n == m->parts.n &&
+	       memcmp(ix->parts.v, m->parts.v, ix->parts.n * sizeof *m->parts.v) == 0;
+}
+
 int search_write(search_index *ix, search_emit_fn emit, void *ctx, gen_err *err)
 {
 	if (ix->written)
@@ -2516,7 +2868,12 @@ int search_write(search_index *ix, search_emit_fn emit, void *ctx, gen_err *err)
 	grow_words(ix);
 	stem_all(ix);
 	split_all(ix);
-	build_postings(ix);
+	if (!same_terms(ix) || !build_postings_after(ix))
+		build_postings(ix);
+	if (remembering(ix)) {
+		ix->enc_at = xcalloc(ix->terms.n + 1, sizeof *ix->enc_at);
+		ix->enc_len = xcalloc(ix->terms.n + 1, sizeof *ix->enc_len);
+	}
 	buf bounds = BUF_INIT;
 	int rc = write_shards(ix, emit, ctx, &bounds, err);
 	if (rc == 0)

@@ -134,6 +134,9 @@ void search_set_keeper(search_index *ix, const search_keeper *k);
 void search_set_memory(search_index *ix, search_memory *m);
 /* Documents whose words search_add_documents took from the memory. */
 size_t search_held(const search_index *ix);
+/* Terms whose postings search_write took from the memory's last index,
+ * scores and all (after search_write). */
+size_t search_terms_held(const search_index *ix);
 /* Appends the key of d's record in that cache: for tests and tools. */
 void search_cache_key(const search_index *ix, const document *d, buf *out);
 

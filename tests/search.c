@@ -576,7 +576,8 @@ static void cached_doc(document *d, size_t i, int variant)
 	d->fm.kind = i % 4 ? KIND_STORY : KIND_TIPS;
 	d->fm.themes = (char **)th + i % 3;
 	d->fm.nthemes = 1 + (i % 2);
-	/* Variant 3 has two themes in the other order, 4 none. */
+	/* Variant 3 has two themes in the other order, 4 none; 5 has
+	 * more of the same words. */
 	if (variant == 3) {
 		d->fm.themes = (char **)th_other;
 		d->fm.nthemes = 2;
@@ -586,9 +587,10 @@ static void cached_doc(document *d, size_t i, int variant)
 	snprintf(text, sizeof text,
 		 "## Wat er gebeurde\n\nDe klant%zu belde over de e-mail en klant-centraal "
 		 "werk. Zeldzaam%zu, 'aanhalingstekens' en \\backslash, ideeën.\n\n"
-		 "## Wat beter kon\n\nEen klacht%s over tevredenheid%s.\n\n"
+		 "## Wat beter kon\n\nEen klacht%s over tevredenheid%s.%s\n\n"
 		 "1. Luister naar de klant.\n2. Vraag door%zu.\n",
-		 i, i % 3, i % 2 ? "en" : "", variant == 1 ? " en veiligheidsregels" : "", i % 5);
+		 i, i % 3, i % 2 ? "en" : "", variant == 1 ? " en veiligheidsregels" : "",
+		 variant == 5 ? " De klant belde over de klacht, en over de klacht." : "", i % 5);
 	markdown_options opt = { .tips = d->fm.kind == KIND_TIPS };
 	gen_err e;
 	if (markdown_parse(&d->md, d->path, text, strlen(text), &opt, NULL, &e) < 0)
@@ -690,7 +692,8 @@ static void disk_release(disk *d)
  * dk when not NULL (those it wrote or kept are among the files);
  * *held (may be NULL) gets how many documents it took from m. */
 static char *build_with(const document *docs, size_t n, int jobs, cache_file *c,
-			search_memory *m, uint64_t text_stamp, size_t *held, disk *dk)
+			search_memory *m, uint64_t text_stamp, size_t *held, disk *dk,
+			size_t *terms_held)
 {
 	search_index *ix = NULL;
 	gen_err err;
@@ -711,6 +714,8 @@ static char *build_with(const document *docs, size_t n, int jobs, cache_file *c,
 	if (held)
 		*held = search_held(ix);
 	search_write(ix, collect, &fs, &err);
+	if (terms_held)
+		*terms_held = search_terms_held(ix);
 	search_free(ix);
 	cache_save(own, NULL);
 	cache_close(own);
@@ -728,13 +733,13 @@ static char *build_with(const document *docs, size_t n, int jobs, cache_file *c,
 static char *build_cached(const document *docs, size_t n, int jobs, cache_file *c,
 			  uint64_t text_stamp)
 {
-	return build_with(docs, n, jobs, c, NULL, text_stamp, NULL, NULL);
+	return build_with(docs, n, jobs, c, NULL, text_stamp, NULL, NULL, NULL);
 }
 
 static char *build_remembered(const document *docs, size_t n, int jobs, search_memory *m,
-			      uint64_t text_stamp, size_t *held, disk *dk)
+			      uint64_t text_stamp, size_t *held, disk *dk, size_t *terms_held)
 {
-	return build_with(docs, n, jobs, NULL, m, text_stamp, held, dk);
+	return build_with(docs, n, jobs, NULL, m, text_stamp, held, dk, terms_held);
 }
 
 /* The memory of a resident process: whatever changed between two builds,
@@ -751,11 +756,11 @@ static void memory_steps(disk *dk)
 	search_memory *m = search_memory_new();
 	size_t held = 0;
 	char *ref = build_cached(docs, N, 1, NULL, 1);
-	char *got = build_remembered(docs, N, 4, m, 1, &held, dk);
+	char *got = build_remembered(docs, N, 4, m, 1, &held, dk, NULL);
 	ok(strcmp(got, ref) == 0, "memory%s: an empty one gives the index as without", with);
 	is(held, 0, "memory: and takes nothing from it");
 	free(got);
-	got = build_remembered(docs, N, 4, m, 1, &held, dk);
+	got = build_remembered(docs, N, 4, m, 1, &held, dk, NULL);
 	ok(strcmp(got, ref) == 0, "memory%s: nothing changed: the same index", with);
 	is(held, N, "memory: every document from the memory");
 	free(got);
@@ -767,9 +772,10 @@ static void memory_steps(disk *dk)
 			       "an article renamed", "nothing again",
 			       "the new word gone from both articles",
 			       "the first article's themes in another order",
-			       "the first article without themes" };
-	size_t n = N;
-	for (int step = 0; step < 9; step++) {
+			       "the first article without themes",
+			       "an article with more of the words it had" };
+	size_t n = N, every_term = 0;
+	for (int step = 0; step < 10; step++) {
 		document gone;
 		switch (step) {
 		case 0:
@@ -807,13 +813,31 @@ static void memory_steps(disk *dk)
 			 * is not the order of their old numbers. */
 			document_swap_text(&docs[0], 0, 4);
 			break;
+		case 9:
+			document_swap_text(&docs[9], 9, 5);
+			break;
 		default:
 			break;
 		}
 		ref = build_cached(docs, n, 1, NULL, 1);
-		got = build_remembered(docs, n, 2, m, 1, &held, dk);
+		size_t terms = 0;
+		got = build_remembered(docs, n, 2, m, 1, &held, dk, &terms);
 		ok(strcmp(got, ref) == 0, "memory%s: %s: the same index as without", with,
 		   what[step]);
+		/* With the same words in each document but the changed ones,
+		 * at the same numbers and in the same order, the postings
+		 * come from the memory's last index: all of them when
+		 * nothing changed, most when one article did. Not when a
+		 * word came or went, a number moved or themes changed. */
+		bool postings = step == 4 || step == 5 || step == 9;
+		if (step == 5)
+			every_term = terms;
+		if (postings)
+			ok(step == 9 ? terms > 0 && terms < every_term : terms > 0,
+			   "memory%s: %s: postings of %zu terms from the last index", with,
+			   what[step], terms);
+		else
+			is(terms, 0, "memory: postings made anew");
 		/* One gone from the middle renumbers half of them: those are
 		 * added as without the memory. Otherwise the others are held. */
 		size_t want = step == 2 ? 0 : step == 5 ? n : step == 6 ? n - 2 : n - 1;
@@ -834,7 +858,7 @@ static void memory_steps(disk *dk)
 
 	/* Another text stamp (site.toml, the filters): nothing is taken. */
 	ref = build_cached(docs, n, 1, NULL, 2);
-	got = build_remembered(docs, n, 2, m, 2, &held, dk);
+	got = build_remembered(docs, n, 2, m, 2, &held, dk, NULL);
 	ok(strcmp(got, ref) == 0 && held == 0, "memory%s: another stamp: built as without", with);
 	free(got);
 	free(ref);

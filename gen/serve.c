@@ -14,6 +14,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <netdb.h>
 #include <poll.h>
 #include <pthread.h>
@@ -788,6 +789,13 @@ int serve_run(const serve_options *opt)
 	pthread_cond_init(&p.built, NULL);
 	gen_err err;
 	err_clear(&err);
+	/* Each build allocates tens of megabytes in large blocks (the
+	 * search index's postings, the print page) and frees them at its
+	 * end. Left to glibc, each is a fresh mapping, and its first touch
+	 * in the next build a page fault per page: kept in the heap, the
+	 * next build reuses them as they are. */
+	mallopt(M_MMAP_THRESHOLD, 512 << 20);
+	mallopt(M_TRIM_THRESHOLD, 1024 << 20);
 
 	if (!(dir = preview_dir(opt, &root, &err))) {
 		status = err.code == GEN_EUSAGE ? 2 : 1;

@@ -327,6 +327,8 @@ struct search_index {
 	bool *term_same;       /* per term: postings and levels as the memory's */
 	buf enc;               /* every term's encoded postings, for the memory: */
 	size_t *enc_at, *enc_len; /* where term t's are in enc */
+	bool order_same;       /* build_postings_after: order is the memory's */
+	uint64_t *dfp;         /* with a memory: what each d/N.js hashed to */
 	vec32 fm;              /* with a memory: each document's themes as */
 	size_t *fm_at;         /* written (first occurrences), from fm_at[i] */
 	size_t held;           /* documents whose words came from the memory */
@@ -478,6 +480,7 @@ void search_free(search_index *ix)
 	buf_release(&ix->enc);
 	free(ix->enc_at);
 	free(ix->enc_len);
+	free(ix->dfp);
 	free(ix);
 }
 
@@ -1109,6 +1112,10 @@ static search_doc doc_of(const document *d)
 
 #define RECORD_FORMAT "gen search 2"
 
+/* What the index's files (other than the text files) are hashed with for
+ * the page cache (emit_output). */
+#define OUTPUT_SEED 0x7a6f656b656eu
+
 /* Appends one piece of text as add_text gets it: the field, the anchor
  * (a blob and a NUL, to hand it on as a C string), the text. */
 static void put_piece(buf *in, search_field field, const char *anchor, const char *text,
@@ -1180,6 +1187,17 @@ static int emit_text(void *ctx, const char *rel, const char *data, size_t len, g
 {
 	const text_file *t = ctx;
 	return t->k->write(t->k->ctx, rel, data, len, t->fp, err);
+}
+
+/* The index's files through the keeper, each known by the hash of its
+ * bytes: kept when the output has them as they are. */
+static int emit_kept(void *ctx, const char *rel, const char *data, size_t len, gen_err *err)
+{
+	const search_index *ix = ctx;
+	uint64_t fp = buf_hash64(data, len, OUTPUT_SEED);
+	if (ix->keeper.fresh(ix->keeper.ctx, rel, fp))
+		return 0;
+	return ix->keeper.write(ix->keeper.ctx, rel, data, len, fp, err);
 }
 
 void search_set_keeper(search_index *ix, const search_keeper *k)
@@ -1263,6 +1281,10 @@ static int add_document(worker *w, size_t at, const document *d, bool lookup_onl
 	search_doc sd = doc_of(d);
 	doc_begin(w, at, &sd, lookup_only);
 	cache_file *c = w->ix->cache;
+	if (w->ix->has_keeper) {
+		emit = emit_kept;
+		ctx = w->ix;
+	}
 	if (!c) {
 		doc_text(w, SEARCH_TITLE, d->fm.title, strlen(d->fm.title), "");
 		if (d->fm.summary && *d->fm.summary)
@@ -1445,6 +1467,8 @@ struct search_memory {
 	double max_impact;
 	buf enc;
 	size_t *enc_at, *enc_len;
+	uint64_t *dfp;       /* each file of the document table, hashed as */
+	size_t ndfp;         /* emit_output does */
 };
 
 search_memory *search_memory_new(void)
@@ -1484,6 +1508,7 @@ static void memory_clear(search_memory *m)
 	buf_release(&m->enc);
 	free(m->enc_at);
 	free(m->enc_len);
+	free(m->dfp);
 	memset(m, 0, sizeof *m);
 }
 
@@ -1562,6 +1587,9 @@ static void memory_take(search_index *ix)
 		m->enc = ix->enc;
 		m->enc_at = ix->enc_at;
 		m->enc_len = ix->enc_len;
+		m->dfp = ix->dfp;
+		m->ndfp = ix->dfp ? (ix->ndocs + SEARCH_DOCS_PER_FILE - 1) / SEARCH_DOCS_PER_FILE : 0;
+		ix->dfp = NULL;
 		ix->word_term = ix->word_split = NULL;
 		memset(&ix->parts, 0, sizeof ix->parts);
 		ix->order = ix->post_off = ix->post_n = ix->pdoc = NULL;
@@ -2242,6 +2270,7 @@ static bool build_postings_after(search_index *ix)
 	order_docs(ix);
 	if (memcmp(ix->order, m->order, nd * sizeof *ix->order) != 0)
 		return false;
+	ix->order_same = true;
 	uint32_t *place = xmalloc((nd + 1) * sizeof *place);
 	for (size_t k = 0; k < nd; k++)
 		place[ix->order[k]] = (uint32_t)k;
@@ -2725,11 +2754,56 @@ static int write_shards(search_index *ix, search_emit_fn emit, void *ctx, buf *b
 	return rc;
 }
 
+/* Whether what the document table shows of sdocs a and b is the same. */
+static bool same_entry(const sdoc *a, const sdoc *b)
+{
+	return a->url && b->url && strcmp(a->url, b->url) == 0 && a->title && b->title &&
+	       strcmp(a->title, b->title) == 0 &&
+	       (a->date && b->date ? strcmp(a->date, b->date) == 0 : a->date == b->date);
+}
+
+/* The files of the document table whose entries may differ from those
+ * the memory's last index wrote: all, but when the order is the same
+ * (build_postings_after) only those with a changed document that shows
+ * otherwise. NULL: all. */
+static bool *doc_table_dirty(const search_index *ix, size_t nfiles)
+{
+	const search_memory *m = ix->memory;
+	if (!ix->order_same || !ix->has_keeper || !m || !m->dfp || m->ndfp != nfiles)
+		return NULL;
+	bool *dirty = xcalloc(nfiles + 1, sizeof *dirty);
+	for (size_t c = 0; c < ix->changed.n; c++) {
+		uint32_t doc = ix->changed.v[c];
+		if (same_entry(&ix->docs[doc], &m->sdocs[doc]))
+			continue;
+		for (size_t k = 0; k < ix->ndocs; k++)
+			if (ix->order[k] == doc)
+				dirty[k / SEARCH_DOCS_PER_FILE] = true;
+	}
+	return dirty;
+}
+
 static int write_doc_table(search_index *ix, search_emit_fn emit, void *ctx, gen_err *err)
 {
 	int rc = 0;
 	buf json = BUF_INIT, js = BUF_INIT;
+	size_t nfiles = (ix->ndocs + SEARCH_DOCS_PER_FILE - 1) / SEARCH_DOCS_PER_FILE;
+	bool *dirty = emit ? doc_table_dirty(ix, nfiles) : NULL;
+	if (remembering(ix))
+		ix->dfp = xcalloc(nfiles + 1, sizeof *ix->dfp);
 	for (size_t k = 0; k < ix->ndocs && rc == 0; k += SEARCH_DOCS_PER_FILE) {
+		size_t file = k / SEARCH_DOCS_PER_FILE;
+		if (dirty && !dirty[file]) {
+			/* As the last build wrote it: kept when the output
+			 * still has it. */
+			char rel[64];
+			snprintf(rel, sizeof rel, "zoeken/d/%zu.js", file);
+			uint64_t fp = ix->memory->dfp[file];
+			if (ix->keeper.fresh(ix->keeper.ctx, rel, fp)) {
+				ix->dfp[file] = fp;
+				continue;
+			}
+		}
 		buf_clear(&json);
 		buf_putc(&json, '[');
 		for (size_t i = k; i < ix->ndocs && i < k + SEARCH_DOCS_PER_FILE; i++) {
@@ -2748,10 +2822,12 @@ static int write_doc_table(search_index *ix, search_emit_fn emit, void *ctx, gen
 		}
 		buf_putc(&json, ']');
 		char rel[64];
-		snprintf(rel, sizeof rel, "zoeken/d/%zu.js", k / SEARCH_DOCS_PER_FILE);
-		rc = emit_js(emit, ctx, &js, rel, "d", (long)(k / SEARCH_DOCS_PER_FILE), &json,
-			     err);
+		snprintf(rel, sizeof rel, "zoeken/d/%zu.js", file);
+		rc = emit_js(emit, ctx, &js, rel, "d", (long)file, &json, err);
+		if (ix->dfp)
+			ix->dfp[file] = buf_hash64(js.ptr, js.len, OUTPUT_SEED);
 	}
+	free(dirty);
 	buf_release(&json);
 	buf_release(&js);
 	return rc;
@@ -2864,6 +2940,10 @@ int search_write(search_index *ix, search_emit_fn emit, void *ctx, gen_err *err)
 	if (ix->written)
 		return 0;
 	ix->written = true;
+	if (ix->has_keeper) {
+		emit = emit_kept;
+		ctx = ix;
+	}
 	merge_serial(ix);
 	grow_words(ix);
 	stem_all(ix);
@@ -2979,8 +3059,7 @@ size_t search_query(const search_index *ix, const char *query, size_t *docs,
 
 /* ---- the site's search ------------------------------------------------- */
 
-/* The output and its page cache, for the text files (a search_keeper)
- * and the index's other files. */
+/* The output and its page cache, for the index's files (a search_keeper). */
 typedef struct site_files {
 	renderer *r;
 	output *o;
@@ -2999,16 +3078,6 @@ static int site_write(void *ctx, const char *rel, const char *data, size_t len, 
 	return render_file_as(f->r, f->o, rel, data, len, fp, err);
 }
 
-/* The index's other files are kept when their bytes hash as those the
- * output holds, without reading those. */
-static int emit_output(void *ctx, const char *rel, const char *data, size_t len,
-		       gen_err *err)
-{
-	uint64_t fp = buf_hash64(data, len, 0x7a6f656b656eu);
-	if (site_fresh(ctx, rel, fp))
-		return 0;
-	return site_write(ctx, rel, data, len, fp, err);
-}
 
 /* UI strings the script shows, with their Dutch defaults for themes
  * whose i18n files predate them. */
@@ -3053,11 +3122,11 @@ int search_render(renderer *r, const site *s, output *o, size_t *kept, gen_err *
 		site_files files = { r, o };
 		search_keeper k = { site_fresh, site_write, &files };
 		search_set_keeper(ix, &k);
-		rc = search_add_documents(ix, s->docs, s->ndocs, site_jobs(s->opt_jobs),
-					  emit_output, &files, err);
+		rc = search_add_documents(ix, s->docs, s->ndocs, site_jobs(s->opt_jobs), NULL,
+					  NULL, err);
 		*kept = ix->texts_kept;
 		if (rc == 0)
-			rc = search_write(ix, emit_output, &files, err);
+			rc = search_write(ix, NULL, NULL, err);
 		if (rc < 0)
 			goto out;
 	}

@@ -125,9 +125,10 @@ typedef struct search_keeper {
 		     gen_err *err);
 	void *ctx;
 } search_keeper;
-/* Makes search_add_documents write the text files through k (copied;
- * NULL, the default: through emit) when it has the cache or the memory
- * to know them by. */
+/* Makes the index write every file through k (copied; NULL, the
+ * default: through emit, which is then not used): a text file by its
+ * document's number and key when the cache or the memory knows it, any
+ * other by the hash of its bytes, each kept when the output has it. */
 void search_set_keeper(search_index *ix, const search_keeper *k);
 /* Makes search_add_documents use m (NULL: none) and, when it added every
  * document of the index, leave what it made to m at search_free. */

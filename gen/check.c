@@ -212,8 +212,15 @@ static size_t check_themes(const site *s, diag_list *diags)
 		buf_printf(&known, "%s'%s'", i ? ", " : "", cfg->themes[i].id);
 	for (size_t i = 0; i < s->ndocs; i++) {
 		const document *d = &s->docs[i];
-		/* The ids as written (the filters may add more, but only
-		 * known ones); meta keeps their positions. */
+		/* fm.themes holds the ids as written and what the filters
+		 * added (only known ones): when all are known, so are those
+		 * written, and the front matter need not be looked up. */
+		bool all_known = true;
+		for (size_t j = 0; j < d->fm.nthemes && all_known; j++)
+			all_known = config_theme_find(cfg, d->fm.themes[j]) != NULL;
+		if (all_known)
+			continue;
+		/* The ids as written; meta keeps their positions. */
 		const value *th = value_get(d->fm.meta, "themes");
 		size_t n = value_type_of(th) == VALUE_ARRAY ? value_count(th) : th ? 1 : 0;
 		for (size_t j = 0; j < n; j++) {

@@ -44,6 +44,13 @@ static void set_paths(document *d, const source_file *f, const config *cfg)
 	buf_printf(&out, "%sindex.html", d->url);
 	d->out_path = buf_detach(&out);
 	memcpy(d->id, f->id, sizeof d->id);
+	d->identity = document_identity(d);
+}
+
+uint64_t document_identity(const document *d)
+{
+	uint64_t h = buf_hash64(d->path, strlen(d->path) + 1, 0x6964656eu);
+	return buf_hash64(d->id, strnlen(d->id, sizeof d->id), h);
 }
 
 int document_parse(document *d, const source_file *f, const config *cfg,

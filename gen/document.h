@@ -38,6 +38,7 @@ typedef struct document {
 	document_evidence *evidence; /* in the order the filters tagged them */
 	size_t nevidence;
 	uint64_t facts;  /* document_facts, set once the filters are done */
+	uint64_t identity; /* document_identity, set with the path and id */
 } document;
 
 /* Parses file f (a .md below cfg->content_dir) into *out. Warnings go to
@@ -58,6 +59,10 @@ char *document_url_for(const char *rel);
  * change only d's own pages, its piece of the print page and the search
  * index. Line numbers are left out: only messages show them. */
 uint64_t document_facts(const document *d);
+/* A hash of d's path and content id: which article, in which version.
+ * Pages are kept by it, ten thousand times a build, so it is worked out
+ * once (d->identity) rather than from the two strings each time. */
+uint64_t document_identity(const document *d);
 
 /* The build cache's form of a document as the filters left it (front
  * matter, evidence, the frozen Markdown; see markdown_freeze), appended

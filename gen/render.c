@@ -803,8 +803,8 @@ int render_page(renderer *r, output *o, const char *layout, const char *rel,
 
 uint64_t render_doc_key(const document *d, uint64_t h)
 {
-	h = buf_hash64(d->path, strlen(d->path) + 1, h);
-	return buf_hash64(d->id, strlen(d->id), h);
+	uint64_t id = d->identity ? d->identity : document_identity(d);
+	return buf_hash64(&id, sizeof id, h);
 }
 
 uint64_t render_card_key(const document *d, uint64_t h)

@@ -182,20 +182,14 @@ void site_memory_free(site_memory *m)
 	free(m);
 }
 
-static memo_doc *memory_find(site_memory *m, const char *path)
+/* The article the memory holds at path, looked for from *at on: paths
+ * asked for in ascending order are found in one pass over the memory's
+ * (sorted by path), not a search each. */
+static memo_doc *memory_next(site_memory *m, const char *path, size_t *at)
 {
-	size_t lo = 0, hi = m->n;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		int c = strcmp(m->docs[mid].doc.path, path);
-		if (c == 0)
-			return &m->docs[mid];
-		if (c < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return NULL;
+	while (*at < m->n && strcmp(m->docs[*at].doc.path, path) < 0)
+		(*at)++;
+	return *at < m->n && strcmp(m->docs[*at].doc.path, path) == 0 ? &m->docs[*at] : NULL;
 }
 
 static void diag_copy(diag_list *into, const diag_list *from)
@@ -224,12 +218,22 @@ static void memory_give_back(site *s)
 	site_memory *m = s->memory;
 	site_recall *r = s->recall;
 	memory_drop_docs(m);
-	qsort(r->docs, r->n, sizeof *r->docs, recall_cmp);
+	/* Both come in path order (the listing's, and the site's by
+	 * content-relative path): matched in one pass, sorted only should
+	 * that not hold. */
+	bool sorted = true;
+	for (size_t i = 1; i < r->n && sorted; i++)
+		sorted = recall_cmp(&r->docs[i - 1], &r->docs[i]) < 0;
+	if (!sorted)
+		qsort(r->docs, r->n, sizeof *r->docs, recall_cmp);
 	m->docs = xcalloc(s->ndocs ? s->ndocs : 1, sizeof *m->docs);
+	size_t at = 0;
 	for (size_t i = 0; i < s->ndocs; i++) {
 		document *d = &s->docs[i];
-		recall_doc key = { d->path, DIAG_LIST_INIT, NULL };
-		recall_doc *rd = bsearch(&key, r->docs, r->n, sizeof *r->docs, recall_cmp);
+		while (at < r->n && strcmp(r->docs[at].path, d->path) < 0)
+			at++;
+		recall_doc *rd = at < r->n && strcmp(r->docs[at].path, d->path) == 0 ? &r->docs[at]
+										: NULL;
 		memo_doc *md = &m->docs[m->n++];
 		md->doc = *d;
 		if (rd) {
@@ -242,7 +246,11 @@ static void memory_give_back(site *s)
 			document_release(d);
 		}
 	}
-	qsort(m->docs, m->n, sizeof *m->docs, memo_cmp);
+	sorted = true;
+	for (size_t i = 1; i < m->n && sorted; i++)
+		sorted = memo_cmp(&m->docs[i - 1], &m->docs[i]) < 0;
+	if (!sorted)
+		qsort(m->docs, m->n, sizeof *m->docs, memo_cmp);
 	m->stamp = r->stamp;
 	/* The caches still borrowed from: the memory's and the site's own. */
 	cache_file **keep = xcalloc(m->ncaches + 1, sizeof *keep);
@@ -447,8 +455,10 @@ static size_t parse_all(site *s, source_file **files, size_t n,
 	if (m) {
 		w.memo = xcalloc(n ? n : 1, sizeof *w.memo);
 		w.warned = xcalloc(n ? n : 1, sizeof *w.warned);
+		/* files come sorted by path, as the memory's articles are. */
+		size_t at = 0;
 		for (size_t i = 0; m->stamp == s->recall->stamp && i < n; i++) {
-			memo_doc *md = memory_find(m, files[i]->path);
+			memo_doc *md = memory_next(m, files[i]->path, &at);
 			if (md && !md->taken && strcmp(md->doc.id, files[i]->id) == 0) {
 				md->taken = true;
 				w.memo[i] = md;

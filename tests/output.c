@@ -770,6 +770,28 @@ static int copy_past_end(output *o, const char *rel, int from, size_t len, gen_e
 	return bad;
 }
 
+/* A big file replaced (the print page): its old version is let go of
+ * after the commit, on a thread of its own; the new one is in place at
+ * once, build after build. */
+static void test_big_replace(void)
+{
+	snprintf(out, sizeof out, "%s/big", base);
+	buf big = BUF_INIT;
+	for (int round = 0; round < 3; round++) {
+		buf_clear(&big);
+		while (big.len < (5u << 20))
+			buf_printf(&big, "<p>ronde %d, regel %zu</p>\n", round, big.len);
+		output *o = NULL;
+		ok(begin(&o) == 0, "big file: begin (round %d)", round);
+		put(o, "print/index.html", big.ptr);
+		put(o, "klein.html", round == 1 ? "anders" : "klein");
+		ok(commit(o) == 0, "big file: commit (round %d)", round);
+		ok(has("print/index.html", big.ptr), "big file: the new version in place (round %d)",
+		   round);
+	}
+	buf_release(&big);
+}
+
 static void test_copy(void)
 {
 	snprintf(out, sizeof out, "%s/copy", base);
@@ -1001,6 +1023,7 @@ int main(void)
 	test_empty_build();
 	test_pieces();
 	test_copy();
+	test_big_replace();
 	test_manifest();
 	test_trusting();
 	test_marks();

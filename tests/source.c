@@ -5,37 +5,27 @@
  * again (forget, the content folder named, another folder, a symbolic
  * link); and the file memo it writes for the next process. */
 #define _DEFAULT_SOURCE /* symlink */
-#include <dirent.h>
+#include "fixture.h"
+
 #include <stdbool.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "buf.h"
-#include "source.h"
 #include "tap.h"
 
-static char base[512];
-
+/* fixture_dir/rel; good until the call after next. */
 static const char *at(const char *rel)
 {
 	static buf path[2] = { BUF_INIT, BUF_INIT };
 	static int turn;
 	turn = !turn;
 	buf_clear(&path[turn]);
-	buf_printf(&path[turn], "%s/%s", base, rel);
+	buf_printf(&path[turn], "%s/%s", fixture_dir, rel);
 	return path[turn].ptr;
 }
 
 static void put(const char *rel, const char *text)
 {
-	FILE *f = fopen(at(rel), "w");
-	if (f) {
-		fputs(text, f);
-		fclose(f);
-	}
+	fixture_write(rel, text);
 }
 
 /* One listing: every path with the first characters of its id, and
@@ -86,41 +76,9 @@ static void release(listing *l)
 	buf_release(&l->text);
 }
 
-static void cleanup(const char *path)
-{
-	DIR *d = opendir(path);
-	if (!d) {
-		unlink(path);
-		return;
-	}
-	struct dirent *e;
-	while ((e = readdir(d))) {
-		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-			continue;
-		buf sub = BUF_INIT;
-		buf_printf(&sub, "%s/%s", path, e->d_name);
-		struct stat st;
-		if (lstat(sub.ptr, &st) == 0 && S_ISDIR(st.st_mode))
-			cleanup(sub.ptr);
-		else
-			unlink(sub.ptr);
-		buf_release(&sub);
-	}
-	closedir(d);
-	rmdir(path);
-}
-
 int main(void)
 {
-	const char *tmp = getenv("TMPDIR");
-	snprintf(base, sizeof base, "%s/gen-source.XXXXXX", tmp && *tmp ? tmp : "/tmp");
-	if (!mkdtemp(base)) {
-		perror("mkdtemp");
-		return 2;
-	}
-	mkdir(at("content"), 0777);
-	mkdir(at("content/verhalen"), 0777);
-	mkdir(at("content/tips"), 0777);
+	fixture_begin();
 	mkdir(at("cache"), 0777);
 	put("content/verhalen/garage.md", "De garage.\n");
 	put("content/verhalen/bakker.md", "De bakker.\n");
@@ -128,12 +86,12 @@ int main(void)
 	put("content/logo.png", "PNG");
 	source *src = NULL;
 	gen_err err;
-	if (source_open_plain(&src, base, &err) < 0) {
+	if (source_open_plain(&src, fixture_dir, &err) < 0) {
 		ok(0, "the project opens");
 		return done_testing();
 	}
 	char memo[600];
-	snprintf(memo, sizeof memo, "%s/cache/worktree-ids", base);
+	snprintf(memo, sizeof memo, "%s/cache/worktree-ids", fixture_dir);
 	source_listing *k = source_listing_new();
 
 	listing first = list(src, "content", memo, k);
@@ -273,6 +231,6 @@ int main(void)
 
 	source_listing_free(k);
 	source_free(src);
-	cleanup(base);
+	fixture_end();
 	return done_testing();
 }

@@ -322,6 +322,9 @@ struct search_index {
 	 * postings of the others from it. */
 	bool after;
 	vec32 changed;
+	uint32_t *from_memory; /* the memory's word ids to this index's, for
+				* the words of held documents (else UINT32_MAX) */
+	uint32_t *term_was;    /* per term: the memory's term, or UINT32_MAX */
 	double *ptf;           /* with a memory: each posting's weighted count */
 	uint8_t *pq_raw;       /* and its level before encode_postings' tiers */
 	bool *term_same;       /* per term: postings and levels as the memory's */
@@ -474,6 +477,8 @@ void search_free(search_index *ix)
 	free(ix->pq);
 	free(ix->order);
 	free(ix->changed.v);
+	free(ix->from_memory);
+	free(ix->term_was);
 	free(ix->ptf);
 	free(ix->pq_raw);
 	free(ix->term_same);
@@ -1460,6 +1465,7 @@ struct search_memory {
 	size_t nterms;
 	uint32_t *word_term, *word_split;
 	vec32 parts;
+	bool *term_surface;
 	uint32_t *order;
 	uint32_t *post_off, *post_n, *pdoc;
 	double *ptf;
@@ -1498,6 +1504,7 @@ static void memory_clear(search_memory *m)
 	free(m->word_term);
 	free(m->word_split);
 	free(m->parts.v);
+	free(m->term_surface);
 	free(m->order);
 	free(m->post_off);
 	free(m->post_n);
@@ -1576,6 +1583,8 @@ static void memory_take(search_index *ix)
 		m->word_term = ix->word_term;
 		m->word_split = ix->word_split;
 		m->parts = ix->parts;
+		m->term_surface = ix->term_surface;
+		ix->term_surface = NULL;
 		m->order = ix->order;
 		m->post_off = ix->post_off;
 		m->post_n = ix->post_n;
@@ -1766,20 +1775,20 @@ static int add_remembered(search_index *ix, const document *docs, size_t n, cons
 	}
 	ix->texts_kept += w->texts_kept;
 	/* search_write may take the postings from the memory's last index
-	 * when the dictionary is the same, id for id, and every document
-	 * the memory holds kept its number. */
-	bool same_words = m->built && ix->words.n == m->words.n && n == m->nsdocs;
-	for (size_t k = 0; same_words && k < m->words.n; k++)
-		same_words = ix->words.len[k] == m->words.len[k] &&
-			     memcmp(ix->words.str[k], m->words.str[k], m->words.len[k]) == 0;
-	for (size_t i = 0; same_words && i < n; i++) {
+	 * when every document the memory holds kept its number; it needs
+	 * to know what became of their words. */
+	bool same_numbers = m->built && n == m->nsdocs;
+	for (size_t i = 0; same_numbers && i < n; i++) {
 		if (held[i] >= 0 && (size_t)held[i] != i)
-			same_words = false;
+			same_numbers = false;
 		else if (held[i] < 0)
 			vec_push(&ix->changed, (uint32_t)i);
 	}
-	ix->after = same_words;
-	free(from_memory);
+	ix->after = same_numbers;
+	if (same_numbers)
+		ix->from_memory = from_memory;
+	else
+		free(from_memory);
 	free(from_worker);
 	worker_release(w);
 	return 0;
@@ -2294,8 +2303,9 @@ static bool build_postings_after(search_index *ix)
 		}
 	}
 	qsort(fresh, nfresh, sizeof *fresh, compare_fresh);
-	size_t old_total = m->nterms ? m->post_off[m->nterms - 1] + m->post_n[m->nterms - 1] : 0;
-	size_t cap = old_total + nfresh;
+	size_t cap = nfresh;
+	for (size_t t = 0; t < nt; t++)
+		cap += ix->term_was[t] != UINT32_MAX ? m->post_n[ix->term_was[t]] : 0;
 	ix->post_off = xcalloc(nt + 1, sizeof *ix->post_off);
 	ix->post_n = xcalloc(nt + 1, sizeof *ix->post_n);
 	ix->pdoc = xmalloc((cap + 1) * sizeof *ix->pdoc);
@@ -2303,9 +2313,12 @@ static bool build_postings_after(search_index *ix)
 	size_t at = 0, f = 0;
 	for (size_t t = 0; t < nt; t++) {
 		ix->post_off[t] = (uint32_t)at;
-		const uint32_t *od = m->pdoc + m->post_off[t];
-		const double *otf = m->ptf + m->post_off[t];
-		uint32_t on = m->post_n[t], i = 0;
+		/* The term's postings in the memory's index, if it had it:
+		 * those of the held documents are valid as they are. */
+		uint32_t was = ix->term_was[t];
+		const uint32_t *od = was != UINT32_MAX ? m->pdoc + m->post_off[was] : NULL;
+		const double *otf = was != UINT32_MAX ? m->ptf + m->post_off[was] : NULL;
+		uint32_t on = was != UINT32_MAX ? m->post_n[was] : 0, i = 0;
 		while (i < on || (f < nfresh && fresh[f].term == t)) {
 			if (f < nfresh && fresh[f].term == t && (i >= on || fresh[f].k < od[i])) {
 				ix->pdoc[at] = fresh[f].k;
@@ -2328,11 +2341,12 @@ static bool build_postings_after(search_index *ix)
 	/* The encoding depends on the documents and levels alone (see
 	 * encode_postings), not on the top score. */
 	for (size_t t = 0; t < nt; t++) {
-		uint32_t n = ix->post_n[t];
-		ix->term_same[t] = n == m->post_n[t] &&
-				   memcmp(ix->pdoc + ix->post_off[t], m->pdoc + m->post_off[t],
+		uint32_t n = ix->post_n[t], was = ix->term_was[t];
+		ix->term_same[t] = was != UINT32_MAX && n == m->post_n[was] &&
+				   ix->term_surface[t] == m->term_surface[was] &&
+				   memcmp(ix->pdoc + ix->post_off[t], m->pdoc + m->post_off[was],
 					  n * sizeof *ix->pdoc) == 0 &&
-				   memcmp(ix->pq + ix->post_off[t], m->pq_raw + m->post_off[t], n) == 0;
+				   memcmp(ix->pq + ix->post_off[t], m->pq_raw + m->post_off[was], n) == 0;
 	}
 	free(place);
 	free(gone);
@@ -2567,8 +2581,9 @@ static void term_encoding(search_index *ix, uint32_t t, buf *out, bool *tier_a)
 	const search_memory *m = ix->memory;
 	size_t start = out->len;
 	if (ix->term_same && ix->term_same[t]) {
-		buf_put(out, m->enc.ptr + m->enc_at[t], m->enc_len[t]);
-		memcpy(ix->pq + ix->post_off[t], m->pq + m->post_off[t], ix->post_n[t]);
+		uint32_t was = ix->term_was[t];
+		buf_put(out, m->enc.ptr + m->enc_at[was], m->enc_len[was]);
+		memcpy(ix->pq + ix->post_off[t], m->pq + m->post_off[was], ix->post_n[t]);
 	} else {
 		encode_postings(ix, t, out, tier_a);
 	}
@@ -2922,17 +2937,57 @@ static int write_meta(search_index *ix, search_emit_fn emit, void *ctx, const bu
 	return rc;
 }
 
-/* Whether ix->after holds and the words stem and split as they did in
- * the memory's last index: build_postings_after may be tried. */
-static bool same_terms(const search_index *ix)
+/* This index's id of word w_old of the memory's, or -1. */
+static long word_now(const search_index *ix, uint32_t w_old)
 {
 	const search_memory *m = ix->memory;
-	size_t nw = ix->words.n;
-	return ix->after && m && m->built && ix->terms.n == m->nterms &&
-	       memcmp(ix->word_term, m->word_term, nw * sizeof *m->word_term) == 0 &&
-	       memcmp(ix->word_split, m->word_split, nw * sizeof *m->word_split) == 0 &&
-	       ix->parts.n == m->parts.n &&
-	       memcmp(ix->parts.v, m->parts.v, ix->parts.n * sizeof *m->parts.v) == 0;
+	if (ix->from_memory[w_old] != UINT32_MAX)
+		return ix->from_memory[w_old];
+	return strtab_find(&ix->words, m->words.str[w_old], m->words.len[w_old]);
+}
+
+/* When ix->after holds: whether every word of the held documents splits
+ * as it did in the memory's last index (a word new to the handbook may
+ * be a part where it was none, say), so that their postings, weighted
+ * counts and all, are the memory's under this index's term ids. A word
+ * stems as it did (Snowball knows nothing but the word), so each of the
+ * memory's terms is one of this index's. Fills ix->term_was, each
+ * term's in the memory. */
+static bool map_terms(search_index *ix)
+{
+	const search_memory *m = ix->memory;
+	if (!ix->after || !m || !m->built || !ix->from_memory)
+		return false;
+	uint32_t *term_now = xmalloc((m->nterms + 1) * sizeof *term_now);
+	memset(term_now, 0xff, (m->nterms + 1) * sizeof *term_now);
+	bool good = true;
+	for (size_t w_old = 0; good && w_old < m->words.n; w_old++) {
+		uint32_t w = ix->from_memory[w_old];
+		if (w == UINT32_MAX)
+			continue; /* in no held document */
+		term_now[m->word_term[w_old]] = ix->word_term[w];
+		uint32_t so = m->word_split[w_old], sn = ix->word_split[w];
+		if (so == UINT32_MAX && sn == UINT32_MAX)
+			continue;
+		good = so != UINT32_MAX && sn != UINT32_MAX &&
+		       m->parts.v[so] == ix->parts.v[sn];
+		for (uint32_t k = 0; good && k < m->parts.v[so]; k++) {
+			uint32_t p_old = m->parts.v[so + 1 + k];
+			long p = word_now(ix, p_old);
+			good = p >= 0 && (uint32_t)p == ix->parts.v[sn + 1 + k];
+			if (good)
+				term_now[m->word_term[p_old]] = ix->word_term[p];
+		}
+	}
+	if (good) {
+		ix->term_was = xmalloc((ix->terms.n + 1) * sizeof *ix->term_was);
+		memset(ix->term_was, 0xff, (ix->terms.n + 1) * sizeof *ix->term_was);
+		for (size_t t_old = 0; t_old < m->nterms; t_old++)
+			if (term_now[t_old] != UINT32_MAX)
+				ix->term_was[term_now[t_old]] = (uint32_t)t_old;
+	}
+	free(term_now);
+	return good;
 }
 
 int search_write(search_index *ix, search_emit_fn emit, void *ctx, gen_err *err)
@@ -2948,7 +3003,7 @@ int search_write(search_index *ix, search_emit_fn emit, void *ctx, gen_err *err)
 	grow_words(ix);
 	stem_all(ix);
 	split_all(ix);
-	if (!same_terms(ix) || !build_postings_after(ix))
+	if (!map_terms(ix) || !build_postings_after(ix))
 		build_postings(ix);
 	if (remembering(ix)) {
 		ix->enc_at = xcalloc(ix->terms.n + 1, sizeof *ix->enc_at);

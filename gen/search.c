@@ -2302,7 +2302,8 @@ static bool build_postings_after(search_index *ix)
 			tacc[touched.v[i]] = 0;
 		}
 	}
-	qsort(fresh, nfresh, sizeof *fresh, compare_fresh);
+	if (nfresh > 1)
+		qsort(fresh, nfresh, sizeof *fresh, compare_fresh);
 	size_t cap = nfresh;
 	for (size_t t = 0; t < nt; t++)
 		cap += ix->term_was[t] != UINT32_MAX ? m->post_n[ix->term_was[t]] : 0;

@@ -764,7 +764,8 @@ static int path_cmp(const void *a, const void *b)
  * to be listed then. */
 static bool dirty_paths(source_listing *k, const char *dir, char ***out, size_t *nout)
 {
-	qsort(k->dirty, k->ndirty, sizeof *k->dirty, compare_paths);
+	if (k->ndirty > 1)
+		qsort(k->dirty, k->ndirty, sizeof *k->dirty, compare_paths);
 	char **named = xmalloc((k->ndirty + 1) * sizeof *named);
 	size_t n = 0;
 	for (size_t i = 0; i < k->ndirty; i++) {

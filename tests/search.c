@@ -715,7 +715,8 @@ static char *build_with(const document *docs, size_t n, int jobs, cache_file *c,
 	if (dk) {
 		search_keeper k = { disk_fresh, disk_write, dk };
 		search_set_keeper(ix, &k);
-		memset(dk->used, 0, dk->fs.n * sizeof *dk->used);
+		if (dk->fs.n)
+			memset(dk->used, 0, dk->fs.n * sizeof *dk->used);
 		dk->written = dk->written_d = 0;
 	}
 	search_add_documents(ix, docs, n, jobs, collect, &fs, &err);

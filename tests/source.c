@@ -229,6 +229,7 @@ int main(void)
 	release(&last);
 	release(&fresh);
 
+	release(&first);
 	source_listing_free(k);
 	source_free(src);
 	fixture_end();

@@ -40,6 +40,8 @@
 
 /* Where the page cache keeps the pieces, and what they are hashed with. */
 #define PIECES_MEMO PRINT_URL "index.html#pieces"
+/* And each article's id on the page (see prefixes_load). */
+#define PREFIXES_MEMO PRINT_URL "index.html#ids"
 #define PIECES_FORMAT 0x7072696e7433ULL /* "print3" */
 
 /* One article's HTML in the print page: what made it (key), which
@@ -416,6 +418,14 @@ static uint64_t tap_finish(book *b)
 
 /* Reads the memo of the last print page and opens the page, when the
  * page cache has one and the output still holds a file of its length. */
+static void prefixes_drop(book *b)
+{
+	for (size_t i = 0; i < b->s->ndocs; i++) {
+		free(b->prefix[i]);
+		b->prefix[i] = NULL;
+	}
+}
+
 static void pieces_load(book *b, renderer *r, output *o)
 {
 	b->old_fd = -1;
@@ -458,6 +468,50 @@ static void pieces_load(book *b, renderer *r, output *o)
 	b->by_key = xmalloc(b->nold * sizeof *b->by_key + 1);
 	memcpy(b->by_key, b->old, b->nold * sizeof *b->by_key);
 	qsort(b->by_key, b->nold, sizeof *b->by_key, piece_cmp);
+}
+
+/* Each article's id on the page, in site order ("" for one not in it),
+ * for the next build: while every article's facts are as now, so is the
+ * outline, and with it every id (prefixes_load). */
+static void prefixes_save(const book *b, renderer *r)
+{
+	buf m = BUF_INIT;
+	buf_put_varint(&m, b->s->ndocs);
+	for (size_t i = 0; i < b->s->ndocs; i++) {
+		const char *p = b->prefix[i] ? b->prefix[i] : "";
+		buf_put_blob(&m, p, strlen(p));
+	}
+	render_memo_put(r, PREFIXES_MEMO, m.ptr, m.len);
+	buf_release(&m);
+}
+
+/* Takes every article's id from the last build's (prefixes_save), for a
+ * build whose articles' facts are as then: the ids follow from those,
+ * and working them out is a slug and a claim for each of thousands. The
+ * ids table (b->ids) is left empty: a build that goes on to make the
+ * outline drops these and claims them all again. */
+static bool prefixes_load(book *b, renderer *r)
+{
+	size_t len;
+	const char *m = render_memo_get(r, PREFIXES_MEMO, &len);
+	if (!m)
+		return false;
+	buf_reader rd;
+	buf_reader_init(&rd, m, len);
+	size_t n = b->s->ndocs;
+	if (buf_get_varint(&rd) != n || rd.bad)
+		return false;
+	for (size_t i = 0; i < n && !rd.bad; i++) {
+		size_t l;
+		const char *p = buf_get_blob(&rd, &l);
+		if (!rd.bad && l)
+			b->prefix[i] = xstrndup(p, l);
+	}
+	if (rd.bad || rd.p != rd.end) {
+		prefixes_drop(b);
+		return false;
+	}
+	return true;
 }
 
 static void pieces_save(const book *b, renderer *r, uint64_t data, uint64_t len, uint64_t tail)
@@ -545,6 +599,7 @@ static int reassemble(book *b, renderer *r, output *o, uint64_t data, uint64_t f
 		return rc;
 	render_page_written(r, PRINT_URL "index.html", fp, &mark);
 	pieces_save(b, r, data, len, b->was.tail);
+	prefixes_save(b, r);
 	return 1;
 }
 
@@ -708,6 +763,7 @@ int print_render(renderer *r, const xref *x, output *o, print_stats *st,
 	if (render_page_fresh(r, o, PRINT_URL "index.html", fp)) {
 		size_t len; /* read, so that the cache keeps them */
 		render_memo_get(r, PIECES_MEMO, &len);
+		render_memo_get(r, PREFIXES_MEMO, &len);
 		return 0;
 	}
 	book b;
@@ -721,21 +777,36 @@ int print_render(renderer *r, const xref *x, output *o, print_stats *st,
 	pieces_load(&b, r, o);
 	outline ol;
 	memset(&ol, 0, sizeof ol);
-	outline_make(&b, r, &ol);
 
 	/* When all but the articles is as the page the last build wrote,
 	 * that page is put together again without the template. The
 	 * outline follows from the articles' facts: when those are as in
-	 * the last build, so is its key. */
-	uint64_t key = b.facts_same && b.old_map ? b.was.data : outline_key(&b, r, &ol);
-	int rc = o ? reassemble(&b, r, o, key, fp, err) : 0;
+	 * the last build, so are its key and every article's id, and it
+	 * need not be made at all unless that fails. */
+	int rc = 0;
+	bool tried = false;
+	if (o && b.facts_same && b.old_map && prefixes_load(&b, r)) {
+		tried = true;
+		rc = reassemble(&b, r, o, b.was.data, fp, err);
+		if (rc == 0)
+			prefixes_drop(&b);
+	}
+	uint64_t key = b.was.data;
+	if (rc == 0) {
+		outline_make(&b, r, &ol);
+		key = b.facts_same && b.old_map ? b.was.data : outline_key(&b, r, &ol);
+		if (o && !tried)
+			rc = reassemble(&b, r, o, key, fp, err);
+	}
 	if (rc == 0) {
 		/* Pieces read back as the template reaches them (tap). */
 		value *data = outline_data(&b, r, &ol);
 		rc = render_page_late(r, o, "print", PRINT_URL "index.html", data, fp,
 				      article_html, o ? tap : NULL, &b, err);
-		if (rc == 0 && o)
+		if (rc == 0 && o) {
 			pieces_save(&b, r, key, b.tap_len, tap_finish(&b));
+			prefixes_save(&b, r);
+		}
 		value_free(data);
 	} else if (rc > 0) {
 		st->framed = true;

@@ -91,7 +91,7 @@ typedef struct stage_times {
 } stage_times;
 
 static void print_stats(const stage_times *t, const site *s, const renderer *r,
-			size_t links_held, double total)
+			size_t links_held, bool checks_held, double total)
 {
 	const render_times *rt = render_last_times(r);
 	/* What a rebuild took from the last one, when there was one. */
@@ -100,6 +100,8 @@ static void print_stats(const stage_times *t, const site *s, const renderer *r,
 	if (links_held)
 		buf_printf(&links_note, ";\n                     the links of %zu articles as in the last build",
 			   links_held);
+	if (checks_held)
+		buf_puts(&links_note, ";\n                     the site's checks as in the last build");
 	if (s->memory_hits)
 		buf_printf(&memory_note, ",\n                     %zu of them kept in memory since the last",
 			   s->memory_hits);
@@ -426,7 +428,7 @@ int build_run(const build_options *opt)
 	t = now_seconds();
 	/* After the history: with it come pages of gen's own (wijzigingen/,
 	 * feed.xml) that no article may take. */
-	check_site(&s, &diags);
+	check_site_with(&s, opt->check_memory, links_graph_world(graph), &diags);
 	st.site += now_seconds() - t;
 	t = now_seconds();
 	/* A build stops here; check goes on to find template errors too. */
@@ -490,7 +492,8 @@ int build_run(const build_options *opt)
 		goto out;
 	status = 0;
 	if (opt->stats)
-		print_stats(&st, &s, r, links_graph_held(graph), now_seconds() - t0);
+		print_stats(&st, &s, r, links_graph_held(graph),
+			    opt->check_memory && opt->check_memory->held, now_seconds() - t0);
 	if (opt->json)
 		goto out;
 	if (opt->write && !opt->quiet)

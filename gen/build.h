@@ -39,6 +39,8 @@ typedef struct build_options {
 				 keeps for the next build (gen serve), or NULL */
 	struct links_memory *links_memory; /* links.h: each article's links
 				 as resolved, for the next build, or NULL */
+	struct check_memory *check_memory; /* check.h: what the last check
+				 found, or NULL */
 	bool own_output;      /* the output is as this process's last build
 				 left it, and nothing else writes there: see
 				 output_begin_trusting (gen serve) */

@@ -259,11 +259,30 @@ static void check_empty(const site *s, diag_list *diags)
 
 size_t check_site(const site *s, diag_list *diags)
 {
+	return check_site_with(s, NULL, 0, diags);
+}
+
+size_t check_site_with(const site *s, check_memory *m, uint64_t world, diag_list *diags)
+{
+	/* The pages gen adds itself depend on the history too. */
+	if (world)
+		world = buf_hash64(&world, sizeof world, s->history ? 0x68697374u : 0x6e6f6e65u);
+	if (m)
+		m->held = world && m->world == world && m->clean;
+	if (m && m->held) {
+		check_empty(s, diags);
+		return 0;
+	}
+	size_t before = diags ? diags->n : 0;
 	size_t errors = check_themes(s, diags);
 	errors += check_urls(s, diags);
-	check_empty(s, diags);
 	leerpad lp;
 	errors += leerpad_resolve(&lp, s, diags);
 	leerpad_release(&lp);
+	if (m) {
+		m->world = world;
+		m->clean = diags && diags->n == before;
+	}
+	check_empty(s, diags);
 	return errors;
 }

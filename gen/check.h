@@ -14,7 +14,9 @@
 #ifndef GEN_CHECK_H
 #define GEN_CHECK_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "err.h"
 #include "site.h"
@@ -22,5 +24,21 @@
 /* Checks s and adds what it finds to diags. Returns the number of errors
  * added. */
 size_t check_site(const site *s, diag_list *diags);
+
+/* What the last check_site_with found, for a process that builds again
+ * and again (gen serve). Zeroed to start. */
+typedef struct check_memory {
+	uint64_t world;  /* the world it checked (see check_site_with) */
+	bool clean;      /* and found nothing in it */
+	bool held;       /* the last call took that instead of checking */
+} check_memory;
+
+/* check_site for a site whose world (links_world: every article's facts,
+ * the assets, drafts and failures, site.toml) is world: when it is the
+ * one m last checked and that check found nothing, neither would this
+ * one (all it checks follows from the world), and only the rule that
+ * does not (articles without text) is checked. m may be NULL, world 0:
+ * check_site. */
+size_t check_site_with(const site *s, check_memory *m, uint64_t world, diag_list *diags);
 
 #endif

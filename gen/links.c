@@ -416,6 +416,7 @@ struct links_graph {
 	size_t *in_edges;      /* edge indexes by target */
 	size_t errors;
 	size_t held;           /* articles taken from a links_memory */
+	uint64_t world;        /* links_world, when links_graph_new_with needed it */
 };
 
 /* Where the next link's text is looked for in its block's plain text. */
@@ -705,8 +706,7 @@ void links_memory_free(links_memory *m)
 	free(m);
 }
 
-/* Everything besides an article itself that its links resolve against. */
-static uint64_t links_world(const site *s)
+uint64_t links_world(const site *s)
 {
 	uint64_t h = buf_hash64(&s->stamp, sizeof s->stamp, 0x6c696e6b73u);
 	h = buf_hash64(&s->cfg.links, sizeof s->cfg.links, h);
@@ -854,6 +854,11 @@ size_t links_graph_held(const links_graph *g)
 	return g->held;
 }
 
+uint64_t links_graph_world(const links_graph *g)
+{
+	return g->world;
+}
+
 links_graph *links_graph_new_with(const site *s, links_memory *m, diag_list *diags)
 {
 	links_graph *g = xcalloc(1, sizeof *g);
@@ -862,6 +867,7 @@ links_graph *links_graph_new_with(const site *s, links_memory *m, diag_list *dia
 	if (!diags)
 		m = NULL;
 	uint64_t world = m ? links_world(s) : 0;
+	g->world = world;
 	const links_memory *held = m && m->valid && m->world == world && m->n == n ? m : NULL;
 	size_t *diag_count = m ? xcalloc(n + 1, sizeof *diag_count) : NULL;
 	size_t *errors = m ? xcalloc(n + 1, sizeof *errors) : NULL;

@@ -105,6 +105,14 @@ void links_memory_free(links_memory *m);
 links_graph *links_graph_new_with(const site *s, links_memory *m, diag_list *diags);
 /* Articles whose links links_graph_new_with took from the memory. */
 size_t links_graph_held(const links_graph *g);
+/* Everything besides an article itself that its links resolve against,
+ * hashed: every article's facts (document_facts: its path, front matter,
+ * links and anchors among them), the assets, the drafts left out, the
+ * articles that failed, and site.toml (s->stamp). */
+uint64_t links_world(const site *s);
+/* links_world of the graph's site, when links_graph_new_with worked it
+ * out (with a memory); else 0. */
+uint64_t links_graph_world(const links_graph *g);
 
 /* Links out of document doc, in source order. */
 size_t links_out_count(const links_graph *g, size_t doc);

@@ -36,6 +36,7 @@
 #include <microhttpd.h>
 
 #include "buf.h"
+#include "check.h"
 #include "json.h"
 #include "links.h"
 #include "search.h"
@@ -811,6 +812,9 @@ int serve_run(const serve_options *opt)
 	so.build.search_memory = words;
 	links = links_memory_new();
 	so.build.links_memory = links;
+	check_memory checks;
+	memset(&checks, 0, sizeof checks);
+	so.build.check_memory = &checks;
 	so.build.write = true;
 	so.build.exiting = false;
 	p.dir = dir;

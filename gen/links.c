@@ -672,7 +672,7 @@ struct links_memory {
 	bool valid;
 	uint64_t world;      /* links_world of the site it holds */
 	size_t n;            /* articles, in site order */
-	char (*ids)[41];     /* the content id of each */
+	uint64_t *ids;       /* the identity of each (document_identity) */
 	size_t *edge_start;  /* n + 1: edges of article i */
 	kept_edge *edges;
 	size_t *diag_start;  /* n + 1: messages of article i */
@@ -729,6 +729,11 @@ uint64_t links_world(const site *s)
 	return h;
 }
 
+static uint64_t identity_of(const document *d)
+{
+	return d->identity ? d->identity : document_identity(d);
+}
+
 /* Adds article i's edges and messages as the memory has them. */
 static void replay_document(links_graph *g, const links_memory *m, size_t i, diag_list *diags)
 {
@@ -780,7 +785,7 @@ static void *check_run(void *arg)
 	for (size_t i = j->from; i < j->to; i++) {
 		j->out_start[i] = j->part.nedges;
 		size_t nd = j->diags.n, ne = j->part.errors;
-		if (m && strcmp(m->ids[i], j->part.s->docs[i].id) == 0) {
+		if (m && m->ids[i] == identity_of(&j->part.s->docs[i])) {
 			replay_document(&j->part, m, i, &j->diags);
 			j->part.held++;
 		} else {
@@ -807,7 +812,7 @@ static void memory_keep(links_memory *m, const links_graph *g, uint64_t world,
 	m->n = n;
 	m->ids = xmalloc((n + 1) * sizeof *m->ids);
 	for (size_t i = 0; i < n; i++)
-		memcpy(m->ids[i], s->docs[i].id, sizeof m->ids[i]);
+		m->ids[i] = identity_of(&s->docs[i]);
 	m->edge_start = xmalloc((n + 1) * sizeof *m->edge_start);
 	memcpy(m->edge_start, g->out_start, (n + 1) * sizeof *m->edge_start);
 	m->edges = xmalloc((g->nedges + 1) * sizeof *m->edges);

@@ -200,16 +200,6 @@ static void diag_copy(diag_list *into, const diag_list *from)
 	}
 }
 
-static int memo_cmp(const void *a, const void *b)
-{
-	return strcmp(((const memo_doc *)a)->doc.path, ((const memo_doc *)b)->doc.path);
-}
-
-static int recall_cmp(const void *a, const void *b)
-{
-	return strcmp(((const recall_doc *)a)->path, ((const recall_doc *)b)->path);
-}
-
 /* site_release with a memory: the site's articles go to it, with what
  * the recall says of each; the memory's articles this build did not take
  * go, and so does every cache no article held borrows from. */
@@ -218,14 +208,10 @@ static void memory_give_back(site *s)
 	site_memory *m = s->memory;
 	site_recall *r = s->recall;
 	memory_drop_docs(m);
-	/* Both come in path order (the listing's, and the site's by
-	 * content-relative path): matched in one pass, sorted only should
-	 * that not hold. */
-	bool sorted = true;
-	for (size_t i = 1; i < r->n && sorted; i++)
-		sorted = recall_cmp(&r->docs[i - 1], &r->docs[i]) < 0;
-	if (!sorted)
-		qsort(r->docs, r->n, sizeof *r->docs, recall_cmp);
+	/* Both come in path order (the listing's, and the site's, which
+	 * site_load keeps sorted by content-relative path): matched in one
+	 * pass. The memory's articles are kept in that order too, for
+	 * memory_next. */
 	m->docs = xcalloc(s->ndocs ? s->ndocs : 1, sizeof *m->docs);
 	size_t at = 0;
 	for (size_t i = 0; i < s->ndocs; i++) {
@@ -246,11 +232,6 @@ static void memory_give_back(site *s)
 			document_release(d);
 		}
 	}
-	sorted = true;
-	for (size_t i = 1; i < m->n && sorted; i++)
-		sorted = memo_cmp(&m->docs[i - 1], &m->docs[i]) < 0;
-	if (!sorted)
-		qsort(m->docs, m->n, sizeof *m->docs, memo_cmp);
 	m->stamp = r->stamp;
 	/* The caches still borrowed from: the memory's and the site's own. */
 	cache_file **keep = xcalloc(m->ncaches + 1, sizeof *keep);
@@ -663,7 +644,12 @@ int site_load(site *s, const source *src, const site_options *opt,
 			   : GEN_ECONTENT;
 		goto out;
 	}
-	if (s->ndocs > 1)
+	/* The listing's order is path order, which is this one: a sort is
+	 * only for a listing that comes otherwise. */
+	bool sorted = true;
+	for (size_t i = 1; i < s->ndocs && sorted; i++)
+		sorted = doc_cmp(&s->docs[i - 1], &s->docs[i]) < 0;
+	if (!sorted)
 		qsort(s->docs, s->ndocs, sizeof *s->docs, doc_cmp);
 	index_docs(s);
 	build_sections(s);

@@ -630,7 +630,9 @@ int site_load(site *s, const source *src, const site_options *opt,
 	if (cache) {
 		s->cache_hits = cache_hits(cache);
 		cache_save(cache, diags);
-		read_from_file(s->docs, s->ndocs, cache, true);
+		/* A resident process (opt->memory) keeps its heap: the next
+		 * build would only fault the pages in again. */
+		read_from_file(s->docs, s->ndocs, cache, !opt->memory);
 		mark_mapped(s->docs, s->ndocs, cache);
 		/* The documents read from it borrow from it. */
 		s->doc_cache = cache;

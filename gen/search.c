@@ -1430,7 +1430,11 @@ static void *run_job(void *arg)
  * in document order, so the words get the ids a clean build gives them
  * (the first occurrence decides, as in merge_worker) and the index comes
  * out the same. Its text file is kept when the page cache says so and
- * made again otherwise (its number changed), without tokenising. */
+ * made again otherwise (its number changed), without tokenising; what
+ * the document table shows of it is taken from the memory too.
+ *
+ * The memory also holds the last index as search_write built it: see
+ * "the last index" below and build_postings_after. */
 
 struct search_memory {
 	char *language;

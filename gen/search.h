@@ -41,11 +41,13 @@
 
 typedef struct search_index search_index;
 
-/* What search_add_documents made of a site's documents, held by a process
- * that builds again and again (gen serve) for its next build: a document
- * whose key (path, content id, language, text stamp) is as before is not
- * read again. The index comes out the same as without it. One index at a
- * time uses it. */
+/* What an index made of a site's documents, held by a process that
+ * builds again and again (gen serve) for its next build: a document whose
+ * key (path, content id, language, text stamp) is as before is not read
+ * again, and when the documents keep their numbers and order the last
+ * index's postings are taken for all but the changed ones (see search.c).
+ * The index comes out the same as without it. One index at a time uses
+ * it. */
 typedef struct search_memory search_memory;
 search_memory *search_memory_new(void);
 void search_memory_free(search_memory *m);

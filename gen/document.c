@@ -47,6 +47,17 @@ static void set_paths(document *d, const source_file *f, const config *cfg)
 	d->identity = document_identity(d);
 }
 
+uint64_t document_shelving(const document *d)
+{
+	unsigned char index = d->is_index;
+	uint64_t h = buf_hash64(&index, 1, 0x7368656cu);
+	h = buf_hash64(&d->fm.date_epoch, sizeof d->fm.date_epoch, h);
+	h = buf_hash64(&d->fm.nthemes, sizeof d->fm.nthemes, h);
+	for (size_t i = 0; i < d->fm.nthemes; i++)
+		h = buf_hash64(d->fm.themes[i], strlen(d->fm.themes[i]) + 1, h);
+	return h;
+}
+
 uint64_t document_identity(const document *d)
 {
 	uint64_t h = buf_hash64(d->path, strlen(d->path) + 1, 0x6964656eu);
@@ -241,6 +252,7 @@ int document_thaw(document *d, const source_file *f, const config *cfg,
 		document_release(d);
 		return -1;
 	}
+	d->shelving = document_shelving(d);
 	return 0;
 }
 
@@ -261,6 +273,7 @@ void document_slim(document *d, const source_file *f, const config *cfg,
 		return;
 	}
 	d->facts = document_facts(d);
+	d->shelving = document_shelving(d);
 	buf b = BUF_INIT;
 	markdown_doc *md = NULL;
 	markdown_freeze(d->md, &b);

@@ -39,6 +39,7 @@ typedef struct document {
 	size_t nevidence;
 	uint64_t facts;  /* document_facts, set once the filters are done */
 	uint64_t identity; /* document_identity, set with the path and id */
+	uint64_t shelving; /* document_shelving, set with facts */
 } document;
 
 /* Parses file f (a .md below cfg->content_dir) into *out. Warnings go to
@@ -63,6 +64,9 @@ uint64_t document_facts(const document *d);
  * Pages are kept by it, ten thousand times a build, so it is worked out
  * once (d->identity) rather than from the two strings each time. */
 uint64_t document_identity(const document *d);
+/* A hash of what related articles are found by besides links: whether d
+ * is a section's page, its date and its themes (see related.c). */
+uint64_t document_shelving(const document *d);
 
 /* The build cache's form of a document as the filters left it (front
  * matter, evidence, the frozen Markdown; see markdown_freeze), appended

@@ -335,12 +335,8 @@ uint64_t related_key(const site *s, const links_graph *g, size_t max)
 	h = buf_hash64(&s->ndocs, sizeof s->ndocs, h);
 	for (size_t d = 0; d < s->ndocs; d++) {
 		const document *doc = &s->docs[d];
-		unsigned char index = doc->is_index;
-		h = buf_hash64(&index, 1, h);
-		h = buf_hash64(&doc->fm.date_epoch, sizeof doc->fm.date_epoch, h);
-		h = buf_hash64(&doc->fm.nthemes, sizeof doc->fm.nthemes, h);
-		for (size_t i = 0; i < doc->fm.nthemes; i++)
-			h = buf_hash64(doc->fm.themes[i], strlen(doc->fm.themes[i]) + 1, h);
+		uint64_t shelving = doc->shelving ? doc->shelving : document_shelving(doc);
+		h = buf_hash64(&shelving, sizeof shelving, h);
 		size_t nout = g ? links_out_count(g, d) : 0;
 		h = buf_hash64(&nout, sizeof nout, h);
 		for (size_t i = 0; i < nout; i++)

@@ -139,12 +139,18 @@ static void test_scores(void)
 	char **themes = s.docs[b].fm.themes;
 	char x[] = "x", z[] = "z";
 	char *other[] = { x, z };
+	/* An article's front matter is set when it is read, and its
+	 * shelving with it (document_shelving): changed here, both are. */
+	uint64_t shelving = s.docs[b].shelving;
 	s.docs[b].fm.themes = other;
+	s.docs[b].shelving = document_shelving(&s.docs[b]);
 	ok(s.docs[b].fm.nthemes == 2 && related_key(&s, g, RELATED_MAX) != key, "on the themes");
 	s.docs[b].fm.themes = themes;
 	s.docs[b].fm.date_epoch++;
+	s.docs[b].shelving = document_shelving(&s.docs[b]);
 	ok(related_key(&s, g, RELATED_MAX) != key, "on the dates");
 	s.docs[b].fm.date_epoch--;
+	s.docs[b].shelving = shelving;
 	links_graph *none = links_graph_new(&s, NULL);
 	ok(related_key(&s, none, RELATED_MAX) == key, "and is the same for the same graph");
 	ok(related_key(&s, NULL, RELATED_MAX) != key, "but not without the links");

@@ -1214,7 +1214,6 @@ static int make_parents(output *o, char *key, bool recheck, gen_err *err)
 	return 0;
 }
 
-/* Moves staged file s into dir, in place of whatever stands there. */
 /* A big file that a rename replaces is freed by the kernel when its last
  * name and descriptor go: for the print page of ten thousand articles,
  * 74 MB of page cache, a good 10 ms in the rename that drops it. place
@@ -1269,6 +1268,7 @@ static void let_go(output *o)
 		close_held(h);
 }
 
+/* Moves staged file s into dir, in place of whatever stands there. */
 static int place(output *o, slot *s, gen_err *err)
 {
 	char name[32];

@@ -554,7 +554,8 @@ void source_listing_free(source_listing *l)
 
 void source_listing_dirty(source_listing *l, const char *path)
 {
-	if (!l->valid)
+	/* A file being written names itself once per write: once will do. */
+	if (!l->valid || (l->ndirty && strcmp(l->dirty[l->ndirty - 1], path) == 0))
 		return;
 	if (l->ndirty == l->capdirty) {
 		l->capdirty = l->capdirty ? 2 * l->capdirty : 16;

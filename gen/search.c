@@ -262,6 +262,48 @@ static void vec_push(vec32 *a, uint32_t x)
 	a->v[a->n++] = x;
 }
 
+/* What search_write makes over the dictionary and the documents, in one
+ * place because a memory takes it whole for the next build (see "the
+ * last index" there). Arrays by term are indexed by term id, by posting
+ * by post_off[t] .. post_off[t] + post_n[t]. */
+typedef struct index_made {
+	uint32_t *word_term;  /* term of each word */
+	uint32_t *word_split; /* offset into parts, or UINT32_MAX */
+	vec32 parts;          /* per split word: count, then word ids */
+	bool *term_surface;   /* per term: whether it is a word too */
+	uint32_t *order;      /* index order -> order added */
+	uint32_t *post_off, *post_n; /* per term: range in pdoc/pq */
+	uint32_t *pdoc;       /* document numbers in index order */
+	double *ptf;          /* with a memory: each posting's weighted count */
+	uint8_t *pq_raw;      /* and its level before encode_postings' tiers */
+	uint8_t *pq;          /* impact levels as the browser sees them */
+	double max_impact;
+	buf enc;              /* with a memory: every term's encoded postings, */
+	size_t *enc_at, *enc_len; /* term t's at enc_at[t] */
+	uint64_t *dfp;        /* with a memory: what each d/N.js hashed to */
+} index_made;
+
+static void made_release(index_made *d)
+{
+	free(d->word_term);
+	free(d->word_split);
+	free(d->parts.v);
+	free(d->term_surface);
+	free(d->order);
+	free(d->post_off);
+	free(d->post_n);
+	free(d->pdoc);
+	free(d->ptf);
+	free(d->pq_raw);
+	free(d->pq);
+	buf_release(&d->enc);
+	free(d->enc_at);
+	free(d->enc_len);
+	free(d->dfp);
+	memset(d, 0, sizeof *d);
+	buf_init(&d->enc);
+}
+
 /* Adds documents: one per thread, each with its own dictionary of words
  * (merged into the index's afterwards, in document order, so word ids
  * do not depend on the number of threads) and its own scratch space. */
@@ -295,9 +337,6 @@ struct search_index {
 
 	strtab words;        /* folded surface words, stop words left out */
 	uint32_t *word_freq; /* occurrences in the whole corpus */
-	uint32_t *word_term; /* term of each word (after search_write) */
-	uint32_t *word_split;/* offset into parts, or UINT32_MAX */
-	vec32 parts;         /* per split word: count, then word ids */
 	size_t word_cap;
 
 	strtab themes;
@@ -325,13 +364,8 @@ struct search_index {
 	uint32_t *from_memory; /* the memory's word ids to this index's, for
 				* the words of held documents (else UINT32_MAX) */
 	uint32_t *term_was;    /* per term: the memory's term, or UINT32_MAX */
-	double *ptf;           /* with a memory: each posting's weighted count */
-	uint8_t *pq_raw;       /* and its level before encode_postings' tiers */
 	bool *term_same;       /* per term: postings and levels as the memory's */
-	buf enc;               /* every term's encoded postings, for the memory: */
-	size_t *enc_at, *enc_len; /* where term t's are in enc */
 	bool order_same;       /* build_postings_after: order is the memory's */
-	uint64_t *dfp;         /* with a memory: what each d/N.js hashed to */
 	vec32 fm;              /* with a memory: each document's themes as */
 	size_t *fm_at;         /* written (first occurrences), from fm_at[i] */
 	size_t held;           /* documents whose words came from the memory */
@@ -349,12 +383,7 @@ struct search_index {
 	/* built by search_write */
 	bool written;
 	strtab terms;
-	bool *term_surface;
-	uint32_t *post_off, *post_n; /* per term: range in pdoc/pq */
-	uint32_t *pdoc;      /* document numbers in index order */
-	uint8_t *pq;         /* impact levels as the browser sees them */
-	uint32_t *order;     /* index order -> order added */
-	double max_impact;
+	index_made made;     /* its arrays: the memory takes them (with one) */
 	double level[IMPACT_LEVELS + 1], bound[IMPACT_LEVELS + 1];
 	/* The same for a top score of 1: the tiers' mean level is worked
 	 * out on this scale, so that it depends on the levels alone. */
@@ -413,7 +442,7 @@ int search_new(search_index **out, const char *language, gen_err *err)
 	ix->language = xstrdup(language ? language : "");
 	worker_init(&ix->serial, ix);
 	buf_init(&ix->scratch);
-	buf_init(&ix->enc);
+	buf_init(&ix->made.enc);
 	for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
 		if (strcmp(ix->language, names[i].iso) != 0)
 			continue;
@@ -444,9 +473,7 @@ void search_free(search_index *ix)
 	pool_release(&ix->strings);
 	strtab_release(&ix->words);
 	free(ix->word_freq);
-	free(ix->word_term);
-	free(ix->word_split);
-	free(ix->parts.v);
+	made_release(&ix->made);
 	for (size_t i = 0; i < ix->themes.n; i++)
 		free(ix->theme_titles[i]);
 	free(ix->theme_titles);
@@ -470,22 +497,10 @@ void search_free(search_index *ix)
 	worker_release(&ix->serial);
 	buf_release(&ix->scratch);
 	strtab_release(&ix->terms);
-	free(ix->term_surface);
-	free(ix->post_off);
-	free(ix->post_n);
-	free(ix->pdoc);
-	free(ix->pq);
-	free(ix->order);
 	free(ix->changed.v);
 	free(ix->from_memory);
 	free(ix->term_was);
-	free(ix->ptf);
-	free(ix->pq_raw);
 	free(ix->term_same);
-	buf_release(&ix->enc);
-	free(ix->enc_at);
-	free(ix->enc_len);
-	free(ix->dfp);
 	free(ix);
 }
 
@@ -1467,18 +1482,8 @@ struct search_memory {
 	 * postings and levels come out as then is not encoded again. */
 	bool built;
 	size_t nterms;
-	uint32_t *word_term, *word_split;
-	vec32 parts;
-	bool *term_surface;
-	uint32_t *order;
-	uint32_t *post_off, *post_n, *pdoc;
-	double *ptf;
-	uint8_t *pq_raw, *pq;
-	double max_impact;
-	buf enc;
-	size_t *enc_at, *enc_len;
-	uint64_t *dfp;       /* each file of the document table, hashed as */
-	size_t ndfp;         /* emit_output does */
+	index_made made;
+	size_t ndfp;         /* files of the document table in made.dfp */
 };
 
 search_memory *search_memory_new(void)
@@ -1505,21 +1510,7 @@ static void memory_clear(search_memory *m)
 	free(m->themes);
 	free(m->fm.v);
 	free(m->fm_at);
-	free(m->word_term);
-	free(m->word_split);
-	free(m->parts.v);
-	free(m->term_surface);
-	free(m->order);
-	free(m->post_off);
-	free(m->post_n);
-	free(m->pdoc);
-	free(m->ptf);
-	free(m->pq_raw);
-	free(m->pq);
-	buf_release(&m->enc);
-	free(m->enc_at);
-	free(m->enc_len);
-	free(m->dfp);
+	made_release(&m->made);
 	memset(m, 0, sizeof *m);
 }
 
@@ -1581,35 +1572,13 @@ static void memory_take(search_index *ix)
 	m->fm_at = ix->fm_at;
 	memset(&ix->fm, 0, sizeof ix->fm);
 	ix->fm_at = NULL;
-	if (ix->written && ix->ptf && ix->pq_raw && ix->enc_at) {
+	if (ix->written && ix->made.ptf && ix->made.pq_raw && ix->made.enc_at) {
 		m->built = true;
 		m->nterms = ix->terms.n;
-		m->word_term = ix->word_term;
-		m->word_split = ix->word_split;
-		m->parts = ix->parts;
-		m->term_surface = ix->term_surface;
-		ix->term_surface = NULL;
-		m->order = ix->order;
-		m->post_off = ix->post_off;
-		m->post_n = ix->post_n;
-		m->pdoc = ix->pdoc;
-		m->ptf = ix->ptf;
-		m->pq_raw = ix->pq_raw;
-		m->pq = ix->pq;
-		m->max_impact = ix->max_impact;
-		m->enc = ix->enc;
-		m->enc_at = ix->enc_at;
-		m->enc_len = ix->enc_len;
-		m->dfp = ix->dfp;
-		m->ndfp = ix->dfp ? (ix->ndocs + SEARCH_DOCS_PER_FILE - 1) / SEARCH_DOCS_PER_FILE : 0;
-		ix->dfp = NULL;
-		ix->word_term = ix->word_split = NULL;
-		memset(&ix->parts, 0, sizeof ix->parts);
-		ix->order = ix->post_off = ix->post_n = ix->pdoc = NULL;
-		ix->ptf = NULL;
-		ix->pq_raw = ix->pq = NULL;
-		buf_init(&ix->enc);
-		ix->enc_at = ix->enc_len = NULL;
+		m->made = ix->made;
+		m->ndfp = ix->made.dfp ? (ix->ndocs + SEARCH_DOCS_PER_FILE - 1) / SEARCH_DOCS_PER_FILE : 0;
+		memset(&ix->made, 0, sizeof ix->made);
+		buf_init(&ix->made.enc);
 	}
 	m->valid = true;
 	memset(&ix->words, 0, sizeof ix->words);
@@ -1893,10 +1862,10 @@ int search_add_documents(search_index *ix, const document *docs, size_t n, int j
 static void grow_words(search_index *ix)
 {
 	size_t n = ix->words.n ? ix->words.n : 1;
-	ix->word_term = xcalloc(n, sizeof *ix->word_term);
-	ix->word_split = xmalloc(n * sizeof *ix->word_split);
+	ix->made.word_term = xcalloc(n, sizeof *ix->made.word_term);
+	ix->made.word_split = xmalloc(n * sizeof *ix->made.word_split);
 	for (size_t i = 0; i < n; i++)
-		ix->word_split[i] = UINT32_MAX;
+		ix->made.word_split[i] = UINT32_MAX;
 	if (!ix->word_freq)
 		ix->word_freq = xcalloc(n, sizeof *ix->word_freq);
 }
@@ -1906,13 +1875,13 @@ static void stem_all(search_index *ix)
 	buf stem = BUF_INIT;
 	for (size_t w = 0; w < ix->words.n; w++) {
 		stem_word(ix, ix->words.str[w], ix->words.len[w], &stem);
-		ix->word_term[w] = strtab_add(&ix->terms, &ix->strings, stem.ptr, stem.len, NULL);
+		ix->made.word_term[w] = strtab_add(&ix->terms, &ix->strings, stem.ptr, stem.len, NULL);
 	}
-	ix->term_surface = xcalloc(ix->terms.n + 1, sizeof *ix->term_surface);
+	ix->made.term_surface = xcalloc(ix->terms.n + 1, sizeof *ix->made.term_surface);
 	for (size_t w = 0; w < ix->words.n; w++) {
 		long t = strtab_find(&ix->terms, ix->words.str[w], ix->words.len[w]);
 		if (t >= 0)
-			ix->term_surface[t] = true;
+			ix->made.term_surface[t] = true;
 	}
 	buf_release(&stem);
 }
@@ -1990,19 +1959,19 @@ static void split_all(search_index *ix)
 		try_splits(ix, s, len, 0, &none, &best);
 		if (best.n < 2)
 			continue;
-		ix->word_split[w] = (uint32_t)ix->parts.n;
-		vec_push(&ix->parts, (uint32_t)best.n);
+		ix->made.word_split[w] = (uint32_t)ix->made.parts.n;
+		vec_push(&ix->made.parts, (uint32_t)best.n);
 		for (int i = 0; i < best.n; i++)
-			vec_push(&ix->parts, best.part[i]);
+			vec_push(&ix->made.parts, best.part[i]);
 	}
 }
 
 void search_split(const search_index *ix, const char *word, buf *out)
 {
 	long w = strtab_find(&ix->words, word, strlen(word));
-	if (w < 0 || !ix->word_split || ix->word_split[w] == UINT32_MAX)
+	if (w < 0 || !ix->made.word_split || ix->made.word_split[w] == UINT32_MAX)
 		return;
-	const uint32_t *p = ix->parts.v + ix->word_split[w];
+	const uint32_t *p = ix->made.parts.v + ix->made.word_split[w];
 	for (uint32_t i = 0; i < p[0]; i++) {
 		if (i)
 			buf_putc(out, '+');
@@ -2041,15 +2010,15 @@ static void doc_terms(const search_index *ix, const sdoc *d, double *tacc, vec32
 	for (size_t i = 0; i < d->nwords; i++) {
 		uint32_t w = ix->dw_word.v[d->words + i];
 		double tf = ix->dw_tf.v[d->words + i] / 2.0;
-		uint32_t t = ix->word_term[w];
+		uint32_t t = ix->made.word_term[w];
 		if (tacc[t] == 0)
 			vec_push(touched, t);
 		tacc[t] += tf;
-		if (ix->word_split[w] == UINT32_MAX)
+		if (ix->made.word_split[w] == UINT32_MAX)
 			continue;
-		const uint32_t *p = ix->parts.v + ix->word_split[w];
+		const uint32_t *p = ix->made.parts.v + ix->made.word_split[w];
 		for (uint32_t k = 0; k < p[0]; k++) {
-			uint32_t pt = ix->word_term[p[1 + k]];
+			uint32_t pt = ix->made.word_term[p[1 + k]];
 			if (pt == t)
 				continue;
 			if (tacc[pt] == 0)
@@ -2064,7 +2033,7 @@ static void doc_terms(const search_index *ix, const sdoc *d, double *tacc, vec32
  * log() per posting. */
 static void scale_init(search_index *ix, double max)
 {
-	ix->max_impact = max;
+	ix->made.max_impact = max;
 	for (int q = 0; q <= IMPACT_LEVELS; q++) {
 		ix->unit_level[q] = pow(IMPACT_RATIO, (double)q - IMPACT_LEVELS);
 		ix->unit_bound[q] = pow(IMPACT_RATIO, (double)q - IMPACT_LEVELS - 0.5);
@@ -2127,13 +2096,13 @@ static void *posting_run(void *arg)
 	size_t nt = ix->terms.n;
 	if (p->pass == 2) {
 		for (size_t i = p->from; i < p->to; i++)
-			ix->pq[i] = quantize(ix, p->impact[i]);
+			ix->made.pq[i] = quantize(ix, p->impact[i]);
 		return NULL;
 	}
 	double *tacc = xcalloc(nt + 1, sizeof *tacc);
 	vec32 touched = { NULL, 0, 0 };
 	for (size_t k = p->from; k < p->to; k++) {
-		const sdoc *d = &ix->docs[ix->order[k]];
+		const sdoc *d = &ix->docs[ix->made.order[k]];
 		doc_terms(ix, d, tacc, &touched);
 		double norm = doc_norm(d->len, p->avgdl);
 		for (size_t i = 0; i < touched.n; i++) {
@@ -2144,9 +2113,9 @@ static void *posting_run(void *arg)
 				double tf = tacc[t];
 				double sc = bm25(p->idf[t], tf, norm);
 				size_t at = p->next[t]++;
-				ix->pdoc[at] = (uint32_t)k;
-				if (ix->ptf)
-					ix->ptf[at] = tf;
+				ix->made.pdoc[at] = (uint32_t)k;
+				if (ix->made.ptf)
+					ix->made.ptf[at] = tf;
 				p->impact[at] = (float)sc;
 				if (sc > p->max)
 					p->max = sc;
@@ -2159,7 +2128,7 @@ static void *posting_run(void *arg)
 	return NULL;
 }
 
-/* The documents in index order (compare_docs): ix->order. */
+/* The documents in index order (compare_docs): ix->made.order. */
 static void order_docs(search_index *ix)
 {
 	size_t nd = ix->ndocs;
@@ -2167,10 +2136,10 @@ static void order_docs(search_index *ix)
 	for (size_t i = 0; i < nd; i++)
 		keys[i] = (doc_key){ &ix->docs[i], (uint32_t)i };
 	qsort(keys, nd, sizeof *keys, compare_docs);
-	free(ix->order);
-	ix->order = xmalloc((nd + 1) * sizeof *ix->order);
+	free(ix->made.order);
+	ix->made.order = xmalloc((nd + 1) * sizeof *ix->made.order);
 	for (size_t i = 0; i < nd; i++)
-		ix->order[i] = keys[i].added;
+		ix->made.order[i] = keys[i].added;
 	free(keys);
 }
 
@@ -2197,16 +2166,16 @@ static void *score_run(void *arg)
 	search_index *ix = p->ix;
 	double nd = (double)ix->ndocs;
 	for (size_t t = p->from; t < p->to; t++) {
-		size_t at = ix->post_off[t], end = at + ix->post_n[t];
+		size_t at = ix->made.post_off[t], end = at + ix->made.post_n[t];
 		if (p->pass == 1) {
 			for (; at < end; at++)
-				ix->pq[at] = quantize(ix, p->impact[at]);
+				ix->made.pq[at] = quantize(ix, p->impact[at]);
 			continue;
 		}
-		double df = ix->post_n[t];
+		double df = ix->made.post_n[t];
 		double idf = log(1 + (nd - df + 0.5) / (df + 0.5));
 		for (; at < end; at++) {
-			double sc = bm25(idf, ix->ptf[at], p->norm[ix->pdoc[at]]);
+			double sc = bm25(idf, ix->made.ptf[at], p->norm[ix->made.pdoc[at]]);
 			p->impact[at] = (float)sc;
 			if (sc > p->max)
 				p->max = sc;
@@ -2227,7 +2196,7 @@ static void score_postings(search_index *ix, size_t total)
 		avgdl = 1;
 	double *norm = xmalloc((nd + 1) * sizeof *norm);
 	for (size_t k = 0; k < nd; k++)
-		norm[k] = doc_norm(ix->docs[ix->order[k]].len, avgdl);
+		norm[k] = doc_norm(ix->docs[ix->made.order[k]].len, avgdl);
 	float *impact = xmalloc((total + 1) * sizeof *impact);
 	size_t nparts = ix->jobs > 1 && total >= 1024 ? (size_t)ix->jobs : 1;
 	score_part *parts = xcalloc(nparts + 1, sizeof *parts);
@@ -2235,7 +2204,7 @@ static void score_postings(search_index *ix, size_t total)
 	for (size_t p = 0; p < nparts; p++) {
 		parts[p] = (score_part){ ix, t, t, norm, impact, 0, 0 };
 		size_t want = total * (p + 1) / nparts;
-		while (t < nt && (p == nparts - 1 || ix->post_off[t] < want))
+		while (t < nt && (p == nparts - 1 || ix->made.post_off[t] < want))
 			t++;
 		parts[p].to = t;
 	}
@@ -2245,7 +2214,7 @@ static void score_postings(search_index *ix, size_t total)
 		if (parts[p].max > max)
 			max = parts[p].max;
 	scale_init(ix, max);
-	ix->pq = xmalloc(total + 1);
+	ix->made.pq = xmalloc(total + 1);
 	for (size_t p = 0; p < nparts; p++)
 		parts[p].pass = 1;
 	jobs_run(parts, nparts, sizeof *parts, score_run);
@@ -2281,12 +2250,12 @@ static bool build_postings_after(search_index *ix)
 	const search_memory *m = ix->memory;
 	size_t nt = ix->terms.n, nd = ix->ndocs;
 	order_docs(ix);
-	if (memcmp(ix->order, m->order, nd * sizeof *ix->order) != 0)
+	if (memcmp(ix->made.order, m->made.order, nd * sizeof *ix->made.order) != 0)
 		return false;
 	ix->order_same = true;
 	uint32_t *place = xmalloc((nd + 1) * sizeof *place);
 	for (size_t k = 0; k < nd; k++)
-		place[ix->order[k]] = (uint32_t)k;
+		place[ix->made.order[k]] = (uint32_t)k;
 	bool *gone = xcalloc(nd + 1, sizeof *gone);
 	double *tacc = xcalloc(nt + 1, sizeof *tacc);
 	vec32 touched = { NULL, 0, 0 };
@@ -2310,48 +2279,48 @@ static bool build_postings_after(search_index *ix)
 		qsort(fresh, nfresh, sizeof *fresh, compare_fresh);
 	size_t cap = nfresh;
 	for (size_t t = 0; t < nt; t++)
-		cap += ix->term_was[t] != UINT32_MAX ? m->post_n[ix->term_was[t]] : 0;
-	ix->post_off = xcalloc(nt + 1, sizeof *ix->post_off);
-	ix->post_n = xcalloc(nt + 1, sizeof *ix->post_n);
-	ix->pdoc = xmalloc((cap + 1) * sizeof *ix->pdoc);
-	ix->ptf = xmalloc((cap + 1) * sizeof *ix->ptf);
+		cap += ix->term_was[t] != UINT32_MAX ? m->made.post_n[ix->term_was[t]] : 0;
+	ix->made.post_off = xcalloc(nt + 1, sizeof *ix->made.post_off);
+	ix->made.post_n = xcalloc(nt + 1, sizeof *ix->made.post_n);
+	ix->made.pdoc = xmalloc((cap + 1) * sizeof *ix->made.pdoc);
+	ix->made.ptf = xmalloc((cap + 1) * sizeof *ix->made.ptf);
 	size_t at = 0, f = 0;
 	for (size_t t = 0; t < nt; t++) {
-		ix->post_off[t] = (uint32_t)at;
+		ix->made.post_off[t] = (uint32_t)at;
 		/* The term's postings in the memory's index, if it had it:
 		 * those of the held documents are valid as they are. */
 		uint32_t was = ix->term_was[t];
-		const uint32_t *od = was != UINT32_MAX ? m->pdoc + m->post_off[was] : NULL;
-		const double *otf = was != UINT32_MAX ? m->ptf + m->post_off[was] : NULL;
-		uint32_t on = was != UINT32_MAX ? m->post_n[was] : 0, i = 0;
+		const uint32_t *od = was != UINT32_MAX ? m->made.pdoc + m->made.post_off[was] : NULL;
+		const double *otf = was != UINT32_MAX ? m->made.ptf + m->made.post_off[was] : NULL;
+		uint32_t on = was != UINT32_MAX ? m->made.post_n[was] : 0, i = 0;
 		while (i < on || (f < nfresh && fresh[f].term == t)) {
 			if (f < nfresh && fresh[f].term == t && (i >= on || fresh[f].k < od[i])) {
-				ix->pdoc[at] = fresh[f].k;
-				ix->ptf[at++] = fresh[f].tf;
+				ix->made.pdoc[at] = fresh[f].k;
+				ix->made.ptf[at++] = fresh[f].tf;
 				f++;
 			} else {
 				if (!gone[od[i]]) {
-					ix->pdoc[at] = od[i];
-					ix->ptf[at++] = otf[i];
+					ix->made.pdoc[at] = od[i];
+					ix->made.ptf[at++] = otf[i];
 				}
 				i++;
 			}
 		}
-		ix->post_n[t] = (uint32_t)(at - ix->post_off[t]);
+		ix->made.post_n[t] = (uint32_t)(at - ix->made.post_off[t]);
 	}
 	score_postings(ix, at);
-	ix->pq_raw = xmalloc(at + 1);
-	memcpy(ix->pq_raw, ix->pq, at);
+	ix->made.pq_raw = xmalloc(at + 1);
+	memcpy(ix->made.pq_raw, ix->made.pq, at);
 	ix->term_same = xcalloc(nt + 1, sizeof *ix->term_same);
 	/* The encoding depends on the documents and levels alone (see
 	 * encode_postings), not on the top score. */
 	for (size_t t = 0; t < nt; t++) {
-		uint32_t n = ix->post_n[t], was = ix->term_was[t];
-		ix->term_same[t] = was != UINT32_MAX && n == m->post_n[was] &&
-				   ix->term_surface[t] == m->term_surface[was] &&
-				   memcmp(ix->pdoc + ix->post_off[t], m->pdoc + m->post_off[was],
-					  n * sizeof *ix->pdoc) == 0 &&
-				   memcmp(ix->pq + ix->post_off[t], m->pq_raw + m->post_off[was], n) == 0;
+		uint32_t n = ix->made.post_n[t], was = ix->term_was[t];
+		ix->term_same[t] = was != UINT32_MAX && n == m->made.post_n[was] &&
+				   ix->made.term_surface[t] == m->made.term_surface[was] &&
+				   memcmp(ix->made.pdoc + ix->made.post_off[t], m->made.pdoc + m->made.post_off[was],
+					  n * sizeof *ix->made.pdoc) == 0 &&
+				   memcmp(ix->made.pq + ix->made.post_off[t], m->made.pq_raw + m->made.post_off[was], n) == 0;
 	}
 	free(place);
 	free(gone);
@@ -2378,27 +2347,27 @@ static void build_postings(search_index *ix)
 	/* The number of documents of each term (the terms doc_terms gives,
 	 * counted without their weights), per range. */
 	jobs_run(parts, nparts, sizeof *parts, posting_run);
-	ix->post_n = xcalloc(nt + 1, sizeof *ix->post_n);
-	ix->post_off = xcalloc(nt + 1, sizeof *ix->post_off);
+	ix->made.post_n = xcalloc(nt + 1, sizeof *ix->made.post_n);
+	ix->made.post_off = xcalloc(nt + 1, sizeof *ix->made.post_off);
 	size_t total = 0;
 	for (size_t t = 0; t < nt; t++) {
-		ix->post_off[t] = (uint32_t)total;
+		ix->made.post_off[t] = (uint32_t)total;
 		for (size_t p = 0; p < nparts; p++) {
 			parts[p].next[t] = (uint32_t)total;
 			total += parts[p].count[t];
-			ix->post_n[t] += parts[p].count[t];
+			ix->made.post_n[t] += parts[p].count[t];
 		}
 	}
-	ix->pdoc = xmalloc((total + 1) * sizeof *ix->pdoc);
+	ix->made.pdoc = xmalloc((total + 1) * sizeof *ix->made.pdoc);
 	if (remembering(ix))
-		ix->ptf = xmalloc((total + 1) * sizeof *ix->ptf);
+		ix->made.ptf = xmalloc((total + 1) * sizeof *ix->made.ptf);
 	float *impact = xmalloc((total + 1) * sizeof *impact);
 	double avgdl = nd ? (double)ix->total_len / (double)nd : 1;
 	if (avgdl <= 0)
 		avgdl = 1;
 	double *idf = xmalloc((nt + 1) * sizeof *idf);
 	for (size_t t = 0; t < nt; t++) {
-		double df = ix->post_n[t];
+		double df = ix->made.post_n[t];
 		idf[t] = log(1 + ((double)nd - df + 0.5) / (df + 0.5));
 	}
 	for (size_t p = 0; p < nparts; p++) {
@@ -2413,7 +2382,7 @@ static void build_postings(search_index *ix)
 		if (parts[p].max > max)
 			max = parts[p].max;
 	scale_init(ix, max);
-	ix->pq = xmalloc(total + 1);
+	ix->made.pq = xmalloc(total + 1);
 	for (size_t p = 0; p < nparts; p++) {
 		parts[p].pass = 2;
 		parts[p].from = total * p / nparts;
@@ -2421,8 +2390,8 @@ static void build_postings(search_index *ix)
 	}
 	jobs_run(parts, nparts, sizeof *parts, posting_run);
 	if (remembering(ix)) {
-		ix->pq_raw = xmalloc(total + 1);
-		memcpy(ix->pq_raw, ix->pq, total);
+		ix->made.pq_raw = xmalloc(total + 1);
+		memcpy(ix->made.pq_raw, ix->made.pq, total);
 	}
 	for (size_t p = 0; p < nparts; p++) {
 		free(parts[p].count);
@@ -2476,10 +2445,10 @@ static void put_varint(buf *b, uint32_t v)
  * browser will see, so search_query ranks the same way. */
 static void encode_postings(search_index *ix, uint32_t t, buf *out, bool *tier_a)
 {
-	uint32_t off = ix->post_off[t], n = ix->post_n[t];
-	uint32_t *doc = ix->pdoc + off;
-	uint8_t *pq = ix->pq + off;
-	if (!ix->term_surface[t])
+	uint32_t off = ix->made.post_off[t], n = ix->made.post_n[t];
+	uint32_t *doc = ix->made.pdoc + off;
+	uint8_t *pq = ix->made.pq + off;
+	if (!ix->made.term_surface[t])
 		buf_putc(out, '!');
 	for (uint32_t i = 0; i < n; i++)
 		tier_a[i] = true;
@@ -2580,22 +2549,22 @@ static void encode_postings(search_index *ix, uint32_t t, buf *out, bool *tier_a
 
 /* The encoding of term t's postings into out: the memory's when its
  * postings and levels are (term_same), with the levels it left;
- * encode_postings' otherwise. Kept in ix->enc for the memory. */
+ * encode_postings' otherwise. Kept in ix->made.enc for the memory. */
 static void term_encoding(search_index *ix, uint32_t t, buf *out, bool *tier_a)
 {
 	const search_memory *m = ix->memory;
 	size_t start = out->len;
 	if (ix->term_same && ix->term_same[t]) {
 		uint32_t was = ix->term_was[t];
-		buf_put(out, m->enc.ptr + m->enc_at[was], m->enc_len[was]);
-		memcpy(ix->pq + ix->post_off[t], m->pq + m->post_off[was], ix->post_n[t]);
+		buf_put(out, m->made.enc.ptr + m->made.enc_at[was], m->made.enc_len[was]);
+		memcpy(ix->made.pq + ix->made.post_off[t], m->made.pq + m->made.post_off[was], ix->made.post_n[t]);
 	} else {
 		encode_postings(ix, t, out, tier_a);
 	}
-	if (ix->enc_at) {
-		ix->enc_at[t] = ix->enc.len;
-		ix->enc_len[t] = out->len - start;
-		buf_put(&ix->enc, out->ptr + start, out->len - start);
+	if (ix->made.enc_at) {
+		ix->made.enc_at[t] = ix->made.enc.len;
+		ix->made.enc_len[t] = out->len - start;
+		buf_put(&ix->made.enc, out->ptr + start, out->len - start);
 	}
 }
 
@@ -2703,7 +2672,7 @@ static int write_shards(search_index *ix, search_emit_fn emit, void *ctx, buf *b
 	for (size_t t = 0; t < nt; t++)
 		alias_of_term[t] = -1;
 	for (size_t w = 0; w < nw; w++) {
-		uint32_t t = ix->word_term[w];
+		uint32_t t = ix->made.word_term[w];
 		long same = strtab_find(&ix->terms, ix->words.str[w], ix->words.len[w]);
 		if (same >= 0) {
 			if ((uint32_t)same != t)
@@ -2719,8 +2688,8 @@ static int write_shards(search_index *ix, search_emit_fn emit, void *ctx, buf *b
 
 	uint32_t maxn = 0;
 	for (size_t t = 0; t < nt; t++)
-		if (ix->post_n[t] > maxn)
-			maxn = ix->post_n[t];
+		if (ix->made.post_n[t] > maxn)
+			maxn = ix->made.post_n[t];
 	bool *tier_a = xmalloc(maxn + 1);
 	buf json = BUF_INIT, val = BUF_INIT, tmp = BUF_INIT;
 	int rc = 0;
@@ -2789,7 +2758,7 @@ static bool same_entry(const sdoc *a, const sdoc *b)
 static bool *doc_table_dirty(const search_index *ix, size_t nfiles)
 {
 	const search_memory *m = ix->memory;
-	if (!ix->order_same || !ix->has_keeper || !m || !m->dfp || m->ndfp != nfiles)
+	if (!ix->order_same || !ix->has_keeper || !m || !m->made.dfp || m->ndfp != nfiles)
 		return NULL;
 	bool *dirty = xcalloc(nfiles + 1, sizeof *dirty);
 	for (size_t c = 0; c < ix->changed.n; c++) {
@@ -2797,7 +2766,7 @@ static bool *doc_table_dirty(const search_index *ix, size_t nfiles)
 		if (same_entry(&ix->docs[doc], &m->sdocs[doc]))
 			continue;
 		for (size_t k = 0; k < ix->ndocs; k++)
-			if (ix->order[k] == doc)
+			if (ix->made.order[k] == doc)
 				dirty[k / SEARCH_DOCS_PER_FILE] = true;
 	}
 	return dirty;
@@ -2810,7 +2779,7 @@ static int write_doc_table(search_index *ix, search_emit_fn emit, void *ctx, gen
 	size_t nfiles = (ix->ndocs + SEARCH_DOCS_PER_FILE - 1) / SEARCH_DOCS_PER_FILE;
 	bool *dirty = emit ? doc_table_dirty(ix, nfiles) : NULL;
 	if (remembering(ix))
-		ix->dfp = xcalloc(nfiles + 1, sizeof *ix->dfp);
+		ix->made.dfp = xcalloc(nfiles + 1, sizeof *ix->made.dfp);
 	for (size_t k = 0; k < ix->ndocs && rc == 0; k += SEARCH_DOCS_PER_FILE) {
 		size_t file = k / SEARCH_DOCS_PER_FILE;
 		if (dirty && !dirty[file]) {
@@ -2818,16 +2787,16 @@ static int write_doc_table(search_index *ix, search_emit_fn emit, void *ctx, gen
 			 * still has it. */
 			char rel[64];
 			snprintf(rel, sizeof rel, "zoeken/d/%zu.js", file);
-			uint64_t fp = ix->memory->dfp[file];
+			uint64_t fp = ix->memory->made.dfp[file];
 			if (ix->keeper.fresh(ix->keeper.ctx, rel, fp)) {
-				ix->dfp[file] = fp;
+				ix->made.dfp[file] = fp;
 				continue;
 			}
 		}
 		buf_clear(&json);
 		buf_putc(&json, '[');
 		for (size_t i = k; i < ix->ndocs && i < k + SEARCH_DOCS_PER_FILE; i++) {
-			const sdoc *d = &ix->docs[ix->order[i]];
+			const sdoc *d = &ix->docs[ix->made.order[i]];
 			if (i > k)
 				buf_putc(&json, ',');
 			buf_putc(&json, '[');
@@ -2838,14 +2807,14 @@ static int write_doc_table(search_index *ix, search_emit_fn emit, void *ctx, gen
 			/* The day is enough to show; time and zone are noise. */
 			const char *date = d->date ? d->date : "";
 			put_str(&json, date, strnlen(date, 10));
-			buf_printf(&json, ",%u]", ix->order[i]);
+			buf_printf(&json, ",%u]", ix->made.order[i]);
 		}
 		buf_putc(&json, ']');
 		char rel[64];
 		snprintf(rel, sizeof rel, "zoeken/d/%zu.js", file);
 		rc = emit_js(emit, ctx, &js, rel, "d", (long)file, &json, err);
-		if (ix->dfp)
-			ix->dfp[file] = buf_hash64(js.ptr, js.len, OUTPUT_SEED);
+		if (ix->made.dfp)
+			ix->made.dfp[file] = buf_hash64(js.ptr, js.len, OUTPUT_SEED);
 	}
 	free(dirty);
 	buf_release(&json);
@@ -2859,10 +2828,10 @@ static void put_runs(const search_index *ix, buf *out)
 {
 	buf r = BUF_INIT;
 	for (size_t k = 0; k < ix->ndocs;) {
-		const sdoc *d = &ix->docs[ix->order[k]];
+		const sdoc *d = &ix->docs[ix->made.order[k]];
 		size_t j = k + 1;
 		while (j < ix->ndocs) {
-			const sdoc *e = &ix->docs[ix->order[j]];
+			const sdoc *e = &ix->docs[ix->made.order[j]];
 			if (e->kind != d->kind || e->nthemes != d->nthemes ||
 			    memcmp(e->themes, d->themes, d->nthemes * sizeof *d->themes) != 0)
 				break;
@@ -2895,7 +2864,7 @@ static int write_meta(search_index *ix, search_emit_fn emit, void *ctx, const bu
 	buf_printf(&m, "{\"version\":1,\"lang\":");
 	put_str(&m, ix->language, strlen(ix->language));
 	buf_printf(&m, ",\"docs\":%zu,\"perFile\":%d,\"max\":%.9g,\"ratio\":%.9g,\"levels\":%d",
-		   ix->ndocs, SEARCH_DOCS_PER_FILE, ix->max_impact, IMPACT_RATIO, IMPACT_LEVELS);
+		   ix->ndocs, SEARCH_DOCS_PER_FILE, ix->made.max_impact, IMPACT_RATIO, IMPACT_LEVELS);
 	/* The browser stems queries with its own copy of these two
 	 * (js/stem-LANG.js); other languages match the index's words only. */
 	bool js_stemmer = ix->stemmer && (strcmp(ix->language, "nl") == 0 ||
@@ -2970,18 +2939,18 @@ static bool map_terms(search_index *ix)
 		uint32_t w = ix->from_memory[w_old];
 		if (w == UINT32_MAX)
 			continue; /* in no held document */
-		term_now[m->word_term[w_old]] = ix->word_term[w];
-		uint32_t so = m->word_split[w_old], sn = ix->word_split[w];
+		term_now[m->made.word_term[w_old]] = ix->made.word_term[w];
+		uint32_t so = m->made.word_split[w_old], sn = ix->made.word_split[w];
 		if (so == UINT32_MAX && sn == UINT32_MAX)
 			continue;
 		good = so != UINT32_MAX && sn != UINT32_MAX &&
-		       m->parts.v[so] == ix->parts.v[sn];
-		for (uint32_t k = 0; good && k < m->parts.v[so]; k++) {
-			uint32_t p_old = m->parts.v[so + 1 + k];
+		       m->made.parts.v[so] == ix->made.parts.v[sn];
+		for (uint32_t k = 0; good && k < m->made.parts.v[so]; k++) {
+			uint32_t p_old = m->made.parts.v[so + 1 + k];
 			long p = word_now(ix, p_old);
-			good = p >= 0 && (uint32_t)p == ix->parts.v[sn + 1 + k];
+			good = p >= 0 && (uint32_t)p == ix->made.parts.v[sn + 1 + k];
 			if (good)
-				term_now[m->word_term[p_old]] = ix->word_term[p];
+				term_now[m->made.word_term[p_old]] = ix->made.word_term[p];
 		}
 	}
 	if (good) {
@@ -3011,8 +2980,8 @@ int search_write(search_index *ix, search_emit_fn emit, void *ctx, gen_err *err)
 	if (!map_terms(ix) || !build_postings_after(ix))
 		build_postings(ix);
 	if (remembering(ix)) {
-		ix->enc_at = xcalloc(ix->terms.n + 1, sizeof *ix->enc_at);
-		ix->enc_len = xcalloc(ix->terms.n + 1, sizeof *ix->enc_len);
+		ix->made.enc_at = xcalloc(ix->terms.n + 1, sizeof *ix->made.enc_at);
+		ix->made.enc_len = xcalloc(ix->terms.n + 1, sizeof *ix->made.enc_len);
 	}
 	buf bounds = BUF_INIT;
 	int rc = write_shards(ix, emit, ctx, &bounds, err);
@@ -3041,7 +3010,7 @@ static void query_word(worker *w, const char *word, size_t len, void *ctx)
 	long t = -1;
 	long id = strtab_find(&ix->words, word, len);
 	if (id >= 0)
-		t = (long)ix->word_term[id];
+		t = (long)ix->made.word_term[id];
 	else
 		t = strtab_find(&ix->terms, word, len);
 	q->terms[q->n++] = t;
@@ -3082,9 +3051,9 @@ size_t search_query(const search_index *ix, const char *query, size_t *docs,
 			dup = dup || q.terms[j] == t;
 		if (dup)
 			continue;
-		for (uint32_t k = 0; k < ix->post_n[t]; k++) {
-			uint32_t d = ix->pdoc[ix->post_off[t] + k];
-			h[d].score += dequantize(ix, ix->pq[ix->post_off[t] + k]);
+		for (uint32_t k = 0; k < ix->made.post_n[t]; k++) {
+			uint32_t d = ix->made.pdoc[ix->made.post_off[t] + k];
+			h[d].score += dequantize(ix, ix->made.pq[ix->made.post_off[t] + k]);
 			h[d].words++;
 		}
 	}
@@ -3109,7 +3078,7 @@ size_t search_query(const search_index *ix, const char *query, size_t *docs,
 	}
 	qsort(h, n, sizeof *h, compare_hits);
 	for (size_t i = 0; i < n && i < max; i++) {
-		docs[i] = ix->order[h[i].doc];
+		docs[i] = ix->made.order[h[i].doc];
 		if (scores)
 			scores[i] = h[i].score;
 	}

@@ -114,6 +114,9 @@ static void print_stats(const stage_times *t, const site *s, const renderer *r,
 			   rt->print_framed ? ",\n                     and all around them" : "");
 	if (rt->print_copied && rt->print_unread)
 		buf_puts(&print_note, ",\n                     unread: the last page is as written");
+	if (rt->print_parts)
+		buf_printf(&print_note, ";\n                     in %zu parts, %zu of them written",
+			   rt->print_parts, rt->print_parts_written);
 	if (rt->search_docs)
 		buf_printf(&search_note, ";\n                     the text of %zu of %zu kept",
 			   rt->search_kept, rt->search_docs);
@@ -445,6 +448,7 @@ int build_run(const build_options *opt)
 	}
 	render_set_links(r, graph);
 	render_set_search_memory(r, opt->search_memory);
+	render_set_print_parts(r, opt->print_parts);
 	if (opt->write) {
 		/* Read beside the parse and the link graph (early_begin). The
 		 * output is this build's from here: freed or committed below. */

@@ -41,6 +41,8 @@ typedef struct build_options {
 				 as resolved, for the next build, or NULL */
 	struct check_memory *check_memory; /* check.h: what the last check
 				 found, or NULL */
+	bool print_parts;     /* the print page goes out in parts that only
+				 a server puts together (parts.h; gen serve) */
 	bool own_output;      /* the output is as this process's last build
 				 left it, and nothing else writes there: see
 				 output_begin_trusting (gen serve) */

@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include "links.h"
+#include "parts.h"
 #include "text.h"
 #include "template.h"
 #include "xalloc.h"
@@ -42,7 +43,15 @@
 #define PIECES_MEMO PRINT_URL "index.html#pieces"
 /* And each article's id on the page (see prefixes_load). */
 #define PREFIXES_MEMO PRINT_URL "index.html#ids"
-#define PIECES_FORMAT 0x7072696e7433ULL /* "print3" */
+#define PIECES_FORMAT 0x7072696e7434ULL /* "print4" */
+
+/* Where a page written in parts (gen serve's, see parts.h) ends a part:
+ * after an article whose path hashes to a multiple of PART_SPREAD, so
+ * that a part holds some 32 articles (about 240 KB) and an article added
+ * or removed moves no boundary but its own; or once a part holds
+ * PART_MAX bytes. */
+#define PART_SPREAD 32
+#define PART_MAX ((uint64_t)1 << 20)
 
 /* One article's HTML in the print page: what made it (key), which
  * article it is and its identity then (render_doc_key), where it stood
@@ -59,6 +68,7 @@ typedef struct pieces_head {
 	uint64_t len;     /* of the file */
 	uint64_t tail;    /* hash of the bytes after the last piece */
 	uint64_t whole;   /* 1: every article went in as a piece (none escaped) */
+	uint64_t parted;  /* 1: written in parts (parts.h), not whole */
 } pieces_head;
 
 typedef struct book {
@@ -71,8 +81,10 @@ typedef struct book {
 	size_t nparts;
 	uint64_t stamp;   /* site->stamp: site.toml, filters */
 	bool facts_same;  /* render_facts_same: ids and links lead as before */
+	bool parted;      /* this page goes out in parts (render_print_parts) */
 	int old_fd;       /* the print page the last build wrote, or -1 */
 	const char *old_map; /* its bytes (was.len of them), or NULL */
+	parts_old *old_parts; /* or that page in parts, or NULL */
 	pieces_head was;  /* what the memo says of it */
 	bool marked;      /* it stats as the last build left it (output_mark):
 			   * its bytes are those the memo describes */
@@ -88,6 +100,14 @@ typedef struct book {
 	size_t tap_next;  /* the next piece the bytes have not passed */
 	bool tap_in;      /* within it */
 	uint64_t tap_len; /* bytes so far */
+	/* the part being made as the bytes go out (parted pages) */
+	parts_page *pp;   /* NULL: the page goes out whole */
+	buf part;         /* its bytes so far */
+	size_t part_first; /* its first piece */
+	uint64_t part_start; /* where it begins on the page */
+	int part_rc;      /* the first failure, with part_err */
+	gen_err part_err;
+	size_t parts_total, parts_written; /* when the page is closed */
 } book;
 
 typedef struct rewrite_ctx {
@@ -283,28 +303,52 @@ static int piece_cmp(const void *x, const void *y)
 	return (a > b) - (a < b);
 }
 
+/* Whether the last print page can be read back, whole or in parts. */
+static bool has_old(const book *b)
+{
+	return b->old_map || b->old_parts;
+}
+
 static const piece *old_piece(const book *b, uint64_t key)
 {
 	piece want = { .key = key };
-	return b->old_fd < 0 ? NULL
-			     : bsearch(&want, b->by_key, b->nold, sizeof *b->by_key, piece_cmp);
+	return !has_old(b) ? NULL
+			   : bsearch(&want, b->by_key, b->nold, sizeof *b->by_key, piece_cmp);
+}
+
+/* The len bytes at offset at of the last print page, or NULL when they
+ * are not in it (or, in parts, not within one part that is there). */
+static const char *old_at(const book *b, uint64_t at, uint64_t len)
+{
+	if (len > b->was.len || at > b->was.len - len)
+		return NULL;
+	if (b->old_map)
+		return b->old_map + at;
+	return b->old_parts ? parts_old_bytes(b->old_parts, at, len) : NULL;
 }
 
 /* Whether the len bytes at offset at of the last print page hash to hash:
- * taken as read when the file is as the last build left it. */
+ * taken as read when the file is as the last build left it (in parts,
+ * then, not even looked at: the part that holds them is read only should
+ * they be copied). */
 static bool old_good(const book *b, uint64_t at, uint64_t len, uint64_t hash)
 {
-	return b->old_map && len <= b->was.len && at <= b->was.len - len &&
-	       (b->marked || buf_hash64(b->old_map + at, (size_t)len, PIECES_FORMAT) == hash);
+	if (!has_old(b) || len > b->was.len || at > b->was.len - len)
+		return false;
+	if (b->marked && b->old_parts)
+		return true;
+	const char *p = old_at(b, at, len);
+	return p && (b->marked || buf_hash64(p, (size_t)len, PIECES_FORMAT) == hash);
 }
 
 /* Appends len bytes at offset at of the last print page to out when they
  * hash to hash; false (out as it was) otherwise. */
 static bool copy_old(const book *b, uint64_t at, uint64_t len, uint64_t hash, buf *out)
 {
-	if (!old_good(b, at, len, hash))
+	const char *p = old_good(b, at, len, hash) ? old_at(b, at, len) : NULL;
+	if (!p)
 		return false;
-	buf_put(out, b->old_map + at, (size_t)len);
+	buf_put(out, p, (size_t)len);
 	return true;
 }
 
@@ -376,6 +420,81 @@ static void article_html(void *ctx, buf *out, const char *key, size_t len, uint6
 		make_piece(b, doc, out, at);
 }
 
+/* ---- a page in parts (parts.h) ---- */
+
+/* Whether a part ends after piece i, part_len bytes into it. */
+static bool cut_after(const book *b, size_t i, uint64_t part_len)
+{
+	return part_len >= PART_MAX ||
+	       buf_hash_cstr(b->s->docs[b->now[i].doc].path, 0x70617274u) % PART_SPREAD == 0;
+}
+
+/* The key of the part of len bytes that holds pieces first to end - 1
+ * and the frames before them, and, when tail is not NULL (the last part),
+ * the bytes after the last piece, which hash to *tail: made of the
+ * hashes of all its bytes, so that it changes whenever they do. */
+static uint64_t part_key(const book *b, size_t first, size_t end, const uint64_t *tail,
+			 uint64_t len)
+{
+	uint64_t h = buf_hash64(&len, sizeof len, PIECES_FORMAT);
+	for (size_t i = first; i < end; i++) {
+		h = buf_hash64(&b->now[i].frame, sizeof b->now[i].frame, h);
+		h = buf_hash64(&b->now[i].hash, sizeof b->now[i].hash, h);
+	}
+	return tail ? buf_hash64(tail, sizeof *tail, h) : h;
+}
+
+/* A stretch of the page that is one part: pieces first to end - 1, the
+ * bytes from start to stop. */
+typedef struct part_span {
+	size_t first, end;
+	uint64_t start, stop;
+} part_span;
+
+/* The parts of a page of len bytes whose pieces are b->now: as the tap
+ * cuts them while the page is made (part_end, part_last). */
+static size_t plan_parts(const book *b, uint64_t len, part_span **out)
+{
+	size_t n = 0;
+	part_span *v = xmalloc((b->nnow + 1) * sizeof *v);
+	size_t first = 0;
+	uint64_t start = 0;
+	for (size_t i = 0; i < b->nnow; i++) {
+		uint64_t stop = b->now[i].at + b->now[i].len;
+		if (cut_after(b, i, stop - start)) {
+			v[n++] = (part_span){ first, i + 1, start, stop };
+			first = i + 1;
+			start = stop;
+		}
+	}
+	v[n++] = (part_span){ first, b->nnow, start, len };
+	*out = v;
+	return n;
+}
+
+/* Puts out the part made so far, ending at stop, unless the last page
+ * had it and the output still does. */
+static void part_write(book *b, size_t end, const uint64_t *tail, uint64_t stop)
+{
+	uint64_t len = stop - b->part_start;
+	uint64_t key = part_key(b, b->part_first, end, tail, len);
+	if (!b->part_rc && !parts_keep(b->pp, key) &&
+	    (b->part_rc = parts_put(b->pp, b->part.ptr, (size_t)len, &b->part_err)) == 0)
+		b->part_rc = parts_cut(b->pp, key, &b->part_err);
+	memmove(b->part.ptr, b->part.ptr + len, b->part.len - (size_t)len);
+	buf_truncate(&b->part, b->part.len - (size_t)len);
+	b->part_first = end;
+	b->part_start = stop;
+}
+
+/* Piece i has gone out: the part ends here when cut_after says so. */
+static void part_end(book *b, size_t i)
+{
+	uint64_t stop = b->now[i].at + b->now[i].len;
+	if (b->pp && cut_after(b, i, stop - b->part_start))
+		part_write(b, i + 1, NULL, stop);
+}
+
 /* The bytes of the page as the template writes them: what is not in a
  * piece is a frame, whose hash goes with the piece after it. The pieces
  * are known before their bytes go out (late runs first). */
@@ -384,6 +503,8 @@ static void tap(void *ctx, const char *data, size_t len, uint64_t at)
 	book *b = ctx;
 	uint64_t pos = at, end = at + len;
 	b->tap_len = end;
+	if (b->pp)
+		buf_put(&b->part, data, len);
 	while (pos < end) {
 		piece *p = b->tap_next < b->nnow ? &b->now[b->tap_next] : NULL;
 		if (p && pos >= p->at) {
@@ -397,6 +518,7 @@ static void tap(void *ctx, const char *data, size_t len, uint64_t at)
 			if (pos == stop) {
 				b->tap_next++;
 				b->tap_in = false;
+				part_end(b, b->tap_next - 1);
 			}
 			continue;
 		}
@@ -406,14 +528,19 @@ static void tap(void *ctx, const char *data, size_t len, uint64_t at)
 	}
 }
 
-/* After the last byte: pieces of no bytes at the very end, and the tail. */
+/* After the last byte: pieces of no bytes at the very end, the tail,
+ * and the last part. */
 static uint64_t tap_finish(book *b)
 {
 	for (; b->tap_next < b->nnow; b->tap_next++) {
 		b->now[b->tap_next].frame = buf_hash64(b->frame.ptr, b->frame.len, PIECES_FORMAT);
 		buf_clear(&b->frame);
+		part_end(b, b->tap_next);
 	}
-	return buf_hash64(b->frame.ptr, b->frame.len, PIECES_FORMAT);
+	uint64_t tail = buf_hash64(b->frame.ptr, b->frame.len, PIECES_FORMAT);
+	if (b->pp)
+		part_write(b, b->nnow, &tail, b->tap_len);
+	return tail;
 }
 
 /* Reads the memo of the last print page and opens the page, when the
@@ -434,12 +561,30 @@ static void pieces_load(book *b, renderer *r, output *o)
 	if (!m || len < sizeof b->was || (len - sizeof b->was) % sizeof(piece))
 		return;
 	memcpy(&b->was, m, sizeof b->was);
-	struct stat st;
-	if (b->was.format != PIECES_FORMAT ||
-	    (b->old_fd = output_open_old(o, PRINT_URL "index.html")) < 0)
+	if (b->was.format != PIECES_FORMAT || !b->was.len ||
+	    (uint64_t)(size_t)b->was.len != b->was.len)
 		return;
-	if (fstat(b->old_fd, &st) < 0 || (uint64_t)st.st_size != b->was.len || !b->was.len ||
-	    (uint64_t)(size_t)b->was.len != b->was.len) {
+	output_mark mark;
+	if (b->was.parted) {
+		/* Read back only to be written in parts again: gen build
+		 * makes its page whole, from the articles. */
+		if (!b->parted ||
+		    !(b->old_parts = parts_old_open(o, PRINT_URL "index.html")))
+			return;
+		if (parts_old_len(b->old_parts) != b->was.len) {
+			parts_old_close(b->old_parts);
+			b->old_parts = NULL;
+			return;
+		}
+		output_mark now = parts_old_mark(b->old_parts);
+		b->marked = render_file_mark(r, o, PRINT_URL "index.html", &mark) &&
+			    memcmp(&now, &mark, sizeof mark) == 0;
+		goto pieces;
+	}
+	struct stat st;
+	if ((b->old_fd = output_open_old(o, PRINT_URL "index.html")) < 0)
+		return;
+	if (fstat(b->old_fd, &st) < 0 || (uint64_t)st.st_size != b->was.len) {
 		close(b->old_fd);
 		b->old_fd = -1;
 		return;
@@ -449,7 +594,6 @@ static void pieces_load(book *b, renderer *r, output *o)
 	 * it goes to the new page by the kernel (output_copy), unread. Any
 	 * other file is read where it lies, and every byte taken from it
 	 * is hashed first. */
-	output_mark mark;
 	b->marked = render_file_mark(r, o, PRINT_URL "index.html", &mark) &&
 		    (uint64_t)st.st_ino == mark.ino && (uint64_t)st.st_size == mark.size &&
 		    (int64_t)st.st_mtim.tv_sec == mark.sec &&
@@ -462,6 +606,7 @@ static void pieces_load(book *b, renderer *r, output *o)
 		return;
 	}
 	b->old_map = map;
+pieces:
 	b->nold = (len - sizeof b->was) / sizeof(piece);
 	b->old = xmalloc(b->nold * sizeof *b->old + 1);
 	memcpy(b->old, m + sizeof b->was, b->nold * sizeof *b->old);
@@ -516,7 +661,7 @@ static bool prefixes_load(book *b, renderer *r)
 
 static void pieces_save(const book *b, renderer *r, uint64_t data, uint64_t len, uint64_t tail)
 {
-	pieces_head h = { PIECES_FORMAT, data, len, tail, !b->escaped };
+	pieces_head h = { PIECES_FORMAT, data, len, tail, !b->escaped, b->parted };
 	buf m = BUF_INIT;
 	buf_put(&m, &h, sizeof h);
 	buf_put(&m, b->now, b->nnow * sizeof *b->now);
@@ -601,6 +746,113 @@ static int reassemble(book *b, renderer *r, output *o, uint64_t data, uint64_t f
 	pieces_save(b, r, data, len, b->was.tail);
 	prefixes_save(b, r);
 	return 1;
+}
+
+/* reassemble, for a page that goes out in parts: the same pieces, made
+ * again or taken from the last page as there, but only the parts that
+ * hold a changed article are put together and written; the others stay
+ * as the output holds them. Nothing is written before all the last page
+ * is known to be good (or taken as good: marked). */
+static int reassemble_parts(book *b, renderer *r, output *o, uint64_t data, uint64_t fp,
+			    gen_err *err)
+{
+	if (!has_old(b) || !b->was.whole || b->was.data != data)
+		return 0;
+	for (size_t i = 0; i < b->nold; i++)
+		if (b->old[i].doc >= b->s->ndocs || !b->prefix[b->old[i].doc])
+			return 0;
+	size_t n = b->nold, copied = b->copied, nspans = 0;
+	/* Per piece: where its frame begins in the last page, and where its
+	 * bytes are: in the last page (fresh_at UINT64_MAX) or in fresh. */
+	uint64_t *frame_at = xmalloc((n + 1) * sizeof *frame_at);
+	uint64_t *fresh_at = xmalloc((n + 1) * sizeof *fresh_at);
+	buf fresh = BUF_INIT;
+	part_span *spans = NULL;
+	parts_page *pp = NULL;
+	int rc = 0;
+	uint64_t pos = 0, len = 0;
+	for (size_t i = 0; i < n; i++) {
+		const piece *p = &b->old[i];
+		if (p->at < pos || !old_good(b, pos, p->at - pos, p->frame))
+			goto fail;
+		frame_at[i] = pos;
+		len += p->at - pos;
+		pos = p->at + p->len;
+		size_t doc = (size_t)p->doc;
+		uint64_t dkey = render_doc_key(&b->s->docs[doc], 0);
+		uint64_t k = key_of(b, doc, dkey, p);
+		if (k == p->key && old_good(b, p->at, p->len, p->hash)) {
+			fresh_at[i] = UINT64_MAX;
+			add_piece(b, (piece){ k, doc, dkey, len, p->len, p->hash, p->frame });
+			b->copied++;
+			len += p->len;
+			continue;
+		}
+		size_t start = fresh.len;
+		render_piece(b, doc, &fresh);
+		fresh_at[i] = start;
+		size_t plen = fresh.len - start;
+		add_piece(b, (piece){ k, doc, dkey, len, plen,
+				      buf_hash64(fresh.ptr + start, plen, PIECES_FORMAT), p->frame });
+		len += plen;
+	}
+	if (!old_good(b, pos, b->was.len - pos, b->was.tail))
+		goto fail;
+	frame_at[n] = pos; /* the tail */
+	len += b->was.len - pos;
+
+	nspans = plan_parts(b, len, &spans);
+	if ((rc = parts_open(o, PRINT_URL "index.html", b->old_parts, &pp, err)) < 0)
+		goto fail;
+	for (size_t j = 0; j < nspans; j++) {
+		const part_span *sp = &spans[j];
+		bool last = j + 1 == nspans;
+		uint64_t key = part_key(b, sp->first, sp->end, last ? &b->was.tail : NULL,
+					sp->stop - sp->start);
+		if (parts_keep(pp, key))
+			continue;
+		/* Each piece with the frame before it; the last part ends
+		 * with the tail (frame n). */
+		for (size_t i = sp->first; i < sp->end || (last && i == n); i++) {
+			uint64_t fend = i < n ? b->old[i].at : b->was.len;
+			const char *f = old_at(b, frame_at[i], fend - frame_at[i]);
+			if (!f || (rc = parts_put(pp, f, (size_t)(fend - frame_at[i]), err)) < 0)
+				goto fail;
+			if (i == n)
+				break;
+			const piece *p = &b->now[i];
+			const char *bytes = fresh_at[i] == UINT64_MAX
+						    ? old_at(b, b->old[i].at, p->len)
+						    : fresh.ptr + fresh_at[i];
+			if (!bytes || (rc = parts_put(pp, bytes, (size_t)p->len, err)) < 0)
+				goto fail;
+		}
+		if ((rc = parts_cut(pp, key, err)) < 0)
+			goto fail;
+	}
+	output_mark mark;
+	rc = parts_close(pp, &mark, &b->parts_total, &b->parts_written, err);
+	pp = NULL;
+	if (rc < 0)
+		goto fail;
+	render_page_written(r, PRINT_URL "index.html", fp, &mark);
+	pieces_save(b, r, data, len, b->was.tail);
+	prefixes_save(b, r);
+	rc = 1;
+	goto out;
+fail:
+	/* Parts written before a failure stay staged; the list that names
+	 * them does not, and the next build removes them as stale. */
+	parts_discard(pp);
+	b->nnow = 0;
+	b->copied = copied;
+	b->parts_total = b->parts_written = 0;
+out:
+	free(frame_at);
+	free(fresh_at);
+	free(spans);
+	buf_release(&fresh);
+	return rc;
 }
 
 /* The book's outline: its parts in order, and the articles of each. */
@@ -768,12 +1020,15 @@ int print_render(renderer *r, const xref *x, output *o, print_stats *st,
 	}
 	book b;
 	memset(&b, 0, sizeof b);
+	buf_init(&b.frame);
+	buf_init(&b.part);
 	b.x = x;
 	b.s = s;
 	size_t n = s->ndocs;
 	b.prefix = xcalloc(n + 1, sizeof *b.prefix);
 	b.stamp = s->stamp;
 	b.facts_same = render_facts_same(r);
+	b.parted = o && render_print_parts(r);
 	pieces_load(&b, r, o);
 	outline ol;
 	memset(&ol, 0, sizeof ol);
@@ -785,28 +1040,46 @@ int print_render(renderer *r, const xref *x, output *o, print_stats *st,
 	 * need not be made at all unless that fails. */
 	int rc = 0;
 	bool tried = false;
-	if (o && b.facts_same && b.old_map && prefixes_load(&b, r)) {
+	int (*again)(book *, renderer *, output *, uint64_t, uint64_t, gen_err *) =
+		b.parted ? reassemble_parts : reassemble;
+	if (o && b.facts_same && has_old(&b) && prefixes_load(&b, r)) {
 		tried = true;
-		rc = reassemble(&b, r, o, b.was.data, fp, err);
+		rc = again(&b, r, o, b.was.data, fp, err);
 		if (rc == 0)
 			prefixes_drop(&b);
 	}
 	uint64_t key = b.was.data;
 	if (rc == 0) {
 		outline_make(&b, r, &ol);
-		key = b.facts_same && b.old_map ? b.was.data : outline_key(&b, r, &ol);
+		key = b.facts_same && has_old(&b) ? b.was.data : outline_key(&b, r, &ol);
 		if (o && !tried)
-			rc = reassemble(&b, r, o, key, fp, err);
+			rc = again(&b, r, o, key, fp, err);
 	}
+	if (rc == 0 && b.parted &&
+	    (rc = parts_open(o, PRINT_URL "index.html", b.old_parts, &b.pp, err)) < 0)
+		b.pp = NULL;
 	if (rc == 0) {
-		/* Pieces read back as the template reaches them (tap). */
+		/* Pieces read back as the template reaches them (tap); a page
+		 * in parts is cut there too, and goes out as parts, not as
+		 * one file. */
 		value *data = outline_data(&b, r, &ol);
-		rc = render_page_late(r, o, "print", PRINT_URL "index.html", data, fp,
-				      article_html, o ? tap : NULL, &b, err);
+		rc = render_page_late(r, b.pp ? NULL : o, "print", PRINT_URL "index.html", data,
+				      fp, article_html, o ? tap : NULL, &b, err);
+		uint64_t tail = rc == 0 && o ? tap_finish(&b) : 0;
+		if (rc == 0 && b.pp && (rc = b.part_rc) < 0)
+			*err = b.part_err;
+		if (rc == 0 && b.pp) {
+			output_mark mark;
+			rc = parts_close(b.pp, &mark, &b.parts_total, &b.parts_written, err);
+			b.pp = NULL;
+			if (rc == 0)
+				render_file_written(r, PRINT_URL "index.html", fp, &mark);
+		}
 		if (rc == 0 && o) {
-			pieces_save(&b, r, key, b.tap_len, tap_finish(&b));
+			pieces_save(&b, r, key, b.tap_len, tail);
 			prefixes_save(&b, r);
 		}
+		parts_discard(b.pp);
 		value_free(data);
 	} else if (rc > 0) {
 		st->framed = true;
@@ -815,12 +1088,16 @@ int print_render(renderer *r, const xref *x, output *o, print_stats *st,
 	st->articles = b.nnow;
 	st->copied = b.copied;
 	st->unread = b.marked && b.copied > 0;
+	st->parts = b.parts_total;
+	st->parts_written = b.parts_written;
 	free(ol.parts);
 	free(ol.articles);
 	if (b.old_map)
 		munmap((void *)b.old_map, (size_t)b.was.len);
 	if (b.old_fd >= 0)
 		close(b.old_fd);
+	parts_old_close(b.old_parts);
+	buf_release(&b.part);
 	free(b.old);
 	free(b.by_key);
 	free(b.now);

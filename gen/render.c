@@ -59,6 +59,7 @@ struct renderer {
 	bool facts_same;         /* facts_key is as in the last build */
 	cache_file *page_cache;  /* per output file: the hash of what made it */
 	struct search_memory *search_memory; /* render_set_search_memory */
+	bool print_parts;                    /* render_set_print_parts */
 };
 
 static const char *const months_nl[] = { "januari", "februari", "maart", "april",
@@ -610,6 +611,16 @@ struct search_memory *render_search_memory(const renderer *r)
 	return r->search_memory;
 }
 
+void render_set_print_parts(renderer *r, bool parts)
+{
+	r->print_parts = parts;
+}
+
+bool render_print_parts(const renderer *r)
+{
+	return r->print_parts;
+}
+
 const char *render_memo_get(renderer *r, const char *key, size_t *len)
 {
 	return r->page_cache ? cache_get(r->page_cache, key, strlen(key), len) : NULL;
@@ -784,6 +795,11 @@ void render_page_written(renderer *r, const char *rel, uint64_t fp, const output
 {
 	memo_put(r, rel, fp, mark, 0);
 	atomic_fetch_add(&r->pages, 1);
+}
+
+void render_file_written(renderer *r, const char *rel, uint64_t fp, const output_mark *mark)
+{
+	memo_put(r, rel, fp, mark, 0);
 }
 
 int render_page(renderer *r, output *o, const char *layout, const char *rel,
@@ -1452,6 +1468,8 @@ static void *part_run(void *arg)
 		t->r->times.print_copied = ps.copied;
 		t->r->times.print_framed = ps.framed;
 		t->r->times.print_unread = ps.unread;
+		t->r->times.print_parts = ps.parts;
+		t->r->times.print_parts_written = ps.parts_written;
 		break;
 	}
 	case PART_SEARCH:

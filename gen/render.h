@@ -101,6 +101,9 @@ int render_page_late(renderer *r, output *o, const char *layout, const char *rel
  * the file at rel, as output_close_marked left it (mark), was made from
  * fp, and counts the page. */
 void render_page_written(renderer *r, const char *rel, uint64_t fp, const output_mark *mark);
+/* render_page_written for a page render_page_late has counted already
+ * (made with no output, then written by its caller). */
+void render_file_written(renderer *r, const char *rel, uint64_t fp, const output_mark *mark);
 int render_page_as(renderer *r, output *o, const char *layout, const char *rel,
 		   const value *data, uint64_t fp, gen_err *err);
 /* Hashes d's identity (path and content id: all a parse and the filters
@@ -138,6 +141,7 @@ typedef struct render_times {
 	size_t print_articles, print_copied; /* on the print page; copied from the last one */
 	bool print_framed;                   /* and all around them too */
 	bool print_unread;                   /* and taken unread (print_stats) */
+	size_t print_parts, print_parts_written; /* in parts: how many, and written */
 	bool related_kept;                   /* related pages as the last build had them */
 	bool facts_same;                     /* render_facts_same */
 	size_t search_docs, search_kept;     /* in the index; whose text file was kept */
@@ -154,6 +158,10 @@ void render_set_page_cache(renderer *r, struct cache_file *pages);
 struct search_memory;
 void render_set_search_memory(renderer *r, struct search_memory *m);
 struct search_memory *render_search_memory(const renderer *r);
+/* Whether the print page goes out in parts (parts.h), as gen serve's
+ * preview has it; off unless set. */
+void render_set_print_parts(renderer *r, bool parts);
+bool render_print_parts(const renderer *r);
 uint64_t render_theme_stamp(const renderer *r);
 /* What a page keeps in the page cache beside its fingerprint, for the
  * next build (the print page: where each article stands in its file),

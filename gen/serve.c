@@ -39,6 +39,7 @@
 #include "check.h"
 #include "json.h"
 #include "links.h"
+#include "parts.h"
 #include "search.h"
 #include "source.h"
 #include "xalloc.h"
@@ -332,7 +333,15 @@ static enum MHD_Result answer_file(preview *p, struct MHD_Connection *c, const c
 		close(fd);
 		unsigned long build = current_build(p);
 		buf html = BUF_INIT;
-		if (buf_read_file(&html, path.ptr) < 0) {
+		/* A page in parts (the print page): a build may replace the
+		 * list while the parts are read; the list is then read again. */
+		int tries = 0, got;
+		while ((got = buf_read_file(&html, path.ptr)) == 0 &&
+		       parts_read(path.ptr, &html) < 0 && ++tries < 5) {
+			buf_clear(&html);
+			build = current_build(p);
+		}
+		if (got < 0 || tries == 5) {
 			buf_release(&html);
 			rc = answer_missing(p, c, url);
 		} else {
@@ -817,6 +826,8 @@ int serve_run(const serve_options *opt)
 	so.build.check_memory = &checks;
 	so.build.write = true;
 	so.build.exiting = false;
+	/* The print page is sent by answer_file, which puts it together. */
+	so.build.print_parts = true;
 	p.dir = dir;
 	w.root = root;
 

@@ -248,10 +248,21 @@ is "$(http GET /verhalen/archief/later/)" 404 "the article removed: its page is 
 
 # After all these builds, each trusting the folder the one before left,
 # the preview is what a clean build of the same files makes.
+# The print page is kept in parts there (a list at its path, the parts
+# beside it), which the server puts together: what it sends is the page.
 "$GEN" build -q --worktree --drafts -C "$P" -o "$WORK/schoon/public" 2> "$WORK/err"
-diff -r "$WORK/schoon/public" "$P/.gen-cache/preview/public" > "$WORK/diff"
+diff -r -x index.html.parts -x print "$WORK/schoon/public" "$P/.gen-cache/preview/public" > "$WORK/diff"
 is "$?" 0 "the preview after $n builds equals a clean build"
 sed 's/^/# /' "$WORK/diff" | head -20
+head -c 13 "$P/.gen-cache/preview/public/print/index.html" | tr '\000' '@' > "$WORK/head"
+is "$(cat "$WORK/head")" "@gen-parts 1" "the preview's print page is a list of parts"
+ls "$P/.gen-cache/preview/public/print/index.html.parts" > "$WORK/parts"
+ok $? "with its parts beside it ($(wc -l < "$WORK/parts"))"
+http GET /print/ > /dev/null
+perl -0pe 's{<script src="/_gen/live\.js" data-build="\d+"></script>}{}' "$WORK/r.body" > "$WORK/print.html"
+cmp "$WORK/schoon/public/print/index.html" "$WORK/print.html" > /dev/null
+ok $? "the print page the server sends is the clean build's"
+contains "$WORK/print.html" "In de nieuwe map bewerkt." "with the edits in it"
 
 # A second server on the same port: a clear error, not a silent one.
 port=${URL##*:}
@@ -360,6 +371,62 @@ printf 'title = "Heel"\nlanguage = "nl"\n' > "$Q/site.toml"
 is "$(wait_build 1)" 2 "fixing site.toml starts a build"
 is "$(http GET /)" 200 "and the site is there"
 contains "$WORK/r.body" "Hallo." "with its page"
+kill $PID
+wait $PID
+
+# The print page of a larger handbook, in several parts: after each kind
+# of change, the page the server sends is what a clean build writes, and
+# the build wrote only the parts around the change.
+B=$WORK/boek
+make_project "$B"
+i=1
+while [ $i -le 150 ]; do
+	{
+		printf '+++\ntitle = "Verhaal %s"\nkind = "story"\ndate = 2020-01-%02d\n+++\n' $i $((i % 28 + 1))
+		printf '## Deel een\n\nDe klant van verhaal %s belde twee keer. ' $i
+		printf 'Zie [het volgende](verhaal-%s.md#deel-een).\n' $((i % 150 + 1))
+	} > "$B/content/verhalen/verhaal-$i.md"
+	i=$((i + 1))
+done
+git_init "$B"
+start_serve "$WORK/boek.log" -C "$B" -p 0 --stats
+# print_matches WHAT: the served print page against a clean build's.
+print_matches() {
+	rm -rf "$WORK/boek-schoon"
+	"$GEN" build -q --worktree --drafts --no-cache -C "$B" -o "$WORK/boek-schoon" 2> "$WORK/err"
+	http GET /print/ > /dev/null
+	perl -0pe 's{<script src="/_gen/live\.js" data-build="\d+"></script>}{}' "$WORK/r.body" > "$WORK/print.html"
+	cmp "$WORK/boek-schoon/print/index.html" "$WORK/print.html" > /dev/null
+	ok $? "$1: the print page is the clean build's"
+}
+# written: "PARTS WRITTEN" of the last build's --stats.
+written() {
+	sed -n 's/.*in \([0-9]*\) parts, \([0-9]*\) of them written.*/\1 \2/p' "$WORK/boek.log" | tail -1
+}
+print_matches "first build"
+w=$(written)
+ok "$([ "${w% *}" -ge 3 ] && [ "${w#* }" = "${w% *}" ] && echo 0 || echo 1)" \
+	"first build: the page in parts, all written ($w)"
+n=1
+printf '\nDe klant belde een derde keer.\n' >> "$B/content/verhalen/verhaal-70.md"
+n=$(wait_build $n)
+print_matches "an article edited"
+w=$(written)
+is "${w#* }" 1 "an article edited: one part written ($w)"
+printf '+++\ntitle = "Verhaal nieuw"\nkind = "story"\ndate = 2020-02-01\n+++\nNieuw.\n' \
+	> "$B/content/verhalen/verhaal-70a.md"
+n=$(wait_build $n)
+print_matches "an article added"
+rm "$B/content/verhalen/verhaal-20.md"
+sed -i 's/verhaal-20\.md/verhaal-21.md/' "$B/content/verhalen/verhaal-19.md"
+n=$(wait_build $n)
+print_matches "an article removed"
+sed -i 's/title = "Verhaal 100"/title = "Verhaal honderd"/' "$B/content/verhalen/verhaal-100.md"
+n=$(wait_build $n)
+print_matches "a title changed"
+w=$(written)
+ok "$([ "${w#* }" -lt "${w% *}" ] && echo 0 || echo 1)" \
+	"a title changed: the contents are made again, but not every part ($w)"
 kill $PID
 wait $PID
 

@@ -325,15 +325,24 @@ static struct history *early_end(early_job *j, diag_list *diags)
 static cache_file *open_page_cache(const site *s, const build_options *opt,
 				   const char *dir, const renderer *r, diag_list *diags)
 {
+	cache_file *prev = opt->caches ? opt->caches->pages : NULL;
 	buf name = BUF_INIT;
 	buf_printf(&name, "pages-%016llx.pack", (unsigned long long)output_key(dir));
 	uint64_t theme = render_theme_stamp(r);
 	uint64_t stamp = buf_hash64(&theme, sizeof theme, s->program_stamp);
 	char *cdir = site_cache_dir(s, opt->output);
-	cache_file *c = cache_open(cdir, name.ptr, stamp, diags);
+	cache_file *c = cache_open_after(prev, cdir, name.ptr, stamp, diags);
 	free(cdir);
 	buf_release(&name);
 	return c;
+}
+
+void build_caches_release(build_caches *c)
+{
+	cache_close(c->diffs);
+	cache_close(c->search);
+	cache_close(c->pages);
+	memset(c, 0, sizeof *c);
 }
 
 void build_report_release(build_report *r)
@@ -421,10 +430,12 @@ int build_run(const build_options *opt)
 		char *cdir = site_cache_dir(&s, opt->output);
 		uint64_t stamp = s.program_stamp;
 		if (s.history) {
-			s.diff_cache = cache_open(cdir, "diffs.pack", stamp, &diags);
+			s.diff_cache = cache_open_after(opt->caches ? opt->caches->diffs : NULL,
+							cdir, "diffs.pack", stamp, &diags);
 			cache_keep_unused(s.diff_cache);
 		}
-		s.search_cache = cache_open(cdir, "search.pack", stamp, &diags);
+		s.search_cache = cache_open_after(opt->caches ? opt->caches->search : NULL,
+						  cdir, "search.pack", stamp, &diags);
 		free(cdir);
 	}
 	st.history += now_seconds() - t;
@@ -530,9 +541,16 @@ out:
 	render_free(r);
 	links_graph_free(graph);
 	history_free(s.history);
-	cache_close(s.diff_cache);
-	cache_close(s.search_cache);
-	cache_close(pages);
+	if (opt->caches) {
+		/* The next build takes over this one's, which hold what
+		 * the last ones did. */
+		build_caches_release(opt->caches);
+		*opt->caches = (build_caches){ s.diff_cache, s.search_cache, pages };
+	} else {
+		cache_close(s.diff_cache);
+		cache_close(s.search_cache);
+		cache_close(pages);
+	}
 	site_release(&s);
 	source_free(src);
 #ifndef GEN_FREE_AT_EXIT

@@ -23,6 +23,16 @@ typedef struct build_report {
 
 void build_report_release(build_report *r);
 
+/* The caches the last build had open (history diffs, search records,
+ * pages), kept for the next one to take their indexes over
+ * (cache_open_after) instead of reading them again: gen serve. Owned;
+ * build_caches_release closes them. */
+struct cache_file;
+typedef struct build_caches {
+	struct cache_file *diffs, *search, *pages;
+} build_caches;
+void build_caches_release(build_caches *c);
+
 typedef struct build_options {
 	source_options src;
 	site_options site;
@@ -41,6 +51,8 @@ typedef struct build_options {
 				 as resolved, for the next build, or NULL */
 	struct check_memory *check_memory; /* check.h: what the last check
 				 found, or NULL */
+	build_caches *caches; /* the last build's caches, taken over and
+				 replaced by this one's (gen serve), or NULL */
 	bool print_parts;     /* the print page goes out in parts that only
 				 a server puts together (parts.h; gen serve) */
 	bool own_output;      /* the output is as this process's last build

@@ -332,6 +332,8 @@ typedef struct worker {
 
 struct search_index {
 	char *language;
+	buf key_head, key_tail; /* what every document's key starts and ends
+				 * with (put_key), made once */
 	struct sb_stemmer *stemmer;   /* NULL: no stemming */
 	pool strings;
 
@@ -429,6 +431,8 @@ static void worker_release(worker *w)
 	worker_init(w, w->ix);
 }
 
+static void key_ends(search_index *ix);
+
 int search_new(search_index **out, const char *language, gen_err *err)
 {
 	static const struct { const char *iso, *snowball; } names[] = {
@@ -440,6 +444,9 @@ int search_new(search_index **out, const char *language, gen_err *err)
 	*out = NULL;
 	search_index *ix = xcalloc(1, sizeof *ix);
 	ix->language = xstrdup(language ? language : "");
+	buf_init(&ix->key_head);
+	buf_init(&ix->key_tail);
+	key_ends(ix);
 	worker_init(&ix->serial, ix);
 	buf_init(&ix->scratch);
 	buf_init(&ix->made.enc);
@@ -470,6 +477,8 @@ void search_free(search_index *ix)
 	if (ix->stemmer)
 		sb_stemmer_delete(ix->stemmer);
 	free(ix->language);
+	buf_release(&ix->key_head);
+	buf_release(&ix->key_tail);
 	pool_release(&ix->strings);
 	strtab_release(&ix->words);
 	free(ix->word_freq);
@@ -1179,17 +1188,29 @@ static void add_input(worker *w, const buf *in, bool words)
 	}
 }
 
+/* A document's key in the search cache: the record format, the
+ * language, its path and content id, and the stamp of what else its
+ * text depends on. */
 static void put_key(const search_index *ix, const document *d, buf *key)
 {
-	buf_puts(key, RECORD_FORMAT);
-	buf_putc(key, '\0');
-	buf_puts(key, ix->language);
-	buf_putc(key, '\0');
+	buf_put(key, ix->key_head.ptr, ix->key_head.len);
 	buf_puts(key, d->path ? d->path : "");
 	buf_putc(key, '\0');
 	buf_puts(key, d->id);
-	buf_putc(key, '\0');
-	buf_printf(key, "%016" PRIx64, ix->text_stamp);
+	buf_put(key, ix->key_tail.ptr, ix->key_tail.len);
+}
+
+/* The parts of every document's key but its own (put_key). */
+static void key_ends(search_index *ix)
+{
+	buf_clear(&ix->key_head);
+	buf_puts(&ix->key_head, RECORD_FORMAT);
+	buf_putc(&ix->key_head, '\0');
+	buf_puts(&ix->key_head, ix->language);
+	buf_putc(&ix->key_head, '\0');
+	buf_clear(&ix->key_tail);
+	buf_putc(&ix->key_tail, '\0');
+	buf_printf(&ix->key_tail, "%016" PRIx64, ix->text_stamp);
 }
 
 void search_cache_key(const search_index *ix, const document *d, buf *out)
@@ -1350,6 +1371,7 @@ void search_set_cache(search_index *ix, struct cache_file *c, uint64_t stamp)
 {
 	ix->text_stamp = stamp;
 	ix->cache = c;
+	key_ends(ix);
 }
 
 int search_add_document(search_index *ix, const document *d, search_emit_fn emit,

@@ -783,6 +783,7 @@ int serve_run(const serve_options *opt)
 	search_memory *words = NULL;
 	links_memory *links = NULL;
 	build_report rep;
+	build_caches caches = { 0 };
 	memset(&rep, 0, sizeof rep);
 	watcher w;
 	memset(&w, 0, sizeof w);
@@ -824,6 +825,7 @@ int serve_run(const serve_options *opt)
 	check_memory checks;
 	memset(&checks, 0, sizeof checks);
 	so.build.check_memory = &checks;
+	so.build.caches = &caches;
 	so.build.write = true;
 	so.build.exiting = false;
 	/* The print page is sent by answer_file, which puts it together. */
@@ -949,6 +951,7 @@ out:
 	source_listing_free(w.listing);
 	free(w.changed);
 	build_report_release(&rep);
+	build_caches_release(&caches);
 	site_memory_free(memory);
 	search_memory_free(words);
 	links_memory_free(links);

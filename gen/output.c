@@ -108,6 +108,16 @@ static slot *map_get(const strmap *m, const char *key, size_t len)
 	return s->key ? s : NULL;
 }
 
+/* map_get of the key in another map's slot k, whose hash is known:
+ * commit looks up every path of one map in another. */
+static slot *map_get_slot(const strmap *m, const slot *k)
+{
+	if (!m->n)
+		return NULL;
+	slot *s = map_slot(m, k->key, k->len, k->hash);
+	return s->key ? s : NULL;
+}
+
 /* The slot of the first len bytes of key, added with val 0 when missing
  * (then *added is true). The pointer is good until the next map_put. */
 static slot *map_put(strmap *m, const char *key, size_t len, bool *added)
@@ -1330,7 +1340,7 @@ static int update_commit(output *o, gen_err *err)
 	const char *clash = NULL;
 	for (size_t i = 0; i < o->produced.cap; i++) {
 		slot *s = &o->produced.slots[i];
-		if (s->key && map_get(&o->dirs, s->key, s->len) && (!clash || strcmp(s->key, clash) < 0))
+		if (s->key && map_get_slot(&o->dirs, s) && (!clash || strcmp(s->key, clash) < 0))
 			clash = s->key;
 		if (s->key && s->val)
 			staged[nstaged++] = s;
@@ -1355,9 +1365,9 @@ static int update_commit(output *o, gen_err *err)
 	 * (under a directory replaced by a file) are fine. */
 	for (size_t i = 0; i < o->old.cap; i++) {
 		slot *s = &o->old.slots[i];
-		if (!s->key || map_get(&o->produced, s->key, s->len))
+		if (!s->key || map_get_slot(&o->produced, s))
 			continue;
-		bool is_new_dir = map_get(&o->dirs, s->key, s->len) != NULL;
+		bool is_new_dir = map_get_slot(&o->dirs, s) != NULL;
 		if (!is_new_dir)
 			touch_parent(o, s->key, s->len);
 		if (s->val == OLD_DIR) {

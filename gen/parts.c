@@ -229,6 +229,23 @@ void parts_old_close(parts_old *old)
 	free(old);
 }
 
+bool parts_keep_all(output *o, const char *rel)
+{
+	parts_old *old = parts_old_open(o, rel);
+	if (!old)
+		return false;
+	bool kept = true;
+	buf path = BUF_INIT;
+	for (size_t i = 0; kept && i < old->n; i++) {
+		buf_clear(&path);
+		part_path(&path, rel, old->e[i].key);
+		kept = output_keep(o, path.ptr, &old->e[i].mark);
+	}
+	buf_release(&path);
+	parts_old_close(old);
+	return kept;
+}
+
 /* ---- a new page ---- */
 
 int parts_open(output *o, const char *rel, parts_old *old, parts_page **out, gen_err *err)

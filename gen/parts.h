@@ -48,6 +48,11 @@ output_mark parts_old_mark(const parts_old *old);
  * checking them is the caller's. */
 const char *parts_old_bytes(parts_old *old, uint64_t at, uint64_t len);
 void parts_old_close(parts_old *old);
+/* Keeps every part of the list at rel, for a page kept as the last build
+ * left it (the list itself is the caller's to keep). False when there is
+ * no list there or a part of it is not as that build left it: the caller
+ * then makes the page. */
+bool parts_keep_all(output *o, const char *rel);
 
 /* A page being written in parts: parts_open, then for each part in order
  * either parts_keep or parts_put (as often as needed) and parts_cut, then

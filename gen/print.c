@@ -1011,8 +1011,11 @@ int print_render(renderer *r, const xref *x, output *o, print_stats *st,
 	memset(st, 0, sizeof *st);
 	/* The book holds every article, in an order and under ids that
 	 * follow from the articles and site.toml: known without making it. */
-	uint64_t fp = render_all_docs_key(r, 0x7072696e74u);
-	if (render_page_fresh(r, o, PRINT_URL "index.html", fp)) {
+	bool parted = o && render_print_parts(r);
+	uint64_t fp = render_all_docs_key(r, parted ? 0x7061727473u : 0x7072696e74u);
+	/* A page in parts is kept with its parts, or made again. */
+	if (render_page_fresh(r, o, PRINT_URL "index.html", fp) &&
+	    (!parted || parts_keep_all(o, PRINT_URL "index.html"))) {
 		size_t len; /* read, so that the cache keeps them */
 		render_memo_get(r, PIECES_MEMO, &len);
 		render_memo_get(r, PREFIXES_MEMO, &len);
@@ -1028,7 +1031,7 @@ int print_render(renderer *r, const xref *x, output *o, print_stats *st,
 	b.prefix = xcalloc(n + 1, sizeof *b.prefix);
 	b.stamp = s->stamp;
 	b.facts_same = render_facts_same(r);
-	b.parted = o && render_print_parts(r);
+	b.parted = parted;
 	pieces_load(&b, r, o);
 	outline ol;
 	memset(&ol, 0, sizeof ol);

@@ -174,6 +174,25 @@ static void test_rebuild(void)
 	   "a kept part's file is not written again");
 }
 
+/* A page kept as it is: its parts with it, not removed as stale. */
+static void test_keep_all(void)
+{
+	output *o = begin();
+	gen_err err = { 0 };
+	struct stat st;
+	stat(at(REL), &st);
+	output_mark list = { (uint64_t)st.st_ino, (uint64_t)st.st_size, st.st_mtim.tv_sec,
+			     (uint64_t)st.st_mtim.tv_nsec };
+	ok(output_keep(o, REL, &list), "the list kept, as its caller does");
+	ok(parts_keep_all(o, REL), "parts_keep_all keeps every part");
+	ok(!parts_keep_all(o, "print/elders.html"), "false where no list stands");
+	is(output_commit(o, &err), 0, "commit");
+	char *page = served();
+	is_str(page, "<html>AAAXYC</html><html>AAA", "the page still reads back");
+	free(page);
+	is(parts_on_disk(), 3, "with all its parts");
+}
+
 static void test_by_hand(void)
 {
 	/* Same length, other bytes, a later time. */
@@ -252,6 +271,7 @@ int main(void)
 	snprintf(out, sizeof out, "%s/site", base);
 	test_first();
 	test_rebuild();
+	test_keep_all();
 	test_by_hand();
 	cleanup(base);
 	return done_testing();

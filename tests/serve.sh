@@ -413,6 +413,10 @@ n=$(wait_build $n)
 print_matches "an article edited"
 w=$(written)
 is "${w#* }" 1 "an article edited: one part written ($w)"
+# A save that changes nothing of the page: it is kept, with its parts.
+touch "$B/content/verhalen/verhaal-30.md"
+n=$(wait_build $n)
+print_matches "a file saved unchanged"
 printf '+++\ntitle = "Verhaal nieuw"\nkind = "story"\ndate = 2020-02-01\n+++\nNieuw.\n' \
 	> "$B/content/verhalen/verhaal-70a.md"
 n=$(wait_build $n)

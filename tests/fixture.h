@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "buf.h"
 #include "site.h"
 #include "source.h"
 
@@ -46,6 +47,17 @@ __attribute__((unused)) static void fixture_write(const char *rel, const char *t
 		perror(path);
 		exit(2);
 	}
+}
+
+/* fixture_dir/rel; good until the call after next. */
+__attribute__((unused)) static const char *fixture_path(const char *rel)
+{
+	static buf path[2] = { BUF_INIT, BUF_INIT };
+	static int turn;
+	turn = !turn;
+	buf_clear(&path[turn]);
+	buf_printf(&path[turn], "%s/%s", fixture_dir, rel);
+	return path[turn].ptr;
 }
 
 /* The options fixture_load uses: two workers, and a time (2033) after

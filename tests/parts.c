@@ -15,36 +15,25 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "fixture.h"
 #include "output.h"
 #include "parts.h"
 #include "tap.h"
 
 #define REL "print/index.html"
 
-static char base[512];
-static char out[600];
-
-static const char *at(const char *rel)
-{
-	static buf path[2] = { BUF_INIT, BUF_INIT };
-	static int turn;
-	turn = !turn;
-	buf_clear(&path[turn]);
-	buf_printf(&path[turn], "%s/%s", out, rel);
-	return path[turn].ptr;
-}
 
 static const char *part_at(uint64_t key)
 {
 	static char rel[64];
 	snprintf(rel, sizeof rel, REL ".parts/%016llx", (unsigned long long)key);
-	return at(rel);
+	return fixture_path(rel);
 }
 
 /* How many files the page's parts folder holds. */
 static int parts_on_disk(void)
 {
-	DIR *d = opendir(at(REL ".parts"));
+	DIR *d = opendir(fixture_path(REL ".parts"));
 	if (!d)
 		return -1;
 	int n = 0;
@@ -59,7 +48,7 @@ static int parts_on_disk(void)
 static char *served(void)
 {
 	buf b = BUF_INIT;
-	if (buf_read_file(&b, at(REL)) < 0 || parts_read(at(REL), &b) < 0)
+	if (buf_read_file(&b, fixture_path(REL)) < 0 || parts_read(fixture_path(REL), &b) < 0)
 		buf_clear(&b);
 	return buf_detach(&b);
 }
@@ -68,7 +57,7 @@ static output *begin(void)
 {
 	output *o = NULL;
 	gen_err err = { 0 };
-	if (output_begin(&o, out, NULL, &err) < 0)
+	if (output_begin(&o, fixture_dir, NULL, &err) < 0)
 		diag("output_begin: %s", err.msg);
 	return o;
 }
@@ -83,8 +72,8 @@ static int put_part(parts_page *p, const char *bytes, uint64_t key)
 static void test_first(void)
 {
 	output *o = begin();
-	ok(o != NULL, "a fresh output");
-	ok(parts_old_open(o, REL) == NULL, "no last page in a fresh output");
+	ok(o != NULL, "an empty output");
+	ok(parts_old_open(o, REL) == NULL, "no last page in an empty output");
 	parts_page *p = NULL;
 	gen_err err = { 0 };
 	is(parts_open(o, REL, NULL, &p, &err), 0, "parts_open");
@@ -106,11 +95,11 @@ static void test_first(void)
 	is_str(page, "<html>AAABBC</html>", "the page reads back whole, in order");
 	free(page);
 	buf raw = BUF_INIT;
-	buf_read_file(&raw, at(REL));
+	buf_read_file(&raw, fixture_path(REL));
 	ok(raw.len > PARTS_MAGIC_LEN && memcmp(raw.ptr, PARTS_MAGIC, PARTS_MAGIC_LEN) == 0,
 	   "the file at the page's path is the list");
 	struct stat st;
-	ok(stat(at(REL), &st) == 0 && (uint64_t)st.st_ino == mark.ino &&
+	ok(stat(fixture_path(REL), &st) == 0 && (uint64_t)st.st_ino == mark.ino &&
 		   (uint64_t)st.st_size == mark.size && st.st_mtim.tv_sec == mark.sec,
 	   "the mark is the list file's");
 	buf_release(&raw);
@@ -119,7 +108,7 @@ static void test_first(void)
 	/* Not a list: a page of the site as it is. */
 	buf html = BUF_INIT;
 	buf_puts(&html, "<p>gewoon</p>");
-	is(parts_read(at(REL), &html), 0, "a page that is not a list reads");
+	is(parts_read(fixture_path(REL), &html), 0, "a page that is not a list reads");
 	is_str(html.ptr, "<p>gewoon</p>", "and stays as it was");
 	buf_release(&html);
 }
@@ -180,7 +169,7 @@ static void test_keep_all(void)
 	output *o = begin();
 	gen_err err = { 0 };
 	struct stat st;
-	stat(at(REL), &st);
+	stat(fixture_path(REL), &st);
 	output_mark list = { (uint64_t)st.st_ino, (uint64_t)st.st_size, st.st_mtim.tv_sec,
 			     (uint64_t)st.st_mtim.tv_nsec };
 	ok(output_keep(o, REL, &list), "the list kept, as its caller does");
@@ -225,9 +214,9 @@ static void test_by_hand(void)
 	/* A list whose part is gone does not read; the bytes stay. */
 	unlink(part_at(3));
 	buf b = BUF_INIT;
-	buf_read_file(&b, at(REL));
+	buf_read_file(&b, fixture_path(REL));
 	size_t len = b.len;
-	is(parts_read(at(REL), &b), -1, "a missing part: the list does not read");
+	is(parts_read(fixture_path(REL), &b), -1, "a missing part: the list does not read");
 	ok(b.len == len && memcmp(b.ptr, PARTS_MAGIC, PARTS_MAGIC_LEN) == 0,
 	   "and the caller's bytes are as they were");
 	buf_release(&b);
@@ -241,38 +230,13 @@ static void test_by_hand(void)
 	output_abort(o);
 }
 
-static void cleanup(const char *path)
-{
-	DIR *d = opendir(path);
-	if (d) {
-		struct dirent *e;
-		while ((e = readdir(d))) {
-			if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-				continue;
-			char sub[4096];
-			snprintf(sub, sizeof sub, "%s/%s", path, e->d_name);
-			cleanup(sub);
-		}
-		closedir(d);
-		rmdir(path);
-	} else {
-		unlink(path);
-	}
-}
-
 int main(void)
 {
-	const char *tmp = getenv("TMPDIR");
-	snprintf(base, sizeof base, "%s/gen-parts.XXXXXX", tmp && *tmp ? tmp : "/tmp");
-	if (!mkdtemp(base)) {
-		perror("mkdtemp");
-		return 2;
-	}
-	snprintf(out, sizeof out, "%s/site", base);
+	fixture_begin(); /* the output: empty, then as each build left it */
 	test_first();
 	test_rebuild();
 	test_keep_all();
 	test_by_hand();
-	cleanup(base);
+	fixture_end();
 	return done_testing();
 }

@@ -12,17 +12,6 @@
 #include "buf.h"
 #include "tap.h"
 
-/* fixture_dir/rel; good until the call after next. */
-static const char *at(const char *rel)
-{
-	static buf path[2] = { BUF_INIT, BUF_INIT };
-	static int turn;
-	turn = !turn;
-	buf_clear(&path[turn]);
-	buf_printf(&path[turn], "%s/%s", fixture_dir, rel);
-	return path[turn].ptr;
-}
-
 static void put(const char *rel, const char *text)
 {
 	fixture_write(rel, text);
@@ -79,7 +68,7 @@ static void release(listing *l)
 int main(void)
 {
 	fixture_begin();
-	mkdir(at("cache"), 0777);
+	mkdir(fixture_path("cache"), 0777);
 	put("content/verhalen/garage.md", "De garage.\n");
 	put("content/verhalen/bakker.md", "De bakker.\n");
 	put("content/tips/luisteren.md", "Luister.\n");
@@ -123,9 +112,9 @@ int main(void)
 	/* A new file, a file gone, a new folder with files. */
 	put("content/tips/vragen.md", "Vraag door.\n");
 	source_listing_dirty(k, "content/tips/vragen.md");
-	unlink(at("content/verhalen/garage.md"));
+	unlink(fixture_path("content/verhalen/garage.md"));
 	source_listing_dirty(k, "content/verhalen/garage.md");
-	mkdir(at("content/verhalen/2024"), 0777);
+	mkdir(fixture_path("content/verhalen/2024"), 0777);
 	put("content/verhalen/2024/nieuw.md", "Nieuw.\n");
 	put("content/verhalen/2024/ook.md", "Ook nieuw.\n");
 	source_listing_dirty(k, "content/verhalen/2024");
@@ -143,7 +132,7 @@ int main(void)
 	release(&plain);
 
 	/* A folder renamed: both of its names come from the watch. */
-	rename(at("content/verhalen/2024"), at("content/verhalen/archief"));
+	rename(fixture_path("content/verhalen/2024"), fixture_path("content/verhalen/archief"));
 	source_listing_dirty(k, "content/verhalen/2024");
 	source_listing_dirty(k, "content/verhalen/archief");
 	listing moved = list(src, "content", memo, k);
@@ -201,9 +190,9 @@ int main(void)
 
 	/* A symbolic link: what it points to is not watched, so every
 	 * listing looks at everything. */
-	mkdir(at("elders"), 0777);
+	mkdir(fixture_path("elders"), 0777);
 	put("elders/extra.md", "Van elders.\n");
-	int linked = symlink(at("elders"), at("content/elders"));
+	int linked = symlink(fixture_path("elders"), fixture_path("content/elders"));
 	source_listing_dirty(k, "content/elders");
 	listing withlink = list(src, "content", memo, k);
 	put("elders/extra.md", "Van elders, anders.\n");
@@ -215,7 +204,7 @@ int main(void)
 	release(&withlink);
 	release(&after);
 	release(&plain);
-	unlink(at("content/elders"));
+	unlink(fixture_path("content/elders"));
 	source_listing_forget(k);
 
 	/* The file memo it writes serves a process that starts afresh. */

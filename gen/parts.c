@@ -350,12 +350,8 @@ int parts_read(const char *path, buf *page)
 	size_t n;
 	if (!list_parse(page->ptr, page->len, &e, &n))
 		return 0;
-	uint64_t total = 0;
-	for (size_t i = 0; i < n; i++)
-		total += e[i].len;
 	buf whole = BUF_INIT, name = BUF_INIT;
 	int rc = 0;
-	buf_grow(&whole, (size_t)total + 1);
 	for (size_t i = 0; i < n && rc == 0; i++) {
 		buf_clear(&name);
 		part_path(&name, path, e[i].key);
@@ -364,7 +360,9 @@ int parts_read(const char *path, buf *page)
 		if (fd < 0 || fstat(fd, &st) < 0 || (uint64_t)st.st_size != e[i].len) {
 			rc = -1;
 		} else {
-			size_t want = (size_t)e[i].len, got = 0;
+			/* Room for what the file holds, not what the list says. */
+			size_t want = (size_t)st.st_size, got = 0;
+			buf_grow(&whole, want);
 			while (got < want) {
 				ssize_t r = read(fd, whole.ptr + whole.len + got, want - got);
 				if (r < 0 && errno == EINTR)

@@ -759,6 +759,9 @@ static int addr_cmp(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
+/* The compared pages cache_rehome holds at most before it lets them go. */
+#define REHOME_HELD (4u << 20)
+
 bool cache_rehome(cache_file *c)
 {
 	if (!c || !c->dir || !c->saved || !c->nkept || c->by_addr)
@@ -779,6 +782,9 @@ bool cache_rehome(cache_file *c)
 	 * written the file since. The pages compared are let go at once,
 	 * or checking would hold the file in memory beside the copies. */
 	uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+	/* Neighbouring records' pages go in one call: one per record would
+	 * be 10,000 calls, each interrupting the other cores. */
+	uintptr_t from = 0, to = 0;
 	for (size_t i = 0; i < c->nkept; i++) {
 		const kept *k = &c->kept[i];
 		if (k->at > (size_t)st.st_size || k->len > (size_t)st.st_size - k->at ||
@@ -789,8 +795,18 @@ bool cache_rehome(cache_file *c)
 		uintptr_t a = (uintptr_t)m + k->at, b = a + k->len;
 		a &= ~(page - 1);
 		b = (b + page - 1) & ~(page - 1);
-		madvise((void *)a, b - a, MADV_DONTNEED);
+		if (to > from && a <= to + page && b >= from && to - from < REHOME_HELD) {
+			from = a < from ? a : from;
+			to = b > to ? b : to;
+			continue;
+		}
+		if (to > from)
+			madvise((void *)from, to - from, MADV_DONTNEED);
+		from = a;
+		to = b;
 	}
+	if (to > from)
+		madvise((void *)from, to - from, MADV_DONTNEED);
 	c->homes = xrealloc(c->homes, (c->nhomes + 1) * sizeof *c->homes);
 	c->homes[c->nhomes].p = m;
 	c->homes[c->nhomes++].len = (size_t)st.st_size;

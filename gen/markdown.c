@@ -2737,16 +2737,52 @@ void markdown_set_mapped(markdown_doc *doc)
 		doc->mapped = true;
 }
 
-void markdown_drop_pages(const markdown_doc *doc)
+/* Lets go of the pages wholly inside bytes a..b: the ones at its ends
+ * hold a neighbour's bytes too. */
+static void drop_range(uintptr_t a, uintptr_t b)
 {
-	if (!doc || !doc->mapped)
-		return;
-	/* Only the pages wholly inside this document's bytes: the ones at
-	 * its ends hold its neighbours' too. */
 	uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
-	uintptr_t a = (uintptr_t)doc->borrowed, b = a + doc->borrowed_len;
 	a = (a + page - 1) & ~(page - 1);
 	b &= ~(page - 1);
 	if (b > a)
 		madvise((void *)a, b - a, MADV_DONTNEED);
+}
+
+void markdown_drop_pages(const markdown_doc *doc)
+{
+	if (!doc || !doc->mapped)
+		return;
+	drop_range((uintptr_t)doc->borrowed, (uintptr_t)doc->borrowed + doc->borrowed_len);
+}
+
+/* Bytes between two documents that still join them: a record's header
+ * and key. What lies between is let go with them. */
+#define DROPS_GAP 4096
+/* Held at most before they are let go: a few dozen articles. */
+#define DROPS_MAX (1u << 20)
+
+void markdown_drops_add(markdown_drops *q, const markdown_doc *doc)
+{
+	if (!doc || !doc->mapped)
+		return;
+	uintptr_t a = (uintptr_t)doc->borrowed, b = a + doc->borrowed_len;
+	if (q->to > q->from && a <= q->to + DROPS_GAP && b + DROPS_GAP >= q->from) {
+		if (a < q->from)
+			q->from = a;
+		if (b > q->to)
+			q->to = b;
+	} else {
+		markdown_drops_flush(q);
+		q->from = a;
+		q->to = b;
+	}
+	if (q->to - q->from >= DROPS_MAX)
+		markdown_drops_flush(q);
+}
+
+void markdown_drops_flush(markdown_drops *q)
+{
+	if (q->to > q->from)
+		drop_range(q->from, q->to);
+	q->from = q->to = 0;
 }

@@ -294,4 +294,17 @@ void markdown_rebase(markdown_doc *doc, const char *to);
 void markdown_set_mapped(markdown_doc *doc);
 void markdown_drop_pages(const markdown_doc *doc);
 
+/* markdown_drop_pages for a run of documents: a stage that goes through
+ * the articles in order adds each one it is done with, and neighbours in
+ * the file are let go together, with one call to the kernel where there
+ * were dozens (each call interrupts the other cores to flush their
+ * TLBs). A page is let go once the documents added cover it, give or take
+ * a record's header between them. Zero-initialised, owned by one thread;
+ * markdown_drops_flush lets go of what is still held. */
+typedef struct markdown_drops {
+	uintptr_t from, to; /* the bytes added since the last flush */
+} markdown_drops;
+void markdown_drops_add(markdown_drops *q, const markdown_doc *doc);
+void markdown_drops_flush(markdown_drops *q);
+
 #endif

@@ -108,6 +108,7 @@ typedef struct book {
 	int part_rc;      /* the first failure, with part_err */
 	gen_err part_err;
 	size_t parts_total, parts_written; /* when the page is closed */
+	markdown_drops drops; /* articles rendered, their cache pages to let go */
 } book;
 
 typedef struct rewrite_ctx {
@@ -377,7 +378,7 @@ static void render_piece(book *b, size_t doc, buf *out)
 	buf body = BUF_INIT;
 	rewrite_ctx rc = { b, d };
 	markdown_render_html(&body, d->md, rewrite, &rc);
-	markdown_drop_pages(d->md);
+	markdown_drops_add(&b->drops, d->md);
 	print_prefix_ids(out, body.ptr, b->prefix[doc], 2);
 	buf_release(&body);
 }
@@ -1093,6 +1094,7 @@ int print_render(renderer *r, const xref *x, output *o, print_stats *st,
 	st->unread = b.marked && b.copied > 0;
 	st->parts = b.parts_total;
 	st->parts_written = b.parts_written;
+	markdown_drops_flush(&b.drops);
 	free(ol.parts);
 	free(ol.articles);
 	if (b.old_map)

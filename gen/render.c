@@ -949,7 +949,8 @@ static uint64_t article_own(const renderer *r, const document *d)
 	return h ? h : 1;
 }
 
-static int render_document(renderer *r, output *o, const document *d, gen_err *err)
+static int render_document(renderer *r, output *o, const document *d, markdown_drops *drops,
+			   gen_err *err)
 {
 	/* Every page of an article is checked by its inputs, not by its
 	 * data (render_page): making the data is most of the work. */
@@ -966,7 +967,7 @@ static int render_document(renderer *r, output *o, const document *d, gen_err *e
 	buf body = BUF_INIT;
 	rewrite_ctx rc_ctx = { r->s, d };
 	markdown_render_html(&body, d->md, rewrite, &rc_ctx);
-	markdown_drop_pages(d->md); /* the HTML is in body now */
+	markdown_drops_add(drops, d->md); /* the HTML is in body now */
 	if (xref_tip_mentions(r->xref, r, d, d->url, &body, err) < 0) {
 		buf_release(&body);
 		return err ? err->code : GEN_ECONTENT;
@@ -1333,7 +1334,9 @@ static int render_404(renderer *r, output *o, gen_err *err)
 }
 
 /* Article pages are independent of each other, so they are rendered by a
- * pool of workers taking the next document in turn. When several fail, the
+ * pool of workers taking the next few documents in turn (neighbours, so
+ * that their pages in the cache file are let go together). When several
+ * fail, the
  * error of the first document in path order is the one reported, so the
  * message does not depend on thread timing. */
 typedef struct render_work {
@@ -1345,25 +1348,33 @@ typedef struct render_work {
 	gen_err err;
 } render_work;
 
+/* Documents a worker takes at once. */
+#define RENDER_RUN 8
+
 static void *render_run(void *arg)
 {
 	render_work *w = arg;
 	const site *s = w->r->s;
+	markdown_drops drops = { 0, 0 };
 	for (;;) {
-		size_t i = atomic_fetch_add(&w->next, 1);
-		if (i >= s->ndocs)
+		size_t from = atomic_fetch_add(&w->next, RENDER_RUN);
+		if (from >= s->ndocs)
 			break;
-		gen_err e;
-		err_clear(&e);
-		if (render_document(w->r, w->o, &s->docs[i], &e) < 0) {
-			pthread_mutex_lock(&w->lock);
-			if (i < w->failed_at) {
-				w->failed_at = i;
-				w->err = e;
+		size_t to = from + RENDER_RUN < s->ndocs ? from + RENDER_RUN : s->ndocs;
+		for (size_t i = from; i < to; i++) {
+			gen_err e;
+			err_clear(&e);
+			if (render_document(w->r, w->o, &s->docs[i], &drops, &e) < 0) {
+				pthread_mutex_lock(&w->lock);
+				if (i < w->failed_at) {
+					w->failed_at = i;
+					w->err = e;
+				}
+				pthread_mutex_unlock(&w->lock);
 			}
-			pthread_mutex_unlock(&w->lock);
 		}
 	}
+	markdown_drops_flush(&drops);
 	return NULL;
 }
 

@@ -328,6 +328,8 @@ typedef struct worker {
 	bool section_open;
 	buf input, key, record; /* the build cache's (see there) */
 	size_t texts_kept;
+	markdown_drops drops; /* documents read, their cache pages to let go:
+			       * flushed before the documents' mapping goes */
 } worker;
 
 struct search_index {
@@ -1332,7 +1334,7 @@ static int add_document(worker *w, size_t at, const document *d, bool lookup_onl
 			doc_text(w, SEARCH_SUMMARY, d->fm.summary, strlen(d->fm.summary), "");
 		if (d->md) {
 			markdown_walk_text(d->md, walk_text, w);
-			markdown_drop_pages(d->md);
+			markdown_drops_add(&w->drops, d->md);
 		}
 		return doc_end(w, emit, ctx, err);
 	}
@@ -1358,7 +1360,7 @@ static int add_document(worker *w, size_t at, const document *d, bool lookup_onl
 	doc_input(d, &w->input);
 	/* Its text is in w->input now: the article's pages may go. */
 	if (d->md)
-		markdown_drop_pages(d->md);
+		markdown_drops_add(&w->drops, d->md);
 	add_input(w, &w->input, !hit);
 	if (!hit) {
 		put_record(w, &w->record);
@@ -1381,7 +1383,9 @@ int search_add_document(search_index *ix, const document *d, search_emit_fn emit
 		ix->docs_cap = ix->docs_cap ? ix->docs_cap * 2 : 64;
 		ix->docs = xrealloc(ix->docs, ix->docs_cap * sizeof *ix->docs);
 	}
-	return add_document(&ix->serial, ix->ndocs++, d, false, emit, ctx, err);
+	int rc = add_document(&ix->serial, ix->ndocs++, d, false, emit, ctx, err);
+	markdown_drops_flush(&ix->serial.drops);
+	return rc;
 }
 
 /* The index's id of a word, added (with a count of 0) when new. */
@@ -1454,6 +1458,7 @@ static void *run_job(void *arg)
 	for (size_t i = j->from; i < j->to && j->rc == 0; i++)
 		j->rc = add_document(&j->w, j->base + i, &j->docs[i], true, j->emit, j->ctx,
 				     &j->err);
+	markdown_drops_flush(&j->w.drops);
 	return NULL;
 }
 
@@ -1830,6 +1835,7 @@ int search_add_documents(search_index *ix, const document *docs, size_t n, int j
 		if (usable && missing + moved <= n / 8) {
 			ix->ndocs = n;
 			int rc = add_remembered(ix, docs, n, held, emit, ctx, err);
+			markdown_drops_flush(&ix->serial.drops);
 			free(held);
 			ix->serial_from = ix->ndocs;
 			ix->remember = rc == 0;

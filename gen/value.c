@@ -10,12 +10,44 @@
 
 #include "xalloc.h"
 
+/* A key of up to KEY_INLINE bytes (most: "title", "url") is kept in the
+ * entry itself; a longer one on the heap. Building a page's data makes
+ * and frees thousands of entries, and that halves their allocations. */
+#define KEY_INLINE 15
+
 struct entry {
-	char *key;
+	union {
+		char *heap;
+		char in[KEY_INLINE + 1];
+	} k;
 	size_t klen;
 	value *val;
 };
 
+static inline const char *entry_key(const struct entry *e)
+{
+	return e->klen <= KEY_INLINE ? e->k.in : e->k.heap;
+}
+
+static void entry_set_key(struct entry *e, const char *key, size_t klen)
+{
+	e->klen = klen;
+	if (klen <= KEY_INLINE) {
+		memcpy(e->k.in, key, klen);
+		e->k.in[klen] = '\0';
+	} else {
+		e->k.heap = xstrndup(key, klen);
+	}
+}
+
+static void entry_free_key(struct entry *e)
+{
+	if (e->klen > KEY_INLINE)
+		free(e->k.heap);
+}
+
+/* A string's bytes follow the struct in the same allocation when it was
+ * made with them (value_new_string); see str_inline. */
 struct value {
 	value_type type;
 	int line, col;
@@ -57,12 +89,26 @@ value *value_new_alias(const value *target)
 	return v;
 }
 
+static bool is_text(value_type type)
+{
+	return type == VALUE_STRING || (type >= VALUE_DATETIME && type <= VALUE_TIME_LOCAL);
+}
+
+/* Whether v's string lives in v's own allocation, not on its own. */
+static inline bool str_inline(const value *v)
+{
+	return v->u.str.s == (const char *)(v + 1);
+}
+
 value *value_new(value_type type)
 {
+	if (is_text(type)) {
+		value *v = value_new_string("", 0);
+		v->type = type;
+		return v;
+	}
 	value *v = xcalloc(1, sizeof *v);
 	v->type = type;
-	if (type == VALUE_STRING || (type >= VALUE_DATETIME && type <= VALUE_TIME_LOCAL))
-		v->u.str.s = xstrdup("");
 	return v;
 }
 
@@ -71,9 +117,13 @@ value *value_new_array(void) { return value_new(VALUE_ARRAY); }
 
 value *value_new_string(const char *s, size_t len)
 {
-	value *v = xcalloc(1, sizeof *v);
+	value *v = xmalloc(sizeof *v + len + 1);
+	memset(v, 0, sizeof *v);
 	v->type = VALUE_STRING;
-	v->u.str.s = xstrndup(s, len);
+	char *p = (char *)(v + 1);
+	memcpy(p, s, len);
+	p[len] = '\0';
+	v->u.str.s = p;
 	v->u.str.len = len;
 	return v;
 }
@@ -126,8 +176,7 @@ value *value_copy(const value *v)
 		c->u.tab.e = v->u.tab.n ? xmalloc(v->u.tab.n * sizeof *c->u.tab.e) : NULL;
 		for (size_t i = 0; i < v->u.tab.n; i++) {
 			const struct entry *e = &v->u.tab.e[i];
-			c->u.tab.e[i].key = xstrndup(e->key, e->klen);
-			c->u.tab.e[i].klen = e->klen;
+			entry_set_key(&c->u.tab.e[i], entry_key(e), e->klen);
 			c->u.tab.e[i].val = value_copy(e->val);
 		}
 		c->u.tab.n = v->u.tab.n;
@@ -167,7 +216,7 @@ void value_free(value *v)
 	switch (v->type) {
 	case VALUE_TABLE:
 		for (size_t i = 0; i < v->u.tab.n; i++) {
-			free(v->u.tab.e[i].key);
+			entry_free_key(&v->u.tab.e[i]);
 			value_free(v->u.tab.e[i].val);
 		}
 		free(v->u.tab.e);
@@ -182,7 +231,8 @@ void value_free(value *v)
 	case VALUE_DATETIME_LOCAL:
 	case VALUE_DATE_LOCAL:
 	case VALUE_TIME_LOCAL:
-		free(v->u.str.s);
+		if (!str_inline(v))
+			free(v->u.str.s);
 		break;
 	default:
 		break;
@@ -310,7 +360,7 @@ const char *value_key_at(const value *v, size_t i, size_t *klen)
 		return NULL;
 	if (klen)
 		*klen = v->u.tab.e[i].klen;
-	return v->u.tab.e[i].key;
+	return entry_key(&v->u.tab.e[i]);
 }
 
 static struct entry *find(const value *v, const char *key, size_t klen)
@@ -320,7 +370,7 @@ static struct entry *find(const value *v, const char *key, size_t klen)
 		return NULL;
 	for (size_t i = 0; i < v->u.tab.n; i++) {
 		struct entry *e = &v->u.tab.e[i];
-		if (e->klen == klen && memcmp(e->key, key, klen) == 0)
+		if (e->klen == klen && memcmp(entry_key(e), key, klen) == 0)
 			return e;
 	}
 	return NULL;
@@ -369,8 +419,7 @@ void value_set(value *t, const char *key, size_t klen, value *child)
 		t->u.tab.e = xrealloc(t->u.tab.e, t->u.tab.cap * sizeof *t->u.tab.e);
 	}
 	e = &t->u.tab.e[t->u.tab.n++];
-	e->key = xstrndup(key, klen);
-	e->klen = klen;
+	entry_set_key(e, key, klen);
 	e->val = child;
 }
 
@@ -386,7 +435,7 @@ bool value_remove(value *t, const char *key)
 	struct entry *e = find(t, key, strlen(key));
 	if (!e)
 		return false;
-	free(e->key);
+	entry_free_key(e);
 	value_free(e->val);
 	size_t i = (size_t)(e - t->u.tab.e);
 	memmove(e, e + 1, (t->u.tab.n - i - 1) * sizeof *e);
@@ -521,7 +570,7 @@ void value_freeze(const value *v, buf *out)
 	case VALUE_TABLE:
 		buf_put_varint(out, v->u.tab.n);
 		for (size_t i = 0; i < v->u.tab.n; i++) {
-			buf_put_blob(out, v->u.tab.e[i].key, v->u.tab.e[i].klen);
+			buf_put_blob(out, entry_key(&v->u.tab.e[i]), v->u.tab.e[i].klen);
 			value_freeze(v->u.tab.e[i].val, out);
 		}
 		break;
@@ -574,12 +623,13 @@ static value *thaw(buf_reader *r, int depth)
 			if (!child || !key)
 				break;
 			/* Appended as written: keys were unique when frozen. */
-			struct entry e = { xstrndup(key, klen), klen, child };
 			if (v->u.tab.n == v->u.tab.cap) {
 				v->u.tab.cap = v->u.tab.cap ? 2 * v->u.tab.cap : 8;
-				v->u.tab.e = xrealloc(v->u.tab.e, v->u.tab.cap * sizeof e);
+				v->u.tab.e = xrealloc(v->u.tab.e, v->u.tab.cap * sizeof *v->u.tab.e);
 			}
-			v->u.tab.e[v->u.tab.n++] = e;
+			struct entry *e = &v->u.tab.e[v->u.tab.n++];
+			entry_set_key(e, key, klen);
+			e->val = child;
 		}
 		break;
 	}
@@ -610,9 +660,13 @@ static value *thaw(buf_reader *r, int depth)
 		size_t len;
 		const char *s = buf_get_blob(r, &len);
 		if (s) {
-			free(v->u.str.s);
-			v->u.str.s = xstrndup(s, len);
-			v->u.str.len = len;
+			value *t = value_new_string(s, len);
+			t->type = v->type;
+			t->line = v->line;
+			t->col = v->col;
+			t->flags = v->flags;
+			value_free(v);
+			v = t;
 		}
 		break;
 	}
@@ -671,7 +725,7 @@ static void hash_value(hasher *st, const value *v)
 	case VALUE_TABLE:
 		feed_word(st, v->u.tab.n);
 		for (size_t i = 0; i < v->u.tab.n; i++) {
-			feed(st, v->u.tab.e[i].key, v->u.tab.e[i].klen);
+			feed(st, entry_key(&v->u.tab.e[i]), v->u.tab.e[i].klen);
 			hash_value(st, v->u.tab.e[i].val);
 		}
 		return;

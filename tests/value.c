@@ -18,6 +18,12 @@ static value *sample(void)
 	value_push(a, value_new_cstring("een"));
 	value_push(a, value_new(VALUE_NULL));
 	value_set_cstr(t, "list", a);
+	/* Keys on both sides of what an entry holds itself (15 bytes). */
+	value_set_cstr(t, "fifteen-bytes-k", value_new_cstring("kort"));
+	value_set_cstr(t, "sixteen-bytes-ke", value_new_cstring("lang"));
+	value_set_cstr(t, "a-key-of-forty-bytes-to-be-kept-apart-xx",
+		       value_new_string("met\0nul", 7));
+	value_set_pos(value_get(t, "title"), 5, 9);
 	value_set_pos(t, 3, 7);
 	return t;
 }
@@ -80,6 +86,8 @@ int main(void)
 	ok(back && same(back, t) && !r.bad && r.p == r.end, "frozen and thawed");
 	is(value_line(back), 3, "with its position");
 	is(value_type_of(value_get(back, "date")), VALUE_DATE_LOCAL, "and its kinds");
+	ok(value_line(value_get(back, "title")) == 5 && value_col(value_get(back, "title")) == 9,
+	   "a string keeps its position");
 	value_free(back);
 	size_t refused = 0;
 	for (size_t n = 0; n < b.len; n++) {
@@ -91,6 +99,33 @@ int main(void)
 	}
 	is(refused, b.len, "every cut-short form is refused");
 	buf_release(&b);
+
+	/* Keys long and short: found, replaced and removed alike. */
+	size_t len;
+	is_str(value_string(value_get(t, "fifteen-bytes-k"), NULL), "kort", "a 15-byte key");
+	is_str(value_string(value_get(t, "sixteen-bytes-ke"), NULL), "lang", "a 16-byte key");
+	const char *nul = value_string(value_get(t, "a-key-of-forty-bytes-to-be-kept-apart-xx"),
+				       &len);
+	ok(len == 7 && !memcmp(nul, "met\0nul", 8), "a long key, a string with a NUL");
+	ok(!value_get(t, "fifteen-bytes-") && !value_get(t, "sixteen-bytes-k"),
+	   "a key's prefix is another key");
+	value_set_cstr(t, "sixteen-bytes-ke", value_new_cstring("vervangen"));
+	is_str(value_string(value_get(t, "sixteen-bytes-ke"), NULL), "vervangen",
+	       "setting a key again replaces its value");
+	size_t n = value_count(t);
+	ok(value_remove(t, "fifteen-bytes-k") && value_remove(t, "title"), "keys removed");
+	ok(value_count(t) == n - 2 && !value_get(t, "title") &&
+		   !strcmp(value_key_at(t, 0, NULL), "n") &&
+		   !strcmp(value_key_at(t, n - 3, &len), "a-key-of-forty-bytes-to-be-kept-apart-xx") &&
+		   len == 40,
+	   "the others keep their order and keys");
+	is_str(value_string(value_get(t, "sixteen-bytes-ke"), NULL), "vervangen",
+	       "and their values");
+	value *empty = value_new(VALUE_DATE_LOCAL);
+	ok(value_type_of(empty) == VALUE_DATE_LOCAL && !strcmp(value_string(empty, &len), "") &&
+		   len == 0,
+	   "a new date-time is an empty text");
+	value_free(empty);
 	value_free(t);
 	return done_testing();
 }

@@ -291,6 +291,7 @@ typedef struct run {
 	size_t *hits;             /* and what matched (see find_matches) */
 	size_t cap_hits;
 	unsigned matching;        /* calls of matcher:matches so far */
+	unsigned texts_edits;     /* markdown_edits when gen.texts was made */
 	size_t nmatchers;         /* matchers the state keeps (gen_matcher) */
 	value *meta;              /* doc.meta converted back, after the last filter */
 	value *building;          /* the conversion under way */
@@ -577,13 +578,35 @@ static void set_content(lua_State *L, run *c, markdown_node *n, int idx)
 	fill(L, c, n, idx, "content");
 }
 
+/* Pushes the text of n. Filters ask for the same paragraph's text one
+ * after another (themes.lua, then callouts.lua, then doc:tag): it is made
+ * once and kept by node in the registry's gen.texts, which is emptied
+ * when the tree changes (markdown_edits) and for each document. */
+static void push_text(lua_State *L, run *c, markdown_node *n)
+{
+	unsigned edits = markdown_edits(c->md);
+	if (lua_getfield(L, LUA_REGISTRYINDEX, "gen.texts") != LUA_TTABLE ||
+	    c->texts_edits != edits) {
+		lua_pop(L, 1);
+		lua_newtable(L);
+		lua_pushvalue(L, -1);
+		lua_setfield(L, LUA_REGISTRYINDEX, "gen.texts");
+		c->texts_edits = edits;
+	}
+	if (lua_rawgetp(L, -1, n) != LUA_TSTRING) {
+		lua_pop(L, 1);
+		buf_clear(&c->scratch);
+		markdown_node_text(n, &c->scratch);
+		lua_pushlstring(L, c->scratch.ptr, c->scratch.len);
+		lua_pushvalue(L, -1);
+		lua_rawsetp(L, -3, n);
+	}
+	lua_remove(L, -2);
+}
+
 static int node_text(lua_State *L)
 {
-	run *c = get_run(L);
-	markdown_node *n = check_node(L, 1);
-	buf_clear(&c->scratch);
-	markdown_node_text(n, &c->scratch);
-	lua_pushlstring(L, c->scratch.ptr, c->scratch.len);
+	push_text(L, get_run(L), check_node(L, 1));
 	return 1;
 }
 
@@ -2184,6 +2207,14 @@ static int doc_tag(lua_State *L)
 		}
 		count++;
 	}
+	/* A row reads as its cells, told apart; anything else as its text,
+	 * most likely known already. */
+	bool row = markdown_node_type_of(p) == MARKDOWN_NODE_TABLE_ROW;
+	const char *text = NULL;
+	if (!row) {
+		push_text(L, c, p);
+		text = lua_tostring(L, -1);
+	}
 	charge(L, c, 2 * EXCERPT_MAX + strlen(theme) + 64);
 
 	/* From here on no Lua call until the evidence is stored. */
@@ -2209,20 +2240,18 @@ static int doc_tag(lua_State *L)
 	}
 	document_evidence *e = &c->ev[c->nev];
 	c->ev_passage[c->nev++] = p;
-	buf_clear(&c->scratch);
-	if (markdown_node_type_of(p) == MARKDOWN_NODE_TABLE_ROW) {
-		/* A row reads as its cells, told apart. */
+	if (row) {
+		buf_clear(&c->scratch);
 		for (markdown_node *cell = markdown_node_first_child(p); cell;
 		     cell = markdown_node_next(cell)) {
 			if (c->scratch.len)
 				buf_puts(&c->scratch, " | ");
 			markdown_node_text(cell, &c->scratch);
 		}
-	} else {
-		markdown_node_text(p, &c->scratch);
+		text = c->scratch.ptr ? c->scratch.ptr : "";
 	}
 	buf ex = BUF_INIT;
-	excerpt(&ex, c->scratch.ptr, note);
+	excerpt(&ex, text, note);
 	unquote(&ex);
 	e->theme = xstrdup(theme);
 	e->line = markdown_node_line(c->md, p);
@@ -2786,6 +2815,8 @@ static void new_globals(lua_State *L, run *c)
 	lua_setfield(L, LUA_REGISTRYINDEX, "gen.nodes");
 	lua_newtable(L);
 	lua_setfield(L, LUA_REGISTRYINDEX, "gen.loaded");
+	lua_pushnil(L); /* no texts known (push_text) */
+	lua_setfield(L, LUA_REGISTRYINDEX, "gen.texts");
 
 	/* The same numbers on every build of this document. */
 	lua_getfield(L, env, "math");

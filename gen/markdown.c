@@ -127,6 +127,7 @@ struct markdown_doc {
 	size_t src_len;
 	int line_offset;
 	bool dirty;
+	unsigned edits;          /* changes to the tree so far: markdown_edits */
 	bool marks_dirty; /* only ids of marks changed: anchors and heading
 			   * ids need redoing, nothing else */
 
@@ -443,20 +444,29 @@ typedef struct walk {
 
 /* Appends s to the block text with every run of white space as one space,
  * so that nested texts are substrings of it and need no copy of their own. */
+static bool is_blank(char c)
+{
+	return c == ' ' || (c >= '\t' && c <= '\r');
+}
+
+/* Appends s with each run of white space as one space, and none at the
+ * start of b or after a space. Words with single spaces between them,
+ * nearly all text, go in as one run. */
 static void put_plain(buf *b, const char *s, size_t n)
 {
 	size_t i = 0;
 	while (i < n) {
-		size_t start = i;
-		while (i < n && s[i] != ' ' && (s[i] < '\t' || s[i] > '\r'))
-			i++;
-		buf_put(b, s + start, i - start);
-		if (i < n) {
+		if (is_blank(s[i])) {
 			if (b->len && b->ptr[b->len - 1] != ' ')
 				buf_putc(b, ' ');
-			while (i < n && (s[i] == ' ' || (s[i] >= '\t' && s[i] <= '\r')))
+			while (i < n && is_blank(s[i]))
 				i++;
+			continue;
 		}
+		size_t start = i;
+		while (i < n && (!is_blank(s[i]) || (s[i] == ' ' && i + 1 < n && !is_blank(s[i + 1]))))
+			i++;
+		buf_put(b, s + start, i - start);
 	}
 }
 
@@ -2078,6 +2088,7 @@ int markdown_node_set_literal(markdown_doc *doc, markdown_node *n, const char *s
 		return -1;
 	materialize(CN(n));
 	doc->dirty = true;
+	doc->edits++;
 	return 0;
 }
 
@@ -2094,6 +2105,7 @@ int markdown_node_set_heading_level(markdown_doc *doc, markdown_node *n, int lev
 	    !cmark_node_set_heading_level(CN(n), level))
 		return -1;
 	doc->dirty = true;
+	doc->edits++;
 	return 0;
 }
 
@@ -2115,6 +2127,7 @@ int markdown_node_set_url(markdown_doc *doc, markdown_node *n, const char *url)
 		return -1;
 	materialize(CN(n));
 	doc->dirty = true;
+	doc->edits++;
 	return 0;
 }
 
@@ -2130,6 +2143,7 @@ int markdown_node_set_title(markdown_doc *doc, markdown_node *n, const char *tit
 		return -1;
 	materialize(CN(n));
 	doc->dirty = true;
+	doc->edits++;
 	return 0;
 }
 
@@ -2148,6 +2162,7 @@ int markdown_node_set_fence_info(markdown_doc *doc, markdown_node *n, const char
 		return -1;
 	materialize(CN(n));
 	doc->dirty = true;
+	doc->edits++;
 	return 0;
 }
 
@@ -2172,6 +2187,7 @@ int markdown_node_set_list_ordered(markdown_doc *doc, markdown_node *n, bool ord
 	if (ordered && cmark_node_get_list_delim(CN(n)) == CMARK_NO_DELIM)
 		cmark_node_set_list_delim(CN(n), CMARK_PERIOD_DELIM);
 	doc->dirty = true;
+	doc->edits++;
 	return 0;
 }
 
@@ -2185,6 +2201,7 @@ int markdown_node_set_list_start(markdown_doc *doc, markdown_node *n, int start)
 	if (!is_list(CN(n)) || start < 0 || !cmark_node_set_list_start(CN(n), start))
 		return -1;
 	doc->dirty = true;
+	doc->edits++;
 	return 0;
 }
 
@@ -2198,6 +2215,7 @@ int markdown_node_set_list_tight(markdown_doc *doc, markdown_node *n, bool tight
 	if (!is_list(CN(n)) || !cmark_node_set_list_tight(CN(n), tight))
 		return -1;
 	doc->dirty = true;
+	doc->edits++;
 	return 0;
 }
 
@@ -2212,6 +2230,11 @@ int markdown_node_task(const markdown_node *n)
 	if (cmark_node_get_type(CN(n)) != CMARK_NODE_ITEM || !is_tasklist(CN(n)))
 		return -1;
 	return cmark_gfm_extensions_get_tasklist_item_checked(CN(n)) ? 1 : 0;
+}
+
+unsigned markdown_edits(const markdown_doc *doc)
+{
+	return doc->edits;
 }
 
 void markdown_node_text(const markdown_node *n, buf *out)
@@ -2353,6 +2376,7 @@ int markdown_node_append_child(markdown_doc *doc, markdown_node *parent,
 	if (!fits(CN(parent), CN(child)) || !cmark_node_append_child(CN(parent), CN(child)))
 		return -1;
 	doc->dirty = true;
+	doc->edits++;
 	return 0;
 }
 
@@ -2363,6 +2387,7 @@ int markdown_node_insert_before(markdown_doc *doc, markdown_node *n,
 	    !cmark_node_insert_before(CN(n), CN(sibling)))
 		return -1;
 	doc->dirty = true;
+	doc->edits++;
 	return 0;
 }
 
@@ -2373,6 +2398,7 @@ int markdown_node_insert_after(markdown_doc *doc, markdown_node *n,
 	    !cmark_node_insert_after(CN(n), CN(sibling)))
 		return -1;
 	doc->dirty = true;
+	doc->edits++;
 	return 0;
 }
 
@@ -2384,6 +2410,7 @@ int markdown_node_replace(markdown_doc *doc, markdown_node *old, markdown_node *
 	    !cmark_node_replace(CN(old), CN(node)))
 		return -1;
 	doc->dirty = true;
+	doc->edits++;
 	return 0;
 }
 
@@ -2391,6 +2418,7 @@ void markdown_node_unlink(markdown_doc *doc, markdown_node *n)
 {
 	cmark_node_unlink(CN(n));
 	doc->dirty = true;
+	doc->edits++;
 }
 
 void markdown_node_free(markdown_node *n)

@@ -197,6 +197,10 @@ int markdown_node_task(const markdown_node *n);
  * and block boundaries as single spaces, trimmed (as in link texts and
  * markdown_block_text). */
 void markdown_node_text(const markdown_node *n, buf *out);
+/* A count of the changes made to doc's tree through the functions here
+ * (literals, links, headings, lists, nodes moved), not its ids and
+ * classes: while it stays the same, so does every node's text. */
+unsigned markdown_edits(const markdown_doc *doc);
 
 /* Marks a node for the renderer: an id and a class (either may be NULL
  * to leave it as it is, "" to clear it). Blocks get them on their element

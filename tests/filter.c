@@ -261,6 +261,30 @@ static void test_fields(void)
 		  "Een *mooie*\n**zin** met `code`.\n",
 		  "Een mooie zin met code.", "node:text() is the plain text of the subtree");
 
+	/* The text is kept between calls (push_text), but never past an edit. */
+	check_out("return { Paragraph = function(p)\n"
+		  "  local a, again = p:text(), p:text()\n"
+		  "  p.first_child.literal = 'Ander'\n"
+		  "  local b = p:text()\n"
+		  "  p.content = { 'nieuw ', gen.Emph('woord') }\n"
+		  "  doc.meta.out = a .. '|' .. again .. '|' .. b .. '|' .. p:text()\n"
+		  "end }\n",
+		  "Een *zin*.\n", "Een zin.|Een zin.|Anderzin.|nieuw woord",
+		  "node:text() after a literal or the children changed is the new text");
+	check_out("return { Text = function(t) local _ = t.parent:text()\n"
+		  "    if t.literal == 'weg' then return {} end end,\n"
+		  "  Paragraph = function(p) doc.meta.out = p:text() end }\n",
+		  "een *weg* twee\n", "een twee",
+		  "and after a node was taken out");
+	check_out("return { Paragraph = function(p)\n"
+		  "  local before = p:text()\n"
+		  "  p.first_child.literal = 'Iets anders. Dan de tweede zin.'\n"
+		  "  doc:tag('feedback', p, 'tweede')\n"
+		  "  doc.meta.out = before .. '|' .. doc:tags()[1].excerpt\n"
+		  "end }\n",
+		  "Een zin.\n", "Een zin.|Dan de tweede zin.",
+		  "doc:tag quotes the passage as it is now");
+
 	check_error("return { Paragraph = function(p) p.level = 2 end }\n", "x\n",
 		    "lua/t.lua:1: a Paragraph has no field 'level' to set (while filtering content/x.md)",
 		    "setting a field the type does not have is an error");

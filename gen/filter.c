@@ -995,11 +995,16 @@ static bool next_word(const char *s, size_t len, size_t *pos, size_t *start, buf
 			continue;
 		}
 		if (ascii) {
-			size_t at = out->len;
-			buf_put(out, s + from, i - from);
-			for (char *p = out->ptr + at; *p; p++)
-				if (*p >= 'A' && *p <= 'Z')
-					*p += 32;
+			/* Copied and lowered in one pass. */
+			size_t n = i - from;
+			buf_grow(out, n);
+			char *p = out->ptr + out->len;
+			for (size_t j = 0; j < n; j++) {
+				unsigned char ch = u[from + j];
+				p[j] = (char)(ch >= 'A' && ch <= 'Z' ? ch + 32 : ch);
+			}
+			out->len += n;
+			p[n] = '\0';
 		} else {
 			text_fold(out, s + from, i - from);
 		}
@@ -1089,13 +1094,39 @@ typedef struct mindex {
 	size_t mask;
 } mindex;
 
+/* Bits of first_bits: a word whose first three bytes (or fewer, when it
+ * is shorter) have no bit set starts no pattern in exact or prefix, and
+ * most words of a text are such words. */
+#define FIRST_BITS 4096
+
 typedef struct matcher {
 	mentry *e;
 	size_t ne;
 	mindex exact, prefix;
+	uint64_t first_bits[FIRST_BITS / 64];
 	size_t *other;
 	size_t nother;
 } matcher;
+
+static size_t first_bit(const char *w, size_t len)
+{
+	size_t n = len < 3 ? len : 3, h = n;
+	for (size_t i = 0; i < n; i++)
+		h = h * 131 + (unsigned char)w[i];
+	return (h ^ h >> 7) & (FIRST_BITS - 1);
+}
+
+static void first_bit_set(matcher *m, const char *w, size_t len)
+{
+	size_t b = first_bit(w, len);
+	m->first_bits[b / 64] |= (uint64_t)1 << (b % 64);
+}
+
+static bool first_bit_has(const matcher *m, const char *w, size_t len)
+{
+	size_t b = first_bit(w, len);
+	return m->first_bits[b / 64] >> (b % 64) & 1;
+}
 
 static void matcher_release(matcher *m)
 {
@@ -1234,8 +1265,10 @@ static void matcher_add(matcher *m, run *c, const char *p, size_t plen, lua_Inte
 		m->other[m->nother++] = n;
 	} else if (!t->after) {
 		bucket_add(&m->exact, t->w, t->len, n);
+		first_bit_set(m, t->w, t->len);
 	} else {
 		bucket_add(&m->prefix, t->w, 3, n);
+		first_bit_set(m, t->w, 3);
 	}
 }
 
@@ -1339,7 +1372,8 @@ static size_t find_matches(run *c, const matcher *m, const mword *w, size_t n,
 {
 	size_t nh = 0;
 	for (size_t i = 0; i < n; i++) {
-		for (int pass = 0; pass < 3; pass++) {
+		bool indexed = first_bit_has(m, w[i].s, w[i].len);
+		for (int pass = indexed ? 0 : 2; pass < 3; pass++) {
 			const size_t *list = NULL;
 			size_t nl = 0;
 			const mbucket *b = NULL;

@@ -771,6 +771,25 @@ static void test_reuse(void)
 		     "for i = 1, 1000 do t[i] = string.rep('x', 1000) .. i end\n"
 		     "return { Document = function() doc.meta.out = 'ok' end }\n",
 		     "ok", "the memory cap is per document");
+	/* match.lua's rules, as gen.matcher keeps them: whole words, a *
+	 * at either end, an optional word first; case and diacritics folded;
+	 * a word that only starts like a pattern's is no match. */
+	check_out("local m = gen.matcher({ 'klant', 'specialis*', 'ab*', '*gericht',\n"
+		  "  '(ook) niets', 'ideeen', 'x y' })\n"
+		  "local function show(words, k)\n"
+		  "  local h, o = m:matches(words), {}\n"
+		  "  for x = 1, #h, k do o[#o + 1] = h[x] .. ':' .. h[x + 1] .. '-' .. h[x + 2] end\n"
+		  "  return table.concat(o, ' ')\n"
+		  "end\n"
+		  "local s = 'Klant, klanten en klan. Specialisten speciale; abc ab a. '\n"
+		  "  .. 'Klantgericht gerichte. Ook niets, niets. Ideeën! X y'\n"
+		  "local w = { gen.words(s) }\n"
+		  "return { Document = function() doc.meta.out = show(s, 5) .. ' / ' ..\n"
+		  "  show({ n = #w[1], w = w[1] }, 3) end }\n",
+		  "x\n",
+		  "1:1-1 2:5-5 3:7-7 3:8-8 4:10-10 5:12-13 5:13-13 5:14-14 6:15-15 7:16-17 / "
+		  "1:1-1 2:5-5 3:7-7 3:8-8 4:10-10 5:12-13 5:13-13 5:14-14 6:15-15 7:16-17",
+		  "gen.matcher: exact, prefix, suffix and optional words");
 	check_reused("local m = gen.matcher({ 'a b', 'c*' })\n"
 		     "local ok = pcall(function() m.x = 1 end)\n"
 		     "return { Document = function() doc.meta.out = tostring(ok) ..\n"

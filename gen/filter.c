@@ -1581,6 +1581,28 @@ static int sandbox_load(lua_State *L)
 }
 
 /* require("x.y") loads lua/x/y.lua from the snapshot, once per document. */
+/* Pushes the main function of chunk ch with env (a stack index) as its
+ * _ENV. The function is made from the bytecode once per state and kept
+ * in the registry's gen.chunks: undumping it again for every document was
+ * most of what a small filter cost. Nothing of one document reaches the
+ * next through it: each call makes the chunk's functions and tables
+ * anew, and the _ENV they see is the one set here. */
+static void push_chunk(lua_State *L, const chunk *ch, int env)
+{
+	env = lua_absindex(L, env);
+	lua_getfield(L, LUA_REGISTRYINDEX, "gen.chunks");
+	if (lua_rawgetp(L, -1, ch) != LUA_TFUNCTION) {
+		lua_pop(L, 1);
+		if (luaL_loadbufferx(L, ch->code, ch->len, ch->path, "b") != LUA_OK)
+			lua_error(L);
+		lua_pushvalue(L, -1);
+		lua_rawsetp(L, -3, ch);
+	}
+	lua_remove(L, -2);
+	lua_pushvalue(L, env);
+	lua_setupvalue(L, -2, 1);
+}
+
 static int sandbox_require(lua_State *L)
 {
 	run *c = get_run(L);
@@ -1608,8 +1630,9 @@ static int sandbox_require(lua_State *L)
 		return luaL_error(L, "%s:%d: %s", ch->err.file, ch->err.line, ch->err.msg);
 	lua_pushlightuserdata(L, (void *)ch); /* loading: a cycle shows as this */
 	lua_setfield(L, 2, name);
-	if (luaL_loadbufferx(L, ch->code, ch->len, path, "b") != LUA_OK)
-		return lua_error(L);
+	lua_pushglobaltable(L);
+	push_chunk(L, ch, -1);
+	lua_remove(L, -2);
 	lua_call(L, 0, 1);
 	if (lua_isnil(L, -1)) {
 		lua_pop(L, 1);
@@ -2775,6 +2798,8 @@ static int setup(lua_State *L)
 	open_sandbox(L, get_run(L));
 	lua_pushglobaltable(L);
 	lua_setfield(L, LUA_REGISTRYINDEX, "gen.base");
+	lua_newtable(L);
+	lua_setfield(L, LUA_REGISTRYINDEX, "gen.chunks");
 	lua_pushliteral(L, "");
 	lua_getmetatable(L, -1);
 	lua_setfield(L, LUA_REGISTRYINDEX, "gen.strmeta");
@@ -2805,7 +2830,10 @@ static void copy_table(lua_State *L, int idx)
  * views of site.config and site.themes, which views_intact checks. */
 static void new_globals(lua_State *L, run *c)
 {
-	lua_gc(L, LUA_GCRESTART);
+	/* Restarting sets the collector's debt to nothing, which makes it
+	 * step at once: only when a filter stopped it. */
+	if (!lua_gc(L, LUA_GCISRUNNING))
+		lua_gc(L, LUA_GCRESTART);
 	lua_gc(L, LUA_GCINC, 200, 100, 13); /* Lua's defaults (luaconf.h) */
 
 	lua_getfield(L, LUA_REGISTRYINDEX, "gen.base");
@@ -3042,15 +3070,14 @@ static int run_all(lua_State *L)
 		const chunk *ch = &c->fs->chunks[c->fs->filters[i]];
 		c->current = ch->path;
 		c->where[0] = '\0';
-		if (luaL_loadbufferx(L, ch->code, ch->len, ch->path, "b") != LUA_OK)
-			return lua_error(L);
 		/* Each filter file gets its own globals, over the shared ones. */
 		lua_newtable(L);
 		lua_createtable(L, 0, 1);
 		lua_pushglobaltable(L);
 		lua_setfield(L, -2, "__index");
 		lua_setmetatable(L, -2);
-		lua_setupvalue(L, -2, 1);
+		push_chunk(L, ch, -1);
+		lua_remove(L, -2);
 		lua_call(L, 0, 1);
 		int ret = lua_gettop(L);
 		if (!lua_istable(L, ret))

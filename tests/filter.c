@@ -36,6 +36,7 @@ static const char *const site_toml =
 static const char *const util_lua =
 	"local M = {}\n"
 	"function M.twice(s) return s .. s end\n"
+	"function M.where() return doc.path end\n"
 	"return M\n";
 
 #define FRONT "+++\ntitle = \"Artikel\"\nkind = \"story\"\nthemes = [\"grenzen\"]\n+++\n"
@@ -756,6 +757,25 @@ static void test_reuse(void)
 		     "u.extra = 1\n"
 		     "return { Document = function() doc.meta.out = before end }\n",
 		     "nil", "modules are loaded afresh");
+	/* A chunk's function is made once per state (push_chunk): it and the
+	 * modules it loads still see this document's globals. */
+	{
+		static const char *const docs[] = { "d1", "d2", "d3" };
+		char *out[3];
+		run_reused("local u = require('util')\n"
+			   "local loaded, mine = u.where(), doc.path\n"
+			   "return { Document = function()\n"
+			   "  doc.meta.out = loaded .. ' ' .. mine .. ' ' .. u.where() end }\n",
+			   docs, 3, out);
+		for (size_t i = 0; i < 3; i++) {
+			char want[100], what[100];
+			snprintf(want, sizeof want, "content/%s.md content/%s.md content/%s.md",
+				 docs[i], docs[i], docs[i]);
+			snprintf(what, sizeof what, "a filter and its module see document %zu", i + 1);
+			is_str(out[i], want, what);
+			free(out[i]);
+		}
+	}
 	check_reused("local before = tostring(collectgarbage('isrunning'))\n"
 		     "collectgarbage('stop')\n"
 		     "return { Document = function() doc.meta.out = before end }\n",

@@ -632,6 +632,9 @@ static void push_int_or_nil(lua_State *L, int i)
 		lua_pushnil(L);
 }
 
+/* Fields are told apart by their first letter before any string is
+ * compared: a filter reads node.type and node.parent, and calls
+ * node:text(), for every node it is handed. */
 static int node_index(lua_State *L)
 {
 	run *c = get_run(L);
@@ -639,64 +642,111 @@ static int node_index(lua_State *L)
 	const char *k = luaL_checkstring(L, 2);
 	markdown_node_type t = markdown_node_type_of(n);
 
-	if (!strcmp(k, "type") || !strcmp(k, "t"))
-		lua_pushstring(L, markdown_node_type_name(t));
-	else if (!strcmp(k, "line"))
-		push_int_or_nil(L, markdown_node_line(c->md, n));
-	else if (!strcmp(k, "col"))
-		push_int_or_nil(L, markdown_node_col(c->md, n));
-	else if (!strcmp(k, "end_line"))
-		push_int_or_nil(L, markdown_node_end_line(c->md, n));
-	else if (!strcmp(k, "parent"))
-		push_node(L, markdown_node_parent(n));
-	else if (!strcmp(k, "next"))
-		push_node(L, markdown_node_next(n));
-	else if (!strcmp(k, "prev"))
-		push_node(L, markdown_node_prev(n));
-	else if (!strcmp(k, "first_child"))
-		push_node(L, markdown_node_first_child(n));
-	else if (!strcmp(k, "last_child"))
-		push_node(L, markdown_node_last_child(n));
-	else if (!strcmp(k, "content")) {
-		lua_newtable(L);
-		lua_Integer i = 1;
-		for (markdown_node *ch = markdown_node_first_child(n); ch;
-		     ch = markdown_node_next(ch)) {
-			push_node(L, ch);
-			lua_rawseti(L, -2, i++);
+	switch (k[0]) {
+	case 't':
+		if (!strcmp(k, "type") || !strcmp(k, "t"))
+			lua_pushstring(L, markdown_node_type_name(t));
+		else if (!strcmp(k, "text"))
+			lua_pushcfunction(L, node_text);
+		else if (!strcmp(k, "title"))
+			push_string_or_nil(L, markdown_node_title(n));
+		else if (!strcmp(k, "tight") && t == MARKDOWN_NODE_LIST)
+			lua_pushboolean(L, markdown_node_list_tight(n));
+		else
+			lua_pushnil(L);
+		return 1;
+	case 'p':
+		if (!strcmp(k, "parent"))
+			push_node(L, markdown_node_parent(n));
+		else if (!strcmp(k, "prev"))
+			push_node(L, markdown_node_prev(n));
+		else
+			lua_pushnil(L);
+		return 1;
+	case 'n':
+		if (!strcmp(k, "next"))
+			push_node(L, markdown_node_next(n));
+		else
+			lua_pushnil(L);
+		return 1;
+	case 'f':
+		if (!strcmp(k, "first_child"))
+			push_node(L, markdown_node_first_child(n));
+		else
+			lua_pushnil(L);
+		return 1;
+	case 'l':
+		if (!strcmp(k, "line"))
+			push_int_or_nil(L, markdown_node_line(c->md, n));
+		else if (!strcmp(k, "last_child"))
+			push_node(L, markdown_node_last_child(n));
+		else if (!strcmp(k, "literal"))
+			push_string_or_nil(L, markdown_node_literal(n));
+		else if (!strcmp(k, "level"))
+			push_int_or_nil(L, markdown_node_heading_level(n));
+		else if (!strcmp(k, "list_type"))
+			push_string_or_nil(L, t != MARKDOWN_NODE_LIST ? NULL
+					      : markdown_node_list_ordered(n) ? "ordered" : "bullet");
+		else
+			lua_pushnil(L);
+		return 1;
+	case 'c':
+		if (!strcmp(k, "col")) {
+			push_int_or_nil(L, markdown_node_col(c->md, n));
+		} else if (!strcmp(k, "content")) {
+			lua_newtable(L);
+			lua_Integer i = 1;
+			for (markdown_node *ch = markdown_node_first_child(n); ch;
+			     ch = markdown_node_next(ch)) {
+				push_node(L, ch);
+				lua_rawseti(L, -2, i++);
+			}
+		} else if (!strcmp(k, "class")) {
+			lua_pushstring(L, markdown_node_class(n));
+		} else if (!strcmp(k, "checked") && markdown_node_task(n) >= 0) {
+			lua_pushboolean(L, markdown_node_task(n) == 1);
+		} else {
+			lua_pushnil(L);
 		}
-	} else if (!strcmp(k, "literal"))
-		push_string_or_nil(L, markdown_node_literal(n));
-	else if (!strcmp(k, "level"))
-		push_int_or_nil(L, markdown_node_heading_level(n));
-	else if (!strcmp(k, "url"))
-		push_string_or_nil(L, markdown_node_url(n));
-	else if (!strcmp(k, "title"))
-		push_string_or_nil(L, markdown_node_title(n));
-	else if (!strcmp(k, "info"))
-		push_string_or_nil(L, markdown_node_fence_info(n));
-	else if (!strcmp(k, "list_type"))
-		push_string_or_nil(L, t != MARKDOWN_NODE_LIST ? NULL
-				      : markdown_node_list_ordered(n) ? "ordered" : "bullet");
-	else if (!strcmp(k, "start") && t == MARKDOWN_NODE_LIST)
-		lua_pushinteger(L, markdown_node_list_start(n));
-	else if (!strcmp(k, "tight") && t == MARKDOWN_NODE_LIST)
-		lua_pushboolean(L, markdown_node_list_tight(n));
-	else if (!strcmp(k, "header") && t == MARKDOWN_NODE_TABLE_ROW)
-		lua_pushboolean(L, markdown_node_table_header(n));
-	else if (!strcmp(k, "checked") && markdown_node_task(n) >= 0)
-		lua_pushboolean(L, markdown_node_task(n) == 1);
-	else if (!strcmp(k, "id"))
-		lua_pushstring(L, markdown_node_id(n));
-	else if (!strcmp(k, "class"))
-		lua_pushstring(L, markdown_node_class(n));
-	else if (!strcmp(k, "text"))
-		lua_pushcfunction(L, node_text);
-	else if (!strcmp(k, "is_block"))
-		lua_pushcfunction(L, node_is_block);
-	else
+		return 1;
+	case 'e':
+		if (!strcmp(k, "end_line"))
+			push_int_or_nil(L, markdown_node_end_line(c->md, n));
+		else
+			lua_pushnil(L);
+		return 1;
+	case 'u':
+		if (!strcmp(k, "url"))
+			push_string_or_nil(L, markdown_node_url(n));
+		else
+			lua_pushnil(L);
+		return 1;
+	case 'i':
+		if (!strcmp(k, "id"))
+			lua_pushstring(L, markdown_node_id(n));
+		else if (!strcmp(k, "info"))
+			push_string_or_nil(L, markdown_node_fence_info(n));
+		else if (!strcmp(k, "is_block"))
+			lua_pushcfunction(L, node_is_block);
+		else
+			lua_pushnil(L);
+		return 1;
+	case 's':
+		if (!strcmp(k, "start") && t == MARKDOWN_NODE_LIST)
+			lua_pushinteger(L, markdown_node_list_start(n));
+		else
+			lua_pushnil(L);
+		return 1;
+	case 'h':
+		if (!strcmp(k, "header") && t == MARKDOWN_NODE_TABLE_ROW)
+			lua_pushboolean(L, markdown_node_table_header(n));
+		else
+			lua_pushnil(L);
+		return 1;
+	default:
 		lua_pushnil(L);
-	return 1;
+		return 1;
+	}
 }
 
 static int no_field(lua_State *L, markdown_node *n, const char *k)
@@ -1108,23 +1158,16 @@ typedef struct matcher {
 	size_t nother;
 } matcher;
 
-static size_t first_bit(const char *w, size_t len)
+/* The bit of a word whose first three bytes hash to h3. */
+static void first_bit_set(matcher *m, size_t h3)
 {
-	size_t n = len < 3 ? len : 3, h = n;
-	for (size_t i = 0; i < n; i++)
-		h = h * 131 + (unsigned char)w[i];
-	return (h ^ h >> 7) & (FIRST_BITS - 1);
-}
-
-static void first_bit_set(matcher *m, const char *w, size_t len)
-{
-	size_t b = first_bit(w, len);
+	size_t b = h3 & (FIRST_BITS - 1);
 	m->first_bits[b / 64] |= (uint64_t)1 << (b % 64);
 }
 
-static bool first_bit_has(const matcher *m, const char *w, size_t len)
+static bool first_bit_has(const matcher *m, size_t h3)
 {
-	size_t b = first_bit(w, len);
+	size_t b = h3 & (FIRST_BITS - 1);
 	return m->first_bits[b / 64] >> (b % 64) & 1;
 }
 
@@ -1154,20 +1197,32 @@ static int matcher_gc(lua_State *L)
 	return 0;
 }
 
-static size_t key_hash(const char *s, size_t len)
+#define KEY_SEED 14695981039346656037u
+
+static uint64_t key_step(uint64_t h, unsigned char c)
 {
-	uint64_t h = 14695981039346656037u;
-	for (size_t i = 0; i < len; i++)
-		h = (h ^ (unsigned char)s[i]) * 1099511628211u;
+	return (h ^ c) * 1099511628211u;
+}
+
+static size_t key_end(uint64_t h)
+{
 	return (size_t)(h ^ h >> 29);
 }
 
-/* The bucket of key in x, or NULL. */
-static mbucket *bucket_find(const mindex *x, const char *key, size_t len)
+static size_t key_hash(const char *s, size_t len)
+{
+	uint64_t h = KEY_SEED;
+	for (size_t i = 0; i < len; i++)
+		h = key_step(h, (unsigned char)s[i]);
+	return key_end(h);
+}
+
+/* The bucket of key in x, or NULL; h is key_hash(key, len). */
+static mbucket *bucket_find_hashed(const mindex *x, const char *key, size_t len, size_t h)
 {
 	if (!x->slots)
 		return NULL;
-	for (size_t i = key_hash(key, len) & x->mask;; i = (i + 1) & x->mask) {
+	for (size_t i = h & x->mask;; i = (i + 1) & x->mask) {
 		uint32_t v = x->slots[i];
 		if (!v)
 			return NULL;
@@ -1175,6 +1230,11 @@ static mbucket *bucket_find(const mindex *x, const char *key, size_t len)
 		if (b->len == len && !memcmp(b->key, key, len))
 			return b;
 	}
+}
+
+static mbucket *bucket_find(const mindex *x, const char *key, size_t len)
+{
+	return bucket_find_hashed(x, key, len, key_hash(key, len));
 }
 
 /* Adds entry e to the bucket of key, making the bucket if need be. */
@@ -1265,10 +1325,10 @@ static void matcher_add(matcher *m, run *c, const char *p, size_t plen, lua_Inte
 		m->other[m->nother++] = n;
 	} else if (!t->after) {
 		bucket_add(&m->exact, t->w, t->len, n);
-		first_bit_set(m, t->w, t->len);
+		first_bit_set(m, key_hash(t->w, t->len < 3 ? t->len : 3));
 	} else {
 		bucket_add(&m->prefix, t->w, 3, n);
-		first_bit_set(m, t->w, 3);
+		first_bit_set(m, key_hash(t->w, 3));
 	}
 }
 
@@ -1330,7 +1390,21 @@ typedef struct mword {
 	const char *s;
 	size_t len, off;
 	size_t first, last;
+	size_t h3, h; /* key_hash of its first three bytes (or fewer), of all */
 } mword;
+
+static void word_hash(mword *w)
+{
+	const unsigned char *p = (const unsigned char *)w->s;
+	uint64_t h = KEY_SEED;
+	size_t i = 0;
+	for (; i < w->len && i < 3; i++)
+		h = key_step(h, p[i]);
+	w->h3 = key_end(h);
+	for (; i < w->len; i++)
+		h = key_step(h, p[i]);
+	w->h = key_end(h);
+}
 
 static bool fits(const mtok *t, const mword *w)
 {
@@ -1372,15 +1446,15 @@ static size_t find_matches(run *c, const matcher *m, const mword *w, size_t n,
 {
 	size_t nh = 0;
 	for (size_t i = 0; i < n; i++) {
-		bool indexed = first_bit_has(m, w[i].s, w[i].len);
+		bool indexed = first_bit_has(m, w[i].h3);
 		for (int pass = indexed ? 0 : 2; pass < 3; pass++) {
 			const size_t *list = NULL;
 			size_t nl = 0;
 			const mbucket *b = NULL;
 			if (pass == 0)
-				b = bucket_find(&m->exact, w[i].s, w[i].len);
+				b = bucket_find_hashed(&m->exact, w[i].s, w[i].len, w[i].h);
 			else if (pass == 1 && w[i].len >= 3)
-				b = bucket_find(&m->prefix, w[i].s, 3);
+				b = bucket_find_hashed(&m->prefix, w[i].s, 3, w[i].h3);
 			if (b) {
 				list = b->entries;
 				nl = b->n;
@@ -1432,8 +1506,10 @@ static size_t text_words(run *c, const char *s, size_t len)
 		w->first = start + 1;
 		w->last = pos;
 	}
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
 		c->words[i].s = c->folded.ptr + c->words[i].off;
+		word_hash(&c->words[i]);
+	}
 	buf_clear(&c->worded);
 	buf_put(&c->worded, s, len);
 	if (!c->worded.ptr)
@@ -1478,6 +1554,7 @@ static int matcher_matches(lua_State *L)
 						  (lua_Integer)i + 1);
 			tw[i].s = lua_tolstring(L, -1, &tw[i].len);
 			tw[i].first = tw[i].last = 0;
+			word_hash(&tw[i]);
 			lua_pop(L, 1);
 		}
 	}

@@ -283,11 +283,14 @@ typedef struct run {
 	diag_list diags;
 	size_t nwarnings;
 	buf scratch;              /* for strings on their way into Lua */
-	buf folded;               /* matcher:matches: the words of a text, */
-	struct mword *words;      /* where they are, */
-	size_t cap_words;
-	buf worded;               /* the text they are of (the filters of one */
-	size_t nworded;           /* passage each match its text), and how many */
+	buf folded;               /* matcher:matches: the words of the texts */
+	struct mword *words;      /* of this document, where they are, */
+	size_t nwords, cap_words;
+	buf worded;               /* the texts they are of, */
+	struct wtext *wtexts;     /* and which are whose (text_words) */
+	size_t nwtexts, cap_wtexts;
+	uint32_t *wslots;         /* wtexts by hash: index + 1, 0 empty */
+	size_t wmask;
 	size_t *hits;             /* and what matched (see find_matches) */
 	size_t cap_hits;
 	unsigned matching;        /* calls of matcher:matches so far */
@@ -1482,40 +1485,95 @@ static size_t find_matches(run *c, const matcher *m, const mword *w, size_t n,
 	return nh / 3;
 }
 
-/* The words of text s into c->words, their folded bytes in c->folded.
- * Returns how many. Calls no Lua. */
-static size_t text_words(run *c, const char *s, size_t len)
+/* A text whose words were made: its bytes at off in worded, its words
+ * from index from in words. */
+typedef struct wtext {
+	uint64_t hash;
+	size_t off, len;
+	size_t from, n;
+} wtext;
+
+/* Bytes of text kept before they are all let go: a filter that matches
+ * endless different texts must not grow gen's memory without end. */
+#define WORDED_MAX (1u << 20)
+
+static void words_forget(run *c)
 {
-	/* Several filters look at the same paragraph: its words are made
-	 * once. Comparing the bytes costs far less than folding them. */
-	if (c->worded.ptr && c->worded.len == len && memcmp(c->worded.ptr, s, len) == 0)
-		return c->nworded;
-	size_t pos = 0, start, n = 0;
 	buf_clear(&c->folded);
+	buf_clear(&c->worded);
+	c->nwords = c->nwtexts = 0;
+	if (c->wslots)
+		memset(c->wslots, 0, (c->wmask + 1) * sizeof *c->wslots);
+}
+
+static void wtext_index(run *c, size_t i)
+{
+	size_t k = (size_t)c->wtexts[i].hash & c->wmask;
+	while (c->wslots[k])
+		k = (k + 1) & c->wmask;
+	c->wslots[k] = (uint32_t)i + 1;
+}
+
+/* The words of text s, in c->words from *from on; returns how many. The
+ * filters of one document match the same paragraphs (themes.lua, then
+ * callouts.lua): each text's words are made once for the document, and
+ * found again by its hash. Hashing and comparing the bytes costs far
+ * less than folding them. Calls no Lua. */
+static size_t text_words(run *c, const char *s, size_t len, size_t *from)
+{
+	uint64_t h = buf_hash64(s, len, 0x776f726473u);
+	for (size_t k = c->wslots ? (size_t)h & c->wmask : 0; c->wslots && c->wslots[k];
+	     k = (k + 1) & c->wmask) {
+		const wtext *t = &c->wtexts[c->wslots[k] - 1];
+		if (t->hash == h && t->len == len && !memcmp(c->worded.ptr + t->off, s, len)) {
+			/* folded may have moved since. */
+			for (size_t i = t->from; i < t->from + t->n; i++)
+				c->words[i].s = c->folded.ptr + c->words[i].off;
+			*from = t->from;
+			return t->n;
+		}
+	}
+	if (c->worded.len > WORDED_MAX)
+		words_forget(c);
+	size_t pos = 0, start, first = c->nwords;
 	for (;;) {
 		size_t at = c->folded.len;
 		if (!next_word(s, len, &pos, &start, &c->folded))
 			break;
-		if (n == c->cap_words) {
+		if (c->nwords == c->cap_words) {
 			c->cap_words = c->cap_words ? 2 * c->cap_words : 256;
 			c->words = xrealloc(c->words, c->cap_words * sizeof *c->words);
 		}
-		mword *w = &c->words[n++];
+		mword *w = &c->words[c->nwords++];
 		w->off = at;
 		w->len = c->folded.len - at;
 		w->first = start + 1;
 		w->last = pos;
 	}
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = first; i < c->nwords; i++) {
 		c->words[i].s = c->folded.ptr + c->words[i].off;
 		word_hash(&c->words[i]);
 	}
-	buf_clear(&c->worded);
+	if (c->nwtexts == c->cap_wtexts) {
+		c->cap_wtexts = c->cap_wtexts ? 2 * c->cap_wtexts : 64;
+		c->wtexts = xrealloc(c->wtexts, c->cap_wtexts * sizeof *c->wtexts);
+	}
+	c->wtexts[c->nwtexts++] = (wtext){ h, c->worded.len, len, first, c->nwords - first };
 	buf_put(&c->worded, s, len);
 	if (!c->worded.ptr)
 		buf_grow(&c->worded, 0); /* the empty text is a text too */
-	c->nworded = n;
-	return n;
+	if (2 * c->nwtexts > c->wmask) {
+		/* Kept at most half full. */
+		free(c->wslots);
+		c->wmask = c->wmask ? 2 * c->wmask + 1 : 127;
+		c->wslots = xcalloc(c->wmask + 1, sizeof *c->wslots);
+		for (size_t i = 0; i < c->nwtexts; i++)
+			wtext_index(c, i);
+	} else {
+		wtext_index(c, c->nwtexts - 1);
+	}
+	*from = first;
+	return c->nwords - first;
 }
 
 /* matcher:matches(words [, first_only]) -> { idx, i, j, ... }: for every
@@ -1562,9 +1620,10 @@ static int matcher_matches(lua_State *L)
 	 * may call this again and reuse c's arrays, and then the matching is
 	 * done over. Filling the table allocates nothing. */
 	for (;;) {
+		size_t from = 0;
 		if (text)
-			n = text_words(c, s, len);
-		const mword *w = text ? c->words : tw;
+			n = text_words(c, s, len, &from);
+		const mword *w = text ? c->words + from : tw;
 		size_t nh = find_matches(c, m, w, n, first_only);
 		unsigned call = ++c->matching;
 		int k = text ? 5 : 3;
@@ -3359,9 +3418,13 @@ out:
 	buf_release(&c->worded);
 	free(c->words);
 	free(c->hits);
+	free(c->wtexts);
+	free(c->wslots);
 	c->words = NULL;
 	c->hits = NULL;
-	c->cap_words = c->cap_hits = 0;
+	c->wtexts = NULL;
+	c->wslots = NULL;
+	c->nwords = c->cap_words = c->cap_hits = c->nwtexts = c->cap_wtexts = c->wmask = 0;
 	value_free(c->meta);
 	value_free(c->building);
 	c->ev = NULL;

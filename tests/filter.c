@@ -810,6 +810,19 @@ static void test_reuse(void)
 		  "1:1-1 2:5-5 3:7-7 3:8-8 4:10-10 5:12-13 5:13-13 5:14-14 6:15-15 7:16-17 / "
 		  "1:1-1 2:5-5 3:7-7 3:8-8 4:10-10 5:12-13 5:13-13 5:14-14 6:15-15 7:16-17",
 		  "gen.matcher: exact, prefix, suffix and optional words");
+	/* The words of each text are made once a document (text_words), and
+	 * all let go past 1 MiB of text: the answers stay the same. */
+	check_out("local m = gen.matcher({ 'klant', 'woord twee' })\n"
+		  "local base = string.rep('woord ', 80)\n"
+		  "local total = 0\n"
+		  "for i = 1, 2500 do\n"
+		  "  total = total + #m:matches(base .. i .. ' klant') // 5\n"
+		  "  total = total + #m:matches(base .. i .. ' tnalk') // 5\n"
+		  "  total = total + #m:matches(base .. (i % 7) .. ' klant') // 5\n"
+		  "end\n"
+		  "return { Document = function() doc.meta.out = total .. ' ' ..\n"
+		  "  #m:matches('Woord twee, klant') // 5 end }\n",
+		  "x\n", "5000 2", "a text matched again, after many others, matches the same");
 	check_reused("local m = gen.matcher({ 'a b', 'c*' })\n"
 		     "local ok = pcall(function() m.x = 1 end)\n"
 		     "return { Document = function() doc.meta.out = tostring(ok) ..\n"

@@ -969,7 +969,7 @@ static uint64_t outline_key(const book *b, const renderer *r, const outline *ol)
 			const outline_article *a = &ol->articles[k];
 			uint64_t v[3] = { a->doc, a->step, a->intro };
 			h = buf_hash64(v, sizeof v, h);
-			h = render_card_key(&b->s->docs[a->doc], h);
+			h = render_card_key(r, &b->s->docs[a->doc], h);
 			h = buf_hash_cstr(b->prefix[a->doc], h);
 		}
 	}

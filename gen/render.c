@@ -51,6 +51,7 @@ struct renderer {
 	_Atomic(value *) *cards; /* every document's card, made once per render_site,
 				    when first asked for */
 	size_t ncards;
+	uint64_t *card_keys;     /* per document: card_hash, once per render_site */
 	size_t *sec_place;       /* per document: its place among its section's pages */
 	uint64_t theme_stamp;    /* hash of the theme's files */
 	uint64_t site_stamp;     /* what every page shares (render_site_stamp) */
@@ -207,6 +208,8 @@ static void free_cards(renderer *r)
 	free((void *)r->cards);
 	r->cards = NULL;
 	r->ncards = 0;
+	free(r->card_keys);
+	r->card_keys = NULL;
 	free(r->sec_place);
 	r->sec_place = NULL;
 }
@@ -823,8 +826,9 @@ uint64_t render_doc_key(const document *d, uint64_t h)
 	return buf_hash64(&id, sizeof id, h);
 }
 
-uint64_t render_card_key(const document *d, uint64_t h)
+static uint64_t card_hash(const document *d)
 {
+	uint64_t h = 0x63617264u;
 	h = buf_hash_cstr(d->rel, h);
 	h = buf_hash_cstr(d->fm.title, h);
 	h = buf_hash64(&d->fm.kind, sizeof d->fm.kind, h);
@@ -834,6 +838,13 @@ uint64_t render_card_key(const document *d, uint64_t h)
 	h = buf_hash_cstr(d->fm.author, h);
 	h = buf_hash_cstr(doc_summary(d), h);
 	return buf_hash64(&d->is_index, sizeof d->is_index, h);
+}
+
+uint64_t render_card_key(const renderer *r, const document *d, uint64_t h)
+{
+	size_t i = (size_t)(d - r->s->docs);
+	uint64_t k = r->card_keys && i < r->ncards ? r->card_keys[i] : card_hash(d);
+	return buf_hash64(&k, sizeof k, h);
 }
 
 uint64_t render_site_stamp(const renderer *r)
@@ -875,7 +886,7 @@ static uint64_t article_fingerprint(const renderer *r, const document *d)
 	/* A link shows where it leads (hashed above), not what the target
 	 * says: its card stands in for the target. */
 	for (size_t i = 0; g && i < links_out_count(g, doc); i++)
-		h = render_card_key(&s->docs[links_out_at(g, doc, i)->to], h);
+		h = render_card_key(r, &s->docs[links_out_at(g, doc, i)->to], h);
 	for (size_t i = 0; g && i < links_in_count(g, doc); i++) {
 		const links_edge *e = links_in_at(g, doc, i);
 		/* A backlink shows what its source says around the link:
@@ -884,15 +895,15 @@ static uint64_t article_fingerprint(const renderer *r, const document *d)
 		h = buf_hash64(&e->tip, sizeof e->tip, h);
 		h = buf_hash64(e->anchor, strlen(e->anchor) + 1, h);
 	}
-	h = xref_fingerprint(r->xref, doc, h);
+	h = xref_fingerprint(r->xref, r, doc, h);
 	const site_section *sec = d->is_index ? NULL : site_section_of(s, d);
 	size_t place = sec ? section_place(r, sec, d) : 0;
 	if (sec && place < sec->npages) {
 		h = buf_hash64(&place, sizeof place, h);
 		if (place > 0)
-			h = render_card_key(sec->pages[place - 1], h);
+			h = render_card_key(r, sec->pages[place - 1], h);
 		if (place + 1 < sec->npages)
-			h = render_card_key(sec->pages[place + 1], h);
+			h = render_card_key(r, sec->pages[place + 1], h);
 	}
 	/* A section's page lists its articles' cards; the home page every
 	 * article's (chapters, the latest): an edit that leaves an
@@ -901,11 +912,11 @@ static uint64_t article_fingerprint(const renderer *r, const document *d)
 	if (d == s->home) {
 		h = buf_hash64(&s->ndocs, sizeof s->ndocs, h ^ 0x686f6du);
 		for (size_t i = 0; i < s->ndocs; i++)
-			h = render_card_key(&s->docs[i], h);
+			h = render_card_key(r, &s->docs[i], h);
 	} else if (own) {
 		h = buf_hash64(&own->npages, sizeof own->npages, h ^ 0x736563u);
 		for (size_t i = 0; i < own->npages; i++)
-			h = render_card_key(own->pages[i], h);
+			h = render_card_key(r, own->pages[i], h);
 	}
 	return changes_fingerprint(s, d, h);
 }
@@ -1133,7 +1144,7 @@ static int render_themes(renderer *r, output *o, gen_err *err)
 			const document *d = &r->s->docs[j];
 			if (d->is_index || !has_theme(d, t->id))
 				continue;
-			fp = render_card_key(d, fp);
+			fp = render_card_key(r, d, fp);
 			const document_evidence *e = first_evidence(d, t->id);
 			fp = buf_hash_cstr(e ? e->excerpt : NULL, fp);
 			fp = buf_hash_cstr(e ? e->anchor : NULL, fp);
@@ -1544,6 +1555,9 @@ int render_site(renderer *r, output *o, gen_err *err)
 	for (size_t i = 0; i <= s->ndocs; i++)
 		atomic_init(&r->cards[i], NULL);
 	r->ncards = s->ndocs;
+	r->card_keys = xmalloc((s->ndocs + 1) * sizeof *r->card_keys);
+	for (size_t i = 0; i < s->ndocs; i++)
+		r->card_keys[i] = card_hash(&s->docs[i]);
 	r->sec_place = xmalloc((s->ndocs + 1) * sizeof *r->sec_place);
 	for (size_t i = 0; i < s->ndocs; i++)
 		r->sec_place[i] = SIZE_MAX;

@@ -111,8 +111,10 @@ int render_page_as(renderer *r, output *o, const char *layout, const char *rel,
 uint64_t render_doc_key(const document *d, uint64_t h);
 /* Hashes what d's card shows (render_page_card: path, title, kind, date,
  * weight, author, summary) into h: for pages that list articles, which
- * an edit of an article's text leaves as they were. */
-uint64_t render_card_key(const document *d, uint64_t h);
+ * an edit of an article's text leaves as they were. What a card shows
+ * is hashed once a render_site, for the thousands of fingerprints that
+ * name it. */
+uint64_t render_card_key(const renderer *r, const document *d, uint64_t h);
 /* What every page shares (the theme, site.toml, filters, the menu's
  * sections), for fingerprints; set by render_site. */
 uint64_t render_site_stamp(const renderer *r);

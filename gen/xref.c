@@ -242,22 +242,22 @@ void xref_page_data(const xref *x, const renderer *r, const document *d,
 	}
 }
 
-uint64_t xref_fingerprint(const xref *x, size_t doc, uint64_t h)
+uint64_t xref_fingerprint(const xref *x, const renderer *r, size_t doc, uint64_t h)
 {
 	const site *s = x->s;
 	size_t n = related_count(x->related, doc);
 	h = buf_hash64(&n, sizeof n, h);
 	/* Related articles and the path's neighbours show as cards. */
 	for (size_t i = 0; i < n; i++)
-		h = render_card_key(&s->docs[related_at(x->related, doc, i)], h);
+		h = render_card_key(r, &s->docs[related_at(x->related, doc, i)], h);
 	size_t step = leerpad_step(&x->path, doc);
 	h = buf_hash64(&step, sizeof step, h);
 	if (step) {
 		h = buf_hash64(&x->path.n, sizeof x->path.n, h);
 		if (step > 1)
-			h = render_card_key(&s->docs[x->path.steps[step - 2]], h);
+			h = render_card_key(r, &s->docs[x->path.steps[step - 2]], h);
 		if (step < x->path.n)
-			h = render_card_key(&s->docs[x->path.steps[step]], h);
+			h = render_card_key(r, &s->docs[x->path.steps[step]], h);
 	}
 	return h;
 }

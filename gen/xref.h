@@ -64,7 +64,7 @@ void xref_home_data(const xref *x, const renderer *r, value *data);
 /* Hashes into h what xref_page_data shows of other articles on doc's page
  * beyond its links (see render.c's article_fingerprint): its related
  * articles and its neighbours on the reading path. */
-uint64_t xref_fingerprint(const xref *x, size_t doc, uint64_t h);
+uint64_t xref_fingerprint(const xref *x, const renderer *r, size_t doc, uint64_t h);
 /* Adds the backlinks of each tip of d at the end of its item in html (d's
  * rendered body on a page at page_url), through partials/tip-mentions.
  * Returns 0 or a negative code with err set (a template error). */

@@ -3312,6 +3312,13 @@ void filter_state_free(filter_state *st)
 	if (!st)
 		return;
 	close_state(st);
+	run *c = &st->c;
+	buf_release(&c->folded);
+	buf_release(&c->worded);
+	free(c->words);
+	free(c->hits);
+	free(c->wtexts);
+	free(c->wslots);
 	free(st);
 }
 
@@ -3366,8 +3373,9 @@ int filter_state_run(filter_state *st, document *d, diag_list *diags, gen_err *e
 	c->meta = c->building = NULL;
 	memset(&c->diags, 0, sizeof c->diags);
 	buf_init(&c->scratch);
-	buf_init(&c->folded);
-	buf_init(&c->worded);
+	/* The words of the last document's texts are no use to this one;
+	 * their memory is (it is kept for the state's life). */
+	words_forget(c);
 
 	if (!st->L && (rc = open_state(st, err)) < 0)
 		goto out;
@@ -3414,17 +3422,6 @@ out:
 	free(c->grave);
 	free(c->stack);
 	buf_release(&c->scratch);
-	buf_release(&c->folded);
-	buf_release(&c->worded);
-	free(c->words);
-	free(c->hits);
-	free(c->wtexts);
-	free(c->wslots);
-	c->words = NULL;
-	c->hits = NULL;
-	c->wtexts = NULL;
-	c->wslots = NULL;
-	c->nwords = c->cap_words = c->cap_hits = c->nwtexts = c->cap_wtexts = c->wmask = 0;
 	value_free(c->meta);
 	value_free(c->building);
 	c->ev = NULL;

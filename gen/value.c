@@ -370,7 +370,8 @@ static struct entry *find(const value *v, const char *key, size_t klen)
 		return NULL;
 	for (size_t i = 0; i < v->u.tab.n; i++) {
 		struct entry *e = &v->u.tab.e[i];
-		if (e->klen == klen && memcmp(entry_key(e), key, klen) == 0)
+		if (e->klen == klen && (!klen || entry_key(e)[0] == key[0]) &&
+		    memcmp(entry_key(e), key, klen) == 0)
 			return e;
 	}
 	return NULL;

@@ -857,20 +857,25 @@ void cache_forget_kept(cache_file *c)
 	c->saved = false;
 }
 
-bool cache_mapped(const cache_file *c, const char *p)
+const void *cache_mapping_of(const cache_file *c, const char *p)
 {
 	if (!c || !p)
-		return false;
+		return NULL;
 	uintptr_t x = (uintptr_t)p;
 	uintptr_t m = (uintptr_t)c->map;
 	if (c->map && x >= m && x < m + c->map_len)
-		return true;
+		return c->map;
 	for (size_t i = 0; i < c->nhomes; i++) {
 		uintptr_t h = (uintptr_t)c->homes[i].p;
 		if (x >= h && x < h + c->homes[i].len)
-			return true;
+			return c->homes[i].p;
 	}
-	return false;
+	return NULL;
+}
+
+bool cache_mapped(const cache_file *c, const char *p)
+{
+	return cache_mapping_of(c, p) != NULL;
 }
 
 bool cache_fresh(const cache_file *c)

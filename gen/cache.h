@@ -95,6 +95,9 @@ bool cache_fresh(const cache_file *c);
 /* Whether p points into a file mapping of c's (what it read, or what
  * cache_rehome mapped), not into memory of the build's own. */
 bool cache_mapped(const cache_file *c, const char *p);
+/* The start of that mapping, or NULL: bytes in one mapping may have
+ * their pages let go together. */
+const void *cache_mapping_of(const cache_file *c, const char *p);
 
 /* Keeps values this build did not ask for when the file is written anew
  * (by default only what a build read or put survives): for values a

@@ -147,6 +147,7 @@ struct markdown_doc {
 	const char *borrowed;
 	size_t borrowed_len;
 	bool mapped;
+	const void *mapping;     /* the start of that mapping */
 };
 
 /* A stretch of rendered HTML, then (when url is not NULL) a link or image
@@ -2759,10 +2760,12 @@ void markdown_rebase(markdown_doc *doc, const char *to)
 	doc->borrowed = to;
 }
 
-void markdown_set_mapped(markdown_doc *doc)
+void markdown_set_mapped(markdown_doc *doc, const void *mapping)
 {
-	if (doc->borrowed)
+	if (doc->borrowed) {
 		doc->mapped = true;
+		doc->mapping = mapping;
+	}
 }
 
 /* Lets go of the pages wholly inside bytes a..b: the ones at its ends
@@ -2794,6 +2797,17 @@ void markdown_drops_add(markdown_drops *q, const markdown_doc *doc)
 	if (!doc || !doc->mapped)
 		return;
 	uintptr_t a = (uintptr_t)doc->borrowed, b = a + doc->borrowed_len;
+	/* Never a span across two mappings: what lies between is not ours. */
+	if (q->to > q->from && q->mapping != doc->mapping)
+		markdown_drops_flush(q);
+	q->mapping = doc->mapping;
+	if (q->spread) {
+		q->from = q->to > q->from && q->from < a ? q->from : a;
+		q->to = b > q->to ? b : q->to;
+		if (++q->n >= MARKDOWN_DROPS_SPREAD)
+			markdown_drops_flush(q);
+		return;
+	}
 	if (q->to > q->from && a <= q->to + DROPS_GAP && b + DROPS_GAP >= q->from) {
 		if (a < q->from)
 			q->from = a;
@@ -2813,4 +2827,5 @@ void markdown_drops_flush(markdown_drops *q)
 	if (q->to > q->from)
 		drop_range(q->from, q->to);
 	q->from = q->to = 0;
+	q->n = 0;
 }

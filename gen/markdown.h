@@ -289,13 +289,13 @@ int markdown_thaw(markdown_doc **out, const char *data, size_t len, markdown_bor
  * NULL. markdown_rebase points it at an identical copy of them at to
  * (the same bytes, read back from the file they were written to), so
  * the first copy may be freed. markdown_set_mapped tells it that they
- * are a file's read-only mapping: then markdown_drop_pages lets the
+ * are in a file's read-only mapping (starting at mapping): then markdown_drop_pages lets the
  * kernel drop the pages they fill (they are read back from the file
  * when next touched), which keeps a build's memory to the articles it is
  * working on. Without the mark, markdown_drop_pages does nothing. */
 const char *markdown_borrowed(const markdown_doc *doc);
 void markdown_rebase(markdown_doc *doc, const char *to);
-void markdown_set_mapped(markdown_doc *doc);
+void markdown_set_mapped(markdown_doc *doc, const void *mapping);
 void markdown_drop_pages(const markdown_doc *doc);
 
 /* markdown_drop_pages for a run of documents: a stage that goes through
@@ -307,7 +307,17 @@ void markdown_drop_pages(const markdown_doc *doc);
  * markdown_drops_flush lets go of what is still held. */
 typedef struct markdown_drops {
 	uintptr_t from, to; /* the bytes added since the last flush */
+	const void *mapping; /* the mapping they are in */
+	/* For a stage that goes through the articles in another order than
+	 * the file's (the print page, by section): the whole span of every
+	 * MARKDOWN_DROPS_SPREAD articles is let go at once, the pages of
+	 * articles between them too. Those are read back from the page
+	 * cache when next touched, which costs far less than a call to the
+	 * kernel for each article. */
+	bool spread;
+	unsigned n;         /* articles added since the last flush */
 } markdown_drops;
+#define MARKDOWN_DROPS_SPREAD 256
 void markdown_drops_add(markdown_drops *q, const markdown_doc *doc);
 void markdown_drops_flush(markdown_drops *q);
 

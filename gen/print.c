@@ -1033,6 +1033,7 @@ int print_render(renderer *r, const xref *x, output *o, print_stats *st,
 	b.stamp = s->stamp;
 	b.facts_same = render_facts_same(r);
 	b.parted = parted;
+	b.drops.spread = true; /* the book's order is not the file's */
 	pieces_load(&b, r, o);
 	outline ol;
 	memset(&ol, 0, sizeof ol);

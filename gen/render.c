@@ -1366,7 +1366,8 @@ static void *render_run(void *arg)
 {
 	render_work *w = arg;
 	const site *s = w->r->s;
-	markdown_drops drops = { 0, 0 };
+	markdown_drops drops;
+	memset(&drops, 0, sizeof drops);
 	for (;;) {
 		size_t from = atomic_fetch_add(&w->next, RENDER_RUN);
 		if (from >= s->ndocs)

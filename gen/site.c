@@ -417,8 +417,9 @@ static void mark_mapped(document *docs, size_t n, const cache_file *cache)
 {
 	for (size_t i = 0; i < n; i++) {
 		markdown_doc *md = docs[i].md;
-		if (md && cache_mapped(cache, markdown_borrowed(md)))
-			markdown_set_mapped(md);
+		const void *mapping = md ? cache_mapping_of(cache, markdown_borrowed(md)) : NULL;
+		if (mapping)
+			markdown_set_mapped(md, mapping);
 	}
 }
 

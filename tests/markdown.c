@@ -6,6 +6,7 @@
  *
  * GEN_GOLDEN_UPDATE=1 rewrites the expected files from the current output;
  * review the diff before committing it. */
+#define _DEFAULT_SOURCE /* MAP_ANONYMOUS under strict C11 */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -671,7 +672,7 @@ static void test_moved(void)
 		goto unlink;
 	t = NULL;
 	markdown_thaw(&t, (const char *)m + at, frozen.len, MARKDOWN_BORROW_ALL);
-	markdown_set_mapped(t);
+	markdown_set_mapped(t, m);
 	markdown_drop_pages(t);
 	buf_clear(&got);
 	describe(t, &got);
@@ -683,6 +684,51 @@ static void test_moved(void)
 	ok(strcmp(got.ptr, want.ptr) == 0, "moved: as often as asked");
 	markdown_free(t);
 	munmap(m, content.len);
+
+	/* Dropped in runs (markdown_drops): the file mapped twice, with
+	 * memory of the process's own between the two. Neither way of
+	 * letting pages go may reach across into it. */
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	size_t flen = (content.len + page - 1) / page * page;
+	char *area = mmap(NULL, 2 * flen + page, PROT_READ | PROT_WRITE,
+			  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	char *m1 = area == MAP_FAILED ? MAP_FAILED
+		   : mmap(area, flen, PROT_READ, MAP_PRIVATE | MAP_FIXED, fd, 0);
+	char *m2 = m1 == MAP_FAILED ? MAP_FAILED
+		   : mmap(area + flen + page, flen, PROT_READ, MAP_PRIVATE | MAP_FIXED, fd, 0);
+	if (ok(m2 != MAP_FAILED, "runs: the file mapped twice")) {
+		memset(area + flen, 'x', page);
+		for (int spread = 0; spread < 2; spread++) {
+			markdown_doc *t1 = NULL, *t2 = NULL;
+			markdown_thaw(&t1, m1 + at, frozen.len, MARKDOWN_BORROW_ALL);
+			markdown_thaw(&t2, m2 + at, frozen.len, MARKDOWN_BORROW_ALL);
+			markdown_set_mapped(t1, m1);
+			markdown_set_mapped(t2, m2);
+			markdown_drops q;
+			memset(&q, 0, sizeof q);
+			q.spread = spread;
+			markdown_drops_add(&q, t1);
+			markdown_drops_add(&q, t2);
+			markdown_drops_add(&q, t1);
+			markdown_drops_flush(&q);
+			size_t kept = 0;
+			for (size_t i = 0; i < page; i++)
+				kept += area[flen + i] == 'x';
+			is(kept, page, spread ? "runs: a spread run stays within its mapping"
+					      : "runs: neighbours stay within their mapping");
+			buf_clear(&got);
+			describe(t1, &got);
+			buf g2 = BUF_INIT;
+			describe(t2, &g2);
+			ok(strcmp(got.ptr, want.ptr) == 0 && strcmp(g2.ptr, want.ptr) == 0,
+			   spread ? "runs: spread, both read back" : "runs: neighbours, both read back");
+			buf_release(&g2);
+			markdown_free(t1);
+			markdown_free(t2);
+		}
+	}
+	if (area != MAP_FAILED)
+		munmap(area, 2 * flen + page);
 unlink:
 	if (fd >= 0)
 		close(fd);

@@ -289,10 +289,11 @@ int markdown_thaw(markdown_doc **out, const char *data, size_t len, markdown_bor
  * NULL. markdown_rebase points it at an identical copy of them at to
  * (the same bytes, read back from the file they were written to), so
  * the first copy may be freed. markdown_set_mapped tells it that they
- * are in a file's read-only mapping (starting at mapping): then markdown_drop_pages lets the
- * kernel drop the pages they fill (they are read back from the file
- * when next touched), which keeps a build's memory to the articles it is
- * working on. Without the mark, markdown_drop_pages does nothing. */
+ * are in a file's read-only mapping, which starts at mapping: then
+ * markdown_drop_pages lets the kernel drop the pages they fill (they are
+ * read back from the file when next touched), which keeps a build's
+ * memory to the articles it is working on. Without the mark,
+ * markdown_drop_pages does nothing. */
 const char *markdown_borrowed(const markdown_doc *doc);
 void markdown_rebase(markdown_doc *doc, const char *to);
 void markdown_set_mapped(markdown_doc *doc, const void *mapping);
@@ -303,8 +304,9 @@ void markdown_drop_pages(const markdown_doc *doc);
  * the file are let go together, with one call to the kernel where there
  * were dozens (each call interrupts the other cores to flush their
  * TLBs). A page is let go once the documents added cover it, give or take
- * a record's header between them. Zero-initialised, owned by one thread;
- * markdown_drops_flush lets go of what is still held. */
+ * a record's header between them; a run never spans two mappings.
+ * Zero-initialised, owned by one thread; markdown_drops_flush lets go of
+ * what is still held, and must come before the mapping goes. */
 typedef struct markdown_drops {
 	uintptr_t from, to; /* the bytes added since the last flush */
 	const void *mapping; /* the mapping they are in */

@@ -51,7 +51,8 @@ struct renderer {
 	_Atomic(value *) *cards; /* every document's card, made once per render_site,
 				    when first asked for */
 	size_t ncards;
-	uint64_t *card_keys;     /* per document: card_hash, once per render_site */
+	_Atomic uint64_t *card_keys; /* per document: card_hash, made once per
+				      * render_site when first asked for */
 	size_t *sec_place;       /* per document: its place among its section's pages */
 	uint64_t theme_stamp;    /* hash of the theme's files */
 	uint64_t site_stamp;     /* what every page shares (render_site_stamp) */
@@ -208,7 +209,7 @@ static void free_cards(renderer *r)
 	free((void *)r->cards);
 	r->cards = NULL;
 	r->ncards = 0;
-	free(r->card_keys);
+	free((void *)r->card_keys);
 	r->card_keys = NULL;
 	free(r->sec_place);
 	r->sec_place = NULL;
@@ -843,7 +844,19 @@ static uint64_t card_hash(const document *d)
 uint64_t render_card_key(const renderer *r, const document *d, uint64_t h)
 {
 	size_t i = (size_t)(d - r->s->docs);
-	uint64_t k = r->card_keys && i < r->ncards ? r->card_keys[i] : card_hash(d);
+	uint64_t k;
+	if (r->card_keys && i < r->ncards) {
+		/* Made when first asked for (a save in gen serve asks for
+		 * few); 0 is not made yet, so a key has its low bit set. Two
+		 * threads at once make the same key. */
+		k = atomic_load_explicit(&r->card_keys[i], memory_order_relaxed);
+		if (!k) {
+			k = card_hash(d) | 1;
+			atomic_store_explicit(&r->card_keys[i], k, memory_order_relaxed);
+		}
+	} else {
+		k = card_hash(d) | 1;
+	}
 	return buf_hash64(&k, sizeof k, h);
 }
 
@@ -1556,9 +1569,9 @@ int render_site(renderer *r, output *o, gen_err *err)
 	for (size_t i = 0; i <= s->ndocs; i++)
 		atomic_init(&r->cards[i], NULL);
 	r->ncards = s->ndocs;
-	r->card_keys = xmalloc((s->ndocs + 1) * sizeof *r->card_keys);
-	for (size_t i = 0; i < s->ndocs; i++)
-		r->card_keys[i] = card_hash(&s->docs[i]);
+	r->card_keys = xcalloc(s->ndocs + 1, sizeof *r->card_keys);
+	for (size_t i = 0; i <= s->ndocs; i++)
+		atomic_init(&r->card_keys[i], 0);
 	r->sec_place = xmalloc((s->ndocs + 1) * sizeof *r->sec_place);
 	for (size_t i = 0; i < s->ndocs; i++)
 		r->sec_place[i] = SIZE_MAX;

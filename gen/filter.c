@@ -635,9 +635,48 @@ static void push_int_or_nil(lua_State *L, int i)
 		lua_pushnil(L);
 }
 
-/* Fields are told apart by their first letter before any string is
- * compared: a filter reads node.type and node.parent, and calls
- * node:text(), for every node it is handed. */
+/* b as a boolean, or nil when it is negative. */
+static void push_bool_or_nil(lua_State *L, int b)
+{
+	if (b < 0)
+		lua_pushnil(L);
+	else
+		lua_pushboolean(L, b);
+}
+
+/* The fields node_index knows. */
+typedef enum node_field {
+	NF_NONE, NF_TYPE, NF_LINE, NF_COL, NF_END_LINE, NF_PARENT, NF_NEXT, NF_PREV,
+	NF_FIRST_CHILD, NF_LAST_CHILD, NF_CONTENT, NF_LITERAL, NF_LEVEL, NF_URL,
+	NF_TITLE, NF_INFO, NF_LIST_TYPE, NF_START, NF_TIGHT, NF_HEADER, NF_CHECKED,
+	NF_ID, NF_CLASS, NF_TEXT, NF_IS_BLOCK,
+} node_field;
+
+static const struct {
+	const char *name;
+	node_field field;
+} node_fields[] = {
+	{ "type", NF_TYPE }, { "t", NF_TYPE }, { "parent", NF_PARENT }, { "text", NF_TEXT },
+	{ "line", NF_LINE }, { "col", NF_COL }, { "end_line", NF_END_LINE },
+	{ "next", NF_NEXT }, { "prev", NF_PREV }, { "first_child", NF_FIRST_CHILD },
+	{ "last_child", NF_LAST_CHILD }, { "content", NF_CONTENT }, { "literal", NF_LITERAL },
+	{ "level", NF_LEVEL }, { "url", NF_URL }, { "title", NF_TITLE }, { "info", NF_INFO },
+	{ "list_type", NF_LIST_TYPE }, { "start", NF_START }, { "tight", NF_TIGHT },
+	{ "header", NF_HEADER }, { "checked", NF_CHECKED }, { "id", NF_ID },
+	{ "class", NF_CLASS }, { "is_block", NF_IS_BLOCK },
+};
+
+/* A filter reads node.type and node.parent, and calls node:text(), for
+ * every node it is handed: names are told apart by their first byte
+ * before any is compared whole. */
+static node_field node_field_of(const char *k)
+{
+	for (size_t i = 0; i < sizeof node_fields / sizeof *node_fields; i++)
+		if (node_fields[i].name[0] == k[0] && !strcmp(node_fields[i].name, k))
+			return node_fields[i].field;
+	return NF_NONE;
+}
+
 static int node_index(lua_State *L)
 {
 	run *c = get_run(L);
@@ -645,111 +684,57 @@ static int node_index(lua_State *L)
 	const char *k = luaL_checkstring(L, 2);
 	markdown_node_type t = markdown_node_type_of(n);
 
-	switch (k[0]) {
-	case 't':
-		if (!strcmp(k, "type") || !strcmp(k, "t"))
-			lua_pushstring(L, markdown_node_type_name(t));
-		else if (!strcmp(k, "text"))
-			lua_pushcfunction(L, node_text);
-		else if (!strcmp(k, "title"))
-			push_string_or_nil(L, markdown_node_title(n));
-		else if (!strcmp(k, "tight") && t == MARKDOWN_NODE_LIST)
-			lua_pushboolean(L, markdown_node_list_tight(n));
-		else
-			lua_pushnil(L);
-		return 1;
-	case 'p':
-		if (!strcmp(k, "parent"))
-			push_node(L, markdown_node_parent(n));
-		else if (!strcmp(k, "prev"))
-			push_node(L, markdown_node_prev(n));
-		else
-			lua_pushnil(L);
-		return 1;
-	case 'n':
-		if (!strcmp(k, "next"))
-			push_node(L, markdown_node_next(n));
-		else
-			lua_pushnil(L);
-		return 1;
-	case 'f':
-		if (!strcmp(k, "first_child"))
-			push_node(L, markdown_node_first_child(n));
-		else
-			lua_pushnil(L);
-		return 1;
-	case 'l':
-		if (!strcmp(k, "line"))
-			push_int_or_nil(L, markdown_node_line(c->md, n));
-		else if (!strcmp(k, "last_child"))
-			push_node(L, markdown_node_last_child(n));
-		else if (!strcmp(k, "literal"))
-			push_string_or_nil(L, markdown_node_literal(n));
-		else if (!strcmp(k, "level"))
-			push_int_or_nil(L, markdown_node_heading_level(n));
-		else if (!strcmp(k, "list_type"))
-			push_string_or_nil(L, t != MARKDOWN_NODE_LIST ? NULL
-					      : markdown_node_list_ordered(n) ? "ordered" : "bullet");
-		else
-			lua_pushnil(L);
-		return 1;
-	case 'c':
-		if (!strcmp(k, "col")) {
-			push_int_or_nil(L, markdown_node_col(c->md, n));
-		} else if (!strcmp(k, "content")) {
-			lua_newtable(L);
-			lua_Integer i = 1;
-			for (markdown_node *ch = markdown_node_first_child(n); ch;
-			     ch = markdown_node_next(ch)) {
-				push_node(L, ch);
-				lua_rawseti(L, -2, i++);
-			}
-		} else if (!strcmp(k, "class")) {
-			lua_pushstring(L, markdown_node_class(n));
-		} else if (!strcmp(k, "checked") && markdown_node_task(n) >= 0) {
-			lua_pushboolean(L, markdown_node_task(n) == 1);
-		} else {
-			lua_pushnil(L);
+	switch (node_field_of(k)) {
+	case NF_TYPE: lua_pushstring(L, markdown_node_type_name(t)); break;
+	case NF_LINE: push_int_or_nil(L, markdown_node_line(c->md, n)); break;
+	case NF_COL: push_int_or_nil(L, markdown_node_col(c->md, n)); break;
+	case NF_END_LINE: push_int_or_nil(L, markdown_node_end_line(c->md, n)); break;
+	case NF_PARENT: push_node(L, markdown_node_parent(n)); break;
+	case NF_NEXT: push_node(L, markdown_node_next(n)); break;
+	case NF_PREV: push_node(L, markdown_node_prev(n)); break;
+	case NF_FIRST_CHILD: push_node(L, markdown_node_first_child(n)); break;
+	case NF_LAST_CHILD: push_node(L, markdown_node_last_child(n)); break;
+	case NF_CONTENT: {
+		lua_newtable(L);
+		lua_Integer i = 1;
+		for (markdown_node *ch = markdown_node_first_child(n); ch;
+		     ch = markdown_node_next(ch)) {
+			push_node(L, ch);
+			lua_rawseti(L, -2, i++);
 		}
-		return 1;
-	case 'e':
-		if (!strcmp(k, "end_line"))
-			push_int_or_nil(L, markdown_node_end_line(c->md, n));
-		else
-			lua_pushnil(L);
-		return 1;
-	case 'u':
-		if (!strcmp(k, "url"))
-			push_string_or_nil(L, markdown_node_url(n));
-		else
-			lua_pushnil(L);
-		return 1;
-	case 'i':
-		if (!strcmp(k, "id"))
-			lua_pushstring(L, markdown_node_id(n));
-		else if (!strcmp(k, "info"))
-			push_string_or_nil(L, markdown_node_fence_info(n));
-		else if (!strcmp(k, "is_block"))
-			lua_pushcfunction(L, node_is_block);
-		else
-			lua_pushnil(L);
-		return 1;
-	case 's':
-		if (!strcmp(k, "start") && t == MARKDOWN_NODE_LIST)
+		break;
+	}
+	case NF_LITERAL: push_string_or_nil(L, markdown_node_literal(n)); break;
+	case NF_LEVEL: push_int_or_nil(L, markdown_node_heading_level(n)); break;
+	case NF_URL: push_string_or_nil(L, markdown_node_url(n)); break;
+	case NF_TITLE: push_string_or_nil(L, markdown_node_title(n)); break;
+	case NF_INFO: push_string_or_nil(L, markdown_node_fence_info(n)); break;
+	case NF_LIST_TYPE:
+		push_string_or_nil(L, t != MARKDOWN_NODE_LIST ? NULL
+				      : markdown_node_list_ordered(n) ? "ordered" : "bullet");
+		break;
+	case NF_START:
+		if (t == MARKDOWN_NODE_LIST)
 			lua_pushinteger(L, markdown_node_list_start(n));
 		else
 			lua_pushnil(L);
-		return 1;
-	case 'h':
-		if (!strcmp(k, "header") && t == MARKDOWN_NODE_TABLE_ROW)
-			lua_pushboolean(L, markdown_node_table_header(n));
-		else
-			lua_pushnil(L);
-		return 1;
-	default:
-		lua_pushnil(L);
-		return 1;
+		break;
+	case NF_TIGHT:
+		push_bool_or_nil(L, t == MARKDOWN_NODE_LIST ? markdown_node_list_tight(n) : -1);
+		break;
+	case NF_HEADER:
+		push_bool_or_nil(L, t == MARKDOWN_NODE_TABLE_ROW ? markdown_node_table_header(n) : -1);
+		break;
+	case NF_CHECKED:
+		push_bool_or_nil(L, markdown_node_task(n) < 0 ? -1 : markdown_node_task(n) == 1);
+		break;
+	case NF_ID: lua_pushstring(L, markdown_node_id(n)); break;
+	case NF_CLASS: lua_pushstring(L, markdown_node_class(n)); break;
+	case NF_TEXT: lua_pushcfunction(L, node_text); break;
+	case NF_IS_BLOCK: lua_pushcfunction(L, node_is_block); break;
+	default: lua_pushnil(L); break;
 	}
+	return 1;
 }
 
 static int no_field(lua_State *L, markdown_node *n, const char *k)

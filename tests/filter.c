@@ -262,6 +262,19 @@ static void test_fields(void)
 		  "Een *mooie*\n**zin** met `code`.\n",
 		  "Een mooie zin met code.", "node:text() is the plain text of the subtree");
 
+	/* Every field by its name, and nil for names a node does not have. */
+	check_out("return { Document = function(d)\n"
+		  "  local p, l = d.first_child, d.last_child\n"
+		  "  doc.meta.out = table.concat({ p.type, p.t, tostring(p.prev), l.prev.type,\n"
+		  "    l.type, l.list_type, l.start, tostring(l.tight), tostring(p.start),\n"
+		  "    tostring(p.is_block(p)), tostring(p.first_child:is_block()),\n"
+		  "    p.first_child.literal, tostring(p.level), tostring(p.nope),\n"
+		  "    tostring(p.header), tostring(p.checked), l.first_child.type }, ',')\n"
+		  "end }\n",
+		  "Een\n\n3. a\n4. b\n",
+		  "Paragraph,Paragraph,nil,Paragraph,List,ordered,3,true,nil,true,false,Een,nil,"
+		  "nil,nil,nil,Item",
+		  "node fields by name");
 	/* The text is kept between calls (push_text), but never past an edit. */
 	check_out("return { Paragraph = function(p)\n"
 		  "  local a, again = p:text(), p:text()\n"

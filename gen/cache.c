@@ -71,9 +71,12 @@ struct cache_file {
 	bool keep_unused;        /* cache_keep_unused */
 	bool usable;             /* the file has our stamp and reads whole */
 	atomic_size_t hits;
-	pthread_mutex_t lock;    /* guards kept */
+	pthread_mutex_t lock;    /* guards kept and held */
 	kept *kept;
 	size_t nkept, cap_kept;
+	bool holding;            /* cache_hold_puts: puts go to held */
+	kept *held;
+	size_t nheld, cap_held;
 	bool saved;              /* cache_save wrote every kept record */
 	struct home *homes;      /* cache_rehome: the file as each save left */
 	size_t nhomes;           /* it, mapped; the last is the current one */
@@ -366,6 +369,11 @@ void cache_close(cache_file *c)
 		free(c->kept[i].bytes);
 	}
 	free(c->kept);
+	for (size_t i = 0; i < c->nheld; i++) {
+		free(c->held[i].key);
+		free(c->held[i].bytes);
+	}
+	free(c->held);
 	for (size_t i = 0; i < c->nhomes; i++)
 		munmap(c->homes[i].p, c->homes[i].len);
 	free(c->homes);
@@ -426,11 +434,14 @@ const char *cache_put(cache_file *c, const char *key, size_t klen, const void *d
 	buf_release(&kb);
 	buf_release(&frame);
 	pthread_mutex_lock(&c->lock);
-	if (c->nkept == c->cap_kept) {
-		c->cap_kept = c->cap_kept ? 2 * c->cap_kept : 64;
-		c->kept = xrealloc(c->kept, c->cap_kept * sizeof *c->kept);
+	kept **list = c->holding ? &c->held : &c->kept;
+	size_t *n = c->holding ? &c->nheld : &c->nkept;
+	size_t *cap = c->holding ? &c->cap_held : &c->cap_kept;
+	if (*n == *cap) {
+		*cap = *cap ? 2 * *cap : 64;
+		*list = xrealloc(*list, *cap * sizeof **list);
 	}
-	c->kept[c->nkept++] = k;
+	(*list)[(*n)++] = k;
 	pthread_mutex_unlock(&c->lock);
 	return (const char *)payload + (plen - len);
 }
@@ -735,6 +746,32 @@ void cache_save(cache_file *c, diag_list *diags)
 			 "cannot write the build cache: %s", strerror(errno));
 out:
 	buf_release(&path);
+}
+
+void cache_hold_puts(cache_file *c)
+{
+	if (!c)
+		return;
+	pthread_mutex_lock(&c->lock);
+	c->holding = true;
+	pthread_mutex_unlock(&c->lock);
+}
+
+void cache_keep_puts(cache_file *c)
+{
+	if (!c)
+		return;
+	pthread_mutex_lock(&c->lock);
+	if (c->nkept + c->nheld > c->cap_kept) {
+		c->cap_kept = c->nkept + c->nheld;
+		c->kept = xrealloc(c->kept, c->cap_kept * sizeof *c->kept);
+	}
+	if (c->nheld)
+		memcpy(c->kept + c->nkept, c->held, c->nheld * sizeof *c->held);
+	c->nkept += c->nheld;
+	c->nheld = 0;
+	c->holding = false;
+	pthread_mutex_unlock(&c->lock);
 }
 
 void cache_keep_unused(cache_file *c)

@@ -99,6 +99,16 @@ bool cache_mapped(const cache_file *c, const char *p);
  * their pages let go together. */
 const void *cache_mapping_of(const cache_file *c, const char *p);
 
+/* From cache_hold_puts to cache_keep_puts, what cache_put is given waits
+ * apart from the records kept so far, which cache_save, cache_rehome and
+ * cache_forget_kept work on: so a first build saves one round of
+ * articles on one thread while the next round is parsed, and put, on
+ * others. Nothing else may run beside those three (the index they leave
+ * alone is only read by cache_get, which finds nothing in a first
+ * build). */
+void cache_hold_puts(cache_file *c);
+void cache_keep_puts(cache_file *c);
+
 /* Keeps values this build did not ask for when the file is written anew
  * (by default only what a build read or put survives): for values a
  * build needs only now and then, like the word diffs of history pages,

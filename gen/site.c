@@ -453,7 +453,7 @@ static size_t parse_all(site *s, source_file **files, size_t n,
 		nw = n ? n : 1;
 	parse_worker *pw = xcalloc(nw, sizeof *pw);
 	size_t round = cache_fresh(cache) ? PARSE_ROUND : n;
-	size_t lo = 0;
+	size_t lo = 0, saving = 0; /* the round before this one, to save */
 	do {
 		size_t hi = n - lo > round ? lo + round : n;
 		atomic_store(&w.next, lo);
@@ -463,14 +463,21 @@ static size_t parse_all(site *s, source_file **files, size_t n,
 			if (i > 0 && pthread_create(&pw[i].thread, NULL, parse_run, &pw[i]) != 0)
 				pw[i].w = NULL; /* no thread: the others share its part */
 		}
+		/* The round before is written out while the workers start on
+		 * this one: what they put waits apart (cache_hold_puts). */
+		if (lo > saving) {
+			cache_save(cache, diags);
+			read_from_file(w.slots + saving, lo - saving, cache, false);
+			cache_keep_puts(cache);
+		}
 		parse_run(&pw[0]);
 		for (size_t i = 1; i < nw; i++)
 			if (pw[i].w)
 				pthread_join(pw[i].thread, NULL);
 		/* The last round's copies go when site_load has saved. */
 		if (hi < n) {
-			cache_save(cache, diags);
-			read_from_file(w.slots + lo, hi - lo, cache, false);
+			cache_hold_puts(cache);
+			saving = lo;
 		}
 		lo = hi;
 	} while (lo < n);

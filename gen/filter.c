@@ -15,15 +15,17 @@
  *    naming a node can never dangle, whatever the script keeps.
  *  - Each worker thread keeps a Lua state (filter_state, lua_newstate
  *    with an allocator that counts against the memory cap) and runs
- *    document after document in it, the filters loaded from bytecode
- *    compiled once per build. Each document gets globals of its own,
+ *    document after document in it, the filters compiled to bytecode
+ *    once per build and loaded once per state (push_chunk), each run
+ *    afresh for each document. Each document gets globals of its own,
  *    copied from a base put aside when the state was made (new_globals):
  *    a filter can reach nothing another document's filters could change
  *    but the read-only views of site.config, which are checked after
  *    each document (views_intact), and compiled matchers, which cannot
  *    be changed. After any failure the state is closed and made anew.
  *    Nodes of earlier documents are never reached again: the table of
- *    node values is new for each document. filter_run is thread safe.
+ *    node values is new for each document, and so is the one of their
+ *    texts (push_text). filter_run is thread safe.
  *
  * Lua's table order (pairs) is seeded per state, so nothing here lets it
  * reach the output: front matter written back keeps its keys' order, new
@@ -1701,7 +1703,6 @@ static int sandbox_load(lua_State *L)
 	return lua_gettop(L) - n;
 }
 
-/* require("x.y") loads lua/x/y.lua from the snapshot, once per document. */
 /* Pushes the main function of chunk ch with env (a stack index) as its
  * _ENV. The function is made from the bytecode once per state and kept
  * in the registry's gen.chunks: undumping it again for every document was
@@ -1724,6 +1725,7 @@ static void push_chunk(lua_State *L, const chunk *ch, int env)
 	lua_setupvalue(L, -2, 1);
 }
 
+/* require("x.y") loads lua/x/y.lua from the snapshot, once per document. */
 static int sandbox_require(lua_State *L)
 {
 	run *c = get_run(L);

@@ -1360,9 +1360,8 @@ static int render_404(renderer *r, output *o, gen_err *err)
 /* Article pages are independent of each other, so they are rendered by a
  * pool of workers taking the next few documents in turn (neighbours, so
  * that their pages in the cache file are let go together). When several
- * fail, the
- * error of the first document in path order is the one reported, so the
- * message does not depend on thread timing. */
+ * fail, the error of the first document in path order is the one
+ * reported, so the message does not depend on thread timing. */
 typedef struct render_work {
 	renderer *r;
 	output *o;

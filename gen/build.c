@@ -349,12 +349,13 @@ void build_report_release(build_report *r)
 {
 	diag_release(&r->diags);
 	free(r->content_dir);
+	free(r->output_dir);
 	memset(r, 0, sizeof *r);
 }
 
 /* Hands what the build found to opt->report, emptying diags. */
-static void fill_report(const build_options *opt, const site *s, diag_list *diags,
-			double seconds)
+static void fill_report(const build_options *opt, const site *s, const char *output_dir,
+			diag_list *diags, double seconds)
 {
 	build_report *r = opt->report;
 	if (!r)
@@ -364,6 +365,8 @@ static void fill_report(const build_options *opt, const site *s, diag_list *diag
 	diag_merge(&r->diags, diags);
 	if (s->cfg.content_dir)
 		r->content_dir = xstrdup(s->cfg.content_dir);
+	if (output_dir)
+		r->output_dir = xstrdup(output_dir);
 	r->seconds = seconds;
 }
 
@@ -529,7 +532,7 @@ out:
 	scan_end(&ej);
 	output_abort(ej.o);
 	output_abort(o);
-	fill_report(opt, &s, &diags, now_seconds() - t0);
+	fill_report(opt, &s, dir, &diags, now_seconds() - t0);
 	if (opt->finished)
 		opt->finished(opt->finished_ctx, status);
 #ifndef GEN_FREE_AT_EXIT

@@ -18,6 +18,8 @@
 typedef struct build_report {
 	diag_list diags;     /* every problem and notice, sorted by file and line */
 	char *content_dir;   /* site.toml's content_dir, NULL when it was not read */
+	char *output_dir;    /* the folder written (or that would have been),
+				NULL when the build did not get that far */
 	double seconds;      /* wall time of the whole build */
 } build_report;
 

@@ -7,6 +7,7 @@
 
 #include "build.h"
 #include "new.h"
+#include "resident.h"
 #include "review.h"
 #include "serve.h"
 
@@ -46,8 +47,14 @@ static void usage_for(const char *cmd, FILE *fp)
 			    "previous output stays untouched if the build fails.\n\n%s"
 			    "  -o DIR        write to DIR instead of site.toml's output_dir\n"
 			    "  -q, --quiet   print only problems\n"
-			    "  --stats       print the time spent in each stage\n",
-			usage_source);
+			    "  --stats       print the time spent in each stage\n"
+			    "  --resident[=MIN]\n"
+			    "                hand the build to a gen that stays and keeps this\n"
+			    "                build in memory for the next (one is started when\n"
+			    "                none runs for these options): a rebuild after an\n"
+			    "                edit takes a fraction of the time. It ends after\n"
+			    "                MIN idle minutes (default %d; 0: after this build)\n",
+			usage_source, RESIDENT_IDLE_MINUTES);
 	} else if (strcmp(cmd, "serve") == 0) {
 		fprintf(fp, "usage: gen serve [OPTIONS]\n\nBuilds the files on disk (uncommitted "
 			    "edits and drafts included) into a\npreview folder, serves it on "
@@ -114,7 +121,7 @@ static int bad_usage(const char *cmd, const char *fmt, const char *arg)
  * for the others, takes serve's own). Returns 0, or the exit status for
  * a usage error. */
 static int parse_options(const char *cmd, int argc, char **argv, build_options *o,
-			 serve_options *sv, int *help)
+			 serve_options *sv, int *help, int *resident, const char **resident_serve)
 {
 	for (int i = 0; i < argc; i++) {
 		const char *a = argv[i];
@@ -171,6 +178,21 @@ static int parse_options(const char *cmd, int argc, char **argv, build_options *
 			if (*end || j < 1 || j > 256)
 				return bad_usage(cmd, "'-j' needs a number from 1 to 256, not '%s'", num);
 			o->site.jobs = (int)j;
+		} else if ((strcmp(a, "--resident") == 0 || strncmp(a, "--resident=", 11) == 0) &&
+			   strcmp(cmd, "build") == 0) {
+			*resident = RESIDENT_IDLE_MINUTES;
+			if (a[10] == '=') {
+				char *end;
+				long m = strtol(a + 11, &end, 10);
+				if (!a[11] || *end || m < 0 || m > 24 * 60)
+					return bad_usage(cmd, "'--resident' takes minutes from 0 to "
+							      "1440, not '%s'", a + 11);
+				*resident = (int)m;
+			}
+		} else if (strcmp(a, "--resident-serve") == 0 && strcmp(cmd, "build") == 0) {
+			/* Not in the usage: how --resident starts the resident. */
+			NEED_ARG();
+			*resident_serve = next;
 		} else if (strcmp(a, "--stats") == 0 && (strcmp(cmd, "build") == 0 || sv)) {
 			o->stats = true;
 		} else if ((strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0)) {
@@ -315,7 +337,10 @@ int main(int argc, char **argv)
 		o.src.worktree = true;
 		o.site.drafts = true;
 	}
-	int rc = parse_options(cmd, argc - 2, argv + 2, &o, serve ? &sv : NULL, &help);
+	int resident = -1;
+	const char *resident_serve = NULL;
+	int rc = parse_options(cmd, argc - 2, argv + 2, &o, serve ? &sv : NULL, &help, &resident,
+			       &resident_serve);
 	if (rc)
 		return rc;
 	if (help) {
@@ -332,6 +357,10 @@ int main(int argc, char **argv)
 		return build_list(&o);
 	}
 	o.write = strcmp(cmd, "build") == 0;
+	if (resident_serve)
+		return resident_run(&o, resident_serve, RESIDENT_IDLE_MINUTES);
+	if (resident >= 0)
+		return resident_build(&o, argc - 2, argv + 2, resident);
 	o.exiting = true;
 	return build_run(&o);
 }

@@ -673,6 +673,8 @@ static void build_once(preview *p, const serve_options *opt, watcher *w, build_r
 	bo.finished = publish;
 	bo.finished_ctx = &turn;
 	bo.own_output = *trusted;
+	/* An article dated later today shows once its time has come. */
+	bo.site.now = (int64_t)time(NULL);
 	if (w->blind)
 		source_listing_forget(w->listing);
 	bo.site.listing = w->listing;
@@ -807,6 +809,7 @@ int serve_run(const serve_options *opt)
 	 * next build reuses them as they are. */
 	mallopt(M_MMAP_THRESHOLD, 512 << 20);
 	mallopt(M_TRIM_THRESHOLD, 1024 << 20);
+	source_hold();
 
 	if (!(dir = preview_dir(opt, &root, &err))) {
 		status = err.code == GEN_EUSAGE ? 2 : 1;
@@ -960,5 +963,6 @@ out:
 	pthread_mutex_destroy(&p.lock);
 	free(root);
 	free(dir);
+	source_unhold();
 	return status;
 }

@@ -207,6 +207,9 @@ void source_free(source *s)
 	git_libgit2_shutdown();
 }
 
+void source_hold(void) { git_libgit2_init(); }
+void source_unhold(void) { git_libgit2_shutdown(); }
+
 const char *source_root(const source *s) { return s->root; }
 bool source_has_git(const source *s) { return s->repo != NULL; }
 const char *source_commit(const source *s) { return s->commit; }

@@ -42,6 +42,13 @@ int source_open(source **out, const source_options *opt, diag_list *diags,
 int source_open_plain(source **out, const char *dir, gen_err *err);
 void source_free(source *s);
 
+/* A process that opens the source build after build (gen serve) holds
+ * git's library between them: set up afresh, it reads the system's
+ * certificates again, some 5 ms before each build can start. Each
+ * source_hold is undone by one source_unhold. */
+void source_hold(void);
+void source_unhold(void);
+
 /* The project root on disk, or NULL for a bare repository. */
 const char *source_root(const source *s);
 /* Whether history is available (a git repository that was opened). */

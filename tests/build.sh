@@ -52,6 +52,17 @@ contains "$WORK/err" "--worktree" "notice names --worktree"
 ok $? "build --worktree succeeds"
 contains "$G" "NIEUWE ZIN" "--worktree includes the uncommitted edit"
 git -C "$P" checkout -q -- content
+# A build that fails says so too: the fix may be the uncommitted edit.
+printf '\nZie [weg](bestaat-niet.md).\n' >> "$P/content/verhalen/de-garage.md"
+git -C "$P" commit -qam "kapotte link"
+git -C "$P" show HEAD~1:content/verhalen/de-garage.md > "$P/content/verhalen/de-garage.md"
+"$GEN" build -C "$P" 2> "$WORK/err"
+is "$?" 1 "a broken link committed, fixed in the work tree: the build fails"
+contains "$WORK/err" "1 file in 'content' differs" "and its notice says a file differs"
+git -C "$P" checkout -q -- content
+git -C "$P" revert --no-edit HEAD > /dev/null
+"$GEN" build -C "$P" 2> "$WORK/err"
+ok $? "the broken link reverted: the build succeeds"
 
 # --- another revision, from a subdirectory ---------------------------------
 sed -i 's/title = "De garage"/title = "De garage, herzien"/' "$P/content/verhalen/de-garage.md"

@@ -1,0 +1,583 @@
+/* resident: gen build --resident (see resident.h).
+ *
+ * Two processes meet on an abstract Unix socket whose name is a hash of
+ * everything that makes two builds the same build: the user, gen's
+ * executable, the folder it runs in, the options (less --resident, -q and
+ * --stats, which each command gives anew) and the environment variables
+ * gen or libgit2 read. The command sends its stdout and stderr with
+ * SCM_RIGHTS and a small request (quiet, stats, the time of the build,
+ * the idle minutes); the resident builds with those as its own stdout
+ * and stderr and answers the build's exit status. Nothing is left on
+ * disk: an abstract name goes with the process that holds it, so a
+ * resident that was killed leaves no stale socket behind.
+ *
+ * The memory is gen serve's: the articles (site_memory), the links
+ * (links_memory), the site's checks, the search index's words and the
+ * caches' indexes. What serve has that this does not is its own preview
+ * folder: public/ is the user's, so the resident watches it (inotify, on
+ * every folder in it) and trusts it as its last build left it only when
+ * nothing was reported there between two builds. */
+#define _GNU_SOURCE /* struct ucred, accept4, close_range */
+#include "resident.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <malloc.h>
+#include <poll.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/inotify.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "check.h"
+#include "links.h"
+#include "search.h"
+#include "site.h"
+#include "source.h"
+#include "xalloc.h"
+
+/* The request's layout; part of the name, so that a command never talks
+ * to a resident of another layout. */
+#define REQUEST_MAGIC 0x67656e72u /* "genr" */
+#define REQUEST_FORMAT 1
+/* The exit status of a resident that found its name taken: another one
+ * started first, and the command talks to that one. */
+#define EXIT_TAKEN 3
+/* How long a command waits for the resident it started to listen. */
+#define START_WAIT_MS 30000
+
+typedef struct request {
+	uint32_t magic;
+	uint32_t idle;  /* minutes to wait for the next build; 0: end after this */
+	int64_t now;    /* the command's clock: articles dated later are left out */
+	uint8_t quiet, stats;
+} request;
+
+/* ---- the name ---- */
+
+static uint64_t hash_str(const char *s, uint64_t h)
+{
+	size_t n = s ? strlen(s) : 0;
+	h = buf_hash64(&n, sizeof n, h);
+	return s ? buf_hash64(s, n, h) : buf_hash64("\1", 1, h);
+}
+
+/* Options each command gives anew: not part of what the resident is. */
+static bool per_command(const char *a)
+{
+	return strcmp(a, "--resident") == 0 || strncmp(a, "--resident=", 11) == 0 ||
+	       strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0 || strcmp(a, "--stats") == 0;
+}
+
+static void resident_name(int argc, char **argv, char *out, size_t size)
+{
+	uint64_t h = buf_hash64("gen-resident", 12, REQUEST_FORMAT);
+	uid_t uid = getuid();
+	h = buf_hash64(&uid, sizeof uid, h);
+	/* Another gen (rebuilt, installed anew) has its own resident. */
+	struct stat st;
+	if (stat("/proc/self/exe", &st) == 0) {
+		uint64_t id[5] = { (uint64_t)st.st_dev, (uint64_t)st.st_ino, (uint64_t)st.st_size,
+				   (uint64_t)st.st_mtim.tv_sec, (uint64_t)st.st_mtim.tv_nsec };
+		h = buf_hash64(id, sizeof id, h);
+	}
+	char cwd[PATH_MAX];
+	h = hash_str(getcwd(cwd, sizeof cwd) ? cwd : NULL, h);
+	for (int i = 0; i < argc; i++)
+		if (!per_command(argv[i]))
+			h = hash_str(argv[i], h);
+	static const char *const env[] = {
+		"GEN_THEMES", "NO_COLOR", "TZ", "HOME", "XDG_CONFIG_HOME", "GIT_DIR",
+		"GIT_WORK_TREE", "GIT_OBJECT_DIRECTORY", "GIT_ALTERNATE_OBJECT_DIRECTORIES",
+		"GIT_CEILING_DIRECTORIES", "GIT_CONFIG_NOSYSTEM", "GIT_CONFIG_GLOBAL",
+	};
+	for (size_t i = 0; i < sizeof env / sizeof *env; i++) {
+		h = hash_str(env[i], h);
+		h = hash_str(getenv(env[i]), h);
+	}
+	snprintf(out, size, "gen-resident-%016llx", (unsigned long long)h);
+}
+
+static socklen_t address(struct sockaddr_un *a, const char *name)
+{
+	memset(a, 0, sizeof *a);
+	a->sun_family = AF_UNIX;
+	size_t n = strlen(name);
+	if (n > sizeof a->sun_path - 1)
+		n = sizeof a->sun_path - 1;
+	/* sun_path[0] stays '\0': the abstract namespace. */
+	memcpy(a->sun_path + 1, name, n);
+	return (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + n);
+}
+
+/* ---- the command ---- */
+
+static int dial(const char *name)
+{
+	struct sockaddr_un a;
+	socklen_t len = address(&a, name);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	if (connect(fd, (struct sockaddr *)&a, len) < 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* Starts `gen build --resident-serve NAME ARGS...` in a session of its
+ * own, with nothing of this process's open but /dev/null. */
+static pid_t start(const char *name, const char *exe, int argc, char **argv)
+{
+	char **args = xcalloc((size_t)argc + 5, sizeof *args);
+	int n = 0;
+	args[n++] = (char *)exe;
+	args[n++] = (char *)"build";
+	args[n++] = (char *)"--resident-serve";
+	args[n++] = (char *)name;
+	for (int i = 0; i < argc; i++)
+		if (!per_command(argv[i]))
+			args[n++] = argv[i];
+	args[n] = NULL;
+	fflush(stdout);
+	fflush(stderr);
+	pid_t pid = fork();
+	if (pid == 0) {
+		setsid();
+		int nul = open("/dev/null", O_RDWR);
+		if (nul >= 0) {
+			dup2(nul, 0);
+			dup2(nul, 1);
+			dup2(nul, 2);
+		}
+		/* A pipe of make's or of a test held open would keep them
+		 * waiting for the resident to end. */
+		close_range(3, ~0U, 0);
+		/* This very executable, even if a newer one has been put
+		 * at its path since. */
+		execv("/proc/self/exe", args);
+		_exit(127);
+	}
+	free(args);
+	return pid;
+}
+
+/* Dials until the resident started as pid listens; -1 when it ended
+ * without (and no other took its name) or did not come in time. */
+static int dial_started(const char *name, pid_t pid)
+{
+	bool own = true;
+	for (int waited = 0, step = 1; waited < START_WAIT_MS; waited += step) {
+		int fd = dial(name);
+		if (fd >= 0)
+			return fd;
+		int st;
+		if (own && waitpid(pid, &st, WNOHANG) == pid) {
+			own = false;
+			if (!WIFEXITED(st) || WEXITSTATUS(st) != EXIT_TAKEN)
+				return -1;
+		}
+		struct timespec ts = { 0, (long)step * 1000000L };
+		nanosleep(&ts, NULL);
+		if (step < 20)
+			step++;
+	}
+	return -1;
+}
+
+/* Sends the request with stdout and stderr; reads the exit status.
+ * Returns 0, or -1 when the resident did not answer. */
+static int ask(int fd, const request *rq, int *status)
+{
+	int fds[2] = { 1, 2 };
+	union {
+		char buf[CMSG_SPACE(sizeof fds)];
+		struct cmsghdr align;
+	} ctl;
+	memset(&ctl, 0, sizeof ctl);
+	struct iovec iov = { (void *)rq, sizeof *rq };
+	struct msghdr m = { 0 };
+	m.msg_iov = &iov;
+	m.msg_iovlen = 1;
+	m.msg_control = ctl.buf;
+	m.msg_controllen = sizeof ctl.buf;
+	struct cmsghdr *c = CMSG_FIRSTHDR(&m);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof fds);
+	memcpy(CMSG_DATA(c), fds, sizeof fds);
+	fflush(stdout);
+	fflush(stderr);
+	if (sendmsg(fd, &m, MSG_NOSIGNAL) != (ssize_t)sizeof *rq)
+		return -1;
+	int32_t got;
+	size_t have = 0;
+	while (have < sizeof got) {
+		ssize_t n = read(fd, (char *)&got + have, sizeof got - have);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		have += (size_t)n;
+	}
+	*status = got;
+	return 0;
+}
+
+int resident_build(const build_options *opt, int argc, char **argv, int idle_minutes)
+{
+	char name[64];
+	resident_name(argc, argv, name, sizeof name);
+	request rq = { REQUEST_MAGIC, (uint32_t)idle_minutes, opt->site.now, opt->quiet,
+		       opt->stats };
+	int fd = dial(name);
+	if (fd < 0) {
+		pid_t pid = start(name, opt->exe ? opt->exe : "gen", argc, argv);
+		if (pid > 0)
+			fd = dial_started(name, pid);
+		if (fd < 0)
+			fprintf(stderr, "gen: warning: could not start a resident build; "
+					"building in this process\n");
+	}
+	if (fd >= 0) {
+		int status;
+		int rc = ask(fd, &rq, &status);
+		close(fd);
+		if (rc == 0)
+			return status;
+		fprintf(stderr, "gen: warning: the resident build did not answer; "
+				"building in this process\n");
+	}
+	build_options o = *opt;
+	o.exiting = true;
+	return build_run(&o);
+}
+
+/* ---- the resident: watching public/ ---- */
+
+/* What a change by someone else looks like; reading the site does not
+ * count (IN_ACCESS, IN_OPEN and IN_CLOSE_NOWRITE are left out). */
+#define OUT_MASK (IN_MODIFY | IN_ATTRIB | IN_CLOSE_WRITE | IN_MOVED_FROM | IN_MOVED_TO | \
+		  IN_CREATE | IN_DELETE | IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR | \
+		  IN_DONT_FOLLOW)
+
+typedef struct watch {
+	int fd;         /* inotify */
+	char *root;     /* the output folder the watches are on, or NULL */
+	int root_wd;
+	char **paths;   /* by watch descriptor: its folder, or NULL */
+	size_t npaths;
+	bool whole;     /* every folder of root is watched */
+	bool foreign;   /* something happened there since the last build */
+} watch;
+
+static void watch_drop(watch *w)
+{
+	for (size_t i = 0; i < w->npaths; i++) {
+		if (w->paths[i])
+			inotify_rm_watch(w->fd, (int)i);
+		free(w->paths[i]);
+	}
+	free(w->paths);
+	w->paths = NULL;
+	w->npaths = 0;
+	free(w->root);
+	w->root = NULL;
+	w->root_wd = -1;
+	w->whole = false;
+}
+
+/* Watches the folder at path (path's bytes are kept up to its length)
+ * and every folder below it; false when one could not be watched. */
+static bool watch_tree(watch *w, buf *path)
+{
+	int wd = inotify_add_watch(w->fd, path->ptr, OUT_MASK);
+	if (wd < 0)
+		return errno == ENOENT || errno == ENOTDIR;
+	if ((size_t)wd >= w->npaths) {
+		size_t n = (size_t)wd * 2 + 64;
+		w->paths = xrealloc(w->paths, n * sizeof *w->paths);
+		memset(w->paths + w->npaths, 0, (n - w->npaths) * sizeof *w->paths);
+		w->npaths = n;
+	}
+	free(w->paths[wd]);
+	w->paths[wd] = xstrdup(path->ptr);
+	int dfd = open(path->ptr, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
+	if (!d) {
+		if (dfd >= 0)
+			close(dfd);
+		return true; /* gone again: nothing below it to watch */
+	}
+	bool ok = true;
+	size_t len = path->len;
+	struct dirent *e;
+	while ((e = readdir(d)) && ok) {
+		if (e->d_type != DT_DIR && e->d_type != DT_UNKNOWN)
+			continue;
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		struct stat st;
+		if (e->d_type == DT_UNKNOWN &&
+		    (fstatat(dfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISDIR(st.st_mode)))
+			continue;
+		buf_truncate(path, len);
+		buf_printf(path, "/%s", e->d_name);
+		ok = watch_tree(w, path);
+	}
+	buf_truncate(path, len);
+	closedir(d);
+	return ok;
+}
+
+/* Watches the output folder dir, all of it, anew. */
+static void watch_output(watch *w, const char *dir)
+{
+	watch_drop(w);
+	w->root = xstrdup(dir);
+	buf p = BUF_INIT;
+	buf_puts(&p, dir);
+	w->whole = watch_tree(w, &p);
+	buf_release(&p);
+	w->root_wd = -1;
+	for (size_t i = 0; i < w->npaths; i++)
+		if (w->paths[i] && strcmp(w->paths[i], dir) == 0)
+			w->root_wd = (int)i;
+	/* No folder, or one too many for the system's limit
+	 * (fs.inotify.max_user_watches): the builds look at every file. */
+	if (w->root_wd < 0)
+		w->whole = false;
+}
+
+/* Reads what inotify has to say. ours: the events come from the build
+ * that just ended, which is let be, but its new folders are watched;
+ * otherwise any event at all is someone else's. */
+static void watch_read(watch *w, bool ours)
+{
+	char data[16384] __attribute__((aligned(__alignof__(struct inotify_event))));
+	for (;;) {
+		ssize_t n = read(w->fd, data, sizeof data);
+		if (n <= 0)
+			break;
+		for (char *at = data; at < data + n;) {
+			const struct inotify_event *ev = (const struct inotify_event *)at;
+			at += sizeof *ev + ev->len;
+			if (!ours)
+				w->foreign = true;
+			if (ev->mask & IN_Q_OVERFLOW) {
+				w->whole = false;
+				continue;
+			}
+			bool known = ev->wd >= 0 && (size_t)ev->wd < w->npaths && w->paths[ev->wd];
+			if (ev->mask & IN_IGNORED) {
+				if (known) {
+					free(w->paths[ev->wd]);
+					w->paths[ev->wd] = NULL;
+				}
+				continue;
+			}
+			if (ev->wd == w->root_wd && (ev->mask & (IN_DELETE_SELF | IN_MOVE_SELF))) {
+				w->whole = false;
+				continue;
+			}
+			/* A folder renamed by someone else keeps its watch under
+			 * a name that is no longer true: start again. */
+			if (!ours && (ev->mask & IN_ISDIR) && (ev->mask & IN_MOVED_FROM))
+				w->whole = false;
+			if (known && ev->len && (ev->mask & IN_ISDIR) &&
+			    (ev->mask & (IN_CREATE | IN_MOVED_TO)) && w->whole) {
+				buf p = BUF_INIT;
+				buf_printf(&p, "%s/%s", w->paths[ev->wd], ev->name);
+				if (!watch_tree(w, &p))
+					w->whole = false;
+				buf_release(&p);
+			}
+		}
+	}
+}
+
+/* ---- the resident: building ---- */
+
+typedef struct turn {
+	watch *w;
+	int conn;      /* the command's socket, -1 once answered */
+	int nul;       /* /dev/null, for stdout and stderr between builds */
+	int status;
+} turn;
+
+/* Gives the command its exit status as soon as the build is over,
+ * before the build's memory is freed. */
+static void answered(void *ctx, int status)
+{
+	turn *t = ctx;
+	t->status = status;
+	fflush(stdout);
+	fflush(stderr);
+	dup2(t->nul, 1);
+	dup2(t->nul, 2);
+	/* The build's own writes to public/, read before anyone else's
+	 * can come. */
+	watch_read(t->w, true);
+	int32_t s = status;
+	if (send(t->conn, &s, sizeof s, MSG_NOSIGNAL) < 0) {
+		/* The command is gone (Ctrl-C): the output is built all the
+		 * same. */
+	}
+	close(t->conn);
+	t->conn = -1;
+}
+
+/* Takes the request and the command's stdout and stderr from conn. */
+static int take_request(int conn, request *rq, int fds[2])
+{
+	struct ucred cred;
+	socklen_t cl = sizeof cred;
+	if (getsockopt(conn, SOL_SOCKET, SO_PEERCRED, &cred, &cl) < 0 || cred.uid != getuid())
+		return -1;
+	union {
+		char buf[CMSG_SPACE(2 * sizeof(int))];
+		struct cmsghdr align;
+	} ctl;
+	struct iovec iov = { rq, sizeof *rq };
+	struct msghdr m = { 0 };
+	m.msg_iov = &iov;
+	m.msg_iovlen = 1;
+	m.msg_control = ctl.buf;
+	m.msg_controllen = sizeof ctl.buf;
+	ssize_t n;
+	do
+		n = recvmsg(conn, &m, MSG_CMSG_CLOEXEC);
+	while (n < 0 && errno == EINTR);
+	struct cmsghdr *c = CMSG_FIRSTHDR(&m);
+	if (!c || c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS ||
+	    c->cmsg_len != CMSG_LEN(2 * sizeof(int)))
+		return -1;
+	memcpy(fds, CMSG_DATA(c), 2 * sizeof(int));
+	if (n != (ssize_t)sizeof *rq || rq->magic != REQUEST_MAGIC) {
+		close(fds[0]);
+		close(fds[1]);
+		return -1;
+	}
+	return 0;
+}
+
+int resident_run(const build_options *opt, const char *name, int idle_minutes)
+{
+	int status = 1, lfd = -1, nul = -1;
+	signal(SIGPIPE, SIG_IGN);
+	struct sockaddr_un a;
+	socklen_t len = address(&a, name);
+	lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (lfd < 0)
+		return 1;
+	if (bind(lfd, (struct sockaddr *)&a, len) < 0) {
+		close(lfd);
+		return errno == EADDRINUSE ? EXIT_TAKEN : 1;
+	}
+	if (listen(lfd, 16) < 0) {
+		close(lfd);
+		return 1;
+	}
+	/* As gen serve: large blocks stay in the heap from build to build. */
+	mallopt(M_MMAP_THRESHOLD, 512 << 20);
+	mallopt(M_TRIM_THRESHOLD, 1024 << 20);
+	source_hold();
+	nul = open("/dev/null", O_RDWR | O_CLOEXEC);
+	watch w = { .fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC), .root_wd = -1 };
+	site_memory *memory = site_memory_new();
+	search_memory *words = search_memory_new();
+	links_memory *links = links_memory_new();
+	check_memory checks;
+	memset(&checks, 0, sizeof checks);
+	build_caches caches = { 0 };
+	build_report rep;
+	memset(&rep, 0, sizeof rep);
+	build_options base = *opt;
+	base.site.memory = memory;
+	base.search_memory = words;
+	base.links_memory = links;
+	base.check_memory = &checks;
+	base.caches = &caches;
+	base.report = &rep;
+	base.write = true;
+	base.exiting = false;
+	base.print_parts = false; /* public/ is read without gen */
+	bool trusted = false;     /* the last build succeeded */
+	int idle = idle_minutes;
+
+	for (;;) {
+		struct pollfd pf[2] = { { lfd, POLLIN, 0 }, { w.fd, POLLIN, 0 } };
+		int n = poll(pf, w.fd >= 0 ? 2 : 1, idle * 60 * 1000);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break; /* idle long enough, or poll cannot wait */
+		if (w.fd >= 0 && pf[1].revents)
+			watch_read(&w, false);
+		if (!pf[0].revents)
+			continue;
+		int conn = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+		if (conn < 0)
+			continue;
+		request rq;
+		int fds[2];
+		if (take_request(conn, &rq, fds) < 0) {
+			close(conn);
+			continue;
+		}
+		idle = (int)rq.idle;
+		dup2(fds[0], 1);
+		dup2(fds[1], 2);
+		close(fds[0]);
+		close(fds[1]);
+		turn t = { &w, conn, nul, 1 };
+		build_options bo = base;
+		bo.quiet = rq.quiet;
+		bo.stats = rq.stats;
+		bo.site.now = rq.now;
+		bo.own_output = trusted && w.whole && !w.foreign;
+		bo.finished = answered;
+		bo.finished_ctx = &t;
+		w.foreign = false;
+		build_run(&bo);
+		if (t.conn >= 0)
+			answered(&t, t.status); /* not reached: build_run always calls it */
+		trusted = t.status == 0;
+		/* The output folder is watched whole after the first good build,
+		 * and again whenever the watches lost track of it. */
+		if (trusted && rep.output_dir && w.fd >= 0 &&
+		    (!w.whole || !w.root || strcmp(w.root, rep.output_dir) != 0)) {
+			watch_output(&w, rep.output_dir);
+			watch_read(&w, true);
+		}
+		if (idle == 0)
+			break;
+	}
+	status = 0;
+	watch_drop(&w);
+	if (w.fd >= 0)
+		close(w.fd);
+	if (nul >= 0)
+		close(nul);
+	close(lfd);
+	build_report_release(&rep);
+	build_caches_release(&caches);
+	site_memory_free(memory);
+	search_memory_free(words);
+	links_memory_free(links);
+	source_unhold();
+	return status;
+}

@@ -206,10 +206,13 @@ typedef struct early_job {
 	size_t out_dirs_read; /* directories read entry by entry */
 	pthread_t scan;
 	bool scanning, scan_threaded;
-	/* files of the content that differ from the revision built */
+	/* files of the content that differ from the revision built: git
+	 * status reads the whole work tree, so it runs while the output is
+	 * committed, which leaves the other cores idle (status_begin) */
 	int changed;
+	char *status_dir;
 	pthread_t status;
-	bool status_begun, status_threaded;
+	bool status_begun, status_threaded, status_noted;
 } early_job;
 
 static void *history_run(void *arg)
@@ -250,12 +253,52 @@ static void *scan_run(void *arg)
 static void *status_run(void *arg)
 {
 	early_job *j = arg;
-	j->changed = source_count_changes(j->src, j->content_dir);
+	j->changed = source_count_changes(j->src, j->status_dir);
 	return NULL;
 }
 
-/* site_options.configured: starts both, and git status (for the notice
- * that files differ from the revision built), which reads the work tree. */
+/* Starts git status for the notice that files of the content differ
+ * from the revision built. */
+static void status_begin(early_job *j, const char *content_dir)
+{
+	if (j->status_begun || j->status_noted)
+		return;
+	j->status_dir = xstrdup(content_dir);
+	j->status_begun = true;
+	j->status_threaded = pthread_create(&j->status, NULL, status_run, j) == 0;
+	if (!j->status_threaded)
+		status_run(j);
+}
+
+static void status_join(early_job *j)
+{
+	if (j->status_begun && j->status_threaded)
+		pthread_join(j->status, NULL);
+	j->status_begun = false;
+	free(j->status_dir);
+	j->status_dir = NULL;
+}
+
+/* Adds the notice to diags, once, running git status first when no
+ * status_begin did: every report of a build that read its articles has
+ * it, a failed one too (the fix may be an edit not yet committed). */
+static void status_note(early_job *j, const site *s, const source *src, diag_list *diags)
+{
+	if (j->status_noted)
+		return;
+	status_begin(j, s->cfg.content_dir);
+	status_join(j);
+	j->status_noted = true;
+	int n = j->changed;
+	if (n > 0)
+		diag_add(diags, DIAG_NOTICE, "", 0, 0,
+			 "%d file%s in '%s' differ%s from %s; they are not in this build "
+			 "(use --worktree to include them)",
+			 n, n == 1 ? "" : "s", s->cfg.content_dir, n == 1 ? "s" : "",
+			 source_describe(src));
+}
+
+/* site_options.configured: starts both. */
 static void early_begin(void *ctx, const site *s)
 {
 	early_job *j = ctx;
@@ -268,10 +311,6 @@ static void early_begin(void *ctx, const site *s)
 	j->threaded = pthread_create(&j->thread, NULL, history_run, j) == 0;
 	if (!j->threaded)
 		history_run(j);
-	j->status_begun = true;
-	j->status_threaded = pthread_create(&j->status, NULL, status_run, j) == 0;
-	if (!j->status_threaded)
-		status_run(j);
 	if (j->opt->write) {
 		j->out_dir = site_output_dir(s, j->opt->output);
 		/* Named here: the scan may outlive cache_dir (early_end). */
@@ -300,17 +339,13 @@ static void scan_end(early_job *j)
 	j->manifest = NULL;
 }
 
-/* Waits for the walk and git status, and hands over what the walk found
- * and said. */
+/* Waits for the walk, and hands over what it found and said. */
 static struct history *early_end(early_job *j, diag_list *diags)
 {
 	if (!j->begun)
 		return NULL;
 	if (j->threaded)
 		pthread_join(j->thread, NULL);
-	if (j->status_begun && j->status_threaded)
-		pthread_join(j->status, NULL);
-	j->status_begun = false;
 	j->begun = false;
 	diag_merge(diags, &j->diags);
 	diag_release(&j->diags);
@@ -417,13 +452,6 @@ int build_run(const build_options *opt)
 		status = err.code == GEN_EUSAGE ? 2 : 1;
 		goto out;
 	}
-	int changed = ej.changed;
-	if (changed > 0)
-		diag_add(&diags, DIAG_NOTICE, "", 0, 0,
-			 "%d file%s in '%s' differ%s from %s; they are not in this build "
-			 "(use --worktree to include them)",
-			 changed, changed == 1 ? "" : "s", s.cfg.content_dir,
-			 changed == 1 ? "s" : "", source_describe(src));
 	st.documents = now_seconds() - t - st.history;
 	t = now_seconds();
 	graph = links_graph_new_with(&s, opt->links_memory, &diags);
@@ -450,6 +478,7 @@ int build_run(const build_options *opt)
 	t = now_seconds();
 	/* A build stops here; check goes on to find template errors too. */
 	if (diags.errors && opt->write) {
+		status_note(&ej, &s, src, &diags);
 		report(opt, &diags);
 		goto out;
 	}
@@ -457,6 +486,7 @@ int build_run(const build_options *opt)
 	int nrc = render_new(&r, &s, opt->exe, &diags, &err);
 	st.theme = now_seconds() - tt;
 	if (nrc < 0) {
+		status_note(&ej, &s, src, &diags);
 		status = fail(&err, &diags, opt);
 		goto out;
 	}
@@ -475,6 +505,7 @@ int build_run(const build_options *opt)
 		st.output_dirs = ej.out_dirs_read;
 		if (ej.out_rc < 0) {
 			err = ej.out_err;
+			status_note(&ej, &s, src, &diags);
 			status = fail(&err, &diags, opt);
 			goto out;
 		}
@@ -488,6 +519,7 @@ int build_run(const build_options *opt)
 	if (src_rc < 0) {
 		output_abort(o);
 		o = NULL;
+		status_note(&ej, &s, src, &diags);
 		status = fail(&err, &diags, opt);
 		goto out;
 	}
@@ -496,9 +528,11 @@ int build_run(const build_options *opt)
 	size_t changed_files = o ? output_changed(o) : 0;
 	size_t kept = o ? output_unchanged(o) : 0;
 	if (o) {
+		status_begin(&ej, s.cfg.content_dir);
 		int rc = output_commit(o, &err);
 		o = NULL;
 		if (rc < 0) {
+			status_note(&ej, &s, src, &diags);
 			status = fail(&err, &diags, opt);
 			goto out;
 		}
@@ -506,6 +540,7 @@ int build_run(const build_options *opt)
 		cache_save(pages, &diags);
 	}
 	st.output = now_seconds() - t;
+	status_note(&ej, &s, src, &diags);
 	if (report(opt, &diags))
 		goto out;
 	status = 0;
@@ -530,6 +565,7 @@ out:
 	/* A build that stopped before its render still waits for the
 	 * reading of the output, and throws it away. */
 	scan_end(&ej);
+	status_join(&ej);
 	output_abort(ej.o);
 	output_abort(o);
 	fill_report(opt, &s, dir, &diags, now_seconds() - t0);

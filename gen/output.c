@@ -259,12 +259,23 @@ static int remove_tree(int dfd, const char *name)
  * again, entry by entry; so is one whose mtime was too recent when the
  * manifest was written (a change within the file system's clock tick
  * could keep the mtime), and every directory the commit itself changed.
- * A damaged manifest is not used at all. */
+ * The manifest lists the entries of those too, as the commit left them:
+ * a process that wrote the last version itself and trusts it
+ * (output_begin_trusting) takes them from there, with only a stat for
+ * the directory's new mtime. Others read them again. A damaged manifest
+ * is not used at all. */
 
-#define MANIFEST_FORMAT "gen output manifest 1\n"
+#define MANIFEST_FORMAT "gen output manifest 2\n"
 #define MANIFEST_SEED 0x6d616e69u
 /* How old an mtime must be when the manifest is written to be trusted. */
 #define MANIFEST_SETTLED 2
+/* What the manifest says of a directory: */
+enum {
+	DIR_READ_AGAIN,  /* nothing: its entries are not listed */
+	DIR_SETTLED,     /* its entries, while its inode and mtime are these */
+	DIR_COMMITTED,   /* its entries as the commit that wrote the manifest
+			    left them; the mtime came later */
+};
 
 typedef struct dir_stat {
 	uint64_t ino;
@@ -272,6 +283,7 @@ typedef struct dir_stat {
 	uint64_t nsec;
 	bool settled;  /* old enough when stat'ed to be trusted later */
 	bool touched;  /* changed by this build's commit */
+	bool committed; /* the manifest: DIR_COMMITTED */
 } dir_stat;
 
 /* The manifest as read (a list of directories): rel -> index + 1 in dirs. */
@@ -315,7 +327,9 @@ static bool manifest_read(dir_list *m, const char *path, const char *dir)
 		e->st.ino = buf_get_varint(&r);
 		e->st.sec = buf_get_svarint(&r);
 		e->st.nsec = buf_get_varint(&r);
-		e->st.settled = buf_get_varint(&r) == 1;
+		uint64_t state = buf_get_varint(&r);
+		e->st.settled = state == DIR_SETTLED;
+		e->st.committed = state == DIR_COMMITTED;
 		e->n = (size_t)buf_get_varint(&r);
 		e->at = (size_t)(r.p - (const unsigned char *)m->data.ptr);
 		for (size_t k = 0; k < e->n && !r.bad; k++) {
@@ -427,8 +441,13 @@ static int scan(output *o, const dir_list *m, buf *rel, gen_err *err)
 		return io_err(err, o->dir, rel->ptr, "cannot read directory");
 	}
 	note_dir(o, rel->ptr, rel->len, &st);
-	if (!md || !md->st.settled || md->st.ino != (uint64_t)st.st_ino ||
-	    md->st.sec != (int64_t)st.st_mtim.tv_sec || md->st.nsec != (uint64_t)st.st_mtim.tv_nsec) {
+	/* A folder this process's last commit changed holds what that
+	 * commit left, when the process trusts the output. */
+	bool as_committed = o->trusting && md && md->st.committed;
+	if (!as_committed &&
+	    (!md || !md->st.settled || md->st.ino != (uint64_t)st.st_ino ||
+	     md->st.sec != (int64_t)st.st_mtim.tv_sec ||
+	     md->st.nsec != (uint64_t)st.st_mtim.tv_nsec)) {
 		int rd = openat(o->dirfd, at, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (rd < 0)
 			return io_err(err, o->dir, rel->ptr, "cannot read directory");
@@ -523,11 +542,11 @@ static void manifest_write(output *o)
 		buf_put_varint(&out, trusted ? st->ino : 0);
 		buf_put_svarint(&out, trusted ? st->sec : 0);
 		buf_put_varint(&out, trusted ? st->nsec : 0);
-		buf_put_varint(&out, trusted);
-		/* Its entries (none for a folder that is read again anyway). */
+		buf_put_varint(&out, trusted ? DIR_SETTLED : DIR_COMMITTED);
+		/* Its entries: those this commit left. */
 		size_t count = 0;
 		buf_clear(&tmp);
-		for (size_t e = trusted ? head[d] : 0; e; e = next[e - 1]) {
+		for (size_t e = head[d]; e; e = next[e - 1]) {
 			const char *name = entry[e - 1]->key + (len ? len + 1 : 0);
 			buf_put_blob(&tmp, name, strlen(name));
 			buf_put_varint(&tmp, type[e - 1]);

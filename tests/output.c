@@ -1004,6 +1004,44 @@ static void test_trusting(void)
 	ok(has("index.html", "hand"), "trusting: an aborted build leaves the edit alone");
 }
 
+/* Folders the last commit changed: a trusting begin takes their entries
+ * from the manifest (the commit's own list), where output_begin reads
+ * them again. */
+static void test_committed(void)
+{
+	snprintf(out, sizeof out, "%s/committed", base);
+	char man[800];
+	snprintf(man, sizeof man, "%s/cache/committed.list", base);
+	gen_err err = { 0 };
+	output *o = NULL;
+	rebuild(man);
+	age("", true);
+	rebuild(man);
+	is(rebuild(man), 0, "committed: a manifest of settled folders");
+	/* A commit that adds a file to a/b. */
+	ok(output_begin_trusting(&o, out, man, &err) == 0, "committed: begin");
+	put(o, "index.html", "home");
+	put(o, "a/b/c.html", "c");
+	put(o, "a/b/new.html", "new");
+	put(o, "a/d.html", "d");
+	put(o, "e/f.html", "f");
+	is(commit(o), 0, "committed: a commit that adds a/b/new.html");
+	ok(has("a/b/new.html", "new"), "committed: the file is there");
+	/* The next trusting build reads no folder, yet knows the new file:
+	 * it goes as stale when that build does not write it. */
+	ok(output_begin_trusting(&o, out, man, &err) == 0, "committed: begin again");
+	is((long)output_dirs_read(o), 0, "committed: the folder the commit changed is not read");
+	put(o, "index.html", "home");
+	put(o, "a/b/c.html", "c");
+	put(o, "a/d.html", "d");
+	put(o, "e/f.html", "f");
+	is(commit(o), 0, "committed: a commit without a/b/new.html");
+	ok(gone("a/b/new.html"), "committed: the manifest's entry made it stale, and it is gone");
+	ok(has("a/b/c.html", "c"), "committed: the other file stays");
+	/* output_begin does not take the commit's word: it reads a/b. */
+	is(rebuild(man), 1, "committed: output_begin reads the folder the commit changed");
+}
+
 int main(void)
 {
 	const char *tmp = getenv("TMPDIR");
@@ -1026,6 +1064,7 @@ int main(void)
 	test_big_replace();
 	test_manifest();
 	test_trusting();
+	test_committed();
 	test_marks();
 	cleanup(base);
 	return done_testing();

@@ -99,6 +99,17 @@ static void map_grow(strmap *m)
 	free(old);
 }
 
+/* Room for n keys without growing: a map filled from a list of known
+ * length is not rehashed a dozen times on the way. */
+static void map_reserve(strmap *m, size_t n)
+{
+	size_t cap = m->cap ? m->cap : 64;
+	while (n * 4 > cap * 3)
+		cap *= 2;
+	while (m->cap < cap)
+		map_grow(m);
+}
+
 /* The slot of the first len bytes of key, or NULL. */
 static slot *map_get(const strmap *m, const char *key, size_t len)
 {
@@ -320,6 +331,7 @@ static bool manifest_read(dir_list *m, const char *path, const char *dir)
 	if (r.bad || n > m->data.len)
 		goto bad;
 	m->dirs = xcalloc((size_t)n + 1, sizeof *m->dirs);
+	map_reserve(&m->index, (size_t)n);
 	for (uint64_t i = 0; i < n && !r.bad; i++) {
 		size_t rl;
 		const char *rel = buf_get_blob(&r, &rl);
@@ -656,6 +668,10 @@ static int begin(output **out, const char *dir, const char *manifest, bool trust
 		}
 		dir_list m;
 		manifest_read(&m, manifest, o->dir);
+		size_t listed = 0;
+		for (size_t i = 0; i < m.ndirs; i++)
+			listed += m.dirs[i].n;
+		map_reserve(&o->old, listed);
 		rc = scan(o, &m, &rel, err);
 		manifest_release(&m);
 		if (rc < 0)

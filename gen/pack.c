@@ -31,6 +31,9 @@
 #include "buf.h"
 #include "xalloc.h"
 
+/* What a walk must have kept for pack_store_trim to give memory back. */
+#define TRIM_AFTER (8u << 20)
+
 #define ID_LEN 20
 #define IDX_HEADER (8 + 256 * 4)
 #define TRAILER (2 * ID_LEN)
@@ -583,7 +586,7 @@ void pack_store_trim(pack_store *ps)
 {
 	if (!ps)
 		return;
-	size_t budget = ps->budget;
+	size_t budget = ps->budget, held = ps->bytes;
 	ps->budget = 0;
 	trim(ps);
 	ps->budget = budget;
@@ -595,8 +598,12 @@ void pack_store_trim(pack_store *ps)
 #ifdef __GLIBC__
 	/* The objects were the size that malloc keeps in the thread's arena
 	 * once freed (its threshold for mapping rises with each): give the
-	 * pages back, or the build holds tens of megabytes to its end. */
-	malloc_trim(0);
+	 * pages back, or the build holds tens of megabytes to its end. Not
+	 * after a short walk (a rebuild's few commits): malloc_trim goes
+	 * through the whole heap, milliseconds in a process that keeps a
+	 * large one (gen serve, a resident build). */
+	if (held >= TRIM_AFTER)
+		malloc_trim(0);
 #endif
 }
 

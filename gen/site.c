@@ -83,11 +83,16 @@ static void build_sections(site *s)
 	}
 	for (size_t i = 0; i < s->nsections; i++) {
 		site_section *sec = &s->sections[i];
+		size_t cap = 0;
 		for (size_t j = 0; j < s->ndocs; j++) {
 			document *d = &s->docs[j];
 			if (d->is_index || strcmp(d->dir, sec->dir) != 0)
 				continue;
-			sec->pages = xrealloc(sec->pages, (sec->npages + 1) * sizeof *sec->pages);
+			/* Doubling: a section of 7,000 stories. */
+			if (sec->npages == cap) {
+				cap = cap ? 2 * cap : 16;
+				sec->pages = xrealloc(sec->pages, cap * sizeof *sec->pages);
+			}
 			sec->pages[sec->npages++] = d;
 		}
 		if (sec->npages > 1)

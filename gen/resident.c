@@ -46,6 +46,7 @@
 #include "search.h"
 #include "site.h"
 #include "source.h"
+#include "watch.h"
 #include "xalloc.h"
 
 /* The request's layout; part of the name, so that a command never talks
@@ -274,7 +275,7 @@ int resident_build(const build_options *opt, int argc, char **argv, int idle_min
 		  IN_CREATE | IN_DELETE | IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR | \
 		  IN_DONT_FOLLOW)
 
-typedef struct watch {
+typedef struct out_watch {
 	int fd;         /* inotify */
 	char *root;     /* the output folder the watches are on, or NULL */
 	int root_wd;
@@ -282,9 +283,9 @@ typedef struct watch {
 	size_t npaths;
 	bool whole;     /* every folder of root is watched */
 	bool foreign;   /* something happened there since the last build */
-} watch;
+} out_watch;
 
-static void watch_drop(watch *w)
+static void watch_drop(out_watch *w)
 {
 	for (size_t i = 0; i < w->npaths; i++) {
 		if (w->paths[i])
@@ -302,7 +303,7 @@ static void watch_drop(watch *w)
 
 /* Watches the folder at path (path's bytes are kept up to its length)
  * and every folder below it; false when one could not be watched. */
-static bool watch_tree(watch *w, buf *path)
+static bool watch_tree(out_watch *w, buf *path)
 {
 	int wd = inotify_add_watch(w->fd, path->ptr, OUT_MASK);
 	if (wd < 0)
@@ -344,7 +345,7 @@ static bool watch_tree(watch *w, buf *path)
 }
 
 /* Watches the output folder dir, all of it, anew. */
-static void watch_output(watch *w, const char *dir)
+static void watch_output(out_watch *w, const char *dir)
 {
 	watch_drop(w);
 	w->root = xstrdup(dir);
@@ -365,7 +366,7 @@ static void watch_output(watch *w, const char *dir)
 /* Reads what inotify has to say. ours: the events come from the build
  * that just ended, which is let be, but its new folders are watched;
  * otherwise any event at all is someone else's. */
-static void watch_read(watch *w, bool ours)
+static void watch_read(out_watch *w, bool ours)
 {
 	char data[16384] __attribute__((aligned(__alignof__(struct inotify_event))));
 	for (;;) {
@@ -412,7 +413,7 @@ static void watch_read(watch *w, bool ours)
 /* ---- the resident: building ---- */
 
 typedef struct turn {
-	watch *w;
+	out_watch *w;
 	int conn;      /* the command's socket, -1 once answered */
 	int nul;       /* /dev/null, for stdout and stderr between builds */
 	int status;
@@ -496,7 +497,7 @@ int resident_run(const build_options *opt, const char *name, int idle_minutes)
 	mallopt(M_TRIM_THRESHOLD, 1024 << 20);
 	source_hold();
 	nul = open("/dev/null", O_RDWR | O_CLOEXEC);
-	watch w = { .fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC), .root_wd = -1 };
+	out_watch w = { .fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC), .root_wd = -1 };
 	site_memory *memory = site_memory_new();
 	search_memory *words = search_memory_new();
 	links_memory *links = links_memory_new();
@@ -517,16 +518,36 @@ int resident_run(const build_options *opt, const char *name, int idle_minutes)
 	base.print_parts = false; /* public/ is read without gen */
 	bool trusted = false;     /* the last build succeeded */
 	int idle = idle_minutes;
+	/* With --worktree, the content is watched as gen serve watches it,
+	 * so that a build lists only the files changed since the last. */
+	source_listing *listing = NULL;
+	project_watch *project = NULL;
+	if (opt->src.worktree) {
+		source *src = NULL;
+		diag_list quiet = DIAG_LIST_INIT;
+		gen_err err;
+		if (source_open(&src, &opt->src, &quiet, &err) == 0 && source_root(src)) {
+			listing = source_listing_new();
+			project = project_watch_new(source_root(src), listing);
+			if (project)
+				project_watch_all(project);
+		}
+		source_free(src);
+		diag_release(&quiet);
+	}
 
 	for (;;) {
-		struct pollfd pf[2] = { { lfd, POLLIN, 0 }, { w.fd, POLLIN, 0 } };
-		int n = poll(pf, w.fd >= 0 ? 2 : 1, idle * 60 * 1000);
+		struct pollfd pf[3] = { { lfd, POLLIN, 0 }, { w.fd, POLLIN, 0 },
+					{ project ? project_watch_fd(project) : -1, POLLIN, 0 } };
+		int n = poll(pf, 3, idle * 60 * 1000);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
 			break; /* idle long enough, or poll cannot wait */
 		if (w.fd >= 0 && pf[1].revents)
 			watch_read(&w, false);
+		if (project && pf[2].revents)
+			project_watch_read(project);
 		if (!pf[0].revents)
 			continue;
 		int conn = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
@@ -549,6 +570,20 @@ int resident_run(const build_options *opt, const char *name, int idle_minutes)
 		bo.stats = rq.stats;
 		bo.site.now = rq.now;
 		bo.own_output = trusted && w.whole && !w.foreign;
+		if (project) {
+			/* A save just before the command: its event is queued
+			 * already, but poll may not have said so yet. */
+			project_watch_read(project);
+			size_t nchanged;
+			bool new_folders;
+			free(project_watch_take_changed(project, &nchanged, &new_folders));
+			/* Watched before the build reads them. */
+			if (new_folders)
+				project_watch_all(project);
+			if (project_watch_blind(project))
+				source_listing_forget(listing);
+		}
+		bo.site.listing = listing;
 		bo.finished = answered;
 		bo.finished_ctx = &t;
 		w.foreign = false;
@@ -556,6 +591,8 @@ int resident_run(const build_options *opt, const char *name, int idle_minutes)
 		if (t.conn >= 0)
 			answered(&t, t.status); /* not reached: build_run always calls it */
 		trusted = t.status == 0;
+		if (project)
+			project_watch_content(project, rep.content_dir);
 		/* The output folder is watched whole after the first good build,
 		 * and again whenever the watches lost track of it. */
 		if (trusted && rep.output_dir && w.fd >= 0 &&
@@ -567,6 +604,8 @@ int resident_run(const build_options *opt, const char *name, int idle_minutes)
 			break;
 	}
 	status = 0;
+	project_watch_free(project);
+	source_listing_free(listing);
 	watch_drop(&w);
 	if (w.fd >= 0)
 		close(w.fd);

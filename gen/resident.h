@@ -14,7 +14,9 @@
  * The resident writes public/ as gen build does and trusts the output as
  * its last build left it only while inotify reports nothing changed
  * there since; anything else (a page deleted or edited by hand, the
- * folder moved) makes the next build look at every file again. */
+ * folder moved) makes the next build look at every file again. With
+ * --worktree it also watches the content as gen serve does (watch.h),
+ * so that a build lists only the files changed since the last. */
 #ifndef GEN_RESIDENT_H
 #define GEN_RESIDENT_H
 

@@ -8,8 +8,6 @@
  * the record says only which build is the latest and what it reported.
  * A page waits for the next build with a long poll on /_gen/wait, which
  * needs no WebSocket and works through any proxy. */
-/* d_type, to walk the content folders without a stat per article. */
-#define _DEFAULT_SOURCE
 #include "serve.h"
 
 #include <errno.h>
@@ -24,12 +22,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/inotify.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/types.h>
-#include <dirent.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -42,6 +38,7 @@
 #include "parts.h"
 #include "search.h"
 #include "source.h"
+#include "watch.h"
 #include "xalloc.h"
 
 /* The port when none is given: taken, serve picks a free one (as Hugo's
@@ -428,195 +425,6 @@ static int listen_on(const char *bind_to, int *port, int *family, gen_err *err)
 	return fd;
 }
 
-/* ---- watching ---- */
-
-typedef struct watched {
-	int wd;
-	char *rel;             /* the folder, relative to the root ("" for it) */
-} watched;
-
-typedef struct watcher {
-	int fd;
-	int root_wd;
-	const char *root;
-	char *content_dir;     /* site.toml's, "content" until a build read it */
-	char *changed;         /* the first file changed since the last build */
-	size_t nchanged;
-	bool new_folders;      /* a folder appeared or moved in: watch it too */
-	bool told_limit;       /* warned that inotify's limit was reached */
-	bool blind;            /* a folder could not be watched */
-	watched *dirs;         /* what each watch is on */
-	size_t ndirs;
-	/* Told every path an event names, so that the next build lists
-	 * only those again (source.h). */
-	source_listing *listing;
-} watcher;
-
-/* Notes that wd watches the folder at path (absolute, below the root):
- * a folder renamed keeps its watch, which then gets the new path. */
-static void watched_note(watcher *w, int wd, const char *path)
-{
-	size_t rl = strlen(w->root);
-	const char *rel = strncmp(path, w->root, rl) == 0 ? path + rl : path;
-	while (*rel == '/')
-		rel++;
-	for (size_t i = 0; i < w->ndirs; i++) {
-		if (w->dirs[i].wd != wd)
-			continue;
-		if (strcmp(w->dirs[i].rel, rel) != 0) {
-			free(w->dirs[i].rel);
-			w->dirs[i].rel = xstrdup(rel);
-		}
-		return;
-	}
-	w->dirs = xrealloc(w->dirs, (w->ndirs + 1) * sizeof *w->dirs);
-	w->dirs[w->ndirs++] = (watched){ wd, xstrdup(rel) };
-}
-
-static const char *watched_folder(const watcher *w, int wd)
-{
-	for (size_t i = 0; i < w->ndirs; i++)
-		if (w->dirs[i].wd == wd)
-			return w->dirs[i].rel;
-	return NULL;
-}
-
-/* Temporary and hidden files of editors and of git: not the content. */
-static bool name_is_noise(const char *name)
-{
-	size_t l = strlen(name);
-	return !l || name[0] == '.' || name[l - 1] == '~' || strcmp(name, "4913") == 0 ||
-	       (l > 4 && (strcmp(name + l - 4, ".swp") == 0 || strcmp(name + l - 4, ".swx") == 0 ||
-			  strcmp(name + l - 4, ".tmp") == 0));
-}
-
-/* A build starts on the first six; the others only tell the listing
- * what to look at again (a file written and not yet closed, touched,
- * or a folder moved). */
-#define WATCH_MASK (IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | IN_CREATE | \
-		    IN_DELETE_SELF | IN_MODIFY | IN_ATTRIB | IN_MOVE_SELF | IN_ONLYDIR)
-
-/* Watches dir and every folder below it. inotify_add_watch gives the
- * same watch for a folder already watched, so this runs after every
- * build and picks up folders made since. */
-static void watch_tree(watcher *w, buf *dir)
-{
-	int wd = inotify_add_watch(w->fd, dir->ptr, WATCH_MASK);
-	if (wd < 0) {
-		/* A folder that is not there is nothing to watch; too many
-		 * folders is the system's limit, which the user can raise.
-		 * Either way the listing cannot learn from a watch there. */
-		if (errno != ENOENT && errno != ENOTDIR)
-			w->blind = true;
-		if (errno == ENOSPC && !w->told_limit) {
-			fprintf(stderr, "gen serve: warning: cannot watch %s: the system's limit of "
-					"folders to watch is reached (sysctl fs.inotify.max_user_watches); "
-					"edits there are not seen\n", dir->ptr);
-			w->told_limit = true;
-		}
-		return;
-	}
-	watched_note(w, wd, dir->ptr);
-	DIR *d = opendir(dir->ptr);
-	if (!d)
-		return;
-	size_t len = dir->len;
-	struct dirent *e;
-	while ((e = readdir(d))) {
-		if (e->d_name[0] == '.')
-			continue;
-		buf_truncate(dir, len);
-		buf_printf(dir, "/%s", e->d_name);
-		struct stat st;
-		if (e->d_type == DT_DIR ||
-		    (e->d_type == DT_UNKNOWN && lstat(dir->ptr, &st) == 0 && S_ISDIR(st.st_mode)))
-			watch_tree(w, dir);
-	}
-	buf_truncate(dir, len);
-	closedir(d);
-}
-
-/* What a build reads from disk: site.toml in the root, the content,
- * the filters and the theme. */
-static void watch_all(watcher *w)
-{
-	w->root_wd = inotify_add_watch(w->fd, w->root, WATCH_MASK);
-	if (w->root_wd >= 0)
-		watched_note(w, w->root_wd, w->root);
-	else
-		w->blind = true;
-	const char *dirs[] = { w->content_dir, "lua", "themes" };
-	for (size_t i = 0; i < 3; i++) {
-		buf d = BUF_INIT;
-		buf_printf(&d, "%s/%s", w->root, dirs[i]);
-		watch_tree(w, &d);
-		buf_release(&d);
-	}
-}
-
-/* Whether an event in the root is about what a build reads. */
-static bool root_name_matters(const watcher *w, const char *name)
-{
-	size_t cl = strcspn(w->content_dir, "/");
-	return strcmp(name, "site.toml") == 0 || strcmp(name, "lua") == 0 ||
-	       strcmp(name, "themes") == 0 ||
-	       (strlen(name) == cl && strncmp(name, w->content_dir, cl) == 0);
-}
-
-/* Reads the events waiting on w->fd; returns how many matter. */
-static size_t read_events(watcher *w)
-{
-	char data[16384] __attribute__((aligned(__alignof__(struct inotify_event))));
-	size_t matter = 0;
-	for (;;) {
-		ssize_t n = read(w->fd, data, sizeof data);
-		if (n <= 0)
-			break;
-		for (char *at = data; at < data + n;) {
-			const struct inotify_event *ev = (const struct inotify_event *)at;
-			at += sizeof *ev + ev->len;
-			if (ev->mask & IN_Q_OVERFLOW) {
-				source_listing_forget(w->listing);
-				matter++;
-				continue;
-			}
-			if (ev->mask & IN_IGNORED)
-				continue;
-			const char *name = ev->len ? ev->name : "";
-			if (ev->mask & (IN_DELETE_SELF | IN_MOVE_SELF))
-				source_listing_forget(w->listing);
-			if (ev->mask & IN_DELETE_SELF) {
-				matter++;
-				continue;
-			}
-			/* Every name, noise too: the listing has those as well. */
-			const char *folder = watched_folder(w, ev->wd);
-			if (!folder) {
-				source_listing_forget(w->listing);
-			} else if (*name) {
-				buf path = BUF_INIT;
-				buf_printf(&path, "%s%s%s", folder, *folder ? "/" : "", name);
-				source_listing_dirty(w->listing, path.ptr);
-				buf_release(&path);
-			}
-			if (!(ev->mask & (IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE |
-					  IN_CREATE)))
-				continue;
-			if (name_is_noise(name))
-				continue;
-			if (ev->wd == w->root_wd && !root_name_matters(w, name))
-				continue;
-			if ((ev->mask & IN_ISDIR) && (ev->mask & (IN_CREATE | IN_MOVED_TO)))
-				w->new_folders = true;
-			if (!w->changed)
-				w->changed = xstrdup(name);
-			w->nchanged++;
-			matter++;
-		}
-	}
-	return matter;
-}
-
 /* ---- building ---- */
 
 typedef struct build_turn {
@@ -664,7 +472,8 @@ static void publish(void *ctx, int status)
  * the preview folder is as this process's last build left it: a build
  * that failed may have left it anyhow, and before the first, another
  * process (or an older gen serve that was killed) may have. */
-static void build_once(preview *p, const serve_options *opt, watcher *w, build_report *rep,
+static void build_once(preview *p, const serve_options *opt, project_watch *w,
+		       source_listing *listing, build_report *rep,
 		       bool *trusted)
 {
 	build_turn turn = { p, rep, 1 };
@@ -675,19 +484,15 @@ static void build_once(preview *p, const serve_options *opt, watcher *w, build_r
 	bo.own_output = *trusted;
 	/* An article dated later today shows once its time has come. */
 	bo.site.now = (int64_t)time(NULL);
-	if (w->blind)
-		source_listing_forget(w->listing);
-	bo.site.listing = w->listing;
+	if (project_watch_blind(w))
+		source_listing_forget(listing);
+	bo.site.listing = listing;
 	atomic_store(&p->building, true);
 	build_run(&bo);
 	atomic_store(&p->building, false);
 	*trusted = turn.status == 0;
 	/* site.toml may name another content folder now. */
-	if (rep->content_dir && strcmp(rep->content_dir, w->content_dir) != 0) {
-		free(w->content_dir);
-		w->content_dir = xstrdup(rep->content_dir);
-		watch_all(w);
-	}
+	project_watch_content(w, rep->content_dir);
 }
 
 /* Reads SIGINT and SIGTERM, which every other thread blocks. The first
@@ -787,11 +592,8 @@ int serve_run(const serve_options *opt)
 	build_report rep;
 	build_caches caches = { 0 };
 	memset(&rep, 0, sizeof rep);
-	watcher w;
-	memset(&w, 0, sizeof w);
-	w.fd = w.root_wd = -1;
-	w.content_dir = xstrdup("content");
-	w.listing = source_listing_new();
+	project_watch *w = NULL;
+	source_listing *listing = source_listing_new();
 	preview p;
 	memset(&p, 0, sizeof p);
 	p.ok = true; /* nothing has failed yet */
@@ -834,7 +636,6 @@ int serve_run(const serve_options *opt)
 	/* The print page is sent by answer_file, which puts it together. */
 	so.build.print_parts = true;
 	p.dir = dir;
-	w.root = root;
 
 	/* Before any thread starts, so that all of them leave SIGINT and
 	 * SIGTERM to the signal fd, read by this thread between builds. */
@@ -846,8 +647,8 @@ int serve_run(const serve_options *opt)
 	signal(SIGPIPE, SIG_IGN);
 	sigfd = signalfd(-1, &stop, SFD_CLOEXEC);
 	p.sigfd = sigfd;
-	w.fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-	if (sigfd < 0 || w.fd < 0 || pipe(p.stop_pipe) < 0) {
+	w = project_watch_new(root, listing);
+	if (sigfd < 0 || !w || pipe(p.stop_pipe) < 0) {
 		err_set(&err, GEN_EIO, "", 0, 0, "cannot watch the project: %s", strerror(errno));
 		goto fail;
 	}
@@ -892,34 +693,35 @@ int serve_run(const serve_options *opt)
 		opt->build.site.drafts ? ", drafts included" : "", dir);
 
 	/* Watch first: an edit made during the first build is not lost. */
-	watch_all(&w);
+	project_watch_all(w);
 	bool trusted = false;
-	build_once(&p, &so, &w, &rep, &trusted);
+	build_once(&p, &so, w, listing, &rep, &trusted);
 
 	for (;;) {
 		if (atomic_load(&p.stops))
 			break;
-		int why = wait_for(p.stop_pipe[0], w.fd, -1);
+		int fd = project_watch_fd(w);
+		int why = wait_for(p.stop_pipe[0], fd, -1);
 		if (why == 1)
 			break;
-		if (!read_events(&w))
+		if (!project_watch_read(w))
 			continue;
 		/* Let the burst settle. */
-		while ((why = wait_for(p.stop_pipe[0], w.fd, SETTLE_MS)) == 2)
-			read_events(&w);
+		while ((why = wait_for(p.stop_pipe[0], fd, SETTLE_MS)) == 2)
+			project_watch_read(w);
 		if (why == 1)
 			break;
-		fprintf(stderr, "gen serve: %s%s changed\n", w.changed ? w.changed : "a file",
-			w.nchanged > 1 ? " and more" : "");
-		free(w.changed);
-		w.changed = NULL;
-		w.nchanged = 0;
+		size_t nchanged;
+		bool new_folders;
+		char *changed = project_watch_take_changed(w, &nchanged, &new_folders);
+		fprintf(stderr, "gen serve: %s%s changed\n", changed ? changed : "a file",
+			nchanged > 1 ? " and more" : "");
+		free(changed);
 		/* A new folder is watched before the build reads it, so an
 		 * article saved into it meanwhile starts the next build. */
-		if (w.new_folders)
-			watch_all(&w);
-		w.new_folders = false;
-		build_once(&p, &so, &w, &rep, &trusted);
+		if (new_folders)
+			project_watch_all(w);
+		build_once(&p, &so, w, listing, &rep, &trusted);
 	}
 	fprintf(stderr, "gen serve: stopped\n");
 	status = 0;
@@ -945,14 +747,8 @@ out:
 		close(sock);
 	if (sigfd >= 0)
 		close(sigfd);
-	if (w.fd >= 0)
-		close(w.fd);
-	free(w.content_dir);
-	for (size_t i = 0; i < w.ndirs; i++)
-		free(w.dirs[i].rel);
-	free(w.dirs);
-	source_listing_free(w.listing);
-	free(w.changed);
+	project_watch_free(w);
+	source_listing_free(listing);
 	build_report_release(&rep);
 	build_caches_release(&caches);
 	site_memory_free(memory);

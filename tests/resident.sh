@@ -37,14 +37,15 @@ git_init "$P"
 R() { "$GEN" build --resident=1 -C "$P" "$@"; }
 
 n=0
-# both NAME: a build through the resident into $WORK/out next to a clean
-# one; same exit status, same files, same diagnostics.
+# both NAME [OPTIONS]: a build through the resident into $WORK/out next
+# to a clean one; same exit status, same files, same diagnostics.
 both() {
 	name=$1
+	shift
 	n=$((n + 1))
-	R -o "$WORK/out" --stats > "$WORK/res.out" 2> "$WORK/res.err"
+	R -o "$WORK/out" --stats "$@" > "$WORK/res.out" 2> "$WORK/res.err"
 	res=$?
-	"$GEN" build -C "$P" -o "$WORK/clean$n" --no-cache > /dev/null 2> "$WORK/clean.err"
+	"$GEN" build -C "$P" -o "$WORK/clean$n" --no-cache "$@" > /dev/null 2> "$WORK/clean.err"
 	is "$res" "$?" "$name: the exit status of a clean build ($res)"
 	[ "$res" -eq 0 ] || grep 'error' "$WORK/res.err" | head -3 | sed 's/^/# /'
 	if [ -d "$WORK/clean$n" ]; then
@@ -137,6 +138,34 @@ ok $? "broken article: the output is untouched"
 git -C "$P" rm -q content/verhalen/kapot.md
 git -C "$P" commit -qm "weer heel"
 both "fixed again"
+
+# --worktree: another resident, which watches the content as gen serve
+# does and lists only what changed; every edit is built at once, without
+# waiting, as a save followed by the command would be.
+both "work tree, first build" --worktree
+both "work tree, nothing changed" --worktree
+held
+ok $? "work tree: built from memory"
+printf '\nEen zin die nog niet is vastgelegd.\n' >> "$P/content/verhalen/extra-2.md"
+both "work tree, an article edited" --worktree
+contains "$WORK/out/verhalen/extra-2/index.html" "nog niet is vastgelegd" \
+	"work tree: the uncommitted sentence is in the page"
+mkdir -p "$P/content/verhalen/nieuwe-map"
+printf '+++\ntitle = "In een nieuwe map"\nkind = "story"\ndate = 2019-04-01\n+++\n%s\n' \
+	'Een klant wacht aan de balie en niemand kijkt op.' > "$P/content/verhalen/nieuwe-map/verhaal.md"
+both "work tree, an article in a new folder" --worktree
+printf '\nNog een zin in de nieuwe map.\n' >> "$P/content/verhalen/nieuwe-map/verhaal.md"
+both "work tree, an article in that folder edited" --worktree
+contains "$WORK/out/verhalen/nieuwe-map/verhaal/index.html" "Nog een zin in de nieuwe map" \
+	"work tree: the edit in the new folder is seen"
+rm "$P/content/verhalen/extra-12.md"
+sed -i 's/extra-12\.md/extra-1.md/' "$P/content/verhalen/extra-11.md"
+both "work tree, an article removed" --worktree
+git -C "$P" checkout -q -- content
+rm -rf "$P/content/verhalen/nieuwe-map"
+both "work tree, back to the commit" --worktree
+R -o "$WORK/out" --worktree --resident=0 -q
+ok $? "work tree: --resident=0 ends that resident"
 
 # -q reaches the resident: nothing on stderr when all is well.
 R -o "$WORK/out" -q > "$WORK/q.out" 2> "$WORK/q.err"

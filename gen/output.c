@@ -110,13 +110,18 @@ static void map_reserve(strmap *m, size_t n)
 		map_grow(m);
 }
 
-/* The slot of the first len bytes of key, or NULL. */
-static slot *map_get(const strmap *m, const char *key, size_t len)
+/* The slot of the first len bytes of key, whose hash_bytes is h, or NULL. */
+static slot *map_get_hashed(const strmap *m, const char *key, size_t len, uint64_t h)
 {
 	if (!m->n)
 		return NULL;
-	slot *s = map_slot(m, key, len, hash_bytes(key, len));
+	slot *s = map_slot(m, key, len, h);
 	return s->key ? s : NULL;
+}
+
+static slot *map_get(const strmap *m, const char *key, size_t len)
+{
+	return map_get_hashed(m, key, len, hash_bytes(key, len));
 }
 
 /* map_get of the key in another map's slot k, whose hash is known:
@@ -129,13 +134,11 @@ static slot *map_get_slot(const strmap *m, const slot *k)
 	return s->key ? s : NULL;
 }
 
-/* The slot of the first len bytes of key, added with val 0 when missing
- * (then *added is true). The pointer is good until the next map_put. */
-static slot *map_put(strmap *m, const char *key, size_t len, bool *added)
+/* map_put of a key whose hash_bytes is h. */
+static slot *map_put_hashed(strmap *m, const char *key, size_t len, uint64_t h, bool *added)
 {
 	if ((m->n + 1) * 4 > m->cap * 3)
 		map_grow(m);
-	uint64_t h = hash_bytes(key, len);
 	slot *s = map_slot(m, key, len, h);
 	if (added)
 		*added = !s->key;
@@ -147,6 +150,13 @@ static slot *map_put(strmap *m, const char *key, size_t len, bool *added)
 		m->n++;
 	}
 	return s;
+}
+
+/* The slot of the first len bytes of key, added with val 0 when missing
+ * (then *added is true). The pointer is good until the next map_put. */
+static slot *map_put(strmap *m, const char *key, size_t len, bool *added)
+{
+	return map_put_hashed(m, key, len, hash_bytes(key, len), added);
 }
 
 static void map_release(strmap *m)
@@ -676,6 +686,9 @@ static int begin(output **out, const char *dir, const char *manifest, bool trust
 		manifest_release(&m);
 		if (rc < 0)
 			goto out;
+		/* A rebuild produces about what the site had: its map does
+		 * not grow, under the lock, while the render fills it. */
+		map_reserve(&o->produced, o->old.n);
 	}
 
 	buf tmp = BUF_INIT;
@@ -859,12 +872,14 @@ static int fresh_dirs(output *o, buf *key, gen_err *err)
 
 /* UPDATE mode: notes that this build produced key, kept as it is
  * (n == 0) or staged as file n. The last write of a key wins. */
-static void record(output *o, const buf *key, unsigned long n)
+/* record of a key whose hash_bytes is h: hashed before the lock, which
+ * every thread of the render takes for each of 30,000 files. */
+static void record_hashed(output *o, const buf *key, unsigned long n, uint64_t h)
 {
 	unsigned long prev = 0;
 	bool added;
 	pthread_mutex_lock(&o->lock);
-	slot *s = map_put(&o->produced, key->ptr, key->len, &added);
+	slot *s = map_put_hashed(&o->produced, key->ptr, key->len, h, &added);
 	if (!added) {
 		prev = s->val;
 		if (prev)
@@ -884,6 +899,11 @@ static void record(output *o, const buf *key, unsigned long n)
 		snprintf(name, sizeof name, "%lu", prev);
 		unlinkat(o->tmpfd, name, 0);
 	}
+}
+
+static void record(output *o, const buf *key, unsigned long n)
+{
+	record_hashed(o, key, n, hash_bytes(key->ptr, key->len));
 }
 
 int output_write(output *o, const char *rel, const void *data, size_t len,
@@ -1170,7 +1190,8 @@ bool output_keep(output *o, const char *rel, const output_mark *mark)
 	bool kept = false;
 	if (clean_rel(&key, rel))
 		goto out;
-	slot *old = map_get(&o->old, key.ptr, key.len);
+	uint64_t h = hash_bytes(key.ptr, key.len);
+	slot *old = map_get_hashed(&o->old, key.ptr, key.len, h);
 	struct stat st;
 	if (old && old->val == OLD_FILE &&
 	    (o->trusting ||
@@ -1178,7 +1199,7 @@ bool output_keep(output *o, const char *rel, const output_mark *mark)
 	      (uint64_t)st.st_ino == mark->ino && (uint64_t)st.st_size == mark->size &&
 	      (int64_t)st.st_mtim.tv_sec == mark->sec &&
 	      (uint64_t)st.st_mtim.tv_nsec == mark->nsec))) {
-		record(o, &key, 0);
+		record_hashed(o, &key, 0, h);
 		kept = true;
 	}
 out:
@@ -1355,7 +1376,9 @@ static int update_commit(output *o, gen_err *err)
 	size_t nstaged = 0, ngone = 0;
 
 	/* The directories of the new site. Parents go in with their children,
-	 * so once one is there, so are all above it. */
+	 * so once one is there, so are all above it. About as many as the
+	 * old site had. */
+	map_reserve(&o->dirs, o->seen.n);
 	for (size_t i = 0; i < o->produced.cap; i++) {
 		slot *s = &o->produced.slots[i];
 		if (!s->key)

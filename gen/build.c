@@ -1,7 +1,9 @@
 /* build: running the pipeline for build, check and list (see build.h). */
+#define _GNU_SOURCE /* SCHED_IDLE */
 #include "build.h"
 
 #include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -207,8 +209,8 @@ typedef struct early_job {
 	pthread_t scan;
 	bool scanning, scan_threaded;
 	/* files of the content that differ from the revision built: git
-	 * status reads the whole work tree, so it runs while the output is
-	 * committed, which leaves the other cores idle (status_begin) */
+	 * status reads the whole work tree, on a thread that runs only when
+	 * a core would otherwise be idle (status_begin) */
 	int changed;
 	char *status_dir;
 	pthread_t status;
@@ -258,7 +260,10 @@ static void *status_run(void *arg)
 }
 
 /* Starts git status for the notice that files of the content differ
- * from the revision built. */
+ * from the revision built. Nothing waits for it before the report, so
+ * its thread gets a core only when no other thread of the build wants
+ * one (SCHED_IDLE): the stages' waits and the commit's single thread
+ * leave it time enough, and it does not slow what the pages need. */
 static void status_begin(early_job *j, const char *content_dir)
 {
 	if (j->status_begun || j->status_noted)
@@ -266,8 +271,12 @@ static void status_begin(early_job *j, const char *content_dir)
 	j->status_dir = xstrdup(content_dir);
 	j->status_begun = true;
 	j->status_threaded = pthread_create(&j->status, NULL, status_run, j) == 0;
-	if (!j->status_threaded)
+	if (j->status_threaded) {
+		struct sched_param idle = { 0 };
+		pthread_setschedparam(j->status, SCHED_IDLE, &idle);
+	} else {
 		status_run(j);
+	}
 }
 
 static void status_join(early_job *j)
@@ -311,6 +320,7 @@ static void early_begin(void *ctx, const site *s)
 	j->threaded = pthread_create(&j->thread, NULL, history_run, j) == 0;
 	if (!j->threaded)
 		history_run(j);
+	status_begin(j, s->cfg.content_dir);
 	if (j->opt->write) {
 		j->out_dir = site_output_dir(s, j->opt->output);
 		/* Named here: the scan may outlive cache_dir (early_end). */
@@ -528,7 +538,6 @@ int build_run(const build_options *opt)
 	size_t changed_files = o ? output_changed(o) : 0;
 	size_t kept = o ? output_unchanged(o) : 0;
 	if (o) {
-		status_begin(&ej, s.cfg.content_dir);
 		int rc = output_commit(o, &err);
 		o = NULL;
 		if (rc < 0) {

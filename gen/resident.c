@@ -132,7 +132,12 @@ static int dial(const char *name)
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -1;
-	if (connect(fd, (struct sockaddr *)&a, len) < 0) {
+	/* An abstract name can be taken by any user: the stdout and stderr
+	 * sent over it go only to a resident of this one. */
+	struct ucred cred;
+	socklen_t cl = sizeof cred;
+	if (connect(fd, (struct sockaddr *)&a, len) < 0 ||
+	    getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &cl) < 0 || cred.uid != getuid()) {
 		close(fd);
 		return -1;
 	}
@@ -569,10 +574,13 @@ int resident_run(const build_options *opt, const char *name, int idle_minutes)
 		bo.quiet = rq.quiet;
 		bo.stats = rq.stats;
 		bo.site.now = rq.now;
+		/* Anything done to the output just before the command is
+		 * queued already, but poll may not have said so yet. */
+		if (w.fd >= 0)
+			watch_read(&w, false);
 		bo.own_output = trusted && w.whole && !w.foreign;
 		if (project) {
-			/* A save just before the command: its event is queued
-			 * already, but poll may not have said so yet. */
+			/* The same for a save just before the command. */
 			project_watch_read(project);
 			size_t nchanged;
 			bool new_folders;
@@ -588,8 +596,9 @@ int resident_run(const build_options *opt, const char *name, int idle_minutes)
 		bo.finished_ctx = &t;
 		w.foreign = false;
 		build_run(&bo);
+		/* build_run calls it when done; this is only in case it did not. */
 		if (t.conn >= 0)
-			answered(&t, t.status); /* not reached: build_run always calls it */
+			answered(&t, t.status);
 		trusted = t.status == 0;
 		if (project)
 			project_watch_content(project, rep.content_dir);

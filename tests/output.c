@@ -1042,6 +1042,50 @@ static void test_committed(void)
 	is(rebuild(man), 1, "committed: output_begin reads the folder the commit changed");
 }
 
+/* A trusting commit that only replaced files leaves the manifest as it
+ * was; one that adds a path writes it again. */
+static void test_same_shape(void)
+{
+	snprintf(out, sizeof out, "%s/shape", base);
+	char man[800];
+	snprintf(man, sizeof man, "%s/cache/shape.list", base);
+	gen_err err = { 0 };
+	output *o = NULL;
+	rebuild(man);
+	age("", true);
+	rebuild(man);
+	is(rebuild(man), 0, "same shape: a manifest of settled folders");
+	struct stat before, after;
+	ok(stat(man, &before) == 0, "same shape: the manifest is there");
+	ok(output_begin_trusting(&o, out, man, &err) == 0, "same shape: begin");
+	put(o, "index.html", "home");
+	put(o, "a/b/c.html", "c, changed");
+	put(o, "a/d.html", "d");
+	put(o, "e/f.html", "f");
+	is(commit(o), 0, "same shape: a commit that changes a file's bytes only");
+	ok(has("a/b/c.html", "c, changed"), "same shape: the new bytes are there");
+	ok(stat(man, &after) == 0 && after.st_ino == before.st_ino &&
+	   after.st_mtim.tv_sec == before.st_mtim.tv_sec &&
+	   after.st_mtim.tv_nsec == before.st_mtim.tv_nsec,
+	   "same shape: the manifest is left as it was");
+	ok(output_begin_trusting(&o, out, man, &err) == 0, "same shape: begin again");
+	is((long)output_dirs_read(o), 0, "same shape: a trusting begin reads no folder");
+	put(o, "index.html", "home");
+	put(o, "a/b/c.html", "c, changed");
+	put(o, "a/b/new.html", "new");
+	put(o, "a/d.html", "d");
+	put(o, "e/f.html", "f");
+	is(commit(o), 0, "same shape: a commit that adds a file");
+	ok(stat(man, &after) == 0 && (after.st_ino != before.st_ino ||
+				      after.st_mtim.tv_nsec != before.st_mtim.tv_nsec ||
+				      after.st_mtim.tv_sec != before.st_mtim.tv_sec),
+	   "same shape: that one writes the manifest again");
+	/* output_begin sees the folder the first commit changed by its
+	 * mtime and reads it; new.html goes as stale. */
+	is(rebuild(man), 1, "same shape: output_begin reads the changed folder");
+	ok(gone("a/b/new.html") && has("a/b/c.html", "c"), "same shape: and finds what it holds");
+}
+
 int main(void)
 {
 	const char *tmp = getenv("TMPDIR");
@@ -1065,6 +1109,7 @@ int main(void)
 	test_manifest();
 	test_trusting();
 	test_committed();
+	test_same_shape();
 	test_marks();
 	cleanup(base);
 	return done_testing();

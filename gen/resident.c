@@ -20,7 +20,6 @@
 #define _GNU_SOURCE /* struct ucred, accept4, close_range */
 #include "resident.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -32,7 +31,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/inotify.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -272,153 +270,10 @@ int resident_build(const build_options *opt, int argc, char **argv, int idle_min
 	return build_run(&o);
 }
 
-/* ---- the resident: watching public/ ---- */
-
-/* What a change by someone else looks like; reading the site does not
- * count (IN_ACCESS, IN_OPEN and IN_CLOSE_NOWRITE are left out). */
-#define OUT_MASK (IN_MODIFY | IN_ATTRIB | IN_CLOSE_WRITE | IN_MOVED_FROM | IN_MOVED_TO | \
-		  IN_CREATE | IN_DELETE | IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR | \
-		  IN_DONT_FOLLOW)
-
-typedef struct out_watch {
-	int fd;         /* inotify */
-	char *root;     /* the output folder the watches are on, or NULL */
-	int root_wd;
-	char **paths;   /* by watch descriptor: its folder, or NULL */
-	size_t npaths;
-	bool whole;     /* every folder of root is watched */
-	bool foreign;   /* something happened there since the last build */
-} out_watch;
-
-static void watch_drop(out_watch *w)
-{
-	for (size_t i = 0; i < w->npaths; i++) {
-		if (w->paths[i])
-			inotify_rm_watch(w->fd, (int)i);
-		free(w->paths[i]);
-	}
-	free(w->paths);
-	w->paths = NULL;
-	w->npaths = 0;
-	free(w->root);
-	w->root = NULL;
-	w->root_wd = -1;
-	w->whole = false;
-}
-
-/* Watches the folder at path (path's bytes are kept up to its length)
- * and every folder below it; false when one could not be watched. */
-static bool watch_tree(out_watch *w, buf *path)
-{
-	int wd = inotify_add_watch(w->fd, path->ptr, OUT_MASK);
-	if (wd < 0)
-		return errno == ENOENT || errno == ENOTDIR;
-	if ((size_t)wd >= w->npaths) {
-		size_t n = (size_t)wd * 2 + 64;
-		w->paths = xrealloc(w->paths, n * sizeof *w->paths);
-		memset(w->paths + w->npaths, 0, (n - w->npaths) * sizeof *w->paths);
-		w->npaths = n;
-	}
-	free(w->paths[wd]);
-	w->paths[wd] = xstrdup(path->ptr);
-	int dfd = open(path->ptr, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
-	if (!d) {
-		if (dfd >= 0)
-			close(dfd);
-		return true; /* gone again: nothing below it to watch */
-	}
-	bool ok = true;
-	size_t len = path->len;
-	struct dirent *e;
-	while ((e = readdir(d)) && ok) {
-		if (e->d_type != DT_DIR && e->d_type != DT_UNKNOWN)
-			continue;
-		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-			continue;
-		struct stat st;
-		if (e->d_type == DT_UNKNOWN &&
-		    (fstatat(dfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISDIR(st.st_mode)))
-			continue;
-		buf_truncate(path, len);
-		buf_printf(path, "/%s", e->d_name);
-		ok = watch_tree(w, path);
-	}
-	buf_truncate(path, len);
-	closedir(d);
-	return ok;
-}
-
-/* Watches the output folder dir, all of it, anew. */
-static void watch_output(out_watch *w, const char *dir)
-{
-	watch_drop(w);
-	w->root = xstrdup(dir);
-	buf p = BUF_INIT;
-	buf_puts(&p, dir);
-	w->whole = watch_tree(w, &p);
-	buf_release(&p);
-	w->root_wd = -1;
-	for (size_t i = 0; i < w->npaths; i++)
-		if (w->paths[i] && strcmp(w->paths[i], dir) == 0)
-			w->root_wd = (int)i;
-	/* No folder, or one too many for the system's limit
-	 * (fs.inotify.max_user_watches): the builds look at every file. */
-	if (w->root_wd < 0)
-		w->whole = false;
-}
-
-/* Reads what inotify has to say. ours: the events come from the build
- * that just ended, which is let be, but its new folders are watched;
- * otherwise any event at all is someone else's. */
-static void watch_read(out_watch *w, bool ours)
-{
-	char data[16384] __attribute__((aligned(__alignof__(struct inotify_event))));
-	for (;;) {
-		ssize_t n = read(w->fd, data, sizeof data);
-		if (n <= 0)
-			break;
-		for (char *at = data; at < data + n;) {
-			const struct inotify_event *ev = (const struct inotify_event *)at;
-			at += sizeof *ev + ev->len;
-			if (!ours)
-				w->foreign = true;
-			if (ev->mask & IN_Q_OVERFLOW) {
-				w->whole = false;
-				continue;
-			}
-			bool known = ev->wd >= 0 && (size_t)ev->wd < w->npaths && w->paths[ev->wd];
-			if (ev->mask & IN_IGNORED) {
-				if (known) {
-					free(w->paths[ev->wd]);
-					w->paths[ev->wd] = NULL;
-				}
-				continue;
-			}
-			if (ev->wd == w->root_wd && (ev->mask & (IN_DELETE_SELF | IN_MOVE_SELF))) {
-				w->whole = false;
-				continue;
-			}
-			/* A folder renamed by someone else keeps its watch under
-			 * a name that is no longer true: start again. */
-			if (!ours && (ev->mask & IN_ISDIR) && (ev->mask & IN_MOVED_FROM))
-				w->whole = false;
-			if (known && ev->len && (ev->mask & IN_ISDIR) &&
-			    (ev->mask & (IN_CREATE | IN_MOVED_TO)) && w->whole) {
-				buf p = BUF_INIT;
-				buf_printf(&p, "%s/%s", w->paths[ev->wd], ev->name);
-				if (!watch_tree(w, &p))
-					w->whole = false;
-				buf_release(&p);
-			}
-		}
-	}
-}
-
 /* ---- the resident: building ---- */
 
 typedef struct turn {
-	out_watch *w;
+	output_watch *out;
 	int conn;      /* the command's socket, -1 once answered */
 	int nul;       /* /dev/null, for stdout and stderr between builds */
 	int status;
@@ -436,7 +291,8 @@ static void answered(void *ctx, int status)
 	dup2(t->nul, 2);
 	/* The build's own writes to public/, read before anyone else's
 	 * can come. */
-	watch_read(t->w, true);
+	if (t->out)
+		output_watch_read(t->out, true);
 	int32_t s = status;
 	if (send(t->conn, &s, sizeof s, MSG_NOSIGNAL) < 0) {
 		/* The command is gone (Ctrl-C): the output is built all the
@@ -502,7 +358,7 @@ int resident_run(const build_options *opt, const char *name, int idle_minutes)
 	mallopt(M_TRIM_THRESHOLD, 1024 << 20);
 	source_hold();
 	nul = open("/dev/null", O_RDWR | O_CLOEXEC);
-	out_watch w = { .fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC), .root_wd = -1 };
+	output_watch *out = output_watch_new();
 	site_memory *memory = site_memory_new();
 	search_memory *words = search_memory_new();
 	links_memory *links = links_memory_new();
@@ -542,15 +398,15 @@ int resident_run(const build_options *opt, const char *name, int idle_minutes)
 	}
 
 	for (;;) {
-		struct pollfd pf[3] = { { lfd, POLLIN, 0 }, { w.fd, POLLIN, 0 },
+		struct pollfd pf[3] = { { lfd, POLLIN, 0 }, { out ? output_watch_fd(out) : -1, POLLIN, 0 },
 					{ project ? project_watch_fd(project) : -1, POLLIN, 0 } };
 		int n = poll(pf, 3, idle * 60 * 1000);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
 			break; /* idle long enough, or poll cannot wait */
-		if (w.fd >= 0 && pf[1].revents)
-			watch_read(&w, false);
+		if (out && pf[1].revents)
+			output_watch_read(out, false);
 		if (project && pf[2].revents)
 			project_watch_read(project);
 		if (!pf[0].revents)
@@ -569,16 +425,16 @@ int resident_run(const build_options *opt, const char *name, int idle_minutes)
 		dup2(fds[1], 2);
 		close(fds[0]);
 		close(fds[1]);
-		turn t = { &w, conn, nul, 1 };
+		turn t = { out, conn, nul, 1 };
 		build_options bo = base;
 		bo.quiet = rq.quiet;
 		bo.stats = rq.stats;
 		bo.site.now = rq.now;
 		/* Anything done to the output just before the command is
 		 * queued already, but poll may not have said so yet. */
-		if (w.fd >= 0)
-			watch_read(&w, false);
-		bo.own_output = trusted && w.whole && !w.foreign;
+		if (out)
+			output_watch_read(out, false);
+		bo.own_output = trusted && out && output_watch_untouched(out);
 		if (project) {
 			/* The same for a save just before the command. */
 			project_watch_read(project);
@@ -594,7 +450,6 @@ int resident_run(const build_options *opt, const char *name, int idle_minutes)
 		bo.site.listing = listing;
 		bo.finished = answered;
 		bo.finished_ctx = &t;
-		w.foreign = false;
 		build_run(&bo);
 		/* build_run calls it when done; this is only in case it did not. */
 		if (t.conn >= 0)
@@ -604,10 +459,9 @@ int resident_run(const build_options *opt, const char *name, int idle_minutes)
 			project_watch_content(project, rep.content_dir);
 		/* The output folder is watched whole after the first good build,
 		 * and again whenever the watches lost track of it. */
-		if (trusted && rep.output_dir && w.fd >= 0 &&
-		    (!w.whole || !w.root || strcmp(w.root, rep.output_dir) != 0)) {
-			watch_output(&w, rep.output_dir);
-			watch_read(&w, true);
+		if (trusted && rep.output_dir && out && !output_watch_covers(out, rep.output_dir)) {
+			output_watch_all(out, rep.output_dir);
+			output_watch_read(out, true);
 		}
 		if (idle == 0)
 			break;
@@ -615,9 +469,7 @@ int resident_run(const build_options *opt, const char *name, int idle_minutes)
 	status = 0;
 	project_watch_free(project);
 	source_listing_free(listing);
-	watch_drop(&w);
-	if (w.fd >= 0)
-		close(w.fd);
+	output_watch_free(out);
 	if (nul >= 0)
 		close(nul);
 	close(lfd);

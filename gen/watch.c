@@ -1,14 +1,16 @@
-/* watch: what changed in a project since the last build (see watch.h).
+/* watch: what changed since the last build (see watch.h).
  *
  * One inotify watch per folder of what a build reads: the root (for
  * site.toml), the content, lua/ and themes/, each folder below them
  * too. Every name an event gives goes to the listing, so that the next
- * build lists only those paths again (source.h). */
+ * build lists only those paths again (source.h). And one per folder of
+ * the output, where any event between two builds is someone else's. */
 #define _DEFAULT_SOURCE /* d_type */
 #include "watch.h"
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -152,58 +154,77 @@ static bool root_name_matters(const project_watch *w, const char *name)
 	       (strlen(name) == cl && strncmp(name, w->content_dir, cl) == 0);
 }
 
-/* Reads the events waiting on w->fd; returns how many matter. */
-size_t project_watch_read(project_watch *w)
+/* Calls fn for each event waiting on fd (non-blocking). */
+static void each_event(int fd, void (*fn)(void *ctx, const struct inotify_event *ev),
+		       void *ctx)
 {
 	char data[16384] __attribute__((aligned(__alignof__(struct inotify_event))));
-	size_t matter = 0;
 	for (;;) {
-		ssize_t n = read(w->fd, data, sizeof data);
+		ssize_t n = read(fd, data, sizeof data);
 		if (n <= 0)
 			break;
 		for (char *at = data; at < data + n;) {
 			const struct inotify_event *ev = (const struct inotify_event *)at;
 			at += sizeof *ev + ev->len;
-			if (ev->mask & IN_Q_OVERFLOW) {
-				source_listing_forget(w->listing);
-				matter++;
-				continue;
-			}
-			if (ev->mask & IN_IGNORED)
-				continue;
-			const char *name = ev->len ? ev->name : "";
-			if (ev->mask & (IN_DELETE_SELF | IN_MOVE_SELF))
-				source_listing_forget(w->listing);
-			if (ev->mask & IN_DELETE_SELF) {
-				matter++;
-				continue;
-			}
-			/* Every name, noise too: the listing has those as well. */
-			const char *folder = watched_folder(w, ev->wd);
-			if (!folder) {
-				source_listing_forget(w->listing);
-			} else if (*name) {
-				buf path = BUF_INIT;
-				buf_printf(&path, "%s%s%s", folder, *folder ? "/" : "", name);
-				source_listing_dirty(w->listing, path.ptr);
-				buf_release(&path);
-			}
-			if (!(ev->mask & (IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE |
-					  IN_CREATE)))
-				continue;
-			if (name_is_noise(name))
-				continue;
-			if (ev->wd == w->root_wd && !root_name_matters(w, name))
-				continue;
-			if ((ev->mask & IN_ISDIR) && (ev->mask & (IN_CREATE | IN_MOVED_TO)))
-				w->new_folders = true;
-			if (!w->changed)
-				w->changed = xstrdup(name);
-			w->nchanged++;
-			matter++;
+			fn(ctx, ev);
 		}
 	}
-	return matter;
+}
+
+struct project_read {
+	project_watch *w;
+	size_t matter;
+};
+
+/* One event for project_watch_read. */
+static void project_event(void *ctx, const struct inotify_event *ev)
+{
+	struct project_read *rd = ctx;
+	project_watch *w = rd->w;
+	if (ev->mask & IN_Q_OVERFLOW) {
+		source_listing_forget(w->listing);
+		rd->matter++;
+		return;
+	}
+	if (ev->mask & IN_IGNORED)
+		return;
+	const char *name = ev->len ? ev->name : "";
+	if (ev->mask & (IN_DELETE_SELF | IN_MOVE_SELF))
+		source_listing_forget(w->listing);
+	if (ev->mask & IN_DELETE_SELF) {
+		rd->matter++;
+		return;
+	}
+	/* Every name, noise too: the listing has those as well. */
+	const char *folder = watched_folder(w, ev->wd);
+	if (!folder) {
+		source_listing_forget(w->listing);
+	} else if (*name) {
+		buf path = BUF_INIT;
+		buf_printf(&path, "%s%s%s", folder, *folder ? "/" : "", name);
+		source_listing_dirty(w->listing, path.ptr);
+		buf_release(&path);
+	}
+	if (!(ev->mask & (IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE |
+			  IN_CREATE)))
+		return;
+	if (name_is_noise(name))
+		return;
+	if (ev->wd == w->root_wd && !root_name_matters(w, name))
+		return;
+	if ((ev->mask & IN_ISDIR) && (ev->mask & (IN_CREATE | IN_MOVED_TO)))
+		w->new_folders = true;
+	if (!w->changed)
+		w->changed = xstrdup(name);
+	w->nchanged++;
+	rd->matter++;
+}
+
+size_t project_watch_read(project_watch *w)
+{
+	struct project_read rd = { w, 0 };
+	each_event(w->fd, project_event, &rd);
+	return rd.matter;
 }
 
 project_watch *project_watch_new(const char *root, source_listing *listing)
@@ -255,4 +276,181 @@ void project_watch_content(project_watch *w, const char *content_dir)
 	free(w->content_dir);
 	w->content_dir = xstrdup(content_dir);
 	project_watch_all(w);
+}
+
+/* ---- the output ---- */
+
+/* What a change by someone else looks like; reading the site does not
+ * count (IN_ACCESS, IN_OPEN and IN_CLOSE_NOWRITE are left out). */
+#define OUT_MASK (IN_MODIFY | IN_ATTRIB | IN_CLOSE_WRITE | IN_MOVED_FROM | IN_MOVED_TO | \
+		  IN_CREATE | IN_DELETE | IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR | \
+		  IN_DONT_FOLLOW)
+
+struct output_watch {
+	int fd;         /* inotify */
+	char *root;     /* the output folder the watches are on, or NULL */
+	int root_wd;
+	char **paths;   /* by watch descriptor: its folder, or NULL */
+	size_t npaths;
+	bool whole;     /* every folder of root is watched */
+	bool foreign;   /* something happened there since the last build */
+};
+
+static void output_watch_drop(output_watch *w)
+{
+	for (size_t i = 0; i < w->npaths; i++) {
+		if (w->paths[i])
+			inotify_rm_watch(w->fd, (int)i);
+		free(w->paths[i]);
+	}
+	free(w->paths);
+	w->paths = NULL;
+	w->npaths = 0;
+	free(w->root);
+	w->root = NULL;
+	w->root_wd = -1;
+	w->whole = false;
+}
+
+/* Watches the folder at path (path's bytes are kept up to its length)
+ * and every folder below it; false when one could not be watched. */
+static bool output_watch_tree(output_watch *w, buf *path)
+{
+	int wd = inotify_add_watch(w->fd, path->ptr, OUT_MASK);
+	if (wd < 0)
+		return errno == ENOENT || errno == ENOTDIR;
+	if ((size_t)wd >= w->npaths) {
+		size_t n = (size_t)wd * 2 + 64;
+		w->paths = xrealloc(w->paths, n * sizeof *w->paths);
+		memset(w->paths + w->npaths, 0, (n - w->npaths) * sizeof *w->paths);
+		w->npaths = n;
+	}
+	free(w->paths[wd]);
+	w->paths[wd] = xstrdup(path->ptr);
+	int dfd = open(path->ptr, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
+	if (!d) {
+		if (dfd >= 0)
+			close(dfd);
+		return true; /* gone again: nothing below it to watch */
+	}
+	bool ok = true;
+	size_t len = path->len;
+	struct dirent *e;
+	while ((e = readdir(d)) && ok) {
+		if (e->d_type != DT_DIR && e->d_type != DT_UNKNOWN)
+			continue;
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		struct stat st;
+		if (e->d_type == DT_UNKNOWN &&
+		    (fstatat(dfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISDIR(st.st_mode)))
+			continue;
+		buf_truncate(path, len);
+		buf_printf(path, "/%s", e->d_name);
+		ok = output_watch_tree(w, path);
+	}
+	buf_truncate(path, len);
+	closedir(d);
+	return ok;
+}
+
+void output_watch_all(output_watch *w, const char *dir)
+{
+	output_watch_drop(w);
+	w->root = xstrdup(dir);
+	buf p = BUF_INIT;
+	buf_puts(&p, dir);
+	w->whole = output_watch_tree(w, &p);
+	buf_release(&p);
+	w->root_wd = -1;
+	for (size_t i = 0; i < w->npaths; i++)
+		if (w->paths[i] && strcmp(w->paths[i], dir) == 0)
+			w->root_wd = (int)i;
+	/* No folder, or one too many for the system's limit
+	 * (fs.inotify.max_user_watches): the builds look at every file. */
+	if (w->root_wd < 0)
+		w->whole = false;
+}
+
+struct output_read {
+	output_watch *w;
+	bool ours;
+};
+
+/* One event for output_watch_read. */
+static void output_event(void *ctx, const struct inotify_event *ev)
+{
+	struct output_read *rd = ctx;
+	output_watch *w = rd->w;
+	if (!rd->ours)
+		w->foreign = true;
+	if (ev->mask & IN_Q_OVERFLOW) {
+		w->whole = false;
+		return;
+	}
+	bool known = ev->wd >= 0 && (size_t)ev->wd < w->npaths && w->paths[ev->wd];
+	if (ev->mask & IN_IGNORED) {
+		if (known) {
+			free(w->paths[ev->wd]);
+			w->paths[ev->wd] = NULL;
+		}
+		return;
+	}
+	if (ev->wd == w->root_wd && (ev->mask & (IN_DELETE_SELF | IN_MOVE_SELF))) {
+		w->whole = false;
+		return;
+	}
+	/* A folder renamed by someone else keeps its watch under a name
+	 * that is no longer true: start again. */
+	if (!rd->ours && (ev->mask & IN_ISDIR) && (ev->mask & IN_MOVED_FROM))
+		w->whole = false;
+	if (known && ev->len && (ev->mask & IN_ISDIR) && (ev->mask & (IN_CREATE | IN_MOVED_TO)) &&
+	    w->whole) {
+		buf p = BUF_INIT;
+		buf_printf(&p, "%s/%s", w->paths[ev->wd], ev->name);
+		if (!output_watch_tree(w, &p))
+			w->whole = false;
+		buf_release(&p);
+	}
+}
+
+void output_watch_read(output_watch *w, bool ours)
+{
+	struct output_read rd = { w, ours };
+	each_event(w->fd, output_event, &rd);
+}
+
+output_watch *output_watch_new(void)
+{
+	int fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	if (fd < 0)
+		return NULL;
+	output_watch *w = xcalloc(1, sizeof *w);
+	w->fd = fd;
+	w->root_wd = -1;
+	return w;
+}
+
+void output_watch_free(output_watch *w)
+{
+	if (!w)
+		return;
+	output_watch_drop(w);
+	close(w->fd);
+	free(w);
+}
+
+int output_watch_fd(const output_watch *w) { return w->fd; }
+
+bool output_watch_covers(const output_watch *w, const char *dir)
+{
+	return w->whole && w->root && strcmp(w->root, dir) == 0;
+}
+
+bool output_watch_untouched(output_watch *w)
+{
+	bool untouched = w->whole && !w->foreign;
+	w->foreign = false;
+	return untouched;
 }

@@ -1,13 +1,16 @@
-/* watch: what changed in a project since the last build, as inotify
- * tells it, for a process that builds again and again (gen serve, gen
- * build --resident --worktree).
+/* watch: what changed since the last build, as inotify tells it, for a
+ * process that builds again and again (gen serve, gen build --resident).
  *
- * It watches what a build reads from disk: site.toml in the project's
- * root, the content folder, lua/ and themes/, with every folder below.
- * Each path an event names is told to a source_listing, so that the next
- * build lists only those paths again instead of every file. A folder
- * that cannot be watched (the system's limit) makes the watch blind:
- * the listing cannot be trusted then. */
+ * project_watch watches what a build reads from disk: site.toml in the
+ * project's root, the content folder, lua/ and themes/, with every folder
+ * below. Each path an event names is told to a source_listing, so that
+ * the next build lists only those paths again instead of every file. A
+ * folder that cannot be watched (the system's limit) makes the watch
+ * blind: the listing cannot be trusted then.
+ *
+ * output_watch watches what a build writes: every folder of the output,
+ * so that a process trusts the output as its last build left it only
+ * while nothing else changed it there. Reading the site does not count. */
 #ifndef GEN_WATCH_H
 #define GEN_WATCH_H
 
@@ -40,5 +43,25 @@ bool project_watch_blind(const project_watch *w);
  * none), with the number of changes and whether a folder appeared (then
  * project_watch_all should run before the next build). */
 char *project_watch_take_changed(project_watch *w, size_t *n, bool *new_folders);
+
+typedef struct output_watch output_watch;
+
+/* NULL when inotify cannot be had. Nothing is watched before
+ * output_watch_all. */
+output_watch *output_watch_new(void);
+void output_watch_free(output_watch *w);
+/* Watches the output folder dir and every folder in it, anew. */
+void output_watch_all(output_watch *w, const char *dir);
+/* The descriptor to poll: readable when events wait. */
+int output_watch_fd(const output_watch *w);
+/* Reads the events waiting. ours: they come from the build that just
+ * ended, whose new folders are then watched too; otherwise any event is
+ * someone else's change. */
+void output_watch_read(output_watch *w, bool ours);
+/* Every folder of dir is watched (else output_watch_all is due). */
+bool output_watch_covers(const output_watch *w, const char *dir);
+/* Whether all is watched and nothing but this process changed the output
+ * since the last call; starts the count again. */
+bool output_watch_untouched(output_watch *w);
 
 #endif

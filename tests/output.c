@@ -955,19 +955,26 @@ static void test_marks(void)
 	ok(has("a.html", "two"), "marks: an aborted build leaves the edit alone");
 }
 
+/* A site at base/name whose manifest, at base/cache/name.list (put in
+ * man), calls every folder settled; what the last build read (0). */
+static long settled_site(const char *name, char *man, size_t size)
+{
+	snprintf(out, sizeof out, "%s/%s", base, name);
+	snprintf(man, size, "%s/cache/%s.list", base, name);
+	rebuild(man);
+	age("", true);
+	rebuild(man);
+	return rebuild(man);
+}
+
 /* output_begin_trusting: what it takes from the manifest without
  * looking, and where it still looks. */
 static void test_trusting(void)
 {
-	snprintf(out, sizeof out, "%s/trusting", base);
 	char man[800];
-	snprintf(man, sizeof man, "%s/cache/trusting.list", base);
 	gen_err err = { 0 };
 	output *o = NULL;
-	rebuild(man);
-	age("", true);
-	rebuild(man);
-	is(rebuild(man), 0, "trusting: a manifest of settled folders");
+	is(settled_site("trusting", man, sizeof man), 0, "trusting: a manifest of settled folders");
 
 	/* A file put in a folder by hand changes the folder's mtime, which
 	 * only a stat would show. */
@@ -1009,15 +1016,10 @@ static void test_trusting(void)
  * them again. */
 static void test_committed(void)
 {
-	snprintf(out, sizeof out, "%s/committed", base);
 	char man[800];
-	snprintf(man, sizeof man, "%s/cache/committed.list", base);
 	gen_err err = { 0 };
 	output *o = NULL;
-	rebuild(man);
-	age("", true);
-	rebuild(man);
-	is(rebuild(man), 0, "committed: a manifest of settled folders");
+	is(settled_site("committed", man, sizeof man), 0, "committed: a manifest of settled folders");
 	/* A commit that adds a file to a/b. */
 	ok(output_begin_trusting(&o, out, man, &err) == 0, "committed: begin");
 	put(o, "index.html", "home");
@@ -1046,15 +1048,10 @@ static void test_committed(void)
  * was; one that adds a path writes it again. */
 static void test_same_shape(void)
 {
-	snprintf(out, sizeof out, "%s/shape", base);
 	char man[800];
-	snprintf(man, sizeof man, "%s/cache/shape.list", base);
 	gen_err err = { 0 };
 	output *o = NULL;
-	rebuild(man);
-	age("", true);
-	rebuild(man);
-	is(rebuild(man), 0, "same shape: a manifest of settled folders");
+	is(settled_site("shape", man, sizeof man), 0, "same shape: a manifest of settled folders");
 	struct stat before, after;
 	ok(stat(man, &before) == 0, "same shape: the manifest is there");
 	ok(output_begin_trusting(&o, out, man, &err) == 0, "same shape: begin");

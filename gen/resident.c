@@ -50,7 +50,7 @@
 /* The request's layout; part of the name, so that a command never talks
  * to a resident of another layout. */
 #define REQUEST_MAGIC 0x67656e72u /* "genr" */
-#define REQUEST_FORMAT 1
+#define REQUEST_FORMAT 2
 /* The exit status of a resident that found its name taken: another one
  * started first, and the command talks to that one. */
 #define EXIT_TAKEN 3
@@ -61,6 +61,7 @@ typedef struct request {
 	uint32_t magic;
 	uint32_t idle;  /* minutes to wait for the next build; 0: end after this */
 	int64_t now;    /* the command's clock: articles dated later are left out */
+	uint32_t umask; /* the command's: the modes of the files it writes */
 	uint8_t quiet, stats;
 } request;
 
@@ -245,8 +246,10 @@ int resident_build(const build_options *opt, int argc, char **argv, int idle_min
 {
 	char name[64];
 	resident_name(argc, argv, name, sizeof name);
-	request rq = { REQUEST_MAGIC, (uint32_t)idle_minutes, opt->site.now, opt->quiet,
-		       opt->stats };
+	mode_t mask = umask(0);
+	umask(mask);
+	request rq = { REQUEST_MAGIC, (uint32_t)idle_minutes, opt->site.now, (uint32_t)mask,
+		       opt->quiet, opt->stats };
 	int fd = dial(name);
 	if (fd < 0) {
 		pid_t pid = start(name, opt->exe ? opt->exe : "gen", argc, argv);
@@ -421,6 +424,7 @@ int resident_run(const build_options *opt, const char *name, int idle_minutes)
 			continue;
 		}
 		idle = (int)rq.idle;
+		umask((mode_t)(rq.umask & 0777));
 		dup2(fds[0], 1);
 		dup2(fds[1], 2);
 		close(fds[0]);

@@ -167,6 +167,20 @@ both "work tree, back to the commit" --worktree
 R -o "$WORK/out" --worktree --resident=0 -q
 ok $? "work tree: --resident=0 ends that resident"
 
+# The command's umask reaches the resident: the files it writes get the
+# modes a build in place would give them.
+printf '\nNog een zin, onder een andere umask.\n' >> "$P/content/verhalen/extra-6.md"
+git -C "$P" commit -qam "verhaal 6: een zin erbij"
+(umask 077 && R -o "$WORK/out" -q)
+ok $? "umask 077: the build succeeds"
+is "$(stat -c %a "$WORK/out/verhalen/extra-6/index.html")" 600 \
+	"umask 077: the page written gets mode 600, as in place"
+printf '\nEn nog een.\n' >> "$P/content/verhalen/extra-6.md"
+git -C "$P" commit -qam "verhaal 6: nog een zin"
+(umask 022 && R -o "$WORK/out" -q)
+is "$(stat -c %a "$WORK/out/verhalen/extra-6/index.html")" 644 \
+	"umask 022 again: mode 644"
+
 # -q reaches the resident: nothing on stderr when all is well.
 R -o "$WORK/out" -q > "$WORK/q.out" 2> "$WORK/q.err"
 ok $? "-q: the build succeeds"

@@ -955,6 +955,62 @@ static void test_marks(void)
 	ok(has("a.html", "two"), "marks: an aborted build leaves the edit alone");
 }
 
+/* Files kept by many threads at once (output_keep takes no lock), and
+ * one both kept and written: the count and the commit are as if the
+ * build had written the last and kept the rest. */
+struct keeper {
+	output *o;
+	int from, to;
+	output_mark *marks;
+	int kept;
+};
+
+static void *keep_run(void *arg)
+{
+	struct keeper *k = arg;
+	for (int i = k->from; i < k->to; i++) {
+		char rel[64];
+		snprintf(rel, sizeof rel, "k/%d.html", i);
+		k->kept += output_keep(k->o, rel, &k->marks[i]);
+	}
+	return NULL;
+}
+
+static void test_keep_threads(void)
+{
+	snprintf(out, sizeof out, "%s/keeps", base);
+	enum { N = 400 };
+	output_mark marks[N];
+	output *o = NULL;
+	ok(begin(&o) == 0, "keeps: begin fresh");
+	for (int i = 0; i < N; i++) {
+		char rel[64], text[32];
+		snprintf(rel, sizeof rel, "k/%d.html", i);
+		snprintf(text, sizeof text, "page %d", i);
+		put_marked(o, rel, text, &marks[i]);
+	}
+	is(commit(o), 0, "keeps: commit fresh");
+	ok(begin(&o) == 0, "keeps: begin update");
+	struct keeper k[4];
+	pthread_t t[4];
+	for (int i = 0; i < 4; i++) {
+		k[i] = (struct keeper){ o, i * N / 4, (i + 1) * N / 4, marks, 0 };
+		pthread_create(&t[i], NULL, keep_run, &k[i]);
+	}
+	int kept = 0;
+	for (int i = 0; i < 4; i++) {
+		pthread_join(t[i], NULL);
+		kept += k[i].kept;
+	}
+	is(kept, N, "keeps: every file kept, from four threads");
+	put(o, "k/7.html", "page 7, new");
+	is((long)output_unchanged(o), N - 1, "keeps: the one also written is not counted kept");
+	is((long)output_changed(o), 1, "keeps: but written");
+	is(commit(o), 0, "keeps: commit");
+	ok(has("k/7.html", "page 7, new"), "keeps: its new bytes are there");
+	ok(has("k/8.html", "page 8") && has("k/399.html", "page 399"), "keeps: the kept ones stay");
+}
+
 /* A site at base/name whose manifest, at base/cache/name.list (put in
  * man), calls every folder settled; what the last build read (0). */
 static long settled_site(const char *name, char *man, size_t size)
@@ -1107,6 +1163,7 @@ int main(void)
 	test_trusting();
 	test_committed();
 	test_same_shape();
+	test_keep_threads();
 	test_marks();
 	cleanup(base);
 	return done_testing();

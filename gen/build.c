@@ -188,7 +188,7 @@ static struct history *load_history(const build_options *opt, const source *src,
  * work, which would otherwise hold up the render) and reading what the
  * output directory holds (output_begin: a rebuild compares every page
  * with it, and on a large site the scan costs as much as reading the
- * cached articles). */
+ * cached articles). A third, git status, only feeds the report. */
 typedef struct early_job {
 	const build_options *opt;
 	const source *src;
@@ -307,7 +307,8 @@ static void status_note(early_job *j, const site *s, const source *src, diag_lis
 			 source_describe(src));
 }
 
-/* site_options.configured: starts both. */
+/* site_options.configured: starts the walk, git status and the reading
+ * of the output. */
 static void early_begin(void *ctx, const site *s)
 {
 	early_job *j = ctx;

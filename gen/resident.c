@@ -251,7 +251,8 @@ int resident_build(const build_options *opt, int argc, char **argv, int idle_min
 	request rq = { REQUEST_MAGIC, (uint32_t)idle_minutes, opt->site.now, (uint32_t)mask,
 		       opt->quiet, opt->stats };
 	int fd = dial(name);
-	if (fd < 0) {
+	/* --resident=0 ends a resident that runs; none to end, none to start. */
+	if (fd < 0 && idle_minutes > 0) {
 		pid_t pid = start(name, opt->exe ? opt->exe : "gen", argc, argv);
 		if (pid > 0)
 			fd = dial_started(name, pid);

@@ -30,7 +30,8 @@
  * words after `gen build`, --resident among them, which say what the
  * resident is for), starting one when none answers; builds in this
  * process when none can be started. idle_minutes 0 ends the resident
- * after this build. Returns the build's exit status. */
+ * after this build, and builds in this process when none runs. Returns
+ * the build's exit status. */
 int resident_build(const build_options *opt, int argc, char **argv, int idle_minutes);
 
 /* The resident itself, started by resident_build as

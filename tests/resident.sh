@@ -204,6 +204,15 @@ R -o "$WORK/out" --stats > /dev/null 2> "$WORK/res.err"
 held
 ok $((! $?)) "after --resident=0, a new resident starts with nothing in memory"
 
+# --resident=0 with no resident for those options builds here and
+# starts none.
+R -o "$WORK/third" --resident=0 -q
+ok $? "--resident=0, none running: the build succeeds"
+test -f "$WORK/third/index.html"
+ok $? "--resident=0, none running: the site is written"
+pgrep -f "resident-serve.*$WORK/third" > /dev/null
+ok $((! $?)) "--resident=0, none running: no resident is started"
+
 # A bad number of minutes is a usage error.
 "$GEN" build --resident=x -C "$P" -o "$WORK/out" 2> "$WORK/usage.err"
 is "$?" 2 "--resident=x: a usage error"

@@ -872,8 +872,6 @@ static int fresh_dirs(output *o, buf *key, gen_err *err)
 	return 0;
 }
 
-/* UPDATE mode: notes that this build produced key, kept as it is
- * (n == 0) or staged as file n. The last write of a key wins. */
 /* record of a key whose hash_bytes is h: hashed before the lock, which
  * every thread of the render takes for each of 30,000 files. */
 static void record_hashed(output *o, const buf *key, unsigned long n, uint64_t h)
@@ -903,6 +901,8 @@ static void record_hashed(output *o, const buf *key, unsigned long n, uint64_t h
 	}
 }
 
+/* UPDATE mode: notes that this build produced key, kept as it is
+ * (n == 0) or staged as file n. The last write of a key wins. */
 static void record(output *o, const buf *key, unsigned long n)
 {
 	record_hashed(o, key, n, hash_bytes(key->ptr, key->len));

@@ -64,7 +64,7 @@ uint64_t document_identity(const document *d)
 	return buf_hash64(d->id, strnlen(d->id, sizeof d->id), h);
 }
 
-int document_parse(document *d, const source_file *f, const config *cfg,
+int document_parse(document *d, const source_file *f, const config *cfg, bool filtered,
 		   diag_list *diags, gen_err *err)
 {
 	int rc;
@@ -75,6 +75,7 @@ int document_parse(document *d, const source_file *f, const config *cfg,
 	mo.unsafe_html = cfg->unsafe_html;
 	mo.tips = d->fm.kind == KIND_TIPS;
 	mo.line_offset = d->fm.body_line - 1;
+	mo.filtered = filtered;
 	rc = markdown_parse(&d->md, d->path, f->data + d->fm.body_offset,
 			    f->len - d->fm.body_offset, &mo, diags, err);
 out:

@@ -43,8 +43,10 @@ typedef struct document {
 } document;
 
 /* Parses file f (a .md below cfg->content_dir) into *out. Warnings go to
- * diags. Returns 0, or a negative code with err set (file:line:col). */
-int document_parse(document *out, const source_file *f, const config *cfg,
+ * diags. filtered: filter_state_run comes next and finishes the Markdown
+ * (markdown_options.filtered); until it has, only the filters may read
+ * out->md. Returns 0, or a negative code with err set (file:line:col). */
+int document_parse(document *out, const source_file *f, const config *cfg, bool filtered,
 		   diag_list *diags, gen_err *err);
 void document_release(document *d);
 

@@ -1067,7 +1067,10 @@ int markdown_parse(markdown_doc **out, const char *path, const char *text,
 	doc->src = arena_copy(doc, text, len);
 	doc->src_len = len;
 	doc->line_offset = opt->line_offset;
-	analyze(doc);
+	if (opt->filtered)
+		doc->dirty = true;
+	else
+		analyze(doc);
 	*out = doc;
 	doc = NULL;
 out:

@@ -23,6 +23,12 @@ typedef struct markdown_options {
 	bool tips;        /* a tip list: number the items of top-level ordered lists */
 	int line_offset;  /* added to body line numbers (body_line - 1) */
 	int col_offset_first_line; /* reserved; 0 */
+	/* Filters edit the tree next: the walk that collects headings, tips,
+	 * links and text is left to the markdown_analyze that follows them,
+	 * which must then be called before anything but the node API reads
+	 * the document. Most filters edit most articles, and the walk done
+	 * here would be done again. */
+	bool filtered;
 } markdown_options;
 
 typedef struct markdown_heading {

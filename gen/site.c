@@ -359,7 +359,8 @@ static void *parse_run(void *arg)
 		}
 		w->status[i] = source_file_load(w->s->src, f, &e);
 		if (w->status[i] == 0)
-			w->status[i] = document_parse(&w->slots[i], f, &w->s->cfg, &mine, &e);
+			w->status[i] = document_parse(&w->slots[i], f, &w->s->cfg,
+						      filter_count(w->filters) > 0, &mine, &e);
 		if (w->status[i] == 0 && filter_count(w->filters)) {
 			w->status[i] = filter_state_run(fst, &w->slots[i], &mine, &e);
 			if (w->status[i] < 0)

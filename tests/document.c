@@ -45,7 +45,7 @@ static uint64_t facts_of(const char *text, bool thawed)
 	memcpy(f.id, "0123456789012345678901234567890123456789", 41);
 	document d;
 	gen_err e;
-	if (document_parse(&d, &f, &cfg, NULL, &e) < 0) {
+	if (document_parse(&d, &f, &cfg, false, NULL, &e) < 0) {
 		diag("%s:%d:%d: %s", e.file, e.line, e.col, e.msg);
 		return 0;
 	}

@@ -65,7 +65,7 @@ static void run_on(result *r, const char *lua, const char *path, const char *art
 	f.data = xstrdup(article);
 	f.len = strlen(article);
 	if (r->rc == 0)
-		r->rc = document_parse(&r->d, &f, &cfg, &r->diags, &e);
+		r->rc = document_parse(&r->d, &f, &cfg, true, &r->diags, &e);
 	if (r->rc == 0) {
 		r->rc = filter_run(fs, &r->d, &cfg, &r->diags, &e);
 		if (r->rc == 0)
@@ -706,7 +706,7 @@ static void run_reused(const char *lua, const char *const *names, size_t n, char
 		memset(&d, 0, sizeof d);
 		err_clear(&e);
 		int r = rc;
-		if (r == 0 && (r = document_parse(&d, &f, &cfg, NULL, &e)) == 0)
+		if (r == 0 && (r = document_parse(&d, &f, &cfg, true, NULL, &e)) == 0)
 			r = filter_state_run(st, &d, NULL, &e);
 		if (r < 0) {
 			char msg[1200];
@@ -890,6 +890,8 @@ static void test_warnings(void)
 	done(&r);
 }
 
+static void describe_doc(buf *out, document *d);
+
 static void test_analysis(void)
 {
 	result r;
@@ -912,6 +914,36 @@ static void test_analysis(void)
 	is_str(markdown_first_paragraph(r.d.md), "De eerste alinea blijft.",
 	       "the first paragraph follows a deletion");
 	done(&r);
+
+	/* document_parse leaves the walk to the filters' run: a filter that
+	 * changes nothing must leave the document as a plain parse does. */
+	static const char body[] = "# Kop\n\nEen [tip](tips/x.md) en *nog* wat.\n\n## Kop\n";
+	run(&r, "return { Paragraph = function(p) local t = p:text() end }\n", body);
+	buf filtered = BUF_INIT, plain = BUF_INIT;
+	describe_doc(&filtered, &r.d);
+	done(&r);
+	gen_err e;
+	err_clear(&e);
+	source_file f;
+	memset(&f, 0, sizeof f);
+	f.path = xstrdup("content/x.md");
+	buf article = BUF_INIT;
+	buf_puts(&article, FRONT);
+	buf_puts(&article, body);
+	f.data = buf_detach(&article);
+	f.len = strlen(f.data);
+	document d;
+	memset(&d, 0, sizeof d);
+	ok(document_parse(&d, &f, &cfg, false, NULL, &e) == 0, "a plain parse of the same");
+	describe_doc(&plain, &d);
+	is_str(filtered.ptr, plain.ptr, "an unchanged article is analysed as a plain parse is");
+	ok(strstr(plain.ptr, "h kop-1\n") && strstr(plain.ptr, "words 7"),
+	   "(headings, links and words are there)");
+	document_release(&d);
+	free(f.path);
+	free(f.data);
+	buf_release(&filtered);
+	buf_release(&plain);
 }
 
 /* Everything the later stages read of a document, as text. */

@@ -243,7 +243,7 @@ static char *in_filter(const config *cfg, const char *script)
 	char *out = NULL;
 	int rc = filter_set_add(fs, "lua/t.lua", lua.ptr, lua.len, true, &e);
 	if (rc == 0)
-		rc = document_parse(&d, &f, cfg, &diags, &e);
+		rc = document_parse(&d, &f, cfg, true, &diags, &e);
 	if (rc == 0)
 		rc = filter_run(fs, &d, cfg, &diags, &e);
 	if (rc == 0) {

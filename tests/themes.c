@@ -124,7 +124,7 @@ static int filtered(document *d, const filter_set *fs, const config *cfg, const 
 	f.path = xstrdup(path);
 	f.data = xstrndup(text, len);
 	f.len = len;
-	int rc = document_parse(d, &f, cfg, NULL, e);
+	int rc = document_parse(d, &f, cfg, true, NULL, e);
 	if (rc == 0 && (rc = filter_run(fs, d, cfg, NULL, e)) < 0)
 		document_release(d);
 	free(f.path);

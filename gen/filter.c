@@ -1485,6 +1485,62 @@ static int gen_matcher(lua_State *L)
 	return 1;
 }
 
+static void push_value(lua_State *L, const value *v, bool readonly);
+
+/* gen.theme_matcher() -> matcher, patterns, themes: one matcher over the
+ * patterns of every theme in site.toml, in the order of site.themes;
+ * patterns[i] is the i-th pattern and themes[i] the id of its theme, both
+ * read-only lists. Made once per state and the same for every document:
+ * a filter that gathered the list itself would walk site.themes and
+ * compile it again for each article. */
+static int gen_theme_matcher(lua_State *L)
+{
+	run *c = get_run(L);
+	if (lua_getfield(L, LUA_REGISTRYINDEX, "gen.theme_matcher") != LUA_TTABLE) {
+		lua_pop(L, 1);
+		lua_createtable(L, 3, 0);
+		int made = lua_gettop(L);
+		matcher *m = lua_newuserdatauv(L, sizeof *m, 0);
+		memset(m, 0, sizeof *m);
+		luaL_setmetatable(L, MATCHER_MT);
+		lua_rawseti(L, made, 1);
+		/* The lists hang from the run until they are pushed: pushing
+		 * can raise. */
+		value *lists = value_new_array();
+		value *patterns = value_new_array(), *themes = value_new_array();
+		value_push(lists, patterns);
+		value_push(lists, themes);
+		value_free(c->building);
+		c->building = lists;
+		size_t bytes = 0;
+		lua_Integer idx = 0;
+		for (size_t i = 0; i < c->cfg->nthemes; i++) {
+			const config_theme *t = &c->cfg->themes[i];
+			for (size_t j = 0; j < t->npatterns; j++) {
+				size_t len = strlen(t->patterns[j]);
+				matcher_add(m, c, t->patterns[j], len, ++idx);
+				bytes += 2 * len + 64;
+				value_push(patterns, value_new_cstring(t->patterns[j]));
+				value_push(themes, value_new_cstring(t->id));
+			}
+		}
+		push_value(L, patterns, true);
+		lua_rawseti(L, made, 2);
+		push_value(L, themes, true);
+		lua_rawseti(L, made, 3);
+		value_free(c->building);
+		c->building = NULL;
+		charge(L, c, bytes);
+		lua_pushvalue(L, made);
+		lua_setfield(L, LUA_REGISTRYINDEX, "gen.theme_matcher");
+	}
+	int made = lua_gettop(L);
+	lua_rawgeti(L, made, 1);
+	lua_rawgeti(L, made, 2);
+	lua_rawgeti(L, made, 3);
+	return 3;
+}
+
 /* A word to match: its folded bytes, and for a text the bytes it spans
  * (first, last: 1-based, as gen.words gives them). */
 typedef struct mword {
@@ -2923,6 +2979,7 @@ static void open_gen(lua_State *L)
 		{ "words", gen_words },
 		{ "slug", gen_slug },
 		{ "matcher", gen_matcher },
+		{ "theme_matcher", gen_theme_matcher },
 		{ "warn", gen_warn },
 		{ NULL, NULL },
 	};

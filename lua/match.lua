@@ -16,6 +16,7 @@
 --   local hit = m:find(match.words("Een onsje klant, alstublieft"))
 --   -- hit.first, hit.last: bytes 5 to 15; hit.pattern: "onsje klant"
 --   hit = m:find("Een onsje klant, alstublieft")  -- the same, quicker
+--   local themes = match.themes()  -- site.toml's theme patterns; value: the id
 
 local M = {}
 
@@ -43,6 +44,14 @@ function M.compile(patterns, values)
     vals[idx] = values and values[idx]
   end
   return setmetatable({ c = gen.matcher(list), patterns = list, values = vals }, Matcher)
+end
+
+-- The patterns of every theme in site.toml, in site.themes' order, each
+-- with its theme's id as value: as compile would make of them, but made
+-- once by gen (gen.theme_matcher) and shared by all articles.
+function M.themes()
+  local c, patterns, ids = gen.theme_matcher()
+  return setmetatable({ c = c, patterns = patterns, values = ids }, Matcher)
 end
 
 -- Match x of hits (gen.matcher's list, see matches): i, j, first, last.

@@ -21,14 +21,7 @@ local match = require("match")
 local MAX_PER_THEME = 3
 
 -- One matcher for all themes: each pattern knows its theme.
-local patterns, owners = {}, {}
-for _, t in ipairs(site.themes) do
-  for _, p in ipairs(t.patterns) do
-    patterns[#patterns + 1] = p
-    owners[#owners + 1] = t.id
-  end
-end
-local matcher = match.compile(patterns, owners)
+local matcher = match.themes()
 
 local found = {}
 

@@ -28,6 +28,7 @@ static const char *const site_toml =
 	"[themes.grenzen]\n"
 	"title = \"Grenzen stellen\"\n"
 	"description = \"Nee zeggen.\"\n"
+	"patterns = [\"nee (te) zeggen\", \"grenzen\"]\n"
 	"[filter]\n"
 	"instructions = 200000\n"
 	"memory = 2097152\n";
@@ -601,7 +602,7 @@ static void test_sandbox(void)
 		  "for _, t in ipairs(site.themes) do k[#k + 1] = t.id .. #t.patterns end\n"
 		  "return { Document = function() doc.meta.out = table.concat(k, ' ') .. ' ' ..\n"
 		  "  site.config.themes.feedback.title .. ' ' .. #site.config.filters end }\n",
-		  "x\n", "zebra alpha feedback1 grenzen0 Feedbacklus 1",
+		  "x\n", "zebra alpha feedback1 grenzen2 Feedbacklus 1",
 		  "site.config and site.themes keep site.toml's order");
 	check_out("return { Document = function() doc.meta.out = gen.fold('Ideeën ÉÉN') .. '|' ..\n"
 		  "  gen.slug('Wat hier misging?') .. '|' .. table.concat(gen.words('“Één”, twee—drie'), ',')\n"
@@ -841,6 +842,28 @@ static void test_reuse(void)
 		     "return { Document = function() doc.meta.out = tostring(ok) ..\n"
 		     "  getmetatable(m) .. #m:matches('A b cd') end }\n",
 		     "falsegen.matcher10", "a matcher cannot be changed");
+
+	/* gen.theme_matcher: site.toml's patterns in site.themes' order, with
+	 * their themes, made once for the state; its lists are read-only. */
+	check_reused("local m, pats, ids = gen.theme_matcher()\n"
+		     "local list, owners = {}, {}\n"
+		     "for _, t in ipairs(site.themes) do\n"
+		     "  for _, p in ipairs(t.patterns) do\n"
+		     "    list[#list + 1] = p\n"
+		     "    owners[#owners + 1] = t.id\n"
+		     "  end\n"
+		     "end\n"
+		     "local s = 'Nee zeggen? Feedbackformulier en grenzen, nee te zeggen.'\n"
+		     "local a, b = m:matches(s), gen.matcher(list):matches(s)\n"
+		     "local same = #a == #b and #pats == #list and #ids == #owners\n"
+		     "for i = 1, #a do same = same and a[i] == b[i] end\n"
+		     "for i = 1, #list do same = same and pats[i] == list[i] and ids[i] == owners[i] end\n"
+		     "local changed = pcall(function() pats[1] = 'x' end) or\n"
+		     "  pcall(function() ids[1] = 'x' end)\n"
+		     "return { Document = function() doc.meta.out = tostring(same) .. ' ' ..\n"
+		     "  #a // 5 .. ' ' .. #pats .. ' ' .. ids[#ids] .. ' ' .. tostring(changed) ..\n"
+		     "  ' ' .. tostring(rawequal(m, (gen.theme_matcher()))) end }\n",
+		     "true 4 3 grenzen false true", "gen.theme_matcher");
 
 	/* After an error the next document gets a state of its own. */
 	const char *names[] = { "d1", "d2" };

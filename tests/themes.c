@@ -199,6 +199,56 @@ int main(void)
 	}
 	filter_set_free(themes);
 
+	/* match.themes(), gen's matcher of site.toml's patterns, finds what
+	 * a matcher compiled from site.themes by hand finds. */
+	{
+		static const char probe_lua[] =
+			"local match = require('match')\n"
+			"local list, owners = {}, {}\n"
+			"for _, t in ipairs(site.themes) do\n"
+			"  for _, p in ipairs(t.patterns) do\n"
+			"    list[#list + 1] = p\n"
+			"    owners[#owners + 1] = t.id\n"
+			"  end\n"
+			"end\n"
+			"local by_hand, shared = match.compile(list, owners), match.themes()\n"
+			"local function show(m, text)\n"
+			"  local o = {}\n"
+			"  for _, h in ipairs(m:all(text)) do\n"
+			"    o[#o + 1] = h.value .. ':' .. h.pattern .. ':' .. h.first .. '-' .. h.last\n"
+			"  end\n"
+			"  return table.concat(o, ' ')\n"
+			"end\n"
+			"return { Document = function(d)\n"
+			"  local a, b = show(by_hand, d:text()), show(shared, d:text())\n"
+			"  doc.meta.out = (a == b and 'same ' or 'differ ') .. #shared:all(d:text())\n"
+			"end }\n";
+		filter_set *probe = filter_set_new();
+		int rc = add_file(probe, src, "lua/match.lua", false);
+		if (rc == 0)
+			rc = filter_set_add(probe, "lua/probe.lua", probe_lua, strlen(probe_lua), true,
+					    &e);
+		buf text = BUF_INIT;
+		buf_puts(&text, "+++\ntitle = \"Zinnen\"\nkind = \"story\"\n+++\n");
+		for (size_t i = 0; i < sizeof sentences / sizeof *sentences; i++)
+			buf_printf(&text, "%s\n\n", sentences[i].text);
+		document d;
+		if (rc == 0)
+			rc = filtered(&d, probe, &cfg, "content/zinnen.md", text.ptr, text.len, &e);
+		if (rc < 0) {
+			err_format(&e, msg, sizeof msg);
+			ok(0, "match.themes: %s", msg);
+		} else {
+			const char *out = value_string(value_get(d.fm.meta, "out"), NULL);
+			ok(out && !strncmp(out, "same ", 5) && atoi(out + 5) > 20,
+			   "match.themes() finds what match.compile of site.themes finds (%s)",
+			   out ? out : "no answer");
+			document_release(&d);
+		}
+		buf_release(&text);
+		filter_set_free(probe);
+	}
+
 	/* Both shipped filters, as site.toml lists them, on the handbook. */
 	filter_set *all = NULL;
 	if (filter_load(&all, src, &cfg, &e) < 0) {

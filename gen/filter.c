@@ -1689,11 +1689,35 @@ static size_t text_words(run *c, const char *s, size_t len, size_t *from)
 	}
 	if (c->worded.len > WORDED_MAX)
 		words_forget(c);
+	const unsigned char *u = (const unsigned char *)s;
 	size_t pos = 0, start, first = c->nwords;
 	for (;;) {
-		size_t at = c->folded.len;
-		if (!next_word(s, len, &pos, &start, &c->folded))
+		/* Most words are ASCII: lowered and hashed as they are read
+		 * (as next_word and word_hash would); any other, from its
+		 * first byte, by those two. */
+		while (pos < len && u[pos] < 0x80 && !ascii_word(u[pos]))
+			pos++;
+		if (c->folded.cap - c->folded.len <= len - pos)
+			buf_grow(&c->folded, len - pos);
+		size_t at = c->folded.len, end = pos;
+		char *out = c->folded.ptr + at;
+		uint64_t wh = KEY_SEED, h3 = 0;
+		while (end < len && ascii_word(u[end])) {
+			unsigned char ch = u[end] | 0x20;
+			out[end - pos] = (char)ch;
+			wh = key_step(wh, ch);
+			if (++end - pos == 3)
+				h3 = key_end(wh);
+		}
+		bool ascii = end > pos && (end == len || u[end] < 0x80);
+		if (ascii) {
+			start = pos;
+			out[end - pos] = '\0';
+			c->folded.len += end - pos;
+			pos = end;
+		} else if (!next_word(s, len, &pos, &start, &c->folded)) {
 			break;
+		}
 		if (c->nwords == c->cap_words) {
 			c->cap_words = c->cap_words ? 2 * c->cap_words : 256;
 			c->words = xrealloc(c->words, c->cap_words * sizeof *c->words);
@@ -1703,11 +1727,16 @@ static size_t text_words(run *c, const char *s, size_t len, size_t *from)
 		w->len = c->folded.len - at;
 		w->first = start + 1;
 		w->last = pos;
+		if (ascii) {
+			w->h = key_end(wh);
+			w->h3 = w->len < 3 ? w->h : h3;
+		} else {
+			w->s = c->folded.ptr + at; /* until folded grows again */
+			word_hash(w);
+		}
 	}
-	for (size_t i = first; i < c->nwords; i++) {
+	for (size_t i = first; i < c->nwords; i++)
 		c->words[i].s = c->folded.ptr + c->words[i].off;
-		word_hash(&c->words[i]);
-	}
 	if (c->nwtexts == c->cap_wtexts) {
 		c->cap_wtexts = c->cap_wtexts ? 2 * c->cap_wtexts : 64;
 		c->wtexts = xrealloc(c->wtexts, c->cap_wtexts * sizeof *c->wtexts);

@@ -451,10 +451,10 @@ static bool is_blank(char c)
 }
 
 /* Appends s with each run of white space as one space, and none at the
- * start of b or after a space. Words with single spaces between them,
- * nearly all text, go in as one run. */
+ * start of b or after a space. */
 static void put_plain(buf *b, const char *s, size_t n)
 {
+	const unsigned char *u = (const unsigned char *)s;
 	size_t i = 0;
 	while (i < n) {
 		if (is_blank(s[i])) {
@@ -464,9 +464,19 @@ static void put_plain(buf *b, const char *s, size_t n)
 				i++;
 			continue;
 		}
+		/* A run of words with single spaces between them, nearly all
+		 * text, goes in whole; bytes above the space are never blank. */
 		size_t start = i;
-		while (i < n && (!is_blank(s[i]) || (s[i] == ' ' && i + 1 < n && !is_blank(s[i + 1]))))
-			i++;
+		for (;;) {
+			while (i < n && u[i] > ' ')
+				i++;
+			if (i < n && !is_blank(s[i]))
+				i++;
+			else if (i + 1 < n && s[i] == ' ' && !is_blank(s[i + 1]))
+				i += 2;
+			else
+				break;
+		}
 		buf_put(b, s + start, i - start);
 	}
 }

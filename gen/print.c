@@ -143,51 +143,57 @@ static char *rewrite(void *ctx, const char *url, bool image)
 void print_prefix_ids(buf *out, const char *html, const char *prefix, int shift)
 {
 	/* Bytes between the places that change are copied as runs: the
-	 * book is the whole handbook, so this loop sees every byte of it. */
+	 * book is the whole handbook, so this loop sees every byte of it.
+	 * What changes is at a heading tag's '<' or around the '=' of an id
+	 * or a link to one; text holds few of either, and strpbrk passes
+	 * over the rest many bytes at a time. */
 	const char *p = html, *run = html;
 	size_t plen = strlen(prefix);
-	while (*p) {
-		const char *keep = NULL; /* what replaces p[0..skip) */
+	while ((p = strpbrk(p, "<=")) != NULL) {
+		const char *at = NULL, *keep = NULL; /* keep replaces at[0..skip) */
 		size_t skip = 0;
 		bool add_prefix = false;
-		if (p[0] == ' ' && p[1] == 'i' && strncmp(p, " id=\"", 5) == 0) {
+		if (p[0] == '<') {
+			if ((p[1] == 'h' && p[2] >= '1' && p[2] <= '6' && (p[3] == '>' || p[3] == ' ')) ||
+			    (p[1] == '/' && p[2] == 'h' && p[3] >= '1' && p[3] <= '6' && p[4] == '>')) {
+				bool close = p[1] == '/';
+				int level = p[close ? 3 : 2] - '0' + shift;
+				char digit = (char)('0' + (level > 6 ? 6 : level));
+				buf_put(out, run, (size_t)(p - run));
+				buf_puts(out, close ? "</h" : "<h");
+				buf_putc(out, digit);
+				p += close ? 4 : 3;
+				run = p;
+				continue;
+			}
+		} else if ((size_t)(p - run) >= 3 && strncmp(p - 3, " id=\"", 5) == 0) {
+			at = p - 3;
 			keep = " id=\"";
 			skip = 5;
 			add_prefix = true;
-		} else if (p[0] == 'h' && p[1] == 'r' && strncmp(p, "href=\"#", 7) == 0) {
+		} else if ((size_t)(p - run) >= 4 && strncmp(p - 4, "href=\"#", 7) == 0) {
+			at = p - 4;
 			keep = "href=\"#";
 			skip = 7;
-			if (strncmp(p + 7, MARK_OUT, 3) == 0)
+			if (strncmp(at + 7, MARK_OUT, 3) == 0)
 				skip += 3;
 			else
 				add_prefix = true;
-		} else if (p[0] == '<' &&
-			   ((p[1] == 'h' && p[2] >= '1' && p[2] <= '6' && (p[3] == '>' || p[3] == ' ')) ||
-			    (p[1] == '/' && p[2] == 'h' && p[3] >= '1' && p[3] <= '6' && p[4] == '>'))) {
-			bool close = p[1] == '/';
-			int level = p[close ? 3 : 2] - '0' + shift;
-			char digit = (char)('0' + (level > 6 ? 6 : level));
-			buf_put(out, run, (size_t)(p - run));
-			buf_puts(out, close ? "</h" : "<h");
-			buf_putc(out, digit);
-			p += close ? 4 : 3;
-			run = p;
-			continue;
 		}
 		if (!keep) {
 			p++;
 			continue;
 		}
-		buf_put(out, run, (size_t)(p - run));
+		buf_put(out, run, (size_t)(at - run));
 		buf_puts(out, keep);
 		if (add_prefix) {
 			buf_put(out, prefix, plen);
 			buf_puts(out, "--");
 		}
-		p += skip;
+		p = at + skip;
 		run = p;
 	}
-	buf_put(out, run, (size_t)(p - run));
+	buf_puts(out, run);
 }
 
 /* Slots take the low bits: buf_hash64 mixes every bit into them (ids

@@ -370,6 +370,9 @@ typedef struct run {
 	size_t mem, mem_cap, charged;
 	bool mem_refused;    /* the last growing allocation was refused */
 	pool pool;           /* where the state's small blocks are */
+	/* The metatables of nodes and matchers (lua_topointer), for telling
+	 * them from other values without looking their names up. */
+	const void *node_mt, *matcher_mt;
 	/* The instruction budget. */
 	int64_t steps, budget;
 	int step;
@@ -558,15 +561,31 @@ static void push_node(lua_State *L, markdown_node *n)
 	lua_remove(L, -2);
 }
 
+/* The block of the userdata at idx when its metatable is mt, else NULL:
+ * luaL_testudata without the look-up of the metatable by name, which a
+ * walk pays for every node a filter touches. */
+static void *udata_of(lua_State *L, int idx, const void *mt)
+{
+	void *p = lua_touserdata(L, idx);
+	if (!p || !lua_getmetatable(L, idx))
+		return NULL;
+	bool ours = lua_topointer(L, -1) == mt;
+	lua_pop(L, 1);
+	return ours ? p : NULL;
+}
+
 static markdown_node *to_node(lua_State *L, int idx)
 {
-	lnode *u = luaL_testudata(L, idx, NODE_MT);
+	lnode *u = udata_of(L, idx, get_run(L)->node_mt);
 	return u ? u->n : NULL;
 }
 
 static markdown_node *check_node(lua_State *L, int idx)
 {
-	return ((lnode *)luaL_checkudata(L, idx, NODE_MT))->n;
+	lnode *u = udata_of(L, idx, get_run(L)->node_mt);
+	if (!u)
+		luaL_typeerror(L, idx, NODE_MT);
+	return u->n;
 }
 
 static const char *tname(const markdown_node *n)
@@ -1292,9 +1311,17 @@ static void matcher_release(matcher *m)
 	memset(m, 0, sizeof *m);
 }
 
+static matcher *check_matcher(lua_State *L, int idx)
+{
+	matcher *m = udata_of(L, idx, get_run(L)->matcher_mt);
+	if (!m)
+		luaL_typeerror(L, idx, MATCHER_MT);
+	return m;
+}
+
 static int matcher_gc(lua_State *L)
 {
-	matcher_release(luaL_checkudata(L, 1, MATCHER_MT));
+	matcher_release(check_matcher(L, 1));
 	return 0;
 }
 
@@ -1768,7 +1795,7 @@ static size_t text_words(run *c, const char *s, size_t len, size_t *from)
 static int matcher_matches(lua_State *L)
 {
 	run *c = get_run(L);
-	const matcher *m = luaL_checkudata(L, 1, MATCHER_MT);
+	const matcher *m = check_matcher(L, 1);
 	bool first_only = lua_toboolean(L, 3);
 	bool text = lua_type(L, 2) == LUA_TSTRING;
 	const char *s = NULL;
@@ -2967,13 +2994,16 @@ static void new_metatables(lua_State *L)
 		{ "__tostring", node_tostring },
 		{ NULL, NULL },
 	};
+	run *c = get_run(L);
 	luaL_newmetatable(L, NODE_MT);
+	c->node_mt = lua_topointer(L, -1);
 	luaL_setfuncs(L, node_mt, 0);
 	lua_pushliteral(L, "gen.node");
 	lua_setfield(L, -2, "__metatable");
 	lua_pop(L, 1);
 
 	luaL_newmetatable(L, MATCHER_MT);
+	c->matcher_mt = lua_topointer(L, -1);
 	lua_pushcfunction(L, matcher_gc);
 	lua_setfield(L, -2, "__gc");
 	lua_createtable(L, 0, 1);

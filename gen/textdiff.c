@@ -375,6 +375,40 @@ static void trim_marks(marked *m)
 	}
 }
 
+/* At most the similarity pair_compute finds for words a and b: the
+ * words they share as bags, without their order. Those the word diff
+ * keeps in place are some of them. */
+static double similarity_bound(const spans *a, const spans *b)
+{
+	interner t = { 0 };
+	uint32_t *ia = xmalloc((a->n + 1) * sizeof *ia);
+	for (size_t i = 0; i < a->n; i++)
+		ia[i] = intern(&t, a->v[i].p, a->v[i].len);
+	size_t na = t.n;
+	uint32_t *left = xcalloc(na + 1, sizeof *left);
+	size_t shared = 0, total = 0;
+	for (size_t i = 0; i < a->n; i++) {
+		if (all_space(&a->v[i]))
+			continue;
+		left[ia[i]]++;
+		total += a->v[i].len;
+	}
+	for (size_t i = 0; i < b->n; i++) {
+		if (all_space(&b->v[i]))
+			continue;
+		total += b->v[i].len;
+		uint32_t id = intern(&t, b->v[i].p, b->v[i].len);
+		if (id < na && left[id]) {
+			left[id]--;
+			shared += b->v[i].len;
+		}
+	}
+	free(left);
+	free(ia);
+	interner_release(&t);
+	return total ? 2.0 * (double)shared / (double)total : 1.0;
+}
+
 static void pair_compute(pair *p, const span *la, const span *lb)
 {
 	memset(p, 0, sizeof *p);
@@ -382,6 +416,13 @@ static void pair_compute(pair *p, const span *la, const span *lb)
 	split_words(&p->b.w, lb->p, lb->len);
 	p->a.mark = xcalloc(p->a.w.n + 1, sizeof *p->a.mark);
 	p->b.mark = xcalloc(p->b.w.n + 1, sizeof *p->b.mark);
+	/* Lines too unlike to pair need no word diff, which costs the
+	 * square of their length when they share little. */
+	double bound = similarity_bound(&p->a.w, &p->b.w);
+	if (bound < PAIR_SIMILARITY) {
+		p->similarity = bound;
+		return;
+	}
 	textdiff_run *runs = NULL;
 	size_t nr = diff_spans(&runs, &p->a.w, &p->b.w);
 	size_t i = 0, j = 0, same = 0, total = 0;

@@ -187,6 +187,15 @@ static void test_html(void)
 	   "unrelated lines shown whole");
 	buf_release(&out);
 
+	/* The same words in another order: alike as bags of words, unlike
+	 * as text, so not paired either. */
+	const char *r1 = "een twee drie vier vijf zes\n", *r2 = "zes vijf vier drie twee een\n";
+	textdiff_html(&out, r1, strlen(r1), r2, strlen(r2), NULL, NULL);
+	ok(strstr(out.ptr, "<del>een twee drie vier vijf zes</del>") &&
+	   strstr(out.ptr, "<ins>zes vijf vier drie twee een</ins>"),
+	   "the same words reordered are shown whole");
+	buf_release(&out);
+
 	/* Blanks between two changed words join them into one mark. */
 	const char *g = "een twee drie vier\n", *h = "een TWEE DRIE vier\n";
 	textdiff_html(&out, g, strlen(g), h, strlen(h), NULL, NULL);

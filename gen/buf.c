@@ -124,6 +124,17 @@ void buf_put_html(buf *b, const char *s, size_t len)
 	buf_put(b, s + start, len - start);
 }
 
+void buf_put_uint(buf *b, uint64_t v)
+{
+	char digits[20];
+	size_t n = 0;
+	do {
+		digits[sizeof digits - ++n] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	buf_put(b, digits + sizeof digits - n, n);
+}
+
 void buf_put_utf8(buf *b, unsigned long cp)
 {
 	char u[4];

@@ -42,6 +42,9 @@ char *buf_detach(buf *b);
  * bytes read before a failure stay in b). */
 int buf_read_file(buf *b, const char *path);
 /* Appends the UTF-8 encoding of code point cp (at most U+10FFFF). */
+/* Appends v in decimal: buf_printf(b, "%" PRIu64, v) without the cost
+ * of parsing a format, for numbers written by the thousand. */
+void buf_put_uint(buf *b, uint64_t v);
 void buf_put_utf8(buf *b, unsigned long cp);
 /* Appends s with &, <, >, " and ' replaced by entities. */
 void buf_put_html(buf *b, const char *s, size_t len);

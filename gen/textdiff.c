@@ -658,29 +658,36 @@ static void html_line(sink *k, textdiff_op op, size_t ano, size_t bno,
 {
 	buf *o = k->out;
 	const char *cls = op == TEXTDIFF_SAME ? "diff-same" : op == TEXTDIFF_DEL ? "diff-del" : "diff-ins";
-	const char *tag = op == TEXTDIFF_DEL ? "del" : "ins";
-	buf_printf(o, "<tr class=\"%s\"><td class=\"diff-ln\">", cls);
+	/* Written piece by piece, not with buf_printf: history pages hold
+	 * tens of thousands of these rows. */
+	const char *open_tag = op == TEXTDIFF_DEL ? "<del>" : "<ins>";
+	const char *close_tag = op == TEXTDIFF_DEL ? "</del>" : "</ins>";
+	const char *open_word = op == TEXTDIFF_DEL ? "<del class=\"diff-word\">"
+						   : "<ins class=\"diff-word\">";
+	buf_puts(o, "<tr class=\"");
+	buf_puts(o, cls);
+	buf_puts(o, "\"><td class=\"diff-ln\">");
 	if (ano)
-		buf_printf(o, "%zu", ano);
+		buf_put_uint(o, ano);
 	buf_puts(o, "</td><td class=\"diff-ln\">");
 	if (bno)
-		buf_printf(o, "%zu", bno);
+		buf_put_uint(o, bno);
 	buf_puts(o, "</td><td class=\"diff-text\">");
 	if (op == TEXTDIFF_SAME) {
 		buf_put_html(o, text->p, text->len);
 	} else if (!m) {
-		buf_printf(o, "<%s>", tag);
+		buf_puts(o, open_tag);
 		buf_put_html(o, text->p, text->len);
-		buf_printf(o, "</%s>", tag);
+		buf_puts(o, close_tag);
 	} else {
 		for (size_t i = 0; i < m->w.n; i++) {
 			bool open = m->mark[i] && (i == 0 || !m->mark[i - 1]);
 			bool close = m->mark[i] && (i + 1 == m->w.n || !m->mark[i + 1]);
 			if (open)
-				buf_printf(o, "<%s class=\"diff-word\">", tag);
+				buf_puts(o, open_word);
 			buf_put_html(o, m->w.v[i].p, m->w.v[i].len);
 			if (close)
-				buf_printf(o, "</%s>", tag);
+				buf_puts(o, close_tag);
 		}
 	}
 	buf_puts(o, "</td></tr>\n");

@@ -259,5 +259,19 @@ int main(void)
 	test_buf();
 	test_err();
 	test_value();
+	{
+		buf n = BUF_INIT;
+		buf_put_uint(&n, 0);
+		buf_putc(&n, ' ');
+		buf_put_uint(&n, 7);
+		buf_putc(&n, ' ');
+		buf_put_uint(&n, 10);
+		buf_putc(&n, ' ');
+		buf_put_uint(&n, 1234567890);
+		buf_putc(&n, ' ');
+		buf_put_uint(&n, UINT64_MAX);
+		is_str(n.ptr, "0 7 10 1234567890 18446744073709551615", "buf_put_uint writes decimals");
+		buf_release(&n);
+	}
 	return done_testing();
 }

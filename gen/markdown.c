@@ -68,6 +68,13 @@ static const char *const ext_names[EXT_COUNT] = {
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
 static cmark_syntax_extension *exts[EXT_COUNT];
 static const char *init_missing;
+/* cmark's allocator, for the parser and every node made here (cmark
+ * lets a node take children of its own allocator only): xcalloc zeroes
+ * small blocks itself, quicker than glibc's calloc, and a parse makes a
+ * node or a string for every few words. Never written; cmark's API
+ * takes it without const. */
+static cmark_mem node_mem = { xcalloc, xrealloc, free };
+
 /* Serialises cmark_parser_feed/finish; see the top of the file. */
 static pthread_mutex_t parse_lock = PTHREAD_MUTEX_INITIALIZER;
 
@@ -1060,7 +1067,7 @@ int markdown_parse(markdown_doc **out, const char *path, const char *text,
 
 	options = CMARK_OPT_SMART | CMARK_OPT_FOOTNOTES | CMARK_OPT_SOURCEPOS |
 		  (opt->unsafe_html ? CMARK_OPT_UNSAFE : 0);
-	parser = cmark_parser_new(options);
+	parser = cmark_parser_new_with_mem(options, &node_mem);
 	for (int i = 0; i < EXT_COUNT; i++)
 		cmark_parser_attach_syntax_extension(parser, exts[i]);
 	pthread_mutex_lock(&parse_lock);
@@ -2331,7 +2338,8 @@ markdown_node *markdown_node_new(markdown_doc *doc, markdown_node_type t)
 	}
 	/* A Span is an Emph marked as one: cmark-gfm's custom inline would
 	 * be the natural node, but table cells refuse it. */
-	cmark_node *c = cmark_node_new(t == MARKDOWN_NODE_SPAN ? CMARK_NODE_EMPH : cmark_types[t]);
+	cmark_node *c = cmark_node_new_with_mem(
+		t == MARKDOWN_NODE_SPAN ? CMARK_NODE_EMPH : cmark_types[t], &node_mem);
 	materialize(c);
 	if (t == MARKDOWN_NODE_SPAN) {
 		markdown_node_set_attr(doc, MN(c), NULL, NULL);

@@ -65,14 +65,23 @@ void buf_putc(buf *b, int c)
 
 void buf_vprintf(buf *b, const char *fmt, va_list ap)
 {
+	/* Formatted once into the room the buffer has, and a second time
+	 * only when that was too little: formatting is the cost. */
+	if (!b->cap)
+		buf_grow(b, 64);
+	size_t room = b->cap - b->len;
 	va_list ap2;
 	va_copy(ap2, ap);
-	int n = vsnprintf(NULL, 0, fmt, ap2);
+	int n = vsnprintf(b->ptr + b->len, room, fmt, ap2);
 	va_end(ap2);
-	if (n <= 0)
+	if (n <= 0) {
+		b->ptr[b->len] = '\0';
 		return;
-	buf_grow(b, (size_t)n);
-	vsnprintf(b->ptr + b->len, (size_t)n + 1, fmt, ap);
+	}
+	if ((size_t)n >= room) {
+		buf_grow(b, (size_t)n);
+		vsnprintf(b->ptr + b->len, (size_t)n + 1, fmt, ap);
+	}
 	b->len += (size_t)n;
 }
 

@@ -1847,6 +1847,27 @@ void history_format_date(char out[26], int64_t t, int offset)
 	struct tm tm;
 	gmtime_r(&local, &tm);
 	int a = offset < 0 ? -offset : offset;
+	int year = tm.tm_year + 1900;
+	if (year >= 0 && year <= 9999) {
+		/* Digit by digit: history pages show thousands of dates, and
+		 * snprintf's format parsing cost more than the rest of this. */
+		int v[8] = { year / 100, year % 100, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+			     tm.tm_min, tm.tm_sec, (a / 60) % 100 };
+		static const char after[8] = { 0, '-', '-', 'T', ':', ':', 0, ':' };
+		char *p = out;
+		for (int i = 0; i < 8; i++) {
+			if (i == 7)
+				*p++ = offset < 0 ? '-' : '+';
+			*p++ = (char)('0' + v[i] / 10 % 10);
+			*p++ = (char)('0' + v[i] % 10);
+			if (after[i])
+				*p++ = after[i];
+		}
+		*p++ = (char)('0' + a % 60 / 10);
+		*p++ = (char)('0' + a % 10);
+		*p = '\0';
+		return;
+	}
 	char tmp[96];
 	snprintf(tmp, sizeof tmp, "%04d-%02d-%02dT%02d:%02d:%02d%c%02d:%02d",
 		 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,

@@ -273,5 +273,23 @@ int main(void)
 		is_str(n.ptr, "0 7 10 1234567890 18446744073709551615", "buf_put_uint writes decimals");
 		buf_release(&n);
 	}
+	{
+		/* buf_printf formats into the room there is, and again when
+		 * the text is longer than that. */
+		buf p = BUF_INIT;
+		buf_printf(&p, "%s", "");
+		ok(p.len == 0 && p.ptr[0] == '\0', "buf_printf of nothing leaves it empty");
+		buf_puts(&p, "kort");
+		char longer[301];
+		memset(longer, 'x', 300);
+		longer[300] = '\0';
+		buf_printf(&p, "-%s-%d", longer, 7);
+		ok(p.len == 4 + 1 + 300 + 2 && strncmp(p.ptr, "kort-xxx", 8) == 0 &&
+			   strcmp(p.ptr + p.len - 3, "x-7") == 0 && p.ptr[p.len] == '\0',
+		   "buf_printf past the buffer's room");
+		buf_printf(&p, "%03d", 5);
+		ok(strcmp(p.ptr + p.len - 6, "x-7005") == 0, "and within it");
+		buf_release(&p);
+	}
 	return done_testing();
 }

@@ -496,6 +496,10 @@ static void test_dates(void)
 	is_str(d, "2015-03-12T10:00:00+01:00", "local time of the author");
 	history_format_date(d, 1426150800, -330);
 	is_str(d, "2015-03-12T03:30:00-05:30", "half-hour negative offset");
+	history_format_date(d, 253402300800, 0);
+	is_str(d, "10000-01-01T00:00:00+00:0", "a year past 9999 is cut at 25 bytes");
+	history_format_date(d, 1426150800, 840);
+	is_str(d, "2015-03-12T23:00:00+14:00", "the widest offset");
 }
 
 int main(void)

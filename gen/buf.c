@@ -113,10 +113,21 @@ char *buf_detach(buf *b)
 	return p;
 }
 
+/* The bytes buf_put_html replaces. */
+static const unsigned char html_special[256] = {
+	['&'] = 1, ['<'] = 1, ['>'] = 1, ['"'] = 1, ['\''] = 1,
+};
+
 void buf_put_html(buf *b, const char *s, size_t len)
 {
+	const unsigned char *u = (const unsigned char *)s;
 	size_t start = 0;
 	for (size_t i = 0; i < len; i++) {
+		/* Most text has none: passed over a byte and a look-up each. */
+		while (i < len && !html_special[u[i]])
+			i++;
+		if (i == len)
+			break;
 		const char *rep = NULL;
 		switch (s[i]) {
 		case '&': rep = "&amp;"; break;

@@ -373,6 +373,11 @@ typedef struct run {
 	/* The metatables of nodes and matchers (lua_topointer), for telling
 	 * them from other values without looking their names up. */
 	const void *node_mt, *matcher_mt;
+	/* Registry slots (luaL_ref) of what a walk looks up for every node,
+	 * quicker by number than by name: the node metatable, the table of
+	 * the document's node values (push_node) and of their texts
+	 * (push_text), both new for each document (new_globals). */
+	int ref_node_mt, ref_nodes, ref_texts;
 	/* The instruction budget. */
 	int64_t steps, budget;
 	int step;
@@ -403,7 +408,7 @@ typedef struct run {
 	size_t *hits;             /* and what matched (see find_matches) */
 	size_t cap_hits;
 	unsigned matching;        /* calls of matcher:matches so far */
-	unsigned texts_edits;     /* markdown_edits when gen.texts was made */
+	unsigned texts_edits;     /* markdown_edits when the texts' table was made */
 	size_t nmatchers;         /* matchers the state keeps (gen_matcher) */
 	value *meta;              /* doc.meta converted back, after the last filter */
 	value *building;          /* the conversion under way */
@@ -547,7 +552,8 @@ static void push_node(lua_State *L, markdown_node *n)
 		lua_pushnil(L);
 		return;
 	}
-	lua_getfield(L, LUA_REGISTRYINDEX, "gen.nodes");
+	run *c = get_run(L);
+	lua_rawgeti(L, LUA_REGISTRYINDEX, c->ref_nodes);
 	if (lua_rawgetp(L, -1, n) == LUA_TUSERDATA) {
 		lua_remove(L, -2);
 		return;
@@ -555,7 +561,8 @@ static void push_node(lua_State *L, markdown_node *n)
 	lua_pop(L, 1);
 	lnode *u = lua_newuserdatauv(L, sizeof *u, 0);
 	u->n = n;
-	luaL_setmetatable(L, NODE_MT);
+	lua_rawgeti(L, LUA_REGISTRYINDEX, c->ref_node_mt);
+	lua_setmetatable(L, -2);
 	lua_pushvalue(L, -1);
 	lua_rawsetp(L, -3, n);
 	lua_remove(L, -2);
@@ -709,17 +716,17 @@ static void set_content(lua_State *L, run *c, markdown_node *n, int idx)
 
 /* Pushes the text of n. Filters ask for the same paragraph's text one
  * after another (themes.lua, then callouts.lua, then doc:tag): it is made
- * once and kept by node in the registry's gen.texts, which is emptied
+ * once and kept by node in a registry table (ref_texts), made anew
  * when the tree changes (markdown_edits) and for each document. */
 static void push_text(lua_State *L, run *c, markdown_node *n)
 {
 	unsigned edits = markdown_edits(c->md);
-	if (lua_getfield(L, LUA_REGISTRYINDEX, "gen.texts") != LUA_TTABLE ||
+	if (lua_rawgeti(L, LUA_REGISTRYINDEX, c->ref_texts) != LUA_TTABLE ||
 	    c->texts_edits != edits) {
 		lua_pop(L, 1);
 		lua_newtable(L);
 		lua_pushvalue(L, -1);
-		lua_setfield(L, LUA_REGISTRYINDEX, "gen.texts");
+		lua_rawseti(L, LUA_REGISTRYINDEX, c->ref_texts);
 		c->texts_edits = edits;
 	}
 	if (lua_rawgetp(L, -1, n) != LUA_TSTRING) {
@@ -2997,6 +3004,14 @@ static void new_metatables(lua_State *L)
 	run *c = get_run(L);
 	luaL_newmetatable(L, NODE_MT);
 	c->node_mt = lua_topointer(L, -1);
+	lua_pushvalue(L, -1);
+	c->ref_node_mt = luaL_ref(L, LUA_REGISTRYINDEX);
+	/* Slots for the nodes' and the texts' tables, filled for each
+	 * document. */
+	lua_pushboolean(L, 0);
+	c->ref_nodes = luaL_ref(L, LUA_REGISTRYINDEX);
+	lua_pushboolean(L, 0);
+	c->ref_texts = luaL_ref(L, LUA_REGISTRYINDEX);
 	luaL_setfuncs(L, node_mt, 0);
 	lua_pushliteral(L, "gen.node");
 	lua_setfield(L, -2, "__metatable");
@@ -3227,11 +3242,11 @@ static void new_globals(lua_State *L, run *c)
 	lua_pushliteral(L, "v");
 	lua_setfield(L, -2, "__mode");
 	lua_setmetatable(L, -2);
-	lua_setfield(L, LUA_REGISTRYINDEX, "gen.nodes");
+	lua_rawseti(L, LUA_REGISTRYINDEX, c->ref_nodes);
 	lua_newtable(L);
 	lua_setfield(L, LUA_REGISTRYINDEX, "gen.loaded");
-	lua_pushnil(L); /* no texts known (push_text) */
-	lua_setfield(L, LUA_REGISTRYINDEX, "gen.texts");
+	lua_pushboolean(L, 0); /* no texts known (push_text) */
+	lua_rawseti(L, LUA_REGISTRYINDEX, c->ref_texts);
 
 	/* The same numbers on every build of this document. */
 	lua_getfield(L, env, "math");

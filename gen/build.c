@@ -255,7 +255,7 @@ static void *scan_run(void *arg)
 static void *status_run(void *arg)
 {
 	early_job *j = arg;
-	j->changed = source_count_changes(j->src, j->status_dir);
+	j->changed = source_count_changes(j->src, j->status_dir, j->opt->status_memory);
 	return NULL;
 }
 

@@ -53,6 +53,9 @@ typedef struct build_options {
 				 as resolved, for the next build, or NULL */
 	struct check_memory *check_memory; /* check.h: what the last check
 				 found, or NULL */
+	struct source_status *status_memory; /* source.h: what the last git
+				 status of the content found, for the next
+				 (gen build --resident), or NULL */
 	build_caches *caches; /* the last build's caches, taken over and
 				 replaced by this one's (gen serve), or NULL */
 	bool print_parts;     /* the print page goes out in parts that only

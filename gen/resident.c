@@ -383,23 +383,37 @@ int resident_run(const build_options *opt, const char *name, int idle_minutes)
 	base.print_parts = false; /* public/ is read without gen */
 	bool trusted = false;     /* the last build succeeded */
 	int idle = idle_minutes;
-	/* With --worktree, the content is watched as gen serve watches it,
-	 * so that a build lists only the files changed since the last. */
+	/* The content is watched as gen serve watches it: with --worktree
+	 * so that a build lists only the files changed since the last, and
+	 * otherwise so that git status (the notice of files not committed)
+	 * looks only at those. */
 	source_listing *listing = NULL;
+	source_status *status_memory = NULL;
 	project_watch *project = NULL;
-	if (opt->src.worktree) {
+	{
 		source *src = NULL;
 		diag_list quiet = DIAG_LIST_INIT;
 		gen_err err;
 		if (source_open(&src, &opt->src, &quiet, &err) == 0 && source_root(src)) {
-			listing = source_listing_new();
+			if (opt->src.worktree)
+				listing = source_listing_new();
+			else
+				status_memory = source_status_new();
 			project = project_watch_new(source_root(src), listing);
-			if (project)
+			if (project) {
+				project_watch_status(project, status_memory);
 				project_watch_all(project);
+			}
 		}
 		source_free(src);
 		diag_release(&quiet);
 	}
+	/* Without a watch, every status looks at every file. */
+	if (!project) {
+		source_status_free(status_memory);
+		status_memory = NULL;
+	}
+	base.status_memory = status_memory;
 
 	for (;;) {
 		struct pollfd pf[3] = { { lfd, POLLIN, 0 }, { out ? output_watch_fd(out) : -1, POLLIN, 0 },
@@ -449,8 +463,12 @@ int resident_run(const build_options *opt, const char *name, int idle_minutes)
 			/* Watched before the build reads them. */
 			if (new_folders)
 				project_watch_all(project);
-			if (project_watch_blind(project))
-				source_listing_forget(listing);
+			if (project_watch_blind(project)) {
+				if (listing)
+					source_listing_forget(listing);
+				if (status_memory)
+					source_status_forget(status_memory);
+			}
 		}
 		bo.site.listing = listing;
 		bo.finished = answered;
@@ -474,6 +492,7 @@ int resident_run(const build_options *opt, const char *name, int idle_minutes)
 	status = 0;
 	project_watch_free(project);
 	source_listing_free(listing);
+	source_status_free(status_memory);
 	output_watch_free(out);
 	if (nul >= 0)
 		close(nul);

@@ -11,6 +11,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -915,7 +916,206 @@ static int list_files(const source *s, const char *dir, bool lazy, const char *m
 	return 0;
 }
 
-int source_count_changes(const source *s, const char *dir)
+/* ---- git status of the content ----
+ *
+ * A status that looked at every file before knows which differed then
+ * (changed), what the index held (entries) and which commit HEAD was.
+ * Since then a path can only come to differ if the work tree changed
+ * there (the watch names it: dirty), if its index entry changed, or if
+ * HEAD's commit changed it. Asking git status about those paths and the
+ * ones that differed gives the same count as asking about all; anything
+ * else (no status before, the watch lost track, a .gitignore changed,
+ * too many paths) asks about all. */
+
+/* Paths asked about one by one before a status looks at all instead. */
+#define STATUS_PATHS_MAX 256
+/* Statuses in a row that ask about some paths only: then one asks about
+ * all, for what no watch sees (the user's global ignore file). */
+#define STATUS_PARTIAL_MAX 64
+
+typedef struct status_entry {
+	char *path;
+	git_oid id;
+	uint32_t mode, flags;
+} status_entry;
+
+struct source_status {
+	bool valid;
+	git_oid head;
+	status_entry *entries; /* the index under the folder, by path */
+	size_t nentries;
+	char **changed;        /* what the last status counted */
+	size_t nchanged;
+	char **dirty;          /* what the watch named since, from the root */
+	size_t ndirty, capdirty;
+	int partial;           /* statuses since the last that asked about all */
+	size_t looked;         /* source_status_looked */
+};
+
+source_status *source_status_new(void)
+{
+	return xcalloc(1, sizeof(source_status));
+}
+
+static void free_paths(char **p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(p[i]);
+	free(p);
+}
+
+static void status_clear(source_status *st)
+{
+	for (size_t i = 0; i < st->nentries; i++)
+		free(st->entries[i].path);
+	free(st->entries);
+	free_paths(st->changed, st->nchanged);
+	st->entries = NULL;
+	st->changed = NULL;
+	st->nentries = st->nchanged = 0;
+	st->valid = false;
+}
+
+static void status_clear_dirty(source_status *st)
+{
+	free_paths(st->dirty, st->ndirty);
+	st->dirty = NULL;
+	st->ndirty = st->capdirty = 0;
+}
+
+void source_status_free(source_status *st)
+{
+	if (!st)
+		return;
+	status_clear(st);
+	status_clear_dirty(st);
+	free(st);
+}
+
+void source_status_dirty(source_status *st, const char *path)
+{
+	if (!st->valid || (st->ndirty && strcmp(st->dirty[st->ndirty - 1], path) == 0))
+		return;
+	if (st->ndirty == STATUS_PATHS_MAX) {
+		st->valid = false; /* too many to ask about one by one */
+		return;
+	}
+	if (st->ndirty == st->capdirty) {
+		st->capdirty = st->capdirty ? 2 * st->capdirty : 16;
+		st->dirty = xrealloc(st->dirty, st->capdirty * sizeof *st->dirty);
+	}
+	st->dirty[st->ndirty++] = xstrdup(path);
+}
+
+void source_status_forget(source_status *st)
+{
+	st->valid = false;
+}
+
+size_t source_status_looked(const source_status *st)
+{
+	return st->looked;
+}
+
+/* Whether path is at or below the folder under ("" for all). */
+static bool status_within(const char *path, const char *under)
+{
+	size_t n = strlen(under);
+	while (n && under[n - 1] == '/')
+		n--;
+	return n == 0 || (strncmp(path, under, n) == 0 && (path[n] == '\0' || path[n] == '/'));
+}
+
+static void add_path(char ***v, size_t *n, size_t *cap, const char *path)
+{
+	if (*n == *cap) {
+		*cap = *cap ? 2 * *cap : 16;
+		*v = xrealloc(*v, *cap * sizeof **v);
+	}
+	(*v)[(*n)++] = xstrdup(path);
+}
+
+/* The index's entries under the folder spec, in its order (by path). */
+static void read_entries(git_index *ix, const char *spec, status_entry **out, size_t *n)
+{
+	size_t count = git_index_entrycount(ix), k = 0;
+	status_entry *e = xmalloc((count + 1) * sizeof *e);
+	for (size_t i = 0; i < count; i++) {
+		const git_index_entry *x = git_index_get_byindex(ix, i);
+		if (!x || !status_within(x->path, spec))
+			continue;
+		e[k].path = xstrdup(x->path);
+		git_oid_cpy(&e[k].id, &x->id);
+		e[k].mode = x->mode;
+		e[k].flags = (uint32_t)x->flags | (uint32_t)x->flags_extended << 16;
+		k++;
+	}
+	*out = e;
+	*n = k;
+}
+
+/* Paths whose index entry is not as it was, into the candidates. */
+static void index_changes(const status_entry *a, size_t na, const status_entry *b, size_t nb,
+			  char ***v, size_t *n, size_t *cap)
+{
+	size_t i = 0, j = 0;
+	while (i < na || j < nb) {
+		int c = i == na ? 1 : j == nb ? -1 : strcmp(a[i].path, b[j].path);
+		if (c < 0) {
+			add_path(v, n, cap, a[i++].path);
+		} else if (c > 0) {
+			add_path(v, n, cap, b[j++].path);
+		} else {
+			if (!git_oid_equal(&a[i].id, &b[j].id) || a[i].mode != b[j].mode ||
+			    a[i].flags != b[j].flags)
+				add_path(v, n, cap, a[i].path);
+			i++;
+			j++;
+		}
+	}
+}
+
+/* Paths HEAD's move from commit a to commit b changed, into the
+ * candidates; false when they cannot be told. */
+static bool head_changes(git_repository *repo, const git_oid *a, const git_oid *b,
+			 const char *spec, char ***v, size_t *n, size_t *cap)
+{
+	git_commit *ca = NULL, *cb = NULL;
+	git_tree *ta = NULL, *tb = NULL;
+	git_diff *diff = NULL;
+	bool ok = false;
+	git_diff_options o;
+	git_diff_options_init(&o, GIT_DIFF_OPTIONS_VERSION);
+	char *specs[1] = { (char *)spec };
+	o.pathspec.strings = specs;
+	o.pathspec.count = *spec ? 1 : 0;
+	o.flags = GIT_DIFF_DISABLE_PATHSPEC_MATCH;
+	if (git_commit_lookup(&ca, repo, a) < 0 || git_commit_lookup(&cb, repo, b) < 0 ||
+	    git_commit_tree(&ta, ca) < 0 || git_commit_tree(&tb, cb) < 0 ||
+	    git_diff_tree_to_tree(&diff, repo, ta, tb, &o) < 0)
+		goto out;
+	for (size_t i = 0; i < git_diff_num_deltas(diff); i++) {
+		const git_diff_delta *d = git_diff_get_delta(diff, i);
+		add_path(v, n, cap, d->old_file.path);
+		if (strcmp(d->old_file.path, d->new_file.path) != 0)
+			add_path(v, n, cap, d->new_file.path);
+	}
+	ok = true;
+out:
+	git_diff_free(diff);
+	git_tree_free(ta);
+	git_tree_free(tb);
+	git_commit_free(ca);
+	git_commit_free(cb);
+	return ok;
+}
+
+static int compare_cstr(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int source_count_changes(const source *s, const char *dir, source_status *st)
 {
 	if (!s->repo || s->worktree || !s->root)
 		return 0;
@@ -928,15 +1128,120 @@ int source_count_changes(const source *s, const char *dir)
 	char *specs[1] = { spec.ptr };
 	so.pathspec.strings = specs;
 	so.pathspec.count = 1;
-	git_status_list *st = NULL;
+	git_status_list *found = NULL;
 	git_repository *own = NULL;
+	git_index *ix = NULL;
+	status_entry *entries = NULL;
+	size_t nentries = 0;
+	char **cand = NULL;
+	size_t ncand = 0, capcand = 0;
+	git_oid head;
+	bool have_head = false, partial = false;
 	int n = 0;
 	/* A handle of its own: the build reads blobs through s->repo on
 	 * other threads meanwhile, and status loads the index into its. */
-	if (git_repository_open(&own, git_repository_path(s->repo)) == 0 &&
-	    git_status_list_new(&st, own, &so) == 0)
-		n = (int)git_status_list_entrycount(st);
-	git_status_list_free(st);
+	if (git_repository_open(&own, git_repository_path(s->repo)) < 0)
+		goto out;
+	if (st) {
+		have_head = git_reference_name_to_id(&head, own, "HEAD") == 0 &&
+			    git_repository_index(&ix, own) == 0;
+		if (have_head)
+			read_entries(ix, spec.ptr, &entries, &nentries);
+		partial = have_head && st->valid && st->partial < STATUS_PARTIAL_MAX;
+		for (size_t i = 0; partial && i < st->ndirty; i++) {
+			const char *d = st->dirty[i];
+			const char *base = strrchr(d, '/');
+			if (strcmp(base ? base + 1 : d, ".gitignore") == 0)
+				partial = false; /* what counts as untracked changed */
+			else if (status_within(d, dir)) {
+				buf full = BUF_INIT;
+				buf_printf(&full, "%s%s", s->prefix, d);
+				add_path(&cand, &ncand, &capcand, full.ptr);
+				buf_release(&full);
+			}
+		}
+		if (partial) {
+			index_changes(st->entries, st->nentries, entries, nentries, &cand, &ncand,
+				      &capcand);
+			for (size_t i = 0; i < st->nchanged; i++)
+				add_path(&cand, &ncand, &capcand, st->changed[i]);
+			if (!git_oid_equal(&head, &st->head) &&
+			    !head_changes(own, &st->head, &head, spec.ptr, &cand, &ncand, &capcand))
+				partial = false;
+		}
+		partial = partial && ncand <= STATUS_PATHS_MAX;
+	}
+	if (partial) {
+		if (ncand)
+			qsort(cand, ncand, sizeof *cand, compare_cstr);
+		size_t k = 0;
+		for (size_t i = 0; i < ncand; i++) {
+			if (k && strcmp(cand[k - 1], cand[i]) == 0) {
+				free(cand[i]);
+				continue;
+			}
+			cand[k++] = cand[i];
+		}
+		ncand = k;
+		if (!ncand)
+			goto counted; /* nothing can have come to differ */
+		so.pathspec.strings = cand;
+		so.pathspec.count = ncand;
+		so.flags |= GIT_STATUS_OPT_DISABLE_PATHSPEC_MATCH;
+	}
+	if (git_status_list_new(&found, own, &so) < 0) {
+		if (st)
+			status_clear(st);
+		goto out;
+	}
+	n = (int)git_status_list_entrycount(found);
+counted:
+	if (st) {
+		/* What this status found, for the next. */
+		char **changed = NULL;
+		size_t nchanged = 0, capchanged = 0;
+		for (size_t i = 0; found && i < (size_t)n; i++) {
+			const git_status_entry *e = git_status_byindex(found, i);
+			const git_diff_delta *d = e->index_to_workdir ? e->index_to_workdir
+								      : e->head_to_index;
+			if (d)
+				add_path(&changed, &nchanged, &capchanged,
+					 d->new_file.path ? d->new_file.path : d->old_file.path);
+		}
+		if (partial && !found) {
+			n = (int)st->nchanged; /* empty: as it was */
+			free_paths(changed, nchanged);
+			changed = NULL;
+			nchanged = 0;
+			for (size_t i = 0; i < st->nchanged; i++)
+				add_path(&changed, &nchanged, &capchanged, st->changed[i]);
+		}
+		status_clear(st);
+		st->looked = SIZE_MAX;
+		if (have_head) {
+			st->valid = true;
+			st->head = head;
+			st->entries = entries;
+			st->nentries = nentries;
+			entries = NULL;
+			st->changed = changed;
+			st->nchanged = nchanged;
+			st->partial = partial ? st->partial + 1 : 0;
+			st->looked = partial ? ncand : SIZE_MAX;
+		} else {
+			free_paths(changed, nchanged);
+		}
+		status_clear_dirty(st);
+	}
+out:
+	if (entries) {
+		for (size_t i = 0; i < nentries; i++)
+			free(entries[i].path);
+		free(entries);
+	}
+	free_paths(cand, ncand);
+	git_status_list_free(found);
+	git_index_free(ix);
 	git_repository_free(own);
 	buf_release(&spec);
 	return n;

@@ -102,10 +102,29 @@ void source_file_unload(source_file *f);
 void source_file_release(source_file *f);
 void source_files_free(source_file *files, size_t n);
 
+/* What the last git status of the content found, kept by a process that
+ * builds again and again and watches the work tree (gen build
+ * --resident): the next status looks again only at the paths that may
+ * have changed since, those the watch names and those the index and
+ * HEAD changed, and not at every file. */
+typedef struct source_status source_status;
+source_status *source_status_new(void);
+void source_status_free(source_status *st);
+/* path, relative to the project root (a file, or a folder and all below
+ * it), changed on disk. */
+void source_status_dirty(source_status *st, const char *path);
+/* The watch lost track: the next status looks at every file. */
+void source_status_forget(source_status *st);
+/* How many paths the last status asked git about (files, or folders and
+ * all below them), or SIZE_MAX when it looked at every file. */
+size_t source_status_looked(const source_status *st);
+
 /* Number of files under dir (relative to the project root) that differ
  * from the index or HEAD, untracked ones included; 0 in work-tree mode.
- * Safe beside other threads that read s (it opens the repository again). */
-int source_count_changes(const source *s, const char *dir);
+ * st (may be NULL) is what the last call found, updated. Safe beside
+ * other threads that read s (it opens the repository again), but one
+ * call at a time per st. */
+int source_count_changes(const source *s, const char *dir, source_status *st);
 
 /* Finds the project root: start or the nearest directory above it that
  * holds site.toml. Returns 0 and *out (absolute; caller frees), or

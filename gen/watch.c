@@ -39,9 +39,29 @@ struct project_watch {
 	watched *dirs;         /* what each watch is on */
 	size_t ndirs;
 	/* Told every path an event names, so that the next build lists
-	 * only those again (source.h). */
+	 * only those again, and the next git status looks only at those
+	 * (source.h); either may be NULL. */
 	source_listing *listing;
+	source_status *status;
 };
+
+/* The watch lost track: neither the listing nor the status can learn
+ * from it. */
+static void tell_forget(project_watch *w)
+{
+	if (w->listing)
+		source_listing_forget(w->listing);
+	if (w->status)
+		source_status_forget(w->status);
+}
+
+static void tell_dirty(project_watch *w, const char *path)
+{
+	if (w->listing)
+		source_listing_dirty(w->listing, path);
+	if (w->status)
+		source_status_dirty(w->status, path);
+}
 
 /* Notes that wd watches the folder at path (absolute, below the root):
  * a folder renamed keeps its watch, which then gets the new path. */
@@ -182,7 +202,7 @@ static void project_event(void *ctx, const struct inotify_event *ev)
 	struct project_read *rd = ctx;
 	project_watch *w = rd->w;
 	if (ev->mask & IN_Q_OVERFLOW) {
-		source_listing_forget(w->listing);
+		tell_forget(w);
 		rd->matter++;
 		return;
 	}
@@ -190,7 +210,7 @@ static void project_event(void *ctx, const struct inotify_event *ev)
 		return;
 	const char *name = ev->len ? ev->name : "";
 	if (ev->mask & (IN_DELETE_SELF | IN_MOVE_SELF))
-		source_listing_forget(w->listing);
+		tell_forget(w);
 	if (ev->mask & IN_DELETE_SELF) {
 		rd->matter++;
 		return;
@@ -198,11 +218,11 @@ static void project_event(void *ctx, const struct inotify_event *ev)
 	/* Every name, noise too: the listing has those as well. */
 	const char *folder = watched_folder(w, ev->wd);
 	if (!folder) {
-		source_listing_forget(w->listing);
+		tell_forget(w);
 	} else if (*name) {
 		buf path = BUF_INIT;
 		buf_printf(&path, "%s%s%s", folder, *folder ? "/" : "", name);
-		source_listing_dirty(w->listing, path.ptr);
+		tell_dirty(w, path.ptr);
 		buf_release(&path);
 	}
 	if (!(ev->mask & (IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE |
@@ -239,6 +259,11 @@ project_watch *project_watch_new(const char *root, source_listing *listing)
 	w->content_dir = xstrdup("content");
 	w->listing = listing;
 	return w;
+}
+
+void project_watch_status(project_watch *w, source_status *status)
+{
+	w->status = status;
 }
 
 void project_watch_free(project_watch *w)

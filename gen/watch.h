@@ -6,7 +6,8 @@
  * below. Each path an event names is told to a source_listing, so that
  * the next build lists only those paths again instead of every file. A
  * folder that cannot be watched (the system's limit) makes the watch
- * blind: the listing cannot be trusted then.
+ * blind: the listing cannot be trusted then. The same paths can go to a
+ * source_status, so that git status looks again only at those.
  *
  * output_watch watches what a build writes: every folder of the output,
  * so that a process trusts the output as its last build left it only
@@ -26,6 +27,9 @@ typedef struct project_watch project_watch;
  * be had. Nothing is watched before project_watch_all. */
 project_watch *project_watch_new(const char *root, source_listing *listing);
 void project_watch_free(project_watch *w);
+/* Tells status (borrowed; may be NULL) too what changed: the paths, and
+ * when the watch lost track. */
+void project_watch_status(project_watch *w, source_status *status);
 /* Watches the root and every folder a build reads, those made since
  * the last call too (a folder already watched keeps its watch). */
 void project_watch_all(project_watch *w);

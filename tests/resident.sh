@@ -139,6 +139,40 @@ git -C "$P" rm -q content/verhalen/kapot.md
 git -C "$P" commit -qm "weer heel"
 both "fixed again"
 
+# The notice of files not committed: the resident's git status looks
+# again only at what its watch of the content and the index name; each
+# notice must be a clean build's. Edits are built at once, without
+# waiting, as a save followed by the command would be.
+echo "Nog niet vastgelegd." >> "$P/content/verhalen/extra-2.md"
+both "an edit not committed"
+grep -q "1 file in 'content' differs" "$WORK/res.err"
+ok $? "an edit not committed: the notice counts it"
+echo "+++
+title = \"Los\"
+kind = \"story\"
++++
+Los." > "$P/content/verhalen/los.md"
+both "an untracked article"
+git -C "$P" add content/verhalen/los.md
+both "staged"
+git -C "$P" commit -qam "los erbij"
+both "committed"
+git -C "$P" reset -q --soft HEAD~1
+both "the commit undone, its files staged"
+git -C "$P" reset -q --mixed HEAD
+both "unstaged"
+mkdir -p "$P/content/verhalen/map"
+cp "$P/content/verhalen/los.md" "$P/content/verhalen/map/los2.md"
+both "a folder with an article"
+echo "map/" > "$P/content/.gitignore"
+both "a .gitignore"
+rm -rf "$P/content/verhalen/map" "$P/content/.gitignore"
+git -C "$P" add -A
+git -C "$P" commit -qm "alles vastgelegd"
+both "all committed"
+grep -q "differ" "$WORK/res.err"
+is $? 1 "all committed: no notice"
+
 # --worktree: another resident, which watches the content as gen serve
 # does and lists only what changed; every edit is built at once, without
 # waiting, as a save followed by the command would be.

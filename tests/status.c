@@ -1,0 +1,125 @@
+/* Unit tests for source_count_changes with a source_status: git status
+ * of the content that looks again only at what may have changed (the
+ * paths a watch names, what the index and HEAD changed, what differed
+ * last time), on a fixture repository made with git. Each count is
+ * checked against a status that looks at every file. */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "source.h"
+#include "tap.h"
+#include "shell.h"
+
+static source *open_repo(void)
+{
+	char dir[512];
+	snprintf(dir, sizeof dir, "%s/p", tmp);
+	source_options o = { dir, NULL, NULL, false };
+	source *s = NULL;
+	diag_list dl = DIAG_LIST_INIT;
+	gen_err e;
+	err_clear(&e);
+	if (source_open(&s, &o, &dl, &e) < 0)
+		diag("source_open: %s", e.msg);
+	diag_release(&dl);
+	return s;
+}
+
+/* Counts with st, and checks the count against a status of every file
+ * and how many paths st's status asked about (SIZE_MAX: all). */
+static void check(source_status *st, int want, size_t looked, const char *name)
+{
+	source *s = open_repo();
+	int got = source_count_changes(s, "content", st);
+	int all = source_count_changes(s, "content", NULL);
+	source_free(s);
+	ok(got == want && all == want, "%s: %d file(s) differ (%d, all files: %d)", name, want,
+	   got, all);
+	if (looked == SIZE_MAX)
+		ok(source_status_looked(st) == SIZE_MAX, "%s: looked at every file", name);
+	else
+		ok(source_status_looked(st) == looked, "%s: asked about %zu path(s) (%zu)", name,
+		   looked, source_status_looked(st));
+}
+
+#define COMMIT "git -c user.name=T -c user.email=t@example.org commit -q"
+
+int main(void)
+{
+	snprintf(tmp, sizeof tmp, "%s/gen-status-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+	if (!mkdtemp(tmp)) {
+		perror("mkdtemp");
+		return 1;
+	}
+	sh("mkdir -p p/content/verhalen p/content/tips && cd p && git init -q && "
+	   "echo 'title = \"T\"' > site.toml && echo a > content/verhalen/a.md && "
+	   "echo b > content/verhalen/b.md && echo c > content/tips/c.md && "
+	   "echo x > buiten.md && git add -A && " COMMIT " -m een");
+
+	source_status *st = source_status_new();
+	check(st, 0, SIZE_MAX, "the first status");
+	check(st, 0, 0, "nothing changed");
+
+	sh("echo meer >> p/content/verhalen/a.md");
+	source_status_dirty(st, "content/verhalen/a.md");
+	check(st, 1, 1, "an edit the watch saw");
+
+	sh("cd p && " COMMIT " -am twee");
+	check(st, 0, 1, "committed (index and HEAD changed)");
+	sh("cd p && git reset -q --soft HEAD~1");
+	check(st, 1, 1, "HEAD moved back, nothing else changed");
+	sh("cd p && " COMMIT " -m twee");
+	check(st, 0, 1, "committed again");
+
+	sh("echo nieuw > p/content/tips/d.md");
+	source_status_dirty(st, "content/tips/d.md");
+	source_status_dirty(st, "buiten.md"); /* outside content: not asked */
+	check(st, 1, 1, "an untracked file");
+
+	sh("cd p && git add content/tips/d.md");
+	check(st, 1, 1, "staged");
+
+	sh("cd p && " COMMIT " -m drie && git reset -q --soft HEAD~1");
+	check(st, 1, 1, "a commit undone, its file still staged");
+
+	sh("cd p && git reset -q --mixed HEAD");
+	check(st, 1, 1, "unstaged again");
+
+	sh("cd p && git rm -q --cached content/verhalen/b.md");
+	check(st, 2, 2, "a file taken out of the index only (nothing on disk changed)");
+	sh("cd p && git add content/verhalen/b.md");
+	check(st, 1, 2, "and put back");
+
+	sh("cd p && rm content/tips/d.md");
+	source_status_dirty(st, "content/tips/d.md");
+	check(st, 0, 1, "removed");
+
+	sh("mkdir -p p/content/verhalen/map && echo m > p/content/verhalen/map/m.md && "
+	   "echo n > p/content/verhalen/map/n.md");
+	source_status_dirty(st, "content/verhalen/map");
+	check(st, 2, 1, "a new folder with two files");
+
+	sh("cd p && echo map > content/.gitignore");
+	source_status_dirty(st, "content/.gitignore");
+	check(st, 1, SIZE_MAX, "a .gitignore changed: every file again");
+
+	sh("cd p && git add -A && " COMMIT " -m vier && echo b2 >> content/verhalen/b.md");
+	source_status_forget(st);
+	check(st, 1, SIZE_MAX, "the watch lost track: every file again");
+
+	/* What the watch does not name is not looked at: that is its job. */
+	sh("echo stil >> p/content/tips/c.md");
+	source *s = open_repo();
+	int got = source_count_changes(s, "content", st);
+	int all = source_count_changes(s, "content", NULL);
+	source_free(s);
+	ok(got == 1 && all == 2 && source_status_looked(st) == 1,
+	   "an edit no watch named is not looked at (%d, all files: %d)", got, all);
+
+	source_status_free(st);
+	sh("rm -rf '%s'", tmp);
+	return done_testing();
+}

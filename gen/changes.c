@@ -83,7 +83,8 @@ static value *commit_data(const site *s, const history_commit *c, bool message)
 char *changes_history_url(const document *d)
 {
 	buf u = BUF_INIT;
-	buf_printf(&u, "%sgeschiedenis/", d->url);
+	buf_puts(&u, d->url);
+	buf_puts(&u, "geschiedenis/");
 	return buf_detach(&u);
 }
 
@@ -269,7 +270,8 @@ static int render_history_page(renderer *r, const site *s, output *o,
 {
 	char *url = changes_history_url(d);
 	buf rel = BUF_INIT;
-	buf_printf(&rel, "%sindex.html", url);
+	buf_puts(&rel, url);
+	buf_puts(&rel, "index.html");
 	/* The page shows the article's card and its changes, nothing of
 	 * other articles: known without making it. */
 	uint64_t fp = render_doc_key(d, render_site_stamp(r) ^ 0x6869u);
@@ -672,13 +674,12 @@ static int render_history_pages(renderer *r, const site *s, output *o, gen_err *
 			continue;
 		/* An article that happens to live at the history page's URL
 		 * wins: its page is what authors asked for. */
-		char *url = changes_history_url(d);
-		url[strlen(url) - 1] = '\0';
+		/* Looked at for every article on every build: no printf. */
 		buf rel = BUF_INIT;
-		buf_printf(&rel, "%s.md", url);
+		buf_puts(&rel, d->url);
+		buf_puts(&rel, "geschiedenis.md");
 		bool taken = site_find(s, rel.ptr) != NULL;
 		buf_release(&rel);
-		free(url);
 		if (taken)
 			continue;
 		w.docs[w.n] = d;

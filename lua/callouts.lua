@@ -67,8 +67,10 @@ return {
 
   -- Most paragraphs hold no phrase: look at the whole first, and at its
   -- Text nodes only when it does. A phrase split by emphasis is missed.
+  -- Whether it sits in a quote is asked only then: the words of the
+  -- text are at hand already (themes.lua made them), its ancestors not.
   Paragraph = function(para)
-    if in_quote(para) or not phrases:find(para:text()) then
+    if not phrases:find(para:text()) or in_quote(para) then
       return nil
     end
     local content, changed = {}, false

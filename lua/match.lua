@@ -92,6 +92,21 @@ function Matcher:find(words)
   return nil
 end
 
+-- Every match in a text (a string, not words), in the order of the
+-- text, as an iterator of value, first, last and pattern: what all gives,
+-- without a table for each match.
+--   for value, first, last in m:each(text) do ... end
+function Matcher:each(text)
+  local hits, x = self.c:matches(text), 1
+  return function()
+    local k = hits[x]
+    if not k then return nil end
+    local first, last = hits[x + 3], hits[x + 4]
+    x = x + 5
+    return self.values[k], first, last, self.patterns[k]
+  end
+end
+
 -- Every match, in the order of the text.
 function Matcher:all(words)
   local hits, out = self.c:matches(words), {}

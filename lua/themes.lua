@@ -29,11 +29,10 @@ local function look(node)
   local text = node:text()
   if text == "" then return end
   local here = {}
-  for _, m in ipairs(matcher:all(text)) do
-    local id = m.value
+  for id, first, last in matcher:each(text) do
     local n = found[id] or 0
     if not here[id] and n < MAX_PER_THEME then
-      doc:tag(id, node, text:sub(m.first, m.last))
+      doc:tag(id, node, text:sub(first, last))
       here[id] = true
       found[id] = n + 1
     end

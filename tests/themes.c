@@ -219,9 +219,18 @@ int main(void)
 			"  end\n"
 			"  return table.concat(o, ' ')\n"
 			"end\n"
+			"local function show_each(m, text)\n"
+			"  local o = {}\n"
+			"  for value, first, last, pattern in m:each(text) do\n"
+			"    o[#o + 1] = value .. ':' .. pattern .. ':' .. first .. '-' .. last\n"
+			"  end\n"
+			"  return table.concat(o, ' ')\n"
+			"end\n"
 			"return { Document = function(d)\n"
 			"  local a, b = show(by_hand, d:text()), show(shared, d:text())\n"
-			"  doc.meta.out = (a == b and 'same ' or 'differ ') .. #shared:all(d:text())\n"
+			"  local c = show_each(shared, d:text())\n"
+			"  doc.meta.out = (a == b and a == c and 'same ' or 'differ ') ..\n"
+			"    #shared:all(d:text())\n"
 			"end }\n";
 		filter_set *probe = filter_set_new();
 		int rc = add_file(probe, src, "lua/match.lua", false);
@@ -241,7 +250,8 @@ int main(void)
 		} else {
 			const char *out = value_string(value_get(d.fm.meta, "out"), NULL);
 			ok(out && !strncmp(out, "same ", 5) && atoi(out + 5) > 20,
-			   "match.themes() finds what match.compile of site.themes finds (%s)",
+			   "match.themes() finds what match.compile of site.themes finds, "
+			   "and each() what all() does (%s)",
 			   out ? out : "no answer");
 			document_release(&d);
 		}

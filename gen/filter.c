@@ -1245,6 +1245,7 @@ static int gen_slug(lua_State *L)
 typedef struct mtok {
 	char *w;
 	size_t len;
+	size_t h; /* key_hash of w: a word is compared whole only when it agrees */
 	bool before, after, optional;
 } mtok;
 
@@ -1440,6 +1441,7 @@ static void matcher_add(matcher *m, run *c, const char *p, size_t plen, lua_Inte
 			mtok *t = &e.toks[e.ntoks++];
 			t->len = c->scratch.len;
 			t->w = xstrndup(c->scratch.ptr, c->scratch.len);
+			t->h = key_hash(t->w, t->len);
 			t->before = before && e.ntoks - 1 == first;
 			t->after = false;
 			t->optional = optional;
@@ -1600,7 +1602,7 @@ static void word_hash(mword *w)
 static bool fits(const mtok *t, const mword *w)
 {
 	if (!t->before && !t->after)
-		return w->len == t->len && !memcmp(w->s, t->w, t->len);
+		return w->len == t->len && w->h == t->h && !memcmp(w->s, t->w, t->len);
 	if (t->len > w->len)
 		return false;
 	if (t->before && t->after) {
@@ -1656,7 +1658,11 @@ static size_t find_matches(run *c, const matcher *m, const mword *w, size_t n,
 			for (size_t x = 0; x < nl; x++) {
 				const mentry *e = &m->e[list[x]];
 				size_t end;
-				if (!match_at(w, n, i, e->toks, e->ntoks, 0, &end) || end <= i)
+				/* The exact bucket's first words are the word itself. */
+				bool first_known = pass == 0;
+				if (!match_at(w, n, first_known ? i + 1 : i, e->toks, e->ntoks,
+					      first_known ? 1 : 0, &end) ||
+				    end <= i)
 					continue;
 				if (nh + 3 > c->cap_hits) {
 					c->cap_hits = c->cap_hits ? 2 * c->cap_hits : 48;

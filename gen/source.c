@@ -556,16 +556,27 @@ void source_listing_free(source_listing *l)
 	free(l);
 }
 
+/* Appends a copy of path to the list v (n paths, room for cap). */
+static void add_path(char ***v, size_t *n, size_t *cap, const char *path)
+{
+	if (*n == *cap) {
+		*cap = *cap ? 2 * *cap : 16;
+		*v = xrealloc(*v, *cap * sizeof **v);
+	}
+	(*v)[(*n)++] = xstrdup(path);
+}
+
+/* Whether path is the last of the n in v: a file being written names
+ * itself once per write, and once will do. */
+static bool named_last(char *const *v, size_t n, const char *path)
+{
+	return n && strcmp(v[n - 1], path) == 0;
+}
+
 void source_listing_dirty(source_listing *l, const char *path)
 {
-	/* A file being written names itself once per write: once will do. */
-	if (!l->valid || (l->ndirty && strcmp(l->dirty[l->ndirty - 1], path) == 0))
-		return;
-	if (l->ndirty == l->capdirty) {
-		l->capdirty = l->capdirty ? 2 * l->capdirty : 16;
-		l->dirty = xrealloc(l->dirty, l->capdirty * sizeof *l->dirty);
-	}
-	l->dirty[l->ndirty++] = xstrdup(path);
+	if (l->valid && !named_last(l->dirty, l->ndirty, path))
+		add_path(&l->dirty, &l->ndirty, &l->capdirty, path);
 }
 
 void source_listing_forget(source_listing *l)
@@ -994,17 +1005,12 @@ void source_status_free(source_status *st)
 
 void source_status_dirty(source_status *st, const char *path)
 {
-	if (!st->valid || (st->ndirty && strcmp(st->dirty[st->ndirty - 1], path) == 0))
+	if (!st->valid || named_last(st->dirty, st->ndirty, path))
 		return;
-	if (st->ndirty == STATUS_PATHS_MAX) {
+	if (st->ndirty == STATUS_PATHS_MAX)
 		st->valid = false; /* too many to ask about one by one */
-		return;
-	}
-	if (st->ndirty == st->capdirty) {
-		st->capdirty = st->capdirty ? 2 * st->capdirty : 16;
-		st->dirty = xrealloc(st->dirty, st->capdirty * sizeof *st->dirty);
-	}
-	st->dirty[st->ndirty++] = xstrdup(path);
+	else
+		add_path(&st->dirty, &st->ndirty, &st->capdirty, path);
 }
 
 void source_status_forget(source_status *st)
@@ -1024,15 +1030,6 @@ static bool status_within(const char *path, const char *under)
 	while (n && under[n - 1] == '/')
 		n--;
 	return n == 0 || (strncmp(path, under, n) == 0 && (path[n] == '\0' || path[n] == '/'));
-}
-
-static void add_path(char ***v, size_t *n, size_t *cap, const char *path)
-{
-	if (*n == *cap) {
-		*cap = *cap ? 2 * *cap : 16;
-		*v = xrealloc(*v, *cap * sizeof **v);
-	}
-	(*v)[(*n)++] = xstrdup(path);
 }
 
 /* The index's entries under the folder spec, in its order (by path). */

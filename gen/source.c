@@ -585,10 +585,13 @@ void source_listing_forget(source_listing *l)
 	listing_clear_dirty(l);
 }
 
-/* Whether path is below (or is) the folder under. */
+/* Whether path is below (or is) the folder under; a '/' ending under
+ * (content_dir = "content/") does not count. */
 static bool path_within(const char *path, const char *under)
 {
 	size_t n = strlen(under);
+	while (n > 1 && under[n - 1] == '/')
+		n--;
 	return strncmp(path, under, n) == 0 && (path[n] == '\0' || path[n] == '/');
 }
 
@@ -975,11 +978,16 @@ static void free_paths(char **p, size_t n)
 	free(p);
 }
 
+static void free_entries(status_entry *e, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(e[i].path);
+	free(e);
+}
+
 static void status_clear(source_status *st)
 {
-	for (size_t i = 0; i < st->nentries; i++)
-		free(st->entries[i].path);
-	free(st->entries);
+	free_entries(st->entries, st->nentries);
 	free_paths(st->changed, st->nchanged);
 	st->entries = NULL;
 	st->changed = NULL;
@@ -1023,15 +1031,6 @@ size_t source_status_looked(const source_status *st)
 	return st->looked;
 }
 
-/* Whether path is at or below the folder under ("" for all). */
-static bool status_within(const char *path, const char *under)
-{
-	size_t n = strlen(under);
-	while (n && under[n - 1] == '/')
-		n--;
-	return n == 0 || (strncmp(path, under, n) == 0 && (path[n] == '\0' || path[n] == '/'));
-}
-
 /* The index's entries under the folder spec, in its order (by path). */
 static void read_entries(git_index *ix, const char *spec, status_entry **out, size_t *n)
 {
@@ -1039,7 +1038,7 @@ static void read_entries(git_index *ix, const char *spec, status_entry **out, si
 	status_entry *e = xmalloc((count + 1) * sizeof *e);
 	for (size_t i = 0; i < count; i++) {
 		const git_index_entry *x = git_index_get_byindex(ix, i);
-		if (!x || !status_within(x->path, spec))
+		if (!x || !path_within(x->path, spec))
 			continue;
 		e[k].path = xstrdup(x->path);
 		git_oid_cpy(&e[k].id, &x->id);
@@ -1107,11 +1106,6 @@ out:
 	return ok;
 }
 
-static int compare_cstr(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 int source_count_changes(const source *s, const char *dir, source_status *st)
 {
 	if (!s->repo || s->worktree || !s->root)
@@ -1150,7 +1144,7 @@ int source_count_changes(const source *s, const char *dir, source_status *st)
 			const char *base = strrchr(d, '/');
 			if (strcmp(base ? base + 1 : d, ".gitignore") == 0)
 				partial = false; /* what counts as untracked changed */
-			else if (status_within(d, dir)) {
+			else if (path_within(d, dir)) {
 				buf full = BUF_INIT;
 				buf_printf(&full, "%s%s", s->prefix, d);
 				add_path(&cand, &ncand, &capcand, full.ptr);
@@ -1170,7 +1164,7 @@ int source_count_changes(const source *s, const char *dir, source_status *st)
 	}
 	if (partial) {
 		if (ncand)
-			qsort(cand, ncand, sizeof *cand, compare_cstr);
+			qsort(cand, ncand, sizeof *cand, compare_paths);
 		size_t k = 0;
 		for (size_t i = 0; i < ncand; i++) {
 			if (k && strcmp(cand[k - 1], cand[i]) == 0) {
@@ -1180,8 +1174,10 @@ int source_count_changes(const source *s, const char *dir, source_status *st)
 			cand[k++] = cand[i];
 		}
 		ncand = k;
+		/* The files that differed are candidates too: with none, none
+		 * differ now. */
 		if (!ncand)
-			goto counted; /* nothing can have come to differ */
+			goto counted;
 		so.pathspec.strings = cand;
 		so.pathspec.count = ncand;
 		so.flags |= GIT_STATUS_OPT_DISABLE_PATHSPEC_MATCH;
@@ -1205,14 +1201,6 @@ counted:
 				add_path(&changed, &nchanged, &capchanged,
 					 d->new_file.path ? d->new_file.path : d->old_file.path);
 		}
-		if (partial && !found) {
-			n = (int)st->nchanged; /* empty: as it was */
-			free_paths(changed, nchanged);
-			changed = NULL;
-			nchanged = 0;
-			for (size_t i = 0; i < st->nchanged; i++)
-				add_path(&changed, &nchanged, &capchanged, st->changed[i]);
-		}
 		status_clear(st);
 		st->looked = SIZE_MAX;
 		if (have_head) {
@@ -1221,6 +1209,7 @@ counted:
 			st->entries = entries;
 			st->nentries = nentries;
 			entries = NULL;
+			nentries = 0;
 			st->changed = changed;
 			st->nchanged = nchanged;
 			st->partial = partial ? st->partial + 1 : 0;
@@ -1231,11 +1220,7 @@ counted:
 		status_clear_dirty(st);
 	}
 out:
-	if (entries) {
-		for (size_t i = 0; i < nentries; i++)
-			free(entries[i].path);
-		free(entries);
-	}
+	free_entries(entries, nentries);
 	free_paths(cand, ncand);
 	git_status_list_free(found);
 	git_index_free(ix);

@@ -62,6 +62,20 @@ int main(void)
 	source_status *st = source_status_new();
 	check(st, 0, SIZE_MAX, "the first status");
 	check(st, 0, 0, "nothing changed");
+	{
+		/* content_dir = "content/" is the same folder. */
+		source_status *slash = source_status_new();
+		source *s = open_repo();
+		int first = source_count_changes(s, "content/", slash);
+		sh("echo meer >> p/content/tips/c.md");
+		source_status_dirty(slash, "content/tips/c.md");
+		int again = source_count_changes(s, "content/", slash);
+		source_free(s);
+		ok(first == 0 && again == 1 && source_status_looked(slash) == 1,
+		   "a folder written with a '/' at its end (%d, then %d)", first, again);
+		source_status_free(slash);
+		sh("cd p && git checkout -q -- content/tips/c.md");
+	}
 
 	sh("echo meer >> p/content/verhalen/a.md");
 	source_status_dirty(st, "content/verhalen/a.md");

@@ -245,8 +245,13 @@ static void *scan_run(void *arg)
 	early_job *j = arg;
 	double t = now_seconds();
 	err_clear(&j->out_err);
-	j->out_rc = (j->opt->own_output ? output_begin_trusting : output_begin)(
-		&j->o, j->out_dir, j->manifest, &j->out_err);
+	if (j->opt->own_output) {
+		j->out_rc = output_begin_trusting(&j->o, j->out_dir, j->manifest,
+						  j->opt->output_memory, &j->out_err);
+	} else {
+		output_memory_forget(j->opt->output_memory);
+		j->out_rc = output_begin(&j->o, j->out_dir, j->manifest, &j->out_err);
+	}
 	j->out_seconds = now_seconds() - t;
 	j->out_dirs_read = j->o ? output_dirs_read(j->o) : 0;
 	return NULL;

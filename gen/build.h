@@ -56,6 +56,10 @@ typedef struct build_options {
 	struct source_status *status_memory; /* source.h: what the last git
 				 status of the content found, for the next
 				 (gen build --resident), or NULL */
+	struct output_memory *output_memory; /* output.h: the paths the
+				 output held after the last build, for the
+				 next when it trusts its output (gen serve,
+				 gen build --resident), or NULL */
 	build_caches *caches; /* the last build's caches, taken over and
 				 replaced by this one's (gen serve), or NULL */
 	bool print_parts;     /* the print page goes out in parts that only

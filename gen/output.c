@@ -196,6 +196,9 @@ struct output {
 	struct dir_stat *dstat;
 	size_t ndstat, capdstat;
 	size_t dirs_read;     /* directories read entry by entry */
+	size_t old_files;     /* UPDATE: entries of old that are files */
+	size_t as_before;     /* keys in produced that old has as a file */
+	output_memory *memory; /* output_begin_trusting's, or NULL */
 	/* Big files commit replaced, held open (see let_go) */
 	int *held;
 	size_t nheld;
@@ -393,8 +396,13 @@ static dir_stat *note_dir(output *o, const char *rel, size_t len, const struct s
 
 static void record_entry(output *o, const buf *rel, unsigned char type)
 {
-	map_put(&o->old, rel->ptr, rel->len, NULL)->val =
-		type == DT_DIR ? OLD_DIR : type == DT_REG ? OLD_FILE : OLD_OTHER;
+	bool added;
+	slot *s = map_put(&o->old, rel->ptr, rel->len, &added);
+	if (added && type == DT_REG)
+		o->old_files++;
+	else if (!added && s->val == OLD_FILE && type != DT_REG)
+		o->old_files--;
+	s->val = type == DT_DIR ? OLD_DIR : type == DT_REG ? OLD_FILE : OLD_OTHER;
 }
 
 static int scan(output *o, const dir_list *m, buf *rel, gen_err *err);
@@ -622,6 +630,75 @@ static void output_free(output *o)
 	free(o);
 }
 
+/* --- the memory ----------------------------------------------------------------
+ *
+ * A trusting process builds the same output again and again, and after a
+ * commit that only replaced files (the common rebuild: an article edited)
+ * the site's paths are the ones output_begin found. Reading them back
+ * from the manifest into a map is most of output_begin's work (30 ms at
+ * 10,000 articles), so such a commit hands the map to the memory and the
+ * next trusting begin takes it over. Anything else (another begin, a
+ * commit that added or removed a path, an abort) leaves the memory
+ * empty, and the next begin reads the manifest. */
+
+struct output_memory {
+	char *dir;        /* the output its map is of; NULL: it holds nothing */
+	strmap old;       /* what dir held after that commit, as output.old */
+	size_t old_files; /* of them, files */
+};
+
+output_memory *output_memory_new(void)
+{
+	return xcalloc(1, sizeof(output_memory));
+}
+
+void output_memory_forget(output_memory *m)
+{
+	if (!m)
+		return;
+	map_release(&m->old);
+	free(m->dir);
+	m->dir = NULL;
+	m->old_files = 0;
+}
+
+void output_memory_free(output_memory *m)
+{
+	output_memory_forget(m);
+	free(m);
+}
+
+/* Takes the memory's map for o, when it is of o's directory: true. The
+ * memory is empty afterwards either way. */
+static bool recall(output *o)
+{
+	output_memory *m = o->memory;
+	bool same = m && m->dir && strcmp(m->dir, o->dir) == 0;
+	if (same) {
+		o->old = m->old;
+		o->old_files = m->old_files;
+		memset(&m->old, 0, sizeof m->old);
+		/* Only a commit after a whole manifest was read fills it. */
+		o->manifest_whole = true;
+	}
+	output_memory_forget(m);
+	return same;
+}
+
+/* After a commit that left every path as begin found it: o->old is what
+ * the directory holds, and the memory keeps it. */
+static void remember(output *o)
+{
+	output_memory *m = o->memory;
+	if (!m || !o->manifest_whole)
+		return;
+	output_memory_forget(m);
+	m->dir = xstrdup(o->dir);
+	m->old = o->old;
+	m->old_files = o->old_files;
+	memset(&o->old, 0, sizeof o->old);
+}
+
 static bool exists(const char *path)
 {
 	struct stat st;
@@ -629,7 +706,7 @@ static bool exists(const char *path)
 }
 
 static int begin(output **out, const char *dir, const char *manifest, bool trusting,
-		 gen_err *err)
+		 output_memory *memory, gen_err *err)
 {
 	*out = NULL;
 	int rc = 0;
@@ -637,6 +714,9 @@ static int begin(output **out, const char *dir, const char *manifest, bool trust
 	output *o = xcalloc(1, sizeof *o);
 	o->dirfd = o->tmpfd = -1;
 	o->trusting = trusting && manifest;
+	o->memory = o->trusting ? memory : NULL;
+	if (memory && !o->memory)
+		output_memory_forget(memory);
 	pthread_mutex_init(&o->lock, NULL);
 	o->dir = xstrdup(dir);
 	size_t l = strlen(o->dir);
@@ -672,22 +752,28 @@ static int begin(output **out, const char *dir, const char *manifest, bool trust
 	}
 
 	o->manifest = manifest ? xstrdup(manifest) : NULL;
+	if (!update)
+		output_memory_forget(o->memory);
 	if (update) {
 		o->dirfd = open(o->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		if (o->dirfd < 0) {
 			rc = io_err(err, o->dir, NULL, "cannot read directory");
 			goto out;
 		}
-		dir_list m;
-		o->manifest_whole = manifest_read(&m, manifest, o->dir);
-		size_t listed = 0;
-		for (size_t i = 0; i < m.ndirs; i++)
-			listed += m.dirs[i].n;
-		map_reserve(&o->old, listed);
-		rc = scan(o, &m, &rel, err);
-		manifest_release(&m);
-		if (rc < 0)
-			goto out;
+		if (recall(o)) {
+			/* No file of the manifest's to read back. */
+		} else {
+			dir_list m;
+			o->manifest_whole = manifest_read(&m, manifest, o->dir);
+			size_t listed = 0;
+			for (size_t i = 0; i < m.ndirs; i++)
+				listed += m.dirs[i].n;
+			map_reserve(&o->old, listed);
+			rc = scan(o, &m, &rel, err);
+			manifest_release(&m);
+			if (rc < 0)
+				goto out;
+		}
 		/* A rebuild produces about what the site had: its map does
 		 * not grow, under the lock, while the render fills it. */
 		map_reserve(&o->produced, o->old.n);
@@ -874,12 +960,15 @@ static int fresh_dirs(output *o, buf *key, gen_err *err)
 
 /* record of a key whose hash_bytes is h: hashed before the lock, which
  * every thread of the render takes for each of 30,000 files. */
-static void record_hashed(output *o, const buf *key, unsigned long n, uint64_t h)
+static void record_hashed(output *o, const buf *key, unsigned long n, uint64_t h,
+			  bool was_file)
 {
 	unsigned long prev = 0;
 	bool added;
 	pthread_mutex_lock(&o->lock);
 	slot *s = map_put_hashed(&o->produced, key->ptr, key->len, h, &added);
+	if (added && was_file)
+		o->as_before++;
 	if (!added) {
 		prev = s->val;
 		if (prev)
@@ -905,7 +994,9 @@ static void record_hashed(output *o, const buf *key, unsigned long n, uint64_t h
  * (n == 0) or staged as file n. The last write of a key wins. */
 static void record(output *o, const buf *key, unsigned long n)
 {
-	record_hashed(o, key, n, hash_bytes(key->ptr, key->len));
+	uint64_t h = hash_bytes(key->ptr, key->len);
+	slot *old = map_get_hashed(&o->old, key->ptr, key->len, h);
+	record_hashed(o, key, n, h, old && old->val == OLD_FILE);
 }
 
 int output_write(output *o, const char *rel, const void *data, size_t len,
@@ -1176,12 +1267,13 @@ void output_discard(output_file *f)
 
 int output_begin(output **out, const char *dir, const char *manifest, gen_err *err)
 {
-	return begin(out, dir, manifest, false, err);
+	return begin(out, dir, manifest, false, NULL, err);
 }
 
-int output_begin_trusting(output **out, const char *dir, const char *manifest, gen_err *err)
+int output_begin_trusting(output **out, const char *dir, const char *manifest,
+			  output_memory *memory, gen_err *err)
 {
-	return begin(out, dir, manifest, true, err);
+	return begin(out, dir, manifest, true, memory, err);
 }
 
 bool output_keep(output *o, const char *rel, const output_mark *mark)
@@ -1201,7 +1293,7 @@ bool output_keep(output *o, const char *rel, const output_mark *mark)
 	      (uint64_t)st.st_ino == mark->ino && (uint64_t)st.st_size == mark->size &&
 	      (int64_t)st.st_mtim.tv_sec == mark->sec &&
 	      (uint64_t)st.st_mtim.tv_nsec == mark->nsec))) {
-		record_hashed(o, &key, 0, h);
+		record_hashed(o, &key, 0, h, true);
 		kept = true;
 	}
 out:
@@ -1377,6 +1469,25 @@ static int update_commit(output *o, gen_err *err)
 	slot **gone = xcalloc(o->old.n + 1, sizeof *gone);
 	size_t nstaged = 0, ngone = 0;
 
+	/* Every file this build produced is one the site had, and it had no
+	 * other. A trusting begin that read no folder took the paths from
+	 * the manifest or the memory, which hold the last commit's files
+	 * and the folders above them, and nothing else: so the folders are
+	 * the ones the site has, no path clashes and none is stale. Only
+	 * the staged files are left to move in. */
+	bool as_before = o->trusting && o->dirs_read == 0 && o->as_before == o->produced.n &&
+			 o->produced.n == o->old_files;
+	if (as_before) {
+		for (size_t i = 0; i < o->produced.cap; i++)
+			if (o->produced.slots[i].key && o->produced.slots[i].val)
+				staged[nstaged++] = &o->produced.slots[i];
+		qsort(staged, nstaged, sizeof *staged, by_key);
+		for (size_t i = 0; i < nstaged; i++)
+			if ((rc = place(o, staged[i], err)) < 0)
+				goto out;
+		goto out;
+	}
+
 	/* The directories of the new site. Parents go in with their children,
 	 * so once one is there, so are all above it. About as many as the
 	 * old site had. */
@@ -1476,6 +1587,8 @@ int output_commit(output *o, gen_err *err)
 		bool same_shape = o->trusting && o->manifest_whole && !o->reshaped;
 		if (rc == 0 && !same_shape)
 			manifest_write(o);
+		if (rc == 0 && !o->reshaped)
+			remember(o);
 	} else if (rename(o->tmp, o->dir) < 0) {
 		rc = io_err(err, o->dir, NULL, "cannot move the new site in");
 	} else {

@@ -36,6 +36,17 @@
 
 typedef struct output output;
 
+/* What a trusting process keeps of its output from one build to the next
+ * (see output.c, "the memory"): the paths its last commit left, when that
+ * commit only replaced files. Owned by the caller, used by one build at a
+ * time; output_begin_trusting takes what it holds and output_commit
+ * gives it back. output_memory_forget empties it: a process that builds
+ * its output without output_begin_trusting does so first. */
+typedef struct output_memory output_memory;
+output_memory *output_memory_new(void);
+void output_memory_forget(output_memory *m);
+void output_memory_free(output_memory *m); /* accepts NULL */
+
 /* Starts writing a new version of dir. Refuses a dir that holds site.toml
  * or .git (a mistyped output_dir must not replace the project) and a dir
  * that exists but is not a directory. Fails when dir cannot be read or
@@ -49,10 +60,11 @@ int output_begin(output **out, const char *dir, const char *manifest, gen_err *e
  * this run, and knows nothing else writes there (gen serve's preview
  * folder): the manifest's folders, where it calls them settled, are taken
  * as they are without a stat, and output_keep keeps any file the
- * manifest lists without comparing its mark. Without a manifest it is
- * output_begin. */
+ * manifest lists without comparing its mark. With a memory (may be NULL)
+ * that holds dir's paths, not even the manifest is read. Without a
+ * manifest it is output_begin. */
 int output_begin_trusting(output **out, const char *dir, const char *manifest,
-			  gen_err *err);
+			  output_memory *memory, gen_err *err);
 /* Directories output_begin read entry by entry (the others came from
  * the manifest). */
 size_t output_dirs_read(const output *o);

@@ -41,6 +41,7 @@
 #include "buf.h"
 #include "check.h"
 #include "links.h"
+#include "output.h"
 #include "search.h"
 #include "site.h"
 #include "source.h"
@@ -366,6 +367,7 @@ int resident_run(const build_options *opt, const char *name, int idle_minutes)
 	site_memory *memory = site_memory_new();
 	search_memory *words = search_memory_new();
 	links_memory *links = links_memory_new();
+	output_memory *paths = output_memory_new();
 	check_memory checks;
 	memset(&checks, 0, sizeof checks);
 	build_caches caches = { 0 };
@@ -375,6 +377,7 @@ int resident_run(const build_options *opt, const char *name, int idle_minutes)
 	base.site.memory = memory;
 	base.search_memory = words;
 	base.links_memory = links;
+	base.output_memory = paths;
 	base.check_memory = &checks;
 	base.caches = &caches;
 	base.report = &rep;
@@ -502,6 +505,7 @@ int resident_run(const build_options *opt, const char *name, int idle_minutes)
 	site_memory_free(memory);
 	search_memory_free(words);
 	links_memory_free(links);
+	output_memory_free(paths);
 	source_unhold();
 	return status;
 }

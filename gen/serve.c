@@ -35,6 +35,7 @@
 #include "check.h"
 #include "json.h"
 #include "links.h"
+#include "output.h"
 #include "parts.h"
 #include "search.h"
 #include "source.h"
@@ -589,6 +590,7 @@ int serve_run(const serve_options *opt)
 	site_memory *memory = NULL;
 	search_memory *words = NULL;
 	links_memory *links = NULL;
+	output_memory *paths = NULL;
 	build_report rep;
 	build_caches caches = { 0 };
 	memset(&rep, 0, sizeof rep);
@@ -627,6 +629,8 @@ int serve_run(const serve_options *opt)
 	so.build.search_memory = words;
 	links = links_memory_new();
 	so.build.links_memory = links;
+	paths = output_memory_new();
+	so.build.output_memory = paths;
 	check_memory checks;
 	memset(&checks, 0, sizeof checks);
 	so.build.check_memory = &checks;
@@ -754,6 +758,7 @@ out:
 	site_memory_free(memory);
 	search_memory_free(words);
 	links_memory_free(links);
+	output_memory_free(paths);
 	free(p.problems);
 	pthread_cond_destroy(&p.built);
 	pthread_mutex_destroy(&p.lock);

@@ -1037,7 +1037,7 @@ static void test_trusting(void)
 	FILE *f = fopen(at("a/b/by-hand.html"), "w");
 	if (f)
 		fclose(f);
-	ok(output_begin_trusting(&o, out, man, &err) == 0, "trusting: begin");
+	ok(output_begin_trusting(&o, out, man, NULL, &err) == 0, "trusting: begin");
 	is((long)output_dirs_read(o), 0, "trusting: no settled folder is read, not even one changed");
 	output_mark home;
 	put_marked(o, "index.html", "home", &home);
@@ -1053,7 +1053,7 @@ static void test_trusting(void)
 	f = fopen(at("index.html"), "r+");
 	ok(f && fputs("hand", f) >= 0 && fclose(f) == 0, "trusting: index.html edited in place");
 	set_mtime("index.html", &home, 1);
-	ok(output_begin_trusting(&o, out, man, &err) == 0, "trusting: begin again");
+	ok(output_begin_trusting(&o, out, man, NULL, &err) == 0, "trusting: begin again");
 	ok(output_keep(o, "index.html", &home),
 	   "trusting: a file the manifest lists is kept without a look at its mark");
 	ok(!output_keep(o, "nowhere.html", &home), "trusting: one it does not list is not");
@@ -1061,7 +1061,7 @@ static void test_trusting(void)
 	ok(begin(&o) == 0 && !output_keep(o, "index.html", &home),
 	   "trusting: output_begin compares the mark: not kept");
 	output_abort(o);
-	ok(output_begin_trusting(&o, out, NULL, &err) == 0 && !output_keep(o, "index.html", &home),
+	ok(output_begin_trusting(&o, out, NULL, NULL, &err) == 0 && !output_keep(o, "index.html", &home),
 	   "trusting: without a manifest it compares the mark too");
 	output_abort(o);
 	ok(has("index.html", "hand"), "trusting: an aborted build leaves the edit alone");
@@ -1077,7 +1077,7 @@ static void test_committed(void)
 	output *o = NULL;
 	is(settled_site("committed", man, sizeof man), 0, "committed: a manifest of settled folders");
 	/* A commit that adds a file to a/b. */
-	ok(output_begin_trusting(&o, out, man, &err) == 0, "committed: begin");
+	ok(output_begin_trusting(&o, out, man, NULL, &err) == 0, "committed: begin");
 	put(o, "index.html", "home");
 	put(o, "a/b/c.html", "c");
 	put(o, "a/b/new.html", "new");
@@ -1087,7 +1087,7 @@ static void test_committed(void)
 	ok(has("a/b/new.html", "new"), "committed: the file is there");
 	/* The next trusting build reads no folder, yet knows the new file:
 	 * it goes as stale when that build does not write it. */
-	ok(output_begin_trusting(&o, out, man, &err) == 0, "committed: begin again");
+	ok(output_begin_trusting(&o, out, man, NULL, &err) == 0, "committed: begin again");
 	is((long)output_dirs_read(o), 0, "committed: the folder the commit changed is not read");
 	put(o, "index.html", "home");
 	put(o, "a/b/c.html", "c");
@@ -1110,7 +1110,7 @@ static void test_same_shape(void)
 	is(settled_site("shape", man, sizeof man), 0, "same shape: a manifest of settled folders");
 	struct stat before, after;
 	ok(stat(man, &before) == 0, "same shape: the manifest is there");
-	ok(output_begin_trusting(&o, out, man, &err) == 0, "same shape: begin");
+	ok(output_begin_trusting(&o, out, man, NULL, &err) == 0, "same shape: begin");
 	put(o, "index.html", "home");
 	put(o, "a/b/c.html", "c, changed");
 	put(o, "a/d.html", "d");
@@ -1121,7 +1121,7 @@ static void test_same_shape(void)
 	   after.st_mtim.tv_sec == before.st_mtim.tv_sec &&
 	   after.st_mtim.tv_nsec == before.st_mtim.tv_nsec,
 	   "same shape: the manifest is left as it was");
-	ok(output_begin_trusting(&o, out, man, &err) == 0, "same shape: begin again");
+	ok(output_begin_trusting(&o, out, man, NULL, &err) == 0, "same shape: begin again");
 	is((long)output_dirs_read(o), 0, "same shape: a trusting begin reads no folder");
 	put(o, "index.html", "home");
 	put(o, "a/b/c.html", "c, changed");
@@ -1137,6 +1137,67 @@ static void test_same_shape(void)
 	 * mtime and reads it; new.html goes as stale. */
 	is(rebuild(man), 1, "same shape: output_begin reads the changed folder");
 	ok(gone("a/b/new.html") && has("a/b/c.html", "c"), "same shape: and finds what it holds");
+}
+
+/* The memory: a trusting commit that only replaced files hands the site's
+ * paths to it, and the next trusting begin takes them from there without
+ * reading the manifest; any other commit leaves it empty. */
+static void test_memory(void)
+{
+	char man[800];
+	gen_err err = { 0 };
+	output *o = NULL;
+	output_memory *m = output_memory_new();
+	is(settled_site("memory", man, sizeof man), 0, "memory: a manifest of settled folders");
+	ok(output_begin_trusting(&o, out, man, m, &err) == 0, "memory: begin");
+	is((long)output_dirs_read(o), 0, "memory: the first begin reads the manifest, no folder");
+	put(o, "index.html", "home");
+	put(o, "a/b/c.html", "c, changed");
+	put(o, "a/d.html", "d");
+	put(o, "e/f.html", "f");
+	is(commit(o), 0, "memory: a commit that changes one file's bytes");
+	ok(has("a/b/c.html", "c, changed") && has("e/f.html", "f"), "memory: the site is as written");
+
+	/* Without the manifest a begin would read every folder: with the
+	 * memory it reads none, and still knows every path. */
+	ok(unlink(man) == 0, "memory: the manifest removed");
+	ok(output_begin_trusting(&o, out, man, m, &err) == 0, "memory: begin again");
+	is((long)output_dirs_read(o), 0, "memory: no folder read, as the memory knows them");
+	output_mark mark = { 0 };
+	ok(output_keep(o, "e/f.html", &mark), "memory: a path it holds is kept");
+	ok(!output_keep(o, "a/nowhere.html", &mark), "memory: one it does not hold is not");
+	put(o, "index.html", "home");
+	put(o, "a/b/c.html", "c");
+	is(commit(o), 0, "memory: a commit without a/d.html");
+	ok(gone("a/d.html") && has("a/b/c.html", "c") && has("e/f.html", "f"),
+	   "memory: a path the memory held and this build did not write goes as stale");
+
+	/* That commit removed a path: the memory is empty, and a begin
+	 * without a manifest reads the folders. */
+	ok(unlink(man) == 0, "memory: the manifest that commit wrote removed");
+	ok(output_begin_trusting(&o, out, man, m, &err) == 0, "memory: begin after a path went");
+	ok(output_dirs_read(o) > 0, "memory: empty after such a commit, so folders are read");
+	output_abort(o);
+
+	/* Another output is not this memory's. */
+	ok(output_begin_trusting(&o, out, man, m, &err) == 0, "memory: begin to fill it");
+	put(o, "index.html", "home");
+	put(o, "a/b/c.html", "c");
+	put(o, "e/f.html", "f");
+	is(commit(o), 0, "memory: a commit that replaced nothing");
+	char other[sizeof out];
+	snprintf(other, sizeof other, "%s", out);
+	is(settled_site("memory-other", man, sizeof man), 0, "memory: a second site");
+	unlink(man);
+	ok(output_begin_trusting(&o, out, man, m, &err) == 0 && output_dirs_read(o) > 0,
+	   "memory: a begin on another output does not take the first one's paths");
+	output_abort(o);
+	snprintf(out, sizeof out, "%s", other);
+
+	/* An untrusting begin empties it. */
+	ok(output_begin_trusting(&o, out, NULL, m, &err) == 0, "memory: a begin without a manifest");
+	output_abort(o);
+	output_memory_free(m);
 }
 
 int main(void)
@@ -1163,6 +1224,7 @@ int main(void)
 	test_trusting();
 	test_committed();
 	test_same_shape();
+	test_memory();
 	test_keep_threads();
 	test_marks();
 	cleanup(base);

@@ -421,6 +421,16 @@ static void fill_report(const build_options *opt, const site *s, const char *out
 	r->seconds = seconds;
 }
 
+/* Each article's page in the history, looked up once (site.h). */
+static void index_history(site *s)
+{
+	if (!s->history || !s->ndocs)
+		return;
+	s->doc_history = xmalloc(s->ndocs * sizeof *s->doc_history);
+	for (size_t i = 0; i < s->ndocs; i++)
+		s->doc_history[i] = history_find(s->history, s->docs[i].path);
+}
+
 int build_run(const build_options *opt)
 {
 	double t0 = now_seconds(), t = t0;
@@ -457,6 +467,7 @@ int build_run(const build_options *opt)
 	int lrc = site_load(&s, src, &so, &diags, &err);
 	double ts = now_seconds();
 	s.history = early_end(&ej, &diags);
+	index_history(&s);
 	/* What the two took beyond the parse. */
 	st.history = now_seconds() - ts;
 	dir = ej.out_dir;

@@ -106,6 +106,8 @@ static const history_page *page_of(const site *s, const document *d)
 {
 	if (!s->history || d->is_index)
 		return NULL;
+	if (s->doc_history && d >= s->docs && d < s->docs + s->ndocs)
+		return s->doc_history[d - s->docs];
 	return history_find(s->history, d->path);
 }
 

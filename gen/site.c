@@ -750,6 +750,7 @@ void site_release(site *s)
 	config_release(&s->cfg);
 	cache_close(s->doc_cache);
 	free(s->by_rel);
+	free(s->doc_history);
 	memset(s, 0, sizeof *s);
 }
 

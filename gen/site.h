@@ -84,6 +84,10 @@ typedef struct site {
 	size_t nfailed;
 	struct history *history; /* git history of the content (history.h), NULL
 				  * when off; set and freed by the build */
+	const struct history_page **doc_history; /* with history: per docs[i],
+				  * history_find of its path, looked up once for
+				  * the pages that each want it several times;
+				  * set by the build, freed by site_release */
 	size_t cache_hits;     /* articles read from the build cache or the memory */
 	size_t memory_hits;    /* of them, taken from site_options.memory */
 	site_memory *memory;   /* site_options.memory, for site_release */

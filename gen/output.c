@@ -170,6 +170,19 @@ static void map_release(strmap *m)
 
 /* --- the output ------------------------------------------------------------ */
 
+/* What this build produced, in shards by the top bits of the paths'
+ * hashes, each with its own lock: the render's threads note 30,000
+ * files kept or written, and with one lock for all they queued for it
+ * (a twentieth of a resident rebuild's processor time). */
+#define SHARD_BITS 4
+#define NSHARDS (1u << SHARD_BITS)
+typedef struct shard {
+	pthread_mutex_t lock;
+	strmap map;      /* rel -> 0 (kept as it is) or staged number */
+	size_t changed, unchanged;
+	size_t as_before; /* keys that old has as a file */
+} shard;
+
 /* What output_begin found at a path of the previous site. */
 enum { OLD_FILE = 1, OLD_DIR, OLD_OTHER /* symbolic link, fifo, ... */ };
 
@@ -186,10 +199,10 @@ struct output {
 	strmap old;   /* UPDATE: every path in dir -> OLD_*; read-only after begin */
 	strmap dirs;  /* FRESH: directories made in tmp; UPDATE, at commit:
 			 directories the new site has -> 1 once known to exist */
+	shard produced[NSHARDS]; /* UPDATE: what this build produced */
 	pthread_mutex_t lock; /* guards the fields below */
-	strmap produced;      /* UPDATE: rel -> 0 (kept as it is) or staged number */
 	unsigned long nstaged; /* last staged number handed out */
-	size_t changed, unchanged;
+	size_t changed, unchanged; /* FRESH mode's */
 	/* the manifest (see "What the directory holds" below) */
 	char *manifest;       /* its path, or NULL */
 	strmap seen;          /* UPDATE: directory rel -> index + 1 in dstat */
@@ -197,12 +210,31 @@ struct output {
 	size_t ndstat, capdstat;
 	size_t dirs_read;     /* directories read entry by entry */
 	size_t old_files;     /* UPDATE: entries of old that are files */
-	size_t as_before;     /* keys in produced that old has as a file */
 	output_memory *memory; /* output_begin_trusting's, or NULL */
 	/* Big files commit replaced, held open (see let_go) */
 	int *held;
 	size_t nheld;
 };
+
+static shard *shard_of(output *o, uint64_t h)
+{
+	return &o->produced[h >> (64 - SHARD_BITS)];
+}
+
+/* The slot of the key of another map's slot k in what this build
+ * produced, or NULL. */
+static slot *produced_get(const output *o, const slot *k)
+{
+	return map_get_slot(&o->produced[k->hash >> (64 - SHARD_BITS)].map, k);
+}
+
+static size_t produced_count(const output *o)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < NSHARDS; i++)
+		n += o->produced[i].map.n;
+	return n;
+}
 
 /* Fills err for a failed call on rel (under dir, or under base when
  * given) from errno. */
@@ -528,12 +560,13 @@ static void manifest_write(output *o)
 	/* The new site's folders (the output is number 0, the others their
 	 * slot in o->dirs + 1), each with a list of its entries: every file
 	 * produced and every folder. */
-	size_t ndirs = o->dirs.cap + 1, n = o->produced.n + o->dirs.n, k = 0;
+	size_t ndirs = o->dirs.cap + 1, n = produced_count(o) + o->dirs.n, k = 0;
 	const slot **entry = xcalloc(n + 1, sizeof *entry);
 	unsigned char *type = xcalloc(n + 1, 1);
 	size_t *next = xcalloc(n + 1, sizeof *next), *head = xcalloc(ndirs, sizeof *head);
-	for (int pass = 0; pass < 2; pass++) {
-		const strmap *m = pass ? &o->dirs : &o->produced;
+	for (size_t pass = 0; pass <= NSHARDS; pass++) {
+		/* The files, shard by shard, then the folders. */
+		const strmap *m = pass == NSHARDS ? &o->dirs : &o->produced[pass].map;
 		for (size_t i = 0; i < m->cap; i++) {
 			const slot *e = &m->slots[i];
 			if (!e->key)
@@ -547,11 +580,11 @@ static void manifest_write(output *o)
 				parent = (size_t)(p - o->dirs.slots) + 1;
 			}
 			entry[k] = e;
-			type[k] = pass ? DT_DIR : DT_REG;
+			type[k] = pass == NSHARDS ? DT_DIR : DT_REG;
 			next[k] = head[parent];
 			head[parent] = ++k;
 			/* A folder the commit made: the one above it changed. */
-			if (pass && !map_get(&o->seen, e->key, e->len))
+			if (pass == NSHARDS && !map_get(&o->seen, e->key, e->len))
 				touch_parent(o, e->key, e->len);
 		}
 	}
@@ -619,7 +652,10 @@ static void output_free(output *o)
 		remove_tree(AT_FDCWD, o->tmp);
 	map_release(&o->old);
 	map_release(&o->dirs);
-	map_release(&o->produced);
+	for (size_t i = 0; i < NSHARDS; i++) {
+		map_release(&o->produced[i].map);
+		pthread_mutex_destroy(&o->produced[i].lock);
+	}
 	map_release(&o->seen);
 	free(o->dstat);
 	free(o->manifest);
@@ -714,6 +750,8 @@ static int begin(output **out, const char *dir, const char *manifest, bool trust
 	output *o = xcalloc(1, sizeof *o);
 	o->dirfd = o->tmpfd = -1;
 	o->trusting = trusting && manifest;
+	for (size_t i = 0; i < NSHARDS; i++)
+		pthread_mutex_init(&o->produced[i].lock, NULL);
 	o->memory = o->trusting ? memory : NULL;
 	if (memory && !o->memory)
 		output_memory_forget(memory);
@@ -774,9 +812,10 @@ static int begin(output **out, const char *dir, const char *manifest, bool trust
 			if (rc < 0)
 				goto out;
 		}
-		/* A rebuild produces about what the site had: its map does
-		 * not grow, under the lock, while the render fills it. */
-		map_reserve(&o->produced, o->old.n);
+		/* A rebuild produces about what the site had: its maps do
+		 * not grow, under their locks, while the render fills them. */
+		for (size_t i = 0; i < NSHARDS; i++)
+			map_reserve(&o->produced[i].map, o->old.n / NSHARDS + o->old.n / (4 * NSHARDS));
 	}
 
 	buf tmp = BUF_INIT;
@@ -958,30 +997,31 @@ static int fresh_dirs(output *o, buf *key, gen_err *err)
 	return 0;
 }
 
-/* record of a key whose hash_bytes is h: hashed before the lock, which
- * every thread of the render takes for each of 30,000 files. */
+/* record of a key whose hash_bytes is h, hashed before its shard's lock
+ * is taken; was_file: old has it as a file. */
 static void record_hashed(output *o, const buf *key, unsigned long n, uint64_t h,
 			  bool was_file)
 {
 	unsigned long prev = 0;
 	bool added;
-	pthread_mutex_lock(&o->lock);
-	slot *s = map_put_hashed(&o->produced, key->ptr, key->len, h, &added);
+	shard *sh = shard_of(o, h);
+	pthread_mutex_lock(&sh->lock);
+	slot *s = map_put_hashed(&sh->map, key->ptr, key->len, h, &added);
 	if (added && was_file)
-		o->as_before++;
+		sh->as_before++;
 	if (!added) {
 		prev = s->val;
 		if (prev)
-			o->changed--;
+			sh->changed--;
 		else
-			o->unchanged--;
+			sh->unchanged--;
 	}
 	s->val = n;
 	if (n)
-		o->changed++;
+		sh->changed++;
 	else
-		o->unchanged++;
-	pthread_mutex_unlock(&o->lock);
+		sh->unchanged++;
+	pthread_mutex_unlock(&sh->lock);
 	if (prev) {
 		/* No one else knows this number any more. */
 		char name[32];
@@ -1465,7 +1505,10 @@ static int place(output *o, slot *s, gen_err *err)
 static int update_commit(output *o, gen_err *err)
 {
 	int rc = 0;
-	slot **staged = xcalloc(o->produced.n + 1, sizeof *staged);
+	size_t nproduced = produced_count(o), as_before_n = 0;
+	for (size_t p = 0; p < NSHARDS; p++)
+		as_before_n += o->produced[p].as_before;
+	slot **staged = xcalloc(nproduced + 1, sizeof *staged);
 	slot **gone = xcalloc(o->old.n + 1, sizeof *gone);
 	size_t nstaged = 0, ngone = 0;
 
@@ -1475,12 +1518,15 @@ static int update_commit(output *o, gen_err *err)
 	 * and the folders above them, and nothing else: so the folders are
 	 * the ones the site has, no path clashes and none is stale. Only
 	 * the staged files are left to move in. */
-	bool as_before = o->trusting && o->dirs_read == 0 && o->as_before == o->produced.n &&
-			 o->produced.n == o->old_files;
+	bool as_before = o->trusting && o->dirs_read == 0 && as_before_n == nproduced &&
+			 nproduced == o->old_files;
 	if (as_before) {
-		for (size_t i = 0; i < o->produced.cap; i++)
-			if (o->produced.slots[i].key && o->produced.slots[i].val)
-				staged[nstaged++] = &o->produced.slots[i];
+		for (size_t p = 0; p < NSHARDS; p++) {
+			strmap *m = &o->produced[p].map;
+			for (size_t i = 0; i < m->cap; i++)
+				if (m->slots[i].key && m->slots[i].val)
+					staged[nstaged++] = &m->slots[i];
+		}
 		qsort(staged, nstaged, sizeof *staged, by_key);
 		for (size_t i = 0; i < nstaged; i++)
 			if ((rc = place(o, staged[i], err)) < 0)
@@ -1492,29 +1538,35 @@ static int update_commit(output *o, gen_err *err)
 	 * so once one is there, so are all above it. About as many as the
 	 * old site had. */
 	map_reserve(&o->dirs, o->seen.n);
-	for (size_t i = 0; i < o->produced.cap; i++) {
-		slot *s = &o->produced.slots[i];
-		if (!s->key)
-			continue;
-		for (size_t l = s->len; l > 0; l--) {
-			if (s->key[l - 1] != '/')
+	for (size_t p = 0; p < NSHARDS; p++) {
+		const strmap *m = &o->produced[p].map;
+		for (size_t i = 0; i < m->cap; i++) {
+			const slot *s = &m->slots[i];
+			if (!s->key)
 				continue;
-			bool added;
-			map_put(&o->dirs, s->key, l - 1, &added);
-			if (!added)
-				break;
+			for (size_t l = s->len; l > 0; l--) {
+				if (s->key[l - 1] != '/')
+					continue;
+				bool added;
+				map_put(&o->dirs, s->key, l - 1, &added);
+				if (!added)
+					break;
+			}
 		}
 	}
 	/* A path written both as a file and as a directory: putting either
 	 * in place would delete the other. Refuse before touching dir, naming
 	 * the first such path so the message does not depend on threads. */
 	const char *clash = NULL;
-	for (size_t i = 0; i < o->produced.cap; i++) {
-		slot *s = &o->produced.slots[i];
-		if (s->key && map_get_slot(&o->dirs, s) && (!clash || strcmp(s->key, clash) < 0))
-			clash = s->key;
-		if (s->key && s->val)
-			staged[nstaged++] = s;
+	for (size_t p = 0; p < NSHARDS; p++) {
+		strmap *m = &o->produced[p].map;
+		for (size_t i = 0; i < m->cap; i++) {
+			slot *s = &m->slots[i];
+			if (s->key && map_get_slot(&o->dirs, s) && (!clash || strcmp(s->key, clash) < 0))
+				clash = s->key;
+			if (s->key && s->val)
+				staged[nstaged++] = s;
+		}
 	}
 	if (clash) {
 		buf path = BUF_INIT;
@@ -1540,7 +1592,7 @@ static int update_commit(output *o, gen_err *err)
 	 * (under a directory replaced by a file) are fine. */
 	for (size_t i = 0; i < o->old.cap; i++) {
 		slot *s = &o->old.slots[i];
-		if (!s->key || map_get_slot(&o->produced, s))
+		if (!s->key || produced_get(o, s))
 			continue;
 		bool is_new_dir = map_get_slot(&o->dirs, s) != NULL;
 		if (!is_new_dir || s->val != OLD_DIR)
@@ -1606,5 +1658,18 @@ void output_abort(output *o)
 	output_free(o);
 }
 
-size_t output_changed(const output *o) { return o->changed; }
-size_t output_unchanged(const output *o) { return o->unchanged; }
+size_t output_changed(const output *o)
+{
+	size_t n = o->changed;
+	for (size_t i = 0; i < NSHARDS; i++)
+		n += o->produced[i].changed;
+	return n;
+}
+
+size_t output_unchanged(const output *o)
+{
+	size_t n = o->unchanged;
+	for (size_t i = 0; i < NSHARDS; i++)
+		n += o->produced[i].unchanged;
+	return n;
+}

@@ -1,10 +1,13 @@
 /* authors: author pages (see authors.h).
  *
- * Authors are found by sorting (slug, document) pairs, so collecting is
- * O(n log n) and the result does not depend on the order of the
- * documents' processing. */
+ * Authors are found by sorting (author, date, document) triples, so
+ * collecting is O(n log n) and the result does not depend on the order
+ * of the documents' processing. A handbook has ten thousand bylines and
+ * a few dozen names: each name is made a slug once, and the sort
+ * compares numbers (the slugs' ranks), not strings. */
 #include "authors.h"
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,8 +18,8 @@
 #define AUTHORS_DIR "auteurs/"
 
 typedef struct byline {
-	char *slug;
-	int64_t date; /* seconds since the epoch, 0 when undated */
+	uint32_t rank; /* of its author's slug among all slugs */
+	int64_t date;  /* seconds since the epoch, 0 when undated */
 	size_t doc;
 } byline;
 
@@ -38,13 +41,66 @@ void authors_url(buf *out, const char *name)
 static int byline_cmp(const void *a, const void *b)
 {
 	const byline *x = a, *y = b;
-	int c = strcmp(x->slug, y->slug);
-	if (c)
-		return c;
+	if (x->rank != y->rank)
+		return x->rank < y->rank ? -1 : 1;
 	/* Newest first; undated last; then by path (docs are sorted by path). */
 	if (x->date != y->date)
 		return x->date > y->date ? -1 : 1;
 	return x->doc < y->doc ? -1 : x->doc > y->doc;
+}
+
+/* Strings to numbers 0, 1, ... in the order first added: open
+ * addressing over a power-of-two table, at most half full. */
+typedef struct numbering {
+	const char **key;  /* borrowed, or the owned slugs */
+	uint32_t *num;
+	size_t cap, n;
+} numbering;
+
+static uint32_t *numbering_find(numbering *t, const char *key, bool *added)
+{
+	if (2 * (t->n + 1) > t->cap) {
+		numbering old = *t;
+		t->cap = old.cap ? 2 * old.cap : 64;
+		t->key = xcalloc(t->cap, sizeof *t->key);
+		t->num = xcalloc(t->cap, sizeof *t->num);
+		for (size_t i = 0; i < old.cap; i++) {
+			if (!old.key[i])
+				continue;
+			size_t k = buf_hash64(old.key[i], strlen(old.key[i]), 0) & (t->cap - 1);
+			while (t->key[k])
+				k = (k + 1) & (t->cap - 1);
+			t->key[k] = old.key[i];
+			t->num[k] = old.num[i];
+		}
+		free(old.key);
+		free(old.num);
+	}
+	size_t k = buf_hash64(key, strlen(key), 0) & (t->cap - 1);
+	while (t->key[k] && strcmp(t->key[k], key) != 0)
+		k = (k + 1) & (t->cap - 1);
+	*added = !t->key[k];
+	if (*added) {
+		t->key[k] = key;
+		t->num[k] = (uint32_t)t->n++;
+	}
+	return &t->num[k];
+}
+
+static void numbering_release(numbering *t)
+{
+	free(t->key);
+	free(t->num);
+}
+
+typedef struct slug_num {
+	const char *slug;
+	uint32_t num;
+} slug_num;
+
+static int slug_cmp(const void *a, const void *b)
+{
+	return strcmp(((const slug_num *)a)->slug, ((const slug_num *)b)->slug);
 }
 
 void authors_collect(authors *out, const site *s)
@@ -52,27 +108,59 @@ void authors_collect(authors *out, const site *s)
 	memset(out, 0, sizeof *out);
 	byline *b = xcalloc(s->ndocs + 1, sizeof *b);
 	size_t n = 0;
-	buf slug = BUF_INIT;
+	/* Each name's slug number, and the slugs (owned) by number: two
+	 * spellings of one name share a slug, and so a page. */
+	numbering names = { 0 }, slugs = { 0 };
+	uint32_t *slug_of_name = NULL;
+	char **slug = NULL;
+	size_t cap_names = 0;
+	buf text = BUF_INIT;
 	for (size_t i = 0; i < s->ndocs; i++) {
 		const document *d = &s->docs[i];
 		if (d->is_index || !d->fm.author || !*d->fm.author)
 			continue;
-		buf_clear(&slug);
-		slug_of(&slug, d->fm.author);
-		b[n].slug = xstrdup(slug.ptr);
+		bool added;
+		uint32_t name = *numbering_find(&names, d->fm.author, &added);
+		if (added) {
+			if (names.n > cap_names) {
+				cap_names = cap_names ? 2 * cap_names : 64;
+				slug_of_name = xrealloc(slug_of_name, cap_names * sizeof *slug_of_name);
+				slug = xrealloc(slug, cap_names * sizeof *slug);
+			}
+			buf_clear(&text);
+			slug_of(&text, d->fm.author);
+			char *copy = xstrdup(text.ptr);
+			uint32_t num = *numbering_find(&slugs, copy, &added);
+			if (added)
+				slug[num] = copy;
+			else
+				free(copy);
+			slug_of_name[name] = num;
+		}
+		b[n].rank = slug_of_name[name];
 		b[n].date = d->fm.date_epoch;
 		b[n++].doc = i;
 	}
-	buf_release(&slug);
+	buf_release(&text);
+	/* Slug numbers to ranks in the slugs' order. */
+	slug_num *order = xmalloc((slugs.n + 1) * sizeof *order);
+	uint32_t *rank = xmalloc((slugs.n + 1) * sizeof *rank);
+	for (uint32_t k = 0; k < slugs.n; k++)
+		order[k] = (slug_num){ slug[k], k };
+	qsort(order, slugs.n, sizeof *order, slug_cmp);
+	for (uint32_t k = 0; k < slugs.n; k++)
+		rank[order[k].num] = k;
+	for (size_t i = 0; i < n; i++)
+		b[i].rank = rank[b[i].rank];
 	qsort(b, n, sizeof *b, byline_cmp);
 
-	out->items = xcalloc(n + 1, sizeof *out->items);
+	out->items = xcalloc(slugs.n + 1, sizeof *out->items);
 	for (size_t i = 0; i < n;) {
 		size_t j = i;
-		while (j < n && strcmp(b[j].slug, b[i].slug) == 0)
+		while (j < n && b[j].rank == b[i].rank)
 			j++;
 		author *a = &out->items[out->n++];
-		a->slug = b[i].slug;
+		a->slug = slug[order[b[i].rank].num];
 		a->docs = xcalloc(j - i, sizeof *a->docs);
 		/* The name as written in the first article in site order. */
 		size_t first = b[i].doc;
@@ -80,12 +168,16 @@ void authors_collect(authors *out, const site *s)
 			a->docs[a->ndocs++] = b[k].doc;
 			if (b[k].doc < first)
 				first = b[k].doc;
-			if (k > i)
-				free(b[k].slug);
 		}
 		a->name = s->docs[first].fm.author;
 		i = j;
 	}
+	free(order);
+	free(rank);
+	free(slug);
+	free(slug_of_name);
+	numbering_release(&names);
+	numbering_release(&slugs);
 	free(b);
 }
 

@@ -2277,9 +2277,23 @@ static bool build_postings_after(search_index *ix)
 {
 	const search_memory *m = ix->memory;
 	size_t nt = ix->terms.n, nd = ix->ndocs;
-	order_docs(ix);
-	if (memcmp(ix->made.order, m->made.order, nd * sizeof *ix->made.order) != 0)
-		return false;
+	/* compare_docs is a total order, so a permutation it finds sorted
+	 * is the order: when the memory's still is, no sort is needed. */
+	bool sorted = true;
+	for (size_t k = 1; k < nd && sorted; k++) {
+		doc_key a = { &ix->docs[m->made.order[k - 1]], m->made.order[k - 1] };
+		doc_key b = { &ix->docs[m->made.order[k]], m->made.order[k] };
+		sorted = compare_docs(&a, &b) < 0;
+	}
+	if (sorted) {
+		free(ix->made.order);
+		ix->made.order = xmalloc((nd + 1) * sizeof *ix->made.order);
+		memcpy(ix->made.order, m->made.order, nd * sizeof *ix->made.order);
+	} else {
+		order_docs(ix);
+		if (memcmp(ix->made.order, m->made.order, nd * sizeof *ix->made.order) != 0)
+			return false;
+	}
 	ix->order_same = true;
 	uint32_t *place = xmalloc((nd + 1) * sizeof *place);
 	for (size_t k = 0; k < nd; k++)

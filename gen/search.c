@@ -50,6 +50,8 @@
 #define SNIPPET_MAX 16000    /* text bytes kept per document for snippets */
 #define BM25_K1 1.2
 #define BM25_B 0.75
+#define QUANTIZE_BITS 13     /* sign, exponent, 4 bits of mantissa */
+#define QUANTIZE_SLOW 0xff
 
 /* Field weights in half units: body and tip text count 1 (2 halves). */
 static const uint32_t field_weight[] = {
@@ -392,6 +394,10 @@ struct search_index {
 	/* The same for a top score of 1: the tiers' mean level is worked
 	 * out on this scale, so that it depends on the levels alone. */
 	double unit_level[IMPACT_LEVELS + 1], unit_bound[IMPACT_LEVELS + 1];
+	/* quantize_float's table: the level of each run of floats that share
+	 * their top QUANTIZE_BITS bits, QUANTIZE_SLOW where that is not
+	 * enough to tell */
+	uint8_t qtable[1u << QUANTIZE_BITS];
 };
 
 static void worker_init(worker *w, search_index *ix)
@@ -2056,6 +2062,60 @@ static void doc_terms(const search_index *ix, const sdoc *d, double *tacc, vec32
 	}
 }
 
+/* The highest level whose lower bound impact reaches, at least 1: a
+ * binary search in steps that halve, with no branch to mispredict. */
+static uint8_t quantize(const search_index *ix, double impact)
+{
+	int q = 1;
+	for (int step = 32; step > 0; step /= 2)
+		q += (q + step <= IMPACT_LEVELS && impact >= ix->bound[q + step]) ? step : 0;
+	return (uint8_t)q;
+}
+
+static uint32_t float_bits(float f)
+{
+	uint32_t u;
+	memcpy(&u, &f, sizeof u);
+	return u;
+}
+
+static float bits_float(uint32_t u)
+{
+	float f;
+	memcpy(&f, &u, sizeof f);
+	return f;
+}
+
+/* quantize for every posting, which holds its impact as a float: the
+ * floats whose top QUANTIZE_BITS bits (sign, exponent and the first
+ * mantissa bits) are the same span less than one level where they are
+ * normal (1/16 of an octave against 0.16), so the table gives the level
+ * of the run's smallest and one compare says whether the impact is a
+ * level higher. A run that spans more (denormals, infinities, NaN) is
+ * marked slow at scale_init and goes through quantize. */
+static uint8_t quantize_float(const search_index *ix, float impact)
+{
+	uint32_t u = float_bits(impact);
+	uint8_t q = ix->qtable[u >> (32 - QUANTIZE_BITS)];
+	if (q == QUANTIZE_SLOW)
+		return quantize(ix, impact);
+	return (uint8_t)(q + (q < IMPACT_LEVELS && (double)impact >= ix->bound[q + 1]));
+}
+
+static void qtable_init(search_index *ix)
+{
+	for (uint32_t run = 0; run < (1u << QUANTIZE_BITS); run++) {
+		uint32_t first = run << (32 - QUANTIZE_BITS);
+		uint32_t last = first | ((1u << (32 - QUANTIZE_BITS)) - 1);
+		float lo = bits_float(first), hi = bits_float(last);
+		/* Negative floats go down as their bits go up: their levels
+		 * are 1 at both ends, as no impact is negative. */
+		uint8_t a = quantize(ix, lo), b = quantize(ix, hi);
+		bool fits = isfinite(lo) && isfinite(hi) && a <= b && b - a <= 1;
+		ix->qtable[run] = fits ? a : QUANTIZE_SLOW;
+	}
+}
+
 /* Level q stands for max * IMPACT_RATIO^(q - IMPACT_LEVELS); a score gets
  * the nearest level (on the log scale), at least 1. The tables spare a
  * log() per posting. */
@@ -2068,17 +2128,17 @@ static void scale_init(search_index *ix, double max)
 		ix->level[q] = max * ix->unit_level[q];
 		ix->bound[q] = max * ix->unit_bound[q];
 	}
+	qtable_init(ix);
 }
 
-/* The highest level whose lower bound impact reaches, at least 1: a
- * binary search in steps that halve, with no branch to mispredict (it
- * runs once per posting). */
-static uint8_t quantize(const search_index *ix, double impact)
+double search_top_impact(const search_index *ix)
 {
-	int q = 1;
-	for (int step = 32; step > 0; step /= 2)
-		q += (q + step <= IMPACT_LEVELS && impact >= ix->bound[q + step]) ? step : 0;
-	return (uint8_t)q;
+	return ix->made.max_impact;
+}
+
+unsigned search_level(const search_index *ix, float impact)
+{
+	return quantize_float(ix, impact);
 }
 
 static double dequantize(const search_index *ix, uint8_t q)
@@ -2124,7 +2184,7 @@ static void *posting_run(void *arg)
 	size_t nt = ix->terms.n;
 	if (p->pass == 2) {
 		for (size_t i = p->from; i < p->to; i++)
-			ix->made.pq[i] = quantize(ix, p->impact[i]);
+			ix->made.pq[i] = quantize_float(ix, p->impact[i]);
 		return NULL;
 	}
 	double *tacc = xcalloc(nt + 1, sizeof *tacc);
@@ -2197,7 +2257,7 @@ static void *score_run(void *arg)
 		size_t at = ix->made.post_off[t], end = at + ix->made.post_n[t];
 		if (p->pass == 1) {
 			for (; at < end; at++)
-				ix->made.pq[at] = quantize(ix, p->impact[at]);
+				ix->made.pq[at] = quantize_float(ix, p->impact[at]);
 			continue;
 		}
 		double df = ix->made.post_n[t];

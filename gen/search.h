@@ -140,6 +140,12 @@ size_t search_held(const search_index *ix);
 /* Terms whose postings search_write took from the memory's last index,
  * scores and all (after search_write). */
 size_t search_terms_held(const search_index *ix);
+/* For tests, after search_write: the top score, which level 63 stands
+ * for, and the level (1..63) the index gives a posting of this impact:
+ * the highest q whose lower bound, top * 1.12^(q - 63.5), the impact
+ * reaches, at least 1. */
+double search_top_impact(const search_index *ix);
+unsigned search_level(const search_index *ix, float impact);
 /* Appends the key of d's record in that cache: for tests and tools. */
 void search_cache_key(const search_index *ix, const document *d, buf *out);
 

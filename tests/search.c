@@ -4,6 +4,8 @@
  * back, they give the same files; malformed ones are refused). The index
  * files are read back the way the browser reads them: the JavaScript
  * literal unescaped, then JSON. */
+#include <float.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -356,6 +358,61 @@ static char *build(files *fs, size_t ndocs)
 	for (size_t i = 0; i < fs->n; i++)
 		buf_printf(&all, "%s\n%s", fs->f[i].rel, fs->f[i].data);
 	return buf_detach(&all);
+}
+
+/* The level of a posting, as search_level gives it from its table, is the
+ * one the definition gives: the highest q in 1..63 whose lower bound,
+ * top * 1.12^(q - 63.5) computed as the index does, the impact reaches.
+ * Checked on every bound and the floats around it, across the whole
+ * range on a log scale, and at the edges (0, tiny, huge, infinite). */
+static unsigned level_by_definition(double top, float impact)
+{
+	unsigned q = 1;
+	for (unsigned k = 2; k <= 63; k++)
+		if ((double)impact >= top * pow(1.12, (double)k - 63 - 0.5))
+			q = k;
+	return q;
+}
+
+static void test_levels(void)
+{
+	search_index *ix = NULL;
+	gen_err err;
+	search_new(&ix, "nl", &err);
+	add(ix, "0/", "story", "Klachten", "Over de balie en de garage.", NULL, 0, NULL);
+	add(ix, "1/", "story", "Balie", "Een klacht en nog een klacht aan de balie.", NULL, 0,
+	    NULL);
+	add(ix, "2/", "story", "Garage", "Wachtende klanten bij de garage.", NULL, 0, NULL);
+	search_write(ix, NULL, NULL, &err);
+	double top = search_top_impact(ix);
+	ok(top > 0, "levels: the index has a top score");
+	size_t bad = 0, checked = 0;
+	float first_bad = 0;
+	for (unsigned k = 1; k <= 63; k++) {
+		float b = (float)(top * pow(1.12, (double)k - 63 - 0.5));
+		float around[] = { nextafterf(b, 0), b, nextafterf(b, INFINITY),
+				   nextafterf(nextafterf(b, INFINITY), INFINITY) };
+		for (size_t i = 0; i < sizeof around / sizeof *around; i++, checked++)
+			if (search_level(ix, around[i]) != level_by_definition(top, around[i]) &&
+			    !bad++)
+				first_bad = around[i];
+	}
+	for (int i = 0; i <= 200000; i++, checked++) {
+		/* From a millionth of the top score to twice it. */
+		float f = (float)(top * pow(10, -6 + 6.3 * i / 200000.0));
+		if (search_level(ix, f) != level_by_definition(top, f) && !bad++)
+			first_bad = f;
+	}
+	float edges[] = { 0, -0.0f, -1, 1e-40f, FLT_MIN, FLT_MAX, INFINITY };
+	for (size_t i = 0; i < sizeof edges / sizeof *edges; i++, checked++)
+		if (search_level(ix, edges[i]) != level_by_definition(top, edges[i]) && !bad++)
+			first_bad = edges[i];
+	if (bad)
+		diag("first mismatch at %.9g: %u, by definition %u", (double)first_bad,
+		     search_level(ix, first_bad), level_by_definition(top, first_bad));
+	is((long)bad, 0, "levels: as defined, for each of the floats tried");
+	ok(checked > 200000, "levels: over 200,000 floats tried");
+	search_free(ix);
 }
 
 static void test_shards(void)
@@ -1081,6 +1138,7 @@ int main(void)
 	test_tokenizer();
 	test_compounds();
 	test_ranking();
+	test_levels();
 	test_shards();
 	test_threads();
 	test_empty();

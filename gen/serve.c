@@ -48,8 +48,12 @@
 /* How long a page's poll waits for a build before it is answered anyway,
  * well below the idle time after which proxies drop a connection. */
 #define WAIT_SECONDS 25
-/* Quiet time after a change before building: an editor's save is often a
- * write, a rename and a chmod, and a checkout is many files at once. */
+/* Quiet time after a change before building. An editor's save is a
+ * write, a rename and a chmod within a millisecond or two: after the
+ * first of them the build waits SAVE_SETTLE_MS of quiet. Changes that
+ * keep coming after that (a checkout, a script writing many files) are
+ * a burst, and the build waits for SETTLE_MS of quiet. */
+#define SAVE_SETTLE_MS 5
 #define SETTLE_MS 25
 
 typedef struct preview {
@@ -710,9 +714,12 @@ int serve_run(const serve_options *opt)
 			break;
 		if (!project_watch_read(w))
 			continue;
-		/* Let the burst settle. */
-		while ((why = wait_for(p.stop_pipe[0], fd, SETTLE_MS)) == 2)
+		/* Let the save, or the burst, settle. */
+		int more = 0;
+		while ((why = wait_for(p.stop_pipe[0], fd, more < 2 ? SAVE_SETTLE_MS : SETTLE_MS)) == 2) {
 			project_watch_read(w);
+			more++;
+		}
 		if (why == 1)
 			break;
 		size_t nchanged;

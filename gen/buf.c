@@ -144,7 +144,7 @@ void buf_put_html(buf *b, const char *s, size_t len)
 	buf_put(b, s + start, len - start);
 }
 
-void buf_put_uint(buf *b, uint64_t v)
+size_t buf_uint_digits(char out[20], uint64_t v)
 {
 	char digits[20];
 	size_t n = 0;
@@ -152,7 +152,14 @@ void buf_put_uint(buf *b, uint64_t v)
 		digits[sizeof digits - ++n] = (char)('0' + v % 10);
 		v /= 10;
 	} while (v);
-	buf_put(b, digits + sizeof digits - n, n);
+	memcpy(out, digits + sizeof digits - n, n);
+	return n;
+}
+
+void buf_put_uint(buf *b, uint64_t v)
+{
+	char digits[20];
+	buf_put(b, digits, buf_uint_digits(digits, v));
 }
 
 void buf_put_utf8(buf *b, unsigned long cp)

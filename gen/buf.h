@@ -45,6 +45,8 @@ int buf_read_file(buf *b, const char *path);
 /* Appends v in decimal: buf_printf(b, "%" PRIu64, v) without the cost
  * of parsing a format, for numbers written by the thousand. */
 void buf_put_uint(buf *b, uint64_t v);
+/* Writes v in decimal to out, without a NUL; returns the digits written. */
+size_t buf_uint_digits(char out[20], uint64_t v);
 void buf_put_utf8(buf *b, unsigned long cp);
 /* Appends s with &, <, >, " and ' replaced by entities. */
 void buf_put_html(buf *b, const char *s, size_t len);

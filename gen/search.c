@@ -867,6 +867,17 @@ static void put_str(buf *out, const char *s, size_t len)
 
 /* Writes a data file: genSearch.FN(ID,JSON.parse('BODY')), where body
  * was written with put_str for its strings. */
+/* The text file of the document numbered at: "zoeken/t/<at>.js" in rel,
+ * without printf: a rebuild names ten thousand. */
+static void text_file_name(char rel[64], size_t at)
+{
+	static const char head[] = "zoeken/t/";
+	memcpy(rel, head, sizeof head - 1);
+	size_t k = sizeof head - 1;
+	k += buf_uint_digits(rel + k, at);
+	memcpy(rel + k, ".js", 4);
+}
+
 static int emit_js(search_emit_fn emit, void *ctx, buf *js, const char *rel,
 		   const char *fn, long id, const buf *body, gen_err *err)
 {
@@ -1082,7 +1093,7 @@ static int doc_end(worker *w, search_emit_fn emit, void *ctx, gen_err *err)
 		buf_truncate(&w->snippet, w->snippet.len - 1); /* the last ',' */
 	buf_putc(&w->snippet, ']');
 	char rel[64];
-	snprintf(rel, sizeof rel, "zoeken/t/%zu.js", w->doc);
+	text_file_name(rel, w->doc);
 	return emit_js(emit, ctx, &w->js, rel, "t", (long)w->doc, &w->snippet, err);
 }
 
@@ -1354,7 +1365,7 @@ static int add_document(worker *w, size_t at, const document *d, bool lookup_onl
 	text_file tf = { &w->ix->keeper, 0 };
 	if (w->ix->has_keeper) {
 		char rel[64];
-		snprintf(rel, sizeof rel, "zoeken/t/%zu.js", at);
+		text_file_name(rel, at);
 		tf.fp = text_fp(w->key.ptr, w->key.len, at);
 		if (hit && tf.k->fresh(tf.k->ctx, rel, tf.fp)) {
 			w->texts_kept++;
@@ -1708,7 +1719,7 @@ static int add_remembered(search_index *ix, const document *docs, size_t n, cons
 		text_file tf = { &ix->keeper, text_fp(key, klen, i) };
 		if (ix->has_keeper) {
 			char rel[64];
-			snprintf(rel, sizeof rel, "zoeken/t/%zu.js", i);
+			text_file_name(rel, i);
 			if (tf.k->fresh(tf.k->ctx, rel, tf.fp)) {
 				take_sdoc(&ix->docs[i], &m->sdocs[held[i]], theme_map);
 				ix->texts_kept++;

@@ -272,6 +272,13 @@ int main(void)
 		buf_put_uint(&n, UINT64_MAX);
 		is_str(n.ptr, "0 7 10 1234567890 18446744073709551615", "buf_put_uint writes decimals");
 		buf_release(&n);
+		char d[21];
+		size_t k = buf_uint_digits(d, 90210);
+		d[k] = '\0';
+		ok(k == 5 && strcmp(d, "90210") == 0, "buf_uint_digits writes the digits, no NUL");
+		k = buf_uint_digits(d, UINT64_MAX);
+		d[k] = '\0';
+		ok(k == 20 && strcmp(d, "18446744073709551615") == 0, "buf_uint_digits: 20 digits at most");
 	}
 	{
 		/* buf_printf formats into the room there is, and again when

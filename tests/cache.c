@@ -4,6 +4,7 @@
  * for it, and values no build asks for survive a rewrite of the file
  * when the cache keeps unused ones. The build-level behaviour (edits, damage, stamps) is in
  * cache.sh. */
+#define _GNU_SOURCE /* memmem */
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -270,6 +271,50 @@ static void test_open_after(void)
 	cache_close(k);
 }
 
+/* A resident process takes the last build's index, and with it what that
+ * build found of each record's checksum: a record it read was found
+ * right, and is not checked again. One it did not read still is: its
+ * bytes changed on disk, with the file's size and mtime put back as
+ * they were, make it a miss and the cache damaged. */
+static void test_checked_once(void)
+{
+	char path[600];
+	snprintf(path, sizeof path, "%s/c.pack", dir);
+	cache_file *c = cache_open(dir, "c.pack", 7, NULL);
+	put_value(c, "gelezen", 1, 300);
+	put_value(c, "ongelezen", 2, 300);
+	cache_save(c, NULL);
+	cache_file *d = cache_open_after(c, dir, "c.pack", 7, NULL);
+	ok(holds(d, "gelezen", 1, 300), "checked once: the record read is right");
+	cache_save(d, NULL);
+	struct stat st;
+	ok(stat(path, &st) == 0, "checked once: the file is there");
+	/* "waarde 2, " appears only in the record not read. */
+	FILE *f = fopen(path, "r+b");
+	buf all = BUF_INIT;
+	char chunk[4096];
+	size_t n;
+	while (f && (n = fread(chunk, 1, sizeof chunk, f)) > 0)
+		buf_put(&all, chunk, n);
+	const char *at = all.ptr ? memmem(all.ptr, all.len, "waarde 2, ", 10) : NULL;
+	bool changed = f && at && fseek(f, at - all.ptr, SEEK_SET) == 0 && fputc('W', f) != EOF;
+	if (f)
+		fclose(f);
+	struct timespec times[2] = { st.st_atim, st.st_mtim };
+	changed = changed && utimensat(AT_FDCWD, path, times, 0) == 0;
+	ok(changed, "checked once: a byte of the other record changed, the mtime put back");
+	buf_release(&all);
+	cache_file *e = cache_open_after(d, dir, "c.pack", 7, NULL);
+	ok(cache_reused(e), "checked once: the index is taken over");
+	ok(holds(e, "gelezen", 1, 300), "checked once: the record read before is as it was");
+	size_t len = 0;
+	ok(cache_get(e, "ongelezen", 9, &len) == NULL,
+	   "checked once: the changed record not read before is checked, and a miss");
+	cache_close(c);
+	cache_close(d);
+	cache_close(e);
+}
+
 int main(void)
 {
 	const char *tmp = getenv("TMPDIR");
@@ -283,6 +328,7 @@ int main(void)
 	test_off();
 	test_keep_unused();
 	test_open_after();
+	test_checked_once();
 	char cmd[600];
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
 	if (system(cmd) != 0)

@@ -798,9 +798,8 @@ static int begin(output **out, const char *dir, const char *manifest, bool trust
 			rc = io_err(err, o->dir, NULL, "cannot read directory");
 			goto out;
 		}
-		if (recall(o)) {
-			/* No file of the manifest's to read back. */
-		} else {
+		/* With the memory, nothing of the manifest's to read back. */
+		if (!recall(o)) {
 			dir_list m;
 			o->manifest_whole = manifest_read(&m, manifest, o->dir);
 			size_t listed = 0;

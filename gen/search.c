@@ -865,8 +865,6 @@ static void put_str(buf *out, const char *s, size_t len)
 	buf_putc(out, '"');
 }
 
-/* Writes a data file: genSearch.FN(ID,JSON.parse('BODY')), where body
- * was written with put_str for its strings. */
 /* The text file of the document numbered at: "zoeken/t/<at>.js" in rel,
  * without printf: a rebuild names ten thousand. */
 static void text_file_name(char rel[64], size_t at)
@@ -878,6 +876,8 @@ static void text_file_name(char rel[64], size_t at)
 	memcpy(rel + k, ".js", 4);
 }
 
+/* Writes a data file: genSearch.FN(ID,JSON.parse('BODY')), where body
+ * was written with put_str for its strings. */
 static int emit_js(search_emit_fn emit, void *ctx, buf *js, const char *rel,
 		   const char *fn, long id, const buf *body, gen_err *err)
 {
@@ -2359,7 +2359,8 @@ static bool build_postings_after(search_index *ix)
 	if (sorted) {
 		free(ix->made.order);
 		ix->made.order = xmalloc((nd + 1) * sizeof *ix->made.order);
-		memcpy(ix->made.order, m->made.order, nd * sizeof *ix->made.order);
+		if (nd)
+			memcpy(ix->made.order, m->made.order, nd * sizeof *ix->made.order);
 	} else {
 		order_docs(ix);
 		if (memcmp(ix->made.order, m->made.order, nd * sizeof *ix->made.order) != 0)

@@ -28,13 +28,8 @@ static void article(const char *rel, const char *who, const char *date)
 static void docs_of(const site *s, const author *a, char *out, size_t size)
 {
 	out[0] = '\0';
-	for (size_t i = 0; i < a->ndocs; i++) {
-		const char *r = s->docs[a->docs[i]].rel;
-		const char *base = strrchr(r, '/');
-		base = base ? base + 1 : r;
-		size_t l = strlen(out);
-		snprintf(out + l, size - l, "%s%.*s", l ? " " : "", (int)(strlen(base) - 3), base);
-	}
+	for (size_t i = 0; i < a->ndocs; i++)
+		fixture_append_name(out, size, s->docs[a->docs[i]].rel);
 }
 
 static void test_small(void)

@@ -49,6 +49,17 @@ __attribute__((unused)) static void fixture_write(const char *rel, const char *t
 	}
 }
 
+/* Appends to out (size bytes, NUL-terminated) the file name of rel
+ * without its ".md", after a space unless out is empty: a list such as
+ * "a c b" that a test compares in one go. */
+__attribute__((unused)) static void fixture_append_name(char *out, size_t size, const char *rel)
+{
+	const char *base = strrchr(rel, '/');
+	base = base ? base + 1 : rel;
+	size_t l = strlen(out);
+	snprintf(out + l, size - l, "%s%.*s", l ? " " : "", (int)(strlen(base) - 3), base);
+}
+
 /* fixture_dir/rel; good until the call after next. */
 __attribute__((unused)) static const char *fixture_path(const char *rel)
 {

@@ -37,13 +37,8 @@ static void related_list(const site *s, const related_index *ri, const char *rel
 {
 	size_t doc = doc_index(s, rel);
 	out[0] = '\0';
-	for (size_t i = 0; i < related_count(ri, doc); i++) {
-		const char *r = s->docs[related_at(ri, doc, i)].rel;
-		const char *base = strrchr(r, '/');
-		base = base ? base + 1 : r;
-		size_t l = strlen(out);
-		snprintf(out + l, size - l, "%s%.*s", l ? " " : "", (int)(strlen(base) - 3), base);
-	}
+	for (size_t i = 0; i < related_count(ri, doc); i++)
+		fixture_append_name(out, size, s->docs[related_at(ri, doc, i)].rel);
 }
 
 static void test_scores(void)

@@ -52,6 +52,7 @@
 #define BM25_B 0.75
 #define QUANTIZE_BITS 13     /* sign, exponent, 4 bits of mantissa */
 #define QUANTIZE_SLOW 0xff
+#define SPARE_COUNT 6        /* search_memory's spares */
 
 /* Field weights in half units: body and tip text count 1 (2 halves). */
 static const uint32_t field_weight[] = {
@@ -257,6 +258,47 @@ static void vec_reserve(vec32 *a, size_t more)
 	a->v = xrealloc(a->v, a->cap * sizeof *a->v);
 }
 
+/* A big array of the last build but one, kept for the next to write
+ * into (see struct search_memory): its pages are mapped already. */
+typedef struct spare {
+	void *p;
+	size_t bytes;
+} spare;
+
+/* Room for bytes: the spare's when it has that much, else new. */
+static void *spare_take(spare *sp, size_t bytes)
+{
+	void *p = sp && sp->p && sp->bytes >= bytes ? sp->p : NULL;
+	if (sp && !p)
+		free(sp->p);
+	if (sp)
+		*sp = (spare){ NULL, 0 };
+	return p ? p : xmalloc(bytes ? bytes : 1);
+}
+
+/* Keeps p (bytes long, may be NULL) as the spare, in place of the one
+ * there; without a spare (sp NULL) frees it. */
+static void spare_give(spare *sp, void *p, size_t bytes)
+{
+	if (!sp) {
+		free(p);
+		return;
+	}
+	free(sp->p);
+	*sp = (spare){ p, p ? bytes : 0 };
+}
+
+/* An empty vector with room for n, from the spare when it has that. */
+static void vec_take(vec32 *a, spare *sp, size_t n)
+{
+	free(a->v);
+	size_t want = (n ? n : 1) * sizeof *a->v;
+	size_t have = sp && sp->p && sp->bytes >= want ? sp->bytes : want;
+	a->v = spare_take(sp, want);
+	a->cap = have / sizeof *a->v;
+	a->n = 0;
+}
+
 static void vec_push(vec32 *a, uint32_t x)
 {
 	if (a->n == a->cap)
@@ -277,6 +319,7 @@ typedef struct index_made {
 	uint32_t *post_off, *post_n; /* per term: range in pdoc/pq */
 	uint32_t *pdoc;       /* document numbers in index order */
 	double *ptf;          /* with a memory: each posting's weighted count */
+	size_t post_cap;      /* entries pdoc and ptf have room for */
 	uint8_t *pq_raw;      /* and its level before encode_postings' tiers */
 	uint8_t *pq;          /* impact levels as the browser sees them */
 	double max_impact;
@@ -1528,15 +1571,43 @@ struct search_memory {
 	size_t nterms;
 	index_made made;
 	size_t ndfp;         /* files of the document table in made.dfp */
+	/* The arrays of the build before the last, which the next one
+	 * writes its own into: each is tens of megabytes at 10,000
+	 * articles, and a fresh one costs a page fault per 4 KB the first
+	 * time it is written (thousands per rebuild). */
+	spare spares[SPARE_COUNT];
 };
+
+/* The memory's spares, by what they were and will be. */
+enum { SPARE_IDS, SPARE_TF, SPARE_CNT, SPARE_PDOC, SPARE_PTF, SPARE_IMPACT };
+
+static spare *spare_of(search_index *ix, int which)
+{
+	return ix->memory ? &ix->memory->spares[which] : NULL;
+}
 
 search_memory *search_memory_new(void)
 {
 	return xcalloc(1, sizeof(search_memory));
 }
 
-static void memory_clear(search_memory *m)
+/* Empties m; with keep, its big arrays become its spares (in place of
+ * the spares it had), else the spares stay as they are. */
+static void memory_clear(search_memory *m, bool keep)
 {
+	if (keep) {
+		spare_give(&m->spares[SPARE_IDS], m->ids.v, m->ids.cap * sizeof *m->ids.v);
+		spare_give(&m->spares[SPARE_TF], m->tf.v, m->tf.cap * sizeof *m->tf.v);
+		spare_give(&m->spares[SPARE_CNT], m->cnt.v, m->cnt.cap * sizeof *m->cnt.v);
+		spare_give(&m->spares[SPARE_PDOC], m->made.pdoc,
+			   m->made.post_cap * sizeof *m->made.pdoc);
+		spare_give(&m->spares[SPARE_PTF], m->made.ptf, m->made.post_cap * sizeof *m->made.ptf);
+		m->ids.v = m->tf.v = m->cnt.v = NULL;
+		m->made.pdoc = NULL;
+		m->made.ptf = NULL;
+	}
+	spare spares[SPARE_COUNT];
+	memcpy(spares, m->spares, sizeof spares);
 	free(m->language);
 	strtab_release(&m->words);
 	pool_release(&m->strings);
@@ -1556,13 +1627,16 @@ static void memory_clear(search_memory *m)
 	free(m->fm_at);
 	made_release(&m->made);
 	memset(m, 0, sizeof *m);
+	memcpy(m->spares, spares, sizeof spares);
 }
 
 void search_memory_free(search_memory *m)
 {
 	if (!m)
 		return;
-	memory_clear(m);
+	memory_clear(m, false);
+	for (size_t i = 0; i < SPARE_COUNT; i++)
+		free(m->spares[i].p);
 	free(m);
 }
 
@@ -1589,7 +1663,7 @@ size_t search_terms_held(const search_index *ix)
 static void memory_take(search_index *ix)
 {
 	search_memory *m = ix->memory;
-	memory_clear(m);
+	memory_clear(m, true);
 	m->language = xstrdup(ix->language);
 	m->text_stamp = ix->text_stamp;
 	m->words = ix->words;
@@ -1746,9 +1820,15 @@ static int add_remembered(search_index *ix, const document *docs, size_t n, cons
 	size_t total = 0;
 	for (size_t i = 0; i < n; i++)
 		total += held[i] >= 0 ? m->docs[held[i]].n : ix->docs[i].nwords;
-	vec_reserve(&ix->dw_word, total);
-	vec_reserve(&ix->dw_tf, total);
-	vec_reserve(&ix->dw_cnt, total);
+	if (ix->dw_word.n || ix->dw_tf.n || ix->dw_cnt.n) {
+		vec_reserve(&ix->dw_word, total);
+		vec_reserve(&ix->dw_tf, total);
+		vec_reserve(&ix->dw_cnt, total);
+	} else {
+		vec_take(&ix->dw_word, spare_of(ix, SPARE_IDS), total);
+		vec_take(&ix->dw_tf, spare_of(ix, SPARE_TF), total);
+		vec_take(&ix->dw_cnt, spare_of(ix, SPARE_CNT), total);
+	}
 	for (size_t i = 0; i < n; i++) {
 		sdoc *d = &ix->docs[i];
 		size_t start = ix->dw_word.n;
@@ -2296,7 +2376,7 @@ static void score_postings(search_index *ix, size_t total)
 	double *norm = xmalloc((nd + 1) * sizeof *norm);
 	for (size_t k = 0; k < nd; k++)
 		norm[k] = doc_norm(ix->docs[ix->made.order[k]].len, avgdl);
-	float *impact = xmalloc((total + 1) * sizeof *impact);
+	float *impact = spare_take(spare_of(ix, SPARE_IMPACT), (total + 1) * sizeof *impact);
 	size_t nparts = ix->jobs > 1 && total >= 1024 ? (size_t)ix->jobs : 1;
 	score_part *parts = xcalloc(nparts + 1, sizeof *parts);
 	size_t t = 0;
@@ -2318,7 +2398,7 @@ static void score_postings(search_index *ix, size_t total)
 		parts[p].pass = 1;
 	jobs_run(parts, nparts, sizeof *parts, score_run);
 	free(parts);
-	free(impact);
+	spare_give(spare_of(ix, SPARE_IMPACT), impact, (total + 1) * sizeof *impact);
 	free(norm);
 }
 
@@ -2396,8 +2476,9 @@ static bool build_postings_after(search_index *ix)
 		cap += ix->term_was[t] != UINT32_MAX ? m->made.post_n[ix->term_was[t]] : 0;
 	ix->made.post_off = xcalloc(nt + 1, sizeof *ix->made.post_off);
 	ix->made.post_n = xcalloc(nt + 1, sizeof *ix->made.post_n);
-	ix->made.pdoc = xmalloc((cap + 1) * sizeof *ix->made.pdoc);
-	ix->made.ptf = xmalloc((cap + 1) * sizeof *ix->made.ptf);
+	ix->made.pdoc = spare_take(spare_of(ix, SPARE_PDOC), (cap + 1) * sizeof *ix->made.pdoc);
+	ix->made.ptf = spare_take(spare_of(ix, SPARE_PTF), (cap + 1) * sizeof *ix->made.ptf);
+	ix->made.post_cap = cap + 1;
 	size_t at = 0, f = 0;
 	for (size_t t = 0; t < nt; t++) {
 		ix->made.post_off[t] = (uint32_t)at;
@@ -2472,10 +2553,11 @@ static void build_postings(search_index *ix)
 			ix->made.post_n[t] += parts[p].count[t];
 		}
 	}
-	ix->made.pdoc = xmalloc((total + 1) * sizeof *ix->made.pdoc);
+	ix->made.pdoc = spare_take(spare_of(ix, SPARE_PDOC), (total + 1) * sizeof *ix->made.pdoc);
 	if (remembering(ix))
-		ix->made.ptf = xmalloc((total + 1) * sizeof *ix->made.ptf);
-	float *impact = xmalloc((total + 1) * sizeof *impact);
+		ix->made.ptf = spare_take(spare_of(ix, SPARE_PTF), (total + 1) * sizeof *ix->made.ptf);
+	ix->made.post_cap = total + 1;
+	float *impact = spare_take(spare_of(ix, SPARE_IMPACT), (total + 1) * sizeof *impact);
 	double avgdl = nd ? (double)ix->total_len / (double)nd : 1;
 	if (avgdl <= 0)
 		avgdl = 1;
@@ -2513,7 +2595,7 @@ static void build_postings(search_index *ix)
 	}
 	free(parts);
 	free(idf);
-	free(impact);
+	spare_give(spare_of(ix, SPARE_IMPACT), impact, (total + 1) * sizeof *impact);
 	/* The per-document word lists are not needed any more, unless the
 	 * memory takes them (search_free). */
 	if (remembering(ix))

@@ -52,7 +52,7 @@
 #define BM25_B 0.75
 #define QUANTIZE_BITS 13     /* sign, exponent, 4 bits of mantissa */
 #define QUANTIZE_SLOW 0xff
-#define SPARE_COUNT 6        /* search_memory's spares */
+#define SPARE_COUNT 8        /* search_memory's spares */
 
 /* Field weights in half units: body and tip text count 1 (2 halves). */
 static const uint32_t field_weight[] = {
@@ -265,15 +265,18 @@ typedef struct spare {
 	size_t bytes;
 } spare;
 
-/* Room for bytes: the spare's when it has that much, else new. */
-static void *spare_take(spare *sp, size_t bytes)
+/* Room for bytes: the spare's when it has that much, else new, with a
+ * sixteenth more, as the next build's arrays are a little longer after
+ * an edit that added a sentence. *got: the room there is. */
+static void *spare_take(spare *sp, size_t bytes, size_t *got)
 {
 	void *p = sp && sp->p && sp->bytes >= bytes ? sp->p : NULL;
+	*got = p ? sp->bytes : bytes + bytes / 16 + 64;
 	if (sp && !p)
 		free(sp->p);
 	if (sp)
 		*sp = (spare){ NULL, 0 };
-	return p ? p : xmalloc(bytes ? bytes : 1);
+	return p ? p : xmalloc(*got);
 }
 
 /* Keeps p (bytes long, may be NULL) as the spare, in place of the one
@@ -292,10 +295,9 @@ static void spare_give(spare *sp, void *p, size_t bytes)
 static void vec_take(vec32 *a, spare *sp, size_t n)
 {
 	free(a->v);
-	size_t want = (n ? n : 1) * sizeof *a->v;
-	size_t have = sp && sp->p && sp->bytes >= want ? sp->bytes : want;
-	a->v = spare_take(sp, want);
-	a->cap = have / sizeof *a->v;
+	size_t got;
+	a->v = spare_take(sp, (n ? n : 1) * sizeof *a->v, &got);
+	a->cap = got / sizeof *a->v;
 	a->n = 0;
 }
 
@@ -322,6 +324,7 @@ typedef struct index_made {
 	size_t post_cap;      /* entries pdoc and ptf have room for */
 	uint8_t *pq_raw;      /* and its level before encode_postings' tiers */
 	uint8_t *pq;          /* impact levels as the browser sees them */
+	size_t pq_cap, pq_raw_cap; /* their room */
 	double max_impact;
 	buf enc;              /* with a memory: every term's encoded postings, */
 	size_t *enc_at, *enc_len; /* term t's at enc_at[t] */
@@ -1579,7 +1582,8 @@ struct search_memory {
 };
 
 /* The memory's spares, by what they were and will be. */
-enum { SPARE_IDS, SPARE_TF, SPARE_CNT, SPARE_PDOC, SPARE_PTF, SPARE_IMPACT };
+enum { SPARE_IDS, SPARE_TF, SPARE_CNT, SPARE_PDOC, SPARE_PTF, SPARE_IMPACT, SPARE_PQ,
+       SPARE_PQ_RAW };
 
 static spare *spare_of(search_index *ix, int which)
 {
@@ -1602,9 +1606,12 @@ static void memory_clear(search_memory *m, bool keep)
 		spare_give(&m->spares[SPARE_PDOC], m->made.pdoc,
 			   m->made.post_cap * sizeof *m->made.pdoc);
 		spare_give(&m->spares[SPARE_PTF], m->made.ptf, m->made.post_cap * sizeof *m->made.ptf);
+		spare_give(&m->spares[SPARE_PQ], m->made.pq, m->made.pq_cap);
+		spare_give(&m->spares[SPARE_PQ_RAW], m->made.pq_raw, m->made.pq_raw_cap);
 		m->ids.v = m->tf.v = m->cnt.v = NULL;
 		m->made.pdoc = NULL;
 		m->made.ptf = NULL;
+		m->made.pq = m->made.pq_raw = NULL;
 	}
 	spare spares[SPARE_COUNT];
 	memcpy(spares, m->spares, sizeof spares);
@@ -2376,7 +2383,9 @@ static void score_postings(search_index *ix, size_t total)
 	double *norm = xmalloc((nd + 1) * sizeof *norm);
 	for (size_t k = 0; k < nd; k++)
 		norm[k] = doc_norm(ix->docs[ix->made.order[k]].len, avgdl);
-	float *impact = spare_take(spare_of(ix, SPARE_IMPACT), (total + 1) * sizeof *impact);
+	size_t got_impact;
+	float *impact = spare_take(spare_of(ix, SPARE_IMPACT), (total + 1) * sizeof *impact,
+				   &got_impact);
 	size_t nparts = ix->jobs > 1 && total >= 1024 ? (size_t)ix->jobs : 1;
 	score_part *parts = xcalloc(nparts + 1, sizeof *parts);
 	size_t t = 0;
@@ -2393,12 +2402,12 @@ static void score_postings(search_index *ix, size_t total)
 		if (parts[p].max > max)
 			max = parts[p].max;
 	scale_init(ix, max);
-	ix->made.pq = xmalloc(total + 1);
+	ix->made.pq = spare_take(spare_of(ix, SPARE_PQ), total + 1, &ix->made.pq_cap);
 	for (size_t p = 0; p < nparts; p++)
 		parts[p].pass = 1;
 	jobs_run(parts, nparts, sizeof *parts, score_run);
 	free(parts);
-	spare_give(spare_of(ix, SPARE_IMPACT), impact, (total + 1) * sizeof *impact);
+	spare_give(spare_of(ix, SPARE_IMPACT), impact, got_impact);
 	free(norm);
 }
 
@@ -2476,9 +2485,14 @@ static bool build_postings_after(search_index *ix)
 		cap += ix->term_was[t] != UINT32_MAX ? m->made.post_n[ix->term_was[t]] : 0;
 	ix->made.post_off = xcalloc(nt + 1, sizeof *ix->made.post_off);
 	ix->made.post_n = xcalloc(nt + 1, sizeof *ix->made.post_n);
-	ix->made.pdoc = spare_take(spare_of(ix, SPARE_PDOC), (cap + 1) * sizeof *ix->made.pdoc);
-	ix->made.ptf = spare_take(spare_of(ix, SPARE_PTF), (cap + 1) * sizeof *ix->made.ptf);
-	ix->made.post_cap = cap + 1;
+	size_t got_doc, got_tf;
+	ix->made.pdoc = spare_take(spare_of(ix, SPARE_PDOC), (cap + 1) * sizeof *ix->made.pdoc,
+				   &got_doc);
+	ix->made.ptf = spare_take(spare_of(ix, SPARE_PTF), (cap + 1) * sizeof *ix->made.ptf,
+				  &got_tf);
+	ix->made.post_cap = got_doc / sizeof *ix->made.pdoc < got_tf / sizeof *ix->made.ptf
+				    ? got_doc / sizeof *ix->made.pdoc
+				    : got_tf / sizeof *ix->made.ptf;
 	size_t at = 0, f = 0;
 	for (size_t t = 0; t < nt; t++) {
 		ix->made.post_off[t] = (uint32_t)at;
@@ -2504,7 +2518,7 @@ static bool build_postings_after(search_index *ix)
 		ix->made.post_n[t] = (uint32_t)(at - ix->made.post_off[t]);
 	}
 	score_postings(ix, at);
-	ix->made.pq_raw = xmalloc(at + 1);
+	ix->made.pq_raw = spare_take(spare_of(ix, SPARE_PQ_RAW), at + 1, &ix->made.pq_raw_cap);
 	memcpy(ix->made.pq_raw, ix->made.pq, at);
 	ix->term_same = xcalloc(nt + 1, sizeof *ix->term_same);
 	/* The encoding depends on the documents and levels alone (see
@@ -2553,11 +2567,17 @@ static void build_postings(search_index *ix)
 			ix->made.post_n[t] += parts[p].count[t];
 		}
 	}
-	ix->made.pdoc = spare_take(spare_of(ix, SPARE_PDOC), (total + 1) * sizeof *ix->made.pdoc);
+	size_t got_doc, got_tf = SIZE_MAX, got_impact;
+	ix->made.pdoc = spare_take(spare_of(ix, SPARE_PDOC), (total + 1) * sizeof *ix->made.pdoc,
+				   &got_doc);
 	if (remembering(ix))
-		ix->made.ptf = spare_take(spare_of(ix, SPARE_PTF), (total + 1) * sizeof *ix->made.ptf);
-	ix->made.post_cap = total + 1;
-	float *impact = spare_take(spare_of(ix, SPARE_IMPACT), (total + 1) * sizeof *impact);
+		ix->made.ptf = spare_take(spare_of(ix, SPARE_PTF), (total + 1) * sizeof *ix->made.ptf,
+					  &got_tf);
+	ix->made.post_cap = got_doc / sizeof *ix->made.pdoc < got_tf / sizeof *ix->made.ptf
+				    ? got_doc / sizeof *ix->made.pdoc
+				    : got_tf / sizeof *ix->made.ptf;
+	float *impact = spare_take(spare_of(ix, SPARE_IMPACT), (total + 1) * sizeof *impact,
+				   &got_impact);
 	double avgdl = nd ? (double)ix->total_len / (double)nd : 1;
 	if (avgdl <= 0)
 		avgdl = 1;
@@ -2578,7 +2598,7 @@ static void build_postings(search_index *ix)
 		if (parts[p].max > max)
 			max = parts[p].max;
 	scale_init(ix, max);
-	ix->made.pq = xmalloc(total + 1);
+	ix->made.pq = spare_take(spare_of(ix, SPARE_PQ), total + 1, &ix->made.pq_cap);
 	for (size_t p = 0; p < nparts; p++) {
 		parts[p].pass = 2;
 		parts[p].from = total * p / nparts;
@@ -2586,7 +2606,8 @@ static void build_postings(search_index *ix)
 	}
 	jobs_run(parts, nparts, sizeof *parts, posting_run);
 	if (remembering(ix)) {
-		ix->made.pq_raw = xmalloc(total + 1);
+		ix->made.pq_raw = spare_take(spare_of(ix, SPARE_PQ_RAW), total + 1,
+					     &ix->made.pq_raw_cap);
 		memcpy(ix->made.pq_raw, ix->made.pq, total);
 	}
 	for (size_t p = 0; p < nparts; p++) {
@@ -2595,7 +2616,7 @@ static void build_postings(search_index *ix)
 	}
 	free(parts);
 	free(idf);
-	spare_give(spare_of(ix, SPARE_IMPACT), impact, (total + 1) * sizeof *impact);
+	spare_give(spare_of(ix, SPARE_IMPACT), impact, got_impact);
 	/* The per-document word lists are not needed any more, unless the
 	 * memory takes them (search_free). */
 	if (remembering(ix))

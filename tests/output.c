@@ -772,11 +772,14 @@ static int copy_past_end(output *o, const char *rel, int from, size_t len, gen_e
 
 /* A big file replaced (the print page): its old version is let go of
  * after the commit, on a thread of its own; the new one is in place at
- * once, build after build. */
+ * once, build after build. Where the file system can, the new file is
+ * swapped with the old one (place): either way a new file, the old one
+ * gone, nothing left beside the output. */
 static void test_big_replace(void)
 {
 	snprintf(out, sizeof out, "%s/big", base);
 	buf big = BUF_INIT;
+	struct stat was = { 0 };
 	for (int round = 0; round < 3; round++) {
 		buf_clear(&big);
 		while (big.len < (5u << 20))
@@ -788,6 +791,13 @@ static void test_big_replace(void)
 		ok(commit(o) == 0, "big file: commit (round %d)", round);
 		ok(has("print/index.html", big.ptr), "big file: the new version in place (round %d)",
 		   round);
+		ok(has("klein.html", round == 1 ? "anders" : "klein"),
+		   "big file: a small file beside it as written (round %d)", round);
+		struct stat now;
+		ok(stat(at("print/index.html"), &now) == 0 && (round == 0 || now.st_ino != was.st_ino),
+		   "big file: a new file, not the old one written over (round %d)", round);
+		was = now;
+		ok(leftovers() == 0, "big file: nothing left beside the output (round %d)", round);
 	}
 	buf_release(&big);
 }

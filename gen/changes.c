@@ -270,19 +270,21 @@ static int version_data(const renderer *r, const site *s, const history_page *hp
 static int render_history_page(renderer *r, const site *s, output *o,
 			       const document *d, const history_page *hp, gen_err *err)
 {
-	char *url = changes_history_url(d);
+	/* Looked at for every article on every build: one allocation, and
+	 * the URL only for a page that is made. */
 	buf rel = BUF_INIT;
-	buf_puts(&rel, url);
-	buf_puts(&rel, "index.html");
+	buf_grow(&rel, strlen(d->url) + sizeof "geschiedenis/index.html");
+	buf_puts(&rel, d->url);
+	buf_puts(&rel, "geschiedenis/index.html");
 	/* The page shows the article's card and its changes, nothing of
 	 * other articles: known without making it. */
 	uint64_t fp = render_doc_key(d, render_site_stamp(r) ^ 0x6869u);
 	fp = changes_fingerprint(s, d, fp);
 	if (render_page_fresh(r, o, rel.ptr, fp)) {
 		buf_release(&rel);
-		free(url);
 		return 0;
 	}
+	char *url = changes_history_url(d);
 	value *data = render_base_data(r, url);
 	value *page = value_new_table();
 	buf title = BUF_INIT;
@@ -677,10 +679,19 @@ static int render_history_pages(renderer *r, const site *s, output *o, gen_err *
 		/* An article that happens to live at the history page's URL
 		 * wins: its page is what authors asked for. */
 		/* Looked at for every article on every build: no printf. */
+		char near[256];
 		buf rel = BUF_INIT;
-		buf_puts(&rel, d->url);
-		buf_puts(&rel, "geschiedenis.md");
-		bool taken = site_find(s, rel.ptr) != NULL;
+		const char *at = near;
+		size_t ul = strlen(d->url);
+		if (ul + sizeof "geschiedenis.md" <= sizeof near) {
+			memcpy(near, d->url, ul);
+			memcpy(near + ul, "geschiedenis.md", sizeof "geschiedenis.md");
+		} else {
+			buf_puts(&rel, d->url);
+			buf_puts(&rel, "geschiedenis.md");
+			at = rel.ptr;
+		}
+		bool taken = site_find(s, at) != NULL;
 		buf_release(&rel);
 		if (taken)
 			continue;

@@ -150,6 +150,25 @@ ok $? "and the result is the same"
 is "$(wc -c < "$WORK/err")" 0 "silently"
 is "$(wc -c < "$P/.gen-cache/history-$head.bin")" "$size" "the cache was rewritten whole"
 
+# --- an article at a history page's URL -------------------------------------
+# It wins: its page is what its author asked for, and no history page is
+# written over it.
+git clone -q "$P" "$WORK/taken"
+mkdir -p "$WORK/taken/content/verhalen/de-garage"
+cat > "$WORK/taken/content/verhalen/de-garage/geschiedenis.md" <<'MD'
++++
+title = "De geschiedenis van de garage"
+kind = "story"
++++
+Hoe de garage begon.
+MD
+git -C "$WORK/taken" add -A && git -C "$WORK/taken" -c user.name=T -c user.email=t@e.nl commit -qm "Een artikel waar de geschiedenis stond"
+"$GEN" build -C "$WORK/taken" 2> "$WORK/err"
+ok $? "an article at the history page's URL builds"
+contains "$WORK/taken/public/verhalen/de-garage/geschiedenis/index.html" 'De geschiedenis van de garage' "that URL holds the article"
+lacks "$WORK/taken/public/verhalen/de-garage/geschiedenis/index.html" 'Geschreven door Test Auteur' "not the history page"
+ok "$([ -f "$WORK/taken/public/verhalen/de-garage/index.html" ] && echo 0 || echo 1)" "the article whose history it was is still there"
+
 # --- a shallow clone ----------------------------------------------------------
 git clone -q --depth 1 "file://$P" "$WORK/shallow"
 "$GEN" build -C "$WORK/shallow" 2> "$WORK/err"

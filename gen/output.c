@@ -1019,14 +1019,14 @@ static int fresh_dirs(output *o, buf *key, gen_err *err)
 
 /* record of a key whose hash_bytes is h, hashed before its shard's lock
  * is taken; was_file: old has it as a file. */
-static void record_hashed(output *o, const buf *key, unsigned long n, uint64_t h,
+static void record_hashed(output *o, const char *key, size_t len, unsigned long n, uint64_t h,
 			  bool was_file)
 {
 	unsigned long prev = 0;
 	bool added;
 	shard *sh = shard_of(o, h);
 	pthread_mutex_lock(&sh->lock);
-	slot *s = map_put_hashed(&sh->map, key->ptr, key->len, h, &added);
+	slot *s = map_put_hashed(&sh->map, key, len, h, &added);
 	if (added && was_file)
 		sh->as_before++;
 	if (!added) {
@@ -1056,7 +1056,7 @@ static void record(output *o, const buf *key, unsigned long n)
 {
 	uint64_t h = hash_bytes(key->ptr, key->len);
 	slot *old = map_get_hashed(&o->old, key->ptr, key->len, h);
-	record_hashed(o, key, n, h, old && old->val == OLD_FILE);
+	record_hashed(o, key->ptr, key->len, n, h, old && old->val == OLD_FILE);
 }
 
 int output_write(output *o, const char *rel, const void *data, size_t len,
@@ -1340,28 +1340,59 @@ int output_begin_trusting(output **out, const char *dir, const char *manifest,
 	return begin(out, dir, manifest, true, memory, err);
 }
 
+/* Whether clean_rel would give rel back as it is: not empty, no ".." and
+ * no empty or "." component. Paths gen makes are, and need no copy. */
+static bool plain_rel(const char *rel, size_t *len)
+{
+	const char *p = rel;
+	size_t part = 0; /* bytes of the component so far */
+	bool dot = false; /* the component so far is "." */
+	for (;; p++) {
+		if (*p == '/' || !*p) {
+			if (!part || (part == 1 && dot))
+				return false;
+			if (!*p)
+				break;
+			part = 0;
+			continue;
+		}
+		if (*p == '.' && p[1] == '.')
+			return false;
+		dot = part == 0 && *p == '.';
+		part++;
+	}
+	*len = (size_t)(p - rel);
+	return true;
+}
+
 bool output_keep(output *o, const char *rel, const output_mark *mark)
 {
 	if (!o || o->dirfd < 0)
 		return false;
-	buf key = BUF_INIT;
+	buf copy = BUF_INIT;
 	bool kept = false;
-	if (clean_rel(&key, rel))
-		goto out;
-	uint64_t h = hash_bytes(key.ptr, key.len);
-	slot *old = map_get_hashed(&o->old, key.ptr, key.len, h);
+	const char *key = rel;
+	size_t len;
+	if (!plain_rel(rel, &len)) {
+		if (clean_rel(&copy, rel))
+			goto out;
+		key = copy.ptr;
+		len = copy.len;
+	}
+	uint64_t h = hash_bytes(key, len);
+	slot *old = map_get_hashed(&o->old, key, len, h);
 	struct stat st;
 	if (old && old->val == OLD_FILE &&
 	    (o->trusting ||
-	     (fstatat(o->dirfd, key.ptr, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode) &&
+	     (fstatat(o->dirfd, key, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode) &&
 	      (uint64_t)st.st_ino == mark->ino && (uint64_t)st.st_size == mark->size &&
 	      (int64_t)st.st_mtim.tv_sec == mark->sec &&
 	      (uint64_t)st.st_mtim.tv_nsec == mark->nsec))) {
-		record_hashed(o, &key, 0, h, true);
+		record_hashed(o, key, len, 0, h, true);
 		kept = true;
 	}
 out:
-	buf_release(&key);
+	buf_release(&copy);
 	return kept;
 }
 

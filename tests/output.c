@@ -933,6 +933,11 @@ static void test_marks(void)
 	wrong.nsec ^= 1;
 	ok(!output_keep(o, "a.html", &wrong), "marks: nor with another mtime");
 	ok(!output_keep(o, "missing.html", &a), "marks: nor where there is no file");
+	ok(output_keep(o, "p//./big.html", &big) && output_keep(o, "./p/big.html", &big),
+	   "marks: a path with empty and '.' parts is the file's");
+	ok(!output_keep(o, "p/../a.html", &a) && !output_keep(o, "/a.html", &a) &&
+	   !output_keep(o, "p/", &big) && !output_keep(o, "", &a),
+	   "marks: '..', a leading or trailing '/' and nothing at all are never kept");
 	is(put_marked(o, "b.html", "bee", &same), 0, "marks: equal bytes written");
 	is(put_marked(o, "c.html", "sea!", &staged), 0, "marks: new bytes written");
 	is(stream_marked(o, "d.html", (const char *[]){ "dee", NULL }, true, &keep), 0,

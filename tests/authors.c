@@ -1,9 +1,10 @@
 /* Unit tests for authors_collect: one author per slug, whatever the
  * spelling, named as the first article in site order writes it; authors
  * in the order of their slugs; each author's articles newest first,
- * undated last, then by path; section intros and articles without an
- * author left out; and on 10,000 articles by 40 names, the same answer
- * as a plain sort of (slug, date, path). */
+ * undated last, then by path, also with dates centuries apart; section
+ * intros and articles without an author left out; and on 10,000
+ * articles by 40 names, the same answer as a plain sort of (slug, date,
+ * path). */
 #include "fixture.h"
 
 #include <stdio.h>
@@ -68,6 +69,34 @@ static void test_small(void)
 		docs_of(&s, &a.items[0], got, sizeof got);
 		is_str(got, "d g", "small: the same date: by path");
 	}
+	authors_release(&a);
+	site_release(&s);
+	source_free(src);
+	diag_release(&d);
+}
+
+/* Dates more than five centuries apart: the bylines are sorted field by
+ * field, in the same order. */
+static void test_far_dates(void)
+{
+	fixture_begin();
+	fixture_write("site.toml", "title = \"T\"\n");
+	article("v/a.md", "Oude Schrijver", "1400-05-01");
+	article("v/b.md", "Oude Schrijver", "2020-05-01");
+	article("v/c.md", "Oude Schrijver", "1999-05-01");
+	site s;
+	source *src = NULL;
+	diag_list d = DIAG_LIST_INIT;
+	if (fixture_load(&s, &src, &d) < 0) {
+		ok(0, "far dates: the fixture loads");
+		return;
+	}
+	authors a;
+	authors_collect(&a, &s);
+	char got[256];
+	if (a.n == 1)
+		docs_of(&s, &a.items[0], got, sizeof got);
+	ok(a.n == 1 && strcmp(got, "b c a") == 0, "far dates: newest first all the same");
 	authors_release(&a);
 	site_release(&s);
 	source_free(src);
@@ -148,6 +177,7 @@ static void test_many(void)
 int main(void)
 {
 	test_small();
+	test_far_dates();
 	test_many();
 	fixture_end();
 	return done_testing();

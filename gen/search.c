@@ -265,13 +265,13 @@ typedef struct spare {
 	size_t bytes;
 } spare;
 
-/* Room for bytes: the spare's when it has that much, else new, with a
- * sixteenth more, as the next build's arrays are a little longer after
- * an edit that added a sentence. *got: the room there is. */
+/* Room for bytes: the spare's when it has that much, else new (with a
+ * memory, a sixteenth more, as the next build's arrays are a little
+ * longer after an edit that added a sentence). *got: the room there is. */
 static void *spare_take(spare *sp, size_t bytes, size_t *got)
 {
 	void *p = sp && sp->p && sp->bytes >= bytes ? sp->p : NULL;
-	*got = p ? sp->bytes : bytes + bytes / 16 + 64;
+	*got = p ? sp->bytes : sp ? bytes + bytes / 16 + 64 : bytes ? bytes : 1;
 	if (sp && !p)
 		free(sp->p);
 	if (sp)

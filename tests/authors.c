@@ -33,6 +33,28 @@ static void docs_of(const site *s, const author *a, char *out, size_t size)
 		fixture_append_name(out, size, s->docs[a->docs[i]].rel);
 }
 
+/* Loads the fixture and collects its authors into a; false (and a
+ * failed test named for what) when the fixture does not load. */
+static bool load(site *s, source **src, diag_list *d, authors *a, const char *what)
+{
+	*src = NULL;
+	*d = (diag_list)DIAG_LIST_INIT;
+	if (fixture_load(s, src, d) < 0) {
+		ok(0, "%s: the fixture loads", what);
+		return false;
+	}
+	authors_collect(a, s);
+	return true;
+}
+
+static void release(site *s, source *src, diag_list *d, authors *a)
+{
+	authors_release(a);
+	site_release(s);
+	source_free(src);
+	diag_release(d);
+}
+
 static void test_small(void)
 {
 	fixture_begin();
@@ -48,14 +70,11 @@ static void test_small(void)
 	article("v/g.md", "Anna Bakker", "2001-01-01");
 	article("v/h.md", "jose vos", "2021-06-01");
 	site s;
-	source *src = NULL;
-	diag_list d = DIAG_LIST_INIT;
-	if (fixture_load(&s, &src, &d) < 0) {
-		ok(0, "small: the fixture loads");
-		return;
-	}
+	source *src;
+	diag_list d;
 	authors a;
-	authors_collect(&a, &s);
+	if (!load(&s, &src, &d, &a, "small"))
+		return;
 	is((long)a.n, 3, "small: three authors: spellings of one slug are one, no intro, no blank");
 	char got[256];
 	if (a.n == 3) {
@@ -69,10 +88,7 @@ static void test_small(void)
 		docs_of(&s, &a.items[0], got, sizeof got);
 		is_str(got, "d g", "small: the same date: by path");
 	}
-	authors_release(&a);
-	site_release(&s);
-	source_free(src);
-	diag_release(&d);
+	release(&s, src, &d, &a);
 }
 
 /* Dates more than five centuries apart: the bylines are sorted field by
@@ -85,22 +101,16 @@ static void test_far_dates(void)
 	article("v/b.md", "Oude Schrijver", "2020-05-01");
 	article("v/c.md", "Oude Schrijver", "1999-05-01");
 	site s;
-	source *src = NULL;
-	diag_list d = DIAG_LIST_INIT;
-	if (fixture_load(&s, &src, &d) < 0) {
-		ok(0, "far dates: the fixture loads");
-		return;
-	}
+	source *src;
+	diag_list d;
 	authors a;
-	authors_collect(&a, &s);
+	if (!load(&s, &src, &d, &a, "far dates"))
+		return;
 	char got[256];
 	if (a.n == 1)
 		docs_of(&s, &a.items[0], got, sizeof got);
 	ok(a.n == 1 && strcmp(got, "b c a") == 0, "far dates: newest first all the same");
-	authors_release(&a);
-	site_release(&s);
-	source_free(src);
-	diag_release(&d);
+	release(&s, src, &d, &a);
 }
 
 /* The reference: (slug, date, doc) sorted with string compares. */
@@ -138,12 +148,11 @@ static void test_many(void)
 		article(rel, name, (seed >> 3) % 7 ? date : NULL);
 	}
 	site s;
-	source *src = NULL;
-	diag_list d = DIAG_LIST_INIT;
-	if (fixture_load(&s, &src, &d) < 0) {
-		ok(0, "many: the fixture loads");
+	source *src;
+	diag_list d;
+	authors a;
+	if (!load(&s, &src, &d, &a, "many"))
 		return;
-	}
 	ref *r = calloc(s.ndocs, sizeof *r);
 	size_t n = 0;
 	for (size_t i = 0; i < s.ndocs; i++) {
@@ -156,8 +165,6 @@ static void test_many(void)
 		r[n++].doc = i;
 	}
 	qsort(r, n, sizeof *r, ref_cmp);
-	authors a;
-	authors_collect(&a, &s);
 	is((long)a.n, NAMES, "many: one author per slug");
 	size_t k = 0, bad = 0;
 	for (size_t i = 0; i < a.n; i++)
@@ -167,11 +174,8 @@ static void test_many(void)
 				bad++;
 	is((long)k, (long)n, "many: every article once");
 	is((long)bad, 0, "many: the order of a sort by (slug, date, path)");
-	authors_release(&a);
 	free(r);
-	site_release(&s);
-	source_free(src);
-	diag_release(&d);
+	release(&s, src, &d, &a);
 }
 
 int main(void)

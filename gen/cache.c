@@ -51,6 +51,8 @@ typedef struct record {
 typedef struct home {
 	unsigned char *p;
 	size_t len;
+	dev_t dev;               /* the file mapped (cache_intact) */
+	ino_t ino;
 } home;
 
 typedef struct kept {
@@ -67,6 +69,8 @@ struct cache_file {
 	uint64_t stamp;
 	unsigned char *map;
 	size_t map_len;
+	dev_t map_dev;           /* the file map is of (cache_intact) */
+	ino_t map_ino;
 	record *recs;
 	size_t nrecs, cap_recs;
 	size_t *slots;           /* open addressing: record index + 1, 0 = empty */
@@ -281,6 +285,8 @@ cache_file *cache_open(const char *dir, const char *name, uint64_t stamp,
 		if (m != MAP_FAILED) {
 			c->map = m;
 			c->map_len = (size_t)st.st_size;
+			c->map_dev = st.st_dev;
+			c->map_ino = st.st_ino;
 		}
 	}
 	if (fd >= 0)
@@ -325,6 +331,8 @@ cache_file *cache_open_after(const cache_file *prev, const char *dir, const char
 	c->name = xstrdup(name);
 	c->map = m;
 	c->map_len = (size_t)st.st_size;
+	c->map_dev = st.st_dev;
+	c->map_ino = st.st_ino;
 	/* prev's records, at the same offsets in the new mapping. */
 	c->cap_recs = prev->nrecs + 1024;
 	c->recs = xmalloc(c->cap_recs * sizeof *c->recs);
@@ -522,6 +530,31 @@ bool cache_get_document(cache_file *c, const source_file *f, const config *cfg,
 	}
 	buf_release(&key);
 	return hit;
+}
+
+/* Whether a mapping of len bytes of the file dev, ino is whole, the file
+ * at the cache's path being st: another file there (the old one renamed
+ * over, or deleted) leaves the mapping's pages as they were. */
+static bool mapping_whole(const struct stat *st, dev_t dev, ino_t ino, size_t len)
+{
+	return st->st_dev != dev || st->st_ino != ino || (size_t)st->st_size >= len;
+}
+
+bool cache_intact(const cache_file *c)
+{
+	if (!c || !c->dir || (!c->map && !c->nhomes))
+		return true;
+	buf path = BUF_INIT;
+	buf_printf(&path, "%s/%s", c->dir, c->name);
+	struct stat st;
+	bool there = stat(path.ptr, &st) == 0;
+	buf_release(&path);
+	if (!there)
+		return true;
+	bool whole = !c->map || mapping_whole(&st, c->map_dev, c->map_ino, c->map_len);
+	for (size_t i = 0; i < c->nhomes && whole; i++)
+		whole = mapping_whole(&st, c->homes[i].dev, c->homes[i].ino, c->homes[i].len);
+	return whole;
 }
 
 bool cache_keep(cache_file *c, const char *key, size_t klen)
@@ -866,8 +899,7 @@ bool cache_rehome(cache_file *c)
 	if (to > from)
 		madvise((void *)from, to - from, MADV_DONTNEED);
 	c->homes = xrealloc(c->homes, (c->nhomes + 1) * sizeof *c->homes);
-	c->homes[c->nhomes].p = m;
-	c->homes[c->nhomes++].len = (size_t)st.st_size;
+	c->homes[c->nhomes++] = (home){ m, (size_t)st.st_size, st.st_dev, st.st_ino };
 	c->by_addr = xcalloc(c->nkept, sizeof *c->by_addr);
 	for (size_t i = 0; i < c->nkept; i++) {
 		c->by_addr[i].at = (uintptr_t)c->kept[i].bytes;

@@ -171,10 +171,21 @@ static void memory_drop_docs(site_memory *m)
 	m->n = 0;
 }
 
-void site_memory_free(site_memory *m)
+
+/* Whether every build cache the memory's articles borrow from, and the
+ * last build's, still maps the whole of what it did (cache_intact). */
+static bool memory_intact(const site_memory *m)
 {
-	if (!m)
-		return;
+	for (size_t i = 0; i < m->ncaches; i++)
+		if (!cache_intact(m->caches[i]))
+			return false;
+	return cache_intact(m->last);
+}
+
+/* Lets go of every article the memory holds and every cache it keeps:
+ * the next build reads them as the first one did. */
+static void memory_forget(site_memory *m)
+{
 	memory_drop_docs(m);
 	bool last_held = false;
 	for (size_t i = 0; i < m->ncaches; i++) {
@@ -184,6 +195,16 @@ void site_memory_free(site_memory *m)
 	if (!last_held)
 		cache_close(m->last);
 	free(m->caches);
+	m->caches = NULL;
+	m->ncaches = 0;
+	m->last = NULL;
+}
+
+void site_memory_free(site_memory *m)
+{
+	if (!m)
+		return;
+	memory_forget(m);
 	free(m);
 }
 
@@ -623,6 +644,8 @@ int site_load(site *s, const source *src, const site_options *opt,
 	s->stamp = buf_hash64(engine, strlen(engine), s->stamp);
 	/* Read once: it hashes gen's executable. */
 	uint64_t program = opt->cache || opt->memory ? cache_program_stamp() : 0;
+	if (opt->memory && !memory_intact(opt->memory))
+		memory_forget(opt->memory);
 	if (opt->memory) {
 		s->memory = opt->memory;
 		s->recall = xcalloc(1, sizeof *s->recall);

@@ -315,6 +315,40 @@ static void test_checked_once(void)
 	cache_close(e);
 }
 
+/* cache_intact: a file cut short in place under a mapping is not; one
+ * saved to by another cache, or replaced by another file, is. */
+static void test_intact(void)
+{
+	char path[600], other[640];
+	snprintf(path, sizeof path, "%s/i.pack", dir);
+	snprintf(other, sizeof other, "%s/i.pack.new", dir);
+	cache_file *c = cache_open(dir, "i.pack", 7, NULL);
+	put_value(c, "a", 1, 20000);
+	cache_save(c, NULL);
+	cache_close(c);
+	c = cache_open(dir, "i.pack", 7, NULL);
+	ok(holds(c, "a", 1, 20000) && cache_intact(c), "intact: a cache as opened");
+	cache_file *d = cache_open(dir, "i.pack", 7, NULL);
+	put_value(d, "b", 2, 300);
+	cache_save(d, NULL); /* appended */
+	cache_close(d);
+	ok(cache_intact(c), "intact: after another cache saved to the file");
+	cache_close(c);
+	c = cache_open(dir, "i.pack", 7, NULL);
+	struct stat st;
+	ok(holds(c, "b", 2, 300) && stat(path, &st) == 0 && truncate(path, st.st_size / 2) == 0,
+	   "intact: the file a cache maps cut short");
+	ok(!cache_intact(c), "intact: not when the file it maps was cut short in place");
+	cache_close(c);
+	c = cache_open(dir, "i.pack", 7, NULL);
+	FILE *f = fopen(other, "w");
+	ok(f && fputs("something else", f) >= 0 && fclose(f) == 0 && rename(other, path) == 0,
+	   "intact: another file renamed in its place");
+	ok(cache_intact(c), "intact: the mapping of the old one is whole");
+	ok(cache_intact(NULL), "intact: no cache at all");
+	cache_close(c);
+}
+
 int main(void)
 {
 	const char *tmp = getenv("TMPDIR");
@@ -329,6 +363,7 @@ int main(void)
 	test_keep_unused();
 	test_open_after();
 	test_checked_once();
+	test_intact();
 	char cmd[600];
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
 	if (system(cmd) != 0)

@@ -1464,9 +1464,11 @@ static uint32_t index_word(search_index *ix, const char *word, size_t len)
 	return g;
 }
 
-/* Moves a worker's words into the index's dictionary and its documents'
- * word lists (documents from..to) into the index's, then empties it. */
-static void merge_worker(search_index *ix, worker *w, size_t from, size_t to)
+/* A worker's words as the index's: its words go into the dictionary in
+ * the order the worker met them (so ids are as when the documents are
+ * added one by one) and map[l] becomes the index's id of local word l
+ * (UINT32_MAX for a stop word). Caller frees map. */
+static uint32_t *map_worker(search_index *ix, worker *w)
 {
 	ix->texts_kept += w->texts_kept;
 	w->texts_kept = 0;
@@ -1480,18 +1482,51 @@ static void merge_worker(search_index *ix, worker *w, size_t from, size_t to)
 		ix->word_freq[g] += w->freq[l];
 		map[l] = g;
 	}
-	for (size_t i = from; i < to; i++) {
-		sdoc *d = &ix->docs[i];
-		size_t start = ix->dw_word.n;
-		for (size_t k = 0; k < d->nwords; k++) {
-			vec_push(&ix->dw_word, map[w->dw_word.v[d->words + k]]);
-			vec_push(&ix->dw_tf, w->dw_tf.v[d->words + k]);
-			if (ix->memory)
-				vec_push(&ix->dw_cnt, w->dw_cnt.v[d->words + k]);
-		}
-		d->words = start;
-	}
 	ix->total_len += w->total_len;
+	return map;
+}
+
+/* Copies the word lists of a worker's documents (from..to, all it
+ * added, in order) into the index's arrays at at, where room was made
+ * for them, through map. Workers write apart, so they may copy at once. */
+static void copy_worker(search_index *ix, const worker *w, const uint32_t *map, size_t from,
+			size_t to, size_t at)
+{
+	size_t n = w->dw_word.n;
+	uint32_t *word = ix->dw_word.v + at;
+	const uint32_t *local = w->dw_word.v;
+	for (size_t k = 0; k < n; k++)
+		word[k] = map[local[k]];
+	if (n)
+		memcpy(ix->dw_tf.v + at, w->dw_tf.v, n * sizeof *w->dw_tf.v);
+	if (ix->memory && n)
+		memcpy(ix->dw_cnt.v + at, w->dw_cnt.v, n * sizeof *w->dw_cnt.v);
+	for (size_t i = from; i < to; i++)
+		ix->docs[i].words += at;
+}
+
+/* Makes room at the end of the index's word lists for n more entries
+ * and returns where they start. */
+static size_t room_for_words(search_index *ix, size_t n)
+{
+	size_t at = ix->dw_word.n;
+	vec_reserve(&ix->dw_word, n);
+	vec_reserve(&ix->dw_tf, n);
+	ix->dw_word.n += n;
+	ix->dw_tf.n += n;
+	if (ix->memory) {
+		vec_reserve(&ix->dw_cnt, n);
+		ix->dw_cnt.n += n;
+	}
+	return at;
+}
+
+/* Moves a worker's words into the index's dictionary and its documents'
+ * word lists (documents from..to) into the index's, then empties it. */
+static void merge_worker(search_index *ix, worker *w, size_t from, size_t to)
+{
+	uint32_t *map = map_worker(ix, w);
+	copy_worker(ix, w, map, from, to, room_for_words(ix, w->dw_word.n));
 	free(map);
 	worker_release(w);
 }
@@ -1513,6 +1548,8 @@ typedef struct job {
 	void *ctx;
 	gen_err err;
 	int rc;
+	uint32_t *map;       /* then: its words' ids in the index (map_worker) */
+	size_t at;           /* and where its word lists go */
 } job;
 
 static void *run_job(void *arg)
@@ -1522,6 +1559,13 @@ static void *run_job(void *arg)
 		j->rc = add_document(&j->w, j->base + i, &j->docs[i], true, j->emit, j->ctx,
 				     &j->err);
 	markdown_drops_flush(&j->w.drops);
+	return NULL;
+}
+
+static void *copy_job(void *arg)
+{
+	job *j = arg;
+	copy_worker(j->w.ix, &j->w, j->map, j->base + j->from, j->base + j->to, j->at);
 	return NULL;
 }
 
@@ -1971,17 +2015,37 @@ int search_add_documents(search_index *ix, const document *docs, size_t n, int j
 		j->ctx = ctx;
 		err_clear(&j->err);
 	}
-	/* Every slot is filled by a job before anything reads it. */
+	/* Every slot is filled by a job before anything reads it, but for
+	 * those after a job's error, which stay empty. */
+	memset(ix->docs + base, 0, n * sizeof *ix->docs);
 	ix->ndocs = base + n;
 	jobs_run(js, (size_t)jobs, sizeof *js, run_job);
 	int rc = 0;
 	for (int k = 0; k < jobs; k++) {
-		merge_worker(ix, &js[k].w, base + js[k].from, base + js[k].to);
 		if (rc == 0 && js[k].rc < 0) {
 			rc = js[k].rc;
 			if (err)
 				*err = js[k].err;
 		}
+	}
+	if (rc == 0) {
+		/* The dictionary in document order on this thread, then the
+		 * word lists, millions of entries, on all. */
+		size_t total = 0;
+		for (int k = 0; k < jobs; k++) {
+			js[k].map = map_worker(ix, &js[k].w);
+			total += js[k].w.dw_word.n;
+		}
+		size_t at = room_for_words(ix, total);
+		for (int k = 0; k < jobs; k++) {
+			js[k].at = at;
+			at += js[k].w.dw_word.n;
+		}
+		jobs_run(js, (size_t)jobs, sizeof *js, copy_job);
+	}
+	for (int k = 0; k < jobs; k++) {
+		free(js[k].map);
+		worker_release(&js[k].w);
 	}
 	ix->serial_from = ix->ndocs;
 	free(js);

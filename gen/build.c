@@ -452,6 +452,70 @@ static void index_history(site *s)
 	free(shares);
 }
 
+/* What gen serve and the resident hold of the links and the site's
+ * checks from one build to the next (links_memory, check_memory), kept
+ * by a one-shot build in the build cache: resolving 25,000 links again
+ * costs more than reading what they resolved to, while every article's
+ * facts stay as they were (an edit of an article's text). The file is
+ * sealed and stamped with gen's own stamp; a memory that does not read
+ * back is no memory, and the links are resolved as in a first build. */
+#define LINKS_FILE "links.bin"
+#define LINKS_MAGIC "gen links 1\n"
+#define LINKS_SEED 0x6c696e6b2e62696eu
+
+typedef struct kept_links {
+	links_memory *links; /* NULL: not kept (the process holds its own) */
+	check_memory checks;
+	char *path;
+} kept_links;
+
+static void kept_links_load(kept_links *k, const site *s, const build_options *opt)
+{
+	memset(k, 0, sizeof *k);
+	if (opt->links_memory || !opt->site.cache || !opt->write || !s->program_stamp)
+		return;
+	char *dir = site_cache_dir(s, opt->output);
+	buf path = BUF_INIT, b = BUF_INIT;
+	buf_printf(&path, "%s/%s", dir, LINKS_FILE);
+	free(dir);
+	k->path = buf_detach(&path);
+	k->links = links_memory_new();
+	buf_reader r;
+	if (buf_read_sealed(&b, k->path, LINKS_MAGIC, LINKS_SEED, &r) &&
+	    buf_get_varint(&r) == s->program_stamp) {
+		k->checks.world = buf_get_varint(&r);
+		k->checks.clean = buf_get_varint(&r) == 1;
+		if (r.bad || !links_memory_thaw(k->links, &r))
+			k->checks = (check_memory){ 0 };
+	}
+	buf_release(&b);
+}
+
+/* Writes the memory back when this build changed it: when some article's
+ * links were resolved or the checks were run. A cache that cannot be
+ * written costs the next build time, not this one its result. */
+static void kept_links_save(kept_links *k, const site *s, const links_graph *g)
+{
+	if (!k->links || (links_graph_held(g) == s->ndocs && k->checks.held))
+		return;
+	buf b = BUF_INIT;
+	buf_puts(&b, LINKS_MAGIC);
+	buf_put_varint(&b, s->program_stamp);
+	buf_put_varint(&b, k->checks.world);
+	buf_put_varint(&b, k->checks.clean);
+	links_memory_freeze(k->links, &b);
+	if (!buf_write_sealed(&b, k->path, LINKS_SEED))
+		unlink(k->path);
+	buf_release(&b);
+}
+
+static void kept_links_release(kept_links *k)
+{
+	links_memory_free(k->links);
+	free(k->path);
+	memset(k, 0, sizeof *k);
+}
+
 int build_run(const build_options *opt)
 {
 	double t0 = now_seconds(), t = t0;
@@ -470,6 +534,8 @@ int build_run(const build_options *opt)
 	int status = 1;
 	early_job ej;
 	memset(&ej, 0, sizeof ej);
+	kept_links kl;
+	memset(&kl, 0, sizeof kl);
 
 	if (source_open(&src, &opt->src, &diags, &err) < 0) {
 		status = fail(&err, &diags, opt);
@@ -502,7 +568,10 @@ int build_run(const build_options *opt)
 	}
 	st.documents = now_seconds() - t - st.history;
 	t = now_seconds();
-	graph = links_graph_new_with(&s, opt->links_memory, &diags);
+	kept_links_load(&kl, &s, opt);
+	links_memory *links = kl.links ? kl.links : opt->links_memory;
+	check_memory *checks = kl.links ? &kl.checks : opt->check_memory;
+	graph = links_graph_new_with(&s, links, &diags);
 	st.site = now_seconds() - t;
 	t = now_seconds();
 	if (opt->site.cache) {
@@ -521,7 +590,7 @@ int build_run(const build_options *opt)
 	t = now_seconds();
 	/* After the history: with it come pages of gen's own (wijzigingen/,
 	 * feed.xml) that no article may take. */
-	check_site_with(&s, opt->check_memory, links_graph_world(graph), &diags);
+	check_site_with(&s, checks, links_graph_world(graph), &diags);
 	st.site += now_seconds() - t;
 	t = now_seconds();
 	/* A build stops here; check goes on to find template errors too. */
@@ -586,14 +655,15 @@ int build_run(const build_options *opt)
 		/* Only now does the output hold what the page cache says. */
 		cache_save(pages, &diags);
 	}
+	kept_links_save(&kl, &s, graph);
 	st.output = now_seconds() - t;
 	status_note(&ej, &s, src, &diags);
 	if (report(opt, &diags))
 		goto out;
 	status = 0;
 	if (opt->stats)
-		print_stats(&st, &s, r, links_graph_held(graph),
-			    opt->check_memory && opt->check_memory->held, now_seconds() - t0);
+		print_stats(&st, &s, r, links_graph_held(graph), checks && checks->held,
+			    now_seconds() - t0);
 	if (opt->json)
 		goto out;
 	if (opt->write && !opt->quiet)
@@ -613,6 +683,7 @@ out:
 	 * reading of the output, and throws it away. */
 	scan_end(&ej);
 	status_join(&ej);
+	kept_links_release(&kl);
 	output_abort(ej.o);
 	output_abort(o);
 	fill_report(opt, &s, dir, &diags, now_seconds() - t0);

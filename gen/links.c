@@ -734,6 +734,141 @@ static uint64_t identity_of(const document *d)
 	return d->identity ? d->identity : document_identity(d);
 }
 
+void links_memory_freeze(const links_memory *m, buf *out)
+{
+	buf_put_varint(out, m->valid);
+	if (!m->valid)
+		return;
+	buf_put_varint(out, m->world);
+	buf_put_varint(out, m->n);
+	for (size_t i = 0; i < m->n; i++) {
+		buf_put_varint(out, m->ids[i]);
+		buf_put_varint(out, m->errors[i]);
+		buf_put_varint(out, m->edge_start[i + 1] - m->edge_start[i]);
+		for (size_t k = m->edge_start[i]; k < m->edge_start[i + 1]; k++) {
+			const kept_edge *e = &m->edges[k];
+			buf_put_varint(out, e->to);
+			buf_put_varint(out, e->link);
+			buf_put_svarint(out, e->anchor);
+			buf_put_svarint(out, e->tip);
+			buf_put_varint(out, e->sentence_start);
+			buf_put_varint(out, e->sentence_end);
+			buf_put_varint(out, e->text_start);
+			buf_put_varint(out, e->text_end);
+		}
+		buf_put_varint(out, m->diag_start[i + 1] - m->diag_start[i]);
+		for (size_t k = m->diag_start[i]; k < m->diag_start[i + 1]; k++) {
+			const kept_diag *d = &m->diags[k];
+			buf_put_varint(out, (uint64_t)d->severity);
+			buf_put_svarint(out, d->line);
+			buf_put_svarint(out, d->col);
+			buf_put_zstr(out, d->msg);
+		}
+	}
+}
+
+/* A count read back, refused when the bytes left could not hold that
+ * many (each item takes one at least). */
+static size_t thaw_count(buf_reader *r)
+{
+	uint64_t n = buf_get_varint(r);
+	if (n > (uint64_t)(r->end - r->p)) {
+		r->bad = true;
+		return 0;
+	}
+	return (size_t)n;
+}
+
+bool links_memory_thaw(links_memory *m, buf_reader *r)
+{
+	memory_clear(m);
+	if (buf_get_varint(r) != 1)
+		return false;
+	m->world = buf_get_varint(r);
+	size_t n = thaw_count(r), ecap = 0, dcap = 0;
+	m->n = n;
+	m->ids = xmalloc((n + 1) * sizeof *m->ids);
+	m->errors = xcalloc(n + 1, sizeof *m->errors);
+	m->edge_start = xcalloc(n + 1, sizeof *m->edge_start);
+	m->diag_start = xcalloc(n + 1, sizeof *m->diag_start);
+	size_t ne = 0, nd = 0;
+	for (size_t i = 0; i < n && !r->bad; i++) {
+		m->ids[i] = buf_get_varint(r);
+		m->errors[i] = (size_t)buf_get_varint(r);
+		m->edge_start[i] = ne;
+		size_t count = thaw_count(r);
+		if (ne + count > ecap) {
+			ecap = (ne + count) * 2;
+			m->edges = xrealloc(m->edges, ecap * sizeof *m->edges);
+		}
+		for (size_t k = 0; k < count && !r->bad; k++) {
+			kept_edge *e = &m->edges[ne++];
+			e->to = (size_t)buf_get_varint(r);
+			e->link = (size_t)buf_get_varint(r);
+			e->anchor = (long)buf_get_svarint(r);
+			e->tip = (int)buf_get_svarint(r);
+			e->sentence_start = (size_t)buf_get_varint(r);
+			e->sentence_end = (size_t)buf_get_varint(r);
+			e->text_start = (size_t)buf_get_varint(r);
+			e->text_end = (size_t)buf_get_varint(r);
+			if (e->to >= n)
+				r->bad = true;
+		}
+		m->diag_start[i] = nd;
+		count = thaw_count(r);
+		if (nd + count > dcap) {
+			dcap = (nd + count) * 2;
+			m->diags = xrealloc(m->diags, dcap * sizeof *m->diags);
+		}
+		for (size_t k = 0; k < count && !r->bad; k++) {
+			kept_diag *d = &m->diags[nd];
+			uint64_t sev = buf_get_varint(r);
+			d->severity = sev == DIAG_ERROR ? DIAG_ERROR
+				      : sev == DIAG_NOTICE ? DIAG_NOTICE : DIAG_WARNING;
+			d->line = (int)buf_get_svarint(r);
+			d->col = (int)buf_get_svarint(r);
+			const char *msg = buf_get_zstr(r);
+			if (sev > DIAG_NOTICE || !msg) {
+				r->bad = true;
+				break;
+			}
+			d->msg = xstrdup(msg);
+			nd++;
+		}
+	}
+	m->edge_start[n] = ne;
+	m->diag_start[n] = nd;
+	if (!m->edges)
+		m->edges = xmalloc(sizeof *m->edges);
+	if (!m->diags)
+		m->diags = xcalloc(1, sizeof *m->diags);
+	if (r->bad || r->p != r->end) {
+		memory_clear(m);
+		return false;
+	}
+	m->valid = true;
+	return true;
+}
+
+/* Whether what m keeps of article i fits its Markdown: always for a
+ * memory this process made, checked for one read from disk. */
+static bool replay_fits(const links_memory *m, const document *d, size_t i)
+{
+	size_t nlinks = markdown_link_count(d->md);
+	for (size_t k = m->edge_start[i]; k < m->edge_start[i + 1]; k++) {
+		const kept_edge *ke = &m->edges[k];
+		if (ke->link >= nlinks)
+			return false;
+		const markdown_link *l = markdown_link_at(d->md, ke->link);
+		size_t blen = strlen(markdown_block_text(d->md, l->block_index));
+		if ((ke->anchor >= 0 && (size_t)ke->anchor > strlen(l->url)) ||
+		    !(ke->sentence_start <= ke->text_start && ke->text_start <= ke->text_end &&
+		      ke->text_end <= ke->sentence_end && ke->sentence_end <= blen))
+			return false;
+	}
+	return true;
+}
+
 /* Adds article i's edges and messages as the memory has them. */
 static void replay_document(links_graph *g, const links_memory *m, size_t i, diag_list *diags)
 {
@@ -785,7 +920,8 @@ static void *check_run(void *arg)
 	for (size_t i = j->from; i < j->to; i++) {
 		j->out_start[i] = j->part.nedges;
 		size_t nd = j->diags.n, ne = j->part.errors;
-		if (m && m->ids[i] == identity_of(&j->part.s->docs[i])) {
+		if (m && m->ids[i] == identity_of(&j->part.s->docs[i]) &&
+		    replay_fits(m, &j->part.s->docs[i], i)) {
 			replay_document(&j->part, m, i, &j->diags);
 			j->part.held++;
 		} else {

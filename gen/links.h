@@ -103,6 +103,15 @@ void links_memory_free(links_memory *m);
 /* links_graph_new, using m (NULL: none; with diags NULL it is not used
  * either) and leaving this graph's articles to it. */
 links_graph *links_graph_new_with(const site *s, links_memory *m, diag_list *diags);
+/* A memory kept on disk, for the next gen build (build.c keeps it in
+ * the build cache): links_memory_freeze appends m's form to out, and
+ * links_memory_thaw fills an empty m from what r reads there and returns
+ * true, or false with m left empty when the bytes are not such a form.
+ * A thawed memory is trusted only as far as its world and each
+ * article's identity reach, as a held one is: an article whose kept
+ * links do not fit its Markdown is checked again. */
+void links_memory_freeze(const links_memory *m, buf *out);
+bool links_memory_thaw(links_memory *m, buf_reader *r);
 /* Articles whose links links_graph_new_with took from the memory. */
 size_t links_graph_held(const links_graph *g);
 /* Everything besides an article itself that its links resolve against,

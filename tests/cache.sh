@@ -117,6 +117,10 @@ kept=$(sed -n 's/^pages kept *\([0-9]*\) .*/\1/p' "$WORK/inc.err")
 test "$kept" -gt 0 && test "$kept" -lt "$pages"
 ok $? "edit: pages that show the article are rendered again, the others kept ($kept of $pages)"
 contains "$WORK/inc/verhalen/extra-2/index.html" "Het derde verhaal" "the new title shows on a page that links to it"
+# A title is among every article's facts, which links resolve against:
+# the links kept in the cache (links.bin) are of no use.
+lacks "$WORK/inc.err" "the links of" "edit: a new title, every link is resolved again"
+lacks "$WORK/inc.err" "the site's checks as in" "edit: and the site is checked again"
 
 # An edit below the first paragraph leaves the article's card as it was:
 # the pages that list it (its section, the home page, the list of themes,
@@ -159,6 +163,35 @@ contains "$WORK/inc/verhalen/extra-9/index.html" "koffie in de wachtkamer" \
 	"text edit, facts as before: the article's page has the new paragraph"
 contains "$WORK/inc/print/index.html" "koffie in de wachtkamer" \
 	"text edit, facts as before: and the print page"
+# The other articles' links are as the last build resolved them: read
+# from the build cache (links.bin), not resolved again; the site's checks
+# too.
+held=$(sed -n 's/.*the links of \([0-9]*\) articles as in the last build.*/\1/p' "$WORK/inc.err")
+is "$held" "$(( $(articles) - 1 ))" \
+	"text edit, facts as before: the links of all articles but the edited one from the cache"
+contains "$WORK/inc.err" "the site's checks as in the last build" \
+	"text edit, facts as before: the site's checks from the cache"
+# Kept links that do not read back (a byte changed, the file cut short)
+# are no memory: every link is resolved again, and written down again
+# for the next build.
+links="$WORK/.gen-cache/links.bin"
+for damage in byte cut; do
+	size=$(wc -c < "$links")
+	if [ $damage = byte ]; then
+		printf 'X' | dd of="$links" bs=1 seek=$((size / 2)) conv=notrunc 2> /dev/null
+	else
+		truncate -s $((size - 9)) "$links"
+	fi
+	printf '\nDe wachtkamer was leeg (%s).\n' $damage >> "$P/content/verhalen/extra-9.md"
+	git -C "$P" commit -qam "verhaal 9: nog een alinea ($damage)"
+	build_both "kept links damaged ($damage)"
+	lacks "$WORK/inc.err" "the links of" "kept links damaged ($damage): every link is resolved again"
+done
+printf '\nDe wachtkamer ging open.\n' >> "$P/content/verhalen/extra-9.md"
+git -C "$P" commit -qam "verhaal 9: de laatste alinea"
+build_both "after the damage"
+contains "$WORK/inc.err" "the links of $(( $(articles) - 1 )) articles as in the last build" \
+	"after the damage: the links are kept again"
 kept=$(sed -n 's/^pages kept *\([0-9]*\) .*/\1/p' "$WORK/inc.err")
 made=$((pages - kept))
 test "$made" -ge 3 && test "$made" -le 5

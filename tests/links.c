@@ -374,7 +374,10 @@ static void test_memory(void)
 			 (i + 3) % N);
 		fixture_write(path, text);
 	}
-	links_memory *m = links_memory_new();
+	/* m as a resident holds it; disk as a one-shot build keeps it,
+	 * frozen after each graph and thawed before the next. */
+	links_memory *m = links_memory_new(), *disk = links_memory_new();
+	buf frozen = BUF_INIT;
 	const char *what[] = { "a first graph", "the same articles read again",
 			       "an article's text, not its links",
 			       "an article with another heading", "an article removed" };
@@ -420,6 +423,25 @@ static void test_memory(void)
 		snprintf(name, sizeof name, "memory: %s: %zu articles' links from it", what[step],
 			 want);
 		is(links_graph_held(with), want, name);
+
+		buf_reader r;
+		buf_reader_init(&r, frozen.ptr, frozen.len);
+		bool thawed = links_memory_thaw(disk, &r);
+		ok(thawed == (step > 0), "on disk: %s: the last graph's memory reads back",
+		   what[step]);
+		diag_list got2 = DIAG_LIST_INIT;
+		links_graph *from_disk = links_graph_new_with(&s, disk, &got2);
+		char *c = graph_text(&s, from_disk, &got2);
+		ok(strcmp(a, c) == 0, "on disk: %s: the graph and messages as without", what[step]);
+		snprintf(name, sizeof name, "on disk: %s: %zu articles' links from it", what[step],
+			 want);
+		is(links_graph_held(from_disk), want, name);
+		buf_clear(&frozen);
+		links_memory_freeze(disk, &frozen);
+		free(c);
+		links_graph_free(from_disk);
+		diag_release(&got2);
+
 		free(a);
 		free(b);
 		links_graph_free(without);
@@ -430,6 +452,16 @@ static void test_memory(void)
 		site_release(&s);
 		source_free(src);
 	}
+	/* A form cut short anywhere is refused, and leaves no memory. */
+	bool refused = frozen.len > 100;
+	for (size_t cut = 0; refused && cut < frozen.len; cut += 1 + cut / 8) {
+		buf_reader r;
+		buf_reader_init(&r, frozen.ptr, cut);
+		refused = !links_memory_thaw(disk, &r);
+	}
+	ok(refused, "on disk: a memory cut short does not read back (%zu bytes)", frozen.len);
+	buf_release(&frozen);
+	links_memory_free(disk);
 	links_memory_free(m);
 	fixture_end();
 }

@@ -197,6 +197,11 @@ typedef struct early_job {
 	int jobs;
 	diag_list diags;      /* the walk's own: the parse reports beside it */
 	struct history *h;
+	uint64_t program_stamp; /* the site's, which stamps its caches */
+	/* With the cache: the history's word diffs and the search's records,
+	 * opened after the walk on its thread (their indexes take a tenth
+	 * of the parse on a large site), handed to the site by early_end */
+	cache_file *diff_cache, *search_cache;
 	pthread_t thread;
 	bool begun, threaded;
 	/* the output, with opt->write */
@@ -222,6 +227,16 @@ static void *history_run(void *arg)
 {
 	early_job *j = arg;
 	j->h = load_history(j->opt, j->src, j->content_dir, j->cache_dir, j->jobs, &j->diags);
+	if (j->opt->site.cache) {
+		const build_caches *c = j->opt->caches;
+		if (j->h) {
+			j->diff_cache = cache_open_after(c ? c->diffs : NULL, j->cache_dir,
+							 "diffs.pack", j->program_stamp, &j->diags);
+			cache_keep_unused(j->diff_cache);
+		}
+		j->search_cache = cache_open_after(c ? c->search : NULL, j->cache_dir,
+						   "search.pack", j->program_stamp, &j->diags);
+	}
 	return NULL;
 }
 
@@ -320,6 +335,7 @@ static void early_begin(void *ctx, const site *s)
 	early_job *j = ctx;
 	j->content_dir = xstrdup(s->cfg.content_dir);
 	j->cache_dir = site_cache_dir(s, j->opt->output);
+	j->program_stamp = s->program_stamp;
 	/* One walker: the parse keeps the other cores busy, and a second
 	 * walker mostly doubles the CPU (see history.c, diff_chain). */
 	j->jobs = 1;
@@ -356,11 +372,11 @@ static void scan_end(early_job *j)
 	j->manifest = NULL;
 }
 
-/* Waits for the walk, and hands over what it found and said. */
-static struct history *early_end(early_job *j, diag_list *diags)
+/* Waits for the walk, and hands over what it found, opened and said. */
+static void early_end(early_job *j, site *s, diag_list *diags)
 {
 	if (!j->begun)
-		return NULL;
+		return;
 	if (j->threaded)
 		pthread_join(j->thread, NULL);
 	j->begun = false;
@@ -368,7 +384,9 @@ static struct history *early_end(early_job *j, diag_list *diags)
 	diag_release(&j->diags);
 	free(j->content_dir);
 	free(j->cache_dir);
-	return j->h;
+	s->history = j->h;
+	s->diff_cache = j->diff_cache;
+	s->search_cache = j->search_cache;
 }
 
 /* The page cache of the output directory dir: one file per directory
@@ -553,7 +571,7 @@ int build_run(const build_options *opt)
 	so.configured_ctx = &ej;
 	int lrc = site_load(&s, src, &so, &diags, &err);
 	double ts = now_seconds();
-	s.history = early_end(&ej, &diags);
+	early_end(&ej, &s, &diags);
 	index_history(&s);
 	/* What the two took beyond the parse. */
 	st.history = now_seconds() - ts;
@@ -573,20 +591,6 @@ int build_run(const build_options *opt)
 	check_memory *checks = kl.links ? &kl.checks : opt->check_memory;
 	graph = links_graph_new_with(&s, links, &diags);
 	st.site = now_seconds() - t;
-	t = now_seconds();
-	if (opt->site.cache) {
-		char *cdir = site_cache_dir(&s, opt->output);
-		uint64_t stamp = s.program_stamp;
-		if (s.history) {
-			s.diff_cache = cache_open_after(opt->caches ? opt->caches->diffs : NULL,
-							cdir, "diffs.pack", stamp, &diags);
-			cache_keep_unused(s.diff_cache);
-		}
-		s.search_cache = cache_open_after(opt->caches ? opt->caches->search : NULL,
-						  cdir, "search.pack", stamp, &diags);
-		free(cdir);
-	}
-	st.history += now_seconds() - t;
 	t = now_seconds();
 	/* After the history: with it come pages of gen's own (wijzigingen/,
 	 * feed.xml) that no article may take. */

@@ -582,6 +582,11 @@ int site_load(site *s, const source *src, const site_options *opt,
 	s->opt_jobs = opt->jobs;
 	if ((rc = read_config(s, &config_hash, diags, err)) < 0)
 		goto out;
+	/* Read once: it hashes gen's executable. Before the jobs that
+	 * start now, which open caches stamped with it. */
+	uint64_t program = opt->cache || opt->memory ? cache_program_stamp() : 0;
+	if (opt->cache)
+		s->program_stamp = program;
 	if (opt->configured)
 		opt->configured(opt->configured_ctx, s);
 	/* Bytes are read only for articles the cache does not know. */
@@ -642,8 +647,6 @@ int site_load(site *s, const source *src, const site_options *opt,
 	s->stamp = buf_hash64(&fh, sizeof fh, s->stamp);
 	const char *engine = markdown_engine();
 	s->stamp = buf_hash64(engine, strlen(engine), s->stamp);
-	/* Read once: it hashes gen's executable. */
-	uint64_t program = opt->cache || opt->memory ? cache_program_stamp() : 0;
 	if (opt->memory && !memory_intact(opt->memory))
 		memory_forget(opt->memory);
 	if (opt->memory) {
@@ -652,7 +655,6 @@ int site_load(site *s, const source *src, const site_options *opt,
 		s->recall->stamp = buf_hash64(&s->stamp, sizeof s->stamp, program);
 	}
 	if (opt->cache) {
-		s->program_stamp = program;
 		uint64_t stamp = buf_hash64(&s->stamp, sizeof s->stamp, s->program_stamp);
 		char *dir = site_cache_dir(s, opt->output);
 		/* gen serve: the last build's index, and what it appended. */

@@ -2830,11 +2830,10 @@ static void encode_postings(search_index *ix, uint32_t t, buf *out, bool *tier_a
 
 /* The encoding of term t's postings into out: the memory's when its
  * postings and levels are (term_same), with the levels it left;
- * encode_postings' otherwise. Kept in ix->made.enc for the memory. */
+ * encode_postings' otherwise. */
 static void term_encoding(search_index *ix, uint32_t t, buf *out, bool *tier_a)
 {
 	const search_memory *m = ix->memory;
-	size_t start = out->len;
 	if (ix->term_same && ix->term_same[t]) {
 		uint32_t was = ix->term_was[t];
 		buf_put(out, m->made.enc.ptr + m->made.enc_at[was], m->made.enc_len[was]);
@@ -2842,11 +2841,95 @@ static void term_encoding(search_index *ix, uint32_t t, buf *out, bool *tier_a)
 	} else {
 		encode_postings(ix, t, out, tier_a);
 	}
-	if (ix->made.enc_at) {
-		ix->made.enc_at[t] = ix->made.enc.len;
-		ix->made.enc_len[t] = out->len - start;
-		buf_put(&ix->made.enc, out->ptr + start, out->len - start);
+}
+
+/* Every term's postings encoded before the shards are cut, on the
+ * index's threads: each takes a run of terms with about as many
+ * postings as the others' (a term touches only its own postings). */
+typedef struct encode_part {
+	search_index *ix;
+	uint32_t from, to;   /* terms */
+	buf enc;             /* their encodings, one after another */
+	size_t *at;          /* the index's: term t's encoding at at[t] in enc */
+} encode_part;
+
+static void *encode_run(void *arg)
+{
+	encode_part *p = arg;
+	const index_made *d = &p->ix->made;
+	uint32_t maxn = 0;
+	for (uint32_t t = p->from; t < p->to; t++)
+		maxn = d->post_n[t] > maxn ? d->post_n[t] : maxn;
+	bool *tier_a = xmalloc(maxn + 1);
+	for (uint32_t t = p->from; t < p->to; t++) {
+		p->at[t] = p->enc.len;
+		term_encoding(p->ix, t, &p->enc, tier_a);
 	}
+	free(tier_a);
+	return NULL;
+}
+
+/* The encodings of every term: term t's is enc[t], len[t] bytes long,
+ * in the parts' buffers. */
+typedef struct encoded {
+	encode_part *parts;
+	size_t nparts;
+	const char **enc;
+	size_t *len;
+} encoded;
+
+static void encode_terms(search_index *ix, encoded *e)
+{
+	size_t nt = ix->terms.n, total = 0;
+	size_t jobs = ix->jobs > 1 ? (size_t)ix->jobs : 1;
+	for (size_t t = 0; t < nt; t++)
+		total += ix->made.post_n[t];
+	if (jobs > 1 && total < 4096)
+		jobs = 1;
+	size_t *at = xcalloc(nt + 1, sizeof *at);
+	e->parts = xcalloc(jobs, sizeof *e->parts);
+	e->nparts = jobs;
+	size_t t = 0, sum = 0;
+	for (size_t k = 0; k < jobs; k++) {
+		encode_part *p = &e->parts[k];
+		p->ix = ix;
+		p->at = at;
+		buf_init(&p->enc);
+		p->from = (uint32_t)t;
+		while (t < nt && (k == jobs - 1 || sum < total * (k + 1) / jobs))
+			sum += ix->made.post_n[t++];
+		p->to = (uint32_t)t;
+	}
+	jobs_run(e->parts, jobs, sizeof *e->parts, encode_run);
+	e->enc = xmalloc((nt + 1) * sizeof *e->enc);
+	e->len = xmalloc((nt + 1) * sizeof *e->len);
+	for (size_t k = 0; k < jobs; k++) {
+		const encode_part *p = &e->parts[k];
+		for (uint32_t u = p->from; u < p->to; u++) {
+			size_t end = u + 1 < p->to ? at[u + 1] : p->enc.len;
+			e->enc[u] = p->enc.ptr + at[u];
+			e->len[u] = end - at[u];
+		}
+	}
+	free(at);
+	/* What the memory keeps of them, by term. */
+	if (ix->made.enc_at) {
+		for (size_t u = 0; u < nt; u++) {
+			ix->made.enc_at[u] = ix->made.enc.len;
+			ix->made.enc_len[u] = e->len[u];
+			buf_put(&ix->made.enc, e->enc[u], e->len[u]);
+		}
+	}
+}
+
+static void encoded_release(encoded *e)
+{
+	for (size_t k = 0; k < e->nparts; k++)
+		buf_release(&e->parts[k].enc);
+	free(e->parts);
+	free(e->enc);
+	free(e->len);
+	memset(e, 0, sizeof *e);
 }
 
 /* Compares UTF-8 strings in UTF-16 code unit order, the order of
@@ -2897,16 +2980,14 @@ static int compare_entries(const void *a, const void *b)
 /* Appends an entry's JSON value: a postings string, the number of
  * characters to cut off the key to get its term, "=term", or both as an
  * array. */
-static void put_entry(search_index *ix, const entry *e, buf *out, buf *tmp,
-		      bool *tier_a)
+static void put_entry(search_index *ix, const entry *e, const encoded *enc, buf *out,
+		      buf *tmp)
 {
 	buf_clear(tmp);
 	if (e->term >= 0 && e->alias >= 0)
 		buf_putc(out, '[');
-	if (e->term >= 0) {
-		term_encoding(ix, (uint32_t)e->term, tmp, tier_a);
-		put_str(out, tmp->ptr, tmp->len);
-	}
+	if (e->term >= 0)
+		put_str(out, enc->enc[e->term], enc->len[e->term]);
 	if (e->term >= 0 && e->alias >= 0)
 		buf_putc(out, ',');
 	if (e->alias >= 0) {
@@ -2967,11 +3048,8 @@ static int write_shards(search_index *ix, search_emit_fn emit, void *ctx, buf *b
 	free(alias_of_term);
 	qsort(es, ne, sizeof *es, compare_entries);
 
-	uint32_t maxn = 0;
-	for (size_t t = 0; t < nt; t++)
-		if (ix->made.post_n[t] > maxn)
-			maxn = ix->made.post_n[t];
-	bool *tier_a = xmalloc(maxn + 1);
+	encoded enc;
+	encode_terms(ix, &enc);
 	buf json = BUF_INIT, val = BUF_INIT, tmp = BUF_INIT;
 	int rc = 0;
 	long shard = 0;
@@ -2982,7 +3060,7 @@ static int write_shards(search_index *ix, search_emit_fn emit, void *ctx, buf *b
 			buf_clear(&val);
 			put_str(&val, es[i].key, strlen(es[i].key));
 			buf_putc(&val, ':');
-			put_entry(ix, &es[i], &val, &tmp, tier_a);
+			put_entry(ix, &es[i], &enc, &val, &tmp);
 		}
 		bool full = json.len > 1 && json.len + val.len > SHARD_BYTES;
 		if ((i == ne || full) && json.len > 1) {
@@ -3019,7 +3097,7 @@ static int write_shards(search_index *ix, search_emit_fn emit, void *ctx, buf *b
 	buf_release(&json);
 	buf_release(&val);
 	buf_release(&tmp);
-	free(tier_a);
+	encoded_release(&enc);
 	free(es);
 	return rc;
 }

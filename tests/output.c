@@ -1154,6 +1154,44 @@ static void test_same_shape(void)
 	ok(gone("a/b/new.html") && has("a/b/c.html", "c"), "same shape: and finds what it holds");
 }
 
+/* A commit that leaves every folder's entries as they were writes the
+ * manifest from the lists its begin found: those the last manifest gave
+ * and those it read. What it lists of both is what the folders hold. */
+static void test_rewrite(void)
+{
+	char man[800];
+	gen_err err = { 0 };
+	output *o = NULL;
+	is(settled_site("rewrite", man, sizeof man), 0, "rewrite: a manifest of settled folders");
+	/* a/ changed by hand and back: its mtime moves, its entries stay. */
+	FILE *f = fopen(at("a/tmp.html"), "w");
+	if (f)
+		fclose(f);
+	unlink(at("a/tmp.html"));
+	struct stat before, after;
+	ok(stat(man, &before) == 0, "rewrite: the manifest is there");
+	is(rebuild(man), 1, "rewrite: the folder changed by hand is read, alone");
+	ok(stat(man, &after) == 0 && (after.st_ino != before.st_ino ||
+				      after.st_mtim.tv_nsec != before.st_mtim.tv_nsec ||
+				      after.st_mtim.tv_sec != before.st_mtim.tv_sec),
+	   "rewrite: the manifest is written again (the folder's mtime is new)");
+	age("a", true);
+	is(rebuild(man), 1, "rewrite: its mtime was too recent: read once more");
+	is(rebuild(man), 0, "rewrite: then trusted; the others were all along");
+	/* A trusting begin takes every folder's entries from the manifest. */
+	ok(output_begin_trusting(&o, out, man, NULL, &err) == 0, "rewrite: a trusting begin");
+	is((long)output_dirs_read(o), 0, "rewrite: it reads no folder");
+	put(o, "index.html", "home");
+	put(o, "a/b/c.html", "c");
+	put(o, "e/f.html", "f");
+	is(commit(o), 0, "rewrite: a commit without a/d.html");
+	ok(gone("a/d.html"), "rewrite: the manifest listed a/d.html, so it went as stale");
+	ok(has("a/b/c.html", "c") && has("e/f.html", "f") && has("index.html", "home"),
+	   "rewrite: and the other files stay");
+	is(rebuild(man), 1, "rewrite: output_begin reads the folder that commit changed");
+	ok(has("a/d.html", "d"), "rewrite: a/d.html is back");
+}
+
 /* The memory: a trusting commit that only replaced files hands the site's
  * paths to it, and the next trusting begin takes them from there without
  * reading the manifest; any other commit leaves it empty. */
@@ -1239,6 +1277,7 @@ int main(void)
 	test_trusting();
 	test_committed();
 	test_same_shape();
+	test_rewrite();
 	test_memory();
 	test_keep_threads();
 	test_marks();

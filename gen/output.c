@@ -212,6 +212,8 @@ struct output {
 	buf last;             /* the bytes of the manifest read, when whole */
 	buf read_lists;       /* the entries of the directories read */
 	size_t old_files;     /* UPDATE: entries of old that are files */
+	size_t old_others;    /* and neither files nor folders */
+	size_t empty_dirs;    /* folders the scan found no file below */
 	bool swaps;           /* UPDATE: the file system swaps two names (place) */
 	output_memory *memory; /* output_begin_trusting's, or NULL */
 	/* Big files commit replaced, held open (see let_go) */
@@ -446,6 +448,7 @@ static void record_entry(output *o, const buf *rel, unsigned char type)
 	else if (!added && s->val == OLD_FILE && type != DT_REG)
 		o->old_files--;
 	s->val = type == DT_DIR ? OLD_DIR : type == DT_REG ? OLD_FILE : OLD_OTHER;
+	o->old_others += added && s->val == OLD_OTHER;
 }
 
 static int scan(output *o, const dir_list *m, buf *rel, gen_err *err);
@@ -514,7 +517,20 @@ static int scan_read(output *o, const dir_list *m, int fd, buf *rel, size_t di, 
  * as it says, else read. Symbolic links are recorded as OLD_OTHER and
  * not followed, so a later write never goes through one; a directory is
  * only ever reached through one the scan found to be a directory. */
+static int scan_dir(output *o, const dir_list *m, buf *rel, gen_err *err);
+
 static int scan(output *o, const dir_list *m, buf *rel, gen_err *err)
+{
+	size_t files = o->old_files;
+	int rc = scan_dir(o, m, rel, err);
+	/* A folder with no file below it is one a site never has: a
+	 * commit would remove it as stale. */
+	if (rel->len && o->old_files == files)
+		o->empty_dirs++;
+	return rc;
+}
+
+static int scan_dir(output *o, const dir_list *m, buf *rel, gen_err *err)
 {
 	struct stat st;
 	const char *at = rel->len ? rel->ptr : ".";
@@ -1665,6 +1681,14 @@ static int update_commit(output *o, gen_err *err)
 	 * the staged files are left to move in. */
 	bool as_before = o->trusting && o->dirs_read == 0 && as_before_n == nproduced &&
 			 nproduced == o->old_files;
+	/* The same holds after output_begin, which looked at every folder:
+	 * when every file produced is one it found, it found no others,
+	 * and every folder it found has a file below it (so is one the new
+	 * site needs) and nothing else is there. The manifest is then
+	 * written from the lists the begin found (manifest_rewrite). */
+	as_before = as_before || (!o->trusting && o->manifest && o->manifest_whole &&
+				  as_before_n == nproduced && nproduced == o->old_files &&
+				  o->old_others == 0 && o->empty_dirs == 0);
 	if (as_before) {
 		for (size_t p = 0; p < NSHARDS; p++) {
 			strmap *m = &o->produced[p].map;

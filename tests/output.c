@@ -1190,6 +1190,19 @@ static void test_rewrite(void)
 	   "rewrite: and the other files stay");
 	is(rebuild(man), 1, "rewrite: output_begin reads the folder that commit changed");
 	ok(has("a/d.html", "d"), "rewrite: a/d.html is back");
+
+	/* Nothing new among the files, but a folder with none below it, or
+	 * a link, put there by hand: the site has neither. */
+	ok(mkdir(at("a/leeg"), 0755) == 0 && mkdir(at("a/leeg/dieper"), 0755) == 0,
+	   "rewrite: empty folders made by hand");
+	ok(rebuild(man) >= 1 && gone("a/leeg") && has("a/d.html", "d"),
+	   "rewrite: they go as stale, the files stay");
+	ok(symlink("d.html", at("a/link.html")) == 0, "rewrite: a link made by hand");
+	ok(rebuild(man) >= 1 && gone("a/link.html") && has("a/d.html", "d"),
+	   "rewrite: it goes as stale");
+	age("", true);
+	is(rebuild(man), 1, "rewrite: the folder the last commit changed is read");
+	is(rebuild(man), 0, "rewrite: and then trusted");
 }
 
 /* The memory: a trusting commit that only replaced files hands the site's

@@ -51,6 +51,9 @@ cache_file *cache_open_after(const cache_file *prev, const char *dir, const char
 			    uint64_t stamp, diag_list *diags);
 /* Whether c came from cache_open_after taking over prev's records. */
 bool cache_reused(const cache_file *c);
+/* Whether cache_open found the records in the contents the last save
+ * ended the file with, without walking them (for tests and tools). */
+bool cache_listed(const cache_file *c);
 void cache_close(cache_file *c);
 
 /* The value kept under key, checked against its checksum: a pointer into

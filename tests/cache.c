@@ -349,6 +349,98 @@ static void test_intact(void)
 	cache_close(c);
 }
 
+/* The values of keys 0..n-1 as cache_get gives them, each checked
+ * against value_of(k, 50 + 37 * k) (or 60 + 41 * k from ahead on):
+ * how many read back right. */
+static int read_all(cache_file *c, int n, int ahead)
+{
+	buf v = BUF_INIT, key = BUF_INIT;
+	int right = 0;
+	for (int k = 0; k < n; k++) {
+		buf_clear(&key);
+		buf_printf(&key, "sleutel-%03d", k);
+		value_of(&v, k, k >= ahead ? (size_t)(60 + 41 * k) : (size_t)(50 + 37 * k));
+		size_t len;
+		const char *got = cache_get(c, key.ptr, key.len, &len);
+		right += got && len == v.len && memcmp(got, v.ptr, len) == 0;
+	}
+	buf_release(&v);
+	buf_release(&key);
+	return right;
+}
+
+/* Puts keys from..to-1, the value of k as read_all expects it with
+ * ahead. */
+static void put_range(cache_file *c, int from, int to, int ahead)
+{
+	buf v = BUF_INIT, key = BUF_INIT;
+	for (int k = from; k < to; k++) {
+		buf_clear(&key);
+		buf_printf(&key, "sleutel-%03d", k);
+		value_of(&v, k, k >= ahead ? (size_t)(60 + 41 * k) : (size_t)(50 + 37 * k));
+		cache_put(c, key.ptr, key.len, v.ptr, v.len);
+	}
+	buf_release(&v);
+	buf_release(&key);
+}
+
+/* A save ends the file with its contents, and opening takes the records
+ * from there; a file that does not end with a whole one is walked. */
+static void test_contents(void)
+{
+	enum { N = 300 };
+	char path[600];
+	snprintf(path, sizeof path, "%s/c.pack", dir);
+	cache_file *c = cache_open(dir, "c.pack", 7, NULL);
+	put_range(c, 0, N, N);
+	cache_save(c, NULL);
+	cache_close(c);
+
+	c = cache_open(dir, "c.pack", 7, NULL);
+	ok(cache_listed(c), "contents: a saved file is opened from its contents");
+	is(read_all(c, N, N), N, "contents: every value reads back");
+	/* Half the keys again with new values, and more keys: appended,
+	 * with contents of the whole file after them. */
+	put_range(c, N / 2, N + 50, N / 2);
+	cache_save(c, NULL);
+	cache_close(c);
+	struct stat st;
+	stat(path, &st);
+	off_t appended = st.st_size;
+	c = cache_open(dir, "c.pack", 7, NULL);
+	ok(cache_listed(c), "contents: after an append, from the new contents");
+	is(read_all(c, N + 50, N / 2), N + 50, "contents: the new values win, the others stay");
+	cache_close(c);
+
+	/* One byte of the contents changed: the file is walked, and reads
+	 * the same. */
+	int fd = open(path, O_RDWR);
+	unsigned char b = 0;
+	ok(fd >= 0 && pread(fd, &b, 1, appended - 20) == 1, "contents: a byte read");
+	b ^= 0x10;
+	ok(pwrite(fd, &b, 1, appended - 20) == 1, "contents: and changed");
+	diag_list d = DIAG_LIST_INIT;
+	c = cache_open(dir, "c.pack", 7, &d);
+	ok(!cache_listed(c), "contents: damaged contents are not used");
+	is(read_all(c, N + 50, N / 2), N + 50, "contents: the walk finds every value");
+	is(d.n, (size_t)0, "contents: and the cache is not called damaged");
+	cache_close(c);
+	diag_release(&d);
+
+	/* Bytes after the contents (a save cut short before its own): no
+	 * contents at the end, and the file cut short is damaged. */
+	b ^= 0x10;
+	ok(pwrite(fd, &b, 1, appended - 20) == 1 && pwrite(fd, "\x05\x01", 2, appended) == 2,
+	   "contents: bytes written after them");
+	close(fd);
+	c = cache_open(dir, "c.pack", 7, &d);
+	ok(!cache_listed(c) && read_all(c, N + 50, N / 2) == 0 && d.n == 1,
+	   "contents: a file that does not end with them is walked, and found cut short");
+	cache_close(c);
+	diag_release(&d);
+	unlink(path);
+}
+
 int main(void)
 {
 	const char *tmp = getenv("TMPDIR");
@@ -364,6 +456,7 @@ int main(void)
 	test_open_after();
 	test_checked_once();
 	test_intact();
+	test_contents();
 	char cmd[600];
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
 	if (system(cmd) != 0)

@@ -670,6 +670,8 @@ typedef struct kept_diag {
 
 struct links_memory {
 	bool valid;
+	bool thawed;         /* read from disk (links_memory_thaw), not made
+			      * by this process: checked as it is replayed */
 	uint64_t world;      /* links_world of the site it holds */
 	size_t n;            /* articles, in site order */
 	uint64_t *ids;       /* the identity of each (document_identity) */
@@ -847,6 +849,7 @@ bool links_memory_thaw(links_memory *m, buf_reader *r)
 		return false;
 	}
 	m->valid = true;
+	m->thawed = true;
 	return true;
 }
 
@@ -854,6 +857,8 @@ bool links_memory_thaw(links_memory *m, buf_reader *r)
  * memory this process made, checked for one read from disk. */
 static bool replay_fits(const links_memory *m, const document *d, size_t i)
 {
+	if (!m->thawed)
+		return true;
 	size_t nlinks = markdown_link_count(d->md);
 	for (size_t k = m->edge_start[i]; k < m->edge_start[i + 1]; k++) {
 		const kept_edge *ke = &m->edges[k];

@@ -485,6 +485,11 @@ typedef struct kept_links {
 	links_memory *links; /* NULL: not kept (the process holds its own) */
 	check_memory checks;
 	char *path;
+	/* Written on a thread of its own while the pages are made: the
+	 * memory is not changed once the checks are done. */
+	const site *s;
+	pthread_t writer;
+	bool writing;
 } kept_links;
 
 static void kept_links_load(kept_links *k, const site *s, const build_options *opt)
@@ -509,13 +514,11 @@ static void kept_links_load(kept_links *k, const site *s, const build_options *o
 	buf_release(&b);
 }
 
-/* Writes the memory back when this build changed it: when some article's
- * links were resolved or the checks were run. A cache that cannot be
- * written costs the next build time, not this one its result. */
-static void kept_links_save(kept_links *k, const site *s, const links_graph *g)
+/* Writes the memory back (kept_links_save's thread). */
+static void *kept_links_write(void *arg)
 {
-	if (!k->links || (links_graph_held(g) == s->ndocs && k->checks.held))
-		return;
+	kept_links *k = arg;
+	const site *s = k->s;
 	buf b = BUF_INIT;
 	buf_puts(&b, LINKS_MAGIC);
 	buf_put_varint(&b, s->program_stamp);
@@ -525,10 +528,29 @@ static void kept_links_save(kept_links *k, const site *s, const links_graph *g)
 	if (!buf_write_sealed(&b, k->path, LINKS_SEED))
 		unlink(k->path);
 	buf_release(&b);
+	return NULL;
+}
+
+/* Writes the memory back when this build changed it: when some article's
+ * links were resolved or the checks were run; after the checks, once
+ * the memory is whole. Even a build that fails later leaves it right:
+ * it says what the links of these articles resolve to. A cache that
+ * cannot be written costs the next build time, not this one its
+ * result. */
+static void kept_links_save(kept_links *k, const site *s, const links_graph *g)
+{
+	if (!k->links || (links_graph_held(g) == s->ndocs && k->checks.held))
+		return;
+	k->s = s;
+	k->writing = pthread_create(&k->writer, NULL, kept_links_write, k) == 0;
+	if (!k->writing)
+		kept_links_write(k);
 }
 
 static void kept_links_release(kept_links *k)
 {
+	if (k->writing)
+		pthread_join(k->writer, NULL);
 	links_memory_free(k->links);
 	free(k->path);
 	memset(k, 0, sizeof *k);
@@ -595,6 +617,7 @@ int build_run(const build_options *opt)
 	/* After the history: with it come pages of gen's own (wijzigingen/,
 	 * feed.xml) that no article may take. */
 	check_site_with(&s, checks, links_graph_world(graph), &diags);
+	kept_links_save(&kl, &s, graph);
 	st.site += now_seconds() - t;
 	t = now_seconds();
 	/* A build stops here; check goes on to find template errors too. */
@@ -659,7 +682,6 @@ int build_run(const build_options *opt)
 		/* Only now does the output hold what the page cache says. */
 		cache_save(pages, &diags);
 	}
-	kept_links_save(&kl, &s, graph);
 	st.output = now_seconds() - t;
 	status_note(&ej, &s, src, &diags);
 	if (report(opt, &diags))

@@ -1116,8 +1116,8 @@ static void test_cache(void)
 	static const char *const twice[] = { "klant", "klant" };
 	static const char *const one[] = { "klant" };
 	static const char *const letter[] = { "k" };
-	static const char *const nul[] = { "kl\0ant" };
-	static const size_t nul_len[] = { 6 };
+	static const char *const nul[] = { "kl\0ant" }, *const nul_far[] = { "klanttevr\0edenheid" };
+	static const size_t nul_len[] = { 6 }, nul_far_len[] = { 18 };
 	static const unsigned t2[] = { 2, 2 }, c1[] = { 1, 1 }, t1[] = { 1 }, t13[] = { 13 },
 			      none[] = { 0 };
 	c = cache_open(dir, "search.pack", stamp, NULL);
@@ -1141,6 +1141,7 @@ static void test_cache(void)
 		case 7: record(&rec, one, NULL, none, none, 1); break; /* no occurrence */
 		case 8: record(&rec, letter, NULL, t2, c1, 1); break;  /* one letter */
 		case 9: record(&rec, nul, nul_len, t2, c1, 1); break;  /* a NUL */
+		case 10: record(&rec, nul_far, nul_far_len, t2, c1, 1); break; /* one further in */
 		default: continue;
 		}
 		cache_put(c, key.ptr, key.len, rec.ptr, rec.len);

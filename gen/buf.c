@@ -311,6 +311,16 @@ int64_t buf_get_svarint(buf_reader *r)
 	return (int64_t)(u >> 1) ^ -(int64_t)(u & 1);
 }
 
+size_t buf_get_count(buf_reader *r)
+{
+	uint64_t n = buf_get_varint(r);
+	if (n > (uint64_t)(r->end - r->p)) {
+		r->bad = true;
+		return 0;
+	}
+	return (size_t)n;
+}
+
 const char *buf_get_blob(buf_reader *r, size_t *len)
 {
 	uint64_t n = buf_get_varint(r);

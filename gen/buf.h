@@ -74,6 +74,10 @@ typedef struct buf_reader {
 void buf_reader_init(buf_reader *r, const void *data, size_t len);
 uint64_t buf_get_varint(buf_reader *r);
 int64_t buf_get_svarint(buf_reader *r);
+/* A count of items that follow, each of a byte at least: one larger
+ * than the bytes left sets bad and gives 0, so that a damaged count
+ * never sizes an allocation. */
+size_t buf_get_count(buf_reader *r);
 /* A pointer into the data (not NUL-terminated) and its length. */
 const char *buf_get_blob(buf_reader *r, size_t *len);
 /* A copy of a buf_put_cstr string (caller frees), or NULL. */

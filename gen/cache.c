@@ -237,7 +237,6 @@ static bool load_records(cache_file *c, buf_reader *r)
  * after a later save appended, it is one record more that no lookup
  * asks for, and the next rewrite leaves it out. */
 
-
 static size_t varint_size(uint64_t v)
 {
 	size_t n = 1;
@@ -320,8 +319,9 @@ static bool load_contents(cache_file *c, size_t first)
 		size_t head = varint_size(plen) + 8;
 		/* Inside the records before the contents, the key inside its
 		 * payload: a list that says otherwise is not used. */
-		if (r.bad || gap > at - end || plen > at - end - gap - head ||
-		    end + gap < first || varint_size(klen) + klen > plen) {
+		if (r.bad || gap > at - end || head > at - end - gap ||
+		    plen > at - end - gap - head || end + gap < first ||
+		    varint_size(klen) + klen > plen) {
 			r.bad = true;
 			break;
 		}

@@ -154,12 +154,8 @@ static char *get_str(buf_reader *r, bool borrow)
 
 static char **get_strings(buf_reader *r, size_t *n, bool borrow)
 {
-	uint64_t count = buf_get_varint(r);
-	if (count > (uint64_t)(r->end - r->p)) {
-		r->bad = true;
-		count = 0;
-	}
-	*n = (size_t)count;
+	size_t count = buf_get_count(r);
+	*n = count;
 	char **v = xcalloc(count + 1, sizeof *v);
 	for (size_t i = 0; i < count; i++) {
 		v[i] = get_str(r, borrow);
@@ -230,12 +226,10 @@ int document_thaw(document *d, const source_file *f, const config *cfg,
 		r->bad = true;
 	fm->body_offset = (size_t)buf_get_varint(r);
 	fm->body_line = (int)buf_get_svarint(r);
-	uint64_t nev = buf_get_varint(r);
-	if (nev > (uint64_t)(r->end - r->p))
-		r->bad = true;
+	size_t nev = buf_get_count(r);
 	if (!r->bad && nev) {
-		d->evidence = xcalloc((size_t)nev, sizeof *d->evidence);
-		d->nevidence = (size_t)nev;
+		d->evidence = xcalloc(nev, sizeof *d->evidence);
+		d->nevidence = nev;
 		for (size_t i = 0; i < d->nevidence; i++) {
 			document_evidence *e = &d->evidence[i];
 			e->theme = get_str(r, borrow);

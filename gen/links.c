@@ -769,25 +769,13 @@ void links_memory_freeze(const links_memory *m, buf *out)
 	}
 }
 
-/* A count read back, refused when the bytes left could not hold that
- * many (each item takes one at least). */
-static size_t thaw_count(buf_reader *r)
-{
-	uint64_t n = buf_get_varint(r);
-	if (n > (uint64_t)(r->end - r->p)) {
-		r->bad = true;
-		return 0;
-	}
-	return (size_t)n;
-}
-
 bool links_memory_thaw(links_memory *m, buf_reader *r)
 {
 	memory_clear(m);
 	if (buf_get_varint(r) != 1)
 		return false;
 	m->world = buf_get_varint(r);
-	size_t n = thaw_count(r), ecap = 0, dcap = 0;
+	size_t n = buf_get_count(r), ecap = 0, dcap = 0;
 	m->n = n;
 	m->ids = xmalloc((n + 1) * sizeof *m->ids);
 	m->errors = xcalloc(n + 1, sizeof *m->errors);
@@ -798,7 +786,7 @@ bool links_memory_thaw(links_memory *m, buf_reader *r)
 		m->ids[i] = buf_get_varint(r);
 		m->errors[i] = (size_t)buf_get_varint(r);
 		m->edge_start[i] = ne;
-		size_t count = thaw_count(r);
+		size_t count = buf_get_count(r);
 		if (ne + count > ecap) {
 			ecap = (ne + count) * 2;
 			m->edges = xrealloc(m->edges, ecap * sizeof *m->edges);
@@ -817,7 +805,7 @@ bool links_memory_thaw(links_memory *m, buf_reader *r)
 				r->bad = true;
 		}
 		m->diag_start[i] = nd;
-		count = thaw_count(r);
+		count = buf_get_count(r);
 		if (nd + count > dcap) {
 			dcap = (nd + count) * 2;
 			m->diags = xrealloc(m->diags, dcap * sizeof *m->diags);

@@ -2634,17 +2634,6 @@ static const char *thaw_nonnull(markdown_doc *doc, buf_reader *r, bool borrow)
 	return s ? s : "";
 }
 
-/* A count read back, refused when the data could not hold that many. */
-static size_t thaw_count(buf_reader *r)
-{
-	uint64_t n = buf_get_varint(r);
-	if (n > (uint64_t)(r->end - r->p)) {
-		r->bad = true;
-		return 0;
-	}
-	return (size_t)n;
-}
-
 int markdown_thaw(markdown_doc **out, const char *data, size_t len, markdown_borrow mode)
 {
 	bool borrow = mode != MARKDOWN_COPY, strings = mode == MARKDOWN_BORROW_ALL;
@@ -2658,7 +2647,7 @@ int markdown_thaw(markdown_doc **out, const char *data, size_t len, markdown_bor
 	doc->unsafe_html = flags & 1;
 	doc->tips_on = (flags & 2) != 0;
 
-	doc->nheadings = doc->cap_headings = thaw_count(r);
+	doc->nheadings = doc->cap_headings = buf_get_count(r);
 	doc->headings = xcalloc(doc->nheadings + 1, sizeof *doc->headings);
 	for (size_t i = 0; i < doc->nheadings && !r->bad; i++) {
 		markdown_heading *h = &doc->headings[i];
@@ -2667,7 +2656,7 @@ int markdown_thaw(markdown_doc **out, const char *data, size_t len, markdown_bor
 		h->id = thaw_nonnull(doc, r, strings);
 		h->line = (int)buf_get_varint(r);
 	}
-	doc->ntips = doc->cap_tips = thaw_count(r);
+	doc->ntips = doc->cap_tips = buf_get_count(r);
 	doc->tips = xcalloc(doc->ntips + 1, sizeof *doc->tips);
 	for (size_t i = 0; i < doc->ntips && !r->bad; i++) {
 		markdown_tip *t = &doc->tips[i];
@@ -2677,7 +2666,7 @@ int markdown_thaw(markdown_doc **out, const char *data, size_t len, markdown_bor
 		t->title = thaw_nonnull(doc, r, strings);
 		t->line = (int)buf_get_varint(r);
 	}
-	doc->nlinks = doc->cap_links = thaw_count(r);
+	doc->nlinks = doc->cap_links = buf_get_count(r);
 	doc->links = xcalloc(doc->nlinks + 1, sizeof *doc->links);
 	for (size_t i = 0; i < doc->nlinks && !r->bad; i++) {
 		markdown_link *l = &doc->links[i];
@@ -2688,17 +2677,17 @@ int markdown_thaw(markdown_doc **out, const char *data, size_t len, markdown_bor
 		l->image = buf_get_varint(r) != 0;
 		l->block_index = (int)((int64_t)buf_get_varint(r) - 1);
 	}
-	doc->nblocks = doc->cap_blocks = thaw_count(r);
+	doc->nblocks = doc->cap_blocks = buf_get_count(r);
 	doc->blocks = xcalloc(doc->nblocks + 1, sizeof *doc->blocks);
 	for (size_t i = 0; i < doc->nblocks && !r->bad; i++)
 		doc->blocks[i] = thaw_nonnull(doc, r, strings);
 	doc->first_paragraph = thaw_nonnull(doc, r, strings);
 	doc->words = (size_t)buf_get_varint(r);
-	size_t nanchors = thaw_count(r);
+	size_t nanchors = buf_get_count(r);
 	for (size_t i = 0; i < nanchors && !r->bad; i++)
 		anchor_add(doc, thaw_nonnull(doc, r, strings));
 
-	doc->nhtml = thaw_count(r);
+	doc->nhtml = buf_get_count(r);
 	doc->html = xcalloc(doc->nhtml + 1, sizeof *doc->html);
 	for (size_t i = 0; i < doc->nhtml && !r->bad; i++) {
 		frozen_html *h = &doc->html[i];
@@ -2709,7 +2698,7 @@ int markdown_thaw(markdown_doc **out, const char *data, size_t len, markdown_bor
 		h->url = thaw_str(doc, r, strings);
 		h->image = buf_get_varint(r) != 0;
 	}
-	doc->ntexts = thaw_count(r);
+	doc->ntexts = buf_get_count(r);
 	doc->texts = xcalloc(doc->ntexts + 1, sizeof *doc->texts);
 	for (size_t i = 0; i < doc->ntexts && !r->bad; i++) {
 		frozen_text *t = &doc->texts[i];

@@ -512,13 +512,13 @@ static int scan_read(output *o, const dir_list *m, int fd, buf *rel, size_t di, 
 	return rc;
 }
 
+static int scan_dir(output *o, const dir_list *m, buf *rel, gen_err *err);
+
 /* Records every entry under the directory at rel (relative to dir, ""
  * for dir itself) in o->old: from the manifest m when the directory is
  * as it says, else read. Symbolic links are recorded as OLD_OTHER and
  * not followed, so a later write never goes through one; a directory is
  * only ever reached through one the scan found to be a directory. */
-static int scan_dir(output *o, const dir_list *m, buf *rel, gen_err *err);
-
 static int scan(output *o, const dir_list *m, buf *rel, gen_err *err)
 {
 	size_t files = o->old_files;
@@ -1804,7 +1804,8 @@ int output_commit(output *o, gen_err *err)
 		 * output takes them as they are and does not need it written
 		 * again (a third of a 10,000-article rebuild's commit); the
 		 * folders' mtimes it gives are stale, which any other build
-		 * sees and reads those folders again. */
+		 * sees and reads those folders again. Any other process
+		 * writes it from the lists its begin found. */
 		bool same_shape = o->trusting && o->manifest_whole && !o->reshaped;
 		if (rc == 0 && !same_shape && o->manifest && o->manifest_whole && !o->reshaped)
 			manifest_rewrite(o);

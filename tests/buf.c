@@ -178,6 +178,24 @@ static void test_records(void)
 	ok(buf_hash64(big, sizeof big, 5) != whole, "changes in two chains do not cancel");
 }
 
+/* A count is believed only as far as the bytes after it could hold. */
+static void test_count(void)
+{
+	buf b = BUF_INIT;
+	buf_put_varint(&b, 3);
+	buf_put(&b, "abc", 3);
+	buf_reader r;
+	buf_reader_init(&r, b.ptr, b.len);
+	ok(buf_get_count(&r) == 3 && !r.bad, "a count the data holds");
+	buf_reader_init(&r, b.ptr, b.len - 1);
+	ok(buf_get_count(&r) == 0 && r.bad, "one larger than the bytes left: 0, and bad");
+	buf_clear(&b);
+	buf_put_varint(&b, UINT64_MAX);
+	buf_reader_init(&r, b.ptr, b.len);
+	ok(buf_get_count(&r) == 0 && r.bad, "the largest count: 0, and bad");
+	buf_release(&b);
+}
+
 /* Strings with their NUL read back where they are, without a copy. */
 static void test_zstr(void)
 {
@@ -255,6 +273,7 @@ int main(void)
 {
 	test_sealed();
 	test_records();
+	test_count();
 	test_zstr();
 	test_buf();
 	test_err();

@@ -1046,8 +1046,11 @@ links_graph *links_graph_new_with(const site *s, links_memory *m, diag_list *dia
 	}
 	free(js);
 	g->out_start[n] = g->nedges;
-	if (m)
+	/* Every article taken from the memory leaves it as it was. */
+	if (m && !(held && g->held == n))
 		memory_keep(m, g, world, diags, first, diag_count, errors);
+	else
+		free(errors);
 	free(diag_count);
 
 	/* Counting sort by target; stable, so sources stay in site order. */

@@ -594,6 +594,18 @@ static void touch_parent(output *o, const char *key, size_t len)
 		o->dstat[d->val - 1].touched = true;
 }
 
+/* Writes the manifest made in out (its checksum appended there), with
+ * the folders above it; one that cannot be written is removed. */
+static void manifest_save(output *o, buf *out)
+{
+	buf path = BUF_INIT;
+	buf_puts(&path, o->manifest);
+	make_ancestors(path.ptr);
+	if (!buf_write_sealed(out, o->manifest, MANIFEST_SEED))
+		unlink(o->manifest);
+	buf_release(&path);
+}
+
 /* Writes the manifest of the site just committed: its directories (the
  * output's, and every one above a file this build produced), each with
  * its entries, and the inode and mtime the scan found when the commit
@@ -665,11 +677,7 @@ static void manifest_write(output *o)
 		buf_put_varint(&out, count);
 		buf_put(&out, tmp.ptr, tmp.len);
 	}
-	buf_clear(&tmp);
-	buf_puts(&tmp, o->manifest);
-	make_ancestors(tmp.ptr);
-	if (!buf_write_sealed(&out, o->manifest, MANIFEST_SEED))
-		unlink(o->manifest);
+	manifest_save(o, &out);
 	buf_release(&tmp);
 	buf_release(&out);
 	free(entry);
@@ -707,12 +715,7 @@ static void manifest_rewrite(output *o)
 		const buf *from = st->list_read ? &o->read_lists : &o->last;
 		buf_put(&out, from->ptr + st->list_at, st->list_end - st->list_at);
 	}
-	buf tmp = BUF_INIT;
-	buf_puts(&tmp, o->manifest);
-	make_ancestors(tmp.ptr);
-	if (!buf_write_sealed(&out, o->manifest, MANIFEST_SEED))
-		unlink(o->manifest);
-	buf_release(&tmp);
+	manifest_save(o, &out);
 	buf_release(&out);
 }
 

@@ -70,6 +70,14 @@ static bool gone(const char *rel)
 	return lstat(at(rel), &st) < 0 && errno == ENOENT;
 }
 
+/* Makes an empty file at rel, as a hand in the output would. */
+static void touch(const char *rel)
+{
+	FILE *f = fopen(at(rel), "w");
+	if (f)
+		fclose(f);
+}
+
 /* Writes text to rel, filling mark (may be NULL) as the commit will
  * leave the file. */
 static int put_marked(output *o, const char *rel, const char *text, output_mark *mark)
@@ -590,9 +598,7 @@ static void test_manifest(void)
 	is(rebuild(man), 0, "manifest: and again");
 
 	/* A file put in a folder by hand changes the folder's mtime. */
-	FILE *f = fopen(at("a/b/by-hand.html"), "w");
-	if (f)
-		fclose(f);
+	touch("a/b/by-hand.html");
 	is(rebuild(man), 1, "manifest: a folder changed by hand is read again, alone");
 	ok(gone("a/b/by-hand.html") && has("a/b/c.html", "c"),
 	   "manifest: what was put there is removed as stale");
@@ -604,9 +610,7 @@ static void test_manifest(void)
 	/* A folder turned into a file: the folder above changes. */
 	unlink(at("e/f.html"));
 	rmdir(at("e"));
-	f = fopen(at("e"), "w");
-	if (f)
-		fclose(f);
+	touch("e");
 	ok(rebuild(man) >= 1 && has("e/f.html", "f"), "manifest: a folder replaced by a file");
 	age("", true);
 	rebuild(man);
@@ -617,7 +621,7 @@ static void test_manifest(void)
 	buf_read_file(&b, man);
 	if (b.len > 20)
 		b.ptr[b.len / 2] ^= 1;
-	f = fopen(man, "wb");
+	FILE *f = fopen(man, "wb");
 	if (f) {
 		fwrite(b.ptr, 1, b.len, f);
 		fclose(f);
@@ -1049,9 +1053,7 @@ static void test_trusting(void)
 
 	/* A file put in a folder by hand changes the folder's mtime, which
 	 * only a stat would show. */
-	FILE *f = fopen(at("a/b/by-hand.html"), "w");
-	if (f)
-		fclose(f);
+	touch("a/b/by-hand.html");
 	ok(output_begin_trusting(&o, out, man, NULL, &err) == 0, "trusting: begin");
 	is((long)output_dirs_read(o), 0, "trusting: no settled folder is read, not even one changed");
 	output_mark home;
@@ -1065,7 +1067,7 @@ static void test_trusting(void)
 	ok(gone("a/b/by-hand.html"), "trusting: and removes the file as stale");
 
 	/* A page edited by hand, same length, its mark otherwise kept. */
-	f = fopen(at("index.html"), "r+");
+	FILE *f = fopen(at("index.html"), "r+");
 	ok(f && fputs("hand", f) >= 0 && fclose(f) == 0, "trusting: index.html edited in place");
 	set_mtime("index.html", &home, 1);
 	ok(output_begin_trusting(&o, out, man, NULL, &err) == 0, "trusting: begin again");
@@ -1164,9 +1166,7 @@ static void test_rewrite(void)
 	output *o = NULL;
 	is(settled_site("rewrite", man, sizeof man), 0, "rewrite: a manifest of settled folders");
 	/* a/ changed by hand and back: its mtime moves, its entries stay. */
-	FILE *f = fopen(at("a/tmp.html"), "w");
-	if (f)
-		fclose(f);
+	touch("a/tmp.html");
 	unlink(at("a/tmp.html"));
 	struct stat before, after;
 	ok(stat(man, &before) == 0, "rewrite: the manifest is there");

@@ -3197,6 +3197,26 @@ static int write_doc_table(search_index *ix, search_emit_fn emit, void *ctx, gen
 	return rc;
 }
 
+/* search_write's two writers, on threads of their own: the shards
+ * (bounds set) or the document table. */
+typedef struct write_job {
+	search_index *ix;
+	search_emit_fn emit;
+	void *ctx;
+	buf *bounds;         /* the shards' boundaries; NULL: the document table */
+	int rc;
+	gen_err err;
+} write_job;
+
+static void *write_run(void *arg)
+{
+	write_job *j = arg;
+	err_clear(&j->err);
+	j->rc = j->bounds ? write_shards(j->ix, j->emit, j->ctx, j->bounds, &j->err)
+			  : write_doc_table(j->ix, j->emit, j->ctx, &j->err);
+	return NULL;
+}
+
 /* Facets of every document in index order, as runs of equal kind and
  * themes: (count kind nthemes theme*)* in varints. */
 static void put_runs(const search_index *ix, buf *out)
@@ -3358,10 +3378,24 @@ int search_write(search_index *ix, search_emit_fn emit, void *ctx, gen_err *err)
 		ix->made.enc_at = xcalloc(ix->terms.n + 1, sizeof *ix->made.enc_at);
 		ix->made.enc_len = xcalloc(ix->terms.n + 1, sizeof *ix->made.enc_len);
 	}
+	/* The document table needs only the documents and their order: it
+	 * is written beside the shards, whose last steps are on one thread.
+	 * Errors in that order, whichever came first. */
 	buf bounds = BUF_INIT;
-	int rc = write_shards(ix, emit, ctx, &bounds, err);
-	if (rc == 0)
-		rc = write_doc_table(ix, emit, ctx, err);
+	write_job w[2] = { { ix, emit, ctx, &bounds, 0, { 0 } }, { ix, emit, ctx, NULL, 0, { 0 } } };
+	if (ix->jobs > 1) {
+		jobs_run(w, 2, sizeof *w, write_run);
+	} else {
+		write_run(&w[0]);
+		if (w[0].rc == 0)
+			write_run(&w[1]);
+	}
+	int rc = 0;
+	for (int k = 0; k < 2 && rc == 0; k++) {
+		rc = w[k].rc;
+		if (rc < 0 && err)
+			*err = w[k].err;
+	}
 	if (rc == 0)
 		rc = write_meta(ix, emit, ctx, &bounds, err);
 	buf_release(&bounds);

@@ -123,6 +123,9 @@ static void print_stats(const stage_times *t, const site *s, const renderer *r,
 	if (rt->search_docs)
 		buf_printf(&search_note, ";\n                     the text of %zu of %zu kept",
 			   rt->search_kept, rt->search_docs);
+	if (rt->search_whole)
+		buf_puts(&search_note, ",\n                     and every file of the index: as in\n"
+				       "                     the last build");
 	fprintf(stderr,
 		"stage       seconds\n"
 		"source      %7.3f%s\n"

@@ -124,13 +124,13 @@ size_t cache_puts(const cache_file *c);
 /* Keeps the value under key live, as cache_get would, without reading
  * or checking it: for a build that has what it holds in memory already.
  * Returns whether there is one. c may be NULL. */
+bool cache_keep(cache_file *c, const char *key, size_t klen);
 /* Whether each file c maps is still as long as c's mapping of it (or no
  * longer at c's path: replaced or deleted, which leaves the mapping as
  * it was). A file cut short in place takes the pages under the mapping
  * with it, and reading them would end the process (SIGBUS). True for
  * NULL and a cache that maps nothing. */
 bool cache_intact(const cache_file *c);
-bool cache_keep(cache_file *c, const char *key, size_t klen);
 /* Keeps the record of the article at f (its path and id) live, as
  * cache_get_document would, without reading it: for a build that has the
  * article in memory already (site_memory). Returns whether the cache has

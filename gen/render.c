@@ -1508,7 +1508,8 @@ static void *part_run(void *arg)
 		break;
 	}
 	case PART_SEARCH:
-		t->rc = search_render(t->r, t->r->s, t->o, &t->r->times.search_kept, &t->err);
+		t->rc = search_render(t->r, t->r->s, t->o, &t->r->times.search_kept,
+				      &t->r->times.search_whole, &t->err);
 		t->r->times.search_docs = t->r->s->ndocs;
 		break;
 	default:

@@ -147,6 +147,7 @@ typedef struct render_times {
 	bool related_kept;                   /* related pages as the last build had them */
 	bool facts_same;                     /* render_facts_same */
 	size_t search_docs, search_kept;     /* in the index; whose text file was kept */
+	bool search_whole;                   /* every file of the index kept */
 } render_times;
 const render_times *render_last_times(const renderer *r);
 /* The page cache (cache.h; borrowed, may be NULL): pages whose theme,

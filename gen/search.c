@@ -434,6 +434,7 @@ struct search_index {
 
 	/* built by search_write */
 	bool written;
+	size_t nshards;      /* term shards it wrote (zoeken/w/N.js) */
 	strtab terms;
 	index_made made;     /* its arrays: the memory takes them (with one) */
 	double level[IMPACT_LEVELS + 1], bound[IMPACT_LEVELS + 1];
@@ -3106,6 +3107,7 @@ static int write_shards(search_index *ix, search_emit_fn emit, void *ctx, buf *b
 	if (ne == 0)
 		buf_puts(bounds, "\"\"");
 	buf_putc(bounds, ']');
+	ix->nshards = ne ? (size_t)shard : 1;
 	if (ne == 0 && rc == 0) {
 		buf_puts(&json, "{}");
 		rc = emit_js(emit, ctx, &tmp, "zoeken/w/0.js", "w", 0, &json, err);
@@ -3536,9 +3538,132 @@ static const char *const ui_strings[][2] = {
 	{ "search_tip", "Tip" },
 };
 
-int search_render(renderer *r, const site *s, output *o, size_t *kept, gen_err *err)
+/* ---- the whole index as the last build left it ---------------------------
+ *
+ * A build whose articles, their order and everything else the index is
+ * made of are as in the last build (nothing changed, or only the theme's
+ * templates) would write every file of zoeken/ as it is. index_key hashes
+ * all of that: the language and the folding's and the stemmer's ways (a
+ * few words folded and stemmed), what is set with search_set_theme, _kind
+ * and _string, and each document's cache key (path, content id, the
+ * stamp of site.toml and the filters) and what the document table shows
+ * of it. The page cache keeps the key and the number of term shards
+ * (SEARCH_MEMO); when both are there and the output still has every file
+ * as the page cache knows it, the files are kept and no index is made. */
+
+#define SEARCH_MEMO "search index"
+#define INDEX_KEY_FORMAT "gen search index 1"
+
+static uint64_t hash_str(const char *s, uint64_t h)
+{
+	return buf_hash_cstr(s ? s : "", h);
+}
+
+static uint64_t index_key(search_index *ix, const document *docs, size_t n)
+{
+	uint64_t h = buf_hash64(INDEX_KEY_FORMAT, sizeof INDEX_KEY_FORMAT, ix->text_stamp);
+	h = hash_str(ix->language, h);
+	h = hash_str(text_engine(), h);
+	buf probe = BUF_INIT;
+	search_terms(ix, "Ideeën klanttevredenheid klachten behandelde ÉCOLE Straße", 59, &probe);
+	h = buf_hash64(probe.ptr, probe.len, h);
+	buf_release(&probe);
+	for (size_t i = 0; i < ix->themes.n; i++) {
+		h = hash_str(ix->themes.str[i], h);
+		h = hash_str(ix->theme_titles[i], h);
+	}
+	for (int k = 0; k < NKINDS; k++)
+		h = hash_str(ix->kind_labels[k], h);
+	for (size_t i = 0; i < ix->nui; i++) {
+		h = hash_str(ix->ui_keys[i], h);
+		h = hash_str(ix->ui_texts[i], h);
+	}
+	h = buf_hash64(&n, sizeof n, h);
+	buf key = BUF_INIT;
+	for (size_t i = 0; i < n; i++) {
+		buf_clear(&key);
+		put_key(ix, &docs[i], &key);
+		h = buf_hash64(key.ptr, key.len, h);
+		search_doc sd = doc_of(&docs[i]);
+		h = hash_str(sd.url, h);
+		h = hash_str(sd.title, h);
+		h = hash_str(sd.kind, h);
+		h = hash_str(sd.date, h);
+		h = buf_hash64(&sd.nthemes, sizeof sd.nthemes, h);
+		for (size_t k = 0; k < sd.nthemes; k++)
+			h = hash_str(sd.themes[k], h);
+	}
+	buf_release(&key);
+	return h;
+}
+
+/* Keeps every document's record in the cache for the next build that
+ * makes the index; false when one is not there (a first build, a cache
+ * found damaged): the index is then made, to write them. */
+static bool records_kept(search_index *ix, const document *docs, size_t n)
+{
+	buf key = BUF_INIT;
+	bool all = ix->cache != NULL;
+	for (size_t i = 0; i < n && all; i++) {
+		buf_clear(&key);
+		put_key(ix, &docs[i], &key);
+		all = cache_keep(ix->cache, key.ptr, key.len);
+	}
+	buf_release(&key);
+	return all;
+}
+
+/* What SEARCH_MEMO holds: the key and the number of term shards. */
+typedef struct index_memo {
+	uint64_t key;
+	uint64_t nshards;
+} index_memo;
+
+/* Keeps file rel as the page cache knows it, when the output has it so. */
+static bool keep_file(renderer *r, output *o, const char *rel)
+{
+	output_mark mark;
+	return render_file_mark(r, o, rel, &mark) && output_keep(o, rel, &mark);
+}
+
+/* Keeps every file of the index the last build wrote, when that build's
+ * key was key; false when it was not, or a file is not there as it was
+ * (those kept so far are written again, or kept again, by the build
+ * that follows: the last word on a path is what counts). */
+static bool keep_index(renderer *r, output *o, uint64_t key, size_t ndocs)
+{
+	size_t len = 0;
+	const char *m = render_memo_get(r, SEARCH_MEMO, &len);
+	index_memo was;
+	if (!m || len != sizeof was)
+		return false;
+	memcpy(&was, m, sizeof was);
+	if (was.key != key || !keep_file(r, o, "zoeken/meta.js"))
+		return false;
+	char rel[64];
+	for (uint64_t k = 0; k < was.nshards; k++) {
+		snprintf(rel, sizeof rel, "zoeken/w/%" PRIu64 ".js", k);
+		if (!keep_file(r, o, rel))
+			return false;
+	}
+	for (size_t k = 0; k < ndocs; k += SEARCH_DOCS_PER_FILE) {
+		snprintf(rel, sizeof rel, "zoeken/d/%zu.js", k / SEARCH_DOCS_PER_FILE);
+		if (!keep_file(r, o, rel))
+			return false;
+	}
+	for (size_t i = 0; i < ndocs; i++) {
+		text_file_name(rel, i);
+		if (!keep_file(r, o, rel))
+			return false;
+	}
+	return true;
+}
+
+int search_render(renderer *r, const site *s, output *o, size_t *kept, bool *whole,
+		  gen_err *err)
 {
 	*kept = 0;
+	*whole = false;
 	search_index *ix = NULL;
 	int rc = 0;
 	value *data = NULL;
@@ -3560,6 +3685,12 @@ int search_render(renderer *r, const site *s, output *o, size_t *kept, gen_err *
 		site_files files = { r, o };
 		search_keeper k = { site_fresh, site_write, &files };
 		search_set_keeper(ix, &k);
+		index_memo memo = { index_key(ix, s->docs, s->ndocs), 0 };
+		if (records_kept(ix, s->docs, s->ndocs) && keep_index(r, o, memo.key, s->ndocs)) {
+			*kept = s->ndocs;
+			*whole = true;
+			goto page;
+		}
 		rc = search_add_documents(ix, s->docs, s->ndocs, site_jobs(s->opt_jobs), NULL,
 					  NULL, err);
 		*kept = ix->texts_kept;
@@ -3567,7 +3698,10 @@ int search_render(renderer *r, const site *s, output *o, size_t *kept, gen_err *
 			rc = search_write(ix, NULL, NULL, err);
 		if (rc < 0)
 			goto out;
+		memo.nshards = ix->nshards;
+		render_memo_put(r, SEARCH_MEMO, &memo, sizeof memo);
 	}
+page:
 
 	data = render_base_data(r, "zoeken/");
 	value *page = value_new_table();

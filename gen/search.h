@@ -183,8 +183,11 @@ void search_split(const search_index *ix, const char *word, buf *out);
  * the results page zoeken/index.html (layout "search") into o. With o
  * NULL only the page is rendered (gen check). A document whose record
  * comes from the cache and whose text file the output holds as the page
- * cache remembers it is not read at all: *kept counts those. Returns 0
- * or a negative code with err set. */
-int search_render(renderer *r, const site *s, output *o, size_t *kept, gen_err *err);
+ * cache remembers it is not read at all: *kept counts those. When all
+ * the index is made of is as in the last build and the output holds its
+ * files as that build left them, they are kept and no index is made:
+ * *whole is then true. Returns 0 or a negative code with err set. */
+int search_render(renderer *r, const site *s, output *o, size_t *kept, bool *whole,
+		  gen_err *err);
 
 #endif

@@ -248,6 +248,11 @@ static bool is_space_cp(int32_t cp)
 	}
 }
 
+const char *text_engine(void)
+{
+	return utf8proc_version();
+}
+
 size_t text_word_count(const char *s, size_t len)
 {
 	const unsigned char *p = (const unsigned char *)s;

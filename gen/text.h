@@ -23,6 +23,9 @@ void text_fold(buf *out, const char *s, size_t len);
  * anything else turned into one '-', no leading or trailing '-'.
  * "Wat hier misging?" -> "wat-hier-misging"; "Ideeën" -> "ideeen". */
 void text_slug(buf *out, const char *s, size_t len);
+/* The version of the folding's library (utf8proc's, "2.8.0"), for what
+ * keeps folded text from one build to the next. */
+const char *text_engine(void);
 /* Number of words in s: runs of non-space characters with at least one
  * letter or digit in them ("klant-centraal" is one word, "–" none). */
 size_t text_word_count(const char *s, size_t len);

@@ -80,6 +80,8 @@ contains "$WORK/inc.diag" "kapot.md:5" "the invalid UTF-8 warning names the line
 
 build_both "nothing changed"
 is "$(from_cache)" "$(articles) of $(articles)" "nothing changed: every article comes from the cache"
+contains "$WORK/inc.err" "and every file of the index: as in" \
+	"nothing changed: the search index is kept whole, not made"
 pages=$(sed -n 's/^built \([0-9]*\) pages.*/\1/p' "$WORK/inc.err")
 kept=$(sed -n 's/^pages kept *\([0-9]*\) .*/\1/p' "$WORK/inc.err")
 is "$kept" "$pages" "nothing changed: no page is rendered again"
@@ -87,8 +89,10 @@ test -n "$(ls "$WORK"/.gen-cache/pages-*.pack 2> /dev/null)"
 ok $? "the page cache is written"
 # A page removed by hand is made again, the list of themes (made from the
 # theme pages it would otherwise skip) too.
-rm "$WORK/inc/themas/index.html" "$WORK/inc/print/index.html"
+rm "$WORK/inc/themas/index.html" "$WORK/inc/print/index.html" "$WORK/inc/zoeken/w/0.js"
 build_both "pages removed by hand"
+lacks "$WORK/inc.err" "and every file of the index" \
+	"pages removed by hand: a file of the search index is gone, so the index is made"
 # A page changed by hand in the output is made again.
 echo "met de hand" >> "$WORK/inc/verhalen/extra-1/index.html"
 build_both "page edited by hand"
@@ -356,6 +360,9 @@ test "$(wc -c < "$WORK/.gen-cache/search.pack")" -gt "$size"
 ok $? "the edited article's record is added"
 size=$(wc -c < "$WORK/.gen-cache/search.pack")
 printf 'XXXXXXXX' | dd of="$WORK/.gen-cache/search.pack" bs=1 seek=$((size / 2)) conv=notrunc 2> /dev/null
+# An edit, so that the index is made again and the records are read.
+sed -i 's/Om feedback vragen/Om eerlijk feedback vragen/' "$P/content/verhalen/extra-4.md"
+git -C "$P" commit -qam "een woord erbij, voor de zoekindex"
 build_both "search: damaged record"
 contains "$WORK/inc.err" "search.pack: notice: the build cache was damaged" "a damaged search record is reported"
 head -c 3000 /dev/urandom > "$WORK/.gen-cache/search.pack"

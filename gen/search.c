@@ -3564,8 +3564,9 @@ static uint64_t index_key(search_index *ix, const document *docs, size_t n)
 	uint64_t h = buf_hash64(INDEX_KEY_FORMAT, sizeof INDEX_KEY_FORMAT, ix->text_stamp);
 	h = hash_str(ix->language, h);
 	h = hash_str(text_engine(), h);
+	static const char probe_words[] = "Ideeën klanttevredenheid klachten behandelde ÉCOLE Straße";
 	buf probe = BUF_INIT;
-	search_terms(ix, "Ideeën klanttevredenheid klachten behandelde ÉCOLE Straße", 59, &probe);
+	search_terms(ix, probe_words, sizeof probe_words - 1, &probe);
 	h = buf_hash64(probe.ptr, probe.len, h);
 	buf_release(&probe);
 	for (size_t i = 0; i < ix->themes.n; i++) {

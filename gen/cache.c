@@ -369,11 +369,15 @@ static size_t list_kept(const cache_file *c, listed *list, size_t n)
 
 static int write_all(int fd, const void *data, size_t len);
 
-/* Writes the contents of the n records of list (sorted here) at offset
- * at of fd, the file's end. */
+/* Writes the contents of the n records of list (sorted here, when they
+ * do not come in file order) at offset at of fd, the file's end. */
 static int write_contents(const cache_file *c, listed *list, size_t n, size_t at, int fd)
 {
-	qsort(list, n, sizeof *list, listed_cmp);
+	bool sorted = true;
+	for (size_t i = 1; i < n && sorted; i++)
+		sorted = list[i - 1].start < list[i].start;
+	if (!sorted)
+		qsort(list, n, sizeof *list, listed_cmp);
 	buf b = BUF_INIT;
 	put_contents(c, list, n, at, &b);
 	int rc = write_all(fd, b.ptr, b.len);
@@ -917,18 +921,22 @@ out:
 static int append_contents(cache_file *c, int fd, size_t end)
 {
 	listed *list = xmalloc((c->nrecs + c->nkept + 1) * sizeof *list);
-	bool *replaced = xcalloc(c->nrecs + 1, sizeof *replaced);
+	/* The records a lookup finds, taken in file order (c->recs'),
+	 * so that the contents need no sort. */
+	bool *live = xcalloc(c->nrecs + 1, sizeof *live);
+	for (size_t i = 0; i < c->cap_slots; i++)
+		if (c->slots[i])
+			live[c->slots[i] - 1] = true;
 	for (size_t i = 0; i < c->nkept; i++) {
 		const record *r = find(c, c->kept[i].key, c->kept[i].key_len);
 		if (r)
-			replaced[r - c->recs] = true;
+			live[r - c->recs] = false;
 	}
 	size_t n = 0, at = end;
-	for (size_t i = 0; i < c->cap_slots; i++) {
-		size_t k = c->slots[i];
-		if (!k || replaced[k - 1])
+	for (size_t k = 0; k < c->nrecs; k++) {
+		if (!live[k])
 			continue;
-		const record *r = &c->recs[k - 1];
+		const record *r = &c->recs[k];
 		list[n++] = (listed){ (size_t)(r->payload + r->len - r->size - c->map), r->len,
 				      r->key_len, r->hash };
 	}
@@ -936,7 +944,7 @@ static int append_contents(cache_file *c, int fd, size_t end)
 	for (size_t i = 0; i < c->nkept; i++)
 		at += c->kept[i].len;
 	int rc = write_contents(c, list, n, at, fd);
-	free(replaced);
+	free(live);
 	free(list);
 	return rc;
 }

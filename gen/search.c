@@ -194,10 +194,11 @@ static void strtab_truncate(strtab *t, size_t n)
 	strtab_reindex(t, t->nslots, n);
 }
 
-/* The id of s, added (copied into p) when new; *added tells which. */
-static uint32_t strtab_add(strtab *t, pool *p, const char *s, size_t len, bool *added)
+/* The id of s (with hash h), added (copied into p) when new; *added
+ * tells which. */
+static uint32_t strtab_add_hashed(strtab *t, pool *p, const char *s, size_t len, uint32_t h,
+				  bool *added)
 {
-	uint32_t h = hash_bytes(s, len);
 	long found = strtab_lookup(t, s, len, h);
 	if (added)
 		*added = found < 0;
@@ -215,6 +216,11 @@ static uint32_t strtab_add(strtab *t, pool *p, const char *s, size_t len, bool *
 		strtab_reindex(t, t->nslots ? t->nslots * 2 : 1024, t->n);
 	slot_insert(t->slots, t->nslots, (uint64_t)h << 32 | (id + 1));
 	return id;
+}
+
+static uint32_t strtab_add(strtab *t, pool *p, const char *s, size_t len, bool *added)
+{
+	return strtab_add_hashed(t, p, s, len, hash_bytes(s, len), added);
 }
 
 static void strtab_release(strtab *t)
@@ -384,6 +390,12 @@ struct search_index {
 	char *language;
 	buf key_head, key_tail; /* what every document's key starts and ends
 				 * with (put_key), made once */
+	/* The site's documents' keys, made once for all that need them
+	 * (site_keys): document i's at site_key_at[i] in site_keys. */
+	const document *keys_of;
+	size_t nsite_keys;
+	buf site_keys;
+	size_t *site_key_at;
 	struct sb_stemmer *stemmer;   /* NULL: no stemming */
 	pool strings;
 
@@ -501,6 +513,7 @@ int search_new(search_index **out, const char *language, gen_err *err)
 	ix->language = xstrdup(language ? language : "");
 	buf_init(&ix->key_head);
 	buf_init(&ix->key_tail);
+	buf_init(&ix->site_keys);
 	key_ends(ix);
 	worker_init(&ix->serial, ix);
 	buf_init(&ix->scratch);
@@ -558,6 +571,8 @@ void search_free(search_index *ix)
 	free(ix->dw_cnt.v);
 	strtab_release(&ix->keys);
 	pool_release(&ix->key_strings);
+	buf_release(&ix->site_keys);
+	free(ix->site_key_at);
 	worker_release(&ix->serial);
 	buf_release(&ix->scratch);
 	strtab_release(&ix->terms);
@@ -1004,11 +1019,11 @@ typedef struct count_ctx {
 	uint32_t weight;
 } count_ctx;
 
-/* The worker's id of a folded word, added when new. */
-static uint32_t worker_word(worker *w, const char *word, size_t len)
+/* The worker's id of a folded word with hash h, added when new. */
+static uint32_t worker_word_hashed(worker *w, const char *word, size_t len, uint32_t h)
 {
 	bool added;
-	uint32_t id = strtab_add(&w->words, &w->strings, word, len, &added);
+	uint32_t id = strtab_add_hashed(&w->words, &w->strings, word, len, h, &added);
 	if (w->words.n > w->cap) {
 		size_t cap = w->words.cap;
 		w->freq = xrealloc(w->freq, cap * sizeof *w->freq);
@@ -1024,6 +1039,11 @@ static uint32_t worker_word(worker *w, const char *word, size_t len)
 	if (added)
 		w->stop[id] = stopwords_contains(w->ix->language, word, len);
 	return id;
+}
+
+static uint32_t worker_word(worker *w, const char *word, size_t len)
+{
+	return worker_word_hashed(w, word, len, hash_bytes(word, len));
 }
 
 static void count_word(worker *w, const char *word, size_t len, void *ctx)
@@ -1284,6 +1304,41 @@ void search_cache_key(const search_index *ix, const document *d, buf *out)
 	put_key(ix, d, out);
 }
 
+/* Makes the keys of docs[0..n), unless made for them already: the
+ * whole-index check, the records kept and the documents added each
+ * need all of them, ten thousand at a time. */
+static void site_keys(search_index *ix, const document *docs, size_t n)
+{
+	if (ix->keys_of == docs && ix->nsite_keys == n)
+		return;
+	buf_clear(&ix->site_keys);
+	free(ix->site_key_at);
+	ix->site_key_at = xmalloc((n + 1) * sizeof *ix->site_key_at);
+	for (size_t i = 0; i < n; i++) {
+		ix->site_key_at[i] = ix->site_keys.len;
+		put_key(ix, &docs[i], &ix->site_keys);
+	}
+	ix->site_key_at[n] = ix->site_keys.len;
+	ix->keys_of = docs;
+	ix->nsite_keys = n;
+}
+
+/* Document d's key, from site_keys when they were made for it, else into
+ * scratch. */
+static const char *key_of(const search_index *ix, const document *d, buf *scratch, size_t *len)
+{
+	uintptr_t at = (uintptr_t)d, first = (uintptr_t)ix->keys_of;
+	if (ix->keys_of && at >= first && at - first < ix->nsite_keys * sizeof *d) {
+		size_t i = (at - first) / sizeof *d;
+		*len = ix->site_key_at[i + 1] - ix->site_key_at[i];
+		return ix->site_keys.ptr + ix->site_key_at[i];
+	}
+	buf_clear(scratch);
+	put_key(ix, d, scratch);
+	*len = scratch->len;
+	return scratch->ptr;
+}
+
 /* A text file written through the keeper (search_set_keeper). */
 typedef struct text_file {
 	const search_keeper *k;
@@ -1362,16 +1417,25 @@ static bool read_record(worker *w, const char *data, size_t len)
 		size_t wl;
 		const char *word = buf_get_blob(&r, &wl);
 		uint64_t tf = buf_get_varint(&r), count = buf_get_varint(&r);
-		/* A code point takes one to four bytes: only a word of under
-		 * eight bytes or over MAX_WORD_CPS needs counting. */
-		size_t cps = r.bad ? 0 : wl >= 8 && wl <= MAX_WORD_CPS ? wl : count_cps(word, wl);
 		/* Every occurrence weighs what one of the fields does. */
-		good = !r.bad && cps >= 2 && cps <= MAX_WORD_CPS && !has_nul(word, wl) &&
-		       count >= 1 && count <= UINT32_MAX && tf >= count * wmin &&
+		good = !r.bad && count >= 1 && count <= UINT32_MAX && tf >= count * wmin &&
 		       tf <= count * wmax && tf <= UINT32_MAX;
 		if (!good)
 			break;
-		uint32_t id = worker_word(w, word, wl);
+		/* Only words tokenising gives are ever in the dictionary (a
+		 * refused record takes its new ones out again), so only a
+		 * word new to it is checked: most of a record's are not. */
+		uint32_t h = hash_bytes(word, wl);
+		long id = strtab_lookup(&w->words, word, wl, h);
+		if (id < 0) {
+			/* A code point takes one to four bytes: only a word of
+			 * under eight bytes or over MAX_WORD_CPS needs counting. */
+			size_t cps = wl >= 8 && wl <= MAX_WORD_CPS ? wl : count_cps(word, wl);
+			good = cps >= 2 && cps <= MAX_WORD_CPS && !has_nul(word, wl);
+			if (!good)
+				break;
+			id = worker_word_hashed(w, word, wl, h);
+		}
 		/* A stop word or a word twice is not what tokenising gives. */
 		good = !w->stop[id] && !w->acc[id];
 		if (!good)
@@ -1418,18 +1482,17 @@ static int add_document(worker *w, size_t at, const document *d, bool lookup_onl
 		}
 		return doc_end(w, emit, ctx, err);
 	}
-	buf_clear(&w->key);
-	put_key(w->ix, d, &w->key);
-	size_t len;
-	const char *rec = cache_get(c, w->key.ptr, w->key.len, &len);
+	size_t klen, len;
+	const char *key = key_of(w->ix, d, &w->key, &klen);
+	const char *rec = cache_get(c, key, klen, &len);
 	bool hit = rec && read_record(w, rec, len);
 	if (rec && !hit)
-		cache_reject(c, w->key.ptr, w->key.len);
+		cache_reject(c, key, klen);
 	text_file tf = { &w->ix->keeper, 0 };
 	if (w->ix->has_keeper) {
 		char rel[64];
 		text_file_name(rel, at);
-		tf.fp = text_fp(w->key.ptr, w->key.len, at);
+		tf.fp = text_fp(key, klen, at);
 		if (hit && tf.k->fresh(tf.k->ctx, rel, tf.fp)) {
 			w->texts_kept++;
 			return doc_end(w, NULL, NULL, err);
@@ -1444,7 +1507,7 @@ static int add_document(worker *w, size_t at, const document *d, bool lookup_onl
 	add_input(w, &w->input, !hit);
 	if (!hit) {
 		put_record(w, &w->record);
-		cache_put(c, w->key.ptr, w->key.len, w->record.ptr, w->record.len);
+		cache_put(c, key, klen, w->record.ptr, w->record.len);
 	}
 	return doc_end(w, emit, ctx, err);
 }
@@ -1454,6 +1517,8 @@ void search_set_cache(search_index *ix, struct cache_file *c, uint64_t stamp)
 	ix->text_stamp = stamp;
 	ix->cache = c;
 	key_ends(ix);
+	ix->keys_of = NULL; /* made with the stamp before */
+	ix->nsite_keys = 0;
 }
 
 int search_add_document(search_index *ix, const document *d, search_emit_fn emit,
@@ -1979,16 +2044,16 @@ int search_add_documents(search_index *ix, const document *docs, size_t n, int j
 			      m->text_stamp == ix->text_stamp;
 		long *held = xmalloc((n ? n : 1) * sizeof *held);
 		size_t missing = 0, moved = 0;
-		buf key = BUF_INIT;
+		site_keys(ix, docs, n);
 		for (size_t i = 0; i < n; i++) {
-			buf_clear(&key);
-			put_key(ix, &docs[i], &key);
-			strtab_add(&ix->keys, &ix->key_strings, key.ptr, key.len, NULL);
-			held[i] = usable ? strtab_find(&m->keys, key.ptr, key.len) : -1;
+			const char *key = ix->site_keys.ptr + ix->site_key_at[i];
+			size_t klen = ix->site_key_at[i + 1] - ix->site_key_at[i];
+			uint32_t h = hash_bytes(key, klen);
+			strtab_add_hashed(&ix->keys, &ix->key_strings, key, klen, h, NULL);
+			held[i] = usable ? strtab_lookup(&m->keys, key, klen, h) : -1;
 			missing += held[i] < 0;
 			moved += held[i] >= 0 && (size_t)held[i] != i;
 		}
-		buf_release(&key);
 		/* Key number i is document i's: two documents with one key
 		 * (one path) would make it otherwise, and then nothing is
 		 * taken from the memory nor given to it. */
@@ -3546,8 +3611,8 @@ static const char *const ui_strings[][2] = {
  * all of that: the language and the folding's and the stemmer's ways (a
  * few words folded and stemmed), what is set with search_set_theme, _kind
  * and _string, and each document's cache key (path, content id, the
- * stamp of site.toml and the filters) and what the document table shows
- * of it. The page cache keeps the key and the number of term shards
+ * stamp of site.toml and the filters), which decides what the document
+ * table shows of it as well. The page cache keeps the key and the number of term shards
  * (SEARCH_MEMO); when both are there and the output still has every file
  * as the page cache knows it, the files are kept and no index is made. */
 
@@ -3579,23 +3644,15 @@ static uint64_t index_key(search_index *ix, const document *docs, size_t n)
 		h = hash_str(ix->ui_keys[i], h);
 		h = hash_str(ix->ui_texts[i], h);
 	}
+	/* What the document table shows of a document (doc_of) comes from
+	 * its path, its text and the site's settings, all in its key: the
+	 * memory takes it over by the key alone too (take_sdoc). So the
+	 * keys are enough, and the documents' own strings, spread over the
+	 * mapped cache, are not read again. */
 	h = buf_hash64(&n, sizeof n, h);
-	buf key = BUF_INIT;
-	for (size_t i = 0; i < n; i++) {
-		buf_clear(&key);
-		put_key(ix, &docs[i], &key);
-		h = buf_hash64(key.ptr, key.len, h);
-		search_doc sd = doc_of(&docs[i]);
-		h = hash_str(sd.url, h);
-		h = hash_str(sd.title, h);
-		h = hash_str(sd.kind, h);
-		h = hash_str(sd.date, h);
-		h = buf_hash64(&sd.nthemes, sizeof sd.nthemes, h);
-		for (size_t k = 0; k < sd.nthemes; k++)
-			h = hash_str(sd.themes[k], h);
-	}
-	buf_release(&key);
-	return h;
+	site_keys(ix, docs, n);
+	h = buf_hash64(ix->site_keys.ptr, ix->site_keys.len, h);
+	return buf_hash64(ix->site_key_at, n * sizeof *ix->site_key_at, h);
 }
 
 /* Keeps every document's record in the cache for the next build that
@@ -3603,14 +3660,11 @@ static uint64_t index_key(search_index *ix, const document *docs, size_t n)
  * found damaged): the index is then made, to write them. */
 static bool records_kept(search_index *ix, const document *docs, size_t n)
 {
-	buf key = BUF_INIT;
 	bool all = ix->cache != NULL;
-	for (size_t i = 0; i < n && all; i++) {
-		buf_clear(&key);
-		put_key(ix, &docs[i], &key);
-		all = cache_keep(ix->cache, key.ptr, key.len);
-	}
-	buf_release(&key);
+	site_keys(ix, docs, n);
+	for (size_t i = 0; i < n && all; i++)
+		all = cache_keep(ix->cache, ix->site_keys.ptr + ix->site_key_at[i],
+				 ix->site_key_at[i + 1] - ix->site_key_at[i]);
 	return all;
 }
 

@@ -31,6 +31,12 @@ weight = -1
 +++
 Eerst in de sectie, door zijn gewicht.
 MD
+# Titles alike in their first eight bytes and more, one the start of
+# another, one with a byte above ASCII, two the same (then by path).
+for t in "klant-v:Klantgesprekken voeren" "klant:Klantgesprek" "klant-o:Klantgesprekken oefenen" \
+	"emile:Émile" "dubbel-b:Dubbel" "dubbel-a:Dubbel"; do
+	printf '+++\ntitle = "%s"\n+++\nTekst.\n' "${t#*:}" > "$P/content/a/${t%%:*}.md"
+done
 # A long article: a table of contents.
 {
 	printf '+++\ntitle = "Lang"\nkind = "story"\nweight = 5\n+++\n'
@@ -60,6 +66,9 @@ nav=$(sed -n '/<nav class="site-nav"/,/<\/nav>/p' "$O/index.html" | grep -o '">[
 is "$nav" "Verhalen,Tips,Alfa,Beta," "the menu in the same order"
 pages=$(sed -n '/class="cards"/,/<\/ul>/p' "$O/verhalen/index.html" | grep -o 'class="card-title"><a href="[^"]*">[^<]*' | sed 's/.*>//' | tr '\n' ',')
 is "$pages" "Zebra,Aap,De garage,Lang," "pages by weight, then title"
+pages=$(sed -n '/class="cards"/,/<\/ul>/p' "$O/a/index.html" | grep -o 'class="card-title"><a href="[^"]*">[^<]*' | sed 's/.*\/a\///; s/\/">/:/' | tr '\n' ',')
+is "$pages" "dubbel-a:Dubbel,dubbel-b:Dubbel,pagina:In Alfa,klant:Klantgesprek,klant-o:Klantgesprekken oefenen,klant-v:Klantgesprekken voeren,emile:Émile," \
+	"titles in byte order past their first eight bytes, then by path"
 A=$O/verhalen/aap/index.html
 contains "$A" '<li><a href="../../">Home</a></li><li><a href="../../verhalen/">Verhalen</a></li><li><span aria-current="page">Aap</span></li>' "breadcrumbs: home, section, page"
 contains "$A" 'class="pager-prev" href="../../verhalen/zebra/" rel="prev"' "previous within the section"
@@ -133,7 +142,7 @@ PR=$O/print/index.html
 contains "$G" 'href="../../print/">Printversie</a>' "the footer links to the print page"
 ok "$([ -f "$PR" ] && echo 0 || echo 1)" "print/index.html"
 arts=$(grep -o '<article class="print-article[^"]*" id="[^"]*"' "$PR" | sed 's/.*id="//; s/"$//' | tr '\n' ',')
-is "$arts" "index,verhalen-de-garage,tips-snifo,verhalen-aap,verhalen-zebra,verhalen-lang,a-pagina,b-pagina," "introduction, the path, then the rest by section"
+is "$arts" "index,verhalen-de-garage,tips-snifo,verhalen-aap,verhalen-zebra,verhalen-lang,a-dubbel-a,a-dubbel-b,a-pagina,a-klant,a-klant-o,a-klant-v,a-emile,b-pagina," "introduction, the path, then the rest by section"
 toc=$(grep -c '<li><a href="#verhalen-de-garage">1. De garage</a></li>' "$PR")
 is "$toc" 1 "a table of contents with the steps numbered"
 dups=$(grep -o ' id="[^"]*"' "$PR" | sort | uniq -d)

@@ -247,15 +247,9 @@ static void *history_run(void *arg)
  * files that describe one output are named by it. */
 static uint64_t output_key(const char *dir)
 {
-	buf abs = BUF_INIT;
-	char cwd[4096];
-	if (dir[0] != '/' && getcwd(cwd, sizeof cwd))
-		buf_printf(&abs, "%s/", cwd);
-	buf_puts(&abs, dir);
-	while (abs.len > 1 && abs.ptr[abs.len - 1] == '/')
-		buf_truncate(&abs, abs.len - 1);
-	uint64_t h = buf_hash64(abs.ptr, abs.len, 0);
-	buf_release(&abs);
+	char *abs = output_absolute(dir);
+	uint64_t h = buf_hash64(abs, strlen(abs), 0);
+	free(abs);
 	return h;
 }
 

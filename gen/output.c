@@ -188,6 +188,8 @@ enum { OLD_FILE = 1, OLD_DIR, OLD_OTHER /* symbolic link, fifo, ... */ };
 
 struct output {
 	char *dir;    /* the final directory, without trailing '/' */
+	char *where;  /* and as an absolute path (output_absolute): the manifest
+			 * names it so, however -o spelled it */
 	char *tmp;    /* FRESH: the new site; UPDATE: staged files, by number */
 	int dirfd;    /* UPDATE: dir; -1 in FRESH mode */
 	int tmpfd;    /* tmp */
@@ -374,6 +376,30 @@ static void manifest_release(dir_list *m)
 }
 
 /* Reads path into m; false (m empty) when it is missing or not whole. */
+char *output_absolute(const char *dir)
+{
+	buf abs = BUF_INIT;
+	char cwd[4096];
+	if (dir[0] == '/')
+		buf_putc(&abs, '/');
+	else if (getcwd(cwd, sizeof cwd))
+		buf_puts(&abs, cwd);
+	/* "." components and doubled slashes say nothing. */
+	for (const char *p = dir; *p;) {
+		const char *end = strchr(p, '/');
+		size_t n = end ? (size_t)(end - p) : strlen(p);
+		if (n && !(n == 1 && p[0] == '.')) {
+			if (abs.len && abs.ptr[abs.len - 1] != '/')
+				buf_putc(&abs, '/');
+			buf_put(&abs, p, n);
+		}
+		p += n + (end != NULL);
+	}
+	if (!abs.len)
+		buf_putc(&abs, '/');
+	return buf_detach(&abs);
+}
+
 static bool manifest_read(dir_list *m, const char *path, const char *dir)
 {
 	memset(m, 0, sizeof *m);
@@ -649,7 +675,7 @@ static void manifest_write(output *o)
 	clock_gettime(CLOCK_REALTIME, &now);
 	buf out = BUF_INIT, tmp = BUF_INIT;
 	buf_puts(&out, MANIFEST_FORMAT);
-	buf_put_blob(&out, o->dir, strlen(o->dir));
+	buf_put_blob(&out, o->where, strlen(o->where));
 	buf_put_varint(&out, o->dirs.n + 1);
 	for (size_t d = 0; d < ndirs; d++) {
 		const slot *dir = d ? &o->dirs.slots[d - 1] : NULL;
@@ -698,7 +724,7 @@ static void manifest_rewrite(output *o)
 	clock_gettime(CLOCK_REALTIME, &now);
 	buf out = BUF_INIT;
 	buf_puts(&out, MANIFEST_FORMAT);
-	buf_put_blob(&out, o->dir, strlen(o->dir));
+	buf_put_blob(&out, o->where, strlen(o->where));
 	buf_put_varint(&out, o->seen.n);
 	for (size_t i = 0; i < o->seen.cap; i++) {
 		const slot *dir = &o->seen.slots[i];
@@ -750,6 +776,7 @@ static void output_free(output *o)
 	let_go(o);
 	pthread_mutex_destroy(&o->lock);
 	free(o->dir);
+	free(o->where);
 	free(o->tmp);
 	free(o);
 }
@@ -797,7 +824,7 @@ void output_memory_free(output_memory *m)
 static bool recall(output *o)
 {
 	output_memory *m = o->memory;
-	bool same = m && m->dir && strcmp(m->dir, o->dir) == 0;
+	bool same = m && m->dir && strcmp(m->dir, o->where) == 0;
 	if (same) {
 		o->old = m->old;
 		o->old_files = m->old_files;
@@ -817,7 +844,7 @@ static void remember(output *o)
 	if (!m || !o->manifest_whole)
 		return;
 	output_memory_forget(m);
-	m->dir = xstrdup(o->dir);
+	m->dir = xstrdup(o->where);
 	m->old = o->old;
 	m->old_files = o->old_files;
 	memset(&o->old, 0, sizeof o->old);
@@ -868,6 +895,7 @@ static int begin(output **out, const char *dir, const char *manifest, bool trust
 	size_t l = strlen(o->dir);
 	while (l > 1 && o->dir[l - 1] == '/')
 		o->dir[--l] = '\0';
+	o->where = output_absolute(dir);
 
 	buf_printf(&probe, "%s/site.toml", o->dir);
 	bool project = exists(probe.ptr);
@@ -909,7 +937,7 @@ static int begin(output **out, const char *dir, const char *manifest, bool trust
 		/* With the memory, nothing of the manifest's to read back. */
 		if (!recall(o)) {
 			dir_list m;
-			o->manifest_whole = manifest_read(&m, manifest, o->dir);
+			o->manifest_whole = manifest_read(&m, manifest, o->where);
 			size_t listed = 0;
 			for (size_t i = 0; i < m.ndirs; i++)
 				listed += m.dirs[i].n;

@@ -47,6 +47,13 @@ output_memory *output_memory_new(void);
 void output_memory_forget(output_memory *m);
 void output_memory_free(output_memory *m); /* accepts NULL */
 
+/* dir as an absolute path, spelled the same however it was given
+ * relative to the working directory ("public", "./public/" and
+ * "/home/x/site/public" alike), without a trailing slash; symbolic
+ * links are not resolved. Caller frees. The manifest names its folder
+ * so, and the build cache names the files about one output by it. */
+char *output_absolute(const char *dir);
+
 /* Starts writing a new version of dir. Refuses a dir that holds site.toml
  * or .git (a mistyped output_dir must not replace the project) and a dir
  * that exists but is not a directory. Fails when dir cannot be read or

@@ -597,6 +597,21 @@ static void test_manifest(void)
 	is(rebuild(man), 0, "manifest: nothing changed: no folder is read");
 	is(rebuild(man), 0, "manifest: and again");
 
+	/* The same folder spelled otherwise: the manifest is still its. */
+	char was[sizeof out], cwd[4096];
+	snprintf(was, sizeof was, "%s", out);
+	if (getcwd(cwd, sizeof cwd) && chdir(base) == 0) {
+		snprintf(out, sizeof out, "./manifest/");
+		is(rebuild(man), 0, "manifest: the output spelled relative: no folder is read");
+		snprintf(out, sizeof out, "manifest");
+		is(rebuild(man), 0, "manifest: and spelled bare");
+		ok(chdir(cwd) == 0, "manifest: back where the tests run");
+	} else {
+		ok(0, "manifest: into the folder above the output");
+	}
+	snprintf(out, sizeof out, "%s", was);
+	is(rebuild(man), 0, "manifest: and absolute again");
+
 	/* A file put in a folder by hand changes the folder's mtime. */
 	touch("a/b/by-hand.html");
 	is(rebuild(man), 1, "manifest: a folder changed by hand is read again, alone");
@@ -634,6 +649,35 @@ static void test_manifest(void)
 	cleanup(out);
 	is(rebuild(man), 0, "manifest: a fresh site again");
 	ok(stat(man, &st) < 0, "manifest: the old one is removed");
+}
+
+/* output_absolute: one spelling of a folder, however it was given. */
+static void test_absolute(void)
+{
+	char cwd[4096];
+	if (!getcwd(cwd, sizeof cwd)) {
+		ok(0, "absolute: the working directory");
+		return;
+	}
+	struct {
+		const char *in, *want; /* want "~": cwd; "~/x": cwd + "/x" */
+	} cases[] = {
+		{ "/a//b/./c/", "/a/b/c" }, { "/", "/" }, { "//", "/" },
+		{ "x/", "~/x" }, { ".", "~" }, { "./x/./y", "~/x/y" },
+		{ "/a/../b", "/a/../b" }, /* ".." may cross a link: as it is */
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+		buf want = BUF_INIT;
+		if (cases[i].want[0] == '~')
+			buf_printf(&want, "%s%s", cwd, cases[i].want + 1);
+		else
+			buf_puts(&want, cases[i].want);
+		char *got = output_absolute(cases[i].in), name[64];
+		snprintf(name, sizeof name, "absolute: '%s'", cases[i].in);
+		is_str(got, want.ptr, name);
+		free(got);
+		buf_release(&want);
+	}
 }
 
 static void cleanup(const char *path)
@@ -1287,6 +1331,7 @@ int main(void)
 	test_copy();
 	test_big_replace();
 	test_manifest();
+	test_absolute();
 	test_trusting();
 	test_committed();
 	test_same_shape();

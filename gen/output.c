@@ -796,6 +796,12 @@ struct output_memory {
 	char *dir;        /* the output its map is of; NULL: it holds nothing */
 	strmap old;       /* what dir held after that commit, as output.old */
 	size_t old_files; /* of them, files */
+	/* The last commit's bookkeeping (the manifest, freeing the output),
+	 * done on a thread of its own once the files are in place: the
+	 * process answers meanwhile, and waits for it (output_memory_settle)
+	 * before anything else reads or changes the memory. */
+	pthread_t finisher;
+	bool finishing;
 };
 
 output_memory *output_memory_new(void)
@@ -803,14 +809,29 @@ output_memory *output_memory_new(void)
 	return xcalloc(1, sizeof(output_memory));
 }
 
-void output_memory_forget(output_memory *m)
+void output_memory_settle(output_memory *m)
 {
-	if (!m)
-		return;
+	if (m && m->finishing) {
+		pthread_join(m->finisher, NULL);
+		m->finishing = false;
+	}
+}
+
+/* Empties m (settled). */
+static void memory_clear(output_memory *m)
+{
 	map_release(&m->old);
 	free(m->dir);
 	m->dir = NULL;
 	m->old_files = 0;
+}
+
+void output_memory_forget(output_memory *m)
+{
+	if (!m)
+		return;
+	output_memory_settle(m);
+	memory_clear(m);
 }
 
 void output_memory_free(output_memory *m)
@@ -832,7 +853,8 @@ static bool recall(output *o)
 		/* Only a commit after a whole manifest was read fills it. */
 		o->manifest_whole = true;
 	}
-	output_memory_forget(m);
+	if (m)
+		memory_clear(m);
 	return same;
 }
 
@@ -843,7 +865,7 @@ static void remember(output *o)
 	output_memory *m = o->memory;
 	if (!m || !o->manifest_whole)
 		return;
-	output_memory_forget(m);
+	memory_clear(m);
 	m->dir = xstrdup(o->where);
 	m->old = o->old;
 	m->old_files = o->old_files;
@@ -878,6 +900,7 @@ static int begin(output **out, const char *dir, const char *manifest, bool trust
 		 output_memory *memory, gen_err *err)
 {
 	*out = NULL;
+	output_memory_settle(memory);
 	int rc = 0;
 	buf probe = BUF_INIT, rel = BUF_INIT;
 	output *o = xcalloc(1, sizeof *o);
@@ -1825,25 +1848,49 @@ out:
 	return rc;
 }
 
+/* What is left of an UPDATE commit once its files are in place: the
+ * manifest and the memory. */
+static void commit_finish(output *o)
+{
+	/* A commit that only replaced files leaves every folder with the
+	 * entries the manifest lists. A process that trusts its output
+	 * takes them as they are and does not need it written again (a
+	 * third of a 10,000-article rebuild's commit); the folders' mtimes
+	 * it gives are stale, which any other build sees and reads those
+	 * folders again. Any other process writes it from the lists its
+	 * begin found. */
+	bool same_shape = o->trusting && o->manifest_whole && !o->reshaped;
+	if (!same_shape && o->manifest && o->manifest_whole && !o->reshaped)
+		manifest_rewrite(o);
+	else if (!same_shape)
+		manifest_write(o);
+	if (!o->reshaped)
+		remember(o);
+}
+
+static void *finish_run(void *arg)
+{
+	output *o = arg;
+	commit_finish(o);
+	output_free(o);
+	return NULL;
+}
+
 int output_commit(output *o, gen_err *err)
 {
 	int rc = 0;
 	if (o->dirfd >= 0) {
 		rc = update_commit(o, err);
-		/* A commit that only replaced files leaves every folder with
-		 * the entries the manifest lists. A process that trusts its
-		 * output takes them as they are and does not need it written
-		 * again (a third of a 10,000-article rebuild's commit); the
-		 * folders' mtimes it gives are stale, which any other build
-		 * sees and reads those folders again. Any other process
-		 * writes it from the lists its begin found. */
-		bool same_shape = o->trusting && o->manifest_whole && !o->reshaped;
-		if (rc == 0 && !same_shape && o->manifest && o->manifest_whole && !o->reshaped)
-			manifest_rewrite(o);
-		else if (rc == 0 && !same_shape)
-			manifest_write(o);
-		if (rc == 0 && !o->reshaped)
-			remember(o);
+		/* A process with a memory goes on while the rest is done
+		 * (gen serve's save that added a part of the print page: the
+		 * manifest written from 50,000 paths). */
+		output_memory *m = o->memory;
+		if (rc == 0 && m && pthread_create(&m->finisher, NULL, finish_run, o) == 0) {
+			m->finishing = true;
+			return 0;
+		}
+		if (rc == 0)
+			commit_finish(o);
 	} else if (rename(o->tmp, o->dir) < 0) {
 		rc = io_err(err, o->dir, NULL, "cannot move the new site in");
 	} else {

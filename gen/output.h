@@ -46,6 +46,9 @@ typedef struct output_memory output_memory;
 output_memory *output_memory_new(void);
 void output_memory_forget(output_memory *m);
 void output_memory_free(output_memory *m); /* accepts NULL */
+/* Waits until the last commit with m is wholly done, its manifest
+ * written (see output_commit); m may be NULL. */
+void output_memory_settle(output_memory *m);
 
 /* dir as an absolute path, spelled the same however it was given
  * relative to the working directory ("public", "./public/" and
@@ -138,7 +141,10 @@ void output_discard(output_file *f);
  * Fails, before touching dir, when the build wrote one path both as a file
  * and as a directory; an I/O error part-way through an UPDATE commit can
  * leave dir with some files new and some old, but never a file half
- * written. Returns 0, or a negative code with err set. */
+ * written. Returns 0, or a negative code with err set. With a memory
+ * (output_begin_trusting), once the files are in place the manifest is
+ * written and o freed on a thread of the output's own: the next begin,
+ * output_memory_forget and output_memory_free wait for it. */
 int output_commit(output *o, gen_err *err);
 /* Throws the new version away, leaving dir as it was, and frees o; accepts
  * NULL. */

@@ -1283,7 +1283,9 @@ static void test_memory(void)
 	   "memory: a path the memory held and this build did not write goes as stale");
 
 	/* That commit removed a path: the memory is empty, and a begin
-	 * without a manifest reads the folders. */
+	 * without a manifest reads the folders. The manifest is written
+	 * once the commit has returned: settled, it is there. */
+	output_memory_settle(m);
 	ok(unlink(man) == 0, "memory: the manifest that commit wrote removed");
 	ok(output_begin_trusting(&o, out, man, m, &err) == 0, "memory: begin after a path went");
 	ok(output_dirs_read(o) > 0, "memory: empty after such a commit, so folders are read");

@@ -234,7 +234,8 @@ static void strtab_release(strtab *t)
 /* ---- the index -------------------------------------------------------- */
 
 typedef struct sdoc {
-	char *url, *title, *date;
+	char *url, *title, *date; /* owned unless borrowed */
+	bool borrowed;       /* they are the document's (search_render's) */
 	int kind;            /* index into kind_names; NKINDS for others */
 	uint32_t *themes;    /* theme indexes, ascending */
 	size_t nthemes;
@@ -249,9 +250,11 @@ typedef struct vec32 {
 
 static void sdoc_release(sdoc *d)
 {
-	free(d->url);
-	free(d->title);
-	free(d->date);
+	if (!d->borrowed) {
+		free(d->url);
+		free(d->title);
+		free(d->date);
+	}
 	free(d->themes);
 }
 
@@ -416,6 +419,8 @@ struct search_index {
 	uint64_t total_len;
 
 	search_memory *memory; /* search_set_memory, or NULL */
+	bool borrow_docs;      /* the documents outlive the index (search_render):
+				* their strings are not copied */
 	strtab keys;           /* with a memory: each document's key (put_key), */
 	pool key_strings;      /* by document number */
 	bool remember;         /* search_free hands the words to the memory */
@@ -974,9 +979,17 @@ static void doc_fill(search_index *ix, size_t at, const search_doc *doc, bool lo
 {
 	sdoc *d = &ix->docs[at];
 	memset(d, 0, sizeof *d);
-	d->url = xstrdup(doc->url ? doc->url : "");
-	d->title = xstrdup(doc->title ? doc->title : "");
-	d->date = dup_or_null(doc->date);
+	/* A memory keeps what is made here past the documents. */
+	d->borrowed = ix->borrow_docs && !ix->memory && doc->url && doc->title;
+	if (d->borrowed) {
+		d->url = (char *)doc->url;
+		d->title = (char *)doc->title;
+		d->date = (char *)doc->date;
+	} else {
+		d->url = xstrdup(doc->url ? doc->url : "");
+		d->title = xstrdup(doc->title ? doc->title : "");
+		d->date = dup_or_null(doc->date);
+	}
 	d->kind = NKINDS;
 	for (int i = 0; i < NKINDS; i++)
 		if (doc->kind && strcmp(doc->kind, kind_names[i]) == 0)
@@ -1159,6 +1172,8 @@ static int doc_end(worker *w, search_emit_fn emit, void *ctx, gen_err *err)
 	if (w->snippet.len > 1)
 		buf_truncate(&w->snippet, w->snippet.len - 1); /* the last ',' */
 	buf_putc(&w->snippet, ']');
+	if (!emit)
+		return 0; /* a text file kept */
 	char rel[64];
 	text_file_name(rel, w->doc);
 	return emit_js(emit, ctx, &w->js, rel, "t", (long)w->doc, &w->snippet, err);
@@ -3737,6 +3752,7 @@ int search_render(renderer *r, const site *s, output *o, size_t *kept, bool *who
 					  render_i18n(r, ui_strings[i][0], ui_strings[i][1]));
 		search_set_cache(ix, s->search_cache, s->stamp);
 		search_set_memory(ix, render_search_memory(r));
+		ix->borrow_docs = true; /* s->docs outlive ix */
 		site_files files = { r, o };
 		search_keeper k = { site_fresh, site_write, &files };
 		search_set_keeper(ix, &k);

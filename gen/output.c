@@ -196,6 +196,8 @@ struct output {
 	bool moved;   /* FRESH: tmp has become dir */
 	bool manifest_whole; /* UPDATE: the manifest read at begin was good */
 	bool reshaped; /* UPDATE, at commit: a path appeared or went */
+	bool foreign;  /* UPDATE, at commit: a stale folder held something
+			* this build did not know of, and stays */
 	bool trusting; /* output_begin_trusting: the manifest and the marks
 			  are taken without a stat */
 	strmap old;   /* UPDATE: every path in dir -> OLD_*; read-only after begin */
@@ -870,6 +872,33 @@ static void remember(output *o)
 	m->old = o->old;
 	m->old_files = o->old_files;
 	memset(&o->old, 0, sizeof o->old);
+}
+
+/* After a commit that added or removed paths (gen serve's save that
+ * moved a part of the print page): what the directory holds is every
+ * file this build produced and the folders above them, and the memory
+ * keeps that for the next trusting begin, which then reads neither the
+ * manifest nor a folder. Not when a stale folder stayed (something in
+ * it came from elsewhere): the next begin looks. */
+static void remember_reshaped(output *o)
+{
+	output_memory *m = o->memory;
+	if (!m || !o->manifest_whole || o->foreign)
+		return;
+	memory_clear(m);
+	map_reserve(&m->old, produced_count(o) + o->dirs.n);
+	for (size_t p = 0; p <= NSHARDS; p++) {
+		const strmap *from = p == NSHARDS ? &o->dirs : &o->produced[p].map;
+		for (size_t i = 0; i < from->cap; i++) {
+			const slot *e = &from->slots[i];
+			if (!e->key)
+				continue;
+			map_put_hashed(&m->old, e->key, e->len, e->hash, NULL)->val =
+				p == NSHARDS ? OLD_DIR : OLD_FILE;
+			m->old_files += p < NSHARDS;
+		}
+	}
+	m->dir = xstrdup(o->where);
 }
 
 /* Whether the file system under dfd swaps two names in one step
@@ -1836,11 +1865,14 @@ static int update_commit(output *o, gen_err *err)
 	 * (put there during the build) stays. */
 	qsort(gone, ngone, sizeof *gone, by_key_desc);
 	for (size_t i = 0; i < ngone; i++) {
-		if (unlinkat(o->dirfd, gone[i]->key, AT_REMOVEDIR) < 0 && errno != ENOENT &&
-		    errno != ENOTDIR && errno != ENOTEMPTY && errno != EEXIST) {
+		if (unlinkat(o->dirfd, gone[i]->key, AT_REMOVEDIR) == 0 || errno == ENOENT ||
+		    errno == ENOTDIR)
+			continue;
+		if (errno != ENOTEMPTY && errno != EEXIST) {
 			rc = io_err(err, o->dir, gone[i]->key, "cannot remove");
 			goto out;
 		}
+		o->foreign = true; /* it stays, with what this build did not write */
 	}
 out:
 	free(staged);
@@ -1866,6 +1898,8 @@ static void commit_finish(output *o)
 		manifest_write(o);
 	if (!o->reshaped)
 		remember(o);
+	else
+		remember_reshaped(o);
 }
 
 static void *finish_run(void *arg)

@@ -1282,13 +1282,61 @@ static void test_memory(void)
 	ok(gone("a/d.html") && has("a/b/c.html", "c") && has("e/f.html", "f"),
 	   "memory: a path the memory held and this build did not write goes as stale");
 
-	/* That commit removed a path: the memory is empty, and a begin
-	 * without a manifest reads the folders. The manifest is written
-	 * once the commit has returned: settled, it is there. */
+	/* That commit removed a path: the memory holds the paths it left,
+	 * and a begin without a manifest still reads no folder. The
+	 * manifest is written once the commit has returned: settled, it is
+	 * there. */
 	output_memory_settle(m);
 	ok(unlink(man) == 0, "memory: the manifest that commit wrote removed");
 	ok(output_begin_trusting(&o, out, man, m, &err) == 0, "memory: begin after a path went");
-	ok(output_dirs_read(o) > 0, "memory: empty after such a commit, so folders are read");
+	is((long)output_dirs_read(o), 0, "memory: it knows the paths that commit left");
+	ok(!output_keep(o, "a/d.html", &mark), "memory: not the one it removed");
+	put(o, "index.html", "home");
+	put(o, "a/b/c.html", "c");
+	put(o, "e/f.html", "f");
+	put(o, "g/h/new.html", "new");
+	is(commit(o), 0, "memory: a commit that adds a path in new folders");
+	output_memory_settle(m);
+	unlink(man);
+	ok(output_begin_trusting(&o, out, man, m, &err) == 0 && output_dirs_read(o) == 0,
+	   "memory: begin after a path came, no folder read");
+	ok(output_keep(o, "g/h/new.html", &mark) && output_keep(o, "e/f.html", &mark),
+	   "memory: it knows the path added and the others");
+	put(o, "index.html", "home");
+	put(o, "a/b/c.html", "c");
+	is(commit(o), 0, "memory: a commit that keeps them");
+	ok(output_begin_trusting(&o, out, man, m, &err) == 0, "memory: begin once more");
+	put(o, "index.html", "home");
+	put(o, "a/b/c.html", "c");
+	is(commit(o), 0, "memory: a commit that leaves out e/ and g/");
+	ok(gone("g/h/new.html") && gone("g") && gone("e/f.html") && has("a/b/c.html", "c"),
+	   "memory: the paths and folders it left out are removed");
+	output_memory_settle(m);
+	unlink(man);
+	ok(output_begin_trusting(&o, out, man, m, &err) == 0 && output_dirs_read(o) == 0,
+	   "memory: and the next begin still reads no folder");
+	ok(!output_keep(o, "e/f.html", &mark), "memory: nor knows what went");
+	output_abort(o);
+
+	/* A stale folder that held something else stays, and the memory
+	 * does not claim to know what it holds. */
+	ok(output_begin_trusting(&o, out, man, m, &err) == 0, "memory: begin again");
+	put(o, "index.html", "home");
+	put(o, "a/b/c.html", "c");
+	put(o, "s/t.html", "t");
+	is(commit(o), 0, "memory: a commit that adds s/t.html");
+	output_memory_settle(m);
+	ok(output_begin_trusting(&o, out, man, m, &err) == 0, "memory: a begin that leaves s/ out");
+	touch("s/foreign.html");
+	put(o, "index.html", "home");
+	put(o, "a/b/c.html", "c");
+	is(commit(o), 0, "memory: its commit");
+	ok(gone("s/t.html") && is_kind("s/foreign.html", S_IFREG),
+	   "memory: what the build did not know of stays, in its folder");
+	output_memory_settle(m);
+	unlink(man);
+	ok(output_begin_trusting(&o, out, man, m, &err) == 0 && output_dirs_read(o) > 0,
+	   "memory: so the next begin reads the folders");
 	output_abort(o);
 
 	/* Another output is not this memory's. */

@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -176,11 +177,19 @@ static void map_release(strmap *m)
  * (a twentieth of a resident rebuild's processor time). */
 #define SHARD_BITS 4
 #define NSHARDS (1u << SHARD_BITS)
+/* A trusting commit whose paths differ from the last in at most this
+ * many, new or gone, looks only at those (see update_commit). */
+#define FEW_CHANGES 64
+
 typedef struct shard {
 	pthread_mutex_t lock;
 	strmap map;      /* rel -> 0 (kept as it is) or staged number */
 	size_t changed, unchanged;
 	size_t as_before; /* keys that old has as a file */
+	/* With old_seen: the keys that old does not have as a file, up to
+	 * FEW_CHANGES of them (their bytes are the map's) */
+	const char *news[FEW_CHANGES];
+	size_t nnews;
 } shard;
 
 /* What output_begin found at a path of the previous site. */
@@ -198,6 +207,12 @@ struct output {
 	bool reshaped; /* UPDATE, at commit: a path appeared or went */
 	bool foreign;  /* UPDATE, at commit: a stale folder held something
 			* this build did not know of, and stays */
+	/* Trusting UPDATE: per slot of old, whether this build produced
+	 * that path (set from any thread); with the shards' news, a commit
+	 * that added or removed a few paths finds them without a lookup per
+	 * path (few_commit). */
+	_Atomic unsigned char *old_seen;
+	bool dirs_pending; /* few_commit left o->dirs to commit_finish */
 	bool trusting; /* output_begin_trusting: the manifest and the marks
 			  are taken without a stat */
 	strmap old;   /* UPDATE: every path in dir -> OLD_*; read-only after begin */
@@ -764,6 +779,7 @@ static void output_free(output *o)
 		close(o->dirfd);
 	if (o->tmp && !o->moved)
 		remove_tree(AT_FDCWD, o->tmp);
+	free((void *)o->old_seen);
 	map_release(&o->old);
 	map_release(&o->dirs);
 	for (size_t i = 0; i < NSHARDS; i++) {
@@ -804,11 +820,18 @@ struct output_memory {
 	 * before anything else reads or changes the memory. */
 	pthread_t finisher;
 	bool finishing;
+	bool few;         /* the last commit looked only at the paths that
+			   * changed (few_commit) */
 };
 
 output_memory *output_memory_new(void)
 {
 	return xcalloc(1, sizeof(output_memory));
+}
+
+bool output_memory_few(const output_memory *m)
+{
+	return m && m->few;
 }
 
 void output_memory_settle(output_memory *m)
@@ -1005,6 +1028,8 @@ static int begin(output **out, const char *dir, const char *manifest, bool trust
 			if (rc < 0)
 				goto out;
 		}
+		if (o->trusting)
+			o->old_seen = xcalloc(o->old.cap + 1, 1);
 		/* A rebuild produces about what the site had: its maps do
 		 * not grow, under their locks, while the render fills them. */
 		for (size_t i = 0; i < NSHARDS; i++)
@@ -1193,17 +1218,24 @@ static int fresh_dirs(output *o, buf *key, gen_err *err)
 }
 
 /* record of a key whose hash_bytes is h, hashed before its shard's lock
- * is taken; was_file: old has it as a file. */
+ * is taken; old: its slot in old, or NULL. */
 static void record_hashed(output *o, const char *key, size_t len, unsigned long n, uint64_t h,
-			  bool was_file)
+			  const slot *old)
 {
 	unsigned long prev = 0;
-	bool added;
+	bool added, was_file = old && old->val == OLD_FILE;
+	if (o->old_seen && old)
+		atomic_store_explicit(&o->old_seen[old - o->old.slots], 1, memory_order_relaxed);
 	shard *sh = shard_of(o, h);
 	pthread_mutex_lock(&sh->lock);
 	slot *s = map_put_hashed(&sh->map, key, len, h, &added);
 	if (added && was_file)
 		sh->as_before++;
+	if (added && !was_file) {
+		if (sh->nnews < FEW_CHANGES)
+			sh->news[sh->nnews] = s->key;
+		sh->nnews++;
+	}
 	if (!added) {
 		prev = s->val;
 		if (prev)
@@ -1230,8 +1262,7 @@ static void record_hashed(output *o, const char *key, size_t len, unsigned long 
 static void record(output *o, const buf *key, unsigned long n)
 {
 	uint64_t h = hash_bytes(key->ptr, key->len);
-	slot *old = map_get_hashed(&o->old, key->ptr, key->len, h);
-	record_hashed(o, key->ptr, key->len, n, h, old && old->val == OLD_FILE);
+	record_hashed(o, key->ptr, key->len, n, h, map_get_hashed(&o->old, key->ptr, key->len, h));
 }
 
 int output_write(output *o, const char *rel, const void *data, size_t len,
@@ -1563,7 +1594,7 @@ bool output_keep(output *o, const char *rel, const output_mark *mark)
 	      (uint64_t)st.st_ino == mark->ino && (uint64_t)st.st_size == mark->size &&
 	      (int64_t)st.st_mtim.tv_sec == mark->sec &&
 	      (uint64_t)st.st_mtim.tv_nsec == mark->nsec))) {
-		record_hashed(o, key, len, 0, h, true);
+		record_hashed(o, key, len, 0, h, old);
 		kept = true;
 	}
 out:
@@ -1746,9 +1777,165 @@ static int place(output *o, slot *s, gen_err *err)
 	return io_err(err, o->dir, s->key, "cannot move the new file in");
 }
 
+/* The folders of the new site, o->dirs: every one above a file this
+ * build produced. Parents go in with their children, so once one is
+ * there, so are all above it. About as many as the old site had. */
+static void build_dirs(output *o)
+{
+	map_reserve(&o->dirs, o->seen.n ? o->seen.n : o->old.n - o->old_files);
+	for (size_t p = 0; p < NSHARDS; p++) {
+		const strmap *m = &o->produced[p].map;
+		for (size_t i = 0; i < m->cap; i++) {
+			const slot *s = &m->slots[i];
+			if (!s->key)
+				continue;
+			for (size_t l = s->len; l > 0; l--) {
+				if (s->key[l - 1] != '/')
+					continue;
+				bool added;
+				map_put(&o->dirs, s->key, l - 1, &added);
+				if (!added)
+					break;
+			}
+		}
+	}
+	o->dirs_pending = false;
+}
+
+/* Whether this build produced the first len bytes of key as a file. */
+static bool produced_has(const output *o, const char *key, size_t len)
+{
+	uint64_t h = hash_bytes(key, len);
+	return map_get_hashed(&o->produced[h >> (64 - SHARD_BITS)].map, key, len, h) != NULL;
+}
+
+/* Whether the folder at dir (a buffer with its path, as it was on
+ * return) holds an entry neither old nor this build knows of. */
+static bool holds_foreign(output *o, buf *dir)
+{
+	int fd = openat(o->dirfd, dir->ptr, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	if (!d) {
+		if (fd >= 0)
+			close(fd);
+		return true; /* cannot tell */
+	}
+	size_t base = dir->len;
+	bool foreign = false;
+	struct dirent *e;
+	while (!foreign && (e = readdir(d))) {
+		if (is_dot_or_dotdot(e->d_name))
+			continue;
+		buf_truncate(dir, base);
+		buf_putc(dir, '/');
+		buf_puts(dir, e->d_name);
+		foreign = !map_get(&o->old, dir->ptr, dir->len) && !produced_has(o, dir->ptr, dir->len);
+	}
+	buf_truncate(dir, base);
+	closedir(d);
+	return foreign;
+}
+
+/* update_commit for a trusting build whose paths are the last commit's
+ * but for a few new (the shards' news) and a few gone (the files of old
+ * it did not produce, unmarked in old_seen): gen serve's save, which
+ * replaces a part of the print page by another. Only those are looked
+ * at, not every path of the site twice over. A new path clashes only
+ * with a folder above it that this build wrote as a file; a new file
+ * where the site had a folder would need to know whether the new site
+ * keeps that folder, so then this returns 1 and the whole way decides.
+ * A gone file's folders go with it while they are left empty. staged
+ * has room for every file produced. Returns 0, 1 or a negative code
+ * with err set; nothing is touched before a clash is refused. */
+static int few_commit(output *o, slot **staged, gen_err *err)
+{
+	int rc = 0;
+	buf clash = BUF_INIT, path = BUF_INIT;
+	for (size_t p = 0; p < NSHARDS; p++) {
+		const shard *sh = &o->produced[p];
+		for (size_t i = 0; i < sh->nnews; i++) {
+			const char *key = sh->news[i];
+			size_t len = strlen(key);
+			const slot *was = map_get(&o->old, key, len);
+			if (was && was->val != OLD_FILE) {
+				rc = 1;
+				goto out;
+			}
+			for (size_t l = len; l > 0; l--) {
+				if (key[l - 1] != '/' || !produced_has(o, key, l - 1))
+					continue;
+				buf_clear(&path);
+				buf_put(&path, key, l - 1);
+				if (!clash.len || strcmp(path.ptr, clash.ptr) < 0) {
+					buf_clear(&clash);
+					buf_put(&clash, path.ptr, path.len);
+				}
+			}
+		}
+	}
+	if (clash.len) {
+		buf_clear(&path);
+		buf_printf(&path, "%s/%s", o->dir, clash.ptr);
+		rc = err_set(err, GEN_EIO, path.ptr, 0, 0,
+			     "'%s' is written both as a file and as a directory", clash.ptr);
+		goto out;
+	}
+	size_t nstaged = 0;
+	for (size_t p = 0; p < NSHARDS; p++) {
+		strmap *m = &o->produced[p].map;
+		for (size_t i = 0; i < m->cap; i++)
+			if (m->slots[i].key && m->slots[i].val)
+				staged[nstaged++] = &m->slots[i];
+	}
+	qsort(staged, nstaged, sizeof *staged, by_key);
+	for (size_t i = 0; i < nstaged; i++)
+		if ((rc = place(o, staged[i], err)) < 0)
+			goto out;
+	for (size_t i = 0; i < o->old.cap; i++) {
+		const slot *s = &o->old.slots[i];
+		if (!s->key || s->val != OLD_FILE ||
+		    atomic_load_explicit(&o->old_seen[i], memory_order_relaxed))
+			continue;
+		/* A file where the new site has a folder was replaced by
+		 * place (EISDIR now). */
+		if (unlinkat(o->dirfd, s->key, 0) < 0 && errno != ENOENT && errno != ENOTDIR &&
+		    errno != EISDIR) {
+			rc = io_err(err, o->dir, s->key, "cannot remove");
+			goto out;
+		}
+		touch_parent(o, s->key, s->len);
+		buf_clear(&path);
+		buf_put(&path, s->key, s->len);
+		for (size_t l = path.len; l > 0; l--) {
+			if (path.ptr[l - 1] != '/')
+				continue;
+			buf_truncate(&path, l - 1);
+			if (unlinkat(o->dirfd, path.ptr, AT_REMOVEDIR) == 0) {
+				touch_parent(o, path.ptr, path.len);
+				continue;
+			}
+			/* It holds something still: what the new site has
+			 * there, or what no build of ours put there. */
+			if (errno == ENOTEMPTY || errno == EEXIST)
+				o->foreign = o->foreign || holds_foreign(o, &path);
+			break;
+		}
+	}
+	o->reshaped = true;
+	o->dirs_pending = true;
+	if (o->memory)
+		o->memory->few = true;
+out:
+	buf_release(&clash);
+	buf_release(&path);
+	return rc;
+}
+
 static int update_commit(output *o, gen_err *err)
 {
 	int rc = 0;
+	if (o->memory)
+		o->memory->few = false;
 	size_t nproduced = produced_count(o), as_before_n = 0;
 	for (size_t p = 0; p < NSHARDS; p++)
 		as_before_n += o->produced[p].as_before;
@@ -1785,27 +1972,18 @@ static int update_commit(output *o, gen_err *err)
 				goto out;
 		goto out;
 	}
-
-	/* The directories of the new site. Parents go in with their children,
-	 * so once one is there, so are all above it. About as many as the
-	 * old site had. */
-	map_reserve(&o->dirs, o->seen.n);
-	for (size_t p = 0; p < NSHARDS; p++) {
-		const strmap *m = &o->produced[p].map;
-		for (size_t i = 0; i < m->cap; i++) {
-			const slot *s = &m->slots[i];
-			if (!s->key)
-				continue;
-			for (size_t l = s->len; l > 0; l--) {
-				if (s->key[l - 1] != '/')
-					continue;
-				bool added;
-				map_put(&o->dirs, s->key, l - 1, &added);
-				if (!added)
-					break;
-			}
-		}
+	size_t nnews = 0;
+	for (size_t p = 0; p < NSHARDS; p++)
+		nnews = o->produced[p].nnews > FEW_CHANGES ? SIZE_MAX / 2 : nnews + o->produced[p].nnews;
+	if (o->trusting && o->dirs_read == 0 && o->old_seen &&
+	    nnews + (o->old_files - as_before_n) <= FEW_CHANGES) {
+		rc = few_commit(o, staged, err);
+		if (rc <= 0)
+			goto out;
+		rc = 0;
 	}
+
+	build_dirs(o);
 	/* A path written both as a file and as a directory: putting either
 	 * in place would delete the other. Refuse before touching dir, naming
 	 * the first such path so the message does not depend on threads. */
@@ -1884,6 +2062,8 @@ out:
  * manifest and the memory. */
 static void commit_finish(output *o)
 {
+	if (o->dirs_pending)
+		build_dirs(o);
 	/* A commit that only replaced files leaves every folder with the
 	 * entries the manifest lists. A process that trusts its output
 	 * takes them as they are and does not need it written again (a

@@ -49,6 +49,9 @@ void output_memory_free(output_memory *m); /* accepts NULL */
 /* Waits until the last commit with m is wholly done, its manifest
  * written (see output_commit); m may be NULL. */
 void output_memory_settle(output_memory *m);
+/* For tests: whether the last commit with m looked only at the paths
+ * that changed, not at every path of the site (a few added or gone). */
+bool output_memory_few(const output_memory *m);
 
 /* dir as an absolute path, spelled the same however it was given
  * relative to the working directory ("public", "./public/" and

@@ -1360,6 +1360,108 @@ static void test_memory(void)
 	output_memory_free(m);
 }
 
+/* Writes the site's four files but for those named in leave (a string
+ * of letters: i index.html, c a/b/c.html, d a/d.html, f e/f.html). */
+static void put_site(output *o, const char *leave)
+{
+	if (!strchr(leave, 'i'))
+		put(o, "index.html", "home");
+	if (!strchr(leave, 'c'))
+		put(o, "a/b/c.html", "c");
+	if (!strchr(leave, 'd'))
+		put(o, "a/d.html", "d");
+	if (!strchr(leave, 'f'))
+		put(o, "e/f.html", "f");
+}
+
+/* A trusting commit of a build whose paths are the last one's but for a
+ * few: only those are looked at (few_commit), with the same outcome as
+ * the whole way. */
+static void test_few(void)
+{
+	char man[800];
+	gen_err err = { 0 };
+	output *o = NULL;
+	output_memory *m = output_memory_new();
+	is(settled_site("few", man, sizeof man), 0, "few: a manifest of settled folders");
+	ok(output_begin_trusting(&o, out, man, m, &err) == 0, "few: begin");
+	put_site(o, "");
+	is(commit(o), 0, "few: a commit as before, to fill the memory");
+	ok(!output_memory_few(m), "few: that one only replaced files");
+
+	/* One file added in new folders, one gone whose folder stays. */
+	ok(output_begin_trusting(&o, out, man, m, &err) == 0, "few: begin");
+	put_site(o, "d");
+	put(o, "n/m/new.html", "new");
+	is(commit(o), 0, "few: a commit that adds one path and leaves one out");
+	ok(output_memory_few(m), "few: it looked only at those");
+	ok(has("n/m/new.html", "new") && gone("a/d.html") && has("a/b/c.html", "c") &&
+	   has("e/f.html", "f"), "few: the new file is there, the one left out gone");
+
+	/* A gone file takes the folders it leaves empty with it. */
+	ok(output_begin_trusting(&o, out, man, m, &err) == 0, "few: begin");
+	put_site(o, "d");
+	is(commit(o), 0, "few: a commit that leaves n/m/new.html out");
+	ok(output_memory_few(m) && gone("n/m/new.html") && gone("n/m") && gone("n") &&
+	   is_kind("a", S_IFDIR), "few: its folders, empty now, go too; a/ stays");
+
+	/* A new path below one this build writes as a file: refused, and
+	 * nothing in the output changes. */
+	ok(output_begin_trusting(&o, out, man, m, &err) == 0, "few: begin");
+	put_site(o, "d");
+	put(o, "e/f.html/g.html", "g");
+	gen_err cerr = { 0 };
+	ok(output_commit(o, &cerr) < 0 && strstr(cerr.msg, "'e/f.html' is written both"),
+	   "few: a folder where this build writes a file is refused (%s)", cerr.msg);
+	ok(has("e/f.html", "f") && gone("a/d.html"), "few: and nothing changed");
+	ok(output_begin_trusting(&o, out, man, m, &err) == 0, "few: begin");
+	put_site(o, "d");
+	put(o, "x/y.html", "y");
+	put(o, "x/y.html/z.html", "z");
+	ok(output_commit(o, &cerr) < 0 && strstr(cerr.msg, "'x/y.html' is written both"),
+	   "few: so is one where a new file goes (%s)", cerr.msg);
+	ok(gone("x"), "few: nothing of it is there");
+
+	/* A folder where a file was, and the other way round. */
+	ok(output_begin_trusting(&o, out, man, m, &err) == 0, "few: begin");
+	put_site(o, "");
+	is(commit(o), 0, "few: a commit that brings a/d.html back");
+	ok(output_memory_few(m) && has("a/d.html", "d"), "few: looking at it alone");
+	ok(output_begin_trusting(&o, out, man, m, &err) == 0, "few: begin");
+	put_site(o, "cd");
+	put(o, "a/d.html/inside.html", "inside");
+	is(commit(o), 0, "few: a commit that makes a/d.html a folder");
+	ok(output_memory_few(m) && is_kind("a/d.html", S_IFDIR) &&
+	   has("a/d.html/inside.html", "inside") && gone("a/b/c.html") && gone("a/b"),
+	   "few: it is one, and a/b went with c.html");
+	ok(output_begin_trusting(&o, out, man, m, &err) == 0, "few: begin");
+	put_site(o, "c");
+	is(commit(o), 0, "few: a commit that makes it a file again");
+	ok(!output_memory_few(m), "few: a file where a folder was takes the whole way");
+	ok(has("a/d.html", "d") && gone("a/b"), "few: and the file is there");
+
+	/* More than a few: the whole way. */
+	ok(output_begin_trusting(&o, out, man, m, &err) == 0, "few: begin");
+	put_site(o, "c");
+	char rel[64];
+	for (int i = 0; i < 100; i++) {
+		snprintf(rel, sizeof rel, "many/%d.html", i);
+		put(o, rel, "many");
+	}
+	is(commit(o), 0, "few: a commit that adds a hundred paths");
+	ok(!output_memory_few(m) && has("many/99.html", "many"), "few: takes the whole way");
+
+	/* And after each, the memory holds the paths as they are. */
+	output_memory_settle(m);
+	unlink(man);
+	ok(output_begin_trusting(&o, out, man, m, &err) == 0 && output_dirs_read(o) == 0,
+	   "few: the next begin reads no folder");
+	put_site(o, "c");
+	is(commit(o), 0, "few: a commit without the hundred");
+	ok(output_memory_few(m) == false && gone("many"), "few: they go, the whole way again");
+	output_memory_free(m);
+}
+
 int main(void)
 {
 	const char *tmp = getenv("TMPDIR");
@@ -1382,6 +1484,7 @@ int main(void)
 	test_big_replace();
 	test_manifest();
 	test_absolute();
+	test_few();
 	test_trusting();
 	test_committed();
 	test_same_shape();

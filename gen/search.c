@@ -3696,22 +3696,27 @@ static bool keep_file(renderer *r, output *o, const char *rel)
 	return render_file_mark(r, o, rel, &mark) && output_keep(o, rel, &mark);
 }
 
-/* Keeps every file of the index the last build wrote, when that build's
- * key was key; false when it was not, or a file is not there as it was
- * (those kept so far are written again, or kept again, by the build
- * that follows: the last word on a path is what counts). */
-static bool keep_index(renderer *r, output *o, uint64_t key, size_t ndocs)
+/* Whether the last build's index had this key: *was its memo. */
+static bool index_was(renderer *r, uint64_t key, index_memo *was)
 {
 	size_t len = 0;
 	const char *m = render_memo_get(r, SEARCH_MEMO, &len);
-	index_memo was;
-	if (!m || len != sizeof was)
+	if (!m || len != sizeof *was)
 		return false;
-	memcpy(&was, m, sizeof was);
-	if (was.key != key || !keep_file(r, o, "zoeken/meta.js"))
+	memcpy(was, m, sizeof *was);
+	return was->key == key;
+}
+
+/* Keeps every file of the index the last build wrote (its memo was);
+ * false when a file is not there as it was (those kept so far are
+ * written again, or kept again, by the build that follows: the last
+ * word on a path is what counts). */
+static bool keep_index(renderer *r, output *o, const index_memo *was, size_t ndocs)
+{
+	if (!keep_file(r, o, "zoeken/meta.js"))
 		return false;
 	char rel[64];
-	for (uint64_t k = 0; k < was.nshards; k++) {
+	for (uint64_t k = 0; k < was->nshards; k++) {
 		snprintf(rel, sizeof rel, "zoeken/w/%" PRIu64 ".js", k);
 		if (!keep_file(r, o, rel))
 			return false;
@@ -3756,8 +3761,11 @@ int search_render(renderer *r, const site *s, output *o, size_t *kept, bool *who
 		site_files files = { r, o };
 		search_keeper k = { site_fresh, site_write, &files };
 		search_set_keeper(ix, &k);
-		index_memo memo = { index_key(ix, s->docs, s->ndocs), 0 };
-		if (records_kept(ix, s->docs, s->ndocs) && keep_index(r, o, memo.key, s->ndocs)) {
+		index_memo memo = { index_key(ix, s->docs, s->ndocs), 0 }, was;
+		/* The records are kept only for an index kept whole: one
+		 * made again keeps those it reads. */
+		if (index_was(r, memo.key, &was) && records_kept(ix, s->docs, s->ndocs) &&
+		    keep_index(r, o, &was, s->ndocs)) {
 			*kept = s->ndocs;
 			*whole = true;
 			goto page;

@@ -392,7 +392,6 @@ static void manifest_release(dir_list *m)
 	free(m->dirs);
 }
 
-/* Reads path into m; false (m empty) when it is missing or not whole. */
 char *output_absolute(const char *dir)
 {
 	buf abs = BUF_INIT;
@@ -417,6 +416,7 @@ char *output_absolute(const char *dir)
 	return buf_detach(&abs);
 }
 
+/* Reads path into m; false (m empty) when it is missing or not whole. */
 static bool manifest_read(dir_list *m, const char *path, const char *dir)
 {
 	memset(m, 0, sizeof *m);
@@ -806,9 +806,11 @@ static void output_free(output *o)
  * the site's paths are the ones output_begin found. Reading them back
  * from the manifest into a map is most of output_begin's work (30 ms at
  * 10,000 articles), so such a commit hands the map to the memory and the
- * next trusting begin takes it over. Anything else (another begin, a
- * commit that added or removed a path, an abort) leaves the memory
- * empty, and the next begin reads the manifest. */
+ * next trusting begin takes it over. A commit that added or removed
+ * paths hands it the paths it left (remember_reshaped), unless a folder
+ * it could not remove held something from elsewhere. Anything else
+ * (another begin, an abort, a failed commit) leaves the memory empty,
+ * and the next begin reads the manifest. */
 
 struct output_memory {
 	char *dir;        /* the output its map is of; NULL: it holds nothing */
@@ -1975,8 +1977,10 @@ static int update_commit(output *o, gen_err *err)
 	size_t nnews = 0;
 	for (size_t p = 0; p < NSHARDS; p++)
 		nnews = o->produced[p].nnews > FEW_CHANGES ? SIZE_MAX / 2 : nnews + o->produced[p].nnews;
-	if (o->trusting && o->dirs_read == 0 && o->old_seen &&
-	    nnews + (o->old_files - as_before_n) <= FEW_CHANGES) {
+	/* (old has files and the folders above them alone: no link and no
+	 * empty folder, which only the whole way removes.) */
+	if (o->trusting && o->dirs_read == 0 && o->old_seen && o->old_others == 0 &&
+	    o->empty_dirs == 0 && nnews + (o->old_files - as_before_n) <= FEW_CHANGES) {
 		rc = few_commit(o, staged, err);
 		if (rc <= 0)
 			goto out;

@@ -2084,6 +2084,7 @@ int search_add_documents(search_index *ix, const document *docs, size_t n, int j
 			free(held);
 			ix->serial_from = ix->ndocs;
 			ix->remember = rc == 0;
+			ix->keys_of = NULL; /* another array may come at that address */
 			return rc;
 		}
 		free(held);
@@ -2147,6 +2148,7 @@ int search_add_documents(search_index *ix, const document *docs, size_t n, int j
 	ix->serial_from = ix->ndocs;
 	free(js);
 	ix->remember = whole && rc == 0;
+	ix->keys_of = NULL; /* another array may come at that address */
 	return rc;
 }
 

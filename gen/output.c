@@ -1779,6 +1779,25 @@ static int place(output *o, slot *s, gen_err *err)
 	return io_err(err, o->dir, s->key, "cannot move the new file in");
 }
 
+/* Moves every staged file in, in path order (staged: room for every
+ * file produced), for a commit that knows it removes nothing first.
+ * Returns 0 or place's error. */
+static int place_staged(output *o, slot **staged, gen_err *err)
+{
+	size_t n = 0;
+	for (size_t p = 0; p < NSHARDS; p++) {
+		strmap *m = &o->produced[p].map;
+		for (size_t i = 0; i < m->cap; i++)
+			if (m->slots[i].key && m->slots[i].val)
+				staged[n++] = &m->slots[i];
+	}
+	qsort(staged, n, sizeof *staged, by_key);
+	int rc = 0;
+	for (size_t i = 0; i < n && rc == 0; i++)
+		rc = place(o, staged[i], err);
+	return rc;
+}
+
 /* The folders of the new site, o->dirs: every one above a file this
  * build produced. Parents go in with their children, so once one is
  * there, so are all above it. About as many as the old site had. */
@@ -1882,17 +1901,8 @@ static int few_commit(output *o, slot **staged, gen_err *err)
 			     "'%s' is written both as a file and as a directory", clash.ptr);
 		goto out;
 	}
-	size_t nstaged = 0;
-	for (size_t p = 0; p < NSHARDS; p++) {
-		strmap *m = &o->produced[p].map;
-		for (size_t i = 0; i < m->cap; i++)
-			if (m->slots[i].key && m->slots[i].val)
-				staged[nstaged++] = &m->slots[i];
-	}
-	qsort(staged, nstaged, sizeof *staged, by_key);
-	for (size_t i = 0; i < nstaged; i++)
-		if ((rc = place(o, staged[i], err)) < 0)
-			goto out;
+	if ((rc = place_staged(o, staged, err)) < 0)
+		goto out;
 	for (size_t i = 0; i < o->old.cap; i++) {
 		const slot *s = &o->old.slots[i];
 		if (!s->key || s->val != OLD_FILE ||
@@ -1962,16 +1972,7 @@ static int update_commit(output *o, gen_err *err)
 				  as_before_n == nproduced && nproduced == o->old_files &&
 				  o->old_others == 0 && o->empty_dirs == 0);
 	if (as_before) {
-		for (size_t p = 0; p < NSHARDS; p++) {
-			strmap *m = &o->produced[p].map;
-			for (size_t i = 0; i < m->cap; i++)
-				if (m->slots[i].key && m->slots[i].val)
-					staged[nstaged++] = &m->slots[i];
-		}
-		qsort(staged, nstaged, sizeof *staged, by_key);
-		for (size_t i = 0; i < nstaged; i++)
-			if ((rc = place(o, staged[i], err)) < 0)
-				goto out;
+		rc = place_staged(o, staged, err);
 		goto out;
 	}
 	size_t nnews = 0;

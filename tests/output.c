@@ -1252,6 +1252,34 @@ static void test_rewrite(void)
 /* The memory: a trusting commit that only replaced files hands the site's
  * paths to it, and the next trusting begin takes them from there without
  * reading the manifest; any other commit leaves it empty. */
+/* Writes the site's four files but for those named in leave (a string
+ * of letters: i index.html, c a/b/c.html, d a/d.html, f e/f.html). */
+static void put_site(output *o, const char *leave)
+{
+	if (!strchr(leave, 'i'))
+		put(o, "index.html", "home");
+	if (!strchr(leave, 'c'))
+		put(o, "a/b/c.html", "c");
+	if (!strchr(leave, 'd'))
+		put(o, "a/d.html", "d");
+	if (!strchr(leave, 'f'))
+		put(o, "e/f.html", "f");
+}
+
+/* Begins a trusting build with m once the last commit is settled and
+ * its manifest removed: the folders it read, or -1. */
+static long begin_unlisted(output **o, const char *man, output_memory *m)
+{
+	gen_err err = { 0 };
+	output_memory_settle(m);
+	unlink(man);
+	if (output_begin_trusting(o, out, man, m, &err) < 0) {
+		diag("output_begin_trusting: %s", err.msg);
+		return -1;
+	}
+	return (long)output_dirs_read(*o);
+}
+
 static void test_memory(void)
 {
 	char man[800];
@@ -1276,8 +1304,7 @@ static void test_memory(void)
 	output_mark mark = { 0 };
 	ok(output_keep(o, "e/f.html", &mark), "memory: a path it holds is kept");
 	ok(!output_keep(o, "a/nowhere.html", &mark), "memory: one it does not hold is not");
-	put(o, "index.html", "home");
-	put(o, "a/b/c.html", "c");
+	put_site(o, "df");
 	is(commit(o), 0, "memory: a commit without a/d.html");
 	ok(gone("a/d.html") && has("a/b/c.html", "c") && has("e/f.html", "f"),
 	   "memory: a path the memory held and this build did not write goes as stale");
@@ -1291,58 +1318,43 @@ static void test_memory(void)
 	ok(output_begin_trusting(&o, out, man, m, &err) == 0, "memory: begin after a path went");
 	is((long)output_dirs_read(o), 0, "memory: it knows the paths that commit left");
 	ok(!output_keep(o, "a/d.html", &mark), "memory: not the one it removed");
-	put(o, "index.html", "home");
-	put(o, "a/b/c.html", "c");
+	put_site(o, "df");
 	put(o, "e/f.html", "f");
 	put(o, "g/h/new.html", "new");
 	is(commit(o), 0, "memory: a commit that adds a path in new folders");
-	output_memory_settle(m);
-	unlink(man);
-	ok(output_begin_trusting(&o, out, man, m, &err) == 0 && output_dirs_read(o) == 0,
-	   "memory: begin after a path came, no folder read");
+	is(begin_unlisted(&o, man, m), 0, "memory: begin after a path came, no folder read");
 	ok(output_keep(o, "g/h/new.html", &mark) && output_keep(o, "e/f.html", &mark),
 	   "memory: it knows the path added and the others");
-	put(o, "index.html", "home");
-	put(o, "a/b/c.html", "c");
+	put_site(o, "df");
 	is(commit(o), 0, "memory: a commit that keeps them");
 	ok(output_begin_trusting(&o, out, man, m, &err) == 0, "memory: begin once more");
-	put(o, "index.html", "home");
-	put(o, "a/b/c.html", "c");
+	put_site(o, "df");
 	is(commit(o), 0, "memory: a commit that leaves out e/ and g/");
 	ok(gone("g/h/new.html") && gone("g") && gone("e/f.html") && has("a/b/c.html", "c"),
 	   "memory: the paths and folders it left out are removed");
-	output_memory_settle(m);
-	unlink(man);
-	ok(output_begin_trusting(&o, out, man, m, &err) == 0 && output_dirs_read(o) == 0,
-	   "memory: and the next begin still reads no folder");
+	is(begin_unlisted(&o, man, m), 0, "memory: and the next begin still reads no folder");
 	ok(!output_keep(o, "e/f.html", &mark), "memory: nor knows what went");
 	output_abort(o);
 
 	/* A stale folder that held something else stays, and the memory
 	 * does not claim to know what it holds. */
 	ok(output_begin_trusting(&o, out, man, m, &err) == 0, "memory: begin again");
-	put(o, "index.html", "home");
-	put(o, "a/b/c.html", "c");
+	put_site(o, "df");
 	put(o, "s/t.html", "t");
 	is(commit(o), 0, "memory: a commit that adds s/t.html");
 	output_memory_settle(m);
 	ok(output_begin_trusting(&o, out, man, m, &err) == 0, "memory: a begin that leaves s/ out");
 	touch("s/foreign.html");
-	put(o, "index.html", "home");
-	put(o, "a/b/c.html", "c");
+	put_site(o, "df");
 	is(commit(o), 0, "memory: its commit");
 	ok(gone("s/t.html") && is_kind("s/foreign.html", S_IFREG),
 	   "memory: what the build did not know of stays, in its folder");
-	output_memory_settle(m);
-	unlink(man);
-	ok(output_begin_trusting(&o, out, man, m, &err) == 0 && output_dirs_read(o) > 0,
-	   "memory: so the next begin reads the folders");
+	ok(begin_unlisted(&o, man, m) > 0, "memory: so the next begin reads the folders");
 	output_abort(o);
 
 	/* Another output is not this memory's. */
 	ok(output_begin_trusting(&o, out, man, m, &err) == 0, "memory: begin to fill it");
-	put(o, "index.html", "home");
-	put(o, "a/b/c.html", "c");
+	put_site(o, "df");
 	put(o, "e/f.html", "f");
 	is(commit(o), 0, "memory: a commit that replaced nothing");
 	char other[sizeof out];
@@ -1358,20 +1370,6 @@ static void test_memory(void)
 	ok(output_begin_trusting(&o, out, NULL, m, &err) == 0, "memory: a begin without a manifest");
 	output_abort(o);
 	output_memory_free(m);
-}
-
-/* Writes the site's four files but for those named in leave (a string
- * of letters: i index.html, c a/b/c.html, d a/d.html, f e/f.html). */
-static void put_site(output *o, const char *leave)
-{
-	if (!strchr(leave, 'i'))
-		put(o, "index.html", "home");
-	if (!strchr(leave, 'c'))
-		put(o, "a/b/c.html", "c");
-	if (!strchr(leave, 'd'))
-		put(o, "a/d.html", "d");
-	if (!strchr(leave, 'f'))
-		put(o, "e/f.html", "f");
 }
 
 /* A trusting commit of a build whose paths are the last one's but for a
@@ -1452,10 +1450,7 @@ static void test_few(void)
 	ok(!output_memory_few(m) && has("many/99.html", "many"), "few: takes the whole way");
 
 	/* And after each, the memory holds the paths as they are. */
-	output_memory_settle(m);
-	unlink(man);
-	ok(output_begin_trusting(&o, out, man, m, &err) == 0 && output_dirs_read(o) == 0,
-	   "few: the next begin reads no folder");
+	is(begin_unlisted(&o, man, m), 0, "few: the next begin reads no folder");
 	put_site(o, "c");
 	is(commit(o), 0, "few: a commit without the hundred");
 	ok(output_memory_few(m) == false && gone("many"), "few: they go, the whole way again");

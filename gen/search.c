@@ -31,6 +31,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "cache.h"
 #include "jobs.h"
@@ -310,6 +312,14 @@ static void vec_take(vec32 *a, spare *sp, size_t n)
 	a->n = 0;
 }
 
+static void vec_append(vec32 *a, const vec32 *from)
+{
+	vec_reserve(a, from->n);
+	if (from->n)
+		memcpy(a->v + a->n, from->v, from->n * sizeof *a->v);
+	a->n += from->n;
+}
+
 static void vec_push(vec32 *a, uint32_t x)
 {
 	if (a->n == a->cap)
@@ -361,6 +371,21 @@ static void made_release(index_made *d)
 	buf_init(&d->enc);
 }
 
+/* The words the build cache's records name by number (see "the build
+ * cache"): a list the cache keeps, added to and never reordered, so
+ * that a number means one word for as long as the list lasts. A record
+ * names the list it counts in by its generation. */
+typedef struct vocab {
+	bool ready;           /* looked for in the cache (vocab_ready) */
+	uint64_t gen;         /* its generation, never 0 once ready */
+	const char **str;     /* word v: its bytes (the cache's or strings') */
+	uint32_t *len, *hash; /* and its length and hash_bytes */
+	size_t n, cap;
+	size_t had;           /* words the cache held: records read name these */
+	size_t saved;         /* words the cache holds or is given */
+	pool strings;         /* words added by this build */
+} vocab;
+
 /* Adds documents: one per thread, each with its own dictionary of words
  * (merged into the index's afterwards, in document order, so word ids
  * do not depend on the number of threads) and its own scratch space. */
@@ -383,7 +408,14 @@ typedef struct worker {
 	buf fold[2];         /* tokenize's, taking turns (see there) */
 	size_t snippet_text;
 	bool section_open;
-	buf input, key, record; /* the build cache's (see there) */
+	buf input, key;      /* the build cache's (see there) */
+	uint32_t *vmap;      /* vocabulary id -> local id, UINT32_MAX: not met */
+	size_t vmap_n;
+	uint32_t *lvocab;    /* local id -> vocabulary id, UINT32_MAX: none known */
+	vec32 vnew;          /* vocabulary ids the record being read mapped */
+	vec32 pend_doc;      /* documents tokenised, whose records are written */
+	buf pend_keys;       /* once the index knows their words: their keys */
+	vec32 pend_cnt;      /* and their words' counts, in order */
 	size_t texts_kept;
 	markdown_drops drops; /* documents read, their cache pages to let go:
 			       * flushed before the documents' mapping goes */
@@ -440,6 +472,13 @@ struct search_index {
 	size_t held;           /* documents whose words came from the memory */
 
 	cache_file *cache;   /* records of documents (search_set_cache), or NULL */
+	vocab voc;           /* the words the records name (see "the build cache") */
+	uint32_t *word_vocab;/* per word: its vocabulary id, UINT32_MAX: none known */
+	uint64_t carry_gen;  /* with a memory, the vocabulary not read: the
+			      * generation the memory's numbers are of */
+	vec32 pend_doc;      /* documents whose records flush_records writes */
+	buf pend_keys;       /* and their keys, as blobs */
+	vec32 pend_cnt;      /* and their words' counts, in order */
 	int jobs;            /* threads for search_add_documents and search_write */
 	uint64_t text_stamp; /* what besides path and id decides the text */
 	search_keeper keeper;/* text files kept by fingerprint, if has_keeper */
@@ -476,7 +515,7 @@ static void worker_init(worker *w, search_index *ix)
 	buf_init(&w->js);
 	buf_init(&w->input);
 	buf_init(&w->key);
-	buf_init(&w->record);
+	buf_init(&w->pend_keys);
 }
 
 static void worker_release(worker *w)
@@ -499,7 +538,12 @@ static void worker_release(worker *w)
 	buf_release(&w->js);
 	buf_release(&w->input);
 	buf_release(&w->key);
-	buf_release(&w->record);
+	free(w->vmap);
+	free(w->lvocab);
+	free(w->vnew.v);
+	free(w->pend_doc.v);
+	buf_release(&w->pend_keys);
+	free(w->pend_cnt.v);
 	worker_init(w, w->ix);
 }
 
@@ -519,6 +563,7 @@ int search_new(search_index **out, const char *language, gen_err *err)
 	buf_init(&ix->key_head);
 	buf_init(&ix->key_tail);
 	buf_init(&ix->site_keys);
+	buf_init(&ix->pend_keys);
 	key_ends(ix);
 	worker_init(&ix->serial, ix);
 	buf_init(&ix->scratch);
@@ -578,6 +623,14 @@ void search_free(search_index *ix)
 	pool_release(&ix->key_strings);
 	buf_release(&ix->site_keys);
 	free(ix->site_key_at);
+	free(ix->voc.str);
+	free(ix->voc.len);
+	free(ix->voc.hash);
+	pool_release(&ix->voc.strings);
+	free(ix->word_vocab);
+	free(ix->pend_doc.v);
+	buf_release(&ix->pend_keys);
+	free(ix->pend_cnt.v);
 	worker_release(&ix->serial);
 	buf_release(&ix->scratch);
 	strtab_release(&ix->terms);
@@ -1043,6 +1096,8 @@ static uint32_t worker_word_hashed(worker *w, const char *word, size_t len, uint
 		w->acc = xrealloc(w->acc, cap * sizeof *w->acc);
 		w->cnt = xrealloc(w->cnt, cap * sizeof *w->cnt);
 		w->stop = xrealloc(w->stop, cap * sizeof *w->stop);
+		w->lvocab = xrealloc(w->lvocab, cap * sizeof *w->lvocab);
+		memset(w->lvocab + w->cap, 0xff, (cap - w->cap) * sizeof *w->lvocab);
 		memset(w->freq + w->cap, 0, (cap - w->cap) * sizeof *w->freq);
 		memset(w->acc + w->cap, 0, (cap - w->cap) * sizeof *w->acc);
 		memset(w->cnt + w->cap, 0, (cap - w->cap) * sizeof *w->cnt);
@@ -1151,6 +1206,8 @@ static int doc_end(worker *w, search_emit_fn emit, void *ctx, gen_err *err)
 		return 0;
 	w->open = false;
 	sdoc *d = &w->ix->docs[w->doc];
+	/* A document tokenised for a record keeps its counts for it. */
+	bool pending = w->pend_doc.n && w->pend_doc.v[w->pend_doc.n - 1] == w->doc;
 	vec_reserve(&w->dw_word, w->touched.n);
 	vec_reserve(&w->dw_tf, w->touched.n);
 	for (size_t i = 0; i < w->touched.n; i++) {
@@ -1159,6 +1216,8 @@ static int doc_end(worker *w, search_emit_fn emit, void *ctx, gen_err *err)
 		w->dw_tf.v[w->dw_tf.n++] = w->acc[id];
 		if (w->ix->memory)
 			vec_push(&w->dw_cnt, w->cnt[id]);
+		if (pending)
+			vec_push(&w->pend_cnt, w->cnt[id]);
 		w->freq[id] += w->cnt[id];
 		d->len += w->cnt[id];
 		w->acc[id] = 0;
@@ -1215,12 +1274,23 @@ static search_doc doc_of(const document *d)
  * mostly documents that the build before added too. With a cache
  * (search_set_cache), the words tokenising finds in a document are kept
  * as its record:
- *   the number of words, then for each word, in the order it first
- *   occurs: the folded word (a blob), its weighted count, its count
+ *   the vocabulary's generation (8 bytes), the number of words, then for
+ *   each word, in the order it first occurs: its number in the
+ *   vocabulary, its weighted count, its count
  * (stop words are not in it: they never reach a document's word list).
- * read_record fills the worker from a record exactly as tokenising
- * would: the same words in the same order, so word ids, and with them the
- * index, do not depend on which documents came from the cache. The text
+ * The vocabulary is one more value in the cache (VOCAB_KEY): its
+ * generation, then every word it numbers, in order. Words are added to
+ * it, never moved, so the records of earlier builds stay good; a new
+ * generation (no vocabulary in the cache, or a damaged one) makes every
+ * record of the old one unreadable, and their documents are tokenised
+ * again. Numbers instead of the words themselves spare a rebuild three
+ * million string lookups: a worker maps each vocabulary number it meets
+ * to its own word once. read_record fills the worker from a record
+ * exactly as tokenising would: the same words in the same order, so word
+ * ids, and with them the index, do not depend on which documents came
+ * from the cache. Records are written once the index has merged the
+ * words of every document added (flush_records), which is when the
+ * vocabulary's numbers of new words are settled. The text
  * file is made from the text again: escaping it costs little next to
  * tokenising, and a record without it is a quarter of the size.
  *
@@ -1240,7 +1310,14 @@ static search_doc doc_of(const document *d)
  * output holds the file made from them, and the record was read, the
  * text is not touched at all. */
 
-#define RECORD_FORMAT "gen search 2"
+#define RECORD_FORMAT "gen search 3"
+#define VOCAB_KEY "\0gen search vocabulary 1"
+#define VOCAB_KEY_LEN (sizeof VOCAB_KEY - 1)
+/* A vocabulary with more words than this many times the index's, plus
+ * VOCAB_ROOM, is begun again (its numbers for words no document has any
+ * more, and the numbers an edited document's own words got again). */
+#define VOCAB_SLACK 2
+#define VOCAB_ROOM 20000
 
 /* What the index's files (other than the text files) are hashed with for
  * the page cache (emit_output). */
@@ -1384,17 +1461,103 @@ void search_set_keeper(search_index *ix, const search_keeper *k)
 		ix->keeper = *k;
 }
 
-/* The record of the document just tokenised (before doc_end). */
-static void put_record(const worker *w, buf *rec)
+/* Adds word w to the vocabulary: its number. */
+static uint32_t vocab_add(vocab *v, const char *w, size_t len, uint32_t hash, bool copy)
 {
-	buf_clear(rec);
-	buf_put_varint(rec, w->touched.n);
-	for (size_t i = 0; i < w->touched.n; i++) {
-		uint32_t id = w->touched.v[i];
-		buf_put_blob(rec, w->words.str[id], w->words.len[id]);
-		buf_put_varint(rec, w->acc[id]);
-		buf_put_varint(rec, w->cnt[id]);
+	if (v->n == v->cap) {
+		v->cap = v->cap ? 2 * v->cap : 1024;
+		v->str = xrealloc(v->str, v->cap * sizeof *v->str);
+		v->len = xrealloc(v->len, v->cap * sizeof *v->len);
+		v->hash = xrealloc(v->hash, v->cap * sizeof *v->hash);
 	}
+	v->str[v->n] = copy ? pool_strndup(&v->strings, w, len) : w;
+	v->len[v->n] = (uint32_t)len;
+	v->hash[v->n] = hash;
+	return (uint32_t)v->n++;
+}
+
+/* A vocabulary of its own, empty: a generation no record names. */
+static void vocab_begin(search_index *ix)
+{
+	vocab *v = &ix->voc;
+	struct timespec now;
+	clock_gettime(CLOCK_REALTIME, &now);
+	uint64_t seed[3] = { (uint64_t)now.tv_sec, (uint64_t)now.tv_nsec,
+			     (uint64_t)getpid() ^ (uint64_t)(uintptr_t)ix };
+	v->gen = buf_hash64(seed, sizeof seed, v->gen) | 1;
+	v->n = v->had = v->saved = 0;
+}
+
+static bool has_nul(const char *s, size_t len);
+
+/* Reads the vocabulary from the cache's value; false (v empty) when it
+ * is not what vocab_write writes, a word in it not one tokenising gives
+ * (so that a record's words need no checking). */
+static bool vocab_read(vocab *v, const char *data, size_t len)
+{
+	buf_reader r;
+	buf_reader_init(&r, data, len);
+	if (len < 8)
+		return false;
+	memcpy(&v->gen, data, 8);
+	r.p += 8;
+	uint64_t n = buf_get_varint(&r);
+	bool good = !r.bad && v->gen && n <= len;
+	for (uint64_t i = 0; good && i < n; i++) {
+		size_t wl;
+		const char *w = buf_get_blob(&r, &wl);
+		/* A code point takes one to four bytes: only a word of under
+		 * eight bytes or over MAX_WORD_CPS needs counting. */
+		size_t cps = r.bad ? 0 : wl >= 8 && wl <= MAX_WORD_CPS ? wl : count_cps(w, wl);
+		good = !r.bad && cps >= 2 && cps <= MAX_WORD_CPS && !has_nul(w, wl);
+		if (good)
+			vocab_add(v, w, wl, hash_bytes(w, wl), false);
+	}
+	if (good && r.p == r.end)
+		return true;
+	v->n = 0;
+	return false;
+}
+
+/* Finds the cache's vocabulary, or begins one. Once per index, before
+ * any record is read or written; the cache keeps the one read. */
+static void vocab_ready(search_index *ix)
+{
+	vocab *v = &ix->voc;
+	if (v->ready || !ix->cache)
+		return;
+	v->ready = true;
+	size_t len;
+	const char *data = cache_get(ix->cache, VOCAB_KEY, VOCAB_KEY_LEN, &len);
+	if (data && vocab_read(v, data, len)) {
+		v->had = v->saved = v->n;
+		return;
+	}
+	if (data)
+		cache_reject(ix->cache, VOCAB_KEY, VOCAB_KEY_LEN);
+	vocab_begin(ix);
+}
+
+/* The generation the index's vocabulary numbers (word_vocab) are of. */
+static uint64_t vocab_gen(const search_index *ix)
+{
+	return ix->voc.ready ? ix->voc.gen : ix->carry_gen;
+}
+
+/* Gives the cache the vocabulary, when it has words the cache does not. */
+static void vocab_write(search_index *ix)
+{
+	vocab *v = &ix->voc;
+	if (!ix->cache || v->n == v->saved)
+		return;
+	buf b = BUF_INIT;
+	buf_put(&b, &v->gen, 8);
+	buf_put_varint(&b, v->n);
+	for (size_t i = 0; i < v->n; i++)
+		buf_put_blob(&b, v->str[i], v->len[i]);
+	cache_put(ix->cache, VOCAB_KEY, VOCAB_KEY_LEN, b.ptr, b.len);
+	buf_release(&b);
+	v->saved = v->n;
 }
 
 /* Whether s[0..len) holds a NUL: eight bytes at a time, inline, since
@@ -1413,9 +1576,17 @@ static bool has_nul(const char *s, size_t len)
 	return false;
 }
 
+/* The vocabulary number local word l has, remembered when read. */
+static void note_vocab(worker *w, uint32_t l, uint32_t v)
+{
+	if (w->lvocab[l] == UINT32_MAX)
+		w->lvocab[l] = v;
+}
+
 /* Fills w from a record as tokenising its document would. A record that
- * is whole (the cache checks that) but not what put_record writes, by a
- * bug or by hand, is refused: false, and w is left as it was. */
+ * is whole (the cache checks that) but not what flush_records writes, by
+ * a bug or by hand, or of another vocabulary, is refused: false, and w is
+ * left as it was. */
 static bool read_record(worker *w, const char *data, size_t len)
 {
 	uint32_t wmin = UINT32_MAX, wmax = 0;
@@ -1423,33 +1594,38 @@ static bool read_record(worker *w, const char *data, size_t len)
 		wmin = field_weight[f] < wmin ? field_weight[f] : wmin;
 		wmax = field_weight[f] > wmax ? field_weight[f] : wmax;
 	}
+	const vocab *v = &w->ix->voc;
+	uint64_t gen;
+	if (len < 8 || !v->gen)
+		return false;
+	memcpy(&gen, data, 8);
+	if (gen != v->gen)
+		return false;
+	if (w->vmap_n < v->had) {
+		w->vmap = xrealloc(w->vmap, v->had * sizeof *w->vmap);
+		memset(w->vmap + w->vmap_n, 0xff, (v->had - w->vmap_n) * sizeof *w->vmap);
+		w->vmap_n = v->had;
+	}
 	buf_reader r;
-	buf_reader_init(&r, data, len);
+	buf_reader_init(&r, data + 8, len - 8);
 	size_t words = w->words.n, touched = w->touched.n;
+	w->vnew.n = 0;
 	uint64_t n = buf_get_varint(&r);
 	bool good = !r.bad && n <= len;
 	for (uint64_t i = 0; good && i < n; i++) {
-		size_t wl;
-		const char *word = buf_get_blob(&r, &wl);
-		uint64_t tf = buf_get_varint(&r), count = buf_get_varint(&r);
+		uint64_t vid = buf_get_varint(&r), tf = buf_get_varint(&r),
+			 count = buf_get_varint(&r);
 		/* Every occurrence weighs what one of the fields does. */
-		good = !r.bad && count >= 1 && count <= UINT32_MAX && tf >= count * wmin &&
-		       tf <= count * wmax && tf <= UINT32_MAX;
+		good = !r.bad && vid < v->had && count >= 1 && count <= UINT32_MAX &&
+		       tf >= count * wmin && tf <= count * wmax && tf <= UINT32_MAX;
 		if (!good)
 			break;
-		/* Only words tokenising gives are ever in the dictionary (a
-		 * refused record takes its new ones out again), so only a
-		 * word new to it is checked: most of a record's are not. */
-		uint32_t h = hash_bytes(word, wl);
-		long id = strtab_lookup(&w->words, word, wl, h);
-		if (id < 0) {
-			/* A code point takes one to four bytes: only a word of
-			 * under eight bytes or over MAX_WORD_CPS needs counting. */
-			size_t cps = wl >= 8 && wl <= MAX_WORD_CPS ? wl : count_cps(word, wl);
-			good = cps >= 2 && cps <= MAX_WORD_CPS && !has_nul(word, wl);
-			if (!good)
-				break;
-			id = worker_word_hashed(w, word, wl, h);
+		uint32_t id = w->vmap[vid];
+		if (id == UINT32_MAX) {
+			id = worker_word_hashed(w, v->str[vid], v->len[vid], v->hash[vid]);
+			w->vmap[vid] = id;
+			vec_push(&w->vnew, (uint32_t)vid);
+			note_vocab(w, id, (uint32_t)vid);
 		}
 		/* A stop word or a word twice is not what tokenising gives. */
 		good = !w->stop[id] && !w->acc[id];
@@ -1466,6 +1642,10 @@ static bool read_record(worker *w, const char *data, size_t len)
 		w->cnt[w->touched.v[i]] = 0;
 	}
 	w->touched.n = touched;
+	for (size_t i = 0; i < w->vnew.n; i++)
+		w->vmap[w->vnew.v[i]] = UINT32_MAX;
+	for (size_t l = words; l < w->words.n; l++)
+		w->lvocab[l] = UINT32_MAX;
 	strtab_truncate(&w->words, words);
 	return false;
 }
@@ -1521,8 +1701,9 @@ static int add_document(worker *w, size_t at, const document *d, bool lookup_onl
 		markdown_drops_add(&w->drops, d->md);
 	add_input(w, &w->input, !hit);
 	if (!hit) {
-		put_record(w, &w->record);
-		cache_put(c, key, klen, w->record.ptr, w->record.len);
+		/* Its record once the index has its words (flush_records). */
+		vec_push(&w->pend_doc, (uint32_t)at);
+		buf_put_blob(&w->pend_keys, key, klen);
 	}
 	return doc_end(w, emit, ctx, err);
 }
@@ -1543,6 +1724,7 @@ int search_add_document(search_index *ix, const document *d, search_emit_fn emit
 		ix->docs_cap = ix->docs_cap ? ix->docs_cap * 2 : 64;
 		ix->docs = xrealloc(ix->docs, ix->docs_cap * sizeof *ix->docs);
 	}
+	vocab_ready(ix);
 	int rc = add_document(&ix->serial, ix->ndocs++, d, false, emit, ctx, err);
 	markdown_drops_flush(&ix->serial.drops);
 	return rc;
@@ -1556,9 +1738,69 @@ static uint32_t index_word(search_index *ix, const char *word, size_t len)
 		size_t cap = ix->words.cap;
 		ix->word_freq = xrealloc(ix->word_freq, cap * sizeof *ix->word_freq);
 		memset(ix->word_freq + ix->word_cap, 0, (cap - ix->word_cap) * sizeof *ix->word_freq);
+		ix->word_vocab = xrealloc(ix->word_vocab, cap * sizeof *ix->word_vocab);
+		memset(ix->word_vocab + ix->word_cap, 0xff,
+		       (cap - ix->word_cap) * sizeof *ix->word_vocab);
 		ix->word_cap = cap;
 	}
 	return g;
+}
+
+/* Takes over the worker's documents whose records are to be written, in
+ * the order the workers' documents come. */
+static void take_pending(search_index *ix, worker *w)
+{
+	vec_append(&ix->pend_doc, &w->pend_doc);
+	vec_append(&ix->pend_cnt, &w->pend_cnt);
+	buf_put(&ix->pend_keys, w->pend_keys.ptr, w->pend_keys.len);
+	w->pend_doc.n = w->pend_cnt.n = 0;
+	buf_clear(&w->pend_keys);
+}
+
+/* Writes the records of the documents tokenised since the last flush,
+ * now that the index has their words: each word by its vocabulary
+ * number, which a word new to the vocabulary gets here; then the
+ * vocabulary, if it grew. One that grew far past the index's words is
+ * begun again: the other documents' records, of the old one, are not read
+ * any more, and the next build tokenises them once into the new one. */
+static void flush_records(search_index *ix)
+{
+	vocab *v = &ix->voc;
+	if (!ix->cache || !v->ready || !ix->pend_doc.n)
+		return;
+	if (v->n > VOCAB_SLACK * ix->words.n + VOCAB_ROOM) {
+		vocab_begin(ix);
+		memset(ix->word_vocab, 0xff, ix->word_cap * sizeof *ix->word_vocab);
+	}
+	buf rec = BUF_INIT;
+	buf_reader keys;
+	buf_reader_init(&keys, ix->pend_keys.ptr, ix->pend_keys.len);
+	size_t c = 0;
+	for (size_t p = 0; p < ix->pend_doc.n; p++) {
+		size_t klen;
+		const char *key = buf_get_blob(&keys, &klen);
+		const sdoc *d = &ix->docs[ix->pend_doc.v[p]];
+		buf_clear(&rec);
+		buf_put(&rec, &v->gen, 8);
+		buf_put_varint(&rec, d->nwords);
+		for (size_t k = d->words; k < d->words + d->nwords; k++) {
+			uint32_t g = ix->dw_word.v[k];
+			if (ix->word_vocab[g] == UINT32_MAX)
+				ix->word_vocab[g] = vocab_add(v, ix->words.str[g], ix->words.len[g],
+							      hash_bytes(ix->words.str[g],
+									 ix->words.len[g]),
+							      true);
+			buf_put_varint(&rec, ix->word_vocab[g]);
+			buf_put_varint(&rec, ix->dw_tf.v[k]);
+			buf_put_varint(&rec, c < ix->pend_cnt.n ? ix->pend_cnt.v[c++] : 0);
+		}
+		if (!keys.bad)
+			cache_put(ix->cache, key, klen, rec.ptr, rec.len);
+	}
+	buf_release(&rec);
+	ix->pend_doc.n = ix->pend_cnt.n = 0;
+	buf_clear(&ix->pend_keys);
+	vocab_write(ix);
 }
 
 /* A worker's words as the index's: its words go into the dictionary in
@@ -1578,8 +1820,11 @@ static uint32_t *map_worker(search_index *ix, worker *w)
 		uint32_t g = index_word(ix, w->words.str[l], w->words.len[l]);
 		ix->word_freq[g] += w->freq[l];
 		map[l] = g;
+		if (ix->word_vocab[g] == UINT32_MAX)
+			ix->word_vocab[g] = w->lvocab[l];
 	}
 	ix->total_len += w->total_len;
+	take_pending(ix, w);
 	return map;
 }
 
@@ -1634,6 +1879,7 @@ static void merge_serial(search_index *ix)
 		return;
 	merge_worker(ix, &ix->serial, ix->serial_from, ix->ndocs);
 	ix->serial_from = ix->ndocs;
+	flush_records(ix);
 }
 
 typedef struct job {
@@ -1688,6 +1934,8 @@ struct search_memory {
 	bool valid;          /* holds a build's words */
 	strtab words;        /* the dictionary, over strings */
 	pool strings;
+	uint32_t *word_vocab;/* each word's number in the cache's vocabulary */
+	uint64_t vocab_gen;  /* of that generation (0: none) */
 	strtab keys;         /* document keys -> slot in docs */
 	pool key_strings;
 	struct held_doc {
@@ -1759,6 +2007,7 @@ static void memory_clear(search_memory *m, bool keep)
 	free(m->language);
 	strtab_release(&m->words);
 	pool_release(&m->strings);
+	free(m->word_vocab);
 	strtab_release(&m->keys);
 	pool_release(&m->key_strings);
 	free(m->docs);
@@ -1816,6 +2065,9 @@ static void memory_take(search_index *ix)
 	m->text_stamp = ix->text_stamp;
 	m->words = ix->words;
 	m->strings = ix->strings;
+	m->word_vocab = ix->word_vocab;
+	m->vocab_gen = vocab_gen(ix);
+	ix->word_vocab = NULL;
 	m->keys = ix->keys;
 	m->key_strings = ix->key_strings;
 	m->ids = ix->dw_word;
@@ -1988,9 +2240,14 @@ static int add_remembered(search_index *ix, const document *docs, size_t n, cons
 			uint32_t *to = ix->dw_word.v + start;
 			for (size_t k = 0; k < h->n; k++) {
 				uint32_t old = ids[k];
-				if (from_memory[old] == UINT32_MAX)
+				if (from_memory[old] == UINT32_MAX) {
 					from_memory[old] = index_word(ix, m->words.str[old],
 								      m->words.len[old]);
+					if (m->word_vocab && m->vocab_gen == vocab_gen(ix) &&
+					    ix->word_vocab[from_memory[old]] == UINT32_MAX)
+						ix->word_vocab[from_memory[old]] =
+							m->word_vocab[old];
+				}
 				uint32_t g = from_memory[old];
 				ix->word_freq[g] += cnt[k];
 				to[k] = g;
@@ -2009,6 +2266,8 @@ static int add_remembered(search_index *ix, const document *docs, size_t n, cons
 				if (from_worker[l] == UINT32_MAX) {
 					from_worker[l] = index_word(ix, w->words.str[l], w->words.len[l]);
 					ix->word_freq[from_worker[l]] += w->freq[l];
+					if (ix->word_vocab[from_worker[l]] == UINT32_MAX)
+						ix->word_vocab[from_worker[l]] = w->lvocab[l];
 				}
 				vec_push(&ix->dw_word, from_worker[l]);
 				vec_push(&ix->dw_tf, w->dw_tf.v[d->words + k]);
@@ -2019,6 +2278,7 @@ static int add_remembered(search_index *ix, const document *docs, size_t n, cons
 		ix->total_len += d->len;
 	}
 	ix->texts_kept += w->texts_kept;
+	take_pending(ix, w);
 	/* search_write may take the postings from the memory's last index
 	 * when every document the memory holds kept its number; it needs
 	 * to know what became of their words. */
@@ -2078,12 +2338,20 @@ int search_add_documents(search_index *ix, const document *docs, size_t n, int j
 		 * text file to write: when many did (one added or removed
 		 * before them), the threads do that faster. */
 		if (usable && missing + moved <= n / 8) {
+			/* The vocabulary is read only for documents to read
+			 * or tokenise; else the memory's numbers carry over. */
+			if (missing)
+				vocab_ready(ix);
+			else if (cache_keep(ix->cache, VOCAB_KEY, VOCAB_KEY_LEN))
+				ix->carry_gen = m->vocab_gen;
 			ix->ndocs = n;
 			int rc = add_remembered(ix, docs, n, held, emit, ctx, err);
 			markdown_drops_flush(&ix->serial.drops);
 			free(held);
 			ix->serial_from = ix->ndocs;
 			ix->remember = rc == 0;
+			if (rc == 0)
+				flush_records(ix);
 			ix->keys_of = NULL; /* another array may come at that address */
 			return rc;
 		}
@@ -2101,6 +2369,7 @@ int search_add_documents(search_index *ix, const document *docs, size_t n, int j
 		jobs = 1;
 	if ((size_t)jobs > n)
 		jobs = (int)n;
+	vocab_ready(ix);
 	job *js = xcalloc((size_t)jobs + 1, sizeof *js);
 	for (int k = 0; k < jobs; k++) {
 		job *j = &js[k];
@@ -2148,6 +2417,8 @@ int search_add_documents(search_index *ix, const document *docs, size_t n, int j
 	ix->serial_from = ix->ndocs;
 	free(js);
 	ix->remember = whole && rc == 0;
+	if (rc == 0)
+		flush_records(ix);
 	ix->keys_of = NULL; /* another array may come at that address */
 	return rc;
 }
@@ -3677,7 +3948,7 @@ static uint64_t index_key(search_index *ix, const document *docs, size_t n)
  * found damaged): the index is then made, to write them. */
 static bool records_kept(search_index *ix, const document *docs, size_t n)
 {
-	bool all = ix->cache != NULL;
+	bool all = ix->cache != NULL && cache_keep(ix->cache, VOCAB_KEY, VOCAB_KEY_LEN);
 	site_keys(ix, docs, n);
 	for (size_t i = 0; i < n && all; i++)
 		all = cache_keep(ix->cache, ix->site_keys.ptr + ix->site_key_at[i],

@@ -1016,15 +1016,72 @@ static void test_memory(void)
 	rmdir(dir);
 }
 
-/* A record as search.c writes one: its words, each with its weighted
- * count and its count (a word's length is strlen's, or wlen[i] if set). */
-static void record(buf *out, const char *const *words, const size_t *wlen,
-		   const unsigned *tf, const unsigned *count, size_t n)
+/* The cache's vocabulary as search.c writes it: the generation, then
+ * the words it numbers. */
+#define VOCAB_KEY "\0gen search vocabulary 1"
+#define VOCAB_KEY_LEN (sizeof VOCAB_KEY - 1)
+
+typedef struct test_vocab {
+	uint64_t gen;
+	buf words;           /* as the value has them: blobs */
+	size_t n;
+} test_vocab;
+
+/* Reads c's vocabulary into v; false when there is none. */
+static bool vocab_of(cache_file *c, test_vocab *v)
+{
+	size_t len;
+	const char *data = cache_get(c, VOCAB_KEY, VOCAB_KEY_LEN, &len);
+	if (!data || len < 8)
+		return false;
+	memcpy(&v->gen, data, 8);
+	buf_reader r;
+	buf_reader_init(&r, data + 8, len - 8);
+	v->n = (size_t)buf_get_varint(&r);
+	buf_init(&v->words);
+	buf_put(&v->words, r.p, (size_t)(r.end - r.p));
+	return !r.bad;
+}
+
+/* The number of word w (len bytes, strlen's when 0) in v, added at the
+ * end when v does not have it. */
+static size_t vocab_number(test_vocab *v, const char *w, size_t len)
+{
+	if (!len)
+		len = strlen(w);
+	buf_reader r;
+	buf_reader_init(&r, v->words.ptr, v->words.len);
+	for (size_t i = 0; i < v->n; i++) {
+		size_t wl;
+		const char *x = buf_get_blob(&r, &wl);
+		if (wl == len && memcmp(x, w, len) == 0)
+			return i;
+	}
+	buf_put_blob(&v->words, w, len);
+	return v->n++;
+}
+
+/* Gives c the vocabulary v, with generation gen. */
+static void vocab_put(cache_file *c, const test_vocab *v, uint64_t gen)
+{
+	buf b = BUF_INIT;
+	buf_put(&b, &gen, 8);
+	buf_put_varint(&b, v->n);
+	buf_put(&b, v->words.ptr, v->words.len);
+	cache_put(c, VOCAB_KEY, VOCAB_KEY_LEN, b.ptr, b.len);
+	buf_release(&b);
+}
+
+/* A record as search.c writes one: the generation, then its words by
+ * number, each with its weighted count and its count. */
+static void record(buf *out, uint64_t gen, const size_t *words, const unsigned *tf,
+		   const unsigned *count, size_t n)
 {
 	buf_clear(out);
+	buf_put(out, &gen, 8);
 	buf_put_varint(out, n);
 	for (size_t i = 0; i < n; i++) {
-		buf_put_blob(out, words[i], wlen && wlen[i] ? wlen[i] : strlen(words[i]));
+		buf_put_varint(out, words[i]);
 		buf_put_varint(out, tf[i]);
 		buf_put_varint(out, count[i]);
 	}
@@ -1050,7 +1107,7 @@ static void test_cache(void)
 	cache_file *c = cache_open(dir, "search.pack", stamp, NULL);
 	char *got = build_cached(docs, N, 4, c, 1);
 	ok(strcmp(got, ref) == 0, "an empty cache: the same files as without one");
-	is(cache_puts(c), N, "every document's record is kept");
+	is(cache_puts(c), N + 1, "every document's record is kept, and the vocabulary");
 	cache_save(c, NULL);
 	cache_close(c);
 	free(got);
@@ -1058,7 +1115,7 @@ static void test_cache(void)
 	for (int jobs = 1; jobs <= 4; jobs += 3) {
 		c = cache_open(dir, "search.pack", stamp, NULL);
 		got = build_cached(docs, N, jobs, c, 1);
-		ok(cache_hits(c) == N, "every document is read back (%d thread%s)", jobs,
+		ok(cache_hits(c) == N + 1, "every document is read back (%d thread%s)", jobs,
 		   jobs == 1 ? "" : "s");
 		is(cache_puts(c), 0, "and none tokenised again");
 		ok(strcmp(got, ref) == 0, "records read back give the same files (%d thread%s)",
@@ -1097,8 +1154,8 @@ static void test_cache(void)
 	char *ref5 = build_cached(docs, N, 1, NULL, 2);
 	c = cache_open(dir, "search.pack", stamp, NULL);
 	got = build_cached(docs, N, 4, c, 2);
-	is(cache_hits(c), 0, "another stamp: no record is read");
-	is(cache_puts(c), N, "every document is tokenised again");
+	is(cache_hits(c), 1, "another stamp: no record is read, only the vocabulary");
+	ok(cache_puts(c) >= N, "every document is tokenised again");
 	ok(strcmp(got, ref5) == 0, "and the words are the new ones");
 	cache_close(c);
 	free(got);
@@ -1111,17 +1168,18 @@ static void test_cache(void)
 	docs[5] = old;
 
 	/* Records that are whole (checksums fine) but not what search.c
-	 * writes: each is refused, its document tokenised again. */
-	static const char *const de[] = { "nieuwwoord", "de" };
-	static const char *const twice[] = { "klant", "klant" };
-	static const char *const one[] = { "klant" };
-	static const char *const letter[] = { "k" };
-	static const char *const nul[] = { "kl\0ant" }, *const nul_far[] = { "klanttevr\0edenheid" };
-	static const size_t nul_len[] = { 6 }, nul_far_len[] = { 18 };
+	 * writes: each is refused, its document tokenised again. The
+	 * vocabulary gets a stop word, for a record to name. */
 	static const unsigned t2[] = { 2, 2 }, c1[] = { 1, 1 }, t1[] = { 1 }, t13[] = { 13 },
 			      none[] = { 0 };
 	c = cache_open(dir, "search.pack", stamp, NULL);
 	free(build_cached(docs, N, 1, c, 1)); /* what a build reads is kept */
+	test_vocab v;
+	ok(vocab_of(c, &v), "the cache holds the vocabulary");
+	size_t klant = vocab_number(&v, "klant", 0), de = vocab_number(&v, "de", 0);
+	vocab_put(c, &v, v.gen);
+	const size_t stop[] = { klant, de }, twice[] = { klant, klant }, one[] = { klant },
+		     beyond[] = { v.n };
 	buf rec = BUF_INIT;
 	size_t bad = 0;
 	for (size_t i = 0; i < N; i += 10) {
@@ -1134,14 +1192,13 @@ static void test_cache(void)
 		case 0: buf_put(&rec, real, len ? len - 1 : 0); break;  /* cut short */
 		case 1: buf_put(&rec, real, len); buf_putc(&rec, 0); break; /* a byte more */
 		case 2: break;                                           /* empty */
-		case 3: record(&rec, de, NULL, t2, c1, 2); break;      /* a stop word */
-		case 4: record(&rec, twice, NULL, t2, c1, 2); break;   /* a word twice */
-		case 5: record(&rec, one, NULL, t1, c1, 1); break;     /* a weight too small */
-		case 6: record(&rec, one, NULL, t13, c1, 1); break;    /* a weight too large */
-		case 7: record(&rec, one, NULL, none, none, 1); break; /* no occurrence */
-		case 8: record(&rec, letter, NULL, t2, c1, 1); break;  /* one letter */
-		case 9: record(&rec, nul, nul_len, t2, c1, 1); break;  /* a NUL */
-		case 10: record(&rec, nul_far, nul_far_len, t2, c1, 1); break; /* one further in */
+		case 3: record(&rec, v.gen, stop, t2, c1, 2); break;     /* a stop word */
+		case 4: record(&rec, v.gen, twice, t2, c1, 2); break;    /* a word twice */
+		case 5: record(&rec, v.gen, one, t1, c1, 1); break;      /* a weight too small */
+		case 6: record(&rec, v.gen, one, t13, c1, 1); break;     /* a weight too large */
+		case 7: record(&rec, v.gen, one, none, none, 1); break;  /* no occurrence */
+		case 8: record(&rec, v.gen, beyond, t2, c1, 1); break;   /* no such number */
+		case 9: record(&rec, v.gen + 1, one, t2, c1, 1); break;  /* another vocabulary */
 		default: continue;
 		}
 		cache_put(c, key.ptr, key.len, rec.ptr, rec.len);
@@ -1151,19 +1208,50 @@ static void test_cache(void)
 	cache_close(c);
 	c = cache_open(dir, "search.pack", stamp, NULL);
 	got = build_cached(docs, N, 4, c, 1);
-	ok(cache_hits(c) == N - bad, "%zu malformed records are not used (%zu)", bad,
+	ok(cache_hits(c) == N + 1 - bad, "%zu malformed records are not used (%zu)", bad,
 	   cache_hits(c));
-	is(cache_puts(c), bad, "their documents are tokenised again");
+	ok(cache_puts(c) >= bad, "their documents are tokenised again");
 	ok(strcmp(got, ref) == 0, "and the files are those of a build without a cache");
 	cache_save(c, NULL);
 	cache_close(c);
 	free(got);
 	c = cache_open(dir, "search.pack", stamp, NULL);
 	got = build_cached(docs, N, 1, c, 1);
-	is(cache_hits(c), N, "the next build reads every document back");
+	is(cache_hits(c), N + 1, "the next build reads every document back");
 	ok(strcmp(got, ref) == 0, "with the same files");
 	cache_close(c);
 	free(got);
+
+	/* A vocabulary with a word tokenising never gives (one letter, a
+	 * NUL) is refused whole: every record of its generation with it,
+	 * and every document is tokenised again, into a new one. */
+	static const char *const odd[] = { "k", "kl\0ant", "klanttevr\0edenheid" };
+	static const size_t odd_len[] = { 1, 6, 18 };
+	for (size_t k = 0; k < sizeof odd / sizeof *odd; k++) {
+		c = cache_open(dir, "search.pack", stamp, NULL);
+		free(build_cached(docs, N, 1, c, 1));
+		test_vocab w;
+		ok(vocab_of(c, &w), "the vocabulary is there (%zu)", k);
+		vocab_number(&w, odd[k], odd_len[k]);
+		vocab_put(c, &w, w.gen);
+		buf_release(&w.words);
+		cache_save(c, NULL);
+		cache_close(c);
+		c = cache_open(dir, "search.pack", stamp, NULL);
+		got = build_cached(docs, N, 4, c, 1);
+		ok(cache_hits(c) == 0 && cache_puts(c) == N + 1,
+		   "a vocabulary with an odd word (%zu) is not used: every document again", k);
+		ok(strcmp(got, ref) == 0, "with the same files (%zu)", k);
+		cache_save(c, NULL);
+		cache_close(c);
+		free(got);
+	}
+	c = cache_open(dir, "search.pack", stamp, NULL);
+	got = build_cached(docs, N, 1, c, 1);
+	is(cache_hits(c), N + 1, "and the build after reads every document back");
+	cache_close(c);
+	free(got);
+	buf_release(&v.words);
 
 	search_free(ix);
 	search_free(en);

@@ -1253,6 +1253,50 @@ static void test_cache(void)
 	free(got);
 	buf_release(&v.words);
 
+	/* A vocabulary grown far past the index's words (numbers of words
+	 * no document has any more) is begun again by the next build that
+	 * writes a record: that record is of the new one, and the build
+	 * after reads it and tokenises the others once into it. */
+	c = cache_open(dir, "search.pack", stamp, NULL);
+	free(build_cached(docs, N, 1, c, 1));
+	test_vocab big;
+	ok(vocab_of(c, &big), "the vocabulary before it grows");
+	size_t before = big.n;
+	char word[32];
+	for (int k = 0; k < 30000; k++) {
+		snprintf(word, sizeof word, "vergeten%05d", k);
+		vocab_number(&big, word, 0);
+	}
+	vocab_put(c, &big, big.gen);
+	buf_clear(&key);
+	search_cache_key(ix, &docs[3], &key);
+	cache_put(c, key.ptr, key.len, "", 0); /* document 3 is tokenised again */
+	cache_save(c, NULL);
+	cache_close(c);
+	c = cache_open(dir, "search.pack", stamp, NULL);
+	got = build_cached(docs, N, 2, c, 1);
+	ok(strcmp(got, ref) == 0, "a grown vocabulary: the same files");
+	cache_save(c, NULL);
+	cache_close(c);
+	free(got);
+	c = cache_open(dir, "search.pack", stamp, NULL);
+	test_vocab fresh = { 0 };
+	bool begun = vocab_of(c, &fresh) && fresh.gen != big.gen && fresh.n > 0 &&
+		     fresh.n < before;
+	ok(begun, "it was begun again, with the words of the record written (%zu of %zu)",
+	   fresh.n, big.n);
+	cache_close(c);
+	c = cache_open(dir, "search.pack", stamp, NULL);
+	got = build_cached(docs, N, 2, c, 1);
+	ok(cache_hits(c) == 2 && cache_puts(c) == N, "the next build reads that record and "
+	   "the vocabulary, and tokenises the others (%zu, %zu)", cache_hits(c), cache_puts(c));
+	ok(strcmp(got, ref) == 0, "with the same files");
+	cache_save(c, NULL);
+	cache_close(c);
+	free(got);
+	buf_release(&big.words);
+	buf_release(&fresh.words);
+
 	search_free(ix);
 	search_free(en);
 	buf_release(&rec);

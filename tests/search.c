@@ -1087,6 +1087,20 @@ static void record(buf *out, uint64_t gen, const size_t *words, const unsigned *
 	}
 }
 
+/* One build of docs through the cache at dir, saved: its files (caller
+ * frees), and how many values it read and wrote. */
+static char *cached_round(const char *dir, uint64_t stamp, const document *docs, size_t n,
+			  int jobs, size_t *hits, size_t *puts)
+{
+	cache_file *c = cache_open(dir, "search.pack", stamp, NULL);
+	char *got = build_cached(docs, n, jobs, c, 1);
+	*hits = cache_hits(c);
+	*puts = cache_puts(c);
+	cache_save(c, NULL);
+	cache_close(c);
+	return got;
+}
+
 static void test_cache(void)
 {
 	enum { N = CACHED_DOCS };
@@ -1237,20 +1251,16 @@ static void test_cache(void)
 		buf_release(&w.words);
 		cache_save(c, NULL);
 		cache_close(c);
-		c = cache_open(dir, "search.pack", stamp, NULL);
-		got = build_cached(docs, N, 4, c, 1);
-		ok(cache_hits(c) == 0 && cache_puts(c) == N + 1,
+		size_t hits, puts;
+		got = cached_round(dir, stamp, docs, N, 4, &hits, &puts);
+		ok(hits == 0 && puts == N + 1,
 		   "a vocabulary with an odd word (%zu) is not used: every document again", k);
 		ok(strcmp(got, ref) == 0, "with the same files (%zu)", k);
-		cache_save(c, NULL);
-		cache_close(c);
 		free(got);
 	}
-	c = cache_open(dir, "search.pack", stamp, NULL);
-	got = build_cached(docs, N, 1, c, 1);
-	is(cache_hits(c), N + 1, "and the build after reads every document back");
-	cache_close(c);
-	free(got);
+	size_t hits, puts;
+	free(cached_round(dir, stamp, docs, N, 1, &hits, &puts));
+	is(hits, N + 1, "and the build after reads every document back");
 	buf_release(&v.words);
 
 	/* A vocabulary grown far past the index's words (numbers of words
@@ -1273,11 +1283,8 @@ static void test_cache(void)
 	cache_put(c, key.ptr, key.len, "", 0); /* document 3 is tokenised again */
 	cache_save(c, NULL);
 	cache_close(c);
-	c = cache_open(dir, "search.pack", stamp, NULL);
-	got = build_cached(docs, N, 2, c, 1);
+	got = cached_round(dir, stamp, docs, N, 2, &hits, &puts);
 	ok(strcmp(got, ref) == 0, "a grown vocabulary: the same files");
-	cache_save(c, NULL);
-	cache_close(c);
 	free(got);
 	c = cache_open(dir, "search.pack", stamp, NULL);
 	test_vocab fresh = { 0 };
@@ -1286,13 +1293,10 @@ static void test_cache(void)
 	ok(begun, "it was begun again, with the words of the record written (%zu of %zu)",
 	   fresh.n, big.n);
 	cache_close(c);
-	c = cache_open(dir, "search.pack", stamp, NULL);
-	got = build_cached(docs, N, 2, c, 1);
-	ok(cache_hits(c) == 2 && cache_puts(c) == N, "the next build reads that record and "
-	   "the vocabulary, and tokenises the others (%zu, %zu)", cache_hits(c), cache_puts(c));
+	got = cached_round(dir, stamp, docs, N, 2, &hits, &puts);
+	ok(hits == 2 && puts == N, "the next build reads that record and the vocabulary, "
+	   "and tokenises the others (%zu, %zu)", hits, puts);
 	ok(strcmp(got, ref) == 0, "with the same files");
-	cache_save(c, NULL);
-	cache_close(c);
 	free(got);
 	buf_release(&big.words);
 	buf_release(&fresh.words);

@@ -32,6 +32,7 @@
  * keys sorted; site.config iterates in site.toml's order. */
 #include "filter.h"
 
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -412,6 +413,7 @@ typedef struct run {
 	size_t nmatchers;         /* matchers the state keeps (gen_matcher) */
 	value *meta;              /* doc.meta converted back, after the last filter */
 	value *building;          /* the conversion under way */
+	const char *meta_key;     /* the key of doc.meta being converted, or NULL */
 } run;
 
 static run *get_run(lua_State *L)
@@ -2145,6 +2147,221 @@ static void push_value(lua_State *L, const value *v, bool readonly)
 	}
 }
 
+/* ---- doc.meta: the front matter, where a filter touched it ----
+ *
+ * Front matter a filter broke is found only once the filter returned
+ * (read_meta), by which time Lua no longer knows which line did it. So
+ * doc.meta is a stand-in: an empty table whose metatable reads and writes
+ * through to the front matter's table (the "data"), and notes where a
+ * filter last set each of its keys, and last read one that holds a table
+ * (a list changed in place is reached that way). An error then names
+ * that line. The notes live in the registry's gen.meta, one table per
+ * document:
+ *   META_DATA   the front matter's table
+ *   META_SET    key -> "file:line" of its last assignment
+ *   META_READ   key -> "file:line" where a table under it was last read
+ *   META_WHOLE  "file:line" where doc.meta was last replaced whole
+ *   META_PROXY  the stand-in itself
+ * The notes are the running filter's: read_meta begins them anew. */
+enum { META_DATA = 1, META_SET, META_READ, META_WHOLE, META_PROXY };
+
+/* Pushes "file:line" of the Lua code that called the running C function
+ * (a metamethod: the line that indexed), or nil when that is not a line
+ * of a file. */
+static void push_caller_place(lua_State *L)
+{
+	lua_Debug ar;
+	if (lua_getstack(L, 1, &ar) && lua_getinfo(L, "Sl", &ar) && ar.currentline > 0 &&
+	    ar.source[0] == '@')
+		lua_pushfstring(L, "%s:%d", ar.source + 1, ar.currentline);
+	else
+		lua_pushnil(L);
+}
+
+/* Notes the caller's place under the key at kidx in notes[which] of the
+ * state at sidx (both absolute), when the key is a string. */
+static void note_place(lua_State *L, int sidx, int which, int kidx)
+{
+	if (lua_type(L, kidx) != LUA_TSTRING)
+		return;
+	lua_rawgeti(L, sidx, which);
+	lua_pushvalue(L, kidx);
+	push_caller_place(L);
+	if (lua_isnil(L, -1))
+		lua_pop(L, 2);
+	else
+		lua_rawset(L, -3);
+	lua_pop(L, 1);
+}
+
+/* __index of the stand-in: (stand-in, key). */
+static int meta_get(lua_State *L)
+{
+	int st = lua_upvalueindex(1);
+	lua_rawgeti(L, st, META_DATA);
+	lua_pushvalue(L, 2);
+	if (lua_gettable(L, -2) == LUA_TTABLE)
+		note_place(L, st, META_READ, 2);
+	return 1;
+}
+
+/* __newindex of the stand-in: (stand-in, key, value). */
+static int meta_set(lua_State *L)
+{
+	int st = lua_upvalueindex(1);
+	note_place(L, st, META_SET, 2);
+	lua_rawgeti(L, st, META_DATA);
+	lua_pushvalue(L, 2);
+	lua_pushvalue(L, 3);
+	lua_settable(L, -3);
+	return 0;
+}
+
+static int meta_next(lua_State *L)
+{
+	luaL_checktype(L, 1, LUA_TTABLE);
+	lua_settop(L, 2);
+	if (lua_next(L, 1))
+		return 2;
+	lua_pushnil(L);
+	return 1;
+}
+
+/* __pairs: the data's keys, as pairs on a plain table gives them. */
+static int meta_pairs(lua_State *L)
+{
+	lua_pushcfunction(L, meta_next);
+	lua_rawgeti(L, lua_upvalueindex(1), META_DATA);
+	lua_pushnil(L);
+	return 3;
+}
+
+static int meta_len(lua_State *L)
+{
+	lua_rawgeti(L, lua_upvalueindex(1), META_DATA);
+	lua_pushinteger(L, (lua_Integer)lua_rawlen(L, -1));
+	return 1;
+}
+
+/* Empties the table at idx (absolute) without its metamethods. */
+static void clear_raw(lua_State *L, int idx)
+{
+	lua_pushnil(L);
+	while (lua_next(L, idx)) {
+		lua_pop(L, 1);
+		lua_pushvalue(L, -1);
+		lua_pushnil(L);
+		lua_rawset(L, idx);
+	}
+}
+
+/* __index of doc: (doc, key); only meta is not doc's own. */
+static int doc_get(lua_State *L)
+{
+	if (lua_type(L, 2) == LUA_TSTRING && strcmp(lua_tostring(L, 2), "meta") == 0)
+		lua_rawgeti(L, lua_upvalueindex(1), META_PROXY);
+	else
+		lua_pushnil(L);
+	return 1;
+}
+
+/* __newindex of doc: (doc, key, value). A new doc.meta replaces the
+ * data; the stand-in stays, so a filter that kept it sees the new one. */
+static int doc_set(lua_State *L)
+{
+	int st = lua_upvalueindex(1);
+	if (lua_type(L, 2) != LUA_TSTRING || strcmp(lua_tostring(L, 2), "meta") != 0) {
+		lua_rawset(L, 1);
+		return 0;
+	}
+	lua_rawgeti(L, st, META_PROXY);
+	if (lua_rawequal(L, 3, -1))
+		return 0;
+	if (!lua_istable(L, 3))
+		return luaL_error(L, "doc.meta must be a table, not a %s", luaL_typename(L, 3));
+	/* What rawset put on the stand-in was the old table's. */
+	clear_raw(L, lua_gettop(L));
+	lua_pushvalue(L, 3);
+	lua_rawseti(L, st, META_DATA);
+	push_caller_place(L);
+	lua_rawseti(L, st, META_WHOLE);
+	lua_newtable(L);
+	lua_rawseti(L, st, META_SET);
+	lua_newtable(L);
+	lua_rawseti(L, st, META_READ);
+	return 0;
+}
+
+/* Makes the table at docidx (absolute) hold the front matter at the top
+ * of the stack (popped) as doc.meta, behind the stand-in. */
+static void meta_open(lua_State *L, int docidx)
+{
+	lua_createtable(L, 5, 0);
+	lua_insert(L, -2);
+	int st = lua_gettop(L) - 1;
+	lua_rawseti(L, st, META_DATA);
+	lua_newtable(L);
+	lua_rawseti(L, st, META_SET);
+	lua_newtable(L);
+	lua_rawseti(L, st, META_READ);
+	lua_newtable(L); /* the stand-in */
+	lua_createtable(L, 0, 5);
+	static const luaL_Reg proxy[] = {
+		{ "__index", meta_get }, { "__newindex", meta_set }, { "__pairs", meta_pairs },
+		{ "__len", meta_len },   { NULL, NULL },
+	};
+	lua_pushvalue(L, st);
+	luaL_setfuncs(L, proxy, 1);
+	lua_pushliteral(L, "doc.meta");
+	lua_setfield(L, -2, "__metatable");
+	lua_setmetatable(L, -2);
+	lua_rawseti(L, st, META_PROXY);
+	lua_createtable(L, 0, 3);
+	static const luaL_Reg docm[] = { { "__index", doc_get }, { "__newindex", doc_set },
+					 { NULL, NULL } };
+	lua_pushvalue(L, st);
+	luaL_setfuncs(L, docm, 1);
+	lua_setmetatable(L, docidx);
+	lua_setfield(L, LUA_REGISTRYINDEX, "gen.meta");
+}
+
+/* Where the running filter last set key of doc.meta (else last read a
+ * table under it, else replaced doc.meta whole), pushed: "file:line" or
+ * nil. key may be NULL. */
+static void push_meta_place(lua_State *L, const char *key)
+{
+	lua_getfield(L, LUA_REGISTRYINDEX, "gen.meta");
+	int st = lua_gettop(L);
+	lua_pushnil(L);
+	for (int which = META_SET; key && which <= META_READ && lua_isnil(L, -1); which++) {
+		lua_pop(L, 1);
+		lua_rawgeti(L, st, which);
+		lua_getfield(L, -1, key);
+		lua_remove(L, -2);
+	}
+	if (lua_isnil(L, -1)) {
+		lua_pop(L, 1);
+		lua_rawgeti(L, st, META_WHOLE);
+	}
+	lua_remove(L, st);
+}
+
+/* Raises a problem with doc.meta (key: its top-level key, or NULL) as
+ * "file:line: message", blamed on where the running filter touched that
+ * key, or on the filter itself when that is not known. */
+static int meta_fail(lua_State *L, run *c, const char *key, const char *fmt, ...)
+{
+	va_list ap;
+	push_meta_place(L, key);
+	const char *place = lua_isstring(L, -1) ? lua_tostring(L, -1) : c->current;
+	lua_pushfstring(L, "%s: ", place);
+	va_start(ap, fmt);
+	lua_pushvfstring(L, fmt, ap);
+	va_end(ap);
+	lua_concat(L, 2);
+	return lua_error(L);
+}
+
 /* ---- doc.meta back to front matter ---- */
 
 /* Converts the Lua value at idx and attaches it to parent (pushed to an
@@ -2192,6 +2409,8 @@ static void fill_table(lua_State *L, run *c, int idx, value *t, const value *hin
 		const char *k = value_key_at(hint, i, NULL);
 		if (lua_getfield(L, idx, k) != LUA_TNIL) {
 			snprintf(path + pl, 256 - pl, ".%s", k);
+			if (depth == 0)
+				c->meta_key = k;
 			attach_value(L, c, lua_gettop(L), t, k, value_at(hint, i), path, depth + 1);
 			path[pl] = '\0';
 		}
@@ -2206,7 +2425,8 @@ static void fill_table(lua_State *L, run *c, int idx, value *t, const value *hin
 		/* lua_tostring would turn a number key into a string in
 		 * place, which lua_next cannot follow. */
 		if (lua_type(L, -1) != LUA_TSTRING)
-			luaL_error(L, "doc.meta%s has a key that is not a string", path);
+			meta_fail(L, c, depth ? c->meta_key : NULL,
+				  "doc.meta%s has a key that is not a string", path);
 		if (!value_get(hint, lua_tostring(L, -1))) {
 			lua_pushvalue(L, -1);
 			lua_rawseti(L, fresh, ++n);
@@ -2219,6 +2439,8 @@ static void fill_table(lua_State *L, run *c, int idx, value *t, const value *hin
 		lua_pushvalue(L, -1);
 		lua_rawget(L, idx);
 		snprintf(path + pl, 256 - pl, ".%s", k);
+		if (depth == 0)
+			c->meta_key = k;
 		attach_value(L, c, lua_gettop(L), t, k, NULL, path, depth + 1);
 		path[pl] = '\0';
 		lua_pop(L, 2);
@@ -2231,7 +2453,8 @@ static void attach_value(lua_State *L, run *c, int idx, value *parent, const cha
 {
 	int t = lua_type(L, idx);
 	if (depth > MAX_DEPTH)
-		luaL_error(L, "doc.meta%s is nested too deeply (a table inside itself?)", path);
+		meta_fail(L, c, c->meta_key,
+			  "doc.meta%s is nested too deeply (a table inside itself?)", path);
 	luaL_checkstack(L, 8, "doc.meta is nested too deeply");
 	if (t == LUA_TSTRING) {
 		size_t len;
@@ -2261,7 +2484,8 @@ static void attach_value(lua_State *L, run *c, int idx, value *parent, const cha
 		bool array = count ? strings == 0 && max == count
 				   : value_type_of(hint) != VALUE_TABLE;
 		if (count && !array && strings != count)
-			luaL_error(L, "doc.meta%s mixes list items and named keys", path);
+			meta_fail(L, c, c->meta_key, "doc.meta%s mixes list items and named keys",
+				  path);
 		value *v = array ? value_new_array() : value_new_table();
 		put_child(parent, key, v);
 		if (array) {
@@ -2281,8 +2505,8 @@ static void attach_value(lua_State *L, run *c, int idx, value *parent, const cha
 				   path, depth);
 		}
 	} else {
-		luaL_error(L, "doc.meta%s is a %s, which front matter cannot hold", path,
-			   luaL_typename(L, idx));
+		meta_fail(L, c, c->meta_key, "doc.meta%s is a %s, which front matter cannot hold",
+			  path, luaL_typename(L, idx));
 	}
 }
 
@@ -2305,19 +2529,19 @@ static bool all_strings(const value *v)
 }
 
 /* The rules frontmatter applies to the keys gen knows; NULL when meta
- * keeps them, else what is wrong. */
-static const char *meta_problem(const value *meta)
+ * keeps them, else what is wrong, and in *key the key it is wrong with. */
+static const char *meta_problem(const value *meta, const char **key)
 {
-	const value *v = value_get(meta, "title");
+	const value *v = value_get(meta, *key = "title");
 	if (!v || value_type_of(v) != VALUE_STRING || blank(value_string(v, NULL)))
 		return "doc.meta.title must be a non-empty string";
-	if ((v = value_get(meta, "kind"))) {
+	if ((v = value_get(meta, *key = "kind"))) {
 		const char *k = value_string(v, NULL);
 		if (value_type_of(v) != VALUE_STRING ||
 		    (strcmp(k, "story") && strcmp(k, "tips") && strcmp(k, "page")))
 			return "doc.meta.kind must be \"story\", \"tips\" or \"page\"";
 	}
-	if ((v = value_get(meta, "date"))) {
+	if ((v = value_get(meta, *key = "date"))) {
 		size_t n;
 		const char *s = value_string(v, &n);
 		value_datetime dt;
@@ -2325,17 +2549,17 @@ static const char *meta_problem(const value *meta)
 		    value_datetime_parse(s, n, &dt) < 0 || !dt.has_date)
 			return "doc.meta.date must be a date (\"2015-03-12\")";
 	}
-	if ((v = value_get(meta, "author")) && value_type_of(v) != VALUE_STRING)
+	if ((v = value_get(meta, *key = "author")) && value_type_of(v) != VALUE_STRING)
 		return "doc.meta.author must be a string";
-	if ((v = value_get(meta, "summary")) && value_type_of(v) != VALUE_STRING)
+	if ((v = value_get(meta, *key = "summary")) && value_type_of(v) != VALUE_STRING)
 		return "doc.meta.summary must be a string";
-	if ((v = value_get(meta, "themes")) && !all_strings(v))
+	if ((v = value_get(meta, *key = "themes")) && !all_strings(v))
 		return "doc.meta.themes must be a list of strings";
-	if ((v = value_get(meta, "aliases")) && !all_strings(v))
+	if ((v = value_get(meta, *key = "aliases")) && !all_strings(v))
 		return "doc.meta.aliases must be a list of strings";
-	if ((v = value_get(meta, "draft")) && value_type_of(v) != VALUE_BOOL)
+	if ((v = value_get(meta, *key = "draft")) && value_type_of(v) != VALUE_BOOL)
 		return "doc.meta.draft must be true or false";
-	if ((v = value_get(meta, "weight")) && value_type_of(v) != VALUE_INTEGER)
+	if ((v = value_get(meta, *key = "weight")) && value_type_of(v) != VALUE_INTEGER)
 		return "doc.meta.weight must be an integer";
 	return NULL;
 }
@@ -2345,19 +2569,55 @@ static const char *meta_problem(const value *meta)
 static void read_meta(lua_State *L, run *c, int docidx)
 {
 	char path[256] = "";
+	lua_getfield(L, LUA_REGISTRYINDEX, "gen.meta");
+	int st = lua_gettop(L);
+	/* doc.meta set with rawset passes the stand-in by. */
 	if (lua_getfield(L, docidx, "meta") != LUA_TTABLE)
 		luaL_error(L, "%s: doc.meta must be a table, not a %s", c->current,
 			   luaL_typename(L, -1));
+	lua_rawgeti(L, st, META_PROXY);
+	if (!lua_rawequal(L, -1, -2)) {
+		lua_pushvalue(L, -2);
+		lua_rawseti(L, st, META_DATA);
+		lua_pushnil(L);
+		lua_rawset(L, docidx);
+	} else {
+		lua_pop(L, 1);
+	}
+	lua_pop(L, 1);
+	lua_rawgeti(L, st, META_DATA);
+	int data = lua_gettop(L);
+	/* Keys put on the stand-in with rawset belong to the data too. */
+	lua_rawgeti(L, st, META_PROXY);
+	int proxy = lua_gettop(L);
+	lua_pushnil(L);
+	while (lua_next(L, proxy)) {
+		lua_pushvalue(L, -2);
+		lua_insert(L, -2);
+		lua_rawset(L, data);
+	}
+	clear_raw(L, proxy);
+	lua_pop(L, 1);
 	value_free(c->building);
 	c->building = value_new_table();
-	fill_table(L, c, lua_gettop(L), c->building, c->d->fm.meta, path, 0);
-	lua_pop(L, 1);
-	const char *problem = meta_problem(c->building);
+	c->meta_key = NULL;
+	fill_table(L, c, data, c->building, c->d->fm.meta, path, 0);
+	c->meta_key = NULL;
+	const char *key;
+	const char *problem = meta_problem(c->building, &key);
 	if (problem)
-		luaL_error(L, "%s: %s", c->current, problem);
+		meta_fail(L, c, key, "%s", problem);
 	value_free(c->meta);
 	c->meta = c->building;
 	c->building = NULL;
+	/* The next filter's touches are its own. */
+	lua_newtable(L);
+	lua_rawseti(L, st, META_SET);
+	lua_newtable(L);
+	lua_rawseti(L, st, META_READ);
+	lua_pushnil(L);
+	lua_rawseti(L, st, META_WHOLE);
+	lua_settop(L, st - 1);
 }
 
 static bool value_equal(const value *a, const value *b)
@@ -3109,7 +3369,7 @@ static void open_doc(lua_State *L, run *c)
 	lua_pushstring(L, frontmatter_kind_name(d->fm.kind));
 	lua_setfield(L, -2, "kind");
 	push_value(L, d->fm.meta, false);
-	lua_setfield(L, -2, "meta");
+	meta_open(L, lua_gettop(L) - 1);
 	push_node(L, markdown_root(c->md));
 	lua_setfield(L, -2, "root");
 	lua_pushcfunction(L, doc_tag);

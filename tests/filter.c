@@ -38,6 +38,7 @@ static const char *const util_lua =
 	"local M = {}\n"
 	"function M.twice(s) return s .. s end\n"
 	"function M.where() return doc.path end\n"
+	"function M.retitle(t) doc.meta.title = t end\n"
 	"return M\n";
 
 #define FRONT "+++\ntitle = \"Artikel\"\nkind = \"story\"\nthemes = [\"grenzen\"]\n+++\n"
@@ -430,6 +431,110 @@ static void test_constructors(void)
 		       "a Span fits in a table cell");
 }
 
+/* Front matter a filter broke names the line that broke it. */
+static void test_meta_blame(void)
+{
+	check_error("return { Document = function()\n"
+		    "  local t = doc.meta.title\n"
+		    "  doc.meta.title = ''\n"
+		    "  local u = doc.meta.title\n"
+		    "end }\n",
+		    "x\n",
+		    "lua/t.lua:3: doc.meta.title must be a non-empty string "
+		    "(while filtering content/x.md)",
+		    "the line that set the key, not one that read it");
+	check_error("return { Document = function()\n"
+		    "  doc.meta.title = ''\n"
+		    "  doc.meta.title = 'Goed'\n"
+		    "  doc.meta.weight = 'zwaar'\n"
+		    "end }\n",
+		    "x\n",
+		    "lua/t.lua:4: doc.meta.weight must be an integer (while filtering content/x.md)",
+		    "a key set right again is not blamed");
+	check_error("return { Document = function()\n"
+		    "  local themes = doc.meta.themes\n"
+		    "  local n = #themes\n"
+		    "  themes[n + 1] = 7\n"
+		    "end }\n",
+		    "x\n",
+		    "lua/t.lua:2: doc.meta.themes must be a list of strings "
+		    "(while filtering content/x.md)",
+		    "a list changed in place: the line that took it from doc.meta");
+	check_error("return { Document = function()\n"
+		    "  doc.meta.extra = { a = 1 }\n"
+		    "  table.insert(doc.meta.extra, 2)\n"
+		    "end }\n",
+		    "x\n",
+		    "lua/t.lua:2: doc.meta.extra mixes list items and named keys "
+		    "(while filtering content/x.md)",
+		    "nested: the line that set the key wins over one that read it");
+	check_error("return { Document = function()\n"
+		    "  doc.meta.extra = {}\n"
+		    "  local x = 1\n"
+		    "  doc.meta = { kind = 'story' }\n"
+		    "end }\n",
+		    "x\n",
+		    "lua/t.lua:4: doc.meta.title must be a non-empty string "
+		    "(while filtering content/x.md)",
+		    "doc.meta replaced whole: that line");
+	check_error("return { Document = function()\n"
+		    "  doc.meta = 'titel'\n"
+		    "end }\n",
+		    "x\n",
+		    "lua/t.lua:2: doc.meta must be a table, not a string "
+		    "(while filtering content/x.md)",
+		    "doc.meta must stay a table, said where it is set");
+	check_error("local u = require('util')\n"
+		    "return { Document = function()\n"
+		    "  u.retitle('')\n"
+		    "end }\n",
+		    "x\n",
+		    "lua/util.lua:4: doc.meta.title must be a non-empty string "
+		    "(while filtering content/x.md)",
+		    "a module that broke it is named, at its line");
+	check_error("return { Document = function()\n"
+		    "  rawset(doc, 'meta', { kind = 'story' })\n"
+		    "end }\n",
+		    "x\n",
+		    "lua/t.lua: doc.meta.title must be a non-empty string "
+		    "(while filtering content/x.md)",
+		    "past the stand-in (rawset) it is still checked, with no line to give");
+	/* The stand-in behaves as the table it stands for. */
+	check_out("return { Document = function()\n"
+		  "  local keys = {}\n"
+		  "  for k in pairs(doc.meta) do keys[#keys + 1] = k end\n"
+		  "  table.sort(keys)\n"
+		  "  rawset(doc.meta, 'summary', 'rauw')\n"
+		  "  local m = doc.meta\n"
+		  "  doc.meta = { title = 'Nieuw', kind = 'tips' }\n"
+		  "  m.date = '2021-01-02'\n"
+		  "  doc.meta.out = table.concat(keys, ',') .. '|' .. tostring(getmetatable(doc.meta))\n"
+		  "    .. '|' .. doc.meta.title .. '|' .. tostring(rawequal(m, doc.meta))\n"
+		  "end }\n",
+		  "x\n", "kind,themes,title|doc.meta|Nieuw|true",
+		  "pairs, getmetatable and a kept doc.meta work on the stand-in");
+	result r;
+	run(&r, "return { Document = function()\n"
+		"  rawset(doc.meta, 'summary', 'Rauw gezet.')\n"
+		"  local m = doc.meta\n"
+		"  doc.meta = { title = 'Nieuw', kind = 'tips' }\n"
+		"  m.date = '2021-01-02'\n"
+		"end }\n",
+		"x\n");
+	if (!ok(r.rc == 0, "a whole new doc.meta is accepted")) diag("%s", r.err);
+	is_str(r.d.fm.title, "Nieuw", "the new table is the front matter");
+	is_str(r.d.fm.date, "2021-01-02", "written through a doc.meta kept from before");
+	is_str(r.d.fm.summary, NULL, "what was set on the old table went with it");
+	is(r.d.fm.nthemes, 0, "keys the new table lacks are gone");
+	done(&r);
+	run(&r, "return { Document = function()\n"
+		"  rawset(doc.meta, 'summary', 'Rauw gezet.')\n"
+		"end }\n",
+		"x\n");
+	is_str(r.d.fm.summary, "Rauw gezet.", "rawset on doc.meta reaches the front matter");
+	done(&r);
+}
+
 static void test_meta(void)
 {
 	result r;
@@ -467,24 +572,25 @@ static void test_meta(void)
 	done(&r);
 
 	check_error("return { Document = function() doc.meta.title = '' end }\n", "x\n",
-		    "lua/t.lua: doc.meta.title must be a non-empty string (while filtering content/x.md)",
+		    "lua/t.lua:1: doc.meta.title must be a non-empty string (while filtering content/x.md)",
 		    "a broken title is blamed on the filter");
 	check_error("return { Document = function() doc.meta.themes = { 1 } end }\n", "x\n",
-		    "lua/t.lua: doc.meta.themes must be a list of strings (while filtering content/x.md)",
+		    "lua/t.lua:1: doc.meta.themes must be a list of strings (while filtering content/x.md)",
 		    "themes must stay strings");
 	check_error("return { Document = function() doc.meta.x = { 1, y = 2 } end }\n", "x\n",
-		    "lua/t.lua: doc.meta.x mixes list items and named keys "
+		    "lua/t.lua:1: doc.meta.x mixes list items and named keys "
 		    "(while filtering content/x.md)",
 		    "a table that is neither list nor table is refused");
 	check_error("local t = {}\nt.t = t\nreturn { Document = function() doc.meta.x = t end }\n",
 		    "x\n",
-		    "lua/t.lua: doc.meta.x" ".t.t.t.t.t.t.t.t.t.t.t.t.t.t.t.t.t.t.t.t.t.t.t.t.t.t.t.t.t.t.t.t "
+		    "lua/t.lua:3: doc.meta.x" ".t.t.t.t.t.t.t.t.t.t.t.t.t.t.t.t.t.t.t.t.t.t.t.t.t.t.t.t.t.t.t.t "
 		    "is nested too deeply (a table inside itself?) (while filtering content/x.md)",
 		    "a cycle in meta is an error, not a hang");
 	check_error("return { Document = function() doc.meta.f = print end }\n", "x\n",
-		    "lua/t.lua: doc.meta.f is a function, which front matter cannot hold "
+		    "lua/t.lua:1: doc.meta.f is a function, which front matter cannot hold "
 		    "(while filtering content/x.md)",
 		    "functions cannot be front matter");
+	test_meta_blame();
 }
 
 static void test_tags(void)

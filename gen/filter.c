@@ -414,6 +414,11 @@ typedef struct run {
 	value *meta;              /* doc.meta converted back, after the last filter */
 	value *building;          /* the conversion under way */
 	const char *meta_key;     /* the key of doc.meta being converted, or NULL */
+	/* Whether the running filter set a key of doc.meta, and whether a
+	 * table of it reached a filter (read, set or a whole new doc.meta)
+	 * in this document: that table may change at any later time. With
+	 * neither, doc.meta is as the last conversion left it. */
+	bool meta_set, meta_escaped;
 } run;
 
 static run *get_run(lua_State *L)
@@ -2200,8 +2205,10 @@ static int meta_get(lua_State *L)
 	int st = lua_upvalueindex(1);
 	lua_rawgeti(L, st, META_DATA);
 	lua_pushvalue(L, 2);
-	if (lua_gettable(L, -2) == LUA_TTABLE)
+	if (lua_gettable(L, -2) == LUA_TTABLE) {
+		get_run(L)->meta_escaped = true;
 		note_place(L, st, META_READ, 2);
+	}
 	return 1;
 }
 
@@ -2209,6 +2216,9 @@ static int meta_get(lua_State *L)
 static int meta_set(lua_State *L)
 {
 	int st = lua_upvalueindex(1);
+	run *c = get_run(L);
+	c->meta_set = true;
+	c->meta_escaped = c->meta_escaped || lua_istable(L, 3);
 	note_place(L, st, META_SET, 2);
 	lua_rawgeti(L, st, META_DATA);
 	lua_pushvalue(L, 2);
@@ -2279,6 +2289,7 @@ static int doc_set(lua_State *L)
 		return 0;
 	if (!lua_istable(L, 3))
 		return luaL_error(L, "doc.meta must be a table, not a %s", luaL_typename(L, 3));
+	get_run(L)->meta_escaped = true;
 	/* What rawset put on the stand-in was the old table's. */
 	clear_raw(L, lua_gettop(L));
 	lua_pushvalue(L, 3);
@@ -2577,12 +2588,21 @@ static void read_meta(lua_State *L, run *c, int docidx)
 			   luaL_typename(L, -1));
 	lua_rawgeti(L, st, META_PROXY);
 	if (!lua_rawequal(L, -1, -2)) {
+		c->meta_escaped = true;
 		lua_pushvalue(L, -2);
 		lua_rawseti(L, st, META_DATA);
 		lua_pushnil(L);
 		lua_rawset(L, docidx);
 	} else {
-		lua_pop(L, 1);
+		/* Nothing set, and nothing put on the stand-in with rawset:
+		 * nothing to read back. */
+		lua_pushnil(L);
+		bool raw = lua_next(L, -2) != 0;
+		lua_pop(L, raw ? 3 : 1);
+		if (!raw && !c->meta_set && !c->meta_escaped) {
+			lua_settop(L, st - 1);
+			return;
+		}
 	}
 	lua_pop(L, 1);
 	lua_rawgeti(L, st, META_DATA);
@@ -2611,6 +2631,7 @@ static void read_meta(lua_State *L, run *c, int docidx)
 	c->meta = c->building;
 	c->building = NULL;
 	/* The next filter's touches are its own. */
+	c->meta_set = false;
 	lua_newtable(L);
 	lua_rawseti(L, st, META_SET);
 	lua_newtable(L);
@@ -3369,6 +3390,7 @@ static void open_doc(lua_State *L, run *c)
 	lua_pushstring(L, frontmatter_kind_name(d->fm.kind));
 	lua_setfield(L, -2, "kind");
 	push_value(L, d->fm.meta, false);
+	c->meta_set = c->meta_escaped = false;
 	meta_open(L, lua_gettop(L) - 1);
 	push_node(L, markdown_root(c->md));
 	lua_setfield(L, -2, "root");

@@ -431,6 +431,63 @@ static void test_constructors(void)
 		       "a Span fits in a table cell");
 }
 
+/* A table of doc.meta kept by one filter and changed by the next, which
+ * never touches doc.meta itself: still read back, and blamed. */
+static void test_meta_later(void)
+{
+	static const char *const keep =
+		"local M = {}\n"
+		"return M\n";
+	static const char *const first =
+		"return { Document = function()\n"
+		"  require('keep').themes = doc.meta.themes\n"
+		"end }\n";
+	const char *second[] = {
+		"return { Document = function()\n"
+		"  table.insert(require('keep').themes, 'nieuw')\n"
+		"end }\n",
+		"return { Document = function()\n"
+		"  table.insert(require('keep').themes, 3)\n"
+		"end }\n",
+	};
+	for (int i = 0; i < 2; i++) {
+		gen_err e;
+		err_clear(&e);
+		filter_set *fs = filter_set_new();
+		filter_set_add(fs, "lua/keep.lua", keep, strlen(keep), false, NULL);
+		filter_set_add(fs, "lua/a.lua", first, strlen(first), true, NULL);
+		filter_set_add(fs, "lua/b.lua", second[i], strlen(second[i]), true, NULL);
+		source_file f;
+		memset(&f, 0, sizeof f);
+		f.path = xstrdup("content/x.md");
+		f.data = xstrdup(FRONT "x\n");
+		f.len = strlen(f.data);
+		document d;
+		memset(&d, 0, sizeof d);
+		diag_list diags = DIAG_LIST_INIT;
+		int rc = document_parse(&d, &f, &cfg, true, &diags, &e);
+		if (rc == 0)
+			rc = filter_run(fs, &d, &cfg, &diags, &e);
+		char msg[2048] = "";
+		if (rc < 0)
+			err_format(&e, msg, sizeof msg);
+		if (i == 0) {
+			ok(rc == 0 && d.fm.nthemes == 2 && !strcmp(d.fm.themes[1], "nieuw"),
+			   "a list of doc.meta changed by a later filter reaches the front matter");
+		} else {
+			is_str(msg,
+			       "lua/b.lua: doc.meta.themes must be a list of strings "
+			       "(while filtering content/x.md)",
+			       "and is checked after that filter, blamed on it");
+		}
+		document_release(&d);
+		diag_release(&diags);
+		free(f.path);
+		free(f.data);
+		filter_set_free(fs);
+	}
+}
+
 /* Front matter a filter broke names the line that broke it. */
 static void test_meta_blame(void)
 {
@@ -533,6 +590,7 @@ static void test_meta_blame(void)
 		"x\n");
 	is_str(r.d.fm.summary, "Rauw gezet.", "rawset on doc.meta reaches the front matter");
 	done(&r);
+	test_meta_later();
 }
 
 static void test_meta(void)

@@ -91,6 +91,14 @@ int source_open(source **out, const source_options *opt, diag_list *diags,
 	 * Set here, before any thread reads a repository (history walks
 	 * beside the articles being parsed), for the whole process. */
 	git_libgit2_opts(GIT_OPT_ENABLE_STRICT_HASH_VERIFICATION, 0);
+	/* libgit2 caches no tree over 4 KB by default, and a folder of
+	 * thousands of articles is a tree of hundreds: the status and its
+	 * diffs read it again and again (a resident's status, on a handle
+	 * it keeps, the one from the build before). Trees up to 8 MB are
+	 * kept, and the cache as a whole to 16 MB (256 by default), so
+	 * that a walk through loose objects cannot grow a build by more. */
+	git_libgit2_opts(GIT_OPT_SET_CACHE_OBJECT_LIMIT, GIT_OBJECT_TREE, (size_t)8 << 20);
+	git_libgit2_opts(GIT_OPT_SET_CACHE_MAX_SIZE, (ssize_t)16 << 20);
 	s->worktree = opt->worktree;
 	const char *rev = opt->rev ? opt->rev : "HEAD";
 
@@ -992,6 +1000,14 @@ struct source_status {
 	size_t ndirty, capdirty;
 	int partial;           /* statuses since the last that asked about all */
 	size_t looked;         /* source_status_looked */
+	/* The repository as the last status opened it, kept: its index
+	 * is read again only when the file changed, and the trees the last
+	 * status read (HEAD's then, which a new commit's diff starts from)
+	 * are in its object cache. Taken again only for the same .git. */
+	git_repository *repo;
+	char *gitdir;
+	dev_t gitdir_dev;
+	ino_t gitdir_ino;
 };
 
 source_status *source_status_new(void)
@@ -1030,13 +1046,52 @@ static void status_clear_dirty(source_status *st)
 	st->ndirty = st->capdirty = 0;
 }
 
+static void status_let_go(source_status *st)
+{
+	git_repository_free(st->repo);
+	free(st->gitdir);
+	st->repo = NULL;
+	st->gitdir = NULL;
+}
+
 void source_status_free(source_status *st)
 {
 	if (!st)
 		return;
 	status_clear(st);
 	status_clear_dirty(st);
+	status_let_go(st);
 	free(st);
+}
+
+/* The repository of s for a status, on its own handle: the build reads
+ * blobs through s->repo on other threads meanwhile, and status loads
+ * the index into its handle. With st, the handle st kept when it is of
+ * the same .git (the same folder, not one put in its place), else a new
+ * one that st keeps; *owned says whether the caller frees it. */
+static git_repository *status_repo(const source *s, source_status *st, bool *owned)
+{
+	const char *path = git_repository_path(s->repo);
+	struct stat sb;
+	bool known = stat(path, &sb) == 0;
+	*owned = !st;
+	if (st && st->repo && known && strcmp(st->gitdir, path) == 0 &&
+	    st->gitdir_dev == sb.st_dev && st->gitdir_ino == sb.st_ino)
+		return st->repo;
+	if (st)
+		status_let_go(st);
+	git_repository *repo = NULL;
+	if (git_repository_open(&repo, path) < 0)
+		return NULL;
+	if (st && known) {
+		st->repo = repo;
+		st->gitdir = xstrdup(path);
+		st->gitdir_dev = sb.st_dev;
+		st->gitdir_ino = sb.st_ino;
+	} else {
+		*owned = true;
+	}
+	return repo;
 }
 
 void source_status_dirty(source_status *st, const char *path)
@@ -1155,15 +1210,14 @@ int source_count_changes(const source *s, const char *dir, source_status *st)
 	char **cand = NULL;
 	size_t ncand = 0, capcand = 0;
 	git_oid head;
-	bool have_head = false, partial = false;
+	bool have_head = false, partial = false, owned = true;
 	int n = 0;
-	/* A handle of its own: the build reads blobs through s->repo on
-	 * other threads meanwhile, and status loads the index into its. */
-	if (git_repository_open(&own, git_repository_path(s->repo)) < 0)
+	if (!(own = status_repo(s, st, &owned)))
 		goto out;
 	if (st) {
+		/* A kept index is read again when the file changed. */
 		have_head = git_reference_name_to_id(&head, own, "HEAD") == 0 &&
-			    git_repository_index(&ix, own) == 0;
+			    git_repository_index(&ix, own) == 0 && git_index_read(ix, 0) == 0;
 		if (have_head)
 			read_entries(ix, spec.ptr, &entries, &nentries);
 		partial = have_head && st->valid && st->partial < STATUS_PARTIAL_MAX;
@@ -1252,7 +1306,8 @@ out:
 	free_paths(cand, ncand);
 	git_status_list_free(found);
 	git_index_free(ix);
-	git_repository_free(own);
+	if (owned)
+		git_repository_free(own);
 	buf_release(&spec);
 	return n;
 }

@@ -133,6 +133,16 @@ int main(void)
 	ok(got == 1 && all == 2 && source_status_looked(st) == 1,
 	   "an edit no watch named is not looked at (%d, all files: %d)", got, all);
 
+	/* The status keeps its repository open between calls: another one
+	 * put in its place is read anew, not through the old handle. */
+	sh("rm -rf p && mkdir -p p/content/verhalen && cd p && git init -q && "
+	   "echo 'title = \"T\"' > site.toml && echo z > content/verhalen/z.md && "
+	   "git add -A && " COMMIT " -m ander && echo y > content/verhalen/y.md && "
+	   "echo zz >> content/verhalen/z.md");
+	check(st, 2, SIZE_MAX, "another repository in the same place");
+	sh("cd p && git add -A && " COMMIT " -m verder");
+	check(st, 0, 2, "and a commit there: the two files asked about again");
+
 	source_status_free(st);
 	sh("rm -rf '%s'", tmp);
 	return done_testing();

@@ -2199,6 +2199,18 @@ static void note_place(lua_State *L, int sidx, int which, int kidx)
 	lua_pop(L, 1);
 }
 
+/* Begins the notes in the state at st (absolute) anew, with the value on
+ * top of the stack (popped: a place, or nil) as where doc.meta was last
+ * replaced whole. */
+static void notes_begin(lua_State *L, int st)
+{
+	lua_rawseti(L, st, META_WHOLE);
+	lua_newtable(L);
+	lua_rawseti(L, st, META_SET);
+	lua_newtable(L);
+	lua_rawseti(L, st, META_READ);
+}
+
 /* __index of the stand-in: (stand-in, key). */
 static int meta_get(lua_State *L)
 {
@@ -2295,11 +2307,7 @@ static int doc_set(lua_State *L)
 	lua_pushvalue(L, 3);
 	lua_rawseti(L, st, META_DATA);
 	push_caller_place(L);
-	lua_rawseti(L, st, META_WHOLE);
-	lua_newtable(L);
-	lua_rawseti(L, st, META_SET);
-	lua_newtable(L);
-	lua_rawseti(L, st, META_READ);
+	notes_begin(L, st);
 	return 0;
 }
 
@@ -2311,10 +2319,8 @@ static void meta_open(lua_State *L, int docidx)
 	lua_insert(L, -2);
 	int st = lua_gettop(L) - 1;
 	lua_rawseti(L, st, META_DATA);
-	lua_newtable(L);
-	lua_rawseti(L, st, META_SET);
-	lua_newtable(L);
-	lua_rawseti(L, st, META_READ);
+	lua_pushnil(L);
+	notes_begin(L, st);
 	lua_newtable(L); /* the stand-in */
 	lua_createtable(L, 0, 5);
 	static const luaL_Reg proxy[] = {
@@ -2632,12 +2638,8 @@ static void read_meta(lua_State *L, run *c, int docidx)
 	c->building = NULL;
 	/* The next filter's touches are its own. */
 	c->meta_set = false;
-	lua_newtable(L);
-	lua_rawseti(L, st, META_SET);
-	lua_newtable(L);
-	lua_rawseti(L, st, META_READ);
 	lua_pushnil(L);
-	lua_rawseti(L, st, META_WHOLE);
+	notes_begin(L, st);
 	lua_settop(L, st - 1);
 }
 

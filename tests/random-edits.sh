@@ -7,8 +7,9 @@
 # (ones no other article links to), site.toml's title, a filter. Then
 # one of four outputs is built again after its last build, some steps
 # back: committed or from the work tree (--worktree), by a one-shot gen
-# or through a resident (--resident). Each must be what a clean build
-# of the same revision gives, file for file, byte for byte.
+# or through a resident (--resident), sometimes after a hand edit to that
+# output. Each must be what a clean build of the same revision gives,
+# file for file, byte for byte.
 . "$(dirname "$0")/lib.sh"
 
 perl "$SRCDIR/bench/gen-repo" --articles 40 --commits 12 --seed 7 \
@@ -105,6 +106,28 @@ edit() {
 	steps="$steps $what"
 }
 
+# A hand edit to an output before its next build: a file deleted, a
+# byte changed in place (its length kept), one grown, a file of one's own
+# added, a folder removed. The build puts it right.
+tamper() { # tamper OUTPUT
+	find "$1" -type f | sort > "$WORK/files"
+	[ -s "$WORK/files" ] || return 0
+	pick "$WORK/files"
+	rnd 5
+	case $R in
+	0) rm -f "$F" ;;
+	1)
+		size=$(wc -c < "$F")
+		[ "$size" -gt 0 ] || return 0
+		rnd "$size"
+		printf '#' | dd of="$F" bs=1 seek="$R" conv=notrunc 2> /dev/null ;;
+	2) printf '<!-- hand -->' >> "$F" ;;
+	3) echo eigen > "$(dirname "$F")/eigen-$SEED.txt" ;;
+	*) [ "$(dirname "$F")" = "$1" ] || rm -rf "$(dirname "$F")" ;;
+	esac
+	steps="$steps hand-edit"
+}
+
 step=1
 while [ $step -le 60 ]; do
 	steps=""
@@ -121,6 +144,8 @@ while [ $step -le 60 ]; do
 	if [ "${mode#*worktree}" = "$mode" ]; then
 		git -C "$P" add -A && git -C "$P" commit -q -m "stap $step"
 	fi
+	rnd 4
+	if [ "$R" = 0 ] && [ -d "$WORK/out-$mode/public" ]; then tamper "$WORK/out-$mode/public"; fi
 	clean=--worktree
 	[ "${mode#*worktree}" = "$mode" ] && clean=""
 	# shellcheck disable=SC2086

@@ -289,7 +289,7 @@ void buf_reader_init(buf_reader *r, const void *data, size_t len)
 	r->bad = false;
 }
 
-uint64_t buf_get_varint(buf_reader *r)
+uint64_t buf_get_varint_long(buf_reader *r)
 {
 	uint64_t v = 0;
 	for (unsigned shift = 0; !r->bad; shift += 7) {

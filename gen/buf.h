@@ -72,7 +72,15 @@ typedef struct buf_reader {
 	bool bad;
 } buf_reader;
 void buf_reader_init(buf_reader *r, const void *data, size_t len);
-uint64_t buf_get_varint(buf_reader *r);
+uint64_t buf_get_varint_long(buf_reader *r);
+/* Most numbers the caches hold fit in a byte (counts, weights, small
+ * ids): those are read here without a call, millions a rebuild. */
+static inline uint64_t buf_get_varint(buf_reader *r)
+{
+	if (!r->bad && r->p < r->end && *r->p < 0x80)
+		return *r->p++;
+	return buf_get_varint_long(r);
+}
 int64_t buf_get_svarint(buf_reader *r);
 /* A count of items that follow, each of a byte at least: one larger
  * than the bytes left sets bad and gives 0, so that a damaged count

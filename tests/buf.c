@@ -143,6 +143,18 @@ static void test_records(void)
 		refused += r.bad;
 	}
 	is(refused, b.len, "data cut short anywhere is noticed");
+	{
+		/* Ten bytes that all go on: too long for 64 bits. */
+		static const unsigned char over[] = { 0xff, 0xff, 0xff, 0xff, 0xff,
+						      0xff, 0xff, 0xff, 0xff, 0xff, 0x05 };
+		buf_reader_init(&r, over, sizeof over);
+		uint64_t first = buf_get_varint(&r);
+		const unsigned char *at = r.p;
+		uint64_t next = buf_get_varint(&r);
+		ok(first == 0 && r.bad && next == 0 && r.p == at,
+		   "a number too long is bad, and after it a one-byte number reads 0 and "
+		   "nothing (%llu, %llu)", (unsigned long long)first, (unsigned long long)next);
+	}
 	ok(buf_hash64("abc", 3, 0) != buf_hash64("abd", 3, 0) &&
 		   buf_hash64("abc", 3, 0) != buf_hash64("abc", 3, 1) &&
 		   buf_hash64("abc", 3, 7) == buf_hash64("abc", 3, 7),

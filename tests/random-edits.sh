@@ -39,6 +39,15 @@ pick_unlinked() {
 	if [ -s "$WORK/free" ]; then pick "$WORK/free"; else pick "$WORK/all"; fi
 }
 
+# Front matter key KEY of FILE becomes LINE, or LINE is added.
+set_key() { # set_key FILE KEY LINE
+	if grep -q "^$2 = " "$1"; then
+		sed -i "s/^$2 = .*/$3/" "$1"
+	else
+		sed -i "0,/^+++$/s//+++\n$3/" "$1"
+	fi
+}
+
 edit() {
 	articles > "$WORK/all"
 	rnd 10
@@ -53,11 +62,7 @@ edit() {
 		what="title" ;;
 	3)
 		pick "$WORK/all"
-		if grep -q '^summary = ' "$F"; then
-			sed -i "s/^summary = .*/summary = \"Kort $SEED.\"/" "$F"
-		else
-			sed -i "0,/^+++$/s//+++\nsummary = \"Kort.\"/" "$F"
-		fi
+		set_key "$F" summary "summary = \"Kort $SEED.\""
 		what="summary" ;;
 	4)
 		pick "$WORK/all"
@@ -67,11 +72,7 @@ edit() {
 		1) t='themes = ["empathie"]' ;;
 		*) t='themes = ["feedback", "reputatie"]' ;;
 		esac
-		if grep -q '^themes = ' "$F"; then
-			sed -i "s/^themes = .*/$t/" "$F"
-		else
-			sed -i "0,/^+++$/s//+++\n$t/" "$F"
-		fi
+		set_key "$F" themes "$t"
 		what="themes" ;;
 	5)
 		pick "$WORK/all"

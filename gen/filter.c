@@ -2594,9 +2594,13 @@ static void read_meta(lua_State *L, run *c, int docidx)
 			   luaL_typename(L, -1));
 	lua_rawgeti(L, st, META_PROXY);
 	if (!lua_rawequal(L, -1, -2)) {
+		/* The table is the data from now on, behind the stand-in
+		 * again for the filters after this one. */
 		c->meta_escaped = true;
-		lua_pushvalue(L, -2);
+		lua_pop(L, 1);
+		lua_pushvalue(L, -1);
 		lua_rawseti(L, st, META_DATA);
+		lua_pushliteral(L, "meta");
 		lua_pushnil(L);
 		lua_rawset(L, docidx);
 	} else {

@@ -431,61 +431,93 @@ static void test_constructors(void)
 		       "a Span fits in a table cell");
 }
 
-/* A table of doc.meta kept by one filter and changed by the next, which
- * never touches doc.meta itself: still read back, and blamed. */
+/* Runs the filters lua/a.lua, then lua/b.lua (with the module
+ * lua/keep.lua, an empty table) on FRONT "x"; the error into msg, the
+ * document into d (caller releases). Returns filter_run's code. */
+static int two_filters(const char *a, const char *b, char *msg, size_t n, document *d)
+{
+	static const char *const keep = "local M = {}\nreturn M\n";
+	gen_err e;
+	err_clear(&e);
+	filter_set *fs = filter_set_new();
+	filter_set_add(fs, "lua/keep.lua", keep, strlen(keep), false, NULL);
+	filter_set_add(fs, "lua/a.lua", a, strlen(a), true, NULL);
+	filter_set_add(fs, "lua/b.lua", b, strlen(b), true, NULL);
+	source_file f;
+	memset(&f, 0, sizeof f);
+	f.path = xstrdup("content/x.md");
+	f.data = xstrdup(FRONT "x\n");
+	f.len = strlen(f.data);
+	memset(d, 0, sizeof *d);
+	diag_list diags = DIAG_LIST_INIT;
+	int rc = document_parse(d, &f, &cfg, true, &diags, &e);
+	if (rc == 0)
+		rc = filter_run(fs, d, &cfg, &diags, &e);
+	msg[0] = '\0';
+	if (rc < 0)
+		err_format(&e, msg, n);
+	diag_release(&diags);
+	free(f.path);
+	free(f.data);
+	filter_set_free(fs);
+	return rc;
+}
+
+/* What one filter did to doc.meta, seen by the next. */
 static void test_meta_later(void)
 {
-	static const char *const keep =
-		"local M = {}\n"
-		"return M\n";
+	/* A table of doc.meta kept by one filter and changed by the next,
+	 * which never touches doc.meta itself: still read back, and blamed. */
 	static const char *const first =
 		"return { Document = function()\n"
 		"  require('keep').themes = doc.meta.themes\n"
 		"end }\n";
-	const char *second[] = {
-		"return { Document = function()\n"
-		"  table.insert(require('keep').themes, 'nieuw')\n"
-		"end }\n",
-		"return { Document = function()\n"
-		"  table.insert(require('keep').themes, 3)\n"
-		"end }\n",
-	};
-	for (int i = 0; i < 2; i++) {
-		gen_err e;
-		err_clear(&e);
-		filter_set *fs = filter_set_new();
-		filter_set_add(fs, "lua/keep.lua", keep, strlen(keep), false, NULL);
-		filter_set_add(fs, "lua/a.lua", first, strlen(first), true, NULL);
-		filter_set_add(fs, "lua/b.lua", second[i], strlen(second[i]), true, NULL);
-		source_file f;
-		memset(&f, 0, sizeof f);
-		f.path = xstrdup("content/x.md");
-		f.data = xstrdup(FRONT "x\n");
-		f.len = strlen(f.data);
-		document d;
-		memset(&d, 0, sizeof d);
-		diag_list diags = DIAG_LIST_INIT;
-		int rc = document_parse(&d, &f, &cfg, true, &diags, &e);
-		if (rc == 0)
-			rc = filter_run(fs, &d, &cfg, &diags, &e);
-		char msg[2048] = "";
-		if (rc < 0)
-			err_format(&e, msg, sizeof msg);
-		if (i == 0) {
-			ok(rc == 0 && d.fm.nthemes == 2 && !strcmp(d.fm.themes[1], "nieuw"),
-			   "a list of doc.meta changed by a later filter reaches the front matter");
-		} else {
-			is_str(msg,
-			       "lua/b.lua: doc.meta.themes must be a list of strings "
-			       "(while filtering content/x.md)",
-			       "and is checked after that filter, blamed on it");
-		}
-		document_release(&d);
-		diag_release(&diags);
-		free(f.path);
-		free(f.data);
-		filter_set_free(fs);
-	}
+	char msg[2048];
+	document d;
+	int rc = two_filters(first,
+			     "return { Document = function()\n"
+			     "  table.insert(require('keep').themes, 'nieuw')\n"
+			     "end }\n",
+			     msg, sizeof msg, &d);
+	ok(rc == 0 && d.fm.nthemes == 2 && !strcmp(d.fm.themes[1], "nieuw"),
+	   "a list of doc.meta changed by a later filter reaches the front matter");
+	document_release(&d);
+	two_filters(first,
+		    "return { Document = function()\n"
+		    "  table.insert(require('keep').themes, 3)\n"
+		    "end }\n",
+		    msg, sizeof msg, &d);
+	is_str(msg,
+	       "lua/b.lua: doc.meta.themes must be a list of strings "
+	       "(while filtering content/x.md)",
+	       "and is checked after that filter, blamed on it");
+	document_release(&d);
+	/* A doc.meta put past the stand-in (rawset) is behind it again for
+	 * the next filter, which is blamed at its line. */
+	two_filters("return { Document = function()\n"
+		    "  rawset(doc, 'meta', { title = 'Rauw', kind = 'story' })\n"
+		    "end }\n",
+		    "return { Document = function()\n"
+		    "  local t = doc.meta.title\n"
+		    "  doc.meta.title = ''\n"
+		    "end }\n",
+		    msg, sizeof msg, &d);
+	is_str(msg,
+	       "lua/b.lua:3: doc.meta.title must be a non-empty string "
+	       "(while filtering content/x.md)",
+	       "after a rawset doc.meta, the next filter's line is named");
+	document_release(&d);
+	rc = two_filters("return { Document = function()\n"
+			 "  rawset(doc, 'meta', { title = 'Rauw', kind = 'story' })\n"
+			 "end }\n",
+			 "return { Document = function()\n"
+			 "  doc.meta.summary = doc.meta.title .. '!'\n"
+			 "end }\n",
+			 msg, sizeof msg, &d);
+	ok(rc == 0 && !strcmp(d.fm.title, "Rauw") && d.fm.summary &&
+		   !strcmp(d.fm.summary, "Rauw!"),
+	   "and reads and writes it (%s)", msg);
+	document_release(&d);
 }
 
 /* Front matter a filter broke names the line that broke it. */

@@ -111,8 +111,22 @@ struct cache_file {
 
 uint64_t cache_program_stamp(void)
 {
-	buf exe = BUF_INIT;
 	uint64_t h = buf_hash64(GEN_VERSION, strlen(GEN_VERSION), FORMAT);
+	/* Hashed where the kernel has it mapped: a copy of the 2 MB
+	 * would cost every gen process its pages. */
+	int fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	void *m = MAP_FAILED;
+	if (fd >= 0 && fstat(fd, &st) == 0 && st.st_size > 0)
+		m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+	if (fd >= 0)
+		close(fd);
+	if (m != MAP_FAILED) {
+		h = buf_hash64(m, (size_t)st.st_size, h);
+		munmap(m, (size_t)st.st_size);
+		return h;
+	}
+	buf exe = BUF_INIT;
 	if (buf_read_file(&exe, "/proc/self/exe") == 0)
 		h = buf_hash64(exe.ptr, exe.len, h);
 	buf_release(&exe);

@@ -419,6 +419,8 @@ typedef struct run {
 	 * in this document: that table may change at any later time. With
 	 * neither, doc.meta is as the last conversion left it. */
 	bool meta_set, meta_escaped;
+	char place_source[256];   /* the last place push_caller_place made */
+	int place_line;           /* (0: none) */
 } run;
 
 static run *get_run(lua_State *L)
@@ -2168,19 +2170,33 @@ static void push_value(lua_State *L, const value *v, bool readonly)
  *   META_WHOLE  "file:line" where doc.meta was last replaced whole
  *   META_PROXY  the stand-in itself
  * The notes are the running filter's: read_meta begins them anew. */
-enum { META_DATA = 1, META_SET, META_READ, META_WHOLE, META_PROXY };
+enum { META_DATA = 1, META_SET, META_READ, META_WHOLE, META_PROXY, META_LAST };
 
 /* Pushes "file:line" of the Lua code that called the running C function
  * (a metamethod: the line that indexed), or nil when that is not a line
- * of a file. */
-static void push_caller_place(lua_State *L)
+ * of a file. A filter that reads doc.meta in a loop asks from one line
+ * again and again: the last place made is kept (META_LAST of the state
+ * at st, c->place_*) and given again. */
+static void push_caller_place(lua_State *L, int st)
 {
 	lua_Debug ar;
-	if (lua_getstack(L, 1, &ar) && lua_getinfo(L, "Sl", &ar) && ar.currentline > 0 &&
-	    ar.source[0] == '@')
-		lua_pushfstring(L, "%s:%d", ar.source + 1, ar.currentline);
-	else
+	if (!lua_getstack(L, 1, &ar) || !lua_getinfo(L, "Sl", &ar) || ar.currentline <= 0 ||
+	    ar.source[0] != '@') {
 		lua_pushnil(L);
+		return;
+	}
+	run *c = get_run(L);
+	bool same = c->place_line == ar.currentline && strcmp(c->place_source, ar.source) == 0;
+	if (same && lua_rawgeti(L, st, META_LAST) == LUA_TSTRING)
+		return;
+	if (same)
+		lua_pop(L, 1);
+	lua_pushfstring(L, "%s:%d", ar.source + 1, ar.currentline);
+	lua_pushvalue(L, -1);
+	lua_rawseti(L, st, META_LAST);
+	size_t n = strlen(ar.source);
+	c->place_line = n < sizeof c->place_source ? ar.currentline : 0;
+	memcpy(c->place_source, ar.source, n < sizeof c->place_source ? n + 1 : 1);
 }
 
 /* Notes the caller's place under the key at kidx in notes[which] of the
@@ -2191,7 +2207,7 @@ static void note_place(lua_State *L, int sidx, int which, int kidx)
 		return;
 	lua_rawgeti(L, sidx, which);
 	lua_pushvalue(L, kidx);
-	push_caller_place(L);
+	push_caller_place(L, sidx);
 	if (lua_isnil(L, -1))
 		lua_pop(L, 2);
 	else
@@ -2306,7 +2322,7 @@ static int doc_set(lua_State *L)
 	clear_raw(L, lua_gettop(L));
 	lua_pushvalue(L, 3);
 	lua_rawseti(L, st, META_DATA);
-	push_caller_place(L);
+	push_caller_place(L, st);
 	notes_begin(L, st);
 	return 0;
 }
@@ -3397,6 +3413,7 @@ static void open_doc(lua_State *L, run *c)
 	lua_setfield(L, -2, "kind");
 	push_value(L, d->fm.meta, false);
 	c->meta_set = c->meta_escaped = false;
+	c->place_line = 0;
 	meta_open(L, lua_gettop(L) - 1);
 	push_node(L, markdown_root(c->md));
 	lua_setfield(L, -2, "root");

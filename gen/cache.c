@@ -109,18 +109,26 @@ struct cache_file {
 	struct kept_addr *by_addr; /* kept records in the order of their bytes */
 };
 
+/* The whole file at path mapped read-only, its stat in *st; MAP_FAILED
+ * when it cannot be opened or mapped, or is empty. */
+static void *map_whole(const char *path, struct stat *st)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	void *m = MAP_FAILED;
+	if (fd >= 0 && fstat(fd, st) == 0 && st->st_size > 0)
+		m = mmap(NULL, (size_t)st->st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+	if (fd >= 0)
+		close(fd);
+	return m;
+}
+
 uint64_t cache_program_stamp(void)
 {
 	uint64_t h = buf_hash64(GEN_VERSION, strlen(GEN_VERSION), FORMAT);
 	/* Hashed where the kernel has it mapped: a copy of the 2 MB
 	 * would cost every gen process its pages. */
-	int fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
 	struct stat st;
-	void *m = MAP_FAILED;
-	if (fd >= 0 && fstat(fd, &st) == 0 && st.st_size > 0)
-		m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-	if (fd >= 0)
-		close(fd);
+	void *m = map_whole("/proc/self/exe", &st);
 	if (m != MAP_FAILED) {
 		h = buf_hash64(m, (size_t)st.st_size, h);
 		munmap(m, (size_t)st.st_size);
@@ -1104,14 +1112,9 @@ bool cache_rehome(cache_file *c)
 		return false;
 	buf path = BUF_INIT;
 	buf_printf(&path, "%s/%s", c->dir, c->name);
-	int fd = open(path.ptr, O_RDONLY | O_CLOEXEC);
-	buf_release(&path);
 	struct stat st;
-	void *m = MAP_FAILED;
-	if (fd >= 0 && fstat(fd, &st) == 0 && st.st_size > 0)
-		m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-	if (fd >= 0)
-		close(fd);
+	void *m = map_whole(path.ptr, &st);
+	buf_release(&path);
 	if (m == MAP_FAILED)
 		return false;
 	/* Trust only what reads back the same: another build may have

@@ -19,6 +19,7 @@
 #include "links.h"
 #include "output.h"
 #include "render.h"
+#include "search.h"
 #include "xalloc.h"
 
 static double now_seconds(void)
@@ -123,6 +124,10 @@ static void print_stats(const stage_times *t, const site *s, const renderer *r,
 	if (rt->search_docs)
 		buf_printf(&search_note, ";\n                     the text of %zu of %zu kept",
 			   rt->search_kept, rt->search_docs);
+	if (rt->search_held)
+		buf_printf(&search_note, ";\n                     the words of %zu and the postings\n"
+					 "                     of %zu terms from the last build",
+			   rt->search_held, rt->search_terms_held);
 	if (rt->search_whole)
 		buf_puts(&search_note, ",\n                     and every file of the index: as in\n"
 				       "                     the last build");
@@ -205,6 +210,12 @@ typedef struct early_job {
 	 * opened after the walk on its thread (their indexes take a tenth
 	 * of the parse on a large site), handed to the site by early_end */
 	cache_file *diff_cache, *search_cache;
+	/* A one-shot build's search memory (search.h), read from the file
+	 * the last one left there (words_path), read on the same thread */
+	char *words_path;
+	search_memory *words;
+	pthread_t words_saver; /* writing it for the next, beside the commit */
+	bool words_saving, words_threaded;
 	pthread_t thread;
 	bool begun, threaded;
 	/* the output, with opt->write */
@@ -239,6 +250,18 @@ static void *history_run(void *arg)
 		}
 		j->search_cache = cache_open_after(c ? c->search : NULL, j->cache_dir,
 						   "search.pack", j->program_stamp, &j->diags);
+	}
+	/* Without a memory to read, a build that finds no search records
+	 * either (a first build, a new gen) makes the index without one:
+	 * what a memory keeps would raise its peak by a tenth. The next
+	 * build makes the memory. */
+	if (j->words_path) {
+		j->words = search_memory_new();
+		if (search_memory_load(j->words, j->words_path, j->program_stamp) < 0 &&
+		    cache_fresh(j->search_cache)) {
+			search_memory_free(j->words);
+			j->words = NULL;
+		}
 	}
 	return NULL;
 }
@@ -337,12 +360,22 @@ static void early_begin(void *ctx, const site *s)
 	 * walker mostly doubles the CPU (see history.c, diff_chain). */
 	j->jobs = 1;
 	j->begun = true;
+	if (j->opt->write)
+		j->out_dir = site_output_dir(s, j->opt->output);
+	/* Named by the output, like the page cache: what it says of the
+	 * search index's files is true of one output only. A process that
+	 * holds a memory of its own (gen serve, --resident) needs none. */
+	if (j->opt->write && j->opt->site.cache && !j->opt->search_memory) {
+		buf path = BUF_INIT;
+		buf_printf(&path, "%s/search-%016llx.mem", j->cache_dir,
+			   (unsigned long long)output_key(j->out_dir));
+		j->words_path = buf_detach(&path);
+	}
 	j->threaded = pthread_create(&j->thread, NULL, history_run, j) == 0;
 	if (!j->threaded)
 		history_run(j);
 	status_begin(j, s->cfg.content_dir);
 	if (j->opt->write) {
-		j->out_dir = site_output_dir(s, j->opt->output);
 		/* Named here: the scan may outlive cache_dir (early_end). */
 		if (j->opt->site.cache) {
 			buf manifest = BUF_INIT;
@@ -355,6 +388,33 @@ static void early_begin(void *ctx, const site *s)
 		if (!j->scan_threaded)
 			scan_run(j);
 	}
+}
+
+static void *words_save_run(void *arg)
+{
+	early_job *j = arg;
+	search_memory_save(j->words, j->words_path, j->program_stamp);
+	return NULL;
+}
+
+/* Writes the search memory for the next build, when this build's index
+ * gave it new words, on a thread of its own: the commit and the page
+ * cache, which follow, are one thread's work. */
+static void words_save_begin(early_job *j)
+{
+	if (!j->words || !j->words_path || !search_memory_taken(j->words))
+		return;
+	j->words_saving = true;
+	j->words_threaded = pthread_create(&j->words_saver, NULL, words_save_run, j) == 0;
+	if (!j->words_threaded)
+		words_save_run(j);
+}
+
+static void words_save_join(early_job *j)
+{
+	if (j->words_saving && j->words_threaded)
+		pthread_join(j->words_saver, NULL);
+	j->words_saving = false;
 }
 
 /* Waits for the reading of the output, which only the render needs: the
@@ -632,7 +692,7 @@ int build_run(const build_options *opt)
 		goto out;
 	}
 	render_set_links(r, graph);
-	render_set_search_memory(r, opt->search_memory);
+	render_set_search_memory(r, opt->search_memory ? opt->search_memory : ej.words);
 	render_set_print_parts(r, opt->print_parts);
 	if (opt->write) {
 		/* Read beside the parse and the link graph (early_begin). The
@@ -666,6 +726,7 @@ int build_run(const build_options *opt)
 	}
 	st.render = now_seconds() - t;
 	t = now_seconds();
+	words_save_begin(&ej);
 	size_t changed_files = o ? output_changed(o) : 0;
 	size_t kept = o ? output_unchanged(o) : 0;
 	if (o) {
@@ -679,6 +740,7 @@ int build_run(const build_options *opt)
 		/* Only now does the output hold what the page cache says. */
 		cache_save(pages, &diags);
 	}
+	words_save_join(&ej);
 	st.output = now_seconds() - t;
 	status_note(&ej, &s, src, &diags);
 	if (report(opt, &diags))
@@ -706,6 +768,8 @@ out:
 	 * reading of the output, and throws it away. */
 	scan_end(&ej);
 	status_join(&ej);
+	words_save_join(&ej);
+	free(ej.words_path);
 	kept_links_release(&kl);
 	output_abort(ej.o);
 	output_abort(o);
@@ -719,6 +783,7 @@ out:
 		goto left;
 #endif
 	render_free(r);
+	search_memory_free(ej.words);
 	links_graph_free(graph);
 	history_free(s.history);
 	if (opt->caches) {

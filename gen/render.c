@@ -1507,11 +1507,16 @@ static void *part_run(void *arg)
 		t->r->times.print_parts_written = ps.parts_written;
 		break;
 	}
-	case PART_SEARCH:
-		t->rc = search_render(t->r, t->r->s, t->o, &t->r->times.search_kept,
-				      &t->r->times.search_whole, &t->err);
+	case PART_SEARCH: {
+		search_render_stats st;
+		t->rc = search_render(t->r, t->r->s, t->o, &st, &t->err);
+		t->r->times.search_kept = st.kept;
+		t->r->times.search_held = st.held;
+		t->r->times.search_terms_held = st.terms_held;
+		t->r->times.search_whole = st.whole;
 		t->r->times.search_docs = t->r->s->ndocs;
 		break;
+	}
 	default:
 		t->rc = changes_render(t->r, t->r->s, t->o, &t->err);
 		break;

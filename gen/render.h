@@ -147,6 +147,7 @@ typedef struct render_times {
 	bool related_kept;                   /* related pages as the last build had them */
 	bool facts_same;                     /* render_facts_same */
 	size_t search_docs, search_kept;     /* in the index; whose text file was kept */
+	size_t search_held, search_terms_held; /* words, postings from the memory */
 	bool search_whole;                   /* every file of the index kept */
 } render_times;
 const render_times *render_last_times(const renderer *r);

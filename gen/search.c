@@ -24,6 +24,8 @@
  * documents, yet result counts and facets stay exact. */
 #include "search.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <libstemmer.h>
 #include <math.h>
@@ -31,6 +33,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -1926,7 +1930,9 @@ static void *copy_job(void *arg)
  * the document table shows of it is taken from the memory too.
  *
  * The memory also holds the last index as search_write built it: see
- * "the last index" below and build_postings_after. */
+ * "the last index" below and build_postings_after. A one-shot build
+ * keeps it in a file from one build to the next (see "the memory in a
+ * file"). */
 
 struct search_memory {
 	char *language;
@@ -1968,6 +1974,12 @@ struct search_memory {
 	 * articles, and a fresh one costs a page fault per 4 KB the first
 	 * time it is written (thousands per rebuild). */
 	spare spares[SPARE_COUNT];
+	/* A memory read from a file (search_memory_load) has its big
+	 * arrays in the file's mapping, not allocations of their own. */
+	void *map;
+	size_t map_len;
+	bool taken;          /* memory_take gave it an index since it was
+			      * made or loaded */
 };
 
 /* The memory's spares, by what they were and will be. */
@@ -1986,8 +1998,11 @@ search_memory *search_memory_new(void)
 
 /* Empties m; with keep, its big arrays become its spares (in place of
  * the spares it had), else the spares stay as they are. */
+static void memory_unmap(search_memory *m);
+
 static void memory_clear(search_memory *m, bool keep)
 {
+	memory_unmap(m);
 	if (keep) {
 		spare_give(&m->spares[SPARE_IDS], m->ids.v, m->ids.cap * sizeof *m->ids.v);
 		spare_give(&m->spares[SPARE_TF], m->tf.v, m->tf.cap * sizeof *m->tf.v);
@@ -2035,6 +2050,11 @@ void search_memory_free(search_memory *m)
 	for (size_t i = 0; i < SPARE_COUNT; i++)
 		free(m->spares[i].p);
 	free(m);
+}
+
+bool search_memory_taken(const search_memory *m)
+{
+	return m && m->taken;
 }
 
 void search_set_memory(search_index *ix, search_memory *m)
@@ -2099,6 +2119,7 @@ static void memory_take(search_index *ix)
 		buf_init(&ix->made.enc);
 	}
 	m->valid = true;
+	m->taken = true;
 	memset(&ix->words, 0, sizeof ix->words);
 	memset(&ix->strings, 0, sizeof ix->strings);
 	memset(&ix->keys, 0, sizeof ix->keys);
@@ -2106,6 +2127,491 @@ static void memory_take(search_index *ix)
 	memset(&ix->dw_word, 0, sizeof ix->dw_word);
 	memset(&ix->dw_tf, 0, sizeof ix->dw_tf);
 	memset(&ix->dw_cnt, 0, sizeof ix->dw_cnt);
+}
+
+/* ---- the memory in a file ------------------------------------------------
+ *
+ * search_memory_save and search_memory_load. The file is a head (the
+ * counts, the strings and the small per-document facts, in varints), then
+ * the big arrays as they lie in memory (millions of entries: word lists,
+ * postings and their weighted counts), each at a multiple of eight bytes,
+ * and a checksum of all that (see sealer). A load maps the file and
+ * points the memory's arrays into the mapping: copying tens of megabytes
+ * into fresh allocations would cost a page fault per 4 KB. The mapping is private, so the arrays read and write
+ * as the memory's own; memory_clear lets it go. A file is for the
+ * machine that wrote it: sizeof(size_t) and the byte order are in the
+ * head (MEMORY_PROBE). After the checksum, every number that is used
+ * as an index is checked against what it indexes, so that even a file
+ * made by hand is refused rather than read out of bounds. */
+
+#define MEMORY_MAGIC "gen search memory\n"
+#define MEMORY_FORMAT 1
+#define MEMORY_PROBE 0x0102030405060708ULL
+#define MEMORY_PIECES 19
+#define MEMORY_ALIGN 8
+
+/* A big array of the memory: where it lies, and its length in bytes. */
+typedef struct memory_piece {
+	const void *p;
+	size_t len;
+} memory_piece;
+
+/* The big arrays of m in file order, their lengths from m's counts and
+ * has_vocab (whether there is a word_vocab); on load the counts are set
+ * before the arrays are there (p is then NULL). total: the postings.
+ * Returns how many. */
+static size_t memory_pieces(const search_memory *m, memory_piece *out, size_t total,
+			    bool has_vocab)
+{
+	size_t nw = m->words.n, nt = m->nterms, k = 0;
+	const index_made *d = &m->made;
+	out[k++] = (memory_piece){ m->word_vocab, has_vocab ? nw * sizeof(uint32_t) : 0 };
+	out[k++] = (memory_piece){ m->ids.v, m->ids.n * sizeof(uint32_t) };
+	out[k++] = (memory_piece){ m->tf.v, m->ids.n * sizeof(uint32_t) };
+	out[k++] = (memory_piece){ m->cnt.v, m->ids.n * sizeof(uint32_t) };
+	if (!m->built)
+		return k;
+	out[k++] = (memory_piece){ d->word_term, nw * sizeof(uint32_t) };
+	out[k++] = (memory_piece){ d->word_split, nw * sizeof(uint32_t) };
+	out[k++] = (memory_piece){ d->parts.v, d->parts.n * sizeof(uint32_t) };
+	out[k++] = (memory_piece){ d->term_surface, nt * sizeof(bool) };
+	out[k++] = (memory_piece){ d->order, m->nsdocs * sizeof(uint32_t) };
+	out[k++] = (memory_piece){ d->post_off, nt * sizeof(uint32_t) };
+	out[k++] = (memory_piece){ d->post_n, nt * sizeof(uint32_t) };
+	out[k++] = (memory_piece){ d->pdoc, total * sizeof(uint32_t) };
+	out[k++] = (memory_piece){ d->ptf, total * sizeof(double) };
+	out[k++] = (memory_piece){ d->pq_raw, total };
+	out[k++] = (memory_piece){ d->pq, total };
+	out[k++] = (memory_piece){ d->enc.ptr, d->enc.len };
+	out[k++] = (memory_piece){ d->enc_at, nt * sizeof(size_t) };
+	out[k++] = (memory_piece){ d->enc_len, nt * sizeof(size_t) };
+	out[k++] = (memory_piece){ d->dfp, m->ndfp * sizeof(uint64_t) };
+	return k;
+}
+
+/* Points m's arrays at the pieces in memory_pieces' order (p[k]; NULL
+ * for one that is not there), but for the encodings, which are copied
+ * into their buf: the memory appends to it. */
+static void memory_point(search_memory *m, char *const *p, const memory_piece *piece)
+{
+	index_made *d = &m->made;
+	m->word_vocab = (uint32_t *)(void *)p[0];
+	m->ids.v = (uint32_t *)(void *)p[1];
+	m->tf.v = (uint32_t *)(void *)p[2];
+	m->cnt.v = (uint32_t *)(void *)p[3];
+	if (!m->built)
+		return;
+	d->word_term = (uint32_t *)(void *)p[4];
+	d->word_split = (uint32_t *)(void *)p[5];
+	d->parts.v = (uint32_t *)(void *)p[6];
+	d->term_surface = (bool *)(void *)p[7];
+	d->order = (uint32_t *)(void *)p[8];
+	d->post_off = (uint32_t *)(void *)p[9];
+	d->post_n = (uint32_t *)(void *)p[10];
+	d->pdoc = (uint32_t *)(void *)p[11];
+	d->ptf = (double *)(void *)p[12];
+	d->pq_raw = (uint8_t *)p[13];
+	d->pq = (uint8_t *)p[14];
+	buf_clear(&d->enc);
+	buf_put(&d->enc, p[15], piece[15].len);
+	d->enc_at = (size_t *)(void *)p[16];
+	d->enc_len = (size_t *)(void *)p[17];
+	d->dfp = (uint64_t *)(void *)p[18];
+}
+
+static size_t aligned(size_t n)
+{
+	return (n + MEMORY_ALIGN - 1) / MEMORY_ALIGN * MEMORY_ALIGN;
+}
+
+/* The postings of m's last index: every term's, end to end. */
+static size_t memory_postings(const search_memory *m)
+{
+	size_t nt = m->nterms;
+	return m->built && nt ? (size_t)m->made.post_off[nt - 1] + m->made.post_n[nt - 1] : 0;
+}
+
+/* Lets go of the mapping of a memory read from a file, and of the
+ * arrays memory_point put in it (all the pieces but the encodings). */
+static void memory_unmap(search_memory *m)
+{
+	if (!m->map)
+		return;
+	index_made *d = &m->made;
+	m->word_vocab = m->ids.v = m->tf.v = m->cnt.v = NULL;
+	d->word_term = d->word_split = d->parts.v = d->order = NULL;
+	d->post_off = d->post_n = d->pdoc = NULL;
+	d->term_surface = NULL;
+	d->ptf = NULL;
+	d->pq_raw = d->pq = NULL;
+	d->enc_at = d->enc_len = NULL;
+	d->dfp = NULL;
+	m->ids.cap = m->tf.cap = m->cnt.cap = d->parts.cap = 0;
+	d->post_cap = d->pq_cap = d->pq_raw_cap = 0;
+	munmap(m->map, m->map_len);
+	m->map = NULL;
+	m->map_len = 0;
+}
+
+static bool write_all(int fd, const void *p, size_t len)
+{
+	const char *c = p;
+	while (len) {
+		ssize_t w = write(fd, c, len);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return false;
+		c += w;
+		len -= (size_t)w;
+	}
+	return true;
+}
+
+/* The file's checksum is chained over blocks of MEMORY_BLOCK bytes (the
+ * last one shorter), each hashed with the sum so far as its seed: the
+ * writer hashes what it writes as it goes, through one block of memory,
+ * instead of reading tens of megabytes back. */
+#define MEMORY_BLOCK ((size_t)1 << 18)
+
+typedef struct sealer {
+	int fd;
+	char *block;
+	size_t n;
+	uint64_t sum;
+	bool good;
+} sealer;
+
+static void seal_flush(sealer *w)
+{
+	if (!w->n)
+		return;
+	w->sum = buf_hash64(w->block, w->n, w->sum);
+	w->good = w->good && write_all(w->fd, w->block, w->n);
+	w->n = 0;
+}
+
+static void seal_put(sealer *w, const void *p, size_t len)
+{
+	const char *c = p;
+	while (len) {
+		size_t room = MEMORY_BLOCK - w->n, take = len < room ? len : room;
+		memcpy(w->block + w->n, c, take);
+		w->n += take;
+		c += take;
+		len -= take;
+		if (w->n == MEMORY_BLOCK)
+			seal_flush(w);
+	}
+}
+
+/* The checksum of len bytes at p as the sealer makes it. */
+static uint64_t seal_sum(const char *p, size_t len, uint64_t stamp)
+{
+	uint64_t sum = stamp;
+	for (size_t at = 0; at < len; at += MEMORY_BLOCK)
+		sum = buf_hash64(p + at, len - at < MEMORY_BLOCK ? len - at : MEMORY_BLOCK, sum);
+	return sum;
+}
+
+int search_memory_save(const search_memory *m, const char *path, uint64_t stamp)
+{
+	if (!m || !m->valid || !m->fm_at || !path || m->keys.n != m->nsdocs ||
+	    m->tf.n != m->ids.n || m->cnt.n != m->ids.n)
+		return -1;
+	buf head = BUF_INIT, tmp = BUF_INIT;
+	int rc = -1, fd = -1;
+	size_t total = memory_postings(m);
+	buf_put(&head, MEMORY_MAGIC, sizeof MEMORY_MAGIC - 1);
+	uint64_t probe = MEMORY_PROBE;
+	buf_put(&head, &probe, sizeof probe);
+	buf_put_varint(&head, sizeof(size_t));
+	buf_put_varint(&head, MEMORY_FORMAT);
+	buf_put_varint(&head, stamp);
+	buf_put_zstr(&head, m->language);
+	buf_put_varint(&head, m->text_stamp);
+	buf_put_varint(&head, m->vocab_gen);
+	buf_put_varint(&head, m->words.n);
+	for (size_t i = 0; i < m->words.n; i++)
+		buf_put_blob(&head, m->words.str[i], m->words.len[i]);
+	buf_put_varint(&head, m->word_vocab != NULL);
+	buf_put_varint(&head, m->nsdocs);
+	for (size_t i = 0; i < m->nsdocs; i++) {
+		buf_put_blob(&head, m->keys.str[i], m->keys.len[i]);
+		const struct held_doc *h = &m->docs[i];
+		buf_put_varint(&head, h->at);
+		buf_put_varint(&head, h->n);
+		buf_put_varint(&head, h->len);
+		const sdoc *d = &m->sdocs[i];
+		buf_put_zstr(&head, d->url);
+		buf_put_zstr(&head, d->title);
+		buf_put_zstr(&head, d->date);
+		buf_put_varint(&head, (uint64_t)d->kind);
+		buf_put_varint(&head, d->nthemes);
+		for (size_t k = 0; k < d->nthemes; k++)
+			buf_put_varint(&head, d->themes[k]);
+		buf_put_varint(&head, m->fm_at[i + 1] - m->fm_at[i]);
+		for (size_t k = m->fm_at[i]; k < m->fm_at[i + 1]; k++)
+			buf_put_varint(&head, m->fm.v[k]);
+	}
+	buf_put_varint(&head, m->nthemes);
+	for (size_t i = 0; i < m->nthemes; i++)
+		buf_put_zstr(&head, m->themes[i]);
+	buf_put_varint(&head, m->ids.n);
+	buf_put_varint(&head, m->built);
+	if (m->built) {
+		buf_put_varint(&head, m->nterms);
+		buf_put_varint(&head, total);
+		buf_put_varint(&head, m->made.parts.n);
+		buf_put_varint(&head, m->made.enc.len);
+		buf_put_varint(&head, m->ndfp);
+	}
+	memory_piece pieces[MEMORY_PIECES];
+	size_t np = memory_pieces(m, pieces, total, m->word_vocab != NULL);
+	uint64_t len = head.len;
+	static const char zeros[MEMORY_ALIGN];
+	buf_printf(&tmp, "%s.tmp%ld", path, (long)getpid());
+	fd = open(tmp.ptr, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0)
+		goto out;
+	sealer w = { fd, xmalloc(MEMORY_BLOCK), 0, stamp, true };
+	size_t at = sizeof len + head.len;
+	seal_put(&w, &len, sizeof len);
+	seal_put(&w, head.ptr, head.len);
+	for (size_t k = 0; k < np; k++) {
+		seal_put(&w, zeros, aligned(at) - at);
+		if (pieces[k].len)
+			seal_put(&w, pieces[k].p, pieces[k].len);
+		at = aligned(at) + pieces[k].len;
+	}
+	seal_put(&w, zeros, aligned(at) - at);
+	seal_flush(&w);
+	free(w.block);
+	bool good = w.good && write_all(fd, &w.sum, sizeof w.sum);
+	good = close(fd) == 0 && good;
+	fd = -1;
+	if (good && rename(tmp.ptr, path) == 0)
+		rc = 0;
+	else
+		unlink(tmp.ptr);
+out:
+	if (fd >= 0) {
+		close(fd);
+		unlink(tmp.ptr);
+	}
+	buf_release(&head);
+	buf_release(&tmp);
+	return rc;
+}
+
+/* Whether the n numbers at v are all below limit. */
+static bool all_below(const uint32_t *v, size_t n, uint64_t limit)
+{
+	uint32_t max = 0;
+	for (size_t i = 0; i < n; i++)
+		max = v[i] > max ? v[i] : max;
+	return n == 0 || max < limit;
+}
+
+/* Whether what load read into t indexes only what t has: the checks the
+ * build that uses it would otherwise have to trust. */
+static bool memory_sound(const search_memory *t, size_t total)
+{
+	size_t nw = t->words.n, nd = t->nsdocs, nt = t->nterms;
+	if (!all_below(t->ids.v, t->ids.n, nw) || !all_below(t->fm.v, t->fm.n, t->nthemes))
+		return false;
+	for (size_t i = 0; i < nd; i++) {
+		const struct held_doc *h = &t->docs[i];
+		if (h->at > t->ids.n || h->n > t->ids.n - h->at ||
+		    !all_below(t->sdocs[i].themes, t->sdocs[i].nthemes, t->nthemes) ||
+		    t->sdocs[i].kind < 0 || t->sdocs[i].kind > NKINDS)
+			return false;
+	}
+	if (!t->built)
+		return true;
+	const index_made *d = &t->made;
+	if (!all_below(d->word_term, nw, nt) || !all_below(d->order, nd, nd) ||
+	    !all_below(d->pdoc, total, nd))
+		return false;
+	for (size_t w = 0; w < nw; w++) {
+		uint32_t sp = d->word_split[w];
+		if (sp == UINT32_MAX)
+			continue;
+		if (sp >= d->parts.n || d->parts.v[sp] > d->parts.n - sp - 1 ||
+		    !all_below(d->parts.v + sp + 1, d->parts.v[sp], nw))
+			return false;
+	}
+	uint64_t at = 0;
+	for (size_t k = 0; k < nt; k++) {
+		unsigned char b;
+		memcpy(&b, &d->term_surface[k], 1);
+		if (b > 1 || d->post_off[k] != at || d->enc_at[k] > d->enc.len ||
+		    d->enc_len[k] > d->enc.len - d->enc_at[k])
+			return false;
+		at += d->post_n[k];
+	}
+	return at == total;
+}
+
+/* The head's strings as a strtab, ids in file order (each one once). */
+static bool read_strtab(buf_reader *r, size_t n, strtab *t, pool *p)
+{
+	for (size_t i = 0; i < n && !r->bad; i++) {
+		size_t len;
+		const char *s = buf_get_blob(r, &len);
+		bool added;
+		if (r->bad || strtab_add(t, p, s ? s : "", len, &added) != i || !added)
+			return false;
+	}
+	return !r->bad;
+}
+
+static char *get_owned_str(buf_reader *r)
+{
+	const char *s = buf_get_zstr(r);
+	return s ? xstrdup(s) : NULL;
+}
+
+int search_memory_load(search_memory *m, const char *path, uint64_t stamp)
+{
+	search_memory t;
+	memset(&t, 0, sizeof t);
+	buf_init(&t.made.enc);
+	bool good = false;
+	int fd = path ? open(path, O_RDONLY | O_CLOEXEC) : -1;
+	struct stat st;
+	uint64_t len;
+	const char *base = NULL;
+	if (fd < 0 || fstat(fd, &st) < 0 || st.st_size < (off_t)(2 * sizeof len))
+		goto out;
+	t.map_len = (size_t)st.st_size;
+	t.map = mmap(NULL, t.map_len, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+	if (t.map == MAP_FAILED) {
+		t.map = NULL;
+		goto out;
+	}
+	base = t.map;
+	uint64_t want;
+	memcpy(&want, base + t.map_len - sizeof want, sizeof want);
+	if (seal_sum(base, t.map_len - sizeof want, stamp) != want)
+		goto out;
+	memcpy(&len, base, sizeof len);
+	uint64_t probe;
+	if (len > t.map_len - 2 * sizeof len || len < sizeof MEMORY_MAGIC - 1 + sizeof probe ||
+	    memcmp(base + sizeof len, MEMORY_MAGIC, sizeof MEMORY_MAGIC - 1) != 0)
+		goto out;
+	const char *head = base + sizeof len;
+	buf_reader rd, *r = &rd;
+	buf_reader_init(r, head, (size_t)len);
+	memcpy(&probe, head + sizeof MEMORY_MAGIC - 1, sizeof probe);
+	r->p += sizeof MEMORY_MAGIC - 1 + sizeof probe;
+	if (probe != MEMORY_PROBE || buf_get_varint(r) != sizeof(size_t) ||
+	    buf_get_varint(r) != MEMORY_FORMAT || buf_get_varint(r) != stamp)
+		goto out;
+	const char *language = buf_get_zstr(r);
+	t.language = xstrdup(language ? language : "");
+	t.text_stamp = buf_get_varint(r);
+	t.vocab_gen = buf_get_varint(r);
+	size_t nw = buf_get_count(r);
+	if (!read_strtab(r, nw, &t.words, &t.strings))
+		goto out;
+	bool has_vocab = buf_get_varint(r) != 0;
+	size_t nd = buf_get_count(r);
+	t.nsdocs = nd;
+	t.docs = xcalloc(nd + 1, sizeof *t.docs);
+	t.sdocs = xcalloc(nd + 1, sizeof *t.sdocs);
+	t.fm_at = xcalloc(nd + 1, sizeof *t.fm_at);
+	for (size_t i = 0; i < nd && !r->bad; i++) {
+		size_t klen;
+		const char *key = buf_get_blob(r, &klen);
+		bool added;
+		if (r->bad || strtab_add(&t.keys, &t.key_strings, key ? key : "", klen, &added) != i ||
+		    !added)
+			goto out;
+		struct held_doc *h = &t.docs[i];
+		h->at = (size_t)buf_get_varint(r);
+		h->n = (size_t)buf_get_varint(r);
+		h->len = (uint32_t)buf_get_varint(r);
+		sdoc *d = &t.sdocs[i];
+		d->url = get_owned_str(r);
+		d->title = get_owned_str(r);
+		d->date = get_owned_str(r);
+		d->kind = (int)buf_get_varint(r);
+		d->nthemes = buf_get_count(r);
+		d->themes = xcalloc(d->nthemes + 1, sizeof *d->themes);
+		for (size_t k = 0; k < d->nthemes; k++)
+			d->themes[k] = (uint32_t)buf_get_varint(r);
+		size_t nfm = buf_get_count(r);
+		t.fm_at[i] = t.fm.n;
+		for (size_t k = 0; k < nfm && !r->bad; k++)
+			vec_push(&t.fm, (uint32_t)buf_get_varint(r));
+	}
+	t.fm_at[nd] = t.fm.n;
+	t.nthemes = buf_get_count(r);
+	t.themes = xcalloc(t.nthemes + 1, sizeof *t.themes);
+	for (size_t i = 0; i < t.nthemes && !r->bad; i++)
+		if (!(t.themes[i] = get_owned_str(r)))
+			r->bad = true;
+	/* The big arrays' counts, bounded by the file's size before the
+	 * lengths are worked out from them. */
+	uint64_t nids = buf_get_varint(r), nt = 0, total = 0, nparts = 0, nenc = 0, ndfp = 0;
+	t.built = buf_get_varint(r) != 0;
+	if (t.built) {
+		nt = buf_get_varint(r);
+		total = buf_get_varint(r);
+		nparts = buf_get_varint(r);
+		nenc = buf_get_varint(r);
+		ndfp = buf_get_varint(r);
+	}
+	uint64_t left = t.map_len - 2 * sizeof len - len;
+	if (r->bad || r->p != r->end || nids > left || nt > left || total > left ||
+	    nparts > left || nenc > left || ndfp > left || total > UINT32_MAX)
+		goto out;
+	t.ids.n = t.tf.n = t.cnt.n = (size_t)nids;
+	t.nterms = (size_t)nt;
+	t.made.parts.n = (size_t)nparts;
+	t.ndfp = (size_t)ndfp;
+	t.made.enc.len = (size_t)nenc; /* for memory_pieces' lengths */
+	memory_piece pieces[MEMORY_PIECES];
+	size_t np = memory_pieces(&t, pieces, (size_t)total, has_vocab);
+	t.made.enc.len = 0;
+	size_t at = sizeof len + (size_t)len;
+	for (size_t k = 0; k < np; k++) {
+		if (pieces[k].len > t.map_len || aligned(at) > t.map_len - pieces[k].len)
+			goto out;
+		at = aligned(at) + pieces[k].len;
+	}
+	if (aligned(at) != t.map_len - sizeof len)
+		goto out;
+	char *where[MEMORY_PIECES] = { NULL };
+	at = sizeof len + (size_t)len;
+	for (size_t k = 0; k < np; k++) {
+		if (k > 0 || has_vocab)
+			where[k] = (char *)t.map + aligned(at);
+		at = aligned(at) + pieces[k].len;
+	}
+	memory_point(&t, where, pieces);
+	/* Room as long as they are, for the arrays that record theirs. */
+	t.ids.cap = t.tf.cap = t.cnt.cap = t.ids.n;
+	t.made.parts.cap = t.made.parts.n;
+	t.made.post_cap = t.made.pq_cap = t.made.pq_raw_cap = (size_t)total;
+	if (!memory_sound(&t, (size_t)total))
+		goto out;
+	t.valid = true;
+	good = true;
+out:
+	if (fd >= 0)
+		close(fd);
+	if (!good) {
+		memory_clear(&t, false);
+		return -1;
+	}
+	spare spares[SPARE_COUNT];
+	memcpy(spares, m->spares, sizeof spares);
+	memory_clear(m, false);
+	*m = t;
+	memcpy(m->spares, spares, sizeof spares);
+	return 0;
 }
 
 /* Numbers the themes of docs[0..n) (the index's first documents) in
@@ -2167,12 +2673,52 @@ static void take_sdoc(sdoc *d, sdoc *from, const uint32_t *map)
  * docs[i] in it, or -1. The others are added on one thread, like
  * search_add_document; then every document's words go into the index in
  * document order. */
+/* One thread's share of add_remembered's text files: whether each held
+ * document's is in the output as the page cache knows it (a stat each,
+ * ten thousand of them, so on all threads). */
+typedef struct fresh_part {
+	search_index *ix;
+	const long *held;
+	size_t from, to;
+	bool *fresh;
+} fresh_part;
+
+static void *fresh_run(void *arg)
+{
+	fresh_part *p = arg;
+	search_index *ix = p->ix;
+	char rel[64];
+	for (size_t i = p->from; i < p->to; i++) {
+		if (p->held[i] < 0)
+			continue;
+		text_file_name(rel, i);
+		p->fresh[i] = ix->keeper.fresh(ix->keeper.ctx, rel,
+					       text_fp(ix->keys.str[i], ix->keys.len[i], i));
+	}
+	return NULL;
+}
+
+static bool *texts_fresh(search_index *ix, size_t n, const long *held)
+{
+	bool *fresh = xcalloc(n + 1, sizeof *fresh);
+	if (!ix->has_keeper)
+		return fresh;
+	size_t nparts = ix->jobs > 1 && n >= 256 ? (size_t)ix->jobs : 1;
+	fresh_part *parts = xcalloc(nparts, sizeof *parts);
+	for (size_t p = 0; p < nparts; p++)
+		parts[p] = (fresh_part){ ix, held, n * p / nparts, n * (p + 1) / nparts, fresh };
+	jobs_run(parts, nparts, sizeof *parts, fresh_run);
+	free(parts);
+	return fresh;
+}
+
 static int add_remembered(search_index *ix, const document *docs, size_t n, const long *held,
 			  search_emit_fn emit, void *ctx, gen_err *err)
 {
 	search_memory *m = ix->memory;
 	worker *w = &ix->serial;
 	int rc = 0;
+	bool *fresh = texts_fresh(ix, n, held);
 	/* Its documents' slots are taken from it below: it holds this
 	 * build's again only when search_free gives it them. */
 	m->valid = false;
@@ -2191,14 +2737,10 @@ static int add_remembered(search_index *ix, const document *docs, size_t n, cons
 		size_t klen = ix->keys.len[i];
 		cache_keep(ix->cache, key, klen);
 		text_file tf = { &ix->keeper, text_fp(key, klen, i) };
-		if (ix->has_keeper) {
-			char rel[64];
-			text_file_name(rel, i);
-			if (tf.k->fresh(tf.k->ctx, rel, tf.fp)) {
-				take_sdoc(&ix->docs[i], &m->sdocs[held[i]], theme_map);
-				ix->texts_kept++;
-				continue;
-			}
+		if (fresh[i]) {
+			take_sdoc(&ix->docs[i], &m->sdocs[held[i]], theme_map);
+			ix->texts_kept++;
+			continue;
 		}
 		search_doc sd = doc_of(&docs[i]);
 		doc_begin(w, i, &sd, true);
@@ -2208,6 +2750,7 @@ static int add_remembered(search_index *ix, const document *docs, size_t n, cons
 			     ix->has_keeper ? (void *)&tf : ctx, err);
 	}
 	free(theme_map);
+	free(fresh);
 	if (rc < 0) {
 		worker_release(w);
 		return rc;
@@ -2326,6 +2869,14 @@ int search_add_documents(search_index *ix, const document *docs, size_t n, int j
 			uint32_t h = hash_bytes(key, klen);
 			strtab_add_hashed(&ix->keys, &ix->key_strings, key, klen, h, NULL);
 			held[i] = usable ? strtab_lookup(&m->keys, key, klen, h) : -1;
+			/* Held only with its record in the cache, and sound: a
+			 * memory may outlive the records (search.pack damaged
+			 * or deleted, its memory file not), and a document
+			 * held is not read, so its record would not be made
+			 * again, nor its damage found. */
+			size_t rlen;
+			if (held[i] >= 0 && ix->cache && !cache_get(ix->cache, key, klen, &rlen))
+				held[i] = -1;
 			missing += held[i] < 0;
 			moved += held[i] >= 0 && (size_t)held[i] != i;
 		}
@@ -4007,11 +4558,10 @@ static bool keep_index(renderer *r, output *o, const index_memo *was, size_t ndo
 	return true;
 }
 
-int search_render(renderer *r, const site *s, output *o, size_t *kept, bool *whole,
+int search_render(renderer *r, const site *s, output *o, search_render_stats *st,
 		  gen_err *err)
 {
-	*kept = 0;
-	*whole = false;
+	memset(st, 0, sizeof *st);
 	search_index *ix = NULL;
 	int rc = 0;
 	value *data = NULL;
@@ -4039,15 +4589,17 @@ int search_render(renderer *r, const site *s, output *o, size_t *kept, bool *who
 		 * made again keeps those it reads. */
 		if (index_was(r, memo.key, &was) && records_kept(ix, s->docs, s->ndocs) &&
 		    keep_index(r, o, &was, s->ndocs)) {
-			*kept = s->ndocs;
-			*whole = true;
+			st->kept = s->ndocs;
+			st->whole = true;
 			goto page;
 		}
 		rc = search_add_documents(ix, s->docs, s->ndocs, site_jobs(s->opt_jobs), NULL,
 					  NULL, err);
-		*kept = ix->texts_kept;
+		st->kept = ix->texts_kept;
+		st->held = ix->held;
 		if (rc == 0)
 			rc = search_write(ix, NULL, NULL, err);
+		st->terms_held = search_terms_held(ix);
 		if (rc < 0)
 			goto out;
 		memo.nshards = ix->nshards;

@@ -51,6 +51,20 @@ typedef struct search_index search_index;
 typedef struct search_memory search_memory;
 search_memory *search_memory_new(void);
 void search_memory_free(search_memory *m);
+/* A one-shot build has no process to hold the memory until the next
+ * build: it keeps it in a file instead. search_memory_save writes what m
+ * holds to path (through a temporary file and a rename) and returns 0,
+ * or -1 when m holds no build's words or the file cannot be written
+ * (the next build then goes without). search_memory_load fills an empty
+ * m from such a file written with the same stamp and returns 0; -1 for a
+ * missing, short, damaged or foreign file, leaving m empty. What a file
+ * holds is checked as a resident's memory is (by the documents' keys):
+ * one from an older build costs time, never a wrong index. */
+int search_memory_save(const search_memory *m, const char *path, uint64_t stamp);
+int search_memory_load(search_memory *m, const char *path, uint64_t stamp);
+/* Whether an index made since m was made or loaded gave m its words
+ * (one kept whole leaves m as it was: there is nothing new to save). */
+bool search_memory_taken(const search_memory *m);
 struct cache_file;
 
 /* Where a piece of text stands in its document; decides its weight. */
@@ -178,16 +192,26 @@ void search_terms(search_index *ix, const char *text, size_t len, buf *out);
  * search_write. */
 void search_split(const search_index *ix, const char *word, buf *out);
 
+/* What search_render did, for gen build --stats. */
+typedef struct search_render_stats {
+	size_t kept;       /* documents whose text file was kept */
+	size_t held;       /* whose words came from the memory */
+	size_t terms_held; /* terms whose postings came from its last index */
+	bool whole;        /* every file of the index kept */
+} search_render_stats;
+
 /* The site's search: indexes every published document of s (through
  * s->search_cache when there is one), writes the index under zoeken/ and
  * the results page zoeken/index.html (layout "search") into o. With o
  * NULL only the page is rendered (gen check). A document whose record
  * comes from the cache and whose text file the output holds as the page
- * cache remembers it is not read at all: *kept counts those. When all
- * the index is made of is as in the last build and the output holds its
- * files as that build left them, they are kept and no index is made:
- * *whole is then true. Returns 0 or a negative code with err set. */
-int search_render(renderer *r, const site *s, output *o, size_t *kept, bool *whole,
+ * cache remembers it is not read at all: st->kept counts those. When
+ * all the index is made of is as in the last build and the output holds
+ * its files as that build left them, they are kept and no index is made:
+ * st->whole is then true. With the renderer's search memory, st->held
+ * and st->terms_held tell what came from it. Returns 0 or a negative
+ * code with err set. */
+int search_render(renderer *r, const site *s, output *o, search_render_stats *st,
 		  gen_err *err);
 
 #endif

@@ -76,6 +76,10 @@ build_both "first build"
 is "$(from_cache)" "0 of $(articles)" "first build: nothing comes from the cache"
 test -s "$WORK/.gen-cache/documents.pack"
 ok $? "the cache is written beside the output"
+# A first build makes the search index without a memory (it would raise
+# the peak): the next build that makes the index writes one.
+test -z "$(ls "$WORK"/.gen-cache/search-*.mem 2> /dev/null)"
+ok $? "first build: no search memory is written"
 contains "$WORK/inc.diag" "kapot.md:5" "the invalid UTF-8 warning names the line"
 
 build_both "nothing changed"
@@ -152,6 +156,35 @@ ok $? "text edit: the related articles are those of the last build"
 is "${text% *}" "$(( ${text#* } - 1 ))" "text edit: search reads one article's text ($text)"
 test "${copied#* }" -gt 20
 ok $? "the print page has the articles ($copied)"
+# The search index's memory (.gen-cache/search-*.mem), left by the last
+# build that made the index: the words of every article but the edited
+# one, and the postings of the terms, come from it.
+words=$(sed -n 's/^ *the words of \([0-9]*\) and the postings.*/\1/p' "$WORK/inc.err")
+is "$words" "$(( ${text#* } - 1 ))" "text edit: the words of all articles but one from the last build ($words)"
+test -s "$(ls "$WORK"/.gen-cache/search-*.mem 2> /dev/null | head -1)"
+ok $? "the search memory is written beside the page cache"
+# One that does not read back (a byte changed, cut short, another gen's)
+# is not used: the index is made as without it, and the next build has
+# one again.
+mem=$(ls "$WORK"/.gen-cache/search-*.mem | head -1)
+for damage in byte cut; do
+	size=$(wc -c < "$mem")
+	if [ $damage = byte ]; then
+		printf 'X' | dd of="$mem" bs=1 seek=$((size / 2)) conv=notrunc 2> /dev/null
+	else
+		truncate -s $((size / 3)) "$mem"
+	fi
+	sed -i "s/Om eerlijke feedback vragen/Om eerlijke feedback vragen ($damage)/" \
+		"$P/content/verhalen/extra-5.md"
+	git -C "$P" commit -qam "verhaal 5: search memory damaged ($damage)"
+	build_both "search memory damaged ($damage)"
+	lacks "$WORK/inc.err" "the words of" "search memory damaged ($damage): nothing taken from it"
+done
+sed -i 's/Om eerlijke feedback vragen/Om heel eerlijke feedback vragen/' "$P/content/verhalen/extra-5.md"
+git -C "$P" commit -qam "verhaal 5: after the damage"
+build_both "search memory after the damage"
+contains "$WORK/inc.err" "the words of $(( ${text#* } - 1 )) and the postings" \
+	"search memory after the damage: written again, and used"
 
 # A paragraph added at the end, with no link, heading or themed passage
 # in it, leaves every article's facts (document_facts) as they were: only

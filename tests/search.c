@@ -853,14 +853,34 @@ static char *build_remembered(const document *docs, size_t n, int jobs, search_m
 	return build_with(docs, n, jobs, NULL, m, text_stamp, held, dk, terms_held);
 }
 
+/* What lies between two one-shot builds: the memory goes to its file and
+ * comes back from it (with memfile NULL, as in a resident process, it stays
+ * as it is). *lost counts the round trips that failed. */
+static search_memory *through_file(search_memory *m, const char *memfile, int *lost)
+{
+	if (!memfile)
+		return m;
+	bool had = search_memory_taken(m);
+	if (had && search_memory_save(m, memfile, 7) != 0)
+		(*lost)++;
+	search_memory_free(m);
+	search_memory *back = search_memory_new();
+	if (search_memory_load(back, memfile, 7) != 0 && had)
+		(*lost)++;
+	return back;
+}
+
 /* The memory of a resident process: whatever changed between two builds,
  * the index is the one a build without the memory makes. With an output
  * for the text files (dk), a held document whose text file is kept there
- * is not read at all: what the index shows of it comes from the memory. */
-static void memory_steps(disk *dk)
+ * is not read at all: what the index shows of it comes from the memory.
+ * With memfile, the memory goes through that file before every build, as a
+ * one-shot build's does: all the same holds. */
+static void memory_steps(disk *dk, const char *memfile)
 {
 	enum { N = CACHED_DOCS };
-	const char *with = dk ? " (text files kept)" : "";
+	const char *with = memfile ? " (through a file)" : dk ? " (text files kept)" : "";
+	int lost = 0;
 	document *docs = xcalloc(N + 1, sizeof *docs);
 	for (size_t i = 0; i < N; i++)
 		cached_doc(&docs[i], i, 0);
@@ -871,6 +891,7 @@ static void memory_steps(disk *dk)
 	ok(strcmp(got, ref) == 0, "memory%s: an empty one gives the index as without", with);
 	is(held, 0, "memory: and takes nothing from it");
 	free(got);
+	m = through_file(m, memfile, &lost);
 	got = build_remembered(docs, N, 4, m, 1, &held, dk, NULL);
 	ok(strcmp(got, ref) == 0, "memory%s: nothing changed: the same index", with);
 	is(held, N, "memory: every document from the memory");
@@ -942,6 +963,7 @@ static void memory_steps(disk *dk)
 		}
 		ref = build_cached(docs, n, 1, NULL, 1);
 		size_t terms = 0;
+		m = through_file(m, memfile, &lost);
 		got = build_remembered(docs, n, 2, m, 1, &held, dk, &terms);
 		ok(strcmp(got, ref) == 0, "memory%s: %s: the same index as without", with,
 		   what[step]);
@@ -985,35 +1007,204 @@ static void memory_steps(disk *dk)
 
 	/* Another text stamp (site.toml, the filters): nothing is taken. */
 	ref = build_cached(docs, n, 1, NULL, 2);
+	m = through_file(m, memfile, &lost);
 	got = build_remembered(docs, n, 2, m, 2, &held, dk, NULL);
 	ok(strcmp(got, ref) == 0 && held == 0, "memory%s: another stamp: built as without", with);
 	free(got);
 	free(ref);
+	if (memfile)
+		is(lost, 0, "memory (through a file): every build's written and read back");
 	search_memory_free(m);
 	cached_docs_free(docs, N);
 }
 
-static void test_memory(void)
+/* A disk with its cache in a fresh directory under TMPDIR (dir). */
+static bool disk_new(disk *dk, char dir[512])
 {
-	memory_steps(NULL);
-	char dir[512];
 	const char *tmp = getenv("TMPDIR");
-	snprintf(dir, sizeof dir, "%s/gen-search.XXXXXX", tmp && *tmp ? tmp : "/tmp");
-	if (!mkdtemp(dir)) {
-		ok(0, "a directory for the cache");
-		return;
-	}
-	disk dk;
-	memset(&dk, 0, sizeof dk);
-	dk.cache_dir = dir;
-	pthread_mutex_init(&dk.lock, NULL);
-	memory_steps(&dk);
-	pthread_mutex_destroy(&dk.lock);
-	disk_release(&dk);
+	snprintf(dir, 512, "%s/gen-search.XXXXXX", tmp && *tmp ? tmp : "/tmp");
+	memset(dk, 0, sizeof *dk);
+	if (!mkdtemp(dir))
+		return false;
+	dk->cache_dir = dir;
+	pthread_mutex_init(&dk->lock, NULL);
+	return true;
+}
+
+static void disk_gone(disk *dk, const char *dir)
+{
+	pthread_mutex_destroy(&dk->lock);
+	disk_release(dk);
 	char path[600];
 	snprintf(path, sizeof path, "%s/search.pack", dir);
 	unlink(path);
+	snprintf(path, sizeof path, "%s/memory", dir);
+	unlink(path);
 	rmdir(dir);
+}
+
+static void test_memory(void)
+{
+	memory_steps(NULL, NULL);
+	char dir[512];
+	disk dk;
+	if (!disk_new(&dk, dir)) {
+		ok(0, "a directory for the cache");
+		return;
+	}
+	memory_steps(&dk, NULL);
+	disk_gone(&dk, dir);
+	if (!disk_new(&dk, dir)) {
+		ok(0, "a directory for the cache");
+		return;
+	}
+	char memfile[600];
+	snprintf(memfile, sizeof memfile, "%s/memory", dir);
+	memory_steps(&dk, memfile);
+	disk_gone(&dk, dir);
+}
+
+static bool read_whole(const char *path, buf *b)
+{
+	buf_clear(b);
+	return buf_read_file(b, path) == 0;
+}
+
+static bool write_whole(const char *path, const buf *b)
+{
+	FILE *f = fopen(path, "wb");
+	bool good = f && fwrite(b->ptr, 1, b->len, f) == b->len;
+	return f && fclose(f) == 0 && good;
+}
+
+/* The checksum at the end made again for what comes before it, as
+ * search_memory_save makes it (stamp 7): chained over blocks of 256 KB. */
+static void reseal(buf *b)
+{
+	const size_t block = (size_t)1 << 18, len = b->len - 8;
+	uint64_t sum = 7;
+	for (size_t at = 0; at < len; at += block)
+		sum = buf_hash64(b->ptr + at, len - at < block ? len - at : block, sum);
+	memcpy(b->ptr + b->len - 8, &sum, 8);
+}
+
+/* How many documents a build with the memory in memfile took from it; the
+ * index must be the one made without. */
+static size_t held_from(const char *memfile, const document *docs, size_t n, const char *ref,
+			bool *same)
+{
+	search_memory *m = search_memory_new();
+	search_memory_load(m, memfile, 7);
+	size_t held = 0;
+	char *got = build_remembered(docs, n, 2, m, 1, &held, NULL, NULL);
+	*same = strcmp(got, ref) == 0;
+	free(got);
+	search_memory_free(m);
+	return held;
+}
+
+/* The file a one-shot build keeps the memory in: read back only when it
+ * is whole, of this gen (the stamp) and sound; anything else is
+ * refused and costs the build time, never its index. */
+static void test_memory_file(void)
+{
+	enum { N = CACHED_DOCS };
+	char dir[512];
+	disk dk;
+	if (!disk_new(&dk, dir)) {
+		ok(0, "a directory for the memory");
+		return;
+	}
+	char memfile[600];
+	snprintf(memfile, sizeof memfile, "%s/memory", dir);
+	document *docs = xcalloc(N + 1, sizeof *docs);
+	for (size_t i = 0; i < N; i++)
+		cached_doc(&docs[i], i, 0);
+	char *ref = build_cached(docs, N, 1, NULL, 1);
+	search_memory *m = search_memory_new();
+	is(search_memory_save(m, memfile, 7), -1, "memory file: an empty memory is not written");
+	ok(!search_memory_taken(m), "memory file: an empty memory has taken no index");
+	size_t held = 0;
+	char *got = build_remembered(docs, N, 2, m, 1, &held, NULL, NULL);
+	free(got);
+	ok(search_memory_taken(m), "memory file: a build gives the memory its index");
+	is(search_memory_save(m, memfile, 7), 0, "memory file: written");
+	search_memory_free(m);
+
+	bool same = false;
+	is(held_from(memfile, docs, N, ref, &same), N, "memory file: read back, every document held");
+	ok(same, "memory file: and the index is the one made without it");
+	m = search_memory_new();
+	is(search_memory_load(m, memfile, 8), -1, "memory file: another stamp (another gen) is refused");
+	ok(!search_memory_taken(m), "memory file: a refused file leaves the memory empty");
+	search_memory_free(m);
+
+	buf good = BUF_INIT, b = BUF_INIT;
+	ok(read_whole(memfile, &good) && good.len > 64, "memory file: read as bytes");
+	char other[640];
+	snprintf(other, sizeof other, "%s.other", memfile);
+	struct {
+		const char *what;
+		int how;
+	} cases[] = {
+		{ "a byte changed in the middle", 0 },
+		{ "cut short", 1 },
+		{ "empty", 2 },
+		{ "resealed after its numbers were overwritten", 3 },
+		{ "resealed as it was", 4 },
+	};
+	for (size_t k = 0; k < sizeof cases / sizeof *cases; k++) {
+		buf_clear(&b);
+		buf_put(&b, good.ptr, good.len);
+		uint64_t head;
+		memcpy(&head, b.ptr, 8);
+		size_t arrays = (size_t)((8 + head + 7) / 8 * 8);
+		switch (cases[k].how) {
+		case 0:
+			b.ptr[b.len / 2] ^= 0x20;
+			break;
+		case 1:
+			b.len /= 2;
+			break;
+		case 2:
+			b.len = 0;
+			break;
+		case 3:
+			/* Every number after the head points past what it
+			 * indexes; only the checks after the checksum see it. */
+			if (arrays < b.len - 8)
+				memset(b.ptr + arrays, 0xff, b.len - 8 - arrays);
+			reseal(&b);
+			break;
+		default:
+			reseal(&b);
+			break;
+		}
+		bool written = write_whole(other, &b);
+		m = search_memory_new();
+		int rc = search_memory_load(m, other, 7);
+		search_memory_free(m);
+		char name[160];
+		snprintf(name, sizeof name, "memory file: %s: %s", cases[k].what,
+			 cases[k].how == 4 ? "read back" : "refused");
+		ok(written && rc == (cases[k].how == 4 ? 0 : -1), "%s", name);
+		if (cases[k].how != 4) {
+			size_t h = held_from(other, docs, N, ref, &same);
+			snprintf(name, sizeof name,
+				 "memory file: %s: a build takes nothing from it, the same index",
+				 cases[k].what);
+			ok(h == 0 && same, "%s", name);
+		}
+	}
+	unlink(other);
+	m = search_memory_new();
+	is(search_memory_load(m, other, 7), -1, "memory file: a missing file is refused");
+	search_memory_free(m);
+	buf_release(&good);
+	buf_release(&b);
+	free(ref);
+	cached_docs_free(docs, N);
+	disk_gone(&dk, dir);
 }
 
 /* The cache's vocabulary as search.c writes it: the generation, then
@@ -1327,5 +1518,6 @@ int main(void)
 	test_empty();
 	test_cache();
 	test_memory();
+	test_memory_file();
 	return done_testing();
 }

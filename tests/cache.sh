@@ -408,6 +408,9 @@ rm -rf "$WORK/.gen-cache"
 "$GEN" build -C "$P" -o "$WORK/inc" -q --no-cache
 test ! -e "$WORK/.gen-cache/search.pack"
 ok $? "--no-cache writes no search records"
+"$GEN" build -C "$P" -o "$WORK/inc" -q --no-cache
+test -z "$(ls "$WORK"/.gen-cache/search-*.mem 2> /dev/null)"
+ok $? "--no-cache writes no search memory, also when it makes the index again"
 
 # --- many articles -----------------------------------------------------------
 # A first build keeps new articles for the cache in rounds of 1,024 (each

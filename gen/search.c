@@ -2741,12 +2741,12 @@ static int add_remembered(search_index *ix, const document *docs, size_t n, cons
 			rc = add_document(w, i, &docs[i], true, emit, ctx, err);
 			continue;
 		}
-		/* Held: its record stays in the build cache, its text file
-		 * stays when the page cache knows it, else it is made again.
-		 * Its key is the index's key number i. */
+		/* Held: its record stays in the build cache (read, so kept,
+		 * by search_add_documents), its text file stays when the
+		 * page cache knows it, else it is made again. Its key is the
+		 * index's key number i. */
 		const char *key = ix->keys.str[i];
 		size_t klen = ix->keys.len[i];
-		cache_keep(ix->cache, key, klen);
 		text_file tf = { &ix->keeper, text_fp(key, klen, i) };
 		if (fresh[i]) {
 			take_sdoc(&ix->docs[i], &m->sdocs[held[i]], theme_map);

@@ -47,6 +47,7 @@ typedef struct strmap {
 	char **blocks;     /* the keys' memory */
 	size_t nblocks;
 	size_t used, size; /* of the last block */
+	size_t extra;      /* bytes kept after each key, zeroed (map_extra) */
 } strmap;
 
 #define KEY_BLOCK 65536
@@ -56,11 +57,25 @@ static uint64_t hash_bytes(const char *s, size_t len)
 	return buf_hash64(s, len, 0x6f7574u);
 }
 
+/* The room a key takes in the blocks: with extra bytes after it, at a
+ * multiple of eight, so that they are aligned for what they hold. */
+static size_t key_room(const strmap *m, size_t len)
+{
+	return m->extra ? (len + 1 + 7) / 8 * 8 + m->extra : len + 1;
+}
+
+/* The extra bytes after the key of slot s (see strmap.extra). */
+static void *map_extra(const strmap *m, const slot *s)
+{
+	return s->key + key_room(m, s->len) - m->extra;
+}
+
 /* A copy of key[0..len) with a NUL, in m's blocks. */
 static char *key_copy(strmap *m, const char *key, size_t len)
 {
-	if (!m->nblocks || m->size - m->used < len + 1) {
-		size_t size = len + 1 > KEY_BLOCK ? len + 1 : KEY_BLOCK;
+	size_t room = key_room(m, len);
+	if (!m->nblocks || m->size - m->used < room) {
+		size_t size = room > KEY_BLOCK ? room : KEY_BLOCK;
 		m->blocks = xrealloc(m->blocks, (m->nblocks + 1) * sizeof *m->blocks);
 		m->blocks[m->nblocks++] = xmalloc(size);
 		m->size = size;
@@ -68,8 +83,8 @@ static char *key_copy(strmap *m, const char *key, size_t len)
 	}
 	char *p = m->blocks[m->nblocks - 1] + m->used;
 	memcpy(p, key, len);
-	p[len] = '\0';
-	m->used += len + 1;
+	memset(p + len, 0, room - len);
+	m->used += room;
 	return p;
 }
 
@@ -195,6 +210,26 @@ typedef struct shard {
 /* What output_begin found at a path of the previous site. */
 enum { OLD_FILE = 1, OLD_DIR, OLD_OTHER /* symbolic link, fifo, ... */ };
 
+/* The stat of a file of the previous site, kept after its key in the
+ * old map (map_extra) for output_keep. A thread of the output's own
+ * asks for it right behind the scan, while the kernel has the file's
+ * folder fresh from the scan's look at the folder itself: the same
+ * question asked later, page by page in the render, costs a cold
+ * lookup of every folder on the path again. state is set last; until
+ * it is, output_keep asks itself. */
+typedef struct old_stat {
+	output_mark mark;
+	_Atomic unsigned char state; /* OLD_STAT_* */
+} old_stat;
+enum { OLD_STAT_NONE, OLD_STAT_FILE, OLD_STAT_GONE };
+
+/* A file of the previous site for that thread: its path, where its
+ * stat goes. */
+typedef struct prestat {
+	const char *key;
+	old_stat *os;
+} prestat;
+
 struct output {
 	char *dir;    /* the final directory, without trailing '/' */
 	char *where;  /* and as an absolute path (output_absolute): the manifest
@@ -238,6 +273,17 @@ struct output {
 	/* Big files commit replaced, held open (see let_go) */
 	int *held;
 	size_t nheld;
+	/* The files the scan found, in its order, for the thread that
+	 * asks for their stats behind it (see old_stat): the scan fills
+	 * pre and publishes pre_n, and wakes the thread when it waits. */
+	prestat *pre;
+	size_t pre_cap;
+	_Atomic size_t pre_n;
+	atomic_bool pre_done, pre_waiting;
+	pthread_mutex_t pre_lock;
+	pthread_cond_t pre_cond;
+	pthread_t pre_thread;
+	bool pre_started;
 };
 
 static shard *shard_of(output *o, uint64_t h)
@@ -492,6 +538,89 @@ static void record_entry(output *o, const buf *rel, unsigned char type)
 		o->old_files--;
 	s->val = type == DT_DIR ? OLD_DIR : type == DT_REG ? OLD_FILE : OLD_OTHER;
 	o->old_others += added && s->val == OLD_OTHER;
+	/* A file, for the thread that asks for its stat (see old_stat). */
+	size_t n = atomic_load_explicit(&o->pre_n, memory_order_relaxed);
+	if (s->val == OLD_FILE && o->pre_started && n < o->pre_cap) {
+		o->pre[n] = (prestat){ s->key, map_extra(&o->old, s) };
+		atomic_store_explicit(&o->pre_n, n + 1, memory_order_release);
+	}
+}
+
+/* Wakes the stat thread, when it waits for the scan (after a folder,
+ * and at the end with done). */
+static void prestat_wake(output *o, bool done)
+{
+	if (!o->pre_started)
+		return;
+	if (done)
+		atomic_store(&o->pre_done, true);
+	/* The files published before this look at pre_waiting, as the
+	 * thread sets it before it looks at pre_n: one of the two sees the
+	 * other's. A wake missed all the same would only delay the thread
+	 * until the next folder's, or the end's, which always wakes it. */
+	atomic_thread_fence(memory_order_seq_cst);
+	if (done || atomic_load(&o->pre_waiting)) {
+		pthread_mutex_lock(&o->pre_lock);
+		pthread_cond_broadcast(&o->pre_cond);
+		pthread_mutex_unlock(&o->pre_lock);
+	}
+}
+
+static void *prestat_run(void *arg)
+{
+	output *o = arg;
+	size_t k = 0;
+	for (;;) {
+		size_t n = atomic_load_explicit(&o->pre_n, memory_order_acquire);
+		for (; k < n; k++) {
+			old_stat *os = o->pre[k].os;
+			struct stat st;
+			unsigned char state = OLD_STAT_GONE;
+			if (fstatat(o->dirfd, o->pre[k].key, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+			    S_ISREG(st.st_mode)) {
+				os->mark = (output_mark){ (uint64_t)st.st_ino, (uint64_t)st.st_size,
+							  (int64_t)st.st_mtim.tv_sec,
+							  (uint64_t)st.st_mtim.tv_nsec };
+				state = OLD_STAT_FILE;
+			}
+			atomic_store_explicit(&os->state, state, memory_order_release);
+		}
+		pthread_mutex_lock(&o->pre_lock);
+		atomic_store(&o->pre_waiting, true);
+		while (atomic_load(&o->pre_n) == k && !atomic_load(&o->pre_done))
+			pthread_cond_wait(&o->pre_cond, &o->pre_lock);
+		atomic_store(&o->pre_waiting, false);
+		bool over = atomic_load(&o->pre_n) == k && atomic_load(&o->pre_done);
+		pthread_mutex_unlock(&o->pre_lock);
+		if (over)
+			return NULL;
+	}
+}
+
+/* Starts the stat thread for a scan of up to n files. */
+static void prestat_begin(output *o, size_t n)
+{
+	o->pre_cap = n;
+	o->pre = xmalloc((n ? n : 1) * sizeof *o->pre);
+	pthread_mutex_init(&o->pre_lock, NULL);
+	pthread_cond_init(&o->pre_cond, NULL);
+	o->pre_started = pthread_create(&o->pre_thread, NULL, prestat_run, o) == 0;
+	if (!o->pre_started) {
+		pthread_mutex_destroy(&o->pre_lock);
+		pthread_cond_destroy(&o->pre_cond);
+	}
+}
+
+/* Waits for the stat thread (the scan is over, or never was). */
+static void prestat_end(output *o)
+{
+	if (!o->pre_started)
+		return;
+	prestat_wake(o, true);
+	pthread_join(o->pre_thread, NULL);
+	pthread_mutex_destroy(&o->pre_lock);
+	pthread_cond_destroy(&o->pre_cond);
+	o->pre_started = false;
 }
 
 static int scan(output *o, const dir_list *m, buf *rel, gen_err *err);
@@ -545,6 +674,7 @@ static int scan_read(output *o, const dir_list *m, int fd, buf *rel, size_t di, 
 	}
 	buf_truncate(rel, base);
 	closedir(d);
+	prestat_wake(o, false);
 	dir_stat *st = &o->dstat[di];
 	st->list_read = true;
 	st->list_at = o->read_lists.len;
@@ -622,6 +752,7 @@ static int scan_dir(output *o, const dir_list *m, buf *rel, gen_err *err)
 	}
 	o->dstat[di].list_end = (size_t)(r.p - (const unsigned char *)m->data.ptr);
 	buf_truncate(rel, base);
+	prestat_wake(o, false);
 	return rc;
 }
 
@@ -773,6 +904,8 @@ static void output_free(output *o)
 {
 	if (!o)
 		return;
+	prestat_end(o);
+	free(o->pre);
 	if (o->tmpfd >= 0)
 		close(o->tmpfd);
 	if (o->dirfd >= 0)
@@ -1018,8 +1151,15 @@ static int begin(output **out, const char *dir, const char *manifest, bool trust
 			size_t listed = 0;
 			for (size_t i = 0; i < m.ndirs; i++)
 				listed += m.dirs[i].n;
+			/* A build that does not trust the output looks at every
+			 * file of it: right behind the scan, folder by folder. */
+			if (!o->trusting) {
+				o->old.extra = sizeof(old_stat);
+				prestat_begin(o, listed);
+			}
 			map_reserve(&o->old, listed);
 			rc = scan(o, &m, &rel, err);
+			prestat_wake(o, true);
 			/* Its bytes stay, for a commit that leaves every
 			 * folder's entries as they were (manifest_rewrite). */
 			if (o->manifest_whole) {
@@ -1589,13 +1729,26 @@ bool output_keep(output *o, const char *rel, const output_mark *mark)
 	}
 	uint64_t h = hash_bytes(key, len);
 	slot *old = map_get_hashed(&o->old, key, len, h);
+	if (!old || old->val != OLD_FILE)
+		goto out;
+	old_stat *os = o->old.extra ? map_extra(&o->old, old) : NULL;
+	unsigned char state =
+		os ? atomic_load_explicit(&os->state, memory_order_acquire) : OLD_STAT_NONE;
+	output_mark now;
 	struct stat st;
-	if (old && old->val == OLD_FILE &&
-	    (o->trusting ||
-	     (fstatat(o->dirfd, key, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode) &&
-	      (uint64_t)st.st_ino == mark->ino && (uint64_t)st.st_size == mark->size &&
-	      (int64_t)st.st_mtim.tv_sec == mark->sec &&
-	      (uint64_t)st.st_mtim.tv_nsec == mark->nsec))) {
+	if (o->trusting) {
+		now = *mark;
+	} else if (state == OLD_STAT_FILE) {
+		now = os->mark;
+	} else if (state == OLD_STAT_NONE && fstatat(o->dirfd, key, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+		   S_ISREG(st.st_mode)) {
+		now = (output_mark){ (uint64_t)st.st_ino, (uint64_t)st.st_size,
+				     (int64_t)st.st_mtim.tv_sec, (uint64_t)st.st_mtim.tv_nsec };
+	} else {
+		goto out;
+	}
+	if (now.ino == mark->ino && now.size == mark->size && now.sec == mark->sec &&
+	    now.nsec == mark->nsec) {
 		record_hashed(o, key, len, 0, h, old);
 		kept = true;
 	}
@@ -2098,6 +2251,7 @@ static void *finish_run(void *arg)
 int output_commit(output *o, gen_err *err)
 {
 	int rc = 0;
+	prestat_end(o);
 	if (o->dirfd >= 0) {
 		rc = update_commit(o, err);
 		/* A process with a memory goes on while the rest is done

@@ -1,6 +1,7 @@
 /* buf: growable, always-terminated string buffer (see buf.h). */
 #include "buf.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -200,6 +201,21 @@ int buf_read_file(buf *b, const char *path)
 	int bad = ferror(fp);
 	fclose(fp);
 	return bad ? -1 : 0;
+}
+
+int buf_write_all(int fd, const void *data, size_t len)
+{
+	const char *p = data;
+	while (len) {
+		ssize_t n = write(fd, p, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
 }
 
 bool buf_write_sealed(buf *b, const char *path, uint64_t seed)

@@ -41,6 +41,9 @@ char *buf_detach(buf *b);
 /* Appends the whole file at path. Returns 0, or -1 with errno set (the
  * bytes read before a failure stay in b). */
 int buf_read_file(buf *b, const char *path);
+/* Writes len bytes at data to fd, through short writes and signals.
+ * Returns 0, or -1 with errno set. */
+int buf_write_all(int fd, const void *data, size_t len);
 /* Appends the UTF-8 encoding of code point cp (at most U+10FFFF). */
 /* Appends v in decimal: buf_printf(b, "%" PRIu64, v) without the cost
  * of parsing a format, for numbers written by the thousand. */

@@ -389,7 +389,6 @@ static size_t list_kept(const cache_file *c, listed *list, size_t n)
 	return n;
 }
 
-static int write_all(int fd, const void *data, size_t len);
 
 /* Writes the contents of the n records of list (sorted here, when they
  * do not come in file order) at offset at of fd, the file's end. */
@@ -402,7 +401,7 @@ static int write_contents(const cache_file *c, listed *list, size_t n, size_t at
 		qsort(list, n, sizeof *list, listed_cmp);
 	buf b = BUF_INIT;
 	put_contents(c, list, n, at, &b);
-	int rc = write_all(fd, b.ptr, b.len);
+	int rc = buf_write_all(fd, b.ptr, b.len);
 	buf_release(&b);
 	return rc;
 }
@@ -817,21 +816,6 @@ static int kept_cmp(const void *a, const void *b)
 	return c ? c : (x->key_len > y->key_len) - (x->key_len < y->key_len);
 }
 
-static int write_all(int fd, const void *data, size_t len)
-{
-	const char *p = data;
-	while (len) {
-		ssize_t n = write(fd, p, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 /* The kept records, gathered a thousand at a time rather than copied
  * into one block: a cold build keeps every article. A reader that meets
  * a record cut short by a concurrent build distrusts the whole file, so
@@ -904,14 +888,14 @@ static int rewrite(cache_file *c, const char *path)
 		list[n++] = (listed){ at + b.len, r->len, r->key_len, r->hash };
 		buf_put(&b, r->payload + r->len - r->size, r->size);
 		if (b.len > (1u << 20)) {
-			if (write_all(fd, b.ptr, b.len) < 0)
+			if (buf_write_all(fd, b.ptr, b.len) < 0)
 				goto out;
 			at += b.len;
 			buf_clear(&b);
 		}
 	}
 	at += b.len;
-	if (write_all(fd, b.ptr, b.len) < 0 || write_kept(c, fd, at) < 0)
+	if (buf_write_all(fd, b.ptr, b.len) < 0 || write_kept(c, fd, at) < 0)
 		goto out;
 	for (size_t i = 0; i < c->nkept; i++)
 		at += c->kept[i].len;

@@ -24,7 +24,6 @@
  * documents, yet result counts and facets stay exact. */
 #include "search.h"
 
-#include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <libstemmer.h>
@@ -2253,20 +2252,6 @@ static void memory_unmap(search_memory *m)
 	m->map_len = 0;
 }
 
-static bool write_all(int fd, const void *p, size_t len)
-{
-	const char *c = p;
-	while (len) {
-		ssize_t w = write(fd, c, len);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return false;
-		c += w;
-		len -= (size_t)w;
-	}
-	return true;
-}
 
 /* The file's checksum is chained over blocks of MEMORY_BLOCK bytes (the
  * last one shorter), each hashed with the sum so far as its seed: the
@@ -2287,7 +2272,7 @@ static void seal_flush(sealer *w)
 	if (!w->n)
 		return;
 	w->sum = buf_hash64(w->block, w->n, w->sum);
-	w->good = w->good && write_all(w->fd, w->block, w->n);
+	w->good = w->good && buf_write_all(w->fd, w->block, w->n) == 0;
 	w->n = 0;
 }
 
@@ -2301,7 +2286,7 @@ static void seal_put(sealer *w, const void *p, size_t len)
 			size_t whole = len / MEMORY_BLOCK * MEMORY_BLOCK;
 			for (size_t at = 0; at < whole; at += MEMORY_BLOCK)
 				w->sum = buf_hash64(c + at, MEMORY_BLOCK, w->sum);
-			w->good = w->good && write_all(w->fd, c, whole);
+			w->good = w->good && buf_write_all(w->fd, c, whole) == 0;
 			c += whole;
 			len -= whole;
 			continue;
@@ -2398,7 +2383,7 @@ int search_memory_save(const search_memory *m, const char *path, uint64_t stamp)
 	seal_put(&w, zeros, aligned(at) - at);
 	seal_flush(&w);
 	free(w.block);
-	bool good = w.good && write_all(fd, &w.sum, sizeof w.sum);
+	bool good = w.good && buf_write_all(fd, &w.sum, sizeof w.sum) == 0;
 	good = close(fd) == 0 && good;
 	fd = -1;
 	if (good && rename(tmp.ptr, path) == 0)

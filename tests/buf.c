@@ -1,4 +1,6 @@
 /* Unit tests for buf, err and value: the types every module shares. */
+#include <pthread.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +11,7 @@
 #include "err.h"
 #include "tap.h"
 #include "value.h"
+#include "xalloc.h"
 
 static void test_buf(void)
 {
@@ -281,8 +284,52 @@ static void test_sealed(void)
 	buf_release(&in);
 }
 
+/* buf_write_all: every byte, through a pipe that takes them in pieces
+ * (a reader on a thread of its own), and -1 on a descriptor that is not
+ * open. */
+typedef struct pipe_end {
+	int fds[2];
+	buf got;
+} pipe_end;
+
+static void *drain(void *arg)
+{
+	pipe_end *p = arg;
+	char chunk[4096];
+	ssize_t n;
+	while ((n = read(p->fds[0], chunk, sizeof chunk)) > 0)
+		buf_put(&p->got, chunk, (size_t)n);
+	return NULL;
+}
+
+static void test_write_all(void)
+{
+	pipe_end p = { { -1, -1 }, BUF_INIT };
+	if (pipe(p.fds) < 0) {
+		ok(0, "buf_write_all: a pipe");
+		return;
+	}
+	size_t len = 1 << 20;
+	char *data = xmalloc(len);
+	for (size_t i = 0; i < len; i++)
+		data[i] = (char)(i * 7 + i / 251);
+	pthread_t t;
+	bool threaded = pthread_create(&t, NULL, drain, &p) == 0;
+	is(buf_write_all(p.fds[1], data, len), 0, "buf_write_all: a megabyte into a pipe");
+	close(p.fds[1]);
+	if (threaded)
+		pthread_join(t, NULL);
+	ok(threaded && p.got.len == len && memcmp(p.got.ptr, data, len) == 0,
+	   "buf_write_all: every byte arrives, in order");
+	close(p.fds[0]);
+	is(buf_write_all(p.fds[0], "x", 1), -1, "buf_write_all: -1 on a closed descriptor");
+	free(data);
+	buf_release(&p.got);
+}
+
 int main(void)
 {
+	test_write_all();
 	test_sealed();
 	test_records();
 	test_count();

@@ -2136,8 +2136,9 @@ static void memory_take(search_index *ix)
  * postings and their weighted counts), each at a multiple of eight bytes,
  * and a checksum of all that (see sealer). A load maps the file and
  * points the memory's arrays into the mapping: copying tens of megabytes
- * into fresh allocations would cost a page fault per 4 KB. The mapping is private, so the arrays read and write
- * as the memory's own; memory_clear lets it go. A file is for the
+ * into fresh allocations would cost a page fault per 4 KB. The mapping
+ * is private, so the arrays read and write as the memory's own;
+ * memory_clear lets it go. A file is for the
  * machine that wrote it: sizeof(size_t) and the byte order are in the
  * head (MEMORY_PROBE). After the checksum, every number that is used
  * as an index is checked against what it indexes, so that even a file

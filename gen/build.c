@@ -665,6 +665,45 @@ int build_run(const build_options *opt)
 	}
 	st.documents = now_seconds() - t - st.history;
 	t = now_seconds();
+	/* A build that writes takes the theme and the output now and starts
+	 * the search index, which needs neither the links nor the checks,
+	 * beside them (render_search_begin). What the theme and the page
+	 * cache report joins the report after the checks', as before; a
+	 * build that stops at the checks never reports it. */
+	diag_list theme_diags = DIAG_LIST_INIT;
+	gen_err theme_err, out_err;
+	err_clear(&theme_err);
+	err_clear(&out_err);
+	int nrc = 0, orc = 0;
+	/* An article that failed stops the build at the checks below: no
+	 * index is begun for it. */
+	if (opt->write && !diags.errors) {
+		double tt = now_seconds();
+		nrc = render_new(&r, &s, opt->exe, &theme_diags, &theme_err);
+		st.theme = now_seconds() - tt;
+		/* Read beside the parse (early_begin). The output is this
+		 * build's from here: freed or committed below. */
+		double tw = now_seconds();
+		scan_end(&ej);
+		st.history += now_seconds() - tw;
+		o = ej.o;
+		ej.o = NULL;
+		st.output_begin = ej.out_seconds;
+		st.output_dirs = ej.out_dirs_read;
+		if (ej.out_rc < 0) {
+			orc = ej.out_rc;
+			out_err = ej.out_err;
+		}
+		if (nrc == 0 && orc == 0) {
+			if (opt->site.cache)
+				pages = open_page_cache(&s, opt, dir, r, &theme_diags);
+			render_set_page_cache(r, pages);
+			render_set_search_memory(r, opt->search_memory ? opt->search_memory
+								: ej.words);
+			render_search_begin(r, o);
+		}
+	}
+	t = now_seconds();
 	kept_links_load(&kl, &s, opt);
 	links_memory *links = kl.links ? kl.links : opt->links_memory;
 	check_memory *checks = kl.links ? &kl.checks : opt->check_memory;
@@ -679,14 +718,28 @@ int build_run(const build_options *opt)
 	t = now_seconds();
 	/* A build stops here; check goes on to find template errors too. */
 	if (diags.errors && opt->write) {
+		diag_release(&theme_diags);
 		status_note(&ej, &s, src, &diags);
 		report(opt, &diags);
 		goto out;
 	}
-	double tt = now_seconds();
-	int nrc = render_new(&r, &s, opt->exe, &diags, &err);
-	st.theme = now_seconds() - tt;
+	if (opt->write) {
+		diag_merge(&diags, &theme_diags);
+		diag_release(&theme_diags);
+		if (nrc < 0)
+			err = theme_err;
+	} else {
+		double tt = now_seconds();
+		nrc = render_new(&r, &s, opt->exe, &diags, &err);
+		st.theme = now_seconds() - tt;
+	}
 	if (nrc < 0) {
+		status_note(&ej, &s, src, &diags);
+		status = fail(&err, &diags, opt);
+		goto out;
+	}
+	if (orc < 0) {
+		err = out_err;
 		status_note(&ej, &s, src, &diags);
 		status = fail(&err, &diags, opt);
 		goto out;
@@ -694,26 +747,6 @@ int build_run(const build_options *opt)
 	render_set_links(r, graph);
 	render_set_search_memory(r, opt->search_memory ? opt->search_memory : ej.words);
 	render_set_print_parts(r, opt->print_parts);
-	if (opt->write) {
-		/* Read beside the parse and the link graph (early_begin). The
-		 * output is this build's from here: freed or committed below. */
-		double tw = now_seconds();
-		scan_end(&ej);
-		st.history += now_seconds() - tw;
-		o = ej.o;
-		ej.o = NULL;
-		st.output_begin = ej.out_seconds;
-		st.output_dirs = ej.out_dirs_read;
-		if (ej.out_rc < 0) {
-			err = ej.out_err;
-			status_note(&ej, &s, src, &diags);
-			status = fail(&err, &diags, opt);
-			goto out;
-		}
-		if (opt->site.cache)
-			pages = open_page_cache(&s, opt, dir, r, &diags);
-		render_set_page_cache(r, pages);
-	}
 	int src_rc = render_site(r, o, &err);
 	cache_save(s.diff_cache, &diags);
 	cache_save(s.search_cache, &diags);
@@ -771,6 +804,11 @@ out:
 	words_save_join(&ej);
 	free(ej.words_path);
 	kept_links_release(&kl);
+	/* The search index begun beside the links writes into o. */
+	if (r) {
+		search_render_stats ignored;
+		render_search_end(r, NULL, &ignored, NULL);
+	}
 	output_abort(ej.o);
 	output_abort(o);
 	fill_report(opt, &s, dir, &diags, now_seconds() - t0);

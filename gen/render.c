@@ -61,6 +61,9 @@ struct renderer {
 	bool facts_same;         /* facts_key is as in the last build */
 	cache_file *page_cache;  /* per output file: the hash of what made it */
 	struct search_memory *search_memory; /* render_set_search_memory */
+	/* The search index begun before the render (render_search_begin):
+	 * its thread, and what it returned. */
+	struct early_search *early;
 	bool print_parts;                    /* render_set_print_parts */
 };
 
@@ -244,6 +247,11 @@ void render_free(renderer *r)
 	xref_free(r->xref);
 	free_cards(r);
 	free(r->facts);
+	if (r->early) {
+		search_render_stats st;
+		render_search_end(r, NULL, &st, NULL);
+		free(r->early);
+	}
 	free(r);
 }
 
@@ -1445,6 +1453,59 @@ static double seconds(void)
  * its own, so with more than one job they run side by side. */
 typedef enum { PART_LISTS, PART_PRINT, PART_SEARCH, PART_HISTORY, PART_COUNT } part_id;
 
+/* The search index on a thread of its own from render_search_begin to
+ * render_search_end. */
+typedef struct early_search {
+	renderer *r;
+	output *o;
+	pthread_t thread;
+	bool started, joined;
+	int rc;
+	gen_err err;
+	search_render_stats st;
+} early_search;
+
+static void *early_search_run(void *arg)
+{
+	early_search *e = arg;
+	err_clear(&e->err);
+	e->rc = e->o ? search_render_index(e->r, e->r->s, e->o, &e->st, &e->err) : 0;
+	return NULL;
+}
+
+void render_search_begin(renderer *r, output *o)
+{
+	if (r->early || r->jobs < 2 || !o)
+		return;
+	early_search *e = xcalloc(1, sizeof *e);
+	e->r = r;
+	e->o = o;
+	e->started = pthread_create(&e->thread, NULL, early_search_run, e) == 0;
+	if (!e->started) {
+		free(e);
+		return;
+	}
+	r->early = e;
+}
+
+int render_search_end(renderer *r, output *o, search_render_stats *st, gen_err *err)
+{
+	early_search *e = r->early;
+	if (!e) {
+		/* Not begun: made here (o NULL: not at all). */
+		memset(st, 0, sizeof *st);
+		return o ? search_render_index(r, r->s, o, st, err) : 0;
+	}
+	if (!e->joined) {
+		pthread_join(e->thread, NULL);
+		e->joined = true;
+	}
+	*st = e->st;
+	if (e->rc < 0 && err)
+		*err = e->err;
+	return e->rc;
+}
+
 typedef struct part_task {
 	renderer *r;
 	output *o;
@@ -1509,7 +1570,9 @@ static void *part_run(void *arg)
 	}
 	case PART_SEARCH: {
 		search_render_stats st;
-		t->rc = search_render(t->r, t->r->s, t->o, &st, &t->err);
+		t->rc = render_search_end(t->r, t->o, &st, &t->err);
+		if (t->rc == 0)
+			t->rc = search_render_page(t->r, t->o, &t->err);
 		t->r->times.search_kept = st.kept;
 		t->r->times.search_held = st.held;
 		t->r->times.search_terms_held = st.terms_held;

@@ -240,7 +240,7 @@ static void strtab_release(strtab *t)
 
 typedef struct sdoc {
 	char *url, *title, *date; /* owned unless borrowed */
-	bool borrowed;       /* they are the document's (search_render's) */
+	bool borrowed;       /* they are the document's (search_render_index's) */
 	int kind;            /* index into kind_names; NKINDS for others */
 	uint32_t *themes;    /* theme indexes, ascending */
 	size_t nthemes;
@@ -454,7 +454,7 @@ struct search_index {
 	uint64_t total_len;
 
 	search_memory *memory; /* search_set_memory, or NULL */
-	bool borrow_docs;      /* the documents outlive the index (search_render):
+	bool borrow_docs;      /* the documents outlive the index (search_render_index):
 				* their strings are not copied */
 	strtab keys;           /* with a memory: each document's key (put_key), */
 	pool key_strings;      /* by document number */
@@ -1308,7 +1308,7 @@ static search_doc doc_of(const document *d)
  * document (number, URL, title as shown, kind, date, themes) is not in
  * the record, so not in the key either.
  *
- * In a site build (search_render) the text file of a document is a
+ * In a site build (search_render_index) the text file of a document is a
  * function of its number and of that key: when the page cache says the
  * output holds the file made from them, and the record was read, the
  * text is not touched at all. */
@@ -2932,7 +2932,8 @@ int search_add_documents(search_index *ix, const document *docs, size_t n, int j
 	}
 	/* Every slot is filled by a job before anything reads it, but for
 	 * those after a job's error, which stay empty. */
-	memset(ix->docs + base, 0, n * sizeof *ix->docs);
+	if (n)
+		memset(ix->docs + base, 0, n * sizeof *ix->docs);
 	ix->ndocs = base + n;
 	jobs_run(js, (size_t)jobs, sizeof *js, run_job);
 	int rc = 0;
@@ -4555,65 +4556,63 @@ static bool keep_index(renderer *r, output *o, const index_memo *was, size_t ndo
 	return true;
 }
 
-int search_render(renderer *r, const site *s, output *o, search_render_stats *st,
-		  gen_err *err)
+int search_render_index(renderer *r, const site *s, output *o, search_render_stats *st,
+			gen_err *err)
 {
 	memset(st, 0, sizeof *st);
 	search_index *ix = NULL;
-	int rc = 0;
-	value *data = NULL;
-
-	if (o) {
-		rc = search_new(&ix, s->cfg.language, err);
-		if (rc < 0)
-			goto out;
-		for (size_t i = 0; i < s->cfg.nthemes; i++)
-			search_set_theme(ix, s->cfg.themes[i].id, s->cfg.themes[i].title);
-		search_set_kind(ix, "story", render_i18n(r, "story", "Verhaal"));
-		search_set_kind(ix, "tips", render_i18n(r, "tips", "Tips"));
-		search_set_kind(ix, "page", render_i18n(r, "page", "Pagina"));
-		for (size_t i = 0; i < sizeof ui_strings / sizeof *ui_strings; i++)
-			search_set_string(ix, ui_strings[i][0],
-					  render_i18n(r, ui_strings[i][0], ui_strings[i][1]));
-		search_set_cache(ix, s->search_cache, s->stamp);
-		search_set_memory(ix, render_search_memory(r));
-		ix->borrow_docs = true; /* s->docs outlive ix */
-		site_files files = { r, o };
-		search_keeper k = { site_fresh, site_write, &files };
-		search_set_keeper(ix, &k);
-		index_memo memo = { index_key(ix, s->docs, s->ndocs), 0 }, was;
-		/* The records are kept only for an index kept whole: one
-		 * made again keeps those it reads. */
-		if (index_was(r, memo.key, &was) && records_kept(ix, s->docs, s->ndocs) &&
-		    keep_index(r, o, &was, s->ndocs)) {
-			st->kept = s->ndocs;
-			st->whole = true;
-			goto page;
-		}
-		rc = search_add_documents(ix, s->docs, s->ndocs, site_jobs(s->opt_jobs), NULL,
-					  NULL, err);
-		st->kept = ix->texts_kept;
-		st->held = ix->held;
-		if (rc == 0)
-			rc = search_write(ix, NULL, NULL, err);
-		st->terms_held = search_terms_held(ix);
-		if (rc < 0)
-			goto out;
-		memo.nshards = ix->nshards;
-		render_memo_put(r, SEARCH_MEMO, &memo, sizeof memo);
+	int rc = search_new(&ix, s->cfg.language, err);
+	if (rc < 0)
+		goto out;
+	for (size_t i = 0; i < s->cfg.nthemes; i++)
+		search_set_theme(ix, s->cfg.themes[i].id, s->cfg.themes[i].title);
+	search_set_kind(ix, "story", render_i18n(r, "story", "Verhaal"));
+	search_set_kind(ix, "tips", render_i18n(r, "tips", "Tips"));
+	search_set_kind(ix, "page", render_i18n(r, "page", "Pagina"));
+	for (size_t i = 0; i < sizeof ui_strings / sizeof *ui_strings; i++)
+		search_set_string(ix, ui_strings[i][0],
+				  render_i18n(r, ui_strings[i][0], ui_strings[i][1]));
+	search_set_cache(ix, s->search_cache, s->stamp);
+	search_set_memory(ix, render_search_memory(r));
+	ix->borrow_docs = true; /* s->docs outlive ix */
+	site_files files = { r, o };
+	search_keeper k = { site_fresh, site_write, &files };
+	search_set_keeper(ix, &k);
+	index_memo memo = { index_key(ix, s->docs, s->ndocs), 0 }, was;
+	/* The records are kept only for an index kept whole: one made
+	 * again keeps those it reads. */
+	if (index_was(r, memo.key, &was) && records_kept(ix, s->docs, s->ndocs) &&
+	    keep_index(r, o, &was, s->ndocs)) {
+		st->kept = s->ndocs;
+		st->whole = true;
+		goto out;
 	}
-page:
+	rc = search_add_documents(ix, s->docs, s->ndocs, site_jobs(s->opt_jobs), NULL, NULL,
+				  err);
+	st->kept = ix->texts_kept;
+	st->held = ix->held;
+	if (rc == 0)
+		rc = search_write(ix, NULL, NULL, err);
+	st->terms_held = search_terms_held(ix);
+	if (rc < 0)
+		goto out;
+	memo.nshards = ix->nshards;
+	render_memo_put(r, SEARCH_MEMO, &memo, sizeof memo);
+out:
+	search_free(ix);
+	return rc;
+}
 
-	data = render_base_data(r, "zoeken/");
+int search_render_page(renderer *r, output *o, gen_err *err)
+{
+	value *data = render_base_data(r, "zoeken/");
 	value *page = value_new_table();
 	const char *title = render_i18n(r, "search_title", "Zoeken");
 	value_set_cstr(page, "title", value_new_cstring(title));
 	value_set_cstr(page, "url", value_new_cstring("zoeken/"));
 	value_set_cstr(page, "is_search", value_new_bool(true));
 	value_set_cstr(data, "page", page);
-	rc = render_page(r, o, "search", "zoeken/index.html", data, err);
-out:
+	int rc = render_page(r, o, "search", "zoeken/index.html", data, err);
 	value_free(data);
-	search_free(ix);
 	return rc;
 }

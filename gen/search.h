@@ -192,7 +192,7 @@ void search_terms(search_index *ix, const char *text, size_t len, buf *out);
  * search_write. */
 void search_split(const search_index *ix, const char *word, buf *out);
 
-/* What search_render did, for gen build --stats. */
+/* What search_render_index did, for gen build --stats. */
 typedef struct search_render_stats {
 	size_t kept;       /* documents whose text file was kept */
 	size_t held;       /* whose words came from the memory */
@@ -200,18 +200,22 @@ typedef struct search_render_stats {
 	bool whole;        /* every file of the index kept */
 } search_render_stats;
 
-/* The site's search: indexes every published document of s (through
- * s->search_cache when there is one), writes the index under zoeken/ and
- * the results page zoeken/index.html (layout "search") into o. With o
- * NULL only the page is rendered (gen check). A document whose record
+/* The site's search, in two parts. search_render_index indexes every
+ * published document of s (through s->search_cache when there is one)
+ * and writes the index under zoeken/ into o. A document whose record
  * comes from the cache and whose text file the output holds as the page
  * cache remembers it is not read at all: st->kept counts those. When
  * all the index is made of is as in the last build and the output holds
  * its files as that build left them, they are kept and no index is made:
  * st->whole is then true. With the renderer's search memory, st->held
- * and st->terms_held tell what came from it. Returns 0 or a negative
- * code with err set. */
-int search_render(renderer *r, const site *s, output *o, search_render_stats *st,
-		  gen_err *err);
+ * and st->terms_held tell what came from it. It needs the renderer's
+ * strings, page cache and memory, not the links or the site's pages, so
+ * a build may start it before those (render_search_begin).
+ * search_render_page renders the results page zoeken/index.html (layout
+ * "search") into o, or only renders it with o NULL (gen check). Both
+ * return 0 or a negative code with err set. */
+int search_render_index(renderer *r, const site *s, output *o, search_render_stats *st,
+			gen_err *err);
+int search_render_page(renderer *r, output *o, gen_err *err);
 
 #endif

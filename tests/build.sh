@@ -151,6 +151,28 @@ is $? 1 "a first build with a content error exits 1"
 ok "$([ ! -e "$F/public" ] && echo 0 || echo 1)" "a failed first build leaves no site"
 ok "$(ls -d "$F"/public.tmp-* >/dev/null 2>&1 && echo 1 || echo 0)" "nor a temporary directory"
 
+# A broken link fails the build at the site's checks, after the search
+# index has been begun beside them (with more than one job): that index
+# is thrown away with the rest.
+git -C "$P" rm -q content/verhalen/kapot.md
+cat > "$P/content/verhalen/los.md" <<'MD'
++++
+title = "Een losse link"
+kind = "story"
++++
+Zie [het verdwenen verhaal](verdwenen.md) voor de rest.
+MD
+git -C "$P" add -A && git -C "$P" commit -qm "een kapotte link"
+"$GEN" build -C "$P" -j2 2> "$WORK/err"
+is $? 1 "a broken link exits 1"
+contains "$WORK/err" "link target 'verdwenen.md' does not exist" "the broken link is named"
+snapshot > "$WORK/after.sum"
+ok "$(cmp -s "$WORK/before.sum" "$WORK/after.sum" && echo 0 || echo 1)" \
+	"a build that fails at its checks leaves the previous output untouched"
+ok "$(ls -d "$P"/public.tmp-* >/dev/null 2>&1 && echo 1 || echo 0)" \
+	"and no temporary directory behind"
+git -C "$P" rm -q content/verhalen/los.md && git -C "$P" commit -qm "de link weg"
+
 # --- English UI --------------------------------------------------------------
 E=$WORK/english
 make_project "$E"

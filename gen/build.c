@@ -745,7 +745,6 @@ int build_run(const build_options *opt)
 		goto out;
 	}
 	render_set_links(r, graph);
-	render_set_search_memory(r, opt->search_memory ? opt->search_memory : ej.words);
 	render_set_print_parts(r, opt->print_parts);
 	int src_rc = render_site(r, o, &err);
 	cache_save(s.diff_cache, &diags);

@@ -1459,7 +1459,7 @@ typedef struct early_search {
 	renderer *r;
 	output *o;
 	pthread_t thread;
-	bool started, joined;
+	bool joined;
 	int rc;
 	gen_err err;
 	search_render_stats st;
@@ -1480,8 +1480,7 @@ void render_search_begin(renderer *r, output *o)
 	early_search *e = xcalloc(1, sizeof *e);
 	e->r = r;
 	e->o = o;
-	e->started = pthread_create(&e->thread, NULL, early_search_run, e) == 0;
-	if (!e->started) {
+	if (pthread_create(&e->thread, NULL, early_search_run, e) != 0) {
 		free(e);
 		return;
 	}

@@ -221,7 +221,10 @@ typedef struct old_stat {
 	output_mark mark;
 	_Atomic unsigned char state; /* OLD_STAT_* */
 } old_stat;
-enum { OLD_STAT_NONE, OLD_STAT_FILE, OLD_STAT_GONE };
+/* ASKED: the thread or output_keep is asking; whichever sets it asks,
+ * so no file is asked for twice when the render gets ahead of the
+ * thread (the thread then skips what it finds asked). */
+enum { OLD_STAT_NONE, OLD_STAT_ASKED, OLD_STAT_FILE, OLD_STAT_GONE };
 
 /* A file of the previous site for that thread: its path, where its
  * stat goes. */
@@ -574,6 +577,9 @@ static void *prestat_run(void *arg)
 		size_t n = atomic_load_explicit(&o->pre_n, memory_order_acquire);
 		for (; k < n; k++) {
 			old_stat *os = o->pre[k].os;
+			unsigned char none = OLD_STAT_NONE;
+			if (!atomic_compare_exchange_strong(&os->state, &none, OLD_STAT_ASKED))
+				continue; /* output_keep asked already */
 			struct stat st;
 			unsigned char state = OLD_STAT_GONE;
 			if (fstatat(o->dirfd, o->pre[k].key, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
@@ -1734,13 +1740,18 @@ bool output_keep(output *o, const char *rel, const output_mark *mark)
 	old_stat *os = o->old.extra ? map_extra(&o->old, old) : NULL;
 	unsigned char state =
 		os ? atomic_load_explicit(&os->state, memory_order_acquire) : OLD_STAT_NONE;
+	/* Not asked yet: asked here, and the thread leaves it. */
+	if (os && state == OLD_STAT_NONE && !o->trusting &&
+	    !atomic_compare_exchange_strong(&os->state, &state, OLD_STAT_ASKED) &&
+	    state == OLD_STAT_ASKED)
+		state = OLD_STAT_NONE; /* the thread is asking now: asked here too */
 	output_mark now;
 	struct stat st;
 	if (o->trusting) {
 		now = *mark;
 	} else if (state == OLD_STAT_FILE) {
 		now = os->mark;
-	} else if (state == OLD_STAT_NONE && fstatat(o->dirfd, key, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	} else if (state != OLD_STAT_GONE && fstatat(o->dirfd, key, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
 		   S_ISREG(st.st_mode)) {
 		now = (output_mark){ (uint64_t)st.st_ino, (uint64_t)st.st_size,
 				     (int64_t)st.st_mtim.tv_sec, (uint64_t)st.st_mtim.tv_nsec };

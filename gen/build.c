@@ -126,7 +126,7 @@ static void print_stats(const stage_times *t, const site *s, const renderer *r,
 			   rt->search_kept, rt->search_docs);
 	if (rt->search_held)
 		buf_printf(&search_note, ";\n                     the words of %zu and the postings\n"
-					 "                     of %zu terms from the last build",
+					 "                     of %zu terms from an earlier build",
 			   rt->search_held, rt->search_terms_held);
 	if (rt->search_whole)
 		buf_puts(&search_note, ",\n                     and every file of the index: as in\n"
@@ -397,12 +397,13 @@ static void *words_save_run(void *arg)
 	return NULL;
 }
 
-/* Writes the search memory for the next build, when this build's index
- * gave it new words, on a thread of its own: the commit and the page
- * cache, which follow, are one thread's work. */
+/* Writes the search memory for the next build, when the file lags too
+ * far behind this build's index (search_memory_due), on a thread of its
+ * own: the commit and the page cache, which follow, are one thread's
+ * work. */
 static void words_save_begin(early_job *j)
 {
-	if (!j->words || !j->words_path || !search_memory_taken(j->words))
+	if (!j->words || !j->words_path || !search_memory_due(j->words))
 		return;
 	j->words_saving = true;
 	j->words_threaded = pthread_create(&j->words_saver, NULL, words_save_run, j) == 0;

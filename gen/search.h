@@ -65,6 +65,13 @@ int search_memory_load(search_memory *m, const char *path, uint64_t stamp);
 /* Whether an index made since m was made or loaded gave m its words
  * (one kept whole leaves m as it was: there is nothing new to save). */
 bool search_memory_taken(const search_memory *m);
+/* Whether m, loaded from a file, is worth writing again: an index made
+ * since took its words, and the file lacks those of more than a few
+ * documents, or the postings of all (the documents moved). A file a few
+ * changed articles behind the last build serves the next as well, at
+ * the cost of their words; writing it costs more. A memory not loaded
+ * from a file is due once it has taken an index. */
+bool search_memory_due(const search_memory *m);
 struct cache_file;
 
 /* Where a piece of text stands in its document; decides its weight. */

@@ -115,6 +115,14 @@ size=$(wc -c < "$WORK/.gen-cache/documents.pack")
 build_both "again"
 is "$(wc -c < "$WORK/.gen-cache/documents.pack")" "$size" "a build that parsed nothing leaves the cache as it was"
 
+# The search memory as the last build that made the index left it.
+mem_id() {
+	stat -c '%i %y' "$WORK"/.gen-cache/search-*.mem 2> /dev/null
+}
+memid=$(mem_id)
+test -n "$memid"
+ok $? "a build that made the search index wrote its memory"
+
 # Edit one article: its title (listed on other pages) and its text.
 sed -i 's/^title = "Extra verhaal 3"/title = "Het derde verhaal"/; s/Om feedback vragen/Altijd om feedback vragen/' \
 	"$P/content/verhalen/extra-3.md"
@@ -156,11 +164,28 @@ ok $? "text edit: the related articles are those of the last build"
 is "${text% *}" "$(( ${text#* } - 1 ))" "text edit: search reads one article's text ($text)"
 test "${copied#* }" -gt 20
 ok $? "the print page has the articles ($copied)"
-# The search index's memory (.gen-cache/search-*.mem), left by the last
-# build that made the index: the words of every article but the edited
-# one, and the postings of the terms, come from it.
+# The search index's memory (.gen-cache/search-*.mem): the words of every
+# article but those changed since it was written, and the postings of the
+# terms, come from it. It is written again only when it lags by more than
+# a few articles (eight here), so the two edits since left it as it was.
 words=$(sed -n 's/^ *the words of \([0-9]*\) and the postings.*/\1/p' "$WORK/inc.err")
-is "$words" "$(( ${text#* } - 1 ))" "text edit: the words of all articles but one from the last build ($words)"
+is "$words" "$(( ${text#* } - 2 ))" \
+	"text edit: the words of all articles but the two edited since the memory was written ($words)"
+is "$(mem_id)" "$memid" "text edit: the search memory, two articles behind, is not written again"
+# Nine articles edited at once: it lags too far and is written again;
+# the next edit takes all but one article's words from it.
+for i in 11 12 13 14 15 16 17 18 19; do
+	sed -i 's/Om feedback vragen/Om snel feedback vragen/' "$P/content/verhalen/extra-$i.md"
+done
+git -C "$P" commit -qam "negen verhalen: een woord erbij"
+build_both "nine articles edited"
+test "$(mem_id)" != "$memid"
+ok $? "nine articles edited: the search memory is written again"
+sed -i 's/Om snel feedback vragen/Om heel snel feedback vragen/' "$P/content/verhalen/extra-11.md"
+git -C "$P" commit -qam "verhaal 11: nog een woord"
+build_both "one more edit"
+contains "$WORK/inc.err" "the words of $(( ${text#* } - 1 )) and the postings" \
+	"one more edit: the words of all articles but one from the memory written after the nine"
 test -s "$(ls "$WORK"/.gen-cache/search-*.mem 2> /dev/null | head -1)"
 ok $? "the search memory is written beside the page cache"
 # One that does not read back (a byte changed, cut short, another gen's)

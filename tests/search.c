@@ -1207,6 +1207,91 @@ static void test_memory_file(void)
 	disk_gone(&dk, dir);
 }
 
+/* A one-shot build writes the memory's file again only when it lags
+ * (search_memory_due): more than eight articles (of 120) changed since
+ * it was written, or any article gone, which moves the documents. A
+ * build with a file some edits behind takes every other article's words
+ * from it and makes the index made without it. */
+static void test_memory_lagging(void)
+{
+	enum { N = CACHED_DOCS, EDITS = 12 };
+	char dir[512];
+	disk dk;
+	if (!disk_new(&dk, dir)) {
+		ok(0, "a directory for the memory");
+		return;
+	}
+	char memfile[600];
+	snprintf(memfile, sizeof memfile, "%s/memory", dir);
+	document *docs = xcalloc(N + 1, sizeof *docs);
+	for (size_t i = 0; i < N; i++)
+		cached_doc(&docs[i], i, 0);
+	search_memory *m = search_memory_new();
+	size_t held = 0, terms = 0;
+	free(build_remembered(docs, N, 2, m, 1, &held, NULL, NULL));
+	ok(search_memory_due(m), "lagging memory: one not read from a file is due");
+	is(search_memory_save(m, memfile, 7), 0, "lagging memory: written");
+	size_t behind = 0; /* articles changed since the file was written */
+	int writes = 0, loaded = 0, due_right = 0;
+	bool same = true, held_right = true;
+	for (size_t e = 0; e < EDITS; e++) {
+		search_memory_free(m);
+		m = search_memory_new();
+		loaded += search_memory_load(m, memfile, 7) == 0;
+		document_swap_text(&docs[10 + e], 10 + e, 1);
+		behind++;
+		char *ref = build_cached(docs, N, 1, NULL, 1);
+		char *got = build_remembered(docs, N, 2, m, 1, &held, NULL, &terms);
+		same = same && strcmp(got, ref) == 0;
+		held_right = held_right && held == N - behind && terms > 0;
+		due_right += search_memory_due(m) == (behind > 8);
+		if (search_memory_due(m) && search_memory_save(m, memfile, 7) == 0) {
+			writes++;
+			behind = 0;
+		}
+		free(got);
+		free(ref);
+	}
+	is(loaded, EDITS, "lagging memory: read back before every build");
+	ok(same, "lagging memory: every index is the one made without the memory");
+	ok(held_right, "lagging memory: every build takes the words and postings of all "
+		       "articles but those changed since the file was written");
+	is(due_right, EDITS, "lagging memory: due when more than eight articles changed");
+	is(writes, 1, "lagging memory: written once in twelve edits");
+
+	/* Themes in another order change the documents' order: no posting
+	 * is taken from the file, and it is due at once, though it has the
+	 * words of all but a few articles. */
+	search_memory_free(m);
+	m = search_memory_new();
+	search_memory_load(m, memfile, 7);
+	document_swap_text(&docs[0], 0, 3);
+	char *ref = build_cached(docs, N, 1, NULL, 1);
+	char *got = build_remembered(docs, N, 2, m, 1, &held, NULL, &terms);
+	ok(strcmp(got, ref) == 0 && terms == 0 && held == N - behind - 1,
+	   "lagging memory: themes in another order: the index made without, no postings taken");
+	ok(search_memory_due(m), "lagging memory: themes in another order: due at once");
+	free(got);
+	free(ref);
+
+	/* An article gone from the middle renumbers the others: due. */
+	search_memory_free(m);
+	m = search_memory_new();
+	search_memory_load(m, memfile, 7);
+	document gone = docs[60];
+	memmove(&docs[60], &docs[61], (N - 61) * sizeof *docs);
+	docs[N - 1] = gone; /* freed with the others */
+	ref = build_cached(docs, N - 1, 1, NULL, 1);
+	got = build_remembered(docs, N - 1, 2, m, 1, &held, NULL, NULL);
+	ok(strcmp(got, ref) == 0, "lagging memory: an article gone: the index made without");
+	ok(search_memory_due(m), "lagging memory: an article gone: due");
+	free(got);
+	free(ref);
+	search_memory_free(m);
+	cached_docs_free(docs, N);
+	disk_gone(&dk, dir);
+}
+
 /* The cache's vocabulary as search.c writes it: the generation, then
  * the words it numbers. */
 #define VOCAB_KEY "\0gen search vocabulary 1"
@@ -1519,5 +1604,6 @@ int main(void)
 	test_cache();
 	test_memory();
 	test_memory_file();
+	test_memory_lagging();
 	return done_testing();
 }

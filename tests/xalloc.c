@@ -1,0 +1,88 @@
+/* xalloc: blocks of 4 MB or more are asked for as transparent huge pages
+ * (the kernel's VmFlags show "hg" for them in /proc/self/smaps); small
+ * blocks are not; every block keeps what was written to it. */
+#define _DEFAULT_SOURCE
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "tap.h"
+#include "xalloc.h"
+
+/* Whether the mapping that holds address a has the huge page advice:
+ * 1 yes, 0 no, -1 when smaps does not say (no such kernel). */
+static int advised(const void *a)
+{
+	FILE *f = fopen("/proc/self/smaps", "r");
+	if (!f)
+		return -1;
+	char line[512];
+	bool inside = false;
+	int found = -1;
+	uintptr_t at = (uintptr_t)a;
+	while (fgets(line, sizeof line, f)) {
+		unsigned long lo, hi;
+		if (sscanf(line, "%lx-%lx ", &lo, &hi) == 2 && strchr(line, '-') < strchr(line, ' ')) {
+			inside = lo <= at && at < hi;
+			continue;
+		}
+		if (inside && strncmp(line, "VmFlags:", 8) == 0) {
+			found = strstr(line, " hg") != NULL;
+			break;
+		}
+	}
+	fclose(f);
+	return found;
+}
+
+/* The first address of a whole 2 MB stretch inside [p, p + n). */
+static const char *stretch(const char *p)
+{
+	uintptr_t h = (uintptr_t)2 << 20;
+	return (const char *)(((uintptr_t)p + h - 1) & ~(h - 1));
+}
+
+static bool filled(const char *p, size_t n, char c)
+{
+	for (size_t i = 0; i < n; i += 4096)
+		if (p[i] != c)
+			return false;
+	return p[n - 1] == c;
+}
+
+int main(void)
+{
+	const size_t big = (size_t)8 << 20;
+	if (access("/sys/kernel/mm/transparent_hugepage/enabled", F_OK) != 0 ||
+	    advised(&big) < 0) {
+		printf("1..0 # SKIP the kernel has no transparent huge pages to ask for\n");
+		return 0;
+	}
+	char *m = xmalloc(big);
+	memset(m, 'm', big);
+	is(advised(stretch(m)), 1, "xmalloc: a block of 8 MB is advised as huge pages");
+	ok(filled(m, big, 'm'), "xmalloc: and holds what was written");
+
+	char *c = xcalloc(big / 8, 8);
+	ok(filled(c, big, '\0'), "xcalloc: a block of 8 MB is zero");
+	is(advised(stretch(c)), 1, "xcalloc: and advised as huge pages");
+
+	char *r = xmalloc(1 << 20);
+	memset(r, 'r', 1 << 20);
+	r = xrealloc(r, 3 * big);
+	ok(filled(r, 1 << 20, 'r'), "xrealloc: grown to 24 MB, the first megabyte kept");
+	is(advised(stretch(r + big)), 1, "xrealloc: the grown block is advised as huge pages");
+
+	/* A small block far from the big ones: a mapping of its own. */
+	char *s = xmalloc(64 << 10);
+	memset(s, 's', 64 << 10);
+	ok(filled(s, 64 << 10, 's'), "xmalloc: a small block holds what was written");
+	free(m);
+	free(c);
+	free(r);
+	free(s);
+	return done_testing();
+}

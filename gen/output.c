@@ -99,11 +99,12 @@ static slot *map_slot(const strmap *m, const char *key, size_t len, uint64_t h)
 	}
 }
 
-static void map_grow(strmap *m)
+/* Makes m's table cap slots (a power of two above its fill). */
+static void map_resize(strmap *m, size_t cap)
 {
 	slot *old = m->slots;
 	size_t oldcap = m->cap;
-	m->cap = oldcap ? oldcap * 2 : 64;
+	m->cap = cap;
 	/* Zeroed here, not by calloc: a fresh page read before it is
 	 * written maps the zero page, and the write that follows copies it
 	 * with a TLB flush on every core of this threaded process. */
@@ -115,6 +116,11 @@ static void map_grow(strmap *m)
 	free(old);
 }
 
+static void map_grow(strmap *m)
+{
+	map_resize(m, m->cap ? m->cap * 2 : 64);
+}
+
 /* Room for n keys without growing: a map filled from a list of known
  * length is not rehashed a dozen times on the way. */
 static void map_reserve(strmap *m, size_t n)
@@ -122,8 +128,10 @@ static void map_reserve(strmap *m, size_t n)
 	size_t cap = m->cap ? m->cap : 64;
 	while (n * 4 > cap * 3)
 		cap *= 2;
-	while (m->cap < cap)
-		map_grow(m);
+	/* In one step: the tables on the way would each be written and
+	 * thrown away, their pages faulted in for nothing. */
+	if (m->cap < cap)
+		map_resize(m, cap);
 }
 
 /* The slot of the first len bytes of key, whose hash_bytes is h, or NULL. */

@@ -40,6 +40,8 @@
 
 #include <limits.h>
 #include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -155,7 +157,19 @@ struct markdown_doc {
 	size_t borrowed_len;
 	bool mapped;
 	const void *mapping;     /* the start of that mapping */
+	/* A thawed document's anchors, HTML and text walk, frozen last,
+	 * are read from its bytes when first asked for (replay_ready): a
+	 * rebuild renders few articles, and reading them for all ten
+	 * thousand was a tenth of its work. */
+	const char *replay;      /* those bytes while replay_state is PENDING */
+	size_t replay_len;
+	bool replay_strings;     /* borrow their strings (MARKDOWN_BORROW_ALL) */
+	_Atomic unsigned char replay_state;
 };
+
+enum { REPLAY_READ, REPLAY_PENDING, REPLAY_READING };
+
+static void replay_ready(const markdown_doc *doc);
 
 /* A stretch of rendered HTML, then (when url is not NULL) a link or image
  * destination, which is rewritten afresh on every render. */
@@ -1153,6 +1167,7 @@ const markdown_link *markdown_link_at(const markdown_doc *doc, size_t i)
 
 bool markdown_has_anchor(const markdown_doc *doc, const char *id)
 {
+	replay_ready(doc);
 	const anchor_slot *s = anchor_find(doc, id);
 	return s && s->key;
 }
@@ -1689,6 +1704,7 @@ static void render_node(render *r, cmark_node *n, cmark_event_type ev)
 static void replay_html(buf *out, const markdown_doc *doc,
 			markdown_rewrite_fn rewrite, void *ctx)
 {
+	replay_ready(doc);
 	for (size_t i = 0; i < doc->nhtml; i++) {
 		const frozen_html *h = &doc->html[i];
 		buf_put(out, h->html, h->len);
@@ -1753,6 +1769,7 @@ static void subtree_text(cmark_node *n, buf *b)
 void markdown_walk_text(const markdown_doc *doc, markdown_text_fn fn, void *ctx)
 {
 	if (!doc->root) {
+		replay_ready(doc);
 		for (size_t i = 0; i < doc->ntexts; i++) {
 			const frozen_text *t = &doc->texts[i];
 			fn(ctx, t->kind, t->text, t->len, t->anchor);
@@ -2512,6 +2529,7 @@ uint64_t markdown_facts(const markdown_doc *doc, uint64_t h)
 	h = buf_hash_cstr(doc->first_paragraph, h);
 	/* A set: its slots' order depends on how it was filled, so the
 	 * keys are summed, not chained. */
+	replay_ready(doc);
 	uint64_t sum = 0;
 	for (size_t i = 0; i < doc->cap_anchors; i++)
 		if (doc->anchors[i].key)
@@ -2565,6 +2583,7 @@ void markdown_freeze(const markdown_doc *doc, buf *out)
 	free(linked);
 	buf_put_zstr(out, doc->first_paragraph);
 	buf_put_varint(out, doc->words);
+	replay_ready(doc);
 	buf_put_varint(out, doc->nanchors);
 	for (size_t i = 0; i < doc->cap_anchors; i++)
 		if (doc->anchors[i].key)
@@ -2634,6 +2653,8 @@ static const char *thaw_nonnull(markdown_doc *doc, buf_reader *r, bool borrow)
 	return s ? s : "";
 }
 
+static int thaw_replay(markdown_doc *doc, buf_reader *r, bool borrow, bool strings);
+
 int markdown_thaw(markdown_doc **out, const char *data, size_t len, markdown_borrow mode)
 {
 	bool borrow = mode != MARKDOWN_COPY, strings = mode == MARKDOWN_BORROW_ALL;
@@ -2683,6 +2704,35 @@ int markdown_thaw(markdown_doc **out, const char *data, size_t len, markdown_bor
 		doc->blocks[i] = thaw_nonnull(doc, r, strings);
 	doc->first_paragraph = thaw_nonnull(doc, r, strings);
 	doc->words = (size_t)buf_get_varint(r);
+	if (r->bad) {
+		markdown_free(doc);
+		return -1;
+	}
+	if (borrow) {
+		/* The bytes outlive the document: the rest is read when
+		 * asked for. */
+		doc->replay = (const char *)r->p;
+		doc->replay_len = (size_t)(r->end - r->p);
+		doc->replay_strings = strings;
+		atomic_store_explicit(&doc->replay_state, REPLAY_PENDING, memory_order_relaxed);
+		doc->borrowed = data;
+		doc->borrowed_len = len;
+		*out = doc;
+		return 0;
+	}
+	if (thaw_replay(doc, r, false, false) < 0) {
+		markdown_free(doc);
+		return -1;
+	}
+	*out = doc;
+	return 0;
+}
+
+/* The anchors, HTML and text walk of a frozen document, from r to its
+ * end, borrowed as markdown_thaw says. Returns 0, or -1 when they do
+ * not read back. */
+static int thaw_replay(markdown_doc *doc, buf_reader *r, bool borrow, bool strings)
+{
 	size_t nanchors = buf_get_count(r);
 	for (size_t i = 0; i < nanchors && !r->bad; i++)
 		anchor_add(doc, thaw_nonnull(doc, r, strings));
@@ -2711,16 +2761,30 @@ int markdown_thaw(markdown_doc **out, const char *data, size_t len, markdown_bor
 		if (t->kind > MARKDOWN_TEXT_TIP)
 			r->bad = true;
 	}
-	if (r->bad || r->p != r->end) {
-		markdown_free(doc);
-		return -1;
+	return r->bad || r->p != r->end ? -1 : 0;
+}
+
+/* Reads a thawed document's replay, once, whichever thread asks first;
+ * the others wait the few microseconds it takes. */
+static void replay_ready(const markdown_doc *cdoc)
+{
+	markdown_doc *doc = (markdown_doc *)cdoc;
+	unsigned char state = atomic_load_explicit(&doc->replay_state, memory_order_acquire);
+	if (state == REPLAY_READ)
+		return;
+	if (state == REPLAY_PENDING &&
+	    atomic_compare_exchange_strong(&doc->replay_state, &state, REPLAY_READING)) {
+		buf_reader r;
+		buf_reader_init(&r, doc->replay, doc->replay_len);
+		/* Bytes that passed the build cache's checksum, frozen by
+		 * this gen (the cache's stamp), read back: what does not is
+		 * read as far as it goes, safely, never past its end. */
+		thaw_replay(doc, &r, true, doc->replay_strings);
+		atomic_store_explicit(&doc->replay_state, REPLAY_READ, memory_order_release);
+		return;
 	}
-	if (borrow) {
-		doc->borrowed = data;
-		doc->borrowed_len = len;
-	}
-	*out = doc;
-	return 0;
+	while (atomic_load_explicit(&doc->replay_state, memory_order_acquire) != REPLAY_READ)
+		sched_yield();
 }
 
 const char *markdown_borrowed(const markdown_doc *doc)
@@ -2767,6 +2831,7 @@ void markdown_rebase(markdown_doc *doc, const char *to)
 		move_ptr(doc, &doc->texts[i].text, to);
 		move_ptr(doc, &doc->texts[i].anchor, to);
 	}
+	move_ptr(doc, &doc->replay, to);
 	doc->borrowed = to;
 }
 

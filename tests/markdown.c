@@ -742,6 +742,81 @@ out:
 	buf_release(&got);
 }
 
+/* A borrowing thawed document reads its anchors, HTML and text walk
+ * when first asked (replay_ready): asked by four threads at once, each
+ * gets what the parsed document gives; asked nothing, it freezes again
+ * to the same bytes and frees cleanly. */
+typedef struct replay_job {
+	const markdown_doc *doc;
+	pthread_barrier_t *start;
+	buf out;
+} replay_job;
+
+static void *replay_worker(void *arg)
+{
+	replay_job *j = arg;
+	pthread_barrier_wait(j->start);
+	describe(j->doc, &j->out);
+	return NULL;
+}
+
+static void test_replay_threads(void)
+{
+	const char *names[] = { "tips", "links", "gfm" };
+	int rounds = 0, same = 0, refrozen = 0;
+	for (size_t c = 0; c < sizeof names / sizeof *names; c++) {
+		char path[1024];
+		buf md = BUF_INIT, frozen = BUF_INIT, want = BUF_INIT;
+		markdown_options opt = { 0 };
+		opt.tips = c == 0;
+		data_path(path, sizeof path, names[c], ".md");
+		markdown_doc *doc = read_file(path, &md) == 0 ? parse(md.ptr, &opt, NULL) : NULL;
+		if (!ok(doc != NULL, "replay %s: parses", names[c]))
+			continue;
+		markdown_freeze(doc, &frozen);
+		describe(doc, &want);
+		for (int round = 0; round < 40; round++) {
+			markdown_borrow mode = round % 2 ? MARKDOWN_BORROW_TEXT : MARKDOWN_BORROW_ALL;
+			markdown_doc *t = NULL;
+			if (markdown_thaw(&t, frozen.ptr, frozen.len, mode) < 0)
+				break;
+			if (round % 10 == 9) {
+				/* Asked nothing first: frozen again, then freed. */
+				buf again = BUF_INIT;
+				markdown_freeze(t, &again);
+				refrozen += again.len == frozen.len &&
+					    memcmp(again.ptr, frozen.ptr, frozen.len) == 0;
+				buf_release(&again);
+			}
+			pthread_barrier_t start;
+			pthread_barrier_init(&start, NULL, THREADS);
+			replay_job jobs[THREADS];
+			pthread_t th[THREADS];
+			for (int i = 0; i < THREADS; i++) {
+				jobs[i] = (replay_job){ t, &start, BUF_INIT };
+				pthread_create(&th[i], NULL, replay_worker, &jobs[i]);
+			}
+			rounds++;
+			bool all = true;
+			for (int i = 0; i < THREADS; i++) {
+				pthread_join(th[i], NULL);
+				all = all && strcmp(jobs[i].out.ptr, want.ptr) == 0;
+				buf_release(&jobs[i].out);
+			}
+			same += all;
+			pthread_barrier_destroy(&start);
+			markdown_free(t);
+		}
+		markdown_free(doc);
+		buf_release(&md);
+		buf_release(&frozen);
+		buf_release(&want);
+	}
+	is(rounds, 120, "replay: 120 thawed documents, each read by four threads at once");
+	is(same, rounds, "replay: every thread reads and renders what the parsed document gives");
+	is(refrozen, 12, "replay: one asked nothing freezes again to the same bytes");
+}
+
 int main(void)
 {
 	test_golden();
@@ -754,6 +829,7 @@ int main(void)
 	test_safety();
 	test_parallel();
 	test_frozen();
+	test_replay_threads();
 	test_moved();
 	return done_testing();
 }

@@ -1,4 +1,5 @@
 /* Unit tests for buf, err and value: the types every module shares. */
+#include <errno.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -327,9 +328,57 @@ static void test_write_all(void)
 	buf_release(&p.got);
 }
 
+/* buf_read_file: the whole file, appended to what b holds; a file larger
+ * than any one read, an empty one, a pipe (no length to size b by) and a
+ * missing one. */
+static void test_read_file(void)
+{
+	const char *tmp = getenv("TMPDIR");
+	char path[512];
+	snprintf(path, sizeof path, "%s/gen-buf-read.XXXXXX", tmp && *tmp ? tmp : "/tmp");
+	int fd = mkstemp(path);
+	if (fd < 0) {
+		ok(0, "buf_read_file: a file to read");
+		return;
+	}
+	size_t len = (size_t)3 << 20;
+	char *data = xmalloc(len);
+	for (size_t i = 0; i < len; i++)
+		data[i] = (char)(i * 131 + (i >> 12));
+	ok(buf_write_all(fd, data, len) == 0, "buf_read_file: three megabytes written");
+	close(fd);
+	buf b = BUF_INIT;
+	buf_puts(&b, "kop:");
+	is(buf_read_file(&b, path), 0, "buf_read_file: read");
+	ok(b.len == 4 + len && memcmp(b.ptr, "kop:", 4) == 0 && memcmp(b.ptr + 4, data, len) == 0 &&
+		   b.ptr[b.len] == '\0',
+	   "buf_read_file: every byte, after what b held, and a NUL");
+	buf_clear(&b);
+	ok(truncate(path, 0) == 0 && buf_read_file(&b, path) == 0 && b.len == 0 && b.ptr[0] == '\0',
+	   "buf_read_file: an empty file reads as empty");
+	int p[2];
+	if (pipe(p) == 0) {
+		ok(write(p[1], "uit een pijp", 12) == 12, "buf_read_file: a pipe with bytes in it");
+		close(p[1]);
+		char dev[64];
+		snprintf(dev, sizeof dev, "/proc/self/fd/%d", p[0]);
+		buf_clear(&b);
+		ok(buf_read_file(&b, dev) == 0 && strcmp(b.ptr, "uit een pijp") == 0,
+		   "buf_read_file: a pipe, which has no length, is read to its end");
+		close(p[0]);
+	}
+	unlink(path);
+	buf_clear(&b);
+	errno = 0;
+	ok(buf_read_file(&b, path) == -1 && errno == ENOENT, "buf_read_file: a missing file: -1, ENOENT");
+	buf_release(&b);
+	free(data);
+}
+
 int main(void)
 {
 	test_write_all();
+	test_read_file();
 	test_sealed();
 	test_records();
 	test_count();

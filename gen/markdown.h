@@ -271,7 +271,13 @@ void markdown_analyze(markdown_doc *doc, bool tips);
  * markdown_borrow) makes the document point into data, which must then
  * outlive it (a mapped cache file): the HTML and the text walk, and with
  * MARKDOWN_BORROW_ALL its strings too, which saves a thawed article its
- * allocations but keeps the pages of data they lie in in use. */
+ * allocations but keeps the pages of data they lie in in use. A
+ * borrowing document also reads its anchors, HTML and text walk from
+ * data only when first asked for them, on whichever thread asks (a
+ * rebuild renders few of the articles it thaws): their bytes are then
+ * not checked at the thaw, so data must be whole (the build cache's
+ * checksum); bytes that are not are read as far as they go, never past
+ * their end. */
 void markdown_freeze(const markdown_doc *doc, buf *out);
 
 /* What other pages read of doc, hashed into h: headings (level, text,

@@ -2081,8 +2081,6 @@ size_t search_terms_held(const search_index *ix)
 	return n;
 }
 
-/* search_free, for an index whose documents were all added: the memory
- * takes its words instead of the next build reading them again. */
 /* How many documents a memory file may lack the words of (they were
  * added or changed since it was written) before it is written again.
  * Each costs the next build its text's words, a fraction of a
@@ -2091,6 +2089,8 @@ size_t search_terms_held(const search_index *ix)
  * than after each build. */
 #define MEMORY_STALE_DOCS(ndocs) (8 + (ndocs) / 256)
 
+/* search_free, for an index whose documents were all added: the memory
+ * takes its words instead of the next build reading them again. */
 static void memory_take(search_index *ix)
 {
 	search_memory *m = ix->memory;

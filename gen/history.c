@@ -1267,6 +1267,17 @@ static bool cache_load(history *h, const char *dir, const git_oid *id)
 	uint64_t npages = buf_get_varint(r);
 	if (r->bad || npages > data.len)
 		goto out;
+	/* Room for them all at once: grown page by page, the map of
+	 * paths hashed its keys again at every doubling. */
+	if (npages > h->pcap) {
+		h->pcap = (size_t)npages;
+		h->pages = xrealloc(h->pages, h->pcap * sizeof *h->pages);
+	}
+	size_t cap = 64;
+	while (cap < (h->alive.live + npages) * 4)
+		cap *= 2;
+	if (cap > h->alive.cap)
+		strmap_rehash(&h->alive, cap);
 	for (uint64_t i = 0; i < npages; i++) {
 		if (h->npages == h->pcap) {
 			h->pcap = h->pcap ? h->pcap * 2 : 256;

@@ -1103,23 +1103,33 @@ static size_t held_from(const char *memfile, const document *docs, size_t n, con
 	return held;
 }
 
+/* A disk in a fresh directory (dir), the memory file's path in it
+ * (memfile) and n cached articles (one more slot, for a test that moves
+ * one to the end); NULL, having said so, without a directory. */
+static document *memory_fixture(disk *dk, char dir[512], char memfile[600], size_t n)
+{
+	if (!disk_new(dk, dir)) {
+		ok(0, "a directory for the memory");
+		return NULL;
+	}
+	snprintf(memfile, 600, "%s/memory", dir);
+	document *docs = xcalloc(n + 1, sizeof *docs);
+	for (size_t i = 0; i < n; i++)
+		cached_doc(&docs[i], i, 0);
+	return docs;
+}
+
 /* The file a one-shot build keeps the memory in: read back only when it
  * is whole, of this gen (the stamp) and sound; anything else is
  * refused and costs the build time, never its index. */
 static void test_memory_file(void)
 {
 	enum { N = CACHED_DOCS };
-	char dir[512];
+	char dir[512], memfile[600];
 	disk dk;
-	if (!disk_new(&dk, dir)) {
-		ok(0, "a directory for the memory");
+	document *docs = memory_fixture(&dk, dir, memfile, N);
+	if (!docs)
 		return;
-	}
-	char memfile[600];
-	snprintf(memfile, sizeof memfile, "%s/memory", dir);
-	document *docs = xcalloc(N + 1, sizeof *docs);
-	for (size_t i = 0; i < N; i++)
-		cached_doc(&docs[i], i, 0);
 	char *ref = build_cached(docs, N, 1, NULL, 1);
 	search_memory *m = search_memory_new();
 	is(search_memory_save(m, memfile, 7), -1, "memory file: an empty memory is not written");
@@ -1215,17 +1225,11 @@ static void test_memory_file(void)
 static void test_memory_lagging(void)
 {
 	enum { N = CACHED_DOCS, EDITS = 12 };
-	char dir[512];
+	char dir[512], memfile[600];
 	disk dk;
-	if (!disk_new(&dk, dir)) {
-		ok(0, "a directory for the memory");
+	document *docs = memory_fixture(&dk, dir, memfile, N);
+	if (!docs)
 		return;
-	}
-	char memfile[600];
-	snprintf(memfile, sizeof memfile, "%s/memory", dir);
-	document *docs = xcalloc(N + 1, sizeof *docs);
-	for (size_t i = 0; i < N; i++)
-		cached_doc(&docs[i], i, 0);
 	search_memory *m = search_memory_new();
 	size_t held = 0, terms = 0;
 	free(build_remembered(docs, N, 2, m, 1, &held, NULL, NULL));

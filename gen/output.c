@@ -228,6 +228,9 @@ enum { OLD_FILE = 1, OLD_DIR, OLD_OTHER /* symbolic link, fifo, ... */ };
 typedef struct old_stat {
 	output_mark mark;
 	_Atomic unsigned char state; /* OLD_STAT_* */
+	/* For a folder: its number in dstat + 1, or 0 when the scan did not
+	 * reach it (see dir_stat_of) */
+	uint32_t dir;
 } old_stat;
 /* ASKED: the thread or output_keep is asking; whichever sets it asks,
  * so no file is asked for twice when the render gets ahead of the
@@ -270,10 +273,11 @@ struct output {
 	size_t changed, unchanged; /* FRESH mode's */
 	/* the manifest (see "What the directory holds" below) */
 	char *manifest;       /* its path, or NULL */
-	strmap seen;          /* UPDATE: directory rel -> index + 1 in dstat */
-	struct dir_stat *dstat;
+	struct dir_stat *dstat; /* UPDATE: the folders the scan found, in its
+				   order; the output itself first */
 	size_t ndstat, capdstat;
 	size_t dirs_read;     /* directories read entry by entry */
+	size_t dirs_sought;   /* found in the manifest by path */
 	buf last;             /* the bytes of the manifest read, when whole */
 	buf read_lists;       /* the entries of the directories read */
 	size_t old_files;     /* UPDATE: entries of old that are files */
@@ -402,7 +406,15 @@ static int remove_tree(int dfd, const char *name)
  * a process that wrote the last version itself and trusts it
  * (output_begin_trusting) takes them from there, with only a stat for
  * the directory's new mtime. Others read them again. A damaged manifest
- * is not used at all. */
+ * is not used at all.
+ *
+ * The directories come in the order the next scan visits them: each
+ * before the folders in it, and those in the order its list gives. So
+ * the scan takes them one after the other, and looks one up by its path
+ * only when a folder read again lists its entries in another order or
+ * holds one the manifest does not know: the 20,000 folders of a large
+ * site then cost no hash table, built and probed on the scan's own
+ * thread, which the rest of a rebuild waits for. */
 
 #define MANIFEST_FORMAT "gen output manifest 2\n"
 #define MANIFEST_SEED 0x6d616e69u
@@ -417,6 +429,8 @@ enum {
 };
 
 typedef struct dir_stat {
+	const char *key; /* its path: "" or the key of its entry in old */
+	size_t len;
 	uint64_t ino;
 	int64_t sec;
 	uint64_t nsec;
@@ -431,15 +445,22 @@ typedef struct dir_stat {
 	bool list_read;
 } dir_stat;
 
-/* The manifest as read (a list of directories): rel -> index + 1 in dirs. */
+/* The manifest as read (a list of directories), for one scan: the
+ * directory the scan looks for next is at cursor, or else found by its
+ * path in index (rel -> index + 1 in dirs), made the first time. */
 typedef struct dir_list {
 	buf data;
-	strmap index;
 	struct mdir {
 		dir_stat st;
+		const char *rel; /* in data */
+		size_t len;
 		size_t at, n; /* its entries: offset in data, count */
 	} *dirs;
 	size_t ndirs;
+	size_t cursor;
+	bool indexed;
+	strmap index;
+	size_t sought; /* directories found in index */
 } dir_list;
 
 static void manifest_release(dir_list *m)
@@ -489,11 +510,9 @@ static bool manifest_read(dir_list *m, const char *path, const char *dir)
 	if (r.bad || n > m->data.len)
 		goto bad;
 	m->dirs = xcalloc((size_t)n + 1, sizeof *m->dirs);
-	map_reserve(&m->index, (size_t)n);
 	for (uint64_t i = 0; i < n && !r.bad; i++) {
-		size_t rl;
-		const char *rel = buf_get_blob(&r, &rl);
 		struct mdir *e = &m->dirs[m->ndirs++];
+		e->rel = buf_get_blob(&r, &e->len);
 		e->st.ino = buf_get_varint(&r);
 		e->st.sec = buf_get_svarint(&r);
 		e->st.nsec = buf_get_varint(&r);
@@ -507,8 +526,6 @@ static bool manifest_read(dir_list *m, const char *path, const char *dir)
 			buf_get_blob(&r, &nl);
 			buf_get_varint(&r);
 		}
-		if (!r.bad)
-			map_put(&m->index, rel, rl, NULL)->val = m->ndirs;
 	}
 	if (r.bad || r.p != r.end)
 		goto bad;
@@ -520,8 +537,50 @@ bad:
 	return false;
 }
 
-/* Remembers what rel (a directory) looked like; returns its record. */
-static dir_stat *note_dir(output *o, const char *rel, size_t len, const struct stat *st)
+/* What the manifest m says of the directory rel, or NULL (see "what the
+ * directory holds" on their order). */
+static const struct mdir *manifest_find(dir_list *m, const char *rel, size_t len)
+{
+	size_t i = m->cursor;
+	if (i < m->ndirs && m->dirs[i].len == len && memcmp(m->dirs[i].rel, rel, len) == 0) {
+		m->cursor = i + 1;
+		return &m->dirs[i];
+	}
+	if (!m->indexed) {
+		map_reserve(&m->index, m->ndirs);
+		for (size_t k = 0; k < m->ndirs; k++)
+			map_put(&m->index, m->dirs[k].rel, m->dirs[k].len, NULL)->val = k + 1;
+		m->indexed = true;
+	}
+	slot *s = map_get(&m->index, rel, len);
+	if (!s)
+		return NULL;
+	m->sought++;
+	m->cursor = s->val;
+	return &m->dirs[s->val - 1];
+}
+
+/* The record of the directory rel in dstat, or NULL when the scan did
+ * not find one there: the output's own is the first, the others are
+ * numbered in their entries of old. */
+static dir_stat *dir_stat_of(const output *o, const char *rel, size_t len)
+{
+	if (!o->ndstat)
+		return NULL;
+	if (!len)
+		return &o->dstat[0];
+	if (!o->old.extra)
+		return NULL;
+	slot *s = map_get(&o->old, rel, len);
+	if (!s || s->val != OLD_DIR)
+		return NULL;
+	const old_stat *x = map_extra(&o->old, s);
+	return x->dir ? &o->dstat[x->dir - 1] : NULL;
+}
+
+/* Remembers what a directory looked like: the output itself (entry NULL)
+ * or the one at entry of old. Returns its record. */
+static dir_stat *note_dir(output *o, slot *entry, const struct stat *st)
 {
 	if (o->ndstat == o->capdstat) {
 		o->capdstat = o->capdstat ? 2 * o->capdstat : 256;
@@ -535,11 +594,15 @@ static dir_stat *note_dir(output *o, const char *rel, size_t len, const struct s
 	d->touched = false;
 	d->list_at = d->list_end = d->list_n = 0;
 	d->list_read = false;
-	map_put(&o->seen, rel, len, NULL)->val = o->ndstat;
+	d->key = entry ? entry->key : "";
+	d->len = entry ? entry->len : 0;
+	if (entry && o->old.extra)
+		((old_stat *)map_extra(&o->old, entry))->dir = (uint32_t)o->ndstat;
 	return d;
 }
 
-static void record_entry(output *o, const buf *rel, unsigned char type)
+/* Puts the entry rel in old; returns its slot there. */
+static slot *record_entry(output *o, const buf *rel, unsigned char type)
 {
 	bool added;
 	slot *s = map_put(&o->old, rel->ptr, rel->len, &added);
@@ -555,6 +618,7 @@ static void record_entry(output *o, const buf *rel, unsigned char type)
 		o->pre[n] = (prestat){ s->key, map_extra(&o->old, s) };
 		atomic_store_explicit(&o->pre_n, n + 1, memory_order_release);
 	}
+	return s;
 }
 
 /* Wakes the stat thread, when it waits for the scan (after a folder,
@@ -637,11 +701,11 @@ static void prestat_end(output *o)
 	o->pre_started = false;
 }
 
-static int scan(output *o, const dir_list *m, buf *rel, gen_err *err);
+static int scan(output *o, dir_list *m, slot *entry, buf *rel, gen_err *err);
 
 /* Records the entries of the directory at rel, read one by one, and
  * notes them for the manifest in its dir_stat (number di). */
-static int scan_read(output *o, const dir_list *m, int fd, buf *rel, size_t di, gen_err *err)
+static int scan_read(output *o, dir_list *m, int fd, buf *rel, size_t di, gen_err *err)
 {
 	DIR *d = fdopendir(fd);
 	if (!d) {
@@ -679,11 +743,11 @@ static int scan_read(output *o, const dir_list *m, int fd, buf *rel, size_t di, 
 			}
 			type = S_ISDIR(st.st_mode) ? DT_DIR : S_ISREG(st.st_mode) ? DT_REG : DT_LNK;
 		}
-		record_entry(o, rel, type);
+		slot *s = record_entry(o, rel, type);
 		buf_put_blob(&list, e->d_name, strlen(e->d_name));
 		buf_put_varint(&list, type);
 		listed++;
-		if (type == DT_DIR && (rc = scan(o, m, rel, err)) < 0)
+		if (type == DT_DIR && (rc = scan(o, m, s, rel, err)) < 0)
 			break;
 	}
 	buf_truncate(rel, base);
@@ -699,17 +763,18 @@ static int scan_read(output *o, const dir_list *m, int fd, buf *rel, size_t di, 
 	return rc;
 }
 
-static int scan_dir(output *o, const dir_list *m, buf *rel, gen_err *err);
+static int scan_dir(output *o, dir_list *m, slot *entry, buf *rel, gen_err *err);
 
 /* Records every entry under the directory at rel (relative to dir, ""
- * for dir itself) in o->old: from the manifest m when the directory is
- * as it says, else read. Symbolic links are recorded as OLD_OTHER and
- * not followed, so a later write never goes through one; a directory is
- * only ever reached through one the scan found to be a directory. */
-static int scan(output *o, const dir_list *m, buf *rel, gen_err *err)
+ * for dir itself, else entry is its own in o->old) in o->old: from the
+ * manifest m when the directory is as it says, else read. Symbolic
+ * links are recorded as OLD_OTHER and not followed, so a later write
+ * never goes through one; a directory is only ever reached through one
+ * the scan found to be a directory. */
+static int scan(output *o, dir_list *m, slot *entry, buf *rel, gen_err *err)
 {
 	size_t files = o->old_files;
-	int rc = scan_dir(o, m, rel, err);
+	int rc = scan_dir(o, m, entry, rel, err);
 	/* A folder with no file below it is one a site never has: a
 	 * commit would remove it as stale. */
 	if (rel->len && o->old_files == files)
@@ -717,12 +782,11 @@ static int scan(output *o, const dir_list *m, buf *rel, gen_err *err)
 	return rc;
 }
 
-static int scan_dir(output *o, const dir_list *m, buf *rel, gen_err *err)
+static int scan_dir(output *o, dir_list *m, slot *entry, buf *rel, gen_err *err)
 {
 	struct stat st;
 	const char *at = rel->len ? rel->ptr : ".";
-	slot *ms = map_get(&m->index, rel->ptr, rel->len);
-	const struct mdir *md = ms ? &m->dirs[ms->val - 1] : NULL;
+	const struct mdir *md = m->ndirs ? manifest_find(m, rel->ptr, rel->len) : NULL;
 	if (o->trusting && md && md->st.settled) {
 		memset(&st, 0, sizeof st);
 		st.st_mode = S_IFDIR;
@@ -732,7 +796,7 @@ static int scan_dir(output *o, const dir_list *m, buf *rel, gen_err *err)
 	} else if (fstatat(o->dirfd, at, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISDIR(st.st_mode)) {
 		return io_err(err, o->dir, rel->ptr, "cannot read directory");
 	}
-	note_dir(o, rel->ptr, rel->len, &st);
+	note_dir(o, entry, &st);
 	size_t di = o->ndstat - 1;
 	/* A folder this process's last commit changed holds what that
 	 * commit left, when the process trusts the output. */
@@ -760,9 +824,9 @@ static int scan_dir(output *o, const dir_list *m, buf *rel, gen_err *err)
 		if (base)
 			buf_putc(rel, '/');
 		buf_put(rel, name, nl);
-		record_entry(o, rel, type);
+		slot *s = record_entry(o, rel, type);
 		if (type == DT_DIR)
-			rc = scan(o, m, rel, err);
+			rc = scan(o, m, s, rel, err);
 	}
 	o->dstat[di].list_end = (size_t)(r.p - (const unsigned char *)m->data.ptr);
 	buf_truncate(rel, base);
@@ -777,9 +841,9 @@ static void touch_parent(output *o, const char *key, size_t len)
 	for (size_t i = len; i > 0 && !slash; i--)
 		if (key[i - 1] == '/')
 			slash = key + i - 1;
-	slot *d = map_get(&o->seen, key, slash ? (size_t)(slash - key) : 0);
+	dir_stat *d = dir_stat_of(o, key, slash ? (size_t)(slash - key) : 0);
 	if (d)
-		o->dstat[d->val - 1].touched = true;
+		d->touched = true;
 }
 
 /* Writes the manifest made in out (its checksum appended there), with
@@ -829,43 +893,59 @@ static void manifest_write(output *o)
 			next[k] = head[parent];
 			head[parent] = ++k;
 			/* A folder the commit made: the one above it changed. */
-			if (pass == NSHARDS && !map_get(&o->seen, e->key, e->len))
+			if (pass == NSHARDS && !dir_stat_of(o, e->key, e->len))
 				touch_parent(o, e->key, e->len);
 		}
 	}
 	struct timespec now;
 	clock_gettime(CLOCK_REALTIME, &now);
-	buf out = BUF_INIT, tmp = BUF_INIT;
-	buf_puts(&out, MANIFEST_FORMAT);
-	buf_put_blob(&out, o->where, strlen(o->where));
-	buf_put_varint(&out, o->dirs.n + 1);
-	for (size_t d = 0; d < ndirs; d++) {
+	buf out = BUF_INIT, tmp = BUF_INIT, body = BUF_INIT;
+	size_t written = 0;
+	/* In the order the next scan visits them: a folder, then the
+	 * folders its list names, each with all below it. A stack of the
+	 * folders still to write, each folder's pushed in reverse. */
+	size_t *todo = xmalloc((o->dirs.n + 1) * sizeof *todo), ntodo = 0;
+	todo[ntodo++] = 0;
+	while (ntodo) {
+		size_t d = todo[--ntodo];
 		const slot *dir = d ? &o->dirs.slots[d - 1] : NULL;
-		if (d && !dir->key)
-			continue;
 		const char *key = dir ? dir->key : "";
 		size_t len = dir ? dir->len : 0;
-		slot *seen = map_get(&o->seen, key, len);
-		const dir_stat *st = seen ? &o->dstat[seen->val - 1] : NULL;
+		const dir_stat *st = dir_stat_of(o, key, len);
 		bool trusted = st && !st->touched && st->sec < (int64_t)now.tv_sec - MANIFEST_SETTLED;
-		buf_put_blob(&out, key, len);
-		buf_put_varint(&out, trusted ? st->ino : 0);
-		buf_put_svarint(&out, trusted ? st->sec : 0);
-		buf_put_varint(&out, trusted ? st->nsec : 0);
-		buf_put_varint(&out, trusted ? DIR_SETTLED : DIR_COMMITTED);
+		buf_put_blob(&body, key, len);
+		buf_put_varint(&body, trusted ? st->ino : 0);
+		buf_put_svarint(&body, trusted ? st->sec : 0);
+		buf_put_varint(&body, trusted ? st->nsec : 0);
+		buf_put_varint(&body, trusted ? DIR_SETTLED : DIR_COMMITTED);
+		written++;
 		/* Its entries: those this commit left. */
 		size_t count = 0;
 		buf_clear(&tmp);
+		size_t first = ntodo;
 		for (size_t e = head[d]; e; e = next[e - 1]) {
 			const char *name = entry[e - 1]->key + (len ? len + 1 : 0);
 			buf_put_blob(&tmp, name, strlen(name));
 			buf_put_varint(&tmp, type[e - 1]);
 			count++;
+			if (type[e - 1] == DT_DIR)
+				todo[ntodo++] = (size_t)(entry[e - 1] - o->dirs.slots) + 1;
 		}
-		buf_put_varint(&out, count);
-		buf_put(&out, tmp.ptr, tmp.len);
+		for (size_t i = first, j = ntodo; i + 1 < j; i++, j--) {
+			size_t t = todo[i];
+			todo[i] = todo[j - 1];
+			todo[j - 1] = t;
+		}
+		buf_put_varint(&body, count);
+		buf_put(&body, tmp.ptr, tmp.len);
 	}
+	buf_puts(&out, MANIFEST_FORMAT);
+	buf_put_blob(&out, o->where, strlen(o->where));
+	buf_put_varint(&out, written);
+	buf_put(&out, body.ptr, body.len);
 	manifest_save(o, &out);
+	free(todo);
+	buf_release(&body);
 	buf_release(&tmp);
 	buf_release(&out);
 	free(entry);
@@ -887,14 +967,12 @@ static void manifest_rewrite(output *o)
 	buf out = BUF_INIT;
 	buf_puts(&out, MANIFEST_FORMAT);
 	buf_put_blob(&out, o->where, strlen(o->where));
-	buf_put_varint(&out, o->seen.n);
-	for (size_t i = 0; i < o->seen.cap; i++) {
-		const slot *dir = &o->seen.slots[i];
-		if (!dir->key)
-			continue;
-		const dir_stat *st = &o->dstat[dir->val - 1];
+	buf_put_varint(&out, o->ndstat);
+	/* In the scan's order, which is the next one's. */
+	for (size_t i = 0; i < o->ndstat; i++) {
+		const dir_stat *st = &o->dstat[i];
 		bool trusted = !st->touched && st->sec < (int64_t)now.tv_sec - MANIFEST_SETTLED;
-		buf_put_blob(&out, dir->key, dir->len);
+		buf_put_blob(&out, st->key, st->len);
 		buf_put_varint(&out, trusted ? st->ino : 0);
 		buf_put_svarint(&out, trusted ? st->sec : 0);
 		buf_put_varint(&out, trusted ? st->nsec : 0);
@@ -905,6 +983,11 @@ static void manifest_rewrite(output *o)
 	}
 	manifest_save(o, &out);
 	buf_release(&out);
+}
+
+size_t output_dirs_sought(const output *o)
+{
+	return o->dirs_sought;
 }
 
 size_t output_dirs_read(const output *o)
@@ -933,7 +1016,6 @@ static void output_free(output *o)
 		map_release(&o->produced[i].map);
 		pthread_mutex_destroy(&o->produced[i].lock);
 	}
-	map_release(&o->seen);
 	free(o->dstat);
 	buf_release(&o->last);
 	buf_release(&o->read_lists);
@@ -1167,12 +1249,12 @@ static int begin(output **out, const char *dir, const char *manifest, bool trust
 				listed += m.dirs[i].n;
 			/* A build that does not trust the output looks at every
 			 * file of it: right behind the scan, folder by folder. */
-			if (!o->trusting) {
-				o->old.extra = sizeof(old_stat);
+			o->old.extra = sizeof(old_stat);
+			if (!o->trusting)
 				prestat_begin(o, listed);
-			}
 			map_reserve(&o->old, listed);
-			rc = scan(o, &m, &rel, err);
+			rc = scan(o, &m, NULL, &rel, err);
+			o->dirs_sought = m.sought;
 			prestat_wake(o, true);
 			/* Its bytes stay, for a commit that leaves every
 			 * folder's entries as they were (manifest_rewrite). */
@@ -1975,7 +2057,7 @@ static int place_staged(output *o, slot **staged, gen_err *err)
  * there, so are all above it. About as many as the old site had. */
 static void build_dirs(output *o)
 {
-	map_reserve(&o->dirs, o->seen.n ? o->seen.n : o->old.n - o->old_files);
+	map_reserve(&o->dirs, o->ndstat ? o->ndstat : o->old.n - o->old_files);
 	for (size_t p = 0; p < NSHARDS; p++) {
 		const strmap *m = &o->produced[p].map;
 		for (size_t i = 0; i < m->cap; i++) {

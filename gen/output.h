@@ -81,6 +81,10 @@ int output_begin_trusting(output **out, const char *dir, const char *manifest,
 /* Directories output_begin read entry by entry (the others came from
  * the manifest). */
 size_t output_dirs_read(const output *o);
+/* Directories output_begin found in the manifest by their path, not
+ * next in its order (for tests: the manifest lists them in the order a
+ * scan meets them). */
+size_t output_dirs_sought(const output *o);
 /* Writes one file (or, in UPDATE mode, finds it unchanged). rel is
  * relative to dir, uses '/', and must not start with '/', end with '/' or
  * contain ".."; empty and "." components are ignored ("a//./b" is "a/b").

@@ -651,6 +651,82 @@ static void test_manifest(void)
 	ok(stat(man, &st) < 0, "manifest: the old one is removed");
 }
 
+/* A site of 33 folders, three deep, through the manifest at man, with
+ * one more story when extra: 0, or -1 when the build failed. Fills
+ * *read and *sought as output_begin left them. */
+static int order_build(const char *man, bool extra, long *read, long *sought)
+{
+	output *o = NULL;
+	gen_err err = { 0 };
+	if (output_begin(&o, out, man, &err) < 0) {
+		diag("output_begin: %s", err.msg);
+		return -1;
+	}
+	*read = (long)output_dirs_read(o);
+	*sought = (long)output_dirs_sought(o);
+	put(o, "index.html", "home");
+	char rel[64];
+	for (int i = 0; i < 12; i++) {
+		snprintf(rel, sizeof rel, "s/x%02d/index.html", i);
+		put(o, rel, "story");
+		snprintf(rel, sizeof rel, "s/x%02d/h/index.html", i);
+		put(o, rel, "history");
+	}
+	for (int i = 0; i < 6; i++) {
+		snprintf(rel, sizeof rel, "t/y%d/index.html", i);
+		put(o, rel, "tips");
+	}
+	if (extra)
+		put(o, "s/x05b/index.html", "new story");
+	return commit(o);
+}
+
+/* The manifest lists the folders in the order a scan meets them, so a
+ * rebuild looks none up by its path; written whole (manifest_write) or
+ * from what the scan found (manifest_rewrite) alike. */
+static void test_manifest_order(void)
+{
+	snprintf(out, sizeof out, "%s/order", base);
+	char man[800];
+	snprintf(man, sizeof man, "%s/cache/order.list", base);
+	long read = -1, sought = -1;
+	is(order_build(man, false, &read, &sought), 0, "order: a fresh site");
+	age("", true);
+	is(order_build(man, false, &read, &sought), 0, "order: without a manifest");
+	is(read, 33, "order: every folder is read");
+	is(order_build(man, false, &read, &sought), 0, "order: from the manifest written whole");
+	is(read, 0, "order: no folder is read");
+	is(sought, 0, "order: none is looked up by its path");
+	is(order_build(man, false, &read, &sought), 0, "order: from the manifest rewritten");
+	is(read + sought, 0, "order: none read, none looked up");
+
+	/* A story more: its folder's parent is read again, in the order
+	 * the file system gives, and the folders below it are found. */
+	is(order_build(man, true, &read, &sought), 0, "order: a folder added");
+	is(read, 0, "order: nothing changed by hand: no folder read");
+	is(order_build(man, true, &read, &sought), 0, "order: the next build");
+	ok(read >= 1, "order: reads the folder the commit changed");
+	ok(has("s/x05b/index.html", "new story") && has("s/x11/h/index.html", "history") &&
+	   has("t/y5/index.html", "tips"), "order: every page is there");
+	age("", true);
+	is(order_build(man, true, &read, &sought), 0, "order: once more");
+	is(order_build(man, true, &read, &sought), 0, "order: settled");
+	is(read + sought, 0, "order: none read, none looked up");
+
+	/* A folder renamed by hand: the scan meets one the manifest does
+	 * not know and looks the others up by their paths. */
+	ok(rename(at("s/x03"), at("s/x03z")) == 0, "order: a folder renamed by hand");
+	is(order_build(man, false, &read, &sought), 0, "order: a build after it");
+	ok(gone("s/x03z") && gone("s/x05b") && has("s/x03/h/index.html", "history") &&
+	   has("s/x04/index.html", "story"), "order: the site is whole, the strays gone");
+	age("", true);
+	is(order_build(man, false, &read, &sought), 0, "order: once more");
+	is(order_build(man, false, &read, &sought), 0, "order: settled again");
+	is(read + sought, 0, "order: none read, none looked up");
+	cleanup(out);
+	unlink(man);
+}
+
 /* output_absolute: one spelling of a folder, however it was given. */
 static void test_absolute(void)
 {
@@ -1478,6 +1554,7 @@ int main(void)
 	test_copy();
 	test_big_replace();
 	test_manifest();
+	test_manifest_order();
 	test_absolute();
 	test_few();
 	test_trusting();

@@ -614,7 +614,17 @@ static void kept_links_release(kept_links *k)
 	memset(k, 0, sizeof *k);
 }
 
-int build_run(const build_options *opt)
+/* Whether a build that checks articles' replays late (see cache.h) met
+ * one that did not check out: then all it made since is thrown away. */
+static bool damaged_late(const site *s)
+{
+	return cache_damaged_late(s->doc_cache);
+}
+
+/* One build; with late, a one-shot's: the articles' replays are checked
+ * when read. Sets *again, and reports nothing, when one did not check
+ * out: the caller builds again without. */
+static int build_once(const build_options *opt, bool late, bool *again)
 {
 	double t0 = now_seconds(), t = t0;
 	stage_times st = { 0 };
@@ -645,6 +655,7 @@ int build_run(const build_options *opt)
 	 * hide the broken links of the others. */
 	site_options so = opt->site;
 	so.keep_going = true;
+	so.check_late = late;
 	ej.opt = opt;
 	ej.src = src;
 	so.configured = early_begin;
@@ -714,6 +725,12 @@ int build_run(const build_options *opt)
 	/* After the history: with it come pages of gen's own (wijzigingen/,
 	 * feed.xml) that no article may take. */
 	check_site_with(&s, checks, links_graph_world(graph), &diags);
+	/* The checks read anchors: what they found stays unsaved and
+	 * unreported when one was damaged. */
+	if (late && damaged_late(&s)) {
+		*again = true;
+		goto out;
+	}
 	kept_links_save(&kl, &s, graph);
 	st.site += now_seconds() - t;
 	t = now_seconds();
@@ -748,6 +765,10 @@ int build_run(const build_options *opt)
 	render_set_links(r, graph);
 	render_set_print_parts(r, opt->print_parts);
 	int src_rc = render_site(r, o, &err);
+	if (late && damaged_late(&s)) {
+		*again = true;
+		goto out;
+	}
 	cache_save(s.diff_cache, &diags);
 	cache_save(s.search_cache, &diags);
 	if (src_rc < 0) {
@@ -811,13 +832,14 @@ out:
 	}
 	output_abort(ej.o);
 	output_abort(o);
-	fill_report(opt, &s, dir, &diags, now_seconds() - t0);
-	if (opt->finished)
+	if (!*again)
+		fill_report(opt, &s, dir, &diags, now_seconds() - t0);
+	if (opt->finished && !*again)
 		opt->finished(opt->finished_ctx, status);
 #ifndef GEN_FREE_AT_EXIT
 	/* Like git's UNLEAK: ten thousand articles take a tenth of a second
 	 * to free one by one, and the exit frees them at once. */
-	if (opt->exiting)
+	if (opt->exiting && !*again)
 		goto left;
 #endif
 	render_free(r);
@@ -841,6 +863,22 @@ left:
 #endif
 	diag_release(&diags);
 	free(dir);
+	return status;
+}
+
+int build_run(const build_options *opt)
+{
+	/* A one-shot build reads ten thousand cached articles and renders
+	 * a handful: it checks the bulk of each (its HTML and text) only
+	 * when it reads it. A process that keeps its articles for the next
+	 * build checks them whole. */
+	bool late = opt->site.cache && !opt->site.memory && !opt->caches;
+	bool again = false;
+	int status = build_once(opt, late, &again);
+	if (again) {
+		again = false;
+		status = build_once(opt, false, &again);
+	}
 	return status;
 }
 

@@ -80,6 +80,9 @@ struct cache_file {
 	size_t *slots;           /* open addressing: record index + 1, 0 = empty */
 	size_t cap_slots;
 	atomic_bool damaged;     /* a record did not check out: rewrite all */
+	bool late;               /* cache_check_late: articles' replays are
+				    checked when read */
+	atomic_bool late_damage; /* and one of them did not check out */
 	bool told;               /* the user has heard of it */
 	bool keep_unused;        /* cache_keep_unused */
 	bool usable;             /* the file has our stamp and reads whole */
@@ -675,7 +678,19 @@ const char *cache_put(cache_file *c, const char *key, size_t klen, const void *d
 	return (const char *)payload + (plen - len);
 }
 
-/* ---- articles ---- */
+/* ---- articles ----
+ *
+ * An article's value is the diagnostics it gave and document_freeze's
+ * bytes, after a checksum of its own over all but their end, the
+ * Markdown's replay (its anchors, HTML and text walk), which has its
+ * own (see markdown_thaw_checked). The record's checksum covers all of
+ * it, and a build that checks records checks that one alone; but a
+ * one-shot rebuild thaws ten thousand articles and renders a handful,
+ * and the replays are four fifths of the bytes: after cache_check_late
+ * it checks each article up to its replay, and the replay when it is
+ * first read. A replay that does not check out then sets late_damage,
+ * and the build, which has read nothing from it, starts again with
+ * every record checked (build.c). */
 
 /* An article's key: its path, a NUL, its content id. */
 static void document_key(buf *key, const char *path, const char *id)
@@ -706,6 +721,47 @@ static bool read_diags(buf_reader *r, diag_list *out)
 	return !r->bad;
 }
 
+void cache_check_late(cache_file *c)
+{
+	if (c)
+		c->late = true;
+}
+
+bool cache_damaged_late(const cache_file *c)
+{
+	return c && atomic_load(&c->late_damage);
+}
+
+/* The value of an article's record, checked as far as c checks it: the
+ * whole record, or, after cache_check_late, up to the replay. NULL when
+ * there is none, or it does not check out (then the cache is damaged). */
+static const char *get_article(cache_file *c, const char *key, size_t klen, size_t *len)
+{
+	if (!c->late)
+		return cache_get(c, key, klen, len);
+	*len = 0;
+	record *rec = find(c, key, klen);
+	if (!rec)
+		return NULL;
+	buf_reader r;
+	buf_reader_init(&r, rec->value, rec->value_len);
+	uint64_t covered = buf_get_varint(&r), sum;
+	if (r.bad || (uint64_t)(r.end - r.p) < sizeof sum ||
+	    covered > (uint64_t)(r.end - r.p) - sizeof sum) {
+		atomic_store(&c->damaged, true);
+		return NULL;
+	}
+	memcpy(&sum, r.p, sizeof sum);
+	if (buf_hash64(r.p + sizeof sum, (size_t)covered, c->stamp) != sum) {
+		atomic_store(&c->damaged, true);
+		return NULL;
+	}
+	rec->used = true;
+	atomic_fetch_add(&c->hits, 1);
+	*len = rec->value_len;
+	return (const char *)rec->value;
+}
+
 bool cache_get_document(cache_file *c, const source_file *f, const config *cfg,
 			document *d, diag_list *diags)
 {
@@ -714,15 +770,20 @@ bool cache_get_document(cache_file *c, const source_file *f, const config *cfg,
 	buf key = BUF_INIT;
 	document_key(&key, f->path, f->id);
 	size_t len;
-	const char *data = cache_get(c, key.ptr, key.len, &len);
+	const char *data = get_article(c, key.ptr, key.len, &len);
 	bool hit = false;
 	if (data) {
 		buf_reader rd;
 		buf_reader_init(&rd, data, len);
 		diag_list mine = DIAG_LIST_INIT;
+		/* Past the checksum up to the replay: get_article checked it,
+		 * or the record's did. */
+		buf_get_varint(&rd);
+		rd.p = rd.end - rd.p < 8 ? rd.end : rd.p + 8;
 		if (read_diags(&rd, &mine) &&
-		    document_thaw(d, f, cfg, (const char *)rd.p, (size_t)(rd.end - rd.p),
-				  MARKDOWN_BORROW_ALL) == 0) {
+		    document_thaw_checked(d, f, cfg, (const char *)rd.p, (size_t)(rd.end - rd.p),
+					  MARKDOWN_BORROW_ALL,
+					  c->late ? &c->late_damage : NULL) == 0) {
 			if (diags)
 				diag_merge(diags, &mine);
 			hit = true;
@@ -788,22 +849,30 @@ const char *cache_put_document(cache_file *c, const document *d, const diag_list
 	*len = 0;
 	if (!c || !c->dir)
 		return NULL;
-	buf key = BUF_INIT, rec = BUF_INIT;
+	buf key = BUF_INIT, body = BUF_INIT, rec = BUF_INIT;
 	document_key(&key, d->path, d->id);
-	buf_put_varint(&rec, diags ? diags->n : 0);
+	buf_put_varint(&body, diags ? diags->n : 0);
 	for (size_t i = 0; diags && i < diags->n; i++) {
 		const gen_diag *g = &diags->items[i];
-		buf_put_varint(&rec, (uint64_t)g->severity);
-		buf_put_cstr(&rec, g->file);
-		buf_put_svarint(&rec, g->line);
-		buf_put_svarint(&rec, g->col);
-		buf_put_cstr(&rec, g->msg);
+		buf_put_varint(&body, (uint64_t)g->severity);
+		buf_put_cstr(&body, g->file);
+		buf_put_svarint(&body, g->line);
+		buf_put_svarint(&body, g->col);
+		buf_put_cstr(&body, g->msg);
 	}
-	size_t head = rec.len;
-	document_freeze(d, &rec);
+	size_t diags_len = body.len;
+	size_t replay = document_freeze(d, &body);
+	/* The checksum up to the replay (see "articles" above). */
+	size_t covered = body.len - replay;
+	uint64_t sum = buf_hash64(body.ptr, covered, c->stamp);
+	buf_put_varint(&rec, covered);
+	buf_put(&rec, &sum, sizeof sum);
+	size_t head = rec.len + diags_len;
+	buf_put(&rec, body.ptr, body.len);
 	const char *copy = cache_put(c, key.ptr, key.len, rec.ptr, rec.len);
 	*len = rec.len - head;
 	buf_release(&key);
+	buf_release(&body);
 	buf_release(&rec);
 	return copy + head;
 }

@@ -148,5 +148,16 @@ bool cache_get_document(cache_file *c, const source_file *f, const config *cfg,
 			document *d, diag_list *diags);
 const char *cache_put_document(cache_file *c, const document *d, const diag_list *diags,
 			       size_t *len);
+/* From now on cache_get_document checks an article's record only up to
+ * the Markdown's replay (its anchors, HTML and text walk, most of the
+ * bytes), and the replay when it is first read (markdown_thaw_checked):
+ * for a build that renders few of the articles it reads, and does not
+ * keep them for the next. Should a replay not check out, the article
+ * reads as one without anchors, HTML or text, and cache_damaged_late
+ * turns true: whatever the build made since is not to be used (it
+ * starts again without cache_check_late, which finds the record
+ * damaged and parses the article). */
+void cache_check_late(cache_file *c);
+bool cache_damaged_late(const cache_file *c);
 
 #endif

@@ -165,7 +165,7 @@ static char **get_strings(buf_reader *r, size_t *n, bool borrow)
 	return v;
 }
 
-void document_freeze(const document *d, buf *out)
+size_t document_freeze(const document *d, buf *out)
 {
 	const frontmatter *fm = &d->fm;
 	buf_put_varint(out, document_facts(d));
@@ -194,13 +194,21 @@ void document_freeze(const document *d, buf *out)
 		buf_put_zstr(out, e->note);
 	}
 	buf frozen = BUF_INIT;
-	markdown_freeze(d->md, &frozen);
+	size_t replay = markdown_freeze(d->md, &frozen);
 	buf_put_blob(out, frozen.ptr, frozen.len);
 	buf_release(&frozen);
+	return replay;
 }
 
 int document_thaw(document *d, const source_file *f, const config *cfg,
 		  const char *data, size_t len, markdown_borrow mode)
+{
+	return document_thaw_checked(d, f, cfg, data, len, mode, NULL);
+}
+
+int document_thaw_checked(document *d, const source_file *f, const config *cfg,
+			  const char *data, size_t len, markdown_borrow mode,
+			  atomic_bool *damage)
 {
 	bool borrow = mode == MARKDOWN_BORROW_ALL;
 	set_paths(d, f, cfg);
@@ -243,7 +251,8 @@ int document_thaw(document *d, const source_file *f, const config *cfg,
 	}
 	size_t mdlen;
 	const char *md = buf_get_blob(r, &mdlen);
-	if (!fm->title || r->bad || r->p != r->end || markdown_thaw(&d->md, md, mdlen, mode) < 0) {
+	if (!fm->title || r->bad || r->p != r->end ||
+	    markdown_thaw_checked(&d->md, md, mdlen, mode, damage) < 0) {
 		document_release(d);
 		return -1;
 	}

@@ -77,10 +77,17 @@ uint64_t document_shelving(const document *d);
  * data is damaged, with *d released; borrow as for markdown_thaw (with
  * MARKDOWN_BORROW_ALL the front matter's strings point into data too). A
  * thawed document reads and renders
- * like the parsed one but cannot be filtered again. */
-void document_freeze(const document *d, buf *out);
+ * like the parsed one but cannot be filtered again. document_freeze
+ * returns the length of the Markdown's replay, which ends what it
+ * appended; document_thaw_checked thaws as markdown_thaw_checked does
+ * with damage, for data that no checksum covered so far (damage may be
+ * NULL: then it is document_thaw). */
+size_t document_freeze(const document *d, buf *out);
 int document_thaw(document *d, const source_file *f, const config *cfg,
 		  const char *data, size_t len, markdown_borrow borrow);
+int document_thaw_checked(document *d, const source_file *f, const config *cfg,
+			  const char *data, size_t len, markdown_borrow borrow,
+			  atomic_bool *damage);
 
 /* Once the filters are done nothing walks d's Markdown tree again, and
  * the tree with its parse takes several times what later stages read.

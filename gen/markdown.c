@@ -161,10 +161,15 @@ struct markdown_doc {
 	 * are read from its bytes when first asked for (replay_ready): a
 	 * rebuild renders few articles, and reading them for all ten
 	 * thousand was a tenth of its work. */
-	const char *replay;      /* those bytes while replay_state is PENDING */
+	const char *replay;      /* those bytes (in borrowed) */
 	size_t replay_len;
 	bool replay_strings;     /* borrow their strings (MARKDOWN_BORROW_ALL) */
 	_Atomic unsigned char replay_state;
+	/* With markdown_thaw_checked: the checksum those bytes were frozen
+	 * with, checked when they are first read, and the flag a mismatch
+	 * sets (the document then has no anchors, HTML or text walk). */
+	uint64_t replay_sum;
+	atomic_bool *replay_damage;
 };
 
 enum { REPLAY_READ, REPLAY_PENDING, REPLAY_READING };
@@ -2477,7 +2482,9 @@ void markdown_node_free(markdown_node *n)
  * positions, tables or footnotes through its public API, so the tree
  * itself is not kept: a thawed document cannot be filtered again. */
 
-#define FROZEN_FORMAT 2
+#define FROZEN_FORMAT 3
+/* What the checksum of a frozen document's replay is seeded with. */
+#define REPLAY_SEED 0x7265706c6179ULL
 
 typedef struct frozen_walk {
 	buf b;
@@ -2538,7 +2545,9 @@ uint64_t markdown_facts(const markdown_doc *doc, uint64_t h)
 	return buf_hash64(&doc->nanchors, sizeof doc->nanchors, h);
 }
 
-void markdown_freeze(const markdown_doc *doc, buf *out)
+static void freeze_replay(const markdown_doc *doc, buf *out);
+
+size_t markdown_freeze(const markdown_doc *doc, buf *out)
 {
 	buf_put_varint(out, FROZEN_FORMAT);
 	buf_put_varint(out, (doc->unsafe_html ? 1u : 0u) | (doc->tips_on ? 2u : 0u));
@@ -2583,6 +2592,28 @@ void markdown_freeze(const markdown_doc *doc, buf *out)
 	free(linked);
 	buf_put_zstr(out, doc->first_paragraph);
 	buf_put_varint(out, doc->words);
+	/* The replay (anchors, HTML, text walk) last, after its checksum,
+	 * so that a reader may check it only when it reads it. A thawed
+	 * document's is put back as it came, checksum and all: the same
+	 * bytes, and damage stays damage. */
+	if (doc->replay) {
+		buf_put(out, &doc->replay_sum, sizeof doc->replay_sum);
+		buf_put(out, doc->replay, doc->replay_len);
+		return doc->replay_len;
+	}
+	buf replay = BUF_INIT;
+	freeze_replay(doc, &replay);
+	uint64_t sum = buf_hash64(replay.ptr, replay.len, REPLAY_SEED);
+	buf_put(out, &sum, sizeof sum);
+	buf_put(out, replay.ptr, replay.len);
+	size_t n = replay.len;
+	buf_release(&replay);
+	return n;
+}
+
+/* The anchors, HTML and text walk of doc, as thaw_replay reads them. */
+static void freeze_replay(const markdown_doc *doc, buf *out)
+{
 	replay_ready(doc);
 	buf_put_varint(out, doc->nanchors);
 	for (size_t i = 0; i < doc->cap_anchors; i++)
@@ -2657,6 +2688,12 @@ static int thaw_replay(markdown_doc *doc, buf_reader *r, bool borrow, bool strin
 
 int markdown_thaw(markdown_doc **out, const char *data, size_t len, markdown_borrow mode)
 {
+	return markdown_thaw_checked(out, data, len, mode, NULL);
+}
+
+int markdown_thaw_checked(markdown_doc **out, const char *data, size_t len,
+			  markdown_borrow mode, atomic_bool *damage)
+{
 	bool borrow = mode != MARKDOWN_COPY, strings = mode == MARKDOWN_BORROW_ALL;
 	*out = NULL;
 	buf_reader rd, *r = &rd;
@@ -2704,7 +2741,14 @@ int markdown_thaw(markdown_doc **out, const char *data, size_t len, markdown_bor
 		doc->blocks[i] = thaw_nonnull(doc, r, strings);
 	doc->first_paragraph = thaw_nonnull(doc, r, strings);
 	doc->words = (size_t)buf_get_varint(r);
-	if (r->bad) {
+	if (!r->bad && r->end - r->p >= (ptrdiff_t)sizeof doc->replay_sum) {
+		memcpy(&doc->replay_sum, r->p, sizeof doc->replay_sum);
+		r->p += sizeof doc->replay_sum;
+	} else {
+		r->bad = true;
+	}
+	if (r->bad || (damage && !borrow &&
+		       buf_hash64(r->p, (size_t)(r->end - r->p), REPLAY_SEED) != doc->replay_sum)) {
 		markdown_free(doc);
 		return -1;
 	}
@@ -2714,6 +2758,7 @@ int markdown_thaw(markdown_doc **out, const char *data, size_t len, markdown_bor
 		doc->replay = (const char *)r->p;
 		doc->replay_len = (size_t)(r->end - r->p);
 		doc->replay_strings = strings;
+		doc->replay_damage = damage;
 		atomic_store_explicit(&doc->replay_state, REPLAY_PENDING, memory_order_relaxed);
 		doc->borrowed = data;
 		doc->borrowed_len = len;
@@ -2776,10 +2821,15 @@ static void replay_ready(const markdown_doc *cdoc)
 	    atomic_compare_exchange_strong(&doc->replay_state, &state, REPLAY_READING)) {
 		buf_reader r;
 		buf_reader_init(&r, doc->replay, doc->replay_len);
-		/* Bytes that passed the build cache's checksum, frozen by
-		 * this gen (the cache's stamp), read back: what does not is
-		 * read as far as it goes, safely, never past its end. */
-		thaw_replay(doc, &r, true, doc->replay_strings);
+		/* Bytes that passed the build cache's checksum, or are
+		 * checked now against their own, frozen by this gen (the
+		 * cache's stamp), read back: what does not is read as far as
+		 * it goes, safely, never past its end. */
+		if (doc->replay_damage &&
+		    buf_hash64(doc->replay, doc->replay_len, REPLAY_SEED) != doc->replay_sum)
+			atomic_store(doc->replay_damage, true);
+		else
+			thaw_replay(doc, &r, true, doc->replay_strings);
 		atomic_store_explicit(&doc->replay_state, REPLAY_READ, memory_order_release);
 		return;
 	}

@@ -10,6 +10,7 @@
 #ifndef GEN_MARKDOWN_H
 #define GEN_MARKDOWN_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -272,13 +273,15 @@ void markdown_analyze(markdown_doc *doc, bool tips);
  * outlive it (a mapped cache file): the HTML and the text walk, and with
  * MARKDOWN_BORROW_ALL its strings too, which saves a thawed article its
  * allocations but keeps the pages of data they lie in in use. A
- * borrowing document also reads its anchors, HTML and text walk from
- * data only when first asked for them, on whichever thread asks (a
- * rebuild renders few of the articles it thaws): their bytes are then
- * not checked at the thaw, so data must be whole (the build cache's
- * checksum); bytes that are not are read as far as they go, never past
- * their end. */
-void markdown_freeze(const markdown_doc *doc, buf *out);
+ * borrowing document also reads its anchors, HTML and text walk (its
+ * "replay", frozen last, after a checksum of its own) from data only
+ * when first asked for them, on whichever thread asks (a rebuild renders
+ * few of the articles it thaws): markdown_thaw does not check them, so
+ * data must be whole (the build cache's checksum); bytes that are not
+ * are read as far as they go, never past their end. markdown_freeze
+ * returns the length of the replay, which ends what it appended; a
+ * borrowing document's is put out again as it came, read or not. */
+size_t markdown_freeze(const markdown_doc *doc, buf *out);
 
 /* What other pages read of doc, hashed into h: headings (level, text,
  * id), tips, links (destination, text, image or not, and the text of the
@@ -296,6 +299,14 @@ typedef enum markdown_borrow {
 	MARKDOWN_BORROW_ALL,  /* and every string: headings, links, anchors */
 } markdown_borrow;
 int markdown_thaw(markdown_doc **out, const char *data, size_t len, markdown_borrow borrow);
+/* markdown_thaw for data whose replay no checksum has covered (a
+ * one-shot build checks an article's record in the build cache only up
+ * to it): a copying thaw checks it at once and fails as for damage; a
+ * borrowing one checks it when first asked for it, and when it does not
+ * match sets *damage and reads as if the document had no anchors, HTML
+ * or text. *damage must outlive the document. */
+int markdown_thaw_checked(markdown_doc **out, const char *data, size_t len,
+			  markdown_borrow borrow, atomic_bool *damage);
 
 /* A borrowing document's frozen bytes (the data it was thawed from), or
  * NULL. markdown_rebase points it at an identical copy of them at to

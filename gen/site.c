@@ -703,6 +703,8 @@ int site_load(site *s, const source *src, const site_options *opt,
 						      stamp, diags)
 				    : cache_open(dir, "documents.pack", stamp, diags);
 		free(dir);
+		if (opt->check_late && !opt->memory)
+			cache_check_late(cache);
 	}
 	size_t errors = parse_all(s, md, nmd, filters, cache, opt, diags, err);
 	filter_set_free(filters);

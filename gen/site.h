@@ -47,6 +47,11 @@ typedef struct site_options {
 			     * listed in site.failed) instead of failing the
 			     * load, so every other problem is found too */
 	bool cache;         /* read and keep articles in the build cache (cache.h) */
+	bool check_late;    /* with cache and without memory: check each
+			     * article's replay only when it is read
+			     * (cache_check_late), for a build that renders
+			     * few; doc_cache then tells whether one did not
+			     * check out (cache_damaged_late) */
 	const char *output; /* -o DIR, or NULL for site.toml's output_dir; the
 			     * cache lives beside it */
 	/* Called once site.toml is read, before any article is, with the

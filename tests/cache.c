@@ -14,6 +14,9 @@
 
 #include "buf.h"
 #include "cache.h"
+#include "config.h"
+#include "document.h"
+#include "markdown.h"
 #include "tap.h"
 
 static char dir[512];
@@ -441,6 +444,105 @@ static void test_contents(void)
 	unlink(path);
 }
 
+/* Replaces the first from in the file at path by to (as long). */
+static bool patch_file(const char *path, const char *from, const char *to)
+{
+	buf all = BUF_INIT;
+	bool done = false;
+	if (buf_read_file(&all, path) == 0) {
+		char *at = memmem(all.ptr, all.len, from, strlen(from));
+		if (at) {
+			memcpy(at, to, strlen(to));
+			FILE *f = fopen(path, "wb");
+			done = f && fwrite(all.ptr, 1, all.len, f) == all.len;
+			done = f && fclose(f) == 0 && done;
+		}
+	}
+	buf_release(&all);
+	return done;
+}
+
+/* An article's record read by a cache that checks it late: up to its
+ * replay at once, the replay when the article's HTML, text or anchors
+ * are first read. */
+static void test_late(void)
+{
+	static const char site_toml[] = "title = \"Test\"\n";
+	config cfg;
+	gen_err e;
+	if (!ok(config_parse(&cfg, site_toml, strlen(site_toml), "site.toml", NULL, &e) == 0,
+		"late: a site.toml"))
+		return;
+	const char *text = "+++\ntitle = \"Titel in de kop\"\nkind = \"story\"\n+++\n"
+			   "De klant komt binnen.\n\n## Aan de balie\n\nHet regent buiten.\n";
+	source_file f;
+	memset(&f, 0, sizeof f);
+	char rel[] = "content/verhalen/garage.md";
+	f.path = rel;
+	f.data = (char *)text;
+	f.len = strlen(text);
+	memcpy(f.id, "0123456789012345678901234567890123456789", 41);
+	document d;
+	if (!ok(document_parse(&d, &f, &cfg, false, NULL, &e) == 0, "late: the article parses")) {
+		config_release(&cfg);
+		return;
+	}
+	char path[600];
+	snprintf(path, sizeof path, "%s/late.pack", dir);
+	cache_file *c = cache_open(dir, "late.pack", 11, NULL);
+	size_t flen;
+	cache_put_document(c, &d, NULL, &flen);
+	cache_save(c, NULL);
+	cache_close(c);
+	document_release(&d);
+
+	/* Whole: read, and nothing found damaged. */
+	c = cache_open(dir, "late.pack", 11, NULL);
+	cache_check_late(c);
+	document t;
+	bool hit = cache_get_document(c, &f, &cfg, &t, NULL);
+	ok(hit, "late: a whole record is read");
+	if (hit) {
+		ok(markdown_has_anchor(t.md, "aan-de-balie") && !cache_damaged_late(c),
+		   "late: its replay reads, nothing damaged");
+		document_release(&t);
+	}
+	cache_close(c);
+
+	/* A byte of the HTML and text changed: the record reads, its
+	 * replay does not check out once read. */
+	ok(patch_file(path, "Het regent", "Het reGent"), "late: a byte of the replay changed");
+	c = cache_open(dir, "late.pack", 11, NULL);
+	cache_check_late(c);
+	hit = cache_get_document(c, &f, &cfg, &t, NULL);
+	ok(hit && !cache_damaged_late(c), "late: the record is read, its replay not yet");
+	if (hit) {
+		is_str(t.fm.title, "Titel in de kop", "late: the front matter is there");
+		buf html = BUF_INIT;
+		markdown_render_html(&html, t.md, NULL, NULL);
+		ok(html.len == 0 && cache_damaged_late(c),
+		   "late: the first read of the HTML finds it damaged, and gives none");
+		buf_release(&html);
+		document_release(&t);
+	}
+	cache_close(c);
+	c = cache_open(dir, "late.pack", 11, NULL);
+	ok(!cache_get_document(c, &f, &cfg, &t, NULL),
+	   "late: a cache that checks whole records does not read it");
+	cache_close(c);
+
+	/* A byte before the replay (the title): not read at all. */
+	ok(patch_file(path, "Het reGent", "Het regent") &&
+		   patch_file(path, "Titel in de kop", "Titel in de KOP"),
+	   "late: the replay put back, a byte of the title changed");
+	c = cache_open(dir, "late.pack", 11, NULL);
+	cache_check_late(c);
+	ok(!cache_get_document(c, &f, &cfg, &t, NULL) && !cache_damaged_late(c),
+	   "late: a record damaged before its replay is not read");
+	cache_close(c);
+	config_release(&cfg);
+}
+
 int main(void)
 {
 	const char *tmp = getenv("TMPDIR");
@@ -457,6 +559,7 @@ int main(void)
 	test_checked_once();
 	test_intact();
 	test_contents();
+	test_late();
 	char cmd[600];
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
 	if (system(cmd) != 0)

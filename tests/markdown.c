@@ -611,6 +611,96 @@ next:
 	}
 }
 
+/* markdown_thaw_checked: the replay (anchors, HTML, text walk) is the end
+ * of the frozen bytes, under a checksum of its own that a borrowing thaw
+ * checks when the replay is first read, and a copying one at once. */
+static int count_pieces(const markdown_doc *doc)
+{
+	buf b = BUF_INIT;
+	markdown_walk_text(doc, walk_note, &b);
+	int n = 0;
+	for (size_t i = 0; i < b.len; i++)
+		n += b.ptr[i] == '\n';
+	buf_release(&b);
+	return n;
+}
+
+static void test_replay_checked(void)
+{
+	char path[1024];
+	buf md = BUF_INIT, frozen = BUF_INIT, want = BUF_INIT, got = BUF_INIT, again = BUF_INIT;
+	markdown_options opt = { 0 };
+	data_path(path, sizeof path, "links", ".md");
+	markdown_doc *doc = NULL;
+	if (read_file(path, &md) == 0) {
+		buf_puts(&md, "\n\n## Een kop om naar te linken\n\nMeer tekst.\n");
+		doc = parse(md.ptr, &opt, NULL);
+	}
+	if (!ok(doc != NULL, "checked: parses"))
+		goto out;
+	size_t replay = markdown_freeze(doc, &frozen);
+	ok(replay > 0 && replay < frozen.len, "checked: the replay is part of the bytes (%zu of %zu)",
+	   replay, frozen.len);
+	describe(doc, &want);
+	const char *id = markdown_heading_count(doc) ? markdown_heading_at(doc, 0)->id : "";
+	ok(markdown_has_anchor(doc, id), "checked: the parsed document has anchor %s", id);
+
+	atomic_bool damage = false;
+	markdown_doc *t = NULL;
+	ok(markdown_thaw_checked(&t, frozen.ptr, frozen.len, MARKDOWN_BORROW_ALL, &damage) == 0,
+	   "checked: a whole one thaws");
+	if (t)
+		describe(t, &got);
+	ok(t && strcmp(got.ptr, want.ptr) == 0 && !atomic_load(&damage),
+	   "checked: reads as parsed, nothing damaged");
+	markdown_free(t);
+
+	/* A byte of the replay changed: the thaw does not look at it... */
+	size_t at = frozen.len - replay / 2;
+	frozen.ptr[at] ^= 0x20;
+	t = NULL;
+	ok(markdown_thaw_checked(&t, frozen.ptr, frozen.len, MARKDOWN_BORROW_ALL, &damage) == 0 &&
+		   !atomic_load(&damage),
+	   "checked: a damaged replay thaws, unread");
+	if (t) {
+		ok(markdown_link_count(t) == markdown_link_count(doc),
+		   "checked: the links are there, before the replay");
+		ok(!atomic_load(&damage), "checked: and reading them reads no replay");
+		/* ...the first read of it does. */
+		ok(!markdown_has_anchor(t, id) && atomic_load(&damage),
+		   "checked: the first read finds it damaged: no anchor");
+		buf html = BUF_INIT;
+		markdown_render_html(&html, t, NULL, NULL);
+		is(html.len, 0, "checked: no HTML");
+		buf_release(&html);
+		is(count_pieces(t), 0, "checked: no text");
+		/* Frozen again, it stays as damaged as it came. */
+		size_t r2 = markdown_freeze(t, &again);
+		ok(r2 == replay && again.len == frozen.len &&
+			   memcmp(again.ptr, frozen.ptr, frozen.len) == 0,
+		   "checked: frozen again to the same bytes, damage and all");
+		markdown_free(t);
+	}
+	/* Without the check it is read as far as it goes (the caller's
+	 * checksum is trusted), and a copying thaw refuses it. */
+	atomic_store(&damage, false);
+	t = NULL;
+	ok(markdown_thaw_checked(&t, frozen.ptr, frozen.len, MARKDOWN_COPY, &damage) < 0 && !t,
+	   "checked: a copying thaw refuses a damaged replay");
+	frozen.ptr[at] ^= 0x20;
+	ok(markdown_thaw_checked(&t, frozen.ptr, frozen.len, MARKDOWN_COPY, &damage) == 0 && t,
+	   "checked: and takes a whole one");
+	markdown_free(t);
+	ok(!atomic_load(&damage), "checked: a copying thaw sets no flag");
+out:
+	markdown_free(doc);
+	buf_release(&md);
+	buf_release(&frozen);
+	buf_release(&want);
+	buf_release(&got);
+	buf_release(&again);
+}
+
 /* A borrowing document moved to another copy of its frozen bytes
  * (markdown_rebase) reads as before with the first copy gone; one in a
  * file mapping may drop its pages and reads them back; one in memory of
@@ -830,6 +920,7 @@ int main(void)
 	test_parallel();
 	test_frozen();
 	test_replay_threads();
+	test_replay_checked();
 	test_moved();
 	return done_testing();
 }

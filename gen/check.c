@@ -171,7 +171,8 @@ static size_t check_urls(const site *s, diag_list *diags)
 		add_claim(&c, xstrdup(d->out_path), CLAIM_PAGE, d->path, 1, 1, NULL);
 		/* Looked up only when there are some: ten thousand articles'
 		 * front matter lies all over memory. */
-		const value *al = d->fm.naliases ? value_get(d->fm.meta, "aliases") : NULL;
+		const value *al = d->fm.naliases ? value_get(frontmatter_meta(&d->fm), "aliases")
+						 : NULL;
 		for (size_t j = 0; j < d->fm.naliases; j++) {
 			const value *v = value_type_of(al) == VALUE_ARRAY ? value_at(al, j) : al;
 			add_claim(&c, alias_out(d->fm.aliases[j]), CLAIM_ALIAS, d->path,
@@ -221,7 +222,7 @@ static size_t check_themes(const site *s, diag_list *diags)
 		if (all_known)
 			continue;
 		/* The ids as written; meta keeps their positions. */
-		const value *th = value_get(d->fm.meta, "themes");
+		const value *th = value_get(frontmatter_meta(&d->fm), "themes");
 		size_t n = value_type_of(th) == VALUE_ARRAY ? value_count(th) : th ? 1 : 0;
 		for (size_t j = 0; j < n; j++) {
 			const value *v = value_type_of(th) == VALUE_ARRAY ? value_at(th, j) : th;

@@ -10,20 +10,23 @@
 
 char *document_url_for(const char *rel)
 {
-	buf u = BUF_INIT;
 	const char *slash = strrchr(rel, '/');
 	const char *base = slash ? slash + 1 : rel;
 	size_t dirlen = slash ? (size_t)(slash - rel) + 1 : 0;
 	const char *dot = strrchr(base, '.');
 	size_t stemlen = dot ? (size_t)(dot - base) : strlen(base);
-	buf_put(&u, rel, dirlen);
 	bool index = (stemlen == 6 && strncmp(base, "_index", 6) == 0) ||
 		     (stemlen == 5 && strncmp(base, "index", 5) == 0);
+	/* Sized at once: every article's, in every build. */
+	size_t len = dirlen + (index ? 0 : stemlen + 1);
+	char *u = xmalloc(len + 1);
+	memcpy(u, rel, dirlen);
 	if (!index) {
-		buf_put(&u, base, stemlen);
-		buf_putc(&u, '/');
+		memcpy(u + dirlen, base, stemlen);
+		u[dirlen + stemlen] = '/';
 	}
-	return buf_detach(&u);
+	u[len] = '\0';
+	return u;
 }
 
 /* What a document's path alone decides: where it lives and its URL. */
@@ -40,9 +43,10 @@ static void set_paths(document *d, const source_file *f, const config *cfg)
 	const char *base = slash ? slash + 1 : d->rel;
 	d->is_index = strcmp(base, "_index.md") == 0 || strcmp(base, "index.md") == 0;
 	d->url = document_url_for(d->rel);
-	buf out = BUF_INIT;
-	buf_printf(&out, "%sindex.html", d->url);
-	d->out_path = buf_detach(&out);
+	size_t ul = strlen(d->url);
+	d->out_path = xmalloc(ul + sizeof "index.html");
+	memcpy(d->out_path, d->url, ul);
+	memcpy(d->out_path + ul, "index.html", sizeof "index.html");
 	memcpy(d->id, f->id, sizeof d->id);
 	d->identity = document_identity(d);
 }
@@ -122,7 +126,8 @@ uint64_t document_facts(const document *d)
 		h = buf_hash_cstr(fm->aliases[i], h);
 	h = buf_hash64(&fm->draft, sizeof fm->draft, h);
 	h = buf_hash64(&fm->weight, sizeof fm->weight, h);
-	h = fm->meta ? value_hash(fm->meta, h) : buf_hash64("", 1, h);
+	const value *meta = frontmatter_meta(fm);
+	h = meta ? value_hash(meta, h) : buf_hash64("", 1, h);
 	h = buf_hash64(&d->nevidence, sizeof d->nevidence, h);
 	for (size_t i = 0; i < d->nevidence; i++) {
 		const document_evidence *e = &d->evidence[i];
@@ -179,9 +184,21 @@ size_t document_freeze(const document *d, buf *out)
 	put_strings(out, fm->aliases, fm->naliases);
 	buf_put_varint(out, fm->draft);
 	buf_put_svarint(out, fm->weight);
-	buf_put_varint(out, fm->meta != NULL);
-	if (fm->meta)
-		value_freeze(fm->meta, out);
+	/* As a blob, so that a thaw may leave it frozen (frontmatter_meta);
+	 * a borrowing document's still frozen one goes out as it came. */
+	if (fm->meta_frozen) {
+		buf_put_varint(out, 1);
+		buf_put_blob(out, fm->meta_frozen, fm->meta_frozen_len);
+	} else {
+		const value *meta = frontmatter_meta(fm);
+		buf_put_varint(out, meta != NULL);
+		if (meta) {
+			buf m = BUF_INIT;
+			value_freeze(meta, &m);
+			buf_put_blob(out, m.ptr, m.len);
+			buf_release(&m);
+		}
+	}
 	buf_put_varint(out, fm->body_offset);
 	buf_put_svarint(out, fm->body_line);
 	buf_put_varint(out, d->nevidence);
@@ -230,8 +247,21 @@ int document_thaw_checked(document *d, const source_file *f, const config *cfg,
 	fm->aliases = get_strings(r, &fm->naliases, borrow);
 	fm->draft = buf_get_varint(r) != 0;
 	fm->weight = buf_get_svarint(r);
-	if (buf_get_varint(r) && !(fm->meta = value_thaw(r)))
-		r->bad = true;
+	if (buf_get_varint(r)) {
+		size_t mlen;
+		const char *m = buf_get_blob(r, &mlen);
+		if (!m) {
+			r->bad = true;
+		} else if (borrow) {
+			frontmatter_defer_meta(fm, m, mlen);
+		} else {
+			buf_reader mr;
+			buf_reader_init(&mr, m, mlen);
+			fm->meta = value_thaw(&mr);
+			if (!fm->meta || mr.bad || mr.p != mr.end)
+				r->bad = true;
+		}
+	}
 	fm->body_offset = (size_t)buf_get_varint(r);
 	fm->body_line = (int)buf_get_svarint(r);
 	size_t nev = buf_get_count(r);

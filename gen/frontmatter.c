@@ -14,6 +14,7 @@
 #include <inttypes.h>
 #include <locale.h>
 #include <math.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <yaml.h>
@@ -860,6 +861,43 @@ out:
 	if (rc < 0)
 		frontmatter_release(out);
 	return rc;
+}
+
+/* meta_state: the frozen bytes are read once, by whichever thread asks
+ * first. */
+enum { META_READY, META_PENDING, META_MAKING };
+
+const value *frontmatter_meta(const frontmatter *cfm)
+{
+	frontmatter *fm = (frontmatter *)cfm;
+	unsigned char state = atomic_load_explicit(&fm->meta_state, memory_order_acquire);
+	if (state == META_READY)
+		return fm->meta;
+	if (state == META_PENDING &&
+	    atomic_compare_exchange_strong(&fm->meta_state, &state, META_MAKING)) {
+		buf_reader r;
+		buf_reader_init(&r, fm->meta_frozen, fm->meta_frozen_len);
+		/* Bytes the build cache checked (document_thaw): a table
+		 * that does not read back whole is left out. */
+		value *v = value_thaw(&r);
+		if (v && (r.bad || r.p != r.end)) {
+			value_free(v);
+			v = NULL;
+		}
+		fm->meta = v;
+		atomic_store_explicit(&fm->meta_state, META_READY, memory_order_release);
+		return fm->meta;
+	}
+	while (atomic_load_explicit(&fm->meta_state, memory_order_acquire) != META_READY)
+		sched_yield();
+	return fm->meta;
+}
+
+void frontmatter_defer_meta(frontmatter *fm, const char *frozen, size_t len)
+{
+	fm->meta_frozen = frozen;
+	fm->meta_frozen_len = len;
+	atomic_store_explicit(&fm->meta_state, META_PENDING, memory_order_relaxed);
 }
 
 void frontmatter_release(frontmatter *fm)

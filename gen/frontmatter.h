@@ -7,6 +7,7 @@
 #ifndef GEN_FRONTMATTER_H
 #define GEN_FRONTMATTER_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -29,14 +30,28 @@ typedef struct frontmatter {
 	size_t naliases;
 	bool draft;
 	int64_t weight;     /* default 0 */
-	value *meta;        /* the whole table, unknown keys included */
+	value *meta;        /* the whole table, unknown keys included; read
+			     * it through frontmatter_meta */
 	size_t body_offset; /* byte offset of the Markdown body in the text */
 	int body_line;      /* 1-based line of the file where the body starts */
 	/* The strings above (not the arrays of themes and aliases, not
 	 * meta) point into a cache file's bytes: read-only, never freed
 	 * (a thawed document; see document_thaw). */
 	bool borrowed;
+	/* A borrowing thaw's meta, still frozen (value_freeze's bytes,
+	 * in the same file): made when first asked for (frontmatter_meta).
+	 * A rebuild thaws ten thousand articles and shows a handful. */
+	const char *meta_frozen;
+	size_t meta_frozen_len;
+	_Atomic unsigned char meta_state;
 } frontmatter;
+
+/* fm's meta, made from its frozen bytes the first time any thread asks
+ * (the others wait for it); NULL when it has none. */
+const value *frontmatter_meta(const frontmatter *fm);
+/* Leaves fm's meta frozen as the len bytes at frozen (value_freeze's
+ * form, checked already, outliving fm) until frontmatter_meta. */
+void frontmatter_defer_meta(frontmatter *fm, const char *frozen, size_t len);
 
 /* Parses the front matter at the start of text (the whole file). path is
  * used in messages. Fills *out (release with frontmatter_release).

@@ -465,8 +465,9 @@ static value *page_data(const renderer *r, const document *d, const char *html)
 	value_set_cstr(p, "reading_minutes", value_new_integer((int64_t)((words + 199) / 200)));
 	value_set_cstr(p, "themes", theme_list(r, d));
 	value_set_cstr(p, "has_themes", value_new_bool(d->fm.nthemes > 0 && !d->is_index));
-	if (d->fm.meta)
-		value_set_cstr(p, "params", value_copy(d->fm.meta));
+	const value *meta = frontmatter_meta(&d->fm);
+	if (meta)
+		value_set_cstr(p, "params", value_copy(meta));
 
 	/* A table of contents helps on long articles only. */
 	value *toc = value_new_array();

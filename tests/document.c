@@ -5,6 +5,7 @@
  * a tip, an anchor, the first paragraph) changes them. A thawed article
  * has the facts of the parsed one. The build's use of them (pages kept
  * without their fingerprints) is tested in cache.sh. */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -87,6 +88,104 @@ static void check_edit(const char *from, const char *to, bool change, const char
 }
 
 
+/* Four threads ask for one deferred table at once: each gets the one
+ * table, made once. */
+typedef struct asker {
+	const frontmatter *fm;
+	pthread_barrier_t *start;
+	const value *got;
+} asker;
+
+static void *ask_meta(void *arg)
+{
+	asker *a = arg;
+	pthread_barrier_wait(a->start);
+	a->got = frontmatter_meta(a->fm);
+	return NULL;
+}
+
+static void test_meta_threads(const source_file *f, const buf *frozen)
+{
+	size_t same = 0, rounds = 50;
+	for (size_t r = 0; r < rounds; r++) {
+		document th;
+		if (document_thaw(&th, f, &cfg, frozen->ptr, frozen->len, MARKDOWN_BORROW_ALL) < 0)
+			break;
+		pthread_barrier_t start;
+		pthread_barrier_init(&start, NULL, 4);
+		asker a[4];
+		pthread_t t[4];
+		for (int i = 0; i < 4; i++) {
+			a[i] = (asker){ &th.fm, &start, NULL };
+			pthread_create(&t[i], NULL, ask_meta, &a[i]);
+		}
+		for (int i = 0; i < 4; i++)
+			pthread_join(t[i], NULL);
+		pthread_barrier_destroy(&start);
+		same += a[0].got && a[0].got == a[1].got && a[1].got == a[2].got &&
+			a[2].got == a[3].got && a[0].got == th.fm.meta;
+		document_release(&th);
+	}
+	is(same, rounds, "deferred: four threads at once get the one table, 50 times over");
+}
+
+/* A borrowing thaw leaves the front matter's table frozen until it is
+ * asked for (frontmatter_meta), and gives the parsed one then; frozen
+ * again, the article's bytes are as before, asked or not. */
+static void test_meta_deferred(void)
+{
+	source_file f;
+	memset(&f, 0, sizeof f);
+	char path[] = "content/verhalen/garage.md";
+	f.path = path;
+	/* FRONT ends the block: a key of its own goes before the end. */
+	buf t = BUF_INIT;
+	buf_put(&t, FRONT, strlen(FRONT) - 4);
+	buf_puts(&t, "niveau = \"basis\"\n+++\nDe klant komt binnen.\n");
+	f.data = t.ptr;
+	f.len = t.len;
+	memcpy(f.id, "0123456789012345678901234567890123456789", 41);
+	document d;
+	gen_err e;
+	if (!ok(document_parse(&d, &f, &cfg, false, NULL, &e) == 0, "deferred: parses")) {
+		diag("%s:%d:%d: %s", e.file, e.line, e.col, e.msg);
+		buf_release(&t);
+		return;
+	}
+	buf frozen = BUF_INIT, again = BUF_INIT, twice = BUF_INIT;
+	document_freeze(&d, &frozen);
+	document th;
+	if (ok(document_thaw(&th, &f, &cfg, frozen.ptr, frozen.len, MARKDOWN_BORROW_ALL) == 0,
+	       "deferred: thaws")) {
+		ok(th.fm.meta == NULL && th.fm.meta_frozen != NULL, "deferred: the table is left frozen");
+		document_freeze(&th, &again);
+		ok(again.len == frozen.len && memcmp(again.ptr, frozen.ptr, frozen.len) == 0,
+		   "deferred: frozen again unread, the same bytes");
+		const value *m = frontmatter_meta(&th.fm);
+		ok(m && value_hash(m, 0) == value_hash(d.fm.meta, 0),
+		   "deferred: asked for, the parsed table");
+		is_str(value_string(value_get(m, "niveau"), NULL), "basis", "deferred: with its own key");
+		ok(frontmatter_meta(&th.fm) == m, "deferred: made once");
+		document_freeze(&th, &twice);
+		ok(twice.len == frozen.len && memcmp(twice.ptr, frozen.ptr, frozen.len) == 0,
+		   "deferred: and after, the same bytes");
+		document_release(&th);
+	}
+	test_meta_threads(&f, &frozen);
+	document copy;
+	if (ok(document_thaw(&copy, &f, &cfg, frozen.ptr, frozen.len, MARKDOWN_COPY) == 0,
+	       "deferred: a copying thaw")) {
+		ok(copy.fm.meta && value_hash(copy.fm.meta, 0) == value_hash(d.fm.meta, 0),
+		   "deferred: makes the table at once");
+		document_release(&copy);
+	}
+	buf_release(&frozen);
+	buf_release(&again);
+	buf_release(&twice);
+	buf_release(&t);
+	document_release(&d);
+}
+
 int main(void)
 {
 	static const char site_toml[] = "title = \"Test\"\n";
@@ -133,6 +232,7 @@ int main(void)
 	};
 	for (size_t i = 0; i < sizeof edits / sizeof *edits; i++)
 		check_edit(edits[i].from, edits[i].to, edits[i].change, edits[i].what);
+	test_meta_deferred();
 	config_release(&cfg);
 	return done_testing();
 }

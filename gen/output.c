@@ -48,6 +48,8 @@ typedef struct strmap {
 	size_t nblocks;
 	size_t used, size; /* of the last block */
 	size_t extra;      /* bytes kept after each key, zeroed (map_extra) */
+	size_t block;      /* the size of the next block of keys, when more
+			      than KEY_BLOCK (map_reserve) */
 } strmap;
 
 #define KEY_BLOCK 65536
@@ -76,6 +78,9 @@ static char *key_copy(strmap *m, const char *key, size_t len)
 	size_t room = key_room(m, len);
 	if (!m->nblocks || m->size - m->used < room) {
 		size_t size = room > KEY_BLOCK ? room : KEY_BLOCK;
+		if (m->block > size)
+			size = m->block;
+		m->block = 0;
 		m->blocks = xrealloc(m->blocks, (m->nblocks + 1) * sizeof *m->blocks);
 		m->blocks[m->nblocks++] = xmalloc(size);
 		m->size = size;
@@ -132,6 +137,11 @@ static void map_reserve(strmap *m, size_t n)
 	 * thrown away, their pages faulted in for nothing. */
 	if (m->cap < cap)
 		map_resize(m, cap);
+	/* And the keys in one block, of n keys of some 40 bytes: a big map's
+	 * is then big enough for huge pages (xmalloc), and a lookup does
+	 * not miss the TLB on the key it compares. */
+	size_t want = n * (key_room(m, 40) + 8);
+	m->block = want > KEY_BLOCK ? want : 0;
 }
 
 /* The slot of the first len bytes of key, whose hash_bytes is h, or NULL. */

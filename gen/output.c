@@ -286,6 +286,7 @@ struct output {
 	struct dir_stat *dstat; /* UPDATE: the folders the scan found, in its
 				   order; the output itself first */
 	size_t ndstat, capdstat;
+	struct timespec began; /* when the scan began (settled) */
 	size_t dirs_read;     /* directories read entry by entry */
 	size_t dirs_sought;   /* found in the manifest by path */
 	buf last;             /* the bytes of the manifest read, when whole */
@@ -428,8 +429,12 @@ static int remove_tree(int dfd, const char *name)
 
 #define MANIFEST_FORMAT "gen output manifest 2\n"
 #define MANIFEST_SEED 0x6d616e69u
-/* How old an mtime must be when the manifest is written to be trusted. */
+/* How old a folder's mtime must be to be trusted (see settled): on a file
+ * system that keeps whole seconds, at the manifest's writing, in
+ * seconds; on one that keeps nanoseconds, at the start of the scan that
+ * stat'ed it, in nanoseconds. */
 #define MANIFEST_SETTLED 2
+#define MANIFEST_SETTLED_NS 50000000
 /* What the manifest says of a directory: */
 enum {
 	DIR_READ_AGAIN,  /* nothing: its entries are not listed */
@@ -844,6 +849,23 @@ static int scan_dir(output *o, dir_list *m, slot *entry, buf *rel, gen_err *err)
 	return rc;
 }
 
+/* Whether the manifest may list a folder's entries while its mtime stays
+ * as st says: only when any change to it since the scan read it gives it
+ * another mtime, that is when the mtime lies a clock tick or more before
+ * the scan began. A file system that keeps nanoseconds (an mtime with a
+ * fraction: ext4, xfs, btrfs, tmpfs) stamps a change with the kernel's
+ * clock, a few milliseconds coarse at most; one that keeps whole seconds
+ * (FAT, ext3; no fraction) may give a change a second later the same
+ * mtime. The first rule lets a build made within seconds of the one that
+ * wrote 20,000 folders trust them; the second is the old one. */
+static bool settled(const output *o, const dir_stat *st, const struct timespec *now)
+{
+	if (!st->nsec)
+		return st->sec < (int64_t)now->tv_sec - MANIFEST_SETTLED;
+	int64_t began = (int64_t)o->began.tv_sec * 1000000000 + o->began.tv_nsec;
+	return st->sec * 1000000000 + (int64_t)st->nsec < began - MANIFEST_SETTLED_NS;
+}
+
 /* Marks the directory holding the entry key[0..len) as changed. */
 static void touch_parent(output *o, const char *key, size_t len)
 {
@@ -922,7 +944,7 @@ static void manifest_write(output *o)
 		const char *key = dir ? dir->key : "";
 		size_t len = dir ? dir->len : 0;
 		const dir_stat *st = dir_stat_of(o, key, len);
-		bool trusted = st && !st->touched && st->sec < (int64_t)now.tv_sec - MANIFEST_SETTLED;
+		bool trusted = st && !st->touched && settled(o, st, &now);
 		buf_put_blob(&body, key, len);
 		buf_put_varint(&body, trusted ? st->ino : 0);
 		buf_put_svarint(&body, trusted ? st->sec : 0);
@@ -981,7 +1003,7 @@ static void manifest_rewrite(output *o)
 	/* In the scan's order, which is the next one's. */
 	for (size_t i = 0; i < o->ndstat; i++) {
 		const dir_stat *st = &o->dstat[i];
-		bool trusted = !st->touched && st->sec < (int64_t)now.tv_sec - MANIFEST_SETTLED;
+		bool trusted = !st->touched && settled(o, st, &now);
 		buf_put_blob(&out, st->key, st->len);
 		buf_put_varint(&out, trusted ? st->ino : 0);
 		buf_put_svarint(&out, trusted ? st->sec : 0);
@@ -1263,6 +1285,7 @@ static int begin(output **out, const char *dir, const char *manifest, bool trust
 			if (!o->trusting)
 				prestat_begin(o, listed);
 			map_reserve(&o->old, listed);
+			clock_gettime(CLOCK_REALTIME, &o->began);
 			rc = scan(o, &m, NULL, &rel, err);
 			o->dirs_sought = m.sought;
 			prestat_wake(o, true);

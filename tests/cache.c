@@ -16,6 +16,7 @@
 #include "cache.h"
 #include "config.h"
 #include "document.h"
+#include "fixture.h"
 #include "markdown.h"
 #include "tap.h"
 
@@ -476,12 +477,8 @@ static void test_late(void)
 	const char *text = "+++\ntitle = \"Titel in de kop\"\nkind = \"story\"\n+++\n"
 			   "De klant komt binnen.\n\n## Aan de balie\n\nHet regent buiten.\n";
 	source_file f;
-	memset(&f, 0, sizeof f);
 	char rel[] = "content/verhalen/garage.md";
-	f.path = rel;
-	f.data = (char *)text;
-	f.len = strlen(text);
-	memcpy(f.id, "0123456789012345678901234567890123456789", 41);
+	fixture_source(&f, rel, text, strlen(text));
 	document d;
 	if (!ok(document_parse(&d, &f, &cfg, false, NULL, &e) == 0, "late: the article parses")) {
 		config_release(&cfg);

@@ -12,6 +12,7 @@
 #include "buf.h"
 #include "config.h"
 #include "document.h"
+#include "fixture.h"
 #include "tap.h"
 
 static config cfg;
@@ -38,12 +39,8 @@ static const char *const base =
 static uint64_t facts_of(const char *text, bool thawed)
 {
 	source_file f;
-	memset(&f, 0, sizeof f);
 	char path[] = "content/verhalen/garage.md";
-	f.path = path;
-	f.data = (char *)text;
-	f.len = strlen(text);
-	memcpy(f.id, "0123456789012345678901234567890123456789", 41);
+	fixture_source(&f, path, text, strlen(text));
 	document d;
 	gen_err e;
 	if (document_parse(&d, &f, &cfg, false, NULL, &e) < 0) {
@@ -134,17 +131,13 @@ static void test_meta_threads(const source_file *f, const buf *frozen)
  * again, the article's bytes are as before, asked or not. */
 static void test_meta_deferred(void)
 {
-	source_file f;
-	memset(&f, 0, sizeof f);
-	char path[] = "content/verhalen/garage.md";
-	f.path = path;
 	/* FRONT ends the block: a key of its own goes before the end. */
 	buf t = BUF_INIT;
 	buf_put(&t, FRONT, strlen(FRONT) - 4);
 	buf_puts(&t, "niveau = \"basis\"\n+++\nDe klant komt binnen.\n");
-	f.data = t.ptr;
-	f.len = t.len;
-	memcpy(f.id, "0123456789012345678901234567890123456789", 41);
+	source_file f;
+	char path[] = "content/verhalen/garage.md";
+	fixture_source(&f, path, t.ptr, t.len);
 	document d;
 	gen_err e;
 	if (!ok(document_parse(&d, &f, &cfg, false, NULL, &e) == 0, "deferred: parses")) {

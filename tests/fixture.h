@@ -131,4 +131,16 @@ __attribute__((unused)) static void fixture_end(void)
 	fixture_rm(fixture_dir);
 }
 
+/* f as an article read from a revision, without a file on disk: text at
+ * path (both kept by the caller), under a made-up content id. */
+__attribute__((unused)) static void fixture_source(source_file *f, char *path, const char *text,
+						    size_t len)
+{
+	memset(f, 0, sizeof *f);
+	f->path = path;
+	f->data = (char *)text;
+	f->len = len;
+	memcpy(f->id, "0123456789012345678901234567890123456789", 41);
+}
+
 #endif

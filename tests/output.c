@@ -682,14 +682,20 @@ static int order_build(const char *man, bool extra, long *read, long *sought)
 	return commit(o);
 }
 
+/* Points out at base/name, and man (800 bytes) at a manifest of its own. */
+static void site_named(const char *name, char *man)
+{
+	snprintf(out, sizeof out, "%s/%s", base, name);
+	snprintf(man, 800, "%s/cache/%s.list", base, name);
+}
+
 /* The manifest lists the folders in the order a scan meets them, so a
  * rebuild looks none up by its path; written whole (manifest_write) or
  * from what the scan found (manifest_rewrite) alike. */
 static void test_manifest_order(void)
 {
-	snprintf(out, sizeof out, "%s/order", base);
 	char man[800];
-	snprintf(man, sizeof man, "%s/cache/order.list", base);
+	site_named("order", man);
 	long read = -1, sought = -1;
 	is(order_build(man, false, &read, &sought), 0, "order: a fresh site");
 	age("", true);
@@ -742,9 +748,8 @@ static void sleep_ms(long ms)
  * test_manifest, whose folders age() dates to 2001.) */
 static void test_settled_soon(void)
 {
-	snprintf(out, sizeof out, "%s/soon", base);
 	char man[800];
-	snprintf(man, sizeof man, "%s/cache/soon.list", base);
+	site_named("soon", man);
 	long read = -1, sought = -1;
 	is(order_build(man, false, &read, &sought), 0, "soon: a fresh site");
 	struct stat st;

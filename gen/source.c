@@ -22,6 +22,7 @@
 #include <git2.h>
 
 #include "buf.h"
+#include "gitindex.h"
 #include "xalloc.h"
 
 struct source {
@@ -1198,6 +1199,44 @@ out:
 	return ok;
 }
 
+/* A look at the work tree under spec without libgit2's status (see
+ * gitindex.h): 1 with the paths to ask about, 0 when it cannot tell. */
+static int look_quickly(git_repository *repo, const char *spec, gitindex_look *look)
+{
+	const char *workdir = git_repository_workdir(repo);
+	if (!workdir)
+		return 0;
+	buf folder = BUF_INIT, index = BUF_INIT;
+	buf_puts(&folder, spec);
+	while (folder.len && folder.ptr[folder.len - 1] == '/')
+		buf_truncate(&folder, folder.len - 1);
+	buf_printf(&index, "%sindex", git_repository_path(repo));
+	git_oid head, at;
+	git_commit *commit = NULL;
+	git_tree *tree = NULL;
+	git_tree_entry *entry = NULL;
+	bool have = false;
+	if (git_reference_name_to_id(&head, repo, "HEAD") == 0 &&
+	    git_commit_lookup(&commit, repo, &head) == 0 && git_commit_tree(&tree, commit) == 0) {
+		if (!folder.len) {
+			git_oid_cpy(&at, git_tree_id(tree));
+			have = true;
+		} else if (git_tree_entry_bypath(&entry, tree, folder.ptr) == 0 &&
+			   git_tree_entry_type(entry) == GIT_OBJECT_TREE) {
+			git_oid_cpy(&at, git_tree_entry_id(entry));
+			have = true;
+		}
+	}
+	int rc = gitindex_look_at(workdir, index.ptr, folder.ptr ? folder.ptr : "",
+				  have ? at.id : NULL, STATUS_PATHS_MAX, look);
+	git_tree_entry_free(entry);
+	git_tree_free(tree);
+	git_commit_free(commit);
+	buf_release(&folder);
+	buf_release(&index);
+	return rc;
+}
+
 int source_count_changes(const source *s, const char *dir, source_status *st)
 {
 	if (!s->repo || s->worktree || !s->root)
@@ -1220,9 +1259,19 @@ int source_count_changes(const source *s, const char *dir, source_status *st)
 	size_t ncand = 0, capcand = 0;
 	git_oid head;
 	bool have_head = false, partial = false, owned = true;
+	gitindex_look look = GITINDEX_LOOK_INIT;
 	int n = 0;
 	if (!(own = status_repo(s, st, &owned)))
 		goto out;
+	/* Without a status to go on, the index's stats and cache tree tell
+	 * which files to ask libgit2 about, usually none. */
+	if (!st && look_quickly(own, spec.ptr, &look) == 1) {
+		if (!look.npaths)
+			goto out;
+		so.pathspec.strings = look.paths;
+		so.pathspec.count = look.npaths;
+		so.flags |= GIT_STATUS_OPT_DISABLE_PATHSPEC_MATCH;
+	}
 	if (st) {
 		/* A kept index is read again when the file changed. */
 		have_head = git_reference_name_to_id(&head, own, "HEAD") == 0 &&
@@ -1311,6 +1360,7 @@ counted:
 		status_clear_dirty(st);
 	}
 out:
+	gitindex_look_release(&look);
 	free_entries(entries, nentries);
 	free_paths(cand, ncand);
 	git_status_list_free(found);

@@ -45,20 +45,26 @@
 typedef struct entry {
 	const char *path;          /* NUL-terminated: in the map, or in paths */
 	size_t at;                 /* version 4: where path is in paths */
-	const unsigned char *stat; /* the ten numbers */
+	const unsigned char *stat; /* the ten numbers, the id, the flags */
+	unsigned flags;            /* less the name length; extended above */
 } entry;
 
-typedef struct reader {
-	const unsigned char *p, *end;
+struct gitindex {
+	unsigned char *map;        /* the file, mapped: entries point into it */
+	size_t map_len;
+	struct stat st;            /* the file's, for its tick */
+	const unsigned char *p, *end; /* the reading */
 	int version;
-	const char *spec;
+	char *spec;
 	size_t spec_len;
 	entry *entries;
 	size_t n, cap;
 	buf paths;      /* version 4: the paths, one after another */
 	bool tree_found, tree_valid;
 	unsigned char tree_id[ID_LEN];
-} reader;
+};
+
+typedef struct gitindex reader;
 
 static uint32_t be32(const unsigned char *p)
 {
@@ -95,13 +101,14 @@ static bool get_varint(const unsigned char **p, const unsigned char *end, size_t
 	return true;
 }
 
-static void add_entry(reader *r, const char *path, size_t at, const unsigned char *stat)
+static void add_entry(reader *r, const char *path, size_t at, const unsigned char *stat,
+		      unsigned flags)
 {
 	if (r->n == r->cap) {
 		r->cap = r->cap ? 2 * r->cap : 1024;
 		r->entries = xrealloc(r->entries, r->cap * sizeof *r->entries);
 	}
-	r->entries[r->n++] = (entry){ path, at, stat };
+	r->entries[r->n++] = (entry){ path, at, stat, flags };
 }
 
 /* Reads the entries; false when the index is not one this module reads
@@ -165,7 +172,7 @@ static bool read_entries(reader *r, uint32_t count)
 				return false; /* spec is a file */
 			continue;
 		}
-		add_entry(r, path, prev_at, e);
+		add_entry(r, path, prev_at, e, (flags & ~FLAG_NAME) | (unsigned)xflags << 16);
 	}
 	for (size_t i = 0; r->version == 4 && i < r->n; i++)
 		r->entries[i].path = r->paths.ptr + r->entries[i].at;
@@ -277,7 +284,7 @@ static size_t lower_bound(const reader *r, const char *key)
 }
 
 typedef struct looking {
-	const reader *r;
+	const gitindex *r;
 	char **paths;
 	size_t n, cap, max;
 } looking;
@@ -429,77 +436,170 @@ static int by_path(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+void gitindex_free(gitindex *ix)
+{
+	if (!ix)
+		return;
+	if (ix->map)
+		munmap(ix->map, ix->map_len);
+	free(ix->spec);
+	free(ix->entries);
+	buf_release(&ix->paths);
+	free(ix);
+}
+
+int gitindex_read(gitindex **out, const char *index_path, const char *spec)
+{
+	*out = NULL;
+	reader *r = xcalloc(1, sizeof *r);
+	r->spec = xstrdup(spec);
+	r->spec_len = strlen(spec);
+	r->paths = (buf)BUF_INIT;
+	int fd = open(index_path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		goto fail;
+	if (fstat(fd, &r->st) == 0 && S_ISREG(r->st.st_mode) && r->st.st_size >= 12 + ID_LEN) {
+		r->map_len = (size_t)r->st.st_size;
+		void *m = mmap(NULL, r->map_len, PROT_READ, MAP_PRIVATE, fd, 0);
+		r->map = m == MAP_FAILED ? NULL : m;
+	}
+	close(fd);
+	if (!r->map)
+		goto fail;
+	r->p = r->map + 12;
+	r->end = r->map + r->map_len;
+	r->version = (int)be32(r->map + 4);
+	if (memcmp(r->map, "DIRC", 4) != 0 || r->version < 2 || r->version > 4 ||
+	    !read_entries(r, be32(r->map + 8)) || !read_extensions(r))
+		goto fail;
+	*out = r;
+	return 1;
+fail:
+	gitindex_free(r);
+	return 0;
+}
+
+size_t gitindex_count(const gitindex *ix)
+{
+	return ix->n;
+}
+
+const char *gitindex_path(const gitindex *ix, size_t i)
+{
+	return ix->entries[i].path;
+}
+
+const unsigned char *gitindex_id(const gitindex *ix, size_t i)
+{
+	return ix->entries[i].stat + 40;
+}
+
+unsigned gitindex_mode(const gitindex *ix, size_t i)
+{
+	return be32(ix->entries[i].stat + 24);
+}
+
+unsigned gitindex_flags(const gitindex *ix, size_t i)
+{
+	return ix->entries[i].flags;
+}
+
+bool gitindex_tree_is(const gitindex *ix, const unsigned char *tree_id)
+{
+	return tree_id && ix->tree_found && ix->tree_valid &&
+	       memcmp(ix->tree_id, tree_id, ID_LEN) == 0;
+}
+
+/* Hands what l found to look, sorted and each path once. */
+static void looked(looking *l, gitindex_look *look)
+{
+	if (l->n)
+		qsort(l->paths, l->n, sizeof *l->paths, by_path);
+	size_t k = 0;
+	for (size_t i = 0; i < l->n; i++) {
+		if (k && strcmp(l->paths[k - 1], l->paths[i]) == 0)
+			free(l->paths[i]);
+		else
+			l->paths[k++] = l->paths[i];
+	}
+	look->paths = l->paths;
+	look->npaths = k;
+	l->paths = NULL;
+	l->n = 0;
+}
+
+static void looking_release(looking *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		free(l->paths[i]);
+	free(l->paths);
+}
+
 int gitindex_look_at(const char *workdir, const char *index_path, const char *spec,
 		     const unsigned char *tree_id, size_t max, gitindex_look *look)
 {
 	look->paths = NULL;
 	look->npaths = 0;
-	reader r = { 0 };
-	r.spec = spec;
-	r.spec_len = strlen(spec);
-	r.paths = (buf)BUF_INIT;
-	looking l = { &r, NULL, 0, 0, max };
-	unsigned char *map = MAP_FAILED;
-	size_t map_len = 0;
+	gitindex *ix = NULL;
+	looking l = { NULL, NULL, 0, 0, max };
 	int root = -1, rc = 0;
-	struct stat ix;
-	if (!tree_id)
-		goto out; /* HEAD has no such folder: all of it is staged */
-	int fd = open(index_path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		goto out;
-	if (fstat(fd, &ix) == 0 && S_ISREG(ix.st_mode) && ix.st_size >= 12 + ID_LEN) {
-		map_len = (size_t)ix.st_size;
-		map = mmap(NULL, map_len, PROT_READ, MAP_PRIVATE, fd, 0);
-	}
-	close(fd);
-	if (map == MAP_FAILED)
-		goto out;
-	r.p = map + 12;
-	r.end = map + map_len;
-	r.version = (int)be32(map + 4);
-	if (memcmp(map, "DIRC", 4) != 0 || r.version < 2 || r.version > 4 ||
-	    !read_entries(&r, be32(map + 8)) || !read_extensions(&r))
-		goto out;
 	/* Staged changes: only when the index's tree of spec is HEAD's. */
-	if (!r.tree_found || !r.tree_valid || memcmp(r.tree_id, tree_id, ID_LEN) != 0)
+	if (!tree_id || gitindex_read(&ix, index_path, spec) != 1 || !gitindex_tree_is(ix, tree_id))
 		goto out;
+	l.r = ix;
 	root = open(workdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (root < 0 || !look_files(&l, root, &ix))
+	if (root < 0 || !look_files(&l, root, &ix->st))
 		goto out;
-	int top = r.spec_len ? openat(root, spec, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
-			     : dup(root);
+	int top = ix->spec_len
+			  ? openat(root, spec, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+			  : dup(root);
 	buf rel = BUF_INIT;
-	buf_put(&rel, spec, r.spec_len);
+	buf_put(&rel, spec, ix->spec_len);
 	bool good = top >= 0 && look_names(&l, top, &rel);
 	buf_release(&rel);
 	if (!good)
 		goto out;
-	if (l.n)
-		qsort(l.paths, l.n, sizeof *l.paths, by_path);
-	/* A path the index has and the folder's listing named: once. */
-	size_t k = 0;
-	for (size_t i = 0; i < l.n; i++) {
-		if (k && strcmp(l.paths[k - 1], l.paths[i]) == 0)
-			free(l.paths[i]);
-		else
-			l.paths[k++] = l.paths[i];
-	}
-	look->paths = l.paths;
-	look->npaths = k;
-	l.paths = NULL;
-	l.n = 0;
+	looked(&l, look);
 	rc = 1;
 out:
-	for (size_t i = 0; i < l.n; i++)
-		free(l.paths[i]);
-	free(l.paths);
+	looking_release(&l);
 	if (root >= 0)
 		close(root);
-	if (map != MAP_FAILED)
-		munmap(map, map_len);
-	free(r.entries);
-	buf_release(&r.paths);
+	gitindex_free(ix);
+	return rc;
+}
+
+int gitindex_look_paths(const gitindex *ix, const char *workdir, char *const *paths, size_t n,
+			gitindex_look *look)
+{
+	look->paths = NULL;
+	look->npaths = 0;
+	looking l = { ix, NULL, 0, 0, SIZE_MAX };
+	int root = open(workdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc = 0;
+	if (root < 0)
+		goto out;
+	for (size_t i = 0; i < n; i++) {
+		const char *path = paths[i];
+		struct stat st;
+		bool there = fstatat(root, path, &st, AT_SYMLINK_NOFOLLOW) == 0;
+		size_t k = lower_bound(ix, path);
+		if (k < ix->n && strcmp(ix->entries[k].path, path) == 0) {
+			if ((be32(ix->entries[k].stat + 24) & 0170000) == 0160000)
+				goto out; /* a submodule: git looks inside it */
+			if (!there || !as_kept(ix->entries[k].stat, &st, &ix->st))
+				maybe(&l, path, strlen(path));
+		} else if (there) {
+			/* Not in the index: a new file, or a folder, which
+			 * may hold files that are or are not. */
+			maybe(&l, path, strlen(path));
+		}
+	}
+	looked(&l, look);
+	rc = 1;
+out:
+	looking_release(&l);
+	if (root >= 0)
+		close(root);
 	return rc;
 }
 

@@ -20,7 +20,32 @@
 #ifndef GEN_GITINDEX_H
 #define GEN_GITINDEX_H
 
+#include <stdbool.h>
 #include <stddef.h>
+
+/* An index file as read (gitindex_read): its entries under a folder. */
+typedef struct gitindex gitindex;
+
+/* Reads the index file at index_path, keeping the entries under the
+ * folder spec (relative to the work tree, without a trailing '/'; ""
+ * for all). Returns 1 and *out (free with gitindex_free), or 0 when it
+ * is not an index this module reads, holds what only git can weigh (a
+ * conflict, a file meant to be added), or cannot be read. */
+int gitindex_read(gitindex **out, const char *index_path, const char *spec);
+void gitindex_free(gitindex *ix);
+
+/* The entries under spec, in the index's order (by path): path, object
+ * id (20 bytes), mode, and the flags (the 16 bits of the entry less its
+ * name length, with the extended ones above them). */
+size_t gitindex_count(const gitindex *ix);
+const char *gitindex_path(const gitindex *ix, size_t i);
+const unsigned char *gitindex_id(const gitindex *ix, size_t i);
+unsigned gitindex_mode(const gitindex *ix, size_t i);
+unsigned gitindex_flags(const gitindex *ix, size_t i);
+
+/* Whether the index's cache tree knows the tree its entries under spec
+ * make, and it is tree_id (20 bytes): then nothing there is staged. */
+bool gitindex_tree_is(const gitindex *ix, const unsigned char *tree_id);
 
 typedef struct gitindex_look {
 	char **paths;  /* owned: paths (relative to the work tree) that may
@@ -42,6 +67,15 @@ typedef struct gitindex_look {
  * read is a path that may differ, an index it cannot read is a 0. */
 int gitindex_look_at(const char *workdir, const char *index_path, const char *spec,
 		     const unsigned char *tree_id, size_t max, gitindex_look *look);
+
+/* Like gitindex_look_at, for the paths named alone (sorted, each under
+ * the index's spec: files or folders of the work tree at workdir), with
+ * the index read and HEAD's tree at spec known to be its cache tree's
+ * (gitindex_tree_is). A path neither on disk nor in the index does not
+ * differ; a folder may. Returns 1 with look, or 0 when it cannot tell
+ * (a submodule). */
+int gitindex_look_paths(const gitindex *ix, const char *workdir, char *const *paths, size_t n,
+			gitindex_look *look);
 
 void gitindex_look_release(gitindex_look *look);
 

@@ -1010,6 +1010,7 @@ struct source_status {
 	size_t ndirty, capdirty;
 	int partial;           /* statuses since the last that asked about all */
 	size_t looked;         /* source_status_looked */
+	size_t asked;          /* source_status_asked */
 	/* The repository as the last status opened it, kept: its index
 	 * is read again only when the file changed, and the trees the last
 	 * status read (HEAD's then, which a new commit's diff starts from)
@@ -1124,6 +1125,11 @@ size_t source_status_looked(const source_status *st)
 	return st->looked;
 }
 
+size_t source_status_asked(const source_status *st)
+{
+	return st->asked;
+}
+
 /* The index's entries under the folder spec, in its order (by path). */
 static void read_entries(git_index *ix, const char *spec, status_entry **out, size_t *n)
 {
@@ -1199,42 +1205,64 @@ out:
 	return ok;
 }
 
-/* A look at the work tree under spec without libgit2's status (see
- * gitindex.h): 1 with the paths to ask about, 0 when it cannot tell. */
-static int look_quickly(git_repository *repo, const char *spec, gitindex_look *look)
+/* What a status reads beside libgit2 (see gitindex.h): the folder
+ * asked about, the index file and HEAD's tree at the folder. */
+typedef struct quick_status {
+	buf folder;    /* spec without its trailing '/' */
+	buf index;     /* the index file's path */
+	bool have;     /* HEAD has a tree at folder: */
+	git_oid tree;  /* that one */
+} quick_status;
+
+static void quick_begin(quick_status *q, git_repository *repo, const char *spec)
 {
-	const char *workdir = git_repository_workdir(repo);
-	if (!workdir)
-		return 0;
-	buf folder = BUF_INIT, index = BUF_INIT;
-	buf_puts(&folder, spec);
-	while (folder.len && folder.ptr[folder.len - 1] == '/')
-		buf_truncate(&folder, folder.len - 1);
-	buf_printf(&index, "%sindex", git_repository_path(repo));
-	git_oid head, at;
+	q->folder = (buf)BUF_INIT;
+	q->index = (buf)BUF_INIT;
+	q->have = false;
+	buf_puts(&q->folder, spec);
+	while (q->folder.len && q->folder.ptr[q->folder.len - 1] == '/')
+		buf_truncate(&q->folder, q->folder.len - 1);
+	buf_grow(&q->folder, 0); /* "" for the whole work tree, not NULL */
+	buf_printf(&q->index, "%sindex", git_repository_path(repo));
+	git_oid head;
 	git_commit *commit = NULL;
 	git_tree *tree = NULL;
 	git_tree_entry *entry = NULL;
-	bool have = false;
 	if (git_reference_name_to_id(&head, repo, "HEAD") == 0 &&
 	    git_commit_lookup(&commit, repo, &head) == 0 && git_commit_tree(&tree, commit) == 0) {
-		if (!folder.len) {
-			git_oid_cpy(&at, git_tree_id(tree));
-			have = true;
-		} else if (git_tree_entry_bypath(&entry, tree, folder.ptr) == 0 &&
+		if (!q->folder.len) {
+			git_oid_cpy(&q->tree, git_tree_id(tree));
+			q->have = true;
+		} else if (git_tree_entry_bypath(&entry, tree, q->folder.ptr) == 0 &&
 			   git_tree_entry_type(entry) == GIT_OBJECT_TREE) {
-			git_oid_cpy(&at, git_tree_entry_id(entry));
-			have = true;
+			git_oid_cpy(&q->tree, git_tree_entry_id(entry));
+			q->have = true;
 		}
 	}
-	int rc = gitindex_look_at(workdir, index.ptr, folder.ptr ? folder.ptr : "",
-				  have ? at.id : NULL, STATUS_PATHS_MAX, look);
 	git_tree_entry_free(entry);
 	git_tree_free(tree);
 	git_commit_free(commit);
-	buf_release(&folder);
-	buf_release(&index);
-	return rc;
+}
+
+static void quick_end(quick_status *q)
+{
+	buf_release(&q->folder);
+	buf_release(&q->index);
+}
+
+/* The index's entries under the folder, as read_entries gives them. */
+static void quick_entries(const gitindex *ix, status_entry **out, size_t *n)
+{
+	size_t count = gitindex_count(ix);
+	status_entry *e = xmalloc((count + 1) * sizeof *e);
+	for (size_t i = 0; i < count; i++) {
+		e[i].path = xstrdup(gitindex_path(ix, i));
+		git_oid_fromraw(&e[i].id, gitindex_id(ix, i));
+		e[i].mode = gitindex_mode(ix, i);
+		e[i].flags = gitindex_flags(ix, i);
+	}
+	*out = e;
+	*n = count;
 }
 
 int source_count_changes(const source *s, const char *dir, source_status *st)
@@ -1260,12 +1288,18 @@ int source_count_changes(const source *s, const char *dir, source_status *st)
 	git_oid head;
 	bool have_head = false, partial = false, owned = true;
 	gitindex_look look = GITINDEX_LOOK_INIT;
+	gitindex *quick = NULL;
+	quick_status q;
+	size_t asked = SIZE_MAX; /* paths libgit2's status is asked about */
 	int n = 0;
 	if (!(own = status_repo(s, st, &owned)))
 		goto out;
+	quick_begin(&q, own, spec.ptr);
+	const char *workdir = git_repository_workdir(own);
 	/* Without a status to go on, the index's stats and cache tree tell
 	 * which files to ask libgit2 about, usually none. */
-	if (!st && look_quickly(own, spec.ptr, &look) == 1) {
+	if (!st && gitindex_look_at(workdir, q.index.ptr, q.folder.ptr, q.have ? q.tree.id : NULL,
+				    STATUS_PATHS_MAX, &look) == 1) {
 		if (!look.npaths)
 			goto out;
 		so.pathspec.strings = look.paths;
@@ -1273,11 +1307,16 @@ int source_count_changes(const source *s, const char *dir, source_status *st)
 		so.flags |= GIT_STATUS_OPT_DISABLE_PATHSPEC_MATCH;
 	}
 	if (st) {
-		/* A kept index is read again when the file changed. */
-		have_head = git_reference_name_to_id(&head, own, "HEAD") == 0 &&
-			    git_repository_index(&ix, own) == 0 && git_index_read(ix, 0) == 0;
-		if (have_head)
-			read_entries(ix, spec.ptr, &entries, &nentries);
+		/* The index read here, or failing that by libgit2 (which
+		 * reads a kept one again when the file changed). */
+		have_head = git_reference_name_to_id(&head, own, "HEAD") == 0;
+		if (have_head && gitindex_read(&quick, q.index.ptr, q.folder.ptr) == 1) {
+			quick_entries(quick, &entries, &nentries);
+		} else if (have_head) {
+			have_head = git_repository_index(&ix, own) == 0 && git_index_read(ix, 0) == 0;
+			if (have_head)
+				read_entries(ix, spec.ptr, &entries, &nentries);
+		}
 		partial = have_head && st->valid && st->partial < STATUS_PARTIAL_MAX;
 		for (size_t i = 0; partial && i < st->ndirty; i++) {
 			const char *d = st->dirty[i];
@@ -1315,12 +1354,22 @@ int source_count_changes(const source *s, const char *dir, source_status *st)
 		}
 		ncand = k;
 		/* The files that differed are candidates too: with none, none
-		 * differ now. */
+		 * differ now. Nor do those whose stat is as the index keeps,
+		 * with nothing staged. */
+		asked = 0;
 		if (!ncand)
 			goto counted;
 		so.pathspec.strings = cand;
-		so.pathspec.count = ncand;
+		so.pathspec.count = asked = ncand;
 		so.flags |= GIT_STATUS_OPT_DISABLE_PATHSPEC_MATCH;
+		if (quick && gitindex_tree_is(quick, q.have ? q.tree.id : NULL) &&
+		    gitindex_look_paths(quick, workdir, cand, ncand, &look) == 1) {
+			asked = look.npaths;
+			if (!look.npaths)
+				goto counted;
+			so.pathspec.strings = look.paths;
+			so.pathspec.count = look.npaths;
+		}
 	}
 	if (git_status_list_new(&found, own, &so) < 0) {
 		if (st)
@@ -1342,7 +1391,7 @@ counted:
 					 d->new_file.path ? d->new_file.path : d->old_file.path);
 		}
 		status_clear(st);
-		st->looked = SIZE_MAX;
+		st->looked = st->asked = SIZE_MAX;
 		if (have_head) {
 			st->valid = true;
 			st->head = head;
@@ -1354,12 +1403,16 @@ counted:
 			st->nchanged = nchanged;
 			st->partial = partial ? st->partial + 1 : 0;
 			st->looked = partial ? ncand : SIZE_MAX;
+			st->asked = partial ? asked : SIZE_MAX;
 		} else {
 			free_paths(changed, nchanged);
 		}
 		status_clear_dirty(st);
 	}
 out:
+	if (own)
+		quick_end(&q);
+	gitindex_free(quick);
 	gitindex_look_release(&look);
 	free_entries(entries, nentries);
 	free_paths(cand, ncand);

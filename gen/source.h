@@ -118,6 +118,10 @@ void source_status_forget(source_status *st);
 /* How many paths the last status asked git about (files, or folders and
  * all below them), or SIZE_MAX when it looked at every file. */
 size_t source_status_looked(const source_status *st);
+/* How many of those libgit2's status was asked about (SIZE_MAX: every
+ * file): the others' stat was as the index keeps it, with nothing
+ * staged, so they are as committed (see gitindex.h). */
+size_t source_status_asked(const source_status *st);
 
 /* Number of files under dir (relative to the project root) that differ
  * from the index or HEAD, untracked ones included; 0 in work-tree mode.

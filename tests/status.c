@@ -143,6 +143,45 @@ int main(void)
 	sh("cd p && git add -A && " COMMIT " -m verder");
 	check(st, 0, 2, "and a commit there: the two files asked about again");
 
+	/* A path a status asks about goes to libgit2 only when its stat is
+	 * not the one the index keeps (or was taken in the index's own
+	 * tick), or it is not in the index. */
+	{
+		source_status *ask = source_status_new();
+		check(ask, 0, SIZE_MAX, "a status kept for the asking");
+		sh("echo e >> p/content/verhalen/z.md && sleep 0.03 && cd p && " COMMIT " -qam e");
+		check(ask, 0, 1, "an edit committed a tick later");
+		ok(source_status_asked(ask) == 0,
+		   "an edit committed a tick later: libgit2 not asked (%zu)",
+		   source_status_asked(ask));
+		sh("echo f >> p/content/verhalen/z.md");
+		source_status_dirty(ask, "content/verhalen/z.md");
+		check(ask, 1, 1, "an edit not committed");
+		ok(source_status_asked(ask) == 1, "an edit not committed: libgit2 asked (%zu)",
+		   source_status_asked(ask));
+		sh("cd p && git checkout -q -- content/verhalen/z.md && sleep 0.03 && "
+		   "touch .git/index");
+		check(ask, 0, 1, "the edit undone, the index a tick younger");
+		ok(source_status_asked(ask) == 0,
+		   "the edit undone, the index a tick younger: libgit2 not asked (%zu)",
+		   source_status_asked(ask));
+		sh("echo g > p/content/verhalen/nieuw.md && touch -d '2001-01-01' p/.git/index");
+		source_status_dirty(ask, "content/verhalen/nieuw.md");
+		source_status_dirty(ask, "content/verhalen/z.md");
+		check(ask, 1, 2, "a new file, and a file no older than the index");
+		ok(source_status_asked(ask) == 2,
+		   "a new file, and a file no older than the index: libgit2 asked about both (%zu)",
+		   source_status_asked(ask));
+		sh("rm p/content/verhalen/nieuw.md && sleep 0.03 && touch p/.git/index");
+		source_status_dirty(ask, "content/verhalen/nieuw.md");
+		sh("echo i >> p/content/verhalen/y.md && cd p && git add content/verhalen/y.md");
+		source_status_dirty(ask, "content/verhalen/y.md");
+		check(ask, 1, 2, "a staged edit");
+		ok(source_status_asked(ask) == 2, "a staged edit: libgit2 asked (%zu)",
+		   source_status_asked(ask));
+		source_status_free(ask);
+	}
+
 	source_status_free(st);
 	sh("rm -rf '%s'", tmp);
 	return done_testing();

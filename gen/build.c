@@ -228,6 +228,7 @@ typedef struct early_job {
 	size_t out_dirs_read; /* directories read entry by entry */
 	pthread_t scan;
 	bool scanning, scan_threaded;
+	bool scan_begun;      /* by build_once (-o) or early_begin */
 	/* files of the content that differ from the revision built: git
 	 * status reads the whole work tree, on a thread that runs only when
 	 * a core would otherwise be idle (status_begin) */
@@ -348,8 +349,28 @@ static void status_note(early_job *j, const site *s, const source *src, diag_lis
 			 source_describe(src));
 }
 
+/* Starts the reading of the output out_dir (j->out_dir, or NULL when
+ * that is to be out_dir), whose cache is in cache_dir. */
+static void scan_begin(early_job *j, const char *out_dir, const char *cache_dir)
+{
+	if (!j->out_dir)
+		j->out_dir = xstrdup(out_dir);
+	/* Named here: the scan may outlive cache_dir (early_end). */
+	if (j->opt->site.cache) {
+		buf manifest = BUF_INIT;
+		buf_printf(&manifest, "%s/output-%016llx.list", cache_dir,
+			   (unsigned long long)output_key(j->out_dir));
+		j->manifest = buf_detach(&manifest);
+	}
+	j->scan_begun = true;
+	j->scanning = true;
+	j->scan_threaded = pthread_create(&j->scan, NULL, scan_run, j) == 0;
+	if (!j->scan_threaded)
+		scan_run(j);
+}
+
 /* site_options.configured: starts the walk, git status and the reading
- * of the output. */
+ * of the output (unless -o named it, and build_once started that). */
 static void early_begin(void *ctx, const site *s)
 {
 	early_job *j = ctx;
@@ -360,7 +381,7 @@ static void early_begin(void *ctx, const site *s)
 	 * walker mostly doubles the CPU (see history.c, diff_chain). */
 	j->jobs = 1;
 	j->begun = true;
-	if (j->opt->write)
+	if (j->opt->write && !j->out_dir)
 		j->out_dir = site_output_dir(s, j->opt->output);
 	/* Named by the output, like the page cache: what it says of the
 	 * search index's files is true of one output only. A process that
@@ -375,19 +396,8 @@ static void early_begin(void *ctx, const site *s)
 	if (!j->threaded)
 		history_run(j);
 	status_begin(j, s->cfg.content_dir);
-	if (j->opt->write) {
-		/* Named here: the scan may outlive cache_dir (early_end). */
-		if (j->opt->site.cache) {
-			buf manifest = BUF_INIT;
-			buf_printf(&manifest, "%s/output-%016llx.list", j->cache_dir,
-				   (unsigned long long)output_key(j->out_dir));
-			j->manifest = buf_detach(&manifest);
-		}
-		j->scanning = true;
-		j->scan_threaded = pthread_create(&j->scan, NULL, scan_run, j) == 0;
-		if (!j->scan_threaded)
-			scan_run(j);
-	}
+	if (j->opt->write && !j->scan_begun)
+		scan_begin(j, j->out_dir, j->cache_dir);
 }
 
 static void *words_save_run(void *arg)
@@ -645,6 +655,17 @@ static int build_once(const build_options *opt, bool late, bool *again)
 	kept_links kl;
 	memset(&kl, 0, sizeof kl);
 
+	/* With -o, where the output is does not wait for site.toml: its
+	 * reading, a rebuild's longest chain, starts beside libgit2's
+	 * set-up (which parses the system's certificates) and the reading
+	 * of the project. A build that fails before it needs the output
+	 * waits for the reading and throws it away (out). */
+	ej.opt = opt;
+	if (opt->write && opt->output) {
+		char *cache_dir = site_cache_dir_of(opt->output);
+		scan_begin(&ej, opt->output, cache_dir);
+		free(cache_dir);
+	}
 	if (source_open(&src, &opt->src, &diags, &err) < 0) {
 		status = fail(&err, &diags, opt);
 		goto out;
@@ -824,6 +845,8 @@ out:
 	status_join(&ej);
 	words_save_join(&ej);
 	free(ej.words_path);
+	if (ej.out_dir != dir)
+		free(ej.out_dir); /* a build that stopped before it took it */
 	kept_links_release(&kl);
 	/* The search index begun beside the links writes into o. */
 	if (r) {

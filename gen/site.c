@@ -782,6 +782,14 @@ char *site_output_dir(const site *s, const char *output)
 char *site_cache_dir(const site *s, const char *output)
 {
 	char *out = site_output_dir(s, output);
+	char *cache = site_cache_dir_of(out);
+	free(out);
+	return cache;
+}
+
+char *site_cache_dir_of(const char *output)
+{
+	char *out = xstrdup(output);
 	buf cache = BUF_INIT;
 	size_t l = strlen(out);
 	while (l > 1 && out[l - 1] == '/')

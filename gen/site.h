@@ -133,6 +133,8 @@ char *site_output_dir(const site *s, const char *output);
 /* The build cache beside that directory: "<parent>/.gen-cache". Caller
  * frees. */
 char *site_cache_dir(const site *s, const char *output);
+/* The same for the output folder out itself: the folder beside it. */
+char *site_cache_dir_of(const char *out);
 /* The document at a content-relative path ("tips/x.md"), or NULL. */
 document *site_find(const site *s, const char *rel);
 /* Whether rel names an article left out of this build (draft, future). */

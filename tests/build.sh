@@ -151,6 +151,28 @@ is $? 1 "a first build with a content error exits 1"
 ok "$([ ! -e "$F/public" ] && echo 0 || echo 1)" "a failed first build leaves no site"
 ok "$(ls -d "$F"/public.tmp-* >/dev/null 2>&1 && echo 1 || echo 0)" "nor a temporary directory"
 
+# With -o the reading of the output starts before site.toml is read: a
+# build that then fails at site.toml leaves the output as it was, and a
+# first one leaves none, nor a temporary directory.
+B=$WORK/bad-config
+make_project "$B"
+git_init "$B"
+"$GEN" build -C "$B" -q -o "$B/uit"
+snap_b() { (cd "$B/uit" && find . -type f | sort | xargs sha1sum); }
+snap_b > "$WORK/b-before.sum"
+echo 'title = ' > "$B/site.toml"
+git -C "$B" commit -qam "kapotte site.toml"
+"$GEN" build -C "$B" -o "$B/uit" 2> "$WORK/err"
+ok "$([ $? -ne 0 ] && echo 0 || echo 1)" "-o and a broken site.toml: the build fails"
+contains "$WORK/err" "site.toml:1:" "the error names site.toml"
+snap_b > "$WORK/b-after.sum"
+ok "$(cmp -s "$WORK/b-before.sum" "$WORK/b-after.sum" && echo 0 || echo 1)" \
+	"-o and a broken site.toml: the output as it was"
+"$GEN" build -C "$B" -o "$B/nieuw" 2> /dev/null
+ok "$([ ! -e "$B/nieuw" ] && echo 0 || echo 1)" "-o and a broken site.toml: no new site"
+ok "$(ls -d "$B"/uit.tmp-* "$B"/nieuw.tmp-* >/dev/null 2>&1 && echo 1 || echo 0)" \
+	"-o and a broken site.toml: no temporary directory"
+
 # A broken link fails the build at the site's checks, after the search
 # index has been begun beside them (with more than one job): that index
 # is thrown away with the rest.

@@ -349,8 +349,8 @@ static void status_note(early_job *j, const site *s, const source *src, diag_lis
 			 source_describe(src));
 }
 
-/* Starts the reading of the output out_dir (j->out_dir, or NULL when
- * that is to be out_dir), whose cache is in cache_dir. */
+/* Starts the reading of the output: j->out_dir, which is set to out_dir
+ * when it is not yet; its manifest is in cache_dir. */
 static void scan_begin(early_job *j, const char *out_dir, const char *cache_dir)
 {
 	if (!j->out_dir)
@@ -677,7 +677,6 @@ static int build_once(const build_options *opt, bool late, bool *again)
 	site_options so = opt->site;
 	so.keep_going = true;
 	so.check_late = late;
-	ej.opt = opt;
 	ej.src = src;
 	so.configured = early_begin;
 	so.configured_ctx = &ej;

@@ -980,6 +980,149 @@ static void test_big_replace(void)
 	buf_release(&big);
 }
 
+/* The one spare beside the manifest man (see output.c, "spares"): its
+ * path into path, and its stat; false when there is none. */
+static bool spare_of(const char *man, char *path, size_t size, struct stat *st)
+{
+	char dir[800];
+	snprintf(dir, sizeof dir, "%s", man);
+	char *slash = strrchr(dir, '/');
+	*slash = '\0';
+	const char *name = slash + 1;
+	size_t stem = strlen(name) - strlen(".list");
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	int found = 0;
+	while (d && (e = readdir(d))) {
+		size_t l = strlen(e->d_name);
+		if (strncmp(e->d_name, name, stem) == 0 && e->d_name[stem] == '-' && l > 6 &&
+		    strcmp(e->d_name + l - 6, ".spare") == 0) {
+			snprintf(path, size, "%s/%s", dir, e->d_name);
+			found++;
+		}
+	}
+	if (d)
+		closedir(d);
+	return found == 1 && lstat(path, st) == 0;
+}
+
+/* A big file of round r, len bytes or more. */
+static void big_text(buf *b, int r, size_t len)
+{
+	buf_clear(b);
+	while (b->len < len)
+		buf_printf(b, "<p>versie %d, regel %zu</p>\n", r, b->len);
+}
+
+/* One build that writes the big file as text (keep: committed, else
+ * given up); ino gets the inode it has then. */
+static int spare_build(const char *man, const char *text, bool keep, ino_t *ino)
+{
+	output *o = NULL;
+	gen_err err = { 0 };
+	if (output_begin(&o, out, man, &err) < 0) {
+		diag("output_begin: %s", err.msg);
+		return -1;
+	}
+	const char *pieces[] = { text, NULL };
+	int rc = stream(o, "print/index.html", pieces, true);
+	if (!keep) {
+		output_abort(o);
+		return rc;
+	}
+	rc = rc == 0 ? commit(o) : rc;
+	struct stat st;
+	if (ino)
+		*ino = stat(at("print/index.html"), &st) == 0 ? st.st_ino : 0;
+	return rc;
+}
+
+/* A big file a commit replaces stays beside the manifest as a spare, and
+ * the next build writes its new version over the spare's bytes: the same
+ * inode, cut to the new length, and never a file that is not the
+ * spare's own. */
+static void test_spare(void)
+{
+	char man[800], sp[900];
+	site_named("spare", man);
+	char cache[700];
+	snprintf(cache, sizeof cache, "%s/cache", base);
+	mkdir(cache, 0755); /* where the manifest goes, as .gen-cache is */
+	struct stat st;
+	buf t = BUF_INIT;
+	ino_t a, b, c, d, e;
+	big_text(&t, 0, 5u << 20);
+	spare_build(man, t.ptr, true, &a);
+	ok(!spare_of(man, sp, sizeof sp, &st), "spare: a first build leaves none");
+	big_text(&t, 1, 5u << 20);
+	spare_build(man, t.ptr, true, &b);
+	ok(has("print/index.html", t.ptr), "spare: the second version in place");
+	ok(spare_of(man, sp, sizeof sp, &st) && st.st_ino == a && st.st_size >= (5 << 20),
+	   "spare: the first version kept as the spare");
+	size_t long_len = t.len;
+	big_text(&t, 2, (4u << 20) + 100);
+	spare_build(man, t.ptr, true, &c);
+	ok(has("print/index.html", t.ptr), "spare: a shorter third version, cut to its length");
+	ok(c == a, "spare: written over the spare (the first version's inode)");
+	ok(spare_of(man, sp, sizeof sp, &st) && st.st_ino == b &&
+		   (size_t)st.st_size == long_len,
+	   "spare: the second version is the spare now");
+	big_text(&t, 3, 6u << 20);
+	spare_build(man, t.ptr, true, &d);
+	ok(has("print/index.html", t.ptr) && d == b, "spare: a longer fourth version over it");
+	spare_build(man, t.ptr, true, &e);
+	ok(e == d && spare_of(man, sp, sizeof sp, &st) && st.st_ino == a,
+	   "spare: the same bytes again: the file stays, and so does the spare");
+
+	/* A spare that is a symbolic link is not written through. */
+	char victim[700];
+	snprintf(victim, sizeof victim, "%s/victim.html", base);
+	FILE *v = fopen(victim, "w");
+	fputs("niet aankomen", v);
+	fclose(v);
+	unlink(sp);
+	if (symlink(victim, sp) < 0)
+		diag("symlink: %s", strerror(errno));
+	big_text(&t, 5, 5u << 20);
+	spare_build(man, t.ptr, true, &e);
+	char *vt = slurp(victim);
+	ok(has("print/index.html", t.ptr) && vt && strcmp(vt, "niet aankomen") == 0,
+	   "spare: a symbolic link in its place is not followed");
+	free(vt);
+	ok(leftovers() == 0, "spare: nothing left beside the output");
+
+	/* Nor one that is the site's own file under a second name. */
+	spare_of(man, sp, sizeof sp, &st);
+	unlink(sp);
+	if (link(at("print/index.html"), sp) < 0)
+		diag("link: %s", strerror(errno));
+	char *before = slurp(at("print/index.html"));
+	output *o = NULL;
+	gen_err err = { 0 };
+	output_begin(&o, out, man, &err);
+	big_text(&t, 6, 5u << 20);
+	const char *pieces[] = { t.ptr, NULL };
+	stream(o, "print/index.html", pieces, true);
+	char *during = slurp(at("print/index.html"));
+	ok(before && during && strcmp(before, during) == 0,
+	   "spare: a hard link to the site's file is not written over");
+	commit(o);
+	ok(has("print/index.html", t.ptr), "spare: and the new version goes in");
+	free(before);
+	free(during);
+
+	/* A build given up leaves the site's file as it was. */
+	before = slurp(at("print/index.html"));
+	big_text(&t, 7, 5u << 20);
+	spare_build(man, t.ptr, false, NULL);
+	during = slurp(at("print/index.html"));
+	ok(before && during && strcmp(before, during) == 0 && leftovers() == 0,
+	   "spare: a build given up changes nothing and leaves nothing");
+	free(before);
+	free(during);
+	buf_release(&t);
+}
+
 static void test_copy(void)
 {
 	snprintf(out, sizeof out, "%s/copy", base);
@@ -1607,6 +1750,7 @@ int main(void)
 	test_pieces();
 	test_copy();
 	test_big_replace();
+	test_spare();
 	test_manifest();
 	test_manifest_order();
 	test_settled_soon();

@@ -528,11 +528,17 @@ static void looked(looking *l, gitindex_look *look)
 	l->n = 0;
 }
 
-static void looking_release(looking *l)
+/* Ends a look: what it found into look when good (1), or nothing (0). */
+static int look_end(looking *l, int root, bool good, gitindex_look *look)
 {
+	if (good)
+		looked(l, look);
 	for (size_t i = 0; i < l->n; i++)
 		free(l->paths[i]);
 	free(l->paths);
+	if (root >= 0)
+		close(root);
+	return good ? 1 : 0;
 }
 
 int gitindex_look_at(const char *workdir, const char *index_path, const char *spec,
@@ -542,7 +548,8 @@ int gitindex_look_at(const char *workdir, const char *index_path, const char *sp
 	look->npaths = 0;
 	gitindex *ix = NULL;
 	looking l = { NULL, NULL, 0, 0, max };
-	int root = -1, rc = 0;
+	int root = -1;
+	bool good = false;
 	/* Staged changes: only when the index's tree of spec is HEAD's. */
 	if (!tree_id || gitindex_read(&ix, index_path, spec) != 1 || !gitindex_tree_is(ix, tree_id))
 		goto out;
@@ -555,18 +562,11 @@ int gitindex_look_at(const char *workdir, const char *index_path, const char *sp
 			  : dup(root);
 	buf rel = BUF_INIT;
 	buf_put(&rel, spec, ix->spec_len);
-	bool good = top >= 0 && look_names(&l, top, &rel);
+	good = top >= 0 && look_names(&l, top, &rel);
 	buf_release(&rel);
-	if (!good)
-		goto out;
-	looked(&l, look);
-	rc = 1;
 out:
-	looking_release(&l);
-	if (root >= 0)
-		close(root);
 	gitindex_free(ix);
-	return rc;
+	return look_end(&l, root, good, look);
 }
 
 int gitindex_look_paths(const gitindex *ix, const char *workdir, char *const *paths, size_t n,
@@ -575,18 +575,17 @@ int gitindex_look_paths(const gitindex *ix, const char *workdir, char *const *pa
 	look->paths = NULL;
 	look->npaths = 0;
 	looking l = { ix, NULL, 0, 0, SIZE_MAX };
-	int root = open(workdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc = 0;
-	if (root < 0)
-		goto out;
-	for (size_t i = 0; i < n; i++) {
+	int root = open(workdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	bool good = root >= 0;
+	for (size_t i = 0; good && i < n; i++) {
 		const char *path = paths[i];
 		struct stat st;
 		bool there = fstatat(root, path, &st, AT_SYMLINK_NOFOLLOW) == 0;
 		size_t k = lower_bound(ix, path);
 		if (k < ix->n && strcmp(ix->entries[k].path, path) == 0) {
-			if ((be32(ix->entries[k].stat + 24) & 0170000) == 0160000)
-				goto out; /* a submodule: git looks inside it */
-			if (!there || !as_kept(ix->entries[k].stat, &st, &ix->st))
+			/* A submodule: git looks inside it. */
+			good = (be32(ix->entries[k].stat + 24) & 0170000) != 0160000;
+			if (good && (!there || !as_kept(ix->entries[k].stat, &st, &ix->st)))
 				maybe(&l, path, strlen(path));
 		} else if (there) {
 			/* Not in the index: a new file, or a folder, which
@@ -594,13 +593,7 @@ int gitindex_look_paths(const gitindex *ix, const char *workdir, char *const *pa
 			maybe(&l, path, strlen(path));
 		}
 	}
-	looked(&l, look);
-	rc = 1;
-out:
-	looking_release(&l);
-	if (root >= 0)
-		close(root);
-	return rc;
+	return look_end(&l, root, good, look);
 }
 
 void gitindex_look_release(gitindex_look *look)

@@ -72,21 +72,10 @@ static int look(char *out, size_t size, size_t max)
 /* The notice's count, against git status of the content folder. */
 static void count_is(const char *name)
 {
-	char dir[512], line[64];
-	snprintf(dir, sizeof dir, "%s/p", tmp);
-	source_options o = { dir, NULL, NULL, false };
-	source *s = NULL;
-	diag_list dl = DIAG_LIST_INIT;
-	gen_err e;
-	err_clear(&e);
-	int got = -1;
-	if (source_open(&s, &o, &dl, &e) == 0) {
-		got = source_count_changes(s, "content", NULL);
-		source_free(s);
-	} else {
-		diag("source_open: %s", e.msg);
-	}
-	diag_release(&dl);
+	char line[64];
+	source *s = open_fixture();
+	int got = s ? source_count_changes(s, "content", NULL) : -1;
+	source_free(s);
 	first_line(line, sizeof line,
 		   "git -C p status --porcelain -uall --no-renames -- content | wc -l");
 	ok(got == atoi(line), "%s: the notice counts %d file(s), as git status does (%s)", name,
@@ -219,12 +208,8 @@ static void test_crafted(void)
 
 int main(void)
 {
-	snprintf(tmp, sizeof tmp, "%s/gen-gitindex-XXXXXX",
-		 getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-	if (!mkdtemp(tmp)) {
-		perror("mkdtemp");
+	if (!tmp_make("gitindex"))
 		return 1;
-	}
 	sh("mkdir -p p/content/verhalen p/content/tips && cd p && git init -q && "
 	   "echo 'title = \"T\"' > site.toml && echo a > content/verhalen/a.md && "
 	   "echo b > content/verhalen/b.md && echo c > content/tips/c.md && "

@@ -13,26 +13,11 @@
 #include "tap.h"
 #include "shell.h"
 
-static source *open_repo(void)
-{
-	char dir[512];
-	snprintf(dir, sizeof dir, "%s/p", tmp);
-	source_options o = { dir, NULL, NULL, false };
-	source *s = NULL;
-	diag_list dl = DIAG_LIST_INIT;
-	gen_err e;
-	err_clear(&e);
-	if (source_open(&s, &o, &dl, &e) < 0)
-		diag("source_open: %s", e.msg);
-	diag_release(&dl);
-	return s;
-}
-
 /* Counts with st, and checks the count against a status of every file
  * and how many paths st's status asked about (SIZE_MAX: all). */
 static void check(source_status *st, int want, size_t looked, const char *name)
 {
-	source *s = open_repo();
+	source *s = open_fixture();
 	int got = source_count_changes(s, "content", st);
 	int all = source_count_changes(s, "content", NULL);
 	source_free(s);
@@ -47,13 +32,19 @@ static void check(source_status *st, int want, size_t looked, const char *name)
 
 #define COMMIT "git -c user.name=T -c user.email=t@example.org commit -q"
 
+/* check, and how many of the paths libgit2 was asked about. */
+static void check_asked(source_status *st, int want, size_t looked, size_t asked,
+			const char *name)
+{
+	check(st, want, looked, name);
+	ok(source_status_asked(st) == asked, "%s: libgit2 asked about %zu (%zu)", name, asked,
+	   source_status_asked(st));
+}
+
 int main(void)
 {
-	snprintf(tmp, sizeof tmp, "%s/gen-status-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-	if (!mkdtemp(tmp)) {
-		perror("mkdtemp");
+	if (!tmp_make("status"))
 		return 1;
-	}
 	sh("mkdir -p p/content/verhalen p/content/tips && cd p && git init -q && "
 	   "echo 'title = \"T\"' > site.toml && echo a > content/verhalen/a.md && "
 	   "echo b > content/verhalen/b.md && echo c > content/tips/c.md && "
@@ -65,7 +56,7 @@ int main(void)
 	{
 		/* content_dir = "content/" is the same folder. */
 		source_status *slash = source_status_new();
-		source *s = open_repo();
+		source *s = open_fixture();
 		int first = source_count_changes(s, "content/", slash);
 		sh("echo meer >> p/content/tips/c.md");
 		source_status_dirty(slash, "content/tips/c.md");
@@ -126,7 +117,7 @@ int main(void)
 
 	/* What the watch does not name is not looked at: that is its job. */
 	sh("echo stil >> p/content/tips/c.md");
-	source *s = open_repo();
+	source *s = open_fixture();
 	int got = source_count_changes(s, "content", st);
 	int all = source_count_changes(s, "content", NULL);
 	source_free(s);
@@ -150,35 +141,22 @@ int main(void)
 		source_status *ask = source_status_new();
 		check(ask, 0, SIZE_MAX, "a status kept for the asking");
 		sh("echo e >> p/content/verhalen/z.md && sleep 0.03 && cd p && " COMMIT " -qam e");
-		check(ask, 0, 1, "an edit committed a tick later");
-		ok(source_status_asked(ask) == 0,
-		   "an edit committed a tick later: libgit2 not asked (%zu)",
-		   source_status_asked(ask));
+		check_asked(ask, 0, 1, 0, "an edit committed a tick later");
 		sh("echo f >> p/content/verhalen/z.md");
 		source_status_dirty(ask, "content/verhalen/z.md");
-		check(ask, 1, 1, "an edit not committed");
-		ok(source_status_asked(ask) == 1, "an edit not committed: libgit2 asked (%zu)",
-		   source_status_asked(ask));
+		check_asked(ask, 1, 1, 1, "an edit not committed");
 		sh("cd p && git checkout -q -- content/verhalen/z.md && sleep 0.03 && "
 		   "touch .git/index");
-		check(ask, 0, 1, "the edit undone, the index a tick younger");
-		ok(source_status_asked(ask) == 0,
-		   "the edit undone, the index a tick younger: libgit2 not asked (%zu)",
-		   source_status_asked(ask));
+		check_asked(ask, 0, 1, 0, "the edit undone, the index a tick younger");
 		sh("echo g > p/content/verhalen/nieuw.md && touch -d '2001-01-01' p/.git/index");
 		source_status_dirty(ask, "content/verhalen/nieuw.md");
 		source_status_dirty(ask, "content/verhalen/z.md");
-		check(ask, 1, 2, "a new file, and a file no older than the index");
-		ok(source_status_asked(ask) == 2,
-		   "a new file, and a file no older than the index: libgit2 asked about both (%zu)",
-		   source_status_asked(ask));
+		check_asked(ask, 1, 2, 2, "a new file, and a file no older than the index");
 		sh("rm p/content/verhalen/nieuw.md && sleep 0.03 && touch p/.git/index");
 		source_status_dirty(ask, "content/verhalen/nieuw.md");
 		sh("echo i >> p/content/verhalen/y.md && cd p && git add content/verhalen/y.md");
 		source_status_dirty(ask, "content/verhalen/y.md");
-		check(ask, 1, 2, "a staged edit");
-		ok(source_status_asked(ask) == 2, "a staged edit: libgit2 asked (%zu)",
-		   source_status_asked(ask));
+		check_asked(ask, 1, 2, 2, "a staged edit");
 		source_status_free(ask);
 	}
 

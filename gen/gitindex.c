@@ -302,8 +302,8 @@ static bool maybe(looking *l, const char *path, size_t len)
 	return true;
 }
 
-/* Whether the file's stat is the one the index keeps, and was taken
- * after the index's own tick (see "racy git" in git's documentation: a
+/* Whether the file's stat is the one the index keeps, with an mtime
+ * before the index file's own (see "racy git" in git's documentation: a
  * file changed in the tick the index was written may keep its stat). */
 static bool as_kept(const unsigned char *e, const struct stat *st, const struct stat *ix)
 {

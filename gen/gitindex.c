@@ -331,6 +331,12 @@ static bool as_kept(const unsigned char *e, const struct stat *st, const struct 
 	return msec < isec || (msec == isec && mnsec < insec);
 }
 
+/* Whether entry e is a submodule, whose status git finds inside it. */
+static bool is_submodule(const entry *e)
+{
+	return (be32(e->stat + 24) & 0170000) == 0160000;
+}
+
 /* Looks at the index's files under spec: false when one is a
  * submodule, or too many may differ. */
 static bool look_files(looking *l, int root, const struct stat *ix)
@@ -342,8 +348,8 @@ static bool look_files(looking *l, int root, const struct stat *ix)
 	bool good = true;
 	for (size_t i = 0; i < r->n && good; i++) {
 		const entry *e = &r->entries[i];
-		if ((be32(e->stat + 24) & 0170000) == 0160000) {
-			good = false; /* a submodule: git looks inside it */
+		if (is_submodule(e)) {
+			good = false;
 			break;
 		}
 		const char *slash = strrchr(e->path, '/');
@@ -583,8 +589,7 @@ int gitindex_look_paths(const gitindex *ix, const char *workdir, char *const *pa
 		bool there = fstatat(root, path, &st, AT_SYMLINK_NOFOLLOW) == 0;
 		size_t k = lower_bound(ix, path);
 		if (k < ix->n && strcmp(ix->entries[k].path, path) == 0) {
-			/* A submodule: git looks inside it. */
-			good = (be32(ix->entries[k].stat + 24) & 0170000) != 0160000;
+			good = !is_submodule(&ix->entries[k]);
 			if (good && (!there || !as_kept(ix->entries[k].stat, &st, &ix->st)))
 				maybe(&l, path, strlen(path));
 		} else if (there) {

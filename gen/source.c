@@ -1206,10 +1206,12 @@ out:
 }
 
 /* What a status reads beside libgit2 (see gitindex.h): the folder
- * asked about, the index file and HEAD's tree at the folder. */
+ * asked about, the index file, HEAD's commit and its tree at the folder. */
 typedef struct quick_status {
 	buf folder;    /* spec without its trailing '/' */
 	buf index;     /* the index file's path */
+	bool have_head; /* HEAD names a commit: */
+	git_oid head;   /* that one */
 	bool have;     /* HEAD has a tree at folder: */
 	git_oid tree;  /* that one */
 } quick_status;
@@ -1218,18 +1220,18 @@ static void quick_begin(quick_status *q, git_repository *repo, const char *spec)
 {
 	q->folder = (buf)BUF_INIT;
 	q->index = (buf)BUF_INIT;
-	q->have = false;
+	q->have = q->have_head = false;
 	buf_puts(&q->folder, spec);
 	while (q->folder.len && q->folder.ptr[q->folder.len - 1] == '/')
 		buf_truncate(&q->folder, q->folder.len - 1);
 	buf_grow(&q->folder, 0); /* "" for the whole work tree, not NULL */
 	buf_printf(&q->index, "%sindex", git_repository_path(repo));
-	git_oid head;
 	git_commit *commit = NULL;
 	git_tree *tree = NULL;
 	git_tree_entry *entry = NULL;
-	if (git_reference_name_to_id(&head, repo, "HEAD") == 0 &&
-	    git_commit_lookup(&commit, repo, &head) == 0 && git_commit_tree(&tree, commit) == 0) {
+	q->have_head = git_reference_name_to_id(&q->head, repo, "HEAD") == 0;
+	if (q->have_head && git_commit_lookup(&commit, repo, &q->head) == 0 &&
+	    git_commit_tree(&tree, commit) == 0) {
 		if (!q->folder.len) {
 			git_oid_cpy(&q->tree, git_tree_id(tree));
 			q->have = true;
@@ -1309,7 +1311,8 @@ int source_count_changes(const source *s, const char *dir, source_status *st)
 	if (st) {
 		/* The index read here, or failing that by libgit2 (which
 		 * reads a kept one again when the file changed). */
-		have_head = git_reference_name_to_id(&head, own, "HEAD") == 0;
+		have_head = q.have_head;
+		head = q.head;
 		if (have_head && gitindex_read(&quick, q.index.ptr, q.folder.ptr) == 1) {
 			quick_entries(quick, &entries, &nentries);
 		} else if (have_head) {

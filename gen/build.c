@@ -118,7 +118,11 @@ static void print_stats(const stage_times *t, const site *s, const renderer *r,
 			   rt->print_framed ? ",\n                     and all around them" : "");
 	if (rt->print_copied && rt->print_unread)
 		buf_puts(&print_note, ",\n                     unread: the last page is as written");
-	if (rt->print_parts)
+	if (rt->print_parts && rt->print_patched)
+		buf_printf(&print_note, ";\n                     over the page before the last:\n"
+					"                     %zu of its %zu parts written",
+			   rt->print_parts_written, rt->print_parts);
+	else if (rt->print_parts)
 		buf_printf(&print_note, ";\n                     in %zu parts, %zu of them written",
 			   rt->print_parts, rt->print_parts_written);
 	if (rt->search_docs)

@@ -1601,6 +1601,8 @@ struct output_file {
 	bool same;            /* UPDATE: every byte so far equals old's */
 	bool done;            /* output_close counted it */
 	bool spare;           /* UPDATE: written over a spare (take_spare) */
+	output_mark spare_mark; /* the spare's, as it was taken */
+	bool placed;          /* written where the caller said (output_put_at) */
 	size_t len;
 };
 
@@ -1707,6 +1709,10 @@ int output_open(output *o, const char *rel, output_file **out, gen_err *err)
 	f->same = f->old >= 0;
 	f->fd = take_spare(o, f);
 	f->spare = f->fd >= 0;
+	if (f->spare && fstat(f->fd, &st) < 0)
+		memset(&f->spare_mark, 0, sizeof f->spare_mark); /* matches no file */
+	else if (f->spare)
+		mark_of(&st, &f->spare_mark);
 	if (f->fd < 0)
 		f->fd = openat(o->tmpfd, f->name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
 	if (f->fd < 0) {
@@ -1722,11 +1728,12 @@ out:
 	return 0;
 }
 
-/* Writes len bytes at p to f's file, as they are. */
-static int put_bytes(output_file *f, const char *p, size_t len, gen_err *err)
+/* Writes len bytes at p to f's file, as they are: where its position is
+ * (to NULL) or at *to, which moves on past them. */
+static int put_bytes(output_file *f, const char *p, size_t len, off_t *to, gen_err *err)
 {
 	while (len) {
-		ssize_t n = write(f->fd, p, len);
+		ssize_t n = to ? pwrite(f->fd, p, len, *to) : write(f->fd, p, len);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0) {
@@ -1737,6 +1744,8 @@ static int put_bytes(output_file *f, const char *p, size_t len, gen_err *err)
 		}
 		p += n;
 		len -= (size_t)n;
+		if (to)
+			*to += n;
 	}
 	return 0;
 }
@@ -1747,7 +1756,42 @@ int output_put(output_file *f, const void *data, size_t len, gen_err *err)
 	if (f->same && !old_matches(f->old, p, len))
 		f->same = false;
 	f->len += len;
-	return put_bytes(f, p, len, err);
+	return put_bytes(f, p, len, NULL, err);
+}
+
+static int copy_bytes(output_file *f, int from, uint64_t at, uint64_t len, off_t *to,
+		      gen_err *err);
+
+bool output_spare(const output_file *f, output_mark *mark)
+{
+	if (!f->spare || !f->spare_mark.ino)
+		return false;
+	*mark = f->spare_mark;
+	return true;
+}
+
+int output_put_at(output_file *f, uint64_t to, const void *data, size_t len, gen_err *err)
+{
+	off_t at = (off_t)to;
+	f->same = false;
+	f->placed = true;
+	return put_bytes(f, data, len, &at, err);
+}
+
+int output_copy_at(output_file *f, uint64_t to, int from, uint64_t at, uint64_t len,
+		   gen_err *err)
+{
+	off_t out = (off_t)to;
+	f->same = false;
+	f->placed = true;
+	return copy_bytes(f, from, at, len, &out, err);
+}
+
+void output_set_length(output_file *f, uint64_t len)
+{
+	f->same = false;
+	f->placed = true;
+	f->len = (size_t)len;
 }
 
 /* Whether descriptors a and b are open on the same file. */
@@ -1758,14 +1802,11 @@ static bool same_file(int a, int b)
 	       x.st_dev == y.st_dev && x.st_ino == y.st_ino;
 }
 
-int output_copy(output_file *f, int from, uint64_t at, uint64_t len, gen_err *err)
+/* Copies len bytes at offset at of the file open at from into f's file:
+ * where its position is (to NULL), or at *to, which moves on. */
+static int copy_bytes(output_file *f, int from, uint64_t at, uint64_t len, off_t *to,
+		      gen_err *err)
 {
-	/* Bytes of the old file put back where they were leave f equal to
-	 * it so far: its reading position moves on past them. */
-	if (f->same) {
-		f->same = at == f->len && same_file(f->old, from) &&
-			  lseek(f->old, (off_t)len, SEEK_CUR) >= 0;
-	}
 	off_t in = (off_t)at;
 	bool kernel = true;
 	char chunk[65536];
@@ -1773,7 +1814,7 @@ int output_copy(output_file *f, int from, uint64_t at, uint64_t len, gen_err *er
 		size_t want = len > SIZE_MAX / 2 ? SIZE_MAX / 2 : (size_t)len;
 		ssize_t n = -1;
 		if (kernel) {
-			n = copy_file_range(from, &in, f->fd, NULL, want, 0);
+			n = copy_file_range(from, &in, f->fd, to, want, 0);
 			if (n < 0 && errno == EINTR)
 				continue;
 			if (n < 0 && (errno == EXDEV || errno == ENOSYS || errno == EINVAL ||
@@ -1786,7 +1827,7 @@ int output_copy(output_file *f, int from, uint64_t at, uint64_t len, gen_err *er
 			if (n < 0 && errno == EINTR)
 				continue;
 			if (n > 0) {
-				int rc = put_bytes(f, chunk, (size_t)n, err);
+				int rc = put_bytes(f, chunk, (size_t)n, to, err);
 				if (rc < 0)
 					return rc;
 				in += n;
@@ -1798,10 +1839,23 @@ int output_copy(output_file *f, int from, uint64_t at, uint64_t len, gen_err *er
 			return io_err(err, f->o->tmp, f->name[0] ? f->name : f->key.ptr,
 				      "cannot copy into");
 		}
-		f->len += (size_t)n;
 		len -= (uint64_t)n;
 	}
 	return 0;
+}
+
+int output_copy(output_file *f, int from, uint64_t at, uint64_t len, gen_err *err)
+{
+	/* Bytes of the old file put back where they were leave f equal to
+	 * it so far: its reading position moves on past them. */
+	if (f->same) {
+		f->same = at == f->len && same_file(f->old, from) &&
+			  lseek(f->old, (off_t)len, SEEK_CUR) >= 0;
+	}
+	int rc = copy_bytes(f, from, at, len, NULL, err);
+	if (rc == 0)
+		f->len += (size_t)len;
+	return rc;
 }
 
 int output_close(output_file *f, gen_err *err)
@@ -1827,7 +1881,7 @@ int output_close_marked(output_file *f, output_mark *mark, gen_err *err)
 	if (o->dirfd >= 0 && !o->swaps && f->old >= 0 && !f->same && f->len >= BIG_FILE)
 		sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE);
 	/* A spare may have been longer than what was written over it. */
-	bool cut = !f->spare || ftruncate(fd, (off_t)f->len) == 0;
+	bool cut = !(f->spare || f->placed) || ftruncate(fd, (off_t)f->len) == 0;
 	bool stated = !mark || fstat(fd, &st) == 0;
 	if (close(fd) < 0 || !stated || !cut) {
 		rc = io_err(err, o->tmp, f->name[0] ? f->name : f->key.ptr, "cannot write");

@@ -140,6 +140,22 @@ int output_put(output_file *f, const void *data, size_t len, gen_err *err);
  * output_open_old gave), copied by the kernel without passing through
  * the build's memory; the caller has checked them. */
 int output_copy(output_file *f, int from, uint64_t at, uint64_t len, gen_err *err);
+/* A big file that a build replaces is not freed: the output keeps it as
+ * a spare, and the next build of the same file writes over it (see
+ * output.c, "spares"). output_spare says whether f is written over one,
+ * and fills *mark with the spare's stat as it was taken, before any
+ * write: a caller that knows what the file of that mark held may leave
+ * the bytes of it that are as wanted where they lie, and write only the
+ * others, where they go (output_put_at, output_copy_at), saying how long
+ * the file is to be (output_set_length) before closing it. Bytes it
+ * neither writes nor leaves as wanted are the spare's: the caller must
+ * account for every byte up to that length. Writing with these makes f
+ * a changed file, never one found unchanged. */
+bool output_spare(const output_file *f, output_mark *mark);
+int output_put_at(output_file *f, uint64_t to, const void *data, size_t len, gen_err *err);
+int output_copy_at(output_file *f, uint64_t to, int from, uint64_t at, uint64_t len,
+		   gen_err *err);
+void output_set_length(output_file *f, uint64_t len);
 int output_close(output_file *f, gen_err *err);
 /* output_close, filling *mark as output_write_marked does. */
 int output_close_marked(output_file *f, output_mark *mark, gen_err *err);

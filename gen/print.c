@@ -43,7 +43,10 @@
 #define PIECES_MEMO PRINT_URL "index.html#pieces"
 /* And each article's id on the page (see prefixes_load). */
 #define PREFIXES_MEMO PRINT_URL "index.html#ids"
-#define PIECES_FORMAT 0x7072696e7434ULL /* "print4" */
+/* And what the page the build before the last wrote held (see "the
+ * spare" below). */
+#define SPARE_MEMO PRINT_URL "index.html#spare"
+#define PIECES_FORMAT 0x7072696e7435ULL /* "print5" */
 
 /* Where a page written in parts (gen serve's, see parts.h) ends a part:
  * after an article whose path hashes to a multiple of PART_SPREAD, so
@@ -53,12 +56,26 @@
 #define PART_SPREAD 32
 #define PART_MAX ((uint64_t)1 << 20)
 
+/* A book of ALIGN_MIN articles or more begins each part (as above, also
+ * when written whole) at a multiple of ALIGN bytes: the part before it
+ * ends in an HTML comment of spaces that fills up to there. An edit then
+ * changes the bytes of its own part, and moves those after it only when
+ * its part grows or shrinks past a multiple of ALIGN, so the build can
+ * write the page over an older one part by part (see "the spare"). The
+ * padding costs some 2 KB a part, 0.8% of the page; a smaller book is
+ * written without it, as it is never a spare. */
+#define ALIGN 4096
+#define ALIGN_MIN 512
+#define PAD_MIN 7 /* "<!--" and "-->" */
+
 /* One article's HTML in the print page: what made it (key), which
  * article it is and its identity then (render_doc_key), where it stood
  * (at, len), what its bytes hash to, and what the frame before it (the
  * bytes since the last piece) hashes to. */
 typedef struct piece {
 	uint64_t key, doc, dkey, at, len, hash, frame;
+	uint32_t cut;  /* 1: a part ends after it */
+	uint32_t pad;  /* and the padding after it (ALIGN) */
 } piece;
 
 /* The memo: this head, then the pieces in the order of the file. */
@@ -82,12 +99,15 @@ typedef struct book {
 	uint64_t stamp;   /* site->stamp: site.toml, filters */
 	bool facts_same;  /* render_facts_same: ids and links lead as before */
 	bool parted;      /* this page goes out in parts (render_print_parts) */
+	bool aligned;     /* its parts begin at multiples of ALIGN */
+	uint64_t lay_start; /* where the part being laid out begins */
 	int old_fd;       /* the print page the last build wrote, or -1 */
 	const char *old_map; /* its bytes (was.len of them), or NULL */
 	parts_old *old_parts; /* or that page in parts, or NULL */
 	pieces_head was;  /* what the memo says of it */
 	bool marked;      /* it stats as the last build left it (output_mark):
 			   * its bytes are those the memo describes */
+	output_mark old_mark; /* that mark, when marked */
 	piece *old;       /* its pieces, in the order of the file */
 	piece *by_key;    /* the same, sorted by key */
 	size_t nold;
@@ -108,6 +128,7 @@ typedef struct book {
 	int part_rc;      /* the first failure, with part_err */
 	gen_err part_err;
 	size_t parts_total, parts_written; /* when the page is closed */
+	bool patched;     /* written over the spare, part by part */
 	markdown_drops drops; /* articles rendered, their cache pages to let go */
 } book;
 
@@ -377,6 +398,45 @@ static void add_piece(book *b, piece p)
 	b->now[b->nnow++] = p;
 }
 
+/* Whether a part ends after the piece of article doc, part_len bytes
+ * into the part. */
+static bool ends_part(const book *b, size_t doc, uint64_t part_len)
+{
+	return part_len >= PART_MAX ||
+	       buf_hash_cstr(b->s->docs[doc].path, 0x70617274u) % PART_SPREAD == 0;
+}
+
+/* The padding after a part whose bytes end at offset end: up to the next
+ * multiple of ALIGN, one more when that leaves no room for a comment. */
+static uint32_t pad_for(uint64_t end)
+{
+	uint32_t k = (uint32_t)((ALIGN - end % ALIGN) % ALIGN);
+	return k && k < PAD_MIN ? k + ALIGN : k;
+}
+
+/* Appends n bytes of padding: a comment of spaces, which no browser shows
+ * wherever the template puts the article (n is 0 or PAD_MIN or more). */
+static void put_pad(buf *out, uint32_t n)
+{
+	if (!n)
+		return;
+	buf_puts(out, "<!--");
+	for (uint32_t i = PAD_MIN; i < n; i++)
+		buf_putc(out, ' ');
+	buf_puts(out, "-->");
+}
+
+/* Lays out p, the page's latest piece: whether a part ends after it, and
+ * the padding that then follows it. */
+static void lay_piece(book *b, piece *p)
+{
+	uint64_t end = p->at + p->len;
+	p->cut = ends_part(b, (size_t)p->doc, end - b->lay_start);
+	p->pad = p->cut && b->aligned ? pad_for(end) : 0;
+	if (p->cut)
+		b->lay_start = end + p->pad;
+}
+
 /* Appends the HTML of article doc, its ids prefixed, to out. */
 static void render_piece(book *b, size_t doc, buf *out)
 {
@@ -410,7 +470,10 @@ static void make_piece(book *b, size_t doc, buf *out, uint64_t at)
 		b->escaped = true;
 		return;
 	}
-	add_piece(b, (piece){ k, doc, dkey, at, out->len - start, hash, 0 });
+	add_piece(b, (piece){ k, doc, dkey, at, out->len - start, hash, 0, 0, 0 });
+	piece *p = &b->now[b->nnow - 1];
+	lay_piece(b, p);
+	put_pad(out, p->pad);
 }
 
 /* The article a TEMPLATE_LATE key names (its number), for the template. */
@@ -429,24 +492,18 @@ static void article_html(void *ctx, buf *out, const char *key, size_t len, uint6
 
 /* ---- a page in parts (parts.h) ---- */
 
-/* Whether a part ends after piece i, part_len bytes into it. */
-static bool cut_after(const book *b, size_t i, uint64_t part_len)
-{
-	return part_len >= PART_MAX ||
-	       buf_hash_cstr(b->s->docs[b->now[i].doc].path, 0x70617274u) % PART_SPREAD == 0;
-}
-
-/* The key of the part of len bytes that holds pieces first to end - 1
- * and the frames before them, and, when tail is not NULL (the last part),
- * the bytes after the last piece, which hash to *tail: made of the
- * hashes of all its bytes, so that it changes whenever they do. */
-static uint64_t part_key(const book *b, size_t first, size_t end, const uint64_t *tail,
+/* The key of the part of len bytes that holds pieces first to end - 1 of
+ * v and the frames before them, and, when tail is not NULL (the last
+ * part), the bytes after the last piece, which hash to *tail: made of the
+ * hashes of all its bytes, so that it changes whenever they do (the
+ * padding follows from len). */
+static uint64_t part_key(const piece *v, size_t first, size_t end, const uint64_t *tail,
 			 uint64_t len)
 {
 	uint64_t h = buf_hash64(&len, sizeof len, PIECES_FORMAT);
 	for (size_t i = first; i < end; i++) {
-		h = buf_hash64(&b->now[i].frame, sizeof b->now[i].frame, h);
-		h = buf_hash64(&b->now[i].hash, sizeof b->now[i].hash, h);
+		h = buf_hash64(&v[i].frame, sizeof v[i].frame, h);
+		h = buf_hash64(&v[i].hash, sizeof v[i].hash, h);
 	}
 	return tail ? buf_hash64(tail, sizeof *tail, h) : h;
 }
@@ -458,25 +515,25 @@ typedef struct part_span {
 	uint64_t start, stop;
 } part_span;
 
-/* The parts of a page of len bytes whose pieces are b->now: as the tap
- * cuts them while the page is made (part_end, part_last). */
-static size_t plan_parts(const book *b, uint64_t len, part_span **out)
+/* The parts of a page of len bytes whose pieces are the n of v, as laid
+ * out (lay_piece). */
+static size_t plan_parts(const piece *v, size_t n, uint64_t len, part_span **out)
 {
-	size_t n = 0;
-	part_span *v = xmalloc((b->nnow + 1) * sizeof *v);
+	size_t np = 0;
+	part_span *spans = xmalloc((n + 1) * sizeof *spans);
 	size_t first = 0;
 	uint64_t start = 0;
-	for (size_t i = 0; i < b->nnow; i++) {
-		uint64_t stop = b->now[i].at + b->now[i].len;
-		if (cut_after(b, i, stop - start)) {
-			v[n++] = (part_span){ first, i + 1, start, stop };
-			first = i + 1;
-			start = stop;
-		}
+	for (size_t i = 0; i < n; i++) {
+		if (!v[i].cut)
+			continue;
+		uint64_t stop = v[i].at + v[i].len + v[i].pad;
+		spans[np++] = (part_span){ first, i + 1, start, stop };
+		first = i + 1;
+		start = stop;
 	}
-	v[n++] = (part_span){ first, b->nnow, start, len };
-	*out = v;
-	return n;
+	spans[np++] = (part_span){ first, n, start, len };
+	*out = spans;
+	return np;
 }
 
 /* Puts out the part made so far, ending at stop, unless the last page
@@ -484,7 +541,7 @@ static size_t plan_parts(const book *b, uint64_t len, part_span **out)
 static void part_write(book *b, size_t end, const uint64_t *tail, uint64_t stop)
 {
 	uint64_t len = stop - b->part_start;
-	uint64_t key = part_key(b, b->part_first, end, tail, len);
+	uint64_t key = part_key(b->now, b->part_first, end, tail, len);
 	if (!b->part_rc && !parts_keep(b->pp, key) &&
 	    (b->part_rc = parts_put(b->pp, b->part.ptr, (size_t)len, &b->part_err)) == 0)
 		b->part_rc = parts_cut(b->pp, key, &b->part_err);
@@ -494,12 +551,13 @@ static void part_write(book *b, size_t end, const uint64_t *tail, uint64_t stop)
 	b->part_start = stop;
 }
 
-/* Piece i has gone out: the part ends here when cut_after says so. */
+/* Piece i and its padding have gone out: the part ends here when laid
+ * out so. */
 static void part_end(book *b, size_t i)
 {
-	uint64_t stop = b->now[i].at + b->now[i].len;
-	if (b->pp && cut_after(b, i, stop - b->part_start))
-		part_write(b, i + 1, NULL, stop);
+	const piece *p = &b->now[i];
+	if (b->pp && p->cut)
+		part_write(b, i + 1, NULL, p->at + p->len + p->pad);
 }
 
 /* The bytes of the page as the template writes them: what is not in a
@@ -520,7 +578,7 @@ static void tap(void *ctx, const char *data, size_t len, uint64_t at)
 				buf_clear(&b->frame);
 				b->tap_in = true;
 			}
-			uint64_t stop = p->at + p->len;
+			uint64_t stop = p->at + p->len + p->pad;
 			pos = stop < end ? stop : end;
 			if (pos == stop) {
 				b->tap_next++;
@@ -605,6 +663,8 @@ static void pieces_load(book *b, renderer *r, output *o)
 		    (uint64_t)st.st_ino == mark.ino && (uint64_t)st.st_size == mark.size &&
 		    (int64_t)st.st_mtim.tv_sec == mark.sec &&
 		    (uint64_t)st.st_mtim.tv_nsec == mark.nsec;
+	if (b->marked)
+		b->old_mark = mark;
 	void *map = mmap(NULL, (size_t)b->was.len, PROT_READ,
 			 MAP_SHARED | (b->marked ? 0 : MAP_POPULATE), b->old_fd, 0);
 	if (map == MAP_FAILED) {
@@ -676,12 +736,297 @@ static void pieces_save(const book *b, renderer *r, uint64_t data, uint64_t len,
 	buf_release(&m);
 }
 
+/* ---- putting the page together again ----
+ *
+ * When all but the articles is as on the page the last build wrote, the
+ * page is made from that one without the template: the frames and the
+ * unchanged articles, each checked against its hash, are taken from it;
+ * a changed article is made again between them. First the new page is
+ * laid out (replan_make), then its bytes go out: whole, copied in runs as
+ * long as they go (reassemble); part by part over the spare, where only
+ * the parts that differ from it are written (reassemble, "the spare"); or
+ * as the parts of a page in parts (reassemble_parts). */
+
+/* The new page: per piece, where its frame begins in the last page and
+ * where its bytes are (fresh_at UINT64_MAX: in the last page, else at
+ * that offset of fresh); the tail's frame begins at frame_at[n]. */
+typedef struct replan {
+	uint64_t *frame_at, *fresh_at;
+	buf fresh;
+	uint64_t len; /* of the new page */
+} replan;
+
+static void replan_release(replan *pl)
+{
+	free(pl->frame_at);
+	free(pl->fresh_at);
+	buf_release(&pl->fresh);
+}
+
+/* Lays out the new page from the last one (b->old) into b->now, making
+ * the changed articles. False when the last page does not check out:
+ * the caller then renders. */
+static bool replan_make(book *b, replan *pl)
+{
+	size_t n = b->nold;
+	pl->frame_at = xmalloc((n + 1) * sizeof *pl->frame_at);
+	pl->fresh_at = xmalloc((n + 1) * sizeof *pl->fresh_at);
+	buf_init(&pl->fresh);
+	b->lay_start = 0;
+	uint64_t pos = 0, len = 0;
+	for (size_t i = 0; i < n; i++) {
+		const piece *p = &b->old[i];
+		if (p->at < pos || !old_good(b, pos, p->at - pos, p->frame))
+			return false;
+		pl->frame_at[i] = pos;
+		len += p->at - pos;
+		pos = p->at + p->len + p->pad;
+		if (pos < p->at || pos > b->was.len)
+			return false;
+		size_t doc = (size_t)p->doc;
+		uint64_t dkey = render_doc_key(&b->s->docs[doc], 0);
+		uint64_t k = key_of(b, doc, dkey, p);
+		if (k == p->key && old_good(b, p->at, p->len, p->hash)) {
+			pl->fresh_at[i] = UINT64_MAX;
+			add_piece(b, (piece){ k, doc, dkey, len, p->len, p->hash, p->frame, 0, 0 });
+			b->copied++;
+		} else {
+			size_t start = pl->fresh.len;
+			render_piece(b, doc, &pl->fresh);
+			pl->fresh_at[i] = start;
+			size_t plen = pl->fresh.len - start;
+			add_piece(b, (piece){ k, doc, dkey, len, plen,
+					      buf_hash64(pl->fresh.ptr + start, plen, PIECES_FORMAT),
+					      p->frame, 0, 0 });
+		}
+		piece *np = &b->now[b->nnow - 1];
+		lay_piece(b, np);
+		len += np->len + np->pad;
+	}
+	if (!old_good(b, pos, b->was.len - pos, b->was.tail))
+		return false;
+	pl->frame_at[n] = pos;
+	pl->len = len + (b->was.len - pos);
+	return true;
+}
+
+/* Where the new page's bytes go: appended to f (SINK_WHOLE), written
+ * where they belong in f (SINK_PLACED), or into the part being made
+ * (SINK_PARTS). Bytes of the last page are gathered into runs, copied by
+ * the kernel, except into parts. */
+typedef enum { SINK_WHOLE, SINK_PLACED, SINK_PARTS } sink_mode;
+
+typedef struct sink {
+	book *b;
+	sink_mode mode;
+	output_file *f;
+	parts_page *pp;
+	uint64_t pos;             /* where the next byte goes */
+	uint64_t run_at, run_len; /* of the last page, to go out before pos */
+	bool missing;             /* bytes of the last page not there */
+	int rc;
+	gen_err *err;
+} sink;
+
+static void sink_flush(sink *k)
+{
+	uint64_t at = k->run_at, len = k->run_len;
+	k->run_len = 0;
+	if (!len || k->rc < 0 || k->missing)
+		return;
+	if (k->mode == SINK_WHOLE) {
+		k->rc = output_copy(k->f, k->b->old_fd, at, len, k->err);
+	} else if (k->mode == SINK_PLACED) {
+		k->rc = output_copy_at(k->f, k->pos - len, k->b->old_fd, at, len, k->err);
+	} else {
+		const char *p = old_at(k->b, at, len);
+		if (!p)
+			k->missing = true;
+		else
+			k->rc = parts_put(k->pp, p, (size_t)len, k->err);
+	}
+}
+
+/* The len bytes at offset at of the last page. */
+static void sink_old(sink *k, uint64_t at, uint64_t len)
+{
+	if (!len)
+		return;
+	/* Into parts, each frame and piece on its own: a run of them could
+	 * span two parts of the last page. */
+	if (k->run_len && (k->mode == SINK_PARTS || k->run_at + k->run_len != at))
+		sink_flush(k);
+	if (!k->run_len)
+		k->run_at = at;
+	k->run_len += len;
+	k->pos += len;
+}
+
+static void sink_bytes(sink *k, const char *p, size_t len)
+{
+	if (!len)
+		return;
+	sink_flush(k);
+	if (k->rc == 0 && !k->missing) {
+		if (k->mode == SINK_WHOLE)
+			k->rc = output_put(k->f, p, len, k->err);
+		else if (k->mode == SINK_PLACED)
+			k->rc = output_put_at(k->f, k->pos, p, len, k->err);
+		else
+			k->rc = parts_put(k->pp, p, len, k->err);
+	}
+	k->pos += len;
+}
+
+/* Padding of n bytes, where the last page had old of it at offset at:
+ * the same when n is, and the page is as the last build wrote it. */
+static void sink_pad(sink *k, uint32_t n, uint64_t at, uint32_t old)
+{
+	if (!n)
+		return;
+	if (n == old && k->b->marked && k->b->old_map) {
+		sink_old(k, at, n);
+		return;
+	}
+	buf pad = BUF_INIT;
+	put_pad(&pad, n);
+	sink_bytes(k, pad.ptr, pad.len);
+	buf_release(&pad);
+}
+
+/* The bytes of pieces first to end - 1 of the new page, each with the
+ * frame before it and the padding after it, and with last the tail. */
+static void sink_pieces(sink *k, const replan *pl, size_t first, size_t end, bool last)
+{
+	const book *b = k->b;
+	for (size_t i = first; i < end; i++) {
+		const piece *was = &b->old[i], *p = &b->now[i];
+		sink_old(k, pl->frame_at[i], was->at - pl->frame_at[i]);
+		if (pl->fresh_at[i] == UINT64_MAX)
+			sink_old(k, was->at, was->len);
+		else
+			sink_bytes(k, pl->fresh.ptr + pl->fresh_at[i], (size_t)p->len);
+		sink_pad(k, p->pad, was->at + was->len, was->pad);
+	}
+	if (last)
+		sink_old(k, pl->frame_at[b->nold], b->was.len - pl->frame_at[b->nold]);
+	sink_flush(k);
+}
+
+/* ---- the spare ----
+ *
+ * The output keeps the page a build replaces as a spare, and the next
+ * build writes over it (output.h). That next build's page differs from
+ * the spare by two builds' edits: a few parts, as long as no part grew
+ * or shrank past a multiple of ALIGN. So a build that replaces the page
+ * notes what the replaced page held: its stat (output_mark) and its
+ * parts, where each begins and what its bytes hash to (part_key). The
+ * build after it, given a spare of that stat, writes only the parts that
+ * are not in it at the same place (some 500 KB, not 74 MB). The trust is
+ * the one a kept page has: a file that stats as written holds what was
+ * written. */
+typedef struct spare_part {
+	uint64_t start, len, key;
+} spare_part;
+
+typedef struct spare_head {
+	uint64_t format; /* PIECES_FORMAT */
+	output_mark mark;
+	uint64_t len, n;
+} spare_head;
+
+/* The parts of a page laid out as the n pieces of v, len bytes long,
+ * whose bytes after the last piece hash to tail: n of them into *out. */
+static size_t spare_parts_of(const piece *v, size_t n, uint64_t len, uint64_t tail,
+			     spare_part **out)
+{
+	part_span *spans;
+	size_t np = plan_parts(v, n, len, &spans);
+	spare_part *parts = xmalloc(np * sizeof *parts);
+	for (size_t j = 0; j < np; j++) {
+		const part_span *sp = &spans[j];
+		uint64_t plen = sp->stop - sp->start;
+		parts[j] = (spare_part){ sp->start, plen,
+					 part_key(v, sp->first, sp->end,
+						  j + 1 == np ? &tail : NULL, plen) };
+	}
+	free(spans);
+	*out = parts;
+	return np;
+}
+
+/* Notes the last page, which this build replaces, for the next: when the
+ * output holds it as the last build left it, and it was made whole from
+ * its pieces (laid out as those say). */
+static void spare_save(const book *b, renderer *r)
+{
+	if (!b->marked || !b->old_map || !b->was.whole || b->parted)
+		return;
+	spare_part *parts;
+	size_t n = spare_parts_of(b->old, b->nold, b->was.len, b->was.tail, &parts);
+	spare_head h = { PIECES_FORMAT, b->old_mark, b->was.len, n };
+	buf m = BUF_INIT;
+	buf_put(&m, &h, sizeof h);
+	buf_put(&m, parts, n * sizeof *parts);
+	render_memo_put(r, SPARE_MEMO, m.ptr, m.len);
+	buf_release(&m);
+	free(parts);
+}
+
+/* The parts of the spare f is written over, as the build that made it a
+ * spare noted them, when the spare stats as then: their number, into
+ * *out (sorted by start, end to end from 0). 0 otherwise. */
+static size_t spare_load(renderer *r, output_file *f, spare_part **out)
+{
+	output_mark now;
+	size_t len;
+	const char *m = render_memo_get(r, SPARE_MEMO, &len);
+	spare_head h;
+	if (!output_spare(f, &now) || !m || len < sizeof h)
+		return 0;
+	memcpy(&h, m, sizeof h);
+	if (h.format != PIECES_FORMAT || memcmp(&h.mark, &now, sizeof now) != 0 ||
+	    h.len != now.size || !h.n || h.n > (len - sizeof h) / sizeof(spare_part) ||
+	    len - sizeof h != h.n * sizeof(spare_part))
+		return 0;
+	spare_part *parts = xmalloc(h.n * sizeof *parts);
+	memcpy(parts, m + sizeof h, h.n * sizeof *parts);
+	uint64_t at = 0;
+	for (size_t j = 0; j < h.n; j++) {
+		if (parts[j].start != at || parts[j].len > h.len - at) {
+			free(parts);
+			return 0;
+		}
+		at += parts[j].len;
+	}
+	if (at != h.len) {
+		free(parts);
+		return 0;
+	}
+	*out = parts;
+	return (size_t)h.n;
+}
+
+/* Whether the spare has a part of len bytes at start whose key is key. */
+static bool spare_has(const spare_part *parts, size_t n, uint64_t start, uint64_t len,
+		      uint64_t key)
+{
+	size_t lo = 0, hi = n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (parts[mid].start < start)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < n && parts[lo].start == start && parts[lo].len == len &&
+	       parts[lo].key == key;
+}
+
 /* Writes the page from the last one without the template, when its data
- * hashed as now (data): the frames and the unchanged articles, each
- * checked against its hash, are copied in runs as long as they go; a
- * changed article is made again between them. Returns 1 when written,
- * 0 when something did not check out (nothing written: the caller
- * renders), or a negative code with err. */
+ * hashed as now (data): whole, or over the spare part by part. Returns 1
+ * when written, 0 when something did not check out (nothing written: the
+ * caller renders), or a negative code with err. */
 static int reassemble(book *b, renderer *r, output *o, uint64_t data, uint64_t fp,
 		      gen_err *err)
 {
@@ -690,73 +1035,67 @@ static int reassemble(book *b, renderer *r, output *o, uint64_t data, uint64_t f
 	for (size_t i = 0; i < b->nold; i++)
 		if (b->old[i].doc >= b->s->ndocs || !b->prefix[b->old[i].doc])
 			return 0;
-	output_file *f = NULL;
-	int rc = output_open(o, PRINT_URL "index.html", &f, err);
-	if (rc < 0)
-		return rc;
-	buf chunk = BUF_INIT;
-	/* pos: how far the old page is gone through; run, nrun: the bytes
-	 * of it still to be copied; len: the new page so far, copied
-	 * bytes not yet counted. */
-	uint64_t pos = 0, run = 0, nrun = 0, len = 0;
-	bool good = true;
 	size_t copied = b->copied;
-	for (size_t i = 0; good && i <= b->nold; i++) {
-		const piece *p = i < b->nold ? &b->old[i] : NULL;
-		uint64_t stop = p ? p->at : b->was.len;
-		good = stop >= pos && old_good(b, pos, stop - pos, p ? p->frame : b->was.tail);
-		if (!good || !p)
-			break;
-		nrun += stop - pos;
-		pos = p->at + p->len;
-		size_t doc = (size_t)p->doc;
-		uint64_t dkey = render_doc_key(&b->s->docs[doc], 0);
-		uint64_t k = key_of(b, doc, dkey, p);
-		if (k == p->key && old_good(b, p->at, p->len, p->hash)) {
-			add_piece(b, (piece){ k, doc, dkey, len + nrun, p->len, p->hash, p->frame });
-			nrun += p->len;
-			b->copied++;
-			continue;
+	replan pl;
+	memset(&pl, 0, sizeof pl);
+	output_file *f = NULL;
+	spare_part *spare = NULL;
+	part_span *spans = NULL;
+	int rc = 0;
+	if (!replan_make(b, &pl) || (rc = output_open(o, PRINT_URL "index.html", &f, err)) < 0)
+		goto fail;
+	sink k = { .b = b, .mode = SINK_WHOLE, .f = f, .err = err };
+	size_t nspare = spare_load(r, f, &spare);
+	if (nspare) {
+		size_t np = plan_parts(b->now, b->nnow, pl.len, &spans);
+		k.mode = SINK_PLACED;
+		for (size_t j = 0; j < np && k.rc == 0; j++) {
+			const part_span *sp = &spans[j];
+			bool last = j + 1 == np;
+			uint64_t plen = sp->stop - sp->start;
+			uint64_t key = part_key(b->now, sp->first, sp->end,
+						last ? &b->was.tail : NULL, plen);
+			b->parts_total++;
+			if (spare_has(spare, nspare, sp->start, plen, key))
+				continue;
+			b->parts_written++;
+			k.pos = sp->start;
+			sink_pieces(&k, &pl, sp->first, sp->end, last);
 		}
-		if (nrun && (rc = output_copy(f, b->old_fd, run, nrun, err)) < 0) {
-			good = false;
-			break;
-		}
-		len += nrun;
-		run = pos;
-		nrun = 0;
-		buf_clear(&chunk);
-		render_piece(b, doc, &chunk);
-		add_piece(b, (piece){ k, doc, dkey, len, chunk.len,
-				      buf_hash64(chunk.ptr, chunk.len, PIECES_FORMAT), p->frame });
-		if ((rc = output_put(f, chunk.ptr, chunk.len, err)) < 0)
-			good = false;
-		len += chunk.len;
+		output_set_length(f, pl.len);
+		b->patched = true;
+	} else {
+		sink_pieces(&k, &pl, 0, b->nold, true);
 	}
-	if (good) {
-		nrun += b->was.len - pos;
-		if (nrun && (rc = output_copy(f, b->old_fd, run, nrun, err)) < 0)
-			good = false;
-		len += nrun;
-	}
-	buf_release(&chunk);
-	if (!good) {
-		output_discard(f);
-		b->nnow = 0;
-		b->copied = copied;
-		return rc < 0 ? rc : 0;
+	if (k.rc < 0) {
+		rc = k.rc;
+		goto fail;
 	}
 	output_mark mark;
-	if ((rc = output_close_marked(f, &mark, err)) < 0)
-		return rc;
+	rc = output_close_marked(f, &mark, err);
+	f = NULL;
+	if (rc < 0)
+		goto out;
 	render_page_written(r, PRINT_URL "index.html", fp, &mark);
-	pieces_save(b, r, data, len, b->was.tail);
+	pieces_save(b, r, data, pl.len, b->was.tail);
 	prefixes_save(b, r);
-	return 1;
+	spare_save(b, r);
+	rc = 1;
+	goto out;
+fail:
+	output_discard(f);
+	b->nnow = 0;
+	b->copied = copied;
+	b->patched = false;
+	b->parts_total = b->parts_written = 0;
+out:
+	replan_release(&pl);
+	free(spare);
+	free(spans);
+	return rc;
 }
 
-/* reassemble, for a page that goes out in parts: the same pieces, made
- * again or taken from the last page as there, but only the parts that
+/* reassemble, for a page that goes out in parts: only the parts that
  * hold a changed article are put together and written; the others stay
  * as the output holds them. Nothing is written before all the last page
  * is known to be good (or taken as good: marked). */
@@ -768,71 +1107,29 @@ static int reassemble_parts(book *b, renderer *r, output *o, uint64_t data, uint
 	for (size_t i = 0; i < b->nold; i++)
 		if (b->old[i].doc >= b->s->ndocs || !b->prefix[b->old[i].doc])
 			return 0;
-	size_t n = b->nold, copied = b->copied, nspans = 0;
-	/* Per piece: where its frame begins in the last page, and where its
-	 * bytes are: in the last page (fresh_at UINT64_MAX) or in fresh. */
-	uint64_t *frame_at = xmalloc((n + 1) * sizeof *frame_at);
-	uint64_t *fresh_at = xmalloc((n + 1) * sizeof *fresh_at);
-	buf fresh = BUF_INIT;
+	size_t copied = b->copied;
+	replan pl;
+	memset(&pl, 0, sizeof pl);
 	part_span *spans = NULL;
 	parts_page *pp = NULL;
 	int rc = 0;
-	uint64_t pos = 0, len = 0;
-	for (size_t i = 0; i < n; i++) {
-		const piece *p = &b->old[i];
-		if (p->at < pos || !old_good(b, pos, p->at - pos, p->frame))
-			goto fail;
-		frame_at[i] = pos;
-		len += p->at - pos;
-		pos = p->at + p->len;
-		size_t doc = (size_t)p->doc;
-		uint64_t dkey = render_doc_key(&b->s->docs[doc], 0);
-		uint64_t k = key_of(b, doc, dkey, p);
-		if (k == p->key && old_good(b, p->at, p->len, p->hash)) {
-			fresh_at[i] = UINT64_MAX;
-			add_piece(b, (piece){ k, doc, dkey, len, p->len, p->hash, p->frame });
-			b->copied++;
-			len += p->len;
-			continue;
-		}
-		size_t start = fresh.len;
-		render_piece(b, doc, &fresh);
-		fresh_at[i] = start;
-		size_t plen = fresh.len - start;
-		add_piece(b, (piece){ k, doc, dkey, len, plen,
-				      buf_hash64(fresh.ptr + start, plen, PIECES_FORMAT), p->frame });
-		len += plen;
-	}
-	if (!old_good(b, pos, b->was.len - pos, b->was.tail))
+	if (!replan_make(b, &pl))
 		goto fail;
-	frame_at[n] = pos; /* the tail */
-	len += b->was.len - pos;
-
-	nspans = plan_parts(b, len, &spans);
+	size_t nspans = plan_parts(b->now, b->nnow, pl.len, &spans);
 	if ((rc = parts_open(o, PRINT_URL "index.html", b->old_parts, &pp, err)) < 0)
 		goto fail;
+	sink k = { .b = b, .mode = SINK_PARTS, .pp = pp, .err = err };
 	for (size_t j = 0; j < nspans; j++) {
 		const part_span *sp = &spans[j];
 		bool last = j + 1 == nspans;
-		uint64_t key = part_key(b, sp->first, sp->end, last ? &b->was.tail : NULL,
+		uint64_t key = part_key(b->now, sp->first, sp->end, last ? &b->was.tail : NULL,
 					sp->stop - sp->start);
 		if (parts_keep(pp, key))
 			continue;
-		/* Each piece with the frame before it; the last part ends
-		 * with the tail (frame n). */
-		for (size_t i = sp->first; i < sp->end || (last && i == n); i++) {
-			uint64_t fend = i < n ? b->old[i].at : b->was.len;
-			const char *f = old_at(b, frame_at[i], fend - frame_at[i]);
-			if (!f || (rc = parts_put(pp, f, (size_t)(fend - frame_at[i]), err)) < 0)
-				goto fail;
-			if (i == n)
-				break;
-			const piece *p = &b->now[i];
-			const char *bytes = fresh_at[i] == UINT64_MAX
-						    ? old_at(b, b->old[i].at, p->len)
-						    : fresh.ptr + fresh_at[i];
-			if (!bytes || (rc = parts_put(pp, bytes, (size_t)p->len, err)) < 0)
-				goto fail;
+		sink_pieces(&k, &pl, sp->first, sp->end, last);
+		if (k.rc < 0 || k.missing) {
+			rc = k.rc;
+			goto fail;
 		}
 		if ((rc = parts_cut(pp, key, err)) < 0)
 			goto fail;
@@ -843,7 +1140,7 @@ static int reassemble_parts(book *b, renderer *r, output *o, uint64_t data, uint
 	if (rc < 0)
 		goto fail;
 	render_page_written(r, PRINT_URL "index.html", fp, &mark);
-	pieces_save(b, r, data, len, b->was.tail);
+	pieces_save(b, r, data, pl.len, b->was.tail);
 	prefixes_save(b, r);
 	rc = 1;
 	goto out;
@@ -855,10 +1152,8 @@ fail:
 	b->copied = copied;
 	b->parts_total = b->parts_written = 0;
 out:
-	free(frame_at);
-	free(fresh_at);
+	replan_release(&pl);
 	free(spans);
-	buf_release(&fresh);
 	return rc;
 }
 
@@ -1026,6 +1321,7 @@ int print_render(renderer *r, const xref *x, output *o, print_stats *st,
 		size_t len; /* read, so that the cache keeps them */
 		render_memo_get(r, PIECES_MEMO, &len);
 		render_memo_get(r, PREFIXES_MEMO, &len);
+		render_memo_get(r, SPARE_MEMO, &len);
 		return 0;
 	}
 	book b;
@@ -1039,6 +1335,7 @@ int print_render(renderer *r, const xref *x, output *o, print_stats *st,
 	b.stamp = s->stamp;
 	b.facts_same = render_facts_same(r);
 	b.parted = parted;
+	b.aligned = n >= ALIGN_MIN;
 	b.drops.spread = true; /* the book's order is not the file's */
 	pieces_load(&b, r, o);
 	outline ol;
@@ -1074,6 +1371,7 @@ int print_render(renderer *r, const xref *x, output *o, print_stats *st,
 		 * in parts is cut there too, and goes out as parts, not as
 		 * one file. */
 		value *data = outline_data(&b, r, &ol);
+		b.lay_start = 0; /* a reassemble that gave up laid out some */
 		rc = render_page_late(r, b.pp ? NULL : o, "print", PRINT_URL "index.html", data,
 				      fp, article_html, o ? tap : NULL, &b, err);
 		uint64_t tail = rc == 0 && o ? tap_finish(&b) : 0;
@@ -1089,6 +1387,7 @@ int print_render(renderer *r, const xref *x, output *o, print_stats *st,
 		if (rc == 0 && o) {
 			pieces_save(&b, r, key, b.tap_len, tail);
 			prefixes_save(&b, r);
+			spare_save(&b, r);
 		}
 		parts_discard(b.pp);
 		value_free(data);
@@ -1101,6 +1400,7 @@ int print_render(renderer *r, const xref *x, output *o, print_stats *st,
 	st->unread = b.marked && b.copied > 0;
 	st->parts = b.parts_total;
 	st->parts_written = b.parts_written;
+	st->patched = b.patched;
 	markdown_drops_flush(&b.drops);
 	free(ol.parts);
 	free(ol.articles);

@@ -31,8 +31,11 @@ typedef struct print_stats {
 	bool framed;      /* and all around them too, without the template */
 	bool unread;      /* the last page stats as written: what was taken
 			   * from it was not read to check it (see print.c) */
-	size_t parts;     /* written in parts (render_print_parts): how many */
+	size_t parts;     /* written in parts (render_print_parts), or over
+			   * the spare (patched): how many */
 	size_t parts_written; /* and how many of them this build wrote */
+	bool patched;     /* written over the page the build before the last
+			   * wrote, only where it differs (see print.c) */
 } print_stats;
 
 /* Renders print/index.html with the "print" layout (o NULL: render only)

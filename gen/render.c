@@ -1566,6 +1566,7 @@ static void *part_run(void *arg)
 		t->r->times.print_unread = ps.unread;
 		t->r->times.print_parts = ps.parts;
 		t->r->times.print_parts_written = ps.parts_written;
+		t->r->times.print_patched = ps.patched;
 		break;
 	}
 	case PART_SEARCH: {

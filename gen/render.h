@@ -144,6 +144,7 @@ typedef struct render_times {
 	bool print_framed;                   /* and all around them too */
 	bool print_unread;                   /* and taken unread (print_stats) */
 	size_t print_parts, print_parts_written; /* in parts: how many, and written */
+	bool print_patched;                  /* the parts written over the spare */
 	bool related_kept;                   /* related pages as the last build had them */
 	bool facts_same;                     /* render_facts_same */
 	size_t search_docs, search_kept;     /* in the index; whose text file was kept */

@@ -1123,6 +1123,74 @@ static void test_spare(void)
 	buf_release(&t);
 }
 
+/* Writing over a spare where the bytes go (output_put_at, output_copy_at,
+ * output_set_length), for a caller that knows what the spare holds: what
+ * it writes lands there, the rest is the spare's, cut to the length
+ * given, and the spare's stat as taken tells the caller which file it
+ * was. */
+static void test_patch(void)
+{
+	char man[800], sp[900];
+	site_named("patch", man);
+	char cache[700];
+	snprintf(cache, sizeof cache, "%s/cache", base);
+	mkdir(cache, 0755);
+	buf v0 = BUF_INIT, v1 = BUF_INIT;
+	big_text(&v0, 0, 5u << 20);
+	big_text(&v1, 1, 5u << 20);
+	ino_t a, b;
+	spare_build(man, v0.ptr, true, &a);
+	spare_build(man, v1.ptr, true, &b);
+	struct stat was;
+	ok(spare_of(man, sp, sizeof sp, &was) && was.st_ino == a, "patch: the first version is the spare");
+
+	output *o = NULL;
+	gen_err err = { 0 };
+	output_file *f = NULL;
+	output_mark m = { 0 };
+	int rc = output_begin(&o, out, man, &err);
+	if (rc == 0)
+		rc = output_open(o, "print/index.html", &f, &err);
+	ok(rc == 0 && output_spare(f, &m) && m.ino == (uint64_t)was.st_ino &&
+		   m.size == (uint64_t)was.st_size && m.sec == (int64_t)was.st_mtim.tv_sec &&
+		   m.nsec == (uint64_t)was.st_mtim.tv_nsec,
+	   "patch: written over the spare, whose stat as taken is known");
+	int old = rc == 0 ? output_open_old(o, "print/index.html") : -1;
+	size_t cut = (4u << 20) + 500;
+	if (rc == 0)
+		rc = output_put_at(f, 100, "VERSIE", 6, &err);
+	if (rc == 0)
+		rc = output_copy_at(f, 70000, old, 0, 64, &err);
+	if (rc == 0) {
+		output_set_length(f, cut);
+		rc = output_close(f, &err);
+	}
+	if (old >= 0)
+		close(old);
+	is(rc, 0, "patch: bytes put and copied where they go");
+	is(output_unchanged(o), 0, "patch: the file counts as changed");
+	is(commit(o), 0, "patch: commit");
+	buf want = BUF_INIT;
+	buf_put(&want, v0.ptr, cut);
+	memcpy(want.ptr + 100, "VERSIE", 6);
+	memcpy(want.ptr + 70000, v1.ptr, 64);
+	struct stat st;
+	ok(has("print/index.html", want.ptr) && stat(at("print/index.html"), &st) == 0 &&
+		   st.st_ino == a && (size_t)st.st_size == cut,
+	   "patch: the spare's bytes with those written, cut to the length given");
+	ok(spare_of(man, sp, sizeof sp, &st) && st.st_ino == b, "patch: the second version is the spare now");
+
+	/* A file that replaces none is written over no spare. */
+	ok(output_begin(&o, out, man, &err) == 0 &&
+		   output_open(o, "nieuw.html", &f, &err) == 0 && !output_spare(f, &m),
+	   "patch: a new file has no spare");
+	output_discard(f);
+	output_abort(o);
+	buf_release(&want);
+	buf_release(&v0);
+	buf_release(&v1);
+}
+
 static void test_copy(void)
 {
 	snprintf(out, sizeof out, "%s/copy", base);
@@ -1751,6 +1819,7 @@ int main(void)
 	test_copy();
 	test_big_replace();
 	test_spare();
+	test_patch();
 	test_manifest();
 	test_manifest_order();
 	test_settled_soon();

@@ -479,6 +479,45 @@ static cache_file *open_page_cache(const site *s, const build_options *opt,
 	return c;
 }
 
+/* The build cache's files that describe the content (the history's word
+ * diffs, the search's records), saved on a thread of their own while
+ * the output is committed. */
+typedef struct content_saves {
+	const site *s;
+	diag_list diags;
+	pthread_t thread;
+	bool begun, threaded;
+} content_saves;
+
+static void *content_saves_run(void *arg)
+{
+	content_saves *cs = arg;
+	cache_save(cs->s->diff_cache, &cs->diags);
+	cache_save(cs->s->search_cache, &cs->diags);
+	return NULL;
+}
+
+static void content_saves_begin(content_saves *cs, const site *s)
+{
+	cs->s = s;
+	cs->begun = true;
+	cs->threaded = pthread_create(&cs->thread, NULL, content_saves_run, cs) == 0;
+	if (!cs->threaded)
+		content_saves_run(cs);
+}
+
+/* Waits for the saves, and adds what they said to diags (once). */
+static void content_saves_end(content_saves *cs, diag_list *diags)
+{
+	if (!cs->begun)
+		return;
+	if (cs->threaded)
+		pthread_join(cs->thread, NULL);
+	cs->begun = false;
+	diag_merge(diags, &cs->diags);
+	diag_release(&cs->diags);
+}
+
 void build_caches_release(build_caches *c)
 {
 	cache_close(c->diffs);
@@ -658,6 +697,8 @@ static int build_once(const build_options *opt, bool late, bool *again)
 	memset(&ej, 0, sizeof ej);
 	kept_links kl;
 	memset(&kl, 0, sizeof kl);
+	content_saves cs;
+	memset(&cs, 0, sizeof cs);
 
 	/* With -o, where the output is does not wait for site.toml: its
 	 * reading, a rebuild's longest chain, starts beside libgit2's
@@ -793,9 +834,12 @@ static int build_once(const build_options *opt, bool late, bool *again)
 		*again = true;
 		goto out;
 	}
-	cache_save(s.diff_cache, &diags);
-	cache_save(s.search_cache, &diags);
+	/* What the history's word diffs and the search's records hold is
+	 * the content's, not the output's: written beside the commit, which
+	 * is one thread's work. */
+	content_saves_begin(&cs, &s);
 	if (src_rc < 0) {
+		content_saves_end(&cs, &diags);
 		output_abort(o);
 		o = NULL;
 		status_note(&ej, &s, src, &diags);
@@ -808,16 +852,21 @@ static int build_once(const build_options *opt, bool late, bool *again)
 	size_t changed_files = o ? output_changed(o) : 0;
 	size_t kept = o ? output_unchanged(o) : 0;
 	if (o) {
-		int rc = output_commit(o, &err);
+		/* The manifest is written beside the page cache. */
+		output_finish *fin = NULL;
+		int rc = output_commit_early(o, &fin, &err);
 		o = NULL;
 		if (rc < 0) {
+			content_saves_end(&cs, &diags);
 			status_note(&ej, &s, src, &diags);
 			status = fail(&err, &diags, opt);
 			goto out;
 		}
 		/* Only now does the output hold what the page cache says. */
 		cache_save(pages, &diags);
+		output_finished(fin);
 	}
+	content_saves_end(&cs, &diags);
 	words_save_join(&ej);
 	st.output = now_seconds() - t;
 	status_note(&ej, &s, src, &diags);
@@ -842,6 +891,7 @@ static int build_once(const build_options *opt, bool late, bool *again)
 		fprintf(stderr, "checked %zu articles from %s: no problems\n", s.ndocs,
 			source_describe(src));
 out:
+	content_saves_end(&cs, &diags);
 	/* A build that stopped before its render still waits for the
 	 * reading of the output, and throws it away. */
 	scan_end(&ej);

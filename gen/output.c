@@ -2514,7 +2514,13 @@ static void *finish_run(void *arg)
 	return NULL;
 }
 
-int output_commit(output *o, gen_err *err)
+struct output_finish {
+	pthread_t thread;
+};
+
+/* output_commit; with finish, the rest after the files are in place is
+ * done on a thread that *finish is made for (NULL when none was). */
+static int commit(output *o, output_finish **finish, gen_err *err)
 {
 	int rc = 0;
 	prestat_end(o);
@@ -2528,6 +2534,14 @@ int output_commit(output *o, gen_err *err)
 			m->finishing = true;
 			return 0;
 		}
+		if (rc == 0 && finish) {
+			output_finish *f = xmalloc(sizeof *f);
+			if (pthread_create(&f->thread, NULL, finish_run, o) == 0) {
+				*finish = f;
+				return 0;
+			}
+			free(f);
+		}
 		if (rc == 0)
 			commit_finish(o);
 	} else if (rename(o->tmp, o->dir) < 0) {
@@ -2540,6 +2554,25 @@ int output_commit(output *o, gen_err *err)
 	}
 	output_free(o);
 	return rc;
+}
+
+int output_commit(output *o, gen_err *err)
+{
+	return commit(o, NULL, err);
+}
+
+int output_commit_early(output *o, output_finish **finish, gen_err *err)
+{
+	*finish = NULL;
+	return commit(o, finish, err);
+}
+
+void output_finished(output_finish *finish)
+{
+	if (!finish)
+		return;
+	pthread_join(finish->thread, NULL);
+	free(finish);
 }
 
 void output_abort(output *o)

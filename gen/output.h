@@ -169,6 +169,14 @@ void output_discard(output_file *f);
  * written and o freed on a thread of the output's own: the next begin,
  * output_memory_forget and output_memory_free wait for it. */
 int output_commit(output *o, gen_err *err);
+/* output_commit for a caller that has more to do before it waits: once
+ * the files are in place, the rest (the manifest, written from the new
+ * folders' lists, and freeing o) goes on a thread of its own, which
+ * output_finished waits for. *finish is NULL when there is nothing to
+ * wait for (a failure, or it was all done here). */
+typedef struct output_finish output_finish;
+int output_commit_early(output *o, output_finish **finish, gen_err *err);
+void output_finished(output_finish *finish);
 /* Throws the new version away, leaving dir as it was, and frees o; accepts
  * NULL. */
 void output_abort(output *o);

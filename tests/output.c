@@ -1123,6 +1123,91 @@ static void test_spare(void)
 	buf_release(&t);
 }
 
+/* One update of the four files and a new one through the manifest at man,
+ * committed early (output_commit_early) or not: whether the new file was
+ * in place when the commit returned, and how many folders the next
+ * build reads. */
+static long commit_early_round(const char *man, bool early, bool *placed)
+{
+	output *o = NULL;
+	gen_err err = { 0 };
+	if (output_begin(&o, out, man, &err) < 0)
+		return -1;
+	put(o, "index.html", "home");
+	put(o, "a/b/c.html", "c");
+	put(o, "a/d.html", "d");
+	put(o, "e/f.html", "f");
+	put(o, "e/nieuw.html", "nieuw");
+	output_finish *fin = NULL;
+	int rc = early ? output_commit_early(o, &fin, &err) : output_commit(o, &err);
+	*placed = has("e/nieuw.html", "nieuw");
+	output_finished(fin);
+	if (rc < 0)
+		return -1;
+	age("", true);
+	return rebuild(man);
+}
+
+/* A snapshot's lines without the inodes and mtimes, which differ between
+ * two sites made alike: path, mode and bytes. In place. */
+static void strip_stats(char *snap)
+{
+	char *w = snap;
+	for (char *line = snap; *line;) {
+		char *end = strchr(line, '\n');
+		size_t len = end ? (size_t)(end - line) : strlen(line);
+		char *sp1 = memchr(line, ' ', len);
+		char *sp2 = sp1 ? memchr(sp1 + 1, ' ', len - (size_t)(sp1 + 1 - line)) : NULL;
+		char *br = memchr(line, '[', len);
+		size_t keep = sp2 ? (size_t)(sp2 - line) : len;
+		memmove(w, line, keep);
+		w += keep;
+		if (br) {
+			size_t tail = len - (size_t)(br - line);
+			*w++ = ' ';
+			memmove(w, br, tail);
+			w += tail;
+		}
+		*w++ = '\n';
+		line += len + (end ? 1 : 0);
+	}
+	*w = '\0';
+}
+
+/* output_commit_early puts the files in place before it returns and
+ * leaves the manifest to a thread: once output_finished has waited for
+ * it, the next build finds what output_commit would have left. */
+static void test_commit_early(void)
+{
+	char man[800], man2[800];
+	bool placed = false, placed2 = false;
+	snprintf(man, sizeof man, "%s/cache/early.list", base);
+	snprintf(man2, sizeof man2, "%s/cache/late.list", base);
+	snprintf(out, sizeof out, "%s/early", base);
+	rebuild(man);
+	age("", true);
+	rebuild(man);
+	long early = commit_early_round(man, true, &placed);
+	char *after_early = snapshot();
+	snprintf(out, sizeof out, "%s/late", base);
+	rebuild(man2);
+	age("", true);
+	rebuild(man2);
+	long late = commit_early_round(man2, false, &placed2);
+	char *after_late = snapshot();
+	ok(placed && placed2, "commit early: the files are in place when it returns");
+	ok(early >= 0 && early == late,
+	   "commit early: the next build reads what it would after output_commit (%ld, %ld)",
+	   early, late);
+	strip_stats(after_early);
+	strip_stats(after_late);
+	is_str(after_early, after_late, "commit early: the same site");
+	struct stat st;
+	ok(stat(man, &st) == 0, "commit early: the manifest is written");
+	free(after_early);
+	free(after_late);
+}
+
 /* Writing over a spare where the bytes go (output_put_at, output_copy_at,
  * output_set_length), for a caller that knows what the spare holds: what
  * it writes lands there, the rest is the spare's, cut to the length
@@ -1820,6 +1905,7 @@ int main(void)
 	test_big_replace();
 	test_spare();
 	test_patch();
+	test_commit_early();
 	test_manifest();
 	test_manifest_order();
 	test_settled_soon();

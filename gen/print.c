@@ -1023,6 +1023,25 @@ static bool spare_has(const spare_part *parts, size_t n, uint64_t start, uint64_
 	       parts[lo].key == key;
 }
 
+/* The page is written (its mark): the page cache learns it, with its
+ * pieces and ids, for the next build. */
+static void reassembled(book *b, renderer *r, uint64_t data, uint64_t fp, uint64_t len,
+			const output_mark *mark)
+{
+	render_page_written(r, PRINT_URL "index.html", fp, mark);
+	pieces_save(b, r, data, len, b->was.tail);
+	prefixes_save(b, r);
+}
+
+/* A reassembly given up: the book as before it, copied articles copied. */
+static void reassemble_undo(book *b, size_t copied)
+{
+	b->nnow = 0;
+	b->copied = copied;
+	b->patched = false;
+	b->parts_total = b->parts_written = 0;
+}
+
 /* Writes the page from the last one without the template, when its data
  * hashed as now (data): whole, or over the spare part by part. Returns 1
  * when written, 0 when something did not check out (nothing written: the
@@ -1076,18 +1095,13 @@ static int reassemble(book *b, renderer *r, output *o, uint64_t data, uint64_t f
 	f = NULL;
 	if (rc < 0)
 		goto out;
-	render_page_written(r, PRINT_URL "index.html", fp, &mark);
-	pieces_save(b, r, data, pl.len, b->was.tail);
-	prefixes_save(b, r);
+	reassembled(b, r, data, fp, pl.len, &mark);
 	spare_save(b, r);
 	rc = 1;
 	goto out;
 fail:
 	output_discard(f);
-	b->nnow = 0;
-	b->copied = copied;
-	b->patched = false;
-	b->parts_total = b->parts_written = 0;
+	reassemble_undo(b, copied);
 out:
 	replan_release(&pl);
 	free(spare);
@@ -1139,18 +1153,14 @@ static int reassemble_parts(book *b, renderer *r, output *o, uint64_t data, uint
 	pp = NULL;
 	if (rc < 0)
 		goto fail;
-	render_page_written(r, PRINT_URL "index.html", fp, &mark);
-	pieces_save(b, r, data, pl.len, b->was.tail);
-	prefixes_save(b, r);
+	reassembled(b, r, data, fp, pl.len, &mark);
 	rc = 1;
 	goto out;
 fail:
 	/* Parts written before a failure stay staged; the list that names
 	 * them does not, and the next build removes them as stale. */
 	parts_discard(pp);
-	b->nnow = 0;
-	b->copied = copied;
-	b->parts_total = b->parts_written = 0;
+	reassemble_undo(b, copied);
 out:
 	replan_release(&pl);
 	free(spans);

@@ -52,6 +52,14 @@ done_testing() {
 	[ "$TAP_FAILED" -eq 0 ]
 }
 
+# A synthetic handbook of bench/gen-repo at DIR/repo, with the project's
+# site.toml, filters and themes: N articles and C commits from seed S.
+synthetic_handbook() { # synthetic_handbook DIR N C S
+	perl "$SRCDIR/bench/gen-repo" --articles "$2" --commits "$3" --seed "$4" \
+		--site-toml "$SRCDIR/site.toml" --lua-dir "$SRCDIR/lua" "$1" > /dev/null &&
+		cp -R "$SRCDIR/themes" "$1/repo/"
+}
+
 # A minimal project: site.toml and a content folder with a section.
 make_project() { # make_project DIR
 	mkdir -p "$1/content/verhalen" "$1/content/tips"

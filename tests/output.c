@@ -1148,6 +1148,20 @@ static long commit_early_round(const char *man, bool early, bool *placed)
 	return rebuild(man);
 }
 
+/* A site named name made, updated, and updated once more by
+ * commit_early_round: its snapshot (caller frees). */
+static char *commit_early_site(const char *name, bool early, bool *placed, long *reads)
+{
+	char man[800];
+	snprintf(man, sizeof man, "%s/cache/%s.list", base, name);
+	snprintf(out, sizeof out, "%s/%s", base, name);
+	rebuild(man);
+	age("", true);
+	rebuild(man);
+	*reads = commit_early_round(man, early, placed);
+	return snapshot();
+}
+
 /* A snapshot's lines without the inodes and mtimes, which differ between
  * two sites made alike: path, mode and bytes. In place. */
 static void strip_stats(char *snap)
@@ -1179,22 +1193,12 @@ static void strip_stats(char *snap)
  * it, the next build finds what output_commit would have left. */
 static void test_commit_early(void)
 {
-	char man[800], man2[800];
 	bool placed = false, placed2 = false;
+	long early, late;
+	char *after_early = commit_early_site("early", true, &placed, &early);
+	char *after_late = commit_early_site("late", false, &placed2, &late);
+	char man[800];
 	snprintf(man, sizeof man, "%s/cache/early.list", base);
-	snprintf(man2, sizeof man2, "%s/cache/late.list", base);
-	snprintf(out, sizeof out, "%s/early", base);
-	rebuild(man);
-	age("", true);
-	rebuild(man);
-	long early = commit_early_round(man, true, &placed);
-	char *after_early = snapshot();
-	snprintf(out, sizeof out, "%s/late", base);
-	rebuild(man2);
-	age("", true);
-	rebuild(man2);
-	long late = commit_early_round(man2, false, &placed2);
-	char *after_late = snapshot();
 	ok(placed && placed2, "commit early: the files are in place when it returns");
 	ok(early >= 0 && early == late,
 	   "commit early: the next build reads what it would after output_commit (%ld, %ld)",

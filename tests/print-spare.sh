@@ -10,11 +10,9 @@
 
 # 700 articles: a print page of some 5 MB, over the 4 MB a file needs to
 # be kept as a spare, and over the 512 articles that pad the parts.
-perl "$SRCDIR/bench/gen-repo" --articles 700 --commits 4 --seed 11 \
-	--site-toml "$SRCDIR/site.toml" --lua-dir "$SRCDIR/lua" "$WORK/b" > /dev/null
+synthetic_handbook "$WORK/b" 700 4 11
 ok $? "a synthetic handbook of 700 articles"
 P=$WORK/b/repo
-cp -R "$SRCDIR/themes" "$P/"
 OUT=$WORK/out/public
 STORY=$(find "$P/content/verhalen" -name '*.md' ! -name '_*' | sort | sed -n 10p)
 OTHER=$(find "$P/content/verhalen" -name '*.md' ! -name '_*' | sort | sed -n 300p)

@@ -3,11 +3,15 @@
  * one with the paths named since looked at again, and only those; files,
  * folders, removals and hidden names; what makes it list everything
  * again (forget, the content folder named, another folder, a symbolic
- * link); and the file memo it writes for the next process. */
-#define _DEFAULT_SOURCE /* symlink */
+ * link); and the file memo it writes for the next process. Also that
+ * libgit2's set-up parses no certificates (source.c's own definitions of
+ * mbed TLS's two functions are the ones the process calls). */
+#define _GNU_SOURCE /* symlink, dladdr */
 #include "fixture.h"
 
+#include <dlfcn.h>
 #include <stdbool.h>
+#include <string.h>
 
 #include "buf.h"
 #include "tap.h"
@@ -221,6 +225,24 @@ int main(void)
 	release(&first);
 	source_listing_free(k);
 	source_free(src);
+
+	/* Where the process finds mbed TLS's certificate parsers: in this
+	 * executable (source.c's), not in the library. NULL when libgit2
+	 * here uses no mbed TLS, which has nothing to skip. */
+	const char *const parsers[] = { "mbedtls_x509_crt_parse_file",
+					"mbedtls_x509_crt_parse_path" };
+	for (size_t i = 0; i < 2; i++) {
+		void *fn = dlsym(RTLD_DEFAULT, parsers[i]);
+		Dl_info where;
+		if (!fn) {
+			ok(1, "# SKIP %s: libgit2 uses no mbed TLS here", parsers[i]);
+			continue;
+		}
+		bool own = dladdr(fn, &where) && where.dli_fname &&
+			   !strstr(where.dli_fname, "mbed");
+		ok(own, "%s is source.c's, which parses nothing (found in %s)", parsers[i],
+		   where.dli_fname ? where.dli_fname : "?");
+	}
 	fixture_end();
 	return done_testing();
 }

@@ -1615,9 +1615,12 @@ struct output_file {
  * disk anew. Instead the old file stays in the build cache as a spare,
  * and the next build writes its new version over the spare's bytes:
  * pages and blocks that are already there, a third less of the copy's
- * CPU, nothing to free. The spare is named by the output and the file's
- * path; it is only ever moved into the staging folder and written there
- * when it is a regular file of one name and not the file in the site. */
+ * CPU, nothing to free. A caller that knows what the spare holds (the
+ * print page's parts, by the spare's stat) writes only where it differs
+ * (output_spare, output_put_at, output_copy_at). The spare is named by
+ * the output and the file's path; it is only ever moved into the staging
+ * folder and written there when it is a regular file of one name and
+ * not the file in the site. */
 
 /* Where the spare of the file at key is kept: beside the manifest, and
  * named by it ("output-KEY-PATHHASH.spare"); NULL without a manifest. */

@@ -420,9 +420,10 @@ static void put_pad(buf *out, uint32_t n)
 {
 	if (!n)
 		return;
+	buf_grow(out, n);
 	buf_puts(out, "<!--");
-	for (uint32_t i = PAD_MIN; i < n; i++)
-		buf_putc(out, ' ');
+	memset(out->ptr + out->len, ' ', n - PAD_MIN);
+	out->len += n - PAD_MIN;
 	buf_puts(out, "-->");
 }
 

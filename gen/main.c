@@ -10,6 +10,7 @@
 #include "resident.h"
 #include "review.h"
 #include "serve.h"
+#include "xalloc.h"
 
 #define EXIT_USAGE 2
 
@@ -320,6 +321,7 @@ int main(int argc, char **argv)
 		usage_for("", stderr);
 		return EXIT_USAGE;
 	}
+	xalloc_tune_heap(argv);
 
 	build_options o;
 	memset(&o, 0, sizeof o);

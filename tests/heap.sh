@@ -1,0 +1,85 @@
+#!/bin/sh
+# The heap in huge pages (gen/xalloc.c, "the heap's pages"): a command
+# that builds starts itself once more with glibc's malloc tunables for
+# huge pages, so its heap is advised huge and grows by 64 MB at a time;
+# a user's own tunables are kept and win where both name one, and one
+# that names glibc.malloc.hugetlb turns this off. What a process runs
+# with is seen in /proc: glibc rewrites the environment's copy there.
+. "$(dirname "$0")/lib.sh"
+
+if ldd "$GEN" | grep -q libasan; then
+	echo "1..0 # SKIP under AddressSanitizer, whose allocator is not glibc's"
+	exit 0
+fi
+MB=1048576
+# glibc advises huge pages only where the kernel gives them on request.
+THP=/sys/kernel/mm/transparent_hugepage/enabled
+madvise=false
+grep -q '\[madvise\]' "$THP" 2>/dev/null && madvise=true
+
+P=$WORK/p
+make_project "$P"
+git_init "$P"
+
+# look NAME [ENV...]: runs gen serve on P (with ENV) and, once it
+# serves, writes the size of its heap (the break's mapping) in bytes to
+# $WORK/NAME.heap and the flags of its mappings to $WORK/NAME.flags.
+look() {
+	name=$1
+	shift
+	: > "$WORK/$name.log"
+	env "$@" "$GEN" serve -C "$P" -p 0 2> "$WORK/$name.log" &
+	pid=$!
+	i=0
+	while [ $i -lt 300 ] && ! grep -q '^gen serve: http://' "$WORK/$name.log"; do
+		kill -0 $pid 2>/dev/null || break
+		sleep 0.1
+		i=$((i + 1))
+	done
+	range=$(sed -n 's/^\([0-9a-f]*\)-\([0-9a-f]*\) .*\[heap\]$/\1 \2/p' /proc/$pid/maps)
+	set -- $range
+	echo $((0x${2:-0} - 0x${1:-0})) > "$WORK/$name.heap"
+	grep '^VmFlags:' /proc/$pid/smaps > "$WORK/$name.flags"
+	kill $pid
+	wait $pid 2>/dev/null
+}
+
+# huge NAME YES|NO TEST-NAME: whether a mapping of NAME is advised huge.
+huge() {
+	if ! $madvise; then
+		TAP_N=$((TAP_N + 1))
+		echo "ok $TAP_N # SKIP the kernel gives no huge pages on request ($THP)"
+		return
+	fi
+	grep -q ' hg' "$WORK/$1.flags"
+	found=$?
+	if [ "$2" = yes ]; then ok $found "$3"; else ok $((!found)) "$3"; fi
+}
+
+look plain
+contains "$WORK/plain.log" "gen serve: http://" "gen serve runs"
+heap=$(cat "$WORK/plain.heap")
+ok "$([ "$heap" -ge $((64 * MB)) ] && [ "$heap" -lt $((128 * MB)) ]; echo $?)" \
+	"its heap grew by 64 MB at once (glibc.malloc.top_pad): $heap bytes"
+huge plain yes "and is advised huge (glibc.malloc.hugetlb=1)"
+
+look own GLIBC_TUNABLES=glibc.malloc.top_pad=$((160 * MB))
+contains "$WORK/own.log" "gen serve: http://" "gen serve runs with a top_pad of the user's"
+heap=$(cat "$WORK/own.heap")
+ok "$([ "$heap" -ge $((160 * MB)) ]; echo $?)" "the user's top_pad is the one taken: $heap bytes"
+huge own yes "and gen's hugetlb is added"
+
+look off GLIBC_TUNABLES=glibc.malloc.hugetlb=0
+contains "$WORK/off.log" "gen serve: http://" "gen serve runs with glibc.malloc.hugetlb=0"
+heap=$(cat "$WORK/off.heap")
+ok "$([ "$heap" -lt $((64 * MB)) ]; echo $?)" "then nothing is added: a heap of $heap bytes"
+huge off no "and none of its memory is advised huge"
+
+# A build gives the same site either way.
+"$GEN" build -q -C "$P" -o "$WORK/a" 2> "$WORK/err"
+ok $? "gen build with the tunables"
+GLIBC_TUNABLES=glibc.malloc.hugetlb=0 "$GEN" build -q -C "$P" -o "$WORK/b" 2> "$WORK/err"
+ok $? "gen build without"
+ok "$(diff -r "$WORK/a" "$WORK/b" > /dev/null; echo $?)" "build the same site"
+
+done_testing

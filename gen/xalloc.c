@@ -105,7 +105,8 @@ char *xstrdup(const char *s)
  *
  * glibc reads its tunables only when a process starts, from the
  * environment, so gen starts itself once more with them added: one
- * exec, about a millisecond. They stay in the environment, so a
+ * exec, and the dynamic loader's work again, some 4 ms of CPU (35
+ * libraries). They stay in the environment, so a
  * resident started from here has them from the start. A GLIBC_TUNABLES
  * that names glibc.malloc.hugetlb already (gen's own, or the user's:
  * glibc.malloc.hugetlb=0 turns this off) is left as it is; other

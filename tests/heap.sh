@@ -3,8 +3,9 @@
 # that builds starts itself once more with glibc's malloc tunables for
 # huge pages, so its heap is advised huge and grows by 64 MB at a time;
 # a user's own tunables are kept and win where both name one, and one
-# that names glibc.malloc.hugetlb turns this off. What a process runs
-# with is seen in /proc: glibc rewrites the environment's copy there.
+# that names glibc.malloc.hugetlb turns this off. The tunables are seen
+# in what they do to the process's mappings, not in /proc/PID/environ:
+# glibc rewrites that copy of the environment as it reads them.
 . "$(dirname "$0")/lib.sh"
 
 if ldd "$GEN" | grep -q libasan; then

@@ -31,6 +31,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -358,6 +359,11 @@ int resident_run(const build_options *opt, const char *name, int idle_minutes)
 		close(lfd);
 		return 1;
 	}
+	/* Started as /proc/self/exe (see start), the process is named
+	 * "exe" in ps and top: it takes its command's name again. */
+	const char *exe = opt->exe ? opt->exe : "gen";
+	const char *slash = strrchr(exe, '/');
+	prctl(PR_SET_NAME, slash ? slash + 1 : exe, 0, 0, 0);
 	/* As gen serve: large blocks stay in the heap from build to build. */
 	mallopt(M_MMAP_THRESHOLD, 512 << 20);
 	mallopt(M_TRIM_THRESHOLD, 1024 << 20);

@@ -127,6 +127,16 @@ void xalloc_tune_heap(char **argv)
 	char *value = xmalloc(n);
 	snprintf(value, n, "%s%s%s", HEAP_TUNABLES, old ? ":" : "", old ? old : "");
 	if (setenv("GLIBC_TUNABLES", value, 1) == 0) {
+		/* By its path, so that the process keeps its name ("gen",
+		 * not "exe", in ps and top); by /proc/self/exe only when
+		 * the file has gone from there since it was started. */
+		char self[4096];
+		ssize_t len = readlink("/proc/self/exe", self, sizeof self - 1);
+		self[len > 0 ? len : 0] = '\0';
+		static const char gone[] = " (deleted)";
+		size_t l = strlen(self), g = sizeof gone - 1;
+		if (l > 0 && self[0] == '/' && !(l >= g && strcmp(self + l - g, gone) == 0))
+			execv(self, argv);
 		execv("/proc/self/exe", argv);
 		/* No /proc, or the executable is gone: run as started. */
 		if (old)

@@ -24,7 +24,8 @@ git_init "$P"
 
 # look NAME [ENV...]: runs gen serve on P (with ENV) and, once it
 # serves, writes the size of its heap (the break's mapping) in bytes to
-# $WORK/NAME.heap and the flags of its mappings to $WORK/NAME.flags.
+# $WORK/NAME.heap, the flags of its mappings to $WORK/NAME.flags and
+# its name (as ps shows it) to $WORK/NAME.comm.
 look() {
 	name=$1
 	shift
@@ -41,6 +42,7 @@ look() {
 	set -- $range
 	echo $((0x${2:-0} - 0x${1:-0})) > "$WORK/$name.heap"
 	grep '^VmFlags:' /proc/$pid/smaps > "$WORK/$name.flags"
+	cat /proc/$pid/comm > "$WORK/$name.comm"
 	kill $pid
 	wait $pid 2>/dev/null
 }
@@ -63,6 +65,7 @@ heap=$(cat "$WORK/plain.heap")
 ok "$([ "$heap" -ge $((64 * MB)) ] && [ "$heap" -lt $((128 * MB)) ]; echo $?)" \
 	"its heap grew by 64 MB at once (glibc.malloc.top_pad): $heap bytes"
 huge plain yes "and is advised huge (glibc.malloc.hugetlb=1)"
+is "$(cat "$WORK/plain.comm")" "$(basename "$GEN")" "started again, it keeps its name in ps and top"
 
 look own GLIBC_TUNABLES=glibc.malloc.top_pad=$((160 * MB))
 contains "$WORK/own.log" "gen serve: http://" "gen serve runs with a top_pad of the user's"

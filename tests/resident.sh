@@ -264,6 +264,12 @@ ok $? "--resident=0, none running: the site is written"
 pgrep -f "resident-serve.*$WORK/third" > /dev/null
 ok $((! $?)) "--resident=0, none running: no resident is started"
 
+# The resident goes by the command's name in ps and top, not "exe"
+# (it is started as /proc/self/exe).
+R -o "$WORK/out" -q
+pid=$(pgrep -f "resident-serve.*$WORK/out" | head -1)
+is "$(cat /proc/$pid/comm 2>/dev/null)" "$(basename "$GEN")" "the resident is named as its command"
+
 # A bad number of minutes is a usage error.
 "$GEN" build --resident=x -C "$P" -o "$WORK/out" 2> "$WORK/usage.err"
 is "$?" 2 "--resident=x: a usage error"

@@ -3429,6 +3429,107 @@ static int compare_fresh(const void *a, const void *b)
 	return x->k < y->k ? -1 : x->k > y->k;
 }
 
+/* A range of terms of build_postings_after, on a thread of its own:
+ * the memory's postings of each term but the changed documents' (gone),
+ * merged with the changed documents' own (fresh, from f on). The
+ * ranges write to parts of the arrays that no other range touches. */
+typedef struct merge_part {
+	search_index *ix;
+	const fresh_posting *fresh;
+	size_t nfresh;
+	const bool *gone;
+	size_t from, to;     /* terms */
+	size_t f;            /* the first of fresh with a term from on */
+	size_t count;        /* merge_fill: where the range's postings end */
+} merge_part;
+
+/* The memory's postings of term t, and how many there are. */
+static const uint32_t *was_postings(const search_index *ix, size_t t, const double **tf,
+				    uint32_t *n)
+{
+	const search_memory *m = ix->memory;
+	uint32_t was = ix->term_was[t];
+	if (was == UINT32_MAX) {
+		*tf = NULL;
+		*n = 0;
+		return NULL;
+	}
+	*tf = m->made.ptf + m->made.post_off[was];
+	*n = m->made.post_n[was];
+	return m->made.pdoc + m->made.post_off[was];
+}
+
+/* The postings of the terms of the ranges before this one, counted
+ * without placing them: where this range's go. */
+static size_t merge_count(const merge_part *p)
+{
+	search_index *ix = p->ix;
+	size_t f = 0, count = 0;
+	for (size_t t = 0; t < p->from; t++) {
+		const double *otf;
+		uint32_t on;
+		const uint32_t *od = was_postings(ix, t, &otf, &on);
+		for (uint32_t i = 0; i < on; i++)
+			count += !p->gone[od[i]];
+		for (; f < p->nfresh && p->fresh[f].term == t; f++)
+			count++;
+	}
+	return count;
+}
+
+/* The postings of each term of the range in the order of the
+ * documents, with its post_off and post_n: the first range's from 0,
+ * the second's after counting the first's (merge_count) while the
+ * first is placed. */
+static void *merge_fill(void *arg)
+{
+	merge_part *p = arg;
+	search_index *ix = p->ix;
+	const fresh_posting *fresh = p->fresh;
+	size_t f = p->f;
+	size_t at = p->from ? merge_count(p) : 0;
+	for (size_t t = p->from; t < p->to; t++) {
+		const double *otf;
+		uint32_t on, i = 0;
+		const uint32_t *od = was_postings(ix, t, &otf, &on);
+		ix->made.post_off[t] = (uint32_t)at;
+		while (i < on || (f < p->nfresh && fresh[f].term == t)) {
+			if (f < p->nfresh && fresh[f].term == t && (i >= on || fresh[f].k < od[i])) {
+				ix->made.pdoc[at] = fresh[f].k;
+				ix->made.ptf[at++] = fresh[f].tf;
+				f++;
+			} else {
+				if (!p->gone[od[i]]) {
+					ix->made.pdoc[at] = od[i];
+					ix->made.ptf[at++] = otf[i];
+				}
+				i++;
+			}
+		}
+		ix->made.post_n[t] = (uint32_t)(at - ix->made.post_off[t]);
+	}
+	p->count = at;
+	return NULL;
+}
+
+/* Whether each term of the range has the postings and levels it had in
+ * the memory's index (term_same). */
+static void *merge_same(void *arg)
+{
+	merge_part *p = arg;
+	search_index *ix = p->ix;
+	const search_memory *m = ix->memory;
+	for (size_t t = p->from; t < p->to; t++) {
+		uint32_t n = ix->made.post_n[t], was = ix->term_was[t];
+		ix->term_same[t] = was != UINT32_MAX && n == m->made.post_n[was] &&
+				   ix->made.term_surface[t] == m->made.term_surface[was] &&
+				   memcmp(ix->made.pdoc + ix->made.post_off[t], m->made.pdoc + m->made.post_off[was],
+					  n * sizeof *ix->made.pdoc) == 0 &&
+				   memcmp(ix->made.pq + ix->made.post_off[t], m->made.pq_raw + m->made.post_off[was], n) == 0;
+	}
+	return NULL;
+}
+
 /* build_postings for an index that search_add_documents found to be the
  * memory's last one but for ix->changed (ix->after), with the same
  * terms: the postings of the other documents are the memory's, with
@@ -3497,44 +3598,34 @@ static bool build_postings_after(search_index *ix)
 	ix->made.post_cap = got_doc / sizeof *ix->made.pdoc < got_tf / sizeof *ix->made.ptf
 				    ? got_doc / sizeof *ix->made.pdoc
 				    : got_tf / sizeof *ix->made.ptf;
-	size_t at = 0, f = 0;
-	for (size_t t = 0; t < nt; t++) {
-		ix->made.post_off[t] = (uint32_t)at;
-		/* The term's postings in the memory's index, if it had it:
-		 * those of the held documents are valid as they are. */
-		uint32_t was = ix->term_was[t];
-		const uint32_t *od = was != UINT32_MAX ? m->made.pdoc + m->made.post_off[was] : NULL;
-		const double *otf = was != UINT32_MAX ? m->made.ptf + m->made.post_off[was] : NULL;
-		uint32_t on = was != UINT32_MAX ? m->made.post_n[was] : 0, i = 0;
-		while (i < on || (f < nfresh && fresh[f].term == t)) {
-			if (f < nfresh && fresh[f].term == t && (i >= on || fresh[f].k < od[i])) {
-				ix->made.pdoc[at] = fresh[f].k;
-				ix->made.ptf[at++] = fresh[f].tf;
-				f++;
-			} else {
-				if (!gone[od[i]]) {
-					ix->made.pdoc[at] = od[i];
-					ix->made.ptf[at++] = otf[i];
-				}
-				i++;
-			}
+	/* Two ranges of terms, the first placed while the second counts
+	 * the first's postings to know where its own go: the first range
+	 * is the larger, as counting reads only the documents' numbers. */
+	size_t nparts = ix->jobs > 1 && cap >= 65536 ? 2 : 1;
+	merge_part parts[2];
+	size_t cut = nt;
+	if (nparts == 2) {
+		size_t sum = 0, upto = cap / 5 * 3;
+		cut = 0;
+		while (cut < nt && sum < upto) {
+			uint32_t was = ix->term_was[cut++];
+			sum += was != UINT32_MAX ? m->made.post_n[was] : 0;
 		}
-		ix->made.post_n[t] = (uint32_t)(at - ix->made.post_off[t]);
 	}
+	size_t f0 = 0;
+	while (f0 < nfresh && fresh[f0].term < cut)
+		f0++;
+	parts[0] = (merge_part){ ix, fresh, nfresh, gone, 0, cut, 0, 0 };
+	parts[1] = (merge_part){ ix, fresh, nfresh, gone, cut, nt, f0, 0 };
+	jobs_run(parts, nparts, sizeof *parts, merge_fill);
+	size_t at = parts[nparts - 1].count;
 	score_postings(ix, at);
 	ix->made.pq_raw = spare_take(spare_of(ix, SPARE_PQ_RAW), at + 1, &ix->made.pq_raw_cap);
 	memcpy(ix->made.pq_raw, ix->made.pq, at);
 	ix->term_same = xcalloc(nt + 1, sizeof *ix->term_same);
 	/* The encoding depends on the documents and levels alone (see
 	 * encode_postings), not on the top score. */
-	for (size_t t = 0; t < nt; t++) {
-		uint32_t n = ix->made.post_n[t], was = ix->term_was[t];
-		ix->term_same[t] = was != UINT32_MAX && n == m->made.post_n[was] &&
-				   ix->made.term_surface[t] == m->made.term_surface[was] &&
-				   memcmp(ix->made.pdoc + ix->made.post_off[t], m->made.pdoc + m->made.post_off[was],
-					  n * sizeof *ix->made.pdoc) == 0 &&
-				   memcmp(ix->made.pq + ix->made.post_off[t], m->made.pq_raw + m->made.post_off[was], n) == 0;
-	}
+	jobs_run(parts, nparts, sizeof *parts, merge_same);
 	free(place);
 	free(gone);
 	free(tacc);

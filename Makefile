@@ -29,8 +29,13 @@ WARN += -Werror
 endif
 
 # Evaluated lazily (=) so that pkg-config runs only after the deps stamp.
+# libmicrohttpd is not linked: gen serve opens it when it starts (see
+# gen/serve.c), by the name (soname) its development link points to.
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKG_MODULES))
-PKG_LIBS   = $(shell pkg-config --libs $(PKG_MODULES)) -lcmark-gfm-extensions -lstemmer -lpthread -lm
+PKG_LIBS   = $(shell pkg-config --libs $(filter-out libmicrohttpd,$(PKG_MODULES))) \
+	     -lcmark-gfm-extensions -lstemmer -lpthread -lm -ldl
+MHD_SONAME = $(shell objdump -p "$$(pkg-config --variable=libdir libmicrohttpd)/libmicrohttpd.so" \
+		2>/dev/null | awk '$$1 == "SONAME" { print $$2 }')
 
 CPPFLAGS += -D_POSIX_C_SOURCE=200809L -DGEN_VERSION='"$(VERSION)"' -DGEN_DATADIR='"$(PREFIX)/share/gen"' -Igen
 CFLAGS   += -std=c11 $(OPT) $(WARN) $(SANFLAGS) -MMD -MP
@@ -57,6 +62,8 @@ $(DEPS_OK): deps.mk tools/deps.sh
 $(BUILD)/obj/%.o: gen/%.c | $(DEPS_OK)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(PKG_CFLAGS) -c $< -o $@
+
+$(BUILD)/obj/serve.o: CPPFLAGS += $(if $(MHD_SONAME),-DGEN_MHD_SONAME='"$(MHD_SONAME)"')
 
 $(BUILD)/obj/tools/%.o: tools/%.c | $(DEPS_OK)
 	@mkdir -p $(dir $@)

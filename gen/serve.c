@@ -10,6 +10,7 @@
  * needs no WebSocket and works through any proxy. */
 #include "serve.h"
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <malloc.h>
@@ -56,6 +57,67 @@
 #define SAVE_SETTLE_MS 5
 #define SETTLE_MS 25
 
+/* ---- libmicrohttpd, opened when a preview starts ----
+ *
+ * Only gen serve needs an HTTP server, but every command that builds
+ * starts twice (xalloc.c, "the heap's pages"), and a binary linked with
+ * libmicrohttpd loads it and GnuTLS with its nine libraries each time:
+ * 2 ms of the dynamic loader's work per start, on the path of every
+ * rebuild. So gen is not linked with it: serve opens it here, by the
+ * name the Makefile found when gen was built, and takes the functions
+ * it calls from it. The library stays loaded until the process ends
+ * (unloaded, what GnuTLS set up when loaded would look leaked). */
+#ifndef GEN_MHD_SONAME
+#define GEN_MHD_SONAME "libmicrohttpd.so.12"
+#endif
+
+typedef struct httpd {
+	__typeof__(MHD_start_daemon) *start_daemon;
+	__typeof__(MHD_stop_daemon) *stop_daemon;
+	__typeof__(MHD_create_response_from_buffer) *response_from_buffer;
+	__typeof__(MHD_create_response_from_fd64) *response_from_fd64;
+	__typeof__(MHD_add_response_header) *add_header;
+	__typeof__(MHD_queue_response) *queue_response;
+	__typeof__(MHD_destroy_response) *destroy_response;
+	__typeof__(MHD_lookup_connection_value) *lookup_value;
+} httpd;
+
+/* Takes symbol name from lib into *fn (a function pointer's address):
+ * through memcpy, as ISO C has no cast from void * to a function. */
+static bool httpd_take(void *lib, const char *name, void *fn, gen_err *err)
+{
+	void *sym = dlsym(lib, name);
+	if (!sym) {
+		err_set(err, GEN_EIO, "", 0, 0, "cannot find %s in %s", name, GEN_MHD_SONAME);
+		return false;
+	}
+	memcpy(fn, &sym, sizeof sym);
+	return true;
+}
+
+/* Fills h from libmicrohttpd. Returns 0, or GEN_EIO with err set. */
+static int httpd_open(httpd *h, gen_err *err)
+{
+	void *lib = dlopen(GEN_MHD_SONAME, RTLD_NOW | RTLD_LOCAL);
+	if (!lib) {
+		const char *why = dlerror();
+		err_set(err, GEN_EIO, "", 0, 0,
+			"cannot load the HTTP server library %s: %s (install libmicrohttpd12)",
+			GEN_MHD_SONAME, why ? why : "not found");
+		return GEN_EIO;
+	}
+	if (httpd_take(lib, "MHD_start_daemon", &h->start_daemon, err) &&
+	    httpd_take(lib, "MHD_stop_daemon", &h->stop_daemon, err) &&
+	    httpd_take(lib, "MHD_create_response_from_buffer", &h->response_from_buffer, err) &&
+	    httpd_take(lib, "MHD_create_response_from_fd64", &h->response_from_fd64, err) &&
+	    httpd_take(lib, "MHD_add_response_header", &h->add_header, err) &&
+	    httpd_take(lib, "MHD_queue_response", &h->queue_response, err) &&
+	    httpd_take(lib, "MHD_destroy_response", &h->destroy_response, err) &&
+	    httpd_take(lib, "MHD_lookup_connection_value", &h->lookup_value, err))
+		return 0;
+	return GEN_EIO;
+}
+
 typedef struct preview {
 	pthread_mutex_t lock;
 	pthread_cond_t built;  /* signalled after every build and at the end */
@@ -70,6 +132,7 @@ typedef struct preview {
 	atomic_bool building;  /* the main thread is in a build */
 	int stop_pipe[2];      /* written at the first signal */
 	int sigfd;
+	httpd http;            /* the server's functions, set before it starts */
 } preview;
 
 /* ---- answering requests ---- */
@@ -158,32 +221,32 @@ static const char *content_type(const char *path)
 	return "application/octet-stream";
 }
 
-static enum MHD_Result send_response(struct MHD_Connection *c, unsigned status,
-				     struct MHD_Response *r, const char *type)
+static enum MHD_Result send_response(const httpd *h, struct MHD_Connection *c,
+				     unsigned status, struct MHD_Response *r, const char *type)
 {
 	if (!r)
 		return MHD_NO;
 	if (type)
-		MHD_add_response_header(r, "Content-Type", type);
+		h->add_header(r, "Content-Type", type);
 	/* A preview changes under the reader: never from a cache. */
-	MHD_add_response_header(r, "Cache-Control", "no-store");
-	enum MHD_Result rc = MHD_queue_response(c, status, r);
-	MHD_destroy_response(r);
+	h->add_header(r, "Cache-Control", "no-store");
+	enum MHD_Result rc = h->queue_response(c, status, r);
+	h->destroy_response(r);
 	return rc;
 }
 
-static enum MHD_Result send_text(struct MHD_Connection *c, unsigned status,
+static enum MHD_Result send_text(const httpd *h, struct MHD_Connection *c, unsigned status,
 				 const char *text)
 {
-	struct MHD_Response *r = MHD_create_response_from_buffer(
-		strlen(text), (void *)text, MHD_RESPMEM_MUST_COPY);
-	return send_response(c, status, r, "text/plain; charset=utf-8");
+	struct MHD_Response *r = h->response_from_buffer(strlen(text), (void *)text,
+							 MHD_RESPMEM_MUST_COPY);
+	return send_response(h, c, status, r, "text/plain; charset=utf-8");
 }
 
 /* Sends html (taken) with the live script before its last </body>, or
  * at its end. */
-static enum MHD_Result send_html(struct MHD_Connection *c, unsigned status, buf *html,
-				 unsigned long build)
+static enum MHD_Result send_html(const httpd *h, struct MHD_Connection *c, unsigned status,
+				 buf *html, unsigned long build)
 {
 	char tag[96];
 	int tl = snprintf(tag, sizeof tag,
@@ -201,9 +264,9 @@ static enum MHD_Result send_html(struct MHD_Connection *c, unsigned status, buf 
 	buf_put(&out, html->ptr + at, html->len - at);
 	buf_release(html);
 	size_t len = out.len;
-	struct MHD_Response *r = MHD_create_response_from_buffer(len, buf_detach(&out),
-								 MHD_RESPMEM_MUST_FREE);
-	return send_response(c, status, r, "text/html; charset=utf-8");
+	struct MHD_Response *r = h->response_from_buffer(len, buf_detach(&out),
+							 MHD_RESPMEM_MUST_FREE);
+	return send_response(h, c, status, r, "text/html; charset=utf-8");
 }
 
 /* The latest build, as the live script reads it. */
@@ -220,11 +283,12 @@ static void status_json(preview *p, buf *out)
  * than N has finished; otherwise when one does, or after WAIT_SECONDS. */
 static enum MHD_Result answer_wait(preview *p, struct MHD_Connection *c)
 {
-	const char *after = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "after");
+	const char *after = p->http.lookup_value(c, MHD_GET_ARGUMENT_KIND, "after");
 	char *end = NULL;
 	unsigned long n = after ? strtoul(after, &end, 10) : 0;
 	if (after && (!*after || *end))
-		return send_text(c, MHD_HTTP_BAD_REQUEST, "after= needs a build number\n");
+		return send_text(&p->http, c, MHD_HTTP_BAD_REQUEST,
+				 "after= needs a build number\n");
 	struct timespec until;
 	clock_gettime(CLOCK_REALTIME, &until);
 	until.tv_sec += WAIT_SECONDS;
@@ -236,9 +300,9 @@ static enum MHD_Result answer_wait(preview *p, struct MHD_Connection *c)
 	status_json(p, &out);
 	pthread_mutex_unlock(&p->lock);
 	size_t len = out.len;
-	struct MHD_Response *r = MHD_create_response_from_buffer(len, buf_detach(&out),
-								 MHD_RESPMEM_MUST_FREE);
-	return send_response(c, MHD_HTTP_OK, r, "application/json");
+	struct MHD_Response *r = p->http.response_from_buffer(len, buf_detach(&out),
+							      MHD_RESPMEM_MUST_FREE);
+	return send_response(&p->http, c, MHD_HTTP_OK, r, "application/json");
 }
 
 static unsigned long current_build(preview *p)
@@ -264,7 +328,7 @@ static enum MHD_Result answer_missing(preview *p, struct MHD_Connection *c, cons
 		buf_puts(&page, "</code>.</p></body></html>\n");
 	}
 	buf_release(&path);
-	return send_html(c, MHD_HTTP_NOT_FOUND, &page, current_build(p));
+	return send_html(&p->http, c, MHD_HTTP_NOT_FOUND, &page, current_build(p));
 }
 
 /* Whether url names something inside the served folder: no ".." part
@@ -287,22 +351,22 @@ static bool url_is_safe(const char *url)
 
 /* Before the first build is done there is nothing to show: a page that
  * says so, and reloads when it is. */
-static enum MHD_Result answer_first(struct MHD_Connection *c)
+static enum MHD_Result answer_first(const httpd *h, struct MHD_Connection *c)
 {
 	buf page = BUF_INIT;
 	buf_puts(&page, "<!DOCTYPE html>\n<html lang=\"nl\"><head><meta charset=\"utf-8\">"
 			"<title>Bezig met bouwen</title></head><body><h1>Bezig met bouwen</h1>"
 			"<p>gen serve bouwt het handboek; deze pagina laadt vanzelf opnieuw "
 			"als het klaar is.</p></body></html>\n");
-	return send_html(c, MHD_HTTP_SERVICE_UNAVAILABLE, &page, 0);
+	return send_html(h, c, MHD_HTTP_SERVICE_UNAVAILABLE, &page, 0);
 }
 
 static enum MHD_Result answer_file(preview *p, struct MHD_Connection *c, const char *url)
 {
 	if (!url_is_safe(url))
-		return send_text(c, MHD_HTTP_BAD_REQUEST, "bad path\n");
+		return send_text(&p->http, c, MHD_HTTP_BAD_REQUEST, "bad path\n");
 	if (current_build(p) == 0)
-		return answer_first(c);
+		return answer_first(&p->http, c);
 	buf path = BUF_INIT;
 	buf_printf(&path, "%s%s", p->dir, url);
 	enum MHD_Result rc;
@@ -313,11 +377,11 @@ static enum MHD_Result answer_file(preview *p, struct MHD_Connection *c, const c
 			 * links resolve from the folder. */
 			buf to = BUF_INIT;
 			buf_printf(&to, "%s/", url);
-			struct MHD_Response *r = MHD_create_response_from_buffer(
-				0, NULL, MHD_RESPMEM_PERSISTENT);
+			struct MHD_Response *r =
+				p->http.response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
 			if (r)
-				MHD_add_response_header(r, "Location", to.ptr);
-			rc = send_response(c, MHD_HTTP_MOVED_PERMANENTLY, r, NULL);
+				p->http.add_header(r, "Location", to.ptr);
+			rc = send_response(&p->http, c, MHD_HTTP_MOVED_PERMANENTLY, r, NULL);
 			buf_release(&to);
 			goto out;
 		}
@@ -347,15 +411,15 @@ static enum MHD_Result answer_file(preview *p, struct MHD_Connection *c, const c
 			buf_release(&html);
 			rc = answer_missing(p, c, url);
 		} else {
-			rc = send_html(c, MHD_HTTP_OK, &html, build);
+			rc = send_html(&p->http, c, MHD_HTTP_OK, &html, build);
 		}
 		goto out;
 	}
 	/* libmicrohttpd owns fd from here, also when it fails. */
-	struct MHD_Response *r = MHD_create_response_from_fd64((uint64_t)st.st_size, fd);
+	struct MHD_Response *r = p->http.response_from_fd64((uint64_t)st.st_size, fd);
 	if (!r)
 		close(fd);
-	rc = send_response(c, MHD_HTTP_OK, r, type);
+	rc = send_response(&p->http, c, MHD_HTTP_OK, r, type);
 out:
 	buf_release(&path);
 	return rc;
@@ -371,18 +435,18 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *c, const char *u
 	(void)state;
 	preview *p = cls;
 	if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0) {
-		struct MHD_Response *r = MHD_create_response_from_buffer(
+		struct MHD_Response *r = p->http.response_from_buffer(
 			19, (void *)"method not allowed\n", MHD_RESPMEM_PERSISTENT);
 		if (r)
-			MHD_add_response_header(r, "Allow", "GET, HEAD");
-		return send_response(c, MHD_HTTP_METHOD_NOT_ALLOWED, r,
+			p->http.add_header(r, "Allow", "GET, HEAD");
+		return send_response(&p->http, c, MHD_HTTP_METHOD_NOT_ALLOWED, r,
 				     "text/plain; charset=utf-8");
 	}
 	if (strcmp(url, "/_gen/live.js") == 0)
-		return send_response(c, MHD_HTTP_OK,
-				     MHD_create_response_from_buffer(sizeof live_js - 1,
-								     (void *)live_js,
-								     MHD_RESPMEM_PERSISTENT),
+		return send_response(&p->http, c, MHD_HTTP_OK,
+				     p->http.response_from_buffer(sizeof live_js - 1,
+								  (void *)live_js,
+								  MHD_RESPMEM_PERSISTENT),
 				     "text/javascript; charset=utf-8");
 	if (strcmp(url, "/_gen/wait") == 0)
 		return answer_wait(p, c);
@@ -661,6 +725,10 @@ int serve_run(const serve_options *opt)
 		goto fail;
 	}
 
+	if (httpd_open(&p.http, &err) < 0) {
+		status = 1;
+		goto fail;
+	}
 	const char *bind_to = opt->bind ? opt->bind : "127.0.0.1";
 	int port = opt->port >= 0 ? opt->port : DEFAULT_PORT;
 	sock = listen_on(bind_to, &port, &family, &err);
@@ -678,10 +746,10 @@ int serve_run(const serve_options *opt)
 	unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD;
 	if (family == AF_INET6)
 		flags |= MHD_USE_IPv6;
-	daemon = MHD_start_daemon(flags, (uint16_t)port, NULL, NULL, answer, &p,
-				  MHD_OPTION_LISTEN_SOCKET, sock,
-				  MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)(WAIT_SECONDS * 4),
-				  MHD_OPTION_END);
+	daemon = p.http.start_daemon(flags, (uint16_t)port, NULL, NULL, answer, &p,
+				     MHD_OPTION_LISTEN_SOCKET, sock,
+				     MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)(WAIT_SECONDS * 4),
+				     MHD_OPTION_END);
 	if (!daemon) {
 		err_set(&err, GEN_EIO, "", 0, 0, "cannot start the HTTP server on %s port %d",
 			bind_to, port);
@@ -745,7 +813,7 @@ out:
 	pthread_cond_broadcast(&p.built);
 	pthread_mutex_unlock(&p.lock);
 	if (daemon)
-		MHD_stop_daemon(daemon);
+		p.http.stop_daemon(daemon);
 	if (signals_started) {
 		/* It waits in read(), where it can be cancelled. */
 		pthread_cancel(signals);

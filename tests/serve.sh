@@ -91,6 +91,15 @@ ok "$([ ! -e "$P/public" ] && echo 0 || echo 1)" "public/ stays untouched: it ne
 git -C "$P" status --porcelain > "$WORK/status"
 is "$(cat "$WORK/status")" "" "git status stays quiet about the preview folder"
 
+# The server's library is opened by serve alone (gen/serve.c, "libmicrohttpd"):
+# the other commands start without it and the nine libraries it brings.
+grep -q 'libmicrohttpd' "/proc/$PID/maps"
+is "$?" 0 "serve has opened libmicrohttpd"
+LD_DEBUG=libs "$GEN" list -C "$P" > /dev/null 2> "$WORK/libs"
+contains "$WORK/libs" "libgit2" "gen list loads its libraries (as LD_DEBUG shows)"
+lacks "$WORK/libs" "libmicrohttpd" "but not libmicrohttpd"
+lacks "$WORK/libs" "libgnutls" "nor GnuTLS"
+
 is "$(http GET /)" 200 "the home page is served"
 contains "$WORK/r.head" "content-type: text/html; charset=utf-8" "as HTML"
 contains "$WORK/r.head" "cache-control: no-store" "never from a browser's cache"

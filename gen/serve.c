@@ -61,9 +61,9 @@
  *
  * Only gen serve needs an HTTP server, but every command that builds
  * starts twice (xalloc.c, "the heap's pages"), and a binary linked with
- * libmicrohttpd loads it and GnuTLS with its nine libraries each time:
- * 2 ms of the dynamic loader's work per start, on the path of every
- * rebuild. So gen is not linked with it: serve opens it here, by the
+ * libmicrohttpd loads it and the nine libraries it needs, GnuTLS among
+ * them, each time: 2 ms of the dynamic loader's work per start, on the
+ * path of every rebuild. So gen is not linked with it: serve opens it here, by the
  * name the Makefile found when gen was built, and takes the functions
  * it calls from it. The library stays loaded until the process ends
  * (unloaded, what GnuTLS set up when loaded would look leaked). */
@@ -88,7 +88,7 @@ static bool httpd_take(void *lib, const char *name, void *fn, gen_err *err)
 {
 	void *sym = dlsym(lib, name);
 	if (!sym) {
-		err_set(err, GEN_EIO, "", 0, 0, "cannot find %s in %s", name, GEN_MHD_SONAME);
+		err_set(err, GEN_EIO, "", 0, 0, "gen serve: %s has no %s", GEN_MHD_SONAME, name);
 		return false;
 	}
 	memcpy(fn, &sym, sizeof sym);
@@ -102,7 +102,7 @@ static int httpd_open(httpd *h, gen_err *err)
 	if (!lib) {
 		const char *why = dlerror();
 		err_set(err, GEN_EIO, "", 0, 0,
-			"cannot load the HTTP server library %s: %s (install libmicrohttpd12)",
+			"gen serve: cannot load the HTTP server's library %s: %s",
 			GEN_MHD_SONAME, why ? why : "not found");
 		return GEN_EIO;
 	}

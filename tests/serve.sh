@@ -99,6 +99,20 @@ LD_DEBUG=libs "$GEN" list -C "$P" > /dev/null 2> "$WORK/libs"
 contains "$WORK/libs" "libgit2" "gen list loads its libraries (as LD_DEBUG shows)"
 lacks "$WORK/libs" "libmicrohttpd" "but not libmicrohttpd"
 lacks "$WORK/libs" "libgnutls" "nor GnuTLS"
+# A library that cannot be loaded stops serve at once, saying which: an
+# empty file by each name the mapped one could be opened by (its
+# soname is one: libmicrohttpd.so.12.60.0, .so.12.60, .so.12).
+mkdir "$WORK/badlib"
+lib=$(sed -n 's|.*/\(libmicrohttpd\.so[.0-9]*\)$|\1|p' /proc/$PID/maps | head -n 1)
+while case "$lib" in *.so.*) true ;; *) false ;; esac; do
+	: > "$WORK/badlib/$lib"
+	lib=${lib%.*}
+done
+LD_LIBRARY_PATH="$WORK/badlib" timeout 30 "$GEN" serve -C "$P" -p 0 > /dev/null 2> "$WORK/err"
+is "$?" 1 "serve without a loadable libmicrohttpd fails"
+contains "$WORK/err" "gen serve: cannot load the HTTP server's library libmicrohttpd.so" \
+	"naming the library"
+contains "$WORK/err" "file too short" "and why it did not load"
 
 is "$(http GET /)" 200 "the home page is served"
 contains "$WORK/r.head" "content-type: text/html; charset=utf-8" "as HTML"

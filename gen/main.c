@@ -321,7 +321,6 @@ int main(int argc, char **argv)
 		usage_for("", stderr);
 		return EXIT_USAGE;
 	}
-	xalloc_tune_heap(argv);
 
 	build_options o;
 	memset(&o, 0, sizeof o);

@@ -137,9 +137,8 @@ static void map_reserve(strmap *m, size_t n)
 	 * thrown away, their pages faulted in for nothing. */
 	if (m->cap < cap)
 		map_resize(m, cap);
-	/* And the keys in one block, of n keys of some 40 bytes: a big map's
-	 * is then big enough for huge pages (xmalloc), and a lookup does
-	 * not miss the TLB on the key it compares. */
+	/* And the keys in one block, of n keys of some 40 bytes: one
+	 * allocation for a big map's keys instead of one per KEY_BLOCK. */
 	size_t want = n * (key_room(m, 40) + 8);
 	m->block = want > KEY_BLOCK ? want : 0;
 }

@@ -15,12 +15,4 @@ void *xrealloc(void *p, size_t n);
 char *xstrdup(const char *s);
 char *xstrndup(const char *s, size_t n);
 
-/* Starts this process over, the same executable with the same argv,
- * with glibc's malloc set to ask for huge pages (see xalloc.c, "the
- * heap's pages"); returns when that is not done: gen was started so
- * already, the user's GLIBC_TUNABLES names glibc.malloc.hugetlb, or the
- * exec failed. Called first thing by the commands that build, before any
- * thread is started or file opened. */
-void xalloc_tune_heap(char **argv);
-
 #endif

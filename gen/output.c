@@ -276,7 +276,8 @@ struct output {
 	strmap old;   /* UPDATE: every path in dir -> OLD_*; read-only after begin */
 	strmap dirs;  /* FRESH: directories made in tmp; UPDATE, at commit:
 			 directories the new site has -> 1 once known to exist */
-	shard produced[NSHARDS]; /* UPDATE: what this build produced */
+	shard produced[NSHARDS]; /* what this build produced (in FRESH mode
+				    * only the paths, for the manifest) */
 	pthread_mutex_t lock; /* guards the fields below */
 	unsigned long nstaged; /* last staged number handed out */
 	size_t changed, unchanged; /* FRESH mode's */
@@ -286,6 +287,7 @@ struct output {
 				   order; the output itself first */
 	size_t ndstat, capdstat;
 	struct timespec began; /* when the scan began (settled) */
+	struct timespec placed; /* FRESH: just before the new site was moved in */
 	size_t dirs_read;     /* directories read entry by entry */
 	size_t dirs_sought;   /* found in the manifest by path */
 	buf last;             /* the bytes of the manifest read, when whole */
@@ -879,6 +881,25 @@ static bool settled(const output *o, const dir_stat *st, const struct timespec *
 	return st->sec * 1000000000 + (int64_t)st->nsec < began - MANIFEST_SETTLED_NS;
 }
 
+/* FRESH mode, the new site in place: the stat of its folder rel (under
+ * dfd, the output) in *st. Until it was moved in, the site was tmp, a
+ * folder of this build's own under a name no one else knows, so the
+ * folder holds the entries this build wrote: manifest_write lists them,
+ * and when the mtime lies a clock tick before the move (settled, with
+ * began at placed), any change made since gives the folder another. */
+static bool fresh_stat(int dfd, const char *rel, dir_stat *st)
+{
+	struct stat sb;
+	if (dfd < 0 || fstatat(dfd, *rel ? rel : ".", &sb, AT_SYMLINK_NOFOLLOW) < 0 ||
+	    !S_ISDIR(sb.st_mode))
+		return false;
+	memset(st, 0, sizeof *st);
+	st->ino = (uint64_t)sb.st_ino;
+	st->sec = (int64_t)sb.st_mtim.tv_sec;
+	st->nsec = (uint64_t)sb.st_mtim.tv_nsec;
+	return true;
+}
+
 /* Marks the directory holding the entry key[0..len) as changed. */
 static void touch_parent(output *o, const char *key, size_t len)
 {
@@ -944,6 +965,13 @@ static void manifest_write(output *o)
 	}
 	struct timespec now;
 	clock_gettime(CLOCK_REALTIME, &now);
+	/* A FRESH site's folders are stat'ed here; settled measures them
+	 * against the move. */
+	int dfd = -1;
+	if (o->moved) {
+		dfd = open(o->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		o->began = now = o->placed;
+	}
 	buf out = BUF_INIT, tmp = BUF_INIT, body = BUF_INIT;
 	size_t written = 0;
 	/* In the order the next scan visits them: a folder, then the
@@ -957,6 +985,9 @@ static void manifest_write(output *o)
 		const char *key = dir ? dir->key : "";
 		size_t len = dir ? dir->len : 0;
 		const dir_stat *st = dir_stat_of(o, key, len);
+		dir_stat placed;
+		if (!st && o->moved && fresh_stat(dfd, key, &placed))
+			st = &placed;
 		bool trusted = st && !st->touched && settled(o, st, &now);
 		buf_put_blob(&body, key, len);
 		buf_put_varint(&body, trusted ? st->ino : 0);
@@ -989,6 +1020,8 @@ static void manifest_write(output *o)
 	buf_put_varint(&out, written);
 	buf_put(&out, body.ptr, body.len);
 	manifest_save(o, &out);
+	if (dfd >= 0)
+		close(dfd);
 	free(todo);
 	buf_release(&body);
 	buf_release(&tmp);
@@ -1549,6 +1582,16 @@ static void record(output *o, const buf *key, unsigned long n)
 	record_hashed(o, key->ptr, key->len, n, h, map_get_hashed(&o->old, key->ptr, key->len, h));
 }
 
+/* FRESH mode: notes a file written in tmp, for the manifest. */
+static void fresh_record(output *o, const buf *key)
+{
+	uint64_t h = hash_bytes(key->ptr, key->len);
+	shard *sh = shard_of(o, h);
+	pthread_mutex_lock(&sh->lock);
+	map_put_hashed(&sh->map, key->ptr, key->len, h, NULL);
+	pthread_mutex_unlock(&sh->lock);
+}
+
 int output_write(output *o, const char *rel, const void *data, size_t len,
 		 gen_err *err)
 {
@@ -1572,6 +1615,7 @@ int output_write_marked(output *o, const char *rel, const void *data, size_t len
 			rc = io_err(err, o->tmp, key.ptr, "cannot write");
 			goto out;
 		}
+		fresh_record(o, &key);
 		pthread_mutex_lock(&o->lock);
 		o->changed++;
 		pthread_mutex_unlock(&o->lock);
@@ -1904,6 +1948,7 @@ int output_close_marked(output_file *f, output_mark *mark, gen_err *err)
 		goto out;
 	}
 	if (o->dirfd < 0) {
+		fresh_record(o, &f->key);
 		pthread_mutex_lock(&o->lock);
 		o->changed++;
 		pthread_mutex_unlock(&o->lock);
@@ -2560,13 +2605,15 @@ static int commit(output *o, output_finish **finish, gen_err *err)
 		}
 		if (rc == 0)
 			commit_finish(o);
-	} else if (rename(o->tmp, o->dir) < 0) {
-		rc = io_err(err, o->dir, NULL, "cannot move the new site in");
 	} else {
-		o->moved = true;
-		/* One for a site that was here before is of no use now. */
-		if (o->manifest)
-			unlink(o->manifest);
+		clock_gettime(CLOCK_REALTIME, &o->placed);
+		if (rename(o->tmp, o->dir) < 0) {
+			rc = io_err(err, o->dir, NULL, "cannot move the new site in");
+		} else {
+			o->moved = true;
+			/* In place of one for a site that was here before. */
+			manifest_write(o);
+		}
 	}
 	output_free(o);
 	return rc;

@@ -566,6 +566,25 @@ static void test_empty_build(void)
 
 static void cleanup(const char *path);
 
+/* A fresh build of the four files of rebuild, committed 120 ms after
+ * the last: 0, or -1 when it failed. */
+static int fresh_paused(const char *man)
+{
+	output *o = NULL;
+	gen_err err = { 0 };
+	if (output_begin(&o, out, man, &err) < 0) {
+		diag("output_begin: %s", err.msg);
+		return -1;
+	}
+	put(o, "index.html", "home");
+	put(o, "a/b/c.html", "c");
+	put(o, "a/d.html", "d");
+	put(o, "e/f.html", "f");
+	struct timespec pause = { 0, 120000000 };
+	nanosleep(&pause, NULL);
+	return commit(o);
+}
+
 /* One build of the same four files through the manifest at man: how
  * many directories output_begin read entry by entry, or -1. */
 static long rebuild(const char *man)
@@ -591,9 +610,9 @@ static void test_manifest(void)
 	snprintf(man, sizeof man, "%s/cache/output.list", base);
 	struct stat st;
 	is(rebuild(man), 0, "manifest: a fresh site reads nothing");
-	ok(stat(man, &st) < 0, "manifest: none after a fresh build (every folder is new)");
+	ok(stat(man, &st) == 0, "manifest: a fresh build leaves one");
 	age("", true);
-	is(rebuild(man), 4, "manifest: without one, every folder is read");
+	is(rebuild(man), 4, "manifest: every folder whose mtime changed since is read");
 	ok(stat(man, &st) == 0, "manifest: an update leaves one, its folder made");
 	is(rebuild(man), 0, "manifest: nothing changed: no folder is read");
 	is(rebuild(man), 0, "manifest: and again");
@@ -649,7 +668,22 @@ static void test_manifest(void)
 	/* Another site at the same path (removed, built fresh, updated). */
 	cleanup(out);
 	is(rebuild(man), 0, "manifest: a fresh site again");
-	ok(stat(man, &st) < 0, "manifest: the old one is removed");
+	ok(stat(man, &st) == 0, "manifest: its own in place of the old one");
+
+	/* A fresh site whose folders were last written a while before it
+	 * was moved in: the next build takes every folder from the
+	 * manifest, but one changed since, which it reads again. */
+	for (int stray = 0; stray <= 1; stray++) {
+		cleanup(out);
+		ok(fresh_paused(man) == 0, "manifest: a fresh site, moved in 120 ms after its files");
+		if (stray)
+			touch("a/stray.html");
+		is(rebuild(man), stray, stray ? "manifest: a folder given a file since is read again"
+					      : "manifest: then no folder is read");
+		if (stray)
+			ok(stat(at("a/stray.html"), &st) < 0,
+			   "manifest: and the file this build did not write is removed");
+	}
 }
 
 /* A site of 33 folders, three deep, through the manifest at man, with
@@ -759,6 +793,8 @@ static void test_settled_soon(void)
 		return;
 	}
 	sleep_ms(100);
+	/* The fresh build's manifest is not what this test is about. */
+	unlink(man);
 	is(order_build(man, false, &read, &sought), 0, "soon: a build 0.1 s later");
 	is(read, 33, "soon: without a manifest, every folder is read");
 	is(order_build(man, false, &read, &sought), 0, "soon: and the next");

@@ -566,28 +566,10 @@ static void test_empty_build(void)
 
 static void cleanup(const char *path);
 
-/* A fresh build of the four files of rebuild, committed 120 ms after
- * the last: 0, or -1 when it failed. */
-static int fresh_paused(const char *man)
-{
-	output *o = NULL;
-	gen_err err = { 0 };
-	if (output_begin(&o, out, man, &err) < 0) {
-		diag("output_begin: %s", err.msg);
-		return -1;
-	}
-	put(o, "index.html", "home");
-	put(o, "a/b/c.html", "c");
-	put(o, "a/d.html", "d");
-	put(o, "e/f.html", "f");
-	struct timespec pause = { 0, 120000000 };
-	nanosleep(&pause, NULL);
-	return commit(o);
-}
-
-/* One build of the same four files through the manifest at man: how
- * many directories output_begin read entry by entry, or -1. */
-static long rebuild(const char *man)
+/* One build of the same four files through the manifest at man, its
+ * commit pause_ms after the last file: how many directories
+ * output_begin read entry by entry, or -1. */
+static long build_four(const char *man, long pause_ms)
 {
 	output *o = NULL;
 	gen_err err = { 0 };
@@ -600,7 +582,15 @@ static long rebuild(const char *man)
 	put(o, "a/b/c.html", "c");
 	put(o, "a/d.html", "d");
 	put(o, "e/f.html", "f");
+	struct timespec pause = { pause_ms / 1000, (pause_ms % 1000) * 1000000 };
+	if (pause_ms)
+		nanosleep(&pause, NULL);
 	return commit(o) == 0 ? n : -1;
+}
+
+static long rebuild(const char *man)
+{
+	return build_four(man, 0);
 }
 
 static void test_manifest(void)
@@ -675,7 +665,7 @@ static void test_manifest(void)
 	 * manifest, but one changed since, which it reads again. */
 	for (int stray = 0; stray <= 1; stray++) {
 		cleanup(out);
-		ok(fresh_paused(man) == 0, "manifest: a fresh site, moved in 120 ms after its files");
+		is(build_four(man, 120), 0, "manifest: a fresh site, moved in 120 ms after its files");
 		if (stray)
 			touch("a/stray.html");
 		is(rebuild(man), stray, stray ? "manifest: a folder given a file since is read again"

@@ -286,8 +286,8 @@ struct output {
 	struct dir_stat *dstat; /* UPDATE: the folders the scan found, in its
 				   order; the output itself first */
 	size_t ndstat, capdstat;
-	struct timespec began; /* when the scan began (settled) */
-	struct timespec placed; /* FRESH: just before the new site was moved in */
+	struct timespec began; /* when the scan began; FRESH: just before the
+				* new site was moved in (settled) */
 	size_t dirs_read;     /* directories read entry by entry */
 	size_t dirs_sought;   /* found in the manifest by path */
 	buf last;             /* the bytes of the manifest read, when whole */
@@ -885,8 +885,8 @@ static bool settled(const output *o, const dir_stat *st, const struct timespec *
  * dfd, the output) in *st. Until it was moved in, the site was tmp, a
  * folder of this build's own under a name no one else knows, so the
  * folder holds the entries this build wrote: manifest_write lists them,
- * and when the mtime lies a clock tick before the move (settled, with
- * began at placed), any change made since gives the folder another. */
+ * and when the mtime lies a clock tick before the move (settled: began
+ * is the move), any change made since gives the folder another. */
 static bool fresh_stat(int dfd, const char *rel, dir_stat *st)
 {
 	struct stat sb;
@@ -970,7 +970,7 @@ static void manifest_write(output *o)
 	int dfd = -1;
 	if (o->moved) {
 		dfd = open(o->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		o->began = now = o->placed;
+		now = o->began;
 	}
 	buf out = BUF_INIT, tmp = BUF_INIT, body = BUF_INIT;
 	size_t written = 0;
@@ -985,9 +985,9 @@ static void manifest_write(output *o)
 		const char *key = dir ? dir->key : "";
 		size_t len = dir ? dir->len : 0;
 		const dir_stat *st = dir_stat_of(o, key, len);
-		dir_stat placed;
-		if (!st && o->moved && fresh_stat(dfd, key, &placed))
-			st = &placed;
+		dir_stat fresh;
+		if (!st && o->moved && fresh_stat(dfd, key, &fresh))
+			st = &fresh;
 		bool trusted = st && !st->touched && settled(o, st, &now);
 		buf_put_blob(&body, key, len);
 		buf_put_varint(&body, trusted ? st->ino : 0);
@@ -2606,7 +2606,7 @@ static int commit(output *o, output_finish **finish, gen_err *err)
 		if (rc == 0)
 			commit_finish(o);
 	} else {
-		clock_gettime(CLOCK_REALTIME, &o->placed);
+		clock_gettime(CLOCK_REALTIME, &o->began);
 		if (rename(o->tmp, o->dir) < 0) {
 			rc = io_err(err, o->dir, NULL, "cannot move the new site in");
 		} else {

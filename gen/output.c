@@ -487,27 +487,61 @@ static void manifest_release(dir_list *m)
 	free(m->dirs);
 }
 
+/* Appends the component c (n bytes) to the absolute path abs, where
+ * ".." takes the last component off and "." or "" add nothing. */
+static void path_push(buf *abs, const char *c, size_t n)
+{
+	if (!n || (n == 1 && c[0] == '.'))
+		return;
+	if (n == 2 && c[0] == '.' && c[1] == '.') {
+		while (abs->len > 1 && abs->ptr[abs->len - 1] != '/')
+			abs->len--;
+		if (abs->len > 1)
+			abs->len--; /* the slash, unless it is the root */
+		abs->ptr[abs->len] = '\0';
+		return;
+	}
+	if (abs->ptr[abs->len - 1] != '/')
+		buf_putc(abs, '/');
+	buf_put(abs, c, n);
+}
+
 char *output_absolute(const char *dir)
 {
-	buf abs = BUF_INIT;
+	buf abs = BUF_INIT, lex = BUF_INIT;
 	char cwd[4096];
-	if (dir[0] == '/')
-		buf_putc(&abs, '/');
-	else if (getcwd(cwd, sizeof cwd))
-		buf_puts(&abs, cwd);
-	/* "." components and doubled slashes say nothing. */
-	for (const char *p = dir; *p;) {
+	if (dir[0] != '/' && getcwd(cwd, sizeof cwd))
+		buf_puts(&lex, cwd);
+	buf_putc(&lex, '/');
+	buf_puts(&lex, dir);
+	/* The longest leading part that exists is spelled as the system
+	 * knows it, its symbolic links and ".." resolved: "../out/public"
+	 * and "/work/out/public" are one output, and so is a path through
+	 * a link to it. What does not exist yet (an output not made) is
+	 * taken as written, a ".." taking off the folder before it. */
+	size_t cut = lex.len;
+	char *real = NULL;
+	for (;;) {
+		char keep = lex.ptr[cut];
+		lex.ptr[cut] = '\0';
+		real = cut ? realpath(lex.ptr, NULL) : NULL;
+		lex.ptr[cut] = keep;
+		if (real || !cut)
+			break;
+		while (cut && lex.ptr[cut - 1] != '/')
+			cut--;
+		while (cut && lex.ptr[cut - 1] == '/')
+			cut--;
+	}
+	buf_puts(&abs, real ? real : "/");
+	free(real);
+	for (const char *p = lex.ptr + cut; *p;) {
 		const char *end = strchr(p, '/');
 		size_t n = end ? (size_t)(end - p) : strlen(p);
-		if (n && !(n == 1 && p[0] == '.')) {
-			if (abs.len && abs.ptr[abs.len - 1] != '/')
-				buf_putc(&abs, '/');
-			buf_put(&abs, p, n);
-		}
+		path_push(&abs, p, n);
 		p += n + (end != NULL);
 	}
-	if (!abs.len)
-		buf_putc(&abs, '/');
+	buf_release(&lex);
 	return buf_detach(&abs);
 }
 

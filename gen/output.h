@@ -54,9 +54,10 @@ void output_memory_settle(output_memory *m);
 bool output_memory_few(const output_memory *m);
 
 /* dir as an absolute path, spelled the same however it was given
- * relative to the working directory ("public", "./public/" and
- * "/home/x/site/public" alike), without a trailing slash; symbolic
- * links are not resolved. Caller frees. The manifest names its folder
+ * ("public", "./public/", "../site/public", "/home/x/site/public" and a
+ * path through a symbolic link to it alike), without a trailing slash:
+ * the part that exists as the system resolves it, the rest as written
+ * with "." and ".." applied. Caller frees. The manifest names its folder
  * so, and the build cache names the files about one output by it. */
 char *output_absolute(const char *dir);
 

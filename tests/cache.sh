@@ -115,6 +115,20 @@ size=$(wc -c < "$WORK/.gen-cache/documents.pack")
 build_both "again"
 is "$(wc -c < "$WORK/.gen-cache/documents.pack")" "$size" "a build that parsed nothing leaves the cache as it was"
 
+# The same output named another way, through ".." or a symbolic link, is
+# the same output: the caches about it still hold.
+mkdir -p "$WORK/elders"
+ln -s "$WORK" "$WORK/snelkoppeling"
+for spelled in "$WORK/elders/../inc" "$WORK/snelkoppeling/inc"; do
+	"$GEN" build -C "$P" -o "$spelled" --stats > /dev/null 2> "$WORK/alias.err"
+	ok $? "output as '${spelled#"$WORK"/}': the build succeeds"
+	kept=$(sed -n 's/^pages kept *\([0-9]*\) .*/\1/p' "$WORK/alias.err")
+	is "$kept" "$pages" "output as '${spelled#"$WORK"/}': no page is rendered again"
+	contains "$WORK/alias.err" "and every file of the index: as in" \
+		"output as '${spelled#"$WORK"/}': the search index is kept whole"
+done
+rm "$WORK/snelkoppeling"
+
 # The search memory as the last build that made the index left it.
 mem_id() {
 	stat -c '%i %y' "$WORK"/.gen-cache/search-*.mem 2> /dev/null

@@ -810,30 +810,51 @@ static void test_settled_soon(void)
 /* output_absolute: one spelling of a folder, however it was given. */
 static void test_absolute(void)
 {
-	char cwd[4096];
-	if (!getcwd(cwd, sizeof cwd)) {
-		ok(0, "absolute: the working directory");
+	char *cwd = realpath(".", NULL), *real = realpath(base, NULL);
+	if (!cwd || !real) {
+		ok(0, "absolute: the working directory and the scratch folder");
+		free(cwd);
+		free(real);
 		return;
 	}
+	/* base/echt exists, base/link is a symbolic link to it. */
+	char echt[700], link[700];
+	snprintf(echt, sizeof echt, "%s/echt", base);
+	snprintf(link, sizeof link, "%s/link", base);
+	ok(mkdir(echt, 0755) == 0 && symlink("echt", link) == 0, "absolute: a folder and a link to it");
 	struct {
-		const char *in, *want; /* want "~": cwd; "~/x": cwd + "/x" */
+		const char *in, *want; /* "~": cwd; "@": base, resolved; "%": base */
 	} cases[] = {
-		{ "/a//b/./c/", "/a/b/c" }, { "/", "/" }, { "//", "/" },
+		{ "/gen-nergens//b/./c/", "/gen-nergens/b/c" }, { "/", "/" }, { "//", "/" },
 		{ "x/", "~/x" }, { ".", "~" }, { "./x/./y", "~/x/y" },
-		{ "/a/../b", "/a/../b" }, /* ".." may cross a link: as it is */
+		{ "x/../y", "~/y" }, { "/gen-nergens/../b", "/b" }, { "/..", "/" },
+		{ "%/echt", "@/echt" }, { "%/echt/public/", "@/echt/public" },
+		{ "%/link/public", "@/echt/public" }, { "%/link/../echt/public", "@/echt/public" },
+		{ "%/link/nog/niet/../public", "@/echt/nog/public" },
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
-		buf want = BUF_INIT;
+		buf in = BUF_INIT, want = BUF_INIT;
+		if (cases[i].in[0] == '%')
+			buf_printf(&in, "%s%s", base, cases[i].in + 1);
+		else
+			buf_puts(&in, cases[i].in);
 		if (cases[i].want[0] == '~')
 			buf_printf(&want, "%s%s", cwd, cases[i].want + 1);
+		else if (cases[i].want[0] == '@')
+			buf_printf(&want, "%s%s", real, cases[i].want + 1);
 		else
 			buf_puts(&want, cases[i].want);
-		char *got = output_absolute(cases[i].in), name[64];
+		char *got = output_absolute(in.ptr), name[80];
 		snprintf(name, sizeof name, "absolute: '%s'", cases[i].in);
 		is_str(got, want.ptr, name);
 		free(got);
+		buf_release(&in);
 		buf_release(&want);
 	}
+	unlink(link);
+	rmdir(echt);
+	free(cwd);
+	free(real);
 }
 
 static void cleanup(const char *path)

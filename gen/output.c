@@ -281,6 +281,7 @@ struct output {
 	pthread_mutex_t lock; /* guards the fields below */
 	unsigned long nstaged; /* last staged number handed out */
 	size_t changed, unchanged; /* FRESH mode's */
+	size_t mark_changed, mark_unchanged; /* OUTPUT_MARK's share of the counts */
 	/* the manifest (see "What the directory holds" below) */
 	char *manifest;       /* its path, or NULL */
 	struct dir_stat *dstat; /* UPDATE: the folders the scan found, in its
@@ -1291,6 +1292,44 @@ static bool exists(const char *path)
 	return lstat(path, &st) == 0;
 }
 
+/* In every site gen builds: the mark that the folder is one (see
+ * check_owned), with a word for whoever finds it. */
+static const char mark_text[] =
+	"This folder is a site built by gen: a build replaces what is in it.\n";
+
+/* Whether the folder open at dfd may be replaced: it holds gen's mark
+ * (OUTPUT_MARK, which every build writes), or nothing at all. A folder
+ * that holds other things is one no gen build made: a mistyped -o (a
+ * home folder, the project's parent), whose files the commit would
+ * remove as stale. Returns 0, or GEN_EUSAGE with err naming one of
+ * them. */
+static int check_owned(int dfd, const char *dir, gen_err *err)
+{
+	struct stat st;
+	if (fstatat(dfd, OUTPUT_MARK, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode))
+		return 0;
+	/* A descriptor of its own: readdir moves the offset it reads at. */
+	int fd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d = fd < 0 ? NULL : fdopendir(fd);
+	if (!d) {
+		if (fd >= 0)
+			close(fd);
+		return io_err(err, dir, NULL, "cannot read directory");
+	}
+	int rc = 0;
+	struct dirent *e;
+	while ((e = readdir(d)) && is_dot_or_dotdot(e->d_name))
+		;
+	if (e)
+		rc = err_set(err, GEN_EUSAGE, "", 0, 0,
+			     "refusing to replace '%s': it holds '%s' and perhaps more that no gen "
+			     "build made (a folder gen builds holds %s); move them elsewhere, "
+			     "or name a new or empty folder",
+			     dir, e->d_name, OUTPUT_MARK);
+	closedir(d);
+	return rc;
+}
+
 static int begin(output **out, const char *dir, const char *manifest, bool trusting,
 		 output_memory *memory, gen_err *err)
 {
@@ -1356,6 +1395,12 @@ static int begin(output **out, const char *dir, const char *manifest, bool trust
 		if (!recall(o)) {
 			dir_list m;
 			o->manifest_whole = manifest_read(&m, manifest, o->where);
+			/* A whole manifest of this folder says a gen build
+			 * made it, also one from before the mark. */
+			if (!o->manifest_whole && (rc = check_owned(o->dirfd, dir, err)) < 0) {
+				manifest_release(&m);
+				goto out;
+			}
 			size_t listed = 0;
 			for (size_t i = 0; i < m.ndirs; i++)
 				listed += m.dirs[i].n;
@@ -1410,6 +1455,13 @@ static int begin(output **out, const char *dir, const char *manifest, bool trust
 	}
 	if (update)
 		o->swaps = can_swap(o->tmpfd);
+	/* The mark that lets the next build replace this folder; not among
+	 * the files counted written or unchanged, which are the site's. */
+	size_t changed = output_changed(o), unchanged = output_unchanged(o);
+	if ((rc = output_write(o, OUTPUT_MARK, mark_text, sizeof mark_text - 1, err)) < 0)
+		goto out;
+	o->mark_changed = output_changed(o) - changed;
+	o->mark_unchanged = output_unchanged(o) - unchanged;
 	*out = o;
 	o = NULL;
 out:
@@ -2682,7 +2734,7 @@ size_t output_changed(const output *o)
 	size_t n = o->changed;
 	for (size_t i = 0; i < NSHARDS; i++)
 		n += o->produced[i].changed;
-	return n;
+	return n - o->mark_changed;
 }
 
 size_t output_unchanged(const output *o)
@@ -2690,5 +2742,5 @@ size_t output_unchanged(const output *o)
 	size_t n = o->unchanged;
 	for (size_t i = 0; i < NSHARDS; i++)
 		n += o->produced[i].unchanged;
-	return n;
+	return n - o->mark_unchanged;
 }

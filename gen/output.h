@@ -61,10 +61,16 @@ bool output_memory_few(const output_memory *m);
  * so, and the build cache names the files about one output by it. */
 char *output_absolute(const char *dir);
 
-/* Starts writing a new version of dir. Refuses a dir that holds site.toml
- * or .git (a mistyped output_dir must not replace the project) and a dir
- * that exists but is not a directory. Fails when dir cannot be read or
- * nothing can be created beside it. manifest (may be NULL) is a file
+/* The file every site gen builds holds at its top (a line of text): the
+ * mark that a build may replace what the folder holds. */
+#define OUTPUT_MARK ".gen-site"
+
+/* Starts writing a new version of dir, with OUTPUT_MARK in it. Refuses a
+ * dir that holds site.toml or .git (a mistyped output_dir must not
+ * replace the project), a dir that holds anything but lacks the mark
+ * and has no whole manifest (no gen build made it: its files would be
+ * removed as stale), and a dir that exists but is not a directory. Fails
+ * when dir cannot be read or nothing can be created beside it. manifest (may be NULL) is a file
  * outside dir where an UPDATE commit leaves what dir then holds, so that
  * the next output_begin reads only the directories changed since (see
  * output.c, "what the directory holds"). Returns 0 and *out, or a
@@ -182,7 +188,8 @@ void output_finished(output_finish *finish);
  * NULL. */
 void output_abort(output *o);
 /* Files written with new bytes and files found unchanged so far; in UPDATE
- * mode a rel written twice counts once, for what its last write did. */
+ * mode a rel written twice counts once, for what its last write did.
+ * OUTPUT_MARK is not counted. */
 size_t output_changed(const output *o);
 size_t output_unchanged(const output *o);
 

@@ -795,7 +795,12 @@ char *site_cache_dir_of(const char *output)
 	while (l > 1 && out[l - 1] == '/')
 		out[--l] = '\0';
 	const char *slash = strrchr(out, '/');
-	if (slash)
+	const char *last = slash ? slash + 1 : out;
+	/* "-o ." or "-o site/..": the folder beside it is the one beside
+	 * what the name stands for, "<output>/..", never one inside it. */
+	if (strcmp(last, ".") == 0 || strcmp(last, "..") == 0)
+		buf_printf(&cache, "%s/../.gen-cache", out);
+	else if (slash)
 		buf_printf(&cache, "%.*s/.gen-cache", (int)(slash - out), out);
 	else
 		buf_puts(&cache, ".gen-cache");

@@ -133,7 +133,9 @@ char *site_output_dir(const site *s, const char *output);
 /* The build cache beside that directory: "<parent>/.gen-cache". Caller
  * frees. */
 char *site_cache_dir(const site *s, const char *output);
-/* The same for the output folder out itself: the folder beside it. */
+/* The same for the output folder out itself: the folder beside it
+ * ("public" -> ".gen-cache", "a/public/" -> "a/.gen-cache", "." ->
+ * "./../.gen-cache"). */
 char *site_cache_dir_of(const char *out);
 /* The document at a content-relative path ("tips/x.md"), or NULL. */
 document *site_find(const site *s, const char *rel);

@@ -228,5 +228,58 @@ contains "$M/public/verhalen/de-garage/index.html" '<p class="eigen">De garage</
 ok $? "-o into missing folders builds"
 test -f "$WORK/diep/er/site/index.html"
 ok $? "and the site is there"
+test -f "$WORK/diep/er/site/.gen-site"
+ok $? "with the mark of a folder gen builds"
+
+# -o naming a folder that holds things no gen build made (a mistyped
+# path: a home folder, the project's parent) is refused, and nothing in
+# it is touched: the commit would remove them as stale.
+mkdir -p "$WORK/thuis/documenten"
+echo "belangrijk" > "$WORK/thuis/documenten/notities.txt"
+echo "boodschappen" > "$WORK/thuis/lijstje.txt"
+(cd "$WORK/thuis" && find . | sort > "$WORK/thuis.before")
+"$GEN" build -C "$M" -o "$WORK/thuis" 2> "$WORK/err"
+is $? 2 "-o a folder no gen build made: refused (usage error)"
+contains "$WORK/err" "refusing to replace '$WORK/thuis'" "and says which folder"
+grep -Eq "it holds '(documenten|lijstje.txt)'" "$WORK/err"
+ok $? "naming something it holds"
+(cd "$WORK/thuis" && find . | sort > "$WORK/thuis.after")
+cmp -s "$WORK/thuis.before" "$WORK/thuis.after" && cmp -s "$WORK/thuis/lijstje.txt" - <<'TXT'
+boodschappen
+TXT
+ok $? "and everything in it is left as it was"
+ls -d "$WORK"/thuis.tmp-* > /dev/null 2>&1
+ok "$([ $? -ne 0 ] && echo 0 || echo 1)" "no temporary folder is left beside it"
+# An empty folder is taken, and a folder gen built keeps being replaced:
+# a file put there by hand goes, as a clean build has none.
+mkdir "$WORK/leeg"
+"$GEN" build -C "$M" -q -o "$WORK/leeg"
+ok $? "-o an empty folder builds"
+echo "met de hand" > "$WORK/leeg/extra.txt"
+"$GEN" build -C "$M" -q -o "$WORK/leeg"
+ok $? "a folder gen built, with a file added by hand, is built again"
+ok "$([ ! -e "$WORK/leeg/extra.txt" ] && echo 0 || echo 1)" "and the file added by hand is gone"
+# A site built before the mark existed: its manifest says gen made it.
+rm "$WORK/leeg/.gen-site"
+"$GEN" build -C "$M" -q -o "$WORK/leeg"
+ok $? "a folder without the mark but with the manifest of a build is built again"
+test -f "$WORK/leeg/.gen-site"
+ok $? "and gets the mark"
+
+# -o . from inside the output folder: the build cache goes beside it, not
+# into the site.
+mkdir -p "$WORK/nest/binnen"
+(cd "$WORK/nest/binnen" && "$GEN" build -C "$M" -q -o .)
+ok $? "-o . builds into the working folder"
+ok "$([ ! -e "$WORK/nest/binnen/.gen-cache" ] && echo 0 || echo 1)" "-o .: no build cache inside the site"
+test -d "$WORK/nest/.gen-cache"
+ok $? "-o .: the build cache is beside it"
+(cd "$WORK/nest/binnen" && "$GEN" build -C "$M" --stats -o . 2> "$WORK/err")
+ok $? "-o .: a rebuild succeeds"
+lacks "$WORK/err" "warning" "-o .: without warnings"
+kept=$(sed -n 's/^pages kept *\([0-9]*\) .*/\1/p' "$WORK/err")
+built=$(sed -n 's/^built \([0-9]*\) pages.*/\1/p' "$WORK/err")
+test -n "$kept" && test "$kept" = "$built"
+ok $? "-o .: and keeps every page ($kept of $built)"
 
 done_testing

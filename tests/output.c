@@ -253,6 +253,9 @@ static void test_fresh(void)
 		   has("a/e.html", "e1") && has("old/deep/gone.html", "old"),
 	   "fresh: every file in place");
 	ok(has("twice.html", "second"), "fresh: the last write of a path wins");
+	char *mark = slurp(at(OUTPUT_MARK));
+	ok(mark && strstr(mark, "built by gen"), "fresh: the site has the mark, in words");
+	free(mark);
 	struct stat st;
 	ok(stat(out, &st) == 0 && (st.st_mode & 0777) == 0755, "fresh: the site is world-readable");
 	is(leftovers(), 0, "fresh: nothing left beside the output");
@@ -538,6 +541,43 @@ static void test_refusals(void)
 	rmdir(git);
 	rmdir(proj);
 
+	/* A folder that holds what no gen build made: refused, untouched. */
+	char home[600], note[700], mark[700];
+	snprintf(home, sizeof home, "%s/thuis", base);
+	snprintf(note, sizeof note, "%s/notities.txt", home);
+	snprintf(mark, sizeof mark, "%s/" OUTPUT_MARK, home);
+	mkdir(home, 0755);
+	fp = fopen(note, "w");
+	fputs("belangrijk", fp);
+	fclose(fp);
+	o = (output *)1;
+	err_clear(&err);
+	is(output_begin(&o, home, NULL, &err), GEN_EUSAGE,
+	   "refuses a folder that holds something, without the mark");
+	ok(o == NULL, "and hands back no output");
+	ok(strstr(err.msg, "'notities.txt'") && strstr(err.msg, "no gen build made"),
+	   "naming what it holds");
+	char *kept = slurp(note);
+	ok(kept && !strcmp(kept, "belangrijk") && access(mark, F_OK) < 0,
+	   "and leaves the folder as it was");
+	free(kept);
+	/* The same folder with the mark is a site gen built: what no build
+	 * makes goes at the commit. */
+	fp = fopen(mark, "w");
+	fclose(fp);
+	is(output_begin(&o, home, NULL, &err), 0, "takes a folder with the mark");
+	is(output_commit(o, &err), 0, "and commits to it");
+	ok(access(note, F_OK) < 0, "removing what the build did not make");
+	kept = slurp(mark);
+	ok(kept && strstr(kept, "built by gen"), "and writing the mark's words");
+	free(kept);
+	unlink(mark);
+	/* An empty folder is taken. */
+	is(output_begin(&o, home, NULL, &err), 0, "takes an empty folder");
+	output_abort(o);
+	unlink(mark);
+	rmdir(home);
+
 	/* A file where the site should go. */
 	char file[600];
 	snprintf(file, sizeof file, "%s/notes.txt", base);
@@ -559,7 +599,12 @@ static void test_empty_build(void)
 	begin(&o);
 	is(commit(o), 0, "a build that writes nothing");
 	char *all = snapshot();
-	is_str(all, "", "removes everything in the output");
+	/* One line of the snapshot, the mark's (its text ends in "\n]"). */
+	bool only_mark = all && strncmp(all, OUTPUT_MARK " ", strlen(OUTPUT_MARK) + 1) == 0 &&
+			 strstr(all, "]\n") == all + strlen(all) - 2;
+	ok(only_mark, "removes everything in the output but the mark");
+	if (!only_mark)
+		diag("%s", all ? all : "(nothing)");
 	ok(is_kind("", S_IFDIR), "but the output directory itself");
 	free(all);
 }

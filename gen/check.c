@@ -175,8 +175,18 @@ static size_t check_urls(const site *s, diag_list *diags)
 						 : NULL;
 		for (size_t j = 0; j < d->fm.naliases; j++) {
 			const value *v = value_type_of(al) == VALUE_ARRAY ? value_at(al, j) : al;
-			add_claim(&c, alias_out(d->fm.aliases[j]), CLAIM_ALIAS, d->path,
-				  v ? value_line(v) : 1, v ? value_col(v) : 1,
+			int line = v ? value_line(v) : 1, col = v ? value_col(v) : 1;
+			/* The output writes no path with "..": said here, at
+			 * the alias, rather than by the render, at no line. */
+			if (strstr(d->fm.aliases[j], "..")) {
+				diag_add(diags, DIAG_ERROR, d->path, line, col,
+					 "alias '%s' holds '..', which no URL of the site may "
+					 "(it would lead outside the site)",
+					 d->fm.aliases[j]);
+				errors++;
+				continue;
+			}
+			add_claim(&c, alias_out(d->fm.aliases[j]), CLAIM_ALIAS, d->path, line, col,
 				  xstrdup(d->fm.aliases[j]));
 		}
 	}

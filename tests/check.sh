@@ -58,6 +58,7 @@ printf '+++\ntitle = "Oud"\naliases = ["oud"]\n+++\nTekst.\n' > "$B/content/tips
 # gen's own pages: the search page always, the changes with history.
 printf '+++\ntitle = "Zoeken"\n+++\nTekst.\n' > "$B/content/zoeken.md"
 printf '+++\ntitle = "Nieuw"\naliases = ["wijzigingen"]\n+++\nTekst.\n' > "$B/content/tips/nieuw.md"
+printf '+++\ntitle = "Weg"\naliases = ["../../buiten"]\n+++\nTekst.\n' > "$B/content/tips/weg.md"
 git_init "$B"
 "$GEN" check -C "$B" > "$WORK/out" 2> "$WORK/err"
 is $? 1 "check on a broken project exits 1"
@@ -75,7 +76,8 @@ contains "$WORK/err" "content/tips/alias.md:3:36: error: alias '/themas/' is whe
 contains "$WORK/err" "content/tips/oud.md:3:12: error: alias 'oud' is also an alias of 'content/tips/alias.md'" "two aliases, one URL"
 contains "$WORK/err" "content/zoeken.md:1:1: error: the URL 'zoeken/' of this page is where gen puts the search page" "an article on the search page's URL"
 contains "$WORK/err" "content/tips/nieuw.md:3:12: error: alias 'wijzigingen' is where gen puts the list of changes" "an alias on the list of changes"
-contains "$WORK/err" "gen check: 11 errors, 1 warning" "a summary at the end"
+contains "$WORK/err" "content/tips/weg.md:3:12: error: alias '../../buiten' holds '..', which no URL of the site may" "an alias out of the site, at the alias"
+contains "$WORK/err" "gen check: 12 errors, 1 warning" "a summary at the end"
 is "$(cat "$WORK/out")" "" "text goes to stderr"
 
 "$GEN" check -C "$B" --format json > "$WORK/json" 2> "$WORK/err"
@@ -85,7 +87,7 @@ contains "$WORK/json" '"line": 6' "JSON: line"
 contains "$WORK/json" '"column": 77' "JSON: column"
 contains "$WORK/json" '"severity": "warning"' "JSON: severity"
 contains "$WORK/json" '"message": "image '"'"'weg.jpg'"'"' does not exist"' "JSON: message"
-is "$(grep -c '"severity": "error"' "$WORK/json")" 11 "JSON: every error"
+is "$(grep -c '"severity": "error"' "$WORK/json")" 12 "JSON: every error"
 is "$(cat "$WORK/err")" "" "JSON mode keeps stderr quiet"
 if command -v python3 >/dev/null 2>&1; then
 	python3 -c 'import json,sys; json.load(open(sys.argv[1]))' "$WORK/json"

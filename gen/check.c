@@ -49,6 +49,12 @@ static void add_claim(claims *c, char *out, claim_kind kind, const char *file,
 	k->seq = c->n++;
 }
 
+/* By output path alone (for bsearch in claims sorted by claim_cmp). */
+static int out_cmp(const void *a, const void *b)
+{
+	return strcmp(((const claim *)a)->out, ((const claim *)b)->out);
+}
+
 static int claim_cmp(const void *a, const void *b)
 {
 	const claim *x = a, *y = b;
@@ -143,6 +149,9 @@ static size_t check_urls(const site *s, diag_list *diags)
 		  xstrdup("the list of authors"));
 	add_claim(&c, xstrdup("zoeken/index.html"), CLAIM_GEN, NULL, 0, 0,
 		  xstrdup("the search page"));
+	/* The search index's files, whose number only the index knows:
+	 * the folder as a whole, which an alias may not go into. */
+	add_claim(&c, xstrdup("zoeken"), CLAIM_GEN, NULL, 0, 0, xstrdup("the search index"));
 	add_claim(&c, xstrdup("sitemap.xml"), CLAIM_GEN, NULL, 0, 0, xstrdup("the sitemap"));
 	add_claim(&c, xstrdup("robots.txt"), CLAIM_GEN, NULL, 0, 0, xstrdup("robots.txt"));
 	if (s->history) {
@@ -204,6 +213,27 @@ static size_t check_urls(const site *s, diag_list *diags)
 		url_of(&url, c.items[i].out);
 		report_clash(diags, &c.items[i], &c.items[first], url.ptr);
 		errors++;
+	}
+	/* An alias's page in a folder where gen puts a file ("feed.xml"
+	 * asks for feed.xml/index.html) or its search index: the two would
+	 * stop each other's writing. */
+	for (size_t i = 0; i < c.n; i++) {
+		const claim *a = &c.items[i];
+		if (a->kind != CLAIM_ALIAS)
+			continue;
+		for (const char *slash = strchr(a->out, '/'); slash; slash = strchr(slash + 1, '/')) {
+			claim key = { 0 };
+			key.out = xstrndup(a->out, (size_t)(slash - a->out));
+			const claim *f = bsearch(&key, c.items, c.n, sizeof *c.items, out_cmp);
+			free(key.out);
+			if (f && f->kind != CLAIM_ALIAS) {
+				buf_clear(&url);
+				url_of(&url, a->out);
+				report_clash(diags, a, f, url.ptr);
+				errors++;
+				break;
+			}
+		}
 	}
 	buf_release(&url);
 	for (size_t i = 0; i < c.n; i++) {

@@ -59,6 +59,8 @@ printf '+++\ntitle = "Oud"\naliases = ["oud"]\n+++\nTekst.\n' > "$B/content/tips
 printf '+++\ntitle = "Zoeken"\n+++\nTekst.\n' > "$B/content/zoeken.md"
 printf '+++\ntitle = "Nieuw"\naliases = ["wijzigingen"]\n+++\nTekst.\n' > "$B/content/tips/nieuw.md"
 printf '+++\ntitle = "Weg"\naliases = ["../../buiten"]\n+++\nTekst.\n' > "$B/content/tips/weg.md"
+# Inside gen's search index, or below a file of gen's.
+printf '+++\ntitle = "Binnen"\naliases = ["zoeken/meta.js", "sitemap.xml/oud"]\n+++\nTekst.\n' > "$B/content/tips/binnen.md"
 git_init "$B"
 "$GEN" check -C "$B" > "$WORK/out" 2> "$WORK/err"
 is $? 1 "check on a broken project exits 1"
@@ -77,7 +79,9 @@ contains "$WORK/err" "content/tips/oud.md:3:12: error: alias 'oud' is also an al
 contains "$WORK/err" "content/zoeken.md:1:1: error: the URL 'zoeken/' of this page is where gen puts the search page" "an article on the search page's URL"
 contains "$WORK/err" "content/tips/nieuw.md:3:12: error: alias 'wijzigingen' is where gen puts the list of changes" "an alias on the list of changes"
 contains "$WORK/err" "content/tips/weg.md:3:12: error: alias '../../buiten' holds '..', which no URL of the site may" "an alias out of the site, at the alias"
-contains "$WORK/err" "gen check: 12 errors, 1 warning" "a summary at the end"
+contains "$WORK/err" "content/tips/binnen.md:3:12: error: alias 'zoeken/meta.js' is where gen puts the search index" "an alias inside the search index"
+contains "$WORK/err" "content/tips/binnen.md:3:30: error: alias 'sitemap.xml/oud' is where gen puts the sitemap" "an alias below one of gen's files"
+contains "$WORK/err" "gen check: 14 errors, 1 warning" "a summary at the end"
 is "$(cat "$WORK/out")" "" "text goes to stderr"
 
 "$GEN" check -C "$B" --format json > "$WORK/json" 2> "$WORK/err"
@@ -87,7 +91,7 @@ contains "$WORK/json" '"line": 6' "JSON: line"
 contains "$WORK/json" '"column": 77' "JSON: column"
 contains "$WORK/json" '"severity": "warning"' "JSON: severity"
 contains "$WORK/json" '"message": "image '"'"'weg.jpg'"'"' does not exist"' "JSON: message"
-is "$(grep -c '"severity": "error"' "$WORK/json")" 12 "JSON: every error"
+is "$(grep -c '"severity": "error"' "$WORK/json")" 14 "JSON: every error"
 is "$(cat "$WORK/err")" "" "JSON mode keeps stderr quiet"
 if command -v python3 >/dev/null 2>&1; then
 	python3 -c 'import json,sys; json.load(open(sys.argv[1]))' "$WORK/json"

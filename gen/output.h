@@ -70,11 +70,12 @@ char *output_absolute(const char *dir);
  * replace the project), a dir that holds anything but lacks the mark
  * and has no whole manifest (no gen build made it: its files would be
  * removed as stale), and a dir that exists but is not a directory. Fails
- * when dir cannot be read or nothing can be created beside it. manifest (may be NULL) is a file
- * outside dir where an UPDATE commit leaves what dir then holds, so that
- * the next output_begin reads only the directories changed since (see
- * output.c, "what the directory holds"). Returns 0 and *out, or a
- * negative code with err set (*out is then NULL). */
+ * when dir cannot be read or nothing can be created beside it. manifest
+ * (may be NULL) is a file outside dir where an UPDATE commit leaves what
+ * dir then holds, so that the next output_begin reads only the
+ * directories changed since (see output.c, "what the directory holds").
+ * Returns 0 and *out, or a negative code with err set (*out is then
+ * NULL). */
 int output_begin(output **out, const char *dir, const char *manifest, gen_err *err);
 /* output_begin for a process that made dir's last version itself, in
  * this run, and knows nothing else writes there (gen serve's preview

@@ -21,7 +21,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "buf.h"
@@ -1292,6 +1294,84 @@ static bool exists(const char *path)
 	return lstat(path, &st) == 0;
 }
 
+/* ---- what an interrupted build leaves ----
+ *
+ * A build holds a lock (flock) on its temporary folder "<dir>.tmp-XXXXXX"
+ * from the moment it has it until it ends. One that is stopped (Ctrl-C,
+ * kill, a crash) leaves the folder beside the output: half a site, or
+ * the files it had staged. The next build into dir removes such a
+ * folder when no process holds its lock, it has not changed for
+ * ABANDONED_AFTER seconds (a build that has just made its folder holds
+ * no lock yet), and it holds what a build puts there and nothing else:
+ * the mark of a new site, or staged files, named by number. */
+
+#define ABANDONED_AFTER 10
+
+/* Whether the folder open at fd holds only what a build's temporary
+ * folder holds (see above). */
+static bool looks_staged(int fd)
+{
+	int own = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d = own < 0 ? NULL : fdopendir(own);
+	if (!d) {
+		if (own >= 0)
+			close(own);
+		return false;
+	}
+	bool staged = true, fresh = false;
+	struct dirent *e;
+	while (staged && !fresh && (e = readdir(d))) {
+		const char *n = e->d_name;
+		if (is_dot_or_dotdot(n))
+			continue;
+		fresh = strcmp(n, OUTPUT_MARK) == 0;
+		staged = fresh || strspn(n, "0123456789") == strlen(n) ||
+			 strcmp(n, "swap-a") == 0 || strcmp(n, "swap-b") == 0;
+	}
+	closedir(d);
+	return staged;
+}
+
+/* Removes the temporary folders of builds into dir that were stopped
+ * (see above); quietly, as best it can. */
+static void sweep_abandoned(const char *dir)
+{
+	const char *slash = strrchr(dir, '/');
+	char *parent = slash ? xstrndup(dir, slash == dir ? 1 : (size_t)(slash - dir))
+			     : xstrdup(".");
+	const char *base = slash ? slash + 1 : dir;
+	size_t blen = strlen(base);
+	int pfd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	free(parent);
+	int own = pfd < 0 ? -1 : openat(pfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d = own < 0 ? NULL : fdopendir(own);
+	if (!d) {
+		if (own >= 0)
+			close(own);
+		if (pfd >= 0)
+			close(pfd);
+		return;
+	}
+	time_t now = time(NULL);
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		const char *n = e->d_name;
+		if (strlen(n) != blen + 11 || strncmp(n, base, blen) != 0 ||
+		    strncmp(n + blen, ".tmp-", 5) != 0)
+			continue;
+		int fd = openat(pfd, n, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		struct stat st;
+		if (fstat(fd, &st) == 0 && st.st_mtime + ABANDONED_AFTER < now &&
+		    flock(fd, LOCK_EX | LOCK_NB) == 0 && looks_staged(fd))
+			remove_tree(pfd, n);
+		close(fd);
+	}
+	closedir(d);
+	close(pfd);
+}
+
 /* In every site gen builds: the mark that the folder is one (see
  * check_owned), with a word for whoever finds it. */
 static const char mark_text[] =
@@ -1438,6 +1518,7 @@ static int begin(output **out, const char *dir, const char *manifest, bool trust
 	 * mkdir -p would. */
 	if (!update)
 		make_ancestors(tmp.ptr);
+	sweep_abandoned(o->dir);
 	if (!mkdtemp(tmp.ptr)) {
 		rc = io_err(err, dir, NULL, "cannot create a directory beside the output");
 		buf_release(&tmp);
@@ -1453,6 +1534,8 @@ static int begin(output **out, const char *dir, const char *manifest, bool trust
 		rc = io_err(err, o->tmp, NULL, "cannot open directory");
 		goto out;
 	}
+	/* Held until the build ends, however it ends (see sweep_abandoned). */
+	flock(o->tmpfd, LOCK_EX | LOCK_NB);
 	if (update)
 		o->swaps = can_swap(o->tmpfd);
 	/* The mark that lets the next build replace this folder; not among

@@ -1,0 +1,114 @@
+#!/bin/sh
+# A build that is stopped (Ctrl-C, kill, a crash) leaves its temporary
+# folder "<output>.tmp-XXXXXX" beside the output: half a site or the
+# files it had staged. The next build into that output removes it, but
+# only when no build holds its lock, it has not changed for ten seconds,
+# and it holds nothing but what a build puts there (see gen/output.c,
+# "what an interrupted build leaves").
+. "$(dirname "$0")/lib.sh"
+
+# 300 articles: a build long enough to be caught halfway.
+synthetic_handbook "$WORK/b" 300 3 5
+ok $? "a synthetic handbook of 300 articles"
+P=$WORK/b/repo
+OUT=$WORK/uit/site
+
+# tmp_dirs: the temporary folders beside the output, by name.
+tmp_dirs() {
+	(cd "$WORK/uit" 2> /dev/null && ls -d site.tmp-* 2> /dev/null) | sort | tr '\n' ' '
+}
+# age DIR: its mtime a minute ago, as a folder left by a stopped build.
+age() {
+	touch -d '1 minute ago' "$1"
+}
+
+# A build from nothing, stopped halfway: its folder (with the mark of a
+# new site) is left beside the output, locked while the build lives.
+"$GEN" build -q --no-cache -C "$P" -o "$OUT" > /dev/null 2>&1 &
+pid=$!
+i=0
+while [ $i -lt 2000 ] && ! ls "$WORK"/uit/site.tmp-*/.gen-site > /dev/null 2>&1; do
+	sleep 0.005
+	i=$((i + 1))
+done
+kill -STOP $pid
+tmp=$(ls -d "$WORK"/uit/site.tmp-* 2> /dev/null | head -1)
+test -n "$tmp" && [ ! -e "$OUT" ]
+ok $? "a build from nothing, halfway: its temporary folder, no site yet"
+flock -n "$tmp" true
+ok "$([ $? -ne 0 ] && echo 0 || echo 1)" "the build holds its temporary folder's lock"
+# Another build into the same output meanwhile leaves it alone, however
+# old it looks.
+age "$tmp"
+"$GEN" build -q -C "$P" -o "$OUT" 2> "$WORK/err"
+ok $? "another build into the output meanwhile succeeds"
+[ -d "$tmp" ]
+ok $? "and leaves the temporary folder whose lock is held"
+kill -KILL $pid
+kill -CONT $pid 2> /dev/null
+wait $pid 2> /dev/null
+[ -d "$tmp" ]
+ok $? "killed: the temporary folder stays"
+
+# Folders beside the output: the killed build's (now old, unlocked),
+# one of staged files, one just made (young), one locked, and one that
+# holds something no build puts there.
+mkdir "$WORK/uit/site.tmp-gestag" "$WORK/uit/site.tmp-jongjo" \
+	"$WORK/uit/site.tmp-slotje" "$WORK/uit/site.tmp-vreemd"
+echo a > "$WORK/uit/site.tmp-gestag/1"
+echo b > "$WORK/uit/site.tmp-gestag/27"
+echo c > "$WORK/uit/site.tmp-jongjo/3"
+echo d > "$WORK/uit/site.tmp-slotje/4"
+echo belangrijk > "$WORK/uit/site.tmp-vreemd/notities.txt"
+for d in "$tmp" "$WORK/uit/site.tmp-gestag" "$WORK/uit/site.tmp-slotje" \
+	"$WORK/uit/site.tmp-vreemd"; do
+	age "$d"
+done
+flock "$WORK/uit/site.tmp-slotje" sleep 3 &
+holder=$!
+sleep 0.2
+"$GEN" build -q -C "$P" -o "$OUT" 2> "$WORK/err"
+ok $? "the next build into the output succeeds"
+test -f "$OUT/index.html"
+ok $? "and makes the site"
+left=$(tmp_dirs)
+is "$left" "site.tmp-jongjo site.tmp-slotje site.tmp-vreemd " \
+	"it removes the stopped builds' folders, not a young, a locked or a foreign one"
+is "$(cat "$WORK/uit/site.tmp-vreemd/notities.txt")" "belangrijk" "the foreign one as it was"
+wait $holder
+# Once old and unlocked, the others go too; the foreign one stays.
+age "$WORK/uit/site.tmp-jongjo"
+age "$WORK/uit/site.tmp-slotje"
+"$GEN" build -q -C "$P" -o "$OUT" 2> "$WORK/err"
+ok $? "a build after that"
+is "$(tmp_dirs)" "site.tmp-vreemd " "removes them once old and unlocked"
+
+# A rebuild stopped halfway: its staged files go the same way, and the
+# site it would have changed is as it was.
+find "$OUT" -type f | sort | xargs cat | cksum > "$WORK/before"
+printf '\nNog een zin.\n' >> "$(find "$P/content/verhalen" -name '*.md' ! -name '_*' | sort | sed -n 5p)"
+git -C "$P" commit -qam "een zin erbij"
+"$GEN" build -q --no-cache -C "$P" -o "$OUT" > /dev/null 2>&1 &
+pid=$!
+i=0
+while [ $i -lt 2000 ] && [ -z "$(ls "$WORK"/uit/site.tmp-[!v]* 2> /dev/null)" ]; do
+	sleep 0.005
+	i=$((i + 1))
+done
+kill -KILL $pid
+wait $pid 2> /dev/null
+find "$OUT" -type f | sort | xargs cat | cksum > "$WORK/after"
+cmp -s "$WORK/before" "$WORK/after"
+ok $? "a rebuild killed halfway leaves the site as it was"
+for d in "$WORK"/uit/site.tmp-*; do
+	age "$d"
+done
+"$GEN" build -q -C "$P" -o "$OUT" 2> "$WORK/err"
+ok $? "the build after it succeeds"
+is "$(tmp_dirs)" "site.tmp-vreemd " "and removes the rebuild's folder"
+rm -rf "$WORK/clean"
+"$GEN" build -q --no-cache -C "$P" -o "$WORK/clean/site"
+diff -r "$OUT" "$WORK/clean/site" > /dev/null 2>&1
+ok $? "and the site is what a clean build makes"
+
+done_testing

@@ -248,6 +248,9 @@ static void *history_run(void *arg)
 	j->h = load_history(j->opt, j->src, j->content_dir, j->cache_dir, j->jobs, &j->diags);
 	if (j->opt->site.cache) {
 		const build_caches *c = j->opt->caches;
+		/* What builds that were stopped left there, before this one
+		 * adds its own. */
+		cache_sweep(j->cache_dir);
 		if (j->h) {
 			j->diff_cache = cache_open_after(c ? c->diffs : NULL, j->cache_dir,
 							 "diffs.pack", j->program_stamp, &j->diags);

@@ -13,6 +13,7 @@
 #define _DEFAULT_SOURCE /* MAP_PRIVATE and friends under strict C11 */
 #include "cache.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -21,9 +22,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "buf.h"
@@ -929,6 +933,63 @@ static void header(cache_file *c, buf *out)
 	buf_put(out, &c->stamp, 8);
 }
 
+/* Whether name ends in ".tmpPID" (*pid set) or ".tmp-XXXXXX" (*pid 0), as
+ * the temporary files of buf_write_sealed, search_memory_save and
+ * rewrite are named. */
+static bool temporary_name(const char *name, long *pid)
+{
+	const char *t = strstr(name, ".tmp");
+	if (!t || t == name)
+		return false;
+	const char *rest = t + 4;
+	while (strstr(rest, ".tmp"))
+		rest = strstr(rest, ".tmp") + 4; /* the last ".tmp" */
+	if (rest[0] == '-')
+		return (*pid = 0, strlen(rest) == 7);
+	size_t digits = strspn(rest, "0123456789");
+	if (!digits || rest[digits] != '\0' || digits > 9)
+		return false;
+	*pid = strtol(rest, NULL, 10);
+	return *pid > 0;
+}
+
+void cache_sweep(const char *dir)
+{
+	int dfd = dir ? open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+	int own = dfd < 0 ? -1 : openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d = own < 0 ? NULL : fdopendir(own);
+	if (!d) {
+		if (own >= 0)
+			close(own);
+		if (dfd >= 0)
+			close(dfd);
+		return;
+	}
+	time_t now = time(NULL);
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		long pid;
+		if (!temporary_name(e->d_name, &pid))
+			continue;
+		if (pid) {
+			/* EPERM: some other user's process; left alone. */
+			if (kill((pid_t)pid, 0) < 0 && errno == ESRCH)
+				unlinkat(dfd, e->d_name, 0);
+			continue;
+		}
+		int fd = openat(dfd, e->d_name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		struct stat st;
+		if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_mtime + 10 < now &&
+		    flock(fd, LOCK_EX | LOCK_NB) == 0)
+			unlinkat(dfd, e->d_name, 0);
+		close(fd);
+	}
+	closedir(d);
+	close(dfd);
+}
+
 /* The whole file anew: header, the records this build read, the new ones. */
 static int rewrite(cache_file *c, const char *path)
 {
@@ -936,8 +997,11 @@ static int rewrite(cache_file *c, const char *path)
 	listed *list = NULL;
 	buf_printf(&tmp, "%s.tmp-XXXXXX", path);
 	int fd = mkstemp(tmp.ptr);
-	if (fd >= 0)
+	if (fd >= 0) {
 		fchmod(fd, 0644);
+		/* Held while it is written: see cache_sweep. */
+		flock(fd, LOCK_EX | LOCK_NB);
+	}
 	int rc = -1;
 	if (fd < 0)
 		goto out;

@@ -55,6 +55,13 @@ bool cache_reused(const cache_file *c);
  * ended the file with, without walking them (for tests and tools). */
 bool cache_listed(const cache_file *c);
 void cache_close(cache_file *c);
+/* Removes from the cache folder dir what builds that were stopped (Ctrl-C,
+ * kill, a crash) left there: the temporary files they were writing, which
+ * can be as large as the cache itself. "NAME.tmpPID" goes when process PID
+ * is gone; "NAME.tmp-XXXXXX" (a file written anew, see rewrite in cache.c)
+ * when no process holds its lock and it has not changed for ten seconds.
+ * Quietly, as best it can. */
+void cache_sweep(const char *dir);
 
 /* The value kept under key, checked against its checksum: a pointer into
  * the cache (valid until cache_close) and its length, or NULL when there

@@ -111,4 +111,28 @@ rm -rf "$WORK/clean"
 diff -r "$OUT" "$WORK/clean/site" > /dev/null 2>&1
 ok $? "and the site is what a clean build makes"
 
+# The build cache: what saves that were stopped were writing. A file
+# named for a process goes when the process is gone; one written anew
+# when no process holds it and it is old; nothing else.
+C=$WORK/uit/.gen-cache
+sleep 0 &
+dead=$!
+wait $dead
+for f in "search-0.mem.tmp$dead" "links.bin.tmp$$" documents.pack.tmp-AbCdEf \
+	search.pack.tmp-GhIjKl diffs.pack.tmp-MnOpQr notities.tmp.txt; do
+	echo x > "$C/$f"
+done
+age "$C/documents.pack.tmp-AbCdEf"
+age "$C/diffs.pack.tmp-MnOpQr"
+age "$C/notities.tmp.txt"
+flock "$C/diffs.pack.tmp-MnOpQr" sleep 3 &
+holder=$!
+sleep 0.2
+"$GEN" build -q -C "$P" -o "$OUT" 2> "$WORK/err"
+ok $? "a build with a cache folder holding such files"
+left=$(cd "$C" && ls | grep -E 'tmp' | sort | tr '\n' ' ')
+is "$left" "diffs.pack.tmp-MnOpQr links.bin.tmp$$ notities.tmp.txt search.pack.tmp-GhIjKl " \
+	"it removes those of a process gone and the old unlocked one, not the others"
+wait $holder
+
 done_testing

@@ -13,6 +13,7 @@
 #include "leerpad.h"
 #include "print.h"
 #include "value.h"
+#include "text.h"
 #include "xalloc.h"
 
 typedef enum claim_kind { CLAIM_GEN, CLAIM_PAGE, CLAIM_ALIAS } claim_kind;
@@ -298,6 +299,38 @@ static void check_empty(const site *s, diag_list *diags)
 	}
 }
 
+/* A page's URL is its file's path: a name with a character that a URL
+ * must escape (a space, "?", "#", "%" and the like) or that is not UTF-8
+ * gives links, the sitemap and the feed a URL that breaks, as gen writes
+ * it as it is. Said once per file, at its first line. */
+static void check_names(const site *s, diag_list *diags)
+{
+	for (size_t i = 0; i < s->ndocs; i++) {
+		const document *d = &s->docs[i];
+		const char *u = d->url;
+		size_t n = strcspn(u, " \"#%<>?[\\]^`{|}\x7f");
+		for (size_t k = 0; k < n; k++)
+			if ((unsigned char)u[k] < 0x20)
+				n = k;
+		if (u[n]) {
+			char c[8];
+			if ((unsigned char)u[n] < 0x20 || u[n] == 0x7f)
+				snprintf(c, sizeof c, "\\x%02x", (unsigned char)u[n]);
+			else
+				snprintf(c, sizeof c, "%c", u[n]);
+			diag_add(diags, DIAG_WARNING, d->path, 1, 1,
+				 "the file's name gives the URL '%s', with '%s' in it, which links, "
+				 "the sitemap and the feed would need escaped; rename the file "
+				 "(letters, digits and '-')",
+				 u, c);
+		} else if (!text_utf8_valid(u, strlen(u), NULL)) {
+			diag_add(diags, DIAG_WARNING, d->path, 1, 1,
+				 "the file's name is not UTF-8, nor is the URL it gives; rename "
+				 "the file (letters, digits and '-')");
+		}
+	}
+}
+
 size_t check_site(const site *s, diag_list *diags)
 {
 	return check_site_with(s, NULL, 0, diags);
@@ -312,6 +345,7 @@ size_t check_site_with(const site *s, check_memory *m, uint64_t world, diag_list
 		m->held = world && m->world == world && m->clean;
 	if (m && m->held) {
 		check_empty(s, diags);
+		check_names(s, diags);
 		return 0;
 	}
 	size_t before = diags ? diags->n : 0;
@@ -325,5 +359,6 @@ size_t check_site_with(const site *s, check_memory *m, uint64_t world, diag_list
 		m->clean = diags && diags->n == before;
 	}
 	check_empty(s, diags);
+	check_names(s, diags);
 	return errors;
 }

@@ -148,4 +148,22 @@ printf '\nZie [weg](weg.md).\n' >> "$R/content/verhalen/de-garage.md"
 PATH="$WORK/bin:$PATH" git -C "$R" commit -qm "goed" 2> "$WORK/err"
 ok $? "a clean commit passes, whatever the work tree holds"
 
+# A file name that a URL would need escaped, or that is not UTF-8: a
+# warning at the file, as gen writes URLs as they are. Letters beyond
+# ASCII are fine.
+N=$WORK/namen
+make_project "$N"
+for f in "met spatie" "vraag?" "één"; do
+	printf '+++\ntitle = "%s"\n+++\nTekst.\n' "$f" > "$N/content/verhalen/$f.md"
+done
+printf '+++\ntitle = "Cafe"\n+++\nTekst.\n' > "$N/content/verhalen/$(printf 'caf\351').md"
+"$GEN" check -C "$N" 2> "$WORK/err"
+ok $? "names that need escaping: warnings, not errors"
+contains "$WORK/err" "content/verhalen/met spatie.md:1:1: warning: the file's name gives the URL 'verhalen/met spatie/', with ' ' in it" \
+	"a space in a file name"
+contains "$WORK/err" "content/verhalen/vraag?.md:1:1: warning: the file's name gives the URL 'verhalen/vraag?/', with '?' in it" \
+	"a question mark in a file name"
+contains "$WORK/err" "warning: the file's name is not UTF-8" "a file name that is not UTF-8"
+lacks "$WORK/err" "één.md" "letters beyond ASCII are fine"
+
 done_testing

@@ -953,6 +953,10 @@ static bool temporary_name(const char *name, long *pid)
 	return *pid > 0;
 }
 
+/* How long a temporary file written anew must have been left alone to be
+ * taken as abandoned: one just made is not locked yet (as in output.c). */
+#define ABANDONED_AFTER 10
+
 void cache_sweep(const char *dir)
 {
 	int dfd = dir ? open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
@@ -981,7 +985,8 @@ void cache_sweep(const char *dir)
 		if (fd < 0)
 			continue;
 		struct stat st;
-		if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_mtime + 10 < now &&
+		if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+		    st.st_mtime + ABANDONED_AFTER < now &&
 		    flock(fd, LOCK_EX | LOCK_NB) == 0)
 			unlinkat(dfd, e->d_name, 0);
 		close(fd);

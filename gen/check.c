@@ -12,8 +12,8 @@
 #include "buf.h"
 #include "leerpad.h"
 #include "print.h"
-#include "value.h"
 #include "text.h"
+#include "value.h"
 #include "xalloc.h"
 
 typedef enum claim_kind { CLAIM_GEN, CLAIM_PAGE, CLAIM_ALIAS } claim_kind;

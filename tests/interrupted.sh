@@ -64,8 +64,12 @@ for d in "$tmp" "$WORK/uit/site.tmp-gestag" "$WORK/uit/site.tmp-slotje" \
 	"$WORK/uit/site.tmp-vreemd"; do
 	age "$d"
 done
-flock "$WORK/uit/site.tmp-slotje" sleep 3 &
-holder=$!
+# hold PATH: holds PATH's lock in the background until killed ($holder).
+hold() {
+	(flock -x 9 && exec sleep 600) 9< "$1" > /dev/null 2>&1 &
+	holder=$!
+}
+hold "$WORK/uit/site.tmp-slotje"
 sleep 0.2
 "$GEN" build -q -C "$P" -o "$OUT" 2> "$WORK/err"
 ok $? "the next build into the output succeeds"
@@ -75,7 +79,8 @@ left=$(tmp_dirs)
 is "$left" "site.tmp-jongjo site.tmp-slotje site.tmp-vreemd " \
 	"it removes the stopped builds' folders, not a young, a locked or a foreign one"
 is "$(cat "$WORK/uit/site.tmp-vreemd/notities.txt")" "belangrijk" "the foreign one as it was"
-wait $holder
+kill $holder
+wait $holder 2> /dev/null
 # Once old and unlocked, the others go too; the foreign one stays.
 age "$WORK/uit/site.tmp-jongjo"
 age "$WORK/uit/site.tmp-slotje"
@@ -125,14 +130,14 @@ done
 age "$C/documents.pack.tmp-AbCdEf"
 age "$C/diffs.pack.tmp-MnOpQr"
 age "$C/notities.tmp.txt"
-flock "$C/diffs.pack.tmp-MnOpQr" sleep 3 &
-holder=$!
+hold "$C/diffs.pack.tmp-MnOpQr"
 sleep 0.2
 "$GEN" build -q -C "$P" -o "$OUT" 2> "$WORK/err"
 ok $? "a build with a cache folder holding such files"
 left=$(cd "$C" && ls | grep -E 'tmp' | sort | tr '\n' ' ')
 is "$left" "diffs.pack.tmp-MnOpQr links.bin.tmp$$ notities.tmp.txt search.pack.tmp-GhIjKl " \
 	"it removes those of a process gone and the old unlocked one, not the others"
-wait $holder
+kill $holder
+wait $holder 2> /dev/null
 
 done_testing

@@ -959,16 +959,10 @@ static bool temporary_name(const char *name, long *pid)
 
 void cache_sweep(const char *dir)
 {
-	int dfd = dir ? open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
-	int own = dfd < 0 ? -1 : openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	DIR *d = own < 0 ? NULL : fdopendir(own);
-	if (!d) {
-		if (own >= 0)
-			close(own);
-		if (dfd >= 0)
-			close(dfd);
+	DIR *d = dir ? opendir(dir) : NULL;
+	if (!d)
 		return;
-	}
+	int dfd = dirfd(d);
 	time_t now = time(NULL);
 	struct dirent *e;
 	while ((e = readdir(d))) {
@@ -992,7 +986,6 @@ void cache_sweep(const char *dir)
 		close(fd);
 	}
 	closedir(d);
-	close(dfd);
 }
 
 /* The whole file anew: header, the records this build read, the new ones. */

@@ -1294,6 +1294,18 @@ static bool exists(const char *path)
 	return lstat(path, &st) == 0;
 }
 
+/* A reader of the entries of the folder open at fd, which stays open and
+ * where it was: the reader has a descriptor of its own, as readdir moves
+ * the offset it reads at. NULL when it cannot be read. */
+static DIR *listing_of(int fd)
+{
+	int own = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d = own < 0 ? NULL : fdopendir(own);
+	if (!d && own >= 0)
+		close(own);
+	return d;
+}
+
 /* ---- what an interrupted build leaves ----
  *
  * A build holds a lock (flock) on its temporary folder "<dir>.tmp-XXXXXX"
@@ -1311,13 +1323,9 @@ static bool exists(const char *path)
  * folder holds (see above). */
 static bool looks_staged(int fd)
 {
-	int own = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	DIR *d = own < 0 ? NULL : fdopendir(own);
-	if (!d) {
-		if (own >= 0)
-			close(own);
+	DIR *d = listing_of(fd);
+	if (!d)
 		return false;
-	}
 	bool staged = true, fresh = false;
 	struct dirent *e;
 	while (staged && !fresh && (e = readdir(d))) {
@@ -1341,17 +1349,11 @@ static void sweep_abandoned(const char *dir)
 			     : xstrdup(".");
 	const char *base = slash ? slash + 1 : dir;
 	size_t blen = strlen(base);
-	int pfd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d = opendir(parent);
 	free(parent);
-	int own = pfd < 0 ? -1 : openat(pfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	DIR *d = own < 0 ? NULL : fdopendir(own);
-	if (!d) {
-		if (own >= 0)
-			close(own);
-		if (pfd >= 0)
-			close(pfd);
+	if (!d)
 		return;
-	}
+	int pfd = dirfd(d);
 	time_t now = time(NULL);
 	struct dirent *e;
 	while ((e = readdir(d))) {
@@ -1369,7 +1371,6 @@ static void sweep_abandoned(const char *dir)
 		close(fd);
 	}
 	closedir(d);
-	close(pfd);
 }
 
 /* In every site gen builds: the mark that the folder is one (see
@@ -1388,14 +1389,9 @@ static int check_owned(int dfd, const char *dir, gen_err *err)
 	struct stat st;
 	if (fstatat(dfd, OUTPUT_MARK, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode))
 		return 0;
-	/* A descriptor of its own: readdir moves the offset it reads at. */
-	int fd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	DIR *d = fd < 0 ? NULL : fdopendir(fd);
-	if (!d) {
-		if (fd >= 0)
-			close(fd);
+	DIR *d = listing_of(dfd);
+	if (!d)
 		return io_err(err, dir, NULL, "cannot read directory");
-	}
 	int rc = 0;
 	struct dirent *e;
 	while ((e = readdir(d)) && is_dot_or_dotdot(e->d_name))

@@ -639,8 +639,16 @@ int site_load(site *s, const source *src, const site_options *opt,
 		memo = buf_detach(&p);
 		free(dir);
 	}
-	rc = source_list_ids(src, s->cfg.content_dir, memo, opt->listing, &files, &nfiles, err);
+	source_links links = { 0 };
+	rc = source_list_ids(src, s->cfg.content_dir, memo, opt->listing, &files, &nfiles,
+			     &links, err);
 	free(memo);
+	for (size_t i = 0; rc == 0 && diags && i < links.n; i++)
+		diag_add(diags, DIAG_WARNING, links.paths[i], 0, 0,
+			 "a symbolic link, which a build from git leaves out: git keeps the "
+			 "link, not the file it points to (--worktree follows it); make it "
+			 "a file to build it");
+	source_links_release(&links);
 	if (rc < 0)
 		goto out;
 	s->files_listed = nfiles;

@@ -806,17 +806,51 @@ typedef struct walk_ctx {
 	gen_err *err;
 	int rc;
 	bool lazy;       /* ids only: bytes on demand (source_file_load) */
+	source_links *links; /* may be NULL */
 } walk_ctx;
+
+/* dir/root/name, put together by hand: ten thousand of them before the
+ * first article can be read, and printf's parsing of its format was a
+ * third of the walk. */
+static char *walk_path(const char *dir, const char *root, const char *name)
+{
+	size_t dl = strlen(dir), rl = strlen(root), nl = strlen(name);
+	char *path = xmalloc(dl + 1 + rl + nl + 1), *at = path;
+	memcpy(at, dir, dl);
+	at += dl;
+	if (dl)
+		*at++ = '/';
+	memcpy(at, root, rl);
+	memcpy(at + rl, name, nl + 1);
+	return path;
+}
+
+void source_links_release(source_links *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		free(l->paths[i]);
+	free(l->paths);
+	memset(l, 0, sizeof *l);
+}
 
 static int walk_cb(const char *root, const git_tree_entry *e, void *payload)
 {
 	walk_ctx *w = payload;
 	if (git_tree_entry_type(e) == GIT_OBJECT_TREE)
 		return git_tree_entry_name(e)[0] == '.' ? 1 : 0;
-	if (git_tree_entry_type(e) != GIT_OBJECT_BLOB ||
-	    git_tree_entry_filemode(e) == GIT_FILEMODE_LINK ||
-	    git_tree_entry_name(e)[0] == '.')
+	if (git_tree_entry_type(e) != GIT_OBJECT_BLOB || git_tree_entry_name(e)[0] == '.')
 		return 0;
+	if (git_tree_entry_filemode(e) == GIT_FILEMODE_LINK) {
+		source_links *k = w->links;
+		if (k) {
+			if (k->n == k->cap) {
+				k->cap = k->cap ? 2 * k->cap : 8;
+				k->paths = xrealloc(k->paths, k->cap * sizeof *k->paths);
+			}
+			k->paths[k->n++] = walk_path(w->dir, root, git_tree_entry_name(e));
+		}
+		return 0;
+	}
 	source_file *f = list_add(w->l);
 	int rc = 0;
 	if (w->lazy)
@@ -828,19 +862,7 @@ static int walk_cb(const char *root, const git_tree_entry *e, void *payload)
 		w->rc = rc;
 		return -1;
 	}
-	/* dir/root/name, put together by hand: ten thousand of them
-	 * before the first article can be read, and printf's parsing of
-	 * its format was a third of the walk. */
-	const char *name = git_tree_entry_name(e);
-	size_t dl = strlen(w->dir), rl = strlen(root), nl = strlen(name);
-	char *path = xmalloc(dl + 1 + rl + nl + 1), *at = path;
-	memcpy(at, w->dir, dl);
-	at += dl;
-	if (dl)
-		*at++ = '/';
-	memcpy(at, root, rl);
-	memcpy(at + rl, name, nl + 1);
-	f->path = path;
+	f->path = walk_path(w->dir, root, git_tree_entry_name(e));
 	return 0;
 }
 
@@ -931,7 +953,8 @@ static int list_known(const source_listing *k, char **named, size_t nnamed, cons
 }
 
 static int list_files(const source *s, const char *dir, bool lazy, const char *memo_path,
-		      source_listing *known, source_file **out, size_t *n, gen_err *err)
+		      source_listing *known, source_file **out, size_t *n,
+		      source_links *links, gen_err *err)
 {
 	list l = { 0 };
 	int rc = 0;
@@ -983,7 +1006,7 @@ static int list_files(const source *s, const char *dir, bool lazy, const char *m
 		if (rc < 0) {
 			rc = git_fail(err, "cannot read tree");
 		} else if (sub) {
-			walk_ctx w = { s, &l, dir, err, 0, lazy };
+			walk_ctx w = { s, &l, dir, err, 0, lazy, links };
 			if (git_tree_walk(sub, GIT_TREEWALK_PRE, walk_cb, &w) < 0)
 				rc = w.rc ? w.rc : git_fail(err, "cannot walk tree");
 		}
@@ -1476,13 +1499,14 @@ char *source_git_config(const char *dir, const char *key)
 int source_list(const source *s, const char *dir, source_file **out, size_t *n,
 		gen_err *err)
 {
-	return list_files(s, dir, false, NULL, NULL, out, n, err);
+	return list_files(s, dir, false, NULL, NULL, out, n, NULL, err);
 }
 
 int source_list_ids(const source *s, const char *dir, const char *memo,
-		    source_listing *known, source_file **out, size_t *n, gen_err *err)
+		    source_listing *known, source_file **out, size_t *n,
+		    source_links *links, gen_err *err)
 {
-	return list_files(s, dir, true, memo, known, out, n, err);
+	return list_files(s, dir, true, memo, known, out, n, links, err);
 }
 
 int source_file_load(const source *s, source_file *f, gen_err *err)

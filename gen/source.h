@@ -68,6 +68,16 @@ int source_read(const source *s, const char *path, source_file *out,
  * source_files_free, or a negative code. A missing dir gives 0 files. */
 int source_list(const source *s, const char *dir, source_file **out, size_t *n,
 		gen_err *err);
+/* What source_list_ids fills links (when not NULL) with: the symbolic
+ * links below dir in a revision (paths from the project root), which a
+ * build from git leaves out, as git keeps the link and not the file it
+ * points to. On disk (--worktree) they are followed, and none are
+ * listed. Release with source_links_release. */
+typedef struct source_links {
+	char **paths;
+	size_t n, cap;
+} source_links;
+
 /* What a process that builds again and again (gen serve) knows of the
  * files on disk: the last listing of source_list_ids, and the paths that
  * may have changed since, which it learns from a watch on them. */
@@ -92,7 +102,9 @@ void source_listing_forget(source_listing *l);
  * and known holds this one after; the file memo is left as the first
  * listing wrote it then. */
 int source_list_ids(const source *s, const char *dir, const char *memo,
-		    source_listing *known, source_file **out, size_t *n, gen_err *err);
+		    source_listing *known, source_file **out, size_t *n,
+		    source_links *links, gen_err *err);
+void source_links_release(source_links *l);
 /* Reads f's bytes when source_list_ids left them out; 0 or a negative code
  * with err set. Safe on several threads for distinct files. */
 int source_file_load(const source *s, source_file *f, gen_err *err);

@@ -266,6 +266,22 @@ ok $? "a folder without the mark but with the manifest of a build is built again
 test -f "$WORK/leeg/.gen-site"
 ok $? "and gets the mark"
 
+# An article that is a symbolic link: git keeps the link, not the file,
+# so a build from git leaves it out, and says so; --worktree follows it.
+ln -s de-garage.md "$M/content/verhalen/kopie.md"
+git -C "$M" add -A && git -C "$M" commit -qm "een link"
+"$GEN" build -C "$M" -o "$WORK/link-git" 2> "$WORK/err"
+ok $? "a symbolic link in the content: the build from git succeeds"
+contains "$WORK/err" "content/verhalen/kopie.md: warning: a symbolic link, which a build from git leaves out" \
+	"and warns that it leaves the link out"
+ok "$([ ! -e "$WORK/link-git/verhalen/kopie" ] && echo 0 || echo 1)" "and leaves it out"
+"$GEN" build -C "$M" --worktree -o "$WORK/link-wt" 2> "$WORK/err"
+ok $? "--worktree follows the link"
+test -f "$WORK/link-wt/verhalen/kopie/index.html"
+ok $? "and builds its page"
+lacks "$WORK/err" "symbolic link" "without the warning"
+git -C "$M" rm -q content/verhalen/kopie.md && git -C "$M" commit -qm "weg met de link"
+
 # -o . from inside the output folder: the build cache goes beside it, not
 # into the site.
 mkdir -p "$WORK/nest/binnen"

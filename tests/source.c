@@ -35,7 +35,7 @@ static listing list(const source *src, const char *dir, const char *memo, source
 	source_file *files = NULL;
 	size_t n = 0;
 	gen_err err;
-	l.rc = source_list_ids(src, dir, memo, known, &files, &n, &err);
+	l.rc = source_list_ids(src, dir, memo, known, &files, &n, NULL, &err);
 	for (size_t i = 0; l.rc == 0 && i < n; i++) {
 		buf_printf(&l.text, "%s %.7s\n", files[i].path, files[i].id);
 		l.read += files[i].data != NULL;

@@ -17,12 +17,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <signal.h>
 #include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -938,12 +938,12 @@ static void header(cache_file *c, buf *out)
  * rewrite are named. */
 static bool temporary_name(const char *name, long *pid)
 {
-	const char *t = strstr(name, ".tmp");
+	const char *t = NULL; /* the last ".tmp" */
+	for (const char *p = strstr(name, ".tmp"); p; p = strstr(p + 1, ".tmp"))
+		t = p;
 	if (!t || t == name)
 		return false;
 	const char *rest = t + 4;
-	while (strstr(rest, ".tmp"))
-		rest = strstr(rest, ".tmp") + 4; /* the last ".tmp" */
 	if (rest[0] == '-')
 		return (*pid = 0, strlen(rest) == 7);
 	size_t digits = strspn(rest, "0123456789");

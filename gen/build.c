@@ -240,7 +240,21 @@ typedef struct early_job {
 	char *status_dir;
 	pthread_t status;
 	bool status_begun, status_threaded, status_noted;
+	/* output_lock's, held from before the build reads its caches or
+	 * output until it is done with them: -1 until then */
+	int lock;
+	bool lock_tried;
 } early_job;
+
+/* Takes the lock on the folder that holds cache_dir (output_lock) for
+ * a build that writes its output or uses its cache; once. */
+static void lock_begin(early_job *j, const char *cache_dir)
+{
+	if (j->lock_tried || (!j->opt->write && !j->opt->site.cache))
+		return;
+	j->lock_tried = true;
+	j->lock = output_lock(cache_dir, j->opt->quiet);
+}
 
 static void *history_run(void *arg)
 {
@@ -384,6 +398,7 @@ static void early_begin(void *ctx, const site *s)
 	j->content_dir = xstrdup(s->cfg.content_dir);
 	j->cache_dir = site_cache_dir(s, j->opt->output);
 	j->program_stamp = s->program_stamp;
+	lock_begin(j, j->cache_dir);
 	/* One walker: the parse keeps the other cores busy, and a second
 	 * walker mostly doubles the CPU (see history.c, diff_chain). */
 	j->jobs = 1;
@@ -709,9 +724,12 @@ static int build_once(const build_options *opt, bool late, bool *again)
 	 * of the project. A build that fails before it needs the output
 	 * waits for the reading and throws it away (out). */
 	ej.opt = opt;
-	if (opt->write && opt->output) {
+	ej.lock = -1;
+	if (opt->output) {
 		char *cache_dir = site_cache_dir_of(opt->output);
-		scan_begin(&ej, opt->output, cache_dir);
+		lock_begin(&ej, cache_dir);
+		if (opt->write)
+			scan_begin(&ej, opt->output, cache_dir);
 		free(cache_dir);
 	}
 	if (source_open(&src, &opt->src, &diags, &err) < 0) {
@@ -940,6 +958,9 @@ out:
 #ifndef GEN_FREE_AT_EXIT
 left:
 #endif
+	/* Every file of the build written: the next build may begin. */
+	if (ej.lock >= 0)
+		close(ej.lock);
 	diag_release(&diags);
 	free(dir);
 	return status;

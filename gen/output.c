@@ -1373,6 +1373,62 @@ static void sweep_abandoned(const char *dir)
 	closedir(d);
 }
 
+/* ---- one build at a time (see output_lock) ---- */
+
+/* How long a build waits for another before it says so: a build that
+ * follows a resident's or gen serve's by a few milliseconds should not
+ * print that it waits. */
+#define LOCK_QUIET_MS 300
+
+int output_lock(const char *cache_dir, bool quiet)
+{
+	const char *slash = strrchr(cache_dir, '/');
+	char *folder = slash ? xstrndup(cache_dir, slash == cache_dir ? 1 : (size_t)(slash - cache_dir))
+			     : xstrdup(".");
+	int fd = open(folder, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0 && errno == ENOENT) {
+		size_t len = strlen(folder);
+		char *path = xmalloc(len + 2);
+		memcpy(path, folder, len);
+		memcpy(path + len, "/", 2);
+		make_ancestors(path);
+		free(path);
+		fd = open(folder, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	}
+	if (fd < 0)
+		goto out;
+	/* A moment quietly, then said, then as long as it takes. */
+	int waited = 0;
+	while (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		if (errno != EWOULDBLOCK && errno != EINTR)
+			goto fail;
+		if (waited < LOCK_QUIET_MS) {
+			nanosleep(&(struct timespec){ 0, 10 * 1000000L }, NULL);
+			waited += 10;
+			continue;
+		}
+		if (!quiet) {
+			char *where = output_absolute(folder);
+			fprintf(stderr, "gen: waiting for another gen build in '%s' to end\n",
+				where);
+			free(where);
+		}
+		int rc;
+		while ((rc = flock(fd, LOCK_EX)) < 0 && errno == EINTR)
+			;
+		if (rc < 0)
+			goto fail;
+		break;
+	}
+	goto out;
+fail:
+	close(fd);
+	fd = -1;
+out:
+	free(folder);
+	return fd;
+}
+
 /* In every site gen builds: the mark that the folder is one (see
  * check_owned), with a word for whoever finds it. */
 static const char mark_text[] =

@@ -1,0 +1,120 @@
+#!/bin/sh
+# Two builds at the same time into one output, or sharing one build
+# cache: the second waits for the first (a lock on the folder that holds
+# the output and .gen-cache, see output_lock), then builds on what the
+# first left. Without it the one that committed last would leave its
+# pages over the other's: a site of two revisions at once.
+. "$(dirname "$0")/lib.sh"
+
+synthetic_handbook "$WORK/b" 300 3 7
+ok $? "a synthetic handbook of 300 articles"
+P=$WORK/b/repo
+OUT=$WORK/uit/site
+"$GEN" build -q -C "$P" -o "$OUT"
+ok $? "a first build"
+
+# hold PATH: holds PATH's lock in the background until killed ($holder).
+hold() {
+	(flock -x 9 && exec sleep 600) 9< "$1" > /dev/null 2>&1 &
+	holder=$!
+	sleep 0.2
+}
+# running PID: whether that process still runs, after a while.
+running() {
+	sleep 0.8
+	kill -0 "$1" 2> /dev/null
+}
+# sum: one checksum of every file of the site.
+sum() {
+	(cd "$OUT" && find . -type f | sort | xargs cat | cksum)
+}
+story=$(find "$P/content/verhalen" -name '*.md' ! -name '_*' | sort | sed -n 3p)
+slug=$(basename "$story" .md)
+
+# A build while another holds the lock: it waits, says so, and changes
+# nothing until the lock is let go.
+printf '\nEen zin die er eerst bij kwam.\n' >> "$story"
+git -C "$P" commit -qam "een zin"
+before=$(sum)
+hold "$WORK/uit"
+"$GEN" build -C "$P" -o "$OUT" > /dev/null 2> "$WORK/err" &
+pid=$!
+running $pid
+ok $? "a build while another holds the lock waits"
+contains "$WORK/err" "gen: waiting for another gen build in '$WORK/uit' to end" \
+	"and says what it waits for"
+is "$(sum)" "$before" "the site is as it was while it waits"
+kill $holder
+wait $holder 2> /dev/null
+wait $pid
+ok $? "the lock let go, the build goes on and succeeds"
+contains "$OUT/verhalen/$slug/index.html" "Een zin die er eerst bij kwam." \
+	"and its page has the new sentence"
+
+# Quiet, it waits without a word.
+hold "$WORK/uit"
+"$GEN" build -q -C "$P" -o "$OUT" > /dev/null 2> "$WORK/err" &
+pid=$!
+running $pid
+ok $? "a quiet build waits too"
+kill $holder
+wait $holder 2> /dev/null
+wait $pid
+ok $? "and succeeds"
+is "$(cat "$WORK/err")" "" "without a word"
+
+# gen check shares the build cache (beside the output site.toml names,
+# in the project): it waits as well.
+hold "$P"
+"$GEN" check -q -C "$P" > /dev/null 2>&1 &
+pid=$!
+running $pid
+ok $? "gen check waits for the lock on the cache"
+kill $holder
+wait $holder 2> /dev/null
+wait $pid
+ok $? "and then checks"
+
+# Two real builds of two revisions: the first stopped halfway (its
+# temporary folder made, nothing committed), the second started then.
+# The second waits for the first, then builds the newer revision over
+# it; without the lock the first, let go on, would put its older page
+# over the newer one.
+printf '\nDe tweede zin van vandaag.\n' >> "$story"
+git -C "$P" commit -qam "tweede zin"
+"$GEN" build -q --no-cache -C "$P" -o "$OUT" > /dev/null 2>&1 &
+first=$!
+i=0
+while [ $i -lt 2000 ] && [ -z "$(ls -d "$WORK"/uit/site.tmp-* 2> /dev/null)" ]; do
+	sleep 0.005
+	i=$((i + 1))
+done
+kill -STOP $first
+printf '\nDe derde zin, het laatst.\n' >> "$story"
+git -C "$P" commit -qam "derde zin"
+"$GEN" build -q -C "$P" -o "$OUT" > /dev/null 2> "$WORK/err" &
+second=$!
+running $second
+ok $? "a build beside a stopped one waits for it"
+kill -CONT $first
+wait $first
+ok $? "the stopped build, let go on, succeeds"
+wait $second
+ok $? "then the one that waited"
+contains "$OUT/verhalen/$slug/index.html" "De derde zin, het laatst." \
+	"the page is the newest revision's"
+rm -rf "$WORK/clean"
+"$GEN" build -q --no-cache -C "$P" -o "$WORK/clean/site"
+diff -r "$OUT" "$WORK/clean/site" > "$WORK/diff" 2>&1
+ok $? "and the whole site is what a clean build of it makes"
+head -20 "$WORK/diff" | sed 's/^/# /'
+
+# Builds into two outputs with caches of their own do not wait for each
+# other.
+hold "$WORK/uit"
+timeout 120 "$GEN" build -q -C "$P" -o "$WORK/elders/site" > /dev/null 2> "$WORK/err"
+ok $? "a build into an output elsewhere goes on while the lock is held"
+kill $holder
+wait $holder 2> /dev/null
+
+done_testing

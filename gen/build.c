@@ -808,9 +808,19 @@ static int build_once(const build_options *opt, bool late, bool *again)
 	graph = links_graph_new_with(&s, links, &diags);
 	st.site = now_seconds() - t;
 	t = now_seconds();
+	/* gen check takes the theme here, like a build above: its files
+	 * are paths of the site the checks know. */
+	if (!opt->write) {
+		double tt = now_seconds();
+		nrc = render_new(&r, &s, opt->exe, &diags, &err);
+		st.theme = now_seconds() - tt;
+	}
+	check_theme theme = { NULL, 0 };
+	if (r)
+		theme.files = render_theme_files(r, &theme.n);
 	/* After the history: with it come pages of gen's own (wijzigingen/,
 	 * feed.xml) that no article may take. */
-	check_site_with(&s, checks, links_graph_world(graph), &diags);
+	check_site_with(&s, checks, links_graph_world(graph), r ? &theme : NULL, &diags);
 	/* The checks read anchors: what they found stays unsaved and
 	 * unreported when one was damaged. */
 	if (late && damaged_late(&s)) {
@@ -832,10 +842,6 @@ static int build_once(const build_options *opt, bool late, bool *again)
 		diag_release(&theme_diags);
 		if (nrc < 0)
 			err = theme_err;
-	} else {
-		double tt = now_seconds();
-		nrc = render_new(&r, &s, opt->exe, &diags, &err);
-		st.theme = now_seconds() - tt;
 	}
 	if (nrc < 0) {
 		status_note(&ej, &s, src, &diags);

@@ -134,7 +134,7 @@ static void report_clash(diag_list *diags, const claim *a, const claim *f,
 	buf_release(&other);
 }
 
-static size_t check_urls(const site *s, diag_list *diags)
+static size_t check_urls(const site *s, const check_theme *theme, diag_list *diags)
 {
 	claims c = { 0 };
 	size_t errors = 0;
@@ -175,6 +175,9 @@ static size_t check_urls(const site *s, diag_list *diags)
 			  CLAIM_GEN, NULL, 0, 0,
 			  printf_dup("the page of author '%s'", au.items[i].name));
 	authors_release(&au);
+	for (size_t i = 0; theme && i < theme->n; i++)
+		add_claim(&c, xstrdup(theme->files[i]), CLAIM_GEN, NULL, 0, 0,
+			  printf_dup("the theme's file '%s'", theme->files[i]));
 
 	for (size_t i = 0; i < s->ndocs; i++) {
 		const document *d = &s->docs[i];
@@ -215,9 +218,10 @@ static size_t check_urls(const site *s, diag_list *diags)
 		report_clash(diags, &c.items[i], &c.items[first], url.ptr);
 		errors++;
 	}
-	/* An alias's page in a folder where gen puts a file ("feed.xml"
-	 * asks for feed.xml/index.html) or its search index: the two would
-	 * stop each other's writing. */
+	/* An alias's page in a folder where gen or the theme puts a file
+	 * ("feed.xml" asks for feed.xml/index.html, "css/gen.css" for
+	 * css/gen.css/index.html) or its search index: the two would stop
+	 * each other's writing. */
 	for (size_t i = 0; i < c.n; i++) {
 		const claim *a = &c.items[i];
 		if (a->kind != CLAIM_ALIAS)
@@ -333,14 +337,19 @@ static void check_names(const site *s, diag_list *diags)
 
 size_t check_site(const site *s, diag_list *diags)
 {
-	return check_site_with(s, NULL, 0, diags);
+	return check_site_with(s, NULL, 0, NULL, diags);
 }
 
-size_t check_site_with(const site *s, check_memory *m, uint64_t world, diag_list *diags)
+size_t check_site_with(const site *s, check_memory *m, uint64_t world, const check_theme *theme,
+		       diag_list *diags)
 {
-	/* The pages gen adds itself depend on the history too. */
-	if (world)
+	/* The pages gen adds itself depend on the history too, the theme's
+	 * files on the theme. */
+	if (world) {
 		world = buf_hash64(&world, sizeof world, s->history ? 0x68697374u : 0x6e6f6e65u);
+		for (size_t i = 0; theme && i < theme->n; i++)
+			world = buf_hash_cstr(theme->files[i], world);
+	}
 	if (m)
 		m->held = world && m->world == world && m->clean;
 	if (m && m->held) {
@@ -350,7 +359,7 @@ size_t check_site_with(const site *s, check_memory *m, uint64_t world, diag_list
 	}
 	size_t before = diags ? diags->n : 0;
 	size_t errors = check_themes(s, diags);
-	errors += check_urls(s, diags);
+	errors += check_urls(s, theme, diags);
 	leerpad lp;
 	errors += leerpad_resolve(&lp, s, diags);
 	leerpad_release(&lp);

@@ -7,8 +7,8 @@
  *    at the id's line and column: its chip would lead nowhere);
  *  - two sources for one URL: two articles ("x.md" and "x/index.md"), an
  *    alias that is another page's URL, or a page where gen puts one of its
- *    own (themas/, auteurs/, print/): an error, as one would silently
- *    replace the other;
+ *    own (themas/, auteurs/, print/) or the theme a file: an error, as one
+ *    would silently replace the other;
  *  - an article without text (a warning: usually a forgotten draft);
  *  - the learning path in site.toml (leerpad.h). */
 #ifndef GEN_CHECK_H
@@ -33,12 +33,21 @@ typedef struct check_memory {
 	bool held;       /* the last call took that instead of checking */
 } check_memory;
 
+/* The files the site's theme puts in the output (its static/ folder, by
+ * output path: "css/gen.css"): paths no alias may take or go below. */
+typedef struct check_theme {
+	const char *const *files;
+	size_t n;
+} check_theme;
+
 /* check_site for a site whose world (links_world: every article's facts,
  * the assets, drafts and failures, site.toml) is world: when it is the
- * one m last checked and that check found nothing, neither would this
- * one (all it checks follows from the world), and only the rule that
- * does not (articles without text) is checked. m may be NULL, world 0:
- * check_site. */
-size_t check_site_with(const site *s, check_memory *m, uint64_t world, diag_list *diags);
+ * one m last checked, with the same theme files, and that check found
+ * nothing, neither would this one (all it checks follows from the two),
+ * and only the rule that does not (articles without text) is checked. m
+ * may be NULL, world 0; theme may be NULL (no theme known: its files are
+ * not checked): check_site. */
+size_t check_site_with(const site *s, check_memory *m, uint64_t world, const check_theme *theme,
+		       diag_list *diags);
 
 #endif

@@ -42,6 +42,7 @@ struct renderer {
 	value *i18n;             /* UI strings of the site's language */
 	static_file *statics;
 	size_t nstatics;
+	const char **static_paths; /* their rel, for render_theme_files */
 	atomic_size_t pages;
 	atomic_size_t pages_kept; /* pages whose inputs had not changed */
 	int jobs;                /* worker threads for article pages */
@@ -112,6 +113,9 @@ static int load_theme_files(renderer *r, const source *src, const char *prefix,
 		}
 	}
 	source_files_free(files, n);
+	r->static_paths = xrealloc(r->static_paths, (r->nstatics + 1) * sizeof *r->static_paths);
+	for (size_t i = 0; i < r->nstatics; i++)
+		r->static_paths[i] = r->statics[i].rel;
 	if (rc == 0 && !r->i18n) {
 		if (diags)
 			diag_add(diags, DIAG_WARNING, prefix, 0, 0,
@@ -244,6 +248,7 @@ void render_free(renderer *r)
 		free(r->statics[i].data);
 	}
 	free(r->statics);
+	free(r->static_paths);
 	xref_free(r->xref);
 	free_cards(r);
 	free(r->facts);
@@ -278,6 +283,12 @@ size_t render_pages_kept(const renderer *r)
 }
 
 size_t render_page_count(const renderer *r) { return atomic_load(&r->pages); }
+
+const char *const *render_theme_files(const renderer *r, size_t *n)
+{
+	*n = r->nstatics;
+	return r->static_paths;
+}
 
 int render_statics(renderer *r, output *o, gen_err *err)
 {

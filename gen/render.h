@@ -191,5 +191,8 @@ void render_memo_put(renderer *r, const char *key, const void *data, size_t len)
 size_t render_pages_kept(const renderer *r);
 /* Number of pages rendered by the last render_site. */
 size_t render_page_count(const renderer *r);
+/* The theme's static files, by their path in the output ("css/gen.css"):
+ * *n of them, owned by r. */
+const char *const *render_theme_files(const renderer *r, size_t *n);
 
 #endif

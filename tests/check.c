@@ -64,7 +64,7 @@ int main(void)
 		}
 		diag_list ref = DIAG_LIST_INIT, got = DIAG_LIST_INIT;
 		size_t ref_errors = check_site(&s, &ref);
-		size_t got_errors = check_site_with(&s, &m, links_world(&s), &got);
+		size_t got_errors = check_site_with(&s, &m, links_world(&s), NULL, &got);
 		diag_sort(&ref);
 		diag_sort(&got);
 		char *a = messages(&ref), *b = messages(&got);

@@ -61,6 +61,8 @@ printf '+++\ntitle = "Nieuw"\naliases = ["wijzigingen"]\n+++\nTekst.\n' > "$B/co
 printf '+++\ntitle = "Weg"\naliases = ["../../buiten"]\n+++\nTekst.\n' > "$B/content/tips/weg.md"
 # Inside gen's search index, or below a file of gen's.
 printf '+++\ntitle = "Binnen"\naliases = ["zoeken/meta.js", "sitemap.xml/oud"]\n+++\nTekst.\n' > "$B/content/tips/binnen.md"
+# Below a file of the theme's (its static/ folder).
+printf '+++\ntitle = "Stijl"\naliases = ["css/gen.css"]\n+++\nTekst.\n' > "$B/content/tips/stijl.md"
 git_init "$B"
 "$GEN" check -C "$B" > "$WORK/out" 2> "$WORK/err"
 is $? 1 "check on a broken project exits 1"
@@ -81,7 +83,8 @@ contains "$WORK/err" "content/tips/nieuw.md:3:12: error: alias 'wijzigingen' is 
 contains "$WORK/err" "content/tips/weg.md:3:12: error: alias '../../buiten' holds '..', which no URL of the site may" "an alias out of the site, at the alias"
 contains "$WORK/err" "content/tips/binnen.md:3:12: error: alias 'zoeken/meta.js' is where gen puts the search index" "an alias inside the search index"
 contains "$WORK/err" "content/tips/binnen.md:3:30: error: alias 'sitemap.xml/oud' is where gen puts the sitemap" "an alias below one of gen's files"
-contains "$WORK/err" "gen check: 14 errors, 1 warning" "a summary at the end"
+contains "$WORK/err" "content/tips/stijl.md:3:12: error: alias 'css/gen.css' is where gen puts the theme's file 'css/gen.css'" "an alias below one of the theme's files"
+contains "$WORK/err" "gen check: 15 errors, 1 warning" "a summary at the end"
 is "$(cat "$WORK/out")" "" "text goes to stderr"
 
 "$GEN" check -C "$B" --format json > "$WORK/json" 2> "$WORK/err"
@@ -91,12 +94,24 @@ contains "$WORK/json" '"line": 6' "JSON: line"
 contains "$WORK/json" '"column": 77' "JSON: column"
 contains "$WORK/json" '"severity": "warning"' "JSON: severity"
 contains "$WORK/json" '"message": "image '"'"'weg.jpg'"'"' does not exist"' "JSON: message"
-is "$(grep -c '"severity": "error"' "$WORK/json")" 14 "JSON: every error"
+is "$(grep -c '"severity": "error"' "$WORK/json")" 15 "JSON: every error"
 is "$(cat "$WORK/err")" "" "JSON mode keeps stderr quiet"
 if command -v python3 >/dev/null 2>&1; then
 	python3 -c 'import json,sys; json.load(open(sys.argv[1]))' "$WORK/json"
 	ok $? "JSON: valid"
 fi
+
+# A build stops at such an alias too, at the alias, before it writes:
+# the page for it would need a folder where the theme puts its file.
+S=$WORK/stijl
+make_project "$S"
+printf '+++\ntitle = "Stijl"\naliases = ["css/gen.css"]\n+++\nTekst.\n' > "$S/content/verhalen/stijl.md"
+git_init "$S"
+"$GEN" build -C "$S" -o "$WORK/stijl-uit/public" 2> "$WORK/err"
+is $? 1 "a build with an alias below a theme's file fails"
+contains "$WORK/err" "content/verhalen/stijl.md:3:12: error: alias 'css/gen.css' is where gen puts the theme's file 'css/gen.css'" "at the alias"
+[ ! -e "$WORK/stijl-uit/public" ]
+ok $? "and writes nothing"
 
 # Warnings alone do not fail.
 Wn=$WORK/warnings

@@ -196,6 +196,31 @@ static struct history *load_history(const build_options *opt, const source *src,
 	return h;
 }
 
+/* output_lock's lock, held from before a build reads its caches or its
+ * output until it is done with them (fd -1 until then, or without). */
+typedef struct build_lock {
+	const build_options *opt;
+	int fd;
+	bool tried;
+} build_lock;
+
+/* Takes the lock on the folder that holds cache_dir (output_lock) for
+ * a build that writes its output or uses its cache; once. */
+static void lock_begin(build_lock *l, const char *cache_dir)
+{
+	if (l->tried || (!l->opt->write && !l->opt->site.cache))
+		return;
+	l->tried = true;
+	l->fd = output_lock(cache_dir, l->opt->quiet);
+}
+
+static void lock_end(build_lock *l)
+{
+	if (l->fd >= 0)
+		close(l->fd);
+	l->fd = -1;
+}
+
 /* Two jobs need only site.toml, so they run on threads of their own
  * while the articles are parsed: the history walk (mostly one core's
  * work, which would otherwise hold up the render) and reading what the
@@ -240,21 +265,8 @@ typedef struct early_job {
 	char *status_dir;
 	pthread_t status;
 	bool status_begun, status_threaded, status_noted;
-	/* output_lock's, held from before the build reads its caches or
-	 * output until it is done with them: -1 until then */
-	int lock;
-	bool lock_tried;
+	build_lock lock;
 } early_job;
-
-/* Takes the lock on the folder that holds cache_dir (output_lock) for
- * a build that writes its output or uses its cache; once. */
-static void lock_begin(early_job *j, const char *cache_dir)
-{
-	if (j->lock_tried || (!j->opt->write && !j->opt->site.cache))
-		return;
-	j->lock_tried = true;
-	j->lock = output_lock(cache_dir, j->opt->quiet);
-}
 
 static void *history_run(void *arg)
 {
@@ -398,7 +410,7 @@ static void early_begin(void *ctx, const site *s)
 	j->content_dir = xstrdup(s->cfg.content_dir);
 	j->cache_dir = site_cache_dir(s, j->opt->output);
 	j->program_stamp = s->program_stamp;
-	lock_begin(j, j->cache_dir);
+	lock_begin(&j->lock, j->cache_dir);
 	/* One walker: the parse keeps the other cores busy, and a second
 	 * walker mostly doubles the CPU (see history.c, diff_chain). */
 	j->jobs = 1;
@@ -724,10 +736,10 @@ static int build_once(const build_options *opt, bool late, bool *again)
 	 * of the project. A build that fails before it needs the output
 	 * waits for the reading and throws it away (out). */
 	ej.opt = opt;
-	ej.lock = -1;
+	ej.lock = (build_lock){ opt, -1, false };
 	if (opt->output) {
 		char *cache_dir = site_cache_dir_of(opt->output);
-		lock_begin(&ej, cache_dir);
+		lock_begin(&ej.lock, cache_dir);
 		if (opt->write)
 			scan_begin(&ej, opt->output, cache_dir);
 		free(cache_dir);
@@ -965,8 +977,7 @@ out:
 left:
 #endif
 	/* Every file of the build written: the next build may begin. */
-	if (ej.lock >= 0)
-		close(ej.lock);
+	lock_end(&ej.lock);
 	diag_release(&diags);
 	free(dir);
 	return status;
@@ -1051,6 +1062,16 @@ static value *list_record(const site *s, const document *d)
 	return o;
 }
 
+/* site_options.configured of gen list: the lock of a build that uses
+ * the build cache (lock_begin), before the cache is read. */
+static void list_configured(void *ctx, const site *s)
+{
+	build_lock *l = ctx;
+	char *cache_dir = site_cache_dir(s, l->opt->output);
+	lock_begin(l, cache_dir);
+	free(cache_dir);
+}
+
 int build_list(const build_options *opt)
 {
 	diag_list diags = DIAG_LIST_INIT;
@@ -1060,11 +1081,15 @@ int build_list(const build_options *opt)
 	site s;
 	memset(&s, 0, sizeof s);
 	int status = 1;
+	build_lock lock = { opt, -1, false };
+	site_options so = opt->site;
+	so.configured = list_configured;
+	so.configured_ctx = &lock;
 	if (source_open(&src, &opt->src, &diags, &err) < 0) {
 		status = fail(&err, &diags, opt);
 		goto out;
 	}
-	if (site_load(&s, src, &opt->site, &diags, &err) < 0) {
+	if (site_load(&s, src, &so, &diags, &err) < 0) {
 		/* Article errors are in diags already; err then only sums them up. */
 		if (err.file[0] || err.code != GEN_ECONTENT)
 			diag_add_err(&diags, &err);
@@ -1104,6 +1129,7 @@ out:
 	history_free(s.history);
 	site_release(&s);
 	source_free(src);
+	lock_end(&lock);
 	diag_release(&diags);
 	return status;
 }

@@ -74,6 +74,17 @@ kill $holder
 wait $holder 2> /dev/null
 wait $pid
 ok $? "and then checks"
+# So does gen list, which reads the articles from the cache.
+hold "$P"
+"$GEN" list -C "$P" > "$WORK/list" 2> /dev/null &
+pid=$!
+running $pid
+ok $? "gen list waits for it too"
+kill $holder
+wait $holder 2> /dev/null
+wait $pid
+ok $? "and then lists"
+contains "$WORK/list" "$slug" "every article"
 
 # Two real builds of two revisions: the first stopped halfway (its
 # temporary folder made, nothing committed), the second started then.

@@ -147,6 +147,37 @@ void buf_put_html(buf *b, const char *s, size_t len)
 	buf_put(b, s + start, len - start);
 }
 
+/* Whether a URL's path holds byte c as it is (see buf_put_url_path). */
+static bool url_path_byte(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	       (c && strchr("/-._~!$&'()*+,;=:@", c));
+}
+
+bool buf_url_path_plain(const char *s, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if (!url_path_byte((unsigned char)s[i]))
+			return false;
+	return true;
+}
+
+void buf_put_url_path(buf *b, const char *s, size_t len)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t start = 0;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (url_path_byte(c))
+			continue;
+		buf_put(b, s + start, i - start);
+		char esc[3] = { '%', hex[c >> 4], hex[c & 15] };
+		buf_put(b, esc, sizeof esc);
+		start = i + 1;
+	}
+	buf_put(b, s + start, len - start);
+}
+
 size_t buf_uint_digits(char out[20], uint64_t v)
 {
 	char digits[20];

@@ -53,6 +53,12 @@ size_t buf_uint_digits(char out[20], uint64_t v);
 void buf_put_utf8(buf *b, unsigned long cp);
 /* Appends s with &, <, >, " and ' replaced by entities. */
 void buf_put_html(buf *b, const char *s, size_t len);
+/* Appends the path s[0..len) as a URL's path: every byte but letters,
+ * digits, '/' and "-._~!$&'()*+,;=:@" as %XX ("Klant aan het woord/"
+ * gives "Klant%20aan%20het%20woord/", "café" "caf%C3%A9"). */
+void buf_put_url_path(buf *b, const char *s, size_t len);
+/* Whether buf_put_url_path would append s[0..len) as it is. */
+bool buf_url_path_plain(const char *s, size_t len);
 
 /* Binary records, for the build cache: unsigned numbers as LEB128
  * varints, byte strings as a varint length and the bytes. */

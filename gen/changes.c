@@ -273,8 +273,11 @@ static int render_history_page(renderer *r, const site *s, output *o,
 	/* Looked at for every article on every build: one allocation, and
 	 * the URL only for a page that is made. */
 	buf rel = BUF_INIT;
-	buf_grow(&rel, strlen(d->url) + sizeof "geschiedenis/index.html");
-	buf_puts(&rel, d->url);
+	/* Beside the article's page, as its file is named (out_path; the
+	 * URL may be escaped). */
+	size_t dl = strlen(d->out_path) - (sizeof "index.html" - 1);
+	buf_grow(&rel, dl + sizeof "geschiedenis/index.html");
+	buf_put(&rel, d->out_path, dl);
 	buf_puts(&rel, "geschiedenis/index.html");
 	/* The page shows the article's card and its changes, nothing of
 	 * other articles: known without making it. */
@@ -682,12 +685,13 @@ static int render_history_pages(renderer *r, const site *s, output *o, gen_err *
 		char near[256];
 		buf rel = BUF_INIT;
 		const char *at = near;
-		size_t ul = strlen(d->url);
+		/* The article's folder as its file is named (see above). */
+		size_t ul = strlen(d->out_path) - (sizeof "index.html" - 1);
 		if (ul + sizeof "geschiedenis.md" <= sizeof near) {
-			memcpy(near, d->url, ul);
+			memcpy(near, d->out_path, ul);
 			memcpy(near + ul, "geschiedenis.md", sizeof "geschiedenis.md");
 		} else {
-			buf_puts(&rel, d->url);
+			buf_put(&rel, d->out_path, ul);
 			buf_puts(&rel, "geschiedenis.md");
 			at = rel.ptr;
 		}

@@ -303,35 +303,19 @@ static void check_empty(const site *s, diag_list *diags)
 	}
 }
 
-/* A page's URL is its file's path: a name with a character that a URL
- * must escape (a space, "?", "#", "%" and the like) or that is not UTF-8
- * gives links, the sitemap and the feed a URL that breaks, as gen writes
- * it as it is. Said once per file, at its first line. */
+/* A page's URL is its file's path, escaped where a URL must be
+ * (buf_put_url_path), so a space or a '#' in a name works. A name that
+ * is not UTF-8 works too, but shows as nonsense wherever a path is shown
+ * (git, a file manager, this report); said once per file, at its first
+ * line. */
 static void check_names(const site *s, diag_list *diags)
 {
 	for (size_t i = 0; i < s->ndocs; i++) {
 		const document *d = &s->docs[i];
-		const char *u = d->url;
-		size_t n = strcspn(u, " \"#%<>?[\\]^`{|}\x7f");
-		for (size_t k = 0; k < n; k++)
-			if ((unsigned char)u[k] < 0x20)
-				n = k;
-		if (u[n]) {
-			char c[8];
-			if ((unsigned char)u[n] < 0x20 || u[n] == 0x7f)
-				snprintf(c, sizeof c, "\\x%02x", (unsigned char)u[n]);
-			else
-				snprintf(c, sizeof c, "%c", u[n]);
+		if (!text_utf8_valid(d->rel, strlen(d->rel), NULL))
 			diag_add(diags, DIAG_WARNING, d->path, 1, 1,
-				 "the file's name gives the URL '%s', with '%s' in it, which links, "
-				 "the sitemap and the feed would need escaped; rename the file "
-				 "(letters, digits and '-')",
-				 u, c);
-		} else if (!text_utf8_valid(u, strlen(u), NULL)) {
-			diag_add(diags, DIAG_WARNING, d->path, 1, 1,
-				 "the file's name is not UTF-8, nor is the URL it gives; rename "
-				 "the file (letters, digits and '-')");
-		}
+				 "the file's name is not UTF-8; rename the file (letters, "
+				 "digits and '-')");
 	}
 }
 

@@ -42,11 +42,21 @@ static void set_paths(document *d, const source_file *f, const config *cfg)
 	d->dir = slash ? xstrndup(d->rel, (size_t)(slash - d->rel)) : xstrdup("");
 	const char *base = slash ? slash + 1 : d->rel;
 	d->is_index = strcmp(base, "_index.md") == 0 || strcmp(base, "index.md") == 0;
-	d->url = document_url_for(d->rel);
-	size_t ul = strlen(d->url);
+	char *path = document_url_for(d->rel);
+	size_t ul = strlen(path);
 	d->out_path = xmalloc(ul + sizeof "index.html");
-	memcpy(d->out_path, d->url, ul);
+	memcpy(d->out_path, path, ul);
 	memcpy(d->out_path + ul, "index.html", sizeof "index.html");
+	/* The file keeps its name; links, the sitemap and the feed get it
+	 * escaped. Most names need nothing: then the path is the URL. */
+	if (buf_url_path_plain(path, ul)) {
+		d->url = path;
+	} else {
+		buf u = BUF_INIT;
+		buf_put_url_path(&u, path, ul);
+		free(path);
+		d->url = buf_detach(&u);
+	}
 	memcpy(d->id, f->id, sizeof d->id);
 	d->identity = document_identity(d);
 }

@@ -29,8 +29,10 @@ typedef struct document {
 	char *path;      /* project-relative: "content/verhalen/de-garage.md" */
 	char *rel;       /* content-relative: "verhalen/de-garage.md" */
 	char *dir;       /* content-relative directory: "verhalen" or "" */
-	char *url;       /* site-relative: "verhalen/de-garage/"; "" for the home page */
-	char *out_path;  /* "verhalen/de-garage/index.html" */
+	char *url;       /* site-relative: "verhalen/de-garage/"; "" for the home page;
+			    as a URL: "verhalen/Klant%20aan%20het%20woord/" for a
+			    file "Klant aan het woord.md" (buf_put_url_path) */
+	char *out_path;  /* "verhalen/de-garage/index.html", as the file is named */
 	char id[41];     /* content hash (git blob id) */
 	bool is_index;   /* an _index.md: a section's (or the home page's) intro */
 	frontmatter fm;

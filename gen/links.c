@@ -227,7 +227,8 @@ char *links_rewrite_on(const site *s, const document *from, const char *page_url
 	} else {
 		if (!at_root)
 			buf_puts(&out, root);
-		buf_puts(&out, t.rel);
+		/* Found by its name (the link's %XX decoded), linked as a URL. */
+		buf_put_url_path(&out, t.rel, strlen(t.rel));
 		/* A query or fragment means something to the file (pdf#page=2). */
 		buf_puts(&out, url + strcspn(url, "#?"));
 	}

@@ -163,22 +163,58 @@ printf '\nZie [weg](weg.md).\n' >> "$R/content/verhalen/de-garage.md"
 PATH="$WORK/bin:$PATH" git -C "$R" commit -qm "goed" 2> "$WORK/err"
 ok $? "a clean commit passes, whatever the work tree holds"
 
-# A file name that a URL would need escaped, or that is not UTF-8: a
-# warning at the file, as gen writes URLs as they are. Letters beyond
-# ASCII are fine.
+# File names that a URL must escape: a space, '?', '#', '%', letters
+# beyond ASCII. The page is written under the file's name, and every
+# link to it (articles, lists, the sitemap, the feed, the search index)
+# has the name escaped, so that it leads there. A name that is not
+# UTF-8 is a warning: it shows as nonsense wherever a path is shown.
 N=$WORK/namen
 make_project "$N"
-for f in "met spatie" "vraag?" "één"; do
-	printf '+++\ntitle = "%s"\n+++\nTekst.\n' "$f" > "$N/content/verhalen/$f.md"
+for f in "met spatie" "vraag?" "nummer #1" "50% korting" "één"; do
+	printf '+++\ntitle = "%s"\nkind = "story"\ndate = 2024-03-01\n+++\nTekst.\n' "$f" > "$N/content/verhalen/$f.md"
 done
-printf '+++\ntitle = "Cafe"\n+++\nTekst.\n' > "$N/content/verhalen/$(printf 'caf\351').md"
+printf '\211PNG\r\n\032\n' > "$N/content/verhalen/foto van de klant.png"
+cat > "$N/content/verhalen/wegwijzer.md" <<'MD'
++++
+title = "Wegwijzer"
++++
+Zie [spatie](met%20spatie.md), [vraag](vraag%3F.md), [nummer](nummer%20%231.md),
+[korting](50%25%20korting.md) en [één](één.md).
+
+![De klant](foto%20van%20de%20klant.png)
+MD
+git_init "$N"
 "$GEN" check -C "$N" 2> "$WORK/err"
-ok $? "names that need escaping: warnings, not errors"
-contains "$WORK/err" "content/verhalen/met spatie.md:1:1: warning: the file's name gives the URL 'verhalen/met spatie/', with ' ' in it" \
-	"a space in a file name"
-contains "$WORK/err" "content/verhalen/vraag?.md:1:1: warning: the file's name gives the URL 'verhalen/vraag?/', with '?' in it" \
-	"a question mark in a file name"
-contains "$WORK/err" "warning: the file's name is not UTF-8" "a file name that is not UTF-8"
-lacks "$WORK/err" "één.md" "letters beyond ASCII are fine"
+ok $? "names a URL must escape: the check passes"
+contains "$WORK/err" ": no problems" "without a warning"
+"$GEN" build -q -C "$N" -o "$WORK/namen-uit/public" 2> "$WORK/err"
+ok $? "and the build succeeds"
+O=$WORK/namen-uit/public
+for f in "met spatie" "vraag?" "nummer #1" "50% korting" "één"; do
+	test -f "$O/verhalen/$f/index.html" && test -f "$O/verhalen/$f/geschiedenis/index.html"
+	ok $? "the page of '$f.md' and its history under the file's name"
+done
+test -f "$O/verhalen/foto van de klant.png"
+ok $? "the image under its name"
+W=$O/verhalen/wegwijzer/index.html
+contains "$W" 'href="../../verhalen/met%20spatie/"' "a link with a space escaped"
+contains "$W" 'href="../../verhalen/vraag%3F/"' "a link with a question mark escaped"
+contains "$W" 'href="../../verhalen/nummer%20%231/"' "a link with a hash escaped"
+contains "$W" 'href="../../verhalen/50%25%20korting/"' "a link with a percent sign escaped"
+contains "$W" 'href="../../verhalen/%C3%A9%C3%A9n/"' "a link with letters beyond ASCII escaped"
+contains "$W" 'src="../../verhalen/foto%20van%20de%20klant.png"' "an image with spaces escaped"
+contains "$O/verhalen/met spatie/index.html" 'href="../../verhalen/met%20spatie/geschiedenis/"' \
+	"the link to a page's history"
+contains "$O/index.html" 'href="./verhalen/nummer%20%231/"' "the home page's list"
+contains "$O/sitemap.xml" "<loc>https://example.org/handboek/verhalen/vraag%3F/</loc>" "the sitemap"
+contains "$O/feed.xml" 'href="https://example.org/handboek/verhalen/50%25%20korting/"' "the feed"
+grep -rqF '"verhalen/met%20spatie/"' "$O/zoeken"
+ok $? "the search index"
+lacks "$W" 'met spatie/' "no link with the name as it is"
+printf '+++\ntitle = "Cafe"\n+++\nTekst.\n' > "$N/content/verhalen/$(printf 'caf\351').md"
+git -C "$N" add -A && git -C "$N" commit -qm "geen UTF-8"
+"$GEN" check -C "$N" 2> "$WORK/err"
+ok $? "a name that is not UTF-8: a warning, not an error"
+contains "$WORK/err" "warning: the file's name is not UTF-8" "that warning"
 
 done_testing

@@ -220,7 +220,8 @@ static void test_site(void)
 	rewrite_is(&s, a, "../tips/", "../../tips/", "a folder to the section URL");
 	rewrite_is(&s, a, "../tips/_index.md", "../../tips/", "_index.md to the section URL");
 	rewrite_is(&s, a, "b.md?x=1#y", "../../verhalen/b/#y", "a query on a page is dropped");
-	rewrite_is(&s, a, "mijn%20foto.png", "../../verhalen/mijn foto.png", "an image path");
+	rewrite_is(&s, a, "mijn%20foto.png", "../../verhalen/mijn%20foto.png",
+		   "an image path, found by its name and linked escaped");
 	rewrite_is(&s, a, "#een-kopje", NULL, "a local anchor stays");
 	rewrite_is(&s, a, "https://example.org/", NULL, "an external link stays");
 	rewrite_is(&s, a, "nee.md", NULL, "a broken link stays as written");

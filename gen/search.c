@@ -470,6 +470,7 @@ struct search_index {
 	uint32_t *term_was;    /* per term: the memory's term, or UINT32_MAX */
 	bool *term_same;       /* per term: postings and levels as the memory's */
 	bool order_same;       /* build_postings_after: order is the memory's */
+	size_t merge_ranges;   /* and the ranges of terms it merged (tests) */
 	vec32 fm;              /* with a memory: each document's themes as */
 	size_t *fm_at;         /* written (first occurrences), from fm_at[i] */
 	size_t held;           /* documents whose words came from the memory */
@@ -2073,6 +2074,11 @@ size_t search_held(const search_index *ix)
 	return ix->held;
 }
 
+size_t search_merge_ranges(const search_index *ix)
+{
+	return ix->merge_ranges;
+}
+
 size_t search_terms_held(const search_index *ix)
 {
 	size_t n = 0;
@@ -3618,6 +3624,7 @@ static bool build_postings_after(search_index *ix)
 	parts[0] = (merge_part){ ix, fresh, nfresh, gone, 0, cut, 0, 0 };
 	parts[1] = (merge_part){ ix, fresh, nfresh, gone, cut, nt, f0, 0 };
 	jobs_run(parts, nparts, sizeof *parts, merge_fill);
+	ix->merge_ranges = nparts;
 	size_t at = parts[nparts - 1].count;
 	score_postings(ix, at);
 	ix->made.pq_raw = spare_take(spare_of(ix, SPARE_PQ_RAW), at + 1, &ix->made.pq_raw_cap);

@@ -161,6 +161,10 @@ size_t search_held(const search_index *ix);
 /* Terms whose postings search_write took from the memory's last index,
  * scores and all (after search_write). */
 size_t search_terms_held(const search_index *ix);
+/* For tests, after search_write: the ranges of terms (threads) that
+ * merged the memory's postings with the changed documents' (0: the
+ * postings were made anew). */
+size_t search_merge_ranges(const search_index *ix);
 /* For tests, after search_write: the top score, which level 63 stands
  * for, and the level (1..63) the index gives a posting of this impact:
  * the highest q whose lower bound, top * 1.12^(q - 63.5), the impact

@@ -801,6 +801,9 @@ static void disk_release(disk *d)
  * cache c and the memory m (either may be NULL), the text files through
  * dk when not NULL (those it wrote or kept are among the files);
  * *held (may be NULL) gets how many documents it took from m. */
+/* search_merge_ranges of build_with's last index. */
+static size_t last_merge_ranges;
+
 static char *build_with(const document *docs, size_t n, int jobs, cache_file *c,
 			search_memory *m, uint64_t text_stamp, size_t *held, disk *dk,
 			size_t *terms_held)
@@ -827,6 +830,7 @@ static char *build_with(const document *docs, size_t n, int jobs, cache_file *c,
 	search_write(ix, collect, &fs, &err);
 	if (terms_held)
 		*terms_held = search_terms_held(ix);
+	last_merge_ranges = search_merge_ranges(ix);
 	search_free(ix);
 	cache_save(own, NULL);
 	cache_close(own);
@@ -1296,6 +1300,45 @@ static void test_memory_lagging(void)
 	disk_gone(&dk, dir);
 }
 
+/* An index large enough (65,536 postings and more) that the memory's
+ * postings are merged with the changed articles' in two ranges of terms
+ * at once, the second counting where the first's end: with articles
+ * changed whose old postings (gone) and new ones fall in both ranges,
+ * every index is the one made without the memory. */
+static void test_memory_two_ranges(void)
+{
+	enum { N = 3000 };
+	document *docs = xcalloc(N + 1, sizeof *docs);
+	for (size_t i = 0; i < N; i++)
+		cached_doc(&docs[i], i, 0);
+	search_memory *m = search_memory_new();
+	size_t held = 0, terms = 0;
+	free(build_remembered(docs, N, 2, m, 1, &held, NULL, NULL));
+	/* Each a variant with other words than the article had: new ones,
+	 * more of the same, a stem of others' words (a word that splits
+	 * others' compounds changes their terms: no postings are taken). */
+	const struct { size_t doc; int variant; } edits[] = {
+		{ 5, 1 }, { 1200, 5 }, { 0, 5 }, { 2999, 7 }, { 5, 2 }, { 640, 1 },
+	};
+	size_t n_edits = sizeof edits / sizeof *edits;
+	int same = 0, merged = 0, took = 0;
+	for (size_t e = 0; e < n_edits; e++) {
+		document_swap_text(&docs[edits[e].doc], edits[e].doc, edits[e].variant);
+		char *ref = build_cached(docs, N, 1, NULL, 1);
+		char *got = build_remembered(docs, N, 2, m, 1, &held, NULL, &terms);
+		same += strcmp(got, ref) == 0;
+		merged += last_merge_ranges == 2;
+		took += held == N - 1 && terms > 0;
+		free(got);
+		free(ref);
+	}
+	is(merged, (int)n_edits, "memory, two ranges: every build merged in two ranges of terms");
+	is(took, (int)n_edits, "memory, two ranges: with all but the changed article from it");
+	is(same, (int)n_edits, "memory, two ranges: every index is the one made without it");
+	search_memory_free(m);
+	cached_docs_free(docs, N);
+}
+
 /* The cache's vocabulary as search.c writes it: the generation, then
  * the words it numbers. */
 #define VOCAB_KEY "\0gen search vocabulary 1"
@@ -1609,5 +1652,6 @@ int main(void)
 	test_memory();
 	test_memory_file();
 	test_memory_lagging();
+	test_memory_two_ranges();
 	return done_testing();
 }

@@ -26,11 +26,7 @@ age() {
 # new site) is left beside the output, locked while the build lives.
 "$GEN" build -q --no-cache -C "$P" -o "$OUT" > /dev/null 2>&1 &
 pid=$!
-i=0
-while [ $i -lt 2000 ] && ! ls "$WORK"/uit/site.tmp-*/.gen-site > /dev/null 2>&1; do
-	sleep 0.005
-	i=$((i + 1))
-done
+appears "$WORK/uit/site.tmp-*/.gen-site"
 kill -STOP $pid
 tmp=$(ls -d "$WORK"/uit/site.tmp-* 2> /dev/null | head -1)
 test -n "$tmp" && [ ! -e "$OUT" ]
@@ -68,13 +64,7 @@ for d in "$WORK/uit/site.tmp-gestag" "$WORK/uit/site.tmp-slotje" \
 	"$WORK/uit/site.tmp-vreemd"; do
 	age "$d"
 done
-# hold PATH: holds PATH's lock in the background until killed ($holder).
-hold() {
-	(flock -x 9 && exec sleep 600) 9< "$1" > /dev/null 2>&1 &
-	holder=$!
-}
 hold "$WORK/uit/site.tmp-slotje"
-sleep 0.2
 "$GEN" build -q -C "$P" -o "$OUT" 2> "$WORK/err"
 ok $? "the next build into the output succeeds"
 left=$(tmp_dirs)
@@ -100,11 +90,7 @@ printf '\nNog een zin.\n' >> "$(find "$P/content/verhalen" -name '*.md' ! -name 
 git -C "$P" commit -qam "een zin erbij"
 "$GEN" build -q --no-cache -C "$P" -o "$OUT" > /dev/null 2>&1 &
 pid=$!
-i=0
-while [ $i -lt 2000 ] && [ -z "$(ls -d "$WORK"/uit/site.tmp-[!v]* 2> /dev/null)" ]; do
-	sleep 0.005
-	i=$((i + 1))
-done
+appears "$WORK/uit/site.tmp-[!v]*"
 kill -KILL $pid
 wait $pid 2> /dev/null
 find "$OUT" -type f | sort | xargs cat | cksum > "$WORK/after"
@@ -136,7 +122,6 @@ age "$C/documents.pack.tmp-AbCdEf"
 age "$C/diffs.pack.tmp-MnOpQr"
 age "$C/notities.tmp.txt"
 hold "$C/diffs.pack.tmp-MnOpQr"
-sleep 0.2
 "$GEN" build -q -C "$P" -o "$OUT" 2> "$WORK/err"
 ok $? "a build with a cache folder holding such files"
 left=$(cd "$C" && ls | grep -E 'tmp' | sort | tr '\n' ' ')

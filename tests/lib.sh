@@ -47,6 +47,24 @@ lacks() { # lacks FILE TEXT NAME
 	else ok 0 "$3"; fi
 }
 
+# appears PATTERN: waits until a path matches the glob PATTERN, up to ten
+# seconds: for a build in the background to reach a point of its work.
+appears() {
+	i=0
+	while [ $i -lt 2000 ] && ! ls -d $1 > /dev/null 2>&1; do
+		sleep 0.005
+		i=$((i + 1))
+	done
+}
+
+# hold PATH: holds the lock (flock) of PATH, a file or folder, in the
+# background until killed ($holder), as another process would.
+hold() {
+	(flock -x 9 && exec sleep 600) 9< "$1" > /dev/null 2>&1 &
+	holder=$!
+	sleep 0.2
+}
+
 done_testing() {
 	echo "1..$TAP_N"
 	[ "$TAP_FAILED" -eq 0 ]

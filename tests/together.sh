@@ -13,16 +13,26 @@ OUT=$WORK/uit/site
 "$GEN" build -q -C "$P" -o "$OUT"
 ok $? "a first build"
 
-# hold PATH: holds PATH's lock in the background until killed ($holder).
-hold() {
-	(flock -x 9 && exec sleep 600) 9< "$1" > /dev/null 2>&1 &
-	holder=$!
-	sleep 0.2
-}
 # running PID: whether that process still runs, after a while.
 running() {
 	sleep 0.8
 	kill -0 "$1" 2> /dev/null
+}
+# held DIR CMD...: CMD in the background while DIR's lock is held, its
+# stdout in $WORK/out and stderr in $WORK/err; $waited is 0 when it
+# still ran after a while, $status its exit status once the lock was let
+# go.
+held() {
+	hold "$1"
+	shift
+	"$@" > "$WORK/out" 2> "$WORK/err" &
+	pid=$!
+	running $pid
+	waited=$?
+	kill $holder
+	wait $holder 2> /dev/null
+	wait $pid
+	status=$?
 }
 # sum: one checksum of every file of the site.
 sum() {
@@ -52,39 +62,21 @@ contains "$OUT/verhalen/$slug/index.html" "Een zin die er eerst bij kwam." \
 	"and its page has the new sentence"
 
 # Quiet, it waits without a word.
-hold "$WORK/uit"
-"$GEN" build -q -C "$P" -o "$OUT" > /dev/null 2> "$WORK/err" &
-pid=$!
-running $pid
-ok $? "a quiet build waits too"
-kill $holder
-wait $holder 2> /dev/null
-wait $pid
-ok $? "and succeeds"
+held "$WORK/uit" "$GEN" build -q -C "$P" -o "$OUT"
+ok $waited "a quiet build waits too"
+ok $status "and succeeds"
 is "$(cat "$WORK/err")" "" "without a word"
 
 # gen check shares the build cache (beside the output site.toml names,
 # in the project): it waits as well.
-hold "$P"
-"$GEN" check -q -C "$P" > /dev/null 2>&1 &
-pid=$!
-running $pid
-ok $? "gen check waits for the lock on the cache"
-kill $holder
-wait $holder 2> /dev/null
-wait $pid
-ok $? "and then checks"
+held "$P" "$GEN" check -q -C "$P"
+ok $waited "gen check waits for the lock on the cache"
+ok $status "and then checks"
 # So does gen list, which reads the articles from the cache.
-hold "$P"
-"$GEN" list -C "$P" > "$WORK/list" 2> /dev/null &
-pid=$!
-running $pid
-ok $? "gen list waits for it too"
-kill $holder
-wait $holder 2> /dev/null
-wait $pid
-ok $? "and then lists"
-contains "$WORK/list" "$slug" "every article"
+held "$P" "$GEN" list -C "$P"
+ok $waited "gen list waits for it too"
+ok $status "and then lists"
+contains "$WORK/out" "$slug" "every article"
 
 # Two real builds of two revisions: the first stopped halfway (its
 # temporary folder made, nothing committed), the second started then.
@@ -95,11 +87,7 @@ printf '\nDe tweede zin van vandaag.\n' >> "$story"
 git -C "$P" commit -qam "tweede zin"
 "$GEN" build -q --no-cache -C "$P" -o "$OUT" > /dev/null 2>&1 &
 first=$!
-i=0
-while [ $i -lt 2000 ] && [ -z "$(ls -d "$WORK"/uit/site.tmp-* 2> /dev/null)" ]; do
-	sleep 0.005
-	i=$((i + 1))
-done
+appears "$WORK/uit/site.tmp-*"
 kill -STOP $first
 printf '\nDe derde zin, het laatst.\n' >> "$story"
 git -C "$P" commit -qam "derde zin"

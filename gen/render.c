@@ -405,7 +405,9 @@ static value *theme_list(const renderer *r, const document *d)
 		set_str(o, "id", d->fm.themes[i]);
 		set_str(o, "title", t ? t->title : d->fm.themes[i]);
 		buf u = BUF_INIT;
-		buf_printf(&u, "themas/%s/", d->fm.themes[i]);
+		buf_puts(&u, "themas/");
+		buf_put_url_path(&u, d->fm.themes[i], strlen(d->fm.themes[i]));
+		buf_putc(&u, '/');
 		set_str(o, "url", u.ptr);
 		buf_release(&u);
 		set_str(o, "description", t ? t->description : "");
@@ -1091,7 +1093,10 @@ static value *theme_data(const renderer *r, const config_theme *t, value **items
 	}
 	value *v = value_new_table();
 	buf url = BUF_INIT, counts = BUF_INIT;
-	buf_printf(&url, "themas/%s/", t->id);
+	/* The page is written as "themas/ID/index.html"; linked escaped. */
+	buf_puts(&url, "themas/");
+	buf_put_url_path(&url, t->id, strlen(t->id));
+	buf_putc(&url, '/');
 	set_str(v, "id", t->id);
 	set_str(v, "title", t->title);
 	set_str(v, "url", url.ptr);
@@ -1186,12 +1191,10 @@ static int render_themes(renderer *r, output *o, gen_err *err)
 			buf_release(&rel);
 			continue;
 		}
-		buf_clear(&rel);
 		value *items = NULL;
 		value *theme = theme_data(r, t, &items);
 		const char *url = value_string(value_get(theme, "url"), NULL);
 		buf html = BUF_INIT;
-		buf_printf(&rel, "%sindex.html", url);
 		buf_puts(&html, "<p>");
 		buf_put_html(&html, t->description, strlen(t->description));
 		buf_puts(&html, "</p>");

@@ -174,9 +174,11 @@ for f in "met spatie" "vraag?" "nummer #1" "50% korting" "één"; do
 	printf '+++\ntitle = "%s"\nkind = "story"\ndate = 2024-03-01\n+++\nTekst.\n' "$f" > "$N/content/verhalen/$f.md"
 done
 printf '\211PNG\r\n\032\n' > "$N/content/verhalen/foto van de klant.png"
+printf '\n[themes."klant centraal"]\ntitle = "Klant centraal"\n' >> "$N/site.toml"
 cat > "$N/content/verhalen/wegwijzer.md" <<'MD'
 +++
 title = "Wegwijzer"
+themes = ["klant centraal"]
 +++
 Zie [spatie](met%20spatie.md), [vraag](vraag%3F.md), [nummer](nummer%20%231.md),
 [korting](50%25%20korting.md) en [één](één.md).
@@ -206,6 +208,10 @@ contains "$W" 'src="../../verhalen/foto%20van%20de%20klant.png"' "an image with 
 contains "$O/verhalen/met spatie/index.html" 'href="../../verhalen/met%20spatie/geschiedenis/"' \
 	"the link to a page's history"
 contains "$O/index.html" 'href="./verhalen/nummer%20%231/"' "the home page's list"
+test -f "$O/themas/klant centraal/index.html"
+ok $? "a theme's page under its id as it is"
+contains "$W" 'href="../../themas/klant%20centraal/"' "the theme's chip links to it escaped"
+contains "$O/themas/index.html" 'href="../themas/klant%20centraal/"' "so does the list of themes"
 contains "$O/sitemap.xml" "<loc>https://example.org/handboek/verhalen/vraag%3F/</loc>" "the sitemap"
 contains "$O/feed.xml" 'href="https://example.org/handboek/verhalen/50%25%20korting/"' "the feed"
 grep -rqF '"verhalen/met%20spatie/"' "$O/zoeken"

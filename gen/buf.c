@@ -178,6 +178,31 @@ void buf_put_url_path(buf *b, const char *s, size_t len)
 	buf_put(b, s + start, len - start);
 }
 
+int buf_hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+void buf_put_url_decoded(buf *b, const char *s, size_t len)
+{
+	for (size_t i = 0; i < len; i++) {
+		int hi, lo;
+		if (s[i] == '%' && i + 2 < len && (hi = buf_hex_digit(s[i + 1])) >= 0 &&
+		    (lo = buf_hex_digit(s[i + 2])) >= 0 && (hi || lo)) {
+			buf_putc(b, (char)(hi * 16 + lo));
+			i += 2;
+		} else {
+			buf_putc(b, s[i]);
+		}
+	}
+}
+
 size_t buf_uint_digits(char out[20], uint64_t v)
 {
 	char digits[20];

@@ -59,6 +59,11 @@ void buf_put_html(buf *b, const char *s, size_t len);
 void buf_put_url_path(buf *b, const char *s, size_t len);
 /* Whether buf_put_url_path would append s[0..len) as it is. */
 bool buf_url_path_plain(const char *s, size_t len);
+/* Appends s[0..len) with its %XX escapes decoded (but %00): what a URL
+ * names, "mijn%20foto.png" the file "mijn foto.png". */
+void buf_put_url_decoded(buf *b, const char *s, size_t len);
+/* The value of hexadecimal digit c (either case), or -1. */
+int buf_hex_digit(char c);
 
 /* Binary records, for the build cache: unsigned numbers as LEB128
  * varints, byte strings as a varint length and the bytes. */

@@ -71,19 +71,6 @@ static int claim_cmp(const void *a, const void *b)
 
 /* The output path of an alias, as render writes its redirect page:
  * "/oud/pad" -> "oud/pad/index.html", "oud.html" stays. */
-static char *alias_out(const char *alias)
-{
-	buf rel = BUF_INIT;
-	while (*alias == '/')
-		alias++;
-	buf_puts(&rel, alias);
-	if (rel.len && rel.ptr[rel.len - 1] != '/' && !strstr(alias, ".html"))
-		buf_putc(&rel, '/');
-	if (!rel.len || rel.ptr[rel.len - 1] == '/')
-		buf_puts(&rel, "index.html");
-	return buf_detach(&rel);
-}
-
 static char *printf_dup(const char *fmt, const char *arg)
 {
 	buf b = BUF_INIT;
@@ -190,16 +177,19 @@ static size_t check_urls(const site *s, const check_theme *theme, diag_list *dia
 			const value *v = value_type_of(al) == VALUE_ARRAY ? value_at(al, j) : al;
 			int line = v ? value_line(v) : 1, col = v ? value_col(v) : 1;
 			/* The output writes no path with "..": said here, at
-			 * the alias, rather than by the render, at no line. */
-			if (strstr(d->fm.aliases[j], "..")) {
+			 * the alias, rather than by the render, at no line.
+			 * Looked for where the page would go, "%2e%2e" too. */
+			char *out = document_alias_path(d->fm.aliases[j]);
+			if (strstr(out, "..")) {
 				diag_add(diags, DIAG_ERROR, d->path, line, col,
 					 "alias '%s' holds '..', which no URL of the site may "
 					 "(it would lead outside the site)",
 					 d->fm.aliases[j]);
 				errors++;
+				free(out);
 				continue;
 			}
-			add_claim(&c, alias_out(d->fm.aliases[j]), CLAIM_ALIAS, d->path, line, col,
+			add_claim(&c, out, CLAIM_ALIAS, d->path, line, col,
 				  xstrdup(d->fm.aliases[j]));
 		}
 	}

@@ -29,6 +29,19 @@ char *document_url_for(const char *rel)
 	return u;
 }
 
+char *document_alias_path(const char *alias)
+{
+	while (*alias == '/')
+		alias++;
+	buf rel = BUF_INIT;
+	buf_put_url_decoded(&rel, alias, strlen(alias));
+	if (rel.len && rel.ptr[rel.len - 1] != '/' && !strstr(alias, ".html"))
+		buf_putc(&rel, '/');
+	if (!rel.len || rel.ptr[rel.len - 1] == '/')
+		buf_puts(&rel, "index.html");
+	return buf_detach(&rel);
+}
+
 /* What a document's path alone decides: where it lives and its URL. */
 static void set_paths(document *d, const source_file *f, const config *cfg)
 {

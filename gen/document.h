@@ -57,6 +57,13 @@ void document_release(document *d);
  * "_index.md" -> "". Caller frees. */
 char *document_url_for(const char *rel);
 
+/* The output path of the page that sends an alias (front matter
+ * "aliases", an old URL of the article) on to it: the alias without its
+ * leading '/', its %XX decoded, and "index.html" in the folder it names
+ * ("/oud/pad" and "oud/pad/" -> "oud/pad/index.html", "oud.html" as it
+ * is). Caller frees. */
+char *document_alias_path(const char *alias);
+
 /* A hash of everything other pages read of d: its paths and URL, its
  * front matter, its evidence and the facts of its Markdown (see
  * markdown_facts). A change that leaves it as it was (an edit of the

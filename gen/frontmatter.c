@@ -231,17 +231,6 @@ static int bool_word(const char *s)
 	return -1;
 }
 
-static int digit_value(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Core schema integers: [-+]?[0-9]+, 0o[0-7]+, 0x[0-9a-fA-F]+. Returns 1
  * with *out set, 0 when s is not an integer, -1 when it is one that does
  * not fit in 64 bits. */
@@ -262,7 +251,7 @@ static int parse_int(const char *s, size_t n, int64_t *out)
 		return 0;
 	uint64_t x = 0, limit = neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX;
 	for (; p < n; p++) {
-		int d = digit_value(s[p]);
+		int d = buf_hex_digit(s[p]);
 		if (d < 0 || d >= base)
 			return 0;
 		if (x > (limit - (uint64_t)d) / (uint64_t)base)

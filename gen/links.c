@@ -34,33 +34,6 @@ static bool ends_with(const char *s, const char *suffix)
 	return a >= b && strcmp(s + a - b, suffix) == 0;
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-/* Appends s[0..n) with %XX escapes decoded: editors write "mijn%20foto.png"
- * for a file with a space. */
-static void put_decoded(buf *out, const char *s, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		int hi, lo;
-		if (s[i] == '%' && i + 2 < n && (hi = hexval(s[i + 1])) >= 0 &&
-		    (lo = hexval(s[i + 2])) >= 0 && (hi || lo)) {
-			buf_putc(out, hi * 16 + lo);
-			i += 2;
-		} else {
-			buf_putc(out, s[i]);
-		}
-	}
-}
-
 /* Joins dir and a relative path, folding "." and ".." segments. Returns
  * NULL when the path climbs above the content root. Keeps a trailing '/'
  * (a folder). Caller frees. */
@@ -168,7 +141,7 @@ void links_resolve(const site *s, const document *from, const char *url,
 		return;
 	}
 	buf path = BUF_INIT;
-	put_decoded(&path, url, plen);
+	buf_put_url_decoded(&path, url, plen);
 	t->rel = join_path(from->dir, path.ptr, path.len);
 	buf_release(&path);
 	if (!t->rel) {
@@ -547,7 +520,7 @@ static void anchor_hint(const document *to, const char *anchor, buf *out)
 		return;
 	}
 	buf dec = BUF_INIT, slug = BUF_INIT;
-	put_decoded(&dec, anchor, strlen(anchor));
+	buf_put_url_decoded(&dec, anchor, strlen(anchor));
 	text_slug(&slug, dec.ptr, dec.len);
 	if (slug.len && strcmp(slug.ptr, anchor) != 0 &&
 	    markdown_has_anchor(to->md, slug.ptr))
@@ -561,7 +534,7 @@ static bool has_anchor(const markdown_doc *md, const char *anchor)
 	if (!*anchor || markdown_has_anchor(md, anchor))
 		return true;
 	buf dec = BUF_INIT;
-	put_decoded(&dec, anchor, strlen(anchor));
+	buf_put_url_decoded(&dec, anchor, strlen(anchor));
 	bool found = markdown_has_anchor(md, dec.ptr);
 	buf_release(&dec);
 	return found;

@@ -1285,15 +1285,10 @@ static int render_aliases(renderer *r, output *o, gen_err *err)
 	for (size_t i = 0; i < r->s->ndocs && rc == 0; i++) {
 		const document *d = &r->s->docs[i];
 		for (size_t j = 0; j < d->fm.naliases && rc == 0; j++) {
-			const char *a = d->fm.aliases[j];
-			while (*a == '/')
-				a++;
 			buf rel = BUF_INIT, page = BUF_INIT;
-			buf_puts(&rel, a);
-			if (rel.len && rel.ptr[rel.len - 1] != '/' && !strstr(a, ".html"))
-				buf_putc(&rel, '/');
-			if (!rel.len || rel.ptr[rel.len - 1] == '/')
-				buf_puts(&rel, "index.html");
+			char *path = document_alias_path(d->fm.aliases[j]);
+			buf_puts(&rel, path);
+			free(path);
 			/* The alias page sits at rel; the target is relative to it. */
 			char *root = links_root(rel.ptr);
 			char *slash = strrchr(rel.ptr, '/');

@@ -58,7 +58,7 @@ printf '+++\ntitle = "Oud"\naliases = ["oud"]\n+++\nTekst.\n' > "$B/content/tips
 # gen's own pages: the search page always, the changes with history.
 printf '+++\ntitle = "Zoeken"\n+++\nTekst.\n' > "$B/content/zoeken.md"
 printf '+++\ntitle = "Nieuw"\naliases = ["wijzigingen"]\n+++\nTekst.\n' > "$B/content/tips/nieuw.md"
-printf '+++\ntitle = "Weg"\naliases = ["../../buiten"]\n+++\nTekst.\n' > "$B/content/tips/weg.md"
+printf '+++\ntitle = "Weg"\naliases = ["../../buiten", "%%2e%%2e/ook-buiten"]\n+++\nTekst.\n' > "$B/content/tips/weg.md"
 # Inside gen's search index, or below a file of gen's.
 printf '+++\ntitle = "Binnen"\naliases = ["zoeken/meta.js", "sitemap.xml/oud"]\n+++\nTekst.\n' > "$B/content/tips/binnen.md"
 # Below a file of the theme's (its static/ folder).
@@ -81,10 +81,11 @@ contains "$WORK/err" "content/tips/oud.md:3:12: error: alias 'oud' is also an al
 contains "$WORK/err" "content/zoeken.md:1:1: error: the URL 'zoeken/' of this page is where gen puts the search page" "an article on the search page's URL"
 contains "$WORK/err" "content/tips/nieuw.md:3:12: error: alias 'wijzigingen' is where gen puts the list of changes" "an alias on the list of changes"
 contains "$WORK/err" "content/tips/weg.md:3:12: error: alias '../../buiten' holds '..', which no URL of the site may" "an alias out of the site, at the alias"
+contains "$WORK/err" "content/tips/weg.md:3:28: error: alias '%2e%2e/ook-buiten' holds '..'" "and one with '..' escaped"
 contains "$WORK/err" "content/tips/binnen.md:3:12: error: alias 'zoeken/meta.js' is where gen puts the search index" "an alias inside the search index"
 contains "$WORK/err" "content/tips/binnen.md:3:30: error: alias 'sitemap.xml/oud' is where gen puts the sitemap" "an alias below one of gen's files"
 contains "$WORK/err" "content/tips/stijl.md:3:12: error: alias 'css/gen.css' is where gen puts the theme's file 'css/gen.css'" "an alias below one of the theme's files"
-contains "$WORK/err" "gen check: 15 errors, 1 warning" "a summary at the end"
+contains "$WORK/err" "gen check: 16 errors, 1 warning" "a summary at the end"
 is "$(cat "$WORK/out")" "" "text goes to stderr"
 
 "$GEN" check -C "$B" --format json > "$WORK/json" 2> "$WORK/err"
@@ -94,7 +95,7 @@ contains "$WORK/json" '"line": 6' "JSON: line"
 contains "$WORK/json" '"column": 77' "JSON: column"
 contains "$WORK/json" '"severity": "warning"' "JSON: severity"
 contains "$WORK/json" '"message": "image '"'"'weg.jpg'"'"' does not exist"' "JSON: message"
-is "$(grep -c '"severity": "error"' "$WORK/json")" 15 "JSON: every error"
+is "$(grep -c '"severity": "error"' "$WORK/json")" 16 "JSON: every error"
 is "$(cat "$WORK/err")" "" "JSON mode keeps stderr quiet"
 if command -v python3 >/dev/null 2>&1; then
 	python3 -c 'import json,sys; json.load(open(sys.argv[1]))' "$WORK/json"
@@ -179,6 +180,7 @@ cat > "$N/content/verhalen/wegwijzer.md" <<'MD'
 +++
 title = "Wegwijzer"
 themes = ["klant centraal"]
+aliases = ["/oude%20plek/"]
 +++
 Zie [spatie](met%20spatie.md), [vraag](vraag%3F.md), [nummer](nummer%20%231.md),
 [korting](50%25%20korting.md) en [één](één.md).
@@ -208,6 +210,8 @@ contains "$W" 'src="../../verhalen/foto%20van%20de%20klant.png"' "an image with 
 contains "$O/verhalen/met spatie/index.html" 'href="../../verhalen/met%20spatie/geschiedenis/"' \
 	"the link to a page's history"
 contains "$O/index.html" 'href="./verhalen/nummer%20%231/"' "the home page's list"
+contains "$O/oude plek/index.html" 'href="../verhalen/wegwijzer/index.html"' \
+	"an alias given escaped: its page where the old URL leads"
 test -f "$O/themas/klant centraal/index.html"
 ok $? "a theme's page under its id as it is"
 contains "$W" 'href="../../themas/klant%20centraal/"' "the theme's chip links to it escaped"

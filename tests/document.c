@@ -179,6 +179,46 @@ static void test_meta_deferred(void)
 	document_release(&d);
 }
 
+/* Where pages go and what links to them say: a file's name as it is,
+ * the URL escaped; an alias's page where the old URL leads. */
+static void test_paths(void)
+{
+	static const struct {
+		const char *alias, *path;
+	} aliases[] = {
+		{ "/oud/pad/", "oud/pad/index.html" },
+		{ "oud/pad", "oud/pad/index.html" },
+		{ "/oud.html", "oud.html" },
+		{ "/", "index.html" },
+		{ "/oude%20plek/", "oude plek/index.html" },
+		{ "caf%C3%A9", "caf\xc3\xa9/index.html" },
+		{ "%2e%2e/buiten", "../buiten/index.html" },
+		{ "50%korting", "50%korting/index.html" },
+	};
+	for (size_t i = 0; i < sizeof aliases / sizeof *aliases; i++) {
+		char *got = document_alias_path(aliases[i].alias);
+		char name[128];
+		snprintf(name, sizeof name, "alias '%s': its page at the path it names",
+			 aliases[i].alias);
+		is_str(got, aliases[i].path, name);
+		free(got);
+	}
+	source_file f;
+	char path[] = "content/verhalen/Klant aan het woord.md";
+	static const char text[] = "+++\ntitle = \"K\"\n+++\nTekst.\n";
+	fixture_source(&f, path, text, strlen(text));
+	document d;
+	gen_err e;
+	if (document_parse(&d, &f, &cfg, false, NULL, &e) < 0) {
+		ok(0, "document_parse: %s", e.msg);
+		return;
+	}
+	is_str(d.url, "verhalen/Klant%20aan%20het%20woord/", "a name with spaces: its URL escaped");
+	is_str(d.out_path, "verhalen/Klant aan het woord/index.html",
+	       "and its page under the name as it is");
+	document_release(&d);
+}
+
 int main(void)
 {
 	static const char site_toml[] = "title = \"Test\"\n";
@@ -226,6 +266,7 @@ int main(void)
 	for (size_t i = 0; i < sizeof edits / sizeof *edits; i++)
 		check_edit(edits[i].from, edits[i].to, edits[i].change, edits[i].what);
 	test_meta_deferred();
+	test_paths();
 	config_release(&cfg);
 	return done_testing();
 }

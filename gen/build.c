@@ -327,6 +327,16 @@ static void *scan_run(void *arg)
 	return NULL;
 }
 
+/* Whether the notice could be seen: a quiet build drops notices
+ * (report), so its git status, a stat of every file of the content, is
+ * not read; JSON and a report for gen serve keep them. A process that
+ * keeps a status memory (--resident) reads it on every build, so that
+ * the next one starts from what this one found. */
+static bool status_wanted(const build_options *opt)
+{
+	return !opt->quiet || opt->json || opt->report || opt->status_memory;
+}
+
 static void *status_run(void *arg)
 {
 	early_job *j = arg;
@@ -341,7 +351,7 @@ static void *status_run(void *arg)
  * leave it time enough, and it does not slow what the pages need. */
 static void status_begin(early_job *j, const char *content_dir)
 {
-	if (j->status_begun || j->status_noted)
+	if (j->status_begun || j->status_noted || !status_wanted(j->opt))
 		return;
 	j->status_dir = xstrdup(content_dir);
 	j->status_begun = true;

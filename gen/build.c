@@ -202,6 +202,7 @@ typedef struct build_lock {
 	const build_options *opt;
 	int fd;
 	bool tried;
+	double waited; /* seconds, for another build to end */
 } build_lock;
 
 /* Takes the lock on the folder that holds cache_dir (output_lock) for
@@ -211,7 +212,9 @@ static void lock_begin(build_lock *l, const char *cache_dir)
 	if (l->tried || (!l->opt->write && !l->opt->site.cache))
 		return;
 	l->tried = true;
+	double t = now_seconds();
 	l->fd = output_lock(cache_dir, l->opt->quiet);
+	l->waited = now_seconds() - t;
 }
 
 static void lock_end(build_lock *l)
@@ -746,7 +749,7 @@ static int build_once(const build_options *opt, bool late, bool *again)
 	 * of the project. A build that fails before it needs the output
 	 * waits for the reading and throws it away (out). */
 	ej.opt = opt;
-	ej.lock = (build_lock){ opt, -1, false };
+	ej.lock = (build_lock){ opt, -1, false, 0 };
 	if (opt->output) {
 		char *cache_dir = site_cache_dir_of(opt->output);
 		lock_begin(&ej.lock, cache_dir);
@@ -754,6 +757,11 @@ static int build_once(const build_options *opt, bool late, bool *again)
 			scan_begin(&ej, opt->output, cache_dir);
 		free(cache_dir);
 	}
+	/* The times below are the build's own: a wait for another build
+	 * (here, or where site.toml names the output) is said apart. */
+	double waited = ej.lock.waited;
+	t0 += waited;
+	t = t0;
 	if (source_open(&src, &opt->src, &diags, &err) < 0) {
 		status = fail(&err, &diags, opt);
 		goto out;
@@ -783,7 +791,9 @@ static int build_once(const build_options *opt, bool late, bool *again)
 		status = err.code == GEN_EUSAGE ? 2 : 1;
 		goto out;
 	}
-	st.documents = now_seconds() - t - st.history;
+	st.documents = now_seconds() - t - st.history - (ej.lock.waited - waited);
+	t0 += ej.lock.waited - waited;
+	waited = ej.lock.waited;
 	t = now_seconds();
 	/* A build that writes takes the theme and the output now and starts
 	 * the search index, which needs neither the links nor the checks,
@@ -927,7 +937,12 @@ static int build_once(const build_options *opt, bool late, bool *again)
 			    now_seconds() - t0);
 	if (opt->json)
 		goto out;
-	if (opt->write && !opt->quiet)
+	if (opt->write && !opt->quiet && waited >= 0.05)
+		fprintf(stderr, "built %zu pages from %s into %s (%zu files written, "
+				"%zu unchanged) in %.2f s, after %.2f s waiting for another build\n",
+			render_page_count(r), source_describe(src), dir, changed_files,
+			kept, now_seconds() - t0, waited);
+	else if (opt->write && !opt->quiet)
 		fprintf(stderr, "built %zu pages from %s into %s (%zu files written, "
 				"%zu unchanged) in %.2f s\n",
 			render_page_count(r), source_describe(src), dir, changed_files,
@@ -1091,7 +1106,7 @@ int build_list(const build_options *opt)
 	site s;
 	memset(&s, 0, sizeof s);
 	int status = 1;
-	build_lock lock = { opt, -1, false };
+	build_lock lock = { opt, -1, false, 0 };
 	site_options so = opt->site;
 	so.configured = list_configured;
 	so.configured_ctx = &lock;

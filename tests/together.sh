@@ -58,6 +58,8 @@ kill $holder
 wait $holder 2> /dev/null
 wait $pid
 ok $? "the lock let go, the build goes on and succeeds"
+grep -Eq "unchanged\) in [0-9.]+ s, after [0-9.]+ s waiting for another build" "$WORK/err"
+ok $? "its report gives its own time and the wait apart"
 contains "$OUT/verhalen/$slug/index.html" "Een zin die er eerst bij kwam." \
 	"and its page has the new sentence"
 

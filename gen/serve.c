@@ -374,9 +374,11 @@ static enum MHD_Result answer_file(preview *p, struct MHD_Connection *c, const c
 	if (stat(path.ptr, &st) == 0 && S_ISDIR(st.st_mode)) {
 		if (url[strlen(url) - 1] != '/') {
 			/* verhalen -> verhalen/, so that the page's relative
-			 * links resolve from the folder. */
+			 * links resolve from the folder; url came decoded, and
+			 * goes back as a URL ("met spatie" as "met%20spatie"). */
 			buf to = BUF_INIT;
-			buf_printf(&to, "%s/", url);
+			buf_put_url_path(&to, url, strlen(url));
+			buf_putc(&to, '/');
 			struct MHD_Response *r =
 				p->http.response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
 			if (r)

@@ -18,6 +18,7 @@ draft = true
 +++
 Nog niet af, wel te zien in de preview.
 MD
+printf '+++\ntitle = "Met spatie"\nkind = "story"\n+++\nEen naam met een spatie.\n' > "$P/content/verhalen/met spatie.md"
 git_init "$P"
 
 # http METHOD PATH: the answer's status, headers ("name: value", names in
@@ -125,6 +126,10 @@ is "$(http GET /verhalen/concept/)" 200 "a draft is in the preview"
 contains "$WORK/r.body" "Nog niet af" "with its text"
 is "$(http GET /verhalen)" 301 "a folder without its slash is redirected"
 contains "$WORK/r.head" "location: /verhalen/" "to the folder, so relative links work"
+is "$(http GET /verhalen/met%20spatie/)" 200 "a page whose name has a space, asked for escaped"
+contains "$WORK/r.body" "Een naam met een spatie." "is served"
+is "$(http GET /verhalen/met%20spatie)" 301 "its folder without the slash is redirected"
+contains "$WORK/r.head" "location: /verhalen/met%20spatie/" "to the folder, escaped"
 is "$(http GET /css/gen.css)" 200 "a style sheet is served"
 contains "$WORK/r.head" "content-type: text/css" "as CSS"
 lacks "$WORK/r.body" "/_gen/live.js" "without a script added"

@@ -69,8 +69,6 @@ static int claim_cmp(const void *a, const void *b)
 	return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
-/* The output path of an alias, as render writes its redirect page:
- * "/oud/pad" -> "oud/pad/index.html", "oud.html" stays. */
 static char *printf_dup(const char *fmt, const char *arg)
 {
 	buf b = BUF_INIT;

@@ -393,6 +393,15 @@ static const document_evidence *first_evidence(const document *d, const char *th
 	return NULL;
 }
 
+/* The URL of theme id's page: its folder "themas/ID/" (render_themes
+ * writes it so), the id escaped where a URL must be. */
+static void put_theme_url(buf *u, const char *id)
+{
+	buf_puts(u, "themas/");
+	buf_put_url_path(u, id, strlen(id));
+	buf_putc(u, '/');
+}
+
 /* The article's themes, each with its description and the passage that
  * earned it ("anchor" and "excerpt" are "" for themes set by hand). */
 static value *theme_list(const renderer *r, const document *d)
@@ -405,9 +414,7 @@ static value *theme_list(const renderer *r, const document *d)
 		set_str(o, "id", d->fm.themes[i]);
 		set_str(o, "title", t ? t->title : d->fm.themes[i]);
 		buf u = BUF_INIT;
-		buf_puts(&u, "themas/");
-		buf_put_url_path(&u, d->fm.themes[i], strlen(d->fm.themes[i]));
-		buf_putc(&u, '/');
+		put_theme_url(&u, d->fm.themes[i]);
 		set_str(o, "url", u.ptr);
 		buf_release(&u);
 		set_str(o, "description", t ? t->description : "");
@@ -1093,10 +1100,7 @@ static value *theme_data(const renderer *r, const config_theme *t, value **items
 	}
 	value *v = value_new_table();
 	buf url = BUF_INIT, counts = BUF_INIT;
-	/* The page is written as "themas/ID/index.html"; linked escaped. */
-	buf_puts(&url, "themas/");
-	buf_put_url_path(&url, t->id, strlen(t->id));
-	buf_putc(&url, '/');
+	put_theme_url(&url, t->id);
 	set_str(v, "id", t->id);
 	set_str(v, "title", t->title);
 	set_str(v, "url", url.ptr);

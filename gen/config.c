@@ -113,6 +113,19 @@ static const char *const top_keys[] = {
 static const char *const theme_keys[] = { "title", "description", "patterns", NULL };
 static const char *const filter_keys[] = { "instructions", "memory", NULL };
 
+/* Whether id can name one folder inside another: not empty, "." or "..",
+ * and without '/', '\\' or control characters (a space or an accent is
+ * fine: a URL escapes it). */
+static bool folder_name(const char *id)
+{
+	if (!*id || strcmp(id, ".") == 0 || strcmp(id, "..") == 0)
+		return false;
+	for (const unsigned char *p = (const unsigned char *)id; *p; p++)
+		if (*p < 0x20 || *p == 0x7f || *p == '/' || *p == '\\')
+			return false;
+	return true;
+}
+
 static int parse_themes(ctx *c, config *cfg, const value *themes)
 {
 	if (value_type_of(themes) != VALUE_TABLE)
@@ -126,6 +139,12 @@ static int parse_themes(ctx *c, config *cfg, const value *themes)
 		th->id = xstrdup(id);
 		if (value_type_of(t) != VALUE_TABLE)
 			return type_error(c, id, t, "a table");
+		/* The id names the theme's folder, themas/ID/. */
+		if (!folder_name(id))
+			return err_set(c->err, GEN_ECONTENT, c->file, value_line(t), value_col(t),
+				       "theme id '%s' cannot name its page's folder (themas/ID/): "
+				       "use letters, digits, '-' and '_'",
+				       id);
 		char where[256];
 		snprintf(where, sizeof where, "themes.%s", id);
 		warn_unknown(c, t, theme_keys, where);

@@ -60,6 +60,10 @@ int main(void)
 	is(d.n, 0, "no warnings for known keys and params");
 	config_release(&c);
 
+	is(parse(&c, "[themes.\"klant centraal\"]\n[themes.\"één\"]\n", NULL, &e), 0,
+	   "a theme id with a space or an accent is fine (its URL escapes it)");
+	config_release(&c);
+
 	is(parse(&c, "title = \"x\"\ntitel = \"typo\"\n[themes.a]\nkleur = 1\n", &d, &e), 0,
 	   "unknown keys are not errors");
 	is(d.warnings, 2, "but each one is a warning");
@@ -83,6 +87,12 @@ int main(void)
 		{ "links = \"soms\"\n", "site.toml:1:9: 'links' must be \"error\" or \"warn\"" },
 		{ "[filter]\nmemory = -1\n", "site.toml:2:10: 'memory' must be a positive integer, not integer" },
 		{ "themes = 1\n", "site.toml:1:10: 'themes' must be a table, not integer" },
+		{ "[themes.\"a/b\"]\ntitle = \"AB\"\n",
+		  "site.toml:1:1: theme id 'a/b' cannot name its page's folder (themas/ID/): "
+		  "use letters, digits, '-' and '_'" },
+		{ "\n[themes.\"..\"]\n",
+		  "site.toml:2:1: theme id '..' cannot name its page's folder (themas/ID/): "
+		  "use letters, digits, '-' and '_'" },
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
 		ok(parse(&c, bad[i].text, NULL, &e) < 0, "bad config %zu rejected", i);

@@ -18,6 +18,9 @@
 
 typedef enum claim_kind { CLAIM_GEN, CLAIM_PAGE, CLAIM_ALIAS } claim_kind;
 
+/* The folder of the search index's files (search.h). */
+#define SEARCH_DIR "zoeken"
+
 typedef struct claim {
 	char *out;         /* output path: "verhalen/x/index.html" */
 	claim_kind kind;
@@ -137,7 +140,7 @@ static size_t check_urls(const site *s, const check_theme *theme, diag_list *dia
 		  xstrdup("the search page"));
 	/* The search index's files, whose number only the index knows:
 	 * the folder as a whole, which an alias may not go into. */
-	add_claim(&c, xstrdup("zoeken"), CLAIM_GEN, NULL, 0, 0, xstrdup("the search index"));
+	add_claim(&c, xstrdup(SEARCH_DIR), CLAIM_GEN, NULL, 0, 0, xstrdup("the search index"));
 	add_claim(&c, xstrdup("sitemap.xml"), CLAIM_GEN, NULL, 0, 0, xstrdup("the sitemap"));
 	add_claim(&c, xstrdup("robots.txt"), CLAIM_GEN, NULL, 0, 0, xstrdup("robots.txt"));
 	if (s->history) {
@@ -228,6 +231,34 @@ static size_t check_urls(const site *s, const check_theme *theme, diag_list *dia
 			}
 		}
 	}
+	/* An article's page below a file of gen's or the theme's
+	 * ("content/css/gen.css/x.md"): the same, for the few claims that
+	 * are files, not pages (the search index's folder may hold pages). */
+	const claim **files = xmalloc((c.n + 1) * sizeof *files);
+	size_t nfiles = 0;
+	for (size_t i = 0; i < c.n; i++) {
+		const claim *f = &c.items[i];
+		size_t l = strlen(f->out);
+		if (f->kind == CLAIM_GEN && strcmp(f->out, SEARCH_DIR) != 0 &&
+		    !(l >= 10 && strcmp(f->out + l - 10, "index.html") == 0))
+			files[nfiles++] = f;
+	}
+	for (size_t i = 0; nfiles && i < c.n; i++) {
+		const claim *a = &c.items[i];
+		if (a->kind != CLAIM_PAGE)
+			continue;
+		for (size_t k = 0; k < nfiles; k++) {
+			size_t l = strlen(files[k]->out);
+			if (strncmp(a->out, files[k]->out, l) == 0 && a->out[l] == '/') {
+				buf_clear(&url);
+				url_of(&url, a->out);
+				report_clash(diags, a, files[k], url.ptr);
+				errors++;
+				break;
+			}
+		}
+	}
+	free(files);
 	buf_release(&url);
 	for (size_t i = 0; i < c.n; i++) {
 		free(c.items[i].out);

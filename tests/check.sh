@@ -63,6 +63,9 @@ printf '+++\ntitle = "Weg"\naliases = ["../../buiten", "%%2e%%2e/ook-buiten"]\n+
 printf '+++\ntitle = "Binnen"\naliases = ["zoeken/meta.js", "sitemap.xml/oud"]\n+++\nTekst.\n' > "$B/content/tips/binnen.md"
 # Below a file of the theme's (its static/ folder).
 printf '+++\ntitle = "Stijl"\naliases = ["css/gen.css"]\n+++\nTekst.\n' > "$B/content/tips/stijl.md"
+# An article's own page below one: content/sitemap.xml/ is a folder.
+mkdir -p "$B/content/sitemap.xml"
+printf '+++\ntitle = "Kaart"\n+++\nTekst.\n' > "$B/content/sitemap.xml/kaart.md"
 git_init "$B"
 "$GEN" check -C "$B" > "$WORK/out" 2> "$WORK/err"
 is $? 1 "check on a broken project exits 1"
@@ -85,7 +88,9 @@ contains "$WORK/err" "content/tips/weg.md:3:28: error: alias '%2e%2e/ook-buiten'
 contains "$WORK/err" "content/tips/binnen.md:3:12: error: alias 'zoeken/meta.js' is where gen puts the search index" "an alias inside the search index"
 contains "$WORK/err" "content/tips/binnen.md:3:30: error: alias 'sitemap.xml/oud' is where gen puts the sitemap" "an alias below one of gen's files"
 contains "$WORK/err" "content/tips/stijl.md:3:12: error: alias 'css/gen.css' is where gen puts the theme's file 'css/gen.css'" "an alias below one of the theme's files"
-contains "$WORK/err" "gen check: 16 errors, 1 warning" "a summary at the end"
+contains "$WORK/err" "content/sitemap.xml/kaart.md:1:1: error: the URL 'sitemap.xml/kaart/' of this page is where gen puts the sitemap" \
+	"an article's page below one of gen's files"
+contains "$WORK/err" "gen check: 17 errors, 1 warning" "a summary at the end"
 is "$(cat "$WORK/out")" "" "text goes to stderr"
 
 "$GEN" check -C "$B" --format json > "$WORK/json" 2> "$WORK/err"
@@ -95,7 +100,7 @@ contains "$WORK/json" '"line": 6' "JSON: line"
 contains "$WORK/json" '"column": 77' "JSON: column"
 contains "$WORK/json" '"severity": "warning"' "JSON: severity"
 contains "$WORK/json" '"message": "image '"'"'weg.jpg'"'"' does not exist"' "JSON: message"
-is "$(grep -c '"severity": "error"' "$WORK/json")" 16 "JSON: every error"
+is "$(grep -c '"severity": "error"' "$WORK/json")" 17 "JSON: every error"
 is "$(cat "$WORK/err")" "" "JSON mode keeps stderr quiet"
 if command -v python3 >/dev/null 2>&1; then
 	python3 -c 'import json,sys; json.load(open(sys.argv[1]))' "$WORK/json"

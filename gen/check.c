@@ -235,20 +235,23 @@ static size_t check_urls(const site *s, const check_theme *theme, diag_list *dia
 	 * ("content/css/gen.css/x.md"): the same, for the few claims that
 	 * are files, not pages (the search index's folder may hold pages). */
 	const claim **files = xmalloc((c.n + 1) * sizeof *files);
+	size_t *flen = xmalloc((c.n + 1) * sizeof *flen);
 	size_t nfiles = 0;
 	for (size_t i = 0; i < c.n; i++) {
 		const claim *f = &c.items[i];
 		size_t l = strlen(f->out);
 		if (f->kind == CLAIM_GEN && strcmp(f->out, SEARCH_DIR) != 0 &&
-		    !(l >= 10 && strcmp(f->out + l - 10, "index.html") == 0))
+		    !(l >= 10 && strcmp(f->out + l - 10, "index.html") == 0)) {
+			flen[nfiles] = l;
 			files[nfiles++] = f;
+		}
 	}
 	for (size_t i = 0; nfiles && i < c.n; i++) {
 		const claim *a = &c.items[i];
 		if (a->kind != CLAIM_PAGE)
 			continue;
 		for (size_t k = 0; k < nfiles; k++) {
-			size_t l = strlen(files[k]->out);
+			size_t l = flen[k];
 			if (strncmp(a->out, files[k]->out, l) == 0 && a->out[l] == '/') {
 				buf_clear(&url);
 				url_of(&url, a->out);
@@ -259,6 +262,7 @@ static size_t check_urls(const site *s, const check_theme *theme, diag_list *dia
 		}
 	}
 	free(files);
+	free(flen);
 	buf_release(&url);
 	for (size_t i = 0; i < c.n; i++) {
 		free(c.items[i].out);

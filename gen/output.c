@@ -1340,13 +1340,20 @@ static bool looks_staged(int fd)
 	return staged;
 }
 
+/* The folder that holds path ("a/b" -> "a", "/b" -> "/", "b" -> ".").
+ * Caller frees. */
+static char *parent_folder(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	return slash ? xstrndup(path, slash == path ? 1 : (size_t)(slash - path)) : xstrdup(".");
+}
+
 /* Removes the temporary folders of builds into dir that were stopped
  * (see above); quietly, as best it can. */
 static void sweep_abandoned(const char *dir)
 {
 	const char *slash = strrchr(dir, '/');
-	char *parent = slash ? xstrndup(dir, slash == dir ? 1 : (size_t)(slash - dir))
-			     : xstrdup(".");
+	char *parent = parent_folder(dir);
 	const char *base = slash ? slash + 1 : dir;
 	size_t blen = strlen(base);
 	DIR *d = opendir(parent);
@@ -1382,9 +1389,7 @@ static void sweep_abandoned(const char *dir)
 
 int output_lock(const char *cache_dir, bool quiet)
 {
-	const char *slash = strrchr(cache_dir, '/');
-	char *folder = slash ? xstrndup(cache_dir, slash == cache_dir ? 1 : (size_t)(slash - cache_dir))
-			     : xstrdup(".");
+	char *folder = parent_folder(cache_dir);
 	int fd = open(folder, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0 && errno == ENOENT) {
 		size_t len = strlen(folder);

@@ -197,10 +197,10 @@ static struct history *load_history(const build_options *opt, const source *src,
 }
 
 /* output_lock's lock, held from before a build reads its caches or its
- * output until it is done with them (fd -1 until then, or without). */
+ * output until it is done with them (NULL until then, or without). */
 typedef struct build_lock {
 	const build_options *opt;
-	int fd;
+	output_hold *hold;
 	bool tried;
 	double waited; /* seconds, for another build to end */
 } build_lock;
@@ -213,15 +213,14 @@ static void lock_begin(build_lock *l, const char *cache_dir)
 		return;
 	l->tried = true;
 	double t = now_seconds();
-	l->fd = output_lock(cache_dir, l->opt->quiet);
+	l->hold = output_lock(cache_dir, l->opt->quiet);
 	l->waited = now_seconds() - t;
 }
 
 static void lock_end(build_lock *l)
 {
-	if (l->fd >= 0)
-		close(l->fd);
-	l->fd = -1;
+	output_unlock(l->hold);
+	l->hold = NULL;
 }
 
 /* Two jobs need only site.toml, so they run on threads of their own
@@ -749,7 +748,7 @@ static int build_once(const build_options *opt, bool late, bool *again)
 	 * of the project. A build that fails before it needs the output
 	 * waits for the reading and throws it away (out). */
 	ej.opt = opt;
-	ej.lock = (build_lock){ opt, -1, false, 0 };
+	ej.lock = (build_lock){ opt, NULL, false, 0 };
 	if (opt->output) {
 		char *cache_dir = site_cache_dir_of(opt->output);
 		lock_begin(&ej.lock, cache_dir);
@@ -1106,7 +1105,7 @@ int build_list(const build_options *opt)
 	site s;
 	memset(&s, 0, sizeof s);
 	int status = 1;
-	build_lock lock = { opt, -1, false, 0 };
+	build_lock lock = { opt, NULL, false, 0 };
 	site_options so = opt->site;
 	so.configured = list_configured;
 	so.configured_ctx = &lock;

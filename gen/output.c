@@ -1387,24 +1387,57 @@ static void sweep_abandoned(const char *dir)
  * print that it waits. */
 #define LOCK_QUIET_MS 300
 
-int output_lock(const char *cache_dir, bool quiet)
+struct output_hold {
+	int fd;
+	char **made; /* the folders made for the lock, outermost first */
+	size_t nmade;
+};
+
+/* Makes folder and the folders above it that are missing, noting in h
+ * those it made. */
+static void make_folder(output_hold *h, const char *folder)
 {
-	char *folder = parent_folder(cache_dir);
-	int fd = open(folder, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0 && errno == ENOENT) {
-		size_t len = strlen(folder);
-		char *path = xmalloc(len + 2);
-		memcpy(path, folder, len);
-		memcpy(path + len, "/", 2);
-		make_ancestors(path);
-		free(path);
-		fd = open(folder, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	char *path = xstrdup(folder);
+	for (char *p = strchr(path + 1, '/');; p = strchr(p + 1, '/')) {
+		if (p)
+			*p = '\0';
+		if (mkdir(path, 0755) == 0) {
+			h->made = xrealloc(h->made, (h->nmade + 1) * sizeof *h->made);
+			h->made[h->nmade++] = xstrdup(path);
+		}
+		if (!p)
+			break;
+		*p = '/';
 	}
-	if (fd < 0)
-		goto out;
-	/* A moment quietly, then said, then as long as it takes. */
+	free(path);
+}
+
+/* Whether the folder open at fd is still the one at path: a build that
+ * made it may have removed it again (output_unlock) while this one
+ * waited for its lock. */
+static bool still_there(int fd, const char *path)
+{
+	struct stat a, b;
+	return fstat(fd, &a) == 0 && stat(path, &b) == 0 && a.st_dev == b.st_dev &&
+	       a.st_ino == b.st_ino;
+}
+
+output_hold *output_lock(const char *cache_dir, bool quiet)
+{
+	output_hold *h = xcalloc(1, sizeof *h);
+	char *folder = parent_folder(cache_dir);
+	bool said = false;
 	int waited = 0;
-	while (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+again:
+	h->fd = open(folder, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (h->fd < 0 && errno == ENOENT) {
+		make_folder(h, folder);
+		h->fd = open(folder, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	}
+	if (h->fd < 0)
+		goto fail;
+	/* A moment quietly, then said, then as long as it takes. */
+	while (flock(h->fd, LOCK_EX | LOCK_NB) < 0) {
 		if (errno != EWOULDBLOCK && errno != EINTR)
 			goto fail;
 		if (waited < LOCK_QUIET_MS) {
@@ -1412,26 +1445,47 @@ int output_lock(const char *cache_dir, bool quiet)
 			waited += 10;
 			continue;
 		}
-		if (!quiet) {
+		if (!quiet && !said) {
 			char *where = output_absolute(folder);
 			fprintf(stderr, "gen: waiting for another gen build in '%s' to end\n",
 				where);
 			free(where);
+			said = true;
 		}
 		int rc;
-		while ((rc = flock(fd, LOCK_EX)) < 0 && errno == EINTR)
+		while ((rc = flock(h->fd, LOCK_EX)) < 0 && errno == EINTR)
 			;
 		if (rc < 0)
 			goto fail;
 		break;
 	}
+	if (!still_there(h->fd, folder)) {
+		close(h->fd);
+		goto again;
+	}
 	goto out;
 fail:
-	close(fd);
-	fd = -1;
+	output_unlock(h);
+	h = NULL;
 out:
 	free(folder);
-	return fd;
+	return h;
+}
+
+void output_unlock(output_hold *h)
+{
+	if (!h)
+		return;
+	/* Innermost first, and under the lock, so that a build waiting
+	 * for it finds the folder gone (still_there) and makes it anew. */
+	for (size_t i = h->nmade; i-- > 0;) {
+		rmdir(h->made[i]);
+		free(h->made[i]);
+	}
+	free(h->made);
+	if (h->fd >= 0)
+		close(h->fd);
+	free(h);
 }
 
 /* In every site gen builds: the mark that the folder is one (see

@@ -63,16 +63,23 @@ char *output_absolute(const char *dir);
 
 /* Waits until no other build uses the folder that holds cache_dir (the
  * build cache, beside the output: the output's parent folder), then
- * holds a lock on it (flock) until the descriptor it returns is closed,
- * or the process ends. Two builds into one output, or that share one
- * cache, so run one after the other: each sees what the other left,
- * where at the same time the one that committed last would leave its
- * pages over the other's, and their caches each other's half. A wait of
- * more than a moment is said on stderr, unless quiet. The folder is made
- * when missing (the build would make it). Returns -1 when it cannot be
- * locked (a file system without locks): the build then goes on as
- * before there were any. */
-int output_lock(const char *cache_dir, bool quiet);
+ * holds a lock on it (flock) until output_unlock, or the process ends.
+ * Two builds into one output, or that share one cache, so run one after
+ * the other: each sees what the other left, where at the same time the
+ * one that committed last would leave its pages over the other's, and
+ * their caches each other's half. A wait of more than a moment is said
+ * on stderr, unless quiet. The folder is made when missing (the build
+ * would make it); output_unlock removes what it made again when the
+ * build left nothing there. Returns NULL when it cannot be locked (a
+ * file system without locks): the build then goes on as before there
+ * were any. The caller owns the hold. */
+typedef struct output_hold output_hold;
+output_hold *output_lock(const char *cache_dir, bool quiet);
+
+/* Lets the lock go, after removing the folders output_lock made that are
+ * still empty (a build that failed before it wrote anything leaves no
+ * trace of its -o), and frees h; NULL is fine. */
+void output_unlock(output_hold *h);
 
 /* The file every site gen builds holds at its top (a line of text): the
  * mark that a build may replace what the folder holds. */

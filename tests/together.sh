@@ -118,4 +118,45 @@ ok $? "a build into an output elsewhere goes on while the lock is held"
 kill $holder
 wait $holder 2> /dev/null
 
+# The folder the lock is taken on is made when missing, and taken away
+# again when the build failed before it wrote anything there: a mistyped
+# site.toml leaves no trace of its -o.
+cp "$P/site.toml" "$WORK/site.toml"
+printf 'title = "niet af\n' > "$P/site.toml"
+"$GEN" build --worktree -q -C "$P" -o "$WORK/nieuw/a/b/site" 2> "$WORK/err"
+is "$?" 1 "a build with a broken site.toml into a new folder fails"
+contains "$WORK/err" "site.toml:1:9: error: unterminated string" "and says where"
+ok "$([ ! -e "$WORK/nieuw" ] && echo 0 || echo 1)" "and leaves none of the folders it made"
+mkdir -p "$WORK/nieuw/a"
+"$GEN" build --worktree -q -C "$P" -o "$WORK/nieuw/a/b/site" 2> /dev/null
+ok "$([ -d "$WORK/nieuw/a" ] && [ ! -e "$WORK/nieuw/a/b" ] && echo 0 || echo 1)" \
+	"a folder that was there before stays"
+cp "$WORK/site.toml" "$P/site.toml"
+
+# The folder a build waits on is taken away by the one that held it (as
+# a failed build does): the build that waited makes it anew and builds.
+mkdir -p "$WORK/weg"
+hold "$WORK/weg"
+"$GEN" build -q -C "$P" -o "$WORK/weg/site" > /dev/null 2> "$WORK/err" &
+pid=$!
+running $pid
+ok $? "a build waits for the folder's lock"
+rmdir "$WORK/weg"
+kill $holder
+wait $holder 2> /dev/null
+# While it builds, the folder made anew is the one it holds the lock of:
+# a lock on the folder removed would let a third build in beside it.
+locked=1
+while kill -0 $pid 2> /dev/null; do
+	if [ -d "$WORK/weg" ] && ! flock -n "$WORK/weg" true 2> /dev/null; then
+		locked=0
+		break
+	fi
+	sleep 0.005
+done
+wait $pid
+ok $? "its folder removed while it waited, it still builds"
+ok $locked "holding the lock of the folder made anew, not of the one removed"
+ok "$([ -f "$WORK/weg/site/index.html" ] && echo 0 || echo 1)" "into the folder made anew"
+
 done_testing

@@ -2,6 +2,8 @@
 #include "err.h"
 
 #include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -122,6 +124,62 @@ void diag_sort(diag_list *l)
 {
 	if (l->n > 1)
 		qsort(l->items, l->n, sizeof *l->items, diag_cmp);
+}
+
+/* Where the last tail (not empty) in d's message starts, or 0 when it
+ * has none. */
+static size_t before_tail(const gen_diag *d, const char *tail)
+{
+	size_t at = 0;
+	for (const char *p = d->msg; (p = strstr(p, tail)); p++)
+		at = (size_t)(p - d->msg);
+	return at;
+}
+
+/* Whether b is a's diagnostic but for what follows the last tail, which
+ * starts at len in a's message. */
+static bool alike(const gen_diag *a, const gen_diag *b, size_t len, const char *tail)
+{
+	return a->severity == b->severity && a->line == b->line && a->col == b->col &&
+	       strcmp(a->file ? a->file : "", b->file ? b->file : "") == 0 &&
+	       before_tail(b, tail) == len && strncmp(a->msg, b->msg, len) == 0;
+}
+
+void diag_collapse(diag_list *l, const char *tail, const char *others)
+{
+	diag_sort(l);
+	size_t out = 0;
+	for (size_t i = 0; i < l->n;) {
+		gen_diag kept = l->items[i];
+		size_t len = before_tail(&kept, tail);
+		size_t j = i + 1;
+		while (len && j < l->n && alike(&kept, &l->items[j], len, tail))
+			j++;
+		size_t more = j - i - 1, mlen = strlen(kept.msg);
+		if (!more || kept.msg[mlen - 1] != ')') {
+			/* Alone, or nothing to say the others with. */
+			while (i < j)
+				l->items[out++] = l->items[i++];
+			continue;
+		}
+		size_t size = mlen + strlen(others) + 32;
+		char *msg = xmalloc(size);
+		snprintf(msg, size, "%.*s and %zu other %s)", (int)(mlen - 1), kept.msg, more,
+			 others);
+		free(kept.msg);
+		kept.msg = msg;
+		for (size_t k = i + 1; k < j; k++) {
+			free(l->items[k].file);
+			free(l->items[k].msg);
+		}
+		if (kept.severity == DIAG_ERROR)
+			l->errors -= more;
+		else if (kept.severity == DIAG_WARNING)
+			l->warnings -= more;
+		l->items[out++] = kept;
+		i = j;
+	}
+	l->n = out;
 }
 
 void diag_print(const diag_list *l, FILE *fp)

@@ -63,6 +63,12 @@ void diag_add_err(diag_list *l, const gen_err *e);
 void diag_merge(diag_list *into, diag_list *from);
 /* Sorts by file, line, column so output does not depend on thread order. */
 void diag_sort(diag_list *l);
+/* Merges the diagnostics of l that are alike but for what follows the
+ * last tail in their message: an error of a filter, the same at the same
+ * line for every article it ran on, is one line, not ten thousand. The
+ * first (in diag_sort's order) stays, its message ending "... and N
+ * other OTHERS)" when it ends with ')'; the counts follow. Sorts l. */
+void diag_collapse(diag_list *l, const char *tail, const char *others);
 /* Prints "file:line:col: warning: msg" lines; colour when fp is a terminal. */
 void diag_print(const diag_list *l, FILE *fp);
 void diag_release(diag_list *l);

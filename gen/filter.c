@@ -3783,6 +3783,31 @@ static int run_all(lua_State *L)
 	return 0;
 }
 
+/* The message handler of the pcalls below. An error raised in a C
+ * function (ipairs over nil, a wrong argument to string.rep or gen.*)
+ * has no place in its message; it gets the line of the innermost frame
+ * of one of the filters' own files, the line that made the call, so that
+ * fail can name it. */
+static int where_handler(lua_State *L)
+{
+	const char *msg = lua_type(L, 1) == LUA_TSTRING ? lua_tostring(L, 1) : NULL;
+	run *c = *(run **)lua_getextraspace(L);
+	char file[512];
+	int line;
+	const char *rest;
+	if (!msg || (split_where(msg, file, sizeof file, &line, &rest) && find_chunk(c->fs, file)))
+		return 1;
+	lua_Debug ar;
+	for (int level = 1; lua_getstack(L, level, &ar); level++) {
+		if (!lua_getinfo(L, "Sl", &ar) || ar.currentline <= 0 || ar.source[0] != '@' ||
+		    !find_chunk(c->fs, ar.source + 1))
+			continue;
+		lua_pushfstring(L, "%s:%d: %s", ar.source + 1, ar.currentline, msg);
+		return 1;
+	}
+	return 1;
+}
+
 /* Turns what lua_pcall left into err. */
 static int fail(lua_State *L, run *c, int status, gen_err *err)
 {
@@ -3812,7 +3837,7 @@ static int fail(lua_State *L, run *c, int status, gen_err *err)
 		if (!strncmp(text, c->current, cl) && text[cl] == ':' && text[cl + 1] == ' ')
 			rest = text + cl + 2;
 	}
-	return err_set(err, GEN_EFILTER, file, line, 0, "%s (while filtering %s)", rest,
+	return err_set(err, GEN_EFILTER, file, line, 0, "%s" FILTER_WHILE "%s)", rest,
 		       c->d->path);
 }
 
@@ -3875,13 +3900,15 @@ static int open_state(filter_state *st, gen_err *err)
 	if (!L) {
 		pool_release(&c->pool);
 		return err_set(err, GEN_EFILTER, c->current, 0, 0,
-			       "cannot start Lua (memory cap too small?) (while filtering %s)",
+			       "cannot start Lua (memory cap too small?)" FILTER_WHILE "%s)",
 			       c->d->path);
 	}
 	*(run **)lua_getextraspace(L) = c;
 	lua_setwarnf(L, ignore_warning, NULL);
+	lua_settop(L, 0);
+	lua_pushcfunction(L, where_handler);
 	lua_pushcfunction(L, setup);
-	int status = lua_pcall(L, 0, 0, 0);
+	int status = lua_pcall(L, 0, 0, 1);
 	if (status != LUA_OK) {
 		int rc = fail(L, c, status, err);
 		lua_close(L);
@@ -3889,6 +3916,7 @@ static int open_state(filter_state *st, gen_err *err)
 		pool_release(&c->pool);
 		return rc;
 	}
+	lua_settop(L, 0);
 	st->L = L;
 	return 0;
 }
@@ -3928,8 +3956,10 @@ int filter_state_run(filter_state *st, document *d, diag_list *diags, gen_err *e
 		goto out;
 	lua_State *L = st->L;
 	lua_sethook(L, count_hook, LUA_MASKCOUNT, c->step);
+	lua_settop(L, 0);
+	lua_pushcfunction(L, where_handler);
 	lua_pushcfunction(L, run_all);
-	int status = lua_pcall(L, 0, 0, 0);
+	int status = lua_pcall(L, 0, 0, 1);
 	if (status != LUA_OK)
 		rc = fail(L, c, status, err);
 	lua_settop(L, 0);

@@ -25,6 +25,10 @@
 #include "err.h"
 #include "source.h"
 
+/* How a filter's error names the article it was running on: "MESSAGE
+ * (while filtering content/x.md)". */
+#define FILTER_WHILE " (while filtering "
+
 typedef struct filter_set filter_set;
 
 /* Reads and compiles the filters named in cfg->filters and the modules

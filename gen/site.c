@@ -550,15 +550,21 @@ static size_t parse_all(site *s, source_file **files, size_t n,
 		lo = hi;
 	} while (lo < n);
 	size_t errors = 0;
+	diag_list found = DIAG_LIST_INIT;
 	for (size_t i = 0; i < nw; i++) {
 		if (diags)
-			diag_merge(diags, &pw[i].diags);
+			diag_merge(&found, &pw[i].diags);
 		else if (pw[i].diags.errors && !errors && pw[i].diags.n) {
 			const gen_diag *d = &pw[i].diags.items[0];
 			err_set(err, GEN_ECONTENT, d->file, d->line, d->col, "%s", d->msg);
 		}
 		diag_release(&pw[i].diags);
 	}
+	/* A filter that fails the same way on every article (an error in
+	 * its top level, or in a function every article calls) says so once. */
+	diag_collapse(&found, FILTER_WHILE, "articles");
+	if (diags)
+		diag_merge(diags, &found);
 	free(pw);
 	site_recall *rc = s->recall;
 	if (rc)
@@ -681,7 +687,7 @@ int site_load(site *s, const source *src, const site_options *opt,
 	if ((rc = filter_load(&filters, src, &s->cfg, err)) < 0) {
 		if (rc == GEN_EFILTER && nmd) {
 			buf msg = BUF_INIT;
-			buf_printf(&msg, "%s (while filtering %s)", err->msg, md[0]->path);
+			buf_printf(&msg, "%s" FILTER_WHILE "%s)", err->msg, md[0]->path);
 			size_t l = msg.len < sizeof err->msg ? msg.len : sizeof err->msg - 1;
 			memcpy(err->msg, msg.ptr, l);
 			err->msg[l] = '\0';

@@ -65,6 +65,29 @@ static void test_err(void)
 	is(l.warnings, 1, "warnings counted");
 	diag_release(&l);
 	diag_release(&m);
+
+	/* Alike but for what follows the tail: one line, the others counted.
+	 * Another message at the same place, or one place further, stays. */
+	diag_list c = DIAG_LIST_INIT;
+	const char *docs[] = { "c.md", "a.md", "b.md" };
+	for (size_t i = 0; i < 3; i++)
+		diag_add(&c, DIAG_ERROR, "f.lua", 4, 0, "boom (while filtering %s)", docs[i]);
+	diag_add(&c, DIAG_ERROR, "f.lua", 4, 0, "plof (while filtering d.md)");
+	diag_add(&c, DIAG_ERROR, "f.lua", 5, 0, "boom (while filtering e.md)");
+	diag_add(&c, DIAG_WARNING, "f.lua", 4, 0, "boom (while filtering f.md)");
+	diag_add(&c, DIAG_ERROR, "g.md", 1, 1, "x (while filtering");
+	diag_add(&c, DIAG_ERROR, "g.md", 1, 1, "x (while filtering");
+	diag_collapse(&c, " (while filtering ", "articles");
+	is(c.n, 6, "three alike errors become one");
+	is_str(c.items[0].msg, "boom (while filtering a.md and 2 other articles)",
+	       "the first by the sort, and how many others");
+	is(c.items[1].severity, DIAG_WARNING, "one of another severity stays");
+	is_str(c.items[2].msg, "plof (while filtering d.md)", "so does another message");
+	is_str(c.items[3].msg, "boom (while filtering e.md)", "and another line");
+	is_str(c.items[5].msg, "x (while filtering", "without a ')' to say it with, all stay");
+	is(c.errors, 5, "the errors counted once");
+	is(c.warnings, 1, "the warnings too");
+	diag_release(&c);
 }
 
 static void test_value(void)

@@ -849,11 +849,21 @@ static void test_errors(void)
 	check_error("return { Paragraph = function() error({}) end }\n", "x\n",
 		    "lua/t.lua: error object is a table value (while filtering content/x.md)",
 		    "an error that is not a string");
+	/* One without a place of its own gets the line of the filter's
+	 * frame nearest to it: where the filter called what failed. */
 	check_error("return { Paragraph = function() error('zonder plaats', 0) end }\n", "x\n",
-		    "lua/t.lua: zonder plaats (while filtering content/x.md)",
-		    "an error without a position is the filter's");
+		    "lua/t.lua:1: zonder plaats (while filtering content/x.md)",
+		    "an error without a position is the filter's, at its line");
+	check_error("return { Paragraph = function()\n  for _ in ipairs(nil) do end\nend }\n",
+		    "x\n",
+		    "lua/t.lua:2: attempt to index a nil value "
+		    "(while filtering content/x.md)",
+		    "an error raised in a C function is at the filter's line that called it");
+	check_error("local n = 0\nfor _ in ipairs(nil) do n = n + 1 end\nreturn {}\n", "x\n",
+		    "lua/t.lua:2: attempt to index a nil value (while filtering content/x.md)",
+		    "so is one in a filter's top level");
 	check_error("local f = load('error(\"binnen\")', '=chunk')\nf()\nreturn {}\n", "x\n",
-		    "lua/t.lua: chunk:1: binnen (while filtering content/x.md)",
+		    "lua/t.lua:2: chunk:1: binnen (while filtering content/x.md)",
 		    "an error in a chunk the filter loaded is blamed on the filter");
 	check_error("local u = require('util')\nu.twice(nil)\nreturn {}\n", "x\n",
 		    "lua/util.lua:2: attempt to concatenate a nil value (local 's') "

@@ -105,32 +105,42 @@ fails() { # fails FILTER-TEXT EXPECTED-STDERR NAME [SITE-LINE]
 }
 fails 'return { Paragraph = function(p)
   error("stuk")
-end }' "lua/tag.lua:2: error: stuk (while filtering content/_index.md)" "a runtime error"
+end }' "lua/tag.lua:2: error: stuk (while filtering content/_index.md and 4 other articles)" "a runtime error"
 fails 'return {
   Paragraph = function(p) p.x.y = 1 end,
-}' "lua/tag.lua:2: error: attempt to index a nil value (field 'x') (while filtering content/_index.md)" "an error from the VM"
+}' "lua/tag.lua:2: error: attempt to index a nil value (field 'x') (while filtering content/_index.md and 4 other articles)" "an error from the VM"
 fails 'return {
   Paragraph = function(p) end
   Heading = 1,
 }' "lua/tag.lua:3: error: '}' expected (to close '{' at line 1) near 'Heading' (while filtering content/_index.md)" "a syntax error"
 fails 'return { Paragraph = function()
   while true do end
-end }' "lua/tag.lua:2: error: instruction budget of 100000 exceeded (an endless loop? site.toml [filter] instructions) (while filtering content/_index.md)" "an endless loop" '[filter]
+end }' "lua/tag.lua:2: error: instruction budget of 100000 exceeded (an endless loop? site.toml [filter] instructions) (while filtering content/_index.md and 4 other articles)" "an endless loop" '[filter]
 instructions = 100000'
 fails 'local t = {}
 for i = 1, 1e9 do t[#t + 1] = tostring(i) end
-return {}' "lua/tag.lua:2: error: memory cap of 1 MiB exceeded (site.toml [filter] memory) (while filtering content/_index.md)" "a memory bomb" '[filter]
+return {}' "lua/tag.lua:2: error: memory cap of 1 MiB exceeded (site.toml [filter] memory) (while filtering content/_index.md and 4 other articles)" "a memory bomb" '[filter]
 memory = 1048576'
 fails 'local f = io.open("/etc/passwd")
-return {}' "lua/tag.lua:1: error: attempt to index a nil value (global 'io') (while filtering content/_index.md)" "no io"
+return {}' "lua/tag.lua:1: error: attempt to index a nil value (global 'io') (while filtering content/_index.md and 4 other articles)" "no io"
 fails 'os.execute("touch /tmp/gen-was-here")
-return {}' "lua/tag.lua:1: error: attempt to call a nil value (field 'execute') (while filtering content/_index.md)" "no os.execute"
+return {}' "lua/tag.lua:1: error: attempt to call a nil value (field 'execute') (while filtering content/_index.md and 4 other articles)" "no os.execute"
 fails 'local f = load(string.dump(function() end))
-return {}' "lua/tag.lua:1: error: attempt to call a nil value (field 'dump') (while filtering content/_index.md)" "no bytecode"
+return {}' "lua/tag.lua:1: error: attempt to call a nil value (field 'dump') (while filtering content/_index.md and 4 other articles)" "no bytecode"
 fails 'dofile("/etc/passwd")
-return {}' "lua/tag.lua:1: error: attempt to call a nil value (global 'dofile') (while filtering content/_index.md)" "no dofile"
+return {}' "lua/tag.lua:1: error: attempt to call a nil value (global 'dofile') (while filtering content/_index.md and 4 other articles)" "no dofile"
 fails 'require("os")
-return {}' "lua/tag.lua:1: error: module 'os' not found: no 'lua/os.lua' in the snapshot (while filtering content/_index.md)" "require only from lua/"
+return {}' "lua/tag.lua:1: error: module 'os' not found: no 'lua/os.lua' in the snapshot (while filtering content/_index.md and 4 other articles)" "require only from lua/"
+# The same error on every article is one line (above); an error on one
+# article names it alone, and errors that differ are each a line.
+fails 'return { Document = function()
+  if doc.path:find("snifo") then error("alleen hier") end
+end }' "lua/tag.lua:2: error: alleen hier (while filtering content/tips/snifo.md)" "an error on one article"
+lacks "$WORK/err" "other articles" "an error on one article: no others counted"
+fails 'return { Document = function()
+  error("kapot in " .. doc.path)
+end }' "lua/tag.lua:2: error: kapot in content/tips/snifo.md (while filtering content/tips/snifo.md)" "an error that differs per article"
+is "$(grep -c 'lua/tag.lua:2: error: kapot in' "$WORK/err")" 5 "an error that differs per article: a line each"
 snapshot > "$WORK/after.sum"
 ok "$(cmp -s "$WORK/before.sum" "$WORK/after.sum" && echo 0 || echo 1)" "failed builds leave the previous output untouched"
 

@@ -202,6 +202,8 @@ int render_new(renderer **out, const site *s, const char *exe, diag_list *diags,
 	buf_release(&prefix);
 	if (rc < 0)
 		goto out;
+	if (diags)
+		template_partials_check(r->layouts, diags);
 	*out = r;
 	r = NULL;
 out:

@@ -856,6 +856,28 @@ const template *template_partials_get(const template_partials *p,
 	return e->name ? e->t : NULL;
 }
 
+size_t template_partials_check(const template_partials *p, diag_list *diags)
+{
+	size_t missing = 0;
+	for (size_t i = 0; p && i < p->cap; i++) {
+		const template *t = p->tab[i].name ? p->tab[i].t : NULL;
+		for (size_t j = 0; t && j < t->n; j++) {
+			const struct node *nd = &t->nodes[j];
+			if ((nd->kind != K_PARTIAL && nd->kind != K_PARENT) ||
+			    (nd->flags & F_DYNAMIC) ||
+			    template_partials_get(p, t->src + nd->off, nd->len))
+				continue;
+			missing++;
+			diag_add(diags, DIAG_WARNING, t->name, nd->line, nd->col,
+				 "%s '%.*s' is not in the theme (no layouts/%.*s.mustache): "
+				 "it shows nothing",
+				 nd->kind == K_PARENT ? "parent" : "partial", (int)nd->len,
+				 t->src + nd->off, (int)nd->len, t->src + nd->off);
+		}
+	}
+	return missing;
+}
+
 size_t template_partials_count(const template_partials *p)
 {
 	return p ? p->n : 0;

@@ -113,6 +113,13 @@ int template_partials_load_dir(template_partials *p, const char *dir,
 const template *template_partials_get(const template_partials *p,
 				      const char *name, size_t len);
 
+/* Warns in diags of every partial and parent tag of p's templates that
+ * names a template p does not hold ({{> partials/kop}} for a file that
+ * is not there): by the spec it renders as nothing, which is seldom what
+ * a theme's author meant. Dynamic names ({{>*name}}) are known only
+ * while rendering, and are not looked at. Returns how many it found. */
+size_t template_partials_check(const template_partials *p, diag_list *diags);
+
 /* Number of templates in the set. */
 size_t template_partials_count(const template_partials *p);
 

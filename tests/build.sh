@@ -223,8 +223,19 @@ ok "$([ ! -e "$M/public" ] && echo 0 || echo 1)" "nothing written"
 # --- a project-local theme overrides the installed one -------------------------
 printf '{{<baseof}}{{$main}}<p class="eigen">{{page.title}}</p>{{/main}}{{/baseof}}\n' > "$M/themes/default/layouts/page.mustache"
 git -C "$M" commit -qam "eigen layout"
-"$GEN" build -C "$M" -q
+"$GEN" build -C "$M" -q 2> "$WORK/err"
 contains "$M/public/verhalen/de-garage/index.html" '<p class="eigen">De garage</p>' "the project's own theme is used"
+lacks "$WORK/err" "warning" "a theme whose partials are all there: no warning"
+
+# A partial the theme does not have renders as nothing (the Mustache
+# spec), so the build goes on, but says where it was asked for.
+printf '{{<baseof}}{{$main}}<p class="eigen">{{page.title}}</p>\n  {{> partials/kop}}{{/main}}{{/baseof}}\n' > "$M/themes/default/layouts/page.mustache"
+git -C "$M" commit -qam "een partial die er niet is"
+"$GEN" build -C "$M" -q 2> "$WORK/err"
+ok $? "a theme that names a missing partial still builds"
+contains "$WORK/err" "themes/default/layouts/page.mustache:2:3: warning: partial 'partials/kop' is not in the theme (no layouts/partials/kop.mustache): it shows nothing" \
+	"and warns at the tag"
+git -C "$M" reset -q --hard HEAD~1
 
 # -o into folders that do not exist yet: they are made.
 "$GEN" build -C "$M" -q -o "$WORK/diep/er/site"

@@ -549,6 +549,36 @@ static void test_stream(void)
 	value_free(data);
 }
 
+/* template_partials_check: a partial or parent tag naming a template
+ * the set lacks is a warning at the tag; dynamic names are not judged. */
+static void test_missing_partials(void)
+{
+	template_partials *p = template_partials_new();
+	ok(add(p, "base", "<main>{{$body}}{{/body}}</main>\n") == 0 &&
+	   add(p, "page", "{{<base}}{{$body}}\n  {{> partials/kop}}{{>*which}}{{/body}}{{/base}}\n") == 0 &&
+	   add(p, "list", "{{<basis}}{{/basis}}\n") == 0,
+	   "three templates, two of which name ones that are not there");
+	diag_list d = DIAG_LIST_INIT;
+	is(template_partials_check(p, &d), 2, "two missing: the partial and the parent");
+	diag_sort(&d);
+	if (is(d.n, 2, "a warning each")) {
+		is_str(d.items[0].file, "list", "the parent's, in its template");
+		is(d.items[0].line * 100 + d.items[0].col, 101, "at its tag");
+		is_str(d.items[0].msg, "parent 'basis' is not in the theme (no layouts/basis.mustache): "
+		       "it shows nothing", "said so");
+		is_str(d.items[1].file, "page", "the partial's, in its template");
+		is(d.items[1].line * 100 + d.items[1].col, 203, "at its tag, on its line");
+		is(d.items[1].severity, DIAG_WARNING, "a warning, as it renders as nothing");
+	}
+	is(d.warnings, 2, "counted");
+	diag_release(&d);
+	ok(add(p, "partials/kop", "<h1>kop</h1>") == 0 && add(p, "basis", "x") == 0,
+	   "the two added");
+	is(template_partials_check(p, &d), 0, "then nothing is missing");
+	is(d.n, 0, "and nothing said");
+	template_partials_free(p);
+}
+
 int main(void)
 {
 	test_errors();
@@ -559,5 +589,6 @@ int main(void)
 	test_recursion();
 	test_reuse();
 	test_stream();
+	test_missing_partials();
 	return done_testing();
 }

@@ -7,6 +7,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "toml.h"
 #include "xalloc.h"
@@ -22,6 +23,22 @@ static int type_error(ctx *c, const char *key, const value *v, const char *want)
 	return err_set(c->err, GEN_ECONTENT, c->file, value_line(v), value_col(v),
 		       "'%s' must be %s, not %s", key, want,
 		       value_type_name(value_type_of(v)));
+}
+
+/* Whether url is an address a reader's browser can be sent to from a
+ * sitemap or a feed: http or https, a host, and neither a query, a
+ * fragment nor a blank. */
+static bool absolute_url(const char *url)
+{
+	size_t skip = strncasecmp(url, "https://", 8) == 0  ? 8
+		      : strncasecmp(url, "http://", 7) == 0 ? 7
+							    : 0;
+	if (!skip || !url[skip] || url[skip] == '/')
+		return false;
+	for (const char *p = url; *p; p++)
+		if (*p == '?' || *p == '#' || (unsigned char)*p <= ' ')
+			return false;
+	return true;
 }
 
 static int get_string(ctx *c, const value *t, const char *key, const char *dflt,
@@ -196,6 +213,16 @@ int config_parse(config *cfg, const char *text, size_t len, const char *file,
 	if ((rc = get_string(&c, t, base_key, "", &base)) < 0)
 		goto out;
 	size_t bl = strlen(base);
+	if (bl && !absolute_url(base)) {
+		const value *b = value_get(t, base_key);
+		rc = err_set(err, GEN_ECONTENT, file, value_line(b), value_col(b),
+			     "%s '%s' is not an absolute http(s) URL (expected one like "
+			     "\"https://handboek.example.nl/\"): the sitemap and the feed "
+			     "give every page's address by it",
+			     base_key, base);
+		free(base);
+		goto out;
+	}
 	if (bl && base[bl - 1] != '/') {
 		cfg->base_url = xmalloc(bl + 2);
 		memcpy(cfg->base_url, base, bl);

@@ -44,6 +44,12 @@ int main(void)
 	is_str(c.title, "Handboek", "title");
 	is_str(c.language, "en", "language en is supported");
 	is_str(c.base_url, "https://x.org/h/", "base_url gains a trailing slash");
+	config_release(&c);
+	is(parse(&c, "base_url = \"HTTP://Intranet:8080/handboek/\"\n", &d, &e), 0,
+	   "an http base_url with a port, in capitals");
+	is_str(c.base_url, "HTTP://Intranet:8080/handboek/", "is taken as written");
+	config_release(&c);
+	is(parse(&c, full, &d, &e), 0, "the full site.toml again");
 	is(c.nfilters, 2, "filters in order");
 	is_str(c.filters[1], "lua/callouts.lua", "second filter");
 	is(c.nleerpad, 1, "learning path");
@@ -83,6 +89,18 @@ int main(void)
 		{ "\nfilters = \"a.lua\"\n", "site.toml:2:11: 'filters' must be an array of strings, not string" },
 		{ "filters = [1]\n", "site.toml:1:12: 'filters' must be a string, not integer" },
 		{ "language = \"fr\"\n", "site.toml:1:12: unsupported language 'fr' (expected 'nl' or 'en')" },
+		{ "base_url = \"handboek\"\n",
+		  "site.toml:1:12: base_url 'handboek' is not an absolute http(s) URL (expected one "
+		  "like \"https://handboek.example.nl/\"): the sitemap and the feed give every "
+		  "page's address by it" },
+		{ "\nbaseURL = \"https:///handboek/\"\n",
+		  "site.toml:2:11: baseURL 'https:///handboek/' is not an absolute http(s) URL "
+		  "(expected one like \"https://handboek.example.nl/\"): the sitemap and the feed "
+		  "give every page's address by it" },
+		{ "base_url = \"https://a.nl/h?x=1\"\n",
+		  "site.toml:1:12: base_url 'https://a.nl/h?x=1' is not an absolute http(s) URL "
+		  "(expected one like \"https://handboek.example.nl/\"): the sitemap and the feed "
+		  "give every page's address by it" },
 		{ "unsafe_html = \"ja\"\n", "site.toml:1:15: 'unsafe_html' must be true or false, not string" },
 		{ "links = \"soms\"\n", "site.toml:1:9: 'links' must be \"error\" or \"warn\"" },
 		{ "[filter]\nmemory = -1\n", "site.toml:2:10: 'memory' must be a positive integer, not integer" },

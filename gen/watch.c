@@ -33,6 +33,8 @@ struct project_watch {
 	char *content_dir;     /* site.toml's, "content" until a build read it */
 	char *changed;         /* the first file changed since the last build */
 	size_t nchanged;
+	bool changed_made;     /* changed was named when written: it may be
+				  a temporary file (note_changed) */
 	bool new_folders;      /* a folder appeared or moved in: watch it too */
 	bool told_limit;       /* warned that inotify's limit was reached */
 	bool blind;            /* a folder could not be watched */
@@ -196,6 +198,32 @@ struct project_read {
 	size_t matter;
 };
 
+/* Keeps the name the terminal gives for what changed: the file a save
+ * left, not the temporary one it went through. sed -i and editors that
+ * save safely write a new file and move it over the old: create and
+ * close "sedS677NX", move it away, move "de-garage.md" in. A file made
+ * is named when it is closed; one that moves away after it was named is
+ * forgotten; one named again is not counted twice. */
+static void note_changed(project_watch *w, uint32_t mask, const char *name)
+{
+	bool same = w->changed && strcmp(w->changed, name) == 0;
+	if ((mask & IN_CREATE) && !(mask & IN_ISDIR))
+		return;
+	if ((mask & (IN_MOVED_FROM | IN_DELETE)) && same && w->changed_made) {
+		free(w->changed);
+		w->changed = NULL;
+		w->nchanged--;
+		return;
+	}
+	if (same)
+		return;
+	if (!w->changed) {
+		w->changed = xstrdup(name);
+		w->changed_made = (mask & IN_CLOSE_WRITE) != 0;
+	}
+	w->nchanged++;
+}
+
 /* One event for project_watch_read. */
 static void project_event(void *ctx, const struct inotify_event *ev)
 {
@@ -234,10 +262,8 @@ static void project_event(void *ctx, const struct inotify_event *ev)
 		return;
 	if ((ev->mask & IN_ISDIR) && (ev->mask & (IN_CREATE | IN_MOVED_TO)))
 		w->new_folders = true;
-	if (!w->changed)
-		w->changed = xstrdup(name);
-	w->nchanged++;
 	rd->matter++;
+	note_changed(w, ev->mask, name);
 }
 
 size_t project_watch_read(project_watch *w)

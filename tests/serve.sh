@@ -247,6 +247,17 @@ http GET /verhalen/de-garage/ >/dev/null
 contains "$WORK/r.body" "In de nieuwe map bewerkt." "and is served"
 n=$((n + 1))
 
+# A save that writes a new file and moves it over the old one (sed -i,
+# and editors that save safely): the terminal names the article, not the
+# temporary file it went through.
+sed -i 's/In de nieuwe map bewerkt./& Nog eens./' \
+	"$P/inhoud/verhalen/de-garage.md"
+n=$(wait_build "$n")
+tail -n 3 "$WORK/serve.log" > "$WORK/last.log"
+contains "$WORK/last.log" "gen serve: de-garage.md changed" \
+	"a save through a temporary file names the article"
+lacks "$WORK/last.log" "and more" "as the one file it is"
+
 # A folder renamed, an edit in it, an article removed: each build lists
 # only what the watch named since the one before.
 # (Made beside the project and moved in, so that one build sees all of it.)

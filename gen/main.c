@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "build.h"
@@ -118,6 +119,102 @@ static int bad_usage(const char *cmd, const char *fmt, const char *arg)
 	return EXIT_USAGE;
 }
 
+/* The edits (a letter added, dropped, changed, or two swapped) that
+ * make a into b, up to 3: "--worktre" is one from "--worktree". */
+static size_t edits(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+	if (la > 40 || lb > 40 || (la > lb ? la - lb : lb - la) > 3)
+		return 4;
+	size_t d[41][41];
+	for (size_t i = 0; i <= la; i++)
+		d[i][0] = i;
+	for (size_t j = 0; j <= lb; j++)
+		d[0][j] = j;
+	for (size_t i = 1; i <= la; i++)
+		for (size_t j = 1; j <= lb; j++) {
+			size_t best = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
+			if (d[i - 1][j] + 1 < best)
+				best = d[i - 1][j] + 1;
+			if (d[i][j - 1] + 1 < best)
+				best = d[i][j - 1] + 1;
+			if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] &&
+			    d[i - 2][j - 2] + 1 < best)
+				best = d[i - 2][j - 2] + 1;
+			d[i][j] = best;
+		}
+	return d[la][lb];
+}
+
+/* Of the n words at cands, the one nearest to word if it is a slip of
+ * the keyboard away (two edits, one for a short word), else NULL. */
+static const char *nearest(const char *word, const char *const *cands, size_t n)
+{
+	size_t len = strlen(word), most = len <= 4 ? 1 : 2, best = most + 1;
+	const char *hit = NULL;
+	for (size_t i = 0; i < n; i++) {
+		/* Any one-letter option is an edit from any other: only
+		 * the other case of the same letter is a slip ("-c", "-C"). */
+		if (len <= 2 && strcasecmp(word, cands[i]) != 0)
+			continue;
+		size_t e = edits(word, cands[i]);
+		if (e < best) {
+			best = e;
+			hit = cands[i];
+		}
+	}
+	return hit;
+}
+
+/* An option cmd does not know: the usage error, with the option of its
+ * usage text it was likely meant to be. */
+static int unknown_option(const char *cmd, const char *a)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *fp = open_memstream(&text, &len);
+	const char *opts[64];
+	char names[64][32];
+	size_t n = 0;
+	if (fp) {
+		usage_for(cmd, fp);
+		fclose(fp);
+	}
+	/* Its options are the words that start with '-' at the start of a
+	 * line of the usage: "  -p, --port N" gives -p and --port. */
+	for (char *line = text; line && *line && n < 64;) {
+		char *end = strchr(line, '\n');
+		size_t ll = end ? (size_t)(end - line) : strlen(line);
+		size_t i = 0;
+		while (i < ll && line[i] == ' ')
+			i++;
+		while (i < ll && line[i] == '-' && n < 64) {
+			size_t w = i;
+			while (w < ll && line[w] != ' ' && line[w] != ',' && line[w] != '[' &&
+			       line[w] != '=')
+				w++;
+			snprintf(names[n], sizeof names[n], "%.*s", (int)(w - i), line + i);
+			opts[n] = names[n];
+			n++;
+			while (w < ll && line[w] != ' ' && line[w] != ',')
+				w++;
+			i = w;
+			while (i < ll && (line[i] == ',' || line[i] == ' ') && !(line[i] == ' ' &&
+			       i + 1 < ll && line[i + 1] == ' '))
+				i++;
+		}
+		line = end ? end + 1 : NULL;
+	}
+	free(text);
+	const char *hit = nearest(a, opts, n);
+	char msg[160];
+	if (hit)
+		snprintf(msg, sizeof msg, "unknown option '%%s' (did you mean '%s'?)", hit);
+	else
+		snprintf(msg, sizeof msg, "unknown option '%%s'");
+	return bad_usage(cmd, msg, a);
+}
+
 /* Parses the options shared by build, check, list and serve (sv, NULL
  * for the others, takes serve's own). Returns 0, or the exit status for
  * a usage error. */
@@ -207,7 +304,7 @@ static int parse_options(const char *cmd, int argc, char **argv, build_options *
 			else if (strcmp(next, "text") != 0)
 				return bad_usage(cmd, "unknown format '%s'", next);
 		} else {
-			return bad_usage(cmd, "unknown option '%s'", a);
+			return unknown_option(cmd, a);
 		}
 #undef NEED_ARG
 	}
@@ -228,7 +325,7 @@ static int cmd_new(int argc, char **argv)
 		} else if (strcmp(argv[i], "-C") == 0 && i + 1 < argc) {
 			dir = argv[++i];
 		} else if (argv[i][0] == '-') {
-			return bad_usage("new", "unknown option '%s'", argv[i]);
+			return unknown_option("new", argv[i]);
 		} else if (!kind) {
 			kind = argv[i];
 		} else if (!title) {
@@ -276,7 +373,7 @@ static int cmd_diff(int argc, char **argv, const char *exe)
 		} else if (strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0) {
 			o.quiet = true;
 		} else if (a[0] == '-' && a[1]) {
-			return bad_usage("diff", "unknown option '%s'", a);
+			return unknown_option("diff", a);
 		} else if (nrevs < 2) {
 			revs[nrevs++] = a;
 		} else {
@@ -317,7 +414,14 @@ int main(int argc, char **argv)
 		return cmd_diff(argc - 2, argv + 2, argv[0]);
 	if (strcmp(cmd, "build") && strcmp(cmd, "check") && strcmp(cmd, "list") &&
 	    strcmp(cmd, "serve")) {
-		fprintf(stderr, "gen: unknown command '%s'\n\n", cmd);
+		static const char *const commands[] = { "build", "serve", "check", "list",
+							"new",   "diff",  "help",  "version" };
+		const char *hit = nearest(cmd, commands, sizeof commands / sizeof *commands);
+		if (hit)
+			fprintf(stderr, "gen: unknown command '%s' (did you mean '%s'?)\n\n", cmd,
+				hit);
+		else
+			fprintf(stderr, "gen: unknown command '%s'\n\n", cmd);
 		usage_for("", stderr);
 		return EXIT_USAGE;
 	}

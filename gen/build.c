@@ -223,6 +223,33 @@ static void lock_end(build_lock *l)
 	l->hold = NULL;
 }
 
+/* An output in the content folder on disk would be read back by the
+ * next build from the work tree: its pages and the search index's
+ * files taken for the articles' images and attachments, copied into the
+ * site again, one level deeper each time. Returns 0, or GEN_EUSAGE. */
+static int inside_content(const source *src, const site *s, const char *out_dir,
+			  gen_err *err)
+{
+	const char *root = source_root(src);
+	if (!root)
+		return 0;
+	buf content = BUF_INIT;
+	buf_printf(&content, "%s/%s", root, s->cfg.content_dir);
+	char *c = output_absolute(content.ptr), *o = output_absolute(out_dir);
+	size_t cl = strlen(c);
+	int rc = 0;
+	if (strncmp(o, c, cl) == 0 && (o[cl] == '/' || o[cl] == '\0'))
+		rc = err_set(err, GEN_EUSAGE, "", 0, 0,
+			     "the output '%s' is inside the content folder '%s': the next build "
+			     "would take the pages for files of the handbook; name a folder "
+			     "outside it",
+			     out_dir, s->cfg.content_dir);
+	free(c);
+	free(o);
+	buf_release(&content);
+	return rc;
+}
+
 /* Two jobs need only site.toml, so they run on threads of their own
  * while the articles are parsed: the history walk (mostly one core's
  * work, which would otherwise hold up the render) and reading what the
@@ -416,9 +443,17 @@ static void scan_begin(early_job *j, const char *out_dir, const char *cache_dir)
 
 /* site_options.configured: starts the walk, git status and the reading
  * of the output (unless -o named it, and build_once started that). */
-static void early_begin(void *ctx, const site *s)
+static int early_begin(void *ctx, const site *s, gen_err *err)
 {
 	early_job *j = ctx;
+	/* Before anything is read or written beside the output. */
+	if (j->opt->write) {
+		char *out = site_output_dir(s, j->opt->output);
+		int rc = inside_content(j->src, s, out, err);
+		free(out);
+		if (rc < 0)
+			return rc;
+	}
 	j->content_dir = xstrdup(s->cfg.content_dir);
 	j->cache_dir = site_cache_dir(s, j->opt->output);
 	j->program_stamp = s->program_stamp;
@@ -444,6 +479,7 @@ static void early_begin(void *ctx, const site *s)
 	status_begin(j, s->cfg.content_dir);
 	if (j->opt->write && !j->scan_begun)
 		scan_begin(j, j->out_dir, j->cache_dir);
+	return 0;
 }
 
 static void *words_save_run(void *arg)
@@ -1088,12 +1124,14 @@ static value *list_record(const site *s, const document *d)
 
 /* site_options.configured of gen list: the lock of a build that uses
  * the build cache (lock_begin), before the cache is read. */
-static void list_configured(void *ctx, const site *s)
+static int list_configured(void *ctx, const site *s, gen_err *err)
 {
+	(void)err;
 	build_lock *l = ctx;
 	char *cache_dir = site_cache_dir(s, l->opt->output);
 	lock_begin(l, cache_dir);
 	free(cache_dir);
+	return 0;
 }
 
 int build_list(const build_options *opt)

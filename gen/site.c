@@ -634,8 +634,8 @@ int site_load(site *s, const source *src, const site_options *opt,
 	uint64_t program = opt->cache || opt->memory ? cache_program_stamp() : 0;
 	if (opt->cache)
 		s->program_stamp = program;
-	if (opt->configured)
-		opt->configured(opt->configured_ctx, s);
+	if (opt->configured && (rc = opt->configured(opt->configured_ctx, s, err)) < 0)
+		goto out;
 	/* Bytes are read only for articles the cache does not know. */
 	char *memo = NULL;
 	if (opt->cache) {

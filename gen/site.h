@@ -57,8 +57,10 @@ typedef struct site_options {
 	/* Called once site.toml is read, before any article is, with the
 	 * site as far as it goes: for work that needs only the settings and
 	 * can run beside the per-document stage (the history walk). NULL:
-	 * none. It must not keep s beyond copying what it needs. */
-	void (*configured)(void *ctx, const struct site *s);
+	 * none. It must not keep s beyond copying what it needs. A negative
+	 * return, with err filled, ends site_load with that error before
+	 * any article is read. */
+	int (*configured)(void *ctx, const struct site *s, gen_err *err);
 	void *configured_ctx;
 	site_memory *memory; /* NULL: none (see above) */
 	/* What a watch on the content says changed since the last listing

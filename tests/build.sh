@@ -237,6 +237,20 @@ contains "$WORK/err" "themes/default/layouts/page.mustache:2:3: warning: partial
 	"and warns at the tag"
 git -C "$M" reset -q --hard HEAD~1
 
+# -o into the content folder: the next build from the work tree would
+# read the pages back as files of the handbook. Refused before anything
+# is written, from HEAD as from the work tree.
+for how in "" --worktree; do
+	"$GEN" build -C "$M" -q $how -o "$M/content/uit" 2> "$WORK/err"
+	is $? 2 "an output in the content folder is refused ${how:-from HEAD}"
+	contains "$WORK/err" "error: the output '$M/content/uit' is inside the content folder 'content'" \
+		"and says why ${how:-from HEAD}"
+done
+"$GEN" build -C "$M" -q -o "$M/content/verhalen/../../content/diep/uit" 2> "$WORK/err"
+is $? 2 "so is one that gets there by .."
+ok "$(cd "$M" && [ -z "$(git status --porcelain --untracked-files=all content)" ] && echo 0 || echo 1)" \
+	"and nothing is left in the content folder"
+
 # -o into folders that do not exist yet: they are made.
 "$GEN" build -C "$M" -q -o "$WORK/diep/er/site"
 ok $? "-o into missing folders builds"

@@ -1347,7 +1347,10 @@ static int render_sitemap(renderer *r, output *o, gen_err *err)
 		buf_release(&loc);
 	}
 	buf_puts(&x, "</urlset>\n");
-	int rc = o ? output_write(o, "sitemap.xml", x.ptr, x.len, err) : 0;
+	/* A sitemap gives every page's address in full: without base_url
+	 * it could only hold "verhalen/de-garage/", which no search engine
+	 * takes, so there is none. */
+	int rc = o && *base ? output_write(o, "sitemap.xml", x.ptr, x.len, err) : 0;
 	buf_clear(&x);
 	buf_puts(&x, "User-agent: *\nAllow: /\n");
 	if (*base)

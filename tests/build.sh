@@ -22,6 +22,15 @@ ok "$([ -f "$O/themas/snifo-gedrag/index.html" ] && echo 0 || echo 1)" "theme pa
 is "$(cat "$O/verhalen/balie.png")" "PNG-bytes" "non-Markdown content copied unchanged"
 contains "$O/sitemap.xml" "<loc>https://example.org/handboek/verhalen/de-garage/</loc>" "sitemap lists pages with the base URL"
 contains "$O/robots.txt" "Sitemap: https://example.org/handboek/sitemap.xml" "robots.txt points at the sitemap"
+# Without base_url a sitemap could give no address in full: none is
+# written, and robots.txt does not point at one.
+sed -i '/^base_url/d' "$P/site.toml"
+"$GEN" build -C "$P" -q --worktree -o "$WORK/zonder-adres" 2> "$WORK/err"
+ok $? "a site without base_url builds"
+ok "$([ ! -e "$WORK/zonder-adres/sitemap.xml" ] && echo 0 || echo 1)" "without a sitemap"
+lacks "$WORK/zonder-adres/robots.txt" "Sitemap:" "and robots.txt names none"
+contains "$WORK/zonder-adres/feed.xml" "<id>urn:gen:feed</id>" "the feed names itself by a URN"
+git -C "$P" checkout -q site.toml
 G=$O/verhalen/de-garage/index.html
 contains "$G" '<html lang="nl"' "language from site.toml"
 contains "$G" 'href="../../tips/snifo/#tip-2"' "link to a tip rewritten to a relative page URL"

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "history.h"
 #include "jobs.h"
 #include "text.h"
 #include "xalloc.h"
@@ -505,6 +506,39 @@ static void suggest(const site *s, const document *from, const links_target *t,
 	buf_release(&cand);
 }
 
+/* The article the file rel (below the content folder) became through
+ * renames in git's history, and the commit of its newest rename: a link
+ * that broke when its target was moved. NULL when rel was never renamed,
+ * or the file is gone since. Looked for only when a link is broken. */
+static const document *renamed_to(const site *s, const char *rel,
+				  const history_commit **when)
+{
+	if (!s->history || !rel)
+		return NULL;
+	buf path = BUF_INIT;
+	buf_printf(&path, "%s/%s", s->cfg.content_dir, rel);
+	size_t cl = strlen(s->cfg.content_dir);
+	const document *hit = NULL;
+	bool found = false;
+	size_t n = history_commit_count(s->history);
+	for (size_t i = 0; i < n && !found; i++) {
+		const history_commit *c = history_commit_at(s->history, i);
+		for (size_t k = 0; k < c->nchanges && !found; k++) {
+			const history_change *ch = &c->changes[k];
+			if (ch->kind != HISTORY_RENAMED || !ch->old_path ||
+			    strcmp(ch->old_path, path.ptr) != 0)
+				continue;
+			found = true;
+			const char *now = ch->page ? ch->page->path : NULL;
+			if (now && strncmp(now, s->cfg.content_dir, cl) == 0 && now[cl] == '/')
+				hit = site_find(s, now + cl + 1);
+			*when = c;
+		}
+	}
+	buf_release(&path);
+	return hit;
+}
+
 /* What to add to "has no anchor '#x'": the tips there are, or the id of
  * a heading the anchor was probably meant for. */
 static void anchor_hint(const document *to, const char *anchor, buf *out)
@@ -606,7 +640,19 @@ static void check_document(links_graph *g, size_t i, diag_list *diags)
 					 "draft or dated in the future",
 					 what, l->url, s->cfg.content_dir, t.rel);
 			break;
-		case LINKS_MISSING:
+		case LINKS_MISSING: {
+			const history_commit *when = NULL;
+			const document *moved = renamed_to(s, t.rel, &when);
+			if (moved && diags) {
+				relative_path(&hint, d->dir, moved->rel);
+				if (t.anchor)
+					buf_printf(&hint, "#%s", t.anchor);
+				diag_add(diags, ls, d->path, l->line, l->col,
+					 "%s '%s' does not exist: it was renamed to '%s' in "
+					 "commit %.7s",
+					 what, l->url, hint.ptr, when->id);
+				break;
+			}
 			suggest(s, d, &t, &hint);
 			if (diags && hint.len)
 				diag_add(diags, ls, d->path, l->line, l->col,
@@ -616,6 +662,7 @@ static void check_document(links_graph *g, size_t i, diag_list *diags)
 				diag_add(diags, ls, d->path, l->line, l->col,
 					 "%s '%s' does not exist", what, l->url);
 			break;
+		}
 		}
 		if (bad && diags && ls == DIAG_ERROR)
 			g->errors++;

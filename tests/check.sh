@@ -232,4 +232,27 @@ git -C "$N" add -A && git -C "$N" commit -qm "geen UTF-8"
 ok $? "a name that is not UTF-8: a warning, not an error"
 contains "$WORK/err" "warning: the file's name is not UTF-8" "that warning"
 
+# A link broken by a rename: git's history knows where the file went.
+R=$WORK/hernoemd
+make_project "$R"
+git_init "$R"
+git -C "$R" mv content/verhalen/de-garage.md content/verhalen/de-werkplaats.md
+git -C "$R" commit -qm "de garage heet nu de werkplaats"
+renamed=$(git -C "$R" rev-parse --short=7 HEAD)
+"$GEN" check -C "$R" 2> "$WORK/err"
+is $? 1 "a link to a renamed article is broken"
+contains "$WORK/err" "content/tips/snifo.md:13:5: error: link target '../verhalen/de-garage.md' does not exist: it was renamed to '../verhalen/de-werkplaats.md' in commit $renamed" \
+	"and says where it went, and when"
+git -C "$R" mv content/verhalen/de-werkplaats.md content/verhalen/de-hal.md
+git -C "$R" commit -qm "en nu de hal"
+"$GEN" check -C "$R" 2> "$WORK/err"
+contains "$WORK/err" "it was renamed to '../verhalen/de-hal.md' in commit $renamed" \
+	"renamed twice: the file it is now, from the first rename of that name"
+git -C "$R" rm -q content/verhalen/de-hal.md
+git -C "$R" commit -qm "weg ermee"
+"$GEN" check -C "$R" 2> "$WORK/err"
+contains "$WORK/err" "content/tips/snifo.md:13:5: error: link target '../verhalen/de-garage.md' does not exist" \
+	"renamed, then removed: broken"
+lacks "$WORK/err" "renamed to" "with no file to name"
+
 done_testing

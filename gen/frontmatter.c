@@ -749,7 +749,9 @@ static int check_date(frontmatter *fm, const value *meta, const char *path, gen_
 	const char *s = value_string(v, &n);
 	if (date_kind(s, n) == VALUE_NULL || value_datetime_parse(s, n, &dt) < 0)
 		return err_set(err, GEN_ECONTENT, path, value_line(v), value_col(v),
-			       "malformed date '%s'", s);
+			       "malformed date '%s' (expected one like 2015-03-12, or "
+			       "2015-03-12T09:30:00+01:00)",
+			       s);
 	fm->date = date_normalise(s, n);
 	fm->date_epoch = value_datetime_epoch(&dt);
 	return 0;

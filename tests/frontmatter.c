@@ -109,9 +109,11 @@ static void test_toml(void)
 	fails("toml weight type", "+++\ntitle = \"x\"\nweight = \"3\"\n+++\n", GEN_ECONTENT,
 	      3, 10, "'weight' must be an integer, not string");
 	fails("toml date word", "+++\ntitle = \"x\"\ndate = \"gisteren\"\n+++\n",
-	      GEN_ECONTENT, 3, 8, "malformed date 'gisteren'");
+	      GEN_ECONTENT, 3, 8, "malformed date 'gisteren' "
+	      "(expected one like 2015-03-12, or 2015-03-12T09:30:00+01:00)");
 	fails("toml date 30 february", "+++\ntitle = \"x\"\ndate = \"2015-02-30\"\n+++\n",
-	      GEN_ECONTENT, 3, 8, "malformed date '2015-02-30'");
+	      GEN_ECONTENT, 3, 8, "malformed date '2015-02-30' "
+	      "(expected one like 2015-03-12, or 2015-03-12T09:30:00+01:00)");
 	fails("toml date time-local", "+++\ntitle = \"x\"\ndate = 07:32:00\n+++\n",
 	      GEN_ECONTENT, 3, 8, "'date' must be a date, not time-local");
 	fails("toml unterminated", "+++\ntitle = \"x\"\n---\n", GEN_EPARSE, 1, 1,
@@ -276,13 +278,17 @@ static void test_yaml_errors(void)
 	fails("date type", "---\ntitle: x\ndate: true\n---\n", GEN_ECONTENT, 3, 7,
 	      "'date' must be a date, not bool");
 	fails("date 30 february", "---\ntitle: x\ndate: 2015-02-30\n---\n", GEN_ECONTENT, 3,
-	      7, "malformed date '2015-02-30'");
+	      7, "malformed date '2015-02-30' "
+	      "(expected one like 2015-03-12, or 2015-03-12T09:30:00+01:00)");
 	fails("date 1900 not leap", "---\ntitle: x\ndate: 1900-02-29\n---\n", GEN_ECONTENT,
-	      3, 7, "malformed date '1900-02-29'");
+	      3, 7, "malformed date '1900-02-29' "
+	      "(expected one like 2015-03-12, or 2015-03-12T09:30:00+01:00)");
 	fails("date word", "---\ntitle: x\ndate: gisteren\n---\n", GEN_ECONTENT, 3, 7,
-	      "malformed date 'gisteren'");
+	      "malformed date 'gisteren' "
+	      "(expected one like 2015-03-12, or 2015-03-12T09:30:00+01:00)");
 	fails("date bad hour", "---\ntitle: x\ndate: '2015-10-27 25:00:00'\n---\n",
-	      GEN_ECONTENT, 3, 7, "malformed date '2015-10-27 25:00:00'");
+	      GEN_ECONTENT, 3, 7, "malformed date '2015-10-27 25:00:00' "
+	      "(expected one like 2015-03-12, or 2015-03-12T09:30:00+01:00)");
 	fails("author type", "---\ntitle: x\nauthor: [a]\n---\n", GEN_ECONTENT, 3, 9,
 	      "'author' must be a string, not array");
 	fails("summary type", "---\ntitle: x\nsummary: 1.5\n---\n", GEN_ECONTENT, 3, 10,

@@ -570,6 +570,11 @@ static int date_desc(const void *a, const void *b)
 	return strcmp(x->rel, y->rel);
 }
 
+/* How many of a chapter's pages the home page lists; the chapter's own
+ * page lists them all. A chapter of thousands would otherwise make the
+ * home page megabytes of links. */
+#define HOME_CHAPTER_PAGES 12
+
 static void add_home_lists(const renderer *r, value *data)
 {
 	value *chapters = value_new_array();
@@ -578,9 +583,12 @@ static void add_home_lists(const renderer *r, value *data)
 		value *c = render_page_card(r, sec->index);
 		value_set_cstr(c, "count", value_new_integer((int64_t)sec->npages));
 		value *pages = value_new_array();
-		for (size_t j = 0; j < sec->npages; j++)
+		size_t shown = sec->npages < HOME_CHAPTER_PAGES ? sec->npages : HOME_CHAPTER_PAGES;
+		for (size_t j = 0; j < shown; j++)
 			value_push(pages, render_card(r, sec->pages[j]));
 		value_set_cstr(c, "pages", pages);
+		if (shown < sec->npages)
+			value_set_cstr(c, "more", value_new_integer((int64_t)(sec->npages - shown)));
 		value_push(chapters, c);
 	}
 	value_set_cstr(data, "chapters", chapters);

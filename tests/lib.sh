@@ -36,7 +36,9 @@ contains() { # contains FILE TEXT NAME
 	if grep -qF -- "$2" "$1" 2>/dev/null; then ok 0 "$3"; else
 		ok 1 "$3"
 		echo "# '$2' not found in $1:"
-		head -c 2000 "$1" 2>/dev/null | sed 's/^/#   /'
+		# A line of its own at the end: cut in the middle of one, the
+		# next test's "ok" would be taken for part of this comment.
+		{ head -c 2000 "$1" 2>/dev/null; echo; } | sed 's/^/#   /'
 	fi
 }
 

@@ -160,4 +160,24 @@ contains "$PR" 'href="../tips/">' "links to pages not in the book go to the site
 contains "$SRCDIR/themes/default/static/css/gen.css" 'break-before: page' "articles start on a new sheet"
 contains "$PR" 'onclick="window.print()"' "a print button"
 
+# A chapter of many pages: the home page lists its first twelve, in the
+# chapter's order, and links to the chapter for the rest.
+V=$WORK/veel
+make_project "$V"
+for i in 01 02 03 04 05 06 07 08 09 10 11 12 13 14; do
+	printf '+++\ntitle = "Tip %s"\nkind = "tips"\nweight = %d\n+++\n1. Een tip.\n' "$i" "${i#0}" \
+		> "$V/content/tips/tip-$i.md"
+done
+git_init "$V"
+"$GEN" build -C "$V" -q 2> "$WORK/err"
+ok $? "a chapter of fifteen pages builds"
+tips=$(sed -n '/class="chapters"/,/<\/section>/p' "$V/public/index.html" |
+	sed 's/<li/\n<li/g' | grep -c '^<li><a href="./tips/')
+is "$tips" 12 "the home page lists twelve of them"
+contains "$V/public/index.html" '<li class="chapter-more"><a href="./tips/">Alle artikelen van dit hoofdstuk (15)</a></li>' \
+	"and links to the chapter for all fifteen"
+lacks "$V/public/index.html" 'href="./tips/tip-12/"' "the thirteenth in order is not on it"
+contains "$V/public/tips/index.html" 'href="../tips/tip-14/"' "the chapter's page lists them all"
+lacks "$O/index.html" 'chapter-more' "a chapter of fewer pages has no such link"
+
 done_testing

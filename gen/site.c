@@ -649,11 +649,24 @@ int site_load(site *s, const source *src, const site_options *opt,
 	rc = source_list_ids(src, s->cfg.content_dir, memo, opt->listing, &files, &nfiles,
 			     &links, err);
 	free(memo);
-	for (size_t i = 0; rc == 0 && diags && i < links.n; i++)
-		diag_add(diags, DIAG_WARNING, links.paths[i], 0, 0,
-			 "a symbolic link, which a build from git leaves out: git keeps the "
-			 "link, not the file it points to (--worktree follows it); make it "
-			 "a file to build it");
+	for (size_t i = 0; rc == 0 && diags && i < links.n; i++) {
+		if (links.kinds[i] == SOURCE_LINK_GIT)
+			diag_add(diags, DIAG_WARNING, links.paths[i], 0, 0,
+				 "a symbolic link, which a build from git leaves out: git keeps "
+				 "the link, not the file it points to (--worktree follows it); "
+				 "make it a file to build it");
+		else if (links.kinds[i] == SOURCE_LINK_OUTSIDE)
+			diag_add(diags, DIAG_WARNING, links.paths[i], 0, 0,
+				 "a symbolic link to '%s', outside the project: left out, so "
+				 "that no file from elsewhere on this machine is published "
+				 "with the handbook; copy it in to build it",
+				 links.targets[i]);
+		else
+			diag_add(diags, DIAG_WARNING, links.paths[i], 0, 0,
+				 "a symbolic link back to '%s', a folder it is in: left out, "
+				 "as following it would list that folder again and again",
+				 links.targets[i]);
+	}
 	source_links_release(&links);
 	if (rc < 0)
 		goto out;

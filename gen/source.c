@@ -737,7 +737,57 @@ static void listing_take(source_listing *l, const char *root, const char *dir, i
 
 /* Lists the files under root/rel, with their bytes unless memo (may be
  * NULL) knows their id. */
-static int list_disk(list *l, const char *root, const char *rel, id_memo *memo, gen_err *err)
+/* Adds path (taken) to k, left out for kind, leading to target (taken,
+ * may be NULL). */
+static void links_add(source_links *k, char *path, source_link_kind kind, char *target)
+{
+	if (k->n == k->cap) {
+		k->cap = k->cap ? 2 * k->cap : 8;
+		k->paths = xrealloc(k->paths, k->cap * sizeof *k->paths);
+		k->kinds = xrealloc(k->kinds, k->cap * sizeof *k->kinds);
+		k->targets = xrealloc(k->targets, k->cap * sizeof *k->targets);
+	}
+	k->paths[k->n] = path;
+	k->kinds[k->n] = kind;
+	k->targets[k->n++] = target;
+}
+
+/* Whether the symbolic link at root/rel may be followed (see
+ * source_links); when not, it goes into links (may be NULL) with why. A
+ * link that leads nowhere is followed: the stat after it fails, as
+ * before. */
+static bool link_followed(const char *root, const char *rel, source_links *links)
+{
+	char target[PATH_MAX], top[PATH_MAX], here[PATH_MAX];
+	buf full = BUF_INIT;
+	buf_printf(&full, "%s/%s", root, rel);
+	bool ok = true;
+	if (!realpath(full.ptr, target) || !realpath(root, top))
+		goto out;
+	size_t tl = strlen(top), gl = strlen(target);
+	source_link_kind why;
+	if (strncmp(target, top, tl) != 0 || (target[tl] != '/' && target[tl] != '\0')) {
+		why = SOURCE_LINK_OUTSIDE;
+	} else {
+		/* The folder that holds the link, as the system has it. */
+		char *slash = strrchr(full.ptr, '/');
+		*slash = '\0';
+		if (!realpath(full.ptr, here))
+			goto out;
+		if (strncmp(here, target, gl) != 0 || (here[gl] != '/' && here[gl] != '\0'))
+			goto out;
+		why = SOURCE_LINK_LOOP;
+	}
+	ok = false;
+	if (links)
+		links_add(links, xstrdup(rel), why, xstrdup(target));
+out:
+	buf_release(&full);
+	return ok;
+}
+
+static int list_disk(list *l, const char *root, const char *rel, id_memo *memo,
+		     source_links *links, gen_err *err)
 {
 	buf full = BUF_INIT;
 	buf_printf(&full, "%s/%s", root, rel);
@@ -764,9 +814,13 @@ static int list_disk(list *l, const char *root, const char *rel, id_memo *memo, 
 		buf childfull = BUF_INIT;
 		buf_printf(&childfull, "%s/%s", root, child.ptr);
 		struct stat st;
-		if (stat(childfull.ptr, &st) == 0) {
+		bool link = de->d_type == DT_LNK ||
+			    (de->d_type == DT_UNKNOWN && lstat(childfull.ptr, &st) == 0 &&
+			     S_ISLNK(st.st_mode));
+		if ((!link || link_followed(root, child.ptr, links)) &&
+		    stat(childfull.ptr, &st) == 0) {
 			if (S_ISDIR(st.st_mode)) {
-				rc = list_disk(l, root, child.ptr, memo, err);
+				rc = list_disk(l, root, child.ptr, memo, links, err);
 			} else if (S_ISREG(st.st_mode)) {
 				source_file *f = list_add(l);
 				const char *id = memo ? memo_id(memo, child.ptr, &st) : NULL;
@@ -827,11 +881,16 @@ static char *walk_path(const char *dir, const char *root, const char *name)
 
 void source_links_release(source_links *l)
 {
-	for (size_t i = 0; i < l->n; i++)
+	for (size_t i = 0; i < l->n; i++) {
 		free(l->paths[i]);
+		free(l->targets[i]);
+	}
 	free(l->paths);
+	free(l->kinds);
+	free(l->targets);
 	memset(l, 0, sizeof *l);
 }
+
 
 static int walk_cb(const char *root, const git_tree_entry *e, void *payload)
 {
@@ -841,14 +900,9 @@ static int walk_cb(const char *root, const git_tree_entry *e, void *payload)
 	if (git_tree_entry_type(e) != GIT_OBJECT_BLOB || git_tree_entry_name(e)[0] == '.')
 		return 0;
 	if (git_tree_entry_filemode(e) == GIT_FILEMODE_LINK) {
-		source_links *k = w->links;
-		if (k) {
-			if (k->n == k->cap) {
-				k->cap = k->cap ? 2 * k->cap : 8;
-				k->paths = xrealloc(k->paths, k->cap * sizeof *k->paths);
-			}
-			k->paths[k->n++] = walk_path(w->dir, root, git_tree_entry_name(e));
-		}
+		if (w->links)
+			links_add(w->links, walk_path(w->dir, root, git_tree_entry_name(e)),
+				  SOURCE_LINK_GIT, NULL);
 		return 0;
 	}
 	source_file *f = list_add(w->l);
@@ -908,7 +962,7 @@ static bool dirty_paths(source_listing *k, const char *dir, char ***out, size_t 
  * (named, sorted): the files of k below none of them as they were, the
  * named ones from disk. Fills l and, with what it saw, memo. */
 static int list_known(const source_listing *k, char **named, size_t nnamed, const char *root,
-		      list *l, id_memo *memo, gen_err *err)
+		      list *l, id_memo *memo, source_links *links, gen_err *err)
 {
 	int rc = 0;
 	for (size_t i = 0; i < k->n; i++) {
@@ -932,11 +986,11 @@ static int list_known(const source_listing *k, char **named, size_t nnamed, cons
 		memo->changed = true;
 		if (S_ISLNK(st.st_mode)) {
 			memo->links = true;
-			if (stat(full.ptr, &st) < 0)
+			if (!link_followed(root, named[i], links) || stat(full.ptr, &st) < 0)
 				continue;
 		}
 		if (S_ISDIR(st.st_mode)) {
-			rc = list_disk(l, root, named[i], memo, err);
+			rc = list_disk(l, root, named[i], memo, links, err);
 		} else if (S_ISREG(st.st_mode)) {
 			source_file *f = list_add(l);
 			rc = read_disk(full.ptr, f, err);
@@ -973,11 +1027,11 @@ static int list_files(const source *s, const char *dir, bool lazy, const char *m
 			 * files named since, which that process then reads
 			 * (their stat is not the memo's). Writing it on every
 			 * save would cost more than the listing. */
-			rc = list_known(known, named, nnamed, s->root, &l, &memo, err);
+			rc = list_known(known, named, nnamed, s->root, &l, &memo, links, err);
 		} else {
 			if (use)
 				memo_read(&memo, memo_path);
-			rc = list_disk(&l, s->root, dir, use ? &memo : NULL, err);
+			rc = list_disk(&l, s->root, dir, use ? &memo : NULL, links, err);
 			if (use && rc == 0)
 				memo_write(&memo, memo_path);
 		}

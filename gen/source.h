@@ -69,12 +69,22 @@ int source_read(const source *s, const char *path, source_file *out,
 int source_list(const source *s, const char *dir, source_file **out, size_t *n,
 		gen_err *err);
 /* What source_list_ids fills links (when not NULL) with: the symbolic
- * links below dir in a revision (paths from the project root), which a
- * build from git leaves out, as git keeps the link and not the file it
- * points to. On disk (--worktree) they are followed, and none are
- * listed. Release with source_links_release. */
+ * links below dir that it leaves out (paths from the project root), and
+ * why. In a revision that is every one, as git keeps the link and not
+ * the file it points to. On disk (--worktree) a link is followed, unless
+ * it leads outside the project (a file of someone's home folder would be
+ * published with the handbook) or back into a folder it is in (a loop:
+ * the folder listed again and again, forty deep, until the system's
+ * limit on links). Release with source_links_release. */
+typedef enum source_link_kind {
+	SOURCE_LINK_GIT,     /* in a revision: git keeps only the link */
+	SOURCE_LINK_OUTSIDE, /* on disk, leads outside the project */
+	SOURCE_LINK_LOOP,    /* on disk, leads back into a folder it is in */
+} source_link_kind;
 typedef struct source_links {
 	char **paths;
+	source_link_kind *kinds;
+	char **targets; /* where each leads (on disk), or NULL */
 	size_t n, cap;
 } source_links;
 

@@ -35,6 +35,8 @@ struct project_watch {
 	size_t nchanged;
 	bool changed_made;     /* changed was named when written: it may be
 				  a temporary file (note_changed) */
+	char *created;         /* the first file made, for when nothing else
+				  is named */
 	bool new_folders;      /* a folder appeared or moved in: watch it too */
 	bool told_limit;       /* warned that inotify's limit was reached */
 	bool blind;            /* a folder could not be watched */
@@ -207,8 +209,12 @@ struct project_read {
 static void note_changed(project_watch *w, uint32_t mask, const char *name)
 {
 	bool same = w->changed && strcmp(w->changed, name) == 0;
-	if ((mask & IN_CREATE) && !(mask & IN_ISDIR))
+	if ((mask & IN_CREATE) && !(mask & IN_ISDIR)) {
+		/* Named if nothing else is: a symbolic link is only made. */
+		if (!w->created)
+			w->created = xstrdup(name);
 		return;
+	}
 	if ((mask & (IN_MOVED_FROM | IN_DELETE)) && same && w->changed_made) {
 		free(w->changed);
 		w->changed = NULL;
@@ -302,6 +308,7 @@ void project_watch_free(project_watch *w)
 		free(w->dirs[i].rel);
 	free(w->dirs);
 	free(w->changed);
+	free(w->created);
 	free(w->root);
 	free(w);
 }
@@ -313,6 +320,13 @@ char *project_watch_take_changed(project_watch *w, size_t *n, bool *new_folders)
 {
 	char *c = w->changed;
 	*n = w->nchanged;
+	if (!c) {
+		c = w->created;
+		w->created = NULL;
+		*n = c != NULL;
+	}
+	free(w->created);
+	w->created = NULL;
 	*new_folders = w->new_folders;
 	w->changed = NULL;
 	w->nchanged = 0;

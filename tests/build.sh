@@ -319,6 +319,26 @@ ok $? "and builds its page"
 lacks "$WORK/err" "symbolic link" "without the warning"
 git -C "$M" rm -q content/verhalen/kopie.md && git -C "$M" commit -qm "weg met de link"
 
+# On disk, a link that leads outside the project is not followed (a file
+# from elsewhere on the machine would be published), nor one back into a
+# folder it is in (listed forty deep, to the system's limit on links).
+echo "niet voor de site" > "$WORK/geheim.txt"
+ln -s "$WORK/geheim.txt" "$M/content/verhalen/geheim.txt"
+ln -s . "$M/content/verhalen/lus"
+ln -s .. "$M/content/tips/omhoog"
+"$GEN" build -C "$M" --worktree -o "$WORK/link-buiten" 2> "$WORK/err"
+ok $? "links outside the project and back into their folder: the build succeeds"
+contains "$WORK/err" "content/verhalen/geheim.txt: warning: a symbolic link to '$(cd "$WORK" && pwd -P)/geheim.txt', outside the project: left out" \
+	"and says it leaves the one outside out"
+ok "$([ ! -e "$WORK/link-buiten/verhalen/geheim.txt" ] && echo 0 || echo 1)" "which is not published"
+contains "$WORK/err" "content/verhalen/lus: warning: a symbolic link back to '$(cd "$M/content/verhalen" && pwd -P)', a folder it is in: left out" \
+	"and the loop"
+contains "$WORK/err" "content/tips/omhoog: warning: a symbolic link back to '$(cd "$M/content" && pwd -P)', a folder it is in" \
+	"also one to a folder further up"
+ok "$([ ! -e "$WORK/link-buiten/verhalen/lus" ] && [ ! -e "$WORK/link-buiten/tips/omhoog" ] && echo 0 || echo 1)" \
+	"neither is listed again"
+rm "$M/content/verhalen/geheim.txt" "$M/content/verhalen/lus" "$M/content/tips/omhoog"
+
 # -o . from inside the output folder: the build cache goes beside it, not
 # into the site.
 mkdir -p "$WORK/nest/binnen"

@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "history.h"
+#include "links.h"
 #include "value.h"
 #include "xalloc.h"
 
@@ -35,13 +37,19 @@ size_t leerpad_resolve(leerpad *lp, const site *s, diag_list *diags)
 			continue;
 		}
 		if (!d) {
-			if (diags) {
+			const history_commit *when = NULL;
+			const document *moved = diags ? links_renamed(s, rel, &when) : NULL;
+			if (moved)
+				diag_add(diags, DIAG_ERROR, "site.toml", line, col,
+					 "leerpad entry '%s' does not exist: it was renamed to "
+					 "'%s' in commit %.7s",
+					 cfg->leerpad[i], moved->rel, when->id);
+			else if (diags)
 				diag_add(diags, DIAG_ERROR, "site.toml", line, col,
 					 "leerpad entry '%s' does not exist (expected a path "
 					 "below '%s', like \"verhalen/de-garage.md\")",
 					 cfg->leerpad[i], cfg->content_dir);
-				errors++;
-			}
+			errors += diags != NULL;
 			continue;
 		}
 		size_t doc = (size_t)(d - s->docs);

@@ -506,12 +506,8 @@ static void suggest(const site *s, const document *from, const links_target *t,
 	buf_release(&cand);
 }
 
-/* The article the file rel (below the content folder) became through
- * renames in git's history, and the commit of its newest rename: a link
- * that broke when its target was moved. NULL when rel was never renamed,
- * or the file is gone since. Looked for only when a link is broken. */
-static const document *renamed_to(const site *s, const char *rel,
-				  const history_commit **when)
+const document *links_renamed(const site *s, const char *rel,
+			      const struct history_commit **when)
 {
 	if (!s->history || !rel)
 		return NULL;
@@ -642,7 +638,7 @@ static void check_document(links_graph *g, size_t i, diag_list *diags)
 			break;
 		case LINKS_MISSING: {
 			const history_commit *when = NULL;
-			const document *moved = renamed_to(s, t.rel, &when);
+			const document *moved = links_renamed(s, t.rel, &when);
 			if (moved && diags) {
 				relative_path(&hint, d->dir, moved->rel);
 				if (t.anchor)

@@ -50,6 +50,15 @@ void links_resolve(const site *s, const document *from, const char *url,
 		   links_target *out);
 void links_target_release(links_target *t);
 
+/* The article the file rel (below the content folder) became through
+ * renames in git's history, and (in *when) the commit of its newest
+ * rename: for a link, or a leerpad entry, that broke when its file was
+ * moved. NULL when rel was never renamed, the file is gone since, or the
+ * build has no history. A walk over every change: for errors only. */
+struct history_commit;
+const document *links_renamed(const site *s, const char *rel,
+			      const struct history_commit **when);
+
 /* Checks every link and image of every document. Broken links go to diags
  * as errors (warnings when site.toml says links = "warn"); images that do
  * not exist are always errors. Returns the number of errors added. */

@@ -243,6 +243,14 @@ renamed=$(git -C "$R" rev-parse --short=7 HEAD)
 is $? 1 "a link to a renamed article is broken"
 contains "$WORK/err" "content/tips/snifo.md:13:5: error: link target '../verhalen/de-garage.md' does not exist: it was renamed to '../verhalen/de-werkplaats.md' in commit $renamed" \
 	"and says where it went, and when"
+# So does a leerpad entry whose file was renamed.
+sed -i '1i leerpad = ["verhalen/de-garage.md"]' "$R/site.toml"
+git -C "$R" commit -qam "een leerpad"
+"$GEN" check -C "$R" 2> "$WORK/err"
+contains "$WORK/err" "site.toml:1:12: error: leerpad entry 'verhalen/de-garage.md' does not exist: it was renamed to 'verhalen/de-werkplaats.md' in commit $renamed" \
+	"a leerpad entry renamed says where it went"
+sed -i '1d' "$R/site.toml"
+git -C "$R" commit -qam "geen leerpad"
 git -C "$R" mv content/verhalen/de-werkplaats.md content/verhalen/de-hal.md
 git -C "$R" commit -qm "en nu de hal"
 "$GEN" check -C "$R" 2> "$WORK/err"

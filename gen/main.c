@@ -78,8 +78,10 @@ static void usage_for(const char *cmd, FILE *fp)
 	} else if (strcmp(cmd, "check") == 0) {
 		fprintf(fp, "usage: gen check [OPTIONS]\n\nRuns the whole build without "
 			    "writing output and reports every problem as\nfile:line:col: "
-			    "message. Exit 0 when clean, 1 otherwise.\n\n%s"
-			    "  --format FMT  'text' (default) or 'json'\n",
+			    "message. Exit 0 when clean, 1 otherwise. Pages whose inputs the\n"
+			    "last check rendered without an error are not rendered again.\n\n%s"
+			    "  --format FMT  'text' (default) or 'json'\n"
+			    "  --stats       print the time spent in each stage\n",
 			usage_source);
 	} else if (strcmp(cmd, "list") == 0) {
 		fprintf(fp, "usage: gen list [OPTIONS]\n\nLists every page (drafts "
@@ -291,7 +293,8 @@ static int parse_options(const char *cmd, int argc, char **argv, build_options *
 			/* Not in the usage: how --resident starts the resident. */
 			NEED_ARG();
 			*resident_serve = next;
-		} else if (strcmp(a, "--stats") == 0 && (strcmp(cmd, "build") == 0 || sv)) {
+		} else if (strcmp(a, "--stats") == 0 &&
+			   (strcmp(cmd, "build") == 0 || strcmp(cmd, "check") == 0 || sv)) {
 			o->stats = true;
 		} else if ((strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0)) {
 			o->quiet = true;

@@ -99,6 +99,8 @@ typedef struct book {
 	uint64_t stamp;   /* site->stamp: site.toml, filters */
 	bool facts_same;  /* render_facts_same: ids and links lead as before */
 	bool parted;      /* this page goes out in parts (render_print_parts) */
+	bool unwritten;   /* no output (gen check): the articles' HTML, which
+			   * cannot fail, is not made, only the frame */
 	bool aligned;     /* its parts begin at multiples of ALIGN */
 	uint64_t lay_start; /* where the part being laid out begins */
 	int old_fd;       /* the print page the last build wrote, or -1 */
@@ -487,7 +489,7 @@ static void article_html(void *ctx, buf *out, const char *key, size_t len, uint6
 	memcpy(num, key, len);
 	num[len] = '\0';
 	size_t doc = (size_t)strtoull(num, NULL, 10);
-	if (doc < b->s->ndocs && b->prefix[doc])
+	if (doc < b->s->ndocs && b->prefix[doc] && !b->unwritten)
 		make_piece(b, doc, out, at);
 }
 
@@ -622,6 +624,8 @@ static void prefixes_drop(book *b)
 static void pieces_load(book *b, renderer *r, output *o)
 {
 	b->old_fd = -1;
+	if (!o)
+		return; /* gen check: no page of the last build to take from */
 	size_t len;
 	const char *m = render_memo_get(r, PIECES_MEMO, &len);
 	if (!m || len < sizeof b->was || (len - sizeof b->was) % sizeof(piece))
@@ -1326,8 +1330,9 @@ int print_render(renderer *r, const xref *x, output *o, print_stats *st,
 	 * follow from the articles and site.toml: known without making it. */
 	bool parted = o && render_print_parts(r);
 	uint64_t fp = render_all_docs_key(r, parted ? 0x7061727473u : 0x7072696e74u);
-	/* A page in parts is kept with its parts, or made again. */
-	if (render_page_fresh(r, o, PRINT_URL "index.html", fp) &&
+	/* A page in parts is kept with its parts, or made again. gen check
+	 * (no output) asks by the frame below instead. */
+	if (o && render_page_fresh(r, o, PRINT_URL "index.html", fp) &&
 	    (!parted || parts_keep_all(o, PRINT_URL "index.html"))) {
 		size_t len; /* read, so that the cache keeps them */
 		render_memo_get(r, PIECES_MEMO, &len);
@@ -1346,6 +1351,7 @@ int print_render(renderer *r, const xref *x, output *o, print_stats *st,
 	b.stamp = s->stamp;
 	b.facts_same = render_facts_same(r);
 	b.parted = parted;
+	b.unwritten = !o;
 	b.aligned = n >= ALIGN_MIN;
 	b.drops.spread = true; /* the book's order is not the file's */
 	pieces_load(&b, r, o);
@@ -1368,16 +1374,24 @@ int print_render(renderer *r, const xref *x, output *o, print_stats *st,
 			prefixes_drop(&b);
 	}
 	uint64_t key = b.was.data;
+	bool checked = false;
 	if (rc == 0) {
 		outline_make(&b, r, &ol);
 		key = b.facts_same && has_old(&b) ? b.was.data : outline_key(&b, r, &ol);
 		if (o && !tried)
 			rc = again(&b, r, o, key, fp, err);
 	}
+	if (rc == 0 && !o) {
+		/* Without an output only the frame is rendered (unwritten),
+		 * and the outline's key holds all it shows: a check keeps it
+		 * while that is as when it rendered without an error. */
+		fp = key ^ 0x636865636bu;
+		checked = render_page_fresh(r, NULL, PRINT_URL "index.html", fp);
+	}
 	if (rc == 0 && b.parted &&
 	    (rc = parts_open(o, PRINT_URL "index.html", b.old_parts, &b.pp, err)) < 0)
 		b.pp = NULL;
-	if (rc == 0) {
+	if (rc == 0 && !checked) {
 		/* Pieces read back as the template reaches them (tap); a page
 		 * in parts is cut there too, and goes out as parts, not as
 		 * one file. */

@@ -66,6 +66,7 @@ struct renderer {
 	 * its thread, and what it returned. */
 	struct early_search *early;
 	bool print_parts;                    /* render_set_print_parts */
+	bool checking;                       /* render_set_checking */
 };
 
 static const char *const months_nl[] = { "januari", "februari", "maart", "april",
@@ -644,6 +645,11 @@ void render_set_page_cache(renderer *r, cache_file *pages)
 	r->page_cache = pages;
 }
 
+void render_set_checking(renderer *r, bool checking)
+{
+	r->checking = checking;
+}
+
 void render_set_search_memory(renderer *r, struct search_memory *m)
 {
 	r->search_memory = m;
@@ -680,30 +686,43 @@ uint64_t render_theme_stamp(const renderer *r)
 	return r->theme_stamp;
 }
 
+/* Whether the page cache can keep pages: for an output, or for gen
+ * check (render_set_checking), which has none. */
+static bool memo_on(const renderer *r, const output *o)
+{
+	return r->page_cache && (o || r->checking);
+}
+
 /* What the page cache says of the file at rel, when it has it and
- * there is an output to keep it in. */
+ * there is an output to keep it in, or gen check asks. */
 static bool memo_get(renderer *r, output *o, const char *rel, page_memo *was)
 {
 	size_t len;
-	const char *old = r->page_cache && o ? cache_get(r->page_cache, rel, strlen(rel), &len)
-					     : NULL;
+	const char *old = memo_on(r, o) ? cache_get(r->page_cache, rel, strlen(rel), &len) : NULL;
 	if (!old || len != sizeof *was)
 		return false;
 	memcpy(was, old, sizeof *was);
 	return true;
 }
 
+/* Whether the file at rel is as the page cache's mark says: without an
+ * output (gen check) there is no file, and what counts is that the same
+ * inputs rendered without an error before. */
+static bool kept_as(output *o, const char *rel, const output_mark *mark)
+{
+	return !o || output_keep(o, rel, mark);
+}
+
 bool render_file_fresh(renderer *r, output *o, const char *rel, uint64_t fp)
 {
 	page_memo was;
-	return memo_get(r, o, rel, &was) && was.hash == fp &&
-	       output_keep(o, rel, &was.mark);
+	return memo_get(r, o, rel, &was) && was.hash == fp && kept_as(o, rel, &was.mark);
 }
 
 bool render_file_mark(renderer *r, output *o, const char *rel, output_mark *mark)
 {
 	page_memo was;
-	if (!memo_get(r, o, rel, &was))
+	if (!o || !memo_get(r, o, rel, &was))
 		return false;
 	*mark = was.mark;
 	return true;
@@ -713,7 +732,7 @@ bool render_page_kept(renderer *r, output *o, const char *rel, uint64_t own)
 {
 	page_memo was;
 	if (!r->facts_same || !memo_get(r, o, rel, &was) || was.own != own ||
-	    !output_keep(o, rel, &was.mark))
+	    !kept_as(o, rel, &was.mark))
 		return false;
 	atomic_fetch_add(&r->pages_kept, 1);
 	atomic_fetch_add(&r->pages, 1);
@@ -727,6 +746,16 @@ static void memo_put(renderer *r, const char *rel, uint64_t fp, const output_mar
 		page_memo memo = { fp, own, *mark };
 		cache_put(r->page_cache, rel, strlen(rel), &memo, sizeof memo);
 	}
+}
+
+/* For gen check: a page rendered without an error, with no file. */
+static void memo_checked(renderer *r, output *o, const char *rel, uint64_t fp, uint64_t own)
+{
+	if (o || !r->checking || (!fp && !own))
+		return; /* no output, or not gen check, or no inputs hashed */
+	output_mark none;
+	memset(&none, 0, sizeof none);
+	memo_put(r, rel, fp, &none, own);
 }
 
 bool render_page_fresh(renderer *r, output *o, const char *rel, uint64_t fp)
@@ -745,6 +774,8 @@ int render_file_as(renderer *r, output *o, const char *rel, const char *data, si
 	int rc = o ? output_write_marked(o, rel, data, len, &mark, err) : 0;
 	if (rc == 0 && o)
 		memo_put(r, rel, fp, &mark, 0);
+	else if (rc == 0)
+		memo_checked(r, o, rel, fp, 0);
 	return rc;
 }
 
@@ -761,6 +792,8 @@ static int render_page_own(renderer *r, output *o, const char *layout, const cha
 		rc = output_write_marked(o, rel, html.ptr, html.len, &mark, err);
 	if (rc == 0 && o)
 		memo_put(r, rel, fp, &mark, own);
+	else if (rc == 0)
+		memo_checked(r, o, rel, fp, own);
 	buf_release(&html);
 	atomic_fetch_add(&r->pages, 1);
 	return rc;
@@ -829,6 +862,8 @@ int render_page_late(renderer *r, output *o, const char *layout, const char *rel
 		render_page_written(r, rel, fp, &mark);
 		return 0;
 	}
+	if (rc == 0)
+		memo_checked(r, o, rel, fp, 0);
 out:
 	atomic_fetch_add(&r->pages, 1);
 	return rc;
@@ -852,7 +887,7 @@ int render_page(renderer *r, output *o, const char *layout, const char *rel,
 	 * they hash as in the build that wrote the file now in the output,
 	 * the file is kept as it is, without rendering or reading it. */
 	uint64_t fp = 0;
-	if (r->page_cache && o) {
+	if (memo_on(r, o)) {
 		fp = value_hash(data, buf_hash64(layout, strlen(layout) + 1, r->theme_stamp));
 		if (render_page_fresh(r, o, rel, fp))
 			return 0;
@@ -1019,7 +1054,7 @@ static int render_document(renderer *r, output *o, const document *d, markdown_d
 	 * data (render_page): making the data is most of the work. */
 	bool plain = true;
 	uint64_t fp = 0, own = 0;
-	if (plain && r->page_cache && o) {
+	if (plain && memo_on(r, o)) {
 		own = article_own(r, d);
 		if (render_page_kept(r, o, d->out_path, own))
 			return 0;
@@ -1201,7 +1236,7 @@ static int render_themes(renderer *r, output *o, gen_err *err)
 			fp = buf_hash_cstr(e ? e->excerpt : NULL, fp);
 			fp = buf_hash_cstr(e ? e->anchor : NULL, fp);
 		}
-		if (r->page_cache && o && render_page_fresh(r, o, rel.ptr, fp)) {
+		if (memo_on(r, o) && render_page_fresh(r, o, rel.ptr, fp)) {
 			buf_release(&rel);
 			continue;
 		}
@@ -1249,8 +1284,7 @@ static int render_themes(renderer *r, output *o, gen_err *err)
 			all_fp = buf_hash_cstr(d->fm.themes[k], all_fp);
 		all_fp = buf_hash64("", 1, all_fp);
 	}
-	if (rc == 0 && r->page_cache && o &&
-	    render_page_fresh(r, o, "themas/index.html", all_fp))
+	if (rc == 0 && memo_on(r, o) && render_page_fresh(r, o, "themas/index.html", all_fp))
 		goto out;
 	all = value_new_array();
 	cards = value_new_array();

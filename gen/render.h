@@ -158,6 +158,12 @@ const render_times *render_last_times(const renderer *r);
  * the theme's files, for the cache file's stamp. */
 struct cache_file;
 void render_set_page_cache(renderer *r, struct cache_file *pages);
+/* gen check's page cache, which stands for no output: a page whose
+ * theme, layout and data hash as in a check that rendered it without an
+ * error is not rendered again, as it cannot fail now either. Set before
+ * render_site, with no output (o NULL) and a page cache of gen check's
+ * own. */
+void render_set_checking(renderer *r, bool checking);
 /* What the search index keeps from one build to the next in a resident
  * process (search.h; borrowed, may be NULL). */
 struct search_memory;

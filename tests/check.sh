@@ -263,4 +263,89 @@ contains "$WORK/err" "content/tips/snifo.md:13:5: error: link target '../verhale
 	"renamed, then removed: broken"
 lacks "$WORK/err" "renamed to" "with no file to name"
 
+# --- a check again renders only what changed -------------------------------------
+# A page whose inputs a check rendered without an error cannot fail now
+# either: the next check keeps it (pages-check.pack in the build cache).
+# The theme below fails on an article with themes (a partial that calls
+# itself while there are some), so a page made again is one that can fail.
+K=$WORK/again
+make_project "$K"
+mkdir -p "$K/themes"
+cp -R "$SRCDIR/themes/default" "$K/themes/default"
+printf '{{<baseof}}{{$main}}<p>{{page.title}}</p>{{#page.themes}}{{> partials/lus}}{{/page.themes}}{{/main}}{{/baseof}}\n' \
+	> "$K/themes/default/layouts/page.mustache"
+printf '{{#page.themes}}{{> partials/lus}}{{/page.themes}}\n' > "$K/themes/default/layouts/partials/lus.mustache"
+sed -i '/^themes = /d' "$K/content/verhalen/de-garage.md"
+git_init "$K"
+"$GEN" check -C "$K" --stats 2> "$WORK/err"
+ok $? "a theme that fails only on themes: clean while no article has one"
+kept_pages() { sed -n 's/^pages kept *\([0-9]*\) .*/\1/p' "$WORK/err"; }
+is "$(kept_pages)" "0" "the first check renders every page"
+ok "$([ -s "$K/.gen-cache/pages-check.pack" ] && echo 0 || echo 1)" "and keeps what it rendered in the build cache"
+"$GEN" check -C "$K" --stats 2> "$WORK/err"
+ok $? "the second check is clean too"
+all=$(kept_pages)
+ok "$([ "${all:-0}" -ge 10 ] && echo 0 || echo 1)" "and renders no page again ($all kept)"
+contains "$WORK/err" "no problems" "and says so"
+ok "$([ ! -e "$K/public" ] && echo 0 || echo 1)" "still nothing written"
+# The tip list gets a theme: its page is made again, and fails.
+sed -i '1a themes: [snifo-gedrag]' "$K/content/tips/snifo.md"
+git -C "$K" commit -qam "een thema"
+"$GEN" check -C "$K" --stats 2> "$WORK/err"
+is $? 1 "a changed article whose page now fails: the check fails"
+contains "$WORK/err" "themes/default/layouts/partials/lus.mustache:1:17: error: partial 'partials/lus' nested more than" \
+	"at the partial, as without the cache"
+"$GEN" check -C "$K" --no-cache 2> "$WORK/err"
+is $? 1 "the same error without the cache"
+contains "$WORK/err" "lus.mustache:1:17: error: partial 'partials/lus' nested more than" "the same line"
+# A failed page is not kept: the next check fails again.
+"$GEN" check -C "$K" 2> "$WORK/err"
+is $? 1 "a page that failed is rendered again by the next check"
+git -C "$K" revert --no-edit HEAD > /dev/null
+"$GEN" check -C "$K" --stats 2> "$WORK/err"
+ok $? "the theme gone: clean again"
+back=$(kept_pages)
+ok "$([ "${back:-0}" -gt 0 ] && [ "$back" -lt "$all" ] && echo 0 || echo 1)" \
+	"only the pages that show the tip list are rendered again ($back of $all kept)"
+# A changed theme is a new stamp: every page is rendered again.
+printf '{{<baseof}}{{$main}}<p>{{page.title}}</p>{{> partials/lus}}{{/main}}{{/baseof}}\n' \
+	> "$K/themes/default/layouts/page.mustache"
+printf '{{> partials/lus}}\n' > "$K/themes/default/layouts/partials/lus.mustache"
+git -C "$K" commit -qam "de lus altijd"
+"$GEN" check -C "$K" --stats 2> "$WORK/err"
+is $? 1 "a theme changed so that it fails: the kept pages do not hide it"
+contains "$WORK/err" "lus.mustache:1:1: error: partial 'partials/lus' nested more than" "at the partial"
+# The print page: without an output only its frame is rendered (the
+# articles' HTML cannot fail), kept while the outline, every article's
+# card, is as when it rendered. This print layout fails on an author.
+P=$WORK/print
+make_project "$P"
+mkdir -p "$P/themes"
+cp -R "$SRCDIR/themes/default" "$P/themes/default"
+printf '{{#print.parts}}{{#articles}}{{#author}}{{> partials/lus}}{{/author}}{{{content}}}{{/articles}}{{/print.parts}}\n' \
+	> "$P/themes/default/layouts/print.mustache"
+printf '{{> partials/lus}}\n' > "$P/themes/default/layouts/partials/lus.mustache"
+sed -i '/^author = /d' "$P/content/verhalen/de-garage.md"
+sed -i '/^author: /d' "$P/content/tips/snifo.md"
+git_init "$P"
+"$GEN" check -C "$P" 2> "$WORK/err"
+ok $? "a print layout that fails on an author: clean while no article has one"
+echo "Nog een zin." >> "$P/content/verhalen/de-garage.md"
+git -C "$P" commit -qam "meer tekst"
+"$GEN" check -C "$P" 2> "$WORK/err"
+ok $? "an article's text changed: still clean"
+sed -i '/^title = /a author = "Nieuwe auteur"' "$P/content/verhalen/de-garage.md"
+git -C "$P" commit -qam "een auteur"
+"$GEN" check -C "$P" 2> "$WORK/err"
+is $? 1 "an article's card changed so that the print page fails: the check fails"
+contains "$WORK/err" "lus.mustache:1:1: error: partial 'partials/lus' nested more than" \
+	"at the partial the print page reaches"
+# --no-cache reads and writes no page cache.
+N=$WORK/nocache
+make_project "$N"
+git_init "$N"
+"$GEN" check -C "$N" --no-cache 2> "$WORK/err"
+ok $? "check --no-cache"
+ok "$([ ! -e "$N/.gen-cache/pages-check.pack" ] && echo 0 || echo 1)" "keeps no page cache"
+
 done_testing

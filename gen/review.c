@@ -506,7 +506,7 @@ static value *report_data(const review *rv, renderer *r)
 		value_set_cstr(o, "lost", theme_values(&rv->a, p->lost, p->nlost));
 		value_set_cstr(o, "has_themes", value_new_bool(p->ngained || p->nlost));
 		buf diff = BUF_INIT;
-		textdiff_stats st = { 0, 0 };
+		textdiff_stats st = { 0, 0, 0 };
 		bool has = page_diff(rv, p, true, false, &diff, &st);
 		value_set_cstr(o, "has_diff", value_new_bool(has));
 		if (has) {

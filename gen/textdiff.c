@@ -480,6 +480,7 @@ struct sink {
 	/* m is the marked words of a paired line, NULL for a whole line. */
 	void (*line)(sink *k, textdiff_op op, size_t ano, size_t bno,
 		     const span *text, const marked *m);
+	size_t compared; /* textdiff_stats */
 };
 
 static span trim_cr(span s)
@@ -487,6 +488,27 @@ static span trim_cr(span s)
 	if (s.len && s.p[s.len - 1] == '\r')
 		s.len--;
 	return s;
+}
+
+/* The bytes of a line's words and punctuation, its blanks left out: the
+ * total pair_compute weighs similarity by. */
+static size_t solid_bytes(const span *line)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < line->len; i++)
+		n += !is_space((unsigned char)line->p[i]);
+	return n;
+}
+
+/* Whether lines of x and y solid bytes may pair at all: they share at
+ * most the shorter's bytes, so their similarity is at most twice it over
+ * both. A line of 100 KB is not compared word by word with each of
+ * twenty thousand short ones, which took half a minute. */
+static bool may_pair(size_t x, size_t y)
+{
+	if (!x && !y)
+		return true;
+	return 2.0 * (double)(x < y ? x : y) / (double)(x + y) >= PAIR_SIMILARITY;
 }
 
 static void emit_block(sink *k, const row *rows, size_t from, size_t to,
@@ -502,19 +524,32 @@ static void emit_block(sink *k, const row *rows, size_t from, size_t to,
 	}
 	size_t *dels = xmalloc((nd + 1) * sizeof *dels);
 	size_t *ins = xmalloc((ni + 1) * sizeof *ins);
+	/* Each line's solid bytes, counted once: a line stays in the loop
+	 * below while the other side moves on. */
+	size_t *dsolid = xmalloc((nd + 1) * sizeof *dsolid);
+	size_t *isolid = xmalloc((ni + 1) * sizeof *isolid);
 	nd = ni = 0;
 	for (size_t r = from; r < to; r++) {
-		if (rows[r].op == TEXTDIFF_DEL)
+		if (rows[r].op == TEXTDIFF_DEL) {
+			span sa = trim_cr(la->v[rows[r].ano - 1]);
+			dsolid[nd] = solid_bytes(&sa);
 			dels[nd++] = r;
-		else
+		} else {
+			span sb = trim_cr(lb->v[rows[r].bno - 1]);
+			isolid[ni] = solid_bytes(&sb);
 			ins[ni++] = r;
+		}
 	}
 	size_t i = 0, j = 0;
 	while (i < nd && j < ni) {
 		const row *d = &rows[dels[i]], *n = &rows[ins[j]];
 		span sa = trim_cr(la->v[d->ano - 1]), sb = trim_cr(lb->v[n->bno - 1]);
 		pair p;
-		pair_compute(&p, &sa, &sb);
+		memset(&p, 0, sizeof p);
+		if (may_pair(dsolid[i], isolid[j])) {
+			pair_compute(&p, &sa, &sb);
+			k->compared++;
+		}
 		if (p.similarity >= PAIR_SIMILARITY) {
 			k->line(k, TEXTDIFF_DEL, d->ano, 0, &sa, &p.a);
 			k->line(k, TEXTDIFF_INS, 0, n->bno, &sb, &p.b);
@@ -541,6 +576,8 @@ static void emit_block(sink *k, const row *rows, size_t from, size_t to,
 	}
 	free(dels);
 	free(ins);
+	free(dsolid);
+	free(isolid);
 }
 
 static void render(sink *k, const char *a, size_t alen, const char *b, size_t blen,
@@ -555,7 +592,7 @@ static void render(sink *k, const char *a, size_t alen, const char *b, size_t bl
 	size_t nrows = la.n + lb.n;
 	row *rows = xmalloc((nrows + 1) * sizeof *rows);
 	size_t n = 0, ai = 0, bi = 0;
-	textdiff_stats st = { 0, 0 };
+	textdiff_stats st = { 0, 0, 0 };
 	for (size_t r = 0; r < nr; r++) {
 		for (size_t c = 0; c < runs[r].count; c++) {
 			row *w = &rows[n++];
@@ -572,8 +609,6 @@ static void render(sink *k, const char *a, size_t alen, const char *b, size_t bl
 		}
 	}
 	free(runs);
-	if (stats)
-		*stats = st;
 
 	/* Which rows show: the changes and their context. */
 	int ctx = k->opt ? k->opt->context : 3;
@@ -630,6 +665,9 @@ static void render(sink *k, const char *a, size_t alen, const char *b, size_t bl
 		}
 		r = end;
 	}
+	st.compared = k->compared;
+	if (stats)
+		*stats = st;
 	free(show);
 	free(rows);
 	free(la.v);
@@ -697,7 +735,7 @@ void textdiff_html(buf *out, const char *a, size_t alen, const char *b,
 		   size_t blen, const textdiff_options *opt, textdiff_stats *stats)
 {
 	textdiff_options dflt = { 3, false };
-	sink k = { out, opt ? opt : &dflt, html_skip, html_hunk, html_line };
+	sink k = { out, opt ? opt : &dflt, html_skip, html_hunk, html_line, 0 };
 	buf_puts(out, "<table class=\"diff\">\n<tbody>\n");
 	render(&k, a, alen, b, blen, stats);
 	buf_puts(out, "</tbody>\n</table>\n");
@@ -762,6 +800,6 @@ void textdiff_text(buf *out, const char *a, size_t alen, const char *b,
 		   size_t blen, const textdiff_options *opt, textdiff_stats *stats)
 {
 	textdiff_options dflt = { 3, false };
-	sink k = { out, opt ? opt : &dflt, text_skip, text_hunk, text_line };
+	sink k = { out, opt ? opt : &dflt, text_skip, text_hunk, text_line, 0 };
 	render(&k, a, alen, b, blen, stats);
 }

@@ -28,6 +28,8 @@ typedef struct textdiff_run {
 typedef struct textdiff_stats {
 	size_t added;   /* lines only in the new text */
 	size_t removed; /* lines only in the old text */
+	size_t compared; /* pairs of a removed and an added line diffed word
+			  * by word (lines too unlike by their length are not) */
 } textdiff_stats;
 
 typedef struct textdiff_options {

@@ -187,6 +187,33 @@ static void test_html(void)
 	   "unrelated lines shown whole");
 	buf_release(&out);
 
+	/* A line of 100 KB replaced by thousands of short ones: too unlike
+	 * by their length to be compared word by word, each of them (it was
+	 * once the whole long line again for every short one). */
+	{
+		buf longer = BUF_INIT, many = BUF_INIT;
+		for (int i = 0; i < 25000; i++)
+			buf_puts(&longer, "> [");
+		buf_puts(&longer, "diep\n");
+		for (int i = 0; i < 5000; i++)
+			buf_printf(&many, "- punt %d\n", i);
+		textdiff_stats lst;
+		textdiff_html(&out, longer.ptr, longer.len, many.ptr, many.len, NULL, &lst);
+		is(lst.removed, 1, "the long line removed");
+		is(lst.added, 5000, "the short ones added");
+		is(lst.compared, 0, "no pair compared word by word");
+		ok(strstr(out.ptr, "<ins>- punt 4999</ins>") != NULL, "each shown whole");
+		buf_clear(&out);
+		/* Lines of alike length are still compared. */
+		const char *x = "een twee drie vier\n", *y = "een twee DRIE vier\nvijf\n";
+		textdiff_html(&out, x, strlen(x), y, strlen(y), NULL, &lst);
+		is(lst.compared, 1, "two lines of alike length are compared");
+		ok(strstr(out.ptr, "<ins class=\"diff-word\">DRIE</ins>") != NULL, "and their words marked");
+		buf_release(&out);
+		buf_release(&longer);
+		buf_release(&many);
+	}
+
 	/* The same words in another order: alike as bags of words, unlike
 	 * as text, so not paired either. */
 	const char *r1 = "een twee drie vier vijf zes\n", *r2 = "zes vijf vier drie twee een\n";

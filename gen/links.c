@@ -299,21 +299,21 @@ static bool starts_sentence(const char *t, size_t i, size_t len)
 	return (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch >= 0x80;
 }
 
-void links_sentence(const char *text, size_t start, size_t end,
-		    size_t *s_start, size_t *s_end)
+/* links_sentence in text of len bytes. */
+static void sentence_in(const char *text, size_t len, size_t start, size_t end,
+			size_t *s_start, size_t *s_end)
 {
-	size_t len = strlen(text);
 	if (start > len)
 		start = len;
 	if (end < start)
 		end = start;
 	if (end > len)
 		end = len;
-	size_t a = start;
-	while (a > 0 && !starts_sentence(text, a, len))
+	size_t a = start, a_min = start > LINKS_SENTENCE_MAX ? start - LINKS_SENTENCE_MAX : 0;
+	while (a > a_min && !starts_sentence(text, a, len))
 		a--;
-	size_t b = end;
-	while (b < len && !(text[b] == ' ' && starts_sentence(text, b + 1, len)))
+	size_t b = end, b_max = len - end > LINKS_SENTENCE_MAX ? end + LINKS_SENTENCE_MAX : len;
+	while (b < b_max && !(text[b] == ' ' && starts_sentence(text, b + 1, len)))
 		b++;
 	while (a < b && text[a] == ' ')
 		a++;
@@ -321,6 +321,12 @@ void links_sentence(const char *text, size_t start, size_t end,
 		b--;
 	*s_start = a;
 	*s_end = b;
+}
+
+void links_sentence(const char *text, size_t start, size_t end,
+		    size_t *s_start, size_t *s_end)
+{
+	sentence_in(text, strlen(text), start, end, s_start, s_end);
 }
 
 static bool utf8_cont(char c)
@@ -394,10 +400,12 @@ struct links_graph {
 	uint64_t world;        /* links_world, when links_graph_new_with needed it */
 };
 
-/* Where the next link's text is looked for in its block's plain text. */
+/* Where the next link's text is looked for in its block's plain text,
+ * and that text's length, counted once for all the block's links. */
 typedef struct cursor {
 	int block;
 	size_t off;
+	size_t len;
 } cursor;
 
 static void add_edge(links_graph *g, size_t from, const document *fd,
@@ -428,8 +436,9 @@ static void add_edge(links_graph *g, size_t from, const document *fd,
 	if (c->block != l->block_index) {
 		c->block = l->block_index;
 		c->off = 0;
+		c->len = strlen(e->block);
 	}
-	size_t blen = strlen(e->block);
+	size_t blen = c->len;
 	const char *hit = c->off <= blen ? strstr(e->block + c->off, l->text) : NULL;
 	if (!hit && c->off)
 		hit = strstr(e->block, l->text);
@@ -440,8 +449,8 @@ static void add_edge(links_graph *g, size_t from, const document *fd,
 	} else {
 		e->text_start = e->text_end = 0;
 	}
-	links_sentence(e->block, e->text_start, e->text_end, &e->sentence_start,
-		       &e->sentence_end);
+	sentence_in(e->block, blen, e->text_start, e->text_end, &e->sentence_start,
+		    &e->sentence_end);
 	if (!hit) {
 		e->sentence_start = 0;
 		e->sentence_end = blen;
@@ -577,7 +586,7 @@ static void check_document(links_graph *g, size_t i, diag_list *diags)
 	const site *s = g->s;
 	const document *d = &s->docs[i];
 	diag_severity sev = s->cfg.links == LINKS_WARN ? DIAG_WARNING : DIAG_ERROR;
-	cursor c = { -1, 0 };
+	cursor c = { -1, 0, 0 };
 	buf hint = BUF_INIT;
 	for (size_t j = 0; j < markdown_link_count(d->md); j++) {
 		const markdown_link *l = markdown_link_at(d->md, j);
@@ -864,13 +873,18 @@ static bool replay_fits(const links_memory *m, const document *d, size_t i)
 {
 	if (!m->thawed)
 		return true;
-	size_t nlinks = markdown_link_count(d->md);
+	size_t nlinks = markdown_link_count(d->md), blen = 0;
+	int block = -1;
 	for (size_t k = m->edge_start[i]; k < m->edge_start[i + 1]; k++) {
 		const kept_edge *ke = &m->edges[k];
 		if (ke->link >= nlinks)
 			return false;
 		const markdown_link *l = markdown_link_at(d->md, ke->link);
-		size_t blen = strlen(markdown_block_text(d->md, l->block_index));
+		/* Counted once per block: the edges come in link order. */
+		if (l->block_index != block || k == m->edge_start[i]) {
+			block = l->block_index;
+			blen = strlen(markdown_block_text(d->md, block));
+		}
 		if ((ke->anchor >= 0 && (size_t)ke->anchor > strlen(l->url)) ||
 		    !(ke->sentence_start <= ke->text_start && ke->text_start <= ke->text_end &&
 		      ke->text_end <= ke->sentence_end && ke->sentence_end <= blen))

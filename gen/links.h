@@ -147,11 +147,19 @@ const links_edge *links_in_at(const links_graph *g, size_t doc, size_t i);
 void links_context(const links_edge *e, size_t max, buf *before, buf *text,
 		   buf *after);
 
+/* How far the sentence around a link is looked for on either side of
+ * it: a block of one sentence a megabyte long, with thousands of links,
+ * is not read whole for each. links_context cuts a context longer than
+ * its max around the link, so for any max up to this the result is that
+ * of the whole sentence. */
+#define LINKS_SENTENCE_MAX 1024
+
 /* The sentence of text (plain text, single spaces) that holds the bytes
  * [start, end): sets *s_start and *s_end. A sentence ends after '.', '!',
  * '?' or '…' (and closing quotes or brackets) followed by a space and a
  * capital, a digit or an opening quote, but not after an abbreviation
- * ("bijv.", "o.a.", a single letter). */
+ * ("bijv.", "o.a.", a single letter). Not looked for further than
+ * LINKS_SENTENCE_MAX bytes before start and after end. */
 void links_sentence(const char *text, size_t start, size_t end,
 		    size_t *s_start, size_t *s_end);
 

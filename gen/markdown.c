@@ -2531,7 +2531,12 @@ uint64_t markdown_facts(const markdown_doc *doc, uint64_t h)
 		h = buf_hash_cstr(l->url, h);
 		h = buf_hash_cstr(l->text, h);
 		h = buf_hash64(&l->image, sizeof l->image, h);
-		h = buf_hash_cstr(markdown_block_text(doc, l->block_index), h);
+		/* A block's text once, with its first link: thousands of
+		 * links in a long paragraph do not hash it thousands of times. */
+		unsigned char same = i > 0 && l->block_index == doc->links[i - 1].block_index;
+		h = buf_hash64(&same, sizeof same, h);
+		if (!same)
+			h = buf_hash_cstr(markdown_block_text(doc, l->block_index), h);
 	}
 	h = buf_hash_cstr(doc->first_paragraph, h);
 	/* A set: its slots' order depends on how it was filled, so the

@@ -10,6 +10,10 @@
 
 #include "xalloc.h"
 
+/* A context is cut from a sentence looked for no further than this. */
+_Static_assert(XREF_CONTEXT_MAX <= LINKS_SENTENCE_MAX,
+	       "backlink contexts must fit in the sentence links.c looks for");
+
 struct xref {
 	const site *s;
 	const links_graph *g;

@@ -60,6 +60,40 @@ static void test_sentences(void)
 	size_t a = 9, b = 9;
 	links_sentence("", 0, 0, &a, &b);
 	ok(a == 0 && b == 0, "empty text");
+
+	/* One sentence of 40 KB with the link in the middle: looked for
+	 * no further than LINKS_SENTENCE_MAX either side, so that a block
+	 * with thousands of links is not read whole for each of them. */
+	buf lang = BUF_INIT;
+	for (int i = 0; i < 2000; i++)
+		buf_puts(&lang, "en nog wat ");
+	size_t at = lang.len;
+	buf_puts(&lang, "de garage");
+	for (int i = 0; i < 2000; i++)
+		buf_puts(&lang, " en nog wat");
+	buf_puts(&lang, ".");
+	links_sentence(lang.ptr, at, at + 9, &a, &b);
+	ok(a > 0 && at - a <= LINKS_SENTENCE_MAX,
+	   "a long sentence is looked for no further than %d bytes before the link (%zu)",
+	   LINKS_SENTENCE_MAX, at - a);
+	ok(b < lang.len && b - at - 9 <= LINKS_SENTENCE_MAX, "nor after it (%zu)", b - at - 9);
+	/* The context cut from it is that of the whole sentence. */
+	links_edge e;
+	memset(&e, 0, sizeof e);
+	e.block = lang.ptr;
+	e.text_start = at;
+	e.text_end = at + 9;
+	e.sentence_start = a;
+	e.sentence_end = b;
+	buf before = BUF_INIT, t = BUF_INIT, after = BUF_INIT;
+	links_context(&e, 40, &before, &t, &after);
+	is_str(before.ptr, "\xE2\x80\xA6" "en nog wat ", "the context before the link, cut");
+	is_str(t.ptr, "de garage", "the link's text");
+	is_str(after.ptr, " en nog wat en\xE2\x80\xA6", "the context after it, cut");
+	buf_release(&before);
+	buf_release(&t);
+	buf_release(&after);
+	buf_release(&lang);
 }
 
 static void context_is(const char *block, const char *text, size_t max,

@@ -121,25 +121,63 @@ static int group_cmp(const void *a, const void *b)
 	return p->rank < q->rank ? -1 : p->rank > q->rank;
 }
 
-/* Whether edge e goes in the list for tip (0: the page-level list). */
-static bool wanted(const links_edge *e, bool tips, int tip)
+/* The in-edges of a document, as indexes into its in-list, by the tip
+ * they link to (0: the page itself, and every edge of a page that is not
+ * a tip list), each tip's in in-list order: made once per page, so that
+ * a list of thousands of tips does not go over all its links for each. */
+typedef struct by_tip {
+	size_t *idx;
+	size_t *start;  /* tip t's are idx[start[t] .. start[t + 1]) */
+	size_t ntips;   /* the highest tip linked to */
+} by_tip;
+
+static void by_tip_make(const xref *x, size_t doc, by_tip *b)
 {
-	return tips ? e->tip == tip : true;
+	bool tips = x->s->docs[doc].fm.kind == KIND_TIPS;
+	size_t n = links_in_count(x->g, doc);
+	b->ntips = 0;
+	for (size_t i = 0; tips && i < n; i++) {
+		int t = links_in_at(x->g, doc, i)->tip;
+		if (t > 0 && (size_t)t > b->ntips)
+			b->ntips = (size_t)t;
+	}
+	b->start = xcalloc(b->ntips + 2, sizeof *b->start);
+	b->idx = xmalloc((n + 1) * sizeof *b->idx);
+	for (size_t i = 0; i < n; i++) {
+		int t = tips ? links_in_at(x->g, doc, i)->tip : 0;
+		b->start[(t > 0 ? (size_t)t : 0) + 1]++;
+	}
+	for (size_t t = 0; t <= b->ntips; t++)
+		b->start[t + 1] += b->start[t];
+	size_t *next = xmalloc((b->ntips + 1) * sizeof *next);
+	memcpy(next, b->start, (b->ntips + 1) * sizeof *next);
+	for (size_t i = 0; i < n; i++) {
+		int t = tips ? links_in_at(x->g, doc, i)->tip : 0;
+		b->idx[next[t > 0 ? (size_t)t : 0]++] = i;
+	}
+	free(next);
 }
 
-/* The backlinks of document doc for tip (0: page level) as an array of
- * { title, url, kind, kind_label, ..., contexts: [ { before, text, after } ] }. */
-static value *backlinks(const xref *x, const renderer *r, size_t doc, int tip)
+static void by_tip_release(by_tip *b)
+{
+	free(b->idx);
+	free(b->start);
+}
+
+/* The backlinks of document doc for tip (0: page level), its in-edges
+ * by tip in b, as an array of { title, url, kind, kind_label, ...,
+ * contexts: [ { before, text, after } ] }. */
+static value *backlinks(const xref *x, const renderer *r, size_t doc, const by_tip *b,
+			int tip)
 {
 	const site *s = x->s;
-	bool tips = s->docs[doc].fm.kind == KIND_TIPS;
-	size_t n = links_in_count(x->g, doc);
+	size_t t = tip > 0 ? (size_t)tip : 0;
+	const size_t *ix = b->idx + (t <= b->ntips ? b->start[t] : 0);
+	size_t n = t <= b->ntips ? b->start[t + 1] - b->start[t] : 0;
 	group *groups = xcalloc(n + 1, sizeof *groups);
 	size_t ng = 0;
 	for (size_t i = 0; i < n; i++) {
-		const links_edge *e = links_in_at(x->g, doc, i);
-		if (!wanted(e, tips, tip))
-			continue;
+		const links_edge *e = links_in_at(x->g, doc, ix[i]);
 		/* Edges of one source are adjacent (the in-list is by source). */
 		if (ng && groups[ng - 1].from == e->from)
 			continue;
@@ -156,11 +194,9 @@ static value *backlinks(const xref *x, const renderer *r, size_t doc, int tip)
 		value *contexts = value_new_array();
 		const links_edge *prev = NULL;
 		for (size_t i = groups[gi].first; i < n; i++) {
-			const links_edge *e = links_in_at(x->g, doc, i);
+			const links_edge *e = links_in_at(x->g, doc, ix[i]);
 			if (e->from != groups[gi].from)
 				break;
-			if (!wanted(e, tips, tip))
-				continue;
 			/* One sentence once, even when it links here twice: its
 			 * links are next to each other in source order. */
 			bool dup = prev && prev->block == e->block &&
@@ -224,7 +260,9 @@ void xref_page_data(const xref *x, const renderer *r, const document *d,
 	const site *s = x->s;
 	size_t doc = (size_t)(d - s->docs);
 
-	value *bl = backlinks(x, r, doc, 0);
+	by_tip b;
+	by_tip_make(x, doc, &b);
+	value *bl = backlinks(x, r, doc, &b, 0);
 	value_set_cstr(page, "has_backlinks", value_new_bool(value_count(bl) > 0));
 	value_set_cstr(page, "backlinks", bl);
 
@@ -240,10 +278,11 @@ void xref_page_data(const xref *x, const renderer *r, const document *d,
 	for (size_t i = 0; d->fm.kind == KIND_TIPS && i < value_count(tips); i++) {
 		value *t = value_at(tips, i);
 		int n = (int)value_integer(value_get(t, "n"));
-		value *tb = backlinks(x, r, doc, n);
+		value *tb = backlinks(x, r, doc, &b, n);
 		value_set_cstr(t, "has_backlinks", value_new_bool(value_count(tb) > 0));
 		value_set_cstr(t, "backlinks", tb);
 	}
+	by_tip_release(&b);
 }
 
 uint64_t xref_fingerprint(const xref *x, const renderer *r, size_t doc, uint64_t h)
@@ -310,9 +349,11 @@ int xref_tip_mentions(const xref *x, const renderer *r, const document *d,
 	buf out = BUF_INIT, tag = BUF_INIT;
 	size_t at = 0;
 	value *data = NULL; /* made once, its "tip" replaced per tip */
+	by_tip b;
+	by_tip_make(x, doc, &b);
 	for (size_t i = 0; i < markdown_tip_count(d->md) && rc == 0; i++) {
 		const markdown_tip *t = markdown_tip_at(d->md, i);
-		value *bl = backlinks(x, r, doc, t->n);
+		value *bl = backlinks(x, r, doc, &b, t->n);
 		if (!value_count(bl)) {
 			value_free(bl);
 			continue;
@@ -339,6 +380,7 @@ int xref_tip_mentions(const xref *x, const renderer *r, const document *d,
 		at = end;
 	}
 	value_free(data);
+	by_tip_release(&b);
 	if (rc == 0 && at) {
 		buf_puts(&out, html->ptr + at);
 		buf_clear(html);

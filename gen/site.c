@@ -653,8 +653,8 @@ int site_load(site *s, const source *src, const site_options *opt,
 		if (links.kinds[i] == SOURCE_LINK_GIT)
 			diag_add(diags, DIAG_WARNING, links.paths[i], 0, 0,
 				 "a symbolic link, which a build from git leaves out: git keeps "
-				 "the link, not the file it points to (--worktree follows it); "
-				 "make it a file to build it");
+				 "the link, not the file it points to (--worktree follows one "
+				 "that stays inside the project); make it a file to build it");
 		else if (links.kinds[i] == SOURCE_LINK_OUTSIDE)
 			diag_add(diags, DIAG_WARNING, links.paths[i], 0, 0,
 				 "a symbolic link to '%s', outside the project: left out, so "

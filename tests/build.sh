@@ -304,7 +304,8 @@ test -f "$WORK/leeg/.gen-site"
 ok $? "and gets the mark"
 
 # An article that is a symbolic link: git keeps the link, not the file,
-# so a build from git leaves it out, and says so; --worktree follows it.
+# so a build from git leaves it out, and says so; --worktree follows it
+# (it stays inside the project).
 ln -s de-garage.md "$M/content/verhalen/kopie.md"
 git -C "$M" add -A && git -C "$M" commit -qm "een link"
 "$GEN" build -C "$M" -o "$WORK/link-git" 2> "$WORK/err"

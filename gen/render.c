@@ -752,7 +752,7 @@ static void memo_put(renderer *r, const char *rel, uint64_t fp, const output_mar
 static void memo_checked(renderer *r, output *o, const char *rel, uint64_t fp, uint64_t own)
 {
 	if (o || !r->checking || (!fp && !own))
-		return; /* no output, or not gen check, or no inputs hashed */
+		return; /* a build (memo_put), not gen check, or no inputs hashed */
 	output_mark none;
 	memset(&none, 0, sizeof none);
 	memo_put(r, rel, fp, &none, own);

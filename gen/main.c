@@ -106,6 +106,8 @@ static void usage_for(const char *cmd, FILE *fp)
 			    "  --html DIR    also write the report as a page into DIR\n"
 			    "  --drafts      include articles with draft = true\n"
 			    "  --future      include articles dated in the future\n"
+			    "  --no-cache    parse every article of both again, without reading\n"
+			    "                or writing the build cache (.gen-cache/)\n"
 			    "  -q, --quiet   the summary only, without the diffs\n");
 	} else {
 		fputs(usage_main, fp);
@@ -349,6 +351,9 @@ static int cmd_diff(int argc, char **argv, const char *exe)
 	review_options o;
 	memset(&o, 0, sizeof o);
 	o.site.now = (int64_t)time(NULL);
+	/* Both revisions through the build cache: an article that did not
+	 * change between them, or since the last build, is not parsed again. */
+	o.site.cache = true;
 	o.exe = exe;
 	const char *revs[2] = { NULL, NULL };
 	int nrevs = 0;
@@ -373,6 +378,8 @@ static int cmd_diff(int argc, char **argv, const char *exe)
 			o.site.drafts = true;
 		} else if (strcmp(a, "--future") == 0) {
 			o.site.future = true;
+		} else if (strcmp(a, "--no-cache") == 0) {
+			o.site.cache = false;
 		} else if (strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0) {
 			o.quiet = true;
 		} else if (a[0] == '-' && a[1]) {

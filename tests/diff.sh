@@ -98,6 +98,22 @@ make_project "$WORK/plain"
 is $? 2 "outside a repository: usage error"
 contains "$WORK/err" "gen diff compares revisions" "and says why"
 
+# Both revisions go through the build cache: the same report as without
+# it, and the articles kept for the next command.
+rm -rf "$P/.gen-cache"
+"$GEN" diff main review -C "$P" --no-cache > "$WORK/nocache" 2> /dev/null
+ok $? "gen diff --no-cache"
+ok "$([ ! -e "$P/.gen-cache/documents.pack" ] && echo 0 || echo 1)" "--no-cache keeps nothing"
+"$GEN" diff main review -C "$P" > "$WORK/cached1" 2> /dev/null
+ok "$([ -s "$P/.gen-cache/documents.pack" ] && echo 0 || echo 1)" "without it, the articles are kept in the build cache"
+"$GEN" diff main review -C "$P" > "$WORK/cached2" 2> /dev/null
+is "$(cat "$WORK/cached1")" "$(cat "$WORK/nocache")" "the report with a cache made on the way is the same"
+is "$(cat "$WORK/cached2")" "$(cat "$WORK/nocache")" "and with the articles from it"
+# Damaged, it is not trusted.
+printf 'kapot' | dd of="$P/.gen-cache/documents.pack" bs=1 seek=100 conv=notrunc 2> /dev/null
+"$GEN" diff main review -C "$P" > "$WORK/cached3" 2> /dev/null
+is "$(cat "$WORK/cached3")" "$(cat "$WORK/nocache")" "a damaged cache: the same report"
+
 # A bare repository, the default B (HEAD).
 git clone -q --bare "$P" "$WORK/bare.git"
 git -C "$WORK/bare.git" symbolic-ref HEAD refs/heads/review

@@ -10,7 +10,7 @@
  * is checked there. Opening the cache takes where the records are from
  * the contents, a record each save ends the file with (see "the
  * contents" below), and walks their headers only when it has none. */
-#define _DEFAULT_SOURCE /* MAP_PRIVATE and friends under strict C11 */
+#define _GNU_SOURCE /* copy_file_range; MAP_PRIVATE and friends under strict C11 */
 #include "cache.h"
 
 #include <dirent.h>
@@ -1101,6 +1101,47 @@ static int make_dirs(const char *dir)
 		rc = -1;
 	free(p);
 	return rc;
+}
+
+bool cache_seed(const char *dir, const char *name, const char *from)
+{
+	buf to = BUF_INIT, src = BUF_INIT, tmp = BUF_INIT;
+	int in = -1, out = -1;
+	bool made = false;
+	struct stat st;
+	buf_printf(&to, "%s/%s", dir, name);
+	buf_printf(&src, "%s/%s", from, name);
+	if (lstat(to.ptr, &st) == 0 || errno != ENOENT)
+		goto out;
+	in = open(src.ptr, O_RDONLY | O_CLOEXEC);
+	if (in < 0 || fstat(in, &st) < 0 || !S_ISREG(st.st_mode) || make_dirs(dir) < 0)
+		goto out;
+	buf_printf(&tmp, "%s/.%s.seed-%ld", dir, name, (long)getpid());
+	out = open(tmp.ptr, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	if (out < 0)
+		goto out;
+	off_t left = st.st_size;
+	while (left > 0) {
+		ssize_t n = copy_file_range(in, NULL, out, NULL, (size_t)left, 0);
+		if (n <= 0)
+			break;
+		left -= n;
+	}
+	/* A name taken meanwhile (another build's save) is that build's. */
+	made = left == 0 && close(out) == 0 && link(tmp.ptr, to.ptr) == 0;
+	out = -1;
+	unlink(tmp.ptr);
+out:
+	if (in >= 0)
+		close(in);
+	if (out >= 0) {
+		close(out);
+		unlink(tmp.ptr);
+	}
+	buf_release(&to);
+	buf_release(&src);
+	buf_release(&tmp);
+	return made;
 }
 
 void cache_save(cache_file *c, diag_list *diags)

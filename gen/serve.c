@@ -692,6 +692,9 @@ int serve_run(const serve_options *opt)
 	serve_options so = *opt;
 	so.build.output = dir;
 	so.build.site.output = dir; /* and the cache beside it */
+	/* The first build takes the articles a gen build of the project
+	 * left, instead of parsing them all again. */
+	so.build.site.seed_cache = true;
 	/* The articles stay in memory from one build to the next. */
 	memory = site_memory_new();
 	so.build.site.memory = memory;

@@ -616,6 +616,23 @@ static size_t parse_all(site *s, source_file **files, size_t n,
 	return errors;
 }
 
+/* gen serve's first build: an empty build cache beside the preview
+ * starts from what the project's own holds (the one beside site.toml's
+ * output_dir), as far as it describes the content: the articles, their
+ * search records and word diffs. Not the page cache or the output's
+ * list, which are true of one output only. */
+static void seed_caches(const site *s, const char *output)
+{
+	static const char *const content_caches[] = { "documents.pack", "search.pack",
+						      "diffs.pack" };
+	char *dir = site_cache_dir(s, output), *own = site_cache_dir(s, NULL);
+	for (size_t i = 0; strcmp(own, dir) != 0 && i < sizeof content_caches / sizeof *content_caches;
+	     i++)
+		cache_seed(dir, content_caches[i], own);
+	free(dir);
+	free(own);
+}
+
 int site_load(site *s, const source *src, const site_options *opt,
 	      diag_list *diags, gen_err *err)
 {
@@ -634,6 +651,9 @@ int site_load(site *s, const source *src, const site_options *opt,
 	uint64_t program = opt->cache || opt->memory ? cache_program_stamp() : 0;
 	if (opt->cache)
 		s->program_stamp = program;
+	/* Before the work begun beside the articles opens its caches. */
+	if (opt->cache && opt->seed_cache && opt->output && !(opt->memory && opt->memory->last))
+		seed_caches(s, opt->output);
 	if (opt->configured && (rc = opt->configured(opt->configured_ctx, s, err)) < 0)
 		goto out;
 	/* Bytes are read only for articles the cache does not know. */

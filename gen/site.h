@@ -54,6 +54,9 @@ typedef struct site_options {
 			     * check out (cache_damaged_late) */
 	const char *output; /* -o DIR, or NULL for site.toml's output_dir; the
 			     * cache lives beside it */
+	bool seed_cache;    /* with cache and output: an empty cache starts
+			     * from the articles of the one beside site.toml's
+			     * output_dir (gen serve's first build) */
 	/* Called once site.toml is read, before any article is, with the
 	 * site as far as it goes: for work that needs only the settings and
 	 * can run beside the per-document stage (the history walk). NULL:

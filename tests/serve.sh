@@ -333,6 +333,26 @@ kill -INT $PID
 wait $PID
 is "$?" 0 "SIGINT stops it too"
 
+# The first build of a server takes the articles a gen build of the
+# project left in its build cache (and their search records and word
+# diffs), instead of making them again; the preview is as without them.
+S=$WORK/s
+make_project "$S"
+git_init "$S"
+start_serve "$WORK/serve6.log" -C "$S" -p 0 --stats
+contains "$WORK/serve6.log" "0 of 5 from the cache" "with no build before it, the first build parses every article"
+page_cold=$(http GET /verhalen/de-garage/ >/dev/null; cat "$WORK/r.body")
+kill $PID
+wait $PID
+rm -rf "$S/.gen-cache"
+"$GEN" build -C "$S" -q
+start_serve "$WORK/serve7.log" -C "$S" -p 0 --stats
+contains "$WORK/serve7.log" "5 of 5 from the cache" "after gen build, the first build takes its articles"
+is "$(http GET /verhalen/de-garage/)" 200 "the page is there"
+is "$(cat "$WORK/r.body")" "$page_cold" "as the server made it without them"
+kill $PID
+wait $PID
+
 # A filter that makes the build of one article take seconds: for the
 # page shown during the first build, and for Ctrl-C during a build.
 R=$WORK/r

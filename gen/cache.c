@@ -934,8 +934,8 @@ static void header(cache_file *c, buf *out)
 }
 
 /* Whether name ends in ".tmpPID" (*pid set) or ".tmp-XXXXXX" (*pid 0), as
- * the temporary files of buf_write_sealed, search_memory_save and
- * rewrite are named. */
+ * the temporary files of buf_write_sealed, search_memory_save, cache_seed
+ * and rewrite are named. */
 static bool temporary_name(const char *name, long *pid)
 {
 	const char *t = NULL; /* the last ".tmp" */
@@ -1116,7 +1116,8 @@ bool cache_seed(const char *dir, const char *name, const char *from)
 	in = open(src.ptr, O_RDONLY | O_CLOEXEC);
 	if (in < 0 || fstat(in, &st) < 0 || !S_ISREG(st.st_mode) || make_dirs(dir) < 0)
 		goto out;
-	buf_printf(&tmp, "%s/.%s.seed-%ld", dir, name, (long)getpid());
+	/* A name cache_sweep removes once this process is gone. */
+	buf_printf(&tmp, "%s/%s.tmp%ld", dir, name, (long)getpid());
 	out = open(tmp.ptr, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
 	if (out < 0)
 		goto out;

@@ -1128,9 +1128,10 @@ bool cache_seed(const char *dir, const char *name, const char *from)
 			break;
 		left -= n;
 	}
-	/* A name taken meanwhile (another build's save) is that build's. */
-	made = left == 0 && close(out) == 0 && link(tmp.ptr, to.ptr) == 0;
+	bool whole = close(out) == 0 && left == 0;
 	out = -1;
+	/* A name taken meanwhile (another build's save) is that build's. */
+	made = whole && link(tmp.ptr, to.ptr) == 0;
 	unlink(tmp.ptr);
 out:
 	if (in >= 0)

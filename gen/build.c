@@ -547,15 +547,23 @@ static cache_file *open_page_cache(const site *s, const build_options *opt,
 {
 	cache_file *prev = opt->caches ? opt->caches->pages : NULL;
 	buf name = BUF_INIT;
+	char *cdir = site_cache_dir(s, opt->output);
 	/* gen check's has no output: what it says is only that a page's
-	 * inputs rendered without an error (render_set_checking). */
-	if (dir)
+	 * inputs rendered without an error (render_set_checking). A build's
+	 * says that too, for the pages it wrote or kept: the first check
+	 * after a build starts from the build's. */
+	if (dir) {
 		buf_printf(&name, "pages-%016llx.pack", (unsigned long long)output_key(dir));
-	else
+	} else {
+		char *built = site_output_dir(s, NULL);
+		buf_printf(&name, "pages-%016llx.pack", (unsigned long long)output_key(built));
+		cache_seed(cdir, "pages-check.pack", cdir, name.ptr);
+		free(built);
+		buf_clear(&name);
 		buf_puts(&name, "pages-check.pack");
+	}
 	uint64_t theme = render_theme_stamp(r);
 	uint64_t stamp = buf_hash64(&theme, sizeof theme, s->program_stamp);
-	char *cdir = site_cache_dir(s, opt->output);
 	cache_file *c = cache_open_after(prev, cdir, name.ptr, stamp, diags);
 	free(cdir);
 	buf_release(&name);

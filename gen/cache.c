@@ -1103,14 +1103,14 @@ static int make_dirs(const char *dir)
 	return rc;
 }
 
-bool cache_seed(const char *dir, const char *name, const char *from)
+bool cache_seed(const char *dir, const char *name, const char *from, const char *from_name)
 {
 	buf to = BUF_INIT, src = BUF_INIT, tmp = BUF_INIT;
 	int in = -1, out = -1;
 	bool made = false;
 	struct stat st;
 	buf_printf(&to, "%s/%s", dir, name);
-	buf_printf(&src, "%s/%s", from, name);
+	buf_printf(&src, "%s/%s", from, from_name);
 	if (lstat(to.ptr, &st) == 0 || errno != ENOENT)
 		goto out;
 	in = open(src.ptr, O_RDONLY | O_CLOEXEC);

@@ -35,13 +35,13 @@ typedef struct cache_file cache_file;
  * rebuilt gen never reads what an older one cached. */
 uint64_t cache_program_stamp(void);
 
-/* When dir holds no file name, makes one that holds what from/name
- * holds (copied, then renamed into place, so that no reader meets half a
+/* When dir holds no file name, makes one that holds what from/from_name
+ * holds (copied, then linked into place, so that no reader meets half a
  * copy): gen serve's first build takes the articles the project's build
- * cache has. A copy, not a link: a cache file may be appended to. What
- * the copy holds is checked when it is opened, like any cache file's.
- * Returns whether it made one. */
-bool cache_seed(const char *dir, const char *name, const char *from);
+ * cache has, gen check's first the pages a build rendered. A copy, not a
+ * link: a cache file may be appended to. What the copy holds is checked
+ * when it is opened, like any cache file's. Returns whether it made one. */
+bool cache_seed(const char *dir, const char *name, const char *from, const char *from_name);
 
 /* Opens dir/name ("documents.pack") for a build stamped stamp. Never
  * fails: a missing file or one with another stamp gives an empty cache, a

@@ -1331,8 +1331,9 @@ int print_render(renderer *r, const xref *x, output *o, print_stats *st,
 	bool parted = o && render_print_parts(r);
 	uint64_t fp = render_all_docs_key(r, parted ? 0x7061727473u : 0x7072696e74u);
 	/* A page in parts is kept with its parts, or made again. gen check
-	 * (no output) asks by the frame below instead. */
-	if (o && render_page_fresh(r, o, PRINT_URL "index.html", fp) &&
+	 * (no output) finds here the page a build wrote from the same
+	 * articles; else it asks by the frame below. */
+	if (render_page_fresh(r, o, PRINT_URL "index.html", fp) &&
 	    (!parted || parts_keep_all(o, PRINT_URL "index.html"))) {
 		size_t len; /* read, so that the cache keeps them */
 		render_memo_get(r, PIECES_MEMO, &len);

@@ -628,7 +628,7 @@ static void seed_caches(const site *s, const char *output)
 	char *dir = site_cache_dir(s, output), *own = site_cache_dir(s, NULL);
 	for (size_t i = 0; strcmp(own, dir) != 0 && i < sizeof content_caches / sizeof *content_caches;
 	     i++)
-		cache_seed(dir, content_caches[i], own);
+		cache_seed(dir, content_caches[i], own, content_caches[i]);
 	free(dir);
 	free(own);
 }

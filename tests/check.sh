@@ -340,6 +340,22 @@ git -C "$P" commit -qam "een auteur"
 is $? 1 "an article's card changed so that the print page fails: the check fails"
 contains "$WORK/err" "lus.mustache:1:1: error: partial 'partials/lus' nested more than" \
 	"at the partial the print page reaches"
+# A build's page cache says the same of the pages it wrote: the first
+# check after a build renders none of them again.
+B2=$WORK/built
+make_project "$B2"
+git_init "$B2"
+"$GEN" build -C "$B2" -q
+"$GEN" check -C "$B2" --stats 2> "$WORK/err"
+ok $? "a check after a build"
+is "$(kept_pages)" "15" "takes every page the build rendered, the print page too"
+# And an edit is rendered again, and fails where it should.
+sed -i 's/^title = "De garage"/title = "De grote garage"/' "$B2/content/verhalen/de-garage.md"
+"$GEN" check -C "$B2" --worktree --stats 2> "$WORK/err"
+ok $? "an edited title"
+back=$(kept_pages)
+ok "$([ "${back:-0}" -lt 15 ] && echo 0 || echo 1)" "renders again the pages that show it ($back of 15 kept)"
+
 # --no-cache reads and writes no page cache.
 N=$WORK/nocache
 make_project "$N"

@@ -363,6 +363,10 @@ static void *scan_run(void *arg)
  * the next one starts from what this one found. */
 static bool status_wanted(const build_options *opt)
 {
+	/* The staged content is what a commit is about to hold: what the
+	 * work tree has besides is not the build's to say. */
+	if (opt->src.staged)
+		return false;
 	return !opt->quiet || opt->json || opt->report || opt->status_memory;
 }
 

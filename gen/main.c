@@ -80,6 +80,8 @@ static void usage_for(const char *cmd, FILE *fp)
 			    "writing output and reports every problem as\nfile:line:col: "
 			    "message. Exit 0 when clean, 1 otherwise. Pages whose inputs the\n"
 			    "last check rendered without an error are not rendered again.\n\n%s"
+			    "  --staged      check what git's index holds: the next commit, as a\n"
+			    "                pre-commit hook wants it\n"
 			    "  --format FMT  'text' (default) or 'json'\n"
 			    "  --stats       print the time spent in each stage\n",
 			usage_source);
@@ -258,6 +260,8 @@ static int parse_options(const char *cmd, int argc, char **argv, build_options *
 			sv->bind = next;
 		} else if (strcmp(a, "--no-drafts") == 0 && sv) {
 			o->site.drafts = false;
+		} else if (strcmp(a, "--staged") == 0 && strcmp(cmd, "check") == 0) {
+			o->src.staged = true;
 		} else if (strcmp(a, "--worktree") == 0 && !sv) {
 			o->src.worktree = true;
 		} else if (strcmp(a, "--no-cache") == 0) {
@@ -317,6 +321,8 @@ static int parse_options(const char *cmd, int argc, char **argv, build_options *
 		return bad_usage(cmd, "%s", "-C and --repo cannot be used together");
 	if (o->src.worktree && o->src.rev)
 		return bad_usage(cmd, "%s", "--worktree and --rev cannot be used together");
+	if (o->src.staged && (o->src.worktree || o->src.rev))
+		return bad_usage(cmd, "%s", "--staged cannot be used with --worktree or --rev");
 	return 0;
 }
 

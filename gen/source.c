@@ -104,6 +104,45 @@ int mbedtls_x509_crt_parse_path(void *chain, const char *path)
 	return 0;
 }
 
+/* --staged: the tree of what git's index holds, as git commit would
+ * write it (git_index_write_tree writes the same tree objects the commit
+ * will), and HEAD as the commit whose history the site shows. A git
+ * index file, not a copy of the files: what a hook checks is what will
+ * be committed, with the build cache and the history of the project. */
+static int open_staged(source *s, gen_err *err)
+{
+	git_index *index = NULL;
+	git_reference *head = NULL;
+	git_oid tree;
+	int rc = 0;
+	/* In a hook of git commit -a or of a commit of named paths, the
+	 * commit's index is another file, which git names here. */
+	const char *file = getenv("GIT_INDEX_FILE");
+	bool own = file && *file;
+	if ((own ? git_index_open(&index, file) : git_repository_index(&index, s->repo)) < 0) {
+		rc = git_fail(err, "cannot read git's index");
+		goto out;
+	}
+	if (git_index_has_conflicts(index)) {
+		rc = err_set(err, GEN_EGIT, "", 0, 0,
+			     "git's index has conflicts: resolve them before checking it");
+		goto out;
+	}
+	if ((own ? git_index_write_tree_to(&tree, index, s->repo)
+		 : git_index_write_tree(&tree, index)) < 0 ||
+	    git_tree_lookup(&s->tree, s->repo, &tree) < 0) {
+		rc = git_fail(err, "cannot make a tree of git's index");
+		goto out;
+	}
+	if (git_repository_head(&head, s->repo) == 0 && git_reference_target(head))
+		git_oid_tostr(s->commit, sizeof s->commit, git_reference_target(head));
+	snprintf(s->describe, sizeof s->describe, "the index (staged changes)");
+out:
+	git_reference_free(head);
+	git_index_free(index);
+	return rc;
+}
+
 int source_open(source **out, const source_options *opt, diag_list *diags,
 		gen_err *err)
 {
@@ -179,8 +218,18 @@ int source_open(source **out, const source_options *opt, diag_list *diags,
 		}
 	}
 
+	if (opt->staged && (s->worktree || !git_repository_workdir(s->repo))) {
+		rc = err_set(err, GEN_EUSAGE, "", 0, 0,
+			     "--staged reads git's index, and '%s' has none",
+			     s->root ? s->root : opt->repo);
+		goto out;
+	}
 	if (s->worktree) {
 		snprintf(s->describe, sizeof s->describe, "work tree");
+	} else if (opt->staged) {
+		rc = open_staged(s, err);
+		if (rc < 0)
+			goto out;
 	} else {
 		if (git_revparse_single(&obj, s->repo, rev) < 0) {
 			if (git_repository_head_unborn(s->repo) == 1)

@@ -23,6 +23,8 @@ typedef struct source_options {
 	const char *repo;  /* --repo PATH: a repository (bare or not); NULL = discover */
 	const char *rev;   /* --rev REV; NULL = "HEAD" */
 	bool worktree;     /* --worktree: read files on disk */
+	bool staged;       /* --staged: what git's index holds, the next commit
+			    * (its history is HEAD's) */
 } source_options;
 
 typedef struct source_file {

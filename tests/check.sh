@@ -168,6 +168,29 @@ git -C "$R" add -A
 printf '\nZie [weg](weg.md).\n' >> "$R/content/verhalen/de-garage.md"
 PATH="$WORK/bin:$PATH" git -C "$R" commit -qm "goed" 2> "$WORK/err"
 ok $? "a clean commit passes, whatever the work tree holds"
+# git commit -a commits the work tree: its index (GIT_INDEX_FILE) is
+# what the hook checks.
+PATH="$WORK/bin:$PATH" git -C "$R" commit -qam "alles" 2> "$WORK/err"
+is $? 1 "git commit -a with a broken link in the work tree is refused"
+contains "$WORK/err" "content/verhalen/de-garage.md:" "at the link"
+# A commit of named paths too.
+printf '\nMeer tekst.\n' >> "$R/content/tips/snifo.md"
+PATH="$WORK/bin:$PATH" git -C "$R" commit -qm "alleen de tip" content/tips/snifo.md 2> "$WORK/err"
+ok $? "a commit of one clean file passes, the broken one left out"
+PATH="$WORK/bin:$PATH" git -C "$R" commit -qm "de garage" content/verhalen/de-garage.md 2> "$WORK/err"
+is $? 1 "a commit of the broken file is refused"
+# --staged on its own: the index, not HEAD or the work tree.
+git -C "$R" checkout -q content/verhalen/de-garage.md
+printf '\nZie [ook weg](ookweg.md).\n' >> "$R/content/verhalen/de-garage.md"
+"$GEN" check -C "$R" --staged 2> "$WORK/err"
+ok $? "--staged: an edit not staged is not checked"
+git -C "$R" add content/verhalen/de-garage.md
+"$GEN" check -C "$R" --staged 2> "$WORK/err"
+is $? 1 "--staged: once staged, it is"
+contains "$WORK/err" "content/verhalen/de-garage.md:" "at the link"
+lacks "$WORK/err" "use --worktree" "and no notice about the work tree"
+"$GEN" check -C "$R" --staged --worktree 2> "$WORK/err"
+is $? 2 "--staged with --worktree: a usage error"
 
 # File names that a URL must escape: a space, '?', '#', '%', letters
 # beyond ASCII. The page is written under the file's name, and every

@@ -36,7 +36,7 @@ __attribute__((unused)) static source *open_fixture(void)
 {
 	char dir[512];
 	snprintf(dir, sizeof dir, "%s/p", tmp);
-	source_options o = { dir, NULL, NULL, false };
+	source_options o = { dir, NULL, NULL, false, false };
 	source *s = NULL;
 	diag_list dl = DIAG_LIST_INIT;
 	gen_err e;

@@ -560,11 +560,12 @@ static cache_file *open_page_cache(const site *s, const build_options *opt,
 		buf_printf(&name, "pages-%016llx.pack", (unsigned long long)output_key(dir));
 	} else {
 		char *built = site_output_dir(s, NULL);
-		buf_printf(&name, "pages-%016llx.pack", (unsigned long long)output_key(built));
-		cache_seed(cdir, "pages-check.pack", cdir, name.ptr);
-		free(built);
-		buf_clear(&name);
+		buf from = BUF_INIT;
+		buf_printf(&from, "pages-%016llx.pack", (unsigned long long)output_key(built));
 		buf_puts(&name, "pages-check.pack");
+		cache_seed(cdir, name.ptr, cdir, from.ptr);
+		buf_release(&from);
+		free(built);
 	}
 	uint64_t theme = render_theme_stamp(r);
 	uint64_t stamp = buf_hash64(&theme, sizeof theme, s->program_stamp);

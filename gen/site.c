@@ -626,8 +626,8 @@ static void seed_caches(const site *s, const char *output)
 	static const char *const content_caches[] = { "documents.pack", "search.pack",
 						      "diffs.pack" };
 	char *dir = site_cache_dir(s, output), *own = site_cache_dir(s, NULL);
-	for (size_t i = 0; strcmp(own, dir) != 0 && i < sizeof content_caches / sizeof *content_caches;
-	     i++)
+	bool elsewhere = strcmp(own, dir) != 0;
+	for (size_t i = 0; elsewhere && i < sizeof content_caches / sizeof *content_caches; i++)
 		cache_seed(dir, content_caches[i], own, content_caches[i]);
 	free(dir);
 	free(own);

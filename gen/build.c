@@ -287,6 +287,13 @@ typedef struct early_job {
 	pthread_t scan;
 	bool scanning, scan_threaded;
 	bool scan_begun;      /* by build_once (-o) or early_begin */
+	/* The scan's end, for the search index that waits for it
+	 * (scan_output): what scan_run left in o, kept here as the build
+	 * takes o over; the search told to make nothing (search_stop) */
+	pthread_mutex_t scan_lock;
+	pthread_cond_t scan_cond;
+	bool scan_done, search_stop;
+	output *scanned;
 	/* files of the content that differ from the revision built: git
 	 * status reads the whole work tree, on a thread that runs only when
 	 * a core would otherwise be idle (status_begin) */
@@ -353,7 +360,35 @@ static void *scan_run(void *arg)
 	}
 	j->out_seconds = now_seconds() - t;
 	j->out_dirs_read = j->o ? output_dirs_read(j->o) : 0;
+	pthread_mutex_lock(&j->scan_lock);
+	j->scanned = j->out_rc == 0 ? j->o : NULL;
+	j->scan_done = true;
+	pthread_cond_broadcast(&j->scan_cond);
+	pthread_mutex_unlock(&j->scan_lock);
 	return NULL;
+}
+
+/* render_search_begin's wait: the output once the scan has read it;
+ * NULL when the scan failed or the build stops before its render
+ * (scan_stop_search). */
+static output *scan_output(void *ctx)
+{
+	early_job *j = ctx;
+	pthread_mutex_lock(&j->scan_lock);
+	while (j->scan_begun && !j->scan_done && !j->search_stop)
+		pthread_cond_wait(&j->scan_cond, &j->scan_lock);
+	output *o = j->search_stop ? NULL : j->scanned;
+	pthread_mutex_unlock(&j->scan_lock);
+	return o;
+}
+
+/* Tells a search index still waiting for the output to make nothing. */
+static void scan_stop_search(early_job *j)
+{
+	pthread_mutex_lock(&j->scan_lock);
+	j->search_stop = true;
+	pthread_cond_broadcast(&j->scan_cond);
+	pthread_mutex_unlock(&j->scan_lock);
 }
 
 /* Whether the notice could be seen: a quiet build drops notices
@@ -791,6 +826,8 @@ static int build_once(const build_options *opt, bool late, bool *again)
 	int status = 1;
 	early_job ej;
 	memset(&ej, 0, sizeof ej);
+	pthread_mutex_init(&ej.scan_lock, NULL);
+	pthread_cond_init(&ej.scan_cond, NULL);
 	kept_links kl;
 	memset(&kl, 0, sizeof kl);
 	content_saves cs;
@@ -864,26 +901,16 @@ static int build_once(const build_options *opt, bool late, bool *again)
 		double tt = now_seconds();
 		nrc = render_new(&r, &s, opt->exe, &theme_diags, &theme_err);
 		st.theme = now_seconds() - tt;
-		/* Read beside the parse (early_begin). The output is this
-		 * build's from here: freed or committed below. */
-		double tw = now_seconds();
-		scan_end(&ej);
-		st.history += now_seconds() - tw;
-		o = ej.o;
-		ej.o = NULL;
-		st.output_begin = ej.out_seconds;
-		st.output_dirs = ej.out_dirs_read;
-		if (ej.out_rc < 0) {
-			orc = ej.out_rc;
-			out_err = ej.out_err;
-		}
-		if (nrc == 0 && orc == 0) {
+		/* The search index waits for the output on its own thread:
+		 * the links and the checks below fill the time the reading
+		 * of the output, the longest chain of a rebuild, still takes. */
+		if (nrc == 0) {
 			if (opt->site.cache)
 				pages = open_page_cache(&s, opt, dir, r, &theme_diags);
 			render_set_page_cache(r, pages);
 			render_set_search_memory(r, opt->search_memory ? opt->search_memory
 								: ej.words);
-			render_search_begin(r, o);
+			render_search_begin(r, scan_output, &ej);
 		}
 	}
 	t = now_seconds();
@@ -922,6 +949,21 @@ static int build_once(const build_options *opt, bool late, bool *again)
 	}
 	kept_links_save(&kl, &s, graph);
 	st.site += now_seconds() - t;
+	if (opt->write && r && !diags.errors) {
+		/* Read beside the parse (early_begin). The output is this
+		 * build's from here: freed or committed below. */
+		double tw = now_seconds();
+		scan_end(&ej);
+		st.history += now_seconds() - tw;
+		o = ej.o;
+		ej.o = NULL;
+		st.output_begin = ej.out_seconds;
+		st.output_dirs = ej.out_dirs_read;
+		if (ej.out_rc < 0) {
+			orc = ej.out_rc;
+			out_err = ej.out_err;
+		}
+	}
 	t = now_seconds();
 	/* A build stops here; check goes on to find template errors too. */
 	if (diags.errors && opt->write) {
@@ -1020,7 +1062,9 @@ static int build_once(const build_options *opt, bool late, bool *again)
 out:
 	content_saves_end(&cs, &diags);
 	/* A build that stopped before its render still waits for the
-	 * reading of the output, and throws it away. */
+	 * reading of the output, and throws it away; a search index that
+	 * has not begun makes nothing. */
+	scan_stop_search(&ej);
 	scan_end(&ej);
 	status_join(&ej);
 	words_save_join(&ej);
@@ -1066,6 +1110,8 @@ left:
 #endif
 	/* Every file of the build written: the next build may begin. */
 	lock_end(&ej.lock);
+	pthread_mutex_destroy(&ej.scan_lock);
+	pthread_cond_destroy(&ej.scan_cond);
 	diag_release(&diags);
 	free(dir);
 	return status;

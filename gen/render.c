@@ -1518,7 +1518,9 @@ typedef enum { PART_LISTS, PART_PRINT, PART_SEARCH, PART_HISTORY, PART_COUNT } p
  * render_search_end. */
 typedef struct early_search {
 	renderer *r;
-	output *o;
+	output *(*wait)(void *ctx); /* render_search_begin's */
+	void *ctx;
+	output *o;                  /* what wait gave, when it returned */
 	pthread_t thread;
 	bool joined;
 	int rc;
@@ -1530,17 +1532,19 @@ static void *early_search_run(void *arg)
 {
 	early_search *e = arg;
 	err_clear(&e->err);
+	e->o = e->wait(e->ctx);
 	e->rc = e->o ? search_render_index(e->r, e->r->s, e->o, &e->st, &e->err) : 0;
 	return NULL;
 }
 
-void render_search_begin(renderer *r, output *o)
+void render_search_begin(renderer *r, output *(*wait)(void *ctx), void *ctx)
 {
-	if (r->early || r->jobs < 2 || !o)
+	if (r->early || r->jobs < 2)
 		return;
 	early_search *e = xcalloc(1, sizeof *e);
 	e->r = r;
-	e->o = o;
+	e->wait = wait;
+	e->ctx = ctx;
 	if (pthread_create(&e->thread, NULL, early_search_run, e) != 0) {
 		free(e);
 		return;
@@ -1559,6 +1563,12 @@ int render_search_end(renderer *r, output *o, search_render_stats *st, gen_err *
 	if (!e->joined) {
 		pthread_join(e->thread, NULL);
 		e->joined = true;
+	}
+	/* Its wait gave no output (the build was to stop) while this one
+	 * has one: made here after all. */
+	if (!e->o && o) {
+		e->o = o;
+		e->rc = search_render_index(r, r->s, o, &e->st, &e->err);
 	}
 	*st = e->st;
 	if (e->rc < 0 && err)

@@ -170,16 +170,19 @@ struct search_memory;
 void render_set_search_memory(renderer *r, struct search_memory *m);
 struct search_memory *render_search_memory(const renderer *r);
 /* The search index (search_render_index) begun on a thread of its own
- * before the render, with o, the renderer's page cache and search memory
+ * before the render, with the renderer's page cache and search memory
  * set: it needs neither the links nor the site's pages, so a build
- * starts it while the links are resolved and checked. Only with more
- * than one job and an output; otherwise the render's search part makes
- * it. render_search_end waits for it and gives what it returned (0 or a
- * negative code with err set) and its stats; without one begun, it
- * makes the index into o (with o NULL, nothing). A build that stops
- * before its render calls it too, before it lets go of the output. */
+ * starts it while the links are resolved and checked, and before the
+ * output is read. The thread first calls wait(ctx), which returns the
+ * output once it is read, or NULL for none (the build stops: the thread
+ * makes nothing). Only with more than one job; otherwise the render's
+ * search part makes it. render_search_end waits for it and gives what
+ * it returned (0 or a negative code with err set) and its stats; without
+ * one begun, or one whose wait gave NULL, it makes the index into o
+ * (with o NULL, nothing). A build that stops before its render calls it
+ * too, before it lets go of the output. */
 struct search_render_stats;
-void render_search_begin(renderer *r, output *o);
+void render_search_begin(renderer *r, output *(*wait)(void *ctx), void *ctx);
 int render_search_end(renderer *r, output *o, struct search_render_stats *st, gen_err *err);
 /* Whether the print page goes out in parts (parts.h), as gen serve's
  * preview has it; off unless set. */

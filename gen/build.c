@@ -332,6 +332,8 @@ static void *history_run(void *arg)
 			search_memory_free(j->words);
 			j->words = NULL;
 		}
+		/* Written back only when due (words_save_begin). */
+		search_memory_lean(j->words);
 	}
 	return NULL;
 }

@@ -467,6 +467,11 @@ struct search_index {
 	vec32 changed;
 	uint32_t *from_memory; /* the memory's word ids to this index's, for
 				* the words of held documents (else UINT32_MAX) */
+	/* With a memory read from a file (a one-shot build): where each held
+	 * document's words are in the memory's arrays (SIZE_MAX for the
+	 * others, whose words are in dw_*). They are copied into dw_* only
+	 * when something needs them there (words_materialize). */
+	size_t *held_at;
 	uint32_t *term_was;    /* per term: the memory's term, or UINT32_MAX */
 	bool *term_same;       /* per term: postings and levels as the memory's */
 	bool order_same;       /* build_postings_after: order is the memory's */
@@ -589,12 +594,14 @@ int search_new(search_index **out, const char *language, gen_err *err)
 }
 
 static void memory_take(search_index *ix);
+static bool memory_worth(search_index *ix);
+static void words_materialize(search_index *ix);
 
 void search_free(search_index *ix)
 {
 	if (!ix)
 		return;
-	if (ix->remember && ix->memory)
+	if (ix->remember && ix->memory && memory_worth(ix))
 		memory_take(ix);
 	if (ix->stemmer)
 		sb_stemmer_delete(ix->stemmer);
@@ -640,6 +647,7 @@ void search_free(search_index *ix)
 	strtab_release(&ix->terms);
 	free(ix->changed.v);
 	free(ix->from_memory);
+	free(ix->held_at);
 	free(ix->term_was);
 	free(ix->term_same);
 	free(ix);
@@ -1982,6 +1990,7 @@ struct search_memory {
 			      * made or loaded */
 	bool due;            /* and the file it was loaded from, if any,
 			      * lacks too much of it (search_memory_due) */
+	bool lean;           /* search_memory_lean */
 };
 
 /* The memory's spares, by what they were and will be. */
@@ -2054,6 +2063,12 @@ void search_memory_free(search_memory *m)
 	free(m);
 }
 
+void search_memory_lean(search_memory *m)
+{
+	if (m)
+		m->lean = true;
+}
+
 bool search_memory_taken(const search_memory *m)
 {
 	return m && m->taken;
@@ -2094,6 +2109,66 @@ size_t search_terms_held(const search_index *ix)
  * articles, so it is written every few dozen changed articles rather
  * than after each build. */
 #define MEMORY_STALE_DOCS(ndocs) (8 + (ndocs) / 256)
+
+/* Copies the words of the documents that a memory's file holds
+ * (held_at) into dw_*, in document order with the others', as
+ * add_remembered does without a file: for what needs every document's
+ * words (build_postings, a memory that takes them). */
+static void words_materialize(search_index *ix)
+{
+	if (!ix->held_at)
+		return;
+	const search_memory *m = ix->memory;
+	size_t total = 0;
+	for (size_t i = 0; i < ix->ndocs; i++)
+		total += ix->docs[i].nwords;
+	vec32 word = { NULL, 0, 0 }, tf = { NULL, 0, 0 }, cnt = { NULL, 0, 0 };
+	vec_reserve(&word, total + 1);
+	vec_reserve(&tf, total + 1);
+	vec_reserve(&cnt, total + 1);
+	for (size_t i = 0; i < ix->ndocs; i++) {
+		sdoc *d = &ix->docs[i];
+		size_t at = ix->held_at[i], n = d->nwords;
+		if (at != SIZE_MAX) {
+			for (size_t k = 0; k < n; k++)
+				word.v[word.n + k] = ix->from_memory[m->ids.v[at + k]];
+			memcpy(tf.v + tf.n, m->tf.v + at, n * sizeof *tf.v);
+			memcpy(cnt.v + cnt.n, m->cnt.v + at, n * sizeof *cnt.v);
+		} else {
+			memcpy(word.v + word.n, ix->dw_word.v + d->words, n * sizeof *word.v);
+			memcpy(tf.v + tf.n, ix->dw_tf.v + d->words, n * sizeof *tf.v);
+			memcpy(cnt.v + cnt.n, ix->dw_cnt.v + d->words, n * sizeof *cnt.v);
+		}
+		d->words = word.n;
+		word.n += n;
+		tf.n += n;
+		cnt.n += n;
+	}
+	free(ix->dw_word.v);
+	free(ix->dw_tf.v);
+	free(ix->dw_cnt.v);
+	ix->dw_word = word;
+	ix->dw_tf = tf;
+	ix->dw_cnt = cnt;
+	free(ix->held_at);
+	ix->held_at = NULL;
+}
+
+/* Whether the memory takes this index's words at search_free. One read
+ * from a file leaves with the one-shot build that read it, and is
+ * written again only when it lags too far behind (memory_take's due):
+ * otherwise the held documents' words stay in its mapping, never
+ * copied. A memory a process holds (gen serve) always takes them. */
+static bool memory_worth(search_index *ix)
+{
+	if (!ix->held_at)
+		return true;
+	bool built = ix->written && ix->made.ptf && ix->made.pq_raw && ix->made.enc_at;
+	if (built && ix->order_same && ix->ndocs - ix->held <= MEMORY_STALE_DOCS(ix->ndocs))
+		return false;
+	words_materialize(ix);
+	return true;
+}
 
 /* search_free, for an index whose documents were all added: the memory
  * takes its words instead of the next build reading them again. */
@@ -2784,9 +2859,19 @@ static int add_remembered(search_index *ix, const document *docs, size_t n, cons
 	uint32_t *from_worker = xmalloc((w->words.n + 1) * sizeof *from_worker);
 	memset(from_memory, 0xff, (m->words.n + 1) * sizeof *from_memory);
 	memset(from_worker, 0xff, (w->words.n + 1) * sizeof *from_worker);
+	/* A memory read from a file leaves with this one-shot build: the
+	 * held documents' words stay in its mapping until they are needed
+	 * in dw_* (words_materialize), which a rebuild after an edit never
+	 * does unless the memory is to be written again (memory_worth):
+	 * millions of entries not copied, their pages not faulted in. */
+	bool lazy = m->map != NULL && m->lean;
+	if (lazy) {
+		free(ix->held_at);
+		ix->held_at = xmalloc((n + 1) * sizeof *ix->held_at);
+	}
 	size_t total = 0;
 	for (size_t i = 0; i < n; i++)
-		total += held[i] >= 0 ? m->docs[held[i]].n : ix->docs[i].nwords;
+		total += held[i] >= 0 ? (lazy ? 0 : m->docs[held[i]].n) : ix->docs[i].nwords;
 	if (ix->dw_word.n || ix->dw_tf.n || ix->dw_cnt.n) {
 		vec_reserve(&ix->dw_word, total);
 		vec_reserve(&ix->dw_tf, total);
@@ -2804,7 +2889,9 @@ static int add_remembered(search_index *ix, const document *docs, size_t n, cons
 			 * counts are copied as they are, only ids looked up. */
 			const struct held_doc *h = &m->docs[held[i]];
 			const uint32_t *ids = m->ids.v + h->at, *cnt = m->cnt.v + h->at;
-			uint32_t *to = ix->dw_word.v + start;
+			uint32_t *to = lazy ? NULL : ix->dw_word.v + start;
+			if (lazy)
+				ix->held_at[i] = h->at;
 			for (size_t k = 0; k < h->n; k++) {
 				uint32_t old = ids[k];
 				if (from_memory[old] == UINT32_MAX) {
@@ -2817,17 +2904,23 @@ static int add_remembered(search_index *ix, const document *docs, size_t n, cons
 				}
 				uint32_t g = from_memory[old];
 				ix->word_freq[g] += cnt[k];
-				to[k] = g;
+				if (to)
+					to[k] = g;
 			}
-			memcpy(ix->dw_tf.v + start, m->tf.v + h->at, h->n * sizeof *ix->dw_tf.v);
-			memcpy(ix->dw_cnt.v + start, cnt, h->n * sizeof *cnt);
-			ix->dw_word.n += h->n;
-			ix->dw_tf.n += h->n;
-			ix->dw_cnt.n += h->n;
+			if (!lazy) {
+				memcpy(ix->dw_tf.v + start, m->tf.v + h->at,
+				       h->n * sizeof *ix->dw_tf.v);
+				memcpy(ix->dw_cnt.v + start, cnt, h->n * sizeof *cnt);
+				ix->dw_word.n += h->n;
+				ix->dw_tf.n += h->n;
+				ix->dw_cnt.n += h->n;
+			}
 			d->nwords = h->n;
 			d->len = h->len;
 			ix->held++;
 		} else {
+			if (lazy)
+				ix->held_at[i] = SIZE_MAX;
 			for (size_t k = 0; k < d->nwords; k++) {
 				uint32_t l = w->dw_word.v[d->words + k];
 				if (from_worker[l] == UINT32_MAX) {
@@ -2857,7 +2950,8 @@ static int add_remembered(search_index *ix, const document *docs, size_t n, cons
 			vec_push(&ix->changed, (uint32_t)i);
 	}
 	ix->after = same_numbers;
-	if (same_numbers)
+	/* Kept for the held documents' words too (words_materialize). */
+	if (same_numbers || lazy)
 		ix->from_memory = from_memory;
 	else
 		free(from_memory);
@@ -4395,8 +4489,10 @@ int search_write(search_index *ix, search_emit_fn emit, void *ctx, gen_err *err)
 	grow_words(ix);
 	stem_all(ix);
 	split_all(ix);
-	if (!map_terms(ix) || !build_postings_after(ix))
+	if (!map_terms(ix) || !build_postings_after(ix)) {
+		words_materialize(ix);
 		build_postings(ix);
+	}
 	if (remembering(ix)) {
 		ix->made.enc_at = xcalloc(ix->terms.n + 1, sizeof *ix->made.enc_at);
 		ix->made.enc_len = xcalloc(ix->terms.n + 1, sizeof *ix->made.enc_len);

@@ -62,6 +62,12 @@ void search_memory_free(search_memory *m);
  * one from an older build costs time, never a wrong index. */
 int search_memory_save(const search_memory *m, const char *path, uint64_t stamp);
 int search_memory_load(search_memory *m, const char *path, uint64_t stamp);
+/* Says that m goes with a one-shot build that writes it back only when
+ * search_memory_due says so (m NULL: nothing). An index that leaves m,
+ * loaded from a file, not due then does not give m its words (they are
+ * not copied out of the file's mapping for nothing): m is not taken, and
+ * the file stays as it is. */
+void search_memory_lean(search_memory *m);
 /* Whether an index made since m was made or loaded gave m its words
  * (one kept whole leaves m as it was: there is nothing new to save). */
 bool search_memory_taken(const search_memory *m);

@@ -1225,7 +1225,9 @@ static void test_memory_file(void)
  * (search_memory_due): more than eight articles (of 120) changed since
  * it was written, or any article gone, which moves the documents. A
  * build with a file some edits behind takes every other article's words
- * from it and makes the index made without it. */
+ * from it and makes the index made without it. The memory is lean, as a
+ * one-shot build's is (search_memory_lean): one left not due is not
+ * taken (its words stay in the file's mapping), one due is, whole. */
 static void test_memory_lagging(void)
 {
 	enum { N = CACHED_DOCS, EDITS = 12 };
@@ -1240,12 +1242,13 @@ static void test_memory_lagging(void)
 	ok(search_memory_due(m), "lagging memory: one not read from a file is due");
 	is(search_memory_save(m, memfile, 7), 0, "lagging memory: written");
 	size_t behind = 0; /* articles changed since the file was written */
-	int writes = 0, loaded = 0, due_right = 0;
+	int writes = 0, loaded = 0, due_right = 0, taken_right = 0;
 	bool same = true, held_right = true;
 	for (size_t e = 0; e < EDITS; e++) {
 		search_memory_free(m);
 		m = search_memory_new();
 		loaded += search_memory_load(m, memfile, 7) == 0;
+		search_memory_lean(m);
 		document_swap_text(&docs[10 + e], 10 + e, 1);
 		behind++;
 		char *ref = build_cached(docs, N, 1, NULL, 1);
@@ -1253,6 +1256,7 @@ static void test_memory_lagging(void)
 		same = same && strcmp(got, ref) == 0;
 		held_right = held_right && held == N - behind && terms > 0;
 		due_right += search_memory_due(m) == (behind > 8);
+		taken_right += search_memory_taken(m) == (behind > 8);
 		if (search_memory_due(m) && search_memory_save(m, memfile, 7) == 0) {
 			writes++;
 			behind = 0;
@@ -1266,6 +1270,7 @@ static void test_memory_lagging(void)
 		       "articles but those changed since the file was written");
 	is(due_right, EDITS, "lagging memory: due when more than eight articles changed");
 	is(writes, 1, "lagging memory: written once in twelve edits");
+	is(taken_right, EDITS, "lagging memory: lean, taken only when due");
 
 	/* Themes in another order change the documents' order: no posting
 	 * is taken from the file, and it is due at once, though it has the
@@ -1273,6 +1278,7 @@ static void test_memory_lagging(void)
 	search_memory_free(m);
 	m = search_memory_new();
 	search_memory_load(m, memfile, 7);
+	search_memory_lean(m);
 	document_swap_text(&docs[0], 0, 3);
 	char *ref = build_cached(docs, N, 1, NULL, 1);
 	char *got = build_remembered(docs, N, 2, m, 1, &held, NULL, &terms);
@@ -1286,6 +1292,7 @@ static void test_memory_lagging(void)
 	search_memory_free(m);
 	m = search_memory_new();
 	search_memory_load(m, memfile, 7);
+	search_memory_lean(m);
 	document gone = docs[60];
 	memmove(&docs[60], &docs[61], (N - 61) * sizeof *docs);
 	docs[N - 1] = gone; /* freed with the others */

@@ -472,15 +472,6 @@ struct search_index {
 	 * others, whose words are in dw_*). They are copied into dw_* only
 	 * when something needs them there (words_materialize). */
 	size_t *held_at;
-	/* Likewise each term's postings, after build_postings_after with a
-	 * lean memory: the memory's own for a term none of whose postings
-	 * changed, the others' in lean_doc and lean_tf; in made.pdoc and
-	 * made.ptf only once something needs them there
-	 * (postings_materialize). NULL otherwise. */
-	const uint32_t **post_doc;
-	const double **post_tf;
-	uint32_t *lean_doc;
-	double *lean_tf;
 	uint32_t *term_was;    /* per term: the memory's term, or UINT32_MAX */
 	bool *term_same;       /* per term: postings and levels as the memory's */
 	bool order_same;       /* build_postings_after: order is the memory's */
@@ -605,7 +596,6 @@ int search_new(search_index **out, const char *language, gen_err *err)
 static void memory_take(search_index *ix);
 static bool memory_worth(search_index *ix);
 static void words_materialize(search_index *ix);
-static void postings_materialize(search_index *ix);
 
 void search_free(search_index *ix)
 {
@@ -658,10 +648,6 @@ void search_free(search_index *ix)
 	free(ix->changed.v);
 	free(ix->from_memory);
 	free(ix->held_at);
-	free(ix->post_doc);
-	free(ix->post_tf);
-	free(ix->lean_doc);
-	free(ix->lean_tf);
 	free(ix->term_was);
 	free(ix->term_same);
 	free(ix);
@@ -2171,19 +2157,16 @@ static void words_materialize(search_index *ix)
 /* Whether the memory takes this index's words at search_free. One read
  * from a file leaves with the one-shot build that read it, and is
  * written again only when it lags too far behind (memory_take's due):
- * otherwise the held documents' words and the unchanged terms' postings
- * stay in its mapping, never copied. A memory a process holds (gen
- * serve) always takes them. */
+ * otherwise the held documents' words stay in its mapping, never
+ * copied. A memory a process holds (gen serve) always takes them. */
 static bool memory_worth(search_index *ix)
 {
-	if (!ix->held_at && !ix->post_doc)
+	if (!ix->held_at)
 		return true;
-	bool built = ix->written && (ix->made.ptf || ix->post_tf) && ix->made.pq_raw &&
-		     ix->made.enc_at;
+	bool built = ix->written && ix->made.ptf && ix->made.pq_raw && ix->made.enc_at;
 	if (built && ix->order_same && ix->ndocs - ix->held <= MEMORY_STALE_DOCS(ix->ndocs))
 		return false;
 	words_materialize(ix);
-	postings_materialize(ix);
 	return true;
 }
 
@@ -3456,48 +3439,6 @@ static bool remembering(const search_index *ix)
 	return ix->remember && ix->memory;
 }
 
-/* Term t's documents and weighted counts, post_n[t] of each. */
-static const uint32_t *term_docs(const search_index *ix, size_t t)
-{
-	return ix->post_doc ? ix->post_doc[t] : ix->made.pdoc + ix->made.post_off[t];
-}
-
-static const double *term_tfs(const search_index *ix, size_t t)
-{
-	return ix->post_tf ? ix->post_tf[t] : ix->made.ptf + ix->made.post_off[t];
-}
-
-/* Puts every term's postings into made.pdoc and made.ptf, in term
- * order, for what reads them there (a memory that takes the index,
- * search_query); nothing to do unless they are lean (post_doc). */
-static void postings_materialize(search_index *ix)
-{
-	if (!ix->post_doc)
-		return;
-	size_t nt = ix->terms.n;
-	size_t total = nt ? (size_t)ix->made.post_off[nt - 1] + ix->made.post_n[nt - 1] : 0;
-	free(ix->made.pdoc);
-	free(ix->made.ptf);
-	ix->made.pdoc = xmalloc((total + 1) * sizeof *ix->made.pdoc);
-	ix->made.ptf = xmalloc((total + 1) * sizeof *ix->made.ptf);
-	ix->made.post_cap = total;
-	for (size_t t = 0; t < nt; t++) {
-		size_t n = ix->made.post_n[t];
-		if (!n)
-			continue;
-		memcpy(ix->made.pdoc + ix->made.post_off[t], ix->post_doc[t], n * sizeof *ix->made.pdoc);
-		memcpy(ix->made.ptf + ix->made.post_off[t], ix->post_tf[t], n * sizeof *ix->made.ptf);
-	}
-	free(ix->post_doc);
-	free(ix->post_tf);
-	free(ix->lean_doc);
-	free(ix->lean_tf);
-	ix->post_doc = NULL;
-	ix->post_tf = NULL;
-	ix->lean_doc = NULL;
-	ix->lean_tf = NULL;
-}
-
 /* One thread's terms [from, to) in score_postings: first scored (pass 0,
  * with the highest score), then given their levels (pass 1). */
 typedef struct score_part {
@@ -3523,10 +3464,8 @@ static void *score_run(void *arg)
 		}
 		double df = ix->made.post_n[t];
 		double idf = log(1 + (nd - df + 0.5) / (df + 0.5));
-		const uint32_t *doc = term_docs(ix, t);
-		const double *tf = term_tfs(ix, t);
-		for (size_t start = at; at < end; at++) {
-			double sc = bm25(idf, tf[at - start], p->norm[doc[at - start]]);
+		for (; at < end; at++) {
+			double sc = bm25(idf, ix->made.ptf[at], p->norm[ix->made.pdoc[at]]);
 			p->impact[at] = (float)sc;
 			if (sc > p->max)
 				p->max = sc;
@@ -3684,118 +3623,11 @@ static void *merge_same(void *arg)
 		uint32_t n = ix->made.post_n[t], was = ix->term_was[t];
 		ix->term_same[t] = was != UINT32_MAX && n == m->made.post_n[was] &&
 				   ix->made.term_surface[t] == m->made.term_surface[was] &&
-				   (term_docs(ix, t) == m->made.pdoc + m->made.post_off[was] ||
-				    memcmp(term_docs(ix, t), m->made.pdoc + m->made.post_off[was],
-					   n * sizeof *ix->made.pdoc) == 0) &&
+				   memcmp(ix->made.pdoc + ix->made.post_off[t], m->made.pdoc + m->made.post_off[was],
+					  n * sizeof *ix->made.pdoc) == 0 &&
 				   memcmp(ix->made.pq + ix->made.post_off[t], m->made.pq_raw + m->made.post_off[was], n) == 0;
 	}
 	return NULL;
-}
-
-/* build_postings_after's merge with a lean memory (see post_doc): a term
- * none of whose postings changed keeps the memory's, where they lie in
- * its file's mapping; only the others are merged, into arrays of their
- * own, as merge_fill would. Sets post_off and post_n and returns the
- * number of postings. */
-static size_t lean_merge(search_index *ix, const fresh_posting *fresh, size_t nfresh,
-			 const bool *gone)
-{
-	size_t nt = ix->terms.n;
-	ix->made.post_off = xcalloc(nt + 1, sizeof *ix->made.post_off);
-	ix->made.post_n = xcalloc(nt + 1, sizeof *ix->made.post_n);
-	ix->post_doc = xcalloc(nt + 1, sizeof *ix->post_doc);
-	ix->post_tf = xcalloc(nt + 1, sizeof *ix->post_tf);
-	/* First each term's count, and whether it keeps the memory's. */
-	bool *own = xcalloc(nt + 1, sizeof *own);
-	size_t f = 0, at = 0, room = 0;
-	for (size_t t = 0; t < nt; t++) {
-		const double *otf;
-		uint32_t on, n = 0;
-		const uint32_t *od = was_postings(ix, t, &otf, &on);
-		for (uint32_t i = 0; i < on; i++)
-			n += !gone[od[i]];
-		own[t] = n != on;
-		for (; f < nfresh && fresh[f].term == t; f++, n++)
-			own[t] = true;
-		ix->made.post_off[t] = (uint32_t)at;
-		ix->made.post_n[t] = n;
-		at += n;
-		room += own[t] ? n : 0;
-	}
-	ix->lean_doc = xmalloc((room + 1) * sizeof *ix->lean_doc);
-	ix->lean_tf = xmalloc((room + 1) * sizeof *ix->lean_tf);
-	size_t put = 0;
-	f = 0;
-	for (size_t t = 0; t < nt; t++) {
-		const double *otf;
-		uint32_t on, i = 0;
-		const uint32_t *od = was_postings(ix, t, &otf, &on);
-		if (!own[t]) {
-			ix->post_doc[t] = od;
-			ix->post_tf[t] = otf;
-			continue;
-		}
-		ix->post_doc[t] = ix->lean_doc + put;
-		ix->post_tf[t] = ix->lean_tf + put;
-		while (i < on || (f < nfresh && fresh[f].term == t)) {
-			if (f < nfresh && fresh[f].term == t && (i >= on || fresh[f].k < od[i])) {
-				ix->lean_doc[put] = fresh[f].k;
-				ix->lean_tf[put++] = fresh[f].tf;
-				f++;
-			} else {
-				if (!gone[od[i]]) {
-					ix->lean_doc[put] = od[i];
-					ix->lean_tf[put++] = otf[i];
-				}
-				i++;
-			}
-		}
-	}
-	free(own);
-	return at;
-}
-
-/* build_postings_after's merge without a lean memory: every term's
- * postings into made.pdoc and made.ptf, on two ranges of terms with
- * enough of them (parts, *nparts, for merge_same too). Returns the
- * number of postings. */
-static size_t merge_all(search_index *ix, const fresh_posting *fresh, size_t nfresh,
-			const bool *gone, size_t cap, merge_part *parts, size_t *nparts_out)
-{
-	const search_memory *m = ix->memory;
-	size_t nt = ix->terms.n, nparts, at;
-	ix->made.post_off = xcalloc(nt + 1, sizeof *ix->made.post_off);
-	ix->made.post_n = xcalloc(nt + 1, sizeof *ix->made.post_n);
-	size_t got_doc, got_tf;
-	ix->made.pdoc = spare_take(spare_of(ix, SPARE_PDOC), (cap + 1) * sizeof *ix->made.pdoc,
-				   &got_doc);
-	ix->made.ptf = spare_take(spare_of(ix, SPARE_PTF), (cap + 1) * sizeof *ix->made.ptf,
-				  &got_tf);
-	ix->made.post_cap = got_doc / sizeof *ix->made.pdoc < got_tf / sizeof *ix->made.ptf
-				    ? got_doc / sizeof *ix->made.pdoc
-				    : got_tf / sizeof *ix->made.ptf;
-	/* Two ranges of terms, the first placed while the second counts
-	 * the first's postings to know where its own go: the first range
-	 * is the larger, as counting reads only the documents' numbers. */
-	nparts = ix->jobs > 1 && cap >= 65536 ? 2 : 1;
-	size_t cut = nt;
-	if (nparts == 2) {
-		size_t sum = 0, upto = cap / 5 * 3;
-		cut = 0;
-		while (cut < nt && sum < upto) {
-			uint32_t was = ix->term_was[cut++];
-			sum += was != UINT32_MAX ? m->made.post_n[was] : 0;
-		}
-	}
-	size_t f0 = 0;
-	while (f0 < nfresh && fresh[f0].term < cut)
-		f0++;
-	parts[0] = (merge_part){ ix, fresh, nfresh, gone, 0, cut, 0, 0 };
-	parts[1] = (merge_part){ ix, fresh, nfresh, gone, cut, nt, f0, 0 };
-	jobs_run(parts, nparts, sizeof *parts, merge_fill);
-	at = parts[nparts - 1].count;
-	*nparts_out = nparts;
-	return at;
 }
 
 /* build_postings for an index that search_add_documents found to be the
@@ -3856,18 +3688,38 @@ static bool build_postings_after(search_index *ix)
 	size_t cap = nfresh;
 	for (size_t t = 0; t < nt; t++)
 		cap += ix->term_was[t] != UINT32_MAX ? m->made.post_n[ix->term_was[t]] : 0;
+	ix->made.post_off = xcalloc(nt + 1, sizeof *ix->made.post_off);
+	ix->made.post_n = xcalloc(nt + 1, sizeof *ix->made.post_n);
+	size_t got_doc, got_tf;
+	ix->made.pdoc = spare_take(spare_of(ix, SPARE_PDOC), (cap + 1) * sizeof *ix->made.pdoc,
+				   &got_doc);
+	ix->made.ptf = spare_take(spare_of(ix, SPARE_PTF), (cap + 1) * sizeof *ix->made.ptf,
+				  &got_tf);
+	ix->made.post_cap = got_doc / sizeof *ix->made.pdoc < got_tf / sizeof *ix->made.ptf
+				    ? got_doc / sizeof *ix->made.pdoc
+				    : got_tf / sizeof *ix->made.ptf;
+	/* Two ranges of terms, the first placed while the second counts
+	 * the first's postings to know where its own go: the first range
+	 * is the larger, as counting reads only the documents' numbers. */
+	size_t nparts = ix->jobs > 1 && cap >= 65536 ? 2 : 1;
 	merge_part parts[2];
-	size_t nparts, at;
-	if (m->lean && m->map) {
-		at = lean_merge(ix, fresh, nfresh, gone);
-		/* merge_same's ranges: about half the terms each. */
-		nparts = ix->jobs > 1 && nt >= 1024 ? 2 : 1;
-		parts[0] = (merge_part){ ix, fresh, nfresh, gone, 0, nparts == 2 ? nt / 2 : nt, 0, 0 };
-		parts[1] = (merge_part){ ix, fresh, nfresh, gone, nt / 2, nt, 0, 0 };
-	} else {
-		at = merge_all(ix, fresh, nfresh, gone, cap, parts, &nparts);
+	size_t cut = nt;
+	if (nparts == 2) {
+		size_t sum = 0, upto = cap / 5 * 3;
+		cut = 0;
+		while (cut < nt && sum < upto) {
+			uint32_t was = ix->term_was[cut++];
+			sum += was != UINT32_MAX ? m->made.post_n[was] : 0;
+		}
 	}
+	size_t f0 = 0;
+	while (f0 < nfresh && fresh[f0].term < cut)
+		f0++;
+	parts[0] = (merge_part){ ix, fresh, nfresh, gone, 0, cut, 0, 0 };
+	parts[1] = (merge_part){ ix, fresh, nfresh, gone, cut, nt, f0, 0 };
+	jobs_run(parts, nparts, sizeof *parts, merge_fill);
 	ix->merge_ranges = nparts;
+	size_t at = parts[nparts - 1].count;
 	score_postings(ix, at);
 	ix->made.pq_raw = spare_take(spare_of(ix, SPARE_PQ_RAW), at + 1, &ix->made.pq_raw_cap);
 	memcpy(ix->made.pq_raw, ix->made.pq, at);
@@ -4007,7 +3859,7 @@ static void put_varint(buf *b, uint32_t v)
 static void encode_postings(search_index *ix, uint32_t t, buf *out, bool *tier_a)
 {
 	uint32_t off = ix->made.post_off[t], n = ix->made.post_n[t];
-	const uint32_t *doc = term_docs(ix, t);
+	uint32_t *doc = ix->made.pdoc + off;
 	uint8_t *pq = ix->made.pq + off;
 	if (!ix->made.term_surface[t])
 		buf_putc(out, '!');
@@ -4728,7 +4580,7 @@ size_t search_query(const search_index *ix, const char *query, size_t *docs,
 		if (dup)
 			continue;
 		for (uint32_t k = 0; k < ix->made.post_n[t]; k++) {
-			uint32_t d = term_docs(ix, t)[k];
+			uint32_t d = ix->made.pdoc[ix->made.post_off[t] + k];
 			h[d].score += dequantize(ix, ix->made.pq[ix->made.post_off[t] + k]);
 			h[d].words++;
 		}

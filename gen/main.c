@@ -407,7 +407,6 @@ static int cmd_diff(int argc, char **argv, const char *exe)
 
 int main(int argc, char **argv)
 {
-	xalloc_setup();
 	if (argc < 2) {
 		usage_for("", stderr);
 		return EXIT_USAGE;

@@ -1,7 +1,6 @@
 /* xalloc: allocation wrappers that abort on exhaustion (see xalloc.h). */
 #include "xalloc.h"
 
-#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,23 +19,6 @@
  * pause before a rebuild"). Someone who edits an article builds it
  * seconds later, so gen leaves the page size to the kernel and to the
  * user (glibc.malloc.hugetlb=1 in GLIBC_TUNABLES still asks for them). */
-
-void xalloc_setup(void)
-{
-	/* Each thread's arena is a heap of up to 64 MB that glibc makes
-	 * writable a page at a time as it grows: a one-shot rebuild of the
-	 * 10,000-article benchmark called mprotect 2,120 times, each one
-	 * holding up the other threads' page faults. With the pad, an
-	 * arena is writable to its full size when it is made (address
-	 * space, not memory: a page costs only when first written), and
-	 * the main heap grows in steps of 64 MB instead of 128 KB (137 brk
-	 * calls, now 6). gen serve and --resident also keep large blocks
-	 * in the heap from build to build (serve.c); a one-shot build does
-	 * not, as that raised a full build's peak memory by a tenth. */
-	const char *own = getenv("GLIBC_TUNABLES");
-	if (!own || !strstr(own, "glibc.malloc.top_pad"))
-		mallopt(M_TOP_PAD, 64 << 20); /* a user's own pad is obeyed */
-}
 
 static void out_of_memory(size_t n)
 {

@@ -8,9 +8,6 @@
 
 #include <stddef.h>
 
-/* Sets malloc's policy for the process (see xalloc.c); called first
- * thing in main, before any thread is made. */
-void xalloc_setup(void);
 void *xmalloc(size_t n);
 void *xcalloc(size_t count, size_t size);
 void *xrealloc(void *p, size_t n);

@@ -42,34 +42,50 @@ char *document_alias_path(const char *alias)
 	return buf_detach(&rel);
 }
 
-/* What a document's path alone decides: where it lives and its URL. */
+/* What a document's path alone decides: where it lives and its URL. The
+ * five strings share one allocation, owned through d->path: every
+ * article gets them in every build, ten thousand at a time. */
 static void set_paths(document *d, const source_file *f, const config *cfg)
 {
 	memset(d, 0, sizeof *d);
 	size_t cl = strlen(cfg->content_dir);
-	d->path = xstrdup(f->path);
-	d->rel = xstrdup(strncmp(f->path, cfg->content_dir, cl) == 0 && f->path[cl] == '/'
-				 ? f->path + cl + 1
-				 : f->path);
-	const char *slash = strrchr(d->rel, '/');
-	d->dir = slash ? xstrndup(d->rel, (size_t)(slash - d->rel)) : xstrdup("");
-	const char *base = slash ? slash + 1 : d->rel;
-	d->is_index = strcmp(base, "_index.md") == 0 || strcmp(base, "index.md") == 0;
-	char *path = document_url_for(d->rel);
+	const char *rel = strncmp(f->path, cfg->content_dir, cl) == 0 && f->path[cl] == '/'
+				  ? f->path + cl + 1
+				  : f->path;
+	const char *slash = strrchr(rel, '/');
+	const char *base = slash ? slash + 1 : rel;
+	size_t pl = strlen(f->path), rl = strlen(rel), dl = slash ? (size_t)(slash - rel) : 0;
+	char *path = document_url_for(rel);
 	size_t ul = strlen(path);
-	d->out_path = xmalloc(ul + sizeof "index.html");
-	memcpy(d->out_path, path, ul);
-	memcpy(d->out_path + ul, "index.html", sizeof "index.html");
 	/* The file keeps its name; links, the sitemap and the feed get it
 	 * escaped. Most names need nothing: then the path is the URL. */
-	if (buf_url_path_plain(path, ul)) {
-		d->url = path;
-	} else {
-		buf u = BUF_INIT;
+	buf u = BUF_INIT;
+	bool plain = buf_url_path_plain(path, ul);
+	if (!plain)
 		buf_put_url_path(&u, path, ul);
-		free(path);
-		d->url = buf_detach(&u);
-	}
+	const char *url = plain ? path : u.ptr;
+	size_t url_len = plain ? ul : u.len;
+	char *p = xmalloc(pl + 1 + rl + 1 + dl + 1 + ul + sizeof "index.html" + url_len + 1);
+	d->path = p;
+	memcpy(p, f->path, pl + 1);
+	p += pl + 1;
+	d->rel = p;
+	memcpy(p, rel, rl + 1);
+	p += rl + 1;
+	d->dir = p;
+	memcpy(p, rel, dl);
+	p[dl] = '\0';
+	p += dl + 1;
+	d->out_path = p;
+	memcpy(p, path, ul);
+	memcpy(p + ul, "index.html", sizeof "index.html");
+	p += ul + sizeof "index.html";
+	d->url = p;
+	memcpy(p, url, url_len);
+	p[url_len] = '\0';
+	free(path);
+	buf_release(&u);
+	d->is_index = strcmp(base, "_index.md") == 0 || strcmp(base, "index.md") == 0;
 	memcpy(d->id, f->id, sizeof d->id);
 	d->identity = document_identity(d);
 }
@@ -113,11 +129,7 @@ out:
 
 void document_release(document *d)
 {
-	free(d->path);
-	free(d->rel);
-	free(d->dir);
-	free(d->url);
-	free(d->out_path);
+	free(d->path); /* and the other four (set_paths) */
 	/* A thawed document's strings may be the cache's bytes. */
 	for (size_t i = 0; i < d->nevidence && !d->fm.borrowed; i++) {
 		free(d->evidence[i].theme);

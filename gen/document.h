@@ -32,7 +32,8 @@ typedef struct document {
 	char *url;       /* site-relative: "verhalen/de-garage/"; "" for the home page;
 			    as a URL: "verhalen/Klant%20aan%20het%20woord/" for a
 			    file "Klant aan het woord.md" (buf_put_url_path) */
-	char *out_path;  /* "verhalen/de-garage/index.html", as the file is named */
+	char *out_path;  /* "verhalen/de-garage/index.html", as the file is named;
+			    the five share one allocation, freed through path */
 	char id[41];     /* content hash (git blob id) */
 	bool is_index;   /* an _index.md: a section's (or the home page's) intro */
 	frontmatter fm;

@@ -2154,17 +2154,32 @@ static void words_materialize(search_index *ix)
 	ix->held_at = NULL;
 }
 
+/* Whether the index built what a memory keeps of its postings. */
+static bool index_built(const search_index *ix)
+{
+	return ix->written && ix->made.ptf && ix->made.pq_raw && ix->made.enc_at;
+}
+
+/* Whether a memory file the index was made from lags too far behind it:
+ * the file lacks the words of the documents not taken from it, and any
+ * posting at all when the documents moved (then the next build makes
+ * every posting again until it is written). */
+static bool index_lags(const search_index *ix)
+{
+	return !index_built(ix) || !ix->order_same ||
+	       ix->ndocs - ix->held > MEMORY_STALE_DOCS(ix->ndocs);
+}
+
 /* Whether the memory takes this index's words at search_free. One read
  * from a file leaves with the one-shot build that read it, and is
- * written again only when it lags too far behind (memory_take's due):
+ * written again only when it lags too far behind (index_lags):
  * otherwise the held documents' words stay in its mapping, never
  * copied. A memory a process holds (gen serve) always takes them. */
 static bool memory_worth(search_index *ix)
 {
 	if (!ix->held_at)
 		return true;
-	bool built = ix->written && ix->made.ptf && ix->made.pq_raw && ix->made.enc_at;
-	if (built && ix->order_same && ix->ndocs - ix->held <= MEMORY_STALE_DOCS(ix->ndocs))
+	if (!index_lags(ix))
 		return false;
 	words_materialize(ix);
 	return true;
@@ -2175,7 +2190,7 @@ static bool memory_worth(search_index *ix)
 static void memory_take(search_index *ix)
 {
 	search_memory *m = ix->memory;
-	bool from_file = m->map != NULL;
+	bool due = m->map == NULL || index_lags(ix);
 	memory_clear(m, true);
 	m->language = xstrdup(ix->language);
 	m->text_stamp = ix->text_stamp;
@@ -2206,7 +2221,7 @@ static void memory_take(search_index *ix)
 	m->fm_at = ix->fm_at;
 	memset(&ix->fm, 0, sizeof ix->fm);
 	ix->fm_at = NULL;
-	if (ix->written && ix->made.ptf && ix->made.pq_raw && ix->made.enc_at) {
+	if (index_built(ix)) {
 		m->built = true;
 		m->nterms = ix->terms.n;
 		m->made = ix->made;
@@ -2216,11 +2231,7 @@ static void memory_take(search_index *ix)
 	}
 	m->valid = true;
 	m->taken = true;
-	/* The file lacks the words of the documents not taken from it, and
-	 * any posting at all when the documents moved (then the next build
-	 * makes every posting again until it is written). */
-	m->due = !from_file || !m->built || !ix->order_same ||
-		 ix->ndocs - ix->held > MEMORY_STALE_DOCS(ix->ndocs);
+	m->due = due; /* a memory not from a file has none to lag */
 	memset(&ix->words, 0, sizeof ix->words);
 	memset(&ix->strings, 0, sizeof ix->strings);
 	memset(&ix->keys, 0, sizeof ix->keys);

@@ -1647,6 +1647,8 @@ static void *part_run(void *arg)
 		t->r->times.search_kept = st.kept;
 		t->r->times.search_held = st.held;
 		t->r->times.search_terms_held = st.terms_held;
+		t->r->times.search_terms_scored = st.terms_scored;
+		t->r->times.search_terms = st.terms;
 		t->r->times.search_whole = st.whole;
 		t->r->times.search_docs = t->r->s->ndocs;
 		break;

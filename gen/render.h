@@ -149,6 +149,7 @@ typedef struct render_times {
 	bool facts_same;                     /* render_facts_same */
 	size_t search_docs, search_kept;     /* in the index; whose text file was kept */
 	size_t search_held, search_terms_held; /* words, postings from the memory */
+	size_t search_terms_scored, search_terms; /* terms scored, of all */
 	bool search_whole;                   /* every file of the index kept */
 } render_times;
 const render_times *render_last_times(const renderer *r);

@@ -348,6 +348,12 @@ typedef struct index_made {
 	uint8_t *pq;          /* impact levels as the browser sees them */
 	size_t pq_cap, pq_raw_cap; /* their room */
 	double max_impact;
+	/* 1 + a term with a posting that scores max_impact (0: none known),
+	 * and the average length the scores were made with (grid_avgdl):
+	 * with both, a later build that changed only some terms knows the
+	 * others' scores and levels to be these (score_touched). */
+	uint32_t max_holder;
+	double avgdl;
 	buf enc;              /* with a memory: every term's encoded postings, */
 	size_t *enc_at, *enc_len; /* term t's at enc_at[t] */
 	uint64_t *dfp;        /* with a memory: what each d/N.js hashed to */
@@ -475,6 +481,8 @@ struct search_index {
 	uint32_t *term_was;    /* per term: the memory's term, or UINT32_MAX */
 	bool *term_same;       /* per term: postings and levels as the memory's */
 	bool order_same;       /* build_postings_after: order is the memory's */
+	bool scored_touched;   /* and it scored only the touched terms */
+	size_t terms_scored;   /* search_terms_scored */
 	size_t merge_ranges;   /* and the ranges of terms it merged (tests) */
 	vec32 fm;              /* with a memory: each document's themes as */
 	size_t *fm_at;         /* written (first occurrences), from fm_at[i] */
@@ -2094,6 +2102,16 @@ size_t search_merge_ranges(const search_index *ix)
 	return ix->merge_ranges;
 }
 
+size_t search_terms_scored(const search_index *ix)
+{
+	return ix->terms_scored;
+}
+
+size_t search_term_count(const search_index *ix)
+{
+	return ix->terms.n;
+}
+
 size_t search_terms_held(const search_index *ix)
 {
 	size_t n = 0;
@@ -2258,7 +2276,7 @@ static void memory_take(search_index *ix)
  * made by hand is refused rather than read out of bounds. */
 
 #define MEMORY_MAGIC "gen search memory\n"
-#define MEMORY_FORMAT 1
+#define MEMORY_FORMAT 2
 #define MEMORY_PROBE 0x0102030405060708ULL
 #define MEMORY_PIECES 19
 #define MEMORY_ALIGN 8
@@ -2475,6 +2493,12 @@ int search_memory_save(const search_memory *m, const char *path, uint64_t stamp)
 		buf_put_varint(&head, m->made.parts.n);
 		buf_put_varint(&head, m->made.enc.len);
 		buf_put_varint(&head, m->ndfp);
+		uint64_t bits[2];
+		memcpy(&bits[0], &m->made.max_impact, sizeof bits[0]);
+		memcpy(&bits[1], &m->made.avgdl, sizeof bits[1]);
+		buf_put_varint(&head, bits[0]);
+		buf_put_varint(&head, bits[1]);
+		buf_put_varint(&head, m->made.max_holder);
 	}
 	memory_piece pieces[MEMORY_PIECES];
 	size_t np = memory_pieces(m, pieces, total, m->word_vocab != NULL);
@@ -2665,6 +2689,7 @@ int search_memory_load(search_memory *m, const char *path, uint64_t stamp)
 	/* The big arrays' counts, bounded by the file's size before the
 	 * lengths are worked out from them. */
 	uint64_t nids = buf_get_varint(r), nt = 0, total = 0, nparts = 0, nenc = 0, ndfp = 0;
+	uint64_t holder = 0;
 	t.built = buf_get_varint(r) != 0;
 	if (t.built) {
 		nt = buf_get_varint(r);
@@ -2672,11 +2697,16 @@ int search_memory_load(search_memory *m, const char *path, uint64_t stamp)
 		nparts = buf_get_varint(r);
 		nenc = buf_get_varint(r);
 		ndfp = buf_get_varint(r);
+		uint64_t bits[2] = { buf_get_varint(r), buf_get_varint(r) };
+		memcpy(&t.made.max_impact, &bits[0], sizeof bits[0]);
+		memcpy(&t.made.avgdl, &bits[1], sizeof bits[1]);
+		holder = buf_get_varint(r);
 	}
 	uint64_t left = t.map_len - 2 * sizeof len - len;
 	if (r->bad || r->p != r->end || nids > left || nt > left || total > left ||
-	    nparts > left || nenc > left || ndfp > left || total > UINT32_MAX)
+	    nparts > left || nenc > left || ndfp > left || total > UINT32_MAX || holder > nt)
 		goto out;
+	t.made.max_holder = (uint32_t)holder;
 	t.ids.n = t.tf.n = t.cnt.n = (size_t)nids;
 	t.nterms = (size_t)nt;
 	t.made.parts.n = (size_t)nparts;
@@ -3363,6 +3393,23 @@ static double dequantize(const search_index *ix, uint8_t q)
  * score of a term with inverse document frequency idf and weighted count
  * tf in it: one place, so that postings scored again from the memory
  * (build_postings_after) come out as those made here, to the bit. */
+/* The average length BM25 normalises by, on a grid of 64 steps per
+ * doubling (1.6-3.1% apart): an edit of a few words leaves it where it
+ * was, and with it the score of every posting of a term the edit did
+ * not touch, so that a rebuild scores only the touched terms again
+ * (score_touched). A build from nothing lands on the same grid point,
+ * and scores move by less than a level's width (IMPACT_RATIO). */
+static double grid_avgdl(uint64_t total_len, size_t nd)
+{
+	double avg = nd ? (double)total_len / (double)nd : 1;
+	if (!(avg > 1))
+		return 1;
+	int e;
+	frexp(avg, &e);
+	double step = ldexp(1, e - 6);
+	return round(avg / step) * step;
+}
+
 static inline double doc_norm(uint32_t len, double avgdl)
 {
 	return BM25_K1 * (1 - BM25_B + BM25_B * (double)len / avgdl);
@@ -3387,6 +3434,7 @@ typedef struct posting_part {
 	double avgdl;
 	float *impact;
 	double max;
+	uint32_t max_term;   /* a term with a posting scoring max */
 	int pass;            /* 0: count, 1: fill, 2: quantize [from, to) */
 } posting_part;
 
@@ -3418,8 +3466,10 @@ static void *posting_run(void *arg)
 				if (ix->made.ptf)
 					ix->made.ptf[at] = tf;
 				p->impact[at] = (float)sc;
-				if (sc > p->max)
+				if (sc > p->max) {
 					p->max = sc;
+					p->max_term = t;
+				}
 			}
 			tacc[t] = 0;
 		}
@@ -3458,6 +3508,7 @@ typedef struct score_part {
 	const double *norm;  /* per document in index order */
 	float *impact;
 	double max;
+	uint32_t max_term;   /* a term with a posting scoring max */
 	int pass;
 } score_part;
 
@@ -3478,8 +3529,10 @@ static void *score_run(void *arg)
 		for (; at < end; at++) {
 			double sc = bm25(idf, ix->made.ptf[at], p->norm[ix->made.pdoc[at]]);
 			p->impact[at] = (float)sc;
-			if (sc > p->max)
+			if (sc > p->max) {
 				p->max = sc;
+				p->max_term = (uint32_t)t;
+			}
 		}
 	}
 	return NULL;
@@ -3492,9 +3545,7 @@ static void *score_run(void *arg)
 static void score_postings(search_index *ix, size_t total)
 {
 	size_t nt = ix->terms.n, nd = ix->ndocs;
-	double avgdl = nd ? (double)ix->total_len / (double)nd : 1;
-	if (avgdl <= 0)
-		avgdl = 1;
+	double avgdl = grid_avgdl(ix->total_len, nd);
 	double *norm = xmalloc((nd + 1) * sizeof *norm);
 	for (size_t k = 0; k < nd; k++)
 		norm[k] = doc_norm(ix->docs[ix->made.order[k]].len, avgdl);
@@ -3505,7 +3556,7 @@ static void score_postings(search_index *ix, size_t total)
 	score_part *parts = xcalloc(nparts + 1, sizeof *parts);
 	size_t t = 0;
 	for (size_t p = 0; p < nparts; p++) {
-		parts[p] = (score_part){ ix, t, t, norm, impact, 0, 0 };
+		parts[p] = (score_part){ ix, t, t, norm, impact, 0, 0, 0 };
 		size_t want = total * (p + 1) / nparts;
 		while (t < nt && (p == nparts - 1 || ix->made.post_off[t] < want))
 			t++;
@@ -3513,10 +3564,15 @@ static void score_postings(search_index *ix, size_t total)
 	}
 	jobs_run(parts, nparts, sizeof *parts, score_run);
 	double max = 0;
+	uint32_t holder = 0;
 	for (size_t p = 0; p < nparts; p++)
-		if (parts[p].max > max)
+		if (parts[p].max > max) {
 			max = parts[p].max;
+			holder = parts[p].max_term + 1;
+		}
 	scale_init(ix, max);
+	ix->made.max_holder = holder;
+	ix->made.avgdl = avgdl;
 	ix->made.pq = spare_take(spare_of(ix, SPARE_PQ), total + 1, &ix->made.pq_cap);
 	for (size_t p = 0; p < nparts; p++)
 		parts[p].pass = 1;
@@ -3524,6 +3580,70 @@ static void score_postings(search_index *ix, size_t total)
 	free(parts);
 	spare_give(spare_of(ix, SPARE_IMPACT), impact, got_impact);
 	free(norm);
+}
+
+/* score_postings for an index after the memory's (build_postings_after),
+ * when only the touched terms (a changed document has or had them) can
+ * score otherwise: the number of documents is the memory's (ix->after),
+ * the average length is on the memory's grid point (grid_avgdl), and the
+ * memory's highest posting is in an untouched term, so it still is the
+ * highest unless a touched one passes it. Then the touched terms are
+ * scored, and the others' levels copied from the memory: an edit of one
+ * article scores a few hundred terms' postings instead of all of them.
+ * Returns false, having set nothing, when that does not hold. */
+static bool score_touched(search_index *ix, const bool *touched, size_t total)
+{
+	const index_made *was = &ix->memory->made;
+	size_t nt = ix->terms.n, nd = ix->ndocs;
+	double avgdl = grid_avgdl(ix->total_len, nd);
+	if (!was->max_holder || !(was->max_impact > 0) || was->avgdl != avgdl)
+		return false;
+	uint32_t holder = UINT32_MAX;
+	size_t ntouched = 0;
+	for (size_t t = 0; t < nt; t++) {
+		if (ix->term_was[t] == was->max_holder - 1)
+			holder = (uint32_t)t;
+		if (touched[t])
+			ntouched += ix->made.post_n[t];
+		else if (ix->term_was[t] == UINT32_MAX)
+			return false;
+	}
+	if (holder == UINT32_MAX || touched[holder])
+		return false;
+	float *impact = xmalloc((ntouched + 1) * sizeof *impact);
+	size_t i = 0;
+	for (size_t t = 0; t < nt; t++) {
+		if (!touched[t])
+			continue;
+		size_t at = ix->made.post_off[t], end = at + ix->made.post_n[t];
+		double df = ix->made.post_n[t];
+		double idf = log(1 + ((double)nd - df + 0.5) / (df + 0.5));
+		for (; at < end; at++) {
+			uint32_t len = ix->docs[ix->made.order[ix->made.pdoc[at]]].len;
+			double sc = bm25(idf, ix->made.ptf[at], doc_norm(len, avgdl));
+			if (sc > was->max_impact) {
+				free(impact);
+				return false;
+			}
+			impact[i++] = (float)sc;
+		}
+	}
+	scale_init(ix, was->max_impact);
+	ix->made.max_holder = holder + 1;
+	ix->made.avgdl = avgdl;
+	ix->made.pq = spare_take(spare_of(ix, SPARE_PQ), total + 1, &ix->made.pq_cap);
+	i = 0;
+	for (size_t t = 0; t < nt; t++) {
+		uint8_t *pq = ix->made.pq + ix->made.post_off[t];
+		uint32_t n = ix->made.post_n[t];
+		if (touched[t])
+			for (uint32_t k = 0; k < n; k++)
+				pq[k] = quantize_float(ix, impact[i++]);
+		else if (n)
+			memcpy(pq, was->pq_raw + was->post_off[ix->term_was[t]], n);
+	}
+	free(impact);
+	return true;
 }
 
 /* A posting of a changed document, made for build_postings_after. */
@@ -3552,6 +3672,10 @@ typedef struct merge_part {
 	size_t from, to;     /* terms */
 	size_t f;            /* the first of fresh with a term from on */
 	size_t count;        /* merge_fill: where the range's postings end */
+	bool *touched;       /* per term: a posting came or went (merge_fill) */
+	const bool *only;    /* merge_same: the terms to compare posting by
+				* posting (NULL: all); the others' are the
+				* memory's, their levels too (score_touched) */
 } merge_part;
 
 /* The memory's postings of term t, and how many there are. */
@@ -3604,20 +3728,25 @@ static void *merge_fill(void *arg)
 		uint32_t on, i = 0;
 		const uint32_t *od = was_postings(ix, t, &otf, &on);
 		ix->made.post_off[t] = (uint32_t)at;
+		bool touched = false;
 		while (i < on || (f < p->nfresh && fresh[f].term == t)) {
 			if (f < p->nfresh && fresh[f].term == t && (i >= on || fresh[f].k < od[i])) {
 				ix->made.pdoc[at] = fresh[f].k;
 				ix->made.ptf[at++] = fresh[f].tf;
 				f++;
+				touched = true;
 			} else {
 				if (!p->gone[od[i]]) {
 					ix->made.pdoc[at] = od[i];
 					ix->made.ptf[at++] = otf[i];
+				} else {
+					touched = true;
 				}
 				i++;
 			}
 		}
 		ix->made.post_n[t] = (uint32_t)(at - ix->made.post_off[t]);
+		p->touched[t] = touched;
 	}
 	p->count = at;
 	return NULL;
@@ -3632,11 +3761,18 @@ static void *merge_same(void *arg)
 	const search_memory *m = ix->memory;
 	for (size_t t = p->from; t < p->to; t++) {
 		uint32_t n = ix->made.post_n[t], was = ix->term_was[t];
-		ix->term_same[t] = was != UINT32_MAX && n == m->made.post_n[was] &&
-				   ix->made.term_surface[t] == m->made.term_surface[was] &&
-				   memcmp(ix->made.pdoc + ix->made.post_off[t], m->made.pdoc + m->made.post_off[was],
-					  n * sizeof *ix->made.pdoc) == 0 &&
-				   memcmp(ix->made.pq + ix->made.post_off[t], m->made.pq_raw + m->made.post_off[was], n) == 0;
+		bool same = was != UINT32_MAX && n == m->made.post_n[was] &&
+			    ix->made.term_surface[t] == m->made.term_surface[was];
+		/* A term no changed document has or had: its postings are the
+		 * memory's by construction, and so are its levels when
+		 * score_touched made them. */
+		if (same && (!p->only || p->only[t]))
+			same = memcmp(ix->made.pdoc + ix->made.post_off[t],
+				      m->made.pdoc + m->made.post_off[was],
+				      n * sizeof *ix->made.pdoc) == 0 &&
+			       memcmp(ix->made.pq + ix->made.post_off[t],
+				      m->made.pq_raw + m->made.post_off[was], n) == 0;
+		ix->term_same[t] = same;
 	}
 	return NULL;
 }
@@ -3726,18 +3862,27 @@ static bool build_postings_after(search_index *ix)
 	size_t f0 = 0;
 	while (f0 < nfresh && fresh[f0].term < cut)
 		f0++;
-	parts[0] = (merge_part){ ix, fresh, nfresh, gone, 0, cut, 0, 0 };
-	parts[1] = (merge_part){ ix, fresh, nfresh, gone, cut, nt, f0, 0 };
+	bool *moved = xcalloc(nt + 1, sizeof *moved);
+	parts[0] = (merge_part){ ix, fresh, nfresh, gone, 0, cut, 0, 0, moved, NULL };
+	parts[1] = (merge_part){ ix, fresh, nfresh, gone, cut, nt, f0, 0, moved, NULL };
 	jobs_run(parts, nparts, sizeof *parts, merge_fill);
 	ix->merge_ranges = nparts;
 	size_t at = parts[nparts - 1].count;
-	score_postings(ix, at);
+	ix->scored_touched = score_touched(ix, moved, at);
+	if (!ix->scored_touched)
+		score_postings(ix, at);
+	ix->terms_scored = nt;
+	for (size_t t = 0; ix->scored_touched && t < nt; t++)
+		ix->terms_scored -= !moved[t];
 	ix->made.pq_raw = spare_take(spare_of(ix, SPARE_PQ_RAW), at + 1, &ix->made.pq_raw_cap);
 	memcpy(ix->made.pq_raw, ix->made.pq, at);
 	ix->term_same = xcalloc(nt + 1, sizeof *ix->term_same);
 	/* The encoding depends on the documents and levels alone (see
 	 * encode_postings), not on the top score. */
+	for (size_t p = 0; p < nparts; p++)
+		parts[p].only = ix->scored_touched ? moved : NULL;
 	jobs_run(parts, nparts, sizeof *parts, merge_same);
+	free(moved);
 	free(place);
 	free(gone);
 	free(tacc);
@@ -3749,6 +3894,7 @@ static bool build_postings_after(search_index *ix)
 static void build_postings(search_index *ix)
 {
 	size_t nt = ix->terms.n, nd = ix->ndocs;
+	ix->terms_scored = nt;
 	order_docs(ix);
 
 	size_t nparts = ix->jobs > 1 && nd >= 256 ? (size_t)ix->jobs : 1;
@@ -3785,9 +3931,7 @@ static void build_postings(search_index *ix)
 				    : got_tf / sizeof *ix->made.ptf;
 	float *impact = spare_take(spare_of(ix, SPARE_IMPACT), (total + 1) * sizeof *impact,
 				   &got_impact);
-	double avgdl = nd ? (double)ix->total_len / (double)nd : 1;
-	if (avgdl <= 0)
-		avgdl = 1;
+	double avgdl = grid_avgdl(ix->total_len, nd);
 	double *idf = xmalloc((nt + 1) * sizeof *idf);
 	for (size_t t = 0; t < nt; t++) {
 		double df = ix->made.post_n[t];
@@ -3801,10 +3945,15 @@ static void build_postings(search_index *ix)
 	}
 	jobs_run(parts, nparts, sizeof *parts, posting_run);
 	double max = 0;
+	uint32_t holder = 0;
 	for (size_t p = 0; p < nparts; p++)
-		if (parts[p].max > max)
+		if (parts[p].max > max) {
 			max = parts[p].max;
+			holder = parts[p].max_term + 1;
+		}
 	scale_init(ix, max);
+	ix->made.max_holder = holder;
+	ix->made.avgdl = avgdl;
 	ix->made.pq = spare_take(spare_of(ix, SPARE_PQ), total + 1, &ix->made.pq_cap);
 	for (size_t p = 0; p < nparts; p++) {
 		parts[p].pass = 2;
@@ -4820,6 +4969,8 @@ int search_render_index(renderer *r, const site *s, output *o, search_render_sta
 	if (rc == 0)
 		rc = search_write(ix, NULL, NULL, err);
 	st->terms_held = search_terms_held(ix);
+	st->terms_scored = search_terms_scored(ix);
+	st->terms = ix->terms.n;
 	if (rc < 0)
 		goto out;
 	memo.nshards = ix->nshards;

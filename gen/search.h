@@ -167,6 +167,13 @@ size_t search_held(const search_index *ix);
 /* Terms whose postings search_write took from the memory's last index,
  * scores and all (after search_write). */
 size_t search_terms_held(const search_index *ix);
+/* Terms whose postings search_write scored: all of them, or after the
+ * memory's last index only those a changed document has or had, when
+ * the others' scores cannot have moved (the average length on the same
+ * point of its grid, the highest posting in an untouched term). */
+size_t search_terms_scored(const search_index *ix);
+/* The index's terms (after search_write). */
+size_t search_term_count(const search_index *ix);
 /* For tests, after search_write: the ranges of terms (threads) that
  * merged the memory's postings with the changed documents' (0: the
  * postings were made anew). */
@@ -214,6 +221,7 @@ typedef struct search_render_stats {
 	size_t kept;       /* documents whose text file was kept */
 	size_t held;       /* whose words came from the memory */
 	size_t terms_held; /* terms whose postings came from its last index */
+	size_t terms_scored, terms; /* terms scored, of all (search_terms_scored) */
 	bool whole;        /* every file of the index kept */
 } search_render_stats;
 

@@ -665,14 +665,17 @@ static void cached_doc(document *d, size_t i, int variant)
 {
 	static const char *const th[] = { "feedback", "empathie", "grenzen", "feedback" };
 	static const char *const th_other[] = { "grenzen", "feedback" };
-	char text[512];
+	char text[4096];
 	snprintf(text, sizeof text, "content/verhalen/stuk-%zu.md", i);
 	d->path = xstrdup(text);
 	snprintf(d->id, sizeof d->id, "%040zx", i * 7919);
 	snprintf(text, sizeof text, "verhalen/stuk-%zu/", i);
 	d->url = xstrdup(text);
+	/* Variant 8 brings a word of its own, many times and in the title:
+	 * the index's highest posting; 10 has it once, in its text. */
 	snprintf(text, sizeof text, "Verhaal %zu over klanten%zu%s", i, i % 13,
-		 variant == 5 ? ", de klant" : "");
+		 variant == 5 ? ", de klant"
+		 : variant == 8 ? ", onvergelijkbaar onvergelijkbaar" : "");
 	d->fm.title = xstrdup(text);
 	/* A rare compound: split once its second part is a word of the
 	 * handbook too (variant 6 brings it). */
@@ -690,7 +693,8 @@ static void cached_doc(document *d, size_t i, int variant)
 	} else if (variant == 4) {
 		d->fm.nthemes = 0;
 	}
-	snprintf(text, sizeof text,
+	/* Variant 9 is ten times as long, in words every article has. */
+	size_t at = (size_t)snprintf(text, sizeof text,
 		 "## Wat er gebeurde\n\nDe klant%zu belde over de e-mail en klant-centraal "
 		 "werk. Zeldzaam%zu, 'aanhalingstekens' en \\backslash, ideeën.\n\n"
 		 "## Wat beter kon\n\nEen klacht%s over tevredenheid%s.%s\n\n"
@@ -698,7 +702,11 @@ static void cached_doc(document *d, size_t i, int variant)
 		 i, i % 3, i % 2 ? "en" : "", variant == 1 ? " en veiligheidsregels" : "",
 		 variant == 5 ? " De klant belde over de klacht, en over de klacht."
 		 : variant == 6 ? " Het gesprek ging goed."
-		 : variant == 7 ? " Samenvat het." : "", i % 5);
+		 : variant == 7 ? " Samenvat het."
+		 : variant == 8 ? " Onvergelijkbaar, onvergelijkbaar."
+		 : variant == 10 ? " Onvergelijkbaar." : "", i % 5);
+	for (int k = 0; variant == 9 && k < 60 && at + 40 < sizeof text; k++)
+		at += (size_t)snprintf(text + at, sizeof text - at, "De klant belde over de klacht.\n");
 	markdown_options opt = { .tips = d->fm.kind == KIND_TIPS };
 	gen_err e;
 	if (markdown_parse(&d->md, d->path, text, strlen(text), &opt, NULL, &e) < 0)
@@ -801,8 +809,9 @@ static void disk_release(disk *d)
  * cache c and the memory m (either may be NULL), the text files through
  * dk when not NULL (those it wrote or kept are among the files);
  * *held (may be NULL) gets how many documents it took from m. */
-/* search_merge_ranges of build_with's last index. */
-static size_t last_merge_ranges;
+/* search_merge_ranges, search_terms_scored and search_term_count of
+ * build_with's last index. */
+static size_t last_merge_ranges, last_terms_scored, last_terms;
 
 static char *build_with(const document *docs, size_t n, int jobs, cache_file *c,
 			search_memory *m, uint64_t text_stamp, size_t *held, disk *dk,
@@ -831,6 +840,8 @@ static char *build_with(const document *docs, size_t n, int jobs, cache_file *c,
 	if (terms_held)
 		*terms_held = search_terms_held(ix);
 	last_merge_ranges = search_merge_ranges(ix);
+	last_terms_scored = search_terms_scored(ix);
+	last_terms = search_term_count(ix);
 	search_free(ix);
 	cache_save(own, NULL);
 	cache_close(own);
@@ -1307,6 +1318,66 @@ static void test_memory_lagging(void)
 	disk_gone(&dk, dir);
 }
 
+/* A build after the memory's last index scores only the terms the
+ * changed articles have or had when no other posting's score can have
+ * moved (score_touched), and every term when one can: a new highest
+ * posting moves every level, an average length past a point of its grid
+ * every score. Either way the index is the one made without the memory,
+ * with the memory kept in the process and read back from its file. */
+static void test_memory_touched(void)
+{
+	enum { N = CACHED_DOCS };
+	static const struct {
+		size_t doc;
+		int variant;
+		bool few; /* only the touched terms scored */
+		const char *what;
+	} edits[] = {
+		{ 7, 1, true, "a word added" },
+		{ 40, 5, true, "more of the same words" },
+		{ 50, 8, false, "a new highest posting" },
+		{ 51, 1, true, "a word added after that" },
+		{ 52, 10, false, "the word of the highest posting in another article too" },
+		{ 50, 10, true, "the word less often, the highest posting now another's" },
+		{ 50, 1, true, "the word gone from that article" },
+		{ 70, 9, false, "the average length past a point of its grid" },
+		{ 71, 1, true, "a word added after that" },
+	};
+	for (int through = 0; through < 2; through++) {
+		char dir[512], memfile[600];
+		disk dk;
+		document *docs = memory_fixture(&dk, dir, memfile, N);
+		if (!docs)
+			return;
+		search_memory *m = search_memory_new();
+		free(build_remembered(docs, N, 2, m, 1, NULL, NULL, NULL));
+		int lost = 0;
+		for (size_t e = 0; e < sizeof edits / sizeof *edits; e++) {
+			m = through_file(m, through ? memfile : NULL, &lost);
+			document_swap_text(&docs[edits[e].doc], edits[e].doc, edits[e].variant);
+			char *ref = build_cached(docs, N, 1, NULL, 1);
+			char *got = build_remembered(docs, N, 2, m, 1, NULL, NULL, NULL);
+			char name[200];
+			snprintf(name, sizeof name, "touched terms%s: %s: the index made without the memory",
+				 through ? ", through the file" : "", edits[e].what);
+			ok(strcmp(got, ref) == 0, "%s", name);
+			snprintf(name, sizeof name, "touched terms%s: %s: %s (%zu of %zu)",
+				 through ? ", through the file" : "", edits[e].what,
+				 edits[e].few ? "only the touched terms scored" : "every term scored",
+				 last_terms_scored, last_terms);
+			ok(last_terms > 0 && (edits[e].few ? last_terms_scored < last_terms / 2
+							   : last_terms_scored == last_terms),
+			   "%s", name);
+			free(got);
+			free(ref);
+		}
+		ok(lost == 0, "touched terms%s: the memory kept", through ? ", through the file" : "");
+		search_memory_free(m);
+		cached_docs_free(docs, N);
+		disk_gone(&dk, dir);
+	}
+}
+
 /* An index large enough (65,536 postings and more) that the memory's
  * postings are merged with the changed articles' in two ranges of terms
  * at once, the second counting where the first's end: with articles
@@ -1659,6 +1730,7 @@ int main(void)
 	test_memory();
 	test_memory_file();
 	test_memory_lagging();
+	test_memory_touched();
 	test_memory_two_ranges();
 	return done_testing();
 }

@@ -157,12 +157,13 @@ bool cache_keep_document(cache_file *c, const source_file *f);
  * does not have it. The document borrows from c: close c only after
  * releasing it. cache_put_document keeps d, just parsed and
  * filtered, with the diagnostics it gave, and returns the kept copy of
- * d in document_freeze's form (valid until cache_close) and its length,
- * for document_slim; NULL when c is NULL or off. */
+ * d in document_freeze_split's form (valid until cache_close) and its
+ * length, with the kept copy of the replay in *replay and *replay_len,
+ * for document_slim_split; NULL when c is NULL or off. */
 bool cache_get_document(cache_file *c, const source_file *f, const config *cfg,
 			document *d, diag_list *diags);
 const char *cache_put_document(cache_file *c, const document *d, const diag_list *diags,
-			       size_t *len);
+			       size_t *len, const char **replay, size_t *replay_len);
 /* From now on cache_get_document checks an article's record only up to
  * the Markdown's replay (its anchors, HTML and text walk, most of the
  * bytes), and the replay when it is first read (markdown_thaw_checked):

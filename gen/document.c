@@ -207,6 +207,11 @@ static char **get_strings(buf_reader *r, size_t *n, bool borrow)
 
 size_t document_freeze(const document *d, buf *out)
 {
+	return document_freeze_split(d, out, NULL);
+}
+
+size_t document_freeze_split(const document *d, buf *out, buf *replay_out)
+{
 	const frontmatter *fm = &d->fm;
 	buf_put_varint(out, document_facts(d));
 	buf_put_zstr(out, fm->title);
@@ -246,7 +251,7 @@ size_t document_freeze(const document *d, buf *out)
 		buf_put_zstr(out, e->note);
 	}
 	buf frozen = BUF_INIT;
-	size_t replay = markdown_freeze(d->md, &frozen);
+	size_t replay = markdown_freeze_split(d->md, &frozen, replay_out ? replay_out : &frozen);
 	buf_put_blob(out, frozen.ptr, frozen.len);
 	buf_release(&frozen);
 	return replay;
@@ -261,6 +266,13 @@ int document_thaw(document *d, const source_file *f, const config *cfg,
 int document_thaw_checked(document *d, const source_file *f, const config *cfg,
 			  const char *data, size_t len, markdown_borrow mode,
 			  atomic_bool *damage)
+{
+	return document_thaw_split(d, f, cfg, data, len, NULL, 0, mode, damage);
+}
+
+int document_thaw_split(document *d, const source_file *f, const config *cfg, const char *data,
+			size_t len, const char *replay, size_t replay_len, markdown_borrow mode,
+			atomic_bool *damage)
 {
 	bool borrow = mode == MARKDOWN_BORROW_ALL;
 	set_paths(d, f, cfg);
@@ -317,7 +329,7 @@ int document_thaw_checked(document *d, const source_file *f, const config *cfg,
 	size_t mdlen;
 	const char *md = buf_get_blob(r, &mdlen);
 	if (!fm->title || r->bad || r->p != r->end ||
-	    markdown_thaw_checked(&d->md, md, mdlen, mode, damage) < 0) {
+	    markdown_thaw_split(&d->md, md, mdlen, replay, replay_len, mode, damage) < 0) {
 		document_release(d);
 		return -1;
 	}
@@ -328,6 +340,12 @@ int document_thaw_checked(document *d, const source_file *f, const config *cfg,
 void document_slim(document *d, const source_file *f, const config *cfg,
 		   const char *frozen, size_t len)
 {
+	document_slim_split(d, f, cfg, frozen, len, NULL, 0);
+}
+
+void document_slim_split(document *d, const source_file *f, const config *cfg,
+			 const char *frozen, size_t len, const char *replay, size_t replay_len)
+{
 	if (!d->md || !markdown_root(d->md))
 		return; /* thawed already */
 	if (frozen) {
@@ -335,7 +353,8 @@ void document_slim(document *d, const source_file *f, const config *cfg,
 		/* Strings copied: this build's stages let the pages of the
 		 * frozen bytes go as they finish with the article, and the
 		 * strings, read by other pages later, would bring them back. */
-		if (document_thaw(&t, f, cfg, frozen, len, MARKDOWN_BORROW_TEXT) == 0) {
+		if (document_thaw_split(&t, f, cfg, frozen, len, replay, replay_len,
+					MARKDOWN_BORROW_TEXT, NULL) == 0) {
 			document_release(d);
 			*d = t;
 		}

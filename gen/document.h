@@ -93,11 +93,19 @@ uint64_t document_shelving(const document *d);
  * with damage, for data that no checksum covered so far (damage may be
  * NULL: then it is document_thaw). */
 size_t document_freeze(const document *d, buf *out);
+/* document_freeze with the Markdown's replay appended to replay_out, not
+ * to out (markdown_freeze_split). */
+size_t document_freeze_split(const document *d, buf *out, buf *replay_out);
 int document_thaw(document *d, const source_file *f, const config *cfg,
 		  const char *data, size_t len, markdown_borrow borrow);
 int document_thaw_checked(document *d, const source_file *f, const config *cfg,
 			  const char *data, size_t len, markdown_borrow borrow,
 			  atomic_bool *damage);
+/* document_thaw_checked for document_freeze_split's two pieces: data,
+ * and the replay (replay_len bytes; NULL: it follows in data). */
+int document_thaw_split(document *d, const source_file *f, const config *cfg, const char *data,
+			size_t len, const char *replay, size_t replay_len, markdown_borrow borrow,
+			atomic_bool *damage);
 
 /* Once the filters are done nothing walks d's Markdown tree again, and
  * the tree with its parse takes several times what later stages read.
@@ -108,5 +116,8 @@ int document_thaw_checked(document *d, const source_file *f, const config *cfg,
  * it was. */
 void document_slim(document *d, const source_file *f, const config *cfg,
 		   const char *frozen, size_t len);
+/* document_slim from document_freeze_split's two pieces, both kept. */
+void document_slim_split(document *d, const source_file *f, const config *cfg,
+			 const char *frozen, size_t len, const char *replay, size_t replay_len);
 
 #endif

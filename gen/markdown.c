@@ -166,8 +166,10 @@ struct markdown_doc {
 	 * are read from its bytes when first asked for (replay_ready): a
 	 * rebuild renders few articles, and reading them for all ten
 	 * thousand was a tenth of its work. */
-	const char *replay;      /* those bytes (in borrowed) */
+	const char *replay;      /* those bytes: in borrowed, or apart */
 	size_t replay_len;
+	bool replay_apart;       /* thawed from two pieces (markdown_thaw_split) */
+	bool replay_mapped;      /* apart, in the same mapping as borrowed */
 	bool replay_strings;     /* borrow their strings (MARKDOWN_BORROW_ALL) */
 	_Atomic unsigned char replay_state;
 	/* With markdown_thaw_checked: the checksum those bytes were frozen
@@ -2590,6 +2592,11 @@ static void put_anchor_list(const markdown_doc *doc, buf *out)
 
 size_t markdown_freeze(const markdown_doc *doc, buf *out)
 {
+	return markdown_freeze_split(doc, out, out);
+}
+
+size_t markdown_freeze_split(const markdown_doc *doc, buf *out, buf *replay_out)
+{
 	buf_put_varint(out, FROZEN_FORMAT);
 	buf_put_varint(out, (doc->unsafe_html ? 1u : 0u) | (doc->tips_on ? 2u : 0u));
 	buf_put_varint(out, doc->nheadings);
@@ -2640,14 +2647,14 @@ size_t markdown_freeze(const markdown_doc *doc, buf *out)
 	 * bytes, and damage stays damage. */
 	if (doc->replay) {
 		buf_put(out, &doc->replay_sum, sizeof doc->replay_sum);
-		buf_put(out, doc->replay, doc->replay_len);
+		buf_put(replay_out, doc->replay, doc->replay_len);
 		return doc->replay_len;
 	}
 	buf replay = BUF_INIT;
 	freeze_replay(doc, &replay);
 	uint64_t sum = buf_hash64(replay.ptr, replay.len, REPLAY_SEED);
 	buf_put(out, &sum, sizeof sum);
-	buf_put(out, replay.ptr, replay.len);
+	buf_put(replay_out, replay.ptr, replay.len);
 	size_t n = replay.len;
 	buf_release(&replay);
 	return n;
@@ -2736,6 +2743,12 @@ int markdown_thaw(markdown_doc **out, const char *data, size_t len, markdown_bor
 int markdown_thaw_checked(markdown_doc **out, const char *data, size_t len,
 			  markdown_borrow mode, atomic_bool *damage)
 {
+	return markdown_thaw_split(out, data, len, NULL, 0, mode, damage);
+}
+
+int markdown_thaw_split(markdown_doc **out, const char *data, size_t len, const char *replay,
+			size_t replay_len, markdown_borrow mode, atomic_bool *damage)
+{
 	bool borrow = mode != MARKDOWN_COPY, strings = mode == MARKDOWN_BORROW_ALL;
 	*out = NULL;
 	buf_reader rd, *r = &rd;
@@ -2799,6 +2812,14 @@ int markdown_thaw_checked(markdown_doc **out, const char *data, size_t len,
 		r->p += sizeof doc->replay_sum;
 	} else {
 		r->bad = true;
+	}
+	/* The replay, where it is: after the rest, or in a piece of its own
+	 * (then nothing is left here). */
+	if (replay) {
+		bool bad = r->bad || r->p != r->end;
+		buf_reader_init(r, replay, replay_len);
+		r->bad = bad;
+		doc->replay_apart = true;
 	}
 	if (r->bad || (damage && !borrow &&
 		       buf_hash64(r->p, (size_t)(r->end - r->p), REPLAY_SEED) != doc->replay_sum)) {
@@ -2895,55 +2916,75 @@ const char *markdown_borrowed(const markdown_doc *doc)
 	return doc->borrowed;
 }
 
-/* p moved from the borrowed bytes to their copy at to; other pointers
- * ("" and arena strings) stay. */
-static void move_ptr(const markdown_doc *doc, const char **p, const char *to)
+/* p moved from the bytes [from, from + len) to their copy at to; other
+ * pointers ("" and arena strings) stay. */
+static void move_in(const char **p, const char *from, size_t len, const char *to)
 {
-	uintptr_t a = (uintptr_t)doc->borrowed, x = (uintptr_t)*p;
-	if (*p && x >= a && x - a < doc->borrowed_len)
+	uintptr_t a = (uintptr_t)from, x = (uintptr_t)*p;
+	if (*p && x >= a && x - a < len)
 		*p = to + (x - a);
+}
+
+/* Every pointer of doc's that may point into [from, from + len), moved
+ * to the copy at to. */
+static void move_all(markdown_doc *doc, const char *from, size_t len, const char *to)
+{
+	for (size_t i = 0; i < doc->nheadings; i++) {
+		move_in(&doc->headings[i].text, from, len, to);
+		move_in(&doc->headings[i].id, from, len, to);
+	}
+	for (size_t i = 0; i < doc->ntips; i++) {
+		move_in(&doc->tips[i].id, from, len, to);
+		move_in(&doc->tips[i].text, from, len, to);
+		move_in(&doc->tips[i].title, from, len, to);
+	}
+	for (size_t i = 0; i < doc->nlinks; i++) {
+		move_in(&doc->links[i].url, from, len, to);
+		move_in(&doc->links[i].text, from, len, to);
+	}
+	for (size_t i = 0; i < doc->nblocks; i++)
+		move_in(&doc->blocks[i], from, len, to);
+	move_in(&doc->first_paragraph, from, len, to);
+	move_in(&doc->anchor_list, from, len, to);
+	for (size_t i = 0; i < doc->cap_anchors; i++)
+		move_in(&doc->anchors[i].key, from, len, to);
+	for (size_t i = 0; i < doc->nhtml; i++) {
+		move_in(&doc->html[i].html, from, len, to);
+		move_in(&doc->html[i].url, from, len, to);
+	}
+	for (size_t i = 0; i < doc->ntexts; i++) {
+		move_in(&doc->texts[i].text, from, len, to);
+		move_in(&doc->texts[i].anchor, from, len, to);
+	}
+	move_in(&doc->replay, from, len, to);
+}
+
+const char *markdown_replay_apart(const markdown_doc *doc)
+{
+	return doc->replay_apart ? doc->replay : NULL;
+}
+
+void markdown_rebase_replay(markdown_doc *doc, const char *to)
+{
+	if (!doc->replay_apart || !to)
+		return;
+	move_all(doc, doc->replay, doc->replay_len, to);
 }
 
 void markdown_rebase(markdown_doc *doc, const char *to)
 {
 	if (!doc->borrowed || !to)
 		return;
-	for (size_t i = 0; i < doc->nheadings; i++) {
-		move_ptr(doc, &doc->headings[i].text, to);
-		move_ptr(doc, &doc->headings[i].id, to);
-	}
-	for (size_t i = 0; i < doc->ntips; i++) {
-		move_ptr(doc, &doc->tips[i].id, to);
-		move_ptr(doc, &doc->tips[i].text, to);
-		move_ptr(doc, &doc->tips[i].title, to);
-	}
-	for (size_t i = 0; i < doc->nlinks; i++) {
-		move_ptr(doc, &doc->links[i].url, to);
-		move_ptr(doc, &doc->links[i].text, to);
-	}
-	for (size_t i = 0; i < doc->nblocks; i++)
-		move_ptr(doc, &doc->blocks[i], to);
-	move_ptr(doc, &doc->first_paragraph, to);
-	move_ptr(doc, &doc->anchor_list, to);
-	for (size_t i = 0; i < doc->cap_anchors; i++)
-		move_ptr(doc, &doc->anchors[i].key, to);
-	for (size_t i = 0; i < doc->nhtml; i++) {
-		move_ptr(doc, &doc->html[i].html, to);
-		move_ptr(doc, &doc->html[i].url, to);
-	}
-	for (size_t i = 0; i < doc->ntexts; i++) {
-		move_ptr(doc, &doc->texts[i].text, to);
-		move_ptr(doc, &doc->texts[i].anchor, to);
-	}
-	move_ptr(doc, &doc->replay, to);
+	move_all(doc, doc->borrowed, doc->borrowed_len, to);
 	doc->borrowed = to;
 }
 
-void markdown_set_mapped(markdown_doc *doc, const void *mapping)
+void markdown_set_mapped(markdown_doc *doc, const void *mapping, const void *replay_mapping)
 {
 	if (doc->borrowed) {
 		doc->mapped = true;
 		doc->mapping = mapping;
+		doc->replay_mapped = doc->replay_apart && replay_mapping == mapping;
 	}
 }
 
@@ -2963,6 +3004,8 @@ void markdown_drop_pages(const markdown_doc *doc)
 	if (!doc || !doc->mapped)
 		return;
 	drop_range((uintptr_t)doc->borrowed, (uintptr_t)doc->borrowed + doc->borrowed_len);
+	if (doc->replay_mapped)
+		drop_range((uintptr_t)doc->replay, (uintptr_t)doc->replay + doc->replay_len);
 }
 
 /* Bytes between two documents that still join them: a record's header
@@ -2971,40 +3014,57 @@ void markdown_drop_pages(const markdown_doc *doc)
 /* Held at most before they are let go: a few dozen articles. */
 #define DROPS_MAX (1u << 20)
 
+static void span_flush(markdown_span *s)
+{
+	if (s->to > s->from)
+		drop_range(s->from, s->to);
+	s->from = s->to = 0;
+}
+
+/* Bytes a..b of an article into run s of q. */
+static void span_add(markdown_drops *q, markdown_span *s, uintptr_t a, uintptr_t b)
+{
+	if (q->spread) {
+		s->from = s->to > s->from && s->from < a ? s->from : a;
+		s->to = b > s->to ? b : s->to;
+		return;
+	}
+	if (s->to > s->from && a <= s->to + DROPS_GAP && b + DROPS_GAP >= s->from) {
+		if (a < s->from)
+			s->from = a;
+		if (b > s->to)
+			s->to = b;
+	} else {
+		span_flush(s);
+		s->from = a;
+		s->to = b;
+	}
+	if (s->to - s->from >= DROPS_MAX)
+		span_flush(s);
+}
+
 void markdown_drops_add(markdown_drops *q, const markdown_doc *doc)
 {
 	if (!doc || !doc->mapped)
 		return;
-	uintptr_t a = (uintptr_t)doc->borrowed, b = a + doc->borrowed_len;
 	/* Never a span across two mappings: what lies between is not ours. */
-	if (q->to > q->from && q->mapping != doc->mapping)
+	bool held = q->heads.to > q->heads.from || q->replays.to > q->replays.from;
+	if (held && q->mapping != doc->mapping)
 		markdown_drops_flush(q);
 	q->mapping = doc->mapping;
-	if (q->spread) {
-		q->from = q->to > q->from && q->from < a ? q->from : a;
-		q->to = b > q->to ? b : q->to;
-		if (++q->n >= MARKDOWN_DROPS_SPREAD)
-			markdown_drops_flush(q);
-		return;
+	uintptr_t a = (uintptr_t)doc->borrowed;
+	span_add(q, &q->heads, a, a + doc->borrowed_len);
+	if (doc->replay_mapped) {
+		a = (uintptr_t)doc->replay;
+		span_add(q, &q->replays, a, a + doc->replay_len);
 	}
-	if (q->to > q->from && a <= q->to + DROPS_GAP && b + DROPS_GAP >= q->from) {
-		if (a < q->from)
-			q->from = a;
-		if (b > q->to)
-			q->to = b;
-	} else {
-		markdown_drops_flush(q);
-		q->from = a;
-		q->to = b;
-	}
-	if (q->to - q->from >= DROPS_MAX)
+	if (q->spread && ++q->n >= MARKDOWN_DROPS_SPREAD)
 		markdown_drops_flush(q);
 }
 
 void markdown_drops_flush(markdown_drops *q)
 {
-	if (q->to > q->from)
-		drop_range(q->from, q->to);
-	q->from = q->to = 0;
+	span_flush(&q->heads);
+	span_flush(&q->replays);
 	q->n = 0;
 }

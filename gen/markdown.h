@@ -282,6 +282,9 @@ void markdown_analyze(markdown_doc *doc, bool tips);
  * returns the length of the replay, which ends what it appended; a
  * borrowing document's is put out again as it came, read or not. */
 size_t markdown_freeze(const markdown_doc *doc, buf *out);
+/* markdown_freeze with the replay (the bytes it counts) appended to
+ * replay_out instead, the rest to out. */
+size_t markdown_freeze_split(const markdown_doc *doc, buf *out, buf *replay_out);
 
 /* What other pages read of doc, hashed into h: headings (level, text,
  * id), tips, links (destination, text, image or not, and the text of the
@@ -307,6 +310,13 @@ int markdown_thaw(markdown_doc **out, const char *data, size_t len, markdown_bor
  * or text. *damage must outlive the document. */
 int markdown_thaw_checked(markdown_doc **out, const char *data, size_t len,
 			  markdown_borrow borrow, atomic_bool *damage);
+/* markdown_thaw_checked for frozen bytes in two pieces, as
+ * markdown_freeze_split makes them: data up to the replay (its checksum
+ * included), and the replay elsewhere (NULL: it follows in data). A
+ * borrowing document points into both; markdown_borrowed names data,
+ * markdown_replay_apart the replay. */
+int markdown_thaw_split(markdown_doc **out, const char *data, size_t len, const char *replay,
+			size_t replay_len, markdown_borrow borrow, atomic_bool *damage);
 
 /* A borrowing document's frozen bytes (the data it was thawed from), or
  * NULL. markdown_rebase points it at an identical copy of them at to
@@ -319,7 +329,13 @@ int markdown_thaw_checked(markdown_doc **out, const char *data, size_t len,
  * markdown_drop_pages does nothing. */
 const char *markdown_borrowed(const markdown_doc *doc);
 void markdown_rebase(markdown_doc *doc, const char *to);
-void markdown_set_mapped(markdown_doc *doc, const void *mapping);
+/* The same for a replay thawed apart (markdown_thaw_split): where it
+ * is (NULL for a document without one apart), and the move to a copy. */
+const char *markdown_replay_apart(const markdown_doc *doc);
+void markdown_rebase_replay(markdown_doc *doc, const char *to);
+/* replay_mapping: the mapping a replay apart is in (NULL: none); its
+ * pages are dropped with the rest when it is mapping too. */
+void markdown_set_mapped(markdown_doc *doc, const void *mapping, const void *replay_mapping);
 void markdown_drop_pages(const markdown_doc *doc);
 
 /* markdown_drop_pages for a run of documents: a stage that goes through
@@ -330,8 +346,14 @@ void markdown_drop_pages(const markdown_doc *doc);
  * a record's header between them; a run never spans two mappings.
  * Zero-initialised, owned by one thread; markdown_drops_flush lets go of
  * what is still held, and must come before the mapping goes. */
+typedef struct markdown_span {
+	uintptr_t from, to;
+} markdown_span;
 typedef struct markdown_drops {
-	uintptr_t from, to; /* the bytes added since the last flush */
+	/* The bytes added since the last flush: the articles' records, and
+	 * their replays where those lie apart (in a run of their own in the
+	 * file, see cache_put_document). */
+	markdown_span heads, replays;
 	const void *mapping; /* the mapping they are in */
 	/* For a stage that goes through the articles in another order than
 	 * the file's (the print page, by section): the whole span of every

@@ -429,9 +429,11 @@ static void *parse_run(void *arg)
 				document_release(&w->slots[i]);
 		}
 		if (w->status[i] == 0) {
-			size_t flen;
-			const char *kept = cache_put_document(w->cache, &w->slots[i], &mine, &flen);
-			document_slim(&w->slots[i], f, &w->s->cfg, kept, flen);
+			size_t flen, rlen;
+			const char *replay;
+			const char *kept = cache_put_document(w->cache, &w->slots[i], &mine, &flen,
+							      &replay, &rlen);
+			document_slim_split(&w->slots[i], f, &w->s->cfg, kept, flen, replay, rlen);
 		}
 		source_file_unload(f);
 		if (w->warned)
@@ -459,13 +461,22 @@ static void read_from_file(document *docs, size_t n, cache_file *cache, bool tri
 	for (size_t i = 0; i < n; i++) {
 		markdown_doc *md = docs[i].md;
 		const char *from = md ? markdown_borrowed(md) : NULL;
-		if (!from || cache_mapped(cache, from))
-			continue;
-		const char *to = cache_moved(cache, from);
-		if (to)
-			markdown_rebase(md, to);
-		else
-			all = false;
+		if (from && !cache_mapped(cache, from)) {
+			const char *to = cache_moved(cache, from);
+			if (to)
+				markdown_rebase(md, to);
+			else
+				all = false;
+		}
+		/* The replay is a record of its own, moved on its own. */
+		from = md ? markdown_replay_apart(md) : NULL;
+		if (from && !cache_mapped(cache, from)) {
+			const char *to = cache_moved(cache, from);
+			if (to)
+				markdown_rebase_replay(md, to);
+			else
+				all = false;
+		}
 	}
 	if (!all)
 		return;
@@ -487,7 +498,8 @@ static void mark_mapped(document *docs, size_t n, const cache_file *cache)
 		markdown_doc *md = docs[i].md;
 		const void *mapping = md ? cache_mapping_of(cache, markdown_borrowed(md)) : NULL;
 		if (mapping)
-			markdown_set_mapped(md, mapping);
+			markdown_set_mapped(md, mapping,
+					    cache_mapping_of(cache, markdown_replay_apart(md)));
 	}
 }
 

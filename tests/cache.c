@@ -487,8 +487,9 @@ static void test_late(void)
 	char path[600];
 	snprintf(path, sizeof path, "%s/late.pack", dir);
 	cache_file *c = cache_open(dir, "late.pack", 11, NULL);
-	size_t flen;
-	cache_put_document(c, &d, NULL, &flen);
+	size_t flen, rlen;
+	const char *replay;
+	cache_put_document(c, &d, NULL, &flen, &replay, &rlen);
 	cache_save(c, NULL);
 	cache_close(c);
 	document_release(&d);
@@ -500,8 +501,12 @@ static void test_late(void)
 	bool hit = cache_get_document(c, &f, &cfg, &t, NULL);
 	ok(hit, "late: a whole record is read");
 	if (hit) {
-		ok(markdown_has_anchor(t.md, "aan-de-balie") && !cache_damaged_late(c),
+		buf html = BUF_INIT;
+		markdown_render_html(&html, t.md, NULL, NULL);
+		ok(markdown_has_anchor(t.md, "aan-de-balie") && html.len > 0 &&
+			   !cache_damaged_late(c),
 		   "late: its replay reads, nothing damaged");
+		buf_release(&html);
 		document_release(&t);
 	}
 	cache_close(c);
@@ -540,6 +545,114 @@ static void test_late(void)
 	config_release(&cfg);
 }
 
+/* Each article's replay is a record of its own, after every article's
+ * record in the file: a one-shot rebuild reads the articles and touches
+ * the replays of the few it renders. Without its replay an article is
+ * not read from the cache. */
+static void test_replays_apart(void)
+{
+	static const char site_toml[] = "title = \"Test\"\n";
+	config cfg;
+	gen_err e;
+	if (!ok(config_parse(&cfg, site_toml, strlen(site_toml), "site.toml", NULL, &e) == 0,
+		"apart: a site.toml"))
+		return;
+	enum { N = 6 };
+	source_file f[N];
+	char rel[N][64], text[N][256];
+	cache_file *c = cache_open(dir, "apart.pack", 12, NULL);
+	int put = 0;
+	for (int i = 0; i < N; i++) {
+		snprintf(rel[i], sizeof rel[i], "content/verhalen/stuk-%d.md", i);
+		snprintf(text[i], sizeof text[i],
+			 "+++\ntitle = \"Stuk %d\"\n+++\nDe klant %d belt.\n\n## Kop %d\n\nTekst.\n",
+			 i, i, i);
+		fixture_source(&f[i], rel[i], text[i], strlen(text[i]));
+		document d;
+		if (document_parse(&d, &f[i], &cfg, false, NULL, &e) != 0)
+			continue;
+		size_t flen, rlen;
+		const char *replay;
+		put += cache_put_document(c, &d, NULL, &flen, &replay, &rlen) && replay && rlen > 0;
+		document_release(&d);
+	}
+	is(put, N, "apart: each article kept with its replay");
+	cache_save(c, NULL);
+	cache_close(c);
+
+	/* In the file: each path once as an article's key, once after the
+	 * byte that starts a replay's key, those after all the others. */
+	char path[600];
+	snprintf(path, sizeof path, "%s/apart.pack", dir);
+	buf all = BUF_INIT;
+	size_t last_head = 0, first_replay = SIZE_MAX;
+	int heads = 0, replays = 0;
+	if (buf_read_file(&all, path) == 0) {
+		for (int i = 0; i < N; i++) {
+			size_t n = strlen(rel[i]);
+			for (size_t at = 1; at + n <= all.len; at++) {
+				if (memcmp(all.ptr + at, rel[i], n) != 0)
+					continue;
+				if ((unsigned char)all.ptr[at - 1] == 0xff) {
+					replays++;
+					first_replay = at < first_replay ? at : first_replay;
+				} else {
+					heads++;
+					last_head = at > last_head ? at : last_head;
+				}
+			}
+		}
+	}
+	ok(heads == N && replays == N && last_head < first_replay,
+	   "apart: every replay after every article in the file (%d, %d)", heads, replays);
+
+	/* Read late and checked whole, each article reads with its HTML. */
+	for (int late = 1; late >= 0; late--) {
+		c = cache_open(dir, "apart.pack", 12, NULL);
+		if (late)
+			cache_check_late(c);
+		int read = 0;
+		for (int i = 0; i < N; i++) {
+			document t;
+			if (!cache_get_document(c, &f[i], &cfg, &t, NULL))
+				continue;
+			buf html = BUF_INIT;
+			markdown_render_html(&html, t.md, NULL, NULL);
+			read += strstr(html.ptr ? html.ptr : "", "belt.") != NULL;
+			buf_release(&html);
+			document_release(&t);
+		}
+		ok(read == N && !cache_damaged_late(c), "apart: %s, every article reads whole",
+		   late ? "checked late" : "checked whole");
+		cache_close(c);
+	}
+
+	/* A replay's key no longer its own: a cache that checks whole
+	 * records does not find it, nor takes the article. */
+	char *at = memmem(all.ptr, all.len, "\xff" "content/verhalen/stuk-2.md",
+			  1 + strlen("content/verhalen/stuk-2.md"));
+	bool patched = false;
+	if (at) {
+		at[1] = 'C';
+		FILE *out = fopen(path, "wb");
+		patched = out && fwrite(all.ptr, 1, all.len, out) == all.len;
+		patched = out && fclose(out) == 0 && patched;
+	}
+	ok(patched, "apart: the key of a replay changed");
+	c = cache_open(dir, "apart.pack", 12, NULL);
+	document t;
+	bool hit = cache_get_document(c, &f[2], &cfg, &t, NULL);
+	if (hit)
+		document_release(&t);
+	bool other = cache_get_document(c, &f[3], &cfg, &t, NULL);
+	if (other)
+		document_release(&t);
+	ok(!hit && other, "apart: that article is not read from the cache, the next one is");
+	cache_close(c);
+	buf_release(&all);
+	config_release(&cfg);
+}
+
 int main(void)
 {
 	const char *tmp = getenv("TMPDIR");
@@ -557,6 +670,7 @@ int main(void)
 	test_intact();
 	test_contents();
 	test_late();
+	test_replays_apart();
 	char cmd[600];
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
 	if (system(cmd) != 0)

@@ -765,7 +765,7 @@ static void test_moved(void)
 		goto unlink;
 	t = NULL;
 	markdown_thaw(&t, (const char *)m + at, frozen.len, MARKDOWN_BORROW_ALL);
-	markdown_set_mapped(t, m);
+	markdown_set_mapped(t, m, NULL);
 	markdown_drop_pages(t);
 	buf_clear(&got);
 	describe(t, &got);
@@ -795,8 +795,8 @@ static void test_moved(void)
 			markdown_doc *t1 = NULL, *t2 = NULL;
 			markdown_thaw(&t1, m1 + at, frozen.len, MARKDOWN_BORROW_ALL);
 			markdown_thaw(&t2, m2 + at, frozen.len, MARKDOWN_BORROW_ALL);
-			markdown_set_mapped(t1, m1);
-			markdown_set_mapped(t2, m2);
+			markdown_set_mapped(t1, m1, NULL);
+			markdown_set_mapped(t2, m2, NULL);
 			markdown_drops q;
 			memset(&q, 0, sizeof q);
 			q.spread = spread;

@@ -3510,6 +3510,7 @@ typedef struct score_part {
 	double max;
 	uint32_t max_term;   /* a term with a posting scoring max */
 	int pass;
+	const bool *only;    /* the terms to score (NULL: all) */
 } score_part;
 
 static void *score_run(void *arg)
@@ -3518,6 +3519,8 @@ static void *score_run(void *arg)
 	search_index *ix = p->ix;
 	double nd = (double)ix->ndocs;
 	for (size_t t = p->from; t < p->to; t++) {
+		if (p->only && !p->only[t])
+			continue;
 		size_t at = ix->made.post_off[t], end = at + ix->made.post_n[t];
 		if (p->pass == 1) {
 			for (; at < end; at++)
@@ -3556,7 +3559,7 @@ static void score_postings(search_index *ix, size_t total)
 	score_part *parts = xcalloc(nparts + 1, sizeof *parts);
 	size_t t = 0;
 	for (size_t p = 0; p < nparts; p++) {
-		parts[p] = (score_part){ ix, t, t, norm, impact, 0, 0, 0 };
+		parts[p] = (score_part){ ix, t, t, norm, impact, 0, 0, 0, NULL };
 		size_t want = total * (p + 1) / nparts;
 		while (t < nt && (p == nparts - 1 || ix->made.post_off[t] < want))
 			t++;
@@ -3610,40 +3613,45 @@ static bool score_touched(search_index *ix, const bool *touched, size_t total)
 	}
 	if (holder == UINT32_MAX || touched[holder])
 		return false;
-	float *impact = xmalloc((ntouched + 1) * sizeof *impact);
-	size_t i = 0;
-	for (size_t t = 0; t < nt; t++) {
-		if (!touched[t])
-			continue;
-		size_t at = ix->made.post_off[t], end = at + ix->made.post_n[t];
-		double df = ix->made.post_n[t];
-		double idf = log(1 + ((double)nd - df + 0.5) / (df + 0.5));
-		for (; at < end; at++) {
-			uint32_t len = ix->docs[ix->made.order[ix->made.pdoc[at]]].len;
-			double sc = bm25(idf, ix->made.ptf[at], doc_norm(len, avgdl));
-			if (sc > was->max_impact) {
-				free(impact);
-				return false;
-			}
-			impact[i++] = (float)sc;
-		}
+	/* As score_postings does, on the touched terms alone: each range of
+	 * terms about as many of their postings as the others. */
+	double *norm = xmalloc((nd + 1) * sizeof *norm);
+	for (size_t k = 0; k < nd; k++)
+		norm[k] = doc_norm(ix->docs[ix->made.order[k]].len, avgdl);
+	size_t got_impact;
+	float *impact = spare_take(spare_of(ix, SPARE_IMPACT), (total + 1) * sizeof *impact,
+				   &got_impact);
+	size_t nparts = ix->jobs > 1 && ntouched >= 1024 ? (size_t)ix->jobs : 1;
+	score_part *parts = xcalloc(nparts + 1, sizeof *parts);
+	size_t t = 0, sum = 0;
+	for (size_t p = 0; p < nparts; p++) {
+		parts[p] = (score_part){ ix, t, t, norm, impact, 0, 0, 0, touched };
+		size_t want = ntouched * (p + 1) / nparts;
+		for (; t < nt && (p == nparts - 1 || sum < want); t++)
+			sum += touched[t] ? ix->made.post_n[t] : 0;
+		parts[p].to = t;
 	}
-	scale_init(ix, was->max_impact);
-	ix->made.max_holder = holder + 1;
-	ix->made.avgdl = avgdl;
-	ix->made.pq = spare_take(spare_of(ix, SPARE_PQ), total + 1, &ix->made.pq_cap);
-	i = 0;
-	for (size_t t = 0; t < nt; t++) {
-		uint8_t *pq = ix->made.pq + ix->made.post_off[t];
-		uint32_t n = ix->made.post_n[t];
-		if (touched[t])
-			for (uint32_t k = 0; k < n; k++)
-				pq[k] = quantize_float(ix, impact[i++]);
-		else if (n)
-			memcpy(pq, was->pq_raw + was->post_off[ix->term_was[t]], n);
+	jobs_run(parts, nparts, sizeof *parts, score_run);
+	bool passed = false;
+	for (size_t p = 0; p < nparts; p++)
+		passed = passed || parts[p].max > was->max_impact;
+	if (!passed) {
+		scale_init(ix, was->max_impact);
+		ix->made.max_holder = holder + 1;
+		ix->made.avgdl = avgdl;
+		ix->made.pq = spare_take(spare_of(ix, SPARE_PQ), total + 1, &ix->made.pq_cap);
+		for (size_t p = 0; p < nparts; p++)
+			parts[p].pass = 1;
+		jobs_run(parts, nparts, sizeof *parts, score_run);
+		for (size_t u = 0; u < nt; u++)
+			if (!touched[u] && ix->made.post_n[u])
+				memcpy(ix->made.pq + ix->made.post_off[u],
+				       was->pq_raw + was->post_off[ix->term_was[u]], ix->made.post_n[u]);
 	}
-	free(impact);
-	return true;
+	free(parts);
+	spare_give(spare_of(ix, SPARE_IMPACT), impact, got_impact);
+	free(norm);
+	return !passed;
 }
 
 /* A posting of a changed document, made for build_postings_after. */

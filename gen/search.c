@@ -3541,48 +3541,82 @@ static void *score_run(void *arg)
 	return NULL;
 }
 
+/* A round of scoring by score_run: the terms in ranges, one per thread,
+ * each with about as many of the postings to score as the others, and
+ * what the ranges share (each document's length norm, the impacts). */
+typedef struct scoring {
+	score_part *parts;
+	size_t nparts;
+	double *norm;        /* per document in index order */
+	float *impact;
+	size_t got_impact;
+	double max;          /* the highest score, and 1 + a term that has it */
+	uint32_t holder;
+} scoring;
+
+/* Scores the postings of the terms in only (NULL: every term; counted:
+ * how many postings those have) of an index of total postings, with
+ * the average length avgdl: score_run's first pass. */
+static void scoring_begin(search_index *ix, scoring *sc, size_t total, const bool *only,
+			  size_t counted, double avgdl)
+{
+	size_t nt = ix->terms.n, nd = ix->ndocs;
+	sc->norm = xmalloc((nd + 1) * sizeof *sc->norm);
+	for (size_t k = 0; k < nd; k++)
+		sc->norm[k] = doc_norm(ix->docs[ix->made.order[k]].len, avgdl);
+	sc->impact = spare_take(spare_of(ix, SPARE_IMPACT), (total + 1) * sizeof *sc->impact,
+				&sc->got_impact);
+	sc->nparts = ix->jobs > 1 && counted >= 1024 ? (size_t)ix->jobs : 1;
+	sc->parts = xcalloc(sc->nparts + 1, sizeof *sc->parts);
+	size_t t = 0, sum = 0;
+	for (size_t p = 0; p < sc->nparts; p++) {
+		sc->parts[p] = (score_part){ ix, t, t, sc->norm, sc->impact, 0, 0, 0, only };
+		size_t want = counted * (p + 1) / sc->nparts;
+		for (; t < nt && (p == sc->nparts - 1 || sum < want); t++)
+			sum += !only || only[t] ? ix->made.post_n[t] : 0;
+		sc->parts[p].to = t;
+	}
+	jobs_run(sc->parts, sc->nparts, sizeof *sc->parts, score_run);
+	sc->max = 0;
+	sc->holder = 0;
+	for (size_t p = 0; p < sc->nparts; p++)
+		if (sc->parts[p].max > sc->max) {
+			sc->max = sc->parts[p].max;
+			sc->holder = sc->parts[p].max_term + 1;
+		}
+}
+
+/* The levels of what scoring_begin scored, on the scale scale_init set
+ * (score_run's second pass), into a fresh pq of total postings. */
+static void scoring_levels(search_index *ix, scoring *sc, size_t total)
+{
+	ix->made.pq = spare_take(spare_of(ix, SPARE_PQ), total + 1, &ix->made.pq_cap);
+	for (size_t p = 0; p < sc->nparts; p++)
+		sc->parts[p].pass = 1;
+	jobs_run(sc->parts, sc->nparts, sizeof *sc->parts, score_run);
+}
+
+static void scoring_end(search_index *ix, scoring *sc)
+{
+	free(sc->parts);
+	spare_give(spare_of(ix, SPARE_IMPACT), sc->impact, sc->got_impact);
+	free(sc->norm);
+}
+
 /* Scores every posting from its weighted count (ptf), its term's number
  * of documents and its document's length, and sets the levels (pq),
  * as build_postings does; on ix->jobs threads, each with a share of the
  * postings. */
 static void score_postings(search_index *ix, size_t total)
 {
-	size_t nt = ix->terms.n, nd = ix->ndocs;
-	double avgdl = grid_avgdl(ix->total_len, nd);
-	double *norm = xmalloc((nd + 1) * sizeof *norm);
-	for (size_t k = 0; k < nd; k++)
-		norm[k] = doc_norm(ix->docs[ix->made.order[k]].len, avgdl);
-	size_t got_impact;
-	float *impact = spare_take(spare_of(ix, SPARE_IMPACT), (total + 1) * sizeof *impact,
-				   &got_impact);
-	size_t nparts = ix->jobs > 1 && total >= 1024 ? (size_t)ix->jobs : 1;
-	score_part *parts = xcalloc(nparts + 1, sizeof *parts);
-	size_t t = 0;
-	for (size_t p = 0; p < nparts; p++) {
-		parts[p] = (score_part){ ix, t, t, norm, impact, 0, 0, 0, NULL };
-		size_t want = total * (p + 1) / nparts;
-		while (t < nt && (p == nparts - 1 || ix->made.post_off[t] < want))
-			t++;
-		parts[p].to = t;
-	}
-	jobs_run(parts, nparts, sizeof *parts, score_run);
-	double max = 0;
-	uint32_t holder = 0;
-	for (size_t p = 0; p < nparts; p++)
-		if (parts[p].max > max) {
-			max = parts[p].max;
-			holder = parts[p].max_term + 1;
-		}
-	scale_init(ix, max);
-	ix->made.max_holder = holder;
+	double avgdl = grid_avgdl(ix->total_len, ix->ndocs);
+	scoring sc;
+	scoring_begin(ix, &sc, total, NULL, total, avgdl);
+	scale_init(ix, sc.max);
+	ix->made.max_holder = sc.holder;
 	ix->made.avgdl = avgdl;
-	ix->made.pq = spare_take(spare_of(ix, SPARE_PQ), total + 1, &ix->made.pq_cap);
-	for (size_t p = 0; p < nparts; p++)
-		parts[p].pass = 1;
-	jobs_run(parts, nparts, sizeof *parts, score_run);
-	free(parts);
-	spare_give(spare_of(ix, SPARE_IMPACT), impact, got_impact);
-	free(norm);
+	scoring_levels(ix, &sc, total);
+	scoring_end(ix, &sc);
 }
 
 /* score_postings for an index after the memory's (build_postings_after),
@@ -3597,8 +3631,8 @@ static void score_postings(search_index *ix, size_t total)
 static bool score_touched(search_index *ix, const bool *touched, size_t total)
 {
 	const index_made *was = &ix->memory->made;
-	size_t nt = ix->terms.n, nd = ix->ndocs;
-	double avgdl = grid_avgdl(ix->total_len, nd);
+	size_t nt = ix->terms.n;
+	double avgdl = grid_avgdl(ix->total_len, ix->ndocs);
 	if (!was->max_holder || !(was->max_impact > 0) || was->avgdl != avgdl)
 		return false;
 	uint32_t holder = UINT32_MAX;
@@ -3613,44 +3647,20 @@ static bool score_touched(search_index *ix, const bool *touched, size_t total)
 	}
 	if (holder == UINT32_MAX || touched[holder])
 		return false;
-	/* As score_postings does, on the touched terms alone: each range of
-	 * terms about as many of their postings as the others. */
-	double *norm = xmalloc((nd + 1) * sizeof *norm);
-	for (size_t k = 0; k < nd; k++)
-		norm[k] = doc_norm(ix->docs[ix->made.order[k]].len, avgdl);
-	size_t got_impact;
-	float *impact = spare_take(spare_of(ix, SPARE_IMPACT), (total + 1) * sizeof *impact,
-				   &got_impact);
-	size_t nparts = ix->jobs > 1 && ntouched >= 1024 ? (size_t)ix->jobs : 1;
-	score_part *parts = xcalloc(nparts + 1, sizeof *parts);
-	size_t t = 0, sum = 0;
-	for (size_t p = 0; p < nparts; p++) {
-		parts[p] = (score_part){ ix, t, t, norm, impact, 0, 0, 0, touched };
-		size_t want = ntouched * (p + 1) / nparts;
-		for (; t < nt && (p == nparts - 1 || sum < want); t++)
-			sum += touched[t] ? ix->made.post_n[t] : 0;
-		parts[p].to = t;
-	}
-	jobs_run(parts, nparts, sizeof *parts, score_run);
-	bool passed = false;
-	for (size_t p = 0; p < nparts; p++)
-		passed = passed || parts[p].max > was->max_impact;
+	scoring sc;
+	scoring_begin(ix, &sc, total, touched, ntouched, avgdl);
+	bool passed = sc.max > was->max_impact;
 	if (!passed) {
 		scale_init(ix, was->max_impact);
 		ix->made.max_holder = holder + 1;
 		ix->made.avgdl = avgdl;
-		ix->made.pq = spare_take(spare_of(ix, SPARE_PQ), total + 1, &ix->made.pq_cap);
-		for (size_t p = 0; p < nparts; p++)
-			parts[p].pass = 1;
-		jobs_run(parts, nparts, sizeof *parts, score_run);
+		scoring_levels(ix, &sc, total);
 		for (size_t u = 0; u < nt; u++)
 			if (!touched[u] && ix->made.post_n[u])
 				memcpy(ix->made.pq + ix->made.post_off[u],
 				       was->pq_raw + was->post_off[ix->term_was[u]], ix->made.post_n[u]);
 	}
-	free(parts);
-	spare_give(spare_of(ix, SPARE_IMPACT), impact, got_impact);
-	free(norm);
+	scoring_end(ix, &sc);
 	return !passed;
 }
 

@@ -447,6 +447,19 @@ static void *parse_run(void *arg)
 	return NULL;
 }
 
+/* Where bytes of the build's own (a kept copy) that a document borrows
+ * are in the file now, or NULL: for bytes in a mapping already, or none;
+ * *all turns false for bytes that did not read back. */
+static const char *moved_to(cache_file *cache, const char *from, bool *all)
+{
+	if (!from || cache_mapped(cache, from))
+		return NULL;
+	const char *to = cache_moved(cache, from);
+	if (!to)
+		*all = false;
+	return to;
+}
+
 /* The articles parsed by this build borrow from the copies the cache
  * kept of them; once those are written, they borrow from the file
  * instead, like the articles read from the cache, and the copies go.
@@ -460,23 +473,15 @@ static void read_from_file(document *docs, size_t n, cache_file *cache, bool tri
 	bool all = true;
 	for (size_t i = 0; i < n; i++) {
 		markdown_doc *md = docs[i].md;
-		const char *from = md ? markdown_borrowed(md) : NULL;
-		if (from && !cache_mapped(cache, from)) {
-			const char *to = cache_moved(cache, from);
-			if (to)
-				markdown_rebase(md, to);
-			else
-				all = false;
-		}
+		if (!md)
+			continue;
+		const char *to = moved_to(cache, markdown_borrowed(md), &all);
+		if (to)
+			markdown_rebase(md, to);
 		/* The replay is a record of its own, moved on its own. */
-		from = md ? markdown_replay_apart(md) : NULL;
-		if (from && !cache_mapped(cache, from)) {
-			const char *to = cache_moved(cache, from);
-			if (to)
-				markdown_rebase_replay(md, to);
-			else
-				all = false;
-		}
+		to = moved_to(cache, markdown_replay_apart(md), &all);
+		if (to)
+			markdown_rebase_replay(md, to);
 	}
 	if (!all)
 		return;

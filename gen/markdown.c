@@ -2805,7 +2805,7 @@ int markdown_thaw_split(markdown_doc **out, const char *data, size_t len, const 
 	if (!al || names != doc->anchor_list_n || (alen && al[alen - 1] != '\0'))
 		r->bad = true;
 	else
-		doc->anchor_list = strings || !alen ? al : arena_copy(doc, al, alen);
+		doc->anchor_list = !alen ? "" : strings ? al : arena_copy(doc, al, alen);
 	doc->anchor_list_len = alen;
 	if (!r->bad && r->end - r->p >= (ptrdiff_t)sizeof doc->replay_sum) {
 		memcpy(&doc->replay_sum, r->p, sizeof doc->replay_sum);

@@ -3393,7 +3393,7 @@ static double dequantize(const search_index *ix, uint8_t q)
  * score of a term with inverse document frequency idf and weighted count
  * tf in it: one place, so that postings scored again from the memory
  * (build_postings_after) come out as those made here, to the bit. */
-/* The average length BM25 normalises by, on a grid of 64 steps per
+/* The average length BM25 normalises by, on a grid of 32 points per
  * doubling (1.6-3.1% apart): an edit of a few words leaves it where it
  * was, and with it the score of every posting of a term the edit did
  * not touch, so that a rebuild scores only the touched terms again

@@ -342,7 +342,9 @@ typedef struct index_made {
 	uint32_t *order;      /* index order -> order added */
 	uint32_t *post_off, *post_n; /* per term: range in pdoc/pq */
 	uint32_t *pdoc;       /* document numbers in index order */
-	double *ptf;          /* with a memory: each posting's weighted count */
+	float *ptf;           /* with a memory: each posting's weighted count, as
+				 * a float: every score is made from it so rounded
+				 * (posting_run), and it is a quarter of the memory */
 	size_t post_cap;      /* entries pdoc and ptf have room for */
 	uint8_t *pq_raw;      /* and its level before encode_postings' tiers */
 	uint8_t *pq;          /* impact levels as the browser sees them */
@@ -2276,7 +2278,7 @@ static void memory_take(search_index *ix)
  * made by hand is refused rather than read out of bounds. */
 
 #define MEMORY_MAGIC "gen search memory\n"
-#define MEMORY_FORMAT 2
+#define MEMORY_FORMAT 3
 #define MEMORY_PROBE 0x0102030405060708ULL
 #define MEMORY_PIECES 19
 #define MEMORY_ALIGN 8
@@ -2310,7 +2312,7 @@ static size_t memory_pieces(const search_memory *m, memory_piece *out, size_t to
 	out[k++] = (memory_piece){ d->post_off, nt * sizeof(uint32_t) };
 	out[k++] = (memory_piece){ d->post_n, nt * sizeof(uint32_t) };
 	out[k++] = (memory_piece){ d->pdoc, total * sizeof(uint32_t) };
-	out[k++] = (memory_piece){ d->ptf, total * sizeof(double) };
+	out[k++] = (memory_piece){ d->ptf, total * sizeof(float) };
 	out[k++] = (memory_piece){ d->pq_raw, total };
 	out[k++] = (memory_piece){ d->pq, total };
 	out[k++] = (memory_piece){ d->enc.ptr, d->enc.len };
@@ -2340,7 +2342,7 @@ static void memory_point(search_memory *m, char *const *p, const memory_piece *p
 	d->post_off = (uint32_t *)(void *)p[9];
 	d->post_n = (uint32_t *)(void *)p[10];
 	d->pdoc = (uint32_t *)(void *)p[11];
-	d->ptf = (double *)(void *)p[12];
+	d->ptf = (float *)(void *)p[12];
 	d->pq_raw = (uint8_t *)p[13];
 	d->pq = (uint8_t *)p[14];
 	buf_clear(&d->enc);
@@ -3459,12 +3461,14 @@ static void *posting_run(void *arg)
 			if (p->pass == 0) {
 				p->count[t]++;
 			} else {
-				double tf = tacc[t];
+				/* Rounded as ptf keeps it: an index made from
+				 * the memory's counts scores the same. */
+				double tf = (float)tacc[t];
 				double sc = bm25(p->idf[t], tf, norm);
 				size_t at = p->next[t]++;
 				ix->made.pdoc[at] = (uint32_t)k;
 				if (ix->made.ptf)
-					ix->made.ptf[at] = tf;
+					ix->made.ptf[at] = (float)tf;
 				p->impact[at] = (float)sc;
 				if (sc > p->max) {
 					p->max = sc;
@@ -3667,7 +3671,7 @@ static bool score_touched(search_index *ix, const bool *touched, size_t total)
 /* A posting of a changed document, made for build_postings_after. */
 typedef struct fresh_posting {
 	uint32_t term, k;    /* k: the document in index order */
-	double tf;
+	float tf;
 } fresh_posting;
 
 static int compare_fresh(const void *a, const void *b)
@@ -3697,7 +3701,7 @@ typedef struct merge_part {
 } merge_part;
 
 /* The memory's postings of term t, and how many there are. */
-static const uint32_t *was_postings(const search_index *ix, size_t t, const double **tf,
+static const uint32_t *was_postings(const search_index *ix, size_t t, const float **tf,
 				    uint32_t *n)
 {
 	const search_memory *m = ix->memory;
@@ -3719,7 +3723,7 @@ static size_t merge_count(const merge_part *p)
 	search_index *ix = p->ix;
 	size_t f = 0, count = 0;
 	for (size_t t = 0; t < p->from; t++) {
-		const double *otf;
+		const float *otf;
 		uint32_t on;
 		const uint32_t *od = was_postings(ix, t, &otf, &on);
 		for (uint32_t i = 0; i < on; i++)
@@ -3742,7 +3746,7 @@ static void *merge_fill(void *arg)
 	size_t f = p->f;
 	size_t at = p->from ? merge_count(p) : 0;
 	for (size_t t = p->from; t < p->to; t++) {
-		const double *otf;
+		const float *otf;
 		uint32_t on, i = 0;
 		const uint32_t *od = was_postings(ix, t, &otf, &on);
 		ix->made.post_off[t] = (uint32_t)at;
@@ -3844,7 +3848,7 @@ static bool build_postings_after(search_index *ix)
 				capfresh = capfresh ? 2 * capfresh : 256;
 				fresh = xrealloc(fresh, capfresh * sizeof *fresh);
 			}
-			fresh[nfresh++] = (fresh_posting){ touched.v[i], k, tacc[touched.v[i]] };
+			fresh[nfresh++] = (fresh_posting){ touched.v[i], k, (float)tacc[touched.v[i]] };
 			tacc[touched.v[i]] = 0;
 		}
 	}

@@ -675,7 +675,8 @@ static void cached_doc(document *d, size_t i, int variant)
 	 * the index's highest posting; 10 has it once, in its text. */
 	snprintf(text, sizeof text, "Verhaal %zu over klanten%zu%s", i, i % 13,
 		 variant == 5 ? ", de klant"
-		 : variant == 8 ? ", onvergelijkbaar onvergelijkbaar" : "");
+		 : variant == 8 ? ", onvergelijkbaar onvergelijkbaar"
+		 : variant == 11 ? ", een wachtrijbord" : "");
 	d->fm.title = xstrdup(text);
 	/* A rare compound: split once its second part is a word of the
 	 * handbook too (variant 6 brings it). */
@@ -693,7 +694,11 @@ static void cached_doc(document *d, size_t i, int variant)
 	} else if (variant == 4) {
 		d->fm.nthemes = 0;
 	}
-	/* Variant 9 is ten times as long, in words every article has. */
+	/* Variant 9 is ten times as long, in words every article has. 11
+	 * has a compound once, in its title and text, and its two parts
+	 * four times each: the compound splits, and the parts' counts, the
+	 * highest of the index, hold parts of 0.7, which no float holds
+	 * exactly. */
 	size_t at = (size_t)snprintf(text, sizeof text,
 		 "## Wat er gebeurde\n\nDe klant%zu belde over de e-mail en klant-centraal "
 		 "werk. Zeldzaam%zu, 'aanhalingstekens' en \\backslash, ideeën.\n\n"
@@ -704,7 +709,10 @@ static void cached_doc(document *d, size_t i, int variant)
 		 : variant == 6 ? " Het gesprek ging goed."
 		 : variant == 7 ? " Samenvat het."
 		 : variant == 8 ? " Onvergelijkbaar, onvergelijkbaar."
-		 : variant == 10 ? " Onvergelijkbaar." : "", i % 5);
+		 : variant == 10 ? " Onvergelijkbaar."
+		 : variant == 11 ? " Een wachtrij, een wachtrij, een bord, een bord, een bord,"
+				   " een wachtrij en een bord: het wachtrijbord."
+		 : "", i % 5);
 	for (int k = 0; variant == 9 && k < 60 && at + 40 < sizeof text; k++)
 		at += (size_t)snprintf(text + at, sizeof text - at, "De klant belde over de klacht.\n");
 	markdown_options opt = { .tips = d->fm.kind == KIND_TIPS };
@@ -812,6 +820,8 @@ static void disk_release(disk *d)
 /* search_merge_ranges, search_terms_scored and search_term_count of
  * build_with's last index. */
 static size_t last_merge_ranges, last_terms_scored, last_terms;
+/* The last build's highest score, exactly (search_top_impact). */
+static double last_top;
 
 static char *build_with(const document *docs, size_t n, int jobs, cache_file *c,
 			search_memory *m, uint64_t text_stamp, size_t *held, disk *dk,
@@ -842,6 +852,7 @@ static char *build_with(const document *docs, size_t n, int jobs, cache_file *c,
 	last_merge_ranges = search_merge_ranges(ix);
 	last_terms_scored = search_terms_scored(ix);
 	last_terms = search_term_count(ix);
+	last_top = search_top_impact(ix);
 	search_free(ix);
 	cache_save(own, NULL);
 	cache_close(own);
@@ -1378,6 +1389,40 @@ static void test_memory_touched(void)
 	}
 }
 
+/* A weighted count is kept as a float (the memory's ptf), and every
+ * score is made from it so rounded: the highest posting a compound's
+ * parts make (variant 11) scores the same, to the bit,
+ * whether the index is made from the memory's counts or from the text. */
+static void test_memory_rounded_counts(void)
+{
+	enum { N = CACHED_DOCS };
+	char dir[512], memfile[600];
+	disk dk;
+	document *docs = memory_fixture(&dk, dir, memfile, N);
+	if (!docs)
+		return;
+	search_memory *m = search_memory_new();
+	free(build_remembered(docs, N, 2, m, 1, NULL, NULL, NULL));
+	int lost = 0;
+	m = through_file(m, memfile, &lost);
+	document_swap_text(&docs[60], 60, 11);
+	char *ref = build_cached(docs, N, 1, NULL, 1);
+	double ref_top = last_top;
+	char *got = build_remembered(docs, N, 2, m, 1, NULL, NULL, NULL);
+	ok(last_terms > 0 && last_terms_scored == last_terms,
+	   "rounded counts: the compound's posting is the highest, so every term is scored again");
+	ok(last_top == ref_top && ref_top > 0,
+	   "rounded counts: the highest score from the memory's counts is the text's, to the bit (%.17g, %.17g)",
+	   last_top, ref_top);
+	ok(strcmp(got, ref) == 0, "rounded counts: the index made without the memory");
+	ok(lost == 0, "rounded counts: the memory kept");
+	free(got);
+	free(ref);
+	search_memory_free(m);
+	cached_docs_free(docs, N);
+	disk_gone(&dk, dir);
+}
+
 /* An index large enough (65,536 postings and more) that the memory's
  * postings are merged with the changed articles' in two ranges of terms
  * at once, the second counting where the first's end: with articles
@@ -1731,6 +1776,7 @@ int main(void)
 	test_memory_file();
 	test_memory_lagging();
 	test_memory_touched();
+	test_memory_rounded_counts();
 	test_memory_two_ranges();
 	return done_testing();
 }

@@ -3510,7 +3510,8 @@ typedef struct score_part {
 	search_index *ix;
 	size_t from, to;
 	const double *norm;  /* per document in index order */
-	float *impact;
+	float *impact;       /* NULL: the levels go to pq in the first pass,
+				* on the scale already set (score_touched) */
 	double max;
 	uint32_t max_term;   /* a term with a posting scoring max */
 	int pass;
@@ -3535,7 +3536,10 @@ static void *score_run(void *arg)
 		double idf = log(1 + (nd - df + 0.5) / (df + 0.5));
 		for (; at < end; at++) {
 			double sc = bm25(idf, ix->made.ptf[at], p->norm[ix->made.pdoc[at]]);
-			p->impact[at] = (float)sc;
+			if (p->impact)
+				p->impact[at] = (float)sc;
+			else
+				ix->made.pq[at] = quantize_float(ix, (float)sc);
 			if (sc > p->max) {
 				p->max = sc;
 				p->max_term = (uint32_t)t;
@@ -3560,16 +3564,21 @@ typedef struct scoring {
 
 /* Scores the postings of the terms in only (NULL: every term; counted:
  * how many postings those have) of an index of total postings, with
- * the average length avgdl: score_run's first pass. */
+ * the average length avgdl: score_run's first pass. With direct, the
+ * scale is set (scale_init) and pq made: each score goes to its level at
+ * once, with no array of scores in between. */
 static void scoring_begin(search_index *ix, scoring *sc, size_t total, const bool *only,
-			  size_t counted, double avgdl)
+			  size_t counted, double avgdl, bool direct)
 {
 	size_t nt = ix->terms.n, nd = ix->ndocs;
 	sc->norm = xmalloc((nd + 1) * sizeof *sc->norm);
 	for (size_t k = 0; k < nd; k++)
 		sc->norm[k] = doc_norm(ix->docs[ix->made.order[k]].len, avgdl);
-	sc->impact = spare_take(spare_of(ix, SPARE_IMPACT), (total + 1) * sizeof *sc->impact,
-				&sc->got_impact);
+	sc->impact = NULL;
+	sc->got_impact = 0;
+	if (!direct)
+		sc->impact = spare_take(spare_of(ix, SPARE_IMPACT),
+					(total + 1) * sizeof *sc->impact, &sc->got_impact);
 	sc->nparts = ix->jobs > 1 && counted >= 1024 ? (size_t)ix->jobs : 1;
 	sc->parts = xcalloc(sc->nparts + 1, sizeof *sc->parts);
 	size_t t = 0, sum = 0;
@@ -3603,7 +3612,8 @@ static void scoring_levels(search_index *ix, scoring *sc, size_t total)
 static void scoring_end(search_index *ix, scoring *sc)
 {
 	free(sc->parts);
-	spare_give(spare_of(ix, SPARE_IMPACT), sc->impact, sc->got_impact);
+	if (sc->impact)
+		spare_give(spare_of(ix, SPARE_IMPACT), sc->impact, sc->got_impact);
 	free(sc->norm);
 }
 
@@ -3615,7 +3625,7 @@ static void score_postings(search_index *ix, size_t total)
 {
 	double avgdl = grid_avgdl(ix->total_len, ix->ndocs);
 	scoring sc;
-	scoring_begin(ix, &sc, total, NULL, total, avgdl);
+	scoring_begin(ix, &sc, total, NULL, total, avgdl, false);
 	scale_init(ix, sc.max);
 	ix->made.max_holder = sc.holder;
 	ix->made.avgdl = avgdl;
@@ -3631,7 +3641,11 @@ static void score_postings(search_index *ix, size_t total)
  * highest unless a touched one passes it. Then the touched terms are
  * scored, and the others' levels copied from the memory: an edit of one
  * article scores a few hundred terms' postings instead of all of them.
- * Returns false, having set nothing, when that does not hold. */
+ * The scale is the memory's, so each score goes to its level at once:
+ * no array of a float per posting, a page fault per 4 KB of it in a
+ * one-shot build. Returns false, having made nothing to keep (the
+ * scale is set again by score_postings), when that does not hold or a
+ * touched posting passes the memory's highest. */
 static bool score_touched(search_index *ix, const bool *touched, size_t total)
 {
 	const index_made *was = &ix->memory->made;
@@ -3652,13 +3666,16 @@ static bool score_touched(search_index *ix, const bool *touched, size_t total)
 	if (holder == UINT32_MAX || touched[holder])
 		return false;
 	scoring sc;
-	scoring_begin(ix, &sc, total, touched, ntouched, avgdl);
+	scale_init(ix, was->max_impact);
+	ix->made.pq = spare_take(spare_of(ix, SPARE_PQ), total + 1, &ix->made.pq_cap);
+	scoring_begin(ix, &sc, total, touched, ntouched, avgdl, true);
 	bool passed = sc.max > was->max_impact;
-	if (!passed) {
-		scale_init(ix, was->max_impact);
+	if (passed) {
+		spare_give(spare_of(ix, SPARE_PQ), ix->made.pq, ix->made.pq_cap);
+		ix->made.pq = NULL;
+	} else {
 		ix->made.max_holder = holder + 1;
 		ix->made.avgdl = avgdl;
-		scoring_levels(ix, &sc, total);
 		for (size_t u = 0; u < nt; u++)
 			if (!touched[u] && ix->made.post_n[u])
 				memcpy(ix->made.pq + ix->made.post_off[u],

@@ -586,6 +586,10 @@ static size_t parse_all(site *s, source_file **files, size_t n,
 	site_recall *rc = s->recall;
 	if (rc)
 		rc->docs = xcalloc(n ? n : 1, sizeof *rc->docs);
+	/* The articles stay where the workers made them, those that go
+	 * (failed, drafts) closed up: the site's array is this one, not a
+	 * copy of ten thousand of them into pages of its own. */
+	size_t kept = 0;
 	for (size_t i = 0; i < n; i++) {
 		document *d = &w.slots[i];
 		diag_list warned = DIAG_LIST_INIT;
@@ -624,9 +628,13 @@ static size_t parse_all(site *s, source_file **files, size_t n,
 		} else {
 			diag_release(&warned);
 		}
-		s->docs[s->ndocs++] = *d;
+		if (kept != i)
+			w.slots[kept] = *d;
+		kept++;
 	}
-	free(w.slots);
+	free(s->docs);
+	s->docs = w.slots;
+	s->ndocs = kept;
 	free(w.status);
 	free(w.memo);
 	free(w.warned);
@@ -714,7 +722,6 @@ int site_load(site *s, const source *src, const site_options *opt,
 		diag_add(diags, DIAG_WARNING, s->cfg.content_dir, 0, 0,
 			 "no content in '%s'", s->cfg.content_dir);
 
-	s->docs = xcalloc(nfiles ? nfiles : 1, sizeof *s->docs);
 	s->assets = xcalloc(nfiles ? nfiles : 1, sizeof *s->assets);
 	source_file **md = xcalloc(nfiles ? nfiles : 1, sizeof *md);
 	size_t nmd = 0;

@@ -44,7 +44,7 @@
 #include "pack.h"
 #include "xalloc.h"
 
-#define CACHE_FORMAT 2
+#define CACHE_FORMAT 3
 #define CACHE_KEEP 4        /* history-*.bin files kept in the cache dir */
 #define DEFAULT_RENAME_LIMIT 1000
 /* The most a walker keeps of trees read from the packs (pack.h keeps
@@ -233,6 +233,10 @@ struct history {
 	size_t npages, pcap;
 	strmap alive;          /* project path -> page */
 	git_oid content_tree;  /* the content folder at the last commit walked */
+	/* The cache file read (cache_load): the pages', commits' and
+	 * changes' strings read from it point into it, and are not freed on
+	 * their own (release_str). */
+	buf loaded;
 
 	/* Public views, built once the walk is done. */
 	history_commit *pcommits;
@@ -283,11 +287,19 @@ static void page_push(ipage *p, uint32_t change)
 	p->ch[p->n++] = change;
 }
 
+/* Frees s, a string of the state, unless it is one of the cache file's
+ * read (h->loaded), which goes as a whole. */
+static void release_str(const history *h, char *s)
+{
+	if (s && !(h->loaded.len && s >= h->loaded.ptr && s < h->loaded.ptr + h->loaded.len))
+		free(s);
+}
+
 static void kill_page(history *h, uint32_t page)
 {
 	ipage *p = &h->pages[page];
 	strmap_del(&h->alive, p->path);
-	free(p->path);
+	release_str(h, p->path);
 	p->path = NULL;
 }
 
@@ -298,7 +310,7 @@ static void move_page(history *h, uint32_t page, const char *path)
 		uint32_t cur;
 		if (strmap_get(&h->alive, p->path, &cur) && cur == page)
 			strmap_del(&h->alive, p->path);
-		free(p->path);
+		release_str(h, p->path);
 	}
 	p->path = xstrdup(path);
 	strmap_put(&h->alive, p->path, page);
@@ -1196,18 +1208,19 @@ static bool oid_from(git_oid *out, const char *hex)
 static void reset_state(history *h)
 {
 	for (size_t i = 0; i < h->ncommits; i++) {
-		free(h->commits[i].name);
-		free(h->commits[i].email);
-		free(h->commits[i].message);
+		release_str(h, h->commits[i].name);
+		release_str(h, h->commits[i].email);
+		release_str(h, h->commits[i].message);
 	}
 	for (size_t i = 0; i < h->nchanges; i++) {
-		free(h->changes[i].path);
-		free(h->changes[i].old_path);
+		release_str(h, h->changes[i].path);
+		release_str(h, h->changes[i].old_path);
 	}
 	for (size_t i = 0; i < h->npages; i++) {
-		free(h->pages[i].path);
+		release_str(h, h->pages[i].path);
 		free(h->pages[i].ch);
 	}
+	buf_release(&h->loaded);
 	h->ncommits = h->nchanges = h->npages = 0;
 	strmap_release(&h->alive);
 	memset(&h->content_tree, 0, sizeof h->content_tree);
@@ -1235,13 +1248,18 @@ static bool get_oid(buf_reader *r, git_oid *id)
 	return true;
 }
 
-/* Whether the next blob of r is s (NULL: a NULL string). */
+/* Whether the next string of r is s (NULL: a NULL string). */
 static bool get_same(buf_reader *r, const char *s)
 {
-	char *t = buf_get_cstr(r);
+	const char *t = buf_get_zstr(r);
 	bool same = t && s ? strcmp(t, s) == 0 : !t && !s;
-	free(t);
 	return same && !r->bad;
+}
+
+/* The next string of r, where it is in the file read (see h->loaded). */
+static char *get_str(buf_reader *r)
+{
+	return (char *)buf_get_zstr(r);
 }
 
 /* Loads the state at commit id from the cache. Anything unexpected (a
@@ -1257,6 +1275,11 @@ static bool cache_load(history *h, const char *dir, const git_oid *id)
 	buf_reader rd, *r = &rd;
 	if (!buf_read_sealed(&data, path.ptr, CACHE_MAGIC, CACHE_FORMAT, r))
 		goto out;
+	/* Kept: the strings below are read where they are in it, tens of
+	 * thousands of them, not copied one by one. */
+	buf_release(&h->loaded);
+	h->loaded = data;
+	buf_init(&data);
 	if (buf_get_varint(r) != CACHE_FORMAT || !get_same(r, hex) || !get_same(r, h->prefix) ||
 	    !get_same(r, h->content) || buf_get_svarint(r) != h->rename_limit)
 		goto out;
@@ -1265,7 +1288,7 @@ static bool cache_load(history *h, const char *dir, const git_oid *id)
 			goto out;
 	}
 	uint64_t npages = buf_get_varint(r);
-	if (r->bad || npages > data.len)
+	if (r->bad || npages > h->loaded.len)
 		goto out;
 	/* Room for them all at once: grown page by page, the map of
 	 * paths hashed its keys again at every doubling. */
@@ -1285,7 +1308,7 @@ static bool cache_load(history *h, const char *dir, const git_oid *id)
 		}
 		ipage *ip = &h->pages[h->npages++];
 		memset(ip, 0, sizeof *ip);
-		ip->path = buf_get_cstr(r);
+		ip->path = get_str(r);
 		if (r->bad)
 			goto out;
 		if (ip->path) {
@@ -1296,8 +1319,12 @@ static bool cache_load(history *h, const char *dir, const git_oid *id)
 		}
 	}
 	uint64_t ncommits = buf_get_varint(r);
-	if (r->bad || ncommits > data.len)
+	if (r->bad || ncommits > h->loaded.len)
 		goto out;
+	if (ncommits > h->ccap) {
+		h->ccap = (size_t)ncommits;
+		h->commits = xrealloc(h->commits, h->ccap * sizeof *h->commits);
+	}
 	bool boundary = false;
 	for (uint64_t i = 0; i < ncommits; i++) {
 		icommit *ic = add_commit(h);
@@ -1305,9 +1332,9 @@ static bool cache_load(history *h, const char *dir, const git_oid *id)
 			goto out;
 		ic->time = buf_get_svarint(r);
 		ic->offset = (int)buf_get_svarint(r);
-		ic->name = buf_get_cstr(r);
-		ic->email = buf_get_cstr(r);
-		ic->message = buf_get_cstr(r);
+		ic->name = get_str(r);
+		ic->email = get_str(r);
+		ic->message = get_str(r);
 		ic->boundary = buf_get_varint(r) != 0;
 		if (r->bad || !ic->name || !ic->email || !ic->message)
 			goto out;
@@ -1318,13 +1345,17 @@ static bool cache_load(history *h, const char *dir, const git_oid *id)
 	if (boundary && git_repository_is_shallow(h->w.repo) != 1)
 		goto out;
 	uint64_t nchanges = buf_get_varint(r);
-	if (r->bad || nchanges > data.len)
+	if (r->bad || nchanges > h->loaded.len)
 		goto out;
+	if (nchanges > h->chcap) {
+		h->chcap = (size_t)nchanges;
+		h->changes = xrealloc(h->changes, h->chcap * sizeof *h->changes);
+	}
 	for (uint64_t i = 0; i < nchanges; i++) {
 		ichange *ch = add_change(h);
 		uint64_t ci = buf_get_varint(r), kind = buf_get_varint(r);
-		ch->path = buf_get_cstr(r);
-		ch->old_path = buf_get_cstr(r);
+		ch->path = get_str(r);
+		ch->old_path = get_str(r);
 		bool blob = get_oid(r, &ch->blob);
 		uint64_t page = buf_get_varint(r);
 		if (r->bad || !blob || !ch->path || ci >= h->ncommits || kind > HISTORY_DELETED || page >= h->npages)
@@ -1410,9 +1441,9 @@ static void cache_save(const history *h, const char *dir)
 	buf b = BUF_INIT, path = BUF_INIT;
 	buf_puts(&b, CACHE_MAGIC);
 	buf_put_varint(&b, CACHE_FORMAT);
-	buf_put_cstr(&b, h->head);
-	buf_put_cstr(&b, h->prefix);
-	buf_put_cstr(&b, h->content);
+	buf_put_zstr(&b, h->head);
+	buf_put_zstr(&b, h->prefix);
+	buf_put_zstr(&b, h->content);
 	buf_put_svarint(&b, h->rename_limit);
 	bool tree = !git_oid_is_zero(&h->content_tree);
 	buf_put_varint(&b, tree);
@@ -1420,16 +1451,16 @@ static void cache_save(const history *h, const char *dir)
 		put_oid(&b, &h->content_tree);
 	buf_put_varint(&b, h->npages);
 	for (size_t i = 0; i < h->npages; i++)
-		buf_put_cstr(&b, h->pages[i].path);
+		buf_put_zstr(&b, h->pages[i].path);
 	buf_put_varint(&b, h->ncommits);
 	for (size_t i = 0; i < h->ncommits; i++) {
 		const icommit *c = &h->commits[i];
 		put_oid(&b, &c->id);
 		buf_put_svarint(&b, c->time);
 		buf_put_svarint(&b, c->offset);
-		buf_put_cstr(&b, c->name);
-		buf_put_cstr(&b, c->email);
-		buf_put_cstr(&b, c->message);
+		buf_put_zstr(&b, c->name);
+		buf_put_zstr(&b, c->email);
+		buf_put_zstr(&b, c->message);
 		buf_put_varint(&b, c->boundary);
 	}
 	buf_put_varint(&b, h->nchanges);
@@ -1437,8 +1468,8 @@ static void cache_save(const history *h, const char *dir)
 		const ichange *c = &h->changes[i];
 		buf_put_varint(&b, c->commit);
 		buf_put_varint(&b, (uint64_t)c->kind);
-		buf_put_cstr(&b, c->path);
-		buf_put_cstr(&b, c->old_path);
+		buf_put_zstr(&b, c->path);
+		buf_put_zstr(&b, c->old_path);
 		put_oid(&b, &c->blob);
 		buf_put_varint(&b, c->page);
 	}

@@ -445,6 +445,59 @@ static void test_contents(void)
 	unlink(path);
 }
 
+/* A cold build saves its articles in rounds (parse_all): the first save
+ * writes the file, the later ones append to it. Each ends the file with
+ * a contents of every record so far, so the next build opens it from
+ * there and does not walk the whole file; a round appended behind the
+ * cache's back (another build) leaves it to be walked. */
+static void test_contents_rounds(void)
+{
+	enum { N = 120, ROUND = 40 };
+	char path[600];
+	snprintf(path, sizeof path, "%s/r.pack", dir);
+	cache_file *c = cache_open(dir, "r.pack", 7, NULL);
+	ok(cache_fresh(c), "rounds: a cold cache");
+	for (int lo = 0; lo < N; lo += ROUND) {
+		put_range(c, lo, lo + ROUND, N);
+		cache_save(c, NULL);
+		cache_rehome(c);
+		cache_forget_kept(c);
+		cache_file *next = cache_open(dir, "r.pack", 7, NULL);
+		char name[80];
+		snprintf(name, sizeof name, "rounds: after the round of %d, opened from its contents", lo);
+		ok(cache_listed(next), "%s", name);
+		snprintf(name, sizeof name, "rounds: after the round of %d, every value so far reads back", lo);
+		ok(read_all(next, lo + ROUND, N) == lo + ROUND, "%s", name);
+		cache_close(next);
+	}
+	cache_close(c);
+
+	/* Another writer's bytes between two rounds: no contents for a file
+	 * this cache does not know the end of. */
+	c = cache_open(dir, "s.pack", 7, NULL);
+	put_range(c, 0, ROUND, N);
+	cache_save(c, NULL);
+	cache_rehome(c);
+	cache_forget_kept(c);
+	cache_file *other = cache_open(dir, "s.pack", 7, NULL);
+	put_range(other, ROUND, 2 * ROUND, N);
+	cache_save(other, NULL);
+	cache_close(other);
+	put_range(c, 2 * ROUND, 3 * ROUND, N);
+	cache_save(c, NULL);
+	cache_close(c);
+	diag_list d = DIAG_LIST_INIT;
+	c = cache_open(dir, "s.pack", 7, &d);
+	ok(!cache_listed(c), "rounds: appended to behind the cache's back, the file is walked");
+	is(read_all(c, 3 * ROUND, N), 3 * ROUND, "rounds: and every value reads back");
+	is(d.n, (size_t)0, "rounds: and the cache is not called damaged");
+	cache_close(c);
+	diag_release(&d);
+	unlink(path);
+	snprintf(path, sizeof path, "%s/s.pack", dir);
+	unlink(path);
+}
+
 /* Replaces the first from in the file at path by to (as long). */
 static bool patch_file(const char *path, const char *from, const char *to)
 {
@@ -669,6 +722,7 @@ int main(void)
 	test_checked_once();
 	test_intact();
 	test_contents();
+	test_contents_rounds();
 	test_late();
 	test_replays_apart();
 	char cmd[600];

@@ -344,7 +344,8 @@ typedef struct index_made {
 	uint32_t *pdoc;       /* document numbers in index order */
 	float *ptf;           /* with a memory: each posting's weighted count, as
 				 * a float: every score is made from it so rounded
-				 * (posting_run), and it is a quarter of the memory */
+				 * (posting_run), in half a double's bytes for each
+				 * of a million postings */
 	size_t post_cap;      /* entries pdoc and ptf have room for */
 	uint8_t *pq_raw;      /* and its level before encode_postings' tiers */
 	uint8_t *pq;          /* impact levels as the browser sees them */

@@ -2024,6 +2024,81 @@ static bool keep_spare(output *o, const char *key, size_t len, const char *name)
 	return kept;
 }
 
+/* Copies the len bytes of the file open at in to the one open at out:
+ * by the kernel where it can, else through a buffer. */
+static bool copy_whole(int in, int out, uint64_t len)
+{
+	bool kernel = true;
+	char chunk[65536];
+	while (len) {
+		ssize_t n;
+		if (kernel) {
+			size_t want = len > SIZE_MAX / 2 ? SIZE_MAX / 2 : (size_t)len;
+			n = copy_file_range(in, NULL, out, NULL, want, 0);
+			if (n < 0 && (errno == EXDEV || errno == ENOSYS || errno == EINVAL ||
+				      errno == EOPNOTSUPP)) {
+				kernel = false; /* another file system, an old kernel */
+				continue;
+			}
+		} else {
+			n = read(in, chunk, len < sizeof chunk ? (size_t)len : sizeof chunk);
+			if (n > 0 && buf_write_all(out, chunk, (size_t)n) < 0)
+				return false;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return false;
+		len -= (uint64_t)n;
+	}
+	return true;
+}
+
+bool output_leave_spare(output *o, const char *rel, output_mark *mark)
+{
+	/* Only a build from nothing: an update replaces the file, and the
+	 * one it replaces becomes the spare (keep_spare). */
+	if (!o || o->dirfd >= 0 || o->moved || !o->manifest)
+		return false;
+	buf key = BUF_INIT, tmp = BUF_INIT;
+	char *sp = NULL;
+	int in = -1, out = -1;
+	bool left = false;
+	struct stat st;
+	if (clean_rel(&key, rel))
+		goto out;
+	in = openat(o->tmpfd, key.ptr, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	/* The next build takes the spare only by swapping it in (take_spare):
+	 * where the file system cannot, a copy would only take room. */
+	if (in < 0 || fstat(in, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size < BIG_FILE ||
+	    !can_swap(o->tmpfd))
+		goto out;
+	sp = spare_path(o, key.ptr, key.len);
+	/* A name cache_sweep removes once this process is gone. */
+	buf_printf(&tmp, "%s.tmp%ld", sp, (long)getpid());
+	out = open(tmp.ptr, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (out < 0)
+		goto out;
+	left = copy_whole(in, out, (uint64_t)st.st_size) && fstat(out, &st) == 0;
+	mark_of(&st, mark);
+	left = close(out) == 0 && left;
+	out = -1;
+	left = left && rename(tmp.ptr, sp) == 0;
+	if (!left)
+		unlink(tmp.ptr);
+out:
+	if (out >= 0) {
+		close(out);
+		unlink(tmp.ptr);
+	}
+	if (in >= 0)
+		close(in);
+	free(sp);
+	buf_release(&key);
+	buf_release(&tmp);
+	return left;
+}
+
 int output_open(output *o, const char *rel, output_file **out, gen_err *err)
 {
 	*out = NULL;

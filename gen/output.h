@@ -180,6 +180,13 @@ int output_copy(output_file *f, int from, uint64_t at, uint64_t len, gen_err *er
  * account for every byte up to that length. Writing with these makes f
  * a changed file, never one found unchanged. */
 bool output_spare(const output_file *f, output_mark *mark);
+/* For a build from nothing, which replaces no file and so leaves no
+ * spare: a copy of the big file it wrote at rel (closed, not yet
+ * committed) is left as that file's spare, its stat in *mark, so that
+ * the first build after it writes over the copy instead of copying the
+ * whole file. False, leaving nothing, when the output is not new, the
+ * file is not big, or the file system cannot swap names. */
+bool output_leave_spare(output *o, const char *rel, output_mark *mark);
 int output_put_at(output_file *f, uint64_t to, const void *data, size_t len, gen_err *err);
 int output_copy_at(output_file *f, uint64_t to, int from, uint64_t at, uint64_t len,
 		   gen_err *err);

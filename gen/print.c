@@ -960,6 +960,23 @@ static size_t spare_parts_of(const piece *v, size_t n, uint64_t len, uint64_t ta
 	return np;
 }
 
+/* Notes for the next build that the spare, which stats as mark, holds
+ * the page laid out as the n pieces of v, len bytes long, whose bytes
+ * after the last piece hash to tail. */
+static void spare_note(renderer *r, const output_mark *mark, const piece *v, size_t n,
+		       uint64_t len, uint64_t tail)
+{
+	spare_part *parts;
+	size_t np = spare_parts_of(v, n, len, tail, &parts);
+	spare_head h = { PIECES_FORMAT, *mark, len, np };
+	buf m = BUF_INIT;
+	buf_put(&m, &h, sizeof h);
+	buf_put(&m, parts, np * sizeof *parts);
+	render_memo_put(r, SPARE_MEMO, m.ptr, m.len);
+	buf_release(&m);
+	free(parts);
+}
+
 /* Notes the last page, which this build replaces, for the next: when the
  * output holds it as the last build left it, and it was made whole from
  * its pieces (laid out as those say). */
@@ -967,15 +984,22 @@ static void spare_save(const book *b, renderer *r)
 {
 	if (!b->marked || !b->old_map || !b->was.whole || b->parted)
 		return;
-	spare_part *parts;
-	size_t n = spare_parts_of(b->old, b->nold, b->was.len, b->was.tail, &parts);
-	spare_head h = { PIECES_FORMAT, b->old_mark, b->was.len, n };
-	buf m = BUF_INIT;
-	buf_put(&m, &h, sizeof h);
-	buf_put(&m, parts, n * sizeof *parts);
-	render_memo_put(r, SPARE_MEMO, m.ptr, m.len);
-	buf_release(&m);
-	free(parts);
+	spare_note(r, &b->old_mark, b->old, b->nold, b->was.len, b->was.tail);
+}
+
+/* A build from nothing replaces no page, so the first build after it
+ * would find no spare and copy the whole page (74 MB on the benchmark's
+ * handbook) where later ones write a few parts: it leaves a copy of the
+ * page it wrote as the spare (output_leave_spare), noted as the page it
+ * is, len bytes laid out as its pieces say. The copy is the kernel's,
+ * beside the rest of the render, and takes no memory of the build's. */
+static void spare_leave(const book *b, renderer *r, output *o, uint64_t len, uint64_t tail)
+{
+	output_mark mark;
+	if (b->parted || b->escaped || !b->aligned || !b->nnow ||
+	    !output_leave_spare(o, PRINT_URL "index.html", &mark))
+		return;
+	spare_note(r, &mark, b->now, b->nnow, len, tail);
 }
 
 /* The parts of the spare f is written over, as the build that made it a
@@ -1414,6 +1438,8 @@ int print_render(renderer *r, const xref *x, output *o, print_stats *st,
 			pieces_save(&b, r, key, b.tap_len, tail);
 			prefixes_save(&b, r);
 			spare_save(&b, r);
+			if (!has_old(&b))
+				spare_leave(&b, r, o, b.tap_len, tail);
 		}
 		parts_discard(b.pp);
 		value_free(data);

@@ -2279,10 +2279,17 @@ static void memory_take(search_index *ix)
  * made by hand is refused rather than read out of bounds. */
 
 #define MEMORY_MAGIC "gen search memory\n"
-#define MEMORY_FORMAT 3
+#define MEMORY_FORMAT 4
 #define MEMORY_PROBE 0x0102030405060708ULL
-#define MEMORY_PIECES 19
+#define MEMORY_PIECES 20
 #define MEMORY_ALIGN 8
+/* The pieces before MEMORY_LATE are what search_write has made once the
+ * postings are scored; from it on, the trailer (the lengths only known
+ * at the end: the encodings' and the document table's), the levels as
+ * the tiers left them, the encodings and the document table's hashes.
+ * A build with no memory writes the file in those two goes (see "the
+ * memory streamed"). */
+#define MEMORY_LATE 14
 
 /* A big array of the memory: where it lies, and its length in bytes. */
 typedef struct memory_piece {
@@ -2292,10 +2299,11 @@ typedef struct memory_piece {
 
 /* The big arrays of m in file order, their lengths from m's counts and
  * has_vocab (whether there is a word_vocab); on load the counts are set
- * before the arrays are there (p is then NULL). total: the postings.
- * Returns how many. */
+ * before the arrays are there (p is then NULL). total: the postings;
+ * trailer: room for the trailer's two numbers, filled from m. Returns
+ * how many. */
 static size_t memory_pieces(const search_memory *m, memory_piece *out, size_t total,
-			    bool has_vocab)
+			    bool has_vocab, uint64_t trailer[2])
 {
 	size_t nw = m->words.n, nt = m->nterms, k = 0;
 	const index_made *d = &m->made;
@@ -2315,6 +2323,9 @@ static size_t memory_pieces(const search_memory *m, memory_piece *out, size_t to
 	out[k++] = (memory_piece){ d->pdoc, total * sizeof(uint32_t) };
 	out[k++] = (memory_piece){ d->ptf, total * sizeof(float) };
 	out[k++] = (memory_piece){ d->pq_raw, total };
+	trailer[0] = d->enc.len;
+	trailer[1] = m->ndfp;
+	out[k++] = (memory_piece){ trailer, 2 * sizeof *trailer };
 	out[k++] = (memory_piece){ d->pq, total };
 	out[k++] = (memory_piece){ d->enc.ptr, d->enc.len };
 	out[k++] = (memory_piece){ d->enc_at, nt * sizeof(size_t) };
@@ -2345,12 +2356,12 @@ static void memory_point(search_memory *m, char *const *p, const memory_piece *p
 	d->pdoc = (uint32_t *)(void *)p[11];
 	d->ptf = (float *)(void *)p[12];
 	d->pq_raw = (uint8_t *)p[13];
-	d->pq = (uint8_t *)p[14];
+	d->pq = (uint8_t *)p[15];
 	buf_clear(&d->enc);
-	buf_put(&d->enc, p[15], piece[15].len);
-	d->enc_at = (size_t *)(void *)p[16];
-	d->enc_len = (size_t *)(void *)p[17];
-	d->dfp = (uint64_t *)(void *)p[18];
+	buf_put(&d->enc, p[16], piece[16].len);
+	d->enc_at = (size_t *)(void *)p[17];
+	d->enc_len = (size_t *)(void *)p[18];
+	d->dfp = (uint64_t *)(void *)p[19];
 }
 
 static size_t aligned(size_t n)
@@ -2445,14 +2456,64 @@ static uint64_t seal_sum(const char *p, size_t len, uint64_t stamp)
 	return sum;
 }
 
-int search_memory_save(const search_memory *m, const char *path, uint64_t stamp)
+/* A memory file being written: search_memory_save writes it in one go,
+ * a build with no memory in two (memory_write_begin when its postings
+ * are scored, memory_write_end when its files are written; see "the
+ * memory streamed"). Both make the same bytes of the same memory. */
+typedef struct memory_writer {
+	sealer w;
+	buf tmp;        /* the file's name until it is whole */
+	char *path;
+	size_t at;      /* where the next piece would begin, unaligned */
+	size_t total;   /* the postings */
+	bool has_vocab;
+	bool built;
+} memory_writer;
+
+static void memory_write_abort(memory_writer *mw)
+{
+	if (!mw)
+		return;
+	if (mw->w.fd >= 0) {
+		close(mw->w.fd);
+		unlink(mw->tmp.ptr);
+	}
+	free(mw->w.block);
+	buf_release(&mw->tmp);
+	free(mw->path);
+	free(mw);
+}
+
+/* Writes the pieces [from, to) of pieces, each at a multiple of eight. */
+static void memory_write_pieces(memory_writer *mw, const memory_piece *pieces, size_t from,
+				size_t to)
+{
+	static const char zeros[MEMORY_ALIGN];
+	for (size_t k = from; k < to; k++) {
+		seal_put(&mw->w, zeros, aligned(mw->at) - mw->at);
+		if (pieces[k].len)
+			seal_put(&mw->w, pieces[k].p, pieces[k].len);
+		mw->at = aligned(mw->at) + pieces[k].len;
+	}
+}
+
+/* Begins the file of m at path (under a temporary name): the head and
+ * the pieces before MEMORY_LATE, all of them for a memory with no index.
+ * NULL when m cannot be written or the file not made. */
+static memory_writer *memory_write_begin(const search_memory *m, const char *path,
+					 uint64_t stamp)
 {
 	if (!m || !m->valid || !m->fm_at || !path || m->keys.n != m->nsdocs ||
 	    m->tf.n != m->ids.n || m->cnt.n != m->ids.n)
-		return -1;
-	buf head = BUF_INIT, tmp = BUF_INIT;
-	int rc = -1, fd = -1;
-	size_t total = memory_postings(m);
+		return NULL;
+	memory_writer *mw = xcalloc(1, sizeof *mw);
+	mw->w = (sealer){ -1, NULL, 0, stamp, true };
+	buf_init(&mw->tmp);
+	mw->path = xstrdup(path);
+	mw->total = memory_postings(m);
+	mw->has_vocab = m->word_vocab != NULL;
+	mw->built = m->built;
+	buf head = BUF_INIT;
 	buf_put(&head, MEMORY_MAGIC, sizeof MEMORY_MAGIC - 1);
 	uint64_t probe = MEMORY_PROBE;
 	buf_put(&head, &probe, sizeof probe);
@@ -2492,10 +2553,8 @@ int search_memory_save(const search_memory *m, const char *path, uint64_t stamp)
 	buf_put_varint(&head, m->built);
 	if (m->built) {
 		buf_put_varint(&head, m->nterms);
-		buf_put_varint(&head, total);
+		buf_put_varint(&head, mw->total);
 		buf_put_varint(&head, m->made.parts.n);
-		buf_put_varint(&head, m->made.enc.len);
-		buf_put_varint(&head, m->ndfp);
 		uint64_t bits[2];
 		memcpy(&bits[0], &m->made.max_impact, sizeof bits[0]);
 		memcpy(&bits[1], &m->made.avgdl, sizeof bits[1]);
@@ -2504,41 +2563,55 @@ int search_memory_save(const search_memory *m, const char *path, uint64_t stamp)
 		buf_put_varint(&head, m->made.max_holder);
 	}
 	memory_piece pieces[MEMORY_PIECES];
-	size_t np = memory_pieces(m, pieces, total, m->word_vocab != NULL);
+	uint64_t trailer[2];
+	size_t np = memory_pieces(m, pieces, mw->total, mw->has_vocab, trailer);
 	uint64_t len = head.len;
-	static const char zeros[MEMORY_ALIGN];
-	buf_printf(&tmp, "%s.tmp%ld", path, (long)getpid());
-	fd = open(tmp.ptr, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0)
-		goto out;
-	sealer w = { fd, xmalloc(MEMORY_BLOCK), 0, stamp, true };
-	size_t at = sizeof len + head.len;
-	seal_put(&w, &len, sizeof len);
-	seal_put(&w, head.ptr, head.len);
-	for (size_t k = 0; k < np; k++) {
-		seal_put(&w, zeros, aligned(at) - at);
-		if (pieces[k].len)
-			seal_put(&w, pieces[k].p, pieces[k].len);
-		at = aligned(at) + pieces[k].len;
+	buf_printf(&mw->tmp, "%s.tmp%ld", path, (long)getpid());
+	mw->w.fd = open(mw->tmp.ptr, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (mw->w.fd < 0) {
+		buf_release(&head);
+		memory_write_abort(mw);
+		return NULL;
 	}
-	seal_put(&w, zeros, aligned(at) - at);
-	seal_flush(&w);
-	free(w.block);
-	bool good = w.good && buf_write_all(fd, &w.sum, sizeof w.sum) == 0;
-	good = close(fd) == 0 && good;
-	fd = -1;
-	if (good && rename(tmp.ptr, path) == 0)
-		rc = 0;
-	else
-		unlink(tmp.ptr);
-out:
-	if (fd >= 0) {
-		close(fd);
-		unlink(tmp.ptr);
-	}
+	mw->w.block = xmalloc(MEMORY_BLOCK);
+	mw->at = sizeof len + head.len;
+	seal_put(&mw->w, &len, sizeof len);
+	seal_put(&mw->w, head.ptr, head.len);
 	buf_release(&head);
-	buf_release(&tmp);
+	memory_write_pieces(mw, pieces, 0, np < MEMORY_LATE ? np : MEMORY_LATE);
+	return mw;
+}
+
+/* Ends the file memory_write_begin began, with m's pieces from
+ * MEMORY_LATE on (m: the same memory, its late pieces made since), and
+ * puts it at its path. Frees mw. Returns 0, or -1 (nothing put there). */
+static int memory_write_end(memory_writer *mw, const search_memory *m)
+{
+	if (!mw)
+		return -1;
+	if (mw->built) {
+		memory_piece pieces[MEMORY_PIECES];
+		uint64_t trailer[2];
+		size_t np = memory_pieces(m, pieces, mw->total, mw->has_vocab, trailer);
+		memory_write_pieces(mw, pieces, MEMORY_LATE, np);
+	}
+	static const char zeros[MEMORY_ALIGN];
+	seal_put(&mw->w, zeros, aligned(mw->at) - mw->at);
+	seal_flush(&mw->w);
+	int fd = mw->w.fd;
+	mw->w.fd = -1;
+	bool good = mw->w.good && buf_write_all(fd, &mw->w.sum, sizeof mw->w.sum) == 0;
+	good = close(fd) == 0 && good;
+	int rc = good && rename(mw->tmp.ptr, mw->path) == 0 ? 0 : -1;
+	if (rc < 0)
+		unlink(mw->tmp.ptr);
+	memory_write_abort(mw);
 	return rc;
+}
+
+int search_memory_save(const search_memory *m, const char *path, uint64_t stamp)
+{
+	return memory_write_end(memory_write_begin(m, path, stamp), m);
 }
 
 /* Whether the n numbers at v are all below limit. */
@@ -2691,15 +2764,13 @@ int search_memory_load(search_memory *m, const char *path, uint64_t stamp)
 			r->bad = true;
 	/* The big arrays' counts, bounded by the file's size before the
 	 * lengths are worked out from them. */
-	uint64_t nids = buf_get_varint(r), nt = 0, total = 0, nparts = 0, nenc = 0, ndfp = 0;
+	uint64_t nids = buf_get_varint(r), nt = 0, total = 0, nparts = 0;
 	uint64_t holder = 0;
 	t.built = buf_get_varint(r) != 0;
 	if (t.built) {
 		nt = buf_get_varint(r);
 		total = buf_get_varint(r);
 		nparts = buf_get_varint(r);
-		nenc = buf_get_varint(r);
-		ndfp = buf_get_varint(r);
 		uint64_t bits[2] = { buf_get_varint(r), buf_get_varint(r) };
 		memcpy(&t.made.max_impact, &bits[0], sizeof bits[0]);
 		memcpy(&t.made.avgdl, &bits[1], sizeof bits[1]);
@@ -2707,21 +2778,30 @@ int search_memory_load(search_memory *m, const char *path, uint64_t stamp)
 	}
 	uint64_t left = t.map_len - 2 * sizeof len - len;
 	if (r->bad || r->p != r->end || nids > left || nt > left || total > left ||
-	    nparts > left || nenc > left || ndfp > left || total > UINT32_MAX || holder > nt)
+	    nparts > left || total > UINT32_MAX || holder > nt)
 		goto out;
 	t.made.max_holder = (uint32_t)holder;
 	t.ids.n = t.tf.n = t.cnt.n = (size_t)nids;
 	t.nterms = (size_t)nt;
 	t.made.parts.n = (size_t)nparts;
-	t.ndfp = (size_t)ndfp;
-	t.made.enc.len = (size_t)nenc; /* for memory_pieces' lengths */
+	/* The pieces up to the trailer, whose lengths the head gives; then
+	 * the trailer's, for the rest (memory_pieces takes them from t). */
 	memory_piece pieces[MEMORY_PIECES];
-	size_t np = memory_pieces(&t, pieces, (size_t)total, has_vocab);
-	t.made.enc.len = 0;
+	uint64_t trailer[2];
+	size_t np = memory_pieces(&t, pieces, (size_t)total, has_vocab, trailer);
 	size_t at = sizeof len + (size_t)len;
 	for (size_t k = 0; k < np; k++) {
 		if (pieces[k].len > t.map_len || aligned(at) > t.map_len - pieces[k].len)
 			goto out;
+		if (k == MEMORY_LATE) {
+			memcpy(trailer, base + aligned(at), sizeof trailer);
+			if (trailer[0] > left || trailer[1] > left)
+				goto out;
+			t.made.enc.len = (size_t)trailer[0]; /* for the lengths */
+			t.ndfp = (size_t)trailer[1];
+			np = memory_pieces(&t, pieces, (size_t)total, has_vocab, trailer);
+			t.made.enc.len = 0;
+		}
 		at = aligned(at) + pieces[k].len;
 	}
 	if (aligned(at) != t.map_len - sizeof len)

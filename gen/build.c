@@ -326,8 +326,8 @@ static void *history_run(void *arg)
 	}
 	/* Without a memory to read, a build that finds no search records
 	 * either (a first build, a new gen) makes the index without one:
-	 * what a memory keeps would raise its peak by a tenth. The next
-	 * build makes the memory. */
+	 * what a memory keeps would raise its peak by a tenth. The index
+	 * writes the file as it goes instead (search_set_memory_file). */
 	if (j->words_path) {
 		j->words = search_memory_new();
 		if (search_memory_load(j->words, j->words_path, j->program_stamp) < 0 &&
@@ -915,6 +915,10 @@ static int build_once(const build_options *opt, bool late, bool *again)
 			render_set_page_cache(r, pages);
 			render_set_search_memory(r, opt->search_memory ? opt->search_memory
 								: ej.words);
+			/* None to read: the index writes one as it goes. */
+			if (!opt->search_memory && !ej.words)
+				render_set_search_memory_file(r, ej.words_path,
+							      ej.program_stamp);
 			render_search_begin(r, scan_output, &ej);
 		}
 	}

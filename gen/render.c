@@ -62,6 +62,8 @@ struct renderer {
 	bool facts_same;         /* facts_key is as in the last build */
 	cache_file *page_cache;  /* per output file: the hash of what made it */
 	struct search_memory *search_memory; /* render_set_search_memory */
+	const char *search_memory_file;      /* render_set_search_memory_file */
+	uint64_t search_memory_stamp;
 	/* The search index begun before the render (render_search_begin):
 	 * its thread, and what it returned. */
 	struct early_search *early;
@@ -658,6 +660,18 @@ void render_set_search_memory(renderer *r, struct search_memory *m)
 struct search_memory *render_search_memory(const renderer *r)
 {
 	return r->search_memory;
+}
+
+void render_set_search_memory_file(renderer *r, const char *path, uint64_t stamp)
+{
+	r->search_memory_file = path;
+	r->search_memory_stamp = stamp;
+}
+
+const char *render_search_memory_file(const renderer *r, uint64_t *stamp)
+{
+	*stamp = r->search_memory_stamp;
+	return r->search_memory_file;
 }
 
 void render_set_print_parts(renderer *r, bool parts)

@@ -459,10 +459,15 @@ struct search_index {
 	sdoc *docs;
 	size_t ndocs, docs_cap;
 	vec32 dw_word, dw_tf;  /* per document: its words and weighted counts */
-	vec32 dw_cnt;          /* and counts, when there is a memory */
+	vec32 dw_cnt;          /* and counts, for a memory (keeps_counts) */
 	uint64_t total_len;
 
 	search_memory *memory; /* search_set_memory, or NULL */
+	/* search_set_memory_file: with no memory, where the memory this
+	 * index would leave goes, and its file while it is written */
+	char *stream_path;
+	uint64_t stream_stamp;
+	struct memory_writer *stream;
 	bool borrow_docs;      /* the documents outlive the index (search_render_index):
 				* their strings are not copied */
 	strtab keys;           /* with a memory: each document's key (put_key), */
@@ -607,6 +612,7 @@ int search_new(search_index **out, const char *language, gen_err *err)
 static void memory_take(search_index *ix);
 static bool memory_worth(search_index *ix);
 static void words_materialize(search_index *ix);
+static void memory_write_abort(struct memory_writer *mw);
 
 void search_free(search_index *ix)
 {
@@ -614,6 +620,8 @@ void search_free(search_index *ix)
 		return;
 	if (ix->remember && ix->memory && memory_worth(ix))
 		memory_take(ix);
+	memory_write_abort(ix->stream);
+	free(ix->stream_path);
 	if (ix->stemmer)
 		sb_stemmer_delete(ix->stemmer);
 	free(ix->language);
@@ -1237,7 +1245,7 @@ static int doc_end(worker *w, search_emit_fn emit, void *ctx, gen_err *err)
 		uint32_t id = w->touched.v[i];
 		w->dw_word.v[w->dw_word.n++] = id;
 		w->dw_tf.v[w->dw_tf.n++] = w->acc[id];
-		if (w->ix->memory)
+		if (w->ix->memory || w->ix->stream_path)
 			vec_push(&w->dw_cnt, w->cnt[id]);
 		if (pending)
 			vec_push(&w->pend_cnt, w->cnt[id]);
@@ -1864,7 +1872,7 @@ static void copy_worker(search_index *ix, const worker *w, const uint32_t *map, 
 		word[k] = map[local[k]];
 	if (n)
 		memcpy(ix->dw_tf.v + at, w->dw_tf.v, n * sizeof *w->dw_tf.v);
-	if (ix->memory && n)
+	if ((ix->memory || ix->stream_path) && n)
 		memcpy(ix->dw_cnt.v + at, w->dw_cnt.v, n * sizeof *w->dw_cnt.v);
 	for (size_t i = from; i < to; i++)
 		ix->docs[i].words += at;
@@ -1879,7 +1887,7 @@ static size_t room_for_words(search_index *ix, size_t n)
 	vec_reserve(&ix->dw_tf, n);
 	ix->dw_word.n += n;
 	ix->dw_tf.n += n;
-	if (ix->memory) {
+	if (ix->memory || ix->stream_path) {
 		vec_reserve(&ix->dw_cnt, n);
 		ix->dw_cnt.n += n;
 	}
@@ -2095,6 +2103,13 @@ void search_set_memory(search_index *ix, search_memory *m)
 	ix->memory = m;
 }
 
+void search_set_memory_file(search_index *ix, const char *path, uint64_t stamp)
+{
+	free(ix->stream_path);
+	ix->stream_path = path ? xstrdup(path) : NULL;
+	ix->stream_stamp = stamp;
+}
+
 size_t search_held(const search_index *ix)
 {
 	return ix->held;
@@ -2206,20 +2221,24 @@ static bool memory_worth(search_index *ix)
 	return true;
 }
 
-/* search_free, for an index whose documents were all added: the memory
- * takes its words instead of the next build reading them again. */
-static void memory_take(search_index *ix)
+/* The files of the document table whose hashes the index keeps. */
+static size_t made_ndfp(const search_index *ix)
 {
-	search_memory *m = ix->memory;
-	bool due = m->map == NULL || index_lags(ix);
-	memory_clear(m, true);
-	m->language = xstrdup(ix->language);
+	return ix->made.dfp ? (ix->ndocs + SEARCH_DOCS_PER_FILE - 1) / SEARCH_DOCS_PER_FILE : 0;
+}
+
+/* Fills m as memory_take makes a memory of ix, but with ix's own
+ * arrays and strings, borrowed: m->docs alone is m's (free it). For
+ * what memory_take would give a memory to write, without taking it. */
+static void memory_view(search_index *ix, search_memory *m)
+{
+	memset(m, 0, sizeof *m);
+	m->language = ix->language;
 	m->text_stamp = ix->text_stamp;
 	m->words = ix->words;
 	m->strings = ix->strings;
 	m->word_vocab = ix->word_vocab;
 	m->vocab_gen = vocab_gen(ix);
-	ix->word_vocab = NULL;
 	m->keys = ix->keys;
 	m->key_strings = ix->key_strings;
 	m->ids = ix->dw_word;
@@ -2233,24 +2252,43 @@ static void memory_take(search_index *ix)
 	}
 	m->sdocs = ix->docs;
 	m->nsdocs = ix->ndocs;
-	ix->docs = NULL;
 	m->nthemes = ix->themes.n;
-	m->themes = xcalloc(m->nthemes + 1, sizeof *m->themes);
-	for (size_t i = 0; i < m->nthemes; i++)
-		m->themes[i] = xstrdup(ix->themes.str[i]);
+	m->themes = (char **)ix->themes.str;
 	m->fm = ix->fm;
 	m->fm_at = ix->fm_at;
-	memset(&ix->fm, 0, sizeof ix->fm);
-	ix->fm_at = NULL;
 	if (index_built(ix)) {
 		m->built = true;
 		m->nterms = ix->terms.n;
 		m->made = ix->made;
-		m->ndfp = ix->made.dfp ? (ix->ndocs + SEARCH_DOCS_PER_FILE - 1) / SEARCH_DOCS_PER_FILE : 0;
+		m->ndfp = made_ndfp(ix);
+	}
+	m->valid = true;
+}
+
+/* search_free, for an index whose documents were all added: the memory
+ * takes its words instead of the next build reading them again. */
+static void memory_take(search_index *ix)
+{
+	search_memory *m = ix->memory;
+	bool due = m->map == NULL || index_lags(ix);
+	memory_clear(m, true);
+	spare spares[SPARE_COUNT];
+	memcpy(spares, m->spares, sizeof spares);
+	memory_view(ix, m);
+	memcpy(m->spares, spares, sizeof spares);
+	/* Then each of its own: what the view borrowed goes from ix. */
+	m->language = xstrdup(ix->language);
+	ix->word_vocab = NULL;
+	ix->docs = NULL;
+	m->themes = xcalloc(m->nthemes + 1, sizeof *m->themes);
+	for (size_t i = 0; i < m->nthemes; i++)
+		m->themes[i] = xstrdup(ix->themes.str[i]);
+	memset(&ix->fm, 0, sizeof ix->fm);
+	ix->fm_at = NULL;
+	if (m->built) {
 		memset(&ix->made, 0, sizeof ix->made);
 		buf_init(&ix->made.enc);
 	}
-	m->valid = true;
 	m->taken = true;
 	m->due = due; /* a memory not from a file has none to lag */
 	memset(&ix->words, 0, sizeof ix->words);
@@ -2279,17 +2317,22 @@ static void memory_take(search_index *ix)
  * made by hand is refused rather than read out of bounds. */
 
 #define MEMORY_MAGIC "gen search memory\n"
-#define MEMORY_FORMAT 4
+#define MEMORY_FORMAT 5
 #define MEMORY_PROBE 0x0102030405060708ULL
-#define MEMORY_PIECES 20
+#define MEMORY_PIECES 21
+/* The file's pieces come in three runs, each after what is made before
+ * it: the word lists (up to MEMORY_INDEX), once the documents are added;
+ * from the index's counts (the numbers the rest's lengths follow from:
+ * terms, postings, compound parts, and the scale) to the raw levels,
+ * once the postings are scored; from the trailer (the lengths only
+ * known at the end: the encodings' and the document table's) on, the
+ * levels as the tiers left them, the encodings and the document table's
+ * hashes. A build with no memory writes the file run by run, letting go
+ * of each as it goes (see "the memory streamed"). */
+#define MEMORY_INDEX 4
+#define MEMORY_LATE 15
+#define MEMORY_COUNTS 6
 #define MEMORY_ALIGN 8
-/* The pieces before MEMORY_LATE are what search_write has made once the
- * postings are scored; from it on, the trailer (the lengths only known
- * at the end: the encodings' and the document table's), the levels as
- * the tiers left them, the encodings and the document table's hashes.
- * A build with no memory writes the file in those two goes (see "the
- * memory streamed"). */
-#define MEMORY_LATE 14
 
 /* A big array of the memory: where it lies, and its length in bytes. */
 typedef struct memory_piece {
@@ -2300,10 +2343,10 @@ typedef struct memory_piece {
 /* The big arrays of m in file order, their lengths from m's counts and
  * has_vocab (whether there is a word_vocab); on load the counts are set
  * before the arrays are there (p is then NULL). total: the postings;
- * trailer: room for the trailer's two numbers, filled from m. Returns
- * how many. */
+ * counts and trailer: room for those pieces' numbers, filled from m.
+ * Returns how many. */
 static size_t memory_pieces(const search_memory *m, memory_piece *out, size_t total,
-			    bool has_vocab, uint64_t trailer[2])
+			    bool has_vocab, uint64_t counts[MEMORY_COUNTS], uint64_t trailer[2])
 {
 	size_t nw = m->words.n, nt = m->nterms, k = 0;
 	const index_made *d = &m->made;
@@ -2313,6 +2356,13 @@ static size_t memory_pieces(const search_memory *m, memory_piece *out, size_t to
 	out[k++] = (memory_piece){ m->cnt.v, m->ids.n * sizeof(uint32_t) };
 	if (!m->built)
 		return k;
+	counts[0] = nt;
+	counts[1] = total;
+	counts[2] = d->parts.n;
+	memcpy(&counts[3], &d->max_impact, sizeof counts[3]);
+	memcpy(&counts[4], &d->avgdl, sizeof counts[4]);
+	counts[5] = d->max_holder;
+	out[k++] = (memory_piece){ counts, MEMORY_COUNTS * sizeof *counts };
 	out[k++] = (memory_piece){ d->word_term, nw * sizeof(uint32_t) };
 	out[k++] = (memory_piece){ d->word_split, nw * sizeof(uint32_t) };
 	out[k++] = (memory_piece){ d->parts.v, d->parts.n * sizeof(uint32_t) };
@@ -2346,22 +2396,22 @@ static void memory_point(search_memory *m, char *const *p, const memory_piece *p
 	m->cnt.v = (uint32_t *)(void *)p[3];
 	if (!m->built)
 		return;
-	d->word_term = (uint32_t *)(void *)p[4];
-	d->word_split = (uint32_t *)(void *)p[5];
-	d->parts.v = (uint32_t *)(void *)p[6];
-	d->term_surface = (bool *)(void *)p[7];
-	d->order = (uint32_t *)(void *)p[8];
-	d->post_off = (uint32_t *)(void *)p[9];
-	d->post_n = (uint32_t *)(void *)p[10];
-	d->pdoc = (uint32_t *)(void *)p[11];
-	d->ptf = (float *)(void *)p[12];
-	d->pq_raw = (uint8_t *)p[13];
-	d->pq = (uint8_t *)p[15];
+	d->word_term = (uint32_t *)(void *)p[5];
+	d->word_split = (uint32_t *)(void *)p[6];
+	d->parts.v = (uint32_t *)(void *)p[7];
+	d->term_surface = (bool *)(void *)p[8];
+	d->order = (uint32_t *)(void *)p[9];
+	d->post_off = (uint32_t *)(void *)p[10];
+	d->post_n = (uint32_t *)(void *)p[11];
+	d->pdoc = (uint32_t *)(void *)p[12];
+	d->ptf = (float *)(void *)p[13];
+	d->pq_raw = (uint8_t *)p[14];
+	d->pq = (uint8_t *)p[16];
 	buf_clear(&d->enc);
-	buf_put(&d->enc, p[16], piece[16].len);
-	d->enc_at = (size_t *)(void *)p[17];
-	d->enc_len = (size_t *)(void *)p[18];
-	d->dfp = (uint64_t *)(void *)p[19];
+	buf_put(&d->enc, p[17], piece[17].len);
+	d->enc_at = (size_t *)(void *)p[18];
+	d->enc_len = (size_t *)(void *)p[19];
+	d->dfp = (uint64_t *)(void *)p[20];
 }
 
 static size_t aligned(size_t n)
@@ -2457,15 +2507,14 @@ static uint64_t seal_sum(const char *p, size_t len, uint64_t stamp)
 }
 
 /* A memory file being written: search_memory_save writes it in one go,
- * a build with no memory in two (memory_write_begin when its postings
- * are scored, memory_write_end when its files are written; see "the
- * memory streamed"). Both make the same bytes of the same memory. */
+ * a build with no memory run by run (see MEMORY_INDEX, and "the memory
+ * streamed"). Both make the same bytes of the same memory. */
 typedef struct memory_writer {
 	sealer w;
 	buf tmp;        /* the file's name until it is whole */
 	char *path;
 	size_t at;      /* where the next piece would begin, unaligned */
-	size_t total;   /* the postings */
+	size_t next;    /* the next piece to write */
 	bool has_vocab;
 	bool built;
 } memory_writer;
@@ -2484,24 +2533,31 @@ static void memory_write_abort(memory_writer *mw)
 	free(mw);
 }
 
-/* Writes the pieces [from, to) of pieces, each at a multiple of eight. */
-static void memory_write_pieces(memory_writer *mw, const memory_piece *pieces, size_t from,
-				size_t to)
+/* Writes m's pieces from the next up to to (or as many as m has), each
+ * at a multiple of eight. */
+static void memory_write_run(memory_writer *mw, const search_memory *m, size_t to)
 {
 	static const char zeros[MEMORY_ALIGN];
-	for (size_t k = from; k < to; k++) {
+	if (!mw)
+		return;
+	memory_piece pieces[MEMORY_PIECES];
+	uint64_t counts[MEMORY_COUNTS], trailer[2];
+	size_t np = memory_pieces(m, pieces, memory_postings(m), mw->has_vocab, counts, trailer);
+	for (; mw->next < to && mw->next < np; mw->next++) {
+		const memory_piece *pc = &pieces[mw->next];
 		seal_put(&mw->w, zeros, aligned(mw->at) - mw->at);
-		if (pieces[k].len)
-			seal_put(&mw->w, pieces[k].p, pieces[k].len);
-		mw->at = aligned(mw->at) + pieces[k].len;
+		if (pc->len)
+			seal_put(&mw->w, pc->p, pc->len);
+		mw->at = aligned(mw->at) + pc->len;
 	}
 }
 
 /* Begins the file of m at path (under a temporary name): the head and
- * the pieces before MEMORY_LATE, all of them for a memory with no index.
- * NULL when m cannot be written or the file not made. */
+ * the word lists. built: whether the file is to hold an index (m's, or
+ * with memory_write_run one m will have). NULL when m cannot be written
+ * or the file not made. */
 static memory_writer *memory_write_begin(const search_memory *m, const char *path,
-					 uint64_t stamp)
+					 uint64_t stamp, bool built)
 {
 	if (!m || !m->valid || !m->fm_at || !path || m->keys.n != m->nsdocs ||
 	    m->tf.n != m->ids.n || m->cnt.n != m->ids.n)
@@ -2510,9 +2566,8 @@ static memory_writer *memory_write_begin(const search_memory *m, const char *pat
 	mw->w = (sealer){ -1, NULL, 0, stamp, true };
 	buf_init(&mw->tmp);
 	mw->path = xstrdup(path);
-	mw->total = memory_postings(m);
 	mw->has_vocab = m->word_vocab != NULL;
-	mw->built = m->built;
+	mw->built = built;
 	buf head = BUF_INIT;
 	buf_put(&head, MEMORY_MAGIC, sizeof MEMORY_MAGIC - 1);
 	uint64_t probe = MEMORY_PROBE;
@@ -2550,21 +2605,7 @@ static memory_writer *memory_write_begin(const search_memory *m, const char *pat
 	for (size_t i = 0; i < m->nthemes; i++)
 		buf_put_zstr(&head, m->themes[i]);
 	buf_put_varint(&head, m->ids.n);
-	buf_put_varint(&head, m->built);
-	if (m->built) {
-		buf_put_varint(&head, m->nterms);
-		buf_put_varint(&head, mw->total);
-		buf_put_varint(&head, m->made.parts.n);
-		uint64_t bits[2];
-		memcpy(&bits[0], &m->made.max_impact, sizeof bits[0]);
-		memcpy(&bits[1], &m->made.avgdl, sizeof bits[1]);
-		buf_put_varint(&head, bits[0]);
-		buf_put_varint(&head, bits[1]);
-		buf_put_varint(&head, m->made.max_holder);
-	}
-	memory_piece pieces[MEMORY_PIECES];
-	uint64_t trailer[2];
-	size_t np = memory_pieces(m, pieces, mw->total, mw->has_vocab, trailer);
+	buf_put_varint(&head, built);
 	uint64_t len = head.len;
 	buf_printf(&mw->tmp, "%s.tmp%ld", path, (long)getpid());
 	mw->w.fd = open(mw->tmp.ptr, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
@@ -2578,23 +2619,22 @@ static memory_writer *memory_write_begin(const search_memory *m, const char *pat
 	seal_put(&mw->w, &len, sizeof len);
 	seal_put(&mw->w, head.ptr, head.len);
 	buf_release(&head);
-	memory_write_pieces(mw, pieces, 0, np < MEMORY_LATE ? np : MEMORY_LATE);
+	memory_write_run(mw, m, MEMORY_INDEX);
 	return mw;
 }
 
-/* Ends the file memory_write_begin began, with m's pieces from
- * MEMORY_LATE on (m: the same memory, its late pieces made since), and
- * puts it at its path. Frees mw. Returns 0, or -1 (nothing put there). */
+/* Ends the file memory_write_begin began with m's pieces not written
+ * yet (m: the same memory, what it lacked then made since), and puts it
+ * at its path. Frees mw. Returns 0, or -1 (nothing put there). */
 static int memory_write_end(memory_writer *mw, const search_memory *m)
 {
 	if (!mw)
 		return -1;
-	if (mw->built) {
-		memory_piece pieces[MEMORY_PIECES];
-		uint64_t trailer[2];
-		size_t np = memory_pieces(m, pieces, mw->total, mw->has_vocab, trailer);
-		memory_write_pieces(mw, pieces, MEMORY_LATE, np);
+	if (mw->built != m->built) {
+		memory_write_abort(mw);
+		return -1;
 	}
+	memory_write_run(mw, m, MEMORY_PIECES);
 	static const char zeros[MEMORY_ALIGN];
 	seal_put(&mw->w, zeros, aligned(mw->at) - mw->at);
 	seal_flush(&mw->w);
@@ -2611,7 +2651,7 @@ static int memory_write_end(memory_writer *mw, const search_memory *m)
 
 int search_memory_save(const search_memory *m, const char *path, uint64_t stamp)
 {
-	return memory_write_end(memory_write_begin(m, path, stamp), m);
+	return memory_write_end(memory_write_begin(m, path, stamp, m && m->built), m);
 }
 
 /* Whether the n numbers at v are all below limit. */
@@ -2763,43 +2803,43 @@ int search_memory_load(search_memory *m, const char *path, uint64_t stamp)
 		if (!(t.themes[i] = get_owned_str(r)))
 			r->bad = true;
 	/* The big arrays' counts, bounded by the file's size before the
-	 * lengths are worked out from them. */
-	uint64_t nids = buf_get_varint(r), nt = 0, total = 0, nparts = 0;
-	uint64_t holder = 0;
+	 * lengths are worked out from them: the word lists' from the head,
+	 * the index's from its counts piece (MEMORY_INDEX), the last ones'
+	 * from the trailer (MEMORY_LATE), each read when the walk reaches
+	 * it (memory_pieces takes them from t). */
+	uint64_t nids = buf_get_varint(r), total = 0;
 	t.built = buf_get_varint(r) != 0;
-	if (t.built) {
-		nt = buf_get_varint(r);
-		total = buf_get_varint(r);
-		nparts = buf_get_varint(r);
-		uint64_t bits[2] = { buf_get_varint(r), buf_get_varint(r) };
-		memcpy(&t.made.max_impact, &bits[0], sizeof bits[0]);
-		memcpy(&t.made.avgdl, &bits[1], sizeof bits[1]);
-		holder = buf_get_varint(r);
-	}
 	uint64_t left = t.map_len - 2 * sizeof len - len;
-	if (r->bad || r->p != r->end || nids > left || nt > left || total > left ||
-	    nparts > left || total > UINT32_MAX || holder > nt)
+	if (r->bad || r->p != r->end || nids > left)
 		goto out;
-	t.made.max_holder = (uint32_t)holder;
 	t.ids.n = t.tf.n = t.cnt.n = (size_t)nids;
-	t.nterms = (size_t)nt;
-	t.made.parts.n = (size_t)nparts;
-	/* The pieces up to the trailer, whose lengths the head gives; then
-	 * the trailer's, for the rest (memory_pieces takes them from t). */
 	memory_piece pieces[MEMORY_PIECES];
-	uint64_t trailer[2];
-	size_t np = memory_pieces(&t, pieces, (size_t)total, has_vocab, trailer);
+	uint64_t counts[MEMORY_COUNTS], trailer[2];
+	size_t np = memory_pieces(&t, pieces, 0, has_vocab, counts, trailer);
 	size_t at = sizeof len + (size_t)len;
 	for (size_t k = 0; k < np; k++) {
 		if (pieces[k].len > t.map_len || aligned(at) > t.map_len - pieces[k].len)
 			goto out;
-		if (k == MEMORY_LATE) {
+		if (k == MEMORY_INDEX) {
+			memcpy(counts, base + aligned(at), sizeof counts);
+			total = counts[1];
+			if (counts[0] > left || total > left || counts[2] > left ||
+			    total > UINT32_MAX || counts[5] > counts[0])
+				goto out;
+			t.nterms = (size_t)counts[0];
+			t.made.parts.n = (size_t)counts[2];
+			memcpy(&t.made.max_impact, &counts[3], sizeof counts[3]);
+			memcpy(&t.made.avgdl, &counts[4], sizeof counts[4]);
+			t.made.max_holder = (uint32_t)counts[5];
+		} else if (k == MEMORY_LATE) {
 			memcpy(trailer, base + aligned(at), sizeof trailer);
 			if (trailer[0] > left || trailer[1] > left)
 				goto out;
 			t.made.enc.len = (size_t)trailer[0]; /* for the lengths */
 			t.ndfp = (size_t)trailer[1];
-			np = memory_pieces(&t, pieces, (size_t)total, has_vocab, trailer);
+		}
+		if (k == MEMORY_INDEX || k == MEMORY_LATE) {
+			np = memory_pieces(&t, pieces, (size_t)total, has_vocab, counts, trailer);
 			t.made.enc.len = 0;
 		}
 		at = aligned(at) + pieces[k].len;
@@ -2847,7 +2887,7 @@ static void number_themes(search_index *ix, const document *docs, size_t n, cons
 			  uint32_t *map)
 {
 	const search_memory *m = ix->memory;
-	bool note = m != NULL;
+	bool note = m != NULL || ix->stream_path;
 	if (note) {
 		ix->fm.n = 0;
 		free(ix->fm_at);
@@ -3097,10 +3137,12 @@ int search_add_documents(search_index *ix, const document *docs, size_t n, int j
 	/* With a memory: every document's key, and which the memory holds.
 	 * It is used when it holds most of them; otherwise the documents are
 	 * added as without one, on all threads, and it learns them all. */
-	bool whole = ix->memory && base == 0 && ix->words.n == 0;
+	bool whole = (ix->memory || ix->stream_path) && base == 0 && ix->words.n == 0;
 	if (whole) {
+		/* With a memory file only (search_set_memory_file): the
+		 * keys, for the memory the index writes. */
 		search_memory *m = ix->memory;
-		bool usable = m->valid && m->fm_at && strcmp(m->language, ix->language) == 0 &&
+		bool usable = m && m->valid && m->fm_at && strcmp(m->language, ix->language) == 0 &&
 			      m->text_stamp == ix->text_stamp;
 		long *held = xmalloc((n ? n : 1) * sizeof *held);
 		size_t missing = 0, moved = 0;
@@ -3582,7 +3624,7 @@ static void order_docs(search_index *ix)
 /* Whether the index keeps what it builds for its memory. */
 static bool remembering(const search_index *ix)
 {
-	return ix->remember && ix->memory;
+	return ix->remember && (ix->memory || ix->stream_path);
 }
 
 /* One thread's terms [from, to) in score_postings: first scored (pass 0,
@@ -4081,7 +4123,9 @@ static void build_postings(search_index *ix)
 		parts[p].to = total * (p + 1) / nparts;
 	}
 	jobs_run(parts, nparts, sizeof *parts, posting_run);
-	if (remembering(ix)) {
+	/* A memory file written as the index goes takes the levels as they
+	 * are now (stream_index). */
+	if (remembering(ix) && ix->memory) {
 		ix->made.pq_raw = spare_take(spare_of(ix, SPARE_PQ_RAW), total + 1,
 					     &ix->made.pq_raw_cap);
 		memcpy(ix->made.pq_raw, ix->made.pq, total);
@@ -4095,7 +4139,7 @@ static void build_postings(search_index *ix)
 	spare_give(spare_of(ix, SPARE_IMPACT), impact, got_impact);
 	/* The per-document word lists are not needed any more, unless the
 	 * memory takes them (search_free). */
-	if (remembering(ix))
+	if (remembering(ix) && ix->memory)
 		return;
 	free(ix->dw_word.v);
 	free(ix->dw_tf.v);
@@ -4756,6 +4800,64 @@ static bool map_terms(search_index *ix)
 	return good;
 }
 
+/* ---- the memory streamed ----
+ *
+ * A build that found no memory to read (the first into an output, the
+ * first of a new gen) makes the whole index; without a memory the build
+ * after it would make the whole index again: read every article's record
+ * or tokenise its text, then score and encode every term, some 100 ms of
+ * a rebuild at 10,000 articles. A memory taken at the end (memory_take)
+ * would keep the word lists, their counts and the postings' weighted
+ * counts to the end of the index, and raise the build's peak by 35-40
+ * MB. With a memory file (search_set_memory_file) the index writes the
+ * file as it goes instead, run by run (see MEMORY_INDEX), and lets go of
+ * what each run wrote that nothing else reads: the word lists' counts
+ * once the words are known (stream_words), the weighted counts once the
+ * postings are scored (stream_index; the raw levels are the levels
+ * then, not a copy). The file is the one search_memory_save writes of
+ * the memory memory_take makes (tests/search.c compares them byte for
+ * byte). */
+static void stream_words(search_index *ix)
+{
+	search_memory v;
+	memory_view(ix, &v);
+	ix->stream = memory_write_begin(&v, ix->stream_path, ix->stream_stamp, true);
+	free(v.docs);
+	free(ix->dw_cnt.v);
+	memset(&ix->dw_cnt, 0, sizeof ix->dw_cnt);
+}
+
+static void stream_index(search_index *ix)
+{
+	if (!ix->stream)
+		return;
+	search_memory v;
+	memory_view(ix, &v);
+	v.built = true;
+	v.nterms = ix->terms.n;
+	v.made = ix->made;
+	v.made.pq_raw = ix->made.pq; /* before encode_postings' tiers */
+	memory_write_run(ix->stream, &v, MEMORY_LATE);
+	free(v.docs);
+	free(ix->made.ptf);
+	ix->made.ptf = NULL;
+}
+
+/* Ends the file stream_words began, when it did. */
+static void stream_end(search_index *ix)
+{
+	if (!ix->stream)
+		return;
+	search_memory v;
+	memset(&v, 0, sizeof v);
+	v.built = true;
+	v.nterms = ix->terms.n;
+	v.made = ix->made;
+	v.ndfp = made_ndfp(ix);
+	memory_write_end(ix->stream, &v);
+	ix->stream = NULL;
+}
+
 int search_write(search_index *ix, search_emit_fn emit, void *ctx, gen_err *err)
 {
 	if (ix->written)
@@ -4769,6 +4871,9 @@ int search_write(search_index *ix, search_emit_fn emit, void *ctx, gen_err *err)
 	grow_words(ix);
 	stem_all(ix);
 	split_all(ix);
+	bool streaming = remembering(ix) && !ix->memory;
+	if (streaming)
+		stream_words(ix);
 	if (!map_terms(ix) || !build_postings_after(ix)) {
 		words_materialize(ix);
 		build_postings(ix);
@@ -4777,6 +4882,8 @@ int search_write(search_index *ix, search_emit_fn emit, void *ctx, gen_err *err)
 		ix->made.enc_at = xcalloc(ix->terms.n + 1, sizeof *ix->made.enc_at);
 		ix->made.enc_len = xcalloc(ix->terms.n + 1, sizeof *ix->made.enc_len);
 	}
+	if (streaming)
+		stream_index(ix);
 	/* The document table needs only the documents and their order: it
 	 * is written beside the shards, whose last steps are on one thread.
 	 * Errors in that order, whichever came first. */
@@ -4798,6 +4905,8 @@ int search_write(search_index *ix, search_emit_fn emit, void *ctx, gen_err *err)
 	if (rc == 0)
 		rc = write_meta(ix, emit, ctx, &bounds, err);
 	buf_release(&bounds);
+	if (rc == 0)
+		stream_end(ix);
 	return rc;
 }
 
@@ -5069,6 +5178,10 @@ int search_render_index(renderer *r, const site *s, output *o, search_render_sta
 				  render_i18n(r, ui_strings[i][0], ui_strings[i][1]));
 	search_set_cache(ix, s->search_cache, s->stamp);
 	search_set_memory(ix, render_search_memory(r));
+	uint64_t memory_stamp;
+	const char *memory_file = render_search_memory_file(r, &memory_stamp);
+	if (!render_search_memory(r) && memory_file)
+		search_set_memory_file(ix, memory_file, memory_stamp);
 	ix->borrow_docs = true; /* s->docs outlive ix */
 	site_files files = { r, o };
 	search_keeper k = { site_fresh, site_write, &files };

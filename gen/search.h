@@ -162,6 +162,13 @@ void search_set_keeper(search_index *ix, const search_keeper *k);
 /* Makes search_add_documents use m (NULL: none) and, when it added every
  * document of the index, leave what it made to m at search_free. */
 void search_set_memory(search_index *ix, search_memory *m);
+/* For an index with no memory (a build that found none to read): when
+ * search_add_documents added every document, search_write writes the
+ * memory such an index would leave to path, as search_memory_save with
+ * stamp would, while it goes: what the file holds is let go of as soon
+ * as it is written, so the index takes little more memory than without.
+ * The file is put in place only when search_write succeeds. */
+void search_set_memory_file(search_index *ix, const char *path, uint64_t stamp);
 /* Documents whose words search_add_documents took from the memory. */
 size_t search_held(const search_index *ix);
 /* Terms whose postings search_write took from the memory's last index,

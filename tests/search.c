@@ -1243,6 +1243,81 @@ static void test_memory_file(void)
 	disk_gone(&dk, dir);
 }
 
+/* The files of an index of docs with no memory but a memory file
+ * (search_set_memory_file): it writes the file as it goes. */
+static char *build_streamed(const document *docs, size_t n, int jobs, const char *memfile)
+{
+	search_index *ix = NULL;
+	gen_err err;
+	files fs = { NULL, 0 };
+	search_new(&ix, "nl", &err);
+	search_set_cache(ix, NULL, 1);
+	search_set_memory_file(ix, memfile, 7);
+	search_add_documents(ix, docs, n, jobs, collect, &fs, &err);
+	search_write(ix, collect, &fs, &err);
+	search_free(ix);
+	qsort(fs.f, fs.n, sizeof *fs.f, compare_files);
+	buf all = BUF_INIT;
+	for (size_t i = 0; i < fs.n; i++)
+		buf_printf(&all, "%s\n%s", fs.f[i].rel, fs.f[i].data);
+	files_release(&fs);
+	return buf_detach(&all);
+}
+
+/* A build that found no memory has its index write the file as it goes,
+ * letting go of each part once written (see search.c, "the memory
+ * streamed"): the file must be, byte for byte, the one the memory such
+ * an index leaves is saved as, and serve the next build as that one
+ * does. */
+static void test_memory_streamed(void)
+{
+	enum { N = CACHED_DOCS };
+	char dir[512], memfile[600], streamed[640];
+	disk dk;
+	document *docs = memory_fixture(&dk, dir, memfile, N);
+	if (!docs)
+		return;
+	snprintf(streamed, sizeof streamed, "%s.streamed", memfile);
+	char *ref = build_cached(docs, N, 1, NULL, 1);
+	search_memory *m = search_memory_new();
+	char *got = build_remembered(docs, N, 2, m, 1, NULL, NULL, NULL);
+	free(got);
+	is(search_memory_save(m, memfile, 7), 0, "memory streamed: the memory taken, saved");
+	search_memory_free(m);
+	got = build_streamed(docs, N, 2, streamed);
+	ok(strcmp(got, ref) == 0, "memory streamed: the index is the one made without a file");
+	free(got);
+	buf want = BUF_INIT, have = BUF_INIT;
+	ok(read_whole(memfile, &want) && read_whole(streamed, &have),
+	   "memory streamed: the file is there");
+	ok(want.len > 64 && want.len == have.len && memcmp(want.ptr, have.ptr, want.len) == 0,
+	   "memory streamed: byte for byte the memory's saved file (%zu and %zu bytes)", want.len,
+	   have.len);
+	bool same = false;
+	is(held_from(streamed, docs, N, ref, &same), N,
+	   "memory streamed: read back, every document held");
+	ok(same, "memory streamed: and the index is the one made without it");
+	/* Documents added in two goes make no index a memory could take:
+	 * no file. */
+	unlink(streamed);
+	search_index *ix = NULL;
+	gen_err err;
+	files fs = { NULL, 0 };
+	search_new(&ix, "nl", &err);
+	search_set_memory_file(ix, streamed, 7);
+	search_add_documents(ix, docs, N / 2, 1, collect, &fs, &err);
+	search_add_documents(ix, docs + N / 2, N - N / 2, 1, collect, &fs, &err);
+	search_write(ix, collect, &fs, &err);
+	search_free(ix);
+	files_release(&fs);
+	ok(access(streamed, F_OK) != 0, "memory streamed: none for documents added in two goes");
+	buf_release(&want);
+	buf_release(&have);
+	free(ref);
+	cached_docs_free(docs, N);
+	disk_gone(&dk, dir);
+}
+
 /* A one-shot build writes the memory's file again only when it lags
  * (search_memory_due): more than eight articles (of 120) changed since
  * it was written, or any article gone, which moves the documents. A
@@ -1750,6 +1825,7 @@ int main(void)
 	test_cache();
 	test_memory();
 	test_memory_file();
+	test_memory_streamed();
 	test_memory_lagging();
 	test_memory_touched();
 	test_memory_two_ranges();

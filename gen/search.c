@@ -459,7 +459,7 @@ struct search_index {
 	sdoc *docs;
 	size_t ndocs, docs_cap;
 	vec32 dw_word, dw_tf;  /* per document: its words and weighted counts */
-	vec32 dw_cnt;          /* and counts, for a memory (keeps_counts) */
+	vec32 dw_cnt;          /* and counts, for a memory or a memory file */
 	uint64_t total_len;
 
 	search_memory *memory; /* search_set_memory, or NULL */
@@ -470,9 +470,11 @@ struct search_index {
 	struct memory_writer *stream;
 	bool borrow_docs;      /* the documents outlive the index (search_render_index):
 				* their strings are not copied */
-	strtab keys;           /* with a memory: each document's key (put_key), */
+	strtab keys;           /* with a memory or a memory file: each
+				* document's key (put_key), */
 	pool key_strings;      /* by document number */
-	bool remember;         /* search_free hands the words to the memory */
+	bool remember;         /* search_free hands the words to the memory, or
+				* search_write writes them to the memory file */
 	/* With a memory (see "the last index" there): whether the documents
 	 * are the memory's, at the same numbers, but for changed (ascending
 	 * numbers), with the same dictionary; search_write then takes the

@@ -63,6 +63,18 @@ static void files_release(files *fs)
 	fs->n = 0;
 }
 
+/* The files of fs sorted by path, each path on a line before its bytes,
+ * in one string (the caller's); fs is emptied. */
+static char *files_joined(files *fs)
+{
+	qsort(fs->f, fs->n, sizeof *fs->f, compare_files);
+	buf all = BUF_INIT;
+	for (size_t i = 0; i < fs->n; i++)
+		buf_printf(&all, "%s\n%s", fs->f[i].rel, fs->f[i].data);
+	files_release(fs);
+	return buf_detach(&all);
+}
+
 static const file *find_file(const files *fs, const char *rel)
 {
 	for (size_t i = 0; i < fs->n; i++)
@@ -585,14 +597,9 @@ static char *build_site_docs(size_t jobs, size_t *nfiles)
 	search_add_documents(ix, docs, N, (int)jobs, collect, &fs, &err);
 	search_write(ix, collect, &fs, &err);
 	search_free(ix);
-	qsort(fs.f, fs.n, sizeof *fs.f, compare_files);
-	buf all = BUF_INIT;
-	for (size_t i = 0; i < fs.n; i++)
-		buf_printf(&all, "%s\n%s", fs.f[i].rel, fs.f[i].data);
 	*nfiles = fs.n;
-	files_release(&fs);
 	site_docs_free(docs, N);
-	return buf_detach(&all);
+	return files_joined(&fs);
 }
 
 static void test_threads(void)
@@ -859,12 +866,7 @@ static char *build_with(const document *docs, size_t n, int jobs, cache_file *c,
 	for (size_t i = 0; dk && i < dk->fs.n; i++)
 		if (dk->used[i])
 			collect(&fs, dk->fs.f[i].rel, dk->fs.f[i].data, dk->fs.f[i].len, &err);
-	qsort(fs.f, fs.n, sizeof *fs.f, compare_files);
-	buf all = BUF_INIT;
-	for (size_t i = 0; i < fs.n; i++)
-		buf_printf(&all, "%s\n%s", fs.f[i].rel, fs.f[i].data);
-	files_release(&fs);
-	return buf_detach(&all);
+	return files_joined(&fs);
 }
 
 static char *build_cached(const document *docs, size_t n, int jobs, cache_file *c,
@@ -1256,12 +1258,7 @@ static char *build_streamed(const document *docs, size_t n, int jobs, const char
 	search_add_documents(ix, docs, n, jobs, collect, &fs, &err);
 	search_write(ix, collect, &fs, &err);
 	search_free(ix);
-	qsort(fs.f, fs.n, sizeof *fs.f, compare_files);
-	buf all = BUF_INIT;
-	for (size_t i = 0; i < fs.n; i++)
-		buf_printf(&all, "%s\n%s", fs.f[i].rel, fs.f[i].data);
-	files_release(&fs);
-	return buf_detach(&all);
+	return files_joined(&fs);
 }
 
 /* A build that found no memory has its index write the file as it goes,

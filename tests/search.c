@@ -722,6 +722,10 @@ static void cached_doc(document *d, size_t i, int variant)
 		 : "", i % 5);
 	for (int k = 0; variant == 9 && k < 60 && at + 40 < sizeof text; k++)
 		at += (size_t)snprintf(text + at, sizeof text - at, "De klant belde over de klacht.\n");
+	/* Variant 12 has the complaint again a number of times of its own:
+	 * a term in every document, at many levels. */
+	for (size_t k = 0; variant == 12 && k < i % 9 && at + 40 < sizeof text; k++)
+		at += (size_t)snprintf(text + at, sizeof text - at, "Weer een klacht.\n");
 	markdown_options opt = { .tips = d->fm.kind == KIND_TIPS };
 	gen_err e;
 	if (markdown_parse(&d->md, d->path, text, strlen(text), &opt, NULL, &e) < 0)
@@ -1268,12 +1272,17 @@ static char *build_streamed(const document *docs, size_t n, int jobs, const char
  * does. */
 static void test_memory_streamed(void)
 {
-	enum { N = CACHED_DOCS };
+	/* More documents than TIER, with a term at many levels in all of
+	 * them (variant 12): the tiers change its levels after the raw
+	 * levels were written. */
+	enum { N = 3 * CACHED_DOCS };
 	char dir[512], memfile[600], streamed[640];
 	disk dk;
 	document *docs = memory_fixture(&dk, dir, memfile, N);
 	if (!docs)
 		return;
+	for (size_t i = 0; i < N; i++)
+		document_swap_text(&docs[i], i, 12);
 	snprintf(streamed, sizeof streamed, "%s.streamed", memfile);
 	char *ref = build_cached(docs, N, 1, NULL, 1);
 	search_memory *m = search_memory_new();

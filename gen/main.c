@@ -407,6 +407,7 @@ static int cmd_diff(int argc, char **argv, const char *exe)
 
 int main(int argc, char **argv)
 {
+	xalloc_tune();
 	if (argc < 2) {
 		usage_for("", stderr);
 		return EXIT_USAGE;

@@ -1077,7 +1077,6 @@ out:
 	scan_end(&ej);
 	status_join(&ej);
 	words_save_join(&ej);
-	free(ej.words_path);
 	if (ej.out_dir != dir)
 		free(ej.out_dir); /* a build that stopped before it took it */
 	kept_links_release(&kl);
@@ -1086,6 +1085,10 @@ out:
 		search_render_stats ignored;
 		render_search_end(r, NULL, &ignored, NULL);
 	}
+	/* Only now: an index that had the output before the build stopped
+	 * may still be reading where to write its memory (the renderer
+	 * borrows the path until render_search_end). */
+	free(ej.words_path);
 	output_abort(ej.o);
 	output_abort(o);
 	if (!*again)

@@ -172,7 +172,8 @@ void render_set_search_memory(renderer *r, struct search_memory *m);
 struct search_memory *render_search_memory(const renderer *r);
 /* Where a one-shot build with no memory has the index write the memory
  * for the next build (search_set_memory_file), with the stamp the next
- * build reads it with; path is borrowed, NULL for none. */
+ * build reads it with; path is borrowed until render_search_end, NULL
+ * for none. */
 void render_set_search_memory_file(renderer *r, const char *path, uint64_t stamp);
 const char *render_search_memory_file(const renderer *r, uint64_t *stamp);
 /* The search index (search_render_index) begun on a thread of its own

@@ -8,6 +8,7 @@
 
 #include "build.h"
 #include "new.h"
+#include "quit.h"
 #include "resident.h"
 #include "review.h"
 #include "serve.h"
@@ -484,5 +485,5 @@ int main(int argc, char **argv)
 	if (resident >= 0)
 		return resident_build(&o, argc - 2, argv + 2, resident);
 	o.exiting = true;
-	return build_run(&o);
+	quit(build_run(&o));
 }

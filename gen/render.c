@@ -1546,8 +1546,8 @@ static void *early_search_run(void *arg)
 {
 	early_search *e = arg;
 	err_clear(&e->err);
-	e->o = e->wait(e->ctx);
-	e->rc = e->o ? search_render_index(e->r, e->r->s, e->o, &e->st, &e->err) : 0;
+	e->rc = search_render_index_waiting(e->r, e->r->s, e->wait, e->ctx, &e->o, &e->st,
+					    &e->err);
 	return NULL;
 }
 

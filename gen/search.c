@@ -28,6 +28,8 @@
 #include <inttypes.h>
 #include <libstemmer.h>
 #include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -510,7 +512,14 @@ struct search_index {
 	uint64_t text_stamp; /* what besides path and id decides the text */
 	search_keeper keeper;/* text files kept by fingerprint, if has_keeper */
 	bool has_keeper;
-	size_t texts_kept;   /* how many, once search_add_documents is done */
+	size_t texts_kept;   /* how many, once search_write is done */
+	/* The held documents whose text files are still to be looked for
+	 * in the output (texts_settle): add_remembered takes what they were
+	 * from the memory without the output, so that an index made beside
+	 * the output's reading waits for it only to write its files. */
+	long *unsettled;     /* held as add_remembered had it, or NULL */
+	const document *unsettled_docs;
+	size_t unsettled_n;
 	worker serial;       /* for search_doc_begin and friends */
 	size_t serial_from;  /* its first document not merged yet */
 	buf scratch;         /* for search_terms and search_query */
@@ -624,6 +633,7 @@ void search_free(search_index *ix)
 		memory_take(ix);
 	memory_write_abort(ix->stream);
 	free(ix->stream_path);
+	free(ix->unsettled);
 	if (ix->stemmer)
 		sb_stemmer_delete(ix->stemmer);
 	free(ix->language);
@@ -2934,13 +2944,9 @@ static void take_sdoc(sdoc *d, sdoc *from, const uint32_t *map)
 	d->len = 0;
 }
 
-/* Adds docs (numbers 0..n) with the memory: held[i] is the slot of
- * docs[i] in it, or -1. The others are added on one thread, like
- * search_add_document; then every document's words go into the index in
- * document order. */
-/* One thread's share of add_remembered's text files: whether each held
- * document's is in the output as the page cache knows it (a stat each,
- * ten thousand of them, so on all threads). */
+/* One thread's share of texts_settle's look at the text files: whether
+ * each held document's is in the output as the page cache knows it (a
+ * stat each, ten thousand of them, so on all threads). */
 typedef struct fresh_part {
 	search_index *ix;
 	const long *held;
@@ -2977,13 +2983,16 @@ static bool *texts_fresh(search_index *ix, size_t n, const long *held)
 	return fresh;
 }
 
+/* Adds docs (numbers 0..n) with the memory: held[i] is the slot of
+ * docs[i] in it, or -1. The others are added on one thread, like
+ * search_add_document; then every document's words go into the index in
+ * document order. */
 static int add_remembered(search_index *ix, const document *docs, size_t n, const long *held,
 			  search_emit_fn emit, void *ctx, gen_err *err)
 {
 	search_memory *m = ix->memory;
 	worker *w = &ix->serial;
 	int rc = 0;
-	bool *fresh = texts_fresh(ix, n, held);
 	/* Its documents' slots are taken from it below: it holds this
 	 * build's again only when search_free gives it them. */
 	m->valid = false;
@@ -2996,29 +3005,31 @@ static int add_remembered(search_index *ix, const document *docs, size_t n, cons
 			continue;
 		}
 		/* Held: its record stays in the build cache (read, so kept,
-		 * by search_add_documents), its text file stays when the
-		 * page cache knows it, else it is made again. Its key is the
-		 * index's key number i. */
-		const char *key = ix->keys.str[i];
-		size_t klen = ix->keys.len[i];
-		text_file tf = { &ix->keeper, text_fp(key, klen, i) };
-		if (fresh[i]) {
+		 * by search_add_documents), and what it was is taken from
+		 * the memory. With a keeper its text file is looked for in
+		 * the output later (texts_settle); without one it is made
+		 * again. Its key is the index's key number i. */
+		if (ix->has_keeper) {
 			take_sdoc(&ix->docs[i], &m->sdocs[held[i]], theme_map);
-			ix->texts_kept++;
 			continue;
 		}
 		search_doc sd = doc_of(&docs[i]);
 		doc_begin(w, i, &sd, true);
 		doc_input(&docs[i], &w->input);
 		add_input(w, &w->input, false);
-		rc = doc_end(w, ix->has_keeper ? emit_text : emit,
-			     ix->has_keeper ? (void *)&tf : ctx, err);
+		rc = doc_end(w, emit, ctx, err);
 	}
 	free(theme_map);
-	free(fresh);
 	if (rc < 0) {
 		worker_release(w);
 		return rc;
+	}
+	if (ix->has_keeper) {
+		free(ix->unsettled);
+		ix->unsettled = xmalloc((n ? n : 1) * sizeof *held);
+		memcpy(ix->unsettled, held, n * sizeof *held);
+		ix->unsettled_docs = docs;
+		ix->unsettled_n = n;
 	}
 	/* The words, document by document: ids a clean build would give. */
 	uint32_t *from_memory = xmalloc((m->words.n + 1) * sizeof *from_memory);
@@ -3124,6 +3135,45 @@ static int add_remembered(search_index *ix, const document *docs, size_t n, cons
 	free(from_worker);
 	worker_release(w);
 	return 0;
+}
+
+/* The held documents' text files (see add_remembered): each kept where
+ * the output holds it as the page cache knows it, else made again, what
+ * the index took from the memory for the document left as it is. The
+ * first look at the output waits for its reading (a keeper's fresh). */
+static int texts_settle(search_index *ix, gen_err *err)
+{
+	long *held = ix->unsettled;
+	if (!held)
+		return 0;
+	ix->unsettled = NULL;
+	size_t n = ix->unsettled_n;
+	const document *docs = ix->unsettled_docs;
+	bool *fresh = texts_fresh(ix, n, held);
+	worker w;
+	worker_init(&w, ix);
+	int rc = 0;
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		if (held[i] < 0)
+			continue;
+		if (fresh[i]) {
+			ix->texts_kept++;
+			continue;
+		}
+		text_file tf = { &ix->keeper, text_fp(ix->keys.str[i], ix->keys.len[i], i) };
+		sdoc taken = ix->docs[i];
+		search_doc sd = doc_of(&docs[i]);
+		doc_begin(&w, i, &sd, true);
+		doc_input(&docs[i], &w.input);
+		add_input(&w, &w.input, false);
+		rc = doc_end(&w, emit_text, &tf, err);
+		sdoc_release(&ix->docs[i]);
+		ix->docs[i] = taken;
+	}
+	worker_release(&w);
+	free(fresh);
+	free(held);
+	return rc;
 }
 
 int search_add_documents(search_index *ix, const document *docs, size_t n, int jobs,
@@ -4886,6 +4936,9 @@ int search_write(search_index *ix, search_emit_fn emit, void *ctx, gen_err *err)
 	}
 	if (streaming)
 		stream_index(ix);
+	int rc = texts_settle(ix, err);
+	if (rc < 0)
+		return rc;
 	/* The document table needs only the documents and their order: it
 	 * is written beside the shards, whose last steps are on one thread.
 	 * Errors in that order, whichever came first. */
@@ -4898,7 +4951,6 @@ int search_write(search_index *ix, search_emit_fn emit, void *ctx, gen_err *err)
 		if (w[0].rc == 0)
 			write_run(&w[1]);
 	}
-	int rc = 0;
 	for (int k = 0; k < 2 && rc == 0; k++) {
 		rc = w[k].rc;
 		if (rc < 0 && err)
@@ -5007,25 +5059,119 @@ size_t search_query(const search_index *ix, const char *query, size_t *docs,
 
 /* ---- the site's search ------------------------------------------------- */
 
-/* The output and its page cache, for the index's files (a search_keeper). */
+/* The output and its page cache, for the index's files (a search_keeper).
+ *
+ * An index begun before the output's reading was over (
+ * search_render_index_waiting) gets the output when it first looks at a
+ * file there, which waits for the reading; files written before that
+ * (the text files of the articles that changed, made as the words are
+ * counted) are held until then, up to EARLY_WRITES bytes; a write past
+ * those waits too. */
+typedef struct early_write {
+	char *rel, *data;
+	size_t len;
+	uint64_t fp;
+} early_write;
+
+#define EARLY_WRITES (8u << 20)
+
 typedef struct site_files {
 	renderer *r;
-	output *o;
+	output *o;                  /* NULL until ready, or when wait gave none */
+	output *(*wait)(void *ctx); /* NULL: o was there from the start */
+	void *ctx;
+	atomic_bool ready;
+	pthread_mutex_t lock;       /* over the early writes, until ready */
+	early_write *early;
+	size_t nearly, cap, held_bytes;
+	int rc;                     /* the first failed early write's */
+	gen_err err;
 } site_files;
+
+/* The output, waited for by the first caller; the early writes go into
+ * it then, in order (or nowhere, when the wait gave none). */
+static output *files_output(site_files *f)
+{
+	if (atomic_load_explicit(&f->ready, memory_order_acquire))
+		return f->o;
+	pthread_mutex_lock(&f->lock);
+	if (!atomic_load_explicit(&f->ready, memory_order_relaxed)) {
+		if (f->wait)
+			f->o = f->wait(f->ctx);
+		for (size_t i = 0; i < f->nearly; i++) {
+			early_write *w = &f->early[i];
+			if (f->o && f->rc == 0)
+				f->rc = render_file_as(f->r, f->o, w->rel, w->data, w->len, w->fp,
+						       &f->err);
+			free(w->rel);
+			free(w->data);
+		}
+		free(f->early);
+		f->early = NULL;
+		f->nearly = f->cap = f->held_bytes = 0;
+		atomic_store_explicit(&f->ready, true, memory_order_release);
+	}
+	pthread_mutex_unlock(&f->lock);
+	return f->o;
+}
 
 static bool site_fresh(void *ctx, const char *rel, uint64_t fp)
 {
-	const site_files *f = ctx;
-	return render_file_fresh(f->r, f->o, rel, fp);
+	site_files *f = ctx;
+	output *o = files_output(f);
+	return o && render_file_fresh(f->r, o, rel, fp);
+}
+
+/* An early write held: false when the output is there by now, or the
+ * writes held are as many as they may be. */
+static bool hold_write(site_files *f, const char *rel, const char *data, size_t len, uint64_t fp)
+{
+	bool held = false;
+	pthread_mutex_lock(&f->lock);
+	if (!atomic_load_explicit(&f->ready, memory_order_relaxed) &&
+	    f->held_bytes + len <= EARLY_WRITES) {
+		if (f->nearly == f->cap) {
+			f->cap = f->cap ? 2 * f->cap : 16;
+			f->early = xrealloc(f->early, f->cap * sizeof *f->early);
+		}
+		char *copy = xmalloc(len ? len : 1);
+		memcpy(copy, data, len);
+		f->early[f->nearly++] = (early_write){ xstrdup(rel), copy, len, fp };
+		f->held_bytes += len;
+		held = true;
+	}
+	pthread_mutex_unlock(&f->lock);
+	return held;
 }
 
 static int site_write(void *ctx, const char *rel, const char *data, size_t len, uint64_t fp,
 		      gen_err *err)
 {
-	const site_files *f = ctx;
-	return render_file_as(f->r, f->o, rel, data, len, fp, err);
+	site_files *f = ctx;
+	if (!atomic_load_explicit(&f->ready, memory_order_acquire) &&
+	    hold_write(f, rel, data, len, fp))
+		return 0;
+	output *o = files_output(f);
+	if (!o)
+		return err_set(err, GEN_EIO, "zoeken", 0, 0,
+			       "the build stopped before the search index was written");
+	return render_file_as(f->r, o, rel, data, len, fp, err);
 }
 
+/* Writes what is held, and ends f: the first failed write's code (with
+ * err set), or one when the wait gave no output. */
+static int files_end(site_files *f, gen_err *err)
+{
+	output *o = files_output(f);
+	int rc = f->rc;
+	if (rc < 0 && err)
+		*err = f->err;
+	else if (!o)
+		rc = err_set(err, GEN_EIO, "zoeken", 0, 0,
+			     "the build stopped before the search index was written");
+	pthread_mutex_destroy(&f->lock);
+	return rc;
+}
 
 /* UI strings the script shows, with their Dutch defaults for themes
  * whose i18n files predate them. */
@@ -5162,8 +5308,8 @@ static bool keep_index(renderer *r, output *o, const index_memo *was, size_t ndo
 	return true;
 }
 
-int search_render_index(renderer *r, const site *s, output *o, search_render_stats *st,
-			gen_err *err)
+static int render_index(renderer *r, const site *s, site_files *files,
+			search_render_stats *st, gen_err *err)
 {
 	memset(st, 0, sizeof *st);
 	search_index *ix = NULL;
@@ -5185,24 +5331,23 @@ int search_render_index(renderer *r, const site *s, output *o, search_render_sta
 	if (!render_search_memory(r) && memory_file)
 		search_set_memory_file(ix, memory_file, memory_stamp);
 	ix->borrow_docs = true; /* s->docs outlive ix */
-	site_files files = { r, o };
-	search_keeper k = { site_fresh, site_write, &files };
+	search_keeper k = { site_fresh, site_write, files };
 	search_set_keeper(ix, &k);
 	index_memo memo = { index_key(ix, s->docs, s->ndocs), 0 }, was;
 	/* The records are kept only for an index kept whole: one made
 	 * again keeps those it reads. */
 	if (index_was(r, memo.key, &was) && records_kept(ix, s->docs, s->ndocs) &&
-	    keep_index(r, o, &was, s->ndocs)) {
+	    files_output(files) && keep_index(r, files_output(files), &was, s->ndocs)) {
 		st->kept = s->ndocs;
 		st->whole = true;
 		goto out;
 	}
 	rc = search_add_documents(ix, s->docs, s->ndocs, site_jobs(s->opt_jobs), NULL, NULL,
 				  err);
-	st->kept = ix->texts_kept;
 	st->held = ix->held;
 	if (rc == 0)
 		rc = search_write(ix, NULL, NULL, err);
+	st->kept = ix->texts_kept;
 	st->terms_held = search_terms_held(ix);
 	st->terms_scored = search_terms_scored(ix);
 	st->terms = ix->terms.n;
@@ -5213,6 +5358,29 @@ int search_render_index(renderer *r, const site *s, output *o, search_render_sta
 out:
 	search_free(ix);
 	return rc;
+}
+
+int search_render_index(renderer *r, const site *s, output *o, search_render_stats *st,
+			gen_err *err)
+{
+	site_files files = { .r = r, .o = o };
+	atomic_init(&files.ready, true);
+	pthread_mutex_init(&files.lock, NULL);
+	int rc = render_index(r, s, &files, st, err);
+	int end = files_end(&files, rc < 0 ? NULL : err);
+	return rc < 0 ? rc : end;
+}
+
+int search_render_index_waiting(renderer *r, const site *s, output *(*wait)(void *ctx),
+				void *ctx, output **got, search_render_stats *st, gen_err *err)
+{
+	site_files files = { .r = r, .wait = wait, .ctx = ctx };
+	atomic_init(&files.ready, false);
+	pthread_mutex_init(&files.lock, NULL);
+	int rc = render_index(r, s, &files, st, err);
+	int end = files_end(&files, rc < 0 ? NULL : err);
+	*got = files.o;
+	return rc < 0 ? rc : end;
 }
 
 int search_render_page(renderer *r, output *o, gen_err *err)

@@ -248,6 +248,14 @@ typedef struct search_render_stats {
  * return 0 or a negative code with err set. */
 int search_render_index(renderer *r, const site *s, output *o, search_render_stats *st,
 			gen_err *err);
+/* search_render_index begun before the output is there: wait(ctx) gives
+ * it, waiting for it, when the index first needs it (to look for a file
+ * it would keep; what it writes before is held till then), NULL when the
+ * build stops: then nothing is written, the index returns a negative
+ * code and *got is NULL; else *got is the output. Most of an index after
+ * an edit is made before it needs the output. */
+int search_render_index_waiting(renderer *r, const site *s, output *(*wait)(void *ctx),
+				void *ctx, output **got, search_render_stats *st, gen_err *err);
 int search_render_page(renderer *r, output *o, gen_err *err);
 
 #endif

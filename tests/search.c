@@ -768,6 +768,7 @@ typedef struct disk {
 	bool *used;
 	size_t written;   /* text files written by this build */
 	size_t written_d; /* files of the document table */
+	size_t looked;    /* files looked for (the keeper's fresh) */
 	pthread_mutex_t lock;
 } disk;
 
@@ -783,6 +784,7 @@ static bool disk_fresh(void *ctx, const char *rel, uint64_t fp)
 {
 	disk *d = ctx;
 	pthread_mutex_lock(&d->lock);
+	d->looked++;
 	long i = disk_find(d, rel);
 	bool fresh = i >= 0 && d->fp[i] == fp;
 	if (fresh)
@@ -833,6 +835,8 @@ static void disk_release(disk *d)
 static size_t last_merge_ranges, last_terms_scored, last_terms;
 /* The last build's highest score, exactly (search_top_impact). */
 static double last_top;
+/* Files its keeper was asked about before search_write. */
+static size_t last_looked_early;
 
 static char *build_with(const document *docs, size_t n, int jobs, cache_file *c,
 			search_memory *m, uint64_t text_stamp, size_t *held, disk *dk,
@@ -852,9 +856,10 @@ static char *build_with(const document *docs, size_t n, int jobs, cache_file *c,
 		search_set_keeper(ix, &k);
 		if (dk->fs.n)
 			memset(dk->used, 0, dk->fs.n * sizeof *dk->used);
-		dk->written = dk->written_d = 0;
+		dk->written = dk->written_d = dk->looked = 0;
 	}
 	search_add_documents(ix, docs, n, jobs, collect, &fs, &err);
+	last_looked_early = dk ? dk->looked : 0;
 	if (held)
 		*held = search_held(ix);
 	search_write(ix, collect, &fs, &err);
@@ -1027,6 +1032,13 @@ static void memory_steps(disk *dk, const char *memfile)
 			ok(dk->written == changed,
 			   "memory (text files kept): %s: %zu text file%s written", what[step],
 			   changed, changed == 1 ? "" : "s");
+		/* The output is looked at only to write the index: the held
+		 * documents' text files are looked for by search_write
+		 * (texts_settle), so a site's index is made while the
+		 * output is still being read. */
+		if (dk && step != 2 && step != 3)
+			is(last_looked_early, 0, "memory (text files kept): no file looked for "
+						 "before the index is written");
 		/* The document table: with the order as before, only the
 		 * file of a document that shows otherwise (a new URL). */
 		if (dk && (step == 4 || step == 5 || step == 9))

@@ -5073,7 +5073,10 @@ typedef struct early_write {
 	uint64_t fp;
 } early_write;
 
-#define EARLY_WRITES (8u << 20)
+/* A rebuild after an edit holds the text files of the few articles that
+ * changed, some kilobytes each; a build that adds every article (a cold
+ * one, whose output is there long before) copies no more than this. */
+#define EARLY_WRITES (1u << 20)
 
 typedef struct site_files {
 	renderer *r;

@@ -15,8 +15,9 @@ void *xrealloc(void *p, size_t n);
 char *xstrdup(const char *s);
 char *xstrndup(const char *s, size_t n);
 
-/* Sets how malloc grows and gives back its heaps, for a process that
- * builds (see xalloc.c); called once, before any thread is started. */
+/* Sets how malloc grows and gives back its heaps, and which blocks it
+ * maps on their own, for a process that builds (see xalloc.c); called
+ * once, before any thread is started. */
 void xalloc_tune(void);
 
 #endif

@@ -1,5 +1,6 @@
-/* xalloc: no block is asked for as transparent huge pages (the kernel's
- * VmFlags would show "hg" for it in /proc/self/smaps), big or small: a
+/* xalloc: xalloc_tune's heap (see tuned below); no block is asked for
+ * as transparent huge pages (the kernel's VmFlags would show "hg" for it
+ * in /proc/self/smaps), big or small: a
  * huge page taken after a pause costs far more than 4 KB pages on a
  * machine whose host takes freed memory back (gen/xalloc.c); every block
  * keeps what was written to it. */
@@ -55,13 +56,61 @@ static bool filled(const char *p, size_t n, char c)
 	return p[n - 1] == c;
 }
 
+#ifndef GEN_FREE_AT_EXIT
+/* Whether address a lies in the mapping /proc/self/maps names [heap]
+ * (the main arena's, grown with brk): 1 yes, 0 no. */
+static int in_heap(const void *a)
+{
+	FILE *f = fopen("/proc/self/maps", "r");
+	if (!f)
+		return -1;
+	char line[512];
+	int found = 0;
+	uintptr_t at = (uintptr_t)a;
+	while (fgets(line, sizeof line, f)) {
+		unsigned long lo, hi;
+		if (sscanf(line, "%lx-%lx ", &lo, &hi) == 2 && strstr(line, "[heap]") && lo <= at &&
+		    at < hi)
+			found = 1;
+	}
+	fclose(f);
+	return found;
+}
+#endif
+
+/* xalloc_tune: blocks up to 4 MB come from the heap, not from mappings
+ * of their own (glibc maps those over 128 KB until it has freed a larger
+ * one), and the heap grows 16 MB at a time. Not in the sanitizer build,
+ * whose allocator is not glibc's. */
+static void tuned(void)
+{
+#ifdef GEN_FREE_AT_EXIT
+	ok(1, "# SKIP the sanitizer build's allocator is not glibc's");
+	ok(1, "# SKIP the sanitizer build's allocator is not glibc's");
+#else
+	xalloc_tune();
+	char *b = xmalloc(1 << 20);
+	memset(b, 'b', 1 << 20);
+	is(in_heap(b), 1, "xalloc_tune: a block of 1 MB comes from the heap");
+	char *small = xmalloc(64);
+	char *brk_now = sbrk(0);
+	ok(brk_now - small >= (ptrdiff_t)(8u << 20),
+	   "xalloc_tune: and the heap grew by 16 MB at once: %td bytes past a new block "
+	   "(with 128 KB steps some 128 KB)",
+	   brk_now - small);
+	free(small);
+	free(b);
+#endif
+}
+
 int main(void)
 {
+	tuned();
 	const size_t big = (size_t)8 << 20;
 	if (access("/sys/kernel/mm/transparent_hugepage/enabled", F_OK) != 0 ||
 	    advised(&big) < 0) {
-		printf("1..0 # SKIP the kernel has no transparent huge pages to ask for\n");
-		return 0;
+		diag("the kernel has no transparent huge pages to ask for: those checks skipped");
+		return done_testing();
 	}
 	char *m = xmalloc(big);
 	memset(m, 'm', big);

@@ -38,6 +38,11 @@ static _Alignas(64) char heir_stack[16384];
 static int heir_run(void *arg)
 {
 	int told = *(const int *)arg;
+	/* No handler of the process's runs here (a Ctrl-C reaches the
+	 * heir too): every signal blocked, but the kill, which cannot be. */
+	sigset_t all;
+	sigfillset(&all);
+	syscall(SYS_rt_sigprocmask, SIG_SETMASK, &all, NULL, (size_t)(_NSIG / 8));
 	/* Before the word below: the process exits only after it. */
 	syscall(SYS_prctl, PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
 	/* Every copy but told's: a file the process had open (a lock,

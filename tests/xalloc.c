@@ -15,9 +15,11 @@
 #include "tap.h"
 #include "xalloc.h"
 
-/* Whether the mapping that holds address a has the huge page advice:
- * 1 yes, 0 no, -1 when smaps does not say (no such kernel). */
-static int advised(const void *a)
+/* Whether the mapping that holds address a says needle in its line that
+ * starts with field (its first line, naming it, when field is ""), in
+ * /proc/self/smaps: 1 yes, 0 no, -1 when smaps has no such line (no
+ * such kernel). */
+static int mapping_says(const void *a, const char *field, const char *needle)
 {
 	FILE *f = fopen("/proc/self/smaps", "r");
 	if (!f)
@@ -26,19 +28,23 @@ static int advised(const void *a)
 	bool inside = false;
 	int found = -1;
 	uintptr_t at = (uintptr_t)a;
-	while (fgets(line, sizeof line, f)) {
+	while (found < 0 && fgets(line, sizeof line, f)) {
 		unsigned long lo, hi;
-		if (sscanf(line, "%lx-%lx ", &lo, &hi) == 2 && strchr(line, '-') < strchr(line, ' ')) {
+		bool head = sscanf(line, "%lx-%lx ", &lo, &hi) == 2 &&
+			    strchr(line, '-') < strchr(line, ' ');
+		if (head)
 			inside = lo <= at && at < hi;
-			continue;
-		}
-		if (inside && strncmp(line, "VmFlags:", 8) == 0) {
-			found = strstr(line, " hg") != NULL;
-			break;
-		}
+		if (inside && (head ? !*field : *field && strncmp(line, field, strlen(field)) == 0))
+			found = strstr(line, needle) != NULL;
 	}
 	fclose(f);
 	return found;
+}
+
+/* Whether the mapping that holds address a has the huge page advice. */
+static int advised(const void *a)
+{
+	return mapping_says(a, "VmFlags:", " hg");
 }
 
 /* The first address of a whole 2 MB stretch inside [p, p + n). */
@@ -56,28 +62,6 @@ static bool filled(const char *p, size_t n, char c)
 	return p[n - 1] == c;
 }
 
-#ifndef GEN_FREE_AT_EXIT
-/* Whether address a lies in the mapping /proc/self/maps names [heap]
- * (the main arena's, grown with brk): 1 yes, 0 no. */
-static int in_heap(const void *a)
-{
-	FILE *f = fopen("/proc/self/maps", "r");
-	if (!f)
-		return -1;
-	char line[512];
-	int found = 0;
-	uintptr_t at = (uintptr_t)a;
-	while (fgets(line, sizeof line, f)) {
-		unsigned long lo, hi;
-		if (sscanf(line, "%lx-%lx ", &lo, &hi) == 2 && strstr(line, "[heap]") && lo <= at &&
-		    at < hi)
-			found = 1;
-	}
-	fclose(f);
-	return found;
-}
-#endif
-
 /* xalloc_tune: blocks up to 4 MB come from the heap, not from mappings
  * of their own (glibc maps those over 128 KB until it has freed a larger
  * one), and the heap grows 16 MB at a time. Not in the sanitizer build,
@@ -91,7 +75,7 @@ static void tuned(void)
 	xalloc_tune();
 	char *b = xmalloc(1 << 20);
 	memset(b, 'b', 1 << 20);
-	is(in_heap(b), 1, "xalloc_tune: a block of 1 MB comes from the heap");
+	is(mapping_says(b, "", "[heap]"), 1, "xalloc_tune: a block of 1 MB comes from the heap");
 	char *small = xmalloc(64);
 	char *brk_now = sbrk(0);
 	ok(brk_now - small >= (ptrdiff_t)(8u << 20),

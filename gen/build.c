@@ -906,9 +906,9 @@ static int build_once(const build_options *opt, bool late, bool *again)
 		double tt = now_seconds();
 		nrc = render_new(&r, &s, opt->exe, &theme_diags, &theme_err);
 		st.theme = now_seconds() - tt;
-		/* The search index waits for the output on its own thread:
-		 * the links and the checks below fill the time the reading
-		 * of the output, the longest chain of a rebuild, still takes. */
+		/* The search index is made on its own thread beside the
+		 * links and the checks below, and waits for the output, the
+		 * longest chain of a rebuild, only to write its files. */
 		if (nrc == 0) {
 			if (opt->site.cache)
 				pages = open_page_cache(&s, opt, dir, r, &theme_diags);

@@ -180,10 +180,11 @@ const char *render_search_memory_file(const renderer *r, uint64_t *stamp);
  * before the render, with the renderer's page cache and search memory
  * set: it needs neither the links nor the site's pages, so a build
  * starts it while the links are resolved and checked, and before the
- * output is read. The thread first calls wait(ctx), which returns the
- * output once it is read, or NULL for none (the build stops: the thread
- * makes nothing). Only with more than one job; otherwise the render's
- * search part makes it. render_search_end waits for it and gives what
+ * output is read. The thread makes the index and, when it first needs
+ * the output, calls wait(ctx), which returns it once it is read, or NULL
+ * for none (the build stops: the thread writes nothing; see
+ * search_render_index_waiting). Only with more than one job; otherwise
+ * the render's search part makes it. render_search_end waits for it and gives what
  * it returned (0 or a negative code with err set) and its stats; without
  * one begun, or one whose wait gave NULL, it makes the index into o
  * (with o NULL, nothing). A build that stops before its render calls it

@@ -5339,8 +5339,9 @@ static int render_index(renderer *r, const site *s, site_files *files,
 	index_memo memo = { index_key(ix, s->docs, s->ndocs), 0 }, was;
 	/* The records are kept only for an index kept whole: one made
 	 * again keeps those it reads. */
+	output *o;
 	if (index_was(r, memo.key, &was) && records_kept(ix, s->docs, s->ndocs) &&
-	    files_output(files) && keep_index(r, files_output(files), &was, s->ndocs)) {
+	    (o = files_output(files)) != NULL && keep_index(r, o, &was, s->ndocs)) {
 		st->kept = s->ndocs;
 		st->whole = true;
 		goto out;
@@ -5363,27 +5364,32 @@ out:
 	return rc;
 }
 
-int search_render_index(renderer *r, const site *s, output *o, search_render_stats *st,
-			gen_err *err)
+/* render_index through files, which has the output (o) or waits for it
+ * (wait); *got is the output it had at the end. */
+static int render_index_with(renderer *r, const site *s, output *o,
+			     output *(*wait)(void *ctx), void *ctx, output **got,
+			     search_render_stats *st, gen_err *err)
 {
-	site_files files = { .r = r, .o = o };
-	atomic_init(&files.ready, true);
-	pthread_mutex_init(&files.lock, NULL);
-	int rc = render_index(r, s, &files, st, err);
-	int end = files_end(&files, rc < 0 ? NULL : err);
-	return rc < 0 ? rc : end;
-}
-
-int search_render_index_waiting(renderer *r, const site *s, output *(*wait)(void *ctx),
-				void *ctx, output **got, search_render_stats *st, gen_err *err)
-{
-	site_files files = { .r = r, .wait = wait, .ctx = ctx };
-	atomic_init(&files.ready, false);
+	site_files files = { .r = r, .o = o, .wait = wait, .ctx = ctx };
+	atomic_init(&files.ready, wait == NULL);
 	pthread_mutex_init(&files.lock, NULL);
 	int rc = render_index(r, s, &files, st, err);
 	int end = files_end(&files, rc < 0 ? NULL : err);
 	*got = files.o;
 	return rc < 0 ? rc : end;
+}
+
+int search_render_index(renderer *r, const site *s, output *o, search_render_stats *st,
+			gen_err *err)
+{
+	output *got;
+	return render_index_with(r, s, o, NULL, NULL, &got, st, err);
+}
+
+int search_render_index_waiting(renderer *r, const site *s, output *(*wait)(void *ctx),
+				void *ctx, output **got, search_render_stats *st, gen_err *err)
+{
+	return render_index_with(r, s, NULL, wait, ctx, got, st, err);
 }
 
 int search_render_page(renderer *r, output *o, gen_err *err)

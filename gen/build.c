@@ -152,7 +152,7 @@ static void print_stats(const stage_times *t, const site *s, const renderer *r,
 		"  xref      %7.3f  (backlinks, related articles%s, reading order)\n"
 		"  pages     %7.3f  (article and section pages; with -j > 1 the four\n"
 		"                     below run beside them%s)\n"
-		"  lists     %7.3f  (home, themes, authors, sitemap)\n"
+		"  lists     %7.3f  (home, themes, authors, sitemap%s)\n"
 		"  print     %7.3f  (the whole handbook on one page%s)\n"
 		"  search    %7.3f  (index and results page%s)\n"
 		"  history   %7.3f  (history pages, changes, feed)\n"
@@ -166,7 +166,7 @@ static void print_stats(const stage_times *t, const site *s, const renderer *r,
 		rt->facts_same ? ";\n                     every article's facts as in the last\n"
 				 "                     build: only pages of changed articles\n"
 				 "                     looked at" : "",
-		rt->lists,
+		rt->lists, rt->sitemap_kept ? ";\n                     the sitemap as in the last build" : "",
 		rt->print, print_note.ptr, rt->search, search_note.ptr, rt->history, t->output,
 		total, render_pages_kept(r));
 	buf_release(&print_note);

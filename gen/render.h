@@ -147,6 +147,7 @@ typedef struct render_times {
 	bool print_patched;                  /* the parts written over the spare */
 	bool related_kept;                   /* related pages as the last build had them */
 	bool facts_same;                     /* render_facts_same */
+	bool sitemap_kept;                   /* the sitemap as the last build left it */
 	size_t search_docs, search_kept;     /* in the index; whose text file was kept */
 	size_t search_held, search_terms_held; /* words, postings from the memory */
 	size_t search_terms_scored, search_terms; /* terms scored, of all */

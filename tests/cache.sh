@@ -116,6 +116,12 @@ ok $? "page edited in place by hand: made again"
 contains "$WORK/inc.diag" "kapot.md:5" "a cached article repeats its warning"
 size=$(wc -c < "$WORK/.gen-cache/documents.pack")
 build_both "again"
+# A sitemap changed by hand is made again.
+grep -q '<loc>https://handboek.example.nl/verhalen/extra-3/</loc>' "$WORK/inc/sitemap.xml"
+ok $? "the sitemap lists an article"
+sed -i 's|verhalen/extra-3/|verhalen/extra-33/|' "$WORK/inc/sitemap.xml"
+build_both "sitemap edited by hand"
+lacks "$WORK/inc.err" "the sitemap as in the last build" "sitemap edited by hand: made again"
 is "$(wc -c < "$WORK/.gen-cache/documents.pack")" "$size" "a build that parsed nothing leaves the cache as it was"
 
 # The same output named another way, through ".." or a symbolic link, is
@@ -179,6 +185,9 @@ contains "$WORK/inc.err" "unread: the last page is as written" \
 grep -A1 '^  xref' "$WORK/inc.err" | grep -q 'as in the last build'
 ok $? "text edit: the related articles are those of the last build"
 is "${text% *}" "$(( ${text#* } - 1 ))" "text edit: search reads one article's text ($text)"
+# The sitemap holds addresses and dates only, none of which the edit
+# changed: the file stays as the last build wrote it.
+contains "$WORK/inc.err" "the sitemap as in the last build" "text edit: the sitemap is kept, not made"
 test "${copied#* }" -gt 20
 ok $? "the print page has the articles ($copied)"
 # The search index's memory (.gen-cache/search-*.mem): the words of every
@@ -318,6 +327,7 @@ git -C "$P" commit -qam "toegevoegd, hernoemd, verwijderd"
 build_both "add, rename, delete"
 if grep -A1 '^  xref' "$WORK/inc.err" | grep -q 'as in the last build'; then related=kept; else related=made; fi
 is "$related" "made" "add, rename, delete: the related articles are made again"
+lacks "$WORK/inc.err" "the sitemap as in the last build" "add, rename, delete: the sitemap is made again"
 test ! -e "$WORK/inc/verhalen/extra-9/index.html"
 ok $? "the deleted article's page is gone"
 test -e "$WORK/inc/verhalen/zevende/index.html" && test ! -e "$WORK/inc/verhalen/extra-7/index.html"

@@ -163,9 +163,11 @@ struct markdown_doc {
 	bool mapped;
 	const void *mapping;     /* the start of that mapping */
 	/* A thawed document's anchors, HTML and text walk, frozen last,
-	 * are read from its bytes when first asked for (replay_ready): a
-	 * rebuild renders few articles, and reading them for all ten
-	 * thousand was a tenth of its work. */
+	 * are read from its bytes when first asked for: a rebuild renders
+	 * few articles, and reading them for all ten thousand was a tenth
+	 * of its work. The HTML and the text walk are read where they lie
+	 * each time (replay_sound); the anchors' table only for a caller
+	 * that needs it (replay_ready). */
 	const char *replay;      /* those bytes: in borrowed, or apart */
 	size_t replay_len;
 	bool replay_apart;       /* thawed from two pieces (markdown_thaw_split) */
@@ -179,9 +181,17 @@ struct markdown_doc {
 	atomic_bool *replay_damage;
 };
 
-enum { REPLAY_READ, REPLAY_PENDING, REPLAY_READING };
+/* READ: the replay is in the arrays (a parsed document's is there from
+ * the start; a damaged one's stays empty). PENDING: only in the bytes,
+ * unchecked. SOUND: only in the bytes, which passed their check (or have
+ * none to pass), so the HTML and the text walk are read from them where
+ * they lie, into nothing the document keeps. READING: a thread is
+ * checking or reading them. */
+enum { REPLAY_READ, REPLAY_PENDING, REPLAY_READING, REPLAY_SOUND };
 
 static void replay_ready(const markdown_doc *doc);
+static unsigned char replay_sound(const markdown_doc *doc);
+static void replay_skip_anchors(const markdown_doc *doc, buf_reader *r);
 
 /* A stretch of rendered HTML, then (when url is not NULL) a link or image
  * destination, which is rewritten afresh on every render. */
@@ -1721,19 +1731,39 @@ static void render_node(render *r, cmark_node *n, cmark_event_type ev)
 	}
 }
 
+/* A stretch of frozen HTML, then its destination, rewritten, if any. */
+static void put_piece(buf *out, const char *html, size_t len, const char *url, bool image,
+		      markdown_rewrite_fn rewrite, void *ctx)
+{
+	buf_put(out, html, len);
+	if (!url)
+		return;
+	char *alt = rewrite ? rewrite(ctx, url, image) : NULL;
+	const char *u = alt ? alt : url;
+	put_url(out, u, strlen(u), true);
+	free(alt);
+}
+
 static void replay_html(buf *out, const markdown_doc *doc,
 			markdown_rewrite_fn rewrite, void *ctx)
 {
-	replay_ready(doc);
+	if (replay_sound(doc) == REPLAY_SOUND) {
+		buf_reader r;
+		replay_skip_anchors(doc, &r);
+		size_t n = buf_get_count(&r);
+		for (size_t i = 0; i < n && !r.bad; i++) {
+			size_t len;
+			const char *html = buf_get_blob(&r, &len);
+			const char *url = buf_get_zstr(&r);
+			bool image = buf_get_varint(&r) != 0;
+			if (!r.bad)
+				put_piece(out, html, len, url, image, rewrite, ctx);
+		}
+		return;
+	}
 	for (size_t i = 0; i < doc->nhtml; i++) {
 		const frozen_html *h = &doc->html[i];
-		buf_put(out, h->html, h->len);
-		if (!h->url)
-			continue;
-		char *alt = rewrite ? rewrite(ctx, h->url, h->image) : NULL;
-		const char *u = alt ? alt : h->url;
-		put_url(out, u, strlen(u), true);
-		free(alt);
+		put_piece(out, h->html, h->len, h->url, h->image, rewrite, ctx);
 	}
 }
 
@@ -1788,8 +1818,28 @@ static void subtree_text(cmark_node *n, buf *b)
 
 void markdown_walk_text(const markdown_doc *doc, markdown_text_fn fn, void *ctx)
 {
+	if (!doc->root && replay_sound(doc) == REPLAY_SOUND) {
+		buf_reader r;
+		replay_skip_anchors(doc, &r);
+		size_t n = buf_get_count(&r), len;
+		for (size_t i = 0; i < n && !r.bad; i++) {
+			buf_get_blob(&r, &len);
+			buf_get_zstr(&r);
+			buf_get_varint(&r);
+		}
+		n = buf_get_count(&r);
+		for (size_t i = 0; i < n && !r.bad; i++) {
+			uint64_t kind = buf_get_varint(&r);
+			const char *text = buf_get_blob(&r, &len);
+			const char *anchor = buf_get_zstr(&r);
+			if (r.bad || kind > MARKDOWN_TEXT_TIP)
+				break;
+			fn(ctx, (markdown_text_kind)kind, text && len ? text : "", text ? len : 0,
+			   anchor ? anchor : "");
+		}
+		return;
+	}
 	if (!doc->root) {
-		replay_ready(doc);
 		for (size_t i = 0; i < doc->ntexts; i++) {
 			const frozen_text *t = &doc->texts[i];
 			fn(ctx, t->kind, t->text, t->len, t->anchor);
@@ -2883,32 +2933,84 @@ static int thaw_replay(markdown_doc *doc, buf_reader *r, bool borrow, bool strin
 	return r->bad || r->p != r->end ? -1 : 0;
 }
 
-/* Reads a thawed document's replay, once, whichever thread asks first;
- * the others wait the few microseconds it takes. */
+/* Whether a pending replay's bytes are damaged: checked against their
+ * own checksum when the document was thawed with a flag to set (then it
+ * is set), else they passed the build cache's. Bytes that pass, frozen by
+ * this gen (the cache's stamp), are read back as they were written; what
+ * does not pass is read as far as it goes, safely, never past its end. */
+static bool replay_damaged(const markdown_doc *doc)
+{
+	if (!doc->replay_damage ||
+	    buf_hash64(doc->replay, doc->replay_len, REPLAY_SEED) == doc->replay_sum)
+		return false;
+	atomic_store(doc->replay_damage, true);
+	return true;
+}
+
+/* Reads a thawed document's replay into its arrays, once, whichever
+ * thread asks first; the others wait the few microseconds it takes. */
 static void replay_ready(const markdown_doc *cdoc)
 {
 	markdown_doc *doc = (markdown_doc *)cdoc;
-	unsigned char state = atomic_load_explicit(&doc->replay_state, memory_order_acquire);
-	if (state == REPLAY_READ)
-		return;
-	if (state == REPLAY_PENDING &&
-	    atomic_compare_exchange_strong(&doc->replay_state, &state, REPLAY_READING)) {
-		buf_reader r;
-		buf_reader_init(&r, doc->replay, doc->replay_len);
-		/* Bytes that passed the build cache's checksum, or are
-		 * checked now against their own, frozen by this gen (the
-		 * cache's stamp), read back: what does not is read as far as
-		 * it goes, safely, never past its end. */
-		if (doc->replay_damage &&
-		    buf_hash64(doc->replay, doc->replay_len, REPLAY_SEED) != doc->replay_sum)
-			atomic_store(doc->replay_damage, true);
-		else
+	for (;;) {
+		unsigned char state =
+			atomic_load_explicit(&doc->replay_state, memory_order_acquire);
+		if (state == REPLAY_READ)
+			return;
+		if (state == REPLAY_READING) {
+			sched_yield();
+			continue;
+		}
+		if (!atomic_compare_exchange_strong(&doc->replay_state, &state, REPLAY_READING))
+			continue;
+		if (state == REPLAY_SOUND || !replay_damaged(doc)) {
+			buf_reader r;
+			buf_reader_init(&r, doc->replay, doc->replay_len);
 			thaw_replay(doc, &r, true, doc->replay_strings);
+		}
 		atomic_store_explicit(&doc->replay_state, REPLAY_READ, memory_order_release);
 		return;
 	}
-	while (atomic_load_explicit(&doc->replay_state, memory_order_acquire) != REPLAY_READ)
-		sched_yield();
+}
+
+/* Checks a thawed document's replay, once, without reading it into the
+ * arrays: the render and the search index read its HTML and text walk
+ * from the bytes (REPLAY_SOUND), and thawing them for every article of a
+ * build from nothing held 32 MB of its peak to the end. Returns
+ * REPLAY_SOUND, or REPLAY_READ when the arrays are what to read: read
+ * already, or left empty for damage. */
+static unsigned char replay_sound(const markdown_doc *cdoc)
+{
+	markdown_doc *doc = (markdown_doc *)cdoc;
+	for (;;) {
+		unsigned char state =
+			atomic_load_explicit(&doc->replay_state, memory_order_acquire);
+		if (state == REPLAY_READ || state == REPLAY_SOUND)
+			return state;
+		if (state == REPLAY_READING) {
+			sched_yield();
+			continue;
+		}
+		if (!atomic_compare_exchange_strong(&doc->replay_state, &state, REPLAY_READING))
+			continue;
+		state = replay_damaged(doc) ? REPLAY_READ : REPLAY_SOUND;
+		atomic_store_explicit(&doc->replay_state, state, memory_order_release);
+		return state;
+	}
+}
+
+/* A reader of a sound replay's bytes past its anchors, at the HTML. */
+static void replay_skip_anchors(const markdown_doc *doc, buf_reader *r)
+{
+	buf_reader_init(r, doc->replay, doc->replay_len);
+	size_t n = buf_get_count(r);
+	for (size_t i = 0; i < n && !r->bad; i++)
+		buf_get_zstr(r);
+}
+
+bool markdown_replay_held(const markdown_doc *doc)
+{
+	return atomic_load_explicit(&doc->replay_state, memory_order_acquire) == REPLAY_READ;
 }
 
 const char *markdown_borrowed(const markdown_doc *doc)

@@ -278,10 +278,17 @@ void markdown_analyze(markdown_doc *doc, bool tips);
  * when first asked for them, on whichever thread asks (a rebuild renders
  * few of the articles it thaws): markdown_thaw does not check them, so
  * data must be whole (the build cache's checksum); bytes that are not
- * are read as far as they go, never past their end. markdown_freeze
+ * are read as far as they go, never past their end. Its HTML and text
+ * walk are read where they lie each time they are asked for, into
+ * nothing the document keeps; only its anchors' table, for a caller that
+ * needs more than the list of their names (markdown_facts), is read into
+ * memory and kept (markdown_replay_held). markdown_freeze
  * returns the length of the replay, which ends what it appended; a
  * borrowing document's is put out again as it came, read or not. */
 size_t markdown_freeze(const markdown_doc *doc, buf *out);
+/* Whether doc holds its replay read into memory: a parsed document or a
+ * copying thaw's always, a borrowing one's once markdown_facts asked. */
+bool markdown_replay_held(const markdown_doc *doc);
 /* markdown_freeze with the replay (the bytes it counts) appended to
  * replay_out instead, the rest to out. */
 size_t markdown_freeze_split(const markdown_doc *doc, buf *out, buf *replay_out);

@@ -263,6 +263,31 @@ typedef struct prestat {
 	old_stat *os;
 } prestat;
 
+/* A folder the scan took as the manifest says (its entries too), for the
+ * thread that checks it is so: a directory with that inode and mtime. */
+typedef struct folder_check {
+	const char *key;
+	uint64_t ino, nsec;
+	int64_t sec;
+} folder_check;
+
+/* Work a thread does behind the scan, in the order the scan finds it:
+ * the scan fills items and publishes n, and wakes the thread when it
+ * waits; take does item k. */
+typedef struct stat_queue {
+	output *o;
+	void (*take)(output *o, void *items, size_t k);
+	void *items;
+	size_t cap;
+	_Atomic size_t n;
+	size_t woken;     /* n at the scan's last wake */
+	atomic_bool done, waiting;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	pthread_t thread;
+	bool started;
+} stat_queue;
+
 struct output {
 	char *dir;    /* the final directory, without trailing '/' */
 	char *where;  /* and as an absolute path (output_absolute): the manifest
@@ -311,18 +336,12 @@ struct output {
 	/* Big files commit replaced, held open (see let_go) */
 	int *held;
 	size_t nheld;
-	/* The files the scan found, in its order, for the thread that
-	 * asks for their stats behind it (see old_stat): the scan fills
-	 * pre and publishes pre_n, and wakes the thread when it waits. */
-	prestat *pre;
-	size_t pre_cap;
-	_Atomic size_t pre_n;
-	size_t pre_woken;     /* pre_n at the scan's last wake */
-	atomic_bool pre_done, pre_waiting;
-	pthread_mutex_t pre_lock;
-	pthread_cond_t pre_cond;
-	pthread_t pre_thread;
-	bool pre_started;
+	/* The files the scan found, for the thread that asks for their
+	 * stats behind it (see old_stat), and the folders it took as the
+	 * manifest says, for the thread that checks them (folder_take). */
+	stat_queue files, folders;
+	atomic_bool folders_changed; /* a folder was not as the manifest says */
+	bool rescanned;       /* and the scan ran again, every folder stat'ed */
 };
 
 static shard *shard_of(output *o, uint64_t h)
@@ -675,10 +694,11 @@ static slot *record_entry(output *o, const buf *rel, unsigned char type)
 	s->val = type == DT_DIR ? OLD_DIR : type == DT_REG ? OLD_FILE : OLD_OTHER;
 	o->old_others += added && s->val == OLD_OTHER;
 	/* A file, for the thread that asks for its stat (see old_stat). */
-	size_t n = atomic_load_explicit(&o->pre_n, memory_order_relaxed);
-	if (s->val == OLD_FILE && o->pre_started && n < o->pre_cap) {
-		o->pre[n] = (prestat){ s->key, map_extra(&o->old, s) };
-		atomic_store_explicit(&o->pre_n, n + 1, memory_order_release);
+	stat_queue *q = &o->files;
+	size_t n = atomic_load_explicit(&q->n, memory_order_relaxed);
+	if (s->val == OLD_FILE && q->started && n < q->cap) {
+		((prestat *)q->items)[n] = (prestat){ s->key, map_extra(&o->old, s) };
+		atomic_store_explicit(&q->n, n + 1, memory_order_release);
 	}
 	return s;
 }
@@ -692,88 +712,122 @@ static slot *record_entry(output *o, const buf *rel, unsigned char type)
  * at a time, and the broadcast after the unlock. */
 #define PRESTAT_BATCH 256
 
-static void prestat_wake(output *o, bool done)
+static void queue_wake(stat_queue *q, bool done)
 {
-	if (!o->pre_started)
+	if (!q->started)
 		return;
-	size_t n = atomic_load_explicit(&o->pre_n, memory_order_relaxed);
-	if (!done && n - o->pre_woken < PRESTAT_BATCH)
+	size_t n = atomic_load_explicit(&q->n, memory_order_relaxed);
+	if (!done && n - q->woken < PRESTAT_BATCH)
 		return;
 	if (done)
-		atomic_store(&o->pre_done, true);
-	/* The files published before this look at pre_waiting, as the
-	 * thread sets it before it looks at pre_n: one of the two sees the
-	 * other's. A wake missed all the same would only delay the thread
-	 * until the next batch's, or the end's, which always wakes it. */
+		atomic_store(&q->done, true);
+	/* The items published before this look at waiting, as the thread
+	 * sets it before it looks at n: one of the two sees the other's. A
+	 * wake missed all the same would only delay the thread until the
+	 * next batch's, or the end's, which always wakes it. */
 	atomic_thread_fence(memory_order_seq_cst);
-	if (done || atomic_load(&o->pre_waiting)) {
-		o->pre_woken = n;
-		/* Taken and let go so that a thread between its look at
-		 * pre_n and its wait is waiting when the broadcast comes. */
-		pthread_mutex_lock(&o->pre_lock);
-		pthread_mutex_unlock(&o->pre_lock);
-		pthread_cond_broadcast(&o->pre_cond);
+	if (done || atomic_load(&q->waiting)) {
+		q->woken = n;
+		/* Taken and let go so that a thread between its look at n
+		 * and its wait is waiting when the broadcast comes. */
+		pthread_mutex_lock(&q->lock);
+		pthread_mutex_unlock(&q->lock);
+		pthread_cond_broadcast(&q->cond);
 	}
 }
 
-static void *prestat_run(void *arg)
+/* Both threads behind the scan, after a folder (and at the end, done). */
+static void scan_wake(output *o, bool done)
 {
-	output *o = arg;
+	queue_wake(&o->folders, done);
+	queue_wake(&o->files, done);
+}
+
+static void *queue_run(void *arg)
+{
+	stat_queue *q = arg;
 	size_t k = 0;
 	for (;;) {
-		size_t n = atomic_load_explicit(&o->pre_n, memory_order_acquire);
-		for (; k < n; k++) {
-			old_stat *os = o->pre[k].os;
-			unsigned char none = OLD_STAT_NONE;
-			if (!atomic_compare_exchange_strong(&os->state, &none, OLD_STAT_ASKED))
-				continue; /* output_keep asked already */
-			struct stat st;
-			unsigned char state = OLD_STAT_GONE;
-			if (fstatat(o->dirfd, o->pre[k].key, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-			    S_ISREG(st.st_mode)) {
-				os->mark = (output_mark){ (uint64_t)st.st_ino, (uint64_t)st.st_size,
-							  (int64_t)st.st_mtim.tv_sec,
-							  (uint64_t)st.st_mtim.tv_nsec };
-				state = OLD_STAT_FILE;
-			}
-			atomic_store_explicit(&os->state, state, memory_order_release);
-		}
-		pthread_mutex_lock(&o->pre_lock);
-		atomic_store(&o->pre_waiting, true);
-		while (atomic_load(&o->pre_n) == k && !atomic_load(&o->pre_done))
-			pthread_cond_wait(&o->pre_cond, &o->pre_lock);
-		atomic_store(&o->pre_waiting, false);
-		bool over = atomic_load(&o->pre_n) == k && atomic_load(&o->pre_done);
-		pthread_mutex_unlock(&o->pre_lock);
+		size_t n = atomic_load_explicit(&q->n, memory_order_acquire);
+		for (; k < n; k++)
+			q->take(q->o, q->items, k);
+		pthread_mutex_lock(&q->lock);
+		atomic_store(&q->waiting, true);
+		while (atomic_load(&q->n) == k && !atomic_load(&q->done))
+			pthread_cond_wait(&q->cond, &q->lock);
+		atomic_store(&q->waiting, false);
+		bool over = atomic_load(&q->n) == k && atomic_load(&q->done);
+		pthread_mutex_unlock(&q->lock);
 		if (over)
 			return NULL;
 	}
 }
 
-/* Starts the stat thread for a scan of up to n files. */
-static void prestat_begin(output *o, size_t n)
+/* A file's stat, for output_keep, unless it asked already. */
+static void prestat_take(output *o, void *items, size_t k)
 {
-	o->pre_cap = n;
-	o->pre = xmalloc((n ? n : 1) * sizeof *o->pre);
-	pthread_mutex_init(&o->pre_lock, NULL);
-	pthread_cond_init(&o->pre_cond, NULL);
-	o->pre_started = pthread_create(&o->pre_thread, NULL, prestat_run, o) == 0;
-	if (!o->pre_started) {
-		pthread_mutex_destroy(&o->pre_lock);
-		pthread_cond_destroy(&o->pre_cond);
+	const prestat *p = (const prestat *)items + k;
+	old_stat *os = p->os;
+	unsigned char none = OLD_STAT_NONE;
+	if (!atomic_compare_exchange_strong(&os->state, &none, OLD_STAT_ASKED))
+		return; /* output_keep asked already */
+	struct stat st;
+	unsigned char state = OLD_STAT_GONE;
+	if (fstatat(o->dirfd, p->key, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode)) {
+		os->mark = (output_mark){ (uint64_t)st.st_ino, (uint64_t)st.st_size,
+					  (int64_t)st.st_mtim.tv_sec, (uint64_t)st.st_mtim.tv_nsec };
+		state = OLD_STAT_FILE;
+	}
+	atomic_store_explicit(&os->state, state, memory_order_release);
+}
+
+/* Whether a folder taken as the manifest says is so. */
+static void folder_take(output *o, void *items, size_t k)
+{
+	const folder_check *f = (const folder_check *)items + k;
+	struct stat st;
+	if (atomic_load_explicit(&o->folders_changed, memory_order_relaxed))
+		return; /* the scan runs again anyway */
+	if (fstatat(o->dirfd, f->key, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISDIR(st.st_mode) ||
+	    (uint64_t)st.st_ino != f->ino || (int64_t)st.st_mtim.tv_sec != f->sec ||
+	    (uint64_t)st.st_mtim.tv_nsec != f->nsec)
+		atomic_store(&o->folders_changed, true);
+}
+
+/* Starts q's thread for up to n items of size bytes. */
+static void queue_begin(stat_queue *q, output *o, size_t n, size_t size,
+			void (*take)(output *, void *, size_t))
+{
+	memset(q, 0, sizeof *q);
+	q->o = o;
+	q->take = take;
+	q->cap = n;
+	q->items = xmalloc((n ? n : 1) * size);
+	pthread_mutex_init(&q->lock, NULL);
+	pthread_cond_init(&q->cond, NULL);
+	q->started = pthread_create(&q->thread, NULL, queue_run, q) == 0;
+	if (!q->started) {
+		pthread_mutex_destroy(&q->lock);
+		pthread_cond_destroy(&q->cond);
 	}
 }
 
-/* Waits for the stat thread (the scan is over, or never was). */
-static void prestat_end(output *o)
+/* Waits for q's thread (the scan is over, or never was); frees its items
+ * with release. */
+static void queue_end(stat_queue *q, bool release)
 {
-	if (!o->pre_started)
-		return;
-	prestat_wake(o, true);
-	pthread_join(o->pre_thread, NULL);
-	pthread_mutex_destroy(&o->pre_lock);
-	pthread_cond_destroy(&o->pre_cond);
-	o->pre_started = false;
+	if (q->started) {
+		queue_wake(q, true);
+		pthread_join(q->thread, NULL);
+		pthread_mutex_destroy(&q->lock);
+		pthread_cond_destroy(&q->cond);
+		q->started = false;
+	}
+	if (release) {
+		free(q->items);
+		q->items = NULL;
+		q->cap = 0;
+	}
 }
 
 static int scan(output *o, dir_list *m, slot *entry, buf *rel, gen_err *err);
@@ -827,7 +881,7 @@ static int scan_read(output *o, dir_list *m, int fd, buf *rel, size_t di, gen_er
 	}
 	buf_truncate(rel, base);
 	closedir(d);
-	prestat_wake(o, false);
+	scan_wake(o, false);
 	dir_stat *st = &o->dstat[di];
 	st->list_read = true;
 	st->list_at = o->read_lists.len;
@@ -862,7 +916,25 @@ static int scan_dir(output *o, dir_list *m, slot *entry, buf *rel, gen_err *err)
 	struct stat st;
 	const char *at = rel->len ? rel->ptr : ".";
 	const struct mdir *md = m->ndirs ? manifest_find(m, rel->ptr, rel->len) : NULL;
-	if (o->trusting && md && md->st.settled) {
+	if (o->folders.started && rel->len && md && md->st.settled &&
+	    atomic_load_explicit(&o->folders.n, memory_order_relaxed) < o->folders.cap) {
+		/* Taken as the manifest says, and checked on the thread
+		 * behind the scan (folder_take): the scan's chain of a
+		 * rebuild is then its own work, not 20,000 stats as well.
+		 * Nothing is read from the output before they all check
+		 * out (begin waits), and one that does not sends the scan
+		 * over every folder again, each stat'ed first. */
+		memset(&st, 0, sizeof st);
+		st.st_mode = S_IFDIR;
+		st.st_ino = (ino_t)md->st.ino;
+		st.st_mtim.tv_sec = (time_t)md->st.sec;
+		st.st_mtim.tv_nsec = (long)md->st.nsec;
+		stat_queue *q = &o->folders;
+		size_t n = atomic_load_explicit(&q->n, memory_order_relaxed);
+		((folder_check *)q->items)[n] =
+			(folder_check){ entry->key, md->st.ino, md->st.nsec, md->st.sec };
+		atomic_store_explicit(&q->n, n + 1, memory_order_release);
+	} else if (o->trusting && md && md->st.settled) {
 		memset(&st, 0, sizeof st);
 		st.st_mode = S_IFDIR;
 		st.st_ino = (ino_t)md->st.ino;
@@ -905,8 +977,29 @@ static int scan_dir(output *o, dir_list *m, slot *entry, buf *rel, gen_err *err)
 	}
 	o->dstat[di].list_end = (size_t)(r.p - (const unsigned char *)m->data.ptr);
 	buf_truncate(rel, base);
-	prestat_wake(o, false);
+	scan_wake(o, false);
 	return rc;
+}
+
+/* Undoes a scan that took folders as the manifest m says, when one was
+ * not (folder_take), for the scan again: what it recorded, and the
+ * files' stats asked for behind it. */
+static void scan_again(output *o, dir_list *m, size_t listed)
+{
+	queue_end(&o->files, true);
+	map_release(&o->old);
+	memset(&o->old, 0, sizeof o->old);
+	o->old.extra = sizeof(old_stat);
+	o->old_files = o->old_others = o->empty_dirs = 0;
+	o->ndstat = 0;
+	o->dirs_read = 0;
+	buf_clear(&o->read_lists);
+	m->cursor = 0;
+	m->sought = 0;
+	o->rescanned = true;
+	queue_begin(&o->files, o, listed, sizeof(prestat), prestat_take);
+	map_reserve(&o->old, listed);
+	clock_gettime(CLOCK_REALTIME, &o->began);
 }
 
 /* Whether the manifest may list a folder's entries while its mtime stays
@@ -1116,6 +1209,11 @@ size_t output_dirs_sought(const output *o)
 	return o->dirs_sought;
 }
 
+bool output_rescanned(const output *o)
+{
+	return o->rescanned;
+}
+
 size_t output_dirs_read(const output *o)
 {
 	return o->dirs_read;
@@ -1127,8 +1225,8 @@ static void output_free(output *o)
 {
 	if (!o)
 		return;
-	prestat_end(o);
-	free(o->pre);
+	queue_end(&o->folders, true);
+	queue_end(&o->files, true);
 	if (o->tmpfd >= 0)
 		close(o->tmpfd);
 	if (o->dirfd >= 0)
@@ -1607,15 +1705,24 @@ static int begin(output **out, const char *dir, const char *manifest, bool trust
 			for (size_t i = 0; i < m.ndirs; i++)
 				listed += m.dirs[i].n;
 			/* A build that does not trust the output looks at every
-			 * file of it: right behind the scan, folder by folder. */
+			 * file of it: right behind the scan, folder by folder;
+			 * and at every folder the manifest lists. */
 			o->old.extra = sizeof(old_stat);
-			if (!o->trusting)
-				prestat_begin(o, listed);
+			if (!o->trusting) {
+				queue_begin(&o->files, o, listed, sizeof(prestat), prestat_take);
+				queue_begin(&o->folders, o, m.ndirs, sizeof(folder_check),
+					    folder_take);
+			}
 			map_reserve(&o->old, listed);
 			clock_gettime(CLOCK_REALTIME, &o->began);
 			rc = scan(o, &m, NULL, &rel, err);
+			queue_end(&o->folders, true);
+			if (rc == 0 && atomic_load(&o->folders_changed)) {
+				scan_again(o, &m, listed);
+				rc = scan(o, &m, NULL, &rel, err);
+			}
 			o->dirs_sought = m.sought;
-			prestat_wake(o, true);
+			queue_wake(&o->files, true);
 			/* Its bytes stay, for a commit that leaves every
 			 * folder's entries as they were (manifest_rewrite). */
 			if (o->manifest_whole) {
@@ -2958,7 +3065,7 @@ struct output_finish {
 static int commit(output *o, output_finish **finish, gen_err *err)
 {
 	int rc = 0;
-	prestat_end(o);
+	queue_end(&o->files, false);
 	if (o->dirfd >= 0) {
 		rc = update_commit(o, err);
 		/* A process with a memory goes on while the rest is done

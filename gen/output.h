@@ -109,6 +109,11 @@ int output_begin_trusting(output **out, const char *dir, const char *manifest,
 /* Directories output_begin read entry by entry (the others came from
  * the manifest). */
 size_t output_dirs_read(const output *o);
+/* Whether output_begin scanned the output a second time: the folders it
+ * took as the manifest says, and checked beside the scan, were not all
+ * as it says (the second scan stats each folder before it takes its
+ * entries, and reads the changed ones). */
+bool output_rescanned(const output *o);
 /* Directories output_begin found in the manifest by their path, not
  * next in its order (for tests: the manifest lists them in the order a
  * scan meets them). */

@@ -611,6 +611,9 @@ static void test_empty_build(void)
 
 static void cleanup(const char *path);
 
+/* Whether the last build_four's output_begin scanned a second time. */
+static bool last_rescanned;
+
 /* One build of the same four files through the manifest at man, its
  * commit pause_ms after the last file: how many directories
  * output_begin read entry by entry, or -1. */
@@ -623,6 +626,7 @@ static long build_four(const char *man, long pause_ms)
 		return -1;
 	}
 	long n = (long)output_dirs_read(o);
+	last_rescanned = output_rescanned(o);
 	put(o, "index.html", "home");
 	put(o, "a/b/c.html", "c");
 	put(o, "a/d.html", "d");
@@ -715,10 +719,34 @@ static void test_manifest(void)
 			touch("a/stray.html");
 		is(rebuild(man), stray, stray ? "manifest: a folder given a file since is read again"
 					      : "manifest: then no folder is read");
+		/* Those folders are taken as the manifest says while a
+		 * thread checks them; one that is not sends the scan over
+		 * the output again, every folder stat'ed first. */
+		is(last_rescanned, stray, stray ? "manifest: its check sent the scan over it again"
+						: "manifest: their check found them as it says");
 		if (stray)
 			ok(stat(at("a/stray.html"), &st) < 0,
 			   "manifest: and the file this build did not write is removed");
 	}
+
+	/* A folder of such a site replaced by a symbolic link to a copy of
+	 * it: its parent's check sends the scan over the output again,
+	 * and the build writes a folder there, not through the link. */
+	cleanup(out);
+	is(build_four(man, 120), 0, "manifest: a fresh site again, moved in 120 ms after its files");
+	char copy[900];
+	snprintf(copy, sizeof copy, "%s/elders", base);
+	cleanup(copy);
+	bool linked = rename(at("a/b"), copy) == 0 && symlink(copy, at("a/b")) == 0;
+	ok(linked, "manifest: a/b moved away, a link to it in its place");
+	is(rebuild(man), 1, "manifest: the link's folder is read");
+	ok(last_rescanned, "manifest: after its check sent the scan over the output again");
+	ok(is_kind("a/b", S_IFDIR) && is_kind("a/b/c.html", S_IFREG),
+	   "manifest: a/b is a folder again, with its page");
+	char kept[1000];
+	snprintf(kept, sizeof kept, "%s/c.html", copy);
+	ok(stat(kept, &st) == 0 && st.st_size == 1, "manifest: the link's target is as it was");
+	cleanup(copy);
 }
 
 /* A site of 33 folders, three deep, through the manifest at man, with

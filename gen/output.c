@@ -703,12 +703,12 @@ static slot *record_entry(output *o, const buf *rel, unsigned char type)
 	return s;
 }
 
-/* Wakes the stat thread, when it waits for the scan (after a folder,
+/* Wakes a queue's thread, when it waits for the scan (after a folder,
  * and at the end with done). Not after every folder: the thread keeps
  * up with the scan, so it would wait after every folder too, and each
  * wake was two switches between the threads (the woken thread takes
  * the scan's core at once, then waits for the lock the scan still
- * held): 640 of each in a rebuild of the benchmark. A batch of files
+ * held): 640 of each in a rebuild of the benchmark. A batch of items
  * at a time, and the broadcast after the unlock. */
 #define PRESTAT_BATCH 256
 

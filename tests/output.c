@@ -729,8 +729,8 @@ static void test_manifest(void)
 			   "manifest: and the file this build did not write is removed");
 	}
 
-	/* A folder of such a site replaced by a symbolic link to a copy of
-	 * it: its parent's check sends the scan over the output again,
+	/* A folder of such a site moved away, a symbolic link to it in its
+	 * place: its parent's check sends the scan over the output again,
 	 * and the build writes a folder there, not through the link. */
 	cleanup(out);
 	is(build_four(man, 120), 0, "manifest: a fresh site again, moved in 120 ms after its files");

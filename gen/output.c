@@ -911,6 +911,17 @@ static int scan(output *o, dir_list *m, slot *entry, buf *rel, gen_err *err)
 	return rc;
 }
 
+/* The stat of a folder as the manifest lists it, for a scan that takes
+ * it so. */
+static void stat_as_listed(struct stat *st, const struct mdir *md)
+{
+	memset(st, 0, sizeof *st);
+	st->st_mode = S_IFDIR;
+	st->st_ino = (ino_t)md->st.ino;
+	st->st_mtim.tv_sec = (time_t)md->st.sec;
+	st->st_mtim.tv_nsec = (long)md->st.nsec;
+}
+
 static int scan_dir(output *o, dir_list *m, slot *entry, buf *rel, gen_err *err)
 {
 	struct stat st;
@@ -924,22 +935,14 @@ static int scan_dir(output *o, dir_list *m, slot *entry, buf *rel, gen_err *err)
 		 * Nothing is read from the output before they all check
 		 * out (begin waits), and one that does not sends the scan
 		 * over every folder again, each stat'ed first. */
-		memset(&st, 0, sizeof st);
-		st.st_mode = S_IFDIR;
-		st.st_ino = (ino_t)md->st.ino;
-		st.st_mtim.tv_sec = (time_t)md->st.sec;
-		st.st_mtim.tv_nsec = (long)md->st.nsec;
+		stat_as_listed(&st, md);
 		stat_queue *q = &o->folders;
 		size_t n = atomic_load_explicit(&q->n, memory_order_relaxed);
 		((folder_check *)q->items)[n] =
 			(folder_check){ entry->key, md->st.ino, md->st.nsec, md->st.sec };
 		atomic_store_explicit(&q->n, n + 1, memory_order_release);
 	} else if (o->trusting && md && md->st.settled) {
-		memset(&st, 0, sizeof st);
-		st.st_mode = S_IFDIR;
-		st.st_ino = (ino_t)md->st.ino;
-		st.st_mtim.tv_sec = (time_t)md->st.sec;
-		st.st_mtim.tv_nsec = (long)md->st.nsec;
+		stat_as_listed(&st, md);
 	} else if (fstatat(o->dirfd, at, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISDIR(st.st_mode)) {
 		return io_err(err, o->dir, rel->ptr, "cannot read directory");
 	}

@@ -1181,8 +1181,8 @@ static value *list_record(const site *s, const document *d)
 	value *evidence = value_new_table();
 	for (size_t i = 0; i < d->fm.nthemes; i++) {
 		value *list = value_new_array();
-		for (size_t j = 0; j < d->nevidence; j++) {
-			const document_evidence *e = &d->evidence[j];
+		for (size_t j = 0; j < document_evidence_count(d); j++) {
+			const document_evidence *e = document_evidence_at(d, j);
 			if (strcmp(e->theme, d->fm.themes[i]) != 0)
 				continue;
 			value *ev = value_new_table();

@@ -706,17 +706,20 @@ const char *cache_put(cache_file *c, const char *key, size_t klen, const void *d
 /* ---- articles ----
  *
  * An article's value is the diagnostics it gave and document_freeze_split's
- * bytes, after a checksum of its own over them. Its Markdown's replay
- * (its HTML and text walk, and its anchors again) is the value of a
- * record of its own, whose checksum the article's bytes hold (see
- * markdown_thaw_checked). A build that checks records checks each
- * record's; but a one-shot rebuild thaws ten thousand articles and
- * renders a handful, and the replays are three quarters of the bytes:
- * after cache_check_late it checks each article's own checksum and
- * finds its replay without reading it, and the replay is checked when
- * first read. A replay that does not check out then sets late_damage,
- * and the build, which has read nothing from it, starts again with
- * every record checked (build.c). */
+ * bytes, after a checksum of its own over the diagnostics and the
+ * article's head (all but its evidence and its Markdown's tail, which
+ * come after it, each with a checksum of its own in the head). Its
+ * Markdown's replay (its HTML and text walk, and its anchors again) is
+ * the value of a record of its own, whose checksum the article's bytes
+ * hold (see markdown_thaw_checked). A build that checks records checks
+ * each record's; but a one-shot rebuild thaws ten thousand articles and
+ * renders a handful, and the replays are three quarters of the bytes,
+ * the evidence and tails seven tenths of the rest: after
+ * cache_check_late it checks each article's head and finds its replay
+ * without reading it, and the replay, the evidence and the tail are
+ * each checked when first read. One that does not check out then sets
+ * late_damage, and the build, which has read nothing from it, starts
+ * again with every record checked (build.c). */
 
 /* An article's key: its path, a NUL, its content id. */
 static void document_key(buf *key, const char *path, const char *id)
@@ -942,10 +945,12 @@ const char *cache_put_document(cache_file *c, const document *d, const diag_list
 		buf_put_svarint(&body, g->col);
 		buf_put_cstr(&body, g->msg);
 	}
-	size_t diags_len = body.len;
-	document_freeze_split(d, &body, &replay);
-	/* The checksum over all of it: the replay is apart (replay_key). */
-	size_t covered = body.len;
+	size_t diags_len = body.len, article_head = 0;
+	document_freeze_split(d, &body, &replay, &article_head);
+	/* The checksum over the diagnostics and the article's head: its
+	 * evidence and its Markdown's tail after it have checksums of their
+	 * own there, and the replay is apart (replay_key). */
+	size_t covered = diags_len + article_head;
 	uint64_t sum = buf_hash64(body.ptr, covered, c->stamp);
 	buf_put_varint(&rec, covered);
 	buf_put(&rec, &sum, sizeof sum);

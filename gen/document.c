@@ -1,6 +1,7 @@
 /* document: front matter plus Markdown for one file (see document.h). */
 #include "document.h"
 
+#include <sched.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -163,8 +164,9 @@ uint64_t document_facts(const document *d)
 	h = buf_hash64(&fm->weight, sizeof fm->weight, h);
 	const value *meta = frontmatter_meta(fm);
 	h = meta ? value_hash(meta, h) : buf_hash64("", 1, h);
-	h = buf_hash64(&d->nevidence, sizeof d->nevidence, h);
-	for (size_t i = 0; i < d->nevidence; i++) {
+	size_t nev = document_evidence_count(d);
+	h = buf_hash64(&nev, sizeof nev, h);
+	for (size_t i = 0; i < nev; i++) {
 		const document_evidence *e = &d->evidence[i];
 		h = buf_hash_cstr(e->theme, h);
 		h = buf_hash_cstr(e->excerpt, h);
@@ -175,6 +177,14 @@ uint64_t document_facts(const document *d)
 }
 
 /* ---- the build cache's form of a document ---- */
+
+/* What the checksum of a frozen document's evidence is seeded with. */
+#define EVIDENCE_SEED 0x65766964ULL
+
+/* READ: the evidence is in d->evidence (a parsed document's, and any
+ * thaw's but a borrowing one's, from the start). PENDING: only in
+ * d->evidence_frozen. READING: a thread is reading it. */
+enum { EVIDENCE_READ, EVIDENCE_PENDING, EVIDENCE_READING };
 
 static void put_strings(buf *out, char *const *v, size_t n)
 {
@@ -207,13 +217,36 @@ static char **get_strings(buf_reader *r, size_t *n, bool borrow)
 
 size_t document_freeze(const document *d, buf *out)
 {
-	return document_freeze_split(d, out, NULL);
+	return document_freeze_split(d, out, NULL, NULL);
 }
 
-size_t document_freeze_split(const document *d, buf *out, buf *replay_out)
+/* d's evidence as thaw_evidence reads it: the bytes it was thawed from,
+ * when it was (a borrowing thaw's, read or not), else made from it. */
+static void freeze_evidence(const document *d, buf *out)
 {
+	if (d->evidence_frozen) {
+		buf_put(out, d->evidence_frozen, d->evidence_frozen_len);
+		return;
+	}
+	buf_put_varint(out, d->nevidence);
+	for (size_t i = 0; i < d->nevidence; i++) {
+		const document_evidence *e = &d->evidence[i];
+		buf_put_zstr(out, e->theme);
+		buf_put_svarint(out, e->line);
+		buf_put_zstr(out, e->excerpt);
+		buf_put_zstr(out, e->anchor);
+		buf_put_zstr(out, e->note);
+	}
+}
+
+size_t document_freeze_split(const document *d, buf *out, buf *replay_out, size_t *head)
+{
+	size_t start = out->len;
 	const frontmatter *fm = &d->fm;
-	buf_put_varint(out, document_facts(d));
+	/* A thawed document's as it came: worked out again, they would read
+	 * its evidence, its tail and its anchors, which it may not have read,
+	 * and put out damage as something else. */
+	buf_put_varint(out, d->md && !markdown_root(d->md) ? d->facts : document_facts(d));
 	buf_put_zstr(out, fm->title);
 	buf_put_varint(out, (uint64_t)fm->kind);
 	buf_put_zstr(out, fm->date);
@@ -241,20 +274,108 @@ size_t document_freeze_split(const document *d, buf *out, buf *replay_out)
 	}
 	buf_put_varint(out, fm->body_offset);
 	buf_put_svarint(out, fm->body_line);
-	buf_put_varint(out, d->nevidence);
-	for (size_t i = 0; i < d->nevidence; i++) {
-		const document_evidence *e = &d->evidence[i];
-		buf_put_zstr(out, e->theme);
-		buf_put_svarint(out, e->line);
-		buf_put_zstr(out, e->excerpt);
-		buf_put_zstr(out, e->anchor);
-		buf_put_zstr(out, e->note);
-	}
-	buf frozen = BUF_INIT;
-	size_t replay = markdown_freeze_split(d->md, &frozen, replay_out ? replay_out : &frozen);
-	buf_put_blob(out, frozen.ptr, frozen.len);
+	/* The evidence last, after the Markdown, and its checksum and
+	 * length here: like the Markdown's tail, it is read by the pages of
+	 * its themes and of the article, not by a rebuild's other work. */
+	buf ev = BUF_INIT, frozen = BUF_INIT;
+	freeze_evidence(d, &ev);
+	uint64_t sum = d->evidence_frozen ? d->evidence_sum : buf_hash64(ev.ptr, ev.len, EVIDENCE_SEED);
+	buf_put(out, &sum, sizeof sum);
+	buf_put_varint(out, ev.len);
+	size_t tail = 0;
+	size_t replay = markdown_freeze_split(d->md, &frozen, replay_out ? replay_out : &frozen, &tail);
+	buf_put_varint(out, frozen.len);
+	if (head)
+		*head = out->len - start + frozen.len - tail - (replay_out ? 0 : replay);
+	buf_put(out, frozen.ptr, frozen.len);
+	buf_put(out, ev.ptr, ev.len);
 	buf_release(&frozen);
+	buf_release(&ev);
 	return replay;
+}
+
+/* Reads d's evidence from d->evidence_frozen: its strings copied, or
+ * borrowed. With check, bytes that do not match their checksum are not
+ * read. -1 (and no evidence) when they do not, or are cut short. A
+ * copying read keeps no pointer to the bytes; a borrowing one keeps it,
+ * to freeze them again as they came. */
+static int thaw_evidence(document *d, bool borrow, bool check)
+{
+	buf_reader rd, *r = &rd;
+	buf_reader_init(r, d->evidence_frozen, d->evidence_frozen_len);
+	r->bad = check && buf_hash64(d->evidence_frozen, d->evidence_frozen_len,
+				     EVIDENCE_SEED) != d->evidence_sum;
+	size_t n = r->bad ? 0 : buf_get_count(r);
+	document_evidence *ev = n ? xcalloc(n, sizeof *ev) : NULL;
+	size_t got = 0;
+	for (; got < n && !r->bad; got++) {
+		document_evidence *e = &ev[got];
+		e->theme = get_str(r, borrow);
+		e->line = (int)buf_get_svarint(r);
+		e->excerpt = get_str(r, borrow);
+		e->anchor = get_str(r, borrow);
+		e->note = get_str(r, borrow);
+		if (!e->theme || !e->excerpt || !e->anchor)
+			r->bad = true;
+	}
+	if (r->bad || r->p != r->end) {
+		for (size_t i = 0; i < got && !borrow; i++) {
+			free(ev[i].theme);
+			free(ev[i].excerpt);
+			free(ev[i].anchor);
+			free(ev[i].note);
+		}
+		free(ev);
+		return -1;
+	}
+	d->evidence = ev;
+	d->nevidence = n;
+	if (!borrow) {
+		d->evidence_frozen = NULL;
+		d->evidence_frozen_len = 0;
+	}
+	return 0;
+}
+
+/* A borrowing thaw's evidence read, once, by whichever thread asks
+ * first; the others wait for it. Damage (with the check) sets the flag,
+ * and there is no evidence. */
+static void evidence_ready(const document *cd)
+{
+	document *d = (document *)cd;
+	for (;;) {
+		unsigned char state =
+			atomic_load_explicit(&d->evidence_state, memory_order_acquire);
+		if (state == EVIDENCE_READ)
+			return;
+		if (state == EVIDENCE_READING) {
+			sched_yield();
+			continue;
+		}
+		if (!atomic_compare_exchange_strong(&d->evidence_state, &state, EVIDENCE_READING))
+			continue;
+		if (thaw_evidence(d, true, d->evidence_damage != NULL) < 0 && d->evidence_damage)
+			atomic_store(d->evidence_damage, true);
+		atomic_store_explicit(&d->evidence_state, EVIDENCE_READ, memory_order_release);
+		return;
+	}
+}
+
+size_t document_evidence_count(const document *d)
+{
+	evidence_ready(d);
+	return d->nevidence;
+}
+
+const document_evidence *document_evidence_at(const document *d, size_t i)
+{
+	evidence_ready(d);
+	return i < d->nevidence ? &d->evidence[i] : NULL;
+}
+
+bool document_evidence_held(const document *d)
+{
+	return atomic_load_explicit(&d->evidence_state, memory_order_acquire) == EVIDENCE_READ;
 }
 
 int document_thaw(document *d, const source_file *f, const config *cfg,
@@ -311,24 +432,29 @@ int document_thaw_split(document *d, const source_file *f, const config *cfg, co
 	}
 	fm->body_offset = (size_t)buf_get_varint(r);
 	fm->body_line = (int)buf_get_svarint(r);
-	size_t nev = buf_get_count(r);
-	if (!r->bad && nev) {
-		d->evidence = xcalloc(nev, sizeof *d->evidence);
-		d->nevidence = nev;
-		for (size_t i = 0; i < d->nevidence; i++) {
-			document_evidence *e = &d->evidence[i];
-			e->theme = get_str(r, borrow);
-			e->line = (int)buf_get_svarint(r);
-			e->excerpt = get_str(r, borrow);
-			e->anchor = get_str(r, borrow);
-			e->note = get_str(r, borrow);
-			if (!e->theme || !e->excerpt || !e->anchor)
-				r->bad = true;
-		}
+	if (r->end - r->p >= (ptrdiff_t)sizeof d->evidence_sum) {
+		memcpy(&d->evidence_sum, r->p, sizeof d->evidence_sum);
+		r->p += sizeof d->evidence_sum;
+	} else {
+		r->bad = true;
 	}
+	uint64_t evlen = buf_get_varint(r);
 	size_t mdlen;
 	const char *md = buf_get_blob(r, &mdlen);
-	if (!fm->title || r->bad || r->p != r->end ||
+	if (!r->bad && evlen == (uint64_t)(r->end - r->p)) {
+		d->evidence_frozen = (const char *)r->p;
+		d->evidence_frozen_len = (size_t)evlen;
+	} else {
+		r->bad = true;
+	}
+	/* The evidence: read now, or (its strings borrowed) when asked for. */
+	if (!r->bad && borrow) {
+		d->evidence_damage = damage;
+		atomic_store_explicit(&d->evidence_state, EVIDENCE_PENDING, memory_order_relaxed);
+	} else if (!r->bad && thaw_evidence(d, false, damage != NULL) < 0) {
+		r->bad = true;
+	}
+	if (!fm->title || r->bad ||
 	    markdown_thaw_split(&d->md, md, mdlen, replay, replay_len, mode, damage) < 0) {
 		document_release(d);
 		return -1;

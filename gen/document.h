@@ -7,6 +7,7 @@
 #ifndef GEN_DOCUMENT_H
 #define GEN_DOCUMENT_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 
 #include "config.h"
@@ -38,12 +39,29 @@ typedef struct document {
 	bool is_index;   /* an _index.md: a section's (or the home page's) intro */
 	frontmatter fm;
 	markdown_doc *md;
-	document_evidence *evidence; /* in the order the filters tagged them */
+	/* In the order the filters tagged them. Read through
+	 * document_evidence_count and document_evidence_at: a thawed
+	 * article that borrows its strings reads them from its frozen bytes
+	 * (evidence_frozen) only when first asked for. */
+	document_evidence *evidence;
 	size_t nevidence;
+	const char *evidence_frozen;
+	size_t evidence_frozen_len;
+	uint64_t evidence_sum;
+	atomic_bool *evidence_damage;
+	_Atomic unsigned char evidence_state;
 	uint64_t facts;  /* document_facts, set once the filters are done */
 	uint64_t identity; /* document_identity, set with the path and id */
 	uint64_t shelving; /* document_shelving, set with facts */
 } document;
+
+/* d's evidence: how many, and the i-th (NULL past the end). Safe on any
+ * thread: the first ask of a borrowing thaw reads it (see document_thaw),
+ * the others wait for that. document_evidence_held says whether it is
+ * read. */
+size_t document_evidence_count(const document *d);
+const document_evidence *document_evidence_at(const document *d, size_t i);
+bool document_evidence_held(const document *d);
 
 /* Parses file f (a .md below cfg->content_dir) into *out. Warnings go to
  * diags. filtered: filter_state_run comes next and finishes the Markdown
@@ -91,11 +109,17 @@ uint64_t document_shelving(const document *d);
  * returns the length of the Markdown's replay, which ends what it
  * appended; document_thaw_checked thaws as markdown_thaw_checked does
  * with damage, for data that no checksum covered so far (damage may be
- * NULL: then it is document_thaw). */
+ * NULL: then it is document_thaw), and its evidence likewise: with
+ * MARKDOWN_BORROW_ALL read and checked when first asked for (damage then
+ * set, and no evidence read), else at once. */
 size_t document_freeze(const document *d, buf *out);
 /* document_freeze with the Markdown's replay appended to replay_out, not
- * to out (markdown_freeze_split). */
-size_t document_freeze_split(const document *d, buf *out, buf *replay_out);
+ * to out (markdown_freeze_split). What it appends to out begins with *head
+ * bytes (head may be NULL) that say everything but the evidence and the
+ * Markdown's tail (markdown_freeze_split), each after a checksum of its
+ * own there: a one-shot build checks the head of ten thousand articles
+ * and leaves those to be checked by the few readers that ask for them. */
+size_t document_freeze_split(const document *d, buf *out, buf *replay_out, size_t *head);
 int document_thaw(document *d, const source_file *f, const config *cfg,
 		  const char *data, size_t len, markdown_borrow borrow);
 int document_thaw_checked(document *d, const source_file *f, const config *cfg,

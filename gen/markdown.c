@@ -179,7 +179,28 @@ struct markdown_doc {
 	 * sets (the document then has no anchors, HTML or text walk). */
 	uint64_t replay_sum;
 	atomic_bool *replay_damage;
+	/* A borrowing thaw's headings and tips (its "tail"), frozen after
+	 * its checksum: a one-shot rebuild reads the links, anchors and
+	 * first paragraphs of ten thousand articles, and these of the few it
+	 * renders; with the evidence (document.c) they were two thirds of
+	 * the bytes it hashed and read. tail_ready reads them when first
+	 * asked for, on whichever thread asks, checked against tail_sum when
+	 * tail_damage is set (which a mismatch sets: then they read as
+	 * none). A thawed document's tail is frozen again as it came, read
+	 * or not. */
+	const char *tail;
+	size_t tail_len;
+	uint64_t tail_sum;
+	atomic_bool *tail_damage;
+	_Atomic unsigned char tail_state;
 };
+
+/* READ: the tail is in the arrays (a parsed document's, and a copying
+ * thaw's, from the start). PENDING: only in the bytes. READING: a
+ * thread is reading them. */
+enum { TAIL_READ, TAIL_PENDING, TAIL_READING };
+
+static void tail_ready(const markdown_doc *doc);
 
 /* READ: the replay is in the arrays (a parsed document's is there from
  * the start; a damaged one's stays empty). PENDING: only in the bytes,
@@ -1159,21 +1180,25 @@ void markdown_free(markdown_doc *doc)
 
 size_t markdown_heading_count(const markdown_doc *doc)
 {
+	tail_ready(doc);
 	return doc->nheadings;
 }
 
 const markdown_heading *markdown_heading_at(const markdown_doc *doc, size_t i)
 {
+	tail_ready(doc);
 	return i < doc->nheadings ? &doc->headings[i] : NULL;
 }
 
 size_t markdown_tip_count(const markdown_doc *doc)
 {
+	tail_ready(doc);
 	return doc->ntips;
 }
 
 const markdown_tip *markdown_tip_at(const markdown_doc *doc, size_t i)
 {
+	tail_ready(doc);
 	return i < doc->ntips ? &doc->tips[i] : NULL;
 }
 
@@ -2547,9 +2572,11 @@ void markdown_node_free(markdown_node *n)
  * positions, tables or footnotes through its public API, so the tree
  * itself is not kept: a thawed document cannot be filtered again. */
 
-#define FROZEN_FORMAT 4
-/* What the checksum of a frozen document's replay is seeded with. */
+#define FROZEN_FORMAT 5
+/* What the checksums of a frozen document's replay and tail are seeded
+ * with. */
 #define REPLAY_SEED 0x7265706c6179ULL
+#define TAIL_SEED 0x7461696cULL
 
 typedef struct frozen_walk {
 	buf b;
@@ -2575,6 +2602,7 @@ uint64_t markdown_facts(const markdown_doc *doc, uint64_t h)
 {
 	if (!doc)
 		return buf_hash64("", 1, h);
+	tail_ready(doc);
 	h = buf_hash64(&doc->nheadings, sizeof doc->nheadings, h);
 	for (size_t i = 0; i < doc->nheadings; i++) {
 		const markdown_heading *x = &doc->headings[i];
@@ -2642,13 +2670,13 @@ static void put_anchor_list(const markdown_doc *doc, buf *out)
 
 size_t markdown_freeze(const markdown_doc *doc, buf *out)
 {
-	return markdown_freeze_split(doc, out, out);
+	return markdown_freeze_split(doc, out, out, NULL);
 }
 
-size_t markdown_freeze_split(const markdown_doc *doc, buf *out, buf *replay_out)
+/* The headings and tips of a document that holds them (not a borrowing
+ * thaw's, which are put out as they came), as thaw_tail reads them. */
+static void freeze_tail(const markdown_doc *doc, buf *out)
 {
-	buf_put_varint(out, FROZEN_FORMAT);
-	buf_put_varint(out, (doc->unsafe_html ? 1u : 0u) | (doc->tips_on ? 2u : 0u));
 	buf_put_varint(out, doc->nheadings);
 	for (size_t i = 0; i < doc->nheadings; i++) {
 		const markdown_heading *h = &doc->headings[i];
@@ -2666,6 +2694,13 @@ size_t markdown_freeze_split(const markdown_doc *doc, buf *out, buf *replay_out)
 		buf_put_zstr(out, t->title);
 		buf_put_varint(out, (uint64_t)t->line);
 	}
+}
+
+size_t markdown_freeze_split(const markdown_doc *doc, buf *out, buf *replay_out,
+			     size_t *tail_len)
+{
+	buf_put_varint(out, FROZEN_FORMAT);
+	buf_put_varint(out, (doc->unsafe_html ? 1u : 0u) | (doc->tips_on ? 2u : 0u));
 	buf_put_varint(out, doc->nlinks);
 	for (size_t i = 0; i < doc->nlinks; i++) {
 		const markdown_link *l = &doc->links[i];
@@ -2688,26 +2723,45 @@ size_t markdown_freeze_split(const markdown_doc *doc, buf *out, buf *replay_out)
 	for (size_t i = 0; i < doc->nblocks; i++)
 		buf_put_zstr(out, linked[i] ? doc->blocks[i] : NULL);
 	free(linked);
+	/* Before the tail: a card shows it for an article with no summary
+	 * of its own, and lists and the print page key every card. */
 	buf_put_zstr(out, doc->first_paragraph);
 	buf_put_varint(out, doc->words);
 	put_anchor_list(doc, out);
-	/* The replay (anchors, HTML, text walk) last, after its checksum,
-	 * so that a reader may check it only when it reads it. A thawed
-	 * document's is put back as it came, checksum and all: the same
-	 * bytes, and damage stays damage. */
-	if (doc->replay) {
-		buf_put(out, &doc->replay_sum, sizeof doc->replay_sum);
-		buf_put(replay_out, doc->replay, doc->replay_len);
-		return doc->replay_len;
+	/* Then the checksums of the replay and the tail, and the tail's
+	 * length; then the tail (headings and tips) and the replay
+	 * (anchors, HTML, text walk), so that a reader may check each only
+	 * when it reads it. A thawed document's are put back as they came,
+	 * checksums and all: the same bytes, and damage stays damage. */
+	buf tail = BUF_INIT, replay = BUF_INIT;
+	const char *tail_bytes = doc->tail;
+	size_t tlen = doc->tail_len;
+	uint64_t tail_sum = doc->tail_sum;
+	if (!tail_bytes) {
+		freeze_tail(doc, &tail);
+		tail_bytes = tail.ptr;
+		tlen = tail.len;
+		tail_sum = buf_hash64(tail.ptr, tail.len, TAIL_SEED);
 	}
-	buf replay = BUF_INIT;
-	freeze_replay(doc, &replay);
-	uint64_t sum = buf_hash64(replay.ptr, replay.len, REPLAY_SEED);
-	buf_put(out, &sum, sizeof sum);
-	buf_put(replay_out, replay.ptr, replay.len);
-	size_t n = replay.len;
+	const char *replay_bytes = doc->replay;
+	size_t rlen = doc->replay_len;
+	uint64_t replay_sum = doc->replay_sum;
+	if (!replay_bytes) {
+		freeze_replay(doc, &replay);
+		replay_bytes = replay.ptr;
+		rlen = replay.len;
+		replay_sum = buf_hash64(replay.ptr, replay.len, REPLAY_SEED);
+	}
+	buf_put(out, &replay_sum, sizeof replay_sum);
+	buf_put(out, &tail_sum, sizeof tail_sum);
+	buf_put_varint(out, tlen);
+	buf_put(out, tail_bytes, tlen);
+	if (tail_len)
+		*tail_len = tlen;
+	buf_put(replay_out, replay_bytes, rlen);
+	buf_release(&tail);
 	buf_release(&replay);
-	return n;
+	return rlen;
 }
 
 /* The anchors, HTML and text walk of doc, as thaw_replay reads them. */
@@ -2785,6 +2839,81 @@ static const char *thaw_nonnull(markdown_doc *doc, buf_reader *r, bool borrow)
 
 static int thaw_replay(markdown_doc *doc, buf_reader *r, bool borrow, bool strings);
 
+/* Reads doc's tail (doc->tail, doc->tail_len) into its arrays: its
+ * strings copied into the arena, or borrowed. With check, bytes that do
+ * not match their checksum are not read. -1 (and no headings or tips)
+ * when they do not, or are cut short. A copying thaw
+ * keeps no pointer to its bytes; a borrowing one keeps it, to freeze
+ * them again as they came. */
+static int thaw_tail(markdown_doc *doc, bool borrow, bool check)
+{
+	buf_reader rd, *r = &rd;
+	buf_reader_init(r, doc->tail, doc->tail_len);
+	r->bad = check && buf_hash64(doc->tail, doc->tail_len, TAIL_SEED) != doc->tail_sum;
+	size_t nh = r->bad ? 0 : buf_get_count(r);
+	markdown_heading *headings = xcalloc(nh + 1, sizeof *headings);
+	for (size_t i = 0; i < nh && !r->bad; i++) {
+		markdown_heading *h = &headings[i];
+		h->level = (int)buf_get_varint(r);
+		h->text = thaw_nonnull(doc, r, borrow);
+		h->id = thaw_nonnull(doc, r, borrow);
+		h->line = (int)buf_get_varint(r);
+	}
+	size_t nt = r->bad ? 0 : buf_get_count(r);
+	markdown_tip *tips = xcalloc(nt + 1, sizeof *tips);
+	for (size_t i = 0; i < nt && !r->bad; i++) {
+		markdown_tip *t = &tips[i];
+		t->n = (int)buf_get_varint(r);
+		t->id = thaw_nonnull(doc, r, borrow);
+		t->text = thaw_nonnull(doc, r, borrow);
+		t->title = thaw_nonnull(doc, r, borrow);
+		t->line = (int)buf_get_varint(r);
+	}
+	if (r->bad || r->p != r->end) {
+		free(headings);
+		free(tips);
+		return -1;
+	}
+	doc->headings = headings;
+	doc->nheadings = doc->cap_headings = nh;
+	doc->tips = tips;
+	doc->ntips = doc->cap_tips = nt;
+	if (!borrow) {
+		doc->tail = NULL;
+		doc->tail_len = 0;
+	}
+	return 0;
+}
+
+/* A borrowing thaw's tail read into its arrays, once, by whichever
+ * thread asks first; the others wait for it. Damage (with the check)
+ * sets the flag, and the tail reads as empty. */
+static void tail_ready(const markdown_doc *cdoc)
+{
+	markdown_doc *doc = (markdown_doc *)cdoc;
+	for (;;) {
+		unsigned char state =
+			atomic_load_explicit(&doc->tail_state, memory_order_acquire);
+		if (state == TAIL_READ)
+			return;
+		if (state == TAIL_READING) {
+			sched_yield();
+			continue;
+		}
+		if (!atomic_compare_exchange_strong(&doc->tail_state, &state, TAIL_READING))
+			continue;
+		if (thaw_tail(doc, true, doc->tail_damage != NULL) < 0 && doc->tail_damage)
+			atomic_store(doc->tail_damage, true);
+		atomic_store_explicit(&doc->tail_state, TAIL_READ, memory_order_release);
+		return;
+	}
+}
+
+bool markdown_tail_held(const markdown_doc *doc)
+{
+	return atomic_load_explicit(&doc->tail_state, memory_order_acquire) == TAIL_READ;
+}
+
 int markdown_thaw(markdown_doc **out, const char *data, size_t len, markdown_borrow mode)
 {
 	return markdown_thaw_checked(out, data, len, mode, NULL);
@@ -2810,25 +2939,6 @@ int markdown_thaw_split(markdown_doc **out, const char *data, size_t len, const 
 	doc->unsafe_html = flags & 1;
 	doc->tips_on = (flags & 2) != 0;
 
-	doc->nheadings = doc->cap_headings = buf_get_count(r);
-	doc->headings = xcalloc(doc->nheadings + 1, sizeof *doc->headings);
-	for (size_t i = 0; i < doc->nheadings && !r->bad; i++) {
-		markdown_heading *h = &doc->headings[i];
-		h->level = (int)buf_get_varint(r);
-		h->text = thaw_nonnull(doc, r, strings);
-		h->id = thaw_nonnull(doc, r, strings);
-		h->line = (int)buf_get_varint(r);
-	}
-	doc->ntips = doc->cap_tips = buf_get_count(r);
-	doc->tips = xcalloc(doc->ntips + 1, sizeof *doc->tips);
-	for (size_t i = 0; i < doc->ntips && !r->bad; i++) {
-		markdown_tip *t = &doc->tips[i];
-		t->n = (int)buf_get_varint(r);
-		t->id = thaw_nonnull(doc, r, strings);
-		t->text = thaw_nonnull(doc, r, strings);
-		t->title = thaw_nonnull(doc, r, strings);
-		t->line = (int)buf_get_varint(r);
-	}
 	doc->nlinks = doc->cap_links = buf_get_count(r);
 	doc->links = xcalloc(doc->nlinks + 1, sizeof *doc->links);
 	for (size_t i = 0; i < doc->nlinks && !r->bad; i++) {
@@ -2857,10 +2967,27 @@ int markdown_thaw_split(markdown_doc **out, const char *data, size_t len, const 
 	else
 		doc->anchor_list = !alen ? "" : strings ? al : arena_copy(doc, al, alen);
 	doc->anchor_list_len = alen;
-	if (!r->bad && r->end - r->p >= (ptrdiff_t)sizeof doc->replay_sum) {
+	if (!r->bad && r->end - r->p >= (ptrdiff_t)(2 * sizeof(uint64_t))) {
 		memcpy(&doc->replay_sum, r->p, sizeof doc->replay_sum);
-		r->p += sizeof doc->replay_sum;
+		memcpy(&doc->tail_sum, r->p + sizeof doc->replay_sum, sizeof doc->tail_sum);
+		r->p += 2 * sizeof(uint64_t);
 	} else {
+		r->bad = true;
+	}
+	uint64_t tlen = buf_get_varint(r);
+	if (r->bad || tlen > (uint64_t)(r->end - r->p)) {
+		r->bad = true;
+	} else {
+		doc->tail = (const char *)r->p;
+		doc->tail_len = (size_t)tlen;
+		r->p += tlen;
+	}
+	/* The tail: read now, or (strings borrowed, so that the read makes
+	 * no copy in the arena other threads may be using) when asked for. */
+	if (!r->bad && strings) {
+		doc->tail_damage = damage;
+		atomic_store_explicit(&doc->tail_state, TAIL_PENDING, memory_order_relaxed);
+	} else if (!r->bad && thaw_tail(doc, false, damage != NULL) < 0) {
 		r->bad = true;
 	}
 	/* The replay, where it is: after the rest, or in a piece of its own
@@ -3059,6 +3186,7 @@ static void move_all(markdown_doc *doc, const char *from, size_t len, const char
 		move_in(&doc->texts[i].anchor, from, len, to);
 	}
 	move_in(&doc->replay, from, len, to);
+	move_in(&doc->tail, from, len, to);
 }
 
 const char *markdown_replay_apart(const markdown_doc *doc)

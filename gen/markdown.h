@@ -282,16 +282,28 @@ void markdown_analyze(markdown_doc *doc, bool tips);
  * walk are read where they lie each time they are asked for, into
  * nothing the document keeps; only its anchors' table, for a caller that
  * needs more than the list of their names (markdown_facts), is read into
- * memory and kept (markdown_replay_held). markdown_freeze
- * returns the length of the replay, which ends what it appended; a
- * borrowing document's is put out again as it came, read or not. */
+ * memory and kept (markdown_replay_held). In the same way, with
+ * MARKDOWN_BORROW_ALL, its headings and tips (its "tail", frozen after
+ * a checksum of their own, before the replay) are read when first asked
+ * for (markdown_tail_held): a rebuild reads every article's links,
+ * anchors and first paragraph, and these of the few it renders.
+ * markdown_freeze returns the length of the replay, which ends what it
+ * appended; a borrowing document's tail and replay are put out again as
+ * they came, read or not. */
 size_t markdown_freeze(const markdown_doc *doc, buf *out);
 /* Whether doc holds its replay read into memory: a parsed document or a
  * copying thaw's always, a borrowing one's once markdown_facts asked. */
 bool markdown_replay_held(const markdown_doc *doc);
+/* Whether doc's headings and tips are read: a parsed
+ * document's and any thaw's but MARKDOWN_BORROW_ALL's from the start, a
+ * MARKDOWN_BORROW_ALL one's once anything asked for them. */
+bool markdown_tail_held(const markdown_doc *doc);
 /* markdown_freeze with the replay (the bytes it counts) appended to
- * replay_out instead, the rest to out. */
-size_t markdown_freeze_split(const markdown_doc *doc, buf *out, buf *replay_out);
+ * replay_out instead, the rest to out. The tail ends what goes to out
+ * before the replay; *tail_len (when not NULL) is its length, so that a
+ * caller who checks what comes before it may leave it to the reader. */
+size_t markdown_freeze_split(const markdown_doc *doc, buf *out, buf *replay_out,
+			     size_t *tail_len);
 
 /* What other pages read of doc, hashed into h: headings (level, text,
  * id), tips, links (destination, text, image or not, and the text of the
@@ -309,12 +321,14 @@ typedef enum markdown_borrow {
 	MARKDOWN_BORROW_ALL,  /* and every string: headings, links, anchors */
 } markdown_borrow;
 int markdown_thaw(markdown_doc **out, const char *data, size_t len, markdown_borrow borrow);
-/* markdown_thaw for data whose replay no checksum has covered (a
- * one-shot build checks an article's record in the build cache only up
- * to it): a copying thaw checks it at once and fails as for damage; a
- * borrowing one checks it when first asked for it, and when it does not
- * match sets *damage and reads as if the document had no anchors, HTML
- * or text. *damage must outlive the document. */
+/* markdown_thaw for data whose tail and replay no checksum has covered
+ * (a one-shot build checks an article's record in the build cache only
+ * up to them): a thaw that reads the tail at once checks it at once, and
+ * a copying thaw its replay too, and fails as for damage; a borrowing
+ * one checks each when first asked for it, and when it does not match
+ * sets *damage and reads as if the document had no headings and tips
+ * (the tail), or no anchors, HTML or text (the replay).
+ * *damage must outlive the document. */
 int markdown_thaw_checked(markdown_doc **out, const char *data, size_t len,
 			  markdown_borrow borrow, atomic_bool *damage);
 /* markdown_thaw_checked for frozen bytes in two pieces, as

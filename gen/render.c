@@ -392,9 +392,11 @@ value *render_card(const renderer *r, const document *d)
  * hand in front matter has none). */
 static const document_evidence *first_evidence(const document *d, const char *theme)
 {
-	for (size_t i = 0; i < d->nevidence; i++)
-		if (strcmp(d->evidence[i].theme, theme) == 0)
-			return &d->evidence[i];
+	for (size_t i = 0; i < document_evidence_count(d); i++) {
+		const document_evidence *e = document_evidence_at(d, i);
+		if (strcmp(e->theme, theme) == 0)
+			return e;
+	}
 	return NULL;
 }
 

@@ -419,6 +419,48 @@ is "$(from_cache)" "$(( $(articles) - 1 )) of $(articles)" \
 	"and the build starts again, without it"
 build_both "after the replay's damage"
 is "$(from_cache)" "$(articles) of $(articles)" "the cache is whole again"
+# The same for an article's tail, its headings and tips,
+# which follow the part checked at once in its record, with a checksum
+# of their own: here a heading's text, in extra-6's record (its key not
+# the replay's, which starts with a byte 0xff).
+key=content/verhalen/extra-6.md
+rec=$(grep -boa "$key" "$PACK" | cut -d: -f1 > "$WORK/keys"
+	grep -boa "$(printf '\377')$key" "$PACK" | cut -d: -f1 |
+		awk '{ print $1 + 1 }' > "$WORK/replays"
+	grep -vxF -f "$WORK/replays" "$WORK/keys" | tail -1)
+heading=$(grep -boa 'Wat beter kon' "$PACK" | cut -d: -f1 |
+	awk -v a="$rec" '$1 > a { print; exit }')
+damage "$heading"
+build_both "a damaged tail no page reads"
+lacks "$WORK/inc.err" "the build cache was damaged" "a damaged tail no page reads is not read"
+is "$(from_cache)" "$(articles) of $(articles)" "and the rest of its record is used"
+rm "$WORK/inc/verhalen/extra-6/index.html"
+build_both "a damaged tail read"
+contains "$WORK/inc.err" "the build cache was damaged" "a damaged tail is found when its page is made"
+is "$(from_cache)" "$(( $(articles) - 1 )) of $(articles)" \
+	"and the build starts again, without it"
+build_both "after the tail's damage"
+is "$(from_cache)" "$(articles) of $(articles)" "the cache is whole again after it"
+# And for its evidence, last in the record: the passage a filter tagged,
+# which only the pages of its themes show.
+key=content/verhalen/extra-7.md
+rec=$(grep -boa "$key" "$PACK" | cut -d: -f1 > "$WORK/keys"
+	grep -boa "$(printf '\377')$key" "$PACK" | cut -d: -f1 |
+		awk '{ print $1 + 1 }' > "$WORK/replays"
+	grep -vxF -f "$WORK/replays" "$WORK/keys" | tail -1)
+excerpt=$(grep -boa 'Ik kan er ook niets aan doen' "$PACK" | cut -d: -f1 |
+	awk -v a="$rec" '$1 > a { print; exit }')
+damage "$excerpt"
+build_both "damaged evidence no page reads"
+lacks "$WORK/inc.err" "the build cache was damaged" "damaged evidence no page reads is not read"
+is "$(from_cache)" "$(articles) of $(articles)" "and the rest of that record is used"
+rm "$WORK/inc/themas/snifo-gedrag/index.html"
+build_both "damaged evidence read"
+contains "$WORK/inc.err" "the build cache was damaged" "damaged evidence is found when a theme's page is made"
+is "$(from_cache)" "$(( $(articles) - 1 )) of $(articles)" \
+	"and the build starts again, without that article"
+build_both "after the evidence's damage"
+is "$(from_cache)" "$(articles) of $(articles)" "the cache is whole again after the evidence"
 head -c $((size / 3)) "$PACK" > "$PACK.cut" && mv "$PACK.cut" "$PACK"
 build_both "cut short"
 is "$(from_cache)" "0 of $(articles)" "a cache cut short is not trusted"

@@ -179,6 +179,141 @@ static void test_meta_deferred(void)
 	document_release(&d);
 }
 
+/* Threads that ask a borrowing thaw for its evidence and its headings at
+ * once: each gets what the one read made. */
+typedef struct tail_asker {
+	const document *d;
+	pthread_barrier_t *start;
+	bool headings;
+	const void *got;
+	size_t n;
+} tail_asker;
+
+static void *ask_tail(void *arg)
+{
+	tail_asker *a = arg;
+	pthread_barrier_wait(a->start);
+	if (a->headings) {
+		a->n = markdown_heading_count(a->d->md);
+		a->got = markdown_heading_at(a->d->md, 0);
+	} else {
+		a->n = document_evidence_count(a->d);
+		a->got = document_evidence_at(a->d, 0);
+	}
+	return NULL;
+}
+
+/* An article's evidence, like its Markdown's tail, comes after the head
+ * a one-shot build checks, with a checksum of its own: a borrowing thaw
+ * reads and checks it when first asked for; damage found then reads as
+ * none, and sets the flag the build starts again on. */
+static void test_evidence_deferred(void)
+{
+	source_file f;
+	char path[] = "content/verhalen/garage.md";
+	fixture_source(&f, path, base, strlen(base));
+	document d;
+	gen_err e;
+	if (!ok(document_parse(&d, &f, &cfg, false, NULL, &e) == 0, "evidence: parses")) {
+		diag("%s:%d:%d: %s", e.file, e.line, e.col, e.msg);
+		return;
+	}
+	/* As a filter leaves it (filter.c). */
+	d.nevidence = 2;
+	d.evidence = calloc(2, sizeof *d.evidence);
+	d.evidence[0] = (document_evidence){ strdup("grenzen"), 7, strdup("Het regent buiten."),
+					     strdup("bewijs-grenzen-1"), NULL };
+	d.evidence[1] = (document_evidence){ strdup("feedback"), 9, strdup("Een voetnoot."),
+					     strdup("bewijs-feedback-1"), strdup("een noot") };
+	d.facts = document_facts(&d);
+	buf frozen = BUF_INIT, replay = BUF_INIT, again = BUF_INIT;
+	size_t head = 0;
+	document_freeze_split(&d, &frozen, &replay, &head);
+	const char *excerpt = "Het regent buiten.";
+	const char *at = NULL;
+	for (size_t i = head; !at && i + strlen(excerpt) <= frozen.len; i++)
+		if (memcmp(frozen.ptr + i, excerpt, strlen(excerpt)) == 0)
+			at = frozen.ptr + i;
+	ok(head > 0 && head < frozen.len && at, "evidence: after the head (%zu of %zu bytes)", head,
+	   frozen.len);
+	atomic_bool damage = false;
+	document th;
+	if (ok(document_thaw_split(&th, &f, &cfg, frozen.ptr, frozen.len, replay.ptr, replay.len,
+				   MARKDOWN_BORROW_ALL, &damage) == 0,
+	       "evidence: thaws")) {
+		ok(!document_evidence_held(&th) && !markdown_tail_held(th.md) &&
+			   th.facts == d.facts,
+		   "evidence: left unread, and the Markdown's tail, with the facts there");
+		is((int)document_evidence_count(&th), 2, "evidence: asked for, both");
+		const document_evidence *x = document_evidence_at(&th, 1);
+		ok(document_evidence_held(&th) && x && strcmp(x->theme, "feedback") == 0 &&
+			   x->line == 9 && strcmp(x->note, "een noot") == 0 &&
+			   document_evidence_at(&th, 2) == NULL && !atomic_load(&damage),
+		   "evidence: read whole, as it was");
+		ok(document_facts(&th) == d.facts, "evidence: the facts made again are the same");
+		document_freeze_split(&th, &again, NULL, NULL);
+		buf parsed = BUF_INIT;
+		document_freeze_split(&d, &parsed, NULL, NULL);
+		ok(again.len == parsed.len && memcmp(again.ptr, parsed.ptr, parsed.len) == 0,
+		   "evidence: frozen again, the same bytes");
+		buf_release(&parsed);
+		document_release(&th);
+	}
+	/* Many threads asking at once. */
+	for (int round = 0; round < 20; round++) {
+		if (document_thaw_split(&th, &f, &cfg, frozen.ptr, frozen.len, replay.ptr,
+					replay.len, MARKDOWN_BORROW_ALL, &damage) < 0)
+			break;
+		pthread_barrier_t start;
+		pthread_barrier_init(&start, NULL, 4);
+		tail_asker a[4];
+		pthread_t tid[4];
+		for (int i = 0; i < 4; i++) {
+			a[i] = (tail_asker){ &th, &start, i % 2 == 1, NULL, 0 };
+			pthread_create(&tid[i], NULL, ask_tail, &a[i]);
+		}
+		for (int i = 0; i < 4; i++)
+			pthread_join(tid[i], NULL);
+		pthread_barrier_destroy(&start);
+		bool same = a[0].n == 2 && a[1].n == 1 && a[0].got == a[2].got &&
+			    a[1].got == a[3].got && a[2].n == 2 && a[3].n == 1 && a[0].got &&
+			    a[1].got;
+		document_release(&th);
+		if (!same || round == 19) {
+			ok(same, "evidence: four threads at once get what one read made (round %d)",
+			   round);
+			break;
+		}
+	}
+	/* A byte of the evidence changed. */
+	frozen.ptr[at - frozen.ptr + 3] ^= 0x20;
+	if (ok(document_thaw_split(&th, &f, &cfg, frozen.ptr, frozen.len, replay.ptr, replay.len,
+				   MARKDOWN_BORROW_ALL, &damage) == 0 &&
+		       !atomic_load(&damage),
+	       "evidence: damaged, it thaws unread")) {
+		ok(strcmp(th.fm.title, "De garage") == 0 && markdown_link_count(th.md) == 1 &&
+			   !atomic_load(&damage),
+		   "evidence: the rest reads without it");
+		ok(document_evidence_count(&th) == 0 && atomic_load(&damage),
+		   "evidence: the first read finds the damage: none");
+		buf_clear(&again);
+		buf again_replay = BUF_INIT;
+		document_freeze_split(&th, &again, &again_replay, NULL);
+		ok(again.len == frozen.len && memcmp(again.ptr, frozen.ptr, frozen.len) == 0,
+		   "evidence: frozen again damage and all");
+		buf_release(&again_replay);
+		document_release(&th);
+	}
+	atomic_store(&damage, false);
+	ok(document_thaw_split(&th, &f, &cfg, frozen.ptr, frozen.len, replay.ptr, replay.len,
+			       MARKDOWN_BORROW_TEXT, &damage) < 0,
+	   "evidence: a thaw that copies it refuses it damaged");
+	buf_release(&frozen);
+	buf_release(&replay);
+	buf_release(&again);
+	document_release(&d);
+}
+
 /* Where pages go and what links to them say: a file's name as it is,
  * the URL escaped; an alias's page where the old URL leads. */
 static void test_paths(void)
@@ -266,6 +401,7 @@ int main(void)
 	for (size_t i = 0; i < sizeof edits / sizeof *edits; i++)
 		check_edit(edits[i].from, edits[i].to, edits[i].change, edits[i].what);
 	test_meta_deferred();
+	test_evidence_deferred();
 	test_paths();
 	config_release(&cfg);
 	return done_testing();

@@ -1179,10 +1179,11 @@ static void test_analysis(void)
 static void describe_doc(buf *out, document *d)
 {
 	buf_printf(out, "title %s themes %zu evidence %zu\n", d->fm.title, d->fm.nthemes,
-		   d->nevidence);
-	for (size_t i = 0; i < d->nevidence; i++)
-		buf_printf(out, "ev %s %d %s %s\n", d->evidence[i].theme, d->evidence[i].line,
-			   d->evidence[i].excerpt, d->evidence[i].anchor);
+		   document_evidence_count(d));
+	for (size_t i = 0; i < document_evidence_count(d); i++) {
+		const document_evidence *e = document_evidence_at(d, i);
+		buf_printf(out, "ev %s %d %s %s\n", e->theme, e->line, e->excerpt, e->anchor);
+	}
 	const value *v = value_get(d->fm.meta, "seen");
 	buf_printf(out, "meta %s\n", v ? value_string(v, NULL) : "(none)");
 	for (size_t i = 0; i < markdown_heading_count(d->md); i++)

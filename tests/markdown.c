@@ -716,6 +716,103 @@ out:
 	buf_release(&again);
 }
 
+/* A borrowing thaw's headings and tips (its tail) are read only when
+ * first asked for: a rebuild reads the links, anchors and first
+ * paragraph of every article, and these of the few it renders. Checked on that
+ * first read, and damage found then reads as none of them. */
+static void test_tail_checked(void)
+{
+	markdown_options opt = { 0 };
+	opt.tips = true;
+	buf frozen = BUF_INIT, head = BUF_INIT, want = BUF_INIT, got = BUF_INIT, again = BUF_INIT;
+	markdown_doc *doc = parse("Een eerste alinea met [een link](x.md).\n\n"
+				  "1. **Luister eerst.** Laat de klant uitpraten.\n"
+				  "2. **Vat samen.** Herhaal wat je hoorde.\n\n"
+				  "## Een kop in de staart\n\nMeer tekst.\n",
+				  &opt, NULL);
+	if (!ok(doc != NULL, "tail: parses"))
+		goto out;
+	size_t tail = 0;
+	size_t replay = markdown_freeze_split(doc, &frozen, &frozen, &tail);
+	size_t tail_at = frozen.len - replay - tail;
+	const char *title = "Een kop in de staart";
+	const char *found = NULL;
+	for (size_t i = 0; !found && i + strlen(title) <= frozen.len; i++)
+		if (memcmp(frozen.ptr + i, title, strlen(title)) == 0)
+			found = frozen.ptr + i;
+	ok(tail > 0 && found && (size_t)(found - frozen.ptr) >= tail_at &&
+		   (size_t)(found - frozen.ptr) < tail_at + tail,
+	   "tail: the headings are in it, after the rest (%zu bytes at %zu of %zu)", tail,
+	   tail_at, frozen.len);
+	markdown_freeze_split(doc, &head, &again, NULL);
+	ok(head.len == tail_at + tail, "tail: it ends what goes before the replay");
+	buf_clear(&again);
+	describe(doc, &want);
+
+	atomic_bool damage = false;
+	markdown_doc *t = NULL;
+	ok(markdown_thaw_checked(&t, frozen.ptr, frozen.len, MARKDOWN_BORROW_ALL, &damage) == 0 &&
+		   t && !markdown_tail_held(t),
+	   "tail: a borrowing thaw leaves it unread");
+	if (t) {
+		ok(markdown_link_count(t) == 1 && markdown_has_anchor(t, "tip-2") &&
+			   markdown_word_count(t) == markdown_word_count(doc) &&
+			   strcmp(markdown_first_paragraph(t), markdown_first_paragraph(doc)) == 0 &&
+			   !markdown_tail_held(t),
+		   "tail: links, anchors, words and first paragraph read without it");
+		is(markdown_tip_count(t), 2, "tail: asked for, the tips are there");
+		ok(markdown_tail_held(t) && !atomic_load(&damage), "tail: read once asked, whole");
+		is_str(markdown_heading_at(t, 0)->text, "Een kop in de staart", "tail: the heading");
+		describe(t, &got);
+		ok(strcmp(got.ptr, want.ptr) == 0, "tail: reads as parsed");
+		markdown_freeze(t, &again);
+		ok(again.len == frozen.len && memcmp(again.ptr, frozen.ptr, frozen.len) == 0,
+		   "tail: frozen again to the same bytes");
+		markdown_free(t);
+	}
+	t = NULL;
+	ok(markdown_thaw_checked(&t, frozen.ptr, frozen.len, MARKDOWN_COPY, &damage) == 0 && t &&
+		   markdown_tail_held(t),
+	   "tail: a copying thaw reads it at once");
+	markdown_free(t);
+
+	/* A byte of it changed: unread, nothing is found... */
+	frozen.ptr[found - frozen.ptr + 4] ^= 0x20;
+	t = NULL;
+	ok(markdown_thaw_checked(&t, frozen.ptr, frozen.len, MARKDOWN_BORROW_ALL, &damage) == 0 &&
+		   t && !atomic_load(&damage),
+	   "tail: a damaged tail thaws, unread");
+	if (t) {
+		ok(markdown_link_count(t) == 1 && markdown_has_anchor(t, "tip-1") &&
+			   !atomic_load(&damage),
+		   "tail: and what is before it reads without it");
+		/* ...the first read finds it. */
+		ok(markdown_heading_count(t) == 0 && markdown_tip_count(t) == 0 &&
+			   atomic_load(&damage),
+		   "tail: the first read finds it damaged: no headings or tips");
+		buf_clear(&again);
+		markdown_freeze(t, &again);
+		ok(again.len == frozen.len && memcmp(again.ptr, frozen.ptr, frozen.len) == 0,
+		   "tail: frozen again damage and all");
+		markdown_free(t);
+	}
+	atomic_store(&damage, false);
+	t = NULL;
+	ok(markdown_thaw_checked(&t, frozen.ptr, frozen.len, MARKDOWN_COPY, &damage) < 0 && !t,
+	   "tail: a copying thaw refuses it");
+	ok(markdown_thaw(&t, frozen.ptr, frozen.len, MARKDOWN_BORROW_ALL) == 0 && t &&
+		   markdown_heading_count(t) == 1,
+	   "tail: without the check it is read as it is (the caller's checksum is trusted)");
+	markdown_free(t);
+out:
+	markdown_free(doc);
+	buf_release(&frozen);
+	buf_release(&head);
+	buf_release(&want);
+	buf_release(&got);
+	buf_release(&again);
+}
+
 /* A borrowing document moved to another copy of its frozen bytes
  * (markdown_rebase) reads as before with the first copy gone; one in a
  * file mapping may drop its pages and reads them back; one in memory of
@@ -948,6 +1045,7 @@ int main(void)
 	test_frozen();
 	test_replay_threads();
 	test_replay_checked();
+	test_tail_checked();
 	test_moved();
 	return done_testing();
 }

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
@@ -310,20 +311,42 @@ bool buf_write_sealed(buf *b, const char *path, uint64_t seed)
 	return good;
 }
 
-bool buf_read_sealed(buf *b, const char *path, const char *magic, uint64_t seed,
-		     buf_reader *r)
+bool buf_map_sealed(buf_map *m, const char *path, const char *magic, uint64_t seed,
+		    buf_reader *r)
 {
+	m->ptr = NULL;
+	m->len = 0;
 	uint64_t sum;
 	size_t ml = strlen(magic);
-	buf_clear(b);
-	if (!path || buf_read_file(b, path) < 0 || b->len < ml + sizeof sum)
+	int fd = path ? open(path, O_RDONLY | O_CLOEXEC) : -1;
+	struct stat st;
+	if (fd < 0)
 		return false;
-	memcpy(&sum, b->ptr + b->len - sizeof sum, sizeof sum);
-	if (buf_hash64(b->ptr, b->len - sizeof sum, seed) != sum ||
-	    memcmp(b->ptr, magic, ml) != 0)
+	void *p = MAP_FAILED;
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+	    (uint64_t)st.st_size >= ml + sizeof sum && (uint64_t)st.st_size <= SIZE_MAX)
+		p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+	close(fd);
+	if (p == MAP_FAILED)
 		return false;
-	buf_reader_init(r, b->ptr + ml, b->len - sizeof sum - ml);
+	m->ptr = p;
+	m->len = (size_t)st.st_size;
+	memcpy(&sum, m->ptr + m->len - sizeof sum, sizeof sum);
+	if (buf_hash64(m->ptr, m->len - sizeof sum, seed) != sum ||
+	    memcmp(m->ptr, magic, ml) != 0) {
+		buf_unmap(m);
+		return false;
+	}
+	buf_reader_init(r, m->ptr + ml, m->len - sizeof sum - ml);
 	return true;
+}
+
+void buf_unmap(buf_map *m)
+{
+	if (m->ptr)
+		munmap((void *)(uintptr_t)m->ptr, m->len);
+	m->ptr = NULL;
+	m->len = 0;
 }
 
 /* ---- binary records ---- */

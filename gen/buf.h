@@ -114,12 +114,22 @@ const char *buf_get_zstr(buf_reader *r);
  * checksum to b and writes b to path through a temporary file and a
  * rename, so a reader finds the old file or the new, never half of one;
  * it returns false, leaving no temporary file, when that fails.
- * buf_read_sealed reads path into b (emptied first) and, when the
- * checksum holds and b starts with magic, sets r to what lies between
- * them and returns true; false for a missing, short or damaged file. */
+ * buf_map_sealed maps path read-only into *m and, when the checksum
+ * holds and the data starts with magic, sets r to what lies between them
+ * and returns true; false (and *m empty) for a missing, short or damaged
+ * file. buf_unmap lets *m go, and accepts an empty one. Mapped rather
+ * than read: the pages are the kernel's cached copy, where reading
+ * megabytes into a buf writes them to memory of the process's own, a
+ * fault for each page. The files are only ever replaced whole
+ * (buf_write_sealed), never written in place, so a mapping holds. */
 bool buf_write_sealed(buf *b, const char *path, uint64_t seed);
-bool buf_read_sealed(buf *b, const char *path, const char *magic, uint64_t seed,
-		     buf_reader *r);
+typedef struct buf_map {
+	const char *ptr; /* NULL when empty */
+	size_t len;
+} buf_map;
+bool buf_map_sealed(buf_map *m, const char *path, const char *magic, uint64_t seed,
+		    buf_reader *r);
+void buf_unmap(buf_map *m);
 
 /* A 64-bit hash of data, seeded; for cache keys and checksums, not for
  * security. */

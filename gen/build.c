@@ -745,20 +745,21 @@ static void kept_links_load(kept_links *k, const site *s, const build_options *o
 	if (opt->links_memory || !opt->site.cache || !opt->write || !s->program_stamp)
 		return;
 	char *dir = site_cache_dir(s, opt->output);
-	buf path = BUF_INIT, b = BUF_INIT;
+	buf path = BUF_INIT;
+	buf_map b;
 	buf_printf(&path, "%s/%s", dir, LINKS_FILE);
 	free(dir);
 	k->path = buf_detach(&path);
 	k->links = links_memory_new();
 	buf_reader r;
-	if (buf_read_sealed(&b, k->path, LINKS_MAGIC, LINKS_SEED, &r) &&
+	if (buf_map_sealed(&b, k->path, LINKS_MAGIC, LINKS_SEED, &r) &&
 	    buf_get_varint(&r) == s->program_stamp) {
 		k->checks.world = buf_get_varint(&r);
 		k->checks.clean = buf_get_varint(&r) == 1;
 		if (r.bad || !links_memory_thaw(k->links, &r))
 			k->checks = (check_memory){ 0 };
 	}
-	buf_release(&b);
+	buf_unmap(&b);
 }
 
 /* Writes the memory back (kept_links_save's thread). */

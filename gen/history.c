@@ -235,8 +235,9 @@ struct history {
 	git_oid content_tree;  /* the content folder at the last commit walked */
 	/* The cache file read (cache_load): the pages', commits' and
 	 * changes' strings read from it point into it, and are not freed on
-	 * their own (release_str). */
-	buf loaded;
+	 * their own (release_str). Mapped, not read: 2.4 MB at 10,000
+	 * articles, which a copy would fault in page by page. */
+	buf_map loaded;
 
 	/* Public views, built once the walk is done. */
 	history_commit *pcommits;
@@ -1220,7 +1221,7 @@ static void reset_state(history *h)
 		release_str(h, h->pages[i].path);
 		free(h->pages[i].ch);
 	}
-	buf_release(&h->loaded);
+	buf_unmap(&h->loaded);
 	h->ncommits = h->nchanges = h->npages = 0;
 	strmap_release(&h->alive);
 	memset(&h->content_tree, 0, sizeof h->content_tree);
@@ -1269,17 +1270,18 @@ static bool cache_load(history *h, const char *dir, const git_oid *id)
 {
 	char hex[41];
 	git_oid_tostr(hex, sizeof hex, id);
-	buf path = BUF_INIT, data = BUF_INIT;
+	buf path = BUF_INIT;
+	buf_map data = { NULL, 0 };
 	bool ok = false;
 	cache_path(&path, dir, hex);
 	buf_reader rd, *r = &rd;
-	if (!buf_read_sealed(&data, path.ptr, CACHE_MAGIC, CACHE_FORMAT, r))
+	if (!buf_map_sealed(&data, path.ptr, CACHE_MAGIC, CACHE_FORMAT, r))
 		goto out;
 	/* Kept: the strings below are read where they are in it, tens of
 	 * thousands of them, not copied one by one. */
-	buf_release(&h->loaded);
+	buf_unmap(&h->loaded);
 	h->loaded = data;
-	buf_init(&data);
+	data = (buf_map){ NULL, 0 };
 	if (buf_get_varint(r) != CACHE_FORMAT || !get_same(r, hex) || !get_same(r, h->prefix) ||
 	    !get_same(r, h->content) || buf_get_svarint(r) != h->rename_limit)
 		goto out;
@@ -1384,7 +1386,7 @@ out:
 	if (!ok)
 		reset_state(h);
 	buf_release(&path);
-	buf_release(&data);
+	buf_unmap(&data);
 	return ok;
 }
 

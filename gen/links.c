@@ -423,6 +423,9 @@ static void add_edge(links_graph *g, size_t from, const document *fd,
 	e->to = to;
 	e->link = l;
 	e->anchor = t->anchor ? t->anchor : "";
+	/* links_resolve: the anchor follows the first '#'. */
+	const char *hash = strchr(l->url, '#');
+	e->anchor_at = hash ? (long)(hash + 1 - l->url) : -1;
 	if (strncmp(e->anchor, "tip-", 4) == 0) {
 		int n = atoi(e->anchor + 4);
 		const markdown_tip *tip = n > 0 ? markdown_tip_at(t->doc->md, (size_t)n - 1) : NULL;
@@ -909,6 +912,7 @@ static void replay_document(links_graph *g, const links_memory *m, size_t i, dia
 		e->to = ke->to;
 		e->link = l;
 		e->anchor = ke->anchor < 0 ? "" : l->url + ke->anchor;
+		e->anchor_at = ke->anchor;
 		e->tip = ke->tip;
 		e->block = markdown_block_text(d->md, l->block_index);
 		e->sentence_start = ke->sentence_start;
@@ -980,13 +984,12 @@ static void memory_keep(links_memory *m, const links_graph *g, uint64_t world,
 		const links_edge *e = &g->edges[k];
 		const document *d = &s->docs[e->from];
 		const markdown_link *first_link = markdown_link_at(d->md, 0);
-		const char *url = e->link->url;
 		kept_edge *ke = &m->edges[k];
 		ke->to = e->to;
 		ke->link = (size_t)(e->link - first_link);
-		/* links_resolve: the anchor follows the first '#'. */
-		const char *hash = strchr(url, '#');
-		ke->anchor = hash ? (long)(hash + 1 - url) : -1;
+		/* Found as the edge was made: the URLs of ten thousand
+		 * articles are not read again for it. */
+		ke->anchor = e->anchor_at;
 		ke->tip = e->tip;
 		ke->sentence_start = e->sentence_start;
 		ke->sentence_end = e->sentence_end;

@@ -81,6 +81,7 @@ typedef struct links_edge {
 	size_t from, to;            /* indexes in site.docs */
 	const markdown_link *link;  /* in from's Markdown; borrowed */
 	const char *anchor;         /* in to, after '#': "" for the page itself */
+	long anchor_at;             /* where in link->url it begins, or -1: no '#' */
 	int tip;                    /* N when anchor is to's "tip-N", else 0 */
 	/* The sentence holding the link, in from's plain block text. */
 	const char *block;          /* borrowed from from's Markdown */

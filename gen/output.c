@@ -326,7 +326,7 @@ struct output {
 				* new site was moved in (settled) */
 	size_t dirs_read;     /* directories read entry by entry */
 	size_t dirs_sought;   /* found in the manifest by path */
-	buf last;             /* the bytes of the manifest read, when whole */
+	buf_map last;         /* the bytes of the manifest read, when whole */
 	buf read_lists;       /* the entries of the directories read */
 	size_t old_files;     /* UPDATE: entries of old that are files */
 	size_t old_others;    /* and neither files nor folders */
@@ -496,7 +496,7 @@ typedef struct dir_stat {
  * directory the scan looks for next is at cursor, or else found by its
  * path in index (rel -> index + 1 in dirs), made the first time. */
 typedef struct dir_list {
-	buf data;
+	buf_map data;
 	struct mdir {
 		dir_stat st;
 		const char *rel; /* in data */
@@ -512,7 +512,7 @@ typedef struct dir_list {
 
 static void manifest_release(dir_list *m)
 {
-	buf_release(&m->data);
+	buf_unmap(&m->data);
 	map_release(&m->index);
 	free(m->dirs);
 }
@@ -579,10 +579,9 @@ char *output_absolute(const char *dir)
 static bool manifest_read(dir_list *m, const char *path, const char *dir)
 {
 	memset(m, 0, sizeof *m);
-	buf_init(&m->data);
 	buf_reader r;
 	size_t dl;
-	if (!buf_read_sealed(&m->data, path, MANIFEST_FORMAT, MANIFEST_SEED, &r))
+	if (!buf_map_sealed(&m->data, path, MANIFEST_FORMAT, MANIFEST_SEED, &r))
 		goto bad;
 	const char *d = buf_get_blob(&r, &dl);
 	if (r.bad || dl != strlen(dir) || memcmp(d, dir, dl) != 0)
@@ -614,7 +613,6 @@ static bool manifest_read(dir_list *m, const char *path, const char *dir)
 bad:
 	manifest_release(m);
 	memset(m, 0, sizeof *m);
-	buf_init(&m->data);
 	return false;
 }
 
@@ -1200,8 +1198,8 @@ static void manifest_rewrite(output *o)
 		buf_put_varint(&out, trusted ? st->nsec : 0);
 		buf_put_varint(&out, trusted ? DIR_SETTLED : DIR_COMMITTED);
 		buf_put_varint(&out, st->list_n);
-		const buf *from = st->list_read ? &o->read_lists : &o->last;
-		buf_put(&out, from->ptr + st->list_at, st->list_end - st->list_at);
+		const char *from = st->list_read ? o->read_lists.ptr : o->last.ptr;
+		buf_put(&out, from + st->list_at, st->list_end - st->list_at);
 	}
 	manifest_save(o, &out);
 	buf_release(&out);
@@ -1244,7 +1242,7 @@ static void output_free(output *o)
 		pthread_mutex_destroy(&o->produced[i].lock);
 	}
 	free(o->dstat);
-	buf_release(&o->last);
+	buf_unmap(&o->last);
 	buf_release(&o->read_lists);
 	free(o->manifest);
 	let_go(o);
@@ -1642,7 +1640,6 @@ static int begin(output **out, const char *dir, const char *manifest, bool trust
 	buf probe = BUF_INIT, rel = BUF_INIT;
 	output *o = xcalloc(1, sizeof *o);
 	o->dirfd = o->tmpfd = -1;
-	buf_init(&o->last);
 	buf_init(&o->read_lists);
 	o->trusting = trusting && manifest;
 	for (size_t i = 0; i < NSHARDS; i++)
@@ -1730,7 +1727,7 @@ static int begin(output **out, const char *dir, const char *manifest, bool trust
 			 * folder's entries as they were (manifest_rewrite). */
 			if (o->manifest_whole) {
 				o->last = m.data;
-				buf_init(&m.data);
+				m.data = (buf_map){ NULL, 0 };
 			}
 			manifest_release(&m);
 			if (rc < 0)

@@ -440,7 +440,7 @@ typedef struct memo_entry {
 } memo_entry;
 
 typedef struct id_memo {
-	buf data;
+	buf_map data;
 	memo_entry *items; /* sorted by path */
 	size_t n;
 	int64_t written;   /* when the memo was written (seconds) */
@@ -460,11 +460,10 @@ static int memo_cmp(const void *a, const void *b)
 static void memo_read(id_memo *m, const char *path)
 {
 	memset(m, 0, sizeof *m);
-	buf_init(&m->data);
 	if (!path)
 		return;
 	buf_reader r;
-	if (!buf_read_sealed(&m->data, path, MEMO_FORMAT, MEMO_SEED, &r))
+	if (!buf_map_sealed(&m->data, path, MEMO_FORMAT, MEMO_SEED, &r))
 		goto bad;
 	m->written = buf_get_svarint(&r);
 	uint64_t n = buf_get_varint(&r);
@@ -496,10 +495,9 @@ static void memo_read(id_memo *m, const char *path)
 	qsort(m->items, m->n, sizeof *m->items, memo_cmp);
 	return;
 bad:
-	buf_release(&m->data);
+	buf_unmap(&m->data);
 	free(m->items);
 	memset(m, 0, sizeof *m);
-	buf_init(&m->data);
 	m->changed = true;
 }
 
@@ -576,7 +574,7 @@ static void memo_write(id_memo *m, const char *path)
 
 static void memo_release(id_memo *m)
 {
-	buf_release(&m->data);
+	buf_unmap(&m->data);
 	free(m->items);
 	for (size_t i = 0; i < m->nseen; i++)
 		free(m->seen_paths[i]);

@@ -92,6 +92,7 @@ typedef struct book {
 	const site *s;
 	const xref *x;
 	char **prefix;    /* per document: its id on the page, NULL when not in the book */
+	bool prefix_kept; /* prefix as the last build saved it (prefixes_load) */
 	const char **ids; /* every id handed out: open addressing, power of two */
 	size_t nids, capids;
 	char **parts;     /* part ids (owned) */
@@ -619,6 +620,7 @@ static void prefixes_drop(book *b)
 		free(b->prefix[i]);
 		b->prefix[i] = NULL;
 	}
+	b->prefix_kept = false;
 }
 
 static void pieces_load(book *b, renderer *r, output *o)
@@ -692,6 +694,10 @@ pieces:
  * outline, and with it every id (prefixes_load). */
 static void prefixes_save(const book *b, renderer *r)
 {
+	/* Taken from the last build's: its record is kept as it is, not
+	 * made and written again (half a megabyte at 10,000 articles). */
+	if (b->prefix_kept && render_memo_keep(r, PREFIXES_MEMO))
+		return;
 	buf m = BUF_INIT;
 	buf_put_varint(&m, b->s->ndocs);
 	for (size_t i = 0; i < b->s->ndocs; i++) {
@@ -728,6 +734,7 @@ static bool prefixes_load(book *b, renderer *r)
 		prefixes_drop(b);
 		return false;
 	}
+	b->prefix_kept = true;
 	return true;
 }
 

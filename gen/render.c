@@ -691,6 +691,11 @@ const char *render_memo_get(renderer *r, const char *key, size_t *len)
 	return r->page_cache ? cache_get(r->page_cache, key, strlen(key), len) : NULL;
 }
 
+bool render_memo_keep(renderer *r, const char *key)
+{
+	return r->page_cache && cache_keep(r->page_cache, key, strlen(key));
+}
+
 void render_memo_put(renderer *r, const char *key, const void *data, size_t len)
 {
 	if (r->page_cache)

@@ -205,6 +205,9 @@ uint64_t render_theme_stamp(const renderer *r);
  * threads. */
 const char *render_memo_get(renderer *r, const char *key, size_t *len);
 void render_memo_put(renderer *r, const char *key, const void *data, size_t len);
+/* Keeps the memo of key as the last build left it, for the next; false
+ * when there is none to keep (then put one). */
+bool render_memo_keep(renderer *r, const char *key);
 /* Pages of the last render_site kept by the page cache. */
 size_t render_pages_kept(const renderer *r);
 /* Number of pages rendered by the last render_site. */

@@ -243,7 +243,7 @@ contains "$WORK/inc.err" "the words of $(( ${text#* } - 1 )) and the postings" \
 # without working out their fingerprints), and the output is still that
 # of a clean build.
 printf '\nDe koffie in de wachtkamer was al koud.\n' >> "$P/content/verhalen/extra-9.md"
-git -C "$P" commit -qam "verhaal 9: een alinea erbij"
+git -C "$P" commit -qam "verhaal 11: een alinea erbij"
 build_both "text edit, facts as before"
 contains "$WORK/inc.err" "every article's facts as in the last" \
 	"text edit, facts as before: only pages of changed articles are looked at"
@@ -530,6 +530,21 @@ ok $? "--no-cache writes no search records"
 "$GEN" build -C "$P" -o "$WORK/inc" -q --no-cache
 test -z "$(ls "$WORK"/.gen-cache/search-*.mem 2> /dev/null)"
 ok $? "--no-cache writes no search memory, also when it makes the index again"
+
+# A paragraph added that changes no article's facts: the print page is
+# put together again from what the last build left, each article's id on
+# it (print/index.html#ids) kept in the page cache as it was, not written
+# to it again.
+ids_records() {
+	grep -aoc 'print/index.html#ids' "$WORK"/.gen-cache/pages-*.pack
+}
+build_both "before a paragraph added"
+ids_before=$(ids_records)
+printf '\nHet regende die middag.\n' >> "$P/content/verhalen/extra-11.md"
+git -C "$P" commit -qam "verhaal 11: een alinea erbij"
+build_both "a paragraph added"
+contains "$WORK/inc.err" "and all around them" "a paragraph added: the print page put together again"
+is "$(ids_records)" "$ids_before" "a paragraph added: the ids on the print page kept, not written again"
 
 # --- many articles -----------------------------------------------------------
 # A first build keeps new articles for the cache in rounds of 1,024 (each

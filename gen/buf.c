@@ -295,20 +295,87 @@ int buf_write_all(int fd, const void *data, size_t len)
 	return 0;
 }
 
-bool buf_write_sealed(buf *b, const char *path, uint64_t seed)
+/* A sealed file's checksum is chained over blocks of SEAL_BLOCK bytes
+ * (the last one shorter), each hashed with the sum so far as its seed:
+ * a writer hashes what it writes as it goes, through a block of its own,
+ * instead of making the whole file in memory first (megabytes, each page
+ * of them a fault). */
+#define SEAL_BLOCK ((size_t)1 << 16)
+
+static uint64_t seal_sum(const char *p, size_t len, uint64_t seed)
 {
-	uint64_t sum = buf_hash64(b->ptr, b->len, seed);
-	buf_put(b, &sum, sizeof sum);
-	buf tmp = BUF_INIT;
-	buf_printf(&tmp, "%s.tmp%ld", path, (long)getpid());
-	FILE *fp = fopen(tmp.ptr, "wb");
-	bool good = fp && fwrite(b->ptr, 1, b->len, fp) == b->len;
-	good = fp && fclose(fp) == 0 && good;
-	good = good && rename(tmp.ptr, path) == 0;
-	if (!good)
-		remove(tmp.ptr);
-	buf_release(&tmp);
+	uint64_t sum = seed;
+	for (size_t at = 0; at < len; at += SEAL_BLOCK)
+		sum = buf_hash64(p + at, len - at < SEAL_BLOCK ? len - at : SEAL_BLOCK, sum);
+	return sum;
+}
+
+static void seal_write(buf_sealer *s, const char *p, size_t len)
+{
+	s->sum = seal_sum(p, len, s->sum);
+	s->good = s->good && buf_write_all(s->fd, p, len) == 0;
+}
+
+bool buf_seal_begin(buf_sealer *s, const char *path, uint64_t seed)
+{
+	buf_init(&s->tmp);
+	buf_init(&s->block);
+	s->path = path;
+	s->sum = seed;
+	buf_printf(&s->tmp, "%s.tmp%ld", path, (long)getpid());
+	s->fd = open(s->tmp.ptr, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+	s->good = s->fd >= 0;
+	if (s->good)
+		buf_grow(&s->block, SEAL_BLOCK);
+	return s->good;
+}
+
+void buf_seal_put(buf_sealer *s, const void *data, size_t len)
+{
+	const char *p = data;
+	while (len && s->good) {
+		/* Whole blocks straight from where they are. */
+		if (!s->block.len && len >= SEAL_BLOCK) {
+			size_t whole = len / SEAL_BLOCK * SEAL_BLOCK;
+			seal_write(s, p, whole);
+			p += whole;
+			len -= whole;
+			continue;
+		}
+		size_t take = SEAL_BLOCK - s->block.len < len ? SEAL_BLOCK - s->block.len : len;
+		buf_put(&s->block, p, take);
+		p += take;
+		len -= take;
+		if (s->block.len == SEAL_BLOCK) {
+			seal_write(s, s->block.ptr, s->block.len);
+			buf_clear(&s->block);
+		}
+	}
+}
+
+bool buf_seal_end(buf_sealer *s)
+{
+	if (s->good && s->block.len)
+		seal_write(s, s->block.ptr, s->block.len);
+	uint64_t sum = s->sum;
+	bool good = s->good && buf_write_all(s->fd, &sum, sizeof sum) == 0;
+	if (s->fd >= 0)
+		good = close(s->fd) == 0 && good;
+	good = good && rename(s->tmp.ptr, s->path) == 0;
+	if (!good && s->fd >= 0)
+		unlink(s->tmp.ptr);
+	s->fd = -1;
+	buf_release(&s->tmp);
+	buf_release(&s->block);
 	return good;
+}
+
+bool buf_write_sealed(const buf *b, const char *path, uint64_t seed)
+{
+	buf_sealer s;
+	buf_seal_begin(&s, path, seed);
+	buf_seal_put(&s, b->ptr, b->len);
+	return buf_seal_end(&s);
 }
 
 bool buf_map_sealed(buf_map *m, const char *path, const char *magic, uint64_t seed,
@@ -332,7 +399,7 @@ bool buf_map_sealed(buf_map *m, const char *path, const char *magic, uint64_t se
 	m->ptr = p;
 	m->len = (size_t)st.st_size;
 	memcpy(&sum, m->ptr + m->len - sizeof sum, sizeof sum);
-	if (buf_hash64(m->ptr, m->len - sizeof sum, seed) != sum ||
+	if (seal_sum(m->ptr, m->len - sizeof sum, seed) != sum ||
 	    memcmp(m->ptr, magic, ml) != 0) {
 		buf_unmap(m);
 		return false;

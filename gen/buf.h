@@ -110,10 +110,14 @@ const char *buf_get_zstr(buf_reader *r);
 
 /* Files a build keeps for the next one (the output's manifest, the ids
  * of work-tree files, the history walk): magic, the data, then a
- * checksum of both seeded with seed. buf_write_sealed appends the
- * checksum to b and writes b to path through a temporary file and a
+ * checksum of both seeded with seed. buf_write_sealed writes b (magic
+ * and data) and the checksum to path through a temporary file and a
  * rename, so a reader finds the old file or the new, never half of one;
- * it returns false, leaving no temporary file, when that fails.
+ * it returns false, leaving no temporary file, when that fails. A
+ * buf_sealer writes one piece by piece, as it is made: buf_seal_begin
+ * (false when the temporary file cannot be made; buf_seal_end must
+ * follow all the same), buf_seal_put, and buf_seal_end, which returns
+ * what buf_write_sealed would.
  * buf_map_sealed maps path read-only into *m and, when the checksum
  * holds and the data starts with magic, sets r to what lies between them
  * and returns true; false (and *m empty) for a missing, short or damaged
@@ -122,7 +126,18 @@ const char *buf_get_zstr(buf_reader *r);
  * megabytes into a buf writes them to memory of the process's own, a
  * fault for each page. The files are only ever replaced whole
  * (buf_write_sealed), never written in place, so a mapping holds. */
-bool buf_write_sealed(buf *b, const char *path, uint64_t seed);
+bool buf_write_sealed(const buf *b, const char *path, uint64_t seed);
+typedef struct buf_sealer {
+	int fd;
+	const char *path; /* the caller's, until buf_seal_end */
+	buf tmp;
+	buf block;        /* what is not yet hashed and written */
+	uint64_t sum;
+	bool good;
+} buf_sealer;
+bool buf_seal_begin(buf_sealer *s, const char *path, uint64_t seed);
+void buf_seal_put(buf_sealer *s, const void *data, size_t len);
+bool buf_seal_end(buf_sealer *s);
 typedef struct buf_map {
 	const char *ptr; /* NULL when empty */
 	size_t len;

@@ -279,8 +279,8 @@ static void test_sealed(void)
 	buf_put_cstr(&b, "inhoud");
 	ok(buf_write_sealed(&b, path, 7), "a sealed file is written");
 	buf_reader r;
-	ok(buf_map_sealed(&in, path, "magic\n", 7, &r) && in.ptr && in.len == b.len,
-	   "and mapped back, whole");
+	ok(buf_map_sealed(&in, path, "magic\n", 7, &r) && in.ptr && in.len == b.len + 8,
+	   "and mapped back, whole, with its checksum");
 	uint64_t n = buf_get_varint(&r);
 	char *s = buf_get_cstr(&r);
 	ok(n == 300 && s && strcmp(s, "inhoud") == 0 && r.p == r.end && !r.bad,
@@ -318,6 +318,45 @@ static void test_sealed(void)
 	buf_clear(&b);
 	buf_puts(&b, "x");
 	ok(!buf_write_sealed(&b, "/nonexistent-dir/sealed", 7), "a file that cannot be written");
+	buf_sealer sl;
+	ok(!buf_seal_begin(&sl, "/nonexistent-dir/sealed", 7), "nor begun piece by piece");
+	buf_seal_put(&sl, "x", 1);
+	ok(!buf_seal_end(&sl), "and not ended");
+
+	/* Piece by piece, over several of the checksum's blocks: the file
+	 * buf_write_sealed writes of the whole, and read back the same. */
+	buf_clear(&b);
+	buf_puts(&b, "magic\n");
+	for (unsigned i = 0; b.len < 200000; i++)
+		buf_putc(&b, (char)('a' + (i * 7919u) % 26));
+	char whole[600];
+	snprintf(whole, sizeof whole, "%s.whole", path);
+	ok(buf_write_sealed(&b, whole, 7), "a file of several blocks, written whole");
+	bool begun = buf_seal_begin(&sl, path, 7);
+	size_t sizes[] = { 3, 65533, 1, 70000, 131072, 9 };
+	for (size_t at = 0, k = 0; at < b.len; k++) {
+		size_t piece = sizes[k % 6] < b.len - at ? sizes[k % 6] : b.len - at;
+		buf_seal_put(&sl, b.ptr + at, piece);
+		at += piece;
+	}
+	ok(buf_seal_end(&sl) && begun, "and written in pieces of all sizes");
+	buf_map one, two;
+	buf_reader r2;
+	ok(buf_map_sealed(&one, whole, "magic\n", 7, &r) && buf_map_sealed(&two, path, "magic\n", 7, &r2) &&
+		   one.len == two.len && memcmp(one.ptr, two.ptr, one.len) == 0 &&
+		   (size_t)(r2.end - r2.p) == b.len - 6 && memcmp(r2.p, b.ptr + 6, b.len - 6) == 0,
+	   "the same file, and it reads back as written");
+	buf_unmap(&one);
+	buf_unmap(&two);
+	f = fopen(path, "r+b");
+	if (f) {
+		fseek(f, 150000, SEEK_SET);
+		fputc('#', f);
+		fclose(f);
+	}
+	ok(!buf_map_sealed(&in, path, "magic\n", 7, &r), "a byte changed in its third block is found");
+	remove(path);
+	remove(whole);
 	buf_release(&b);
 }
 

@@ -738,7 +738,10 @@ int changes_render(renderer *r, const site *s, output *o, gen_err *err)
 		if (rc == 0)
 			rc = render_changelog(r, s, o, err);
 	}
-	if (rc == 0)
-		rc = render_feed(r, s, o, err);
 	return rc;
+}
+
+int changes_render_feed(renderer *r, const site *s, output *o, gen_err *err)
+{
+	return render_feed(r, s, o, err);
 }

@@ -33,9 +33,12 @@
 void changes_page_data(const renderer *r, const site *s, const document *d,
 		       value *p);
 
-/* Writes the history pages, wijzigingen/index.html and feed.xml (o may be
- * NULL: render only). Returns 0 or a negative code with err set. */
+/* Writes the history pages and wijzigingen/index.html (o may be NULL:
+ * render only); changes_render_feed writes feed.xml, which needs neither,
+ * so that the two may run beside each other. Return 0 or a negative
+ * code with err set. */
 int changes_render(renderer *r, const site *s, output *o, gen_err *err);
+int changes_render_feed(renderer *r, const site *s, output *o, gen_err *err);
 
 /* Hashes d's history (every change: commit, kind, paths, blob; its
  * contributors) into h, for fingerprints of pages that show it. */

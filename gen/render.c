@@ -1572,7 +1572,9 @@ static double seconds(void)
 /* The parts of the site after the article pages. They only read the
  * site, the cross references and the renderer, and each writes files of
  * its own, so with more than one job they run side by side. */
-typedef enum { PART_LISTS, PART_PRINT, PART_SEARCH, PART_HISTORY, PART_COUNT } part_id;
+/* The feed apart from the history pages and the changelog: after an
+ * edit it was the last of a rebuild's work, on one core. */
+typedef enum { PART_LISTS, PART_PRINT, PART_SEARCH, PART_HISTORY, PART_FEED, PART_COUNT } part_id;
 
 /* The search index on a thread of its own from render_search_begin to
  * render_search_end. */
@@ -1713,6 +1715,9 @@ static void *part_run(void *arg)
 		t->r->times.search_docs = t->r->s->ndocs;
 		break;
 	}
+	case PART_FEED:
+		t->rc = changes_render_feed(t->r, t->r->s, t->o, &t->err);
+		break;
 	default:
 		t->rc = changes_render(t->r, t->r->s, t->o, &t->err);
 		break;
@@ -1809,7 +1814,9 @@ int render_site(renderer *r, output *o, gen_err *err)
 	t->lists = parts[PART_LISTS].seconds;
 	t->print = parts[PART_PRINT].seconds;
 	t->search = parts[PART_SEARCH].seconds;
-	t->history = parts[PART_HISTORY].seconds;
+	t->history = parts[PART_HISTORY].seconds > parts[PART_FEED].seconds
+			     ? parts[PART_HISTORY].seconds
+			     : parts[PART_FEED].seconds;
 	for (size_t i = 0; i < r->nstatics && rc == 0 && o; i++)
 		rc = output_write(o, r->statics[i].rel, r->statics[i].data,
 				  r->statics[i].len, err);

@@ -681,10 +681,11 @@ static dir_stat *note_dir(output *o, slot *entry, const struct stat *st)
 }
 
 /* Puts the entry rel in old; returns its slot there. */
-static slot *record_entry(output *o, const buf *rel, unsigned char type)
+/* record_entry of a path whose hash_bytes is h. */
+static slot *record_hashed_entry(output *o, const buf *rel, uint64_t h, unsigned char type)
 {
 	bool added;
-	slot *s = map_put(&o->old, rel->ptr, rel->len, &added);
+	slot *s = map_put_hashed(&o->old, rel->ptr, rel->len, h, &added);
 	if (added && type == DT_REG)
 		o->old_files++;
 	else if (!added && s->val == OLD_FILE && type != DT_REG)
@@ -699,6 +700,11 @@ static slot *record_entry(output *o, const buf *rel, unsigned char type)
 		atomic_store_explicit(&q->n, n + 1, memory_order_release);
 	}
 	return s;
+}
+
+static slot *record_entry(output *o, const buf *rel, unsigned char type)
+{
+	return record_hashed_entry(o, rel, hash_bytes(rel->ptr, rel->len), type);
 }
 
 /* Wakes a queue's thread, when it waits for the scan (after a folder,
@@ -892,6 +898,10 @@ static int scan_read(output *o, dir_list *m, int fd, buf *rel, size_t di, gen_er
 
 static int scan_dir(output *o, dir_list *m, slot *entry, buf *rel, gen_err *err);
 
+/* How many entries of a folder the scan hashes ahead of the one it
+ * records (scan_dir). */
+#define SCAN_AHEAD 8
+
 /* Records every entry under the directory at rel (relative to dir, ""
  * for dir itself, else entry is its own in o->old) in o->old: from the
  * manifest m when the directory is as it says, else read. Symbolic
@@ -958,24 +968,51 @@ static int scan_dir(output *o, dir_list *m, slot *entry, buf *rel, gen_err *err)
 			return io_err(err, o->dir, rel->ptr, "cannot read directory");
 		return scan_read(o, m, rd, rel, di, err);
 	}
-	buf_reader r;
+	buf_reader r, ahead;
 	buf_reader_init(&r, m->data.ptr + md->at, m->data.len - 8 - md->at);
+	ahead = r;
 	size_t base = rel->len;
 	int rc = 0;
 	o->dstat[di].list_at = md->at;
 	o->dstat[di].list_n = md->n;
-	for (size_t k = 0; k < md->n && rc == 0; k++) {
-		size_t nl;
-		const char *name = buf_get_blob(&r, &nl);
-		unsigned char type = (unsigned char)buf_get_varint(&r);
-		buf_truncate(rel, base);
-		if (base)
-			buf_putc(rel, '/');
-		buf_put(rel, name, nl);
-		slot *s = record_entry(o, rel, type);
-		if (type == DT_DIR)
-			rc = scan(o, m, s, rel, err);
+	/* Each entry's slot in the map is a miss in memory, and a folder
+	 * such as zoeken/t lists 10,000: the paths a few entries ahead are
+	 * hashed and their slots asked for early, so that the misses
+	 * overlap. */
+	uint64_t hashes[SCAN_AHEAD];
+	buf next = BUF_INIT;
+	buf_put(&next, rel->ptr, base);
+	if (base)
+		buf_putc(&next, '/');
+	size_t next_base = next.len;
+	for (size_t k = 0; k < md->n + SCAN_AHEAD && rc == 0; k++) {
+		/* Entry k - SCAN_AHEAD recorded, then entry k hashed into the
+		 * place its hash leaves. */
+		if (k >= SCAN_AHEAD) {
+			size_t nl;
+			const char *name = buf_get_blob(&r, &nl);
+			unsigned char type = (unsigned char)buf_get_varint(&r);
+			buf_truncate(rel, base);
+			if (base)
+				buf_putc(rel, '/');
+			buf_put(rel, name, nl);
+			slot *s = record_hashed_entry(o, rel, hashes[k % SCAN_AHEAD], type);
+			if (type == DT_DIR)
+				rc = scan(o, m, s, rel, err);
+		}
+		if (k < md->n) {
+			size_t nl;
+			const char *name = buf_get_blob(&ahead, &nl);
+			buf_get_varint(&ahead);
+			buf_truncate(&next, next_base);
+			buf_put(&next, name, nl);
+			uint64_t h = hash_bytes(next.ptr, next.len);
+			hashes[k % SCAN_AHEAD] = h;
+			if (o->old.cap)
+				__builtin_prefetch(&o->old.slots[h & (o->old.cap - 1)], 1);
+		}
 	}
+	buf_release(&next);
 	o->dstat[di].list_end = (size_t)(r.p - (const unsigned char *)m->data.ptr);
 	buf_truncate(rel, base);
 	scan_wake(o, false);

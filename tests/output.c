@@ -843,6 +843,44 @@ static void sleep_ms(long ms)
  * changed right before a scan is read until a scan begins later than
  * that. (On one of whole seconds, the old two seconds hold: see
  * test_manifest, whose folders age() dates to 2001.) */
+/* A folder of more entries than the scan hashes ahead of the one it
+ * records (SCAN_AHEAD, 8), taken as the manifest lists it: every file in
+ * it is found where the map keeps it, so each is kept as it was. */
+static void test_manifest_wide(void)
+{
+	enum { WIDE = 40 };
+	snprintf(out, sizeof out, "%s/wide", base);
+	char man[800];
+	snprintf(man, sizeof man, "%s/cache/wide.list", base);
+	output_mark marks[WIDE];
+	long read = -1;
+	int kept = 0;
+	for (int round = 0; round < 3; round++) {
+		output *o = NULL;
+		gen_err err = { 0 };
+		if (output_begin(&o, out, man, &err) < 0) {
+			ok(0, "wide: begin: %s", err.msg);
+			return;
+		}
+		read = (long)output_dirs_read(o);
+		kept = 0;
+		for (int i = 0; i < WIDE; i++) {
+			char rel[64], text[32];
+			snprintf(rel, sizeof rel, "w/%d.html", i);
+			snprintf(text, sizeof text, "page %d", i);
+			if (round && output_keep(o, rel, &marks[i]))
+				kept++;
+			else
+				put_marked(o, rel, text, &marks[i]);
+		}
+		if (commit(o) < 0)
+			break;
+		age("", true);
+	}
+	is(read, 0, "wide: a settled folder of 40 files is taken from the manifest");
+	is(kept, WIDE, "wide: and every file in it is kept as it was");
+}
+
 static void test_settled_soon(void)
 {
 	char man[800];
@@ -2032,6 +2070,7 @@ int main(void)
 	test_commit_early();
 	test_manifest();
 	test_manifest_order();
+	test_manifest_wide();
 	test_settled_soon();
 	test_absolute();
 	test_few();

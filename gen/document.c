@@ -1,12 +1,12 @@
 /* document: front matter plus Markdown for one file (see document.h). */
 #include "document.h"
 
-#include <sched.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "buf.h"
+#include "jobs.h"
 #include "xalloc.h"
 
 char *document_url_for(const char *rel)
@@ -343,22 +343,11 @@ static int thaw_evidence(document *d, bool borrow, bool check)
 static void evidence_ready(const document *cd)
 {
 	document *d = (document *)cd;
-	for (;;) {
-		unsigned char state =
-			atomic_load_explicit(&d->evidence_state, memory_order_acquire);
-		if (state == EVIDENCE_READ)
-			return;
-		if (state == EVIDENCE_READING) {
-			sched_yield();
-			continue;
-		}
-		if (!atomic_compare_exchange_strong(&d->evidence_state, &state, EVIDENCE_READING))
-			continue;
-		if (thaw_evidence(d, true, d->evidence_damage != NULL) < 0 && d->evidence_damage)
-			atomic_store(d->evidence_damage, true);
-		atomic_store_explicit(&d->evidence_state, EVIDENCE_READ, memory_order_release);
+	if (!jobs_claim(&d->evidence_state, EVIDENCE_PENDING, EVIDENCE_READING))
 		return;
-	}
+	if (thaw_evidence(d, true, d->evidence_damage != NULL) < 0 && d->evidence_damage)
+		atomic_store(d->evidence_damage, true);
+	atomic_store_explicit(&d->evidence_state, EVIDENCE_READ, memory_order_release);
 }
 
 size_t document_evidence_count(const document *d)

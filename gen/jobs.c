@@ -2,6 +2,7 @@
 #include "jobs.h"
 
 #include <pthread.h>
+#include <sched.h>
 #include <stdbool.h>
 #include <stdlib.h>
 
@@ -25,4 +26,19 @@ void jobs_run(void *items, size_t n, size_t size, void *(*fn)(void *))
 	}
 	free(threads);
 	free(started);
+}
+
+bool jobs_claim(_Atomic unsigned char *state, unsigned char pending, unsigned char making)
+{
+	for (;;) {
+		unsigned char now = atomic_load_explicit(state, memory_order_acquire);
+		if (now == making) {
+			sched_yield();
+			continue;
+		}
+		if (now != pending)
+			return false;
+		if (atomic_compare_exchange_strong(state, &now, making))
+			return true;
+	}
 }

@@ -11,8 +11,19 @@
 #ifndef GEN_JOBS_H
 #define GEN_JOBS_H
 
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 void jobs_run(void *items, size_t n, size_t size, void *(*fn)(void *));
+
+/* Something made once, when first asked for, by whichever thread asks
+ * (a thawed article's replay, tail or evidence): its state is pending
+ * until a thread claims it, making while that thread makes it, and
+ * something else once made. jobs_claim returns true when the caller
+ * has claimed it (it then makes it and stores the state that says so,
+ * with release order); false when it is made (the state is then read
+ * with acquire order), after waiting while another thread makes it. */
+bool jobs_claim(_Atomic unsigned char *state, unsigned char pending, unsigned char making);
 
 #endif

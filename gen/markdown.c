@@ -53,6 +53,7 @@
 #include <cmark-gfm.h>
 #include <cmark-gfm-core-extensions.h>
 
+#include "jobs.h"
 #include "text.h"
 #include "xalloc.h"
 
@@ -2696,6 +2697,23 @@ static void freeze_tail(const markdown_doc *doc, buf *out)
 	}
 }
 
+/* A piece frozen after its checksum (the tail, the replay): the bytes a
+ * thawed document had (had), or made by freeze into made. */
+typedef struct frozen_piece {
+	const char *bytes;
+	size_t len;
+	uint64_t sum;
+} frozen_piece;
+
+static frozen_piece piece_of(const markdown_doc *doc, const char *had, size_t len, uint64_t sum,
+			     void (*freeze)(const markdown_doc *, buf *), uint64_t seed, buf *made)
+{
+	if (had)
+		return (frozen_piece){ had, len, sum };
+	freeze(doc, made);
+	return (frozen_piece){ made->ptr, made->len, buf_hash64(made->ptr, made->len, seed) };
+}
+
 size_t markdown_freeze_split(const markdown_doc *doc, buf *out, buf *replay_out,
 			     size_t *tail_len)
 {
@@ -2733,35 +2751,21 @@ size_t markdown_freeze_split(const markdown_doc *doc, buf *out, buf *replay_out,
 	 * (anchors, HTML, text walk), so that a reader may check each only
 	 * when it reads it. A thawed document's are put back as they came,
 	 * checksums and all: the same bytes, and damage stays damage. */
-	buf tail = BUF_INIT, replay = BUF_INIT;
-	const char *tail_bytes = doc->tail;
-	size_t tlen = doc->tail_len;
-	uint64_t tail_sum = doc->tail_sum;
-	if (!tail_bytes) {
-		freeze_tail(doc, &tail);
-		tail_bytes = tail.ptr;
-		tlen = tail.len;
-		tail_sum = buf_hash64(tail.ptr, tail.len, TAIL_SEED);
-	}
-	const char *replay_bytes = doc->replay;
-	size_t rlen = doc->replay_len;
-	uint64_t replay_sum = doc->replay_sum;
-	if (!replay_bytes) {
-		freeze_replay(doc, &replay);
-		replay_bytes = replay.ptr;
-		rlen = replay.len;
-		replay_sum = buf_hash64(replay.ptr, replay.len, REPLAY_SEED);
-	}
-	buf_put(out, &replay_sum, sizeof replay_sum);
-	buf_put(out, &tail_sum, sizeof tail_sum);
-	buf_put_varint(out, tlen);
-	buf_put(out, tail_bytes, tlen);
+	buf made_tail = BUF_INIT, made_replay = BUF_INIT;
+	frozen_piece tail = piece_of(doc, doc->tail, doc->tail_len, doc->tail_sum, freeze_tail,
+				     TAIL_SEED, &made_tail);
+	frozen_piece replay = piece_of(doc, doc->replay, doc->replay_len, doc->replay_sum,
+				       freeze_replay, REPLAY_SEED, &made_replay);
+	buf_put(out, &replay.sum, sizeof replay.sum);
+	buf_put(out, &tail.sum, sizeof tail.sum);
+	buf_put_varint(out, tail.len);
+	buf_put(out, tail.bytes, tail.len);
 	if (tail_len)
-		*tail_len = tlen;
-	buf_put(replay_out, replay_bytes, rlen);
-	buf_release(&tail);
-	buf_release(&replay);
-	return rlen;
+		*tail_len = tail.len;
+	buf_put(replay_out, replay.bytes, replay.len);
+	buf_release(&made_tail);
+	buf_release(&made_replay);
+	return replay.len;
 }
 
 /* The anchors, HTML and text walk of doc, as thaw_replay reads them. */
@@ -2891,22 +2895,11 @@ static int thaw_tail(markdown_doc *doc, bool borrow, bool check)
 static void tail_ready(const markdown_doc *cdoc)
 {
 	markdown_doc *doc = (markdown_doc *)cdoc;
-	for (;;) {
-		unsigned char state =
-			atomic_load_explicit(&doc->tail_state, memory_order_acquire);
-		if (state == TAIL_READ)
-			return;
-		if (state == TAIL_READING) {
-			sched_yield();
-			continue;
-		}
-		if (!atomic_compare_exchange_strong(&doc->tail_state, &state, TAIL_READING))
-			continue;
-		if (thaw_tail(doc, true, doc->tail_damage != NULL) < 0 && doc->tail_damage)
-			atomic_store(doc->tail_damage, true);
-		atomic_store_explicit(&doc->tail_state, TAIL_READ, memory_order_release);
+	if (!jobs_claim(&doc->tail_state, TAIL_PENDING, TAIL_READING))
 		return;
-	}
+	if (thaw_tail(doc, true, doc->tail_damage != NULL) < 0 && doc->tail_damage)
+		atomic_store(doc->tail_damage, true);
+	atomic_store_explicit(&doc->tail_state, TAIL_READ, memory_order_release);
 }
 
 bool markdown_tail_held(const markdown_doc *doc)
@@ -3109,21 +3102,11 @@ static void replay_ready(const markdown_doc *cdoc)
 static unsigned char replay_sound(const markdown_doc *cdoc)
 {
 	markdown_doc *doc = (markdown_doc *)cdoc;
-	for (;;) {
-		unsigned char state =
-			atomic_load_explicit(&doc->replay_state, memory_order_acquire);
-		if (state == REPLAY_READ || state == REPLAY_SOUND)
-			return state;
-		if (state == REPLAY_READING) {
-			sched_yield();
-			continue;
-		}
-		if (!atomic_compare_exchange_strong(&doc->replay_state, &state, REPLAY_READING))
-			continue;
-		state = replay_damaged(doc) ? REPLAY_READ : REPLAY_SOUND;
-		atomic_store_explicit(&doc->replay_state, state, memory_order_release);
-		return state;
-	}
+	if (!jobs_claim(&doc->replay_state, REPLAY_PENDING, REPLAY_READING))
+		return atomic_load_explicit(&doc->replay_state, memory_order_acquire);
+	unsigned char state = replay_damaged(doc) ? REPLAY_READ : REPLAY_SOUND;
+	atomic_store_explicit(&doc->replay_state, state, memory_order_release);
+	return state;
 }
 
 /* A reader of a sound replay's bytes past its anchors, at the HTML. */

@@ -419,18 +419,23 @@ is "$(from_cache)" "$(( $(articles) - 1 )) of $(articles)" \
 	"and the build starts again, without it"
 build_both "after the replay's damage"
 is "$(from_cache)" "$(articles) of $(articles)" "the cache is whole again"
-# The same for an article's tail, its headings and tips,
-# which follow the part checked at once in its record, with a checksum
-# of their own: here a heading's text, in extra-6's record (its key not
-# the replay's, which starts with a byte 0xff).
-key=content/verhalen/extra-6.md
-rec=$(grep -boa "$key" "$PACK" | cut -d: -f1 > "$WORK/keys"
-	grep -boa "$(printf '\377')$key" "$PACK" | cut -d: -f1 |
+# in_record KEY TEXT: where TEXT first lies after the last article
+# record of KEY (not its replay's, whose key starts with a byte 0xff);
+# nothing when there is none.
+in_record() {
+	grep -boa "$1" "$PACK" | cut -d: -f1 > "$WORK/keys"
+	grep -boa "$(printf '\377')$1" "$PACK" | cut -d: -f1 |
 		awk '{ print $1 + 1 }' > "$WORK/replays"
-	grep -vxF -f "$WORK/replays" "$WORK/keys" | tail -1)
-heading=$(grep -boa 'Wat beter kon' "$PACK" | cut -d: -f1 |
-	awk -v a="$rec" '$1 > a { print; exit }')
-damage "$heading"
+	rec=$(grep -vxF -f "$WORK/replays" "$WORK/keys" | tail -1)
+	test -n "$rec" && grep -boa "$2" "$PACK" | cut -d: -f1 |
+		awk -v a="$rec" '$1 > a { print; exit }'
+}
+# The same for an article's tail, its headings and tips, which follow
+# the part checked at once in its record, with a checksum of their own:
+# here a heading's text, in extra-6's record.
+heading=$(in_record content/verhalen/extra-6.md 'Wat beter kon')
+ok "$(test -n "$heading"; echo $?)" "extra-6's record holds its heading"
+damage "${heading:-0}"
 build_both "a damaged tail no page reads"
 lacks "$WORK/inc.err" "the build cache was damaged" "a damaged tail no page reads is not read"
 is "$(from_cache)" "$(articles) of $(articles)" "and the rest of its record is used"
@@ -442,15 +447,10 @@ is "$(from_cache)" "$(( $(articles) - 1 )) of $(articles)" \
 build_both "after the tail's damage"
 is "$(from_cache)" "$(articles) of $(articles)" "the cache is whole again after it"
 # And for its evidence, last in the record: the passage a filter tagged,
-# which only the pages of its themes show.
-key=content/verhalen/extra-7.md
-rec=$(grep -boa "$key" "$PACK" | cut -d: -f1 > "$WORK/keys"
-	grep -boa "$(printf '\377')$key" "$PACK" | cut -d: -f1 |
-		awk '{ print $1 + 1 }' > "$WORK/replays"
-	grep -vxF -f "$WORK/replays" "$WORK/keys" | tail -1)
-excerpt=$(grep -boa 'Ik kan er ook niets aan doen' "$PACK" | cut -d: -f1 |
-	awk -v a="$rec" '$1 > a { print; exit }')
-damage "$excerpt"
+# which only the pages of its themes show (extra-8's).
+excerpt=$(in_record content/verhalen/extra-8.md 'Ik kan er ook niets aan doen')
+ok "$(test -n "$excerpt"; echo $?)" "extra-8's record holds its evidence"
+damage "${excerpt:-0}"
 build_both "damaged evidence no page reads"
 lacks "$WORK/inc.err" "the build cache was damaged" "damaged evidence no page reads is not read"
 is "$(from_cache)" "$(articles) of $(articles)" "and the rest of that record is used"

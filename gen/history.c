@@ -1437,7 +1437,6 @@ static void cache_prune(const char *dir)
 	free(v);
 }
 
-/* Writes the state at the build's commit; a failure only costs speed. */
 /* What cache_save has made so far goes to the file once it is this
  * much: 2.4 MB at 10,000 articles, not made whole in memory first. */
 #define SAVE_CHUNK 65536
@@ -1450,6 +1449,7 @@ static void save_some(buf_sealer *s, buf *b)
 	}
 }
 
+/* Writes the state at the build's commit; a failure only costs speed. */
 static void cache_save(const history *h, const char *dir)
 {
 	buf b = BUF_INIT, path = BUF_INIT;

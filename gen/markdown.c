@@ -2846,9 +2846,9 @@ static int thaw_replay(markdown_doc *doc, buf_reader *r, bool borrow, bool strin
 /* Reads doc's tail (doc->tail, doc->tail_len) into its arrays: its
  * strings copied into the arena, or borrowed. With check, bytes that do
  * not match their checksum are not read. -1 (and no headings or tips)
- * when they do not, or are cut short. A copying thaw
- * keeps no pointer to its bytes; a borrowing one keeps it, to freeze
- * them again as they came. */
+ * when they do not, or are cut short. A copying thaw keeps no pointer
+ * to its bytes; a borrowing one keeps it, to freeze them again as they
+ * came. */
 static int thaw_tail(markdown_doc *doc, bool borrow, bool check)
 {
 	buf_reader rd, *r = &rd;

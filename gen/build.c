@@ -133,8 +133,10 @@ static void print_stats(const stage_times *t, const site *s, const renderer *r,
 					 "                     of %zu terms from an earlier build",
 			   rt->search_held, rt->search_terms_held);
 	if (rt->search_held && rt->search_terms_scored < rt->search_terms)
-		buf_printf(&search_note, ";\n                     %zu of %zu terms scored again",
-			   rt->search_terms_scored, rt->search_terms);
+		buf_printf(&search_note, ";\n                     %zu of %zu terms touched,\n"
+					 "                     %zu of %zu postings scored again",
+			   rt->search_terms_scored, rt->search_terms, rt->search_postings_scored,
+			   rt->search_postings);
 	if (rt->search_whole)
 		buf_puts(&search_note, ",\n                     and every file of the index: as in\n"
 				       "                     the last build");

@@ -1711,6 +1711,8 @@ static void *part_run(void *arg)
 		t->r->times.search_terms_held = st.terms_held;
 		t->r->times.search_terms_scored = st.terms_scored;
 		t->r->times.search_terms = st.terms;
+		t->r->times.search_postings_scored = st.postings_scored;
+		t->r->times.search_postings = st.postings;
 		t->r->times.search_whole = st.whole;
 		t->r->times.search_docs = t->r->s->ndocs;
 		break;

@@ -151,6 +151,7 @@ typedef struct render_times {
 	size_t search_docs, search_kept;     /* in the index; whose text file was kept */
 	size_t search_held, search_terms_held; /* words, postings from the memory */
 	size_t search_terms_scored, search_terms; /* terms scored, of all */
+	size_t search_postings_scored, search_postings; /* and postings */
 	bool search_whole;                   /* every file of the index kept */
 } render_times;
 const render_times *render_last_times(const renderer *r);

@@ -495,6 +495,7 @@ struct search_index {
 	bool order_same;       /* build_postings_after: order is the memory's */
 	bool scored_touched;   /* and it scored only the touched terms */
 	size_t terms_scored;   /* search_terms_scored */
+	size_t postings_scored, postings_touched; /* search_postings_scored */
 	size_t merge_ranges;   /* and the ranges of terms it merged (tests) */
 	vec32 fm;              /* with a memory: each document's themes as */
 	size_t *fm_at;         /* written (first occurrences), from fm_at[i] */
@@ -2137,6 +2138,13 @@ size_t search_terms_scored(const search_index *ix)
 	return ix->terms_scored;
 }
 
+size_t search_postings_scored(const search_index *ix, size_t *touched)
+{
+	if (touched)
+		*touched = ix->postings_touched;
+	return ix->postings_scored;
+}
+
 size_t search_term_count(const search_index *ix)
 {
 	return ix->terms.n;
@@ -3691,6 +3699,7 @@ typedef struct score_part {
 	uint32_t max_term;   /* a term with a posting scoring max */
 	int pass;
 	const bool *only;    /* the terms to score (NULL: all) */
+	size_t scored;       /* postings scored in the first pass */
 } score_part;
 
 static void *score_run(void *arg)
@@ -3709,6 +3718,7 @@ static void *score_run(void *arg)
 		}
 		double df = ix->made.post_n[t];
 		double idf = log(1 + (nd - df + 0.5) / (df + 0.5));
+		p->scored += end - at;
 		for (; at < end; at++) {
 			double sc = bm25(idf, ix->made.ptf[at], p->norm[ix->made.pdoc[at]]);
 			if (p->impact)
@@ -3735,6 +3745,7 @@ typedef struct scoring {
 	size_t got_impact;
 	double max;          /* the highest score, and 1 + a term that has it */
 	uint32_t holder;
+	size_t scored;       /* postings scored */
 } scoring;
 
 /* Scores the postings of the terms in only (NULL: every term; counted:
@@ -3758,7 +3769,7 @@ static void scoring_begin(search_index *ix, scoring *sc, size_t total, const boo
 	sc->parts = xcalloc(sc->nparts + 1, sizeof *sc->parts);
 	size_t t = 0, sum = 0;
 	for (size_t p = 0; p < sc->nparts; p++) {
-		sc->parts[p] = (score_part){ ix, t, t, sc->norm, sc->impact, 0, 0, 0, only };
+		sc->parts[p] = (score_part){ ix, t, t, sc->norm, sc->impact, 0, 0, 0, only, 0 };
 		size_t want = counted * (p + 1) / sc->nparts;
 		for (; t < nt && (p == sc->nparts - 1 || sum < want); t++)
 			sum += !only || only[t] ? ix->made.post_n[t] : 0;
@@ -3767,6 +3778,9 @@ static void scoring_begin(search_index *ix, scoring *sc, size_t total, const boo
 	jobs_run(sc->parts, sc->nparts, sizeof *sc->parts, score_run);
 	sc->max = 0;
 	sc->holder = 0;
+	sc->scored = 0;
+	for (size_t p = 0; p < sc->nparts; p++)
+		sc->scored += sc->parts[p].scored;
 	for (size_t p = 0; p < sc->nparts; p++)
 		if (sc->parts[p].max > sc->max) {
 			sc->max = sc->parts[p].max;
@@ -3808,58 +3822,6 @@ static void score_postings(search_index *ix, size_t total)
 	scoring_end(ix, &sc);
 }
 
-/* score_postings for an index after the memory's (build_postings_after),
- * when only the touched terms (a changed document has or had them) can
- * score otherwise: the number of documents is the memory's (ix->after),
- * the average length is on the memory's grid point (grid_avgdl), and the
- * memory's highest posting is in an untouched term, so it still is the
- * highest unless a touched one passes it. Then the touched terms are
- * scored, and the others' levels copied from the memory: an edit of one
- * article scores a few hundred terms' postings instead of all of them.
- * The scale is the memory's, so each score goes to its level at once:
- * no array of a float per posting, a page fault per 4 KB of it in a
- * one-shot build. Returns false, having made nothing to keep (the
- * scale is set again by score_postings), when that does not hold or a
- * touched posting passes the memory's highest. */
-static bool score_touched(search_index *ix, const bool *touched, size_t total)
-{
-	const index_made *was = &ix->memory->made;
-	size_t nt = ix->terms.n;
-	double avgdl = grid_avgdl(ix->total_len, ix->ndocs);
-	if (!was->max_holder || !(was->max_impact > 0) || was->avgdl != avgdl)
-		return false;
-	uint32_t holder = UINT32_MAX;
-	size_t ntouched = 0;
-	for (size_t t = 0; t < nt; t++) {
-		if (ix->term_was[t] == was->max_holder - 1)
-			holder = (uint32_t)t;
-		if (touched[t])
-			ntouched += ix->made.post_n[t];
-		else if (ix->term_was[t] == UINT32_MAX)
-			return false;
-	}
-	if (holder == UINT32_MAX || touched[holder])
-		return false;
-	scoring sc;
-	scale_init(ix, was->max_impact);
-	ix->made.pq = spare_take(spare_of(ix, SPARE_PQ), total + 1, &ix->made.pq_cap);
-	scoring_begin(ix, &sc, total, touched, ntouched, avgdl, true);
-	bool passed = sc.max > was->max_impact;
-	if (passed) {
-		spare_give(spare_of(ix, SPARE_PQ), ix->made.pq, ix->made.pq_cap);
-		ix->made.pq = NULL;
-	} else {
-		ix->made.max_holder = holder + 1;
-		ix->made.avgdl = avgdl;
-		for (size_t u = 0; u < nt; u++)
-			if (!touched[u] && ix->made.post_n[u])
-				memcpy(ix->made.pq + ix->made.post_off[u],
-				       was->pq_raw + was->post_off[ix->term_was[u]], ix->made.post_n[u]);
-	}
-	scoring_end(ix, &sc);
-	return !passed;
-}
-
 /* A posting of a changed document, made for build_postings_after. */
 typedef struct fresh_posting {
 	uint32_t term, k;    /* k: the document in index order */
@@ -3887,6 +3849,8 @@ typedef struct merge_part {
 	size_t f;            /* the first of fresh with a term from on */
 	size_t count;        /* merge_fill: where the range's postings end */
 	bool *touched;       /* per term: a posting came or went (merge_fill) */
+	bool *counted;       /* per term: its number of postings moved (merge_fill) */
+	size_t *fresh_at;    /* per fresh posting: where it went (merge_fill) */
 	const bool *only;    /* merge_same: the terms to compare posting by
 				* posting (NULL: all); the others' are the
 				* memory's, their levels too (score_touched) */
@@ -3906,6 +3870,14 @@ static const uint32_t *was_postings(const search_index *ix, size_t t, const floa
 	*tf = m->made.ptf + m->made.post_off[was];
 	*n = m->made.post_n[was];
 	return m->made.pdoc + m->made.post_off[was];
+}
+
+/* The memory's levels of term t's postings (it has some), before the
+ * tiers of encode_postings. */
+static const uint8_t *was_levels(const search_index *ix, size_t t)
+{
+	const search_memory *m = ix->memory;
+	return m->made.pq_raw + m->made.post_off[ix->term_was[t]];
 }
 
 /* The postings of the terms of the ranges before this one, counted
@@ -3941,18 +3913,23 @@ static void *merge_fill(void *arg)
 		const float *otf;
 		uint32_t on, i = 0;
 		const uint32_t *od = was_postings(ix, t, &otf, &on);
+		/* Each kept posting's level is the memory's as long as its
+		 * term's number of documents is (score_touched). */
+		const uint8_t *oq = on ? was_levels(ix, t) : NULL;
 		ix->made.post_off[t] = (uint32_t)at;
 		bool touched = false;
 		while (i < on || (f < p->nfresh && fresh[f].term == t)) {
 			if (f < p->nfresh && fresh[f].term == t && (i >= on || fresh[f].k < od[i])) {
 				ix->made.pdoc[at] = fresh[f].k;
-				ix->made.ptf[at++] = fresh[f].tf;
-				f++;
+				ix->made.ptf[at] = fresh[f].tf;
+				ix->made.pq[at] = 0;
+				p->fresh_at[f++] = at++;
 				touched = true;
 			} else {
 				if (!p->gone[od[i]]) {
 					ix->made.pdoc[at] = od[i];
-					ix->made.ptf[at++] = otf[i];
+					ix->made.ptf[at] = otf[i];
+					ix->made.pq[at++] = oq[i];
 				} else {
 					touched = true;
 				}
@@ -3961,6 +3938,7 @@ static void *merge_fill(void *arg)
 		}
 		ix->made.post_n[t] = (uint32_t)(at - ix->made.post_off[t]);
 		p->touched[t] = touched;
+		p->counted[t] = ix->made.post_n[t] != on;
 	}
 	p->count = at;
 	return NULL;
@@ -3989,6 +3967,76 @@ static void *merge_same(void *arg)
 		ix->term_same[t] = same;
 	}
 	return NULL;
+}
+
+/* score_postings for an index after the memory's (build_postings_after),
+ * when only the touched terms (a changed document has or had them) can
+ * score otherwise: the number of documents is the memory's (ix->after),
+ * the average length is on the memory's grid point (grid_avgdl), and the
+ * memory's highest posting is in an untouched term, so it still is the
+ * highest unless a touched one passes it. Of a touched term, only the
+ * changed documents' postings score otherwise while its number of
+ * documents stays (counted false): its idf, and every other document's
+ * length and weighted count, are as they were. So the terms whose
+ * number moved are scored whole, the other touched terms' fresh
+ * postings one by one; every other level is the memory's, put in pq by
+ * merge_fill. An edit of one article that keeps its words scores its
+ * few hundred postings, not the hundreds of thousands its common words
+ * have. The scale is the memory's, so each score goes to its level at
+ * once: no array of a float per posting. Returns false when that does
+ * not hold or a posting passes the memory's highest: pq is then to be
+ * made again (score_postings sets the scale anew). */
+static bool score_touched(search_index *ix, const merge_part *part, const bool *counted,
+			  size_t total)
+{
+	const index_made *was = &ix->memory->made;
+	const bool *touched = part->touched;
+	size_t nt = ix->terms.n;
+	double avgdl = grid_avgdl(ix->total_len, ix->ndocs);
+	if (!was->max_holder || !(was->max_impact > 0) || was->avgdl != avgdl)
+		return false;
+	uint32_t holder = UINT32_MAX;
+	size_t whole = 0;
+	ix->postings_touched = 0;
+	for (size_t t = 0; t < nt; t++) {
+		if (ix->term_was[t] == was->max_holder - 1)
+			holder = (uint32_t)t;
+		if (touched[t])
+			ix->postings_touched += ix->made.post_n[t];
+		else if (ix->term_was[t] == UINT32_MAX)
+			return false;
+		if (counted[t])
+			whole += ix->made.post_n[t];
+	}
+	if (holder == UINT32_MAX || touched[holder])
+		return false;
+	scoring sc;
+	scale_init(ix, was->max_impact);
+	scoring_begin(ix, &sc, total, counted, whole, avgdl, true);
+	double max = sc.max, nd = (double)ix->ndocs;
+	size_t one_by_one = 0;
+	for (size_t f = 0; f < part->nfresh; f++) {
+		uint32_t t = part->fresh[f].term;
+		if (counted[t])
+			continue;
+		/* As score_run scores it, to the bit. */
+		size_t at = part->fresh_at[f];
+		double df = ix->made.post_n[t];
+		double idf = log(1 + (nd - df + 0.5) / (df + 0.5));
+		double score = bm25(idf, ix->made.ptf[at], sc.norm[ix->made.pdoc[at]]);
+		ix->made.pq[at] = quantize_float(ix, (float)score);
+		if (score > max)
+			max = score;
+		one_by_one++;
+	}
+	bool passed = max > was->max_impact;
+	if (!passed) {
+		ix->made.max_holder = holder + 1;
+		ix->made.avgdl = avgdl;
+		ix->postings_scored = sc.scored + one_by_one;
+	}
+	scoring_end(ix, &sc);
+	return !passed;
 }
 
 /* build_postings for an index that search_add_documents found to be the
@@ -4077,14 +4125,23 @@ static bool build_postings_after(search_index *ix)
 	while (f0 < nfresh && fresh[f0].term < cut)
 		f0++;
 	bool *moved = xcalloc(nt + 1, sizeof *moved);
-	parts[0] = (merge_part){ ix, fresh, nfresh, gone, 0, cut, 0, 0, moved, NULL };
-	parts[1] = (merge_part){ ix, fresh, nfresh, gone, cut, nt, f0, 0, moved, NULL };
+	bool *counted = xcalloc(nt + 1, sizeof *counted);
+	size_t *fresh_at = xmalloc((nfresh + 1) * sizeof *fresh_at);
+	ix->made.pq = spare_take(spare_of(ix, SPARE_PQ), cap + 1, &ix->made.pq_cap);
+	parts[0] = (merge_part){ ix, fresh, nfresh, gone, 0, cut, 0, 0, moved, counted, fresh_at,
+				 NULL };
+	parts[1] = (merge_part){ ix, fresh, nfresh, gone, cut, nt, f0, 0, moved, counted, fresh_at,
+				 NULL };
 	jobs_run(parts, nparts, sizeof *parts, merge_fill);
 	ix->merge_ranges = nparts;
 	size_t at = parts[nparts - 1].count;
-	ix->scored_touched = score_touched(ix, moved, at);
-	if (!ix->scored_touched)
+	ix->scored_touched = score_touched(ix, &parts[0], counted, at);
+	if (!ix->scored_touched) {
+		spare_give(spare_of(ix, SPARE_PQ), ix->made.pq, ix->made.pq_cap);
+		ix->made.pq = NULL;
 		score_postings(ix, at);
+		ix->postings_scored = ix->postings_touched = at;
+	}
 	ix->terms_scored = nt;
 	for (size_t t = 0; ix->scored_touched && t < nt; t++)
 		ix->terms_scored -= !moved[t];
@@ -4097,6 +4154,8 @@ static bool build_postings_after(search_index *ix)
 		parts[p].only = ix->scored_touched ? moved : NULL;
 	jobs_run(parts, nparts, sizeof *parts, merge_same);
 	free(moved);
+	free(counted);
+	free(fresh_at);
 	free(place);
 	free(gone);
 	free(tacc);
@@ -4145,6 +4204,7 @@ static void build_postings(search_index *ix)
 				    : got_tf / sizeof *ix->made.ptf;
 	float *impact = spare_take(spare_of(ix, SPARE_IMPACT), (total + 1) * sizeof *impact,
 				   &got_impact);
+	ix->postings_scored = ix->postings_touched = total;
 	double avgdl = grid_avgdl(ix->total_len, nd);
 	double *idf = xmalloc((nt + 1) * sizeof *idf);
 	for (size_t t = 0; t < nt; t++) {
@@ -5355,6 +5415,11 @@ static int render_index(renderer *r, const site *s, site_files *files,
 	st->terms_held = search_terms_held(ix);
 	st->terms_scored = search_terms_scored(ix);
 	st->terms = ix->terms.n;
+	st->postings_scored = search_postings_scored(ix, NULL);
+	st->postings = ix->terms.n && ix->made.post_off
+			       ? (size_t)ix->made.post_off[ix->terms.n - 1] +
+					 ix->made.post_n[ix->terms.n - 1]
+			       : 0;
 	if (rc < 0)
 		goto out;
 	memo.nshards = ix->nshards;

@@ -179,6 +179,11 @@ size_t search_terms_held(const search_index *ix);
  * the others' scores cannot have moved (the average length on the same
  * point of its grid, the highest posting in an untouched term). */
 size_t search_terms_scored(const search_index *ix);
+/* Postings search_write scored: all, or after the memory's last index
+ * those of the touched terms whose number of documents moved, and of the
+ * others only the changed documents' own; *touched (may be NULL): the
+ * postings of the touched terms, all of which it scored before. */
+size_t search_postings_scored(const search_index *ix, size_t *touched);
 /* The index's terms (after search_write). */
 size_t search_term_count(const search_index *ix);
 /* For tests, after search_write: the ranges of terms (threads) that
@@ -229,6 +234,7 @@ typedef struct search_render_stats {
 	size_t held;       /* whose words came from the memory */
 	size_t terms_held; /* terms whose postings came from its last index */
 	size_t terms_scored, terms; /* terms scored, of all (search_terms_scored) */
+	size_t postings_scored, postings; /* and postings (search_postings_scored) */
 	bool whole;        /* every file of the index kept */
 } search_render_stats;
 

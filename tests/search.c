@@ -833,6 +833,7 @@ static void disk_release(disk *d)
 /* search_merge_ranges, search_terms_scored and search_term_count of
  * build_with's last index. */
 static size_t last_merge_ranges, last_terms_scored, last_terms;
+static size_t last_postings_scored, last_postings_touched;
 /* The last build's highest score, exactly (search_top_impact). */
 static double last_top;
 /* Files its keeper was asked about before search_write. */
@@ -868,6 +869,7 @@ static char *build_with(const document *docs, size_t n, int jobs, cache_file *c,
 	last_merge_ranges = search_merge_ranges(ix);
 	last_terms_scored = search_terms_scored(ix);
 	last_terms = search_term_count(ix);
+	last_postings_scored = search_postings_scored(ix, &last_postings_touched);
 	last_top = search_top_impact(ix);
 	search_free(ix);
 	cache_save(own, NULL);
@@ -1481,6 +1483,19 @@ static void test_memory_touched(void)
 				 last_terms_scored, last_terms);
 			ok(last_terms > 0 && (edits[e].few ? last_terms_scored < last_terms / 2
 							   : last_terms_scored == last_terms),
+			   "%s", name);
+			/* Of a touched term whose number of documents stayed,
+			 * only the changed article's posting: every edit here
+			 * keeps some of the article's words, which others have
+			 * too. */
+			snprintf(name, sizeof name, "touched terms%s: %s: %s (%zu of %zu)",
+				 through ? ", through the file" : "", edits[e].what,
+				 edits[e].few ? "fewer postings scored than the touched terms have"
+					      : "every posting scored",
+				 last_postings_scored, last_postings_touched);
+			ok(last_postings_scored > 0 &&
+				   (edits[e].few ? last_postings_scored < last_postings_touched
+						 : last_postings_scored == last_postings_touched),
 			   "%s", name);
 			free(got);
 			free(ref);

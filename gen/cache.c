@@ -40,17 +40,16 @@
 #define CONTENTS_KEY "\0gen contents"
 #define CONTENTS_KEY_LEN 13
 
+/* A record in the map: its payload is the key's length and bytes, then
+ * the value; before it, its length and checksum (rec_frame). Only what
+ * cannot be worked out from those is kept, in 32 bytes: a one-shot
+ * build lists sixty thousand records, and every lookup reads one. */
 typedef struct record {
-	const char *key;         /* in the map, not NUL-terminated */
-	size_t key_len;
+	const unsigned char *payload; /* in the map */
 	uint64_t hash;           /* key_hash of the key: looked up without
 				    touching the map where it can be */
-	const unsigned char *value;
-	size_t value_len;
-	const unsigned char *payload;
 	size_t len;              /* of the payload */
-	size_t size;             /* of the whole record in the file; its
-				    checksum is the 8 bytes before payload */
+	uint32_t key_len;
 	bool used;               /* read by this build (set by one worker) */
 	bool checked;            /* its sum was found right: a resident
 				    process's next build, which maps the
@@ -82,7 +81,7 @@ struct cache_file {
 	ino_t map_ino;
 	record *recs;
 	size_t nrecs, cap_recs;
-	size_t *slots;           /* open addressing: record index + 1, 0 = empty */
+	uint64_t *slots;         /* open addressing, 0 = empty: slot_of */
 	size_t cap_slots;
 	atomic_bool damaged;     /* a record did not check out: rewrite all */
 	bool late;               /* cache_check_late: articles' replays are
@@ -161,6 +160,57 @@ static uint64_t key_hash(const char *path, size_t len)
 	return buf_hash64(path, len, 0x6b6579);
 }
 
+static size_t varint_size(uint64_t v)
+{
+	size_t n = 1;
+	while (v >= 0x80) {
+		v >>= 7;
+		n++;
+	}
+	return n;
+}
+
+/* A record's key (not NUL-terminated), value and whole frame in the map:
+ * varints are written at their shortest, and a file whose records say
+ * otherwise is not used (load_records, load_contents). */
+static const char *rec_key(const record *r)
+{
+	return (const char *)r->payload + varint_size(r->key_len);
+}
+
+static const unsigned char *rec_value(const record *r)
+{
+	return (const unsigned char *)rec_key(r) + r->key_len;
+}
+
+static size_t rec_value_len(const record *r)
+{
+	return r->len - varint_size(r->key_len) - r->key_len;
+}
+
+static size_t rec_size(const record *r)
+{
+	return varint_size(r->len) + 8 + r->len;
+}
+
+static const unsigned char *rec_frame(const record *r)
+{
+	return r->payload - 8 - varint_size(r->len);
+}
+
+/* A slot of the lookup table: record k (index + 1 in the low half) and
+ * the top of its key's hash, so that a probe past another key's slot
+ * need not read that record. */
+static uint64_t slot_of(size_t k, uint64_t hash)
+{
+	return (hash & 0xffffffff00000000u) | (uint64_t)(k + 1);
+}
+
+static size_t slot_record(uint64_t slot)
+{
+	return (size_t)(slot & 0xffffffffu) - 1;
+}
+
 /* The record of key. With bytes false the key's bytes are not compared,
  * only its hash and length: each record's key lives in the map, and a
  * page of the map let go of since (markdown_drops) faults back in when
@@ -173,10 +223,13 @@ static record *find_record(const cache_file *c, const char *key, size_t len, boo
 	size_t mask = c->cap_slots - 1;
 	uint64_t h = key_hash(key, len);
 	for (size_t i = h & mask;; i = (i + 1) & mask) {
-		if (!c->slots[i])
+		uint64_t slot = c->slots[i];
+		if (!slot)
 			return NULL;
-		record *r = &c->recs[c->slots[i] - 1];
-		if (r->hash == h && r->key_len == len && (!bytes || memcmp(r->key, key, len) == 0))
+		if ((slot ^ h) >> 32)
+			continue;
+		record *r = &c->recs[slot_record(slot)];
+		if (r->hash == h && r->key_len == len && (!bytes || memcmp(rec_key(r), key, len) == 0))
 			return r;
 	}
 }
@@ -197,10 +250,10 @@ static void index_records(cache_file *c)
 	for (size_t k = 0; k < c->nrecs; k++) {
 		record *r = &c->recs[k];
 		for (size_t i = r->hash & mask;; i = (i + 1) & mask) {
-			record *o = c->slots[i] ? &c->recs[c->slots[i] - 1] : NULL;
+			record *o = c->slots[i] ? &c->recs[slot_record(c->slots[i])] : NULL;
 			if (!o || (o->hash == r->hash && o->key_len == r->key_len &&
-				   memcmp(o->key, r->key, r->key_len) == 0)) {
-				c->slots[i] = k + 1;
+				   memcmp(rec_key(o), rec_key(r), r->key_len) == 0)) {
+				c->slots[i] = slot_of(k, r->hash);
 				break;
 			}
 		}
@@ -235,18 +288,21 @@ static bool load_records(cache_file *c, buf_reader *r)
 		rec.payload = r->p;
 		rec.len = (size_t)len;
 		r->p += len;
-		rec.size = (size_t)(r->p - start);
 		buf_reader pr;
 		buf_reader_init(&pr, rec.payload, rec.len);
-		rec.key = buf_get_blob(&pr, &rec.key_len);
-		if (pr.bad)
+		size_t klen;
+		const char *key = buf_get_blob(&pr, &klen);
+		/* Varints at their shortest, as rec_key and rec_frame read them. */
+		if (pr.bad || klen > UINT32_MAX || rec_frame(&rec) != start ||
+		    (const unsigned char *)key != rec.payload + varint_size(klen))
 			return false;
+		rec.key_len = (uint32_t)klen;
 		/* An earlier save's contents: no lookup asks for it. */
-		if (rec.key_len == CONTENTS_KEY_LEN && memcmp(rec.key, CONTENTS_KEY, rec.key_len) == 0)
+		if (klen == CONTENTS_KEY_LEN && memcmp(key, CONTENTS_KEY, klen) == 0)
 			continue;
-		rec.hash = key_hash(rec.key, rec.key_len);
-		rec.value = pr.p;
-		rec.value_len = (size_t)(pr.end - pr.p);
+		rec.hash = key_hash(key, klen);
+		if (c->nrecs >= UINT32_MAX - 1)
+			return false; /* more than slot_of numbers */
 		if (c->nrecs == c->cap_recs) {
 			c->cap_recs = c->cap_recs ? 2 * c->cap_recs : 1024;
 			c->recs = xrealloc(c->recs, c->cap_recs * sizeof *c->recs);
@@ -273,16 +329,6 @@ static bool load_records(cache_file *c, buf_reader *r)
  * contents is checked against its checksum; in the middle of the file,
  * after a later save appended, it is one record more that no lookup
  * asks for, and the next rewrite leaves it out. */
-
-static size_t varint_size(uint64_t v)
-{
-	size_t n = 1;
-	while (v >= 0x80) {
-		v >>= 7;
-		n++;
-	}
-	return n;
-}
 
 /* One record the contents lists. */
 typedef struct listed {
@@ -347,7 +393,7 @@ static bool load_contents(cache_file *c, size_t first)
 	const char *key = buf_get_blob(&r, &kl);
 	uint64_t n = buf_get_varint(&r);
 	if (r.bad || kl != CONTENTS_KEY_LEN || memcmp(key, CONTENTS_KEY, kl) != 0 ||
-	    n > (uint64_t)(r.end - r.p))
+	    n > (uint64_t)(r.end - r.p) || n >= UINT32_MAX)
 		return false;
 	c->cap_recs = (size_t)n + 1024;
 	c->recs = xmalloc(c->cap_recs * sizeof *c->recs);
@@ -366,7 +412,7 @@ static bool load_contents(cache_file *c, size_t first)
 		 * payload: a list that says otherwise is not used. */
 		if (r.bad || gap > at - end || head > at - end - gap ||
 		    plen > at - end - gap - head || end + gap < first ||
-		    varint_size(klen) + klen > plen) {
+		    varint_size(klen) + klen > plen || klen > UINT32_MAX) {
 			r.bad = true;
 			break;
 		}
@@ -374,14 +420,10 @@ static bool load_contents(cache_file *c, size_t first)
 		size_t start = end + (size_t)gap;
 		rec.payload = c->map + start + head;
 		rec.len = (size_t)plen;
-		rec.size = head + (size_t)plen;
-		rec.key = (const char *)rec.payload + varint_size(klen);
-		rec.key_len = (size_t)klen;
+		rec.key_len = (uint32_t)klen;
 		rec.hash = hash;
-		rec.value = (const unsigned char *)rec.key + klen;
-		rec.value_len = rec.len - varint_size(klen) - (size_t)klen;
 		c->recs[c->nrecs++] = rec;
-		end = start + rec.size;
+		end = start + rec_size(&rec);
 	}
 	if (r.bad || r.p != r.end) {
 		free(c->recs);
@@ -561,8 +603,6 @@ cache_file *cache_open_after(const cache_file *prev, const char *dir, const char
 	c->nrecs = prev->nrecs;
 	for (size_t i = 0; i < prev->nrecs; i++) {
 		record r = prev->recs[i];
-		r.key = (const char *)c->map + ((const unsigned char *)r.key - prev->map);
-		r.value = c->map + (r.value - prev->map);
 		r.payload = c->map + (r.payload - prev->map);
 		r.used = false;
 		c->recs[i] = r;
@@ -586,10 +626,10 @@ cache_file *cache_open_after(const cache_file *prev, const char *dir, const char
 		for (size_t k = before; k < c->nrecs; k++) {
 			record *nr = &c->recs[k];
 			for (size_t i = nr->hash & mask;; i = (i + 1) & mask) {
-				record *o = c->slots[i] ? &c->recs[c->slots[i] - 1] : NULL;
+				record *o = c->slots[i] ? &c->recs[slot_record(c->slots[i])] : NULL;
 				if (!o || (o->hash == nr->hash && o->key_len == nr->key_len &&
-					   memcmp(o->key, nr->key, nr->key_len) == 0)) {
-					c->slots[i] = k + 1;
+					   memcmp(rec_key(o), rec_key(nr), nr->key_len) == 0)) {
+					c->slots[i] = slot_of(k, nr->hash);
 					break;
 				}
 			}
@@ -655,8 +695,8 @@ const char *cache_get(cache_file *c, const char *key, size_t klen, size_t *len)
 	rec->checked = true;
 	rec->used = true;
 	atomic_fetch_add(&c->hits, 1);
-	*len = rec->value_len;
-	return (const char *)rec->value;
+	*len = rec_value_len(rec);
+	return (const char *)rec_value(rec);
 }
 
 void cache_reject(cache_file *c, const char *key, size_t klen)
@@ -769,8 +809,8 @@ static const char *get_replay(cache_file *c, const source_file *f, size_t *len)
 		rec->checked = true;
 	}
 	rec->used = true;
-	*len = rec->value_len;
-	return (const char *)rec->value;
+	*len = rec_value_len(rec);
+	return (const char *)rec_value(rec);
 }
 
 /* The diagnostics of a record, into a list of their own, so a damaged
@@ -818,7 +858,7 @@ static const char *get_article(cache_file *c, const char *key, size_t klen, size
 	if (!rec)
 		return NULL;
 	buf_reader r;
-	buf_reader_init(&r, rec->value, rec->value_len);
+	buf_reader_init(&r, rec_value(rec), rec_value_len(rec));
 	uint64_t covered = buf_get_varint(&r), sum;
 	if (r.bad || (uint64_t)(r.end - r.p) < sizeof sum ||
 	    covered > (uint64_t)(r.end - r.p) - sizeof sum) {
@@ -832,8 +872,8 @@ static const char *get_article(cache_file *c, const char *key, size_t klen, size
 	}
 	rec->used = true;
 	atomic_fetch_add(&c->hits, 1);
-	*len = rec->value_len;
-	return (const char *)rec->value;
+	*len = rec_value_len(rec);
+	return (const char *)rec_value(rec);
 }
 
 bool cache_get_document(cache_file *c, const source_file *f, const config *cfg,
@@ -1105,7 +1145,7 @@ static int rewrite(cache_file *c, const char *path)
 		if (!r->used)
 			continue;
 		list[n++] = (listed){ at + b.len, r->len, r->key_len, r->hash };
-		buf_put(&b, r->payload + r->len - r->size, r->size);
+		buf_put(&b, rec_frame(r), rec_size(r));
 		if (b.len > (1u << 20)) {
 			if (buf_write_all(fd, b.ptr, b.len) < 0)
 				goto out;
@@ -1158,7 +1198,7 @@ static int append_contents(cache_file *c, int fd, size_t end)
 	bool *live = xcalloc(c->nrecs + 1, sizeof *live);
 	for (size_t i = 0; i < c->cap_slots; i++)
 		if (c->slots[i])
-			live[c->slots[i] - 1] = true;
+			live[slot_record(c->slots[i])] = true;
 	for (size_t i = 0; i < c->nkept; i++) {
 		const record *r = find(c, c->kept[i].key, c->kept[i].key_len);
 		if (r)
@@ -1169,8 +1209,7 @@ static int append_contents(cache_file *c, int fd, size_t end)
 		if (!live[k])
 			continue;
 		const record *r = &c->recs[k];
-		list[n++] = (listed){ (size_t)(r->payload + r->len - r->size - c->map), r->len,
-				      r->key_len, r->hash };
+		list[n++] = (listed){ (size_t)(rec_frame(r) - c->map), r->len, r->key_len, r->hash };
 	}
 	n = list_kept(c, list, n);
 	for (size_t i = 0; i < c->nkept; i++)
@@ -1293,12 +1332,12 @@ void cache_save(cache_file *c, diag_list *diags)
 	 * record that no later one replaced as live. */
 	for (size_t i = 0; c->keep_unused && i < c->cap_slots; i++)
 		if (c->slots[i])
-			c->recs[c->slots[i] - 1].used = true;
+			c->recs[slot_record(c->slots[i])].used = true;
 	/* Append while the file stays mostly live; else write it anew. */
 	size_t live = 0, added = 0;
 	for (size_t i = 0; i < c->nrecs; i++)
 		if (c->recs[i].used)
-			live += c->recs[i].size;
+			live += rec_size(&c->recs[i]);
 	for (size_t i = 0; i < c->nkept; i++)
 		added += c->kept[i].len;
 	size_t dead = c->map_len - live;

@@ -445,6 +445,59 @@ static void test_contents(void)
 	unlink(path);
 }
 
+/* A record's key and value are found from its payload, and its frame
+ * from its length, with their varints at their shortest: a file written
+ * otherwise (not by gen) is not used, rather than read at the wrong
+ * offsets. Here the frame's length of the only record takes two bytes
+ * for one, and the file is walked (its contents no longer fit). */
+static void test_shortest_varints(void)
+{
+	char path[600];
+	snprintf(path, sizeof path, "%s/v.pack", dir);
+	const char *key = "sleutel-met-een-naam";
+	const char *val = "een waarde van wat bytes";
+	cache_file *c = cache_open(dir, "v.pack", 7, NULL);
+	cache_put(c, key, strlen(key), val, strlen(val));
+	cache_save(c, NULL);
+	cache_close(c);
+	size_t len = 0;
+	char *bytes = NULL;
+	FILE *f = fopen(path, "rb");
+	if (f) {
+		bytes = malloc(1 << 16);
+		len = fread(bytes, 1, 1 << 16, f);
+		fclose(f);
+	}
+	c = cache_open(dir, "v.pack", 7, NULL);
+	size_t got = 0;
+	const char *v = cache_get(c, key, strlen(key), &got);
+	ok(v && got == strlen(val) && memcmp(v, val, got) == 0,
+	   "shortest varints: the value reads back as written");
+	cache_close(c);
+	/* payload: the key's length (one byte), the key, the value */
+	const char *at = bytes ? memmem(bytes, len, key, strlen(key)) : NULL;
+	size_t plen = 1 + strlen(key) + strlen(val);
+	size_t frame = at ? (size_t)(at - bytes) - 1 - 8 - 1 : 0;
+	ok(at && plen < 0x80 && (unsigned char)bytes[frame] == plen,
+	   "shortest varints: the record's frame found");
+	if (at && plen < 0x80) {
+		f = fopen(path, "wb");
+		unsigned char two[2] = { (unsigned char)(0x80 | plen), 0 };
+		fwrite(bytes, 1, frame, f);
+		fwrite(two, 1, 2, f);
+		fwrite(bytes + frame + 1, 1, len - frame - 1, f);
+		fclose(f);
+	}
+	diag_list d = DIAG_LIST_INIT;
+	c = cache_open(dir, "v.pack", 7, &d);
+	v = cache_get(c, key, strlen(key), &got);
+	ok(!v && !cache_listed(c), "shortest varints: a length in two bytes for one: not used");
+	cache_close(c);
+	diag_release(&d);
+	free(bytes);
+	unlink(path);
+}
+
 /* A cold build saves its articles in rounds (parse_all): the first save
  * writes the file, the later ones append to it. Each ends the file with
  * a contents of every record so far, so the next build opens it from
@@ -722,6 +775,7 @@ int main(void)
 	test_checked_once();
 	test_intact();
 	test_contents();
+	test_shortest_varints();
 	test_contents_rounds();
 	test_late();
 	test_replays_apart();

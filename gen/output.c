@@ -31,11 +31,13 @@
 
 /* --- a hash table from strings to a number -------------------------------- */
 
+/* 24 bytes: the old site's map has a slot for each of its 50,000 paths
+ * at a quarter full or more, and each build fills it anew. */
 typedef struct slot {
 	char *key; /* owned, NUL-terminated; NULL in an empty slot */
-	size_t len;
 	uint64_t hash;
-	unsigned long val;
+	uint32_t len;
+	uint32_t val;
 } slot;
 
 /* Open addressing with linear probing; never more than 3/4 full. Nothing
@@ -182,7 +184,7 @@ static slot *map_put_same(strmap *m, const char *key, size_t len, uint64_t h, bo
 		*added = !s->key;
 	if (!s->key) {
 		s->key = same && !m->extra ? same : key_copy(m, key, len);
-		s->len = len;
+		s->len = (uint32_t)len;
 		s->hash = h;
 		s->val = 0;
 		m->n++;
@@ -481,15 +483,15 @@ typedef struct dir_stat {
 	uint64_t ino;
 	int64_t sec;
 	uint64_t nsec;
-	bool settled;  /* old enough when stat'ed to be trusted later */
-	bool touched;  /* changed by this build's commit */
-	bool committed; /* the manifest: DIR_COMMITTED */
 	/* Where the scan found its entries, as the manifest lists them
 	 * (a name blob and a type each): n of them from list_at to
 	 * list_end in the last manifest's bytes, or in the entries read
 	 * (list_read) */
 	size_t list_at, list_end, list_n;
 	bool list_read;
+	bool settled;  /* old enough when stat'ed to be trusted later */
+	bool touched;  /* changed by this build's commit */
+	bool committed; /* the manifest: DIR_COMMITTED */
 } dir_stat;
 
 /* The manifest as read (a list of directories), for one scan: the
@@ -1771,6 +1773,12 @@ static int begin(output **out, const char *dir, const char *manifest, bool trust
 					    folder_take);
 			}
 			map_reserve(&o->old, listed);
+			/* Its folders' records at once, not grown by doubling:
+			 * each step copied them all into fresh pages. */
+			if (m.ndirs && !o->dstat) {
+				o->capdstat = m.ndirs + 64;
+				o->dstat = xmalloc(o->capdstat * sizeof *o->dstat);
+			}
 			clock_gettime(CLOCK_REALTIME, &o->began);
 			rc = scan(o, &m, NULL, &rel, err);
 			queue_end(&o->folders, true);
@@ -2023,7 +2031,7 @@ static void record_hashed(output *o, const char *key, size_t len, unsigned long 
 		else
 			sh->unchanged--;
 	}
-	s->val = n;
+	s->val = (uint32_t)n;
 	if (n)
 		sh->changed++;
 	else
@@ -2749,7 +2757,7 @@ static void let_go(output *o)
 static int place(output *o, slot *s, gen_err *err)
 {
 	char name[32];
-	snprintf(name, sizeof name, "%lu", s->val);
+	snprintf(name, sizeof name, "%lu", (unsigned long)s->val);
 	int rc = make_parents(o, s->key, false, err);
 	if (rc < 0)
 		return rc;

@@ -757,7 +757,9 @@ static void kept_links_load(kept_links *k, const site *s, const build_options *o
 	if (buf_map_sealed(&b, k->path, LINKS_MAGIC, LINKS_SEED, &r) &&
 	    buf_get_varint(&r) == s->program_stamp) {
 		k->checks.world = buf_get_varint(&r);
-		k->checks.clean = buf_get_varint(&r) == 1;
+		uint64_t clean = buf_get_varint(&r);
+		k->checks.clean = (clean & 1) != 0;
+		k->checks.names_clean = (clean & 2) != 0;
 		if (r.bad || !links_memory_thaw(k->links, &r))
 			k->checks = (check_memory){ 0 };
 	}
@@ -773,7 +775,7 @@ static void *kept_links_write(void *arg)
 	buf_puts(&b, LINKS_MAGIC);
 	buf_put_varint(&b, s->program_stamp);
 	buf_put_varint(&b, k->checks.world);
-	buf_put_varint(&b, k->checks.clean);
+	buf_put_varint(&b, (uint64_t)k->checks.clean | (uint64_t)k->checks.names_clean << 1);
 	links_memory_freeze(k->links, &b);
 	if (!buf_write_sealed(&b, k->path, LINKS_SEED))
 		unlink(k->path);

@@ -331,15 +331,19 @@ static void check_empty(const site *s, diag_list *diags)
  * is not UTF-8 works too, but shows as nonsense wherever a path is shown
  * (git, a file manager, this report); said once per file, at its first
  * line. */
-static void check_names(const site *s, diag_list *diags)
+static size_t check_names(const site *s, diag_list *diags)
 {
+	size_t said = 0;
 	for (size_t i = 0; i < s->ndocs; i++) {
 		const document *d = &s->docs[i];
-		if (!text_utf8_valid(d->rel, strlen(d->rel), NULL))
+		if (!text_utf8_valid(d->rel, strlen(d->rel), NULL)) {
 			diag_add(diags, DIAG_WARNING, d->path, 1, 1,
 				 "the file's name is not UTF-8; rename the file (letters, "
 				 "digits and '-')");
+			said++;
+		}
 	}
+	return said;
 }
 
 size_t check_site(const site *s, diag_list *diags)
@@ -361,7 +365,10 @@ size_t check_site_with(const site *s, check_memory *m, uint64_t world, const che
 		m->held = world && m->world == world && m->clean;
 	if (m && m->held) {
 		check_empty(s, diags);
-		check_names(s, diags);
+		/* The same paths as the last check: their names read
+		 * again only when one was reported then (it is again). */
+		if (!m->names_clean)
+			m->names_clean = check_names(s, diags) == 0;
 		return 0;
 	}
 	size_t before = diags ? diags->n : 0;
@@ -375,6 +382,8 @@ size_t check_site_with(const site *s, check_memory *m, uint64_t world, const che
 		m->clean = diags && diags->n == before;
 	}
 	check_empty(s, diags);
-	check_names(s, diags);
+	size_t named = check_names(s, diags);
+	if (m)
+		m->names_clean = named == 0;
 	return errors;
 }

@@ -30,6 +30,8 @@ size_t check_site(const site *s, diag_list *diags);
 typedef struct check_memory {
 	uint64_t world;  /* the world it checked (see check_site_with) */
 	bool clean;      /* and found nothing in it */
+	bool names_clean; /* and no file's name was reported (check_names):
+			   * names are paths, which the world holds */
 	bool held;       /* the last call took that instead of checking */
 } check_memory;
 

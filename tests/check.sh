@@ -254,6 +254,21 @@ git -C "$N" add -A && git -C "$N" commit -qm "geen UTF-8"
 "$GEN" check -C "$N" 2> "$WORK/err"
 ok $? "a name that is not UTF-8: a warning, not an error"
 contains "$WORK/err" "warning: the file's name is not UTF-8" "that warning"
+# A build after a build holds the site's checks when every article's facts
+# are as they were (links.bin): the name is said again all the same, and
+# once the file is renamed, no more.
+"$GEN" build -q -C "$N" -o "$WORK/naam/public" 2> "$WORK/err"
+contains "$WORK/err" "warning: the file's name is not UTF-8" "a build: that warning"
+"$GEN" build --stats -C "$N" -o "$WORK/naam/public" 2> "$WORK/err"
+contains "$WORK/err" "the site's checks as in the last build" "the next build holds the checks"
+contains "$WORK/err" "warning: the file's name is not UTF-8" "and says the name again"
+git -C "$N" mv "content/verhalen/$(printf 'caf\351').md" content/verhalen/cafe.md
+git -C "$N" commit -qm "een naam in UTF-8"
+"$GEN" build -q -C "$N" -o "$WORK/naam/public" 2> "$WORK/err"
+lacks "$WORK/err" "not UTF-8" "renamed: no warning"
+"$GEN" build --stats -C "$N" -o "$WORK/naam/public" 2> "$WORK/err"
+contains "$WORK/err" "the site's checks as in the last build" "the build after holds the checks"
+lacks "$WORK/err" "not UTF-8" "and says nothing of names"
 
 # A link broken by a rename: git's history knows where the file went.
 R=$WORK/hernoemd

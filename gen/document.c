@@ -91,6 +91,38 @@ static void set_paths(document *d, const source_file *f, const config *cfg)
 	d->identity = document_identity(d);
 }
 
+/* Copies s and its NUL to *p, advancing it; returns where it went. */
+static char *put_path(char **p, const char *s, size_t len)
+{
+	char *at = *p;
+	memcpy(at, s, len + 1);
+	*p += len + 1;
+	return at;
+}
+
+char *document_paths_gather(document *docs, size_t n)
+{
+	size_t total = 0;
+	for (size_t i = 0; i < n; i++) {
+		const document *d = &docs[i];
+		total += strlen(d->path) + strlen(d->rel) + strlen(d->dir) + strlen(d->out_path) +
+			 strlen(d->url) + 5;
+	}
+	char *block = xmalloc(total ? total : 1), *p = block;
+	for (size_t i = 0; i < n; i++) {
+		document *d = &docs[i];
+		char *old = d->paths_gathered ? NULL : d->path;
+		d->path = put_path(&p, d->path, strlen(d->path));
+		d->rel = put_path(&p, d->rel, strlen(d->rel));
+		d->dir = put_path(&p, d->dir, strlen(d->dir));
+		d->out_path = put_path(&p, d->out_path, strlen(d->out_path));
+		d->url = put_path(&p, d->url, strlen(d->url));
+		d->paths_gathered = true;
+		free(old);
+	}
+	return block;
+}
+
 uint64_t document_shelving(const document *d)
 {
 	unsigned char index = d->is_index;
@@ -130,7 +162,8 @@ out:
 
 void document_release(document *d)
 {
-	free(d->path); /* and the other four (set_paths) */
+	if (!d->paths_gathered)
+		free(d->path); /* and the other four (set_paths) */
 	/* A thawed document's strings may be the cache's bytes. */
 	for (size_t i = 0; i < d->nevidence && !d->fm.borrowed; i++) {
 		free(d->evidence[i].theme);

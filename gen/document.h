@@ -37,6 +37,8 @@ typedef struct document {
 			    the five share one allocation, freed through path */
 	char id[41];     /* content hash (git blob id) */
 	bool is_index;   /* an _index.md: a section's (or the home page's) intro */
+	bool paths_gathered; /* the five are in a block of the site's
+				(document_paths_gather), not freed with it */
 	frontmatter fm;
 	markdown_doc *md;
 	/* In the order the filters tagged them. Read through
@@ -70,6 +72,15 @@ bool document_evidence_held(const document *d);
 int document_parse(document *out, const source_file *f, const config *cfg, bool filtered,
 		   diag_list *diags, gen_err *err);
 void document_release(document *d);
+
+/* Moves the paths of docs[0..n) (path, rel, dir, out_path and url) into
+ * one block, in that order, and returns it: the caller frees it after
+ * the documents are released. Read one after another, as every pass over
+ * a site's articles reads them, the paths are then next to each other in
+ * memory, not one a page apart among the other allocations of the thread
+ * that parsed each article. Only for documents that go with the block
+ * (not kept by a memory beyond it). */
+char *document_paths_gather(document *docs, size_t n);
 
 /* Turns a content-relative path of a Markdown file into its URL:
  * "verhalen/x.md" -> "verhalen/x/", "verhalen/_index.md" -> "verhalen/",

@@ -635,6 +635,10 @@ static size_t parse_all(site *s, source_file **files, size_t n,
 	free(s->docs);
 	s->docs = w.slots;
 	s->ndocs = kept;
+	/* A build of its own (no memory keeps the articles past the site):
+	 * their paths side by side, for the passes that read them all. */
+	if (!s->memory && !rc)
+		s->paths = document_paths_gather(s->docs, s->ndocs);
 	free(w.status);
 	free(w.memo);
 	free(w.warned);
@@ -887,6 +891,7 @@ void site_release(site *s)
 	for (size_t i = 0; i < s->ndocs; i++)
 		document_release(&s->docs[i]);
 	free(s->docs);
+	free(s->paths);
 	for (size_t i = 0; i < s->nsections; i++) {
 		free(s->sections[i].dir);
 		free(s->sections[i].pages);

@@ -89,6 +89,8 @@ typedef struct site {
 	int opt_jobs;          /* site_options.jobs, for later stages */
 	char **skipped;        /* content-relative paths of drafts/future left out */
 	size_t nskipped;
+	char *paths;           /* the articles' paths, gathered (document_paths_gather),
+				  or NULL */
 	char **failed;         /* content-relative paths of articles that could not
 				* be read (keep_going; their errors are in diags) */
 	size_t nfailed;

@@ -14,6 +14,7 @@
 #include "document.h"
 #include "fixture.h"
 #include "tap.h"
+#include "xalloc.h"
 
 static config cfg;
 
@@ -354,6 +355,52 @@ static void test_paths(void)
 	document_release(&d);
 }
 
+/* document_paths_gather: each article's five paths read as before, from
+ * one block, each article's after the one before. */
+static void test_paths_gathered(void)
+{
+	static const char *names[] = { "content/verhalen/de-garage.md",
+				       "content/tips/_index.md",
+				       "content/verhalen/Klant aan het woord.md" };
+	enum { N = 3 };
+	static const char text[] = "+++\ntitle = \"K\"\n+++\nTekst.\n";
+	document d[N];
+	char *before[N][5];
+	for (size_t i = 0; i < N; i++) {
+		source_file f;
+		char path[128];
+		snprintf(path, sizeof path, "%s", names[i]);
+		fixture_source(&f, path, text, strlen(text));
+		gen_err e;
+		if (document_parse(&d[i], &f, &cfg, false, NULL, &e) < 0) {
+			ok(0, "gathered paths: document_parse: %s", e.msg);
+			for (size_t k = 0; k < i; k++)
+				document_release(&d[k]);
+			return;
+		}
+		const char *p[5] = { d[i].path, d[i].rel, d[i].dir, d[i].out_path, d[i].url };
+		for (size_t k = 0; k < 5; k++)
+			before[i][k] = xstrdup(p[k]);
+	}
+	char *block = document_paths_gather(d, N);
+	int same = 0, next = 0;
+	for (size_t i = 0; i < N; i++) {
+		const char *p[5] = { d[i].path, d[i].rel, d[i].dir, d[i].out_path, d[i].url };
+		for (size_t k = 0; k < 5; k++)
+			same += strcmp(p[k], before[i][k]) == 0;
+		next += d[i].path == (i ? d[i - 1].url + strlen(d[i - 1].url) + 1 : block);
+	}
+	is(same, N * 5, "gathered paths: every path as it was");
+	is(next, N, "gathered paths: each article's right after the one before, in one block");
+	is_str(d[2].url, "verhalen/Klant%20aan%20het%20woord/", "gathered paths: an escaped URL kept");
+	for (size_t i = 0; i < N; i++) {
+		document_release(&d[i]);
+		for (size_t k = 0; k < 5; k++)
+			free(before[i][k]);
+	}
+	free(block);
+}
+
 int main(void)
 {
 	static const char site_toml[] = "title = \"Test\"\n";
@@ -403,6 +450,7 @@ int main(void)
 	test_meta_deferred();
 	test_evidence_deferred();
 	test_paths();
+	test_paths_gathered();
 	config_release(&cfg);
 	return done_testing();
 }

@@ -394,6 +394,59 @@ static char *graph_text(const site *s, const links_graph *g, const diag_list *d)
 
 /* The memory of a resident process: after each change, a graph made with
  * it is the one made without, and it holds the articles it can. */
+/* The frozen memory from, copied into to with the first kept edge of
+ * the first article that has one changed: its sentence made to end at
+ * stretch bytes (0: as it was), its anchor to start at anchor (-1: as it
+ * was). Follows links_memory_freeze's order. Returns whether an edge was
+ * changed. */
+static bool tamper_edge(const buf *from, buf *to, uint64_t stretch, int64_t anchor)
+{
+	buf_reader rd, *r = &rd;
+	buf_reader_init(r, from->ptr, from->len);
+	bool changed = false;
+	buf_put_varint(to, buf_get_varint(r));
+	buf_put_varint(to, buf_get_varint(r));
+	uint64_t n = buf_get_varint(r);
+	buf_put_varint(to, n);
+	for (uint64_t i = 0; i < n && !r->bad; i++) {
+		buf_put_varint(to, buf_get_varint(r));
+		buf_put_varint(to, buf_get_varint(r));
+		uint64_t ne = buf_get_varint(r);
+		buf_put_varint(to, ne);
+		for (uint64_t k = 0; k < ne && !r->bad; k++) {
+			uint64_t target = buf_get_varint(r), link = buf_get_varint(r);
+			int64_t anc = buf_get_svarint(r), tip = buf_get_svarint(r);
+			uint64_t ss = buf_get_varint(r), se = buf_get_varint(r);
+			uint64_t ts = buf_get_varint(r), te = buf_get_varint(r);
+			if (!changed) {
+				if (stretch)
+					se = stretch;
+				if (anchor >= 0)
+					anc = anchor;
+				changed = true;
+			}
+			buf_put_varint(to, target);
+			buf_put_varint(to, link);
+			buf_put_svarint(to, anc);
+			buf_put_svarint(to, tip);
+			buf_put_varint(to, ss);
+			buf_put_varint(to, se);
+			buf_put_varint(to, ts);
+			buf_put_varint(to, te);
+		}
+		uint64_t nd = buf_get_varint(r);
+		buf_put_varint(to, nd);
+		for (uint64_t k = 0; k < nd && !r->bad; k++) {
+			buf_put_varint(to, buf_get_varint(r));
+			buf_put_svarint(to, buf_get_svarint(r));
+			buf_put_svarint(to, buf_get_svarint(r));
+			const char *msg = buf_get_zstr(r);
+			buf_put_zstr(to, msg ? msg : "");
+		}
+	}
+	return changed && !r->bad && r->p == r->end;
+}
+
 static void test_memory(void)
 {
 	enum { N = 300 };
@@ -486,6 +539,44 @@ static void test_memory(void)
 		diag_release(&d);
 		site_release(&s);
 		source_free(src);
+	}
+	/* A memory whose kept places do not fit the article's Markdown (a
+	 * sentence past its block's end, an anchor past its URL's) is not
+	 * taken for that article, whose links are resolved again: the
+	 * graph is the one made without. */
+	for (int bad = 0; bad < 2; bad++) {
+		buf worse = BUF_INIT;
+		bool changed = tamper_edge(&frozen, &worse, bad == 0 ? 100000 : 0,
+					   bad == 1 ? 100000 : -1);
+		site s;
+		source *src = NULL;
+		diag_list d = DIAG_LIST_INIT, ref = DIAG_LIST_INIT, got = DIAG_LIST_INIT;
+		if (!changed || fixture_load(&s, &src, &d) < 0) {
+			ok(0, "memory that does not fit: the articles load");
+			buf_release(&worse);
+			break;
+		}
+		buf_reader r;
+		buf_reader_init(&r, worse.ptr, worse.len);
+		bool thawed = links_memory_thaw(disk, &r);
+		links_graph *without = links_graph_new(&s, &ref);
+		links_graph *with = links_graph_new_with(&s, disk, &got);
+		char *a = graph_text(&s, without, &ref), *b = graph_text(&s, with, &got);
+		const char *wrong = bad == 0 ? "a sentence past its block" : "an anchor past its URL";
+		ok(thawed && links_graph_held(with) == s.ndocs - 1,
+		   "memory that does not fit: %s: all but that article's links from it (%zu of %zu)",
+		   wrong, links_graph_held(with), s.ndocs);
+		ok(strcmp(a, b) == 0, "memory that does not fit: %s: the graph as without", wrong);
+		free(a);
+		free(b);
+		links_graph_free(without);
+		links_graph_free(with);
+		diag_release(&ref);
+		diag_release(&got);
+		diag_release(&d);
+		site_release(&s);
+		source_free(src);
+		buf_release(&worse);
 	}
 	/* A form cut short anywhere is refused, and leaves no memory. */
 	bool refused = frozen.len > 100;

@@ -677,12 +677,6 @@ void cache_close(cache_file *c)
 	free(c);
 }
 
-void cache_prefetch(const cache_file *c, const char *key, size_t klen)
-{
-	if (c && c->usable && c->cap_slots)
-		__builtin_prefetch(&c->slots[key_hash(key, klen) & (c->cap_slots - 1)]);
-}
-
 const char *cache_get(cache_file *c, const char *key, size_t klen, size_t *len)
 {
 	*len = 0;

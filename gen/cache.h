@@ -78,10 +78,6 @@ void cache_sweep(const char *dir);
  * with cache_reject, with the same effect. Safe on several threads; c may
  * be NULL. */
 const char *cache_get(cache_file *c, const char *key, size_t klen, size_t *len);
-/* Asks the processor for the first place cache_get of key will look,
- * some lookups before it: a loop over thousands of keys then waits for
- * memory once for several of them rather than once for each. */
-void cache_prefetch(const cache_file *c, const char *key, size_t klen);
 void cache_reject(cache_file *c, const char *key, size_t klen);
 /* Keeps data under key for cache_save (the last put of a key wins).
  * Returns the cache's copy of data (valid until cache_close), or NULL

@@ -2577,12 +2577,6 @@ static bool plain_rel(const char *rel, size_t *len)
 	return true;
 }
 
-void output_prefetch(const output *o, const char *rel, size_t len)
-{
-	if (o && o->dirfd >= 0 && o->old.cap)
-		__builtin_prefetch(&o->old.slots[hash_bytes(rel, len) & (o->old.cap - 1)]);
-}
-
 bool output_keep(output *o, const char *rel, const output_mark *mark)
 {
 	if (!o || o->dirfd < 0)

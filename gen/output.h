@@ -152,9 +152,6 @@ int output_write_marked(output *o, const char *rel, const void *data, size_t len
  * mode, no such file, a file written since), and the caller then writes
  * it. o may be NULL. */
 bool output_keep(output *o, const char *rel, const output_mark *mark);
-/* Asks the processor for the first place output_keep of rel (len bytes,
- * a plain path) will look, some calls before it (cache_prefetch). */
-void output_prefetch(const output *o, const char *rel, size_t len);
 /* Opens, for reading, the file the previous build left at rel, so that
  * a caller may take bytes it knows are still right from it (the print
  * page's articles): a descriptor the caller closes, or -1 in FRESH mode

@@ -734,14 +734,6 @@ static bool kept_as(output *o, const char *rel, const output_mark *mark)
 	return !o || output_keep(o, rel, mark);
 }
 
-void render_prefetch(const renderer *r, const output *o, const char *rel, size_t len)
-{
-	if (memo_on(r, o)) {
-		cache_prefetch(r->page_cache, rel, len);
-		output_prefetch(o, rel, len);
-	}
-}
-
 bool render_file_fresh(renderer *r, output *o, const char *rel, uint64_t fp)
 {
 	page_memo was;
@@ -1522,10 +1514,6 @@ static void *render_run(void *arg)
 		if (from >= s->ndocs)
 			break;
 		size_t to = from + RENDER_RUN < s->ndocs ? from + RENDER_RUN : s->ndocs;
-		/* The lookups of the run's pages asked for together: most
-		 * are kept, and each lookup starts with a miss in memory. */
-		for (size_t i = from; i < to; i++)
-			render_prefetch(w->r, w->o, s->docs[i].out_path, strlen(s->docs[i].out_path));
 		for (size_t i = from; i < to; i++) {
 			gen_err e;
 			err_clear(&e);

@@ -74,11 +74,6 @@ bool render_page_kept(renderer *r, output *o, const char *rel, uint64_t own);
 /* The same for a file that is not a page (the search index's): data
  * made without a layout, not counted in render_pages_kept. */
 bool render_file_fresh(renderer *r, output *o, const char *rel, uint64_t fp);
-/* Asks the processor for the first places render_file_fresh and
- * render_page_kept of rel (len bytes) will look, some pages before them:
- * a loop over ten thousand pages then waits for memory once for several
- * rather than twice for each (cache_prefetch, output_prefetch). */
-void render_prefetch(const renderer *r, const output *o, const char *rel, size_t len);
 /* What the page cache says the file at rel looked like when the last
  * build wrote it (see output_mark): true and *mark, or false when it
  * knows nothing of it. */

@@ -39,6 +39,11 @@
 /* The key of the contents (see "the contents" below). */
 #define CONTENTS_KEY "\0gen contents"
 #define CONTENTS_KEY_LEN 13
+/* A contents of the records appended since the one before it (see "the
+ * contents"), at most CONTENTS_CHAIN of them after a whole one. */
+#define CONTENTS_MORE_KEY "\0gen contents+"
+#define CONTENTS_MORE_KEY_LEN 14
+#define CONTENTS_CHAIN 8
 
 /* A record in the map: its payload is the key's length and bytes, then
  * the value; before it, its length and checksum (rec_frame). Only what
@@ -113,6 +118,8 @@ struct cache_file {
 	} file;
 	bool reused;             /* cache_open_after took prev's records */
 	bool listed;             /* load found them in the contents */
+	size_t contents_at;      /* listed: where that contents starts, */
+	unsigned contents_depth; /* and how many came after a whole one */
 	struct kept_addr *by_addr; /* kept records in the order of their bytes */
 	/* A file this cache wrote anew (rewrite) and then appended to (a
 	 * cold build's rounds): every record in it, in file order, and
@@ -274,6 +281,13 @@ static void drop_map(cache_file *c)
 	c->file.known = false;
 }
 
+/* Whether a record's key is a contents' (see "the contents"). */
+static bool is_contents(const char *key, size_t klen)
+{
+	return (klen == CONTENTS_KEY_LEN && memcmp(key, CONTENTS_KEY, klen) == 0) ||
+	       (klen == CONTENTS_MORE_KEY_LEN && memcmp(key, CONTENTS_MORE_KEY, klen) == 0);
+}
+
 /* Adds the frame of every record from r on to c->recs; false when one
  * is cut short. */
 static bool load_records(cache_file *c, buf_reader *r)
@@ -298,7 +312,7 @@ static bool load_records(cache_file *c, buf_reader *r)
 			return false;
 		rec.key_len = (uint32_t)klen;
 		/* An earlier save's contents: no lookup asks for it. */
-		if (klen == CONTENTS_KEY_LEN && memcmp(key, CONTENTS_KEY, klen) == 0)
+		if (is_contents(key, klen))
 			continue;
 		rec.hash = key_hash(key, klen);
 		if (c->nrecs >= UINT32_MAX - 1)
@@ -345,13 +359,28 @@ static void forget_written(cache_file *c)
 }
 
 /* Appends to out the contents of the n records of list (by their
- * starts, ascending), as a record that starts at offset at. */
-static void put_contents(const cache_file *c, const listed *list, size_t n, size_t at, buf *out)
+ * starts, ascending), as a record that starts at offset at: a whole one,
+ * or with more (not NULL) one of the records after the contents at
+ * more->base, which ends at more->end, the depth-th after a whole one. */
+typedef struct contents_more {
+	size_t base, end;
+	unsigned depth;
+} contents_more;
+
+static void put_contents(const cache_file *c, const listed *list, size_t n, size_t at,
+			 const contents_more *more, buf *out)
 {
 	buf p = BUF_INIT;
-	buf_put_blob(&p, CONTENTS_KEY, CONTENTS_KEY_LEN);
-	buf_put_varint(&p, n);
 	size_t end = 0;
+	if (more) {
+		buf_put_blob(&p, CONTENTS_MORE_KEY, CONTENTS_MORE_KEY_LEN);
+		buf_put_varint(&p, more->base);
+		buf_put_varint(&p, more->depth);
+		end = more->end;
+	} else {
+		buf_put_blob(&p, CONTENTS_KEY, CONTENTS_KEY_LEN);
+	}
+	buf_put_varint(&p, n);
 	for (size_t i = 0; i < n; i++) {
 		buf_put_varint(&p, list[i].start - end);
 		buf_put_varint(&p, list[i].len);
@@ -368,36 +397,57 @@ static void put_contents(const cache_file *c, const listed *list, size_t n, size
 	buf_release(&p);
 }
 
-/* Fills c->recs from the contents the file ends with, the records
- * starting at first (after the header); false when it ends with none. */
-static bool load_contents(cache_file *c, size_t first)
+/* Adds to c->recs the records listed by the contents whose frame starts
+ * at at, the records starting at first (after the header): for one of
+ * more, those of the contents before it first, down to a whole one at
+ * most left more back. *frame_end: where its frame ends; *depth: how
+ * many came after a whole one. False when one is not whole or lists what
+ * cannot be. */
+static bool load_contents_at(cache_file *c, size_t first, uint64_t at, unsigned left,
+			     size_t *frame_end, unsigned *depth)
 {
-	uint64_t at;
-	if (c->map_len < first + 8)
-		return false;
-	memcpy(&at, c->map + c->map_len - 8, 8);
 	if (at < first || at >= c->map_len - 8)
 		return false;
 	buf_reader r;
 	buf_reader_init(&r, c->map + at, c->map_len - (size_t)at);
 	uint64_t len = buf_get_varint(&r);
-	if (r.bad || (uint64_t)(r.end - r.p) != len + 8)
+	if (r.bad || (uint64_t)(r.end - r.p) < len + 8 || len < 8)
 		return false;
-	uint64_t sum;
+	r.end = r.p + 8 + len;
+	*frame_end = (size_t)(r.end - (const unsigned char *)c->map);
+	uint64_t sum, self;
 	memcpy(&sum, r.p, 8);
 	r.p += 8;
 	if (buf_hash64(r.p, (size_t)len, c->stamp) != sum)
 		return false;
+	memcpy(&self, r.end - 8, 8);
+	if (self != at)
+		return false;
 	r.end -= 8; /* its own start, read above */
 	size_t kl;
 	const char *key = buf_get_blob(&r, &kl);
-	uint64_t n = buf_get_varint(&r);
-	if (r.bad || kl != CONTENTS_KEY_LEN || memcmp(key, CONTENTS_KEY, kl) != 0 ||
-	    n > (uint64_t)(r.end - r.p) || n >= UINT32_MAX)
-		return false;
-	c->cap_recs = (size_t)n + 1024;
-	c->recs = xmalloc(c->cap_recs * sizeof *c->recs);
 	size_t end = 0;
+	*depth = 0;
+	if (r.bad || !key) {
+		return false;
+	} else if (kl == CONTENTS_MORE_KEY_LEN && memcmp(key, CONTENTS_MORE_KEY, kl) == 0) {
+		uint64_t base = buf_get_varint(&r), said = buf_get_varint(&r);
+		unsigned below;
+		if (r.bad || !left || base >= at ||
+		    !load_contents_at(c, first, base, left - 1, &end, &below) || said != below + 1 ||
+		    end > at)
+			return false;
+		*depth = below + 1;
+	} else if (kl != CONTENTS_KEY_LEN || memcmp(key, CONTENTS_KEY, kl) != 0) {
+		return false;
+	}
+	uint64_t n = buf_get_varint(&r);
+	if (r.bad || n > (uint64_t)(r.end - r.p) || n >= UINT32_MAX - c->nrecs)
+		return false;
+	if (c->nrecs + n > c->cap_recs) {
+		c->cap_recs = c->nrecs + (size_t)n + 1024;
+		c->recs = xrealloc(c->recs, c->cap_recs * sizeof *c->recs);
+	}
 	for (uint64_t i = 0; i < n && !r.bad; i++) {
 		uint64_t gap = buf_get_varint(&r), plen = buf_get_varint(&r),
 			 klen = buf_get_varint(&r);
@@ -425,12 +475,28 @@ static bool load_contents(cache_file *c, size_t first)
 		c->recs[c->nrecs++] = rec;
 		end = start + rec_size(&rec);
 	}
-	if (r.bad || r.p != r.end) {
+	return !r.bad && r.p == r.end;
+}
+
+/* Fills c->recs from the contents the file ends with (and those it
+ * follows); false when it ends with none. */
+static bool load_contents(cache_file *c, size_t first)
+{
+	uint64_t at;
+	size_t frame_end;
+	unsigned depth;
+	if (c->map_len < first + 8)
+		return false;
+	memcpy(&at, c->map + c->map_len - 8, 8);
+	if (!load_contents_at(c, first, at, CONTENTS_CHAIN, &frame_end, &depth) ||
+	    frame_end != c->map_len) {
 		free(c->recs);
 		c->recs = NULL;
 		c->nrecs = c->cap_recs = 0;
 		return false;
 	}
+	c->contents_at = (size_t)at;
+	c->contents_depth = depth;
 	return true;
 }
 
@@ -456,10 +522,11 @@ static size_t list_kept(const cache_file *c, listed *list, size_t n)
 
 
 /* Writes the contents of the n records of list (sorted here, when they
- * do not come in file order) at offset at of fd, the file's end; *size
- * (may be NULL): the bytes that took. */
-static int write_contents(const cache_file *c, listed *list, size_t n, size_t at, int fd,
-			  size_t *size)
+ * do not come in file order) at offset at of fd, the file's end: a whole
+ * one, or with more one of those after the contents before; *size (may
+ * be NULL): the bytes that took. */
+static int write_contents(const cache_file *c, listed *list, size_t n, size_t at,
+			  const contents_more *more, int fd, size_t *size)
 {
 	bool sorted = true;
 	for (size_t i = 1; i < n && sorted; i++)
@@ -467,7 +534,7 @@ static int write_contents(const cache_file *c, listed *list, size_t n, size_t at
 	if (!sorted)
 		qsort(list, n, sizeof *list, listed_cmp);
 	buf b = BUF_INIT;
-	put_contents(c, list, n, at, &b);
+	put_contents(c, list, n, at, more, &b);
 	int rc = buf_write_all(fd, b.ptr, b.len);
 	if (size)
 		*size = b.len;
@@ -644,6 +711,11 @@ cache_file *cache_open_after(const cache_file *prev, const char *dir, const char
 bool cache_reused(const cache_file *c)
 {
 	return c && c->reused;
+}
+
+unsigned cache_contents_chain(const cache_file *c)
+{
+	return c && c->listed ? c->contents_depth : 0;
 }
 
 bool cache_listed(const cache_file *c)
@@ -1160,7 +1232,7 @@ static int rewrite(cache_file *c, const char *path)
 		at += c->kept[i].len;
 	n = list_kept(c, list, n);
 	size_t size = 0;
-	if (write_contents(c, list, n, at, fd, &size) < 0)
+	if (write_contents(c, list, n, at, NULL, fd, &size) < 0)
 		goto out;
 	if (close(fd) < 0) {
 		fd = -1;
@@ -1192,6 +1264,25 @@ out:
  * kept one replaces, and the kept ones. */
 static int append_contents(cache_file *c, int fd, size_t end)
 {
+	size_t at = end;
+	for (size_t i = 0; i < c->nkept; i++)
+		at += c->kept[i].len;
+	/* Opened from a contents, which the file ends with: one of only
+	 * the records appended now, after it. A rebuild's edit of one
+	 * article then writes the few records it kept, not a list of all
+	 * sixty thousand, on the last steps of the build; past a few, a
+	 * whole one again. */
+	if (c->listed && c->contents_depth < CONTENTS_CHAIN) {
+		listed *list = xmalloc((c->nkept + 1) * sizeof *list);
+		size_t n = list_kept(c, list, 0);
+		contents_more more = { c->contents_at, end, c->contents_depth + 1 };
+		int rc = write_contents(c, list, n, at, &more, fd, NULL);
+		free(list);
+		/* Not this cache's records in the file: a later save in this
+		 * process writes a whole one. */
+		c->listed = false;
+		return rc;
+	}
 	listed *list = xmalloc((c->nrecs + c->nkept + 1) * sizeof *list);
 	/* The records a lookup finds, taken in file order (c->recs'),
 	 * so that the contents need no sort. */
@@ -1204,7 +1295,7 @@ static int append_contents(cache_file *c, int fd, size_t end)
 		if (r)
 			live[r - c->recs] = false;
 	}
-	size_t n = 0, at = end;
+	size_t n = 0;
 	for (size_t k = 0; k < c->nrecs; k++) {
 		if (!live[k])
 			continue;
@@ -1212,9 +1303,7 @@ static int append_contents(cache_file *c, int fd, size_t end)
 		list[n++] = (listed){ (size_t)(rec_frame(r) - c->map), r->len, r->key_len, r->hash };
 	}
 	n = list_kept(c, list, n);
-	for (size_t i = 0; i < c->nkept; i++)
-		at += c->kept[i].len;
-	int rc = write_contents(c, list, n, at, fd, NULL);
+	int rc = write_contents(c, list, n, at, NULL, fd, NULL);
 	free(live);
 	free(list);
 	return rc;
@@ -1239,7 +1328,7 @@ static int write_round_contents(cache_file *c, int fd, size_t end)
 	size_t n = list_kept(c, c->written, c->nwritten), at = end, size = 0;
 	for (size_t i = 0; i < c->nkept; i++)
 		at += c->kept[i].len;
-	int rc = write_contents(c, c->written, n, at, fd, &size);
+	int rc = write_contents(c, c->written, n, at, NULL, fd, &size);
 	if (rc < 0) {
 		forget_written(c);
 		return rc;

@@ -62,6 +62,10 @@ bool cache_reused(const cache_file *c);
 /* Whether cache_open found the records in the contents the last save
  * ended the file with, without walking them (for tests and tools). */
 bool cache_listed(const cache_file *c);
+/* For tests: of a cache opened from its contents, how many contents of
+ * the records appended since came after the last whole one (0: the file
+ * ends with a whole one). */
+unsigned cache_contents_chain(const cache_file *c);
 void cache_close(cache_file *c);
 /* Removes from the cache folder dir what builds that were stopped (Ctrl-C,
  * kill, a crash) left there: the temporary files they were writing, which

@@ -498,6 +498,77 @@ static void test_shortest_varints(void)
 	unlink(path);
 }
 
+/* A save after one opened from a contents ends the file with a contents
+ * of only the records it appended, after the one before; past a few of
+ * those, with a whole one again. A damaged contents anywhere in the chain
+ * has the file walked. */
+static void test_contents_chain(void)
+{
+	enum { N = 300, SAVES = 12 };
+	char path[600];
+	snprintf(path, sizeof path, "%s/k.pack", dir);
+	cache_file *c = cache_open(dir, "k.pack", 7, NULL);
+	put_range(c, 0, N, N);
+	cache_save(c, NULL);
+	cache_close(c);
+	struct stat st;
+	stat(path, &st);
+	off_t whole = st.st_size; /* the records, then a whole contents */
+	int listed = 0, right = 0, small = 0, chained = 0, rewhole = 0;
+	off_t most = 0, whole_end = whole;
+	for (int s = 1; s <= SAVES; s++) {
+		c = cache_open(dir, "k.pack", 7, NULL);
+		unsigned chain = cache_contents_chain(c);
+		/* Every record read, as a rebuild reads them, and one key
+		 * given a new value (the second form of value_of). */
+		read_all(c, N, N);
+		put_range(c, s, s + 1, 0);
+		stat(path, &st);
+		off_t before = st.st_size;
+		cache_save(c, NULL);
+		cache_close(c);
+		stat(path, &st);
+		off_t grew = st.st_size - before;
+		c = cache_open(dir, "k.pack", 7, NULL);
+		listed += cache_listed(c);
+		right += read_all(c, N, N) == N - s;
+		unsigned now = cache_contents_chain(c);
+		chained += now == (chain < 8 ? chain + 1 : 0);
+		/* A contents of one record: with the record, under 1,000
+		 * bytes; a whole one lists 300 in 12 bytes or more each. */
+		if (now > 0 && grew > most)
+			most = grew;
+		small += now > 0 ? grew < 1000 : grew > 12 * N;
+		if (now == 0) {
+			rewhole++;
+			whole_end = st.st_size;
+		}
+		cache_close(c);
+	}
+	is(listed, SAVES, "contents chain: every save opened from its contents");
+	is(right, SAVES, "contents chain: every value as last put");
+	is(chained, SAVES, "contents chain: each save one more, then a whole one again");
+	ok(rewhole == 1, "contents chain: a whole one after 8 (%d in %d saves)", rewhole, SAVES);
+	ok(small == SAVES, "contents chain: of the appended records only (at most %ld bytes a save)",
+	   (long)most);
+	/* The whole contents the chain starts from damaged: the chain is not
+	 * used, the file is walked, and every value is right. */
+	int fd = open(path, O_RDWR);
+	unsigned char b = 0;
+	ok(fd >= 0 && pread(fd, &b, 1, whole_end - 20) == 1, "contents chain: a byte read");
+	b ^= 0x10;
+	ok(pwrite(fd, &b, 1, whole_end - 20) == 1,
+	   "contents chain: of the whole contents under the last, changed");
+	close(fd);
+	diag_list d = DIAG_LIST_INIT;
+	c = cache_open(dir, "k.pack", 7, &d);
+	ok(!cache_listed(c), "contents chain: a damaged contents under the last: not used");
+	is(read_all(c, N, N), N - SAVES, "contents chain: the walk finds every value");
+	cache_close(c);
+	diag_release(&d);
+	unlink(path);
+}
+
 /* A cold build saves its articles in rounds (parse_all): the first save
  * writes the file, the later ones append to it. Each ends the file with
  * a contents of every record so far, so the next build opens it from
@@ -776,6 +847,7 @@ int main(void)
 	test_intact();
 	test_contents();
 	test_shortest_varints();
+	test_contents_chain();
 	test_contents_rounds();
 	test_late();
 	test_replays_apart();

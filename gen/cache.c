@@ -342,7 +342,17 @@ static bool load_records(cache_file *c, buf_reader *r)
  * after the last build's, without a walk). Like any record, the
  * contents is checked against its checksum; in the middle of the file,
  * after a later save appended, it is one record more that no lookup
- * asks for, and the next rewrite leaves it out. */
+ * asks for, and the next rewrite leaves it out.
+ *
+ * A save that appends to a file opened from its contents lists only the
+ * records it appended, in a contents of another key that also says
+ * where the one before it starts (the records it lists come after that
+ * one's end) and how many such came after a whole one: a rebuild after
+ * an edit appends a few records to files of sixty thousand. Opening
+ * reads the chain down to the whole one, each link checked; the records
+ * of later links come later in c->recs and win over earlier ones of the
+ * same key, as in a walk. After CONTENTS_CHAIN links a save writes a
+ * whole one again. */
 
 /* One record the contents lists. */
 typedef struct listed {

@@ -394,6 +394,41 @@ static char *graph_text(const site *s, const links_graph *g, const diag_list *d)
 
 /* The memory of a resident process: after each change, a graph made with
  * it is the one made without, and it holds the articles it can. */
+/* The fixture's site loaded, its graph made without a memory and with
+ * memory (NULL: none), and both as text with their messages. */
+typedef struct compared {
+	site s;
+	source *src;
+	diag_list d, ref, got;
+	links_graph *without, *with;
+	char *a, *b;
+} compared;
+
+static bool compared_load(compared *c, links_memory *memory)
+{
+	memset(c, 0, sizeof *c);
+	if (fixture_load(&c->s, &c->src, &c->d) < 0)
+		return false;
+	c->without = links_graph_new(&c->s, &c->ref);
+	c->with = links_graph_new_with(&c->s, memory, &c->got);
+	c->a = graph_text(&c->s, c->without, &c->ref);
+	c->b = graph_text(&c->s, c->with, &c->got);
+	return true;
+}
+
+static void compared_release(compared *c)
+{
+	free(c->a);
+	free(c->b);
+	links_graph_free(c->without);
+	links_graph_free(c->with);
+	diag_release(&c->ref);
+	diag_release(&c->got);
+	diag_release(&c->d);
+	site_release(&c->s);
+	source_free(c->src);
+}
+
 /* The frozen memory from, copied into to with the first kept edge of
  * the first article that has one changed: its sentence made to end at
  * stretch bytes (0: as it was), its anchor to start at anchor (-1: as it
@@ -494,23 +529,19 @@ static void test_memory(void)
 		default:
 			break;
 		}
-		site s;
-		source *src = NULL;
-		diag_list d = DIAG_LIST_INIT, ref = DIAG_LIST_INIT, got = DIAG_LIST_INIT;
-		if (fixture_load(&s, &src, &d) < 0) {
+		compared cm;
+		if (!compared_load(&cm, m)) {
 			ok(0, "%s: the articles load", what[step]);
 			break;
 		}
-		links_graph *without = links_graph_new(&s, &ref);
-		links_graph *with = links_graph_new_with(&s, m, &got);
-		char *a = graph_text(&s, without, &ref), *b = graph_text(&s, with, &got);
-		ok(strcmp(a, b) == 0 && ref.n > 0, "memory: %s: the graph and messages as without",
-		   what[step]);
-		size_t want = step == 0 || step >= 3 ? 0 : step == 1 ? s.ndocs : s.ndocs - 1;
+		site *s = &cm.s;
+		ok(strcmp(cm.a, cm.b) == 0 && cm.ref.n > 0,
+		   "memory: %s: the graph and messages as without", what[step]);
+		size_t want = step == 0 || step >= 3 ? 0 : step == 1 ? s->ndocs : s->ndocs - 1;
 		char name[128];
 		snprintf(name, sizeof name, "memory: %s: %zu articles' links from it", what[step],
 			 want);
-		is(links_graph_held(with), want, name);
+		is(links_graph_held(cm.with), want, name);
 
 		buf_reader r;
 		buf_reader_init(&r, frozen.ptr, frozen.len);
@@ -518,9 +549,9 @@ static void test_memory(void)
 		ok(thawed == (step > 0), "on disk: %s: the last graph's memory reads back",
 		   what[step]);
 		diag_list got2 = DIAG_LIST_INIT;
-		links_graph *from_disk = links_graph_new_with(&s, disk, &got2);
-		char *c = graph_text(&s, from_disk, &got2);
-		ok(strcmp(a, c) == 0, "on disk: %s: the graph and messages as without", what[step]);
+		links_graph *from_disk = links_graph_new_with(s, disk, &got2);
+		char *c = graph_text(s, from_disk, &got2);
+		ok(strcmp(cm.a, c) == 0, "on disk: %s: the graph and messages as without", what[step]);
 		snprintf(name, sizeof name, "on disk: %s: %zu articles' links from it", what[step],
 			 want);
 		is(links_graph_held(from_disk), want, name);
@@ -529,16 +560,7 @@ static void test_memory(void)
 		free(c);
 		links_graph_free(from_disk);
 		diag_release(&got2);
-
-		free(a);
-		free(b);
-		links_graph_free(without);
-		links_graph_free(with);
-		diag_release(&ref);
-		diag_release(&got);
-		diag_release(&d);
-		site_release(&s);
-		source_free(src);
+		compared_release(&cm);
 	}
 	/* A memory whose kept places do not fit the article's Markdown (a
 	 * sentence past its block's end, an anchor past its URL's) is not
@@ -548,34 +570,22 @@ static void test_memory(void)
 		buf worse = BUF_INIT;
 		bool changed = tamper_edge(&frozen, &worse, bad == 0 ? 100000 : 0,
 					   bad == 1 ? 100000 : -1);
-		site s;
-		source *src = NULL;
-		diag_list d = DIAG_LIST_INIT, ref = DIAG_LIST_INIT, got = DIAG_LIST_INIT;
-		if (!changed || fixture_load(&s, &src, &d) < 0) {
+		buf_reader r;
+		buf_reader_init(&r, worse.ptr, worse.len);
+		bool thawed = changed && links_memory_thaw(disk, &r);
+		compared cm;
+		if (!compared_load(&cm, disk)) {
 			ok(0, "memory that does not fit: the articles load");
 			buf_release(&worse);
 			break;
 		}
-		buf_reader r;
-		buf_reader_init(&r, worse.ptr, worse.len);
-		bool thawed = links_memory_thaw(disk, &r);
-		links_graph *without = links_graph_new(&s, &ref);
-		links_graph *with = links_graph_new_with(&s, disk, &got);
-		char *a = graph_text(&s, without, &ref), *b = graph_text(&s, with, &got);
 		const char *wrong = bad == 0 ? "a sentence past its block" : "an anchor past its URL";
-		ok(thawed && links_graph_held(with) == s.ndocs - 1,
+		ok(thawed && links_graph_held(cm.with) == cm.s.ndocs - 1,
 		   "memory that does not fit: %s: all but that article's links from it (%zu of %zu)",
-		   wrong, links_graph_held(with), s.ndocs);
-		ok(strcmp(a, b) == 0, "memory that does not fit: %s: the graph as without", wrong);
-		free(a);
-		free(b);
-		links_graph_free(without);
-		links_graph_free(with);
-		diag_release(&ref);
-		diag_release(&got);
-		diag_release(&d);
-		site_release(&s);
-		source_free(src);
+		   wrong, links_graph_held(cm.with), cm.s.ndocs);
+		ok(strcmp(cm.a, cm.b) == 0, "memory that does not fit: %s: the graph as without",
+		   wrong);
+		compared_release(&cm);
 		buf_release(&worse);
 	}
 	/* A form cut short anywhere is refused, and leaves no memory. */

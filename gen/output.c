@@ -31,8 +31,8 @@
 
 /* --- a hash table from strings to a number -------------------------------- */
 
-/* 24 bytes: the old site's map has a slot for each of its 50,000 paths
- * at a quarter full or more, and each build fills it anew. */
+/* 24 bytes: the old site's map holds its 50,000 paths in a table at
+ * most three quarters full, made anew by each build. */
 typedef struct slot {
 	char *key; /* owned, NUL-terminated; NULL in an empty slot */
 	uint64_t hash;

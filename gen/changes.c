@@ -500,33 +500,40 @@ static void atom_id(buf *out, const site *s, const char *url)
 
 static int render_feed(renderer *r, const site *s, output *o, gen_err *err)
 {
-	/* Every article by its last change, newest first; only the first
-	 * CHANGES_MAX_FEED get their dates written out. */
-	entry *v = xcalloc(s->ndocs + 1, sizeof *v);
+	/* The articles by their last change, newest first, as many as the
+	 * feed holds (CHANGES_MAX_FEED): each article is weighed against the
+	 * last of those kept so far and, when newer, put in its place among
+	 * them. entry_cmp is a total order (no two articles share a path),
+	 * so these are the first of all of them sorted, without sorting a
+	 * handbook's ten thousand for thirty. */
+	_Static_assert(CHANGES_MAX_FEED > 0, "the feed holds an entry");
+	entry *v = xcalloc(CHANGES_MAX_FEED + 1, sizeof *v);
 	size_t n = 0;
 	for (size_t i = 0; i < s->ndocs; i++) {
 		const document *d = &s->docs[i];
 		if (d->is_index)
 			continue;
-		entry *e = &v[n];
-		memset(e, 0, sizeof *e);
-		e->d = d;
+		entry e;
+		memset(&e, 0, sizeof e);
+		e.d = d;
 		const history_page *hp = page_of(s, d);
 		int64_t pub_epoch = 0;
 		if (hp && hp->modified) {
-			e->hp = hp;
-			e->updated = hp->modified->commit->time;
-		} else if (fm_date(d, e->published_text, &pub_epoch)) {
-			e->updated = pub_epoch;
-			memcpy(e->updated_text, e->published_text, sizeof e->updated_text);
+			e.hp = hp;
+			e.updated = hp->modified->commit->time;
+		} else if (fm_date(d, e.published_text, &pub_epoch)) {
+			e.updated = pub_epoch;
+			memcpy(e.updated_text, e.published_text, sizeof e.updated_text);
 		} else {
 			continue;
 		}
-		n++;
+		if (n == CHANGES_MAX_FEED && entry_cmp(&e, &v[n - 1]) >= 0)
+			continue;
+		size_t at = n < CHANGES_MAX_FEED ? n++ : n - 1;
+		for (; at > 0 && entry_cmp(&e, &v[at - 1]) < 0; at--)
+			v[at] = v[at - 1];
+		v[at] = e;
 	}
-	qsort(v, n, sizeof *v, entry_cmp);
-	if (n > CHANGES_MAX_FEED)
-		n = CHANGES_MAX_FEED;
 	for (size_t i = 0; i < n; i++) {
 		entry *e = &v[i];
 		const history_page *hp = e->hp;

@@ -205,4 +205,39 @@ if command -v xmllint > /dev/null; then
 	ok $? "its feed.xml is well-formed too"
 fi
 
+# --- a feed of the newest of more articles than it holds ------------------------
+# 34 stories in three commits (each commit's stories share its date), then
+# an edit of a05: the feed holds 30, newest first and, on one date, by
+# path; the project's own two articles, older than all, are left out.
+L=$WORK/long
+make_project "$L"
+at 2010-01-01T10:00:00+01:00
+git_init "$L"
+story() { # story N
+	printf '+++\ntitle = "Verhaal %s"\nkind = "story"\n+++\nTekst %s.\n' "$1" "$1" \
+		> "$L/content/verhalen/a$1.md"
+}
+for k in 01 02 03 04 05 06 07 08 09 10; do story $k; done
+at 2020-01-01T10:00:00+01:00
+git -C "$L" add -A && git -C "$L" commit -qm "tien verhalen"
+for k in 11 12 13 14 15 16 17 18 19 20; do story $k; done
+at 2020-02-01T10:00:00+01:00
+git -C "$L" add -A && git -C "$L" commit -qm "nog tien"
+for k in 21 22 23 24 25 26 27 28 29 30 31 32 33 34; do story $k; done
+at 2020-03-01T10:00:00+01:00
+git -C "$L" add -A && git -C "$L" commit -qm "nog veertien"
+printf 'Bijgewerkt.\n' >> "$L/content/verhalen/a05.md"
+at 2020-04-01T10:00:00+02:00
+git -C "$L" commit -qam "a05 bijgewerkt"
+unset GIT_AUTHOR_DATE GIT_COMMITTER_DATE
+"$GEN" build -C "$L" 2> "$WORK/err"
+ok $? "a handbook of 36 articles builds"
+got=$(sed -n 's|.*<link rel="alternate" type="text/html" href="https://example.org/handboek/\([^"]*\)/"/>|\1|p' \
+	"$L/public/feed.xml" | tr '\n' ' ')
+want="verhalen/a05"
+for k in 21 22 23 24 25 26 27 28 29 30 31 32 33 34 11 12 13 14 15 16 17 18 19 20 01 02 03 04 06; do
+	want="$want verhalen/a$k"
+done
+is "$got" "$want " "the feed: the 30 newest articles, newest first, one date's by path"
+
 done_testing

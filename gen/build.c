@@ -100,7 +100,18 @@ static void print_stats(const stage_times *t, const site *s, const renderer *r,
 	const render_times *rt = render_last_times(r);
 	/* What a rebuild took from the last one, when there was one. */
 	buf print_note = BUF_INIT, search_note = BUF_INIT, source_note = BUF_INIT;
-	buf memory_note = BUF_INIT, links_note = BUF_INIT;
+	buf memory_note = BUF_INIT, links_note = BUF_INIT, filter_note = BUF_INIT;
+	/* The filters run inside the documents' stage, each article's on the
+	 * thread that parsed it: their time is given as its share of the
+	 * stage's, the time on all its threads divided by their number. */
+	double filters = s->filter_threads ? s->filter_seconds / (double)s->filter_threads : 0;
+	if (!s->nfilters)
+		buf_puts(&filter_note, "no Lua filters");
+	else
+		buf_printf(&filter_note, "Lua, within the documents' time: %zu article%s filtered,\n"
+					 "                     %.3f s summed over %zu thread%s",
+			   s->filtered, s->filtered == 1 ? "" : "s", s->filter_seconds,
+			   s->filter_threads, s->filter_threads == 1 ? "" : "s");
 	if (links_held)
 		buf_printf(&links_note, ";\n                     the links of %zu articles as in the last build",
 			   links_held);
@@ -144,6 +155,7 @@ static void print_stats(const stage_times *t, const site *s, const renderer *r,
 		"stage       seconds\n"
 		"source      %7.3f%s\n"
 		"documents   %7.3f  (front matter, Markdown, filters; %zu of %zu from the cache%s)\n"
+		"filters     %7.3f  (%s)\n"
 		"site        %7.3f  (sections, links%s)\n"
 		"history     %7.3f  (git history, and what the output holds: the wait\n"
 		"                     for them, as they are read beside the documents;\n"
@@ -162,7 +174,7 @@ static void print_stats(const stage_times *t, const site *s, const renderer *r,
 		"total       %7.3f\n"
 		"pages kept  %7zu  (their inputs had not changed: not rendered again)\n",
 		t->source, source_note.ptr, t->documents, s->cache_hits, s->ndocs + s->nskipped,
-		memory_note.ptr, t->site, links_note.ptr, t->history,
+		memory_note.ptr, filters, filter_note.ptr, t->site, links_note.ptr, t->history,
 		t->output_begin, t->output_dirs, t->render, t->theme, rt->xref,
 		rt->related_kept ? "\n                     as in the last build" : "", rt->pages,
 		rt->facts_same ? ";\n                     every article's facts as in the last\n"
@@ -176,6 +188,7 @@ static void print_stats(const stage_times *t, const site *s, const renderer *r,
 	buf_release(&source_note);
 	buf_release(&memory_note);
 	buf_release(&links_note);
+	buf_release(&filter_note);
 }
 
 /* The history stage: one walk over the git history of the content,

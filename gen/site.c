@@ -8,6 +8,7 @@
 #include <malloc.h>
 #endif
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "buf.h"
@@ -385,7 +386,17 @@ typedef struct parse_worker {
 	parse_work *w;
 	diag_list diags;
 	pthread_t thread;
+	double filter_seconds; /* in the filters (their Lua state is made
+				* by the first article's), over every round */
+	size_t filtered;       /* articles the filters ran on */
 } parse_worker;
+
+static double seconds_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
 
 static void *parse_run(void *arg)
 {
@@ -424,7 +435,10 @@ static void *parse_run(void *arg)
 			w->status[i] = document_parse(&w->slots[i], f, &w->s->cfg,
 						      filter_count(w->filters) > 0, &mine, &e);
 		if (w->status[i] == 0 && filter_count(w->filters)) {
+			double t = seconds_now();
 			w->status[i] = filter_state_run(fst, &w->slots[i], &mine, &e);
+			pw->filter_seconds += seconds_now() - t;
+			pw->filtered++;
 			if (w->status[i] < 0)
 				document_release(&w->slots[i]);
 		}
@@ -568,7 +582,10 @@ static size_t parse_all(site *s, source_file **files, size_t n,
 	} while (lo < n);
 	size_t errors = 0;
 	diag_list found = DIAG_LIST_INIT;
+	s->filter_threads = nw;
 	for (size_t i = 0; i < nw; i++) {
+		s->filter_seconds += pw[i].filter_seconds;
+		s->filtered += pw[i].filtered;
 		if (diags)
 			diag_merge(&found, &pw[i].diags);
 		else if (pw[i].diags.errors && !errors && pw[i].diags.n) {
@@ -757,6 +774,7 @@ int site_load(site *s, const source *src, const site_options *opt,
 		free(md);
 		goto out;
 	}
+	s->nfilters = filter_count(filters);
 	/* Whatever besides its own bytes decides how an article comes out. */
 	s->stamp = buf_hash64(&config_hash, sizeof config_hash, 0);
 	uint64_t fh = filter_set_hash(filters);

@@ -101,6 +101,11 @@ typedef struct site {
 				  * the pages that each want it several times;
 				  * set by the build, freed by site_release */
 	size_t cache_hits;     /* articles read from the build cache or the memory */
+	size_t nfilters;       /* the Lua filters site.toml names */
+	size_t filtered;       /* articles they ran on */
+	double filter_seconds; /* the time they took, summed over the
+				* filter_threads threads that parsed */
+	size_t filter_threads;
 	size_t memory_hits;    /* of them, taken from site_options.memory */
 	site_memory *memory;   /* site_options.memory, for site_release */
 	struct site_recall *recall; /* with a memory: what each article brings

@@ -54,7 +54,7 @@ build_both() {
 	diff -r "$WORK/inc" "$WORK/clean$n" > "$WORK/diff" 2>&1
 	ok $? "$name: incremental output is identical to a clean build"
 	head -20 "$WORK/diff" | sed 's/^/# /'
-	grep -Ev '^(built|stage|source|documents|site|history|render|output|total|pages kept) |^  ' \
+	grep -Ev '^(built|stage|source|documents|filters|site|history|render|output|total|pages kept) |^  ' \
 		"$WORK/inc.err" | grep -v 'the build cache was damaged' > "$WORK/inc.diag"
 	grep -v '^built ' "$WORK/clean.err" > "$WORK/clean.diag"
 	cmp -s "$WORK/inc.diag" "$WORK/clean.diag"

@@ -4,7 +4,7 @@
 # by a filter reaching the page; filters read from the git revision; the
 # sandbox and the limits failing the build with the filter's file and line
 # and the article, leaving the last good output in place; the same output
-# for any -j; and the handbook itself.
+# for any -j; the filters' time in --stats; and the handbook itself.
 . "$(dirname "$0")/lib.sh"
 
 P=$WORK/project
@@ -157,6 +157,38 @@ for j in 1 4; do
 	(cd "$WORK/j$j" && find . -type f | sort | xargs sha1sum) > "$WORK/j$j.sum"
 done
 ok "$(cmp -s "$WORK/j1.sum" "$WORK/j4.sum" && echo 0 || echo 1)" "-j1 and -j4 give the same files"
+
+# --- --stats: the filters' time ----------------------------------------------------
+# A filter busy for a while on every article: its time is on the filters
+# line, as the documents' share; a rebuild that reads every article from
+# the cache filters none; a project without filters says so.
+S=$WORK/slow
+make_project "$S"
+mkdir -p "$S/lua"
+sed -i '1a filters = ["lua/slow.lua"]' "$S/site.toml"
+cat > "$S/lua/slow.lua" <<'LUA'
+-- Counts for a while on each article, and changes nothing.
+return {
+  Document = function()
+    local n = 0
+    for i = 1, 1500000 do n = n + i end
+  end,
+}
+LUA
+git_init "$S"
+n=$(find "$S/content" -name '*.md' | wc -l)
+"$GEN" build -C "$S" -q --stats -j 2 -o "$WORK/slow-out" 2> "$WORK/slow.err"
+ok $? "a build with a slow filter"
+contains "$WORK/slow.err" "Lua, within the documents' time: $n articles filtered," "--stats: the filters ran on every article"
+contains "$WORK/slow.err" "s summed over 2 threads)" "--stats: and says over how many threads"
+ok "$(awk '/^filters /{ f = $2 } /^documents /{ d = $2 } END { exit !(f > 0.005 && f <= d) }' "$WORK/slow.err"; echo $?)" \
+	"--stats: the filters' time is measured, within the documents' ($(grep -E '^(documents|filters) ' "$WORK/slow.err" | awk '{printf "%s %s ", $1, $2}'))"
+"$GEN" build -C "$S" -q --stats -j 2 -o "$WORK/slow-out" 2> "$WORK/slow.err"
+contains "$WORK/slow.err" "filters       0.000  (Lua, within the documents' time: 0 articles filtered," "--stats: a rebuild from the cache filters nothing"
+sed -i '/^filters = /d' "$S/site.toml"
+git -C "$S" commit -qam "geen filters"
+"$GEN" build -C "$S" -q --stats -o "$WORK/slow-out" 2> "$WORK/slow.err"
+contains "$WORK/slow.err" "filters       0.000  (no Lua filters)" "--stats: a project without filters says so"
 
 # --- the handbook ------------------------------------------------------------------
 if [ -f "$SRCDIR/lua/themes.lua" ]; then

@@ -53,7 +53,7 @@ both() {
 		ok $? "$name: the output is identical to a clean build's"
 		head -20 "$WORK/diff" | sed 's/^/# /'
 	fi
-	grep -Ev '^(built|stage|source|documents|site|history|render|output|total|pages kept) |^  ' \
+	grep -Ev '^(built|stage|source|documents|filters|site|history|render|output|total|pages kept) |^  ' \
 		"$WORK/res.err" > "$WORK/res.diag"
 	grep -v '^built ' "$WORK/clean.err" > "$WORK/clean.diag"
 	cmp -s "$WORK/res.diag" "$WORK/clean.diag"

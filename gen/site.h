@@ -101,12 +101,12 @@ typedef struct site {
 				  * the pages that each want it several times;
 				  * set by the build, freed by site_release */
 	size_t cache_hits;     /* articles read from the build cache or the memory */
-	size_t nfilters;       /* the Lua filters site.toml names */
-	size_t filtered;       /* articles they ran on */
-	double filter_seconds; /* the time they took, summed over the
-				* filter_threads threads that parsed */
-	size_t filter_threads;
 	size_t memory_hits;    /* of them, taken from site_options.memory */
+	size_t nfilters;       /* the Lua filters site.toml names */
+	size_t filtered;       /* articles they ran on in this build */
+	double filter_seconds; /* the time they took, summed over the
+				* threads that parsed the articles */
+	size_t filter_threads; /* those threads */
 	site_memory *memory;   /* site_options.memory, for site_release */
 	struct site_recall *recall; /* with a memory: what each article brings
 				* to it (see site.c) */

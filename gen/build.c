@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "buf.h"
@@ -21,13 +20,6 @@
 #include "render.h"
 #include "search.h"
 #include "xalloc.h"
-
-static double now_seconds(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static void print_diags_json(const diag_list *l)
 {
@@ -230,9 +222,9 @@ static void lock_begin(build_lock *l, const char *cache_dir)
 	if (l->tried || (!l->opt->write && !l->opt->site.cache))
 		return;
 	l->tried = true;
-	double t = now_seconds();
+	double t = jobs_seconds();
 	l->hold = output_lock(cache_dir, l->opt->quiet);
-	l->waited = now_seconds() - t;
+	l->waited = jobs_seconds() - t;
 }
 
 static void lock_end(build_lock *l)
@@ -369,7 +361,7 @@ static uint64_t output_key(const char *dir)
 static void *scan_run(void *arg)
 {
 	early_job *j = arg;
-	double t = now_seconds();
+	double t = jobs_seconds();
 	err_clear(&j->out_err);
 	if (j->opt->own_output) {
 		j->out_rc = output_begin_trusting(&j->o, j->out_dir, j->manifest,
@@ -378,7 +370,7 @@ static void *scan_run(void *arg)
 		output_memory_forget(j->opt->output_memory);
 		j->out_rc = output_begin(&j->o, j->out_dir, j->manifest, &j->out_err);
 	}
-	j->out_seconds = now_seconds() - t;
+	j->out_seconds = jobs_seconds() - t;
 	j->out_dirs_read = j->o ? output_dirs_read(j->o) : 0;
 	pthread_mutex_lock(&j->scan_lock);
 	j->scanned = j->out_rc == 0 ? j->o : NULL;
@@ -833,7 +825,7 @@ static bool damaged_late(const site *s)
  * out: the caller builds again without. */
 static int build_once(const build_options *opt, bool late, bool *again)
 {
-	double t0 = now_seconds(), t = t0;
+	double t0 = jobs_seconds(), t = t0;
 	stage_times st = { 0 };
 	diag_list diags = DIAG_LIST_INIT;
 	gen_err err;
@@ -879,8 +871,8 @@ static int build_once(const build_options *opt, bool late, bool *again)
 		status = fail(&err, &diags, opt);
 		goto out;
 	}
-	st.source = now_seconds() - t;
-	t = now_seconds();
+	st.source = jobs_seconds() - t;
+	t = jobs_seconds();
 	/* Every problem at once: an article that cannot be read does not
 	 * hide the broken links of the others. */
 	site_options so = opt->site;
@@ -890,11 +882,11 @@ static int build_once(const build_options *opt, bool late, bool *again)
 	so.configured = early_begin;
 	so.configured_ctx = &ej;
 	int lrc = site_load(&s, src, &so, &diags, &err);
-	double ts = now_seconds();
+	double ts = jobs_seconds();
 	early_end(&ej, &s, &diags);
 	index_history(&s);
 	/* What the two took beyond the parse. */
-	st.history = now_seconds() - ts;
+	st.history = jobs_seconds() - ts;
 	dir = ej.out_dir;
 	if (lrc < 0) {
 		/* Article errors are in diags already; err then only sums them up. */
@@ -904,10 +896,10 @@ static int build_once(const build_options *opt, bool late, bool *again)
 		status = err.code == GEN_EUSAGE ? 2 : 1;
 		goto out;
 	}
-	st.documents = now_seconds() - t - st.history - (ej.lock.waited - waited);
+	st.documents = jobs_seconds() - t - st.history - (ej.lock.waited - waited);
 	t0 += ej.lock.waited - waited;
 	waited = ej.lock.waited;
-	t = now_seconds();
+	t = jobs_seconds();
 	/* A build that writes takes the theme and the output now and starts
 	 * the search index, which needs neither the links nor the checks,
 	 * beside them (render_search_begin). What the theme and the page
@@ -921,9 +913,9 @@ static int build_once(const build_options *opt, bool late, bool *again)
 	/* An article that failed stops the build at the checks below: no
 	 * index is begun for it. */
 	if (opt->write && !diags.errors) {
-		double tt = now_seconds();
+		double tt = jobs_seconds();
 		nrc = render_new(&r, &s, opt->exe, &theme_diags, &theme_err);
-		st.theme = now_seconds() - tt;
+		st.theme = jobs_seconds() - tt;
 		/* The search index is made on its own thread beside the
 		 * links and the checks below, and waits for the output, the
 		 * longest chain of a rebuild, only to write its files. */
@@ -940,19 +932,19 @@ static int build_once(const build_options *opt, bool late, bool *again)
 			render_search_begin(r, scan_output, &ej);
 		}
 	}
-	t = now_seconds();
+	t = jobs_seconds();
 	kept_links_load(&kl, &s, opt);
 	links_memory *links = kl.links ? kl.links : opt->links_memory;
 	check_memory *checks = kl.links ? &kl.checks : opt->check_memory;
 	graph = links_graph_new_with(&s, links, &diags);
-	st.site = now_seconds() - t;
-	t = now_seconds();
+	st.site = jobs_seconds() - t;
+	t = jobs_seconds();
 	/* gen check takes the theme here, like a build above: its files
 	 * are paths of the site the checks know. */
 	if (!opt->write) {
-		double tt = now_seconds();
+		double tt = jobs_seconds();
 		nrc = render_new(&r, &s, opt->exe, &diags, &err);
-		st.theme = now_seconds() - tt;
+		st.theme = jobs_seconds() - tt;
 		/* Pages whose inputs a check rendered without an error are
 		 * not rendered again: a second check of 10,000 articles takes
 		 * a fraction of the first. */
@@ -975,13 +967,13 @@ static int build_once(const build_options *opt, bool late, bool *again)
 		goto out;
 	}
 	kept_links_save(&kl, &s, graph);
-	st.site += now_seconds() - t;
+	st.site += jobs_seconds() - t;
 	if (opt->write && r && !diags.errors) {
 		/* Read beside the parse (early_begin). The output is this
 		 * build's from here: freed or committed below. */
-		double tw = now_seconds();
+		double tw = jobs_seconds();
 		scan_end(&ej);
-		st.history += now_seconds() - tw;
+		st.history += jobs_seconds() - tw;
 		o = ej.o;
 		ej.o = NULL;
 		st.output_begin = ej.out_seconds;
@@ -991,7 +983,7 @@ static int build_once(const build_options *opt, bool late, bool *again)
 			out_err = ej.out_err;
 		}
 	}
-	t = now_seconds();
+	t = jobs_seconds();
 	/* A build stops here; check goes on to find template errors too. */
 	if (diags.errors && opt->write) {
 		diag_release(&theme_diags);
@@ -1035,8 +1027,8 @@ static int build_once(const build_options *opt, bool late, bool *again)
 		status = fail(&err, &diags, opt);
 		goto out;
 	}
-	st.render = now_seconds() - t;
-	t = now_seconds();
+	st.render = jobs_seconds() - t;
+	t = jobs_seconds();
 	if (!opt->write)
 		cache_save(pages, &diags);
 	words_save_begin(&ej);
@@ -1059,26 +1051,26 @@ static int build_once(const build_options *opt, bool late, bool *again)
 	}
 	content_saves_end(&cs, &diags);
 	words_save_join(&ej);
-	st.output = now_seconds() - t;
+	st.output = jobs_seconds() - t;
 	status_note(&ej, &s, src, &diags);
 	if (report(opt, &diags))
 		goto out;
 	status = 0;
 	if (opt->stats)
 		print_stats(&st, &s, r, links_graph_held(graph), checks && checks->held,
-			    now_seconds() - t0);
+			    jobs_seconds() - t0);
 	if (opt->json)
 		goto out;
 	if (opt->write && !opt->quiet && waited >= 0.05)
 		fprintf(stderr, "built %zu pages from %s into %s (%zu files written, "
 				"%zu unchanged) in %.2f s, after %.2f s waiting for another build\n",
 			render_page_count(r), source_describe(src), dir, changed_files,
-			kept, now_seconds() - t0, waited);
+			kept, jobs_seconds() - t0, waited);
 	else if (opt->write && !opt->quiet)
 		fprintf(stderr, "built %zu pages from %s into %s (%zu files written, "
 				"%zu unchanged) in %.2f s\n",
 			render_page_count(r), source_describe(src), dir, changed_files,
-			kept, now_seconds() - t0);
+			kept, jobs_seconds() - t0);
 	else if (!opt->write && !opt->quiet && diags.warnings)
 		fprintf(stderr, "checked %zu articles from %s: no errors, %zu warning%s\n",
 			s.ndocs, source_describe(src), diags.warnings,
@@ -1110,7 +1102,7 @@ out:
 	output_abort(ej.o);
 	output_abort(o);
 	if (!*again)
-		fill_report(opt, &s, dir, &diags, now_seconds() - t0);
+		fill_report(opt, &s, dir, &diags, jobs_seconds() - t0);
 	if (opt->finished && !*again)
 		opt->finished(opt->finished_ctx, status);
 #ifndef GEN_FREE_AT_EXIT

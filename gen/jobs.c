@@ -5,6 +5,7 @@
 #include <sched.h>
 #include <stdbool.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include "xalloc.h"
 
@@ -41,4 +42,11 @@ bool jobs_claim(_Atomic unsigned char *state, unsigned char pending, unsigned ch
 		if (atomic_compare_exchange_strong(state, &now, making))
 			return true;
 	}
+}
+
+double jobs_seconds(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }

@@ -26,4 +26,8 @@ void jobs_run(void *items, size_t n, size_t size, void *(*fn)(void *));
  * with acquire order), after waiting while another thread makes it. */
 bool jobs_claim(_Atomic unsigned char *state, unsigned char pending, unsigned char making);
 
+/* A monotonic clock, in seconds: what the stages and the threads that
+ * run them time themselves with (--stats). */
+double jobs_seconds(void);
+
 #endif

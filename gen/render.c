@@ -14,13 +14,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "buf.h"
 #include "cache.h"
 #include "authors.h"
 #include "changes.h"
+#include "jobs.h"
 #include "links.h"
 #include "print.h"
 #include "search.h"
@@ -1562,13 +1562,6 @@ static int render_documents(renderer *r, output *o, gen_err *err)
 	return 0;
 }
 
-static double seconds(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* The parts of the site after the article pages. They only read the
  * site, the cross references and the renderer, and each writes files of
  * its own, so with more than one job they run side by side. */
@@ -1683,7 +1676,7 @@ static int render_lists(renderer *r, output *o, gen_err *err)
 static void *part_run(void *arg)
 {
 	part_task *t = arg;
-	double t0 = seconds();
+	double t0 = jobs_seconds();
 	err_clear(&t->err);
 	switch (t->id) {
 	case PART_LISTS:
@@ -1724,7 +1717,7 @@ static void *part_run(void *arg)
 		t->rc = changes_render(t->r, t->r->s, t->o, &t->err);
 		break;
 	}
-	t->seconds = seconds() - t0;
+	t->seconds = jobs_seconds() - t0;
 	return NULL;
 }
 
@@ -1734,7 +1727,7 @@ int render_site(renderer *r, output *o, gen_err *err)
 	const site *s = r->s;
 	render_times *t = &r->times;
 	memset(t, 0, sizeof *t);
-	double t0 = seconds(), t1;
+	double t0 = jobs_seconds(), t1;
 	atomic_store(&r->pages, 0);
 	atomic_store(&r->pages_kept, 0);
 	/* Cross references need every document; workers only read them. */
@@ -1786,7 +1779,7 @@ int render_site(renderer *r, output *o, gen_err *err)
 	for (size_t i = 0; i < s->nsections; i++)
 		for (size_t j = 0; j < s->sections[i].npages; j++)
 			r->sec_place[s->sections[i].pages[j] - s->docs] = j;
-	t->xref = (t1 = seconds()) - t0;
+	t->xref = (t1 = jobs_seconds()) - t0;
 	t0 = t1;
 	part_task parts[PART_COUNT];
 	memset(parts, 0, sizeof parts);
@@ -1799,7 +1792,7 @@ int render_site(renderer *r, output *o, gen_err *err)
 							  &parts[i]) == 0;
 	}
 	rc = render_documents(r, o, err);
-	t->pages = seconds() - t0;
+	t->pages = jobs_seconds() - t0;
 	/* Errors in a fixed order, whatever finished first. */
 	for (int i = 0; i < PART_COUNT; i++) {
 		if (parts[i].started)

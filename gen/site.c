@@ -8,12 +8,12 @@
 #include <malloc.h>
 #endif
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "buf.h"
 #include "cache.h"
 #include "filter.h"
+#include "jobs.h"
 #include "xalloc.h"
 
 static bool ends_with(const char *s, const char *suffix)
@@ -391,13 +391,6 @@ typedef struct parse_worker {
 	size_t filtered;       /* articles the filters ran on */
 } parse_worker;
 
-static double seconds_now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static void *parse_run(void *arg)
 {
 	parse_worker *pw = arg;
@@ -435,9 +428,9 @@ static void *parse_run(void *arg)
 			w->status[i] = document_parse(&w->slots[i], f, &w->s->cfg,
 						      filter_count(w->filters) > 0, &mine, &e);
 		if (w->status[i] == 0 && filter_count(w->filters)) {
-			double t = seconds_now();
+			double t = jobs_seconds();
 			w->status[i] = filter_state_run(fst, &w->slots[i], &mine, &e);
-			pw->filter_seconds += seconds_now() - t;
+			pw->filter_seconds += jobs_seconds() - t;
 			pw->filtered++;
 			if (w->status[i] < 0)
 				document_release(&w->slots[i]);

@@ -149,4 +149,11 @@ printf '+++\ntitle = "U"\n+++\nregel een\nkapot \377 teken\n' > "$U/content/u.md
 ok $? "invalid UTF-8 is not fatal"
 contains "$WORK/err" "content/u.md:5:" "but warned about with its line"
 
+# The tests' own harness: with TMPDIR a folder that is not there, a test
+# stops before it writes anything, rather than writing below /.
+(cd "$WORK" && TMPDIR="$WORK/nergens" SRCDIR="$SRCDIR" sh -c '. "$SRCDIR/tests/lib.sh"; echo verder') > "$WORK/bail" 2>&1
+ok "$([ $? -ne 0 ] && echo 0 || echo 1)" "lib.sh: no work folder, the test stops with a failure"
+contains "$WORK/bail" "Bail out! no folder to work in under $WORK/nergens" "lib.sh: and says why, in TAP"
+lacks "$WORK/bail" "verder" "lib.sh: and runs nothing after"
+
 done_testing

@@ -12,7 +12,11 @@ unset NO_COLOR
 
 TAP_N=0
 TAP_FAILED=0
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/gen-test.XXXXXX")
+# Every test writes below WORK: without it, "$WORK/out" would be /out.
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/gen-test.XXXXXX") && [ -d "$WORK" ] || {
+	echo "Bail out! no folder to work in under ${TMPDIR:-/tmp}"
+	exit 1
+}
 trap 'rm -rf "$WORK"' EXIT
 
 ok() { # ok CONDITION-EXIT-STATUS NAME
